@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Journal actions.
+const (
+	ActionCreateProject = "create project"
+	ActionAddFile       = "add file"
+	ActionRemoveFile    = "remove file"
+	ActionYank          = "yank release"
+	ActionUnyank        = "unyank release"
+	ActionRemoveProject = "remove project"
+)
+
+// JournalEntry is one change to the index.
+type JournalEntry struct {
+	ID             int64
+	ProjectID      int64
+	NormalizedName string
+	Action         string
+	CreatedAt      time.Time
+}
+
+// AddJournal records a change and returns its serial.
+func (q q) AddJournal(ctx context.Context, projectID int64, normalized, action string, at time.Time) (int64, error) {
+	id, err := q.insertID(ctx, `INSERT INTO journal (project_id, normalized_name, action, created_at) VALUES ($1, $2, $3, $4)`,
+		projectID, normalized, action, micros(at))
+	if err != nil {
+		return 0, fmt.Errorf("store: journal: %w", err)
+	}
+	return id, nil
+}
+
+// JournalSince returns up to limit entries after serial, oldest first.
+func (q q) JournalSince(ctx context.Context, serial int64, limit int) ([]JournalEntry, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id, project_id, normalized_name, action, created_at FROM journal
+		WHERE id > $1 ORDER BY id LIMIT $2`, serial, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: journal since %d: %w", serial, err)
+	}
+	defer rows.Close()
+	var out []JournalEntry
+	for rows.Next() {
+		var e JournalEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.ProjectID, &e.NormalizedName, &e.Action, &at); err != nil {
+			return nil, fmt.Errorf("store: journal: %w", err)
+		}
+		e.CreatedAt = fromMicros(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LastSerial returns the newest journal serial, 0 for an empty index.
+func (q q) LastSerial(ctx context.Context) (int64, error) {
+	var n int64
+	if err := q.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM journal`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: last serial: %w", err)
+	}
+	return n, nil
+}

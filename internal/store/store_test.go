@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+func TestMigrateTwice(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("second migration: %v", err)
+		}
+	})
+}
+
+func TestProjectsUsersTokens(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		u := &store.User{Username: "Alice", Email: "alice@example.org", PasswordHash: "x", CreatedAt: now}
+		storetest.Must(t, s.CreateUser(ctx, u))
+		if err := s.CreateUser(ctx, &store.User{Username: "alice", Email: "a@b.c", PasswordHash: "x", CreatedAt: now}); !store.IsUniqueViolation(err) {
+			t.Fatalf("second user with the same name in other case: got %v, want a unique violation", err)
+		}
+		got, err := s.UserByUsername(ctx, "ALICE")
+		storetest.Must(t, err)
+		if got.ID != u.ID || got.Username != "Alice" || !got.CreatedAt.Equal(now) {
+			t.Fatalf("UserByUsername = %+v, want %+v", got, u)
+		}
+		if _, err := s.UserByUsername(ctx, "bob"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing user: got %v, want ErrNotFound", err)
+		}
+
+		var p *store.Project
+		storetest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+			p = &store.Project{Name: "Foo_Bar", NormalizedName: "foo-bar", UltraName: "f00bar", CreatedAt: now}
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			return tx.AddRole(ctx, p.ID, u.ID, store.RoleOwner, now)
+		}))
+		if err := s.CreateProject(ctx, &store.Project{Name: "FooBar", NormalizedName: "foobar", UltraName: "f00bar", CreatedAt: now}); !store.IsUniqueViolation(err) {
+			t.Fatalf("look-alike project: got %v, want a unique violation", err)
+		}
+		role, err := s.RoleOf(ctx, p.ID, u.ID)
+		storetest.Must(t, err)
+		if role != store.RoleOwner {
+			t.Fatalf("role = %q", role)
+		}
+
+		// A failed transaction leaves nothing behind.
+		boom := errors.New("boom")
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.CreateProject(ctx, &store.Project{Name: "ghost", NormalizedName: "ghost", UltraName: "gh0st", CreatedAt: now}); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatalf("InTx error = %v", err)
+		}
+		if _, err := s.ProjectByName(ctx, "ghost"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("rolled-back project exists: %v", err)
+		}
+
+		tok := &store.Token{UserID: u.ID, Name: "ci", Prefix: "cs_abc", Hash: "h1", Scoped: true, ProjectIDs: []int64{p.ID},
+			ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		storetest.Must(t, s.CreateToken(ctx, tok))
+		gt, err := s.TokenByHash(ctx, "h1")
+		storetest.Must(t, err)
+		if !gt.Scoped || len(gt.ProjectIDs) != 1 || gt.ProjectIDs[0] != p.ID || !gt.ExpiresAt.Equal(now.Add(time.Hour)) || !gt.LastUsedAt.IsZero() {
+			t.Fatalf("TokenByHash = %+v", gt)
+		}
+		storetest.Must(t, s.TouchToken(ctx, tok.ID, now))
+		gt, err = s.TokenByHash(ctx, "h1")
+		storetest.Must(t, err)
+		if !gt.LastUsedAt.Equal(now) {
+			t.Fatalf("LastUsedAt = %v", gt.LastUsedAt)
+		}
+	})
+}
+
+func TestFilesAndRegistry(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		p := &store.Project{Name: "demo", NormalizedName: "demo", UltraName: "dem0", CreatedAt: now}
+		storetest.Must(t, s.CreateProject(ctx, p))
+		r := &store.Release{ProjectID: p.ID, Version: "1.0", CanonicalVersion: "1", MetadataJSON: []byte(`{}`), CreatedAt: now}
+		storetest.Must(t, s.CreateRelease(ctx, r))
+		f := &store.File{ReleaseID: r.ID, ProjectID: p.ID, Filename: "demo-1.0.tar.gz", PackageType: "sdist", PythonVersion: "source",
+			Size: 10, MD5: "m", SHA256: "s", Blake2_256: "b", UploadTime: now}
+		storetest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertFile(ctx, f); err != nil {
+				return err
+			}
+			return tx.RegisterFilename(ctx, f.Filename, now)
+		}))
+		if err := s.RegisterFilename(ctx, f.Filename, now); !store.IsUniqueViolation(err) {
+			t.Fatalf("registering a filename twice: got %v, want a unique violation", err)
+		}
+		n, err := s.CountSdists(ctx, r.ID)
+		storetest.Must(t, err)
+		if n != 1 {
+			t.Fatalf("CountSdists = %d", n)
+		}
+		storetest.Must(t, s.DeleteFile(ctx, f))
+		used, err := s.FilenameUsed(ctx, f.Filename)
+		storetest.Must(t, err)
+		if !used {
+			t.Fatal("a deleted file's name must stay used")
+		}
+		serial, err := s.AddJournal(ctx, p.ID, p.NormalizedName, store.ActionAddFile, now)
+		storetest.Must(t, err)
+		last, err := s.LastSerial(ctx)
+		storetest.Must(t, err)
+		if last != serial || serial == 0 {
+			t.Fatalf("LastSerial = %d, AddJournal = %d", last, serial)
+		}
+		es, err := s.JournalSince(ctx, 0, 10)
+		storetest.Must(t, err)
+		if len(es) != 1 || es[0].NormalizedName != "demo" {
+			t.Fatalf("JournalSince = %+v", es)
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Token is an API token. Only the hash of its secret is stored.
+type Token struct {
+	ID     int64
+	UserID int64
+	Name   string
+	// Prefix is the start of the token, shown to its owner to tell tokens apart.
+	Prefix string
+	Hash   string
+	// Scoped tokens may upload only to ProjectIDs (and never create
+	// projects); unscoped tokens act for every project of their user.
+	Scoped     bool
+	ProjectIDs []int64
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never used
+	CreatedAt  time.Time
+}
+
+// CreateToken inserts a token with its project scope and sets its ID.
+func (q q) CreateToken(ctx context.Context, t *Token) error {
+	var expires any
+	if !t.ExpiresAt.IsZero() {
+		expires = micros(t.ExpiresAt)
+	}
+	id, err := q.insertID(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, scoped, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.UserID, t.Name, t.Prefix, t.Hash, t.Scoped, expires, micros(t.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create token: %w", err)
+	}
+	t.ID = id
+	for _, pid := range t.ProjectIDs {
+		if _, err := q.db.ExecContext(ctx, `INSERT INTO api_token_projects (token_id, project_id) VALUES ($1, $2)`, id, pid); err != nil {
+			return fmt.Errorf("store: scope token to project %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// TokenByHash finds a token by the hash of its secret.
+func (q q) TokenByHash(ctx context.Context, hash string) (*Token, error) {
+	var (
+		t             Token
+		expires, used sql.NullInt64
+		created       int64
+	)
+	err := q.db.QueryRowContext(ctx, `SELECT id, user_id, name, prefix, token_hash, scoped, expires_at, last_used_at, created_at
+		FROM api_tokens WHERE token_hash = $1`, hash).
+		Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &expires, &used, &created)
+	if err != nil {
+		return nil, fmt.Errorf("store: token: %w", notFound(err))
+	}
+	if expires.Valid {
+		t.ExpiresAt = fromMicros(expires.Int64)
+	}
+	if used.Valid {
+		t.LastUsedAt = fromMicros(used.Int64)
+	}
+	t.CreatedAt = fromMicros(created)
+	if t.Scoped {
+		rows, err := q.db.QueryContext(ctx, `SELECT project_id FROM api_token_projects WHERE token_id = $1 ORDER BY project_id`, t.ID)
+		if err != nil {
+			return nil, fmt.Errorf("store: token scope: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var pid int64
+			if err := rows.Scan(&pid); err != nil {
+				return nil, fmt.Errorf("store: token scope: %w", err)
+			}
+			t.ProjectIDs = append(t.ProjectIDs, pid)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: token scope: %w", err)
+		}
+	}
+	return &t, nil
+}
+
+// TouchToken records that a token was used.
+func (q q) TouchToken(ctx context.Context, id int64, at time.Time) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1`, id, micros(at)); err != nil {
+		return fmt.Errorf("store: touch token %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteToken revokes a token.
+func (q q) DeleteToken(ctx context.Context, id int64) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete token %d: %w", id, err)
+	}
+	return nil
+}
