@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +19,11 @@ import (
 type FS struct {
 	root *os.Root
 	dir  string
+	// stage is this process's own staging folder, tmp/<random>; its lock
+	// file tmp/<random>.lock is held (flock) while the process lives, so
+	// that CleanTemp can tell abandoned staging folders from live ones.
+	stage string
+	lock  *os.File
 }
 
 // NewFS opens (creating if needed) a blob folder.
@@ -30,24 +37,60 @@ func NewFS(dir string) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: open %s: %w", dir, err)
 	}
-	return &FS{root: root, dir: dir}, nil
+	stage, err := os.MkdirTemp(filepath.Join(dir, "tmp"), "p")
+	if err != nil {
+		root.Close()
+		return nil, fmt.Errorf("blob: create staging folder: %w", err)
+	}
+	lock, err := os.OpenFile(stage+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
+		root.Close()
+		os.RemoveAll(stage)
+		return nil, fmt.Errorf("blob: lock staging folder: %w", err)
+	}
+	return &FS{root: root, dir: dir, stage: stage, lock: lock}, nil
 }
 
-// Close releases the folder handle.
-func (s *FS) Close() error { return s.root.Close() }
+// Close removes this process's staging folder and releases the folder.
+func (s *FS) Close() error {
+	os.RemoveAll(s.stage)
+	os.Remove(s.lock.Name())
+	s.lock.Close()
+	return s.root.Close()
+}
 
-// CleanTemp removes staged files left behind by a crashed process. It must
-// only be called when no upload is in flight (at start-up).
+// CleanTemp removes the staging folders of processes that died (crashed or
+// were killed) with uploads in flight. Live processes hold a lock on their
+// folder, so this is safe to run while other servers share the folder.
+// It returns how many abandoned folders it removed.
 func (s *FS) CleanTemp() (int, error) {
-	entries, err := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	tmp := filepath.Join(s.dir, "tmp")
+	locks, err := filepath.Glob(filepath.Join(tmp, "*.lock"))
 	if err != nil {
-		return 0, fmt.Errorf("blob: list tmp: %w", err)
+		return 0, fmt.Errorf("blob: list staging folders: %w", err)
 	}
 	n := 0
-	for _, e := range entries {
-		if err := s.root.Remove(filepath.Join("tmp", e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return n, fmt.Errorf("blob: remove stale %s: %w", e.Name(), err)
+	for _, l := range locks {
+		if l == s.lock.Name() {
+			continue
 		}
+		f, err := os.OpenFile(l, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close() // held by a live process
+			continue
+		}
+		if err := os.RemoveAll(strings.TrimSuffix(l, ".lock")); err != nil {
+			f.Close()
+			return n, fmt.Errorf("blob: remove abandoned staging folder: %w", err)
+		}
+		os.Remove(l)
+		f.Close()
 		n++
 	}
 	return n, nil
@@ -72,7 +115,7 @@ func blobPath(sha string) string {
 
 // Stage implements Store.
 func (s *FS) Stage(ctx context.Context) (Staged, error) {
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
+	f, err := os.CreateTemp(s.stage, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("blob: stage: %w", err)
 	}

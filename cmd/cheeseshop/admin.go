@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/store"
+)
+
+// AdminCmd groups the administration commands.
+type AdminCmd struct {
+	User  AdminUserCmd  `cmd:"" help:"Manage accounts."`
+	Token AdminTokenCmd `cmd:"" help:"Manage API tokens."`
+	Name  AdminNameCmd  `cmd:"" help:"Manage prohibited project names."`
+}
+
+// AdminUserCmd groups account commands.
+type AdminUserCmd struct {
+	Create UserCreateCmd `cmd:"" help:"Create an account. The password is read from standard input, or generated and printed."`
+}
+
+// UserCreateCmd creates an account.
+type UserCreateCmd struct {
+	Username string `required:"" help:"Account name."`
+	Email    string `required:"" help:"Email address."`
+	Admin    bool   `help:"Make the account an administrator."`
+}
+
+// Run implements the command.
+func (c *UserCreateCmd) Run(e *env) error {
+	if !validUsername(c.Username) {
+		return fmt.Errorf("invalid username %q: use 1-50 ASCII letters, digits, '.', '_' or '-', starting and ending with a letter or digit", c.Username)
+	}
+	if !strings.Contains(c.Email, "@") || strings.ContainsAny(c.Email, " \t\r\n<>") {
+		return fmt.Errorf("invalid email address %q", c.Email)
+	}
+	password, generated, err := readPassword(e)
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hash, err := auth.NewHasher(1).Hash(e.ctx, password)
+	if err != nil {
+		return err
+	}
+	u := &store.User{Username: c.Username, Email: c.Email, PasswordHash: hash, IsAdmin: c.Admin, CreatedAt: time.Now().UTC()}
+	if err := st.CreateUser(e.ctx, u); err != nil {
+		if store.IsUniqueViolation(err) {
+			return fmt.Errorf("a user named %q already exists", c.Username)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created user %s\n", u.Username)
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n", password)
+	}
+	return nil
+}
+
+func validUsername(s string) bool {
+	if len(s) == 0 || len(s) > 50 {
+		return false
+	}
+	return pep.ValidProjectName(s) // same alphabet and shape as PyPI usernames
+}
+
+// readPassword reads a password from standard input when it is not a
+// terminal, or generates one.
+func readPassword(e *env) (password string, generated bool, err error) {
+	if f, ok := e.stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return auth.GeneratePassword(), true, nil
+		}
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return auth.GeneratePassword(), true, nil
+	}
+	password = strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return auth.GeneratePassword(), true, nil
+	}
+	if len(password) < auth.MinPasswordLength {
+		return "", false, fmt.Errorf("the password is too short: use at least %d characters", auth.MinPasswordLength)
+	}
+	return password, false, nil
+}
+
+// AdminTokenCmd groups token commands.
+type AdminTokenCmd struct {
+	Create TokenCreateCmd `cmd:"" help:"Create an API token and print it (only the token) on standard output."`
+}
+
+// TokenCreateCmd creates an API token.
+type TokenCreateCmd struct {
+	Username string        `required:"" help:"Account the token acts for."`
+	Project  []string      `help:"Limit the token to this project (repeatable). Default: all the user's projects."`
+	Expires  time.Duration `help:"Lifetime of the token, e.g. 720h. Default: never expires."`
+	Name     string        `default:"cli" help:"A name to tell tokens apart."`
+}
+
+// Run implements the command.
+func (c *TokenCreateCmd) Run(e *env) error {
+	if c.Expires < 0 {
+		return errors.New("--expires must be positive")
+	}
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.UserByUsername(e.ctx, c.Username)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user named %q: create it with `cheeseshop admin user create`", c.Username)
+	} else if err != nil {
+		return err
+	}
+	token, hash := auth.NewToken()
+	now := time.Now().UTC()
+	t := &store.Token{UserID: u.ID, Name: c.Name, Prefix: auth.DisplayPrefix(token), Hash: hash, Scoped: len(c.Project) > 0, CreatedAt: now}
+	if c.Expires > 0 {
+		t.ExpiresAt = now.Add(c.Expires)
+	}
+	for _, name := range c.Project {
+		p, err := st.ProjectByName(e.ctx, pep.NormalizeName(name))
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no project named %q: a token can only be scoped to existing projects", name)
+		} else if err != nil {
+			return err
+		}
+		if _, err := st.RoleOf(e.ctx, p.ID, u.ID); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("user %q has no role on project %q", u.Username, p.Name)
+		} else if err != nil {
+			return err
+		}
+		t.ProjectIDs = append(t.ProjectIDs, p.ID)
+	}
+	if err := st.CreateToken(e.ctx, t); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, token)
+	return nil
+}
+
+// AdminNameCmd groups name commands.
+type AdminNameCmd struct {
+	Prohibit NameProhibitCmd `cmd:"" help:"Forbid new projects from taking these names."`
+}
+
+// NameProhibitCmd prohibits project names.
+type NameProhibitCmd struct {
+	Names  []string `arg:"" help:"Project names."`
+	Reason string   `help:"Why (kept for the record)."`
+}
+
+// Run implements the command.
+func (c *NameProhibitCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, n := range c.Names {
+		if !pep.ValidProjectName(n) {
+			return fmt.Errorf("invalid project name %q", n)
+		}
+		if err := st.ProhibitName(e.ctx, pep.NormalizeName(n), c.Reason, time.Now().UTC()); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "prohibited %s\n", pep.NormalizeName(n))
+	}
+	return nil
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}

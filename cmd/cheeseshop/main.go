@@ -1,0 +1,137 @@
+// Command cheeseshop is a Python package index server.
+//
+//	cheeseshop serve                 run the server (SQLite + ./data by default)
+//	cheeseshop migrate               bring the database schema up to date
+//	cheeseshop admin user create     create an account
+//	cheeseshop admin token create    create an API token for uploads
+//	cheeseshop admin name prohibit   forbid project names
+//
+// Every flag can also be set with an environment variable
+// CHEESESHOP_<FLAG>, e.g. CHEESESHOP_DATABASE.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/store"
+)
+
+// Globals are the flags every subcommand takes.
+type Globals struct {
+	Data      string `default:"./data" help:"Folder for the SQLite database and the package files." type:"path"`
+	Database  string `help:"Database URL: sqlite:///path/to/db or postgres://user:pass@host/db. Default: SQLite in --data."`
+	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level (debug, info, warn, error)."`
+	LogFormat string `default:"text" enum:"text,json" help:"Log format (text, json)."`
+}
+
+// CLI is the command line.
+type CLI struct {
+	Globals
+
+	Serve   ServeCmd   `cmd:"" help:"Run the index server."`
+	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and exit."`
+	Admin   AdminCmd   `cmd:"" help:"Administer users, tokens and names."`
+}
+
+// env carries what commands share: the globals, the output streams and a
+// context cancelled by SIGINT/SIGTERM.
+type env struct {
+	*Globals
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("cheeseshop"),
+		kong.Description("A Python package index server."),
+		kong.DefaultEnvars("CHEESESHOP"),
+		kong.Writers(stdout, stderr),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "cheeseshop: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{Globals: &cli.Globals, ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(cli.Globals, stderr)}
+	if err := kctx.Run(e); err != nil {
+		fmt.Fprintf(stderr, "cheeseshop: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(g Globals, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(g.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// databaseURL is --database, or SQLite in --data.
+func (g *Globals) databaseURL() string {
+	if g.Database != "" {
+		return g.Database
+	}
+	return "sqlite://" + filepath.Join(g.Data, "cheeseshop.db")
+}
+
+// openStore opens and migrates the database.
+func (e *env) openStore() (*store.Store, error) {
+	st, err := store.Open(e.ctx, e.databaseURL())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(e.ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// openBlobs opens the file store in --data.
+func (e *env) openBlobs() (*blob.FS, error) {
+	return blob.NewFS(filepath.Join(e.Data, "files"))
+}
+
+// MigrateCmd applies migrations.
+type MigrateCmd struct{}
+
+// Run implements the command.
+func (c *MigrateCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(e.stdout, "database schema is up to date")
+	return nil
+}

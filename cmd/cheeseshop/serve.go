@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/web"
+)
+
+// ServeCmd runs the server.
+type ServeCmd struct {
+	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
+	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
+	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
+	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
+	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
+	FollowInterval  time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
+	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
+}
+
+// Run implements the command.
+func (c *ServeCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	blobs, err := e.openBlobs()
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	if n, err := blobs.CleanTemp(); err != nil {
+		e.log.Warn("cleaning abandoned uploads", "err", err)
+	} else if n > 0 {
+		e.log.Info("removed uploads abandoned by a previous process", "folders", n)
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	base := strings.TrimRight(c.BaseURL, "/")
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize)}, e.log)
+	reg := prometheus.NewRegistry()
+	ready := func() error { return st.DB().PingContext(context.Background()) }
+	h := web.New(idx, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready})
+
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	go idx.Cache().Follow(ctx, c.FollowInterval)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
+	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
+	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
+	fmt.Fprintf(e.stdout, "  upload:   twine upload --repository-url %s/legacy/ -u __token__ -p TOKEN dist/*\n", base)
+	fmt.Fprintf(e.stdout, "  create a user and a token (in another terminal):\n")
+	fmt.Fprintf(e.stdout, "    cheeseshop admin user create --data %s --username alice --email alice@example.org\n", e.Data)
+	fmt.Fprintf(e.stdout, "    cheeseshop admin token create --data %s --username alice\n", e.Data)
+	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-e.ctx.Done():
+	}
+	e.log.Info("shutting down: finishing in-flight requests", "timeout", c.ShutdownTimeout)
+	sctx, scancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	e.log.Info("stopped")
+	return nil
+}

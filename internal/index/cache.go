@@ -1,0 +1,226 @@
+package index
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"cheeseshop/internal/store"
+)
+
+// maxCachedProjects bounds the memory the project-page cache uses.
+const maxCachedProjects = 50_000
+
+// Cache keeps the rendered simple pages in memory, so that the hot read
+// paths do not touch the database. Writes through this process invalidate
+// it at once; writes by other replicas are seen by Follow, which reads the
+// database journal.
+type Cache struct {
+	svc *Service
+
+	mu       sync.RWMutex
+	projects map[string]*ProjectPage
+	gen      uint64 // bumped by every invalidation
+	loads    singleflight.Group
+
+	root      atomic.Pointer[RootPage]
+	rootDirty atomic.Bool
+	rootMu    sync.Mutex
+	rootCost  atomic.Int64 // nanoseconds the last root build took
+
+	serial atomic.Int64   // newest journal entry applied
+	seen   map[int64]bool // journal entries applied within the window; Follow's goroutine only
+}
+
+func newCache(s *Service) *Cache {
+	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), seen: make(map[int64]bool)}
+	c.rootDirty.Store(true)
+	return c
+}
+
+// Invalidate drops a project's pages; rootChanged also rebuilds the list.
+func (c *Cache) Invalidate(normalized string, rootChanged bool) {
+	c.mu.Lock()
+	delete(c.projects, normalized)
+	c.gen++
+	c.mu.Unlock()
+	if rootChanged {
+		c.rootDirty.Store(true)
+	}
+}
+
+// Project returns a project's pages, loading them on a miss. It returns
+// store.ErrNotFound for an unknown project.
+func (c *Cache) Project(ctx context.Context, normalized string) (*ProjectPage, error) {
+	c.mu.RLock()
+	p := c.projects[normalized]
+	c.mu.RUnlock()
+	if p != nil {
+		return p, nil
+	}
+	v, err, _ := c.loads.Do(normalized, func() (any, error) {
+		c.mu.RLock()
+		gen := c.gen
+		c.mu.RUnlock()
+		view, err := c.svc.LoadProject(context.WithoutCancel(ctx), normalized)
+		if err != nil {
+			return nil, err
+		}
+		page := &ProjectPage{View: view, HTML: newPage(renderProjectHTML(view)), JSON: newPage(renderProjectJSON(view)), LoadedAt: time.Now()}
+		c.mu.Lock()
+		// Keep the page only if nothing changed while it was read: an
+		// invalidation during the load may concern this very project.
+		if c.gen == gen {
+			if len(c.projects) >= maxCachedProjects {
+				n := 0
+				for k := range c.projects { // map order is random: random eviction
+					delete(c.projects, k)
+					if n++; n >= maxCachedProjects/10 {
+						break
+					}
+				}
+			}
+			c.projects[normalized] = page
+		}
+		c.mu.Unlock()
+		return page, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*ProjectPage), nil
+}
+
+// Root returns the project list. It never rebuilds the list more often
+// than its own cost allows: while a rebuild runs, or too soon after the
+// last one, callers get the previous list (at most a moment old).
+func (c *Cache) Root(ctx context.Context) (*RootPage, error) {
+	cur := c.root.Load()
+	if cur != nil && !c.rootDirty.Load() {
+		return cur, nil
+	}
+	if cur != nil {
+		minGap := 2 * time.Duration(c.rootCost.Load())
+		if time.Since(cur.BuiltAt) < minGap || !c.rootMu.TryLock() {
+			return cur, nil
+		}
+	} else {
+		c.rootMu.Lock()
+	}
+	defer c.rootMu.Unlock()
+	if cur := c.root.Load(); cur != nil && !c.rootDirty.Load() {
+		return cur, nil
+	}
+	c.rootDirty.Store(false)
+	start := time.Now()
+	page, err := c.buildRoot(context.WithoutCancel(ctx))
+	if err != nil {
+		c.rootDirty.Store(true)
+		return nil, err
+	}
+	c.rootCost.Store(int64(time.Since(start)))
+	c.root.Store(page)
+	return page, nil
+}
+
+func (c *Cache) buildRoot(ctx context.Context) (*RootPage, error) {
+	// Read the serial first: a change after it is reapplied by Follow.
+	serial, err := c.svc.store.LastSerial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, err := c.svc.store.ListProjectNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(names, func(a, b store.ProjectName) int { return strings.Compare(a.Normalized, b.Normalized) })
+	p := &RootPage{Projects: len(names), Serial: serial, BuiltAt: time.Now()}
+	p.HTML = newPage(renderRootHTML(names, serial))
+	p.JSON = newPage(renderRootJSON(names, serial))
+	if p.HTMLGzip, err = gzipBytes(p.HTML.Body); err != nil {
+		return nil, err
+	}
+	if p.JSONGzip, err = gzipBytes(p.JSON.Body); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := zw.Write(b); err != nil {
+		return nil, fmt.Errorf("index: gzip: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("index: gzip: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Follow applies the database journal to the cache every interval until
+// ctx ends, so that changes made by other replicas (or by admin commands)
+// reach this one.
+func (c *Cache) Follow(ctx context.Context, every time.Duration) error {
+	serial, err := c.svc.store.LastSerial(ctx)
+	if err != nil {
+		return err
+	}
+	c.serial.Store(serial)
+	for id := max(0, serial-journalWindow) + 1; id <= serial; id++ {
+		c.seen[id] = true
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := c.catchUp(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			c.svc.log.WarnContext(ctx, "cache: following the journal", "err", err)
+		}
+	}
+}
+
+// journalWindow is how far back catchUp looks again: on PostgreSQL a
+// transaction holding a lower serial can commit after a higher one.
+const journalWindow = 512
+
+func (c *Cache) catchUp(ctx context.Context) error {
+	for {
+		high := c.serial.Load()
+		entries, err := c.svc.store.JournalSince(ctx, max(0, high-journalWindow), 5000)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if c.seen[e.ID] {
+				continue
+			}
+			c.seen[e.ID] = true
+			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject
+			c.Invalidate(e.NormalizedName, root)
+			high = max(high, e.ID)
+		}
+		c.serial.Store(high)
+		for id := range c.seen {
+			if id <= high-journalWindow {
+				delete(c.seen, id)
+			}
+		}
+		if len(entries) < 5000 {
+			return nil
+		}
+	}
+}

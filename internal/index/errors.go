@@ -1,0 +1,41 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies a refusal; the web layer maps kinds to HTTP statuses.
+type Kind int
+
+// The kinds of refusal.
+const (
+	Invalid      Kind = iota + 1 // the request is wrong: 400
+	Unauthorized                 // no or bad credentials: 403 (as PyPI)
+	Forbidden                    // authenticated but not allowed: 403
+	NotFound                     // 404
+	Conflict                     // 409
+	Gone                         // a retired feature: 410
+	TooLarge                     // 413 is not what PyPI sends; see web
+)
+
+// Error is a refusal whose message is meant for the person at the other
+// end: it says what is wrong and what to do.
+type Error struct {
+	Kind Kind
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func errorf(kind Kind, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of an *Error in err's chain, or 0.
+func KindOf(err error) Kind {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Kind
+	}
+	return 0
+}

@@ -1,0 +1,125 @@
+// Package index is the package index itself: who may publish what, the
+// rules every upload must pass, and the published views of projects (the
+// simple repository API and the JSON API), kept in a cache that follows the
+// database journal. It knows nothing of HTTP.
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxFileSize    = 100 << 20 // 100 MiB, as PyPI
+	DefaultMaxProjectSize = 10 << 30  // 10 GiB, as PyPI
+)
+
+// Config holds the index's settings.
+type Config struct {
+	// BaseURL is the public URL of the server, without a trailing slash;
+	// file URLs and help links are built from it.
+	BaseURL        string
+	MaxFileSize    int64
+	MaxProjectSize int64
+}
+
+// Service is the package index. It is safe for concurrent use.
+type Service struct {
+	store *store.Store
+	blobs blob.Store
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	cache *Cache
+}
+
+// New returns a Service.
+func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger) *Service {
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
+	}
+	if cfg.MaxProjectSize <= 0 {
+		cfg.MaxProjectSize = DefaultMaxProjectSize
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Service{store: st, blobs: blobs, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() }}
+	s.cache = newCache(s)
+	return s
+}
+
+// Config returns the settings in use.
+func (s *Service) Config() Config { return s.cfg }
+
+// Blobs returns the file store.
+func (s *Service) Blobs() blob.Store { return s.blobs }
+
+// Cache returns the cache of published views.
+func (s *Service) Cache() *Cache { return s.cache }
+
+func (s *Service) helpURL(anchor string) string {
+	return s.cfg.BaseURL + "/help/#" + anchor
+}
+
+// Principal is who is acting: a user, through an API token.
+type Principal struct {
+	User  *store.User
+	Token *store.Token
+}
+
+// AuthenticateToken resolves an API token to the user it acts for.
+func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
+	t, err := s.store.TokenByHash(ctx, auth.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(Unauthorized, "Invalid API Token: the token is not valid (it may have been revoked). Create a new one.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index: authenticate: %w", err)
+	}
+	now := s.now()
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+		return nil, errorf(Unauthorized, "Invalid API Token: the token expired at %s. Create a new one.", t.ExpiresAt.Format(time.RFC3339))
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("index: authenticate: %w", err)
+	}
+	if u.Disabled {
+		return nil, errorf(Unauthorized, "Invalid API Token: the account %q is disabled. Contact the index administrators.", u.Username)
+	}
+	if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
+		return nil, fmt.Errorf("index: authenticate: %w", err)
+	}
+	return &Principal{User: u, Token: t}, nil
+}
+
+// canUpload decides whether p may upload to an existing project.
+func (s *Service) canUpload(ctx context.Context, q interface {
+	RoleOf(context.Context, int64, int64) (string, error)
+}, p *Principal, proj *store.Project) error {
+	if p.Token != nil && p.Token.Scoped {
+		allowed := false
+		for _, id := range p.Token.ProjectIDs {
+			allowed = allowed || id == proj.ID
+		}
+		if !allowed {
+			return errorf(Forbidden, "The given token isn't allowed to upload to project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
+		}
+	}
+	if _, err := q.RoleOf(ctx, proj.ID, p.User.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(Forbidden, "The user '%s' isn't allowed to upload to project '%s'. See %s for more information.",
+				p.User.Username, proj.Name, s.helpURL("project-name"))
+		}
+		return fmt.Errorf("index: role: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package index
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"html"
+	"strconv"
+	"time"
+
+	"cheeseshop/internal/store"
+)
+
+// APIVersion is the simple repository API version served (PEP 629; 1.1
+// adds PEP 700's versions, size and upload-time).
+const APIVersion = "1.1"
+
+// Page is a rendered response body with its entity tag.
+type Page struct {
+	Body []byte
+	ETag string
+}
+
+func newPage(b []byte) Page {
+	sum := sha256.Sum256(b)
+	return Page{Body: b, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+}
+
+// renderProjectHTML renders PEP 503 HTML with the PEP 592, 629, 658/714
+// and requires-python attributes.
+func renderProjectHTML(v *ProjectView) []byte {
+	var b bytes.Buffer
+	name := html.EscapeString(v.Project.NormalizedName)
+	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n")
+	b.WriteString("    <title>Links for " + name + "</title>\n  </head>\n  <body>\n    <h1>Links for " + name + "</h1>\n")
+	for _, f := range v.Files {
+		b.WriteString(`    <a href="` + html.EscapeString(f.URL) + `#sha256=` + f.SHA256 + `"`)
+		if f.RequiresPython != "" {
+			b.WriteString(` data-requires-python="` + html.EscapeString(f.RequiresPython) + `"`)
+		}
+		if f.MetadataSHA256 != "" {
+			b.WriteString(` data-dist-info-metadata="sha256=` + f.MetadataSHA256 + `" data-core-metadata="sha256=` + f.MetadataSHA256 + `"`)
+		}
+		if f.Release.Yanked {
+			if f.Release.YankedReason != "" {
+				b.WriteString(` data-yanked="` + html.EscapeString(f.Release.YankedReason) + `"`)
+			} else {
+				b.WriteString(` data-yanked=""`)
+			}
+		}
+		b.WriteString(">" + html.EscapeString(f.Filename) + "</a><br />\n")
+	}
+	b.WriteString("  </body>\n</html>\n<!--SERIAL " + strconv.FormatInt(v.Project.LastSerial, 10) + "-->\n")
+	return b.Bytes()
+}
+
+type jsonMeta struct {
+	APIVersion string `json:"api-version"`
+	LastSerial int64  `json:"_last-serial,omitempty"`
+}
+
+type simpleFile struct {
+	Filename       string            `json:"filename"`
+	URL            string            `json:"url"`
+	Hashes         map[string]string `json:"hashes"`
+	RequiresPython *string           `json:"requires-python,omitempty"`
+	CoreMetadata   any               `json:"core-metadata"`
+	Yanked         any               `json:"yanked"`
+	Size           int64             `json:"size"`
+	UploadTime     string            `json:"upload-time"`
+}
+
+type jsonProject struct {
+	Meta     jsonMeta     `json:"meta"`
+	Name     string       `json:"name"`
+	Versions []string     `json:"versions"`
+	Files    []simpleFile `json:"files"`
+}
+
+// UploadTimeFormat is PEP 700's upload-time format.
+const UploadTimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// renderProjectJSON renders PEP 691 JSON (api 1.1, PEP 700).
+func renderProjectJSON(v *ProjectView) []byte {
+	out := jsonProject{Meta: jsonMeta{APIVersion: APIVersion, LastSerial: v.Project.LastSerial},
+		Name: v.Project.NormalizedName, Versions: []string{}, Files: []simpleFile{}}
+	for _, r := range v.Releases {
+		if len(r.Files) > 0 {
+			out.Versions = append(out.Versions, r.Version)
+		}
+	}
+	for _, f := range v.Files {
+		jf := simpleFile{Filename: f.Filename, URL: f.URL, Hashes: map[string]string{"sha256": f.SHA256},
+			CoreMetadata: false, Yanked: false, Size: f.Size,
+			UploadTime: f.UploadTime.UTC().Format(UploadTimeFormat)}
+		if f.RequiresPython != "" {
+			rp := f.RequiresPython
+			jf.RequiresPython = &rp
+		}
+		if f.MetadataSHA256 != "" {
+			// PEP 714: JSON carries only core-metadata; the old
+			// dist-info-metadata key crashes pip <= 23.0.
+			jf.CoreMetadata = map[string]string{"sha256": f.MetadataSHA256}
+		}
+		if f.Release.Yanked {
+			jf.Yanked = true
+			if f.Release.YankedReason != "" {
+				jf.Yanked = f.Release.YankedReason
+			}
+		}
+		out.Files = append(out.Files, jf)
+	}
+	b, _ := json.Marshal(out) // cannot fail: plain types only
+	return b
+}
+
+// renderRootHTML renders the PEP 503 project list.
+func renderRootHTML(names []store.ProjectName, serial int64) []byte {
+	var b bytes.Buffer
+	b.Grow(len(names)*64 + 256)
+	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n")
+	b.WriteString("    <title>Simple index</title>\n  </head>\n  <body>\n")
+	for _, n := range names {
+		b.WriteString(`    <a href="/simple/` + n.Normalized + `/">` + html.EscapeString(n.Name) + "</a>\n")
+	}
+	b.WriteString("  </body>\n</html>\n<!--SERIAL " + strconv.FormatInt(serial, 10) + "-->\n")
+	return b.Bytes()
+}
+
+// renderRootJSON renders the PEP 691 project list.
+func renderRootJSON(names []store.ProjectName, serial int64) []byte {
+	var b bytes.Buffer
+	b.Grow(len(names)*32 + 128)
+	b.WriteString(`{"meta":{"api-version":"` + APIVersion + `","_last-serial":` + strconv.FormatInt(serial, 10) + `},"projects":[`)
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		nb, _ := json.Marshal(n.Name)
+		b.WriteString(`{"name":`)
+		b.Write(nb)
+		b.WriteByte('}')
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// ProjectPage is a project's cached, rendered simple pages and view.
+type ProjectPage struct {
+	View     *ProjectView
+	HTML     Page
+	JSON     Page
+	LoadedAt time.Time
+}
+
+// RootPage is the cached, rendered project list.
+type RootPage struct {
+	HTML, JSON         Page
+	HTMLGzip, JSONGzip []byte
+	Projects           int
+	Serial             int64
+	BuiltAt            time.Time
+}

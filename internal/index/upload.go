@@ -1,0 +1,453 @@
+package index
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/dist"
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/store"
+)
+
+// Form is the non-file fields of an upload, as sent: core-metadata names
+// lower-cased with '-' turned into '_', multi-use fields repeated.
+type Form map[string][]string
+
+// Get returns the first non-empty value of a field, "" if none. Values of
+// "UNKNOWN" (a distutils artefact) count as absent, as on PyPI.
+func (f Form) Get(key string) string {
+	for _, v := range f[key] {
+		if v != "" && v != "UNKNOWN" {
+			return v
+		}
+	}
+	return ""
+}
+
+// UploadResult says what an upload did.
+type UploadResult struct {
+	Project  string
+	Version  string
+	Filename string
+	// Existing is true when the identical file was already there: the
+	// upload was a harmless retry and changed nothing.
+	Existing bool
+}
+
+var hexDigest = regexp.MustCompile(`^[A-Fa-f0-9]{64}$`)
+
+const metadataHelp = "See https://packaging.python.org/specifications/core-metadata for more information."
+
+// Upload validates an upload, PyPI's way, and publishes the file. On any
+// refusal nothing is written: no project, release, file row or visible blob.
+func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incoming) (*UploadResult, error) {
+	switch action := form.Get(":action"); action {
+	case "file_upload":
+	case "submit", "submit_pkg_info":
+		return nil, errorf(Gone, "Project pre-registration is no longer required or supported, upload your files instead.")
+	case "doc_upload":
+		return nil, errorf(Gone, "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.")
+	case "":
+		return nil, errorf(Invalid, "Missing ':action' field: use ':action=file_upload' (twine and uv do this for you).")
+	default:
+		return nil, errorf(Invalid, "Unknown ':action' %q: use ':action=file_upload'.", action)
+	}
+	if v := form.Get("protocol_version"); v != "" && v != "1" {
+		return nil, errorf(Invalid, "Unknown protocol version.")
+	}
+	if p == nil {
+		return nil, errorf(Unauthorized, "Invalid or non-existent authentication information. See %s for more information.", s.helpURL("invalid-auth"))
+	}
+
+	// Form metadata, in PyPI's order of priority.
+	mv := form.Get("metadata_version")
+	if !pep.SupportedMetadataVersion(mv) {
+		return nil, errorf(Invalid, "'%s' is an invalid value for Metadata-Version. Error: Use a known metadata version. %s", mv, metadataHelp)
+	}
+	name := form.Get("name")
+	if !pep.ValidProjectName(name) {
+		return nil, errorf(Invalid, "'%s' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. %s", name, metadataHelp)
+	}
+	rawVersion := form.Get("version")
+	version, err := pep.ParseVersion(rawVersion)
+	if err != nil {
+		return nil, errorf(Invalid, "'%s' is an invalid value for Version. Error: Invalid version: '%s'. Use a PEP 440 version. %s", rawVersion, rawVersion, metadataHelp)
+	}
+	if version.Local() != "" {
+		return nil, errorf(Invalid, "The use of local versions in '%s' is not allowed. See https://packaging.python.org/specifications/core-metadata for more information.", rawVersion)
+	}
+	filetype := form.Get("filetype")
+	if filetype != "sdist" && filetype != "bdist_wheel" {
+		return nil, errorf(Invalid, "Invalid value for filetype: '%s'. Error: Use a known file type (sdist or bdist_wheel).", filetype)
+	}
+	pyversion := form.Get("pyversion")
+	if filetype == "sdist" {
+		if pyversion == "" {
+			pyversion = "source"
+		} else if pyversion != "source" {
+			return nil, errorf(Invalid, "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
+		}
+	} else if pyversion == "" {
+		return nil, errorf(Invalid, "Invalid value for pyversion. Error: Python version is required for binary distribution uploads.")
+	}
+	md5d, shad, b2d := form.Get("md5_digest"), form.Get("sha256_digest"), form.Get("blake2_256_digest")
+	if md5d == "" && shad == "" && b2d == "" {
+		return nil, errorf(Invalid, "Error: Include at least one message digest.")
+	}
+	for field, v := range map[string]string{"sha256_digest": shad, "blake2_256_digest": b2d} {
+		if v != "" && !hexDigest.MatchString(v) {
+			return nil, errorf(Invalid, "Invalid value for %s. Error: Use a valid, hex-encoded, %s digest.", field, strings.TrimSuffix(field, "_digest"))
+		}
+	}
+	if len([]rune(form.Get("summary"))) > 512 {
+		return nil, errorf(Invalid, "'%s…' is an invalid value for Summary. Error: Use 512 characters or fewer. %s", truncate(form.Get("summary"), 40), metadataHelp)
+	}
+	if in == nil {
+		return nil, errorf(Invalid, "Upload payload does not have a file.")
+	}
+	if in.ContentType == "" || strings.HasPrefix(in.ContentType, "image/") {
+		return nil, errorf(Invalid, "Invalid distribution file.")
+	}
+
+	normalized := pep.NormalizeName(name)
+	fn := in.Filename
+	if err := s.checkFilename(fn, filetype, name, normalized, version); err != nil {
+		return nil, err
+	}
+	if in.Size > s.cfg.MaxFileSize {
+		return nil, s.fileTooLarge(name)
+	}
+	// Every digest sent must match what we computed.
+	for _, d := range []struct{ sent, got string }{{md5d, in.MD5}, {shad, in.SHA256}, {b2d, in.Blake2_256}} {
+		if d.sent != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(d.sent)), []byte(d.got)) != 1 {
+			return nil, errorf(Invalid, "The digest supplied does not match a digest calculated from the uploaded file.")
+		}
+	}
+
+	// A cheap look before the expensive archive inspection: is this a
+	// harmless retry, or an upload this principal may never make?
+	if existing, err := s.store.ProjectByName(ctx, normalized); err == nil {
+		if err := s.canUpload(ctx, s.store, p, existing); err != nil {
+			return nil, err
+		}
+		if f, err := s.store.FileByFilename(ctx, fn); err == nil {
+			if f.SHA256 == in.SHA256 && f.Blake2_256 == in.Blake2_256 {
+				return &UploadResult{Project: existing.Name, Version: version.String(), Filename: fn, Existing: true}, nil
+			}
+			return nil, s.fileExists(fn, in.Blake2_256)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("index: upload: %w", err)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("index: upload: %w", err)
+	}
+
+	meta, metaBytes, err := s.inspect(in, filetype, fn, normalized, version)
+	if err != nil {
+		return nil, err
+	}
+
+	// The blobs go in before the rows, so that no row ever points at a
+	// missing file. Were the transaction to fail, the blob would be an
+	// unreferenced, invisible orphan.
+	var metaSHA string
+	if filetype == "bdist_wheel" {
+		if metaSHA, err = blob.PutBytes(ctx, s.blobs, metaBytes); err != nil {
+			return nil, fmt.Errorf("index: store metadata: %w", err)
+		}
+	}
+	if err := in.staged.Commit(ctx, in.SHA256); err != nil {
+		return nil, fmt.Errorf("index: store file: %w", err)
+	}
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return nil, fmt.Errorf("index: encode metadata: %w", err)
+	}
+
+	var res *UploadResult
+	var created bool
+	// Concurrent uploads can race to create the same project or file;
+	// the loser's transaction fails on a unique constraint, and running it
+	// again sees the winner's rows and answers accordingly.
+	for attempt := 0; ; attempt++ {
+		res, created, err = s.publish(ctx, p, form, in, name, normalized, version, pyversion, meta, metaJSON, metaSHA)
+		if err == nil || !store.IsUniqueViolation(err) || attempt >= 3 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !res.Existing {
+		s.cache.Invalidate(normalized, created)
+		s.log.InfoContext(ctx, "upload", "project", res.Project, "version", res.Version, "filename", fn,
+			"size", in.Size, "user", p.User.Username)
+	}
+	return res, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+// checkFilename applies PyPI's filename rules.
+func (s *Service) checkFilename(fn, filetype, name, normalized string, version pep.Version) error {
+	for _, r := range fn {
+		if r < 32 || r == 127 {
+			return errorf(Invalid, "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.")
+		}
+	}
+	if strings.ContainsAny(fn, `/\`) {
+		return errorf(Invalid, "Cannot upload a file with '/' or '\\' in the name.")
+	}
+	lower := strings.ToLower(fn)
+	switch {
+	case strings.HasSuffix(lower, ".whl"):
+		if filetype != "bdist_wheel" {
+			return errorf(Invalid, "Invalid file extension: Extension .whl is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", filetype)
+		}
+	case strings.HasSuffix(lower, ".tar.gz"), strings.HasSuffix(lower, ".zip"):
+		if filetype != "sdist" {
+			return errorf(Invalid, "Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", fn[strings.LastIndexByte(fn, '.'):], filetype)
+		}
+	default:
+		return errorf(Invalid, "Invalid file extension: Use .tar.gz or .whl extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information.")
+	}
+
+	if filetype == "sdist" {
+		sName, sVersion, err := pep.ParseSdistFilename(fn)
+		if err != nil {
+			return errorf(Invalid, "Invalid source distribution filename: %s", err)
+		}
+		if pep.NormalizeName(sName) != normalized {
+			return errorf(Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
+		}
+		want := pep.SdistFilename(name, version)
+		if fn != want {
+			_ = sVersion
+			return errorf(Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
+		}
+		return nil
+	}
+
+	w, err := pep.ParseWheelFilename(fn)
+	if err != nil {
+		return errorf(Invalid, "%s", err)
+	}
+	for _, tag := range w.PlatformTags {
+		if !pep.ValidPlatformTag(tag) {
+			return errorf(Invalid, "Binary wheel '%s' has an unsupported platform tag '%s'.", fn, tag)
+		}
+	}
+	if prefix := pep.WheelNamePrefix(name); w.Name != prefix {
+		if pep.NormalizeName(w.Name) != normalized {
+			return errorf(Invalid, "Start filename for '%s' with '%s'.", name, prefix)
+		}
+		return errorf(Invalid, "Filename '%s' should contain the normalized project name '%s', not '%s'.", fn, prefix, w.Name)
+	}
+	wv, err := pep.ParseVersion(w.Version)
+	if err != nil {
+		return errorf(Invalid, "Invalid wheel filename (invalid version): '%s'", fn)
+	}
+	if wv.Compare(version) != 0 {
+		return errorf(Invalid, "Version in filename should be '%s' not '%s'.", version.String(), w.Version)
+	}
+	return nil
+}
+
+// inspect opens the archive, checks it is a valid distribution and that
+// its own metadata agrees with the form, and returns that metadata.
+func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version pep.Version) (*pep.Metadata, []byte, error) {
+	var raw []byte
+	var err error
+	if filetype == "bdist_wheel" {
+		w, perr := pep.ParseWheelFilename(fn)
+		if perr != nil {
+			return nil, nil, errorf(Invalid, "%s", perr)
+		}
+		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{})
+	} else {
+		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{})
+	}
+	if err != nil {
+		if de, ok := errors.AsType[*dist.Error](err); ok {
+			return nil, nil, errorf(Invalid, "Invalid distribution file. %s", de.Msg)
+		}
+		return nil, nil, fmt.Errorf("index: inspect %s: %w", fn, err)
+	}
+	meta, err := pep.ParseMetadata(raw)
+	if err != nil {
+		return nil, nil, errorf(Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
+	}
+	if pep.NormalizeName(meta.Name) != normalized {
+		return nil, nil, errorf(Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
+	}
+	mv, err := pep.ParseVersion(meta.Version)
+	if err != nil || mv.Compare(version) != 0 {
+		return nil, nil, errorf(Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
+	}
+	return meta, raw, nil
+}
+
+// publish writes the project (if new), release (if new) and file rows in
+// one transaction, re-checking everything that a concurrent upload could
+// have changed since the first look.
+func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Incoming, name, normalized string, version pep.Version,
+	pyversion string, meta *pep.Metadata, metaJSON []byte, metaSHA string) (*UploadResult, bool, error) {
+	var (
+		res     *UploadResult
+		created bool
+		now     = s.now()
+		fn      = in.Filename
+	)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		created = false
+		proj, err := tx.ProjectByName(ctx, normalized)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if proj, err = s.createProject(ctx, tx, p, name, normalized); err != nil {
+				return err
+			}
+			created = true
+		case err != nil:
+			return err
+		default:
+			if err := s.canUpload(ctx, tx, p, proj); err != nil {
+				return err
+			}
+		}
+
+		if f, err := tx.FileByFilename(ctx, fn); err == nil {
+			if f.SHA256 == in.SHA256 && f.Blake2_256 == in.Blake2_256 {
+				res = &UploadResult{Project: proj.Name, Version: version.String(), Filename: fn, Existing: true}
+				return nil
+			}
+			return s.fileExists(fn, in.Blake2_256)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.FileByDigest(ctx, in.SHA256, in.Blake2_256); err == nil {
+			return s.fileExists(fn, in.Blake2_256)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if used, err := tx.FilenameUsed(ctx, fn); err != nil {
+			return err
+		} else if used {
+			return errorf(Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
+		}
+		if proj.TotalSize+in.Size > s.cfg.MaxProjectSize {
+			return errorf(Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
+				proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
+		}
+
+		rel, err := tx.ReleaseByCanonicalVersion(ctx, proj.ID, version.Canonical())
+		if errors.Is(err, store.ErrNotFound) {
+			rel = &store.Release{ProjectID: proj.ID, Version: version.String(), CanonicalVersion: version.Canonical(),
+				IsPrerelease: version.IsPrerelease(), RequiresPython: meta.RequiresPython, Summary: meta.Summary,
+				MetadataJSON: metaJSON, CreatedAt: now}
+			if err := tx.CreateRelease(ctx, rel); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		packagetype := form.Get("filetype")
+		if packagetype == "sdist" {
+			if n, err := tx.CountSdists(ctx, rel.ID); err != nil {
+				return err
+			} else if n > 0 {
+				return errorf(Invalid, "Only one sdist may be uploaded per release.")
+			}
+		}
+		f := &store.File{ReleaseID: rel.ID, ProjectID: proj.ID, Filename: fn, PackageType: packagetype, PythonVersion: pyversion,
+			RequiresPython: meta.RequiresPython, Size: in.Size, MD5: in.MD5, SHA256: in.SHA256, Blake2_256: in.Blake2_256,
+			MetadataSHA256: metaSHA, Comment: form.Get("comment"), UploadedBy: p.User.ID, UploadTime: now}
+		if err := tx.InsertFile(ctx, f); err != nil {
+			return err
+		}
+		if err := tx.RegisterFilename(ctx, fn, now); err != nil {
+			return err
+		}
+		serial, err := tx.AddJournal(ctx, proj.ID, normalized, store.ActionAddFile, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateProjectAfterUpload(ctx, proj.ID, name, in.Size, serial); err != nil {
+			return err
+		}
+		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn}
+		return nil
+	})
+	return res, created, err
+}
+
+func (s *Service) fileExists(fn, blake2 string) error {
+	return errorf(Invalid, "File already exists ('%s', with blake2_256 hash '%s'). See %s for more information.", fn, blake2, s.helpURL("file-name-reuse"))
+}
+
+// createProject applies the rules for new project names and creates the
+// project with the uploader as its Owner.
+func (s *Service) createProject(ctx context.Context, tx *store.Tx, p *Principal, name, normalized string) (*store.Project, error) {
+	if p.Token != nil && p.Token.Scoped {
+		return nil, errorf(Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", name)
+	}
+	if err := s.CheckNewName(ctx, tx, name); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	proj := &store.Project{Name: name, NormalizedName: normalized, UltraName: pep.UltraNormalizeName(name), CreatedAt: now}
+	if err := tx.CreateProject(ctx, proj); err != nil {
+		return nil, err
+	}
+	if err := tx.AddRole(ctx, proj.ID, p.User.ID, store.RoleOwner, now); err != nil {
+		return nil, err
+	}
+	if _, err := tx.AddJournal(ctx, proj.ID, normalized, store.ActionCreateProject, now); err != nil {
+		return nil, err
+	}
+	return proj, nil
+}
+
+// nameChecker is the part of the store CheckNewName needs.
+type nameChecker interface {
+	IsProhibited(ctx context.Context, normalized string) (bool, error)
+	ProjectByUltraName(ctx context.Context, ultra string) (*store.Project, error)
+}
+
+// CheckNewName says whether a new project may take the name: it must be
+// valid, not prohibited, not a standard-library module, and not collide
+// with an existing project once ultranormalized.
+func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) error {
+	if !pep.ValidProjectName(name) {
+		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", name, s.helpURL("project-name"))
+	}
+	normalized := pep.NormalizeName(name)
+	if bad, err := q.IsProhibited(ctx, normalized); err != nil {
+		return err
+	} else if bad {
+		return errorf(Invalid, "The name '%s' isn't allowed. See %s for more information.", name, s.helpURL("project-name"))
+	}
+	if pep.IsStdlibModule(name) {
+		return errorf(Invalid, "The name '%s' isn't allowed (conflict with Python Standard Library module name). See %s for more information.", name, s.helpURL("project-name"))
+	}
+	if other, err := q.ProjectByUltraName(ctx, pep.UltraNormalizeName(name)); err == nil {
+		if other.NormalizedName != normalized {
+			return errorf(Invalid, "The name '%s' is too similar to an existing project ('%s'). See %s for more information.", name, other.Name, s.helpURL("project-name"))
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/store"
+)
+
+// ProjectView is everything published about a project.
+type ProjectView struct {
+	Project       *store.Project
+	Releases      []*ReleaseView // oldest first, in PEP 440 order
+	Files         []*FileView    // by release, then filename
+	Collaborators []store.Collaborator
+}
+
+// ReleaseView is a release with its parsed version and files.
+type ReleaseView struct {
+	*store.Release
+	Parsed pep.Version
+	Files  []*FileView
+}
+
+// FileView is a file with its public URL.
+type FileView struct {
+	*store.File
+	Release *ReleaseView
+	URL     string
+}
+
+// MetadataURL is where the file's core metadata (PEP 658) is served.
+func (f *FileView) MetadataURL() string { return f.URL + ".metadata" }
+
+// FileURL returns the public URL of a file.
+func (s *Service) FileURL(sha256, filename string) string {
+	return s.cfg.BaseURL + "/files/" + sha256 + "/" + url.PathEscape(filename)
+}
+
+// LoadProject reads a project's published view from the database.
+func (s *Service) LoadProject(ctx context.Context, normalized string) (*ProjectView, error) {
+	proj, err := s.store.ProjectByName(ctx, normalized)
+	if err != nil {
+		return nil, err
+	}
+	rels, err := s.store.ListReleases(ctx, proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	files, err := s.store.ListFiles(ctx, proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	collabs, err := s.store.Collaborators(ctx, proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &ProjectView{Project: proj, Collaborators: collabs}
+	byID := make(map[int64]*ReleaseView, len(rels))
+	for _, r := range rels {
+		pv, err := pep.ParseVersion(r.Version)
+		if err != nil {
+			return nil, fmt.Errorf("index: release %d of %s has an invalid version %q: %w", r.ID, normalized, r.Version, err)
+		}
+		rv := &ReleaseView{Release: r, Parsed: pv}
+		byID[r.ID] = rv
+		v.Releases = append(v.Releases, rv)
+	}
+	slices.SortFunc(v.Releases, func(a, b *ReleaseView) int { return a.Parsed.Compare(b.Parsed) })
+	for _, f := range files {
+		rv := byID[f.ReleaseID]
+		if rv == nil {
+			continue
+		}
+		rv.Files = append(rv.Files, &FileView{File: f, Release: rv, URL: s.FileURL(f.SHA256, f.Filename)})
+	}
+	for _, rv := range v.Releases {
+		slices.SortFunc(rv.Files, func(a, b *FileView) int { return strings.Compare(a.Filename, b.Filename) })
+		v.Files = append(v.Files, rv.Files...)
+	}
+	return v, nil
+}
+
+// Latest returns the release the JSON API shows by default: the highest
+// non-yanked final release, else the highest non-yanked one, else the
+// highest; nil when the project has no release.
+func (v *ProjectView) Latest() *ReleaseView {
+	var best [3]*ReleaseView
+	for _, r := range v.Releases {
+		if len(r.Files) == 0 {
+			continue
+		}
+		if !r.Yanked && !r.IsPrerelease {
+			best[0] = r
+		}
+		if !r.Yanked {
+			best[1] = r
+		}
+		best[2] = r
+	}
+	for _, r := range best {
+		if r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// Release finds a release by any spelling of its version.
+func (v *ProjectView) Release(version string) *ReleaseView {
+	pv, err := pep.ParseVersion(version)
+	if err != nil {
+		return nil
+	}
+	for _, r := range v.Releases {
+		if r.Parsed.Compare(pv) == 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// File returns a published file by name.
+func (s *Service) File(ctx context.Context, filename string) (*store.File, error) {
+	return s.store.FileByFilename(ctx, filename)
+}

@@ -1,0 +1,152 @@
+package web
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/store"
+)
+
+// statusOf maps a domain refusal to an HTTP status.
+func statusOf(err error) int {
+	switch index.KindOf(err) {
+	case index.Invalid, index.TooLarge:
+		return http.StatusBadRequest
+	case index.Unauthorized, index.Forbidden:
+		return http.StatusForbidden
+	case index.NotFound:
+		return http.StatusNotFound
+	case index.Conflict:
+		return http.StatusConflict
+	case index.Gone:
+		return http.StatusGone
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// reasonPhrase makes msg safe for an HTTP/1.1 status line: ISO-8859-1,
+// no control characters, bounded length.
+func reasonPhrase(msg string) string {
+	var b strings.Builder
+	for _, r := range msg {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			b.WriteByte(' ')
+		case r > 0xff:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+		if b.Len() > 1024 {
+			break
+		}
+	}
+	// The status line is Latin-1 on the wire; WriteRune wrote UTF-8.
+	out := make([]byte, 0, b.Len())
+	for _, r := range b.String() {
+		out = append(out, byte(r))
+	}
+	return string(out)
+}
+
+type errorBody struct {
+	Message string `json:"message"`
+	Code    string `json:"code"`
+	Title   string `json:"title"`
+}
+
+// apiError answers a client tool (twine, uv, pip) as PyPI does: the
+// message in the HTTP status line (`400 <message>`, which twine prints),
+// and a JSON body {"message", "code", "title"} (which uv prints).
+//
+// net/http always writes the standard reason phrase, so on HTTP/1.x the
+// response is written on the hijacked connection. Under HTTP/2, which has
+// no reason phrases, the JSON body carries the message alone.
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if status >= 500 {
+		msg = "Internal server error: the failure was logged. Try again later or contact the index administrators."
+	}
+	title := http.StatusText(status)
+	body, _ := json.Marshal(errorBody{Message: msg, Code: strconv.Itoa(status) + " " + msg, Title: title})
+	body = append(body, '\n')
+	if r.ProtoMajor == 1 {
+		if hj, ok := w.(http.Hijacker); ok {
+			if ss, ok := w.(interface{ setStatus(int) }); ok {
+				ss.setStatus(status)
+			}
+			if err := writeRawResponse(hj, r, status, reasonPhrase(msg), body); err == nil {
+				return
+			} else {
+				s.log.WarnContext(r.Context(), "writing an error on the raw connection failed", "err", err)
+				return
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("X-Error-Message", reasonPhrase(msg))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// writeRawResponse writes a complete HTTP/1.1 response with a custom
+// reason phrase, then closes the connection gracefully: it stops writing,
+// and reads (and discards) what the client still sends for a moment, so
+// that a client still uploading receives the answer instead of a reset.
+func writeRawResponse(hj http.Hijacker, r *http.Request, status int, reason string, body []byte) error {
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return fmt.Errorf("hijack: %w", err)
+	}
+	var h strings.Builder
+	fmt.Fprintf(&h, "HTTP/1.1 %03d %s\r\n", status, reason)
+	h.WriteString("Content-Type: application/json\r\n")
+	h.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+	h.WriteString("Cache-Control: no-store\r\n")
+	h.WriteString("Connection: close\r\n")
+	h.WriteString("Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n\r\n")
+	conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if _, err := buf.WriteString(h.String()); err != nil {
+		conn.Close()
+		return err
+	}
+	if r.Method != http.MethodHead {
+		buf.Write(body)
+	}
+	if err := buf.Flush(); err != nil {
+		conn.Close()
+		return err
+	}
+	go lingeringClose(conn, buf.Reader)
+	return nil
+}
+
+// lingeringClose half-closes conn and drains the client's remaining
+// request body (bounded in time and bytes) before closing.
+func lingeringClose(conn net.Conn, rd *bufio.Reader) {
+	defer conn.Close()
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
+		tc.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, io.LimitReader(rd, 1<<30))
+}
+
+// serverError logs an unexpected failure and answers 500.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	http.Error(w, "Internal server error: the failure was logged. Try again later.", http.StatusInternalServerError)
+}
+

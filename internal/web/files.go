@@ -1,0 +1,76 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/store"
+)
+
+// contentType of a distribution file by its name.
+func contentType(filename string) string {
+	lower := strings.ToLower(filename)
+	switch {
+	case strings.HasSuffix(lower, ".metadata"):
+		return "text/plain; charset=utf-8"
+	case strings.HasSuffix(lower, ".whl"), strings.HasSuffix(lower, ".zip"):
+		return "application/zip"
+	case strings.HasSuffix(lower, ".tar.gz"):
+		return "application/gzip"
+	}
+	return "application/octet-stream"
+}
+
+// file serves a distribution file, or its core metadata (PEP 658) when
+// the name ends in .metadata. Files never change, so they are cached for
+// a year and their ETag is their digest; range requests are honoured.
+func (s *Server) file(w http.ResponseWriter, r *http.Request) {
+	sha, name := r.PathValue("sha256"), r.PathValue("filename")
+	kind := "distribution"
+	distName := name
+	if strings.HasSuffix(name, ".metadata") {
+		kind = "metadata"
+		distName = strings.TrimSuffix(name, ".metadata")
+	}
+	notFound := func() {
+		s.metrics.files.WithLabelValues(kind, "404").Inc()
+		http.Error(w, "Not Found: no such file on this index.", http.StatusNotFound)
+	}
+	f, err := s.idx.File(r.Context(), distName)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && f.SHA256 != sha) {
+		notFound()
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	key := f.SHA256
+	if kind == "metadata" {
+		if f.MetadataSHA256 == "" {
+			notFound()
+			return
+		}
+		key = f.MetadataSHA256
+	}
+	obj, err := s.idx.Blobs().Open(r.Context(), key)
+	if errors.Is(err, blob.ErrNotFound) {
+		s.log.ErrorContext(r.Context(), "file row without blob", "filename", f.Filename, "blob", key)
+		notFound()
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	defer obj.Close()
+	h := w.Header()
+	h.Set("Content-Type", contentType(name))
+	h.Set("ETag", `"`+key+`"`)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	s.metrics.files.WithLabelValues(kind, "2xx").Inc()
+	http.ServeContent(w, r, "", f.UploadTime, obj)
+}

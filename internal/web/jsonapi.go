@@ -1,0 +1,70 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"cheeseshop/internal/store"
+)
+
+func (s *Server) jsonProject(w http.ResponseWriter, r *http.Request) {
+	s.jsonAPI(w, r, "")
+}
+
+func (s *Server) jsonRelease(w http.ResponseWriter, r *http.Request) {
+	s.jsonAPI(w, r, r.PathValue("version"))
+}
+
+// jsonAPI serves PyPI's JSON API: /pypi/<project>/json and
+// /pypi/<project>/<version>/json.
+func (s *Server) jsonAPI(w http.ResponseWriter, r *http.Request, version string) {
+	name := r.PathValue("project")
+	rest := "/json"
+	if version != "" {
+		rest = "/" + version + "/json"
+	}
+	norm, done := normalizedOr301(w, r, name, rest, "/pypi/")
+	if done {
+		return
+	}
+	page, err := s.idx.Cache().Project(r.Context(), norm)
+	if errors.Is(err, store.ErrNotFound) {
+		jsonError(w, http.StatusNotFound, "Not Found: no project named '"+norm+"' on this index.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	doc, err := s.idx.JSONDocument(page.View, version)
+	if errors.Is(err, store.ErrNotFound) {
+		jsonError(w, http.StatusNotFound, "Not Found: project '"+norm+"' has no release '"+version+"'.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "max-age=900, public")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("X-PyPI-Last-Serial", strconv.FormatInt(page.View.Project.LastSerial, 10))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	body, _ := json.Marshal(map[string]string{"message": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+

@@ -1,0 +1,57 @@
+package web
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	simple   *prometheus.CounterVec
+	files    *prometheus.CounterVec
+	uploads  *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cheeseshop_http_requests_total", Help: "HTTP requests by route, method and status class.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "cheeseshop_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		simple: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cheeseshop_simple_responses_total", Help: "Simple API responses by page (root, project) and format (json, html).",
+		}, []string{"page", "format"}),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cheeseshop_file_responses_total", Help: "File responses by kind (distribution, metadata) and status.",
+		}, []string{"kind", "status"}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cheeseshop_uploads_total", Help: "Uploads by result (created, existing, refused, error).",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.simple, m.files, m.uploads,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// hijackWriter is a statusWriter that can be hijacked.
+type hijackWriter struct{ *statusWriter }
+
+func (w hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.statusWriter.ResponseWriter).Hijack()
+}
+
+// hijackable exposes Hijack only when the underlying writer supports it.
+func hijackable(sw *statusWriter) http.ResponseWriter {
+	if _, ok := sw.ResponseWriter.(http.Hijacker); ok {
+		return hijackWriter{sw}
+	}
+	return sw
+}

@@ -1,0 +1,161 @@
+// Package web is cheeseshop's HTTP surface: the legacy upload API, the
+// simple repository API, the JSON API and file downloads. Handlers stay
+// thin: they parse the request, call the index, and render its answer.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"cheeseshop/internal/index"
+)
+
+// Options configure the HTTP surface.
+type Options struct {
+	// AccessLog logs every request at Info level.
+	AccessLog bool
+	// Ready reports whether the server can take traffic (for /readyz).
+	Ready func() error
+}
+
+// Server serves the HTTP API of an index.
+type Server struct {
+	idx     *index.Service
+	log     *slog.Logger
+	opts    Options
+	reg     *prometheus.Registry
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns a Server for idx. Its metrics are registered in reg, which
+// /metrics exposes.
+func New(idx *index.Service, log *slog.Logger, reg *prometheus.Registry, opts Options) *Server {
+	s := &Server{idx: idx, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.recoverer(s.observe(mux))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes is the one place that lists every route.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /legacy/{$}", s.upload)
+	mux.HandleFunc("POST /legacy", s.upload) // never redirect a POST
+
+	mux.HandleFunc("GET /simple/{$}", s.simpleRoot)
+	mux.HandleFunc("GET /simple", redirectTo("/simple/"))
+	mux.HandleFunc("GET /simple/{project}/{$}", s.simpleProject)
+	mux.HandleFunc("GET /simple/{project}", s.simpleProjectNoSlash)
+
+	mux.HandleFunc("GET /pypi/{project}/json", s.jsonProject)
+	mux.HandleFunc("GET /pypi/{project}/json/{$}", s.jsonProject)
+	mux.HandleFunc("GET /pypi/{project}/{version}/json", s.jsonRelease)
+	mux.HandleFunc("GET /pypi/{project}/{version}/json/{$}", s.jsonRelease)
+
+	mux.HandleFunc("GET /files/{sha256}/{filename}", s.file)
+
+	mux.HandleFunc("GET /help/{$}", s.help)
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+}
+
+func redirectTo(target string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+	}
+}
+
+// recoverer turns a panic into a logged 500 instead of a dropped connection.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				http.Error(w, "Internal server error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController (and hijacking) reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+
+// observe records the request in the metrics and, optionally, the access log.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(hijackable(sw), r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK // hijacked or empty
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.requests.WithLabelValues(route, r.Method, statusClass(sw.status)).Inc()
+		s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+		if s.opts.AccessLog {
+			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr, "ua", r.UserAgent())
+		}
+	})
+}
+
+func statusClass(code int) string {
+	switch {
+	case code < 200:
+		return "1xx"
+	case code < 300:
+		return "2xx"
+	case code < 400:
+		return "3xx"
+	case code < 500:
+		return "4xx"
+	}
+	return "5xx"
+}
+
+// setStatus records the status of a response written on a hijacked connection.
+func (w *statusWriter) setStatus(code int) { w.status = code }

@@ -1,0 +1,214 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/store"
+)
+
+// Media types of the simple repository API (PEP 691).
+const (
+	mediaJSON       = "application/vnd.pypi.simple.v1+json"
+	mediaHTML       = "application/vnd.pypi.simple.v1+html"
+	mediaLegacyHTML = "text/html"
+)
+
+// negotiate picks the simple API format from Accept q-values (PEP 691),
+// or from ?format= when given. Like PyPI, when nothing matches it answers
+// with text/html rather than 406; on equal preference it picks the first
+// of text/html, v1+html, v1+json, as PyPI does.
+func negotiate(r *http.Request) string {
+	if f := r.URL.Query().Get("format"); f != "" {
+		switch f {
+		case mediaJSON, "application/vnd.pypi.simple.latest+json":
+			return mediaJSON
+		case mediaHTML, "application/vnd.pypi.simple.latest+html":
+			return mediaHTML
+		case mediaLegacyHTML:
+			return mediaLegacyHTML
+		}
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return mediaLegacyHTML
+	}
+	offers := [...]string{mediaLegacyHTML, mediaHTML, mediaJSON}
+	var q [3]float64
+	var spec [3]int // how specific the matching range was: 3 exact, 2 type/*, 1 */*
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		switch mt {
+		case "application/vnd.pypi.simple.latest+json":
+			mt = mediaJSON
+		case "application/vnd.pypi.simple.latest+html":
+			mt = mediaHTML
+		}
+		weight := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && f <= 1 {
+					weight = f
+				} else {
+					weight = 0
+				}
+			}
+		}
+		for i, o := range offers {
+			s := 0
+			switch {
+			case mt == o:
+				s = 3
+			case mt == "*/*":
+				s = 1
+			case strings.HasSuffix(mt, "/*") && strings.HasPrefix(o, strings.TrimSuffix(mt, "*")):
+				s = 2
+			}
+			if s > spec[i] {
+				spec[i], q[i] = s, weight
+			}
+		}
+	}
+	best, bestQ := mediaLegacyHTML, 0.0
+	for i, o := range offers {
+		if spec[i] > 0 && q[i] > bestQ {
+			best, bestQ = o, q[i]
+		}
+	}
+	return best
+}
+
+func formatLabel(media string) string {
+	if media == mediaJSON {
+		return "json"
+	}
+	return "html"
+}
+
+// writePage writes a cached page with its validators, answering 304 to a
+// matching If-None-Match.
+func writePage(w http.ResponseWriter, r *http.Request, p index.Page, contentType string, gz []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Vary", "Accept, Accept-Encoding")
+	h.Set("Cache-Control", "max-age=600, public")
+	h.Set("ETag", p.ETag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, p.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := p.Body
+	if gz != nil && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = gz
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+func etagMatch(header, etag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimSpace(params), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+		return true
+	}
+	return false
+}
+
+func contentTypeFor(media string) string {
+	if media == mediaLegacyHTML {
+		return "text/html; charset=utf-8"
+	}
+	return media
+}
+
+func (s *Server) simpleRoot(w http.ResponseWriter, r *http.Request) {
+	page, err := s.idx.Cache().Root(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	media := negotiate(r)
+	s.metrics.simple.WithLabelValues("root", formatLabel(media)).Inc()
+	w.Header().Set("X-PyPI-Last-Serial", strconv.FormatInt(page.Serial, 10))
+	if media == mediaJSON {
+		writePage(w, r, page.JSON, contentTypeFor(media), page.JSONGzip)
+		return
+	}
+	writePage(w, r, page.HTML, contentTypeFor(media), page.HTMLGzip)
+}
+
+// normalizedOr301 redirects to the normalized URL when the name in the
+// path is not normalized, and reports whether it did.
+func normalizedOr301(w http.ResponseWriter, r *http.Request, name, rest string, prefix string) (string, bool) {
+	norm := pep.NormalizeName(name)
+	if norm != name {
+		target := prefix + norm + rest
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		return "", true
+	}
+	return norm, false
+}
+
+func (s *Server) simpleProjectNoSlash(w http.ResponseWriter, r *http.Request) {
+	target := "/simple/" + pep.NormalizeName(r.PathValue("project")) + "/"
+	redirectTo(target)(w, r)
+}
+
+func (s *Server) simpleProject(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("project")
+	if strings.ContainsAny(name, "/\\") || !pep.ValidProjectName(name) {
+		http.Error(w, "Not Found: no project of that name; names contain only ASCII letters, digits, '.', '_' and '-'.", http.StatusNotFound)
+		return
+	}
+	norm, done := normalizedOr301(w, r, name, "/", "/simple/")
+	if done {
+		return
+	}
+	page, err := s.idx.Cache().Project(r.Context(), norm)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "Not Found: no project named '"+norm+"' on this index.", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	media := negotiate(r)
+	s.metrics.simple.WithLabelValues("project", formatLabel(media)).Inc()
+	w.Header().Set("X-PyPI-Last-Serial", strconv.FormatInt(page.View.Project.LastSerial, 10))
+	if media == mediaJSON {
+		writePage(w, r, page.JSON, contentTypeFor(media), nil)
+		return
+	}
+	writePage(w, r, page.HTML, contentTypeFor(media), nil)
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"cheeseshop/internal/index"
+)
+
+// maxFormBytes bounds the non-file fields of an upload (descriptions
+// included), so that a client cannot exhaust memory with fields.
+const maxFormBytes = 16 << 20
+
+// credentials extracts an API token from the Authorization header: HTTP
+// Basic with the username __token__ (what twine and uv send), or the
+// Bearer and token schemes.
+func (s *Server) credentials(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", &index.Error{Kind: index.Unauthorized, Msg: fmt.Sprintf(
+			"Invalid or non-existent authentication information. Upload with the username __token__ and an API token as the password. See %s/help/#invalid-auth for more information.",
+			s.idx.Config().BaseURL)}
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	rest = strings.TrimSpace(rest)
+	switch strings.ToLower(scheme) {
+	case "bearer", "token":
+		return rest, nil
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return "", &index.Error{Kind: index.Unauthorized, Msg: "Invalid Basic authentication header: it is not base64."}
+		}
+		user, pass, _ := strings.Cut(string(raw), ":")
+		if user != "__token__" {
+			return "", &index.Error{Kind: index.Unauthorized, Msg: fmt.Sprintf(
+				"Username/Password authentication is no longer supported. Migrate to API Tokens: use the username __token__ and a token as the password. See %s/help/#apitoken for more information.",
+				s.idx.Config().BaseURL)}
+		}
+		return pass, nil
+	}
+	return "", &index.Error{Kind: index.Unauthorized, Msg: "Unsupported authentication scheme " + scheme + ": use HTTP Basic with the username __token__ and an API token."}
+}
+
+// upload is the legacy upload API (twine, uv publish, poetry publish).
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	fail := func(err error) {
+		if index.KindOf(err) == 0 {
+			s.metrics.uploads.WithLabelValues("error").Inc()
+			s.log.ErrorContext(ctx, "upload failed", "err", err)
+		} else {
+			s.metrics.uploads.WithLabelValues("refused").Inc()
+		}
+		s.apiError(w, r, statusOf(err), err.Error())
+	}
+
+	// Authenticate before reading a possibly large body.
+	token, err := s.credentials(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	principal, err := s.idx.AuthenticateToken(ctx, token)
+	if err != nil {
+		fail(err)
+		return
+	}
+
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: send multipart/form-data (as twine and uv do)."})
+		return
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: " + err.Error()})
+		return
+	}
+	form := index.Form{}
+	var in *index.Incoming
+	defer func() { in.Close() }()
+	budget := int64(maxFormBytes)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: malformed multipart body: " + err.Error()})
+			return
+		}
+		field := part.FormName()
+		switch {
+		case field == "content":
+			if in != nil {
+				fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: more than one 'content' file."})
+				return
+			}
+			if part.FileName() == "" {
+				fail(&index.Error{Kind: index.Invalid, Msg: "Upload payload does not have a file."})
+				return
+			}
+			in, err = s.idx.Receive(ctx, part, part.FileName(), part.Header.Get("Content-Type"), form.Get("name"))
+			if err != nil {
+				fail(err)
+				return
+			}
+		case part.FileName() != "" && field != "gpg_signature" && field != "attestations":
+			fail(&index.Error{Kind: index.Invalid, Msg: field + ": Should not be a tuple."})
+			return
+		default:
+			b, err := io.ReadAll(io.LimitReader(part, budget+1))
+			if err != nil {
+				fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: reading field " + field + ": " + err.Error()})
+				return
+			}
+			if budget -= int64(len(b)); budget < 0 {
+				fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: the form fields exceed %d MiB.", maxFormBytes>>20)})
+				return
+			}
+			form[field] = append(form[field], strings.ReplaceAll(string(b), "\x00", `\x00`))
+		}
+	}
+	res, err := s.idx.Upload(ctx, principal, form, in)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if res.Existing {
+		s.metrics.uploads.WithLabelValues("existing").Inc()
+	} else {
+		s.metrics.uploads.WithLabelValues("created").Inc()
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+}
