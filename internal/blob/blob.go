@@ -10,8 +10,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )

@@ -149,4 +149,3 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	http.Error(w, "Internal server error: the failure was logged. Try again later.", http.StatusInternalServerError)
 }
-

@@ -67,4 +67,3 @@ func jsonError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	w.Write(body)
 }
-

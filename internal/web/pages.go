@@ -2,8 +2,8 @@ package web
 
 import (
 	"html/template"
-	"strconv"
 	"net/http"
+	"strconv"
 )
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>

@@ -1,0 +1,334 @@
+package dist
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"strings"
+)
+
+const (
+	// tarMagic, at offset tarMagicOffset, identifies POSIX and GNU tar
+	// archives.
+	tarMagic       = "ustar"
+	tarMagicOffset = 257
+	// zipEOCDSig starts a zip end-of-central-directory record, which is
+	// zipEOCDLen bytes long plus a comment of up to zipMaxComment bytes.
+	zipEOCDSig    = "PK\x05\x06"
+	zipEOCDLen    = 22
+	zipMaxComment = 65535
+	// zipFlagEncrypted is the general purpose flag bit of encrypted members.
+	zipFlagEncrypted = 0x1
+	// copyBufferSize is the size of the buffer member contents are streamed
+	// through.
+	copyBufferSize = 32 << 10
+	distInfoSuffix = ".dist-info"
+	wheelBombMsg   = "File is a zip bomb"
+)
+
+// InspectWheel checks a wheel (PEP 427) and returns the bytes of its
+// <name>-<version>.dist-info/METADATA.
+// name and version are the first two components of the wheel filename exactly
+// as they appear there; size is the size in bytes of the file behind r.
+//
+// The file must be a zip archive (and not also a tar archive) whose members
+// are all stored or deflated, unencrypted, uniquely and safely named (relative,
+// no "..", no backslashes), at most lim.MaxMembers in number, and which
+// contains METADATA, WHEEL and RECORD in a .dist-info directory matching the
+// filename. The directory name is compared case-insensitively with
+// "<name>-<version>.dist-info", and a name part equal to the PEP 503
+// normalized name with '-' replaced by '_' (the form real wheels use) is
+// accepted as well.
+//
+// Every member is decompressed (never trusting declared sizes) and its CRC-32
+// verified. If the total uncompressed size, declared or actual, exceeds
+// lim.MaxUncompressed and its ratio to size exceeds lim.MaxRatio, the wheel is
+// rejected as a zip bomb as soon as that is known.
+//
+// Problems with the upload are reported as *Error. Errors returned by r, or a
+// nil r or negative size, are returned as other errors.
+func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim Limits) (metadata []byte, err error) {
+	if r == nil {
+		return nil, fmt.Errorf("dist: inspecting wheel %q: nil reader", filename)
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("dist: inspecting wheel %q: negative size %d", filename, size)
+	}
+	ra := &trackingReaderAt{r: r, size: size}
+	metadata, err = inspectWheel(ra, size, filename, name, version, lim.withDefaults())
+	if err != nil && ra.err != nil {
+		// The archive could not be read at all: not the uploader's fault,
+		// whatever the zip reader made of it.
+		return nil, fmt.Errorf("dist: reading wheel %q: %w", filename, ra.err)
+	}
+	return metadata, err
+}
+
+func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, lim Limits) ([]byte, error) {
+	if name == "" || version == "" {
+		return nil, errorf("Invalid wheel filename '%s'", display(filename))
+	}
+	poly, err := isTarZipPolyglot(ra, size)
+	if err != nil {
+		return nil, errorf("File is not a zip file")
+	}
+	if poly {
+		return nil, errorf("File is both a zip and a tar file")
+	}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		// ErrInsecurePath (GODEBUG=zipinsecurepath=0) comes with a usable
+		// reader; the names are checked below anyway.
+		return nil, errorf("File is not a zip file")
+	}
+	if len(zr.File) > lim.MaxMembers {
+		return nil, errorf("Zip file contains too many members (%d, limit %d)", len(zr.File), lim.MaxMembers)
+	}
+
+	byName := make(map[string]*zip.File, len(zr.File))
+	var declared int64
+	for _, f := range zr.File {
+		if why := checkMemberName(f.Name); why != "" {
+			return nil, errorf("Zip file contains a member with an invalid path (%s): '%s'", why, display(f.Name))
+		}
+		if _, dup := byName[f.Name]; dup {
+			return nil, errorf("Zip file contains a duplicate member: '%s'", display(f.Name))
+		}
+		byName[f.Name] = f
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return nil, errorf("Zip file contains an unsupported compression method")
+		}
+		if f.Flags&zipFlagEncrypted != 0 {
+			return nil, errorf("Zip file contains an encrypted member: '%s'", display(f.Name))
+		}
+		declared = satAdd(declared, clampInt64(f.UncompressedSize64))
+	}
+
+	// Cheap first pass on the declared sizes: a bomb that admits to being
+	// one is rejected without decompressing anything.
+	m := &meter{limit: lim.bombThreshold(size)}
+	if m.wouldExceed(declared) {
+		return nil, errorf(wheelBombMsg)
+	}
+
+	dir, err := findDistInfo(zr.File, filename, name, version)
+	if err != nil {
+		return nil, err
+	}
+	for _, req := range []string{"METADATA", "WHEEL", "RECORD"} {
+		p := dir + "/" + req
+		if f, ok := byName[p]; !ok || strings.HasSuffix(f.Name, "/") {
+			return nil, errorf("Wheel '%s' does not contain the required %s file: %s", display(filename), req, display(p))
+		}
+	}
+	md := byName[dir+"/METADATA"]
+	if md.UncompressedSize64 > uint64(lim.MaxMetadataSize) {
+		return nil, errorf("Wheel '%s' METADATA file is too large (%d bytes, limit %d)",
+			display(filename), md.UncompressedSize64, lim.MaxMetadataSize)
+	}
+	return readZipMembers(zr.File, md, m)
+}
+
+// readZipMembers decompresses every member of files, in order, counting the
+// output against m and verifying sizes and CRC-32s, and returns the content of
+// keep (whose declared size the caller has bounded).
+func readZipMembers(files []*zip.File, keep *zip.File, m *meter) ([]byte, error) {
+	buf := make([]byte, copyBufferSize)
+	var kept []byte
+	for _, f := range files {
+		data, err := readZipMember(f, f == keep, m, buf)
+		switch {
+		case m.tripped:
+			return nil, errorf(wheelBombMsg)
+		case errors.Is(err, zip.ErrChecksum):
+			return nil, errorf("Zip file member '%s' is corrupt (CRC-32 mismatch)", display(f.Name))
+		case err != nil:
+			return nil, errorf("Zip file member '%s' is corrupt", display(f.Name))
+		}
+		if f == keep {
+			kept = data
+		}
+	}
+	return kept, nil
+}
+
+// readZipMember streams one member to its end, returning its content if
+// keep is set. archive/zip refuses to produce more than the declared size and
+// checks the CRC-32 unless it is declared as zero; the CRC-32 is checked here
+// too so that a zero declaration does not disable the check.
+func readZipMember(f *zip.File, keep bool, m *meter, buf []byte) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h := crc32.NewIEEE()
+	r := io.TeeReader(&meteredReader{r: rc, m: m}, h)
+	var data []byte
+	if keep {
+		// The size was bounded by the caller and archive/zip enforces it.
+		data = make([]byte, f.UncompressedSize64)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, err
+		}
+	}
+	// Read to EOF even after a kept member: archive/zip reports a CRC
+	// mismatch only once it has seen the end of the data.
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !strings.HasSuffix(f.Name, "/") && h.Sum32() != f.CRC32 {
+		return nil, zip.ErrChecksum
+	}
+	return data, nil
+}
+
+// findDistInfo returns the top-level .dist-info directory of the wheel that
+// matches the filename's name and version. If none matches, it returns the
+// directory the filename calls for, so that the caller reports the expected
+// path as missing.
+func findDistInfo(files []*zip.File, filename, name, version string) (string, error) {
+	want := name + "-" + version + distInfoSuffix
+	wantNorm := normalizeName(name) + "-" + version + distInfoSuffix
+	seen := make(map[string]bool)
+	var matches []string
+	for _, f := range files {
+		top, _, nested := strings.Cut(f.Name, "/")
+		if !nested || seen[top] {
+			continue
+		}
+		seen[top] = true
+		if strings.EqualFold(top, want) || strings.EqualFold(top, wantNorm) {
+			matches = append(matches, top)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return want, nil
+	case 1:
+		return matches[0], nil
+	default:
+		return "", errorf("Wheel '%s' contains more than one matching .dist-info directory: '%s' and '%s'",
+			display(filename), display(matches[0]), display(matches[1]))
+	}
+}
+
+// normalizeName returns the PEP 503 normalized form of a project name with
+// '-' replaced by '_': lower case, each run of '-', '_' and '.' replaced by
+// a single '_'. This is the form wheel builders use for the .dist-info
+// directory (and the wheel filename).
+func normalizeName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	sep := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_' || c == '.':
+			sep = true
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if sep {
+			b.WriteByte('_')
+			sep = false
+		}
+		b.WriteByte(c)
+	}
+	if sep {
+		b.WriteByte('_')
+	}
+	return b.String()
+}
+
+// isTarZipPolyglot reports whether the file is a tar archive ("ustar" magic
+// at offset 257) that also carries a zip end-of-central-directory record, so
+// that tar and zip tools would see different contents.
+func isTarZipPolyglot(r io.ReaderAt, size int64) (bool, error) {
+	if size < tarMagicOffset+int64(len(tarMagic)) {
+		return false, nil
+	}
+	magic := make([]byte, len(tarMagic))
+	if err := readFullAt(r, magic, tarMagicOffset); err != nil {
+		return false, err
+	}
+	if string(magic) != tarMagic {
+		return false, nil
+	}
+	tail := make([]byte, min(size, zipEOCDLen+zipMaxComment))
+	if err := readFullAt(r, tail, size-int64(len(tail))); err != nil {
+		return false, err
+	}
+	i := bytes.LastIndex(tail, []byte(zipEOCDSig))
+	return i >= 0 && i <= len(tail)-zipEOCDLen, nil
+}
+
+// readFullAt fills p from r at off, reporting short reads as errors.
+func readFullAt(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// clampInt64 converts v to int64, saturating at MaxInt64.
+func clampInt64(v uint64) int64 {
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}
+
+// trackingReaderAt serves reads within the first size bytes of r and
+// records the first error r returns (including an early end of file), so that
+// read failures are not mistaken for malformed uploads. Reads outside the file, which a malformed archive can
+// cause, never reach r: they fail with io.EOF or errOffset.
+type trackingReaderAt struct {
+	r    io.ReaderAt
+	size int64
+	err  error
+}
+
+// errOffset reports a read at a negative offset, computed from a malformed
+// archive.
+var errOffset = errors.New("dist: read at negative offset")
+
+func (t *trackingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errOffset
+	}
+	if off >= t.size {
+		return 0, io.EOF
+	}
+	short := false
+	if int64(len(p)) > t.size-off {
+		p, short = p[:t.size-off], true
+	}
+	n, err := t.r.ReadAt(p, off)
+	switch {
+	case err == nil && short:
+		err = io.EOF
+	case err == nil:
+	case errors.Is(err, io.EOF) && n < len(p) && t.err == nil:
+		// All of p lies before size: the file is shorter than it should be.
+		t.err = fmt.Errorf("file ends at offset %d, before its size %d: %w", off+int64(n), t.size, io.ErrUnexpectedEOF)
+	case !errors.Is(err, io.EOF) && t.err == nil:
+		t.err = err
+	}
+	return n, err
+}

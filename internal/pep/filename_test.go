@@ -1,0 +1,168 @@
+package pep
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseWheelFilename(t *testing.T) {
+	tests := []struct {
+		in   string
+		want WheelFilename
+	}{
+		{
+			in: "requests-2.31.0-py3-none-any.whl",
+			want: WheelFilename{Name: "requests", Version: "2.31.0",
+				PythonTags: []string{"py3"}, ABITags: []string{"none"}, PlatformTags: []string{"any"}},
+		},
+		{
+			in: "numpy-1.26.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+			want: WheelFilename{Name: "numpy", Version: "1.26.4",
+				PythonTags: []string{"cp312"}, ABITags: []string{"cp312"},
+				PlatformTags: []string{"manylinux_2_17_x86_64", "manylinux2014_x86_64"}},
+		},
+		{
+			in: "Foo.Bar-1.0.POST1-7abc-py2.py3-none-ANY.whl",
+			want: WheelFilename{Name: "Foo.Bar", Version: "1.0.POST1", Build: "7abc",
+				PythonTags: []string{"py2", "py3"}, ABITags: []string{"none"}, PlatformTags: []string{"ANY"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseWheelFilename(tt.in)
+			if err != nil {
+				t.Fatalf("ParseWheelFilename: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseWheelFilename = %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseWheelFilenameErrors(t *testing.T) {
+	tests := []struct {
+		in, msg     string
+		wantVersion bool
+	}{
+		{in: "foo-1.0-py3-none-any.zip", msg: "Invalid wheel filename (extension must be '.whl'): foo-1.0-py3-none-any.zip"},
+		{in: "foo-1.0-py3-none.whl", msg: "Invalid wheel filename (wrong number of parts): foo-1.0-py3-none.whl"},
+		{in: "a-b-c-d-e-f-g.whl", msg: "Invalid wheel filename (wrong number of parts)"},
+		{in: "foo__bar-1.0-py3-none-any.whl", msg: `Invalid wheel filename (invalid project name "foo__bar")`},
+		{in: "foo bar-1.0-py3-none-any.whl", msg: "invalid project name"},
+		{in: "-1.0-py3-none-any.whl", msg: "Invalid wheel filename (empty project name): -1.0-py3-none-any.whl"},
+		{in: "foo-1.0x-py3-none-any.whl", msg: `Invalid wheel filename (invalid version): foo-1.0x-py3-none-any.whl: Invalid version: "1.0x"`, wantVersion: true},
+		{in: "foo-1.0-abc-py3-none-any.whl", msg: `Invalid wheel filename (invalid build number "abc")`},
+		{in: "foo-1.0--py3-none-any.whl", msg: `invalid build number ""`},
+		{in: "foo-1.0-" + strings.Repeat("a.", 16) + "a-" + strings.Repeat("b.", 16) + "b-" + strings.Repeat("c.", 15) + "c.whl", msg: "Invalid wheel filename (more than 4096 tags)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			w, err := ParseWheelFilename(tt.in)
+			if err == nil {
+				t.Fatalf("ParseWheelFilename = %#v, want an error", w)
+			}
+			if !errors.Is(err, ErrInvalidWheelFilename) {
+				t.Errorf("error %v does not wrap ErrInvalidWheelFilename", err)
+			}
+			if got := errors.Is(err, ErrInvalidVersion); got != tt.wantVersion {
+				t.Errorf("errors.Is(err, ErrInvalidVersion) = %v, want %v", got, tt.wantVersion)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not contain %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestWheelFilenameTags(t *testing.T) {
+	w, err := ParseWheelFilename("foo-1.0-cp36.cp37-abi3.none-win_amd64.win32.whl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"cp36-abi3-win_amd64", "cp36-abi3-win32", "cp36-none-win_amd64", "cp36-none-win32",
+		"cp37-abi3-win_amd64", "cp37-abi3-win32", "cp37-none-win_amd64", "cp37-none-win32",
+	}
+	if got := w.Tags(); !slices.Equal(got, want) {
+		t.Errorf("Tags() = %q, want %q", got, want)
+	}
+}
+
+func TestParseSdistFilename(t *testing.T) {
+	tests := []struct {
+		in, name, version string
+	}{
+		{"requests-2.31.0.tar.gz", "requests", "2.31.0"},
+		{"requests-2.31.0.zip", "requests", "2.31.0"},
+		{"foo-bar-1.0.post1.tar.gz", "foo-bar", "1.0.post1"},
+		{"Foo.Bar-V1.0.tar.gz", "Foo.Bar", "V1.0"},
+		{"foo-1.0-1.tar.gz", "foo-1.0", "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			name, version, err := ParseSdistFilename(tt.in)
+			if err != nil {
+				t.Fatalf("ParseSdistFilename: %v", err)
+			}
+			if name != tt.name || version != tt.version {
+				t.Errorf("ParseSdistFilename = %q, %q, want %q, %q", name, version, tt.name, tt.version)
+			}
+		})
+	}
+}
+
+func TestParseSdistFilenameErrors(t *testing.T) {
+	tests := []struct {
+		in, msg     string
+		wantVersion bool
+	}{
+		{in: "foo-1.0.tgz", msg: "Invalid sdist filename (extension must be '.tar.gz' or '.zip'): foo-1.0.tgz"},
+		{in: "foo-1.0.TAR.GZ", msg: "extension must be"},
+		{in: "foo.tar.gz", msg: "Invalid sdist filename (no '-' between name and version): foo.tar.gz"},
+		{in: "-1.0.tar.gz", msg: "Invalid sdist filename (empty project name)"},
+		{in: "foo-1.0x.zip", msg: `Invalid sdist filename (invalid version): foo-1.0x.zip: Invalid version: "1.0x"`, wantVersion: true},
+		{in: "foo-.tar.gz", msg: `Invalid version: ""`, wantVersion: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			name, version, err := ParseSdistFilename(tt.in)
+			if err == nil {
+				t.Fatalf("ParseSdistFilename = %q, %q, want an error", name, version)
+			}
+			if !errors.Is(err, ErrInvalidSdistFilename) {
+				t.Errorf("error %v does not wrap ErrInvalidSdistFilename", err)
+			}
+			if got := errors.Is(err, ErrInvalidVersion); got != tt.wantVersion {
+				t.Errorf("errors.Is(err, ErrInvalidVersion) = %v, want %v", got, tt.wantVersion)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not contain %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestSdistFilename(t *testing.T) {
+	tests := []struct{ name, version, want string }{
+		{"Foo.Bar", "1.0", "foo_bar-1.0.tar.gz"},
+		{"requests", "v2.31.0", "requests-2.31.0.tar.gz"},
+		{"typing-extensions", "4.0.0-ALPHA1", "typing_extensions-4.0.0a1.tar.gz"},
+		{"zope.interface", "1!5.0+local", "zope_interface-1!5.0+local.tar.gz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" "+tt.version, func(t *testing.T) {
+			got := SdistFilename(tt.name, mustParse(t, tt.version))
+			if got != tt.want {
+				t.Errorf("SdistFilename = %q, want %q", got, tt.want)
+			}
+			name, version, err := ParseSdistFilename(got)
+			if err != nil || name != WheelNamePrefix(tt.name) || version != mustParse(t, tt.version).String() {
+				t.Errorf("ParseSdistFilename(%q) = %q, %q, %v", got, name, version, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,183 @@
+package pep
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// Besides the seeds added here, each fuzz test reads the corpus kept in
+// testdata/fuzz/<FuzzName>/ (interesting inputs, and any failure the fuzzer
+// found once).
+
+// addInputs adds every input listed in testdata/name (the format of
+// versions.txt) as a seed, through add.
+func addInputs(f *testing.F, name string, add func(string)) {
+	f.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		f.Fatalf("reading seeds: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, `"`) {
+			if err := json.Unmarshal([]byte(line), &line); err != nil {
+				f.Fatalf("%s: bad JSON line %q: %v", name, line, err)
+			}
+		}
+		add(line)
+	}
+}
+
+func FuzzParseVersion(f *testing.F) {
+	var prev string
+	addInputs(f, "versions.txt", func(s string) {
+		f.Add(s, prev)
+		prev = s
+	})
+	f.Fuzz(func(t *testing.T, a, b string) {
+		v, err := ParseVersion(a)
+		if err != nil {
+			return
+		}
+		s := v.String()
+		v2, err := ParseVersion(s)
+		if err != nil {
+			t.Fatalf("String() of %q is %q, which does not parse: %v", a, s, err)
+		}
+		if got := v2.String(); got != s {
+			t.Fatalf("normalizing is not idempotent: %q -> %q -> %q", a, s, got)
+		}
+		if v.Compare(v2) != 0 || v2.Compare(v) != 0 {
+			t.Fatalf("%q and its normal form %q compare unequal", a, s)
+		}
+		if v.Compare(v) != 0 {
+			t.Fatalf("Compare is not reflexive for %q", a)
+		}
+		c, err := ParseVersion(v.Canonical())
+		if err != nil || c.Compare(v) != 0 {
+			t.Fatalf("Canonical() of %q is %q, which does not parse to an equal version (err %v)", a, v.Canonical(), err)
+		}
+		if v.Local() == "" && v.Public() != s || v.Local() != "" && v.Public()+"+"+v.Local() != s {
+			t.Fatalf("Public() %q and Local() %q do not make up String() %q", v.Public(), v.Local(), s)
+		}
+
+		w, err := ParseVersion(b)
+		if err != nil {
+			return
+		}
+		vw, wv := v.Compare(w), w.Compare(v)
+		if vw != -wv || vw < -1 || vw > 1 {
+			t.Fatalf("Compare(%q, %q) = %d but Compare(%q, %q) = %d", a, b, vw, b, a, wv)
+		}
+		if (vw == 0) != (v.Canonical() == w.Canonical()) {
+			t.Fatalf("Compare(%q, %q) = %d but canonical forms are %q and %q", a, b, vw, v.Canonical(), w.Canonical())
+		}
+	})
+}
+
+func FuzzParseMetadata(f *testing.F) {
+	entries, err := os.ReadDir(filepath.Join("testdata", "metadata"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("testdata", "metadata", e.Name()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add([]byte(strings.ReplaceAll(string(data), "\n", "\r\n")))
+	}
+	f.Add([]byte("Metadata-Version: 2.1\nName: x\nVersion: 1\nDescription: a\n       |b\n        c\n\td\n\nbody"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseMetadata(data)
+		if err != nil {
+			return
+		}
+		if m.MetadataVersion == "" || m.Name == "" || m.Version == "" {
+			t.Fatalf("required field empty: %q %q %q", m.MetadataVersion, m.Name, m.Version)
+		}
+		for key, values := range m.Fields {
+			if key != strings.ToLower(key) || !validFieldName(key) {
+				t.Fatalf("bad field name %q", key)
+			}
+			for _, v := range values {
+				if !utf8.ValidString(v) {
+					t.Fatalf("field %q has invalid UTF-8 %q", key, v)
+				}
+			}
+		}
+		if !utf8.ValidString(m.Description) {
+			t.Fatalf("invalid UTF-8 description %q", m.Description)
+		}
+	})
+}
+
+func FuzzParseWheelFilename(f *testing.F) {
+	addInputs(f, "filenames.txt", func(s string) { f.Add(s) })
+	f.Fuzz(func(t *testing.T, filename string) {
+		w, err := ParseWheelFilename(filename)
+		if err != nil {
+			return
+		}
+		parts := []string{w.Name, w.Version}
+		if w.Build != "" {
+			parts = append(parts, w.Build)
+		}
+		parts = append(parts,
+			strings.Join(w.PythonTags, "."),
+			strings.Join(w.ABITags, "."),
+			strings.Join(w.PlatformTags, "."))
+		if got := strings.Join(parts, "-") + ".whl"; got != filename {
+			t.Fatalf("parts of %q rebuild %q", filename, got)
+		}
+		if _, err := ParseVersion(w.Version); err != nil {
+			t.Fatalf("version %q of %q does not parse: %v", w.Version, filename, err)
+		}
+		if w.Name == "" || strings.Contains(w.Name, "-") {
+			t.Fatalf("bad name %q in %q", w.Name, filename)
+		}
+		if n := len(w.PythonTags) * len(w.ABITags) * len(w.PlatformTags); len(w.Tags()) != n {
+			t.Fatalf("Tags() has %d tags, want %d", len(w.Tags()), n)
+		}
+		for _, tag := range w.PlatformTags {
+			ValidPlatformTag(tag)
+		}
+	})
+}
+
+func FuzzNormalizeName(f *testing.F) {
+	addInputs(f, "names.txt", func(s string) { f.Add(s) })
+	f.Fuzz(func(t *testing.T, name string) {
+		n := NormalizeName(name)
+		if again := NormalizeName(n); again != n {
+			t.Fatalf("NormalizeName is not idempotent: %q -> %q -> %q", name, n, again)
+		}
+		if strings.ContainsAny(n, "_.") || strings.Contains(n, "--") {
+			t.Fatalf("NormalizeName(%q) = %q still has separators to collapse", name, n)
+		}
+		if ValidProjectName(name) {
+			for i := 0; i < len(n); i++ {
+				if c := n[i]; !(isASCIIDigit(c) || 'a' <= c && c <= 'z' || c == '-') {
+					t.Fatalf("valid name %q normalizes to %q", name, n)
+				}
+			}
+		}
+		if u := UltraNormalizeName(name); UltraNormalizeName(u) != u {
+			t.Fatalf("UltraNormalizeName is not idempotent for %q", name)
+		}
+		if IsStdlibModule(name) != IsStdlibModule(n) {
+			t.Fatalf("IsStdlibModule differs between %q and its normal form %q", name, n)
+		}
+		if p := WheelNamePrefix(name); strings.Contains(p, "-") {
+			t.Fatalf("WheelNamePrefix(%q) = %q has a '-'", name, p)
+		}
+	})
+}
