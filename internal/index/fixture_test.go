@@ -1,0 +1,147 @@
+package index
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// fixture is an index on a fresh database with a blob folder.
+type fixture struct {
+	t   testing.TB
+	svc *Service
+	st  *store.Store
+	dir string
+}
+
+func newFixture(t testing.TB, d store.Dialect, cfg Config) *fixture {
+	t.Helper()
+	st := storetest.Open(t, d)
+	dir := t.TempDir()
+	blobs, err := blob.NewFS(filepath.Join(dir, "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://index.test"
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return &fixture{t: t, svc: New(st, blobs, cfg, log), st: st, dir: dir}
+}
+
+// user creates an account and returns it acting through an unscoped token.
+func (f *fixture) user(name string) *Principal {
+	f.t.Helper()
+	ctx := context.Background()
+	u := &store.User{Username: name, Email: name + "@example.org", PasswordHash: "!", CreatedAt: time.Now()}
+	if err := f.st.CreateUser(ctx, u); err != nil {
+		f.t.Fatal(err)
+	}
+	return f.token(u, false)
+}
+
+// token creates a token for u, scoped to the named projects if scoped.
+func (f *fixture) token(u *store.User, scoped bool, projects ...string) *Principal {
+	f.t.Helper()
+	ctx := context.Background()
+	_, hash := auth.NewToken()
+	tok := &store.Token{UserID: u.ID, Name: "t", Prefix: "p", Hash: hash, Scoped: scoped, CreatedAt: time.Now()}
+	for _, name := range projects {
+		p, err := f.st.ProjectByName(ctx, name)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		tok.ProjectIDs = append(tok.ProjectIDs, p.ID)
+	}
+	if err := f.st.CreateToken(ctx, tok); err != nil {
+		f.t.Fatal(err)
+	}
+	return &Principal{User: u, Token: tok}
+}
+
+// upload sends content under filename with form, as the HTTP layer does.
+func (f *fixture) upload(p *Principal, form Form, filename string, content []byte) (*UploadResult, error) {
+	ctx := context.Background()
+	in, err := f.svc.Receive(ctx, bytes.NewReader(content), filename, "application/octet-stream", form.Get("name"))
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	return f.svc.Upload(ctx, p, form, in)
+}
+
+// uploadWheel uploads d's wheel with twine's form.
+func (f *fixture) uploadWheel(p *Principal, d disttest.Dist) (*UploadResult, error) {
+	w := d.Wheel()
+	return f.upload(p, d.Form("bdist_wheel", w), d.WheelFilename(), w)
+}
+
+// uploadSdist uploads d's sdist with twine's form.
+func (f *fixture) uploadSdist(p *Principal, d disttest.Dist) (*UploadResult, error) {
+	s := d.Sdist()
+	return f.upload(p, d.Form("sdist", s), d.SdistFilename(), s)
+}
+
+// mustWheel uploads d's wheel and fails the test if it is refused.
+func (f *fixture) mustWheel(p *Principal, d disttest.Dist) *UploadResult {
+	f.t.Helper()
+	res, err := f.uploadWheel(p, d)
+	if err != nil {
+		f.t.Fatalf("upload of %s refused: %v", d.WheelFilename(), err)
+	}
+	return res
+}
+
+// mustSdist uploads d's sdist and fails the test if it is refused.
+func (f *fixture) mustSdist(p *Principal, d disttest.Dist) *UploadResult {
+	f.t.Helper()
+	res, err := f.uploadSdist(p, d)
+	if err != nil {
+		f.t.Fatalf("upload of %s refused: %v", d.SdistFilename(), err)
+	}
+	return res
+}
+
+// zipOf builds a zip (a malformed wheel) from name → content, deflated.
+func zipOf(files map[string][]byte) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range sortedKeys(files) {
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		w.Write(files[name])
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// wheelFiles returns the members of d's valid wheel, to tamper with.
+func wheelFiles(d disttest.Dist) map[string][]byte {
+	zr, err := zip.NewReader(bytes.NewReader(d.Wheel()), int64(len(d.Wheel())))
+	if err != nil {
+		panic(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		out[f.Name] = b
+	}
+	return out
+}
