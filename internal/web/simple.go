@@ -24,7 +24,8 @@ const (
 // of text/html, v1+html, v1+json, as PyPI does.
 func negotiate(r *http.Request) string {
 	if f := r.URL.Query().Get("format"); f != "" {
-		switch f {
+		// An unescaped '+' in a hand-typed URL arrives as a space.
+		switch strings.ReplaceAll(f, " ", "+") {
 		case mediaJSON, "application/vnd.pypi.simple.latest+json":
 			return mediaJSON
 		case mediaHTML, "application/vnd.pypi.simple.latest+html":

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// testServer is a real server on a loopback port over a fresh database.
+type testServer struct {
+	t      testing.TB
+	URL    string
+	st     *store.Store
+	idx    *index.Service
+	client *http.Client
+}
+
+func newTestServer(t testing.TB, d store.Dialect) *testServer {
+	t.Helper()
+	st := storetest.Open(t, d)
+	blobs, err := blob.NewFS(filepath.Join(t.TempDir(), "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	hs := httptest.NewUnstartedServer(nil)
+	base := "http://" + hs.Listener.Addr().String()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20}, log)
+	hs.Config.Handler = New(idx, log, prometheus.NewRegistry(), Options{})
+	hs.Start()
+	t.Cleanup(hs.Close)
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &testServer{t: t, URL: base, st: st, idx: idx, client: client}
+}
+
+// user creates an account and returns a token acting for it (scoped to
+// the given existing projects, if any).
+func (s *testServer) user(name string, projects ...string) (*store.User, string) {
+	s.t.Helper()
+	ctx := context.Background()
+	u, err := s.st.UserByUsername(ctx, name)
+	if err != nil {
+		u = &store.User{Username: name, Email: name + "@example.org", PasswordHash: "!", CreatedAt: time.Now()}
+		if err := s.st.CreateUser(ctx, u); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return u, s.token(u, projects...)
+}
+
+func (s *testServer) token(u *store.User, projects ...string) string {
+	s.t.Helper()
+	ctx := context.Background()
+	tok, hash := auth.NewToken()
+	st := &store.Token{UserID: u.ID, Name: "test", Prefix: auth.DisplayPrefix(tok), Hash: hash, Scoped: len(projects) > 0, CreatedAt: time.Now()}
+	for _, p := range projects {
+		proj, err := s.st.ProjectByName(ctx, p)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		st.ProjectIDs = append(st.ProjectIDs, proj.ID)
+	}
+	if err := s.st.CreateToken(ctx, st); err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// uploadRequest builds twine's multipart request.
+func (s *testServer) uploadRequest(token string, form map[string][]string, filename string, content []byte) *http.Request {
+	s.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, k := range sortedFormKeys(form) {
+		for _, v := range form[k] {
+			mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile("content", filename)
+	fw.Write(content)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/legacy/", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.SetBasicAuth("__token__", token)
+	}
+	return req
+}
+
+func sortedFormKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// ":action" first, as twine sends it; order otherwise irrelevant.
+	for i, k := range keys {
+		if k == ":action" {
+			keys[0], keys[i] = keys[i], keys[0]
+		}
+	}
+	return keys
+}
+
+// do sends a request and returns the response with its body read.
+func (s *testServer) do(req *http.Request) (*http.Response, []byte) {
+	s.t.Helper()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	return resp, b
+}
+
+// get fetches a path with optional header pairs.
+func (s *testServer) get(path string, headers ...string) (*http.Response, []byte) {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return s.do(req)
+}
+
+// uploadDist uploads d's wheel (or sdist) and fails unless it gets 200.
+func (s *testServer) uploadDist(token string, d disttest.Dist, sdist bool) {
+	s.t.Helper()
+	content, ft, fn := d.Wheel(), "bdist_wheel", d.WheelFilename()
+	if sdist {
+		content, ft, fn = d.Sdist(), "sdist", d.SdistFilename()
+	}
+	resp, body := s.do(s.uploadRequest(token, d.Form(ft, content), fn, content))
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("upload %s: %s %s", fn, resp.Status, body)
+	}
+}
