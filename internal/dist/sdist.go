@@ -23,9 +23,10 @@ const (
 	// readBufferSize is the read-ahead on the compressed stream; it is kept
 	// small so that a bomb is stopped after reading little more than needed.
 	readBufferSize = 8 << 10
-	// maxLinkBytes bounds the memory kept for the symbolic link check: the
-	// total length of the names and targets of all symbolic links.
-	maxLinkBytes = 8 << 20
+	// maxLinkBytes bounds the memory kept for the symbolic link check (a few
+	// tens of bytes per path component at worst): the total length of the
+	// names and targets of all symbolic links.
+	maxLinkBytes = 1 << 20
 )
 
 // globalPAXKeys are the records accepted in a PAX global header (as written
@@ -50,8 +51,8 @@ var globalPAXKeys = map[string]bool{
 // directories, or links whose targets stay inside the top-level directory
 // (also when following other links in the archive); sparse files, devices,
 // FIFOs and other special members are refused, as are more than
-// lim.MaxMembers members and anything but zero padding after the end of the
-// tar archive or after the gzip stream.
+// lim.MaxMembers members, anything but zero padding after the tar
+// end-of-archive marker, and any data after the gzip stream.
 //
 // The whole stream is decompressed; if the total uncompressed size, declared
 // by tar headers or actually produced, exceeds lim.MaxUncompressed and its
@@ -71,7 +72,7 @@ func InspectSdist(r io.Reader, size int64, filename string, lim Limits) (pkgInfo
 	cr := &countingReader{r: r}
 	pkgInfo, err = inspectSdist(cr, size, filename, lim.withDefaults())
 	switch {
-	case err != nil && cr.err != nil:
+	case cr.err != nil:
 		return nil, fmt.Errorf("dist: reading sdist %q: %w", filename, cr.err)
 	case err != nil:
 		return nil, err
@@ -123,7 +124,7 @@ func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) (
 	if s.top == "" {
 		return nil, errorf("Sdist '%s' does not contain a top-level directory", display(filename))
 	}
-	if err := checkSymlinks(s.top, s.links); err != nil {
+	if err := checkSymlinks(s.links); err != nil {
 		return nil, err
 	}
 	if s.pkgInfo == nil {
@@ -203,16 +204,16 @@ func (s *sdistWalker) member(hdr *tar.Header, tr *tar.Reader) error {
 		}
 	case tar.TypeDir:
 		if isPKGInfo {
-			return errorf("Sdist '%s' %s is not a regular file", display(s.filename), display(name))
+			return s.notRegular(name)
 		}
 	case tar.TypeSymlink:
 		if isPKGInfo {
-			return errorf("Sdist '%s' %s is not a regular file", display(s.filename), display(name))
+			return s.notRegular(name)
 		}
 		return s.addSymlink(name, hdr.Linkname)
 	case tar.TypeLink:
 		if isPKGInfo {
-			return errorf("Sdist '%s' %s is not a regular file", display(s.filename), display(name))
+			return s.notRegular(name)
 		}
 		t := strings.TrimSuffix(hdr.Linkname, "/")
 		if checkMemberName(t) != "" || !strings.HasPrefix(t, s.top+"/") {
@@ -226,6 +227,11 @@ func (s *sdistWalker) member(hdr *tar.Header, tr *tar.Reader) error {
 			display(string(hdr.Typeflag)), display(name))
 	}
 	return nil
+}
+
+// notRegular reports a PKG-INFO member that is not a regular file.
+func (s *sdistWalker) notRegular(name string) error {
+	return errorf("Sdist '%s' %s is not a regular file: %s", display(s.filename), pkgInfoName, display(name))
 }
 
 // readPKGInfo reads the content of PKG-INFO, bounded by MaxMetadataSize.
@@ -319,13 +325,13 @@ func isSparse(hdr *tar.Header) bool {
 }
 
 // checkSymlinks verifies that every symbolic link resolves inside the
-// top-level directory top. Targets are resolved lexically from the link's
+// top-level directory, the first component of its name. Targets are resolved lexically from the link's
 // directory, which is only sound while no symbolic link has been walked
 // through: after one, the following components are relative to its target,
 // not to its lexical location. So ".." is refused once the walk has entered a
 // symbolic link (from the link's own directory or its target); a walk then
 // only descends from the link's target, which is itself checked to be inside.
-func checkSymlinks(top string, links []symlink) error {
+func checkSymlinks(links []symlink) error {
 	if len(links) == 0 {
 		return nil
 	}

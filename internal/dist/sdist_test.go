@@ -3,6 +3,7 @@ package dist
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -112,7 +113,7 @@ func TestInspectSdist(t *testing.T) {
 			build: func(t *testing.T) []byte {
 				return buildSdist(t, tfile("demo-1.0/setup.py", ""), tlink(tar.TypeSymlink, "demo-1.0/PKG-INFO", "setup.py"))
 			},
-			wantErr: "Sdist 'demo-1.0.tar.gz' demo-1.0/PKG-INFO is not a regular file",
+			wantErr: "Sdist 'demo-1.0.tar.gz' PKG-INFO is not a regular file: demo-1.0/PKG-INFO",
 		},
 		{
 			name:    "PKG-INFO too large",
@@ -245,6 +246,18 @@ func TestInspectSdist(t *testing.T) {
 			wantErr: "Tar file contains a symbolic link pointing outside the top-level directory: 'demo-1.0/l1/l2' -> '../../x'",
 		},
 		{
+			name: "too many symbolic links",
+			build: func(t *testing.T) []byte {
+				var links []tarEntry
+				target := strings.Repeat("d/", 2000) + "f"
+				for i := range 300 {
+					links = append(links, tlink(tar.TypeSymlink, fmt.Sprintf("demo-1.0/l%d", i), target))
+				}
+				return buildSdist(t, sdistEntries(links...)...)
+			},
+			wantErr: "Tar file contains too many symbolic links",
+		},
+		{
 			name: "hard link escaping the folder",
 			build: func(t *testing.T) []byte {
 				return buildSdist(t, sdistEntries(tlink(tar.TypeLink, "demo-1.0/shadow", "../etc/shadow"))...)
@@ -374,10 +387,7 @@ func TestInspectSdist(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := tt.build(t)
-			fn := tt.filename
-			if fn == "" {
-				fn = filename
-			}
+			fn := cmp.Or(tt.filename, filename)
 			wantMeta := testPKGInfo
 			if tt.wantMeta != nil {
 				wantMeta = *tt.wantMeta

@@ -49,8 +49,9 @@ const (
 // lim.MaxUncompressed and its ratio to size exceeds lim.MaxRatio, the wheel is
 // rejected as a zip bomb as soon as that is known.
 //
-// Problems with the upload are reported as *Error. Errors returned by r, or a
-// nil r or negative size, are returned as other errors.
+// Problems with the upload are reported as *Error. Errors returned by r
+// (including a file shorter than size), a nil r or a negative size are
+// returned as other errors.
 func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim Limits) (metadata []byte, err error) {
 	if r == nil {
 		return nil, fmt.Errorf("dist: inspecting wheel %q: nil reader", filename)
@@ -60,9 +61,9 @@ func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim
 	}
 	ra := &trackingReaderAt{r: r, size: size}
 	metadata, err = inspectWheel(ra, size, filename, name, version, lim.withDefaults())
-	if err != nil && ra.err != nil {
-		// The archive could not be read at all: not the uploader's fault,
-		// whatever the zip reader made of it.
+	if ra.err != nil {
+		// The archive could not be read completely: not the uploader's
+		// fault, whatever the zip reader made of it.
 		return nil, fmt.Errorf("dist: reading wheel %q: %w", filename, ra.err)
 	}
 	return metadata, err
@@ -121,7 +122,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	}
 	for _, req := range []string{"METADATA", "WHEEL", "RECORD"} {
 		p := dir + "/" + req
-		if f, ok := byName[p]; !ok || strings.HasSuffix(f.Name, "/") {
+		if _, ok := byName[p]; !ok {
 			return nil, errorf("Wheel '%s' does not contain the required %s file: %s", display(filename), req, display(p))
 		}
 	}
@@ -296,8 +297,9 @@ func clampInt64(v uint64) int64 {
 
 // trackingReaderAt serves reads within the first size bytes of r and
 // records the first error r returns (including an early end of file), so that
-// read failures are not mistaken for malformed uploads. Reads outside the file, which a malformed archive can
-// cause, never reach r: they fail with io.EOF or errOffset.
+// read failures are not mistaken for malformed uploads. Reads outside the
+// file, which a malformed archive can cause, never reach r: they fail with
+// io.EOF or errOffset.
 type trackingReaderAt struct {
 	r    io.ReaderAt
 	size int64

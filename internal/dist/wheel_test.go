@@ -3,6 +3,7 @@ package dist
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ func TestInspectWheel(t *testing.T) {
 		name     string
 		filename string // default: filename
 		build    func(t *testing.T) []byte
+		load     func(t *testing.T) (data []byte, filename string) // instead of build and filename
 		lim      Limits
 		wantErr  string  // exact *Error message; "" for success
 		wantMeta string  // substring of the returned METADATA
@@ -85,14 +87,14 @@ func TestInspectWheel(t *testing.T) {
 		},
 		{
 			name: "real wheel from " + systemWheelDir,
-			build: func(t *testing.T) []byte {
-				data, err := os.ReadFile(systemWheels(t)[0])
+			load: func(t *testing.T) ([]byte, string) {
+				p := systemWheels(t)[0]
+				data, err := os.ReadFile(p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				return data
+				return data, filepath.Base(p)
 			},
-			filename: "", // set from the file below
 			wantMeta: "Metadata-Version: ",
 		},
 		{
@@ -284,12 +286,12 @@ func TestInspectWheel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data := tt.build(t)
-			fn := tt.filename
-			if strings.HasPrefix(tt.name, "real wheel") {
-				fn = filepath.Base(systemWheels(t)[0])
-			} else if fn == "" {
-				fn = filename
+			var data []byte
+			fn := cmp.Or(tt.filename, filename)
+			if tt.load != nil {
+				data, fn = tt.load(t)
+			} else {
+				data = tt.build(t)
 			}
 			name, version := splitWheelName(fn)
 			cr := &countingReaderAt{r: bytes.NewReader(data)}

@@ -171,13 +171,8 @@ func gzipBytes(b []byte) ([]byte, error) {
 // ctx ends, so that changes made by other replicas (or by admin commands)
 // reach this one.
 func (c *Cache) Follow(ctx context.Context, every time.Duration) error {
-	serial, err := c.svc.store.LastSerial(ctx)
-	if err != nil {
+	if err := c.startFollowing(ctx); err != nil {
 		return err
-	}
-	c.serial.Store(serial)
-	for id := max(0, serial-journalWindow) + 1; id <= serial; id++ {
-		c.seen[id] = true
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -196,6 +191,19 @@ func (c *Cache) Follow(ctx context.Context, every time.Duration) error {
 // journalWindow is how far back catchUp looks again: on PostgreSQL a
 // transaction holding a lower serial can commit after a higher one.
 const journalWindow = 512
+
+// startFollowing sets the journal position to the newest entry.
+func (c *Cache) startFollowing(ctx context.Context) error {
+	serial, err := c.svc.store.LastSerial(ctx)
+	if err != nil {
+		return err
+	}
+	c.serial.Store(serial)
+	for id := max(0, serial-journalWindow) + 1; id <= serial; id++ {
+		c.seen[id] = true
+	}
+	return nil
+}
 
 func (c *Cache) catchUp(ctx context.Context) error {
 	for {

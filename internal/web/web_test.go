@@ -57,10 +57,10 @@ func TestNegotiate(t *testing.T) {
 func TestReasonPhrase(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"File already exists":      "File already exists",
-		"line\r\nbreak":            "line  break",
-		"café":                     "caf\xe9",
-		"snowman ☃ here":           "snowman ? here",
+		"File already exists":     "File already exists",
+		"line\r\nbreak":           "line  break",
+		"café":                    "caf\xe9",
+		"snowman ☃ here":          "snowman ? here",
 		strings.Repeat("x", 5000): strings.Repeat("x", 1025),
 	} {
 		if got := reasonPhrase(in); got != want {

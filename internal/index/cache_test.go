@@ -1,0 +1,77 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// TestCacheFollowsOtherReplicas: two services share a database and a blob
+// folder, as two replicas do. What one publishes reaches the other's
+// cached pages once it reads the journal.
+func TestCacheFollowsOtherReplicas(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		a := newFixture(t, st.Dialect(), Config{})
+		blobs, err := blob.NewFS(filepath.Join(a.dir, "files"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { blobs.Close() })
+		b := New(a.st, blobs, Config{BaseURL: "http://index.test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := a.svc.cache.startFollowing(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		alice := a.user("alice")
+		a.mustWheel(alice, disttest.Dist{Name: "shared", Version: "1.0"})
+		page, err := a.svc.Cache().Project(ctx, "shared")
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := a.svc.Cache().Root(ctx)
+		if err != nil || root.Projects != 1 {
+			t.Fatalf("root = %+v, %v", root, err)
+		}
+
+		// Replica b publishes a new version and a new project.
+		for _, d := range []disttest.Dist{{Name: "shared", Version: "2.0"}, {Name: "fresh", Version: "1.0"}} {
+			w := d.Wheel()
+			in, err := b.Receive(ctx, bytes.NewReader(w), d.WheelFilename(), "application/octet-stream", d.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Upload(ctx, alice, Form(d.Form("bdist_wheel", w)), in); err != nil {
+				t.Fatal(err)
+			}
+			in.Close()
+		}
+		// Until a reads the journal, it serves what it cached.
+		if again, _ := a.svc.Cache().Project(ctx, "shared"); again != page {
+			t.Fatal("cache reloaded without reading the journal")
+		}
+		if err := a.svc.cache.catchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		page, err = a.svc.Cache().Project(ctx, "shared")
+		if err != nil || len(page.View.Files) != 2 {
+			t.Fatalf("after catching up: %d files, %v; want 2", len(page.View.Files), err)
+		}
+		if root, err := a.svc.Cache().Root(ctx); err != nil || root.Projects != 2 {
+			t.Fatalf("root after catching up = %+v, %v; want 2 projects", root, err)
+		}
+		if _, err := a.svc.Cache().Project(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown project: %v", err)
+		}
+	})
+}
