@@ -103,7 +103,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 
 // canUpload decides whether p may upload to an existing project.
 func (s *Service) canUpload(ctx context.Context, q interface {
-	RoleOf(context.Context, int64, int64) (string, error)
+	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
 }, p *Principal, proj *store.Project) error {
 	if p.Token != nil && p.Token.Scoped {
 		allowed := false

@@ -131,22 +131,15 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		}
 	}
 
-	// A cheap look before the expensive archive inspection: is this a
-	// harmless retry, or an upload this principal may never make?
-	if existing, err := s.store.ProjectByName(ctx, normalized); err == nil {
-		if err := s.canUpload(ctx, s.store, p, existing); err != nil {
-			return nil, err
-		}
-		if f, err := s.store.FileByFilename(ctx, fn); err == nil {
-			if f.SHA256 == in.SHA256 && f.Blake2_256 == in.Blake2_256 {
-				return &UploadResult{Project: existing.Name, Version: version.String(), Filename: fn, Existing: true}, nil
-			}
-			return nil, s.fileExists(fn, in.Blake2_256)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("index: upload: %w", err)
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("index: upload: %w", err)
+	// A read-only pass of the database checks before the expensive
+	// archive inspection and before any blob is written: most refusals
+	// (permissions, names, duplicates, limits) happen here, so they cost
+	// little and leave nothing behind. The transaction repeats them.
+	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in}
+	if _, existing, err := s.check(ctx, s.store, &u); err != nil {
+		return nil, err
+	} else if existing != nil {
+		return existing, nil
 	}
 
 	meta, metaBytes, err := s.inspect(in, filetype, fn, normalized, version)
@@ -311,47 +304,20 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 		now     = s.now()
 		fn      = in.Filename
 	)
+	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: form.Get("filetype"), in: in}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		created = false
-		proj, err := tx.ProjectByName(ctx, normalized)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		proj, existing, err := s.check(ctx, tx, &u)
+		if err != nil || existing != nil {
+			res = existing
+			return err
+		}
+		if proj == nil {
 			if proj, err = s.createProject(ctx, tx, p, name, normalized); err != nil {
 				return err
 			}
 			created = true
-		case err != nil:
-			return err
-		default:
-			if err := s.canUpload(ctx, tx, p, proj); err != nil {
-				return err
-			}
 		}
-
-		if f, err := tx.FileByFilename(ctx, fn); err == nil {
-			if f.SHA256 == in.SHA256 && f.Blake2_256 == in.Blake2_256 {
-				res = &UploadResult{Project: proj.Name, Version: version.String(), Filename: fn, Existing: true}
-				return nil
-			}
-			return s.fileExists(fn, in.Blake2_256)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if _, err := tx.FileByDigest(ctx, in.SHA256, in.Blake2_256); err == nil {
-			return s.fileExists(fn, in.Blake2_256)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if used, err := tx.FilenameUsed(ctx, fn); err != nil {
-			return err
-		} else if used {
-			return errorf(Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
-		}
-		if proj.TotalSize+in.Size > s.cfg.MaxProjectSize {
-			return errorf(Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
-				proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
-		}
-
 		rel, err := tx.ReleaseByCanonicalVersion(ctx, proj.ID, version.Canonical())
 		if errors.Is(err, store.ErrNotFound) {
 			rel = &store.Release{ProjectID: proj.ID, Version: version.String(), CanonicalVersion: version.Canonical(),
@@ -364,13 +330,6 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 			return err
 		}
 		packagetype := form.Get("filetype")
-		if packagetype == "sdist" {
-			if n, err := tx.CountSdists(ctx, rel.ID); err != nil {
-				return err
-			} else if n > 0 {
-				return errorf(Invalid, "Only one sdist may be uploaded per release.")
-			}
-		}
 		f := &store.File{ReleaseID: rel.ID, ProjectID: proj.ID, Filename: fn, PackageType: packagetype, PythonVersion: pyversion,
 			RequiresPython: meta.RequiresPython, Size: in.Size, MD5: in.MD5, SHA256: in.SHA256, Blake2_256: in.Blake2_256,
 			MetadataSHA256: metaSHA, Comment: form.Get("comment"), UploadedBy: p.User.ID, UploadTime: now}
@@ -393,19 +352,109 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 	return res, created, err
 }
 
+// upload is what the database checks need to know of an upload.
+type upload struct {
+	p          *Principal
+	name       string
+	normalized string
+	version    pep.Version
+	filetype   string
+	in         *Incoming
+}
+
+// reader is the read side of the store, on the database or in a transaction.
+type reader interface {
+	nameChecker
+	ProjectByName(ctx context.Context, normalized string) (*store.Project, error)
+	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
+	FileByFilename(ctx context.Context, filename string) (*store.File, error)
+	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
+	FilenameUsed(ctx context.Context, filename string) (bool, error)
+	ReleaseByCanonicalVersion(ctx context.Context, projectID int64, canonical string) (*store.Release, error)
+	CountSdists(ctx context.Context, releaseID int64) (int, error)
+}
+
+// check runs every database rule of an upload. It returns the project
+// (nil when the upload would create it), or a result when the upload is
+// an identical retry, or the refusal.
+func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Project, *UploadResult, error) {
+	fn := u.in.Filename
+	proj, err := q.ProjectByName(ctx, u.normalized)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		proj = nil
+		if u.p.Token != nil && u.p.Token.Scoped {
+			return nil, nil, errorf(Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", u.name)
+		}
+		if err := s.CheckNewName(ctx, q, u.name); err != nil {
+			return nil, nil, err
+		}
+	case err != nil:
+		return nil, nil, err
+	default:
+		if err := s.canUpload(ctx, q, u.p, proj); err != nil {
+			return nil, nil, err
+		}
+	}
+	// The registry is read before the files: a file row and its registry
+	// row commit together, so under READ COMMITTED (PostgreSQL) a
+	// concurrent upload that committed between two of these statements is
+	// seen whole by the later one, and never mistaken for a deletion.
+	identical := func(f *store.File) bool {
+		return f.Filename == fn && f.SHA256 == u.in.SHA256 && f.Blake2_256 == u.in.Blake2_256
+	}
+	retry := &UploadResult{Project: u.name, Version: u.version.String(), Filename: fn, Existing: true}
+	if used, err := q.FilenameUsed(ctx, fn); err != nil {
+		return nil, nil, err
+	} else if used {
+		f, err := q.FileByFilename(ctx, fn)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil, errorf(Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
+		case err != nil:
+			return nil, nil, err
+		case identical(f):
+			return proj, retry, nil
+		}
+		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
+	}
+	if f, err := q.FileByDigest(ctx, u.in.SHA256, u.in.Blake2_256); err == nil {
+		if identical(f) {
+			return proj, retry, nil
+		}
+		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
+	if proj == nil {
+		return nil, nil, nil
+	}
+	if proj.TotalSize+u.in.Size > s.cfg.MaxProjectSize {
+		return nil, nil, errorf(Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
+			proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
+	}
+	if u.filetype == "sdist" {
+		rel, err := q.ReleaseByCanonicalVersion(ctx, proj.ID, u.version.Canonical())
+		if err == nil {
+			if n, err := q.CountSdists(ctx, rel.ID); err != nil {
+				return nil, nil, err
+			} else if n > 0 {
+				return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+	}
+	return proj, nil, nil
+}
+
 func (s *Service) fileExists(fn, blake2 string) error {
 	return errorf(Invalid, "File already exists ('%s', with blake2_256 hash '%s'). See %s for more information.", fn, blake2, s.helpURL("file-name-reuse"))
 }
 
-// createProject applies the rules for new project names and creates the
-// project with the uploader as its Owner.
+// createProject creates a project, which check allowed, with the uploader
+// as its Owner.
 func (s *Service) createProject(ctx context.Context, tx *store.Tx, p *Principal, name, normalized string) (*store.Project, error) {
-	if p.Token != nil && p.Token.Scoped {
-		return nil, errorf(Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", name)
-	}
-	if err := s.CheckNewName(ctx, tx, name); err != nil {
-		return nil, err
-	}
 	now := s.now()
 	proj := &store.Project{Name: name, NormalizedName: normalized, UltraName: pep.UltraNormalizeName(name), CreatedAt: now}
 	if err := tx.CreateProject(ctx, proj); err != nil {
