@@ -1,0 +1,78 @@
+// Command cheeseshop-bench fills indexes and loads servers, for the
+// benchmarks (scripts/bench.sh, docs/BENCHMARKS.md).
+//
+//	cheeseshop-bench fill     fill an index with real project names, in-process
+//	cheeseshop-bench uploads  upload new wheels to a running server, as twine does
+//	cheeseshop-bench freeport print a free TCP port on the loopback interface
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the command line.
+type CLI struct {
+	Fill     FillCmd     `cmd:"" help:"Fill an index with the first N real project names, one tiny wheel each, through the index's own upload rules."`
+	Uploads  UploadsCmd  `cmd:"" help:"Upload new wheels (a new version per request) to a running server's /legacy/, as twine does, and report the rate and latencies."`
+	Freeport FreeportCmd `cmd:"" help:"Print a free TCP port on 127.0.0.1."`
+}
+
+// env is what commands share.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("cheeseshop-bench"),
+		kong.Description("Fill cheeseshop indexes and load cheeseshop servers, for benchmarks."),
+		kong.DefaultEnvars("CHEESESHOP_BENCH"),
+		kong.Writers(stdout, stderr),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "cheeseshop-bench: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := kctx.Run(&env{ctx: ctx, stdout: stdout, stderr: stderr}); err != nil {
+		fmt.Fprintf(stderr, "cheeseshop-bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// FreeportCmd prints a free port.
+type FreeportCmd struct{}
+
+// Run implements the command.
+func (c *FreeportCmd) Run(e *env) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	fmt.Fprintln(e.stdout, ln.Addr().(*net.TCPAddr).Port)
+	return nil
+}

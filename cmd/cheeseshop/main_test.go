@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// cli runs the command line in-process.
+func cli(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestAdminCommands(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			dataDir := t.TempDir()
+			db := []string{"--data", dataDir, "--database", storetest.URL(t, d)}
+			args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
+
+			code, out, errs := cli(t, "", args("migrate")...)
+			if code != 0 || !strings.Contains(out, "up to date") {
+				t.Fatalf("migrate: %d %q %q", code, out, errs)
+			}
+			code, out, errs = cli(t, "correct horse battery\n", args("admin", "user", "create", "--username", "alice", "--email", "alice@example.org")...)
+			if code != 0 || out != "created user alice\n" {
+				t.Fatalf("user create with a password on stdin: %d %q %q", code, out, errs)
+			}
+			code, out, _ = cli(t, "", args("admin", "user", "create", "--username", "bob", "--email", "bob@example.org", "--admin")...)
+			if code != 0 || !strings.Contains(out, "password: ") {
+				t.Fatalf("user create without a password must generate one: %d %q", code, out)
+			}
+			for _, c := range []struct {
+				name  string
+				stdin string
+				args  []string
+				want  string
+			}{
+				{"duplicate user", "correct horse battery\n", []string{"admin", "user", "create", "--username", "ALICE", "--email", "a@example.org"}, `a user named "ALICE" already exists`},
+				{"short password", "short\n", []string{"admin", "user", "create", "--username", "carol", "--email", "c@example.org"}, "too short"},
+				{"bad username", "", []string{"admin", "user", "create", "--username", "x-", "--email", "c@example.org"}, "invalid username"},
+				{"bad email", "", []string{"admin", "user", "create", "--username", "carol", "--email", "nope"}, "invalid email"},
+				{"token for nobody", "", []string{"admin", "token", "create", "--username", "nobody"}, `no user named "nobody"`},
+				{"token for a missing project", "", []string{"admin", "token", "create", "--username", "alice", "--project", "ghost"}, `no project named "ghost"`},
+				{"bad name", "", []string{"admin", "name", "prohibit", "bad!"}, "invalid project name"},
+			} {
+				code, out, errs := cli(t, c.stdin, args(c.args...)...)
+				if code == 0 || !strings.Contains(errs, c.want) {
+					t.Errorf("%s: exit %d, stdout %q, stderr %q; want failure with %q", c.name, code, out, errs, c.want)
+				}
+			}
+			code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--expires", "24h")...)
+			if code != 0 || !strings.HasPrefix(out, "cheeseshop-") || strings.Count(out, "\n") != 1 {
+				t.Fatalf("token create must print only the token: %d %q %q", code, out, errs)
+			}
+			code, out, _ = cli(t, "", args("admin", "name", "prohibit", "Evil_Pkg", "--reason", "test")...)
+			if code != 0 || out != "prohibited evil-pkg\n" {
+				t.Fatalf("prohibit: %d %q", code, out)
+			}
+		})
+	}
+}
+
+// TestEnvironment: every flag can come from CHEESESHOP_<FLAG>.
+func TestEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CHEESESHOP_DATA", dir)
+	code, _, errs := cli(t, "", "migrate")
+	if code != 0 {
+		t.Fatalf("migrate: %s", errs)
+	}
+	st, err := store.Open(t.Context(), "sqlite://"+dir+"/cheeseshop.db")
+	if err != nil {
+		t.Fatalf("CHEESESHOP_DATA was not used: %v", err)
+	}
+	st.Close()
+	t.Setenv("CHEESESHOP_DATABASE", "mysql://nope")
+	if code, _, errs := cli(t, "", "migrate"); code == 0 || !strings.Contains(errs, "unsupported database URL") {
+		t.Fatalf("bad CHEESESHOP_DATABASE: %d %q", code, errs)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"100MiB": 100 << 20, "10GiB": 10 << 30, "1024": 1024, "5 MB": 5e6, "1kib": 1024, "0": 0} {
+		var b byteSize
+		if err := b.UnmarshalText([]byte(in)); err != nil || int64(b) != want {
+			t.Errorf("byteSize(%q) = %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "MiB", "1.5GiB", "99999999999TiB"} {
+		var b byteSize
+		if err := b.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("byteSize(%q) accepted", bad)
+		}
+	}
+}
