@@ -47,9 +47,14 @@ func (s *Service) Receive(ctx context.Context, r io.Reader, filename, contentTyp
 	hB2, _ := blake2b.New256(nil)
 	w := io.MultiWriter(st, hMD5, hSHA, hB2)
 	limit := s.cfg.MaxFileSize
-	n, err := io.Copy(w, io.LimitReader(r, limit+1))
+	src := &readErr{r: io.LimitReader(r, limit+1)}
+	n, err := io.Copy(w, src)
 	if err != nil {
 		st.Abort()
+		if src.err != nil {
+			// The client's body was cut short or malformed: its fault.
+			return nil, errorf(Invalid, "The upload of %s was interrupted or is malformed (%v). Try again.", filename, src.err)
+		}
 		return nil, fmt.Errorf("index: receive %s: %w", filename, err)
 	}
 	if n > limit {
@@ -64,4 +69,19 @@ func (s *Service) Receive(ctx context.Context, r io.Reader, filename, contentTyp
 func (s *Service) fileTooLarge(project string) error {
 	return errorf(Invalid, "File too large. Limit for project '%s' is %d MB. See %s for more information.",
 		project, s.cfg.MaxFileSize>>20, s.helpURL("file-size-limit"))
+}
+
+// readErr remembers an error of the reader, to tell the client's failures
+// from the server's.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }

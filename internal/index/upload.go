@@ -243,11 +243,11 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 			return errorf(Invalid, "Binary wheel '%s' has an unsupported platform tag '%s'.", fn, tag)
 		}
 	}
-	if prefix := pep.WheelNamePrefix(name); w.Name != prefix {
-		if pep.NormalizeName(w.Name) != normalized {
-			return errorf(Invalid, "Start filename for '%s' with '%s'.", name, prefix)
-		}
-		return errorf(Invalid, "Filename '%s' should contain the normalized project name '%s', not '%s'.", fn, prefix, w.Name)
+	// The name part must name this project. Like PyPI, accept the
+	// unnormalized spellings older build tools write (setuptools < 75.8
+	// names a wheel Foo_Bar.baz-1.0-…): they normalize to the project.
+	if pep.NormalizeName(w.Name) != normalized {
+		return errorf(Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
 	}
 	wv, err := pep.ParseVersion(w.Version)
 	if err != nil {

@@ -83,8 +83,8 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, ms
 	body = append(body, '\n')
 	if r.ProtoMajor == 1 {
 		if hj, ok := w.(http.Hijacker); ok {
-			if ss, ok := w.(interface{ setStatus(int) }); ok {
-				ss.setStatus(status)
+			if ss, ok := w.(interface{ setStatus(int, int) }); ok {
+				ss.setStatus(status, len(body))
 			}
 			if err := writeRawResponse(hj, r, status, reasonPhrase(msg), body); err == nil {
 				return

@@ -155,3 +155,7 @@ func (s *testServer) uploadDist(token string, d disttest.Dist, sdist bool) {
 		s.t.Fatalf("upload %s: %s %s", fn, resp.Status, body)
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newRegistry() *prometheus.Registry { return prometheus.NewRegistry() }

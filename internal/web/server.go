@@ -156,5 +156,6 @@ func statusClass(code int) string {
 	return "5xx"
 }
 
-// setStatus records the status of a response written on a hijacked connection.
-func (w *statusWriter) setStatus(code int) { w.status = code }
+// setStatus records the status and body size of a response written on a
+// hijacked connection.
+func (w *statusWriter) setStatus(code, bytes int) { w.status, w.bytes = code, int64(bytes) }
