@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -74,8 +75,12 @@ func (c *ServeCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
 	fmt.Fprintf(e.stdout, "  upload:   twine upload --repository-url %s/legacy/ -u __token__ -p TOKEN dist/*\n", base)
 	fmt.Fprintf(e.stdout, "  create a user and a token (in another terminal):\n")
-	fmt.Fprintf(e.stdout, "    cheeseshop admin user create --data %s --username alice --email alice@example.org\n", e.Data)
-	fmt.Fprintf(e.stdout, "    cheeseshop admin token create --data %s --username alice\n", e.Data)
+	prog := "cheeseshop"
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		prog = os.Args[0]
+	}
+	fmt.Fprintf(e.stdout, "    %s admin user create --data %s --username alice --email alice@example.org\n", prog, e.Data)
+	fmt.Fprintf(e.stdout, "    %s admin token create --data %s --username alice\n", prog, e.Data)
 	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect())
 
 	select {
