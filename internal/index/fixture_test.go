@@ -116,12 +116,13 @@ func (f *fixture) mustSdist(p *Principal, d disttest.Dist) *UploadResult {
 	return res
 }
 
-// zipOf builds a zip (a malformed wheel) from name → content, deflated.
-func zipOf(files map[string][]byte) []byte {
+// zipOf builds a zip (a malformed wheel) from name → content, with the
+// members compressed by method (zip.Deflate or zip.Store).
+func zipOf(method uint16, files map[string][]byte) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, name := range sortedKeys(files) {
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
 		w.Write(files[name])
 	}
 	zw.Close()

@@ -40,7 +40,7 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 	// A zip bomb: 200 MiB of zeros deflates to about 200 KiB.
 	bombFiles := wheelFiles(disttest.Dist{Name: "bomb", Version: "1.0"})
 	bombFiles["bomb/zeros.bin"] = make([]byte, 200<<20)
-	bomb := zipOf(bombFiles)
+	bomb := zipOf(zip.Deflate, bombFiles)
 	noMeta := wheelFiles(disttest.Dist{Name: "nometa", Version: "1.0"})
 	delete(noMeta, "nometa-1.0.dist-info/METADATA")
 	liar := wheelFiles(disttest.Dist{Name: "liar", Version: "1.0"})
@@ -83,11 +83,11 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		{name: "wheel for another project", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "other-2.0-py3-none-any.whl", want: "Start filename for 'foo-bar' with 'foo_bar'", kind: Invalid},
 		{name: "wheel version differs from form", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-3.0-py3-none-any.whl", want: "Version in filename should be '2.0' not '3.0'", kind: Invalid},
 		{name: "sdist not PEP 625", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo-bar-2.0.tar.gz", want: "Filename 'foo-bar-2.0.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'", kind: Invalid},
-		{name: "wheel without METADATA", dist: disttest.Dist{Name: "nometa", Version: "1.0"}, content: zipOf(noMeta), want: "Invalid distribution file. Wheel 'nometa-1.0-py3-none-any.whl' does not contain the required METADATA file", kind: Invalid},
+		{name: "wheel without METADATA", dist: disttest.Dist{Name: "nometa", Version: "1.0"}, content: zipOf(zip.Deflate, noMeta), want: "Invalid distribution file. Wheel 'nometa-1.0-py3-none-any.whl' does not contain the required METADATA file", kind: Invalid},
 		{name: "zip bomb", dist: disttest.Dist{Name: "bomb", Version: "1.0"}, content: bomb, want: "Invalid distribution file. File is a zip bomb", kind: Invalid},
 		{name: "not a zip", dist: disttest.Dist{Name: "junk", Version: "1.0"}, content: []byte("this is not a wheel"), want: "Invalid distribution file.", kind: Invalid},
-		{name: "metadata names another project", dist: disttest.Dist{Name: "liar", Version: "1.0"}, content: zipOf(liar), want: "Its metadata names the project 'somebody-else'", kind: Invalid},
-		{name: "file too large", dist: disttest.Dist{Name: "big", Version: "1.0"}, content: zipStored(big), want: "File too large. Limit for project 'big' is 1 MB", kind: Invalid},
+		{name: "metadata names another project", dist: disttest.Dist{Name: "liar", Version: "1.0"}, content: zipOf(zip.Deflate, liar), want: "Its metadata names the project 'somebody-else'", kind: Invalid},
+		{name: "file too large", dist: disttest.Dist{Name: "big", Version: "1.0"}, content: zipOf(zip.Store, big), want: "File too large. Limit for project 'big' is 1 MB", kind: Invalid},
 		{name: "name too similar to an existing project", dist: disttest.Dist{Name: "FooBar", Version: "1.0"}, want: "The name 'FooBar' is too similar to an existing project ('foo-bar')", kind: Invalid},
 		{name: "look-alike with digits", dist: disttest.Dist{Name: "f00-bar", Version: "1.0"}, want: "is too similar to an existing project", kind: Invalid},
 		{name: "standard library module", dist: disttest.Dist{Name: "asyncio", Version: "1.0"}, want: "The name 'asyncio' isn't allowed (conflict with Python Standard Library module name)", kind: Invalid},
@@ -138,18 +138,6 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 	if len(names) != 2 {
 		t.Fatalf("projects after refusals = %+v, want only foo-bar and other", names)
 	}
-}
-
-// zipStored builds a zip whose members are stored, not compressed.
-func zipStored(files map[string][]byte) []byte {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, name := range sortedKeys(files) {
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
-		w.Write(files[name])
-	}
-	zw.Close()
-	return buf.Bytes()
 }
 
 // TestUploadLifecycle covers what succeeds: idempotent retries, conflicts,
