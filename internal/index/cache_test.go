@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
@@ -70,11 +71,39 @@ func TestCacheFollowsOtherReplicas(t *testing.T) {
 		// The list is rebuilt at most every 2× its build cost; this test
 		// is about the journal, not that rate limit.
 		a.svc.cache.rootCost.Store(0)
-		if root, err := a.svc.Cache().Root(ctx); err != nil || root.Projects != 2 {
-			t.Fatalf("root after catching up lists %d projects (%v); want 2", root.Projects, err)
+		root, err = a.svc.Cache().Root(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if root.Projects != 2 {
+			t.Fatalf("root after catching up lists %d projects; want 2", root.Projects)
 		}
 		if _, err := a.svc.Cache().Project(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown project: %v", err)
 		}
 	})
+}
+
+// TestRootRebuildRate: a project list that is expensive to build is not
+// rebuilt more often than twice its cost; the previous list is served
+// meanwhile.
+func TestRootRebuildRate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, store.SQLite, Config{})
+	ctx := context.Background()
+	alice := f.user("alice")
+	f.mustWheel(alice, disttest.Dist{Name: "one", Version: "1.0"})
+	first, err := f.svc.Cache().Root(ctx)
+	if err != nil || first.Projects != 1 {
+		t.Fatalf("root = %v, %v", first, err)
+	}
+	f.mustWheel(alice, disttest.Dist{Name: "two", Version: "1.0"})
+	f.svc.cache.rootCost.Store(int64(time.Hour)) // pretend the build is slow
+	if again, _ := f.svc.Cache().Root(ctx); again != first {
+		t.Fatal("an expensive list was rebuilt at once")
+	}
+	f.svc.cache.rootCost.Store(0)
+	if fresh, _ := f.svc.Cache().Root(ctx); fresh.Projects != 2 {
+		t.Fatalf("fresh root lists %d projects, want 2", fresh.Projects)
+	}
 }
