@@ -190,7 +190,10 @@ type fsObject struct {
 	modTime time.Time
 }
 
-func (o *fsObject) Size() int64        { return o.size }
+func (o *fsObject) Size() int64 { return o.size }
+
+// OSFile exposes the file, so that servers can send it with sendfile(2).
+func (o *fsObject) OSFile() *os.File   { return o.File }
 func (o *fsObject) ModTime() time.Time { return o.modTime }
 
 // Open implements Store.

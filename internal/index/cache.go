@@ -37,12 +37,15 @@ type Cache struct {
 	rootMu    sync.Mutex
 	rootCost  atomic.Int64 // nanoseconds the last root build took
 
+	filesMu sync.RWMutex
+	files   map[string]*store.File // downloads: filename → row
+
 	serial atomic.Int64   // newest journal entry applied
 	seen   map[int64]bool // journal entries applied within the window; Follow's goroutine only
 }
 
 func newCache(s *Service) *Cache {
-	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), seen: make(map[int64]bool)}
+	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), files: make(map[string]*store.File), seen: make(map[int64]bool)}
 	c.rootDirty.Store(true)
 	return c
 }
@@ -56,6 +59,46 @@ func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 	if rootChanged {
 		c.rootDirty.Store(true)
 	}
+}
+
+// maxCachedFiles bounds the file-lookup cache.
+const maxCachedFiles = 200_000
+
+// File returns a published file by name, from memory when it can. Files
+// never change; only their removal invalidates this cache.
+func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) {
+	c.filesMu.RLock()
+	f := c.files[filename]
+	c.filesMu.RUnlock()
+	if f != nil {
+		return f, nil
+	}
+	c.mu.RLock()
+	gen := c.gen
+	c.mu.RUnlock()
+	f, err := c.svc.store.FileByFilename(ctx, filename)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	unchanged := c.gen == gen
+	c.mu.RUnlock()
+	c.filesMu.Lock()
+	if unchanged {
+		if len(c.files) >= maxCachedFiles {
+			clear(c.files)
+		}
+		c.files[filename] = f
+	}
+	c.filesMu.Unlock()
+	return f, nil
+}
+
+// forgetFiles empties the file-lookup cache: a file or project was removed.
+func (c *Cache) forgetFiles() {
+	c.filesMu.Lock()
+	clear(c.files)
+	c.filesMu.Unlock()
 }
 
 // Project returns a project's pages, loading them on a miss. It returns
@@ -219,6 +262,9 @@ func (c *Cache) catchUp(ctx context.Context) error {
 			c.seen[e.ID] = true
 			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject
 			c.Invalidate(e.NormalizedName, root)
+			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject {
+				c.forgetFiles()
+			}
 			high = max(high, e.ID)
 		}
 		c.serial.Store(high)

@@ -78,6 +78,21 @@ func TestCacheFollowsOtherReplicas(t *testing.T) {
 		if root.Projects != 2 {
 			t.Fatalf("root after catching up lists %d projects; want 2", root.Projects)
 		}
+		// A file deleted through b stops being served by a once it has
+		// read the journal.
+		fn := disttest.Dist{Name: "shared", Version: "2.0"}.WheelFilename()
+		if _, err := a.svc.File(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.DeleteFile(ctx, alice, fn); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.svc.cache.catchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.File(ctx, fn); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("file deleted by another replica: %v, want ErrNotFound", err)
+		}
 		if _, err := a.svc.Cache().Project(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown project: %v", err)
 		}

@@ -54,5 +54,6 @@ func (s *Service) DeleteFile(ctx context.Context, p *Principal, filename string)
 		return fmt.Errorf("index: delete file %s: %w", filename, err)
 	}
 	s.cache.Invalidate(normalized, false)
+	s.cache.forgetFiles()
 	return nil
 }

@@ -126,5 +126,5 @@ func (v *ProjectView) Release(version string) *ReleaseView {
 
 // File returns a published file by name.
 func (s *Service) File(ctx context.Context, filename string) (*store.File, error) {
-	return s.store.FileByFilename(ctx, filename)
+	return s.cache.File(ctx, filename)
 }

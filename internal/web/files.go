@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"cheeseshop/internal/blob"
@@ -72,5 +74,11 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
 	s.metrics.files.WithLabelValues(kind, "2xx").Inc()
-	http.ServeContent(w, r, "", f.UploadTime, obj)
+	// Hand net/http the *os.File itself when there is one: it then sends
+	// the file with sendfile(2) instead of copying it through user space.
+	var content io.ReadSeeker = obj
+	if of, ok := obj.(interface{ OSFile() *os.File }); ok {
+		content = of.OSFile()
+	}
+	http.ServeContent(w, r, "", f.UploadTime, content)
 }

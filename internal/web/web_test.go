@@ -378,3 +378,30 @@ func TestJSONAPI(t *testing.T) {
 		t.Fatalf("version JSON API = %s", body)
 	}
 }
+
+// TestDeletedFileIsNotServed: the file-lookup cache forgets a file as soon
+// as it is deleted.
+func TestDeletedFileIsNotServed(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	u, tok := s.user("alice")
+	d := disttest.Dist{Name: "demo", Version: "1.0"}
+	s.uploadDist(tok, d, false)
+	sum := sha256.Sum256(d.Wheel())
+	path := "/files/" + hex.EncodeToString(sum[:]) + "/" + d.WheelFilename()
+	if resp, _ := s.get(path); resp.StatusCode != 200 {
+		t.Fatalf("before deletion: %s", resp.Status)
+	}
+	p, err := s.idx.AuthenticateToken(context.Background(), tok)
+	if err != nil || p.User.ID != u.ID {
+		t.Fatal(err)
+	}
+	if err := s.idx.DeleteFile(context.Background(), p, d.WheelFilename()); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", ".metadata"} {
+		if resp, _ := s.get(path + suffix); resp.StatusCode != 404 {
+			t.Fatalf("after deletion %s: %s, want 404", suffix, resp.Status)
+		}
+	}
+}
