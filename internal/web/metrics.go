@@ -4,17 +4,48 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 type metrics struct {
+	// routes caches the metric children of each (route, method, status
+	// class), so the hot path does one map lookup instead of hashing labels.
+	routes sync.Map // routeKey → *routeMetrics
+
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	simple   *prometheus.CounterVec
 	files    *prometheus.CounterVec
 	uploads  *prometheus.CounterVec
+}
+
+type routeKey struct {
+	route, method string
+	class         byte
+}
+
+type routeMetrics struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// route returns the metrics of a request's route, method and status.
+func (m *metrics) route(route, method string, status int) *routeMetrics {
+	k := routeKey{route, method, byte(status / 100)}
+	if rm, ok := m.routes.Load(k); ok {
+		return rm.(*routeMetrics)
+	}
+	rm := &routeMetrics{
+		requests: m.requests.WithLabelValues(route, method, statusClass(status)),
+		duration: m.duration.WithLabelValues(route),
+	}
+	// Only patterns of the mux and the methods they accept get here, so
+	// the map stays small.
+	actual, _ := m.routes.LoadOrStore(k, rm)
+	return actual.(*routeMetrics)
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {

@@ -151,8 +151,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, r.Method, statusClass(sw.status)).Inc()
-		s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+		method := r.Method
+		if route == "unmatched" {
+			method = "any" // unbounded client input must not become labels
+		}
+		rm := s.metrics.route(route, method, sw.status)
+		rm.requests.Inc()
+		rm.duration.Observe(d.Seconds())
 		if s.opts.AccessLog {
 			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr, "ua", r.UserAgent())
