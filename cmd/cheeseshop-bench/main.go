@@ -3,6 +3,8 @@
 //
 //	cheeseshop-bench fill     fill an index with real project names, in-process
 //	cheeseshop-bench uploads  upload new wheels to a running server, as twine does
+//	cheeseshop-bench serve    the server, as 'cheeseshop serve', with a CPU profile
+//	cheeseshop-bench quiet    wait until the machine is nearly idle
 //	cheeseshop-bench freeport print a free TCP port on the loopback interface
 package main
 
@@ -22,6 +24,8 @@ import (
 type CLI struct {
 	Fill     FillCmd     `cmd:"" help:"Fill an index with the first N real project names, one tiny wheel each, through the index's own upload rules."`
 	Uploads  UploadsCmd  `cmd:"" help:"Upload new wheels (a new version per request) to a running server's /legacy/, as twine does, and report the rate and latencies."`
+	Serve    ServeCmd    `cmd:"" help:"Serve an index as 'cheeseshop serve' does, with a CPU profile of the run (for profiling under load)."`
+	Quiet    QuietCmd    `cmd:"" help:"Wait until the machine's CPUs are nearly idle (other work skews benchmarks), and print how busy they were."`
 	Freeport FreeportCmd `cmd:"" help:"Print a free TCP port on 127.0.0.1."`
 }
 

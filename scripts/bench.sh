@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# bench.sh — cheeseshop's benchmarks (docs/BENCHMARKS.md), run by `make bench`.
+#
+# For each index size (100 and 100,000 real project names), it fills a fresh
+# SQLite index, starts `cheeseshop serve`, saves the exact bodies it serves
+# for a project page (JSON and HTML), the root index /simple/ (HTML and JSON)
+# and a wheel into an nginx root, and runs wrk against both servers: same
+# bytes, same client, same machine. Then it loads the upload API with 4
+# concurrent twine-like uploaders, and runs the Go benchmarks.
+#
+# Settings (environment):
+#   BENCH_SIZES="100 100000"  index sizes
+#   BENCH_WRK="-t2 -c64 -d3s --timeout 10s"  wrk options
+#   BENCH_REPEAT=3            wrk runs per server and endpoint, alternating
+#                             cheeseshop and nginx; the median counts
+#   BENCH_UPLOAD_SECONDS=15   length of each upload run
+#   BENCH_UPLOADERS=4         concurrent uploaders
+#   BENCH_GO_BENCHTIME=200ms  -benchtime of the Go benchmarks ("" skips them)
+#   BENCH_TSV=...             project names (gzipped TSV, name first)
+#   BENCH_FAST_DIR=/dev/shm   where the indexes are filled (tmpfs: fast fill)
+#   BENCH_DISK_DIR=./tmp      where the on-disk upload run and the Go
+#                             benchmarks keep their indexes (the disk that
+#                             `cheeseshop serve --data ./data` would use)
+#   BENCH_QUIET_WAIT=120      before each measurement, wait up to this many
+#                             seconds for the CPUs to be idle (shared machines)
+#   BENCH_KEEP=1              keep the work folders
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+sizes=${BENCH_SIZES:-"100 100000"}
+wrk_opts=${BENCH_WRK:-"-t2 -c64 -d3s --timeout 10s"}
+repeat=${BENCH_REPEAT:-3}
+upload_seconds=${BENCH_UPLOAD_SECONDS:-15}
+uploaders=${BENCH_UPLOADERS:-4}
+go_benchtime=${BENCH_GO_BENCHTIME-200ms}
+tsv=${BENCH_TSV:-/work/shared/data/pypi-projects.tsv.gz}
+[ -f "$tsv" ] || tsv=$here/data/pypi-projects.tsv.gz
+fast_dir=${BENCH_FAST_DIR:-/dev/shm}
+[ -d "$fast_dir" ] && [ -w "$fast_dir" ] || fast_dir=${TMPDIR:-/tmp}
+disk_dir=${BENCH_DISK_DIR:-$here/tmp}
+quiet_wait=${BENCH_QUIET_WAIT:-120}
+json='application/vnd.pypi.simple.v1+json'
+
+[ -f "$tsv" ] || { echo "bench: no project names at $tsv (set BENCH_TSV)" >&2; exit 1; }
+
+scripts/deps.sh wrk nginx-light curl
+
+mkdir -p "$disk_dir"
+work=$(mktemp -d "$fast_dir/cheeseshop-bench.XXXXXX")
+diskwork=$(mktemp -d "$disk_dir/cheeseshop-bench-disk.XXXXXX")
+chmod 755 "$work" # nginx workers may run as another user
+server_pid="" nginx_pid=""
+
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+stop_nginx() {
+  if [ -n "$nginx_pid" ]; then
+    kill "$nginx_pid" 2>/dev/null || true
+    wait "$nginx_pid" 2>/dev/null || true
+    nginx_pid=""
+  fi
+}
+cleanup() {
+  stop_server
+  stop_nginx
+  if [ "${BENCH_KEEP:-}" = 1 ]; then
+    echo "bench: kept $work and $diskwork" >&2
+  else
+    rm -rf "$work" "$diskwork"
+  fi
+  rmdir "$disk_dir" 2>/dev/null || true # only when empty
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*"; }
+bin=$work/bin
+mkdir -p "$bin"
+say "== building"
+go build -o "$bin/cheeseshop" ./cmd/cheeseshop
+go build -o "$bin/cheeseshop-bench" ./cmd/cheeseshop-bench
+
+say "== machine"
+say "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+say "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+say "cpu:      $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+say "memory:   $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+say "kernel:   $(uname -r)"
+say "go:       $(go version | cut -d' ' -f3-)"
+say "wrk:      $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), options $wrk_opts"
+say "nginx:    $(nginx -v 2>&1 | cut -d/ -f2)"
+say "indexes:  $work ($(df -T "$work" | awk 'NR==2 {print $2}')); disk run: $diskwork ($(df -T "$diskwork" | awk 'NR==2 {print $2}'))"
+say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
+
+# quiet: waits (up to $quiet_wait s) for idle CPUs; prints how busy they were.
+quiet() { "$bin/cheeseshop-bench" quiet --max-busy 15 --timeout "${quiet_wait}s"; }
+
+# start_server DIR: starts cheeseshop on a free port; sets server_pid, url.
+start_server() {
+  local dir=$1
+  "$bin/cheeseshop" serve --data "$dir" --addr 127.0.0.1:0 --no-access-log --log-level warn \
+    >"$dir/serve.out" 2>"$dir/serve.err" &
+  server_pid=$!
+  url=""
+  for _ in $(seq 1 300); do
+    url=$(sed -n '1s/^cheeseshop listening on //p' "$dir/serve.out" 2>/dev/null)
+    [ -n "$url" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/serve.err" >&2; echo "bench: the server died" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "bench: the server did not start" >&2; exit 1; }
+}
+
+# new_token DIR: creates an account and prints an API token for it.
+new_token() {
+  "$bin/cheeseshop" admin user create --data "$1" --username loadtest --email loadtest@bench.invalid </dev/null >/dev/null
+  "$bin/cheeseshop" admin token create --data "$1" --username loadtest --name bench
+}
+
+# start_nginx ROOT: serves ROOT on a free loopback port; sets nginx_pid, nginx_url.
+start_nginx() {
+  local root=$1 ngx=$work/nginx port
+  mkdir -p "$ngx/tmp"
+  port=$("$bin/cheeseshop-bench" freeport)
+  cat >"$ngx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path $ngx/tmp/body;
+  proxy_temp_path $ngx/tmp/proxy;
+  fastcgi_temp_path $ngx/tmp/fastcgi;
+  uwsgi_temp_path $ngx/tmp/uwsgi;
+  scgi_temp_path $ngx/tmp/scgi;
+  types { text/html html; application/vnd.pypi.simple.v1+json json; application/zip whl; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+  }
+}
+EOF
+  nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" &
+  nginx_pid=$!
+  nginx_url=http://127.0.0.1:$port
+  for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "$nginx_url/project.json" && return 0
+    kill -0 "$nginx_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$ngx/error.log" >&2
+  echo "bench: nginx did not start" >&2
+  exit 1
+}
+
+# run_wrk URL [ACCEPT]: prints "requests/s errors".
+run_wrk() {
+  local out
+  local args=()
+  [ -n "${2:-}" ] && args=(-H "Accept: $2")
+  # shellcheck disable=SC2086
+  out=$(wrk $wrk_opts "${args[@]}" "$1")
+  local rps errs non2xx
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  errs=$(awk '/Socket errors:/ {gsub(",", ""); print $4+$6+$8+$10}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  echo "${rps:-0} $(( ${errs:-0} + ${non2xx:-0} ))"
+}
+
+# median X...: the median of numbers.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+
+results=()   # "size|endpoint|bytes|cheeseshop|nginx|errors|busy"
+uploads=()   # "where|size|RESULT line"
+
+for n in $sizes; do
+  say
+  say "== index of $n project names"
+  dir=$work/index-$n
+  mkdir -p "$dir"
+  "$bin/cheeseshop-bench" fill --data "$dir" --projects "$n" --tsv "$tsv" --names-out "$dir/names.txt"
+  token=$(new_token "$dir")
+  start_server "$dir"
+  say "cheeseshop: $url (pid $server_pid)"
+
+  # A project from the middle of the list, by its normalized name.
+  count=$(wc -l <"$dir/names.txt")
+  name=$(sed -n "$(( (count + 1) / 2 ))p" "$dir/names.txt" | tr 'A-Z' 'a-z' | sed -E 's/[-_.]+/-/g')
+  root=$work/www-$n
+  mkdir -p "$root"
+  curl -sf -H "Accept: $json" "$url/simple/$name/" -o "$root/project.json"
+  curl -sf -H "Accept: text/html" "$url/simple/$name/" -o "$root/project.html"
+  curl -sf "$url/simple/" -o "$root/index.html"
+  curl -sf -H "Accept: $json" "$url/simple/" -o "$root/index.json"
+  file_url=$(grep -o '"url":"[^"]*"' "$root/project.json" | head -n 1 | cut -d'"' -f4)
+  file_path=${file_url#"$url"}
+  curl -sf "$url$file_path" -o "$root/file.whl"
+  chmod -R a+rX "$root"
+  say "project page: /simple/$name/ ; file: $file_path ; /simple/ lists $(grep -c '<a href' "$root/index.html") projects"
+  start_nginx "$root"
+  say "nginx:      $nginx_url (pid $nginx_pid)"
+
+  # Warm both servers up (connections, Go's heap and GC pacing).
+  wrk -t1 -c8 -d2s -H "Accept: $json" "$url/simple/$name/" >/dev/null
+  wrk -t1 -c8 -d2s -H "Accept: $json" "$nginx_url/project.json" >/dev/null
+
+  for spec in \
+    "project page JSON|/simple/$name/|/project.json|$json|project.json" \
+    "project page HTML|/simple/$name/|/project.html|text/html|project.html" \
+    "root /simple/ HTML|/simple/|/index.html||index.html" \
+    "root /simple/ JSON|/simple/|/index.json|$json|index.json" \
+    "wheel download|$file_path|/file.whl||file.whl"; do
+    IFS='|' read -r label cpath npath accept file <<<"$spec"
+    busy=$(quiet)
+    c_all=() n_all=() c_err=0 n_err=0
+    for _ in $(seq "$repeat"); do
+      read -r r e < <(run_wrk "$url$cpath" "$accept")
+      c_all+=("$r") c_err=$((c_err + e))
+      read -r r e < <(run_wrk "$nginx_url$npath" "$accept")
+      n_all+=("$r") n_err=$((n_err + e))
+    done
+    c_rps=$(median "${c_all[@]}") n_rps=$(median "${n_all[@]}")
+    say "  runs: cheeseshop ${c_all[*]} ; nginx ${n_all[*]}"
+    bytes=$(stat -c %s "$root/$file")
+    results+=("$n|$label|$bytes|$c_rps|$n_rps|$c_err/$n_err|$busy")
+    printf '%-20s %9s B  cheeseshop %8.0f req/s  nginx %8.0f req/s  ratio %5.2f  errors %s/%s  (CPUs %s busy before)\n' \
+      "$label" "$bytes" "$c_rps" "$n_rps" "$(awk -v a="$c_rps" -v b="$n_rps" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$c_err" "$n_err" "$busy"
+  done
+  stop_nginx
+
+  say "-- uploads: $uploaders concurrent uploaders for ${upload_seconds}s (index on $(df -T "$dir" | awk 'NR==2 {print $2}'), CPUs $(quiet) busy before)"
+  out=$("$bin/cheeseshop-bench" uploads --url "$url" --token "$token" --concurrency "$uploaders" --duration "${upload_seconds}s")
+  say "$out" | grep -v '^RESULT'
+  uploads+=("$(df -T "$dir" | awk 'NR==2 {print $2}')|$n|$(grep '^RESULT' <<<"$out")")
+  stop_server
+  [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$dir"
+done
+
+say
+say "== uploads on the disk ($disk_dir), index of 100 project names"
+dir=$diskwork/index
+mkdir -p "$dir"
+"$bin/cheeseshop-bench" fill --data "$dir" --projects 100 --tsv "$tsv" --durable
+token=$(new_token "$dir")
+start_server "$dir"
+say "CPUs $(quiet) busy before"
+out=$("$bin/cheeseshop-bench" uploads --url "$url" --token "$token" --concurrency "$uploaders" --duration "${upload_seconds}s")
+say "$out" | grep -v '^RESULT'
+uploads+=("$(df -T "$dir" | awk 'NR==2 {print $2}')|100|$(grep '^RESULT' <<<"$out")")
+stop_server
+
+if [ -n "$go_benchtime" ]; then
+  say
+  say "== Go benchmarks (-benchtime=$go_benchtime, indexes in $diskwork, CPUs $(quiet) busy before)"
+  TMPDIR=$diskwork go test -run='^$' -bench=. -benchmem -benchtime="$go_benchtime" ./internal/web/ ./internal/index/ 2>&1 |
+    grep -E '^(Benchmark|ok|FAIL|PASS|---|\s+bench_test)' || true
+fi
+
+say
+say "== summary (markdown)"
+say
+say "| projects | endpoint | body bytes | cheeseshop req/s | nginx req/s | cheeseshop / nginx | errors (c/n) | CPUs busy before |"
+say "|---:|---|---:|---:|---:|---:|---:|---:|"
+for r in "${results[@]}"; do
+  IFS='|' read -r n label bytes c n_ e b <<<"$r"
+  printf '| %s | %s | %s | %.0f | %.0f | %.2f | %s | %s |\n' "$n" "$label" "$bytes" "$c" "$n_" \
+    "$(awk -v a="$c" -v b="$n_" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$e" "$b"
+done
+# Size independence: cheeseshop's req/s at the largest size over the smallest.
+small=$(tr ' ' '\n' <<<"$sizes" | grep . | sort -n | head -n 1)
+large=$(tr ' ' '\n' <<<"$sizes" | grep . | sort -n | tail -n 1)
+if [ "$small" != "$large" ]; then
+  say
+  say "| endpoint | cheeseshop req/s, $small projects | $large projects | $large / $small |"
+  say "|---|---:|---:|---:|"
+  for r in "${results[@]}"; do
+    IFS='|' read -r n label _ c _ _ _ <<<"$r"
+    [ "$n" = "$small" ] || continue
+    for r2 in "${results[@]}"; do
+      IFS='|' read -r n2 label2 _ c2 _ _ _ <<<"$r2"
+      [ "$n2" = "$large" ] && [ "$label2" = "$label" ] || continue
+      printf '| %s | %.0f | %.0f | %.2f |\n' "$label" "$c" "$c2" "$(awk -v a="$c2" -v b="$c" 'BEGIN {print (b > 0 ? a / b : 0)}')"
+    done
+  done
+fi
+say
+say "| storage | projects | uploads/s | p50 ms | p90 ms | p99 ms | errors |"
+say "|---|---:|---:|---:|---:|---:|---:|"
+for u in "${uploads[@]}"; do
+  IFS='|' read -r fs n line <<<"$u"
+  get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$fs" "$n" "$(get uploads_per_s)" "$(get p50_ms)" "$(get p90_ms)" "$(get p99_ms)" "$(get errors)"
+done
+say
+say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
