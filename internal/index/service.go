@@ -69,6 +69,9 @@ func (s *Service) helpURL(anchor string) string {
 	return s.cfg.BaseURL + "/help/#" + anchor
 }
 
+// tokenTouchInterval is how stale a token's recorded last use may be.
+const tokenTouchInterval = time.Minute
+
 // Principal is who is acting: a user, through an API token.
 type Principal struct {
 	User  *store.User
@@ -95,8 +98,13 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 	if u.Disabled {
 		return nil, errorf(Unauthorized, "Invalid API Token: the account %q is disabled. Contact the index administrators.", u.Username)
 	}
-	if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
-		return nil, fmt.Errorf("index: authenticate: %w", err)
+	// Record the use at minute precision: writing on every upload would
+	// take the database's write lock twice per upload.
+	if now.Sub(t.LastUsedAt) >= tokenTouchInterval {
+		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
+			return nil, fmt.Errorf("index: authenticate: %w", err)
+		}
+		t.LastUsedAt = now
 	}
 	return &Principal{User: u, Token: t}, nil
 }

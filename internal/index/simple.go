@@ -20,11 +20,15 @@ const APIVersion = "1.1"
 type Page struct {
 	Body []byte
 	ETag string
+	// Values ready to be used as header values (read-only), so serving a
+	// cached page allocates nothing for them.
+	ETagValues, LengthValues []string
 }
 
 func newPage(b []byte) Page {
 	sum := sha256.Sum256(b)
-	return Page{Body: b, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+	return Page{Body: b, ETag: etag, ETagValues: []string{etag}, LengthValues: []string{strconv.Itoa(len(b))}}
 }
 
 // renderProjectHTML renders PEP 503 HTML with the PEP 592, 629, 658/714

@@ -6,6 +6,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/disttest"
@@ -232,9 +233,33 @@ func TestAuthenticateToken(t *testing.T) {
 			return tok
 		}
 		good := newTok(false)
+		start := f.svc.now()
+		clock := start
+		f.svc.now = func() time.Time { return clock }
+		lastUsed := func() time.Time {
+			st, err := f.st.TokenByHash(ctx, auth.HashToken(good))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.LastUsedAt
+		}
 		p, err := f.svc.AuthenticateToken(ctx, good)
 		if err != nil || p.User.ID != u.ID {
 			t.Fatalf("AuthenticateToken(good) = %+v, %v", p, err)
+		}
+		// The last use is recorded, at minute precision.
+		if got := lastUsed(); !got.Equal(start.Truncate(time.Microsecond)) {
+			t.Fatalf("last use = %v, want %v", got, start)
+		}
+		clock = start.Add(30 * time.Second)
+		f.svc.AuthenticateToken(ctx, good)
+		if got := lastUsed(); !got.Equal(start.Truncate(time.Microsecond)) {
+			t.Fatalf("last use rewritten after 30 s: %v", got)
+		}
+		clock = start.Add(2 * time.Minute)
+		f.svc.AuthenticateToken(ctx, good)
+		if got := lastUsed(); !got.Equal(clock.Truncate(time.Microsecond)) {
+			t.Fatalf("last use after 2 min = %v, want %v", got, clock)
 		}
 		for name, c := range map[string]struct {
 			token, want string

@@ -123,17 +123,18 @@ func writePage(w http.ResponseWriter, r *http.Request, p index.Page, media strin
 	h["Content-Type"] = hdrContentType[media]
 	h["Vary"] = hdrVary
 	h["Cache-Control"] = hdrCacheControl
-	h["Etag"] = []string{p.ETag}
+	h["Etag"] = p.ETagValues
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, p.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	body := p.Body
+	h["Content-Length"] = p.LengthValues
 	if gz != nil && acceptsGzip(r) {
 		h["Content-Encoding"] = hdrGzip
 		body = gz
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	if r.Method == http.MethodHead {
 		return
 	}
