@@ -14,9 +14,7 @@ const (
 	Unauthorized                 // no or bad credentials: 403 (as PyPI)
 	Forbidden                    // authenticated but not allowed: 403
 	NotFound                     // 404
-	Conflict                     // 409
 	Gone                         // a retired feature: 410
-	TooLarge                     // 413 is not what PyPI sends; see web
 )
 
 // Error is a refusal whose message is meant for the person at the other

@@ -219,7 +219,7 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	}
 
 	if filetype == "sdist" {
-		sName, sVersion, err := pep.ParseSdistFilename(fn)
+		sName, _, err := pep.ParseSdistFilename(fn)
 		if err != nil {
 			return errorf(Invalid, "Invalid source distribution filename: %s", err)
 		}
@@ -228,7 +228,6 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 		}
 		want := pep.SdistFilename(name, version)
 		if fn != want {
-			_ = sVersion
 			return errorf(Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
 		}
 		return nil

@@ -19,14 +19,12 @@ import (
 // statusOf maps a domain refusal to an HTTP status.
 func statusOf(err error) int {
 	switch index.KindOf(err) {
-	case index.Invalid, index.TooLarge:
+	case index.Invalid:
 		return http.StatusBadRequest
 	case index.Unauthorized, index.Forbidden:
 		return http.StatusForbidden
 	case index.NotFound:
 		return http.StatusNotFound
-	case index.Conflict:
-		return http.StatusConflict
 	case index.Gone:
 		return http.StatusGone
 	}
