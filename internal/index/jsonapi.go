@@ -163,3 +163,25 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// JSONAPIPage renders PyPI's JSON API for a cached project page: the
+// project document (version "") is rendered once per page and kept with
+// it; a release document is rendered on each call.
+func (s *Service) JSONAPIPage(p *ProjectPage, version string) (Page, error) {
+	render := func() (Page, error) {
+		doc, err := s.JSONDocument(p.View, version)
+		if err != nil {
+			return Page{}, err
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return Page{}, fmt.Errorf("index: encode JSON API document: %w", err)
+		}
+		return newPage(b), nil
+	}
+	if version != "" {
+		return render()
+	}
+	p.apiOnce.Do(func() { p.api, p.apiErr = render() })
+	return p.api, p.apiErr
+}

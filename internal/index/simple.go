@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"html"
 	"strconv"
+	"sync"
 	"time"
 
 	"cheeseshop/internal/store"
@@ -156,6 +157,11 @@ type ProjectPage struct {
 	HTML     Page
 	JSON     Page
 	LoadedAt time.Time
+
+	// The JSON API document of the project, rendered on first use.
+	apiOnce sync.Once
+	api     Page
+	apiErr  error
 }
 
 // RootPage is the cached, rendered project list.

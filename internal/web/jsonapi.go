@@ -38,7 +38,7 @@ func (s *Server) jsonAPI(w http.ResponseWriter, r *http.Request, version string)
 		s.serverError(w, r, err)
 		return
 	}
-	doc, err := s.idx.JSONDocument(page.View, version)
+	body, err := s.idx.JSONAPIPage(page, version)
 	if errors.Is(err, store.ErrNotFound) {
 		jsonError(w, http.StatusNotFound, "Not Found: project '"+norm+"' has no release '"+version+"'.")
 		return
@@ -47,19 +47,18 @@ func (s *Server) jsonAPI(w http.ResponseWriter, r *http.Request, version string)
 		s.serverError(w, r, err)
 		return
 	}
-	body, err := json.Marshal(doc)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "max-age=900, public")
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("X-PyPI-Last-Serial", strconv.FormatInt(page.View.Project.LastSerial, 10))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.Write(body)
+	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	h["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
+	writeDoc(w, r, body, hdrJSONAPI, hdrJSONAPICache)
 }
+
+// Header values of the JSON API.
+var (
+	hdrJSONAPI      = []string{"application/json"}
+	hdrJSONAPICache = []string{"max-age=900, public"}
+	hdrAnyOrigin    = []string{"*"}
+)
 
 func jsonError(w http.ResponseWriter, status int, msg string) {
 	body, _ := json.Marshal(map[string]string{"message": msg})

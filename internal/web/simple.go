@@ -119,10 +119,21 @@ var (
 // writePage writes a cached page with its validators, answering 304 to a
 // matching If-None-Match.
 func writePage(w http.ResponseWriter, r *http.Request, p index.Page, media string, gz []byte) {
+	w.Header()["Vary"] = hdrVary
+	writeDocGzip(w, r, p, hdrContentType[media], hdrCacheControl, gz)
+}
+
+// writeDoc writes a prepared document with its validators, answering 304
+// to a matching If-None-Match.
+func writeDoc(w http.ResponseWriter, r *http.Request, p index.Page, contentType, cacheControl []string) {
+	writeDocGzip(w, r, p, contentType, cacheControl, nil)
+}
+
+// writeDocGzip is writeDoc with an optional gzip variant of the body.
+func writeDocGzip(w http.ResponseWriter, r *http.Request, p index.Page, contentType, cacheControl []string, gz []byte) {
 	h := w.Header()
-	h["Content-Type"] = hdrContentType[media]
-	h["Vary"] = hdrVary
-	h["Cache-Control"] = hdrCacheControl
+	h["Content-Type"] = contentType
+	h["Cache-Control"] = cacheControl
 	h["Etag"] = p.ETagValues
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, p.ETag) {
 		w.WriteHeader(http.StatusNotModified)

@@ -373,6 +373,17 @@ func TestJSONAPI(t *testing.T) {
 		len(doc.Info.RequiresDist) != 1 || doc.Ownership.Roles[0]["user"] != "alice" {
 		t.Fatalf("JSON API = %s", body)
 	}
+	resp, _ := s.get("/pypi/demo/json")
+	if etag := resp.Header.Get("ETag"); etag == "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("JSON API headers: %v", resp.Header)
+	} else if resp, _ := s.get("/pypi/demo/json", "If-None-Match", etag); resp.StatusCode != 304 {
+		t.Fatalf("JSON API If-None-Match = %s, want 304", resp.Status)
+	}
+	// A new upload shows at once (the cached document goes with the page).
+	s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.1", Summary: "one point one"}, false)
+	if _, body := s.get("/pypi/demo/json"); !bytes.Contains(body, []byte(`"version":"1.1"`)) {
+		t.Fatalf("JSON API after an upload: %s", body)
+	}
 	_, body = s.get("/pypi/demo/2.0rc1/json")
 	if !bytes.Contains(body, []byte(`"version":"2.0rc1"`)) || bytes.Contains(body, []byte(`"releases"`)) {
 		t.Fatalf("version JSON API = %s", body)
