@@ -27,3 +27,6 @@ echo "test.sh: PostgreSQL at $CHEESESHOP_TEST_POSTGRES" >&2
 
 # Tests that need a tool fail (never skip) when CI=true.
 go test -count=1 -timeout 30m "$@" ./...
+
+# The packages with concurrent code paths, again under the race detector.
+go test -race -count=1 -timeout 20m ./internal/index ./internal/web ./internal/blob ./internal/store
