@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
@@ -19,6 +20,39 @@ type AdminCmd struct {
 	User  AdminUserCmd  `cmd:"" help:"Manage accounts."`
 	Token AdminTokenCmd `cmd:"" help:"Manage API tokens."`
 	Name  AdminNameCmd  `cmd:"" help:"Manage prohibited project names."`
+	Blobs AdminBlobsCmd `cmd:"" help:"Manage stored files."`
+}
+
+// AdminBlobsCmd groups blob-store commands.
+type AdminBlobsCmd struct {
+	Gc BlobsGCCmd `cmd:"" name:"gc" help:"Remove stored files that no published file references (deleted files, refused uploads)."`
+}
+
+// BlobsGCCmd removes unreferenced blobs.
+type BlobsGCCmd struct {
+	Grace time.Duration `default:"24h" help:"Keep blobs written more recently than this (uploads in flight write their blob before their row)."`
+}
+
+// Run implements the command.
+func (c *BlobsGCCmd) Run(e *env) error {
+	if c.Grace < time.Minute {
+		return errors.New("--grace must be at least 1m: an upload in flight writes its file before its row")
+	}
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	blobs, err := e.openBlobs()
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	idx := index.New(st, blobs, index.Config{}, e.log)
+	res, err := idx.CollectBlobs(e.ctx, blobs, c.Grace)
+	fmt.Fprintf(e.stdout, "blobs: %d seen, %d removed (%d bytes), %d in use, %d newer than %s\n",
+		res.Seen, res.Removed, res.RemovedBytes, res.Referenced, res.Recent, c.Grace)
+	return err
 }
 
 // AdminUserCmd groups account commands.

@@ -61,6 +61,13 @@ func TestAdminCommands(t *testing.T) {
 			if code != 0 || !strings.HasPrefix(out, "cheeseshop-") || strings.Count(out, "\n") != 1 {
 				t.Fatalf("token create must print only the token: %d %q %q", code, out, errs)
 			}
+			code, out, errs = cli(t, "", args("admin", "blobs", "gc")...)
+			if code != 0 || out != "blobs: 0 seen, 0 removed (0 bytes), 0 in use, 0 newer than 24h0m0s\n" {
+				t.Fatalf("blobs gc: %d %q %q", code, out, errs)
+			}
+			if code, _, errs = cli(t, "", args("admin", "blobs", "gc", "--grace", "1s")...); code == 0 || !strings.Contains(errs, "at least 1m") {
+				t.Fatalf("blobs gc with a tiny grace period: %d %q", code, errs)
+			}
 			code, out, _ = cli(t, "", args("admin", "name", "prohibit", "Evil_Pkg", "--reason", "test")...)
 			if code != 0 || out != "prohibited evil-pkg\n" {
 				t.Fatalf("prohibit: %d %q", code, out)

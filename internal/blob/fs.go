@@ -242,3 +242,27 @@ func (s *FS) Delete(ctx context.Context, sha string) error {
 	}
 	return nil
 }
+
+// Walk calls fn for every committed blob with its digest and write time,
+// until fn returns an error.
+func (s *FS) Walk(ctx context.Context, fn func(sha256 string, modTime time.Time) error) error {
+	return fs.WalkDir(s.root.FS(), "sha256", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !validDigest(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted meanwhile
+			}
+			return err
+		}
+		return fn(d.Name(), info.ModTime())
+	})
+}

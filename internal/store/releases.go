@@ -224,3 +224,14 @@ func (q q) RegisterFilename(ctx context.Context, filename string, at time.Time) 
 	}
 	return nil
 }
+
+// BlobReferenced reports whether a file, or a file's core metadata, is
+// stored under the digest.
+func (q q) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE sha256_digest = $1 OR metadata_sha256 = $1`, sha256).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: blob references: %w", err)
+	}
+	return n > 0, nil
+}
