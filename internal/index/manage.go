@@ -19,8 +19,9 @@ func requireOwner(ctx context.Context, tx *store.Tx, p *Principal, proj *store.P
 
 // DeleteFile removes a file from its release. Only Owners may. The
 // filename stays burned forever, so it can never be uploaded again. The
-// blob is kept (content addressing lets a later upload of the same bytes
-// under a new name share it); it is not reachable without its row.
+// blob is not deleted here, where a concurrent upload of the same bytes
+// under a new name could be sharing it; it is unreachable without its row,
+// and CollectBlobs removes it once no row references it.
 func (s *Service) DeleteFile(ctx context.Context, p *Principal, filename string) error {
 	var normalized string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
