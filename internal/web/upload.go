@@ -12,9 +12,14 @@ import (
 	"cheeseshop/internal/index"
 )
 
-// maxFormBytes bounds the non-file fields of an upload (descriptions
-// included), so that a client cannot exhaust memory with fields.
-const maxFormBytes = 16 << 20
+// maxFormBytes and maxFormParts bound the non-file fields of an upload
+// (descriptions included), so that a client cannot exhaust memory with
+// fields, large or many. twine sends about 30 parts, plus one per
+// classifier or requirement.
+const (
+	maxFormBytes = 16 << 20
+	maxFormParts = 2000
+)
 
 // credentials extracts an API token from the Authorization header: HTTP
 // Basic with the username __token__ (what twine and uv send), or the
@@ -86,7 +91,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	var in *index.Incoming
 	defer func() { in.Close() }()
 	budget := int64(maxFormBytes)
-	for {
+	for parts := 1; ; parts++ {
+		if parts > maxFormParts {
+			fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: more than %d form fields.", maxFormParts)})
+			return
+		}
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break

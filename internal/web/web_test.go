@@ -416,3 +416,24 @@ func TestDeletedFileIsNotServed(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadFormLimits: neither many fields nor large ones exhaust memory.
+func TestUploadFormLimits(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	_, tok := s.user("alice")
+	d := disttest.Dist{Name: "demo", Version: "1.0"}
+	w := d.Wheel()
+	many := d.Form("bdist_wheel", w)
+	many["classifiers"] = make([]string, maxFormParts)
+	resp, _ := s.do(s.uploadRequest(tok, many, d.WheelFilename(), w))
+	if resp.StatusCode != 400 || !strings.Contains(resp.Status, "more than 2000 form fields") {
+		t.Fatalf("many fields: %q", resp.Status)
+	}
+	large := d.Form("bdist_wheel", w)
+	large["description"] = []string{strings.Repeat("x", maxFormBytes+1)}
+	resp, _ = s.do(s.uploadRequest(tok, large, d.WheelFilename(), w))
+	if resp.StatusCode != 400 || !strings.Contains(resp.Status, "the form fields exceed 16 MiB") {
+		t.Fatalf("large fields: %q", resp.Status)
+	}
+}
