@@ -22,6 +22,7 @@ type ServeCmd struct {
 	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
 	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
 	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
+	CacheSize       byteSize      `default:"256MiB" help:"Memory for cached project pages."`
 	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
 	FollowInterval  time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
 	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
@@ -53,7 +54,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize)}, e.log)
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize)}, e.log)
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
 	h := web.New(idx, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready})

@@ -17,8 +17,15 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// maxCachedProjects bounds the memory the project-page cache uses.
-const maxCachedProjects = 50_000
+// DefaultCacheBytes bounds the memory of the project-page cache.
+const DefaultCacheBytes = 256 << 20
+
+// pageCost estimates the memory a cached project page holds: its two
+// rendered bodies, the JSON API document rendered on demand (about as
+// large again as both), and the view behind them.
+func pageCost(p *ProjectPage) int64 {
+	return 2*int64(len(p.HTML.Body)+len(p.JSON.Body)) + 1024
+}
 
 // Cache keeps the rendered simple pages in memory, so that the hot read
 // paths do not touch the database. Writes through this process invalidate
@@ -29,6 +36,8 @@ type Cache struct {
 
 	mu       sync.RWMutex
 	projects map[string]*ProjectPage
+	bytes    int64 // pageCost of the cached pages
+	maxBytes int64
 	gen      uint64 // bumped by every invalidation
 	loads    singleflight.Group
 
@@ -45,15 +54,30 @@ type Cache struct {
 }
 
 func newCache(s *Service) *Cache {
-	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), files: make(map[string]*store.File), seen: make(map[int64]bool)}
+	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), maxBytes: s.cfg.CacheBytes, files: make(map[string]*store.File), seen: make(map[int64]bool)}
 	c.rootDirty.Store(true)
 	return c
+}
+
+// drop removes a project's page; c.mu must be held.
+func (c *Cache) drop(normalized string) {
+	if p := c.projects[normalized]; p != nil {
+		c.bytes -= pageCost(p)
+		delete(c.projects, normalized)
+	}
+}
+
+// Stats reports how many project pages are cached and their estimated size.
+func (c *Cache) Stats() (pages int, bytes int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.projects), c.bytes
 }
 
 // Invalidate drops a project's pages; rootChanged also rebuilds the list.
 func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 	c.mu.Lock()
-	delete(c.projects, normalized)
+	c.drop(normalized)
 	c.gen++
 	c.mu.Unlock()
 	if rootChanged {
@@ -123,16 +147,18 @@ func (c *Cache) Project(ctx context.Context, normalized string) (*ProjectPage, e
 		// Keep the page only if nothing changed while it was read: an
 		// invalidation during the load may concern this very project.
 		if c.gen == gen {
-			if len(c.projects) >= maxCachedProjects {
-				n := 0
-				for k := range c.projects { // map order is random: random eviction
-					delete(c.projects, k)
-					if n++; n >= maxCachedProjects/10 {
-						break
-					}
+			c.drop(normalized)
+			cost := pageCost(page)
+			for k := range c.projects { // map order is random: random eviction
+				if c.bytes+cost <= c.maxBytes {
+					break
 				}
+				c.drop(k)
 			}
-			c.projects[normalized] = page
+			if cost <= c.maxBytes {
+				c.projects[normalized] = page
+				c.bytes += cost
+			}
 		}
 		c.mu.Unlock()
 		return page, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -120,5 +121,37 @@ func TestRootRebuildRate(t *testing.T) {
 	f.svc.cache.rootCost.Store(0)
 	if fresh, _ := f.svc.Cache().Root(ctx); fresh.Projects != 2 {
 		t.Fatalf("fresh root lists %d projects, want 2", fresh.Projects)
+	}
+}
+
+// TestCacheMemoryBound: the project-page cache stays within its byte
+// budget, however many projects are read.
+func TestCacheMemoryBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, store.SQLite, Config{CacheBytes: 40 << 10})
+	ctx := context.Background()
+	alice := f.user("alice")
+	for i := range 30 {
+		name := fmt.Sprintf("proj-%03d", i)
+		f.mustWheel(alice, disttest.Dist{Name: name, Version: "1.0"})
+		if _, err := f.svc.Cache().Project(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		pages, bytes := f.svc.Cache().Stats()
+		if bytes > 40<<10 || pages == 0 {
+			t.Fatalf("after %d projects: %d pages, %d bytes; budget 40 KiB", i+1, pages, bytes)
+		}
+	}
+	pages, bytes := f.svc.Cache().Stats()
+	if pages >= 30 {
+		t.Fatalf("%d pages cached in %d bytes: nothing was evicted", pages, bytes)
+	}
+	// Invalidation gives the bytes back.
+	f.svc.Cache().Invalidate("proj-001", false)
+	for i := range 30 {
+		f.svc.Cache().Invalidate(fmt.Sprintf("proj-%03d", i), false)
+	}
+	if pages, bytes := f.svc.Cache().Stats(); pages != 0 || bytes != 0 {
+		t.Fatalf("after invalidating everything: %d pages, %d bytes", pages, bytes)
 	}
 }

@@ -30,6 +30,8 @@ type Config struct {
 	BaseURL        string
 	MaxFileSize    int64
 	MaxProjectSize int64
+	// CacheBytes bounds the memory of cached project pages.
+	CacheBytes int64
 }
 
 // Service is the package index. It is safe for concurrent use.
@@ -49,6 +51,9 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger) *Servi
 	}
 	if cfg.MaxProjectSize <= 0 {
 		cfg.MaxProjectSize = DefaultMaxProjectSize
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Service{store: st, blobs: blobs, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() }}

@@ -37,6 +37,12 @@ type Server struct {
 // /metrics exposes.
 func New(idx *index.Service, log *slog.Logger, reg *prometheus.Registry, opts Options) *Server {
 	s := &Server{idx: idx, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_project_pages", Help: "Project pages held in the cache."},
+			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_bytes", Help: "Estimated memory of the cached project pages (bounded by --cache-size)."},
+			func() float64 { _, b := idx.Cache().Stats(); return float64(b) }),
+	)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.recoverer(s.observe(mux))

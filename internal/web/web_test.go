@@ -437,3 +437,25 @@ func TestUploadFormLimits(t *testing.T) {
 		t.Fatalf("large fields: %q", resp.Status)
 	}
 }
+
+func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	_, tok := s.user("alice")
+	s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.0"}, false)
+	s.get("/simple/demo/", "Accept", mediaJSON)
+	resp, body := s.get("/metrics")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	for _, want := range []string{
+		`cheeseshop_uploads_total{result="created"} 1`,
+		`cheeseshop_simple_responses_total{format="json",page="project"} 1`,
+		`cheeseshop_http_requests_total{method="POST",route="POST /legacy/{$}",status="2xx"} 1`,
+		"cheeseshop_cache_project_pages 1",
+	} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
