@@ -55,15 +55,7 @@ func TestKilledDuringLargeUpload(t *testing.T) {
 	}()
 
 	tmp := filepath.Join(data, "files", "tmp")
-	staged := func() (string, int64) {
-		m, _ := filepath.Glob(filepath.Join(tmp, "p*", "*"))
-		for _, f := range m {
-			if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() {
-				return f, fi.Size()
-			}
-		}
-		return "", 0
-	}
+	staged := func() (string, int64) { return stagedUpload(data) }
 	// waitStaged polls until the staged file is bigger than min.
 	waitStaged := func(min int64) (string, int64) {
 		t.Helper()
@@ -189,6 +181,18 @@ func TestKilledDuringLargeUpload(t *testing.T) {
 }
 
 // bigWheel is a wheel written by writeBigWheel.
+// stagedUpload returns the first upload the server under data is staging
+// (in files/tmp/p*/), and its size so far; "" when there is none.
+func stagedUpload(data string) (string, int64) {
+	m, _ := filepath.Glob(filepath.Join(data, "files", "tmp", "p*", "*"))
+	for _, f := range m {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() {
+			return f, fi.Size()
+		}
+	}
+	return "", 0
+}
+
 type bigWheel struct {
 	path, sha256, name, version string
 	size                        int64

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,11 +36,8 @@ func TestShutdownFinishesUploads(t *testing.T) {
 	p.more <- struct{}{}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		m, _ := filepath.Glob(filepath.Join(data, "files", "tmp", "p*", "*"))
-		if len(m) > 0 {
-			if fi, err := os.Stat(m[0]); err == nil && fi.Size() > 0 {
-				break
-			}
+		if _, n := stagedUpload(data); n > 0 {
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the server never started staging the upload")
