@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -15,27 +16,39 @@ type User struct {
 	PasswordHash string
 	IsAdmin      bool
 	Disabled     bool
-	CreatedAt    time.Time
+	// EmailVerified is set once the user followed the link sent to Email.
+	EmailVerified     bool
+	PasswordChangedAt time.Time // zero: never changed since creation
+	LastLoginAt       time.Time // zero: never signed in to the web UI
+	CreatedAt         time.Time
 }
 
-const userColumns = `id, username, email, password_hash, is_admin, disabled, created_at`
+const userColumns = `id, username, email, password_hash, is_admin, disabled, email_verified, password_changed_at, last_login_at, created_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
-	var created int64
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.IsAdmin, &u.Disabled, &created); err != nil {
+	var created, pwChanged int64
+	var lastLogin sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.IsAdmin, &u.Disabled, &u.EmailVerified,
+		&pwChanged, &lastLogin, &created); err != nil {
 		return nil, notFound(err)
 	}
 	u.CreatedAt = fromMicros(created)
+	if pwChanged != 0 {
+		u.PasswordChangedAt = fromMicros(pwChanged)
+	}
+	if lastLogin.Valid {
+		u.LastLoginAt = fromMicros(lastLogin.Int64)
+	}
 	return &u, nil
 }
 
 // CreateUser inserts a user and sets its ID. Usernames are unique without
 // regard to case; a clash is reported as a unique violation.
 func (q q) CreateUser(ctx context.Context, u *User) error {
-	id, err := q.insertID(ctx, `INSERT INTO users (username, username_lower, email, password_hash, is_admin, disabled, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.Username, strings.ToLower(u.Username), u.Email, u.PasswordHash, u.IsAdmin, u.Disabled, micros(u.CreatedAt))
+	id, err := q.insertID(ctx, `INSERT INTO users (username, username_lower, email, password_hash, is_admin, disabled, email_verified, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.Username, strings.ToLower(u.Username), u.Email, u.PasswordHash, u.IsAdmin, u.Disabled, u.EmailVerified, micros(u.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: create user %q: %w", u.Username, err)
 	}
@@ -65,6 +78,41 @@ func (q q) UserByID(ctx context.Context, id int64) (*User, error) {
 func (q q) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
 	if _, err := q.db.ExecContext(ctx, `UPDATE users SET disabled = $2 WHERE id = $1`, id, disabled); err != nil {
 		return fmt.Errorf("store: disable user %d: %w", id, err)
+	}
+	return nil
+}
+
+// UserByEmail finds the user with an email address, without regard to case.
+func (q q) UserByEmail(ctx context.Context, email string) (*User, error) {
+	u, err := scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email))
+	if err != nil {
+		return nil, fmt.Errorf("store: user with email %q: %w", email, err)
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password hash.
+func (q q) SetPassword(ctx context.Context, id int64, hash string, at time.Time) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
+		id, hash, micros(at)); err != nil {
+		return fmt.Errorf("store: set password of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetEmail replaces a user's email address and whether it is verified. A
+// clash with another account's address is a unique violation.
+func (q q) SetEmail(ctx context.Context, id int64, email string, verified bool) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE users SET email = $2, email_verified = $3 WHERE id = $1`, id, email, verified); err != nil {
+		return fmt.Errorf("store: set email of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetLastLogin records a successful sign-in.
+func (q q) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, id, micros(at)); err != nil {
+		return fmt.Errorf("store: set last login of user %d: %w", id, err)
 	}
 	return nil
 }

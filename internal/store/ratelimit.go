@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// AddHit counts one attempt against a rate-limit key.
+func (q q) AddHit(ctx context.Context, key string, at time.Time) error {
+	if _, err := q.db.ExecContext(ctx, `INSERT INTO rate_limit_hits (key, at) VALUES ($1, $2)`, key, micros(at)); err != nil {
+		return fmt.Errorf("store: rate limit hit: %w", err)
+	}
+	return nil
+}
+
+// CountHits returns how many attempts were counted against key since
+// since, and the time of the oldest of them (zero when there are none).
+func (q q) CountHits(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT count(*), min(at) FROM rate_limit_hits WHERE key = $1 AND at >= $2`, key, micros(since)).
+		Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("store: count rate limit hits: %w", err)
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, fromMicros(oldest.Int64), nil
+}
+
+// HitTimes returns the times of the attempts counted against key since
+// since, oldest first.
+func (q q) HitTimes(ctx context.Context, key string, since time.Time) ([]time.Time, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT at FROM rate_limit_hits WHERE key = $1 AND at >= $2 ORDER BY at`, key, micros(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: rate limit hits: %w", err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return nil, fmt.Errorf("store: rate limit hits: %w", err)
+		}
+		out = append(out, fromMicros(at))
+	}
+	return out, rows.Err()
+}
+
+// ClearHits forgets the attempts counted against key (after a success).
+func (q q) ClearHits(ctx context.Context, key string) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM rate_limit_hits WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("store: clear rate limit hits: %w", err)
+	}
+	return nil
+}
+
+// PruneHits forgets attempts older than before.
+func (q q) PruneHits(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM rate_limit_hits WHERE at < $1`, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune rate limit hits: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// Secret returns the deployment-wide secret called name, creating it with
+// the value made by generate the first time. Every server of a deployment
+// gets the same value.
+func (q q) Secret(ctx context.Context, name string, generate func() string, at time.Time) (string, error) {
+	if _, err := q.db.ExecContext(ctx, `INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO NOTHING`, name, generate(), micros(at)); err != nil {
+		return "", fmt.Errorf("store: create secret %s: %w", name, err)
+	}
+	var v string
+	if err := q.db.QueryRowContext(ctx, `SELECT value FROM server_secrets WHERE name = $1`, name).Scan(&v); err != nil {
+		return "", fmt.Errorf("store: secret %s: %w", name, err)
+	}
+	return v, nil
+}
