@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +64,11 @@ func (c *ServeCmd) Run(e *env) error {
 	base := "http://" + ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	idx := index.New(st, blobs, index.Config{BaseURL: base}, log)
-	h := web.New(idx, log, prometheus.NewRegistry(), web.Options{})
+	acct, err := account.New(e.ctx, st, auth.NewHasher(2), account.Config{BaseURL: base}, log, nil)
+	if err != nil {
+		return err
+	}
+	h := web.New(idx, acct, log, prometheus.NewRegistry(), web.Options{})
 	// The settings of cmd/cheeseshop/serve.go.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	ctx, cancel := context.WithCancel(e.ctx)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -57,7 +60,11 @@ func (c *ServeCmd) Run(e *env) error {
 	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize)}, e.log)
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
-	h := web.New(idx, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready})
+	acct, err := account.New(e.ctx, st, auth.NewHasher(max(2, runtime.NumCPU())), account.Config{BaseURL: base}, e.log, nil)
+	if err != nil {
+		return err
+	}
+	h := web.New(idx, acct, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready})
 
 	srv := &http.Server{
 		Handler:           h,

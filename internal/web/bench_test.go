@@ -13,6 +13,7 @@ package web_test
 
 import (
 	"bytes"
+	"cheeseshop/internal/account"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -95,7 +96,11 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 	b.Cleanup(func() { blobs.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := index.New(st, blobs, index.Config{BaseURL: "http://bench.test"}, log)
-	ix := &benchIndex{st: st, svc: svc, srv: web.New(svc, log, prometheus.NewRegistry(), web.Options{})}
+	acct, err := account.New(context.Background(), st, auth.NewHasher(1), account.Config{BaseURL: "http://bench.test"}, log, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix := &benchIndex{st: st, svc: svc, srv: web.New(svc, acct, log, prometheus.NewRegistry(), web.Options{})}
 
 	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}
 	if err := st.CreateUser(ctx, u); err != nil {

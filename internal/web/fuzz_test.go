@@ -57,7 +57,7 @@ func FuzzUpload(f *testing.F) {
 
 	s := newTestServer(f, store.SQLite)
 	_, tok := s.user("fuzzer")
-	srv := New(s.idx, discardLogger(), newRegistry(), Options{})
+	srv := New(s.idx, s.acct, discardLogger(), newRegistry(), Options{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/legacy/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "multipart/form-data; boundary=BOUNDARY")

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cheeseshop/internal/account"
 	"context"
 	"io"
 	"log/slog"
@@ -28,6 +29,7 @@ type testServer struct {
 	URL    string
 	st     *store.Store
 	idx    *index.Service
+	acct   *account.Service
 	client *http.Client
 }
 
@@ -43,11 +45,15 @@ func newTestServer(t testing.TB, d store.Dialect) *testServer {
 	base := "http://" + hs.Listener.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20}, log)
-	hs.Config.Handler = New(idx, log, prometheus.NewRegistry(), Options{})
+	acct, err := account.New(context.Background(), st, auth.NewHasher(2), account.Config{BaseURL: base}, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = New(idx, acct, log, prometheus.NewRegistry(), Options{})
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: base, st: st, idx: idx, client: client}
+	return &testServer{t: t, URL: base, st: st, idx: idx, acct: acct, client: client}
 }
 
 // user creates an account and returns a token acting for it (scoped to

@@ -6,51 +6,23 @@ import (
 	"strconv"
 )
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · cheeseshop</title>
-<style>
-body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem} h2{font-size:1.2rem;margin-top:2rem} code,pre{background:#f4f4f4;border-radius:4px;padding:.1rem .3rem}
-pre{padding:.6rem;overflow-x:auto}
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-{{.Body}}
-</body>
-</html>
-`))
-
 type page struct {
 	Title string
 	Body  template.HTML
 }
 
-func (s *Server) renderPage(w http.ResponseWriter, p page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pageTemplate.Execute(w, p); err != nil {
-		s.log.Error("render page", "title", p.Title, "err", err)
-	}
+// renderPage shows static help text inside the layout.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, p page) {
+	s.render(w, r, http.StatusOK, "page", p.Title, p.Body)
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	base := template.HTMLEscapeString(s.idx.Config().BaseURL)
-	s.renderPage(w, page{Title: "cheeseshop", Body: template.HTML(`
-<p>A Python package index.</p>
-<h2>Install</h2>
-<pre>pip install --index-url ` + base + `/simple/ PROJECT</pre>
-<h2>Publish</h2>
-<pre>twine upload --repository-url ` + base + `/legacy/ -u __token__ -p TOKEN dist/*</pre>
-<p>See <a href="/simple/">the simple index</a> and <a href="/help/">help</a>.</p>`)})
+	s.render(w, r, http.StatusOK, "home", "Python package index", map[string]any{"Recent": nil})
 }
 
 func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	base := template.HTMLEscapeString(s.idx.Config().BaseURL)
-	s.renderPage(w, page{Title: "Help", Body: template.HTML(`
+	s.renderPage(w, r, page{Title: "Help", Body: template.HTML(`
 <h2 id="invalid-auth">Authentication for uploads</h2>
 <p>Uploads authenticate with an API token: the username is <code>__token__</code> and the password is the token,
 which starts with <code>cheeseshop-</code>. An administrator creates one with

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
 )
 
@@ -23,9 +24,11 @@ type Options struct {
 	Ready func() error
 }
 
-// Server serves the HTTP API of an index.
+// Server serves the HTTP API of an index and its web UI.
 type Server struct {
 	idx     *index.Service
+	acct    *account.Service
+	tmpl    templates
 	log     *slog.Logger
 	opts    Options
 	reg     *prometheus.Registry
@@ -33,10 +36,14 @@ type Server struct {
 	handler http.Handler
 }
 
-// New returns a Server for idx. Its metrics are registered in reg, which
-// /metrics exposes.
-func New(idx *index.Service, log *slog.Logger, reg *prometheus.Registry, opts Options) *Server {
-	s := &Server{idx: idx, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+// New returns a Server for idx and acct. Its metrics are registered in
+// reg, which /metrics exposes.
+func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prometheus.Registry, opts Options) *Server {
+	tmpl, err := loadTemplates()
+	if err != nil {
+		panic(err) // the templates are embedded: a parse error is a bug
+	}
+	s := &Server{idx: idx, acct: acct, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_project_pages", Help: "Project pages held in the cache."},
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
@@ -45,7 +52,14 @@ func New(idx *index.Service, log *slog.Logger, reg *prometheus.Registry, opts Op
 	)
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.recoverer(s.observe(mux))
+	// Browsers say where a request comes from: refuse cross-origin
+	// form posts before any handler runs. Clients that are not browsers
+	// (twine, pip) send no such headers and pass.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Cross-origin request refused: submit the form from this site.", http.StatusForbidden)
+	}))
+	s.handler = s.recoverer(s.observe(cop.Handler(mux)))
 	return s
 }
 
@@ -69,8 +83,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /files/{sha256}/{filename}", s.file)
 
-	mux.HandleFunc("GET /help/{$}", s.help)
-	mux.HandleFunc("GET /{$}", s.home)
+	mux.Handle("GET /help/{$}", s.ui(s.help))
+	mux.Handle("GET /{$}", s.ui(s.home))
+	mux.Handle("GET /static/", s.staticHandler())
+
+	mux.Handle("GET /account/login/{$}", s.ui(s.loginPage))
+	mux.Handle("POST /account/login/{$}", s.ui(s.loginPost))
+	mux.Handle("POST /account/logout/{$}", s.ui(s.logoutPost))
+	s.accountRoutes(mux)
+	s.manageRoutes(mux)
+	s.publicRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))

@@ -1,0 +1,385 @@
+// Package account is about people: registering, proving an email address,
+// signing in to the web UI (a password, then — when enrolled — a second
+// factor), sessions shared by every server through the database, password
+// changes and resets, and the rate limits that slow down guessing. It
+// knows nothing of HTTP: the web layer turns cookies into calls here.
+package account
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/ratelimit"
+	"cheeseshop/internal/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultIdleTimeout     = 12 * time.Hour
+	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
+	// DefaultPendingTimeout bounds the time between the password and the
+	// second factor.
+	DefaultPendingTimeout = 5 * time.Minute
+)
+
+// Failed logins allowed, per user and per IP (as PyPI).
+var LoginLimit = ratelimit.Rule{Max: 10, Window: 5 * time.Minute}
+
+// Config holds the settings of accounts.
+type Config struct {
+	// BaseURL is the public URL of the server, without a trailing slash;
+	// links in emails are built from it.
+	BaseURL         string
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	PendingTimeout  time.Duration
+}
+
+// Service manages accounts and sessions. It is safe for concurrent use.
+type Service struct {
+	store   *store.Store
+	hasher  *auth.Hasher
+	limiter *ratelimit.Limiter
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	secret  []byte // deployment-wide, from the database
+	// dummyHash is verified against when a username does not exist, so
+	// that a wrong username costs as much time as a wrong password.
+	dummyHash string
+}
+
+// New returns a Service, loading (or creating) the deployment's secret.
+// now may be nil (the wall clock).
+func New(ctx context.Context, st *store.Store, hasher *auth.Hasher, cfg Config, log *slog.Logger, now func() time.Time) (*Service, error) {
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	if cfg.PendingTimeout <= 0 {
+		cfg.PendingTimeout = DefaultPendingTimeout
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	secret, err := st.Secret(ctx, "session", func() string { return rand.Text() + rand.Text() }, now())
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	dummy, err := hasher.Hash(ctx, rand.Text())
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
+		secret: []byte(secret), dummyHash: dummy}, nil
+}
+
+// Config returns the settings in use.
+func (s *Service) Config() Config { return s.cfg }
+
+// Store returns the database.
+func (s *Service) Store() *store.Store { return s.store }
+
+// Limiter returns the shared rate limiter.
+func (s *Service) Limiter() *ratelimit.Limiter { return s.limiter }
+
+// Kind classifies a refusal; the web layer maps kinds to HTTP statuses.
+type Kind int
+
+// The kinds of refusal.
+const (
+	Invalid         Kind = iota + 1 // the request is wrong: 400
+	Unauthorized                    // bad credentials: 401 on a form
+	Forbidden                       // 403
+	NotFound                        // 404
+	TooManyRequests                 // 429
+)
+
+// Error is a refusal meant for the person at the other end.
+type Error struct {
+	Kind Kind
+	Msg  string
+	// RetryAfter is set on TooManyRequests.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func errorf(kind Kind, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of an *Error in err's chain, or 0.
+func KindOf(err error) Kind {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Kind
+	}
+	return 0
+}
+
+func (s *Service) tooMany(ctx context.Context, err error, userID int64, what string, m audit.Meta) error {
+	ex, ok := errors.AsType[*ratelimit.Exceeded](err)
+	if !ok {
+		return err
+	}
+	if userID != 0 {
+		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: userID, Tag: audit.RateLimited},
+			map[string]any{"limit": what}); err != nil {
+			s.log.ErrorContext(ctx, "record event", "err", err)
+		}
+	}
+	wait := ex.RetryAfter.Round(time.Second)
+	return &Error{Kind: TooManyRequests, RetryAfter: wait,
+		Msg: fmt.Sprintf("Too many failed %s attempts. Try again in %s.", what, humanDuration(wait))}
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	case d < time.Hour:
+		m := int((d + time.Minute - 1) / time.Minute)
+		if m == 1 {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", m)
+	}
+	h := int((d + time.Hour - 1) / time.Hour)
+	if h == 1 {
+		return "1 hour"
+	}
+	return fmt.Sprintf("%d hours", h)
+}
+
+// hashSecret is how session ids and emailed tokens are stored.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Login is the result of a correct password.
+type Login struct {
+	User *store.User
+	// Cookie is the new session's secret, for the session cookie.
+	Cookie  string
+	Session *store.Session
+	// Pending is true when a second factor must follow before the
+	// session is signed in.
+	Pending bool
+}
+
+// Current is a signed-in (or pending) session and its user.
+type Current struct {
+	Session *store.Session
+	User    *store.User
+}
+
+// Pending reports whether the session still waits for a second factor.
+func (c *Current) Pending() bool { return c.Session.State == store.SessionPending }
+
+// SecondFactorRequired decides whether a user must pass a second factor
+// after its password. Until two-factor methods exist, nobody must.
+func (s *Service) secondFactorRequired(ctx context.Context, u *store.User) (bool, error) {
+	return false, nil
+}
+
+func loginKeys(username, ip string) (userKey, ipKey string) {
+	return "login:user:" + strings.ToLower(username), "login:ip:" + ip
+}
+
+// Login checks a username and password, and starts a session: signed in,
+// or pending when a second factor must follow. Failures are counted per
+// user and per IP; past LoginLimit every attempt is refused with the time
+// to wait. A new session is always created (never reused), so that a
+// session id planted before login is worthless.
+func (s *Service) Login(ctx context.Context, username, password string, m audit.Meta) (*Login, error) {
+	username = strings.TrimSpace(username)
+	userKey, ipKey := loginKeys(username, m.IP)
+	u, err := s.store.UserByUsername(ctx, username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("account: login: %w", err)
+	}
+	if u == nil && strings.Contains(username, "@") {
+		if byMail, err := s.store.UserByEmail(ctx, username); err == nil {
+			u = byMail
+			userKey, _ = loginKeys(u.Username, m.IP)
+		}
+	}
+	var uid int64
+	if u != nil {
+		uid = u.ID
+	}
+	for _, k := range []string{userKey, ipKey} {
+		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
+			return nil, s.tooMany(ctx, err, uid, "login", m)
+		}
+	}
+	wrong := errorf(Unauthorized, "The username or password is wrong.")
+	if u == nil {
+		_ = s.hasher.Verify(ctx, password, s.dummyHash)
+		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
+			return nil, err
+		}
+		return nil, wrong
+	}
+	if err := s.hasher.Verify(ctx, password, u.PasswordHash); err != nil {
+		if !errors.Is(err, auth.ErrMismatch) {
+			return nil, fmt.Errorf("account: login: %w", err)
+		}
+		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
+			map[string]any{"reason": "wrong password"}); err != nil {
+			return nil, err
+		}
+		return nil, wrong
+	}
+	if u.Disabled {
+		return nil, errorf(Forbidden, "The account %q is disabled. Contact the index administrators.", u.Username)
+	}
+	if err := s.limiter.Clear(ctx, userKey); err != nil {
+		return nil, err
+	}
+	pending, err := s.secondFactorRequired(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	state := store.SessionActive
+	if pending {
+		state = store.SessionPending
+	}
+	cookie, sess, err := s.startSession(ctx, u, state, m)
+	if err != nil {
+		return nil, err
+	}
+	if !pending {
+		if err := s.signedIn(ctx, u, m); err != nil {
+			return nil, err
+		}
+	}
+	return &Login{User: u, Cookie: cookie, Session: sess, Pending: pending}, nil
+}
+
+// signedIn records a completed sign-in.
+func (s *Service) signedIn(ctx context.Context, u *store.User, m audit.Meta) error {
+	now := s.now()
+	if err := s.store.SetLastLogin(ctx, u.ID, now); err != nil {
+		return err
+	}
+	return audit.Record(ctx, s.store, now, m, store.Event{UserID: u.ID, Tag: audit.LoginSuccess}, nil)
+}
+
+func (s *Service) startSession(ctx context.Context, u *store.User, state string, m audit.Meta) (string, *store.Session, error) {
+	now := s.now()
+	cookie := rand.Text() + rand.Text()
+	end := now.Add(s.cfg.AbsoluteTimeout)
+	if state == store.SessionPending {
+		end = now.Add(s.cfg.PendingTimeout)
+	}
+	sess := &store.Session{IDHash: hashSecret(cookie), UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: end, AuthenticatedAt: now, IP: m.IP, UserAgent: truncate(m.UserAgent, 512)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", nil, fmt.Errorf("account: %w", err)
+	}
+	return cookie, sess, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// sessionTouchInterval is how stale a session's recorded activity may be.
+const sessionTouchInterval = time.Minute
+
+// Session resolves a session cookie. It returns (nil, nil) for an unknown,
+// expired or idle session, or one whose user is disabled (which ends it).
+func (s *Service) Session(ctx context.Context, cookie string) (*Current, error) {
+	if cookie == "" || len(cookie) > 128 {
+		return nil, nil
+	}
+	sess, err := s.store.SessionByHash(ctx, hashSecret(cookie))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.IdleTimeout {
+		if err := s.store.DeleteSession(ctx, sess.IDHash); err != nil {
+			return nil, fmt.Errorf("account: %w", err)
+		}
+		return nil, nil
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	if u.Disabled {
+		if _, err := s.store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return nil, fmt.Errorf("account: %w", err)
+		}
+		return nil, nil
+	}
+	if now.Sub(sess.LastSeenAt) >= sessionTouchInterval {
+		if err := s.store.TouchSession(ctx, sess.IDHash, now); err != nil {
+			return nil, fmt.Errorf("account: %w", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return &Current{Session: sess, User: u}, nil
+}
+
+// Logout ends the session of cookie.
+func (s *Service) Logout(ctx context.Context, c *Current, m audit.Meta) error {
+	if err := s.store.DeleteSession(ctx, c.Session.IDHash); err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, Tag: audit.Logout}, nil)
+}
+
+// LogoutEverywhere ends every other session of the user.
+func (s *Service) LogoutEverywhere(ctx context.Context, c *Current, m audit.Meta) (int64, error) {
+	n, err := s.store.DeleteUserSessions(ctx, c.User.ID, c.Session.IDHash)
+	if err != nil {
+		return 0, fmt.Errorf("account: %w", err)
+	}
+	return n, audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, Tag: audit.LogoutEverywhere},
+		map[string]any{"sessions": n})
+}
+
+// CSRFToken returns the form token of a session (or, for a visitor who is
+// not signed in, of its anonymous cookie): an HMAC under the deployment's
+// secret, so that it needs no storage and every server agrees.
+func (s *Service) CSRFToken(binding string) string {
+	mac := hmac.New(sha256.New, s.secret)
+	mac.Write([]byte("csrf\x00"))
+	mac.Write([]byte(binding))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// CheckCSRF compares a submitted form token with the expected one in
+// constant time.
+func (s *Service) CheckCSRF(binding, token string) bool {
+	if binding == "" || token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(s.CSRFToken(binding)), []byte(token)) == 1
+}

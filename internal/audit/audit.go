@@ -1,0 +1,154 @@
+// Package audit names the security events of users and projects and
+// records them with who did it, from where.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"cheeseshop/internal/store"
+)
+
+// Meta describes the request behind an action.
+type Meta struct {
+	IP        string
+	UserAgent string
+}
+
+// Event tags. Account events are shown on the account's security history,
+// project events on the project's.
+const (
+	LoginSuccess       = "account:login:success"
+	LoginFailure       = "account:login:failure"
+	Logout             = "account:logout"
+	LogoutEverywhere   = "account:logout:everywhere"
+	AccountCreated     = "account:create"
+	EmailVerified      = "account:email:verified"
+	EmailChanged       = "account:email:changed"
+	PasswordChanged    = "account:password:changed"
+	PasswordReset      = "account:password:reset"
+	PasswordResetAsked = "account:password:reset:request"
+	AccountDisabled    = "account:disabled"
+	AccountEnabled     = "account:enabled"
+	RateLimited        = "account:ratelimited"
+
+	TokenCreated = "account:api_token:created"
+	TokenUsed    = "account:api_token:used"
+	TokenRevoked = "account:api_token:revoked"
+
+	ProjectCreated   = "project:create"
+	ProjectDeleted   = "project:delete"
+	FileUploaded     = "project:file:upload"
+	FileDeleted      = "project:file:delete"
+	ReleaseDeleted   = "project:release:delete"
+	ReleaseYanked    = "project:release:yank"
+	ReleaseUnyanked  = "project:release:unyank"
+	RoleInvited      = "project:role:invite"
+	RoleInviteRevoke = "project:role:invite:revoke"
+	RoleAccepted     = "project:role:accept"
+	RoleDeclined     = "project:role:decline"
+	RoleChanged      = "project:role:change"
+	RoleRemoved      = "project:role:remove"
+)
+
+// Adder is what records events: the store or a transaction.
+type Adder interface {
+	AddEvent(ctx context.Context, e *store.Event) error
+}
+
+// Record stores an event at time at, with the request's metadata and
+// details marshalled as JSON.
+func Record(ctx context.Context, q Adder, at time.Time, m Meta, e store.Event, details map[string]any) error {
+	e.IP, e.UserAgent, e.CreatedAt = m.IP, truncate(m.UserAgent, 512), at
+	if len(details) > 0 {
+		b, err := json.Marshal(details)
+		if err != nil {
+			return fmt.Errorf("audit: %s: %w", e.Tag, err)
+		}
+		e.Details = string(b)
+	}
+	if err := q.AddEvent(ctx, &e); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Describe turns an event into a sentence for the security history pages.
+func Describe(e *store.Event) string {
+	var d map[string]any
+	_ = json.Unmarshal([]byte(e.Details), &d)
+	s := func(k string) string {
+		v, _ := d[k].(string)
+		return v
+	}
+	switch e.Tag {
+	case LoginSuccess:
+		return "Signed in"
+	case LoginFailure:
+		return "Failed sign-in: " + s("reason")
+	case Logout:
+		return "Signed out"
+	case LogoutEverywhere:
+		return "Signed out of every session"
+	case AccountCreated:
+		return "Account created"
+	case EmailVerified:
+		return "Email address verified: " + s("email")
+	case EmailChanged:
+		return "Email address changed from " + s("old") + " to " + s("new")
+	case PasswordChanged:
+		return "Password changed"
+	case PasswordReset:
+		return "Password reset by email link"
+	case PasswordResetAsked:
+		return "Password reset requested"
+	case AccountDisabled:
+		return "Account disabled by an administrator"
+	case AccountEnabled:
+		return "Account re-enabled by an administrator"
+	case RateLimited:
+		return "Too many failed attempts: " + s("limit")
+	case TokenCreated:
+		return "API token created: " + s("name") + " (" + s("scope") + ")"
+	case TokenUsed:
+		return "API token used: " + s("name")
+	case TokenRevoked:
+		return "API token revoked: " + s("name")
+	case ProjectCreated:
+		return "Project created by " + s("by")
+	case ProjectDeleted:
+		return "Project deleted by " + s("by")
+	case FileUploaded:
+		return "File uploaded by " + s("by") + ": " + s("filename")
+	case FileDeleted:
+		return "File deleted by " + s("by") + ": " + s("filename")
+	case ReleaseDeleted:
+		return "Release " + s("version") + " deleted by " + s("by")
+	case ReleaseYanked:
+		return "Release " + s("version") + " yanked by " + s("by") + ": " + s("reason")
+	case ReleaseUnyanked:
+		return "Release " + s("version") + " un-yanked by " + s("by")
+	case RoleInvited:
+		return s("by") + " invited " + s("user") + " as " + s("role")
+	case RoleInviteRevoke:
+		return s("by") + " revoked the invitation of " + s("user")
+	case RoleAccepted:
+		return s("user") + " accepted the role " + s("role")
+	case RoleDeclined:
+		return s("user") + " declined the role " + s("role")
+	case RoleChanged:
+		return s("by") + " changed the role of " + s("user") + " to " + s("role")
+	case RoleRemoved:
+		return s("by") + " removed " + s("user") + " (" + s("role") + ")"
+	}
+	return e.Tag
+}
