@@ -165,3 +165,18 @@ func (s *testServer) uploadDist(token string, d disttest.Dist, sdist bool) {
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
+
+// userWithPassword creates an account with a verified email and a real
+// password hash, for tests of the web UI.
+func (s *testServer) userWithPassword(name, password string) *store.User {
+	s.t.Helper()
+	hash, err := auth.NewHasher(1).Hash(context.Background(), password)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	u := &store.User{Username: name, Email: name + "@example.org", PasswordHash: hash, EmailVerified: true, CreatedAt: time.Now()}
+	if err := s.st.CreateUser(context.Background(), u); err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
