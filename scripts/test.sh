@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh runs every test of cheeseshop on a fresh machine: it installs the
-# Debian packages the tests drive (twine, pip/venv, python3-build, PostgreSQL),
+# Debian packages the tests drive (twine, pip/venv, python3-build, PostgreSQL,
+# aiosmtpd, Chromium),
 # starts a throwaway PostgreSQL server shared by the whole run, and runs
 # `go vet` and `go test` over every package.
 set -euo pipefail
@@ -10,7 +11,7 @@ export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)" >&2; exit 1; }
 
 scripts/deps.sh twine python3-venv python3-build python3-packaging python3-wheel python3-setuptools \
-  python3-pip-whl python3-setuptools-whl postgresql python3-aiosmtpd
+  python3-pip-whl python3-setuptools-whl postgresql python3-aiosmtpd chromium
 
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
@@ -24,6 +25,10 @@ trap cleanup EXIT
 CHEESESHOP_TEST_POSTGRES=$(scripts/pg.sh start "$pgdir")
 export CHEESESHOP_TEST_POSTGRES
 echo "test.sh: PostgreSQL at $CHEESESHOP_TEST_POSTGRES" >&2
+
+# Screenshots of the browser tests are kept here.
+export CHEESESHOP_ARTIFACTS="$PWD/artifacts"
+mkdir -p "$CHEESESHOP_ARTIFACTS"
 
 # Tests that need a tool fail (never skip) when CI=true.
 go test -count=1 -timeout 30m "$@" ./...
