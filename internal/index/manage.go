@@ -4,25 +4,115 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
 
+// Who may do what on a project (as on PyPI):
+//
+//   - Maintainers upload files, see the management pages, and may leave.
+//   - Owners also manage collaborators and invitations, yank and unyank
+//     releases, delete files and releases, and delete the project.
+//
+// A project always keeps at least one Owner. An API token scoped to some
+// projects acts on those projects only.
+
+// roleReader reads roles, on the database or in a transaction.
+type roleReader interface {
+	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
+}
+
+// inScope refuses a project outside the scope of the principal's token.
+func inScope(p *Principal, proj *store.Project) error {
+	if p.Token != nil && p.Token.Scoped && !slices.Contains(p.Token.ProjectIDs, proj.ID) {
+		return errorf(Forbidden, "The given token isn't allowed to manage project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
+	}
+	return nil
+}
+
+// requireRole checks that p holds a role on the project (an Owner's when
+// owner is set) and returns it.
+func requireRole(ctx context.Context, q roleReader, p *Principal, proj *store.Project, owner bool) (string, error) {
+	if err := inScope(p, proj); err != nil {
+		return "", err
+	}
+	role, err := q.RoleOf(ctx, proj.ID, p.User.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errorf(Forbidden, "You are not a collaborator on '%s'.", proj.Name)
+	} else if err != nil {
+		return "", err
+	}
+	if owner && role != store.RoleOwner {
+		return "", errorf(Forbidden, "Only an Owner of '%s' can do this; you are a %s.", proj.Name, role)
+	}
+	return role, nil
+}
+
 // requireOwner checks that p is an Owner of the project.
 func requireOwner(ctx context.Context, tx *store.Tx, p *Principal, proj *store.Project) error {
-	role, err := tx.RoleOf(ctx, proj.ID, p.User.ID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && role != store.RoleOwner) {
-		return errorf(Forbidden, "Only an Owner of '%s' can do this.", proj.Name)
-	}
+	_, err := requireRole(ctx, tx, p, proj, true)
 	return err
 }
 
-// DeleteFile removes a file from its release. Only Owners may. The
-// filename stays burned forever, so it can never be uploaded again. The
-// blob is not deleted here, where a concurrent upload of the same bytes
-// under a new name could be sharing it; it is unreachable without its row,
-// and CollectBlobs removes it once no row references it.
+// lockedProject finds a project by any spelling of its name and locks it
+// for the rest of the transaction.
+func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Project, error) {
+	proj, err := tx.ProjectByName(ctx, pep.NormalizeName(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(NotFound, "No project named '%s'.", name)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := tx.LockProject(ctx, proj.ID); err != nil {
+		return nil, err
+	}
+	return proj, nil
+}
+
+// projectEvent records a project's security event, done by p, about the
+// user userID (0: none).
+func (s *Service) projectEvent(ctx context.Context, tx *store.Tx, p *Principal, m audit.Meta, proj *store.Project, tag string, userID int64, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["by"] = p.User.Username
+	return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: userID, ProjectID: proj.ID, ProjectName: proj.Name, ActorID: p.User.ID, Tag: tag}, details)
+}
+
+// bump journals a change to the project's published pages and sets its
+// serial.
+func (s *Service) bump(ctx context.Context, tx *store.Tx, proj *store.Project, action string) error {
+	serial, err := tx.AddJournal(ctx, proj.ID, proj.NormalizedName, action, s.now())
+	if err != nil {
+		return err
+	}
+	return tx.UpdateProjectAfterUpload(ctx, proj.ID, proj.Name, 0, serial)
+}
+
+// wrap keeps refusals as they are and gives other errors context.
+func wrap(err error, format string, args ...any) error {
+	if err == nil || KindOf(err) != 0 {
+		return err
+	}
+	return fmt.Errorf("index: "+format+": %w", append(args, err)...)
+}
+
+// DeleteFile removes a file from its release; see DeleteProjectFile. The
+// request's origin for the event is p.Meta.
 func (s *Service) DeleteFile(ctx context.Context, p *Principal, filename string) error {
+	return s.DeleteProjectFile(ctx, p, p.Meta, "", filename)
+}
+
+// DeleteProjectFile removes a file from its release; project, when not
+// empty, must be the file's project. Only Owners may. The filename stays
+// burned forever, so it can never be uploaded again. The blob is not
+// deleted here, where a concurrent upload of the same bytes under a new
+// name could be sharing it; it is unreachable without its row, and
+// CollectBlobs removes it once no row references it.
+func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.Meta, project, filename string) error {
 	var normalized string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		f, err := tx.FileByFilename(ctx, filename)
@@ -35,6 +125,12 @@ func (s *Service) DeleteFile(ctx context.Context, p *Principal, filename string)
 		if err != nil {
 			return err
 		}
+		if project != "" && pep.NormalizeName(project) != proj.NormalizedName {
+			return errorf(NotFound, "No file named '%s' in project '%s'.", filename, project)
+		}
+		if err := tx.LockProject(ctx, proj.ID); err != nil {
+			return err
+		}
 		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
@@ -42,17 +138,13 @@ func (s *Service) DeleteFile(ctx context.Context, p *Principal, filename string)
 			return err
 		}
 		normalized = proj.NormalizedName
-		serial, err := tx.AddJournal(ctx, proj.ID, proj.NormalizedName, store.ActionRemoveFile, s.now())
-		if err != nil {
+		if err := s.bump(ctx, tx, proj, store.ActionRemoveFile); err != nil {
 			return err
 		}
-		return tx.UpdateProjectAfterUpload(ctx, proj.ID, proj.Name, 0, serial)
+		return s.projectEvent(ctx, tx, p, m, proj, audit.FileDeleted, 0, map[string]any{"filename": f.Filename})
 	})
 	if err != nil {
-		if KindOf(err) != 0 {
-			return err
-		}
-		return fmt.Errorf("index: delete file %s: %w", filename, err)
+		return wrap(err, "delete file %s", filename)
 	}
 	s.cache.Invalidate(normalized, false)
 	s.cache.forgetFiles()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/store"
@@ -80,7 +81,9 @@ const tokenTouchInterval = time.Minute
 // Principal is who is acting: a user, through an API token.
 type Principal struct {
 	User  *store.User
-	Token *store.Token
+	Token *store.Token // nil when acting through a web session
+	// Meta is the origin of the request, for security events.
+	Meta audit.Meta
 }
 
 // AuthenticateToken resolves an API token to the user it acts for.
@@ -106,7 +109,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 	// Record the use at minute precision: writing on every upload would
 	// take the database's write lock twice per upload.
 	if now.Sub(t.LastUsedAt) >= tokenTouchInterval {
-		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
+		if err := s.touchToken(ctx, t, u, now); err != nil {
 			return nil, fmt.Errorf("index: authenticate: %w", err)
 		}
 		t.LastUsedAt = now

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/dist"
 	"cheeseshop/internal/pep"
@@ -316,6 +317,9 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 				return err
 			}
 			created = true
+			if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.ProjectCreated, p.User.ID, nil); err != nil {
+				return err
+			}
 		}
 		rel, err := tx.ReleaseByCanonicalVersion(ctx, proj.ID, version.Canonical())
 		if errors.Is(err, store.ErrNotFound) {
@@ -336,6 +340,10 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 			return err
 		}
 		if err := tx.RegisterFilename(ctx, fn, now); err != nil {
+			return err
+		}
+		if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileUploaded, p.User.ID,
+			map[string]any{"filename": fn, "version": rel.Version}); err != nil {
 			return err
 		}
 		serial, err := tx.AddJournal(ctx, proj.ID, normalized, store.ActionAddFile, now)

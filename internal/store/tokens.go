@@ -19,9 +19,11 @@ type Token struct {
 	// projects); unscoped tokens act for every project of their user.
 	Scoped     bool
 	ProjectIDs []int64
-	ExpiresAt  time.Time // zero: never
-	LastUsedAt time.Time // zero: never used
-	CreatedAt  time.Time
+	// ProjectNames are the names of ProjectIDs, filled by UserTokens.
+	ProjectNames []string
+	ExpiresAt    time.Time // zero: never
+	LastUsedAt   time.Time // zero: never used
+	CreatedAt    time.Time
 }
 
 // CreateToken inserts a token with its project scope and sets its ID.
@@ -44,18 +46,16 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 	return nil
 }
 
-// TokenByHash finds a token by the hash of its secret.
-func (q q) TokenByHash(ctx context.Context, hash string) (*Token, error) {
+const tokenColumns = `id, user_id, name, prefix, token_hash, scoped, expires_at, last_used_at, created_at`
+
+func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 	var (
 		t             Token
 		expires, used sql.NullInt64
 		created       int64
 	)
-	err := q.db.QueryRowContext(ctx, `SELECT id, user_id, name, prefix, token_hash, scoped, expires_at, last_used_at, created_at
-		FROM api_tokens WHERE token_hash = $1`, hash).
-		Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &expires, &used, &created)
-	if err != nil {
-		return nil, fmt.Errorf("store: token: %w", notFound(err))
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &expires, &used, &created); err != nil {
+		return nil, notFound(err)
 	}
 	if expires.Valid {
 		t.ExpiresAt = fromMicros(expires.Int64)
@@ -64,6 +64,15 @@ func (q q) TokenByHash(ctx context.Context, hash string) (*Token, error) {
 		t.LastUsedAt = fromMicros(used.Int64)
 	}
 	t.CreatedAt = fromMicros(created)
+	return &t, nil
+}
+
+// TokenByHash finds a token by the hash of its secret.
+func (q q) TokenByHash(ctx context.Context, hash string) (*Token, error) {
+	t, err := scanToken(q.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE token_hash = $1`, hash))
+	if err != nil {
+		return nil, fmt.Errorf("store: token: %w", err)
+	}
 	if t.Scoped {
 		rows, err := q.db.QueryContext(ctx, `SELECT project_id FROM api_token_projects WHERE token_id = $1 ORDER BY project_id`, t.ID)
 		if err != nil {
@@ -81,7 +90,60 @@ func (q q) TokenByHash(ctx context.Context, hash string) (*Token, error) {
 			return nil, fmt.Errorf("store: token scope: %w", err)
 		}
 	}
-	return &t, nil
+	return t, nil
+}
+
+// UserTokens lists a user's tokens, newest first, with the names of the
+// projects of scoped tokens.
+func (q q) UserTokens(ctx context.Context, userID int64) ([]*Token, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens: %w", err)
+	}
+	var out []*Token
+	byID := map[int64]*Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: tokens: %w", err)
+		}
+		out = append(out, t)
+		byID[t.ID] = t
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: tokens: %w", err)
+	}
+	rows, err = q.db.QueryContext(ctx, `SELECT tp.token_id, tp.project_id, p.name FROM api_token_projects tp
+		JOIN api_tokens t ON t.id = tp.token_id JOIN projects p ON p.id = tp.project_id
+		WHERE t.user_id = $1 ORDER BY p.normalized_name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: token scopes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tid, pid int64
+		var name string
+		if err := rows.Scan(&tid, &pid, &name); err != nil {
+			return nil, fmt.Errorf("store: token scopes: %w", err)
+		}
+		if t := byID[tid]; t != nil {
+			t.ProjectIDs = append(t.ProjectIDs, pid)
+			t.ProjectNames = append(t.ProjectNames, name)
+		}
+	}
+	return out, rows.Err()
+}
+
+// UserToken finds one of a user's tokens by id; another user's token is
+// ErrNotFound.
+func (q q) UserToken(ctx context.Context, userID, id int64) (*Token, error) {
+	t, err := scanToken(q.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID))
+	if err != nil {
+		return nil, fmt.Errorf("store: token %d: %w", id, err)
+	}
+	return t, nil
 }
 
 // TouchToken records that a token was used.

@@ -76,6 +76,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	principal.Meta = meta(r)
 
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
