@@ -20,6 +20,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	PendingTimeout  time.Duration
+	// Mailer sends the account emails (verification links, password
+	// resets, notices). Nil drops them with a logged warning.
+	Mailer mail.Mailer
 }
 
 // Service manages accounts and sessions. It is safe for concurrent use.
@@ -115,6 +119,9 @@ type Error struct {
 	Msg  string
 	// RetryAfter is set on TooManyRequests.
 	RetryAfter time.Duration
+	// Fields maps form fields to what is wrong with them, for a form to
+	// show next to each field.
+	Fields map[string]string
 }
 
 func (e *Error) Error() string { return e.Msg }

@@ -19,6 +19,7 @@ import (
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -31,6 +32,8 @@ type testServer struct {
 	idx    *index.Service
 	acct   *account.Service
 	client *http.Client
+	// outbox is the folder the server's emails go to (mail.ReadOutbox).
+	outbox string
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
@@ -45,7 +48,12 @@ func newTestServer(t testing.TB, d store.Dialect) *testServer {
 	base := "http://" + hs.Listener.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20}, log)
-	acct, err := account.New(context.Background(), st, auth.NewHasher(2), account.Config{BaseURL: base}, log, nil)
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	mailer, err := mail.New("", outbox, "cheeseshop <noreply@example.org>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := account.New(context.Background(), st, auth.NewHasher(2), account.Config{BaseURL: base, Mailer: mailer}, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +61,7 @@ func newTestServer(t testing.TB, d store.Dialect) *testServer {
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: base, st: st, idx: idx, acct: acct, client: client}
+	return &testServer{t: t, URL: base, st: st, idx: idx, acct: acct, client: client, outbox: outbox}
 }
 
 // user creates an account and returns a token acting for it (scoped to

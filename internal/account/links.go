@@ -1,0 +1,126 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/mail"
+	"cheeseshop/internal/store"
+)
+
+// Lifetimes of the links sent by email.
+const (
+	VerifyEmailTTL   = 24 * time.Hour
+	ResetPasswordTTL = time.Hour
+)
+
+// maxLinkToken bounds the token of a link read from a request; longer is
+// never one of ours.
+const maxLinkToken = 128
+
+// Link refusals. Both are *Error of kind NotFound; the web layer offers a
+// new link.
+var (
+	errLinkInvalid = &Error{Kind: NotFound, Msg: "This link is not valid, or it was already used. Links from our emails work once."}
+	errLinkExpired = &Error{Kind: NotFound, Msg: "This link has expired."}
+)
+
+// IsLinkError reports whether err says an emailed link is unknown, used or
+// expired.
+func IsLinkError(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && (e == errLinkInvalid || e == errLinkExpired)
+}
+
+// tokenCreator and tokenTaker are the store or a transaction.
+type (
+	tokenCreator interface {
+		CreateAccountToken(ctx context.Context, t *store.AccountToken) error
+	}
+	tokenTaker interface {
+		TakeAccountToken(ctx context.Context, hash, purpose string) (*store.AccountToken, error)
+	}
+)
+
+// newLink stores a one-use token for u and returns the page URL carrying
+// it. Only the token's SHA-256 is stored.
+func (s *Service) newLink(ctx context.Context, q tokenCreator, u *store.User, purpose, email, page string, ttl time.Duration) (string, error) {
+	secret := rand.Text() + rand.Text()
+	now := s.now()
+	t := &store.AccountToken{Hash: hashSecret(secret), UserID: u.ID, Purpose: purpose, Email: email,
+		ExpiresAt: now.Add(ttl), CreatedAt: now}
+	if err := q.CreateAccountToken(ctx, t); err != nil {
+		return "", fmt.Errorf("account: %w", err)
+	}
+	return s.cfg.BaseURL + page + "?token=" + url.QueryEscape(secret), nil
+}
+
+// peekLink returns the token of a link without using it, refusing unknown
+// and expired ones.
+func (s *Service) peekLink(ctx context.Context, secret, purpose string) (*store.AccountToken, error) {
+	if secret == "" || len(secret) > maxLinkToken {
+		return nil, errLinkInvalid
+	}
+	t, err := s.store.PeekAccountToken(ctx, hashSecret(secret), purpose)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errLinkInvalid
+	} else if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	if !s.now().Before(t.ExpiresAt) {
+		return nil, errLinkExpired
+	}
+	return t, nil
+}
+
+// takeLink uses up the token of a link (once: a second taker finds
+// nothing), refusing unknown and expired ones.
+func (s *Service) takeLink(ctx context.Context, q tokenTaker, secret, purpose string) (*store.AccountToken, error) {
+	if secret == "" || len(secret) > maxLinkToken {
+		return nil, errLinkInvalid
+	}
+	t, err := q.TakeAccountToken(ctx, hashSecret(secret), purpose)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errLinkInvalid
+	} else if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	if !s.now().Before(t.ExpiresAt) {
+		return nil, errLinkExpired
+	}
+	return t, nil
+}
+
+// send emails a message to an address, logging (and returning) a failure.
+func (s *Service) send(ctx context.Context, to, subject, text string) error {
+	if s.cfg.Mailer == nil {
+		s.log.WarnContext(ctx, "no mailer: email dropped", "to", to, "subject", subject)
+		return nil
+	}
+	text += "\n\n-- \ncheeseshop, " + s.cfg.BaseURL + "/\n"
+	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text}); err != nil {
+		s.log.ErrorContext(ctx, "send email", "to", to, "subject", subject, "err", err)
+		return fmt.Errorf("account: email to %s: %w", to, err)
+	}
+	return nil
+}
+
+// sendVerification emails u a link proving that it receives mail at email.
+func (s *Service) sendVerification(ctx context.Context, u *store.User, email string) error {
+	link, err := s.newLink(ctx, s.store, u, store.PurposeVerifyEmail, email, "/account/verify-email/", VerifyEmailTTL)
+	if err != nil {
+		return err
+	}
+	return s.send(ctx, email, "Verify your email address", fmt.Sprintf(
+		"Hello %s,\n\nTo confirm that %s is your email address on cheeseshop, open this link:\n\n%s\n\n"+
+			"The link works once, for %s. If you did not ask for it, ignore this email.",
+		u.Username, email, link, humanDuration(VerifyEmailTTL)))
+}
+
+// sameEmail compares addresses as the database's unique index does.
+func sameEmail(a, b string) bool { return strings.EqualFold(a, b) }

@@ -1,0 +1,345 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/ratelimit"
+	"cheeseshop/internal/store"
+)
+
+// RequestPasswordReset emails a one-use reset link (valid ResetPasswordTTL)
+// to the account named by who, a username or an email address; links sent
+// earlier stop working. It answers the same whether or not the account
+// exists, so that nobody learns which do; only the IP limit (ResetIPLimit)
+// is reported. Past ResetUserLimit, requests for a user send nothing.
+func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.Meta) error {
+	who = strings.TrimSpace(who)
+	ipKey := "reset:ip:" + m.IP
+	if err := s.limiter.Check(ctx, ipKey, ResetIPLimit); err != nil {
+		return s.limited(err, "Too many password reset requests from your network. Try again in %s.")
+	}
+	if err := s.limiter.Hit(ctx, ipKey); err != nil {
+		return err
+	}
+	if who == "" || len(who) > MaxEmailLength {
+		return nil
+	}
+	u, err := s.store.UserByUsername(ctx, who)
+	if errors.Is(err, store.ErrNotFound) && strings.Contains(who, "@") {
+		u, err = s.store.UserByEmail(ctx, who)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("account: reset password: %w", err)
+	}
+	if u.Disabled {
+		return nil
+	}
+	userKey := fmt.Sprintf("reset:user:%d", u.ID)
+	if err := s.limiter.Check(ctx, userKey, ResetUserLimit); err != nil {
+		s.log.InfoContext(ctx, "password reset not sent: too many", "user", u.Username, "ip", m.IP)
+		return nil
+	}
+	if err := s.limiter.Hit(ctx, userKey); err != nil {
+		return err
+	}
+	if err := s.store.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	link, err := s.newLink(ctx, s.store, u, store.PurposeResetPassword, u.Email, "/account/reset-password/confirm/", ResetPasswordTTL)
+	if err != nil {
+		return err
+	}
+	if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.PasswordResetAsked}, nil); err != nil {
+		return err
+	}
+	// A failed email is logged, not shown: showing it would tell that the
+	// account exists.
+	_ = s.send(ctx, u.Email, "Reset your password", fmt.Sprintf(
+		"Hello %s,\n\nSomeone (we hope you) asked to reset the password of your cheeseshop account. "+
+			"To choose a new password, open this link:\n\n%s\n\n"+
+			"The link works once, for %s. If you did not ask for it, ignore this email: your password stays as it is.",
+		u.Username, link, humanDuration(ResetPasswordTTL)))
+	return nil
+}
+
+// limited turns a rate-limit refusal into an *Error with msg, whose %s is
+// the time to wait.
+func (s *Service) limited(err error, msg string) error {
+	if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
+		wait := ex.RetryAfter.Round(time.Second)
+		return &Error{Kind: TooManyRequests, RetryAfter: wait, Msg: fmt.Sprintf(msg, humanDuration(wait))}
+	}
+	return err
+}
+
+// PeekPasswordReset checks a reset link without using it, for the form
+// that asks for the new password, and returns its user.
+func (s *Service) PeekPasswordReset(ctx context.Context, token string) (*store.User, error) {
+	t, err := s.peekLink(ctx, token, store.PurposeResetPassword)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	if u.Disabled {
+		return nil, errLinkInvalid
+	}
+	return u, nil
+}
+
+// ResetPassword uses a reset link to set a new password. The link is used
+// only once the password is acceptable, so that a typo does not spend it.
+// Every session of the user ends and every reset link stops working; the
+// user is told by email.
+func (s *Service) ResetPassword(ctx context.Context, token, password, confirm string, m audit.Meta) (*store.User, error) {
+	u, err := s.PeekPasswordReset(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]string{}
+	checkNewPassword(fields, password, confirm, u.Username, u.Email)
+	if len(fields) > 0 {
+		return nil, invalidFields(fields)
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, fmt.Errorf("account: reset password: %w", err)
+	}
+	var ended int64
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		t, err := s.takeLink(ctx, tx, token, store.PurposeResetPassword)
+		if err != nil {
+			return err
+		}
+		if t.UserID != u.ID {
+			return errLinkInvalid
+		}
+		now := s.now()
+		if err := tx.SetPassword(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if ended, err = tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if err := tx.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
+			return err
+		}
+		// The link reached the account's address: it is proven.
+		if !u.EmailVerified && sameEmail(t.Email, u.Email) {
+			if err := tx.SetEmail(ctx, u.ID, u.Email, true); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.EmailVerified},
+				map[string]any{"email": u.Email}); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.PasswordReset},
+			map[string]any{"sessions_ended": ended})
+	})
+	if err != nil {
+		if KindOf(err) != 0 {
+			return nil, err
+		}
+		return nil, fmt.Errorf("account: reset password: %w", err)
+	}
+	// The password works again at once, even after many failed guesses.
+	userKey, _ := loginKeys(u.Username, m.IP)
+	if err := s.limiter.Clear(ctx, userKey); err != nil {
+		return nil, err
+	}
+	_ = s.send(ctx, u.Email, "Your password was changed", fmt.Sprintf(
+		"Hello %s,\n\nThe password of your cheeseshop account was reset with a link sent to this address, "+
+			"and every session was signed out (from %s).\n\n"+
+			"If it was not you, reset your password again at once: %s/account/reset-password/",
+		u.Username, m.IP, s.cfg.BaseURL))
+	return u, nil
+}
+
+// checkCurrentPassword verifies the password of the signed-in user before a
+// sensitive change. Wrong passwords count against the login limit, so that
+// a stolen session cannot be used to guess it.
+func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, password string, m audit.Meta) error {
+	userKey, ipKey := loginKeys(u.Username, m.IP)
+	for _, k := range []string{userKey, ipKey} {
+		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
+			return s.tooMany(ctx, err, u.ID, "password", m)
+		}
+	}
+	err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if errors.Is(err, auth.ErrMismatch) {
+		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
+			map[string]any{"reason": "wrong current password"}); err != nil {
+			return err
+		}
+		return &Error{Kind: Unauthorized, Msg: "Your current password is wrong.",
+			Fields: map[string]string{FieldCurrentPassword: "This is not your current password."}}
+	} else if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return nil
+}
+
+// ChangePassword sets a new password for the signed-in user, who gives its
+// current one. Every other session ends, reset links stop working, and the
+// user is told by email.
+func (s *Service) ChangePassword(ctx context.Context, c *Current, current, password, confirm string, m audit.Meta) error {
+	u := c.User
+	if err := s.checkCurrentPassword(ctx, u, current, m); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	checkNewPassword(fields, password, confirm, u.Username, u.Email)
+	if len(fields) == 0 && password == current {
+		fields[FieldPassword] = "This is your current password: choose a new one."
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields)
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return fmt.Errorf("account: change password: %w", err)
+	}
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		now := s.now()
+		if err := tx.SetPassword(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		ended, err := tx.DeleteUserSessions(ctx, u.ID, c.Session.IDHash)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.PasswordChanged},
+			map[string]any{"sessions_ended": ended})
+	})
+	if err != nil {
+		return fmt.Errorf("account: change password: %w", err)
+	}
+	_ = s.send(ctx, u.Email, "Your password was changed", fmt.Sprintf(
+		"Hello %s,\n\nThe password of your cheeseshop account was changed (from %s), and your other sessions were signed out.\n\n"+
+			"If it was not you, reset your password at once: %s/account/reset-password/",
+		u.Username, m.IP, s.cfg.BaseURL))
+	return nil
+}
+
+// ChangeEmail replaces the signed-in user's address, after its current
+// password. The new address is unverified until the user follows the link
+// emailed to it; the old address is told.
+func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password string, m audit.Meta) error {
+	u := c.User
+	email = strings.TrimSpace(email)
+	if err := s.checkCurrentPassword(ctx, u, password, m); err != nil {
+		return err
+	}
+	if msg := checkEmail(email); msg != "" {
+		return invalidFields(map[string]string{FieldEmail: msg})
+	}
+	if sameEmail(email, u.Email) {
+		return invalidFields(map[string]string{FieldEmail: "This is already your email address."})
+	}
+	taken := invalidFields(map[string]string{FieldEmail: "This email address is already used by another account."})
+	if t, err := s.emailTaken(ctx, email); err != nil {
+		return fmt.Errorf("account: change email: %w", err)
+	} else if t {
+		return taken
+	}
+	old := u.Email
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetEmail(ctx, u.ID, email, false); err != nil {
+			return err
+		}
+		for _, p := range []string{store.PurposeVerifyEmail, store.PurposeResetPassword} {
+			if err := tx.DeleteAccountTokens(ctx, u.ID, p); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.EmailChanged},
+			map[string]any{"old": old, "new": email})
+	})
+	if store.IsUniqueViolation(err) {
+		return taken
+	} else if err != nil {
+		return fmt.Errorf("account: change email: %w", err)
+	}
+	u.Email, u.EmailVerified = email, false
+	_ = s.send(ctx, old, "Your email address was changed", fmt.Sprintf(
+		"Hello %s,\n\nThe email address of your cheeseshop account was changed from %s to %s (from %s).\n\n"+
+			"If it was not you, reset your password at once: %s/account/reset-password/ and contact the index administrators.",
+		u.Username, old, email, m.IP, s.cfg.BaseURL))
+	_ = s.sendVerification(ctx, u, email)
+	return nil
+}
+
+// Sessions lists the signed-in sessions of the user, newest first.
+func (s *Service) Sessions(ctx context.Context, c *Current) ([]*store.Session, error) {
+	all, err := s.store.UserSessions(ctx, c.User.ID)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	now := s.now()
+	var out []*store.Session
+	for _, x := range all {
+		if x.State == store.SessionActive && now.Before(x.ExpiresAt) && now.Sub(x.LastSeenAt) < s.cfg.IdleTimeout {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// History returns the latest security events of the user, newest first.
+func (s *Service) History(ctx context.Context, c *Current, limit int) ([]*store.Event, error) {
+	ev, err := s.store.UserEvents(ctx, c.User.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	return ev, nil
+}
+
+// SetDisabled disables (or re-enables) an account, for an administrator.
+// Disabling ends every session of the user at once; its API tokens are
+// refused from then on.
+func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool, m audit.Meta) (*store.User, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(NotFound, "There is no user named %q.", username)
+	} else if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	tag := audit.AccountEnabled
+	if disabled {
+		tag = audit.AccountDisabled
+	}
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+			return err
+		}
+		var ended int64
+		if disabled {
+			if ended, err = tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: u.ID, Tag: tag}, map[string]any{"sessions_ended": ended})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account: disable %q: %w", username, err)
+	}
+	u.Disabled = disabled
+	return u, nil
+}
