@@ -204,7 +204,11 @@ func TestAccountRegisterRefusals(t *testing.T) {
 				{"script as email", with("email", script+"@example.org"), "not a valid email address"},
 				{"email taken, other case", with("email", "ALICE@example.org"), "already used by another account"},
 				{"short password", with("password", "Xq7z"), "too short"},
-				{"common password", func() url.Values { f := with("password", "password1234"); f.Set("password_confirm", "password1234"); return f }(), "common"},
+				{"common password", func() url.Values {
+					f := with("password", "password1234")
+					f.Set("password_confirm", "password1234")
+					return f
+				}(), "common"},
 				{"confirmation differs", with("password_confirm", pw+"!"), "The two passwords differ"},
 			}
 			for _, c := range cases {
