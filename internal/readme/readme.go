@@ -1,0 +1,163 @@
+// Package readme renders a project's description (the body of its core
+// metadata) as safe HTML for the project page. Markdown is rendered with
+// GitHub's extensions; raw HTML in it is dropped and links with dangerous
+// schemes are disarmed. reStructuredText, plain text and unknown types are
+// shown as escaped, preformatted text.
+package readme
+
+import (
+	"bytes"
+	"html"
+	"html/template"
+	"mime"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+// MaxBytes is the longest description rendered; a longer one is cut at a
+// character boundary and ends with a note.
+const MaxBytes = 512 << 10
+
+// truncatedNote ends a description cut at MaxBytes.
+const truncatedNote = "\n\n… (description truncated)\n"
+
+// Kind is how a description is rendered.
+type Kind int
+
+// The kinds of description.
+const (
+	Text     Kind = iota // escaped text in a <pre> (reStructuredText, plain text, unknown)
+	Markdown             // Markdown, CommonMark with GitHub's extensions
+)
+
+// KindOf returns how a Description-Content-Type is rendered: Markdown for
+// text/markdown (any variant), else Text. An empty type is
+// reStructuredText (the default of the core metadata), hence Text.
+func KindOf(contentType string) Kind {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(contentType, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+	}
+	if mt == "text/markdown" {
+		return Markdown
+	}
+	return Text
+}
+
+var md = goldmark.New(
+	goldmark.WithExtensions(extension.GFM), // tables, strikethrough, autolinks, task lists
+	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(linkPolicy{}, 1000))),
+	// No html.WithUnsafe: raw HTML is replaced by a comment, and links
+	// and images with dangerous URLs get an empty address.
+)
+
+// Render returns the description as HTML that is safe to put in a page.
+func Render(description, contentType string) template.HTML {
+	description = limit(description)
+	if KindOf(contentType) == Markdown {
+		var buf bytes.Buffer
+		if err := md.Convert([]byte(description), &buf); err == nil {
+			return template.HTML(`<div class="markdown">` + buf.String() + `</div>`)
+		}
+		// goldmark only fails on write errors, which a buffer never has;
+		// fall back to text all the same.
+	}
+	return template.HTML(`<pre class="plain">` + template.HTMLEscapeString(description) + `</pre>`)
+}
+
+// limit cuts s at MaxBytes, on a character boundary, and drops invalid
+// UTF-8.
+func limit(s string) string {
+	if len(s) > MaxBytes {
+		cut := MaxBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + truncatedNote
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// linkPolicy marks every link as user content that search engines should
+// not credit and that gets no handle on this page, and unwraps links whose
+// scheme is not on an allow list into their text (goldmark would render
+// them with an empty address). Images with such addresses lose them.
+type linkPolicy struct{}
+
+// Transform implements parser.ASTTransformer.
+func (linkPolicy) Transform(doc *ast.Document, reader text.Reader, _ parser.Context) {
+	source := reader.Source()
+	var unwrap []ast.Node
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch l := n.(type) {
+		case *ast.Link:
+			if !safeURL(l.Destination) {
+				unwrap = append(unwrap, l)
+			}
+			l.SetAttributeString("rel", []byte(rel))
+		case *ast.AutoLink:
+			if !safeURL(l.URL(source)) {
+				unwrap = append(unwrap, l)
+			}
+			l.SetAttributeString("rel", []byte(rel))
+		case *ast.Image:
+			if !safeURL(l.Destination) {
+				l.Destination = nil
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, n := range unwrap {
+		parent := n.Parent()
+		if parent == nil {
+			continue
+		}
+		if a, ok := n.(*ast.AutoLink); ok {
+			parent.ReplaceChild(parent, a, ast.NewString(a.Label(source)))
+			continue
+		}
+		for c := n.FirstChild(); c != nil; {
+			next := c.NextSibling()
+			parent.InsertBefore(parent, n, c) // moves c out of n
+			c = next
+		}
+		parent.RemoveChild(parent, n)
+	}
+}
+
+// rel is the rel attribute of every link in a description.
+const rel = "nofollow ugc noopener"
+
+// safeURL reports whether a link may point at dest: relative addresses,
+// fragments, and the http, https, mailto and ftp schemes.
+func safeURL(dest []byte) bool {
+	// The renderer resolves character references ("&#106;avascript:").
+	s := strings.TrimLeft(html.UnescapeString(string(dest)), " \t\r\n\f\x00")
+	scheme, _, ok := strings.Cut(s, ":")
+	if !ok || strings.ContainsAny(scheme, "/?#") {
+		return true // no scheme: relative
+	}
+	// Browsers ignore tabs and newlines inside a scheme ("java\tscript:").
+	scheme = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, scheme)
+	switch strings.ToLower(scheme) {
+	case "http", "https", "mailto", "ftp":
+		return true
+	}
+	return false
+}
