@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
@@ -57,7 +59,49 @@ func (c *BlobsGCCmd) Run(e *env) error {
 
 // AdminUserCmd groups account commands.
 type AdminUserCmd struct {
-	Create UserCreateCmd `cmd:"" help:"Create an account. The password is read from standard input, or generated and printed."`
+	Create  UserCreateCmd  `cmd:"" help:"Create an account. The password is read from standard input, or generated and printed."`
+	Disable UserDisableCmd `cmd:"" help:"Disable an account: its sessions end and its API tokens are refused at once."`
+	Enable  UserEnableCmd  `cmd:"" help:"Re-enable a disabled account."`
+}
+
+// UserDisableCmd disables an account.
+type UserDisableCmd struct {
+	Username string `required:"" help:"Account name."`
+}
+
+// Run implements the command.
+func (c *UserDisableCmd) Run(e *env) error { return setUserDisabled(e, c.Username, true) }
+
+// UserEnableCmd re-enables an account.
+type UserEnableCmd struct {
+	Username string `required:"" help:"Account name."`
+}
+
+// Run implements the command.
+func (c *UserEnableCmd) Run(e *env) error { return setUserDisabled(e, c.Username, false) }
+
+// setUserDisabled disables or re-enables an account, recording the event
+// as done from the command line.
+func setUserDisabled(e *env, username string, disabled bool) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acct, err := account.New(e.ctx, st, auth.NewHasher(1), account.Config{}, e.log, nil)
+	if err != nil {
+		return err
+	}
+	u, err := acct.SetDisabled(e.ctx, username, disabled, audit.Meta{IP: "", UserAgent: "cheeseshop admin"})
+	if err != nil {
+		return err
+	}
+	if disabled {
+		fmt.Fprintf(e.stdout, "disabled user %s: its sessions ended, its API tokens are refused\n", u.Username)
+	} else {
+		fmt.Fprintf(e.stdout, "enabled user %s\n", u.Username)
+	}
+	return nil
 }
 
 // UserCreateCmd creates an account.

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/web"
 )
 
@@ -29,6 +32,22 @@ type ServeCmd struct {
 	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
 	FollowInterval  time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
 	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
+	SMTPURL         string        `name:"smtp-url" env:"CHEESESHOP_SMTP_URL" help:"SMTP server for outbound email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465. Default: write emails to <data>/outbox."`
+	MailFrom        string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
+}
+
+// mailFrom returns the sender of emails for a server at base.
+func mailFrom(base string) string {
+	host := "localhost"
+	if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	if !strings.Contains(host, ".") || net.ParseIP(host) != nil {
+		// An address or a bare name is no mail domain; "localhost" is the
+		// conventional stand-in.
+		host = "localhost"
+	}
+	return "cheeseshop <noreply@" + host + ">"
 }
 
 // Run implements the command.
@@ -60,7 +79,20 @@ func (c *ServeCmd) Run(e *env) error {
 	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize)}, e.log)
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
-	acct, err := account.New(e.ctx, st, auth.NewHasher(max(2, runtime.NumCPU())), account.Config{BaseURL: base}, e.log, nil)
+	from := c.MailFrom
+	if from == "" {
+		from = mailFrom(base)
+	}
+	outbox := filepath.Join(e.Data, "outbox")
+	mailer, err := mail.New(c.SMTPURL, outbox, from)
+	if err != nil {
+		return err
+	}
+	mailDest := outbox + " (folder; set --smtp-url to send)"
+	if sm, ok := mailer.(fmt.Stringer); ok {
+		mailDest = "SMTP " + sm.String()
+	}
+	acct, err := account.New(e.ctx, st, auth.NewHasher(max(2, runtime.NumCPU())), account.Config{BaseURL: base, Mailer: mailer}, e.log, nil)
 	if err != nil {
 		return err
 	}
@@ -80,6 +112,7 @@ func (c *ServeCmd) Run(e *env) error {
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
+	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)
 	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
 	fmt.Fprintf(e.stdout, "  upload:   twine upload --repository-url %s/legacy/ -u __token__ -p TOKEN dist/*\n", base)
 	fmt.Fprintf(e.stdout, "  create a user and a token (in another terminal):\n")
@@ -89,7 +122,7 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "    %s admin user create --data %s --username alice --email alice@example.org\n", prog, e.Data)
 	fmt.Fprintf(e.stdout, "    %s admin token create --data %s --username alice\n", prog, e.Data)
-	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect())
+	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect(), "mail", mailDest)
 
 	select {
 	case err := <-errc:
