@@ -22,12 +22,15 @@ type tab struct {
 	ctx context.Context
 	// base is the server's URL, prefixed to paths.
 	base string
+	// who names the tab's screenshots (alice-03-project.png).
+	who  string
 	shot int
 }
 
 // newTab starts headless Chromium (closed when the test ends) with a
-// window of width×height, and returns its first tab.
-func newTab(t testing.TB, base string, width, height int) *tab {
+// window of width×height, and returns its first tab; who names its
+// screenshots.
+func newTab(t testing.TB, who, base string, width, height int) *tab {
 	t.Helper()
 	requireTool(t, debChromium, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
@@ -49,7 +52,7 @@ func newTab(t testing.TB, base string, width, height int) *tab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
-	return &tab{t: t, ctx: ctx, base: base}
+	return &tab{t: t, ctx: ctx, base: base, who: who}
 }
 
 // do runs steps on the tab, failing the test (with a screenshot) on error.
@@ -83,8 +86,7 @@ func (b *tab) fill(fields ...string) {
 // submit clicks a button and waits for the next page to be loaded.
 func (b *tab) submit(button string) {
 	b.t.Helper()
-	before := b.evalString(`document.documentElement.dataset.loaded = "old"; "ok"`)
-	_ = before
+	b.evalString(`document.documentElement.dataset.loaded = "old"; "ok"`)
 	b.do(chromedp.Click(chromedp.CSS(button)))
 	b.waitNewPage()
 }
@@ -153,7 +155,7 @@ func (b *tab) screenshot(name string) string {
 	}
 	b.shot++
 	dir := artifactDir(b.t)
-	p := filepath.Join(dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
+	p := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s.png", b.who, b.shot, name))
 	if err := os.WriteFile(p, buf, 0o644); err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""
@@ -172,4 +174,16 @@ func artifactDir(t testing.TB) string {
 		}
 	}
 	return t.ArtifactDir()
+}
+
+// clickJS clicks the element a JavaScript expression returns and waits
+// for the page it leads to.
+func (b *tab) clickJS(expr string) {
+	b.t.Helper()
+	b.evalString(`document.documentElement.dataset.loaded = "old"; "ok"`)
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void]("("+expr+").click()")); err != nil {
+		b.screenshot("click")
+		b.t.Fatalf("chromium: click %s: %v", expr, err)
+	}
+	b.waitNewPage()
 }

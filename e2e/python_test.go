@@ -31,6 +31,8 @@ func (d pyDist) Files() []string { return []string{d.Wheel, d.Sdist} }
 type distSet struct {
 	// Built from testdata by Debian's python3 -m build (setuptools).
 	FooBar, Dep, App pyDist
+	// Dep2 is cheese-dep 2.0, a later release of Dep.
+	Dep2 pyDist
 	// DepVariantWheel has Dep.Wheel's filename but other content.
 	DepVariantWheel string
 	// DepRawSdist is Dep's sdist as Debian's setuptools 66 names it
@@ -91,6 +93,15 @@ func buildDists(root string) (*distSet, error) {
 			"src/cheese_dep/variant.py": "# Same name and version as cheese-dep 1.0, other content.\n",
 		})
 		d.DepVariantWheel = v.Wheel
+		return err
+	})
+	do(func() error {
+		pyproject, err := os.ReadFile(filepath.Join("testdata", "cheese-dep", "pyproject.toml"))
+		if err != nil {
+			return err
+		}
+		v2 := strings.Replace(string(pyproject), `version = "1.0"`, `version = "2.0"`, 1)
+		d.Dep2, _, err = buildProject(root, "cheese-dep", "2", map[string]string{"pyproject.toml": v2})
 		return err
 	})
 	do(func() (err error) { d.Wheel, err = repackDebianWheel(filepath.Join(root, "wheel")); return })
