@@ -9,6 +9,7 @@ package index
 
 import (
 	"bytes"
+	"cheeseshop/internal/audit"
 	"context"
 	"fmt"
 	"io"
@@ -154,7 +155,7 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := ix.svc.AuthenticateToken(ctx, ix.token); err != nil {
+			if _, err := ix.svc.AuthenticateToken(ctx, ix.token, audit.Meta{}); err != nil {
 				b.Fatal(err)
 			}
 		}

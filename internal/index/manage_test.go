@@ -49,7 +49,7 @@ func TestManageDomain(t *testing.T) {
 				if err != nil || nt.Secret == "" || !nt.Token.Scoped {
 					t.Fatalf("create: %v", err)
 				}
-				scoped, err := f.svc.AuthenticateToken(ctx, nt.Secret)
+				scoped, err := f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{})
 				storetest.Must(t, err)
 				if _, err := f.svc.CreateToken(ctx, scoped, m, TokenRequest{Name: "wider"}); KindOf(err) != Forbidden {
 					t.Fatalf("a scoped token minted a token: %v", err)
@@ -66,17 +66,17 @@ func TestManageDomain(t *testing.T) {
 					}
 					return n
 				}
-				_, _ = f.svc.AuthenticateToken(ctx, nt.Secret)
+				_, _ = f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{})
 				if n := count(); n != 1 {
 					t.Fatalf("%d use events within a minute", n)
 				}
 				clk.advance(2 * time.Minute)
-				_, _ = f.svc.AuthenticateToken(ctx, nt.Secret)
+				_, _ = f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{})
 				if n := count(); n != 2 {
 					t.Fatalf("%d use events after two minutes", n)
 				}
 				storetest.Must(t, f.svc.RevokeToken(ctx, alice, m, nt.Token.ID))
-				if _, err := f.svc.AuthenticateToken(ctx, nt.Secret); KindOf(err) != Unauthorized {
+				if _, err := f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{}); KindOf(err) != Unauthorized {
 					t.Fatalf("revoked token: %v", err)
 				}
 			})

@@ -86,8 +86,9 @@ type Principal struct {
 	Meta audit.Meta
 }
 
-// AuthenticateToken resolves an API token to the user it acts for.
-func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
+// AuthenticateToken resolves an API token to the user it acts for; m is
+// the origin of the request, kept in the principal for security events.
+func (s *Service) AuthenticateToken(ctx context.Context, token string, m audit.Meta) (*Principal, error) {
 	t, err := s.store.TokenByHash(ctx, auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errorf(Unauthorized, "Invalid API Token: the token is not valid (it may have been revoked). Create a new one.")
@@ -109,12 +110,12 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Princip
 	// Record the use at minute precision: writing on every upload would
 	// take the database's write lock twice per upload.
 	if now.Sub(t.LastUsedAt) >= tokenTouchInterval {
-		if err := s.touchToken(ctx, t, u, now); err != nil {
+		if err := s.touchToken(ctx, t, u, now, m); err != nil {
 			return nil, fmt.Errorf("index: authenticate: %w", err)
 		}
 		t.LastUsedAt = now
 	}
-	return &Principal{User: u, Token: t}, nil
+	return &Principal{User: u, Token: t, Meta: m}, nil
 }
 
 // canUpload decides whether p may upload to an existing project.

@@ -138,12 +138,12 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, i
 
 // touchToken records a token's use and its security event, at most once
 // per tokenTouchInterval (the caller checks).
-func (s *Service) touchToken(ctx context.Context, t *store.Token, u *store.User, now time.Time) error {
+func (s *Service) touchToken(ctx context.Context, t *store.Token, u *store.User, now time.Time, m audit.Meta) error {
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.TouchToken(ctx, t.ID, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, audit.Meta{}, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.TokenUsed},
+		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.TokenUsed},
 			map[string]any{"name": t.Name, "prefix": t.Prefix})
 	})
 }

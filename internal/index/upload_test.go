@@ -3,6 +3,7 @@ package index
 import (
 	"archive/zip"
 	"bytes"
+	"cheeseshop/internal/audit"
 	"context"
 	"strings"
 	"testing"
@@ -243,7 +244,7 @@ func TestAuthenticateToken(t *testing.T) {
 			}
 			return st.LastUsedAt
 		}
-		p, err := f.svc.AuthenticateToken(ctx, good)
+		p, err := f.svc.AuthenticateToken(ctx, good, audit.Meta{})
 		if err != nil || p.User.ID != u.ID {
 			t.Fatalf("AuthenticateToken(good) = %+v, %v", p, err)
 		}
@@ -252,12 +253,12 @@ func TestAuthenticateToken(t *testing.T) {
 			t.Fatalf("last use = %v, want %v", got, start)
 		}
 		clock = start.Add(30 * time.Second)
-		f.svc.AuthenticateToken(ctx, good)
+		f.svc.AuthenticateToken(ctx, good, audit.Meta{})
 		if got := lastUsed(); !got.Equal(start.Truncate(time.Microsecond)) {
 			t.Fatalf("last use rewritten after 30 s: %v", got)
 		}
 		clock = start.Add(2 * time.Minute)
-		f.svc.AuthenticateToken(ctx, good)
+		f.svc.AuthenticateToken(ctx, good, audit.Meta{})
 		if got := lastUsed(); !got.Equal(clock.Truncate(time.Microsecond)) {
 			t.Fatalf("last use after 2 min = %v, want %v", got, clock)
 		}
@@ -267,14 +268,14 @@ func TestAuthenticateToken(t *testing.T) {
 			"unknown": {"cheeseshop-AAAAAAAAAAAAAAAAAAAAAAAAAA", "the token is not valid"},
 			"expired": {newTok(true), "the token expired"},
 		} {
-			if _, err := f.svc.AuthenticateToken(ctx, c.token); KindOf(err) != Unauthorized || !strings.Contains(err.Error(), c.want) {
+			if _, err := f.svc.AuthenticateToken(ctx, c.token, audit.Meta{}); KindOf(err) != Unauthorized || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s token: %v, want %q", name, err, c.want)
 			}
 		}
 		if err := f.st.SetUserDisabled(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.AuthenticateToken(ctx, good); KindOf(err) != Unauthorized || !strings.Contains(err.Error(), "disabled") {
+		if _, err := f.svc.AuthenticateToken(ctx, good, audit.Meta{}); KindOf(err) != Unauthorized || !strings.Contains(err.Error(), "disabled") {
 			t.Fatalf("token of a disabled user: %v", err)
 		}
 	})

@@ -37,7 +37,7 @@ func (s *Server) api(h apiHandler) http.Handler {
 				s.apiFail(w, r, err)
 				return
 			}
-			p, err := s.idx.AuthenticateToken(r.Context(), token)
+			p, err := s.idx.AuthenticateToken(r.Context(), token, meta(r))
 			if err != nil {
 				s.apiFail(w, r, err)
 				return

@@ -71,12 +71,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	principal, err := s.idx.AuthenticateToken(ctx, token)
+	principal, err := s.idx.AuthenticateToken(ctx, token, meta(r))
 	if err != nil {
 		fail(err)
 		return
 	}
-	principal.Meta = meta(r)
 
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {

@@ -3,6 +3,7 @@ package web
 import (
 	"archive/zip"
 	"bytes"
+	"cheeseshop/internal/audit"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -403,7 +404,7 @@ func TestDeletedFileIsNotServed(t *testing.T) {
 	if resp, _ := s.get(path); resp.StatusCode != 200 {
 		t.Fatalf("before deletion: %s", resp.Status)
 	}
-	p, err := s.idx.AuthenticateToken(context.Background(), tok)
+	p, err := s.idx.AuthenticateToken(context.Background(), tok, audit.Meta{})
 	if err != nil || p.User.ID != u.ID {
 		t.Fatal(err)
 	}
