@@ -16,8 +16,21 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, p page) {
 	s.render(w, r, http.StatusOK, "page", p.Title, p.Body)
 }
 
+// homeRecent is how many recently updated projects the home page lists.
+const homeRecent = 10
+
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "home", "Python package index", map[string]any{"Recent": nil})
+	recent, err := s.acct.Store().RecentProjects(r.Context(), homeRecent)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	listed, err := s.listings(r.Context(), recent)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", "Python package index", map[string]any{"Recent": listed})
 }
 
 func (s *Server) help(w http.ResponseWriter, r *http.Request) {

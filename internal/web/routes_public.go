@@ -1,8 +1,21 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"cheeseshop/internal/readme"
+)
 
 // publicRoutes registers the public pages: projects, releases, users and
 // search.
 func (s *Server) publicRoutes(mux *http.ServeMux) {
+	p := &public{s: s, readmes: readme.NewRenderer(0, 0, 0)}
+	mux.Handle("GET /project/{project}/{$}", s.ui(p.project))
+	mux.Handle("GET /project/{project}/{version}/{$}", s.ui(p.project))
+	mux.Handle("GET /project/{project}", s.ui(addSlash))
+	mux.Handle("GET /project/{project}/{version}", s.ui(addSlash))
+	mux.Handle("GET /user/{username}/{$}", s.ui(p.user))
+	mux.Handle("GET /user/{username}", s.ui(addSlash))
+	mux.Handle("GET /search/{$}", s.ui(p.search))
+	mux.HandleFunc("GET /search", redirectTo("/search/"))
 }

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Listing is a project as the public lists show it (search results, a
+// user's projects, recently updated projects).
+type Listing struct {
+	ID         int64
+	Name       string
+	Normalized string
+	LastSerial int64
+	CreatedAt  time.Time
+	Role       string // the user's role, in UserProjects only
+}
+
+const listingColumns = `p.id, p.name, p.normalized_name, p.last_serial, p.created_at`
+
+func scanListings(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}, withRole bool) ([]Listing, error) {
+	defer rows.Close()
+	var out []Listing
+	for rows.Next() {
+		var l Listing
+		var created int64
+		dest := []any{&l.ID, &l.Name, &l.Normalized, &l.LastSerial, &created}
+		if withRole {
+			dest = append(dest, &l.Role)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		l.CreatedAt = fromMicros(created)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// escapeLike escapes the wildcards of a LIKE pattern (with ESCAPE '\').
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// SearchProjects returns the projects whose normalized name contains
+// normalized but is not equal to it, ordered by normalized name, skipping
+// offset of them and returning at most limit. The walk follows the unique
+// index on normalized_name, so a page costs what it scans up to its last
+// match, not a sort of every match. The exact match is ProjectByName's.
+func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]Listing, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+` FROM projects p
+		WHERE p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2
+		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`,
+		"%"+escapeLike(normalized)+"%", normalized, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("store: search projects: %w", err)
+	}
+	out, err := scanListings(rows, false)
+	if err != nil {
+		return nil, fmt.Errorf("store: search projects: %w", err)
+	}
+	return out, nil
+}
+
+// RecentProjects returns the limit projects changed last.
+func (q q) RecentProjects(ctx context.Context, limit int) ([]Listing, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+` FROM projects p
+		ORDER BY p.last_serial DESC, p.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent projects: %w", err)
+	}
+	out, err := scanListings(rows, false)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent projects: %w", err)
+	}
+	return out, nil
+}
+
+// UserProjects returns the projects a user holds a role on, by normalized
+// name.
+func (q q) UserProjects(ctx context.Context, userID int64) ([]Listing, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+`, r.role FROM roles r JOIN projects p ON p.id = r.project_id
+		WHERE r.user_id = $1 ORDER BY p.normalized_name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: projects of user %d: %w", userID, err)
+	}
+	out, err := scanListings(rows, true)
+	if err != nil {
+		return nil, fmt.Errorf("store: projects of user %d: %w", userID, err)
+	}
+	return out, nil
+}
+
+// ReleaseBrief is what a list needs of a release to pick and show a
+// project's latest version.
+type ReleaseBrief struct {
+	ProjectID    int64
+	Version      string
+	IsPrerelease bool
+	Yanked       bool
+	HasFiles     bool
+	Summary      string
+	CreatedAt    time.Time
+}
+
+// ReleasesOf returns the releases of the projects, by project id, in no
+// particular order (PEP 440 ordering is the caller's business).
+func (q q) ReleasesOf(ctx context.Context, projectIDs []int64) (map[int64][]ReleaseBrief, error) {
+	out := make(map[int64][]ReleaseBrief, len(projectIDs))
+	if len(projectIDs) == 0 {
+		return out, nil
+	}
+	var ph strings.Builder
+	args := make([]any, len(projectIDs))
+	for i, id := range projectIDs {
+		if i > 0 {
+			ph.WriteString(", ")
+		}
+		ph.WriteString("$" + strconv.Itoa(i+1))
+		args[i] = id
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT r.project_id, r.version, r.is_prerelease, r.yanked,
+		EXISTS (SELECT 1 FROM files f WHERE f.release_id = r.id), r.summary, r.created_at
+		FROM releases r WHERE r.project_id IN (`+ph.String()+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: releases of projects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b ReleaseBrief
+		var created int64
+		if err := rows.Scan(&b.ProjectID, &b.Version, &b.IsPrerelease, &b.Yanked, &b.HasFiles, &b.Summary, &created); err != nil {
+			return nil, fmt.Errorf("store: releases of projects: %w", err)
+		}
+		b.CreatedAt = fromMicros(created)
+		out[b.ProjectID] = append(out[b.ProjectID], b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: releases of projects: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,299 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/readme"
+	"cheeseshop/internal/store"
+)
+
+// Search settings.
+const (
+	searchPageSize = 20
+	searchMaxPage  = 500 // deeper pages cost a long index walk; refine the query instead
+	searchMaxQuery = 200
+)
+
+// public serves the public pages: projects, releases, users and search.
+type public struct {
+	s       *Server
+	readmes *readme.Renderer // rendered descriptions, by release id
+}
+
+// addSlash redirects a page's address without its trailing slash to the
+// address with it, as PyPI does.
+func addSlash(w http.ResponseWriter, r *http.Request) {
+	to := r.URL.EscapedPath() + "/"
+	if r.URL.RawQuery != "" {
+		to += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, to, http.StatusMovedPermanently)
+}
+
+// projectLink is a link of the project's sidebar.
+type projectLink struct {
+	Label, URL string
+}
+
+// historyEntry is a release in the release history.
+type historyEntry struct {
+	*index.ReleaseView
+	Current bool // the release shown
+	Latest  bool
+}
+
+// projectPage is what project.html and release.html show.
+type projectPage struct {
+	Project     *store.Project
+	Release     *index.ReleaseView // the release shown; nil when there is none
+	Latest      *index.ReleaseView
+	IsLatest    bool
+	Meta        pep.Metadata
+	Description template.HTML
+	Links       []projectLink
+	History     []historyEntry // newest first
+	Maintainers []store.Collaborator
+	Install     string // the pip command
+	License     string
+}
+
+// project shows a project at its latest release, or at the release named
+// by the path.
+func (p *public) project(w http.ResponseWriter, r *http.Request) {
+	s := p.s
+	name, version := r.PathValue("project"), r.PathValue("version")
+	normalized := pep.NormalizeName(name)
+	page, err := s.idx.Cache().Project(r.Context(), normalized)
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound, "There is no project named “"+name+"”.")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := page.View
+	latest := v.Latest()
+	rel := latest
+	if version != "" {
+		if rel = v.Release(version); rel == nil || len(rel.Files) == 0 && rel != latest {
+			s.renderError(w, r, http.StatusNotFound, "Project “"+v.Project.Name+"” has no release “"+version+"”.")
+			return
+		}
+	}
+	if name != normalized || version != "" && version != rel.Version {
+		to := "/project/" + url.PathEscape(normalized) + "/"
+		if version != "" {
+			to += url.PathEscape(rel.Version) + "/"
+		}
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+		return
+	}
+	data, err := p.projectData(v, rel, latest)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if version == "" {
+		s.render(w, r, http.StatusOK, "project", v.Project.Name, data)
+		return
+	}
+	s.render(w, r, http.StatusOK, "release", v.Project.Name+" "+rel.Version, data)
+}
+
+func (p *public) projectData(v *index.ProjectView, rel, latest *index.ReleaseView) (*projectPage, error) {
+	d := &projectPage{Project: v.Project, Release: rel, Latest: latest, IsLatest: rel == latest, Maintainers: v.Collaborators}
+	for i := len(v.Releases) - 1; i >= 0; i-- {
+		r := v.Releases[i]
+		if len(r.Files) == 0 && r != rel {
+			continue // nothing to install: PyPI hides it too
+		}
+		d.History = append(d.History, historyEntry{ReleaseView: r, Current: r == rel, Latest: r == latest})
+	}
+	cmd := "pip install --index-url " + p.s.idx.Config().BaseURL + "/simple/ " + v.Project.Name
+	if rel != nil && rel != latest {
+		cmd += "==" + rel.Version
+	} else if rel != nil && rel.IsPrerelease {
+		cmd += " --pre"
+	}
+	d.Install = cmd
+	if rel == nil {
+		return d, nil
+	}
+	if err := json.Unmarshal(rel.MetadataJSON, &d.Meta); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(d.Meta.Description) != "" {
+		d.Description = p.readmes.Render(rel.ID, d.Meta.Description, d.Meta.DescriptionContentType)
+	}
+	d.Links = projectLinks(d.Meta)
+	d.License = d.Meta.LicenseExpression
+	if d.License == "" {
+		d.License, _, _ = strings.Cut(strings.TrimSpace(d.Meta.License), "\n")
+		if len(d.License) > 100 {
+			d.License = d.License[:100] + "…"
+		}
+	}
+	return d, nil
+}
+
+// projectLinks returns the project's http(s) links: Home-page, then the
+// Project-URL entries, then Download-URL, without repeats.
+func projectLinks(m pep.Metadata) []projectLink {
+	var out []projectLink
+	add := func(label, u string) {
+		label, u = strings.TrimSpace(label), strings.TrimSpace(u)
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return
+		}
+		if label == "" {
+			label = pu.Host
+		}
+		if slices.ContainsFunc(out, func(l projectLink) bool { return l.URL == u }) {
+			return
+		}
+		out = append(out, projectLink{Label: label, URL: u})
+	}
+	if m.HomePage != "" && !strings.EqualFold(m.HomePage, "UNKNOWN") {
+		add("Homepage", m.HomePage)
+	}
+	for _, pu := range m.ProjectURLs {
+		if label, u, ok := strings.Cut(pu, ","); ok {
+			add(label, u)
+		}
+	}
+	if m.DownloadURL != "" && !strings.EqualFold(m.DownloadURL, "UNKNOWN") {
+		add("Download", m.DownloadURL)
+	}
+	return out
+}
+
+// userPage is what user.html shows.
+type userPage struct {
+	User     *store.User
+	Projects []listing
+}
+
+// user shows a user's projects.
+func (p *public) user(w http.ResponseWriter, r *http.Request) {
+	s := p.s
+	name := r.PathValue("username")
+	u, err := s.acct.Store().UserByUsername(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
+		s.renderError(w, r, http.StatusNotFound, "There is no user named “"+name+"”.")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if name != u.Username {
+		http.Redirect(w, r, "/user/"+url.PathEscape(u.Username)+"/", http.StatusMovedPermanently)
+		return
+	}
+	ls, err := s.acct.Store().UserProjects(r.Context(), u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	projects, err := s.listings(r.Context(), ls)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "user", u.Username, userPage{User: u, Projects: projects})
+}
+
+// searchPage is what search.html shows.
+type searchPage struct {
+	Query    string
+	Results  []listing
+	Page     int
+	PrevURL  string // "" on the first page
+	NextURL  string // "" on the last page
+	TooDeep  bool
+	TooLong  bool
+	Searched bool
+}
+
+// search finds projects whose normalized name contains the normalized
+// query: the exact match first, then the others by name.
+func (p *public) search(w http.ResponseWriter, r *http.Request) {
+	s := p.s
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	d := searchPage{Query: q, Page: page}
+	switch {
+	case q == "":
+	case len(q) > searchMaxQuery:
+		d.TooLong = true
+	case page > searchMaxPage:
+		d.TooDeep = true
+	default:
+		d.Searched = true
+		norm := pep.NormalizeName(q)
+		var found []store.Listing
+		exact, err := s.acct.Store().ProjectByName(ctx, norm)
+		switch {
+		case err == nil:
+			if page == 1 {
+				found = append(found, store.Listing{ID: exact.ID, Name: exact.Name, Normalized: exact.NormalizedName,
+					LastSerial: exact.LastSerial, CreatedAt: exact.CreatedAt})
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			s.fail(w, r, err)
+			return
+		}
+		before := 0 // results ahead of the others: the exact match
+		if exact != nil {
+			before = 1
+		}
+		offset := max(0, (page-1)*searchPageSize-before)
+		limit := searchPageSize - len(found)
+		others, err := s.acct.Store().SearchProjects(ctx, norm, offset, limit+1)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		more := len(others) > limit
+		if more {
+			others = others[:limit]
+		}
+		if d.Results, err = s.listings(ctx, append(found, others...)); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		link := func(n int) string {
+			v := url.Values{"q": {q}}
+			if n > 1 {
+				v.Set("page", strconv.Itoa(n))
+			}
+			return "/search/?" + v.Encode()
+		}
+		if page > 1 {
+			d.PrevURL = link(page - 1)
+		}
+		if more && page < searchMaxPage {
+			d.NextURL = link(page + 1)
+		}
+	}
+	title := "Search"
+	if q != "" {
+		title = "Search results for “" + q + "”"
+	}
+	s.render(w, r, http.StatusOK, "search", title, d)
+}
