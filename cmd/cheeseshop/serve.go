@@ -107,6 +107,7 @@ func (c *ServeCmd) Run(e *env) error {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	go idx.Cache().Follow(ctx, c.FollowInterval)
+	go acct.SweepEvery(ctx, 10*time.Minute)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
