@@ -9,6 +9,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
 )
 
 // TestBrowserJourney is a maintainer's first day, in real Chromium against
@@ -16,10 +18,20 @@ import (
 // email from the outbox, log in, create tokens, upload, invite a
 // colleague who accepts, yank a release that pip then skips, and revoke a
 // token that twine can no longer use. Screenshots of the main pages are
-// saved as artifacts.
+// saved as artifacts. It runs on SQLite and on PostgreSQL.
 func TestBrowserJourney(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		journey(t, startServer(t, serverOptions{}))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dbURL := storetest.URL(t, store.Postgres) // fails under CI without a server
+		journey(t, startServer(t, serverOptions{Database: dbURL}))
+	})
+}
+
+func journey(t *testing.T, s *server) {
 	d := pythonDists(t)
-	s := startServer(t, serverOptions{})
+	requireTool(t, debTwine, "twine")
 	outbox := filepath.Join(s.Data, "outbox")
 	const password = "correct horse battery staple"
 
