@@ -4,6 +4,11 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"time"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/index"
 )
 
 type page struct {
@@ -35,10 +40,18 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	base := template.HTMLEscapeString(s.idx.Config().BaseURL)
+	// count writes a whole number of units of d, such as "24 hours".
+	count := func(d, unit time.Duration, name string) string {
+		if n := int64(d / unit); n != 1 {
+			return itoa(n) + " " + name + "s"
+		}
+		return "1 " + name
+	}
 	s.renderPage(w, r, page{Title: "Help", Body: template.HTML(`
 <h2 id="invalid-auth">Authentication for uploads</h2>
 <p>Uploads authenticate with an API token: the username is <code>__token__</code> and the password is the token,
-which starts with <code>cheeseshop-</code>. An administrator creates one with
+which starts with <code>cheeseshop-</code>. Create one on <a href="/manage/account/tokens/">your API tokens page</a>
+(see <a href="#web-tokens">below</a>), or ask an administrator, who can run
 <code>cheeseshop admin token create --username NAME</code>.</p>
 <h2 id="apitoken">API tokens</h2>
 <p>Passwords are never accepted for uploads. A token can act for all of its user's projects, or be scoped to some
@@ -58,7 +71,41 @@ safe; a different file under a used name is refused, even if the earlier file wa
 <p>Each file may be at most ` + template.HTMLEscapeString(byteSize(s.idx.Config().MaxFileSize)) + `.</p>
 <h2 id="project-size-limit">Project size limit</h2>
 <p>All files of a project together may be at most ` + template.HTMLEscapeString(byteSize(s.idx.Config().MaxProjectSize)) + `.
-Delete old files to make room, or ask the administrators for a larger limit.</p>`)})
+Delete old files to make room, or ask the administrators for a larger limit.</p>
+<h2 id="accounts">Accounts and email verification</h2>
+<p><a href="/account/register/">Register</a> with a username (1 to 50 ASCII letters, digits, <code>.</code>,
+<code>_</code> or <code>-</code>, starting and ending with a letter or digit), an email address and a password of at
+least ` + itoa(auth.MinPasswordLength) + ` characters that is not a common password and does not contain your username.
+We email you a link to verify your address; it works for ` + count(account.VerifyEmailTTL, time.Hour, "hour") + ` and only for the address it was
+sent to. Until you follow it you cannot create API tokens or be invited to projects. Your
+<a href="/manage/account/">account page</a> sends a new link (earlier ones stop working), changes your email address
+(the new one must be verified again; the old one is told) or password (your other sessions end), and signs you out
+everywhere. Forgot your password? <a href="/account/reset-password/">Reset it</a> with a link valid for
+` + count(account.ResetPasswordTTL, time.Hour, "hour") + `. Too many wrong passwords make you wait a few minutes. Sign-ins, token use, role changes and
+other security events are listed in your <a href="/manage/account/security-history/">security history</a>.</p>
+<h2 id="web-tokens">API tokens from the web UI</h2>
+<p>On <a href="/manage/account/tokens/">your API tokens page</a>, give the token a name and choose its scope: all your
+projects (it can also create new projects), or only some of the projects you collaborate on (it can then upload only
+to those). Optionally make it expire after a number of days. The token is shown <strong>once</strong>, when created:
+copy it then; the index keeps only a hash. Each token shows when it was last used. Revoke a token you no longer need,
+or that may have leaked: it is refused at once. A token scoped to projects cannot create, list or revoke tokens.</p>
+<h2 id="roles">Roles: Owner and Maintainer</h2>
+<p>Whoever uploads a new project becomes its Owner. <strong>Maintainers</strong> upload files, see the project's
+management pages and security history, and may leave the project. <strong>Owners</strong> may also invite, remove and
+change the role of collaborators, yank releases, and delete files, releases and the project. An Owner invites a user
+(who must have a verified email address) on the project's collaborators page; the invitation expires after
+` + count(index.InvitationLifetime, 24*time.Hour, "day") + `, and the user accepts or declines it on <a href="/manage/projects/">Your projects</a>. A project always keeps at least one
+Owner: the last Owner cannot be removed, demoted or leave, so make another collaborator an Owner first.</p>
+<h2 id="yanking">Yanking a release</h2>
+<p>An Owner can yank a release (PEP 592), with an optional reason, from the release's management page. Its files stay
+available, but pip and other installers skip a yanked release unless it is pinned exactly
+(<code>==1.0</code>), and warn when they install it. Un-yank it the same way. Prefer yanking to deleting: nothing
+that depends on the release breaks.</p>
+<h2 id="deleting">Deleting files, releases and projects</h2>
+<p>Owners can delete a single file, a release with all its files, or the whole project (type its name to confirm).
+Deletion cannot be undone. File names stay used forever (see <a href="#file-name-reuse">file name reuse</a>): the
+same file name can never be uploaded again, so publish a new version instead. A deleted project's name is reserved:
+nobody, you included, can create a project with that name again, so that no one can take over its users.</p>`)})
 }
 
 func byteSize(n int64) string {
