@@ -48,6 +48,10 @@ type Config struct {
 	// Mailer sends the account emails (verification links, password
 	// resets, notices). Nil drops them with a logged warning.
 	Mailer mail.Mailer
+	// HasSecondFactor says whether a user has a second factor, which it
+	// must then pass after its password (twofactor.HasTwoFactor). Nil:
+	// nobody has one.
+	HasSecondFactor func(ctx context.Context, userID int64) (bool, error)
 }
 
 // Service manages accounts and sessions. It is safe for concurrent use.
@@ -201,7 +205,10 @@ func (c *Current) Pending() bool { return c.Session.State == store.SessionPendin
 // SecondFactorRequired decides whether a user must pass a second factor
 // after its password. Until two-factor methods exist, nobody must.
 func (s *Service) secondFactorRequired(ctx context.Context, u *store.User) (bool, error) {
-	return false, nil
+	if s.cfg.HasSecondFactor == nil {
+		return false, nil
+	}
+	return s.cfg.HasSecondFactor(ctx, u.ID)
 }
 
 func loginKeys(username, ip string) (userKey, ipKey string) {
@@ -282,13 +289,83 @@ func (s *Service) Login(ctx context.Context, username, password string, m audit.
 	return &Login{User: u, Cookie: cookie, Session: sess, Pending: pending}, nil
 }
 
-// signedIn records a completed sign-in.
-func (s *Service) signedIn(ctx context.Context, u *store.User, m audit.Meta) error {
+// signedIn records a completed sign-in; details name the second factor.
+func (s *Service) signedIn(ctx context.Context, u *store.User, m audit.Meta, details ...map[string]any) error {
 	now := s.now()
 	if err := s.store.SetLastLogin(ctx, u.ID, now); err != nil {
 		return err
 	}
-	return audit.Record(ctx, s.store, now, m, store.Event{UserID: u.ID, Tag: audit.LoginSuccess}, nil)
+	var d map[string]any
+	if len(details) > 0 {
+		d = details[0]
+	}
+	return audit.Record(ctx, s.store, now, m, store.Event{UserID: u.ID, Tag: audit.LoginSuccess}, d)
+}
+
+// CompleteSecondFactor signs in the user of a pending session that passed
+// its second step (method "totp", "webauthn" or "recovery-code"; label
+// names the key). The pending session is replaced by a new, active one
+// (a new id, as at every change of privilege); its cookie is returned.
+func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, label string, m audit.Meta) (string, error) {
+	if !c.Pending() {
+		return "", errorf(Invalid, "This session is already signed in.")
+	}
+	if err := s.store.DeleteSession(ctx, c.Session.IDHash); err != nil {
+		return "", fmt.Errorf("account: %w", err)
+	}
+	cookie, _, err := s.startSession(ctx, c.User, store.SessionActive, m)
+	if err != nil {
+		return "", err
+	}
+	details := map[string]any{"two_factor_method": method}
+	if label != "" {
+		details["label"] = label
+	}
+	if err := s.signedIn(ctx, c.User, m, details); err != nil {
+		return "", err
+	}
+	return cookie, nil
+}
+
+// Reauthenticated records that the user of a signed-in session proved its
+// identity again (with method), for the changes that require a recent
+// proof.
+func (s *Service) Reauthenticated(ctx context.Context, c *Current, method, label string, m audit.Meta) error {
+	now := s.now()
+	if err := s.store.ReauthenticateSession(ctx, c.Session.IDHash, store.SessionActive, now); err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	c.Session.AuthenticatedAt = now
+	return audit.Record(ctx, s.store, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.Reauthenticated},
+		map[string]any{"method": method, "label": label})
+}
+
+// RecentlyAuthenticated reports whether the session's user proved its
+// identity within window.
+func (s *Service) RecentlyAuthenticated(c *Current, window time.Duration) bool {
+	return s.now().Sub(c.Session.AuthenticatedAt) < window
+}
+
+// CheckPassword verifies the password of a signed-in user (for a
+// re-authentication without a second factor), counting failures against
+// the login limit.
+func (s *Service) CheckPassword(ctx context.Context, u *store.User, password string, m audit.Meta) error {
+	userKey, ipKey := loginKeys(u.Username, m.IP)
+	for _, k := range []string{userKey, ipKey} {
+		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
+			return s.tooMany(ctx, err, u.ID, "login", m)
+		}
+	}
+	if err := s.hasher.Verify(ctx, password, u.PasswordHash); err != nil {
+		if !errors.Is(err, auth.ErrMismatch) {
+			return fmt.Errorf("account: %w", err)
+		}
+		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
+			return err
+		}
+		return errorf(Unauthorized, "The password is wrong.")
+	}
+	return nil
 }
 
 func (s *Service) startSession(ctx context.Context, u *store.User, state string, m audit.Meta) (string, *store.Session, error) {

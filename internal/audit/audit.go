@@ -34,6 +34,16 @@ const (
 	AccountEnabled     = "account:enabled"
 	RateLimited        = "account:ratelimited"
 
+	TwoFactorAdded         = "account:two_factor:method_added"
+	TwoFactorRemoved       = "account:two_factor:method_removed"
+	SecurityKeyRenamed     = "account:two_factor:key_renamed"
+	SecurityKeyCloned      = "account:two_factor:key_counter_regressed"
+	TwoFactorFailure       = "account:two_factor:failure"
+	RecoveryCodesGenerated = "account:recovery_codes:generated"
+	RecoveryCodesConfirmed = "account:recovery_codes:confirmed"
+	RecoveryCodeUsed       = "account:recovery_codes:used"
+	Reauthenticated        = "account:reauthenticated"
+
 	TokenCreated = "account:api_token:created"
 	TokenUsed    = "account:api_token:used"
 	TokenRevoked = "account:api_token:revoked"
@@ -92,7 +102,28 @@ func Describe(e *store.Event) string {
 	}
 	switch e.Tag {
 	case LoginSuccess:
+		if m := s("two_factor_method"); m != "" {
+			return "Signed in with a password and " + methodName(m, s("label"))
+		}
 		return "Signed in"
+	case TwoFactorAdded:
+		return "Two-factor method added: " + methodName(s("method"), s("label"))
+	case TwoFactorRemoved:
+		return "Two-factor method removed: " + methodName(s("method"), s("label"))
+	case SecurityKeyRenamed:
+		return "Security key renamed from " + s("old") + " to " + s("label")
+	case SecurityKeyCloned:
+		return "Security key refused: its signature counter went backwards (" + s("label") + "), a sign that it was cloned"
+	case TwoFactorFailure:
+		return "Failed second step (" + methodName(s("method"), s("label")) + "): " + s("reason")
+	case RecoveryCodesGenerated:
+		return "Recovery codes generated"
+	case RecoveryCodesConfirmed:
+		return "Recovery codes confirmed as saved"
+	case RecoveryCodeUsed:
+		return fmt.Sprintf("Recovery code used (%v left)", d["left"])
+	case Reauthenticated:
+		return "Identity confirmed again (" + methodName(s("method"), s("label")) + ")"
 	case LoginFailure:
 		return "Failed sign-in: " + s("reason")
 	case Logout:
@@ -151,4 +182,22 @@ func Describe(e *store.Event) string {
 		return s("by") + " removed " + s("user") + " (" + s("role") + ")"
 	}
 	return e.Tag
+}
+
+// methodName names a second factor for people.
+func methodName(method, label string) string {
+	switch method {
+	case "totp":
+		return "authenticator app"
+	case "webauthn":
+		if label != "" {
+			return "security key \u201c" + label + "\u201d"
+		}
+		return "security key"
+	case "recovery-code":
+		return "recovery code"
+	case "password":
+		return "password"
+	}
+	return method
 }

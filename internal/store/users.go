@@ -20,17 +20,23 @@ type User struct {
 	EmailVerified     bool
 	PasswordChangedAt time.Time // zero: never changed since creation
 	LastLoginAt       time.Time // zero: never signed in to the web UI
-	CreatedAt         time.Time
+	// HasTOTP is set while an authenticator app is enrolled.
+	HasTOTP bool
+	// RecoveryCodesConfirmed is set once the user typed back one of its
+	// recovery codes, proving it saved them.
+	RecoveryCodesConfirmed bool
+	CreatedAt              time.Time
 }
 
-const userColumns = `id, username, email, password_hash, is_admin, disabled, email_verified, password_changed_at, last_login_at, created_at`
+const userColumns = `id, username, email, password_hash, is_admin, disabled, email_verified, password_changed_at, last_login_at,
+	totp_secret IS NOT NULL, recovery_codes_confirmed, created_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var created, pwChanged int64
 	var lastLogin sql.NullInt64
 	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.IsAdmin, &u.Disabled, &u.EmailVerified,
-		&pwChanged, &lastLogin, &created); err != nil {
+		&pwChanged, &lastLogin, &u.HasTOTP, &u.RecoveryCodesConfirmed, &created); err != nil {
 		return nil, notFound(err)
 	}
 	u.CreatedAt = fromMicros(created)

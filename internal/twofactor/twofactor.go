@@ -1,0 +1,246 @@
+// Package twofactor is the second step of signing in: authenticator apps
+// (TOTP, RFC 6238), security keys (WebAuthn) and single-use recovery
+// codes; enrolling and removing them; the rate limits of failed second
+// steps; and the one policy that says whether a user has two-factor
+// authentication and whether it must. It knows nothing of HTTP.
+package twofactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
+	"cheeseshop/internal/ratelimit"
+	"cheeseshop/internal/store"
+)
+
+// Failed second steps allowed (as PyPI): per user 5 in 5 minutes, 20 in an
+// hour and 50 in a day; per IP 10 in 5 minutes.
+var (
+	UserLimits = []ratelimit.Rule{{Max: 5, Window: 5 * time.Minute}, {Max: 20, Window: time.Hour}, {Max: 50, Window: 24 * time.Hour}}
+	IPLimits   = []ratelimit.Rule{{Max: 10, Window: 5 * time.Minute}}
+)
+
+// ReauthWindow is how recent a proof of identity must be before a
+// sensitive change (removing a method, regenerating recovery codes).
+const ReauthWindow = 10 * time.Minute
+
+// Config holds the settings of two-factor authentication.
+type Config struct {
+	// BaseURL is the public URL of the server; the WebAuthn relying party
+	// id is its host and its origin the only accepted origin.
+	BaseURL string
+	// Issuer names the site in authenticator apps (default "cheeseshop").
+	Issuer string
+	// RequireAll is the site-wide switch (--require-2fa): every user must
+	// have two-factor authentication to do anything but set it up.
+	RequireAll bool
+	// Mailer sends the notices of every change.
+	Mailer mail.Mailer
+}
+
+// Service manages second factors. It is safe for concurrent use.
+type Service struct {
+	store   *store.Store
+	hasher  *auth.Hasher
+	sealer  *auth.Sealer
+	limiter *ratelimit.Limiter
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a Service. secretKey is the server's secret key (kept out
+// of the database), from which the key that seals TOTP secrets is
+// derived. now may be nil (the wall clock).
+func New(st *store.Store, hasher *auth.Hasher, secretKey []byte, cfg Config, log *slog.Logger, now func() time.Time) (*Service, error) {
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "cheeseshop"
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	sealer, err := auth.NewSealer(secretKey, "totp secret")
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: %w", err)
+	}
+	return &Service{store: st, hasher: hasher, sealer: sealer, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}, nil
+}
+
+// Config returns the settings in use.
+func (s *Service) Config() Config { return s.cfg }
+
+// Methods are a user's second factors.
+type Methods struct {
+	TOTP bool
+	Keys []*store.SecurityKey
+	// RecoveryLeft counts the unused recovery codes; RecoveryTotal all of them.
+	RecoveryLeft, RecoveryTotal int
+	// RecoveryConfirmed is set once the user proved it saved its codes.
+	RecoveryConfirmed bool
+}
+
+// Enabled reports whether the user has two-factor authentication: an
+// authenticator app or at least one security key. Recovery codes alone
+// do not count.
+func (m *Methods) Enabled() bool { return m.TOTP || len(m.Keys) > 0 }
+
+// Count is the number of second factors (recovery codes excluded).
+func (m *Methods) Count() int {
+	n := len(m.Keys)
+	if m.TOTP {
+		n++
+	}
+	return n
+}
+
+// MethodsOf returns the user's second factors.
+func (s *Service) MethodsOf(ctx context.Context, userID int64) (*Methods, error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: %w", err)
+	}
+	keys, err := s.store.SecurityKeys(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: %w", err)
+	}
+	codes, err := s.store.RecoveryCodes(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: %w", err)
+	}
+	m := &Methods{TOTP: u.HasTOTP, Keys: keys, RecoveryTotal: len(codes), RecoveryConfirmed: u.RecoveryCodesConfirmed}
+	for _, c := range codes {
+		if c.UsedAt.IsZero() {
+			m.RecoveryLeft++
+		}
+	}
+	return m, nil
+}
+
+// Querier is what HasTwoFactor reads: the store or a transaction.
+type Querier interface {
+	TwoFactorMethods(ctx context.Context, userID int64) (totp bool, keys int, err error)
+}
+
+// HasTwoFactor is THE definition of "has two-factor authentication": an
+// authenticator app or at least one security key (recovery codes alone do
+// not count). Every policy (the site-wide switch, the critical-project
+// mandate) decides with it.
+func HasTwoFactor(ctx context.Context, q Querier, userID int64) (bool, error) {
+	totp, keys, err := q.TwoFactorMethods(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("twofactor: %w", err)
+	}
+	return totp || keys > 0, nil
+}
+
+// HasTwoFactor reports whether the user has two-factor authentication.
+func (s *Service) HasTwoFactor(ctx context.Context, userID int64) (bool, error) {
+	return HasTwoFactor(ctx, s.store, userID)
+}
+
+// Requirement says why a policy requires two-factor authentication of a
+// user ("" when none does).
+type Requirement string
+
+// The policies that can require two-factor authentication.
+const (
+	RequiredSiteWide Requirement = "site-wide"
+)
+
+// Required returns the first policy that requires two-factor
+// authentication of the user, or "".
+func (s *Service) Required(ctx context.Context, u *store.User) (Requirement, error) {
+	if s.cfg.RequireAll {
+		return RequiredSiteWide, nil
+	}
+	return "", nil
+}
+
+// SetupURL is where a user enrols a second factor.
+func (s *Service) SetupURL() string { return s.cfg.BaseURL + "/manage/account/two-factor/" }
+
+// MissingError explains to a user without two-factor authentication why
+// it is refused and how to fix it, or returns nil when it may go on.
+func (s *Service) MissingError(ctx context.Context, u *store.User) error {
+	req, err := s.Required(ctx, u)
+	if err != nil || req == "" {
+		return err
+	}
+	has, err := s.HasTwoFactor(ctx, u.ID)
+	if err != nil || has {
+		return err
+	}
+	return &account.Error{Kind: account.Forbidden, Msg: fmt.Sprintf(
+		"User '%s' does not have two-factor authentication enabled, which this index requires. "+
+			"Enable an authenticator app or a security key at %s, then try again.", u.Username, s.SetupURL())}
+}
+
+func errorf(kind account.Kind, format string, args ...any) error {
+	return &account.Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// limitKeys are the rate-limit keys of a user's second steps.
+func limitKeys(userID int64, ip string) (user, byIP string) {
+	return "2fa:user:" + strconv.FormatInt(userID, 10), "2fa:ip:" + ip
+}
+
+// checkLimits refuses when the user or its IP failed too often.
+func (s *Service) checkLimits(ctx context.Context, u *store.User, m audit.Meta) error {
+	userKey, ipKey := limitKeys(u.ID, m.IP)
+	for key, rules := range map[string][]ratelimit.Rule{userKey: UserLimits, ipKey: IPLimits} {
+		if err := s.limiter.Check(ctx, key, rules...); err != nil {
+			ex, ok := errors.AsType[*ratelimit.Exceeded](err)
+			if !ok {
+				return err
+			}
+			_ = s.record(ctx, u, m, audit.RateLimited, map[string]any{"limit": "second step"})
+			wait := ex.RetryAfter.Round(time.Second)
+			return &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
+				Msg: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
+		}
+	}
+	return nil
+}
+
+// failed counts a failed second step and records it; it returns refusal,
+// the error to show.
+func (s *Service) failed(ctx context.Context, u *store.User, m audit.Meta, method, label, reason string, refusal error) error {
+	userKey, ipKey := limitKeys(u.ID, m.IP)
+	if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
+		return err
+	}
+	if err := s.record(ctx, u, m, audit.TwoFactorFailure, map[string]any{"method": method, "label": label, "reason": reason}); err != nil {
+		return err
+	}
+	s.notify(ctx, u, "Failed two-factor attempt on your account",
+		fmt.Sprintf("Someone gave the right password for your account %q but failed the second step (%s: %s), from %s.\n\n"+
+			"If this was not you, change your password now: %s/manage/account/\n", u.Username, method, reason, m.IP, s.cfg.BaseURL))
+	return refusal
+}
+
+// record stores an event of the user.
+func (s *Service) record(ctx context.Context, u *store.User, m audit.Meta, tag string, details map[string]any) error {
+	return audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: tag}, details)
+}
+
+// notify emails the user; a failure to send is logged, not fatal.
+func (s *Service) notify(ctx context.Context, u *store.User, subject, text string) {
+	if s.cfg.Mailer == nil {
+		s.log.WarnContext(ctx, "no mailer: notice not sent", "user", u.Username, "subject", subject)
+		return
+	}
+	text = "Hello " + u.Username + ",\n\n" + text + "\nIf you did not make this change, contact the administrators of " + s.cfg.BaseURL + " at once.\n"
+	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: subject, Text: text}); err != nil {
+		s.log.ErrorContext(ctx, "send notice", "user", u.Username, "subject", subject, "err", err)
+	}
+}
