@@ -19,6 +19,7 @@ import (
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/twofactor"
 	"cheeseshop/internal/web"
 )
 
@@ -34,6 +35,8 @@ type ServeCmd struct {
 	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
 	SMTPURL         string        `name:"smtp-url" env:"CHEESESHOP_SMTP_URL" help:"SMTP server for outbound email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465. Default: write emails to <data>/outbox."`
 	MailFrom        string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
+	SecretKey       string        `env:"CHEESESHOP_SECRET_KEY" help:"Server secret key (at least 32 characters) that seals TOTP secrets; every server of a deployment needs the same one. Default: generated once into <data>/secret.key."`
+	Require2FA      bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
 }
 
 // mailFrom returns the sender of emails for a server at base.
@@ -76,7 +79,6 @@ func (c *ServeCmd) Run(e *env) error {
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize)}, e.log)
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
 	from := c.MailFrom
@@ -92,11 +94,22 @@ func (c *ServeCmd) Run(e *env) error {
 	if sm, ok := mailer.(fmt.Stringer); ok {
 		mailDest = "SMTP " + sm.String()
 	}
-	acct, err := account.New(e.ctx, st, auth.NewHasher(max(2, runtime.NumCPU())), account.Config{BaseURL: base, Mailer: mailer}, e.log, nil)
+	key, err := secretKey(e.Data, c.SecretKey)
 	if err != nil {
 		return err
 	}
-	h := web.New(idx, acct, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready})
+	hasher := auth.NewHasher(max(2, runtime.NumCPU()))
+	tf, err := twofactor.New(st, hasher, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer}, e.log, nil)
+	if err != nil {
+		return err
+	}
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
+		UploadGate: tf.UploadGate}, e.log)
+	acct, err := account.New(e.ctx, st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, e.log, nil)
+	if err != nil {
+		return err
+	}
+	h := web.New(idx, acct, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf})
 
 	srv := &http.Server{
 		Handler:           h,

@@ -33,6 +33,10 @@ type Config struct {
 	MaxProjectSize int64
 	// CacheBytes bounds the memory of cached project pages.
 	CacheBytes int64
+	// UploadGate, when set, may refuse a user any upload (for instance
+	// the site-wide two-factor requirement): it returns the message that
+	// tells the user why and what to do, or "".
+	UploadGate func(ctx context.Context, u *store.User) (refusal string, err error)
 }
 
 // Service is the package index. It is safe for concurrent use.
@@ -137,6 +141,23 @@ func (s *Service) canUpload(ctx context.Context, q interface {
 				p.User.Username, proj.Name, s.helpURL("project-name"))
 		}
 		return fmt.Errorf("index: role: %w", err)
+	}
+	return nil
+}
+
+// CheckUploader refuses an upload by a principal whose user a policy
+// forbids to upload at all (Config.UploadGate), before any of the upload
+// is read.
+func (s *Service) CheckUploader(ctx context.Context, p *Principal) error {
+	if s.cfg.UploadGate == nil {
+		return nil
+	}
+	msg, err := s.cfg.UploadGate(ctx, p.User)
+	if err != nil {
+		return fmt.Errorf("index: upload gate: %w", err)
+	}
+	if msg != "" {
+		return errorf(Forbidden, "%s", msg)
 	}
 	return nil
 }

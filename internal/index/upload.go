@@ -66,6 +66,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if p == nil {
 		return nil, errorf(Unauthorized, "Invalid or non-existent authentication information. See %s for more information.", s.helpURL("invalid-auth"))
 	}
+	if err := s.CheckUploader(ctx, p); err != nil {
+		return nil, err
+	}
 
 	// Form metadata, in PyPI's order of priority.
 	mv := form.Get("metadata_version")

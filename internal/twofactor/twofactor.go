@@ -244,3 +244,14 @@ func (s *Service) notify(ctx context.Context, u *store.User, subject, text strin
 		s.log.ErrorContext(ctx, "send notice", "user", u.Username, "subject", subject, "err", err)
 	}
 }
+
+// UploadGate is index.Config.UploadGate: it refuses uploads by users
+// without two-factor authentication while a policy requires it, with the
+// message that says how to fix it.
+func (s *Service) UploadGate(ctx context.Context, u *store.User) (string, error) {
+	err := s.MissingError(ctx, u)
+	if e, ok := errors.AsType[*account.Error](err); ok {
+		return e.Msg, nil
+	}
+	return "", err
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
+	"cheeseshop/internal/twofactor"
 )
 
 // testServer is a real server on a loopback port over a fresh database.
@@ -34,9 +36,23 @@ type testServer struct {
 	client *http.Client
 	// outbox is the folder the server's emails go to (mail.ReadOutbox).
 	outbox string
+	tf     *twofactor.Service
+}
+
+// serverConfig varies the test server.
+type serverConfig struct {
+	// Require2FA is --require-2fa.
+	Require2FA bool
+	// Now is the clock of accounts and second factors (nil: the wall clock).
+	Now func() time.Time
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
+	t.Helper()
+	return newTestServerWith(t, d, serverConfig{})
+}
+
+func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testServer {
 	t.Helper()
 	st := storetest.Open(t, d)
 	blobs, err := blob.NewFS(filepath.Join(t.TempDir(), "files"))
@@ -47,21 +63,27 @@ func newTestServer(t testing.TB, d store.Dialect) *testServer {
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20}, log)
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	mailer, err := mail.New("", outbox, "cheeseshop <noreply@example.org>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := account.New(context.Background(), st, auth.NewHasher(2), account.Config{BaseURL: base, Mailer: mailer}, log, nil)
+	hasher := auth.NewHasher(2)
+	tf, err := twofactor.New(st, hasher, []byte(strings.Repeat("test secret key ", 4)),
+		twofactor.Config{BaseURL: base, RequireAll: cfg.Require2FA, Mailer: mailer}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs.Config.Handler = New(idx, acct, log, prometheus.NewRegistry(), Options{})
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20, UploadGate: tf.UploadGate}, log)
+	acct, err := account.New(context.Background(), st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, log, cfg.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf})
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: base, st: st, idx: idx, acct: acct, client: client, outbox: outbox}
+	return &testServer{t: t, URL: base, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf}
 }
 
 // user creates an account and returns a token acting for it (scoped to

@@ -14,6 +14,7 @@ import (
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/twofactor"
 )
 
 // Options configure the HTTP surface.
@@ -22,12 +23,16 @@ type Options struct {
 	AccessLog bool
 	// Ready reports whether the server can take traffic (for /readyz).
 	Ready func() error
+	// TwoFactor enables the second factors (sign-in step, set-up pages,
+	// the site-wide requirement). Nil: no second factors.
+	TwoFactor *twofactor.Service
 }
 
 // Server serves the HTTP API of an index and its web UI.
 type Server struct {
 	idx     *index.Service
 	acct    *account.Service
+	tf      *twofactor.Service // nil: no second factors
 	tmpl    templates
 	log     *slog.Logger
 	opts    Options
@@ -43,7 +48,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	if err != nil {
 		panic(err) // the templates are embedded: a parse error is a bug
 	}
-	s := &Server{idx: idx, acct: acct, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_project_pages", Help: "Project pages held in the cache."},
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
@@ -93,6 +98,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.accountRoutes(mux)
 	s.manageRoutes(mux)
 	s.publicRoutes(mux)
+	if s.tf != nil {
+		s.twoFactorRoutes(mux)
+	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))

@@ -220,6 +220,9 @@ func (s *Server) ui(h http.HandlerFunc) http.Handler {
 				return
 			}
 		}
+		if !s.gateTwoFactor(w, r) {
+			return
+		}
 		h(w, r)
 	})
 }

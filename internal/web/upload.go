@@ -76,6 +76,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	if err := s.idx.CheckUploader(ctx, principal); err != nil {
+		fail(err)
+		return
+	}
 
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
