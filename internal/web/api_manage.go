@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
@@ -43,7 +44,9 @@ func (s *Server) api(h apiHandler) http.Handler {
 				return
 			}
 			p.Meta = meta(r)
-			h(w, r, p)
+			if s.gateAPI(w, r, p.User) {
+				h(w, r, p)
+			}
 			return
 		}
 		st := &uiState{w: w}
@@ -62,8 +65,29 @@ func (s *Server) api(h apiHandler) http.Handler {
 				return
 			}
 		}
-		h(w, r, &index.Principal{User: c.User, Meta: meta(r)})
+		if s.gateAPI(w, r, c.User) {
+			h(w, r, &index.Principal{User: c.User, Meta: meta(r)})
+		}
 	})
+}
+
+// gateAPI refuses the management API to a user without two-factor
+// authentication while a policy requires it; it returns false when it
+// answered.
+func (s *Server) gateAPI(w http.ResponseWriter, r *http.Request, u *store.User) bool {
+	if s.tf == nil {
+		return true
+	}
+	err := s.tf.MissingError(r.Context(), u)
+	if err == nil {
+		return true
+	}
+	if account.KindOf(err) == 0 {
+		s.apiFail(w, r, err)
+		return false
+	}
+	writeJSON(w, http.StatusForbidden, map[string]string{"message": err.Error()})
+	return false
 }
 
 // apiFail answers an error as JSON with its status; authentication
