@@ -1,0 +1,151 @@
+package web
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/twofactor"
+)
+
+// recoveryView is the recovery-codes page.
+type recoveryView struct {
+	Methods *twofactor.Methods
+	// Codes are the codes just generated, shown once; Download is them as
+	// a text file (a data: URI).
+	Codes    []string
+	Download template.URL
+	Error    string
+	LowWater int
+}
+
+func (s *Server) renderRecovery(w http.ResponseWriter, r *http.Request, c *account.Current, status int, v recoveryView) {
+	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Methods, v.LowWater = m, twofactor.RecoveryLowWater
+	s.render(w, r, status, "recovery_codes", "Recovery codes", v)
+}
+
+// recoveryCodesPage shows the state of the user's recovery codes.
+func (s *Server) recoveryCodesPage(w http.ResponseWriter, r *http.Request) {
+	c := s.requireUser(w, r)
+	if c == nil {
+		return
+	}
+	s.renderRecovery(w, r, c, http.StatusOK, recoveryView{})
+}
+
+// recoveryCodesGenerate makes a new set of codes and shows them, once.
+// Replacing an existing set needs a recent re-authentication.
+func (s *Server) recoveryCodesGenerate(w http.ResponseWriter, r *http.Request) {
+	c := s.requireUser(w, r)
+	if c == nil {
+		return
+	}
+	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if m.RecoveryTotal > 0 && !s.requireRecentAuth(w, r, c, "/manage/account/recovery-codes/") {
+		return
+	}
+	codes, err := s.tf.GenerateRecoveryCodes(r.Context(), c, meta(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	text := "Recovery codes for " + c.User.Username + " at " + s.idx.Config().BaseURL + "\n" +
+		"Each code works once.\n\n" + strings.Join(codes, "\n") + "\n"
+	s.renderRecovery(w, r, c, http.StatusOK, recoveryView{Codes: codes,
+		Download: template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))})
+}
+
+// recoveryCodesConfirm takes one of the new codes typed back.
+func (s *Server) recoveryCodesConfirm(w http.ResponseWriter, r *http.Request) {
+	c := s.requireUser(w, r)
+	if c == nil {
+		return
+	}
+	err := s.tf.ConfirmRecoveryCodes(r.Context(), c, r.PostFormValue("code"), meta(r))
+	if err != nil {
+		if status, ok := formStatus(err); ok {
+			s.renderRecovery(w, r, c, status, recoveryView{Error: err.Error()})
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.addFlash(w, r, "ok", "Your recovery codes are confirmed. Now add an authenticator app or a security key.")
+	redirect(w, r, "/manage/account/two-factor/")
+}
+
+// formStatus returns the status with which a refusal is shown on the
+// form that caused it; false for the refusals shown on their own page
+// (rate limits, internal errors).
+func formStatus(err error) (int, bool) {
+	switch account.KindOf(err) {
+	case account.Invalid:
+		return http.StatusBadRequest, true
+	case account.Unauthorized:
+		return http.StatusUnauthorized, true
+	case account.Forbidden:
+		return http.StatusForbidden, true
+	case account.NotFound:
+		return http.StatusNotFound, true
+	}
+	return 0, false
+}
+
+// twoStepRecoveryPage is the second step of signing in with a recovery code.
+func (s *Server) twoStepRecoveryPage(w http.ResponseWriter, r *http.Request) {
+	c := s.pendingSession(w, r)
+	if c == nil {
+		return
+	}
+	s.renderTwoStep(w, r, c, http.StatusOK, "twostep_recovery", "recovery-code", "")
+}
+
+func (s *Server) twoStepRecoveryPost(w http.ResponseWriter, r *http.Request) {
+	c := s.pendingSession(w, r)
+	if c == nil {
+		return
+	}
+	left, err := s.tf.UseRecoveryCode(r.Context(), c.User, r.PostFormValue("code"), meta(r))
+	if err != nil {
+		if _, ok := formStatus(err); ok {
+			s.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_recovery", "recovery-code", err.Error())
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.finishSecondStep(w, r, c, "recovery-code", "", left)
+}
+
+// twoStepView is a second-step page.
+type twoStepView struct {
+	Next    string
+	Error   string
+	Others  []secondStepMethod
+	Pending string // the username
+}
+
+func (s *Server) renderTwoStep(w http.ResponseWriter, r *http.Request, c *account.Current, status int, tmpl, method, msg string) {
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next = r.PostFormValue("next")
+	}
+	next = safeNext(next)
+	// The links to the other methods carry next along.
+	q := r.URL.Query()
+	q.Set("next", next)
+	r.URL.RawQuery = q.Encode()
+	s.render(w, r, status, tmpl, "Two-factor authentication", twoStepView{Next: next, Error: msg,
+		Others: s.secondStepMethods(r, c, method), Pending: c.User.Username})
+}
