@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -45,6 +46,10 @@ type serverConfig struct {
 	Require2FA bool
 	// Now is the clock of accounts and second factors (nil: the wall clock).
 	Now func() time.Time
+	// BaseHost, when set, names the server in its base URL instead of
+	// its loopback IP (security keys need a host name); requests still go
+	// to the loopback address (testServer.URL).
+	BaseHost string
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
@@ -62,6 +67,11 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	t.Cleanup(func() { blobs.Close() })
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
+	url := base
+	if cfg.BaseHost != "" {
+		_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
+		base = "http://" + net.JoinHostPort(cfg.BaseHost, port)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	mailer, err := mail.New("", outbox, "cheeseshop <noreply@example.org>")
@@ -83,7 +93,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: base, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf}
+	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf}
 }
 
 // user creates an account and returns a token acting for it (scoped to

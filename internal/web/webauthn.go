@@ -1,0 +1,306 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/twofactor"
+)
+
+// Security keys in the web UI. The ceremonies run in the browser
+// (static/webauthn.js): it fetches the options from a JSON endpoint,
+// calls navigator.credentials, and posts the credential's toJSON() back;
+// the answer is {"redirect": URL} or {"message": why} with the status of
+// the refusal.
+
+// webauthnRequest is what webauthn.js posts: the key's label (on
+// registration), where to go next, and the credential.
+type webauthnRequest struct {
+	Label      string          `json:"label"`
+	Next       string          `json:"next"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// readWebauthn decodes the posted JSON (an empty body is an empty request).
+func readWebauthn(r *http.Request) (webauthnRequest, error) {
+	var req webauthnRequest
+	if r.ContentLength == 0 {
+		return req, nil
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return req, &account.Error{Kind: account.Invalid, Msg: "The request could not be read. Reload the page and try again."}
+	}
+	return req, nil
+}
+
+// jsonFail answers a script with a refusal {"message"} and its status, or
+// logs an unexpected error and answers 500.
+func (s *Server) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := errors.AsType[*account.Error](err); ok {
+		status := map[account.Kind]int{account.Invalid: 400, account.Unauthorized: 401, account.Forbidden: 403,
+			account.NotFound: 404, account.TooManyRequests: 429}[e.Kind]
+		if e.Kind == account.TooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+		}
+		writeJSON(w, status, map[string]string{"message": e.Msg})
+		return
+	}
+	s.log.ErrorContext(r.Context(), "webauthn", "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Something went wrong on our side. Try again in a moment."})
+}
+
+// writeOptions answers the options of a ceremony, as
+// PublicKeyCredential.parse*OptionsFromJSON takes them.
+func writeOptions(w http.ResponseWriter, options []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(options)
+}
+
+// jsonUser returns the signed-in session for a script, or answers 401.
+func (s *Server) jsonUser(w http.ResponseWriter, r *http.Request) *account.Current {
+	if s.tf == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Two-factor authentication is not enabled on this server."})
+		return nil
+	}
+	c := s.current(r)
+	if c == nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Your session ended. Sign in again.", "redirect": "/account/login/"})
+	}
+	return c
+}
+
+// jsonPending returns the session waiting for its second step, or answers 401.
+func (s *Server) jsonPending(w http.ResponseWriter, r *http.Request) *account.Current {
+	if s.tf == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Two-factor authentication is not enabled on this server."})
+		return nil
+	}
+	c := s.session(r)
+	if c == nil || !c.Pending() {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Your sign-in expired. Log in again.", "redirect": "/account/login/"})
+		return nil
+	}
+	return c
+}
+
+// webauthnManage lists the user's security keys, with forms to add,
+// rename and remove them.
+func (s *Server) webauthnManage(w http.ResponseWriter, r *http.Request) {
+	c := s.requireUser(w, r)
+	if c == nil {
+		return
+	}
+	if s.tf == nil {
+		s.renderError(w, r, http.StatusNotFound, "Two-factor authentication is not enabled on this server.")
+		return
+	}
+	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := s.tf.Required(r.Context(), c.User)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "webauthn_manage", "Security keys", map[string]any{
+		"Keys": m.Keys, "RecoveryConfirmed": c.User.RecoveryCodesConfirmed, "Required": req != "",
+		"Last": m.Count() == 1 && len(m.Keys) == 1, "MaxLabel": twofactor.MaxKeyLabel,
+	})
+}
+
+// webauthnRegisterOptions checks the new key's label, then starts the
+// registration ceremony.
+func (s *Server) webauthnRegisterOptions(w http.ResponseWriter, r *http.Request) {
+	c := s.jsonUser(w, r)
+	if c == nil {
+		return
+	}
+	req, err := readWebauthn(r)
+	if err == nil {
+		err = s.tf.CheckKeyLabel(r.Context(), c.User.ID, req.Label, 0)
+	}
+	var options []byte
+	if err == nil {
+		options, err = s.tf.BeginKeyRegistration(r.Context(), c)
+	}
+	if err != nil {
+		s.jsonFail(w, r, err)
+		return
+	}
+	writeOptions(w, options)
+}
+
+// webauthnRegister adds the key that answered the options.
+func (s *Server) webauthnRegister(w http.ResponseWriter, r *http.Request) {
+	c := s.jsonUser(w, r)
+	if c == nil {
+		return
+	}
+	req, err := readWebauthn(r)
+	var key *store.SecurityKey
+	if err == nil {
+		key, err = s.tf.FinishKeyRegistration(r.Context(), c, req.Label, req.Credential, meta(r))
+	}
+	if err != nil {
+		s.jsonFail(w, r, err)
+		return
+	}
+	s.addFlash(w, r, "ok", fmt.Sprintf("Security key %q added. You can now use it to sign in.", key.Label))
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
+}
+
+// keyID is the {id} of a key's URL.
+func keyID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &account.Error{Kind: account.NotFound, Msg: "No such security key on your account."}
+	}
+	return id, nil
+}
+
+// webauthnRename changes a key's label.
+func (s *Server) webauthnRename(w http.ResponseWriter, r *http.Request) {
+	c := s.requireUser(w, r)
+	if c == nil {
+		return
+	}
+	id, err := keyID(r)
+	if err == nil && s.tf == nil {
+		err = &account.Error{Kind: account.NotFound, Msg: "Two-factor authentication is not enabled on this server."}
+	}
+	if err == nil {
+		err = s.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r))
+	}
+	if err != nil {
+		if account.KindOf(err) == account.Invalid {
+			s.addFlash(w, r, "error", err.Error())
+			redirect(w, r, "/manage/account/webauthn/")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.addFlash(w, r, "ok", "Security key renamed.")
+	redirect(w, r, "/manage/account/webauthn/")
+}
+
+// webauthnRemove removes a key, after a recent proof of identity.
+func (s *Server) webauthnRemove(w http.ResponseWriter, r *http.Request) {
+	c := s.requireUser(w, r)
+	if c == nil {
+		return
+	}
+	id, err := keyID(r)
+	if err == nil && s.tf == nil {
+		err = &account.Error{Kind: account.NotFound, Msg: "Two-factor authentication is not enabled on this server."}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
+		return
+	}
+	if err := s.tf.RemoveKey(r.Context(), c, id, meta(r)); err != nil {
+		if k := account.KindOf(err); k == account.Forbidden || k == account.Invalid {
+			s.addFlash(w, r, "error", err.Error())
+			redirect(w, r, "/manage/account/webauthn/")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.addFlash(w, r, "ok", "Security key removed.")
+	redirect(w, r, "/manage/account/webauthn/")
+}
+
+// webauthnSecondStep is the page of the second step with a security key.
+func (s *Server) webauthnSecondStep(w http.ResponseWriter, r *http.Request) {
+	c := s.pendingSession(w, r)
+	if c == nil {
+		return
+	}
+	s.render(w, r, http.StatusOK, "twostep_webauthn", "Two-factor authentication", map[string]any{
+		"Pending": c.User.Username, "Next": safeNext(r.URL.Query().Get("next")),
+		"Others": s.secondStepMethods(r, c, "webauthn"),
+	})
+}
+
+func (s *Server) webauthnLoginOptions(w http.ResponseWriter, r *http.Request) {
+	c := s.jsonPending(w, r)
+	if c == nil {
+		return
+	}
+	options, err := s.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin)
+	if err != nil {
+		s.jsonFail(w, r, err)
+		return
+	}
+	writeOptions(w, options)
+}
+
+// webauthnLoginVerify checks the key's answer and, when right, signs the
+// session in (under a new id) and sends the browser on.
+func (s *Server) webauthnLoginVerify(w http.ResponseWriter, r *http.Request) {
+	c := s.jsonPending(w, r)
+	if c == nil {
+		return
+	}
+	req, err := readWebauthn(r)
+	var key *store.SecurityKey
+	if err == nil {
+		key, err = s.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin, req.Credential, meta(r))
+	}
+	var cookie string
+	if err == nil {
+		cookie, err = s.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, meta(r))
+	}
+	if err != nil {
+		s.jsonFail(w, r, err)
+		return
+	}
+	s.setCookie(w, cookieSession, cookie, 0)
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(req.Next)})
+}
+
+func (s *Server) webauthnReauthOptions(w http.ResponseWriter, r *http.Request) {
+	c := s.jsonUser(w, r)
+	if c == nil {
+		return
+	}
+	options, err := s.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth)
+	if err != nil {
+		s.jsonFail(w, r, err)
+		return
+	}
+	writeOptions(w, options)
+}
+
+// webauthnReauthVerify records a fresh proof of identity with a key.
+func (s *Server) webauthnReauthVerify(w http.ResponseWriter, r *http.Request) {
+	c := s.jsonUser(w, r)
+	if c == nil {
+		return
+	}
+	req, err := readWebauthn(r)
+	var key *store.SecurityKey
+	if err == nil {
+		key, err = s.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth, req.Credential, meta(r))
+	}
+	if err == nil {
+		err = s.acct.Reauthenticated(r.Context(), c, "webauthn", key.Label, meta(r))
+	}
+	if err != nil {
+		s.jsonFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(req.Next)})
+}

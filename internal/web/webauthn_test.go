@@ -1,0 +1,247 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/descope/virtualwebauthn"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+	"cheeseshop/internal/twofactor"
+)
+
+// Security keys through the web UI's JSON endpoints, with a software
+// authenticator (virtualwebauthn) in place of the browser and the key.
+
+var dataCSRF = regexp.MustCompile(`data-csrf="([^"]*)"`)
+
+// keyServer is a test server named "localhost" in its base URL (a relying
+// party id must be a host name), with a clock the test moves.
+func keyServer(t *testing.T, d store.Dialect, require2FA bool) (*testServer, *testClock) {
+	clock := newTestClock()
+	s := newTestServerWith(t, d, serverConfig{Now: clock.Now, BaseHost: "localhost", Require2FA: require2FA})
+	return s, clock
+}
+
+// rpOf is the relying party as a browser on the server's base URL sees it.
+func (s *testServer) rpOf() virtualwebauthn.RelyingParty {
+	base := s.tf.Config().BaseURL
+	return virtualwebauthn.RelyingParty{ID: "localhost", Name: "cheeseshop", Origin: base}
+}
+
+// keyUser creates a user with confirmed recovery codes, signed in on a
+// new browser.
+func (s *testServer) keyUser(t *testing.T, name string) (*store.User, *browser) {
+	t.Helper()
+	u := s.userWithPassword(name, "correct horse battery staple")
+	storetest.Must(t, s.st.SetRecoveryCodesConfirmed(context.Background(), u.ID, true))
+	b := s.browser(t)
+	b.login(name, "correct horse battery staple")
+	return u, b
+}
+
+// page fetches a page and remembers its data-csrf token.
+func (b *browser) page(path string) (*http.Response, string) {
+	b.t.Helper()
+	resp, body := b.get(path)
+	if m := dataCSRF.FindStringSubmatch(body); m != nil {
+		b.csrf = m[1]
+	}
+	return resp, body
+}
+
+// postJSON posts v as webauthn.js does, with the form token in the header.
+func (b *browser) postJSON(path string, v any) (*http.Response, map[string]any, string) {
+	b.t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.s.URL+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	req.Header.Set("Origin", b.s.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, body := b.do(req)
+	var out map[string]any
+	_ = json.Unmarshal([]byte(body), &out)
+	return resp, out, body
+}
+
+// register adds a key named label made by cred on auth; it fails the
+// test unless the server answers want.
+func (b *browser) register(rp virtualwebauthn.RelyingParty, auth *virtualwebauthn.Authenticator, cred virtualwebauthn.Credential, label string, want int) map[string]any {
+	b.t.Helper()
+	b.page("/manage/account/webauthn/")
+	resp, _, body := b.postJSON("/manage/account/webauthn/options", map[string]any{"label": label})
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode == want {
+			var out map[string]any
+			_ = json.Unmarshal([]byte(body), &out)
+			return out
+		}
+		b.t.Fatalf("registration options for %q: %d %s", label, resp.StatusCode, body)
+	}
+	opts, err := virtualwebauthn.ParseAttestationOptions(body)
+	if err != nil {
+		b.t.Fatalf("attestation options: %v\n%s", err, body)
+	}
+	att := virtualwebauthn.CreateAttestationResponse(rp, *auth, cred, *opts)
+	resp, out, body := b.postJSON("/manage/account/webauthn/register", map[string]any{"label": label, "credential": json.RawMessage(att)})
+	if resp.StatusCode != want {
+		b.t.Fatalf("register %q: got %d, want %d: %s", label, resp.StatusCode, want, body)
+	}
+	if want == http.StatusOK {
+		auth.AddCredential(cred)
+	}
+	return out
+}
+
+// assertion asks path's options and returns the answer of cred to them.
+func (b *browser) assertion(optionsPath string, rp virtualwebauthn.RelyingParty, auth virtualwebauthn.Authenticator, cred virtualwebauthn.Credential) string {
+	b.t.Helper()
+	resp, _, body := b.postJSON(optionsPath, map[string]any{})
+	if resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("options %s: %d %s", optionsPath, resp.StatusCode, body)
+	}
+	opts, err := virtualwebauthn.ParseAssertionOptions(body)
+	if err != nil {
+		b.t.Fatalf("assertion options: %v\n%s", err, body)
+	}
+	return virtualwebauthn.CreateAssertionResponse(rp, auth, cred, *opts)
+}
+
+// passwordStep gives the password on a new browser and opens the
+// security-key step.
+func (s *testServer) passwordStep(t *testing.T, name string) *browser {
+	t.Helper()
+	b := s.browser(t)
+	b.get("/account/login/")
+	resp, body := b.post("/account/login/", url.Values{"username": {name}, "password": {"correct horse battery staple"}, "next": {"/manage/projects/"}})
+	wantStatus(t, "password step", resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/account/two-factor/") {
+		t.Fatalf("the password step led to %q, not the second step", loc)
+	}
+	resp, body = b.page("/account/two-factor/webauthn/?next=%2Fmanage%2Fprojects%2F")
+	wantStatus(t, "second-step page", resp, body, http.StatusOK, `data-webauthn="login"`, "Use a security key", "/static/webauthn.js")
+	return b
+}
+
+// keyLogin passes the second step with cred; it returns the status and
+// the answer.
+func (b *browser) keyLogin(rp virtualwebauthn.RelyingParty, auth virtualwebauthn.Authenticator, cred virtualwebauthn.Credential) (int, map[string]any, string) {
+	b.t.Helper()
+	a := b.assertion("/account/two-factor/webauthn/options", rp, auth, cred)
+	resp, out, body := b.postJSON("/account/two-factor/webauthn/verify", map[string]any{"next": "/manage/projects/", "credential": json.RawMessage(a)})
+	return resp.StatusCode, out, body
+}
+
+func keySignedIn(t *testing.T, b *browser, name string) {
+	t.Helper()
+	resp, body := b.get("/manage/account/")
+	wantStatus(t, "account page after the second step", resp, body, http.StatusOK, name)
+}
+
+func TestWebauthnKeys(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, clock := keyServer(t, d, false)
+			ctx := context.Background()
+			u, b := s.keyUser(t, "keyholder")
+			rp := s.rpOf()
+			auth := virtualwebauthn.NewAuthenticator()
+			k1, k2 := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeRSA)
+			k1.Counter, k2.Counter = 1, 0 // one key keeps a counter, the other not
+			out := b.register(rp, &auth, k1, "Blue YubiKey", http.StatusOK)
+			if out["redirect"] != "/manage/account/webauthn/" {
+				t.Fatalf("registration answered %v", out)
+			}
+			b.register(rp, &auth, k2, "Laptop", http.StatusOK)
+			resp, body := b.page("/manage/account/webauthn/")
+			wantStatus(t, "keys page", resp, body, http.StatusOK, "Blue YubiKey", "Laptop", `data-webauthn="register"`, "never")
+			keys, err := s.st.SecurityKeys(ctx, u.ID)
+			storetest.Must(t, err)
+			if len(keys) != 2 || keys[0].Label != "Blue YubiKey" || keys[0].SignCount != 1 || !strings.Contains(keys[0].Credential, `"flags"`) {
+				t.Fatalf("stored keys: %+v", keys)
+			}
+			if !hasEvent(t, s.st, u.ID, audit.TwoFactorAdded) || len(s.mailsTo(t, u.Email)) < 2 {
+				t.Fatal("adding a key is not recorded and emailed")
+			}
+			// The same key cannot be registered twice.
+			b.register(rp, &auth, k1, "Again", http.StatusBadRequest)
+
+			// Sign in with each key.
+			for i, k := range []*virtualwebauthn.Credential{&k1, &k2} {
+				if k.Counter > 0 {
+					k.Counter++
+				}
+				lb := s.passwordStep(t, "keyholder")
+				status, out, body := lb.keyLogin(rp, auth, *k)
+				if status != http.StatusOK || out["redirect"] != "/manage/projects/" {
+					t.Fatalf("sign-in with key %d: %d %s", i+1, status, body)
+				}
+				keySignedIn(t, lb, "keyholder")
+			}
+			keys, _ = s.st.SecurityKeys(ctx, u.ID)
+			if keys[0].SignCount != 2 || keys[0].LastUsedAt.IsZero() || keys[1].LastUsedAt.IsZero() {
+				t.Fatalf("uses not recorded: %+v %+v", keys[0], keys[1])
+			}
+
+			// Rename.
+			resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/rename", url.Values{"label": {"Work laptop"}})
+			wantStatus(t, "rename", resp, body, http.StatusSeeOther)
+			resp, body = b.page("/manage/account/webauthn/")
+			wantStatus(t, "keys page after rename", resp, body, http.StatusOK, "Work laptop", "renamed")
+			if !hasEvent(t, s.st, u.ID, audit.SecurityKeyRenamed) {
+				t.Fatal("rename not recorded")
+			}
+
+			// Remove asks for a fresh proof once the one of the login is
+			// old: the key gives it.
+			clock.Add(twofactor.ReauthWindow + time.Minute)
+			resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/remove", nil)
+			wantStatus(t, "remove without a recent proof", resp, body, http.StatusSeeOther)
+			if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/manage/account/reauth/") {
+				t.Fatalf("remove without a recent proof led to %q", loc)
+			}
+			resp, body = b.page("/manage/account/reauth/?next=%2Fmanage%2Faccount%2Fwebauthn%2F")
+			wantStatus(t, "reauth page", resp, body, http.StatusOK, `data-webauthn="reauth"`, "/static/webauthn.js")
+			k1.Counter++
+			a := b.assertion("/manage/account/reauth/webauthn/options", rp, auth, k1)
+			rresp, rout, rbody := b.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"next": "/manage/account/webauthn/", "credential": json.RawMessage(a)})
+			if rresp.StatusCode != http.StatusOK || rout["redirect"] != "/manage/account/webauthn/" {
+				t.Fatalf("reauth with a key: %d %s", rresp.StatusCode, rbody)
+			}
+			b.page("/manage/account/webauthn/")
+			resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/remove", nil)
+			wantStatus(t, "remove", resp, body, http.StatusSeeOther)
+			keys, _ = s.st.SecurityKeys(ctx, u.ID)
+			if len(keys) != 1 || keys[0].Label != "Blue YubiKey" {
+				t.Fatalf("keys after removal: %+v", keys)
+			}
+			if !hasEvent(t, s.st, u.ID, audit.TwoFactorRemoved) || !hasEvent(t, s.st, u.ID, audit.Reauthenticated) {
+				t.Fatal("removal or re-authentication not recorded")
+			}
+			last := s.mailsTo(t, u.Email)
+			if !strings.Contains(last[len(last)-1].Subject, "removed") {
+				t.Fatalf("last mail: %q", last[len(last)-1].Subject)
+			}
+			// The removed key no longer signs in.
+			lb := s.passwordStep(t, "keyholder")
+			if status, _, body := lb.keyLogin(rp, auth, k2); status != http.StatusUnauthorized {
+				t.Fatalf("a removed key signed in: %d %s", status, body)
+			}
+		})
+	}
+}
+
