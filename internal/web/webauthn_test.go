@@ -245,3 +245,248 @@ func TestWebauthnKeys(t *testing.T) {
 	}
 }
 
+// refused checks a refusal of the second step: its status and message.
+func refused(t *testing.T, what string, status int, out map[string]any, body string, want int, msg string) {
+	t.Helper()
+	m, _ := out["message"].(string)
+	if status != want || !strings.Contains(m, msg) {
+		t.Fatalf("%s: got %d %s, want %d with %q", what, status, body, want, msg)
+	}
+}
+
+func TestWebauthnProtocolRefusals(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, clock := keyServer(t, d, false)
+			rp := s.rpOf()
+			auth := virtualwebauthn.NewAuthenticator()
+			key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			key.Counter = 5
+			ua, ba := s.keyUser(t, "alpha")
+			ba.register(rp, &auth, key, "Alpha key", http.StatusOK)
+
+			// An answer made for another origin, or another relying party.
+			evil := rp
+			evil.Origin = "http://evil.example:8080"
+			key.Counter++
+			status, out, body := s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
+			refused(t, "wrong origin", status, out, body, http.StatusUnauthorized, "refused")
+			evil = rp
+			evil.ID = "evil.example"
+			status, out, body = s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
+			refused(t, "wrong rp id", status, out, body, http.StatusUnauthorized, "refused")
+			// A key that is not registered.
+			stranger := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			status, out, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, stranger)
+			refused(t, "unknown credential", status, out, body, http.StatusUnauthorized, "not registered")
+			// The answer to an earlier challenge, replayed in a new sign-in.
+			lb := s.passwordStep(t, "alpha")
+			old := lb.assertion("/account/two-factor/webauthn/options", rp, auth, key)
+			lb2 := s.passwordStep(t, "alpha")
+			lb2.assertion("/account/two-factor/webauthn/options", rp, auth, key) // its own challenge
+			resp, out, body := lb2.postJSON("/account/two-factor/webauthn/verify", map[string]any{"credential": json.RawMessage(old)})
+			refused(t, "answer to another challenge", resp.StatusCode, out, body, http.StatusUnauthorized, "refused")
+			if n := countEvents(t, s.st, ua.ID, audit.TwoFactorFailure); n != 4 {
+				t.Fatalf("%d failures recorded, want 4", n)
+			}
+			if !strings.Contains(s.mailsTo(t, ua.Email)[len(s.mailsTo(t, ua.Email))-1].Subject, "Failed two-factor") {
+				t.Fatal("a failed second step is not emailed")
+			}
+			// The right answer still works (the counter did not move).
+			status, _, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, key)
+			if status != http.StatusOK {
+				t.Fatalf("the right key after refusals: %d %s", status, body)
+			}
+
+			// A second user: the same answer posted twice, an expired
+			// challenge, a counter going backwards.
+			ub, bb := s.keyUser(t, "bravo")
+			bkey := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			bkey.Counter = 10
+			bauth := virtualwebauthn.NewAuthenticator()
+			bb.register(rp, &bauth, bkey, "Bravo key", http.StatusOK)
+			bb.page("/manage/account/reauth/")
+			bkey.Counter++
+			a := bb.assertion("/manage/account/reauth/webauthn/options", rp, bauth, bkey)
+			resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("reauth: %d %s", resp.StatusCode, body)
+			}
+			resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
+			refused(t, "replayed answer", resp.StatusCode, out, body, http.StatusUnauthorized, "already used")
+
+			bkey.Counter++
+			a = bb.assertion("/manage/account/reauth/webauthn/options", rp, bauth, bkey)
+			clock.Add(twofactor.ChallengeTTL + time.Second)
+			resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
+			refused(t, "expired challenge", resp.StatusCode, out, body, http.StatusUnauthorized, "expired")
+
+			bkey.Counter = 3 // a copy of the key, behind the original
+			lb = s.passwordStep(t, "bravo")
+			status, out, body = lb.keyLogin(rp, bauth, bkey)
+			refused(t, "counter backwards", status, out, body, http.StatusForbidden, "signature counter went backwards")
+			if !hasEvent(t, s.st, ub.ID, audit.SecurityKeyCloned) {
+				t.Fatal("the clone signal is not recorded")
+			}
+			mails := s.mailsTo(t, ub.Email)
+			if m := mails[len(mails)-1]; !strings.Contains(m.Subject, "copied") || !strings.Contains(m.Text, "Bravo key") {
+				t.Fatalf("the clone signal is not emailed: %q", m.Subject)
+			}
+			keys, _ := s.st.SecurityKeys(context.Background(), ub.ID)
+			if keys[0].SignCount != 11 {
+				t.Fatalf("stored counter %d after the refusals, want 11", keys[0].SignCount)
+			}
+			// An equal counter is refused too; a higher one passes.
+			bkey.Counter = 11
+			status, _, _ = s.passwordStep(t, "bravo").keyLogin(rp, bauth, bkey)
+			if status != http.StatusForbidden {
+				t.Fatalf("an equal counter: %d", status)
+			}
+			clock.Add(5 * time.Minute) // past the 5-minute failure limit
+			bkey.Counter = 12
+			status, _, body = s.passwordStep(t, "bravo").keyLogin(rp, bauth, bkey)
+			if status != http.StatusOK {
+				t.Fatalf("a higher counter: %d %s", status, body)
+			}
+		})
+	}
+}
+
+func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
+	t.Helper()
+	ev, err := st.UserEvents(context.Background(), userID, 100)
+	storetest.Must(t, err)
+	n := 0
+	for _, e := range ev {
+		if e.Tag == tag {
+			n++
+		}
+	}
+	return n
+}
+
+func TestWebauthnLabels(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, _ := keyServer(t, d, false)
+			rp := s.rpOf()
+			auth := virtualwebauthn.NewAuthenticator()
+			_, b := s.keyUser(t, "labeller")
+			for _, c := range []struct{ label, msg string }{
+				{"", "Give the security key a name"},
+				{"   ", "Give the security key a name"},
+				{strings.Repeat("é", 65), "at most 64 characters"},
+			} {
+				out := b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), c.label, http.StatusBadRequest)
+				if m, _ := out["message"].(string); !strings.Contains(m, c.msg) {
+					t.Fatalf("label %q: %v", c.label, out)
+				}
+			}
+			b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), strings.Repeat("é", 64), http.StatusOK)
+			b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), "Office", http.StatusOK)
+			out := b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), "office", http.StatusBadRequest)
+			if m, _ := out["message"].(string); !strings.Contains(m, `already have a security key named "Office"`) {
+				t.Fatalf("duplicate label: %v", out)
+			}
+			// Renaming follows the same rules.
+			u, _ := s.st.UserByUsername(context.Background(), "labeller")
+			keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
+			b.page("/manage/account/webauthn/")
+			resp, body := b.post("/manage/account/webauthn/"+itoa(keys[0].ID)+"/rename", url.Values{"label": {"Office"}})
+			wantStatus(t, "rename to a taken label", resp, body, http.StatusSeeOther)
+			resp, body = b.page("/manage/account/webauthn/")
+			wantStatus(t, "keys page", resp, body, http.StatusOK, "already have a security key named")
+		})
+	}
+}
+
+// TestWebauthnRecoveryCodesFirst: no key before confirmed recovery codes.
+func TestWebauthnRecoveryCodesFirst(t *testing.T) {
+	s, _ := keyServer(t, store.SQLite, false)
+	s.userWithPassword("early", "correct horse battery staple")
+	b := s.browser(t)
+	b.login("early", "correct horse battery staple")
+	resp, body := b.page("/manage/account/webauthn/")
+	wantStatus(t, "keys page", resp, body, http.StatusOK, "generate your recovery codes")
+	b.csrf = dataCSRFOrForm(body, b.csrf)
+	resp, out, body2 := b.postJSON("/manage/account/webauthn/options", map[string]any{"label": "Key"})
+	refused(t, "options before recovery codes", resp.StatusCode, out, body2, http.StatusForbidden, "recovery codes")
+}
+
+func dataCSRFOrForm(body, fallback string) string {
+	if m := dataCSRF.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return fallback
+}
+
+func TestWebauthnLastKeyUnderRequire2FA(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s, clock := keyServer(t, d, true)
+			rp := s.rpOf()
+			auth := virtualwebauthn.NewAuthenticator()
+			key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			u, b := s.keyUser(t, "bound")
+			b.register(rp, &auth, key, "Only key", http.StatusOK)
+			clock.Add(twofactor.ReauthWindow + time.Minute)
+			b.page("/manage/account/reauth/")
+			a := b.assertion("/manage/account/reauth/webauthn/options", rp, auth, key)
+			if resp, _, body := b.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)}); resp.StatusCode != http.StatusOK {
+				t.Fatalf("reauth: %d %s", resp.StatusCode, body)
+			}
+			keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
+			b.page("/manage/account/webauthn/")
+			resp, body := b.post("/manage/account/webauthn/"+itoa(keys[0].ID)+"/remove", nil)
+			wantStatus(t, "remove the last key", resp, body, http.StatusSeeOther)
+			resp, body = b.page("/manage/account/webauthn/")
+			wantStatus(t, "keys page", resp, body, http.StatusOK, "This is your last two-factor method", "Only key")
+			if keys, _ := s.st.SecurityKeys(context.Background(), u.ID); len(keys) != 1 {
+				t.Fatal("the last key was removed under --require-2fa")
+			}
+		})
+	}
+}
+
+// TestWebauthnCSRF: every POST route refuses a request without the form token.
+func TestWebauthnCSRF(t *testing.T) {
+	s, _ := keyServer(t, store.SQLite, false)
+	rp := s.rpOf()
+	auth := virtualwebauthn.NewAuthenticator()
+	u, b := s.keyUser(t, "forged")
+	b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), "Key", http.StatusOK)
+	keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
+	id := itoa(keys[0].ID)
+	pending := s.passwordStep(t, "forged")
+	for _, c := range []struct {
+		b    *browser
+		path string
+	}{
+		{b, "/manage/account/webauthn/options"},
+		{b, "/manage/account/webauthn/register"},
+		{b, "/manage/account/webauthn/" + id + "/rename"},
+		{b, "/manage/account/webauthn/" + id + "/remove"},
+		{b, "/manage/account/reauth/webauthn/options"},
+		{b, "/manage/account/reauth/webauthn/verify"},
+		{pending, "/account/two-factor/webauthn/options"},
+		{pending, "/account/two-factor/webauthn/verify"},
+	} {
+		saved := c.b.csrf
+		c.b.csrf = ""
+		resp, _, body := c.b.postJSON(c.path, map[string]any{"label": "x"})
+		c.b.csrf = saved
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s without the form token: %d %s", c.path, resp.StatusCode, body)
+		}
+		resp, body2 := c.b.post(c.path, url.Values{"csrf_token": {"forged"}, "label": {"x"}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s with a wrong form token: %d %s", c.path, resp.StatusCode, body2)
+		}
+	}
+	if keys, _ := s.st.SecurityKeys(context.Background(), u.ID); len(keys) != 1 || keys[0].Label != "Key" {
+		t.Fatalf("a forged post changed the keys: %+v", keys)
+	}
+}
