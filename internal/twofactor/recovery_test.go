@@ -1,0 +1,94 @@
+package twofactor
+
+import (
+	"regexp"
+	"time"
+	"testing"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+var hex16 = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+func TestRecoveryCodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		ctx := t.Context()
+		c := f.user("alice")
+		codes, err := f.tf.GenerateRecoveryCodes(ctx, c, meta1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, code := range codes {
+			if !hex16.MatchString(code) || seen[code] {
+				t.Fatalf("codes %q: want 8 distinct codes of 16 hex", codes)
+			}
+			seen[code] = true
+		}
+		if len(codes) != 8 {
+			t.Fatalf("%d codes, want 8", len(codes))
+		}
+		stored, _ := st.RecoveryCodes(ctx, c.User.ID)
+		for _, rc := range stored {
+			if seen[rc.Hash] || rc.Hash[:9] != "$argon2id" {
+				t.Fatalf("a code is stored as %q, not hashed with argon2id", rc.Hash)
+			}
+		}
+		m, _ := f.tf.MethodsOf(ctx, c.User.ID)
+		if m.RecoveryLeft != 8 || m.RecoveryConfirmed || m.Enabled() {
+			t.Fatalf("methods after generating: %+v", m)
+		}
+
+		// Regenerating replaces the set; confirmation needs a new code.
+		old := codes
+		if codes, err = f.tf.GenerateRecoveryCodes(ctx, c, meta1); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, old[0], meta1); kindOf(err) != account.Unauthorized {
+			t.Fatalf("confirming with an old code: %v", err)
+		}
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, "not a code", meta1); kindOf(err) != account.Invalid {
+			t.Fatalf("confirming with garbage: %v", err)
+		}
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[5], meta1); err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := f.tf.MethodsOf(ctx, c.User.ID); !m.RecoveryConfirmed || m.RecoveryLeft != 8 || m.Enabled() {
+			t.Fatalf("methods after confirming (recovery codes alone are not 2FA): %+v", m)
+		}
+		if _, err := f.tf.UseRecoveryCode(ctx, c.User, old[1], meta1); err == nil {
+			t.Fatal("an old code works after regeneration")
+		}
+
+		// Each works once; the count goes down to 0.
+		for i, code := range codes {
+			f.clk.Add(61 * time.Minute) // keep clear of the rate limits
+			left, err := f.tf.UseRecoveryCode(ctx, c.User, code, meta1)
+			if err != nil || left != 7-i {
+				t.Fatalf("code %d: left %d, %v; want %d", i, left, err, 7-i)
+			}
+			if i == 0 {
+				if _, err := f.tf.UseRecoveryCode(ctx, c.User, code, meta1); err == nil {
+					t.Fatal("a code works twice")
+				}
+			}
+		}
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[0], meta1); kindOf(err) != account.Invalid {
+			t.Error("confirming with a used code")
+		}
+		if lowCodesAdvice(0, "http://x") == "" || lowCodesAdvice(2, "http://x") == "" || lowCodesAdvice(3, "http://x") != "" {
+			t.Error("lowCodesAdvice thresholds")
+		}
+		evs, _ := st.UserEvents(ctx, c.User.ID, 100)
+		count := map[string]int{}
+		for _, e := range evs {
+			count[e.Tag]++
+		}
+		if count["account:recovery_codes:generated"] != 2 || count["account:recovery_codes:used"] != 8 || count["account:recovery_codes:confirmed"] != 1 {
+			t.Errorf("events: %v", count)
+		}
+	})
+}
