@@ -2,8 +2,8 @@ package twofactor
 
 import (
 	"regexp"
-	"time"
 	"testing"
+	"time"
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/store"
