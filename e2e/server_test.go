@@ -59,7 +59,7 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-var listeningLine = regexp.MustCompile(`^cheeseshop listening on (http://127\.0\.0\.1:\d+)$`)
+var listeningLine = regexp.MustCompile(`^cheeseshop listening on (http://(?:127\.0\.0\.1|localhost):\d+)$`)
 
 // startServer starts `cheeseshop serve --addr 127.0.0.1:0`, waits for the
 // line that says where it listens, and stops it (SIGTERM) when the test

@@ -421,7 +421,7 @@ func (s *Service) RenameKey(ctx context.Context, c *account.Current, id int64, l
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.SecurityKeyRenamed},
-			map[string]any{"method": "webauthn", "label": label, "old_label": key.Label})
+			map[string]any{"method": "webauthn", "label": label, "old": key.Label})
 	})
 	if store.IsUniqueViolation(err) {
 		return errorf(account.Invalid, "You already have a security key named %q. Choose another name.", label)
