@@ -77,7 +77,7 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
-		base = "http://" + ln.Addr().String()
+		base = defaultBaseURL(ln.Addr())
 	}
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
@@ -151,4 +151,18 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	e.log.Info("stopped")
 	return nil
+}
+
+// defaultBaseURL is the base URL of a server without --base-url: its
+// address, with a loopback IP named "localhost", because browsers and
+// WebAuthn refuse an IP address as a security key's relying party.
+func defaultBaseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
