@@ -9,6 +9,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/twofactor"
 )
 
 type page struct {
@@ -47,6 +48,11 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 		}
 		return "1 " + name
 	}
+	required := "This index does not require it at the moment."
+	if s.tf != nil && s.tf.Config().RequireAll {
+		required = "<strong>This index requires it now.</strong>"
+	}
+	userLimit := twofactor.UserLimits[0]
 	s.renderPage(w, r, page{Title: "Help", Body: template.HTML(`
 <h2 id="invalid-auth">Authentication for uploads</h2>
 <p>Uploads authenticate with an API token: the username is <code>__token__</code> and the password is the token,
@@ -83,6 +89,42 @@ sent to. Until you follow it you cannot create API tokens or be invited to proje
 everywhere. Forgot your password? <a href="/account/reset-password/">Reset it</a> with a link valid for
 ` + count(account.ResetPasswordTTL, time.Hour, "hour") + `. Too many wrong passwords make you wait a few minutes. Sign-ins, token use, role changes and
 other security events are listed in your <a href="/manage/account/security-history/">security history</a>.</p>
+<h2 id="two-factor-authentication">Two-factor authentication</h2>
+<p>Two-factor authentication protects your account even if your password leaks: after your password, you confirm
+with a second factor. Set it up on your <a href="/manage/account/two-factor/">two-factor authentication page</a>:</p>
+<ul>
+<li><strong>Recovery codes</strong> come first. Generate ` + itoa(twofactor.RecoveryCodeCount) + ` codes, save them somewhere safe
+away from your phone (a password manager, or a printed sheet), and type one back to confirm you saved them (it is not
+used up); only then can you enable an authenticator app or a security key. Each code works once. When only a few are
+left, generate new ones: the old ones then stop working. Recovery codes alone do not count as two-factor
+authentication.</li>
+<li><strong>An authenticator app</strong> (TOTP) on your phone shows a new 6-digit code every 30 seconds: scan the QR
+code or type the secret into it, then enter the code it shows to finish. One app per account.</li>
+<li><strong>Security keys</strong> (WebAuthn): a USB or NFC key, or one built into your device. Give each a name.
+Register more than one, so that losing a key does not lock you out.</li>
+</ul>
+<p><strong>Signing in:</strong> after your password you have ` + count(account.DefaultPendingTimeout, time.Minute, "minute") + ` for the second step. We ask for
+a security key if you have one, else a code from your app; the links under the form let you use another of your
+methods, or a recovery code. Each code from the app works once: if it was just used, wait for the next one. A code
+refused as <em>out of sync</em> means your device's clock is wrong: set it to update automatically. After
+` + itoa(int64(userLimit.Max)) + ` failed attempts in ` + count(userLimit.Window, time.Minute, "minute") + ` you must wait before trying again. Uploads with an API token never ask
+for a second factor, so keep your tokens safe too.</p>
+<p>Removing a method or generating new recovery codes asks you to confirm it is you (with any of your methods) unless
+you did in the last ` + count(twofactor.ReauthWindow, time.Minute, "minute") + `. We email you when a method is added or removed, when a recovery code is
+used, and when someone gives your password but fails the second step; all of these are in your
+<a href="/manage/account/security-history/">security history</a>.</p>
+<p><strong>Lost your phone or a security key?</strong> Sign in with another method: another key, your app, or a
+recovery code. Then, on your <a href="/manage/account/two-factor/">two-factor authentication page</a>, remove the
+lost method, set up a new one, and generate new recovery codes if you used some. If you lost every method and every
+recovery code, you cannot sign in (resetting your password does not skip the second step): contact the
+administrators of this index.</p>
+<h2 id="require-2fa">When two-factor authentication is required</h2>
+<p>The administrators can require two-factor authentication of every account. Then, until you enable an
+authenticator app or a security key (recovery codes alone are not enough), you can only set it up: other pages send
+you to your <a href="/manage/account/two-factor/">two-factor authentication page</a>, and uploads and the management
+API are refused with a message that links to it, even with API tokens you created before. Once you have enabled a
+method, the same tokens work again. While it is required, your last method cannot be removed: add another one
+first. ` + required + `</p>
 <h2 id="web-tokens">API tokens from the web UI</h2>
 <p>On <a href="/manage/account/tokens/">your API tokens page</a>, give the token a name and choose its scope: all your
 projects (it can also create new projects), or only some of the projects you collaborate on (it can then upload only
