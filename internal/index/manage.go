@@ -72,6 +72,19 @@ func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Proje
 	return proj, nil
 }
 
+// ownedProject locks the named project for the transaction and checks
+// that p is one of its Owners: the start of every Owner-only change.
+func ownedProject(ctx context.Context, tx *store.Tx, p *Principal, name string) (*store.Project, error) {
+	proj, err := lockedProject(ctx, tx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireOwner(ctx, tx, p, proj); err != nil {
+		return nil, err
+	}
+	return proj, nil
+}
+
 // projectEvent records a project's security event, done by p, about the
 // user userID (0: none).
 func (s *Service) projectEvent(ctx context.Context, tx *store.Tx, p *Principal, m audit.Meta, proj *store.Project, tag string, userID int64, details map[string]any) error {

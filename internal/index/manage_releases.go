@@ -48,11 +48,8 @@ func (s *Service) Unyank(ctx context.Context, p *Principal, m audit.Meta, projec
 func (s *Service) setYanked(ctx context.Context, p *Principal, m audit.Meta, project, version string, yanked bool, reason string) error {
 	var normalized string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		r, err := release(ctx, tx, proj, version)
@@ -84,11 +81,8 @@ func (s *Service) setYanked(ctx context.Context, p *Principal, m audit.Meta, pro
 func (s *Service) DeleteRelease(ctx context.Context, p *Principal, m audit.Meta, project, version string) error {
 	var normalized string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		r, err := release(ctx, tx, proj, version)
@@ -120,11 +114,8 @@ func (s *Service) DeleteRelease(ctx context.Context, p *Principal, m audit.Meta,
 func (s *Service) DeleteProject(ctx context.Context, p *Principal, m audit.Meta, project, confirmName string) error {
 	var normalized string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		if pep.NormalizeName(strings.TrimSpace(confirmName)) != proj.NormalizedName {

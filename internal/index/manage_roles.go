@@ -60,11 +60,8 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 	}
 	var inv *store.Invitation
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		u, err := tx.UserByUsername(ctx, username)
@@ -139,11 +136,8 @@ func (s *Service) DeclineInvitation(ctx context.Context, p *Principal, m audit.M
 // RevokeInvitation withdraws a user's invitation. Only Owners may.
 func (s *Service) RevokeInvitation(ctx context.Context, p *Principal, m audit.Meta, project, username string) error {
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		u, err := tx.UserByUsername(ctx, username)
@@ -169,11 +163,8 @@ func (s *Service) ChangeRole(ctx context.Context, p *Principal, m audit.Meta, pr
 		return err
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		u, old, err := collaborator(ctx, tx, proj, username)
@@ -195,11 +186,8 @@ func (s *Service) ChangeRole(ctx context.Context, p *Principal, m audit.Meta, pr
 // the last Owner's.
 func (s *Service) RemoveCollaborator(ctx context.Context, p *Principal, m audit.Meta, project, username string) error {
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := ownedProject(ctx, tx, p, project)
 		if err != nil {
-			return err
-		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		u, role, err := collaborator(ctx, tx, proj, username)
