@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -21,17 +23,38 @@ type Project struct {
 	TotalSize      int64
 	LastSerial     int64
 	CreatedAt      time.Time
+	// CriticalSince is when the project became critical (zero: it is
+	// not); it never changes after.
+	CriticalSince time.Time
+	// Require2FA is an Owner's opt-in to the two-factor mandate.
+	Require2FA bool
 }
 
-const projectColumns = `id, name, normalized_name, ultranormalized_name, total_size, last_serial, created_at`
+// Critical reports whether the project is critical.
+func (p *Project) Critical() bool { return !p.CriticalSince.IsZero() }
+
+const projectColumns = `id, name, normalized_name, ultranormalized_name, total_size, last_serial, created_at, critical_since, require_2fa`
+
+// prefixed qualifies each of a comma-separated list of columns.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i := range parts {
+		parts[i] = prefix + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
 
 func scanProject(row interface{ Scan(...any) error }) (*Project, error) {
 	var p Project
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.NormalizedName, &p.UltraName, &p.TotalSize, &p.LastSerial, &created); err != nil {
+	var critical sql.NullInt64
+	if err := row.Scan(&p.ID, &p.Name, &p.NormalizedName, &p.UltraName, &p.TotalSize, &p.LastSerial, &created, &critical, &p.Require2FA); err != nil {
 		return nil, notFound(err)
 	}
 	p.CreatedAt = fromMicros(created)
+	if critical.Valid {
+		p.CriticalSince = fromMicros(critical.Int64)
+	}
 	return &p, nil
 }
 

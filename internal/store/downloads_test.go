@@ -1,0 +1,137 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+func TestDayOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), "2026-11-24"},
+		{time.Date(2026, 11, 24, 23, 59, 59, 999, time.UTC), "2026-11-24"},
+		{time.Date(2026, 11, 24, 23, 30, 0, 0, time.FixedZone("UTC-2", -2*3600)), "2026-11-25"},
+		{time.Date(1969, 12, 31, 12, 0, 0, 0, time.UTC), "1969-12-31"},
+		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), "1970-01-01"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			d := store.DayOf(tc.in)
+			if d.String() != tc.want {
+				t.Fatalf("DayOf(%v) = %s, want %s", tc.in, d, tc.want)
+			}
+			back, err := store.ParseDay(tc.want)
+			if err != nil || back != d {
+				t.Fatalf("ParseDay(%s) = %d, %v; want %d", tc.want, back, err, d)
+			}
+		})
+	}
+	if _, err := store.ParseDay("24/11/2026"); err == nil {
+		t.Fatal("ParseDay accepted 24/11/2026")
+	}
+}
+
+// TestDownloadWindow checks that the window sums stay equal to the daily
+// counts through writes inside and outside the window, shifts forwards
+// and backwards, and rebuilds.
+func TestDownloadWindow(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var ids []int64
+		for _, name := range []string{"a", "b", "c"} {
+			p := &store.Project{Name: name, NormalizedName: name, UltraName: name, CreatedAt: now}
+			storetest.Must(t, s.CreateProject(ctx, p))
+			ids = append(ids, p.ID)
+		}
+		add := func(counts ...store.DownloadCount) {
+			t.Helper()
+			storetest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.AddDownloads(ctx, counts)
+				return err
+			}))
+		}
+		// Day d has 10*(d-100)+project downloads for days 100..119.
+		for d := store.Day(100); d < 120; d++ {
+			for i, id := range ids {
+				add(store.DownloadCount{ProjectID: id, Day: d, Downloads: int64(10*(d-100)) + int64(i) + 1})
+			}
+		}
+		want := func(id int64, first, last store.Day) int64 {
+			n, err := s.ProjectDownloads(ctx, id, first, last)
+			storetest.Must(t, err)
+			return n
+		}
+		move := func(first, last store.Day) {
+			t.Helper()
+			storetest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+				w, err := tx.LockDownloads(ctx)
+				if err != nil {
+					return err
+				}
+				return tx.MoveWindow(ctx, w, first, last)
+			}))
+		}
+		check := func(step string, first, last store.Day) {
+			t.Helper()
+			for _, id := range ids {
+				got, err := s.WindowDownloads(ctx, id)
+				storetest.Must(t, err)
+				if w := want(id, first, last); got != w {
+					t.Fatalf("%s: project %d: window sum %d, daily sum %d", step, id, got, w)
+				}
+			}
+		}
+		move(105, 109) // rebuild
+		check("rebuild", 105, 109)
+		add(store.DownloadCount{ProjectID: ids[2], Day: 107, Downloads: 1000}, // inside
+			store.DownloadCount{ProjectID: ids[2], Day: 110, Downloads: 500}, // outside
+			store.DownloadCount{ProjectID: 999999, Day: 107, Downloads: 5})   // no such project: dropped
+		check("writes", 105, 109)
+		move(107, 111) // shift forwards by 2
+		check("forwards", 107, 111)
+		move(104, 108) // shift backwards by 3
+		check("backwards", 104, 108)
+		move(150, 154) // no overlap: rebuild
+		check("far", 150, 154)
+		move(100, 119) // another length: rebuild
+		check("longer", 100, 119)
+
+		// The cut: project sums over 100..119 are ordered c > b > a.
+		for _, tc := range []struct{ n, want int64 }{{1, want(ids[2], 100, 119)}, {2, want(ids[1], 100, 119)}, {3, want(ids[0], 100, 119)}, {10, want(ids[0], 100, 119)}} {
+			cut, err := s.WindowCutoff(ctx, tc.n)
+			storetest.Must(t, err)
+			if cut != tc.want {
+				t.Errorf("WindowCutoff(%d) = %d, want %d", tc.n, cut, tc.want)
+			}
+		}
+		cut, _ := s.WindowCutoff(ctx, 2)
+		newly, err := s.NewlyCritical(ctx, cut)
+		storetest.Must(t, err)
+		if len(newly) != 2 || newly[0].ID != ids[2] || newly[1].ID != ids[1] {
+			t.Fatalf("NewlyCritical(%d) = %v, want c and b", cut, newly)
+		}
+		at := now.Truncate(time.Microsecond)
+		storetest.Must(t, s.MarkCritical(ctx, ids[2], at))
+		storetest.Must(t, s.MarkCritical(ctx, ids[2], at.Add(time.Hour))) // stays the first date
+		p, err := s.ProjectByID(ctx, ids[2])
+		storetest.Must(t, err)
+		if !p.Critical() || !p.CriticalSince.Equal(at) {
+			t.Fatalf("critical since %v, want %v", p.CriticalSince, at)
+		}
+		if newly, _ := s.NewlyCritical(ctx, cut); len(newly) != 1 || newly[0].ID != ids[1] {
+			t.Fatalf("NewlyCritical after marking c = %v, want b", newly)
+		}
+		move(200, 219) // nothing there
+		if cut, err := s.WindowCutoff(ctx, 1); err != nil || cut != 0 {
+			t.Fatalf("WindowCutoff of an empty window = %d, %v; want 0", cut, err)
+		}
+	})
+}
