@@ -61,6 +61,11 @@ const (
 	RoleDeclined     = "project:role:decline"
 	RoleChanged      = "project:role:change"
 	RoleRemoved      = "project:role:remove"
+
+	ProjectCritical       = "project:critical"
+	Project2FARequired    = "project:two_factor:required"
+	Project2FANotRequired = "project:two_factor:not_required"
+	MandateRefused        = "project:two_factor:refused"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -180,6 +185,14 @@ func Describe(e *store.Event) string {
 		return s("by") + " changed the role of " + s("user") + " to " + s("role")
 	case RoleRemoved:
 		return s("by") + " removed " + s("user") + " (" + s("role") + ")"
+	case ProjectCritical:
+		return fmt.Sprintf("Became a critical project: %v downloads in %s (the cut was %v)", d["downloads"], s("window"), d["cutoff"])
+	case Project2FARequired:
+		return s("by") + " required two-factor authentication of every collaborator"
+	case Project2FANotRequired:
+		return s("by") + " stopped requiring two-factor authentication of every collaborator"
+	case MandateRefused:
+		return "Refused to " + s("user") + " without two-factor authentication: " + s("action")
 	}
 	return e.Tag
 }

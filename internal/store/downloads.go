@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -73,42 +74,98 @@ func (tx *Tx) LockDownloads(ctx context.Context) (WindowState, error) {
 
 // AddDownloads adds counts to the downloads of their projects and days,
 // and to the window sums when a day is inside the window. Counts of
-// projects deleted meanwhile are dropped. It returns how many counts were
-// kept.
+// projects deleted meanwhile are dropped. It returns how many (project,
+// day) counts were kept.
 func (tx *Tx) AddDownloads(ctx context.Context, counts []DownloadCount) (int, error) {
 	w, err := tx.LockDownloads(ctx)
 	if err != nil {
 		return 0, err
 	}
-	kept := 0
+	// One row per (project, day): an upsert may not touch a row twice.
+	type key struct {
+		project int64
+		day     Day
+	}
+	sums := make(map[key]int64, len(counts))
+	var keys []key
 	for _, c := range counts {
 		if c.Downloads == 0 {
 			continue
 		}
+		k := key{c.ProjectID, c.Day}
+		if _, ok := sums[k]; !ok {
+			keys = append(keys, k)
+		}
+		sums[k] += c.Downloads
+	}
+	kept := 0
+	windowSums := map[int64]int64{}
+	var windowKeys []int64
+	for start := 0; start < len(keys); start += downloadBatch {
+		batch := keys[start:min(start+downloadBatch, len(keys))]
+		rows := make([]DownloadCount, len(batch))
+		for i, k := range batch {
+			rows[i] = DownloadCount{ProjectID: k.project, Day: k.day, Downloads: sums[k]}
+		}
+		values, args := downloadValues(rows, true)
 		res, err := tx.db.ExecContext(ctx, `INSERT INTO downloads (project_id, day, downloads)
-			SELECT id, CAST($2 AS INTEGER), CAST($3 AS BIGINT) FROM projects WHERE id = $1
-			ON CONFLICT (project_id, day) DO UPDATE SET downloads = downloads.downloads + excluded.downloads`,
-			c.ProjectID, int64(c.Day), c.Downloads)
+			SELECT column1, column2, column3 FROM (VALUES `+values+`) AS v WHERE column1 IN (SELECT id FROM projects)
+			ON CONFLICT (project_id, day) DO UPDATE SET downloads = downloads.downloads + excluded.downloads`, args...)
 		if err != nil {
 			return kept, fmt.Errorf("store: add downloads: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return kept, fmt.Errorf("store: add downloads: %w", err)
-		} else if n == 0 {
-			continue // the project is gone
 		}
-		kept++
-		if !w.Contains(c.Day) {
-			continue
+		kept += int(n)
+		for _, k := range batch {
+			if w.Contains(k.day) {
+				if _, ok := windowSums[k.project]; !ok {
+					windowKeys = append(windowKeys, k.project)
+				}
+				windowSums[k.project] += sums[k]
+			}
 		}
+	}
+	for start := 0; start < len(windowKeys); start += downloadBatch {
+		batch := windowKeys[start:min(start+downloadBatch, len(windowKeys))]
+		rows := make([]DownloadCount, len(batch))
+		for i, id := range batch {
+			rows[i] = DownloadCount{ProjectID: id, Downloads: windowSums[id]}
+		}
+		values, args := downloadValues(rows, false)
 		if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
-			VALUES ($1, $2)
-			ON CONFLICT (project_id) DO UPDATE SET downloads = download_window.downloads + excluded.downloads`,
-			c.ProjectID, c.Downloads); err != nil {
+			SELECT column1, column2 FROM (VALUES `+values+`) AS v WHERE column1 IN (SELECT id FROM projects)
+			ON CONFLICT (project_id) DO UPDATE SET downloads = download_window.downloads + excluded.downloads`, args...); err != nil {
 			return kept, fmt.Errorf("store: add downloads to window: %w", err)
 		}
 	}
 	return kept, nil
+}
+
+// downloadBatch is how many rows one statement of AddDownloads writes.
+const downloadBatch = 300
+
+// downloadValues writes the VALUES rows (project, day, downloads), or
+// (project, downloads) without days, and their arguments.
+func downloadValues(rows []DownloadCount, withDay bool) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 3*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		if withDay {
+			fmt.Fprintf(&b, "(CAST($%d AS BIGINT), CAST($%d AS INTEGER), CAST($%d AS BIGINT))", n+1, n+2, n+3)
+			args = append(args, r.ProjectID, int64(r.Day), r.Downloads)
+		} else {
+			fmt.Fprintf(&b, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2)
+			args = append(args, r.ProjectID, r.Downloads)
+		}
+	}
+	return b.String(), args
 }
 
 // MoveWindow makes download_window hold the sums over [first, last]. It

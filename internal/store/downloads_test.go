@@ -95,6 +95,20 @@ func TestDownloadWindow(t *testing.T) {
 			store.DownloadCount{ProjectID: ids[2], Day: 110, Downloads: 500}, // outside
 			store.DownloadCount{ProjectID: 999999, Day: 107, Downloads: 5})   // no such project: dropped
 		check("writes", 105, 109)
+		// More rows than one statement takes, each (project, day) twice.
+		var many []store.DownloadCount
+		for d := store.Day(0); d < 400; d++ {
+			many = append(many, store.DownloadCount{ProjectID: ids[0], Day: 1000 + d, Downloads: 1},
+				store.DownloadCount{ProjectID: ids[0], Day: 1000 + d, Downloads: 2})
+		}
+		var kept int
+		storetest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+			kept, err = tx.AddDownloads(ctx, many)
+			return err
+		}))
+		if got := want(ids[0], 1000, 1399); kept != 400 || got != 1200 {
+			t.Fatalf("800 counts on 400 days: kept %d rows and %d downloads, want 400 and 1200", kept, got)
+		}
 		move(107, 111) // shift forwards by 2
 		check("forwards", 107, 111)
 		move(104, 108) // shift backwards by 3

@@ -1,0 +1,196 @@
+package mandate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/mail"
+	"cheeseshop/internal/store"
+)
+
+// Triggers of a computation.
+const (
+	TriggerSchedule = "schedule"
+	TriggerAdmin    = "admin"
+)
+
+// ComputeOptions tune a computation.
+type ComputeOptions struct {
+	// DryRun computes and reports without designating any project (the
+	// transaction is rolled back).
+	DryRun bool
+	// Trigger is TriggerSchedule or TriggerAdmin. A scheduled computation
+	// is skipped when one was already made as of the same day.
+	Trigger string
+}
+
+// Result is the outcome of a computation.
+type Result struct {
+	store.CriticalRun
+	// Skipped is set when a scheduled computation found that another
+	// server already made today's.
+	Skipped bool
+	DryRun  bool
+	// Designated are the projects that became critical (that would have,
+	// in a dry run), most downloaded first.
+	Designated []*store.Project
+}
+
+// TopN returns ceil(percent/100 × projects), computed in integers so that
+// 1% of 150 is 2 and 1% of 100 is 1.
+func TopN(projects int64, percent float64) int64 {
+	if projects <= 0 {
+		return 0
+	}
+	// Percent in millionths of a percent: exact for any setting written
+	// with up to six decimals.
+	micro := int64(math.Round(percent * 1e6))
+	const whole = 100 * 1e6
+	return (projects*micro + whole - 1) / whole
+}
+
+// Window returns the days of downloads a computation as of day asOf
+// looks at: the WindowDays days ending the day before.
+func (s *Service) Window(asOf store.Day) (first, last store.Day) {
+	return asOf - store.Day(s.cfg.WindowDays), asOf - 1
+}
+
+// errDryRun rolls a dry run back.
+var errDryRun = errors.New("dry run")
+
+// Compute designates the critical projects as of day asOf: the top N
+// projects by downloads over the window, with every project tied with the
+// N-th, never one without downloads. A project once critical stays so.
+// The computation holds the downloads lock of the database for its
+// duration, so only one server makes it at a time.
+func (s *Service) Compute(ctx context.Context, asOf store.Day, opts ComputeOptions) (*Result, error) {
+	if opts.Trigger == "" {
+		opts.Trigger = TriggerAdmin
+	}
+	first, last := s.Window(asOf)
+	res := &Result{DryRun: opts.DryRun}
+	res.AsOf, res.First, res.Last, res.Trigger = asOf, first, last, opts.Trigger
+	res.StartedAt = s.now()
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		w, err := tx.LockDownloads(ctx)
+		if err != nil {
+			return err
+		}
+		if opts.Trigger == TriggerSchedule && !opts.DryRun {
+			if prev, err := tx.CriticalRunOn(ctx, asOf); err == nil {
+				res.CriticalRun, res.Skipped = *prev, true
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if err := tx.MoveWindow(ctx, w, first, last); err != nil {
+			return err
+		}
+		if res.Projects, err = tx.CountProjects(ctx); err != nil {
+			return err
+		}
+		res.TopN = TopN(res.Projects, s.cfg.Percent)
+		if res.TopN > 0 {
+			if res.Cutoff, err = tx.WindowCutoff(ctx, res.TopN); err != nil {
+				return err
+			}
+		}
+		if res.Cutoff > 0 {
+			if res.Qualified, err = tx.CountQualifying(ctx, res.Cutoff); err != nil {
+				return err
+			}
+			if res.Designated, err = tx.NewlyCritical(ctx, res.Cutoff); err != nil {
+				return err
+			}
+		}
+		res.Newly = int64(len(res.Designated))
+		now := s.now()
+		for _, p := range res.Designated {
+			if err := tx.MarkCritical(ctx, p.ID, now); err != nil {
+				return err
+			}
+			p.CriticalSince = now
+			downloads, err := tx.WindowDownloads(ctx, p.ID)
+			if err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, now, audit.Meta{UserAgent: "cheeseshop critical computation"},
+				store.Event{ProjectID: p.ID, ProjectName: p.Name, Tag: audit.ProjectCritical},
+				map[string]any{"downloads": downloads, "window": first.String() + ".." + last.String(), "cutoff": res.Cutoff, "trigger": opts.Trigger}); err != nil {
+				return err
+			}
+		}
+		res.FinishedAt = s.now()
+		if opts.DryRun {
+			return errDryRun
+		}
+		return tx.AddCriticalRun(ctx, &res.CriticalRun)
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return nil, fmt.Errorf("mandate: compute critical projects as of %s: %w", asOf, err)
+	}
+	if !opts.DryRun && !res.Skipped {
+		s.log.InfoContext(ctx, "critical projects computed", "as_of", asOf.String(), "window", first.String()+".."+last.String(),
+			"projects", res.Projects, "top_n", res.TopN, "cutoff", res.Cutoff, "qualified", res.Qualified, "newly", res.Newly, "trigger", opts.Trigger)
+		for _, p := range res.Designated {
+			s.announce(ctx, p)
+		}
+	}
+	return res, nil
+}
+
+// announce tells every collaborator of a project that just became
+// critical, by email. A failure to send is logged, not fatal: the UI
+// banner tells them too.
+func (s *Service) announce(ctx context.Context, p *store.Project) {
+	collabs, err := s.store.MandateCollaborators(ctx, p.ID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "critical project notice: collaborators", "project", p.Name, "err", err)
+		return
+	}
+	for _, c := range collabs {
+		if s.cfg.Mailer == nil {
+			s.log.WarnContext(ctx, "no mailer: critical project notice not sent", "project", p.Name, "user", c.Username)
+			continue
+		}
+		if err := s.cfg.Mailer.Send(ctx, mail.Message{To: c.Email, Subject: fmt.Sprintf("%s is now a critical project", p.Name),
+			Text: s.noticeText(p, c)}); err != nil {
+			s.log.ErrorContext(ctx, "critical project notice", "project", p.Name, "user", c.Username, "err", err)
+		}
+	}
+}
+
+// noticeText is the email telling a collaborator its project became
+// critical.
+func (s *Service) noticeText(p *store.Project, c store.MandateCollaborator) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\n", c.Username)
+	fmt.Fprintf(&b, "%s, of which you are a%s %s, is now a critical project of %s: it is one of the top %g%% of projects by downloads over the last %d days. It stays critical from now on.\n\n",
+		p.Name, article(c.Role), c.Role, s.cfg.BaseURL, s.cfg.Percent, s.cfg.WindowDays)
+	start := p.CriticalSince.Add(s.cfg.Grace)
+	when := "From now on"
+	if s.cfg.Grace > 0 {
+		when = "From " + start.Format("2006-01-02 15:04 UTC")
+	}
+	fmt.Fprintf(&b, "%s, every owner and maintainer needs two-factor authentication to upload to it, yank or delete releases, change its collaborators or settings, or create an API token for it. Downloads and installs are not affected.\n\n", when)
+	if c.TwoFactor {
+		b.WriteString("You already have two-factor authentication: nothing to do.\n")
+	} else {
+		fmt.Fprintf(&b, "You have not set up two-factor authentication yet. Set up an authenticator app or a security key at %s before then.\n", s.SetupURL())
+	}
+	fmt.Fprintf(&b, "\nThe project: %s/project/%s/\n", s.cfg.BaseURL, p.NormalizedName)
+	return b.String()
+}
+
+func article(role string) string {
+	if role != "" && strings.ContainsRune("AEIOU", rune(role[0])) {
+		return "n"
+	}
+	return ""
+}
+
