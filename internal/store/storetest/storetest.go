@@ -42,7 +42,9 @@ func URL(t testing.TB, d store.Dialect) string {
 	t.Helper()
 	switch d {
 	case store.SQLite:
-		return "sqlite://" + filepath.Join(t.TempDir(), "cheeseshop.db")
+		// Test names become folder names: escape what a URL path reads.
+		path := filepath.Join(t.TempDir(), "cheeseshop.db")
+		return "sqlite://" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 	case store.Postgres:
 		return newPostgresDB(t)
 	}
