@@ -193,4 +193,3 @@ func article(role string) string {
 	}
 	return ""
 }
-
