@@ -22,6 +22,8 @@ const (
 type Error struct {
 	Kind Kind
 	Msg  string
+	// refusal is set when the project gate refused the change.
+	refusal *mandateRefusal
 }
 
 func (e *Error) Error() string { return e.Msg }

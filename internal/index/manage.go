@@ -72,14 +72,18 @@ func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Proje
 	return proj, nil
 }
 
-// ownedProject locks the named project for the transaction and checks
-// that p is one of its Owners: the start of every Owner-only change.
-func ownedProject(ctx context.Context, tx *store.Tx, p *Principal, name string) (*store.Project, error) {
+// ownedProject locks the named project for the transaction, checks that
+// p is one of its Owners, and runs the project gate for the action: the
+// start of every Owner-only change.
+func (s *Service) ownedProject(ctx context.Context, tx *store.Tx, p *Principal, name, action string) (*store.Project, error) {
 	proj, err := lockedProject(ctx, tx, name)
 	if err != nil {
 		return nil, err
 	}
 	if err := requireOwner(ctx, tx, p, proj); err != nil {
+		return nil, err
+	}
+	if err := s.mandated(ctx, tx, p, proj, action); err != nil {
 		return nil, err
 	}
 	return proj, nil
@@ -127,7 +131,7 @@ func (s *Service) DeleteFile(ctx context.Context, p *Principal, filename string)
 // CollectBlobs removes it once no row references it.
 func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.Meta, project, filename string) error {
 	var normalized string
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
 		f, err := tx.FileByFilename(ctx, filename)
 		if errors.Is(err, store.ErrNotFound) {
 			return errorf(NotFound, "No file named '%s'.", filename)
@@ -145,6 +149,9 @@ func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.M
 			return err
 		}
 		if err := requireOwner(ctx, tx, p, proj); err != nil {
+			return err
+		}
+		if err := s.mandated(ctx, tx, p, proj, ActionDeleteFile); err != nil {
 			return err
 		}
 		if err := tx.DeleteFile(ctx, f); err != nil {

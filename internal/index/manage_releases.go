@@ -47,8 +47,12 @@ func (s *Service) Unyank(ctx context.Context, p *Principal, m audit.Meta, projec
 
 func (s *Service) setYanked(ctx context.Context, p *Principal, m audit.Meta, project, version string, yanked bool, reason string) error {
 	var normalized string
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	action := ActionUnyank
+	if yanked {
+		action = ActionYank
+	}
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, action)
 		if err != nil {
 			return err
 		}
@@ -80,8 +84,8 @@ func (s *Service) setYanked(ctx context.Context, p *Principal, m audit.Meta, pro
 // filenames stay burned; the blobs are left for CollectBlobs.
 func (s *Service) DeleteRelease(ctx context.Context, p *Principal, m audit.Meta, project, version string) error {
 	var normalized string
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionDeleteRelease)
 		if err != nil {
 			return err
 		}
@@ -113,8 +117,8 @@ func (s *Service) DeleteRelease(ctx context.Context, p *Principal, m audit.Meta,
 // so that nobody else can take it over; an administrator can lift that.
 func (s *Service) DeleteProject(ctx context.Context, p *Principal, m audit.Meta, project, confirmName string) error {
 	var normalized string
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionDeleteProject)
 		if err != nil {
 			return err
 		}

@@ -59,8 +59,8 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 		return nil, err
 	}
 	var inv *store.Invitation
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionInvite)
 		if err != nil {
 			return err
 		}
@@ -91,13 +91,19 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 
 // answerInvitation accepts or declines p's invitation to the project.
 func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Meta, project string, accept bool) error {
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	return s.writeTx(ctx, p, m, func(tx *store.Tx) error {
 		proj, err := lockedProject(ctx, tx, project)
 		if err != nil {
 			return err
 		}
 		if err := inScope(p, proj); err != nil {
 			return err
+		}
+		if accept {
+			// Declining (like leaving) gives access up: never gated.
+			if err := s.mandated(ctx, tx, p, proj, ActionAcceptInvitation); err != nil {
+				return err
+			}
 		}
 		inv, err := tx.InvitationOf(ctx, proj.ID, p.User.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -135,8 +141,8 @@ func (s *Service) DeclineInvitation(ctx context.Context, p *Principal, m audit.M
 
 // RevokeInvitation withdraws a user's invitation. Only Owners may.
 func (s *Service) RevokeInvitation(ctx context.Context, p *Principal, m audit.Meta, project, username string) error {
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionRevokeInvitation)
 		if err != nil {
 			return err
 		}
@@ -162,8 +168,8 @@ func (s *Service) ChangeRole(ctx context.Context, p *Principal, m audit.Meta, pr
 	if err := validRole(role); err != nil {
 		return err
 	}
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionChangeRole)
 		if err != nil {
 			return err
 		}
@@ -185,8 +191,8 @@ func (s *Service) ChangeRole(ctx context.Context, p *Principal, m audit.Meta, pr
 // RemoveCollaborator takes a user's role away. Only Owners may, and never
 // the last Owner's.
 func (s *Service) RemoveCollaborator(ctx context.Context, p *Principal, m audit.Meta, project, username string) error {
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		proj, err := ownedProject(ctx, tx, p, project)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionRemoveRole)
 		if err != nil {
 			return err
 		}
@@ -201,7 +207,7 @@ func (s *Service) RemoveCollaborator(ctx context.Context, p *Principal, m audit.
 
 // LeaveProject gives up p's own role, unless p is the last Owner.
 func (s *Service) LeaveProject(ctx context.Context, p *Principal, m audit.Meta, project string) error {
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
 		proj, err := lockedProject(ctx, tx, project)
 		if err != nil {
 			return err

@@ -37,6 +37,10 @@ type Config struct {
 	// the site-wide two-factor requirement): it returns the message that
 	// tells the user why and what to do, or "".
 	UploadGate func(ctx context.Context, u *store.User) (refusal string, err error)
+	// ProjectGate, when set, may refuse a user any change to a project:
+	// uploads, yanks, deletions, roles, invitations, settings, tokens
+	// scoped to it. Reads are never gated.
+	ProjectGate ProjectGate
 }
 
 // Service is the package index. It is safe for concurrent use.
@@ -125,6 +129,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string, m audit.M
 // canUpload decides whether p may upload to an existing project.
 func (s *Service) canUpload(ctx context.Context, q interface {
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
+	GateQuerier
 }, p *Principal, proj *store.Project) error {
 	if p.Token != nil && p.Token.Scoped {
 		allowed := false
@@ -142,7 +147,7 @@ func (s *Service) canUpload(ctx context.Context, q interface {
 		}
 		return fmt.Errorf("index: role: %w", err)
 	}
-	return nil
+	return s.mandated(ctx, q, p, proj, ActionUpload)
 }
 
 // CheckUploader refuses an upload by a principal whose user a policy

@@ -73,7 +73,7 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 	if req.Expires != nil {
 		t.ExpiresAt = req.Expires.UTC()
 	}
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
 		var names []string
 		for _, pn := range req.Projects {
 			proj, err := tx.ProjectByName(ctx, pep.NormalizeName(pn))
@@ -85,6 +85,9 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 			if _, err := tx.RoleOf(ctx, proj.ID, p.User.ID); errors.Is(err, store.ErrNotFound) {
 				return errorf(Forbidden, "You are not a collaborator on '%s': a token can only be scoped to your projects.", proj.Name)
 			} else if err != nil {
+				return err
+			}
+			if err := s.mandated(ctx, tx, p, proj, ActionScopedToken); err != nil {
 				return err
 			}
 			if !slices.Contains(t.ProjectIDs, proj.ID) {

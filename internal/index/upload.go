@@ -141,6 +141,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// little and leave nothing behind. The transaction repeats them.
 	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in}
 	if _, existing, err := s.check(ctx, s.store, &u); err != nil {
+		s.recordRefusal(ctx, p, p.Meta, err)
 		return nil, err
 	} else if existing != nil {
 		return existing, nil
@@ -308,7 +309,7 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 		fn      = in.Filename
 	)
 	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: form.Get("filetype"), in: in}
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.writeTx(ctx, p, p.Meta, func(tx *store.Tx) error {
 		created = false
 		proj, existing, err := s.check(ctx, tx, &u)
 		if err != nil || existing != nil {
@@ -375,6 +376,7 @@ type upload struct {
 // reader is the read side of the store, on the database or in a transaction.
 type reader interface {
 	nameChecker
+	GateQuerier
 	ProjectByName(ctx context.Context, normalized string) (*store.Project, error)
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)

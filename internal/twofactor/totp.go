@@ -240,7 +240,29 @@ func (s *Service) checkRemovable(ctx context.Context, u *store.User) error {
 	if req != "" {
 		return errorf(account.Forbidden, "This is your last two-factor method, and %s. Add another method before removing this one.", req.Explain())
 	}
+	if s.cfg.Bound != nil {
+		projects, err := s.cfg.Bound(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("twofactor: %w", err)
+		}
+		if len(projects) > 0 {
+			return errorf(account.Forbidden, "This is your last two-factor method, and two-factor authentication is required of the collaborators of %s (critical or opted in). Add another method before removing this one.",
+				quoteList(projects))
+		}
+	}
 	return nil
+}
+
+// quoteList writes 'a', 'b' and 'c'.
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "'" + n + "'"
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 // Explain says, for a person, why two-factor authentication is required.

@@ -45,6 +45,10 @@ type Config struct {
 	RequireAll bool
 	// Mailer sends the notices of every change.
 	Mailer mail.Mailer
+	// Bound, when set, returns the projects whose mandate binds the user
+	// (critical or opted in): such a user cannot remove its last second
+	// factor.
+	Bound func(ctx context.Context, userID int64) (projects []string, err error)
 }
 
 // Service manages second factors. It is safe for concurrent use.

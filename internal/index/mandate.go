@@ -1,0 +1,115 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/store"
+)
+
+// GateQuerier is what a ProjectGate reads: the store or the transaction
+// of the change.
+type GateQuerier interface {
+	TwoFactorMethods(ctx context.Context, userID int64) (totp bool, keys int, err error)
+}
+
+// ProjectGate decides whether a user may change a project (the
+// two-factor mandate of critical and opted-in projects): it returns the
+// message that tells the user why not and what to do, or "".
+type ProjectGate func(ctx context.Context, q GateQuerier, u *store.User, proj *store.Project) (refusal string, err error)
+
+// The changes the project gate guards, as named in refusal events.
+const (
+	ActionUpload           = "upload"
+	ActionYank             = "yank"
+	ActionUnyank           = "unyank"
+	ActionDeleteRelease    = "delete release"
+	ActionDeleteFile       = "delete file"
+	ActionDeleteProject    = "delete project"
+	ActionInvite           = "invite a collaborator"
+	ActionRevokeInvitation = "revoke an invitation"
+	ActionChangeRole       = "change a role"
+	ActionRemoveRole       = "remove a collaborator"
+	ActionAcceptInvitation = "accept an invitation"
+	ActionSettings         = "change the settings"
+	ActionScopedToken      = "create a token scoped to the project"
+)
+
+// mandateRefusal marks an Error as a refusal of the project gate.
+type mandateRefusal struct {
+	project *store.Project
+	action  string
+}
+
+// mandated runs the project gate for a change to proj by p, inside the
+// change's transaction.
+func (s *Service) mandated(ctx context.Context, q GateQuerier, p *Principal, proj *store.Project, action string) error {
+	if s.cfg.ProjectGate == nil {
+		return nil
+	}
+	msg, err := s.cfg.ProjectGate(ctx, q, p.User, proj)
+	if err != nil {
+		return fmt.Errorf("index: project gate: %w", err)
+	}
+	if msg != "" {
+		return &Error{Kind: Forbidden, Msg: msg, refusal: &mandateRefusal{project: proj, action: action}}
+	}
+	return nil
+}
+
+// writeTx runs a change to projects in a transaction; when the project
+// gate refused it, the refusal is recorded as a security event of the
+// project once the transaction is rolled back.
+func (s *Service) writeTx(ctx context.Context, p *Principal, m audit.Meta, fn func(tx *store.Tx) error) error {
+	err := s.store.InTx(ctx, fn)
+	s.recordRefusal(ctx, p, m, err)
+	return err
+}
+
+// recordRefusal records a refusal of the project gate found in err.
+func (s *Service) recordRefusal(ctx context.Context, p *Principal, m audit.Meta, err error) {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.refusal == nil {
+		return
+	}
+	proj := e.refusal.project
+	if rerr := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: p.User.ID, ProjectID: proj.ID, ProjectName: proj.Name,
+		ActorID: p.User.ID, Tag: audit.MandateRefused}, map[string]any{"user": p.User.Username, "action": e.refusal.action}); rerr != nil {
+		s.log.ErrorContext(ctx, "record mandate refusal", "project", proj.Name, "user", p.User.Username, "err", rerr)
+	}
+}
+
+// SetRequire2FA turns the project's opt-in to the two-factor mandate on
+// or off. Only Owners may, and only with two-factor authentication
+// themselves when turning it on (or when the project requires it
+// already).
+func (s *Service) SetRequire2FA(ctx context.Context, p *Principal, m audit.Meta, project string, on bool) error {
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, ActionSettings)
+		if err != nil {
+			return err
+		}
+		if proj.Require2FA == on {
+			return nil
+		}
+		if on {
+			// The Owner must meet the requirement it sets.
+			opted := *proj
+			opted.Require2FA = true
+			if err := s.mandated(ctx, tx, p, &opted, ActionSettings); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetRequire2FA(ctx, proj.ID, on); err != nil {
+			return err
+		}
+		tag := audit.Project2FANotRequired
+		if on {
+			tag = audit.Project2FARequired
+		}
+		return s.projectEvent(ctx, tx, p, m, proj, tag, 0, nil)
+	})
+	return wrap(err, "set two-factor requirement of %s", project)
+}
