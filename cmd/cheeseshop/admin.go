@@ -19,10 +19,11 @@ import (
 
 // AdminCmd groups the administration commands.
 type AdminCmd struct {
-	User  AdminUserCmd  `cmd:"" help:"Manage accounts."`
-	Token AdminTokenCmd `cmd:"" help:"Manage API tokens."`
-	Name  AdminNameCmd  `cmd:"" help:"Manage prohibited project names."`
-	Blobs AdminBlobsCmd `cmd:"" help:"Manage stored files."`
+	User     AdminUserCmd     `cmd:"" help:"Manage accounts."`
+	Token    AdminTokenCmd    `cmd:"" help:"Manage API tokens."`
+	Name     AdminNameCmd     `cmd:"" help:"Manage prohibited project names."`
+	Blobs    AdminBlobsCmd    `cmd:"" help:"Manage stored files."`
+	Critical AdminCriticalCmd `cmd:"" help:"Compute and list the critical projects."`
 }
 
 // AdminBlobsCmd groups blob-store commands.
