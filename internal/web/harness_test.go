@@ -22,6 +22,7 @@ import (
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 	"cheeseshop/internal/twofactor"
@@ -38,6 +39,7 @@ type testServer struct {
 	// outbox is the folder the server's emails go to (mail.ReadOutbox).
 	outbox string
 	tf     *twofactor.Service
+	md     *mandate.Service
 }
 
 // serverConfig varies the test server.
@@ -50,6 +52,8 @@ type serverConfig struct {
 	// its loopback IP (security keys need a host name); requests still go
 	// to the loopback address (testServer.URL).
 	BaseHost string
+	// MandateGrace is --mandate-grace.
+	MandateGrace time.Duration
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
@@ -79,21 +83,28 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		t.Fatal(err)
 	}
 	hasher := auth.NewHasher(2)
-	tf, err := twofactor.New(st, hasher, []byte(strings.Repeat("test secret key ", 4)),
-		twofactor.Config{BaseURL: base, RequireAll: cfg.Require2FA, Mailer: mailer}, log, cfg.Now)
+	md, err := mandate.New(st, mandate.Config{BaseURL: base, Grace: cfg.MandateGrace, Mailer: mailer}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20, UploadGate: tf.UploadGate}, log)
+	tf, err := twofactor.New(st, hasher, []byte(strings.Repeat("test secret key ", 4)),
+		twofactor.Config{BaseURL: base, RequireAll: cfg.Require2FA, Mailer: mailer, Bound: md.Bound}, log, cfg.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
+		return md.Check(ctx, q, u, p)
+	}
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20, UploadGate: tf.UploadGate, ProjectGate: gate}, log)
 	acct, err := account.New(context.Background(), st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs.Config.Handler = New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf})
+	hs.Config.Handler = New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md})
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf}
+	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md}
 }
 
 // user creates an account and returns a token acting for it (scoped to

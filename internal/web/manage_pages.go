@@ -85,6 +85,23 @@ func (s *Server) deleteProject(r *http.Request, p *index.Principal) (outcome, er
 	return o, s.idx.DeleteProject(r.Context(), p, p.Meta, name, r.PostFormValue("confirm_name"))
 }
 
+func (s *Server) setRequire2FA(r *http.Request, p *index.Principal) (outcome, error) {
+	name := r.PathValue("project")
+	var on bool
+	switch r.PostFormValue("require") {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return outcome{}, &index.Error{Kind: index.Invalid, Msg: "Say require=on or require=off."}
+	}
+	msg := "Two-factor authentication is now required of every collaborator of " + name + "."
+	if !on {
+		msg = name + " no longer requires two-factor authentication of its collaborators (unless it is critical)."
+	}
+	return outcome{msg: msg, to: projectURL(name) + "#two-factor", back: projectURL(name)}, s.idx.SetRequire2FA(r.Context(), p, p.Meta, name, on)
+}
+
 func (s *Server) yankRelease(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v := r.PathValue("project"), r.PathValue("version")
 	o := outcome{msg: "Release " + v + " yanked.", to: projectURL(name), back: projectURL(name)}

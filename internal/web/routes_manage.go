@@ -12,6 +12,7 @@ func (s *Server) manageRoutes(mux *http.ServeMux) {
 
 	mux.Handle("GET "+proj+"/{$}", s.ui(s.manageProject))
 	mux.Handle("POST "+proj+"/delete", s.ui(s.manageAction(s.deleteProject)))
+	mux.Handle("POST "+proj+"/settings/two-factor", s.ui(s.manageAction(s.setRequire2FA)))
 	mux.Handle("GET "+proj+"/release/{version}/{$}", s.ui(s.manageRelease))
 	mux.Handle("POST "+proj+"/release/{version}/yank", s.ui(s.manageAction(s.yankRelease)))
 	mux.Handle("POST "+proj+"/release/{version}/unyank", s.ui(s.manageAction(s.unyankRelease)))

@@ -14,6 +14,7 @@ import (
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/twofactor"
 )
 
@@ -26,6 +27,15 @@ type Options struct {
 	// TwoFactor enables the second factors (sign-in step, set-up pages,
 	// the site-wide requirement). Nil: no second factors.
 	TwoFactor *twofactor.Service
+	// Mandate tells collaborators about their critical and opted-in
+	// projects (banner, badges, the admin page). Nil: nothing is shown.
+	Mandate *mandate.Service
+	// CountDownload, when set, is told of every complete download of a
+	// distribution file: a GET answered 200 whose body was written
+	// without error (not HEAD, 304, 206, .metadata or an error), with the
+	// time it ended. It must be cheap (downloads.Counter.Count). Nil: no
+	// counting.
+	CountDownload func(projectID int64, at time.Time)
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -33,6 +43,7 @@ type Server struct {
 	idx     *index.Service
 	acct    *account.Service
 	tf      *twofactor.Service // nil: no second factors
+	md      *mandate.Service   // nil: no mandate notices
 	tmpl    templates
 	log     *slog.Logger
 	opts    Options
@@ -48,7 +59,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	if err != nil {
 		panic(err) // the templates are embedded: a parse error is a bug
 	}
-	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, md: opts.Mandate, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_project_pages", Help: "Project pages held in the cache."},
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
