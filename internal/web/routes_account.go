@@ -1,10 +1,8 @@
 package web
 
-import "net/http"
-
 // accountRoutes registers the account pages: registration, email
 // verification, password reset and the account settings.
-func (s *Server) accountRoutes(mux *http.ServeMux) {
+func (s *Server) accountRoutes(mux *routeMux) {
 	mux.Handle("GET /account/register/{$}", s.ui(s.registerPage))
 	mux.Handle("POST /account/register/{$}", s.ui(s.registerPost))
 	mux.Handle("GET /account/verify-email/{$}", s.ui(s.verifyEmailPage))

@@ -1,10 +1,8 @@
 package web
 
-import "net/http"
-
 // manageRoutes registers the project management pages and the management
 // API.
-func (s *Server) manageRoutes(mux *http.ServeMux) {
+func (s *Server) manageRoutes(mux *routeMux) {
 	const proj = "/manage/project/{project}"
 	mux.Handle("GET /manage/projects/{$}", s.ui(s.manageProjects))
 	mux.Handle("POST "+proj+"/invitation/accept", s.ui(s.manageAction(s.acceptInvitation)))

@@ -1,10 +1,8 @@
 package web
 
-import "net/http"
-
 // totpRoutes registers the authenticator-app and recovery-code pages:
 // set-up, removal, and the second step of signing in.
-func (s *Server) totpRoutes(mux *http.ServeMux) {
+func (s *Server) totpRoutes(mux *routeMux) {
 	mux.Handle("GET /manage/account/recovery-codes/{$}", s.ui(s.recoveryCodesPage))
 	mux.Handle("POST /manage/account/recovery-codes/{$}", s.ui(s.recoveryCodesGenerate))
 	mux.Handle("POST /manage/account/recovery-codes/confirm", s.ui(s.recoveryCodesConfirm))

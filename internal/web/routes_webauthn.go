@@ -1,10 +1,8 @@
 package web
 
-import "net/http"
-
 // webauthnRoutes registers the security-key pages: registration, renaming,
 // removal, the second step of signing in, and re-authentication.
-func (s *Server) webauthnRoutes(mux *http.ServeMux) {
+func (s *Server) webauthnRoutes(mux *routeMux) {
 	mux.Handle("GET /manage/account/webauthn/{$}", s.ui(s.webauthnManage))
 	mux.Handle("POST /manage/account/webauthn/options", s.ui(s.webauthnRegisterOptions))
 	mux.Handle("POST /manage/account/webauthn/register", s.ui(s.webauthnRegister))

@@ -50,6 +50,8 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	handler http.Handler
+	// patterns lists every route registered, in order.
+	patterns []string
 }
 
 // New returns a Server for idx and acct. Its metrics are registered in
@@ -66,8 +68,9 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_bytes", Help: "Estimated memory of the cached project pages (bounded by --cache-size)."},
 			func() float64 { _, b := idx.Cache().Stats(); return float64(b) }),
 	)
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
+	s.patterns = mux.patterns
 	// Browsers say where a request comes from: refuse cross-origin
 	// form posts before any handler runs. Clients that are not browsers
 	// (twine, pip) send no such headers and pass.
@@ -83,7 +86,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // routes is the one place that lists every route.
-func (s *Server) routes(mux *http.ServeMux) {
+func (s *Server) routes(mux *routeMux) {
 	mux.HandleFunc("POST /legacy/{$}", s.upload)
 	mux.HandleFunc("POST /legacy", s.upload) // never redirect a POST
 
@@ -115,6 +118,25 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+}
+
+// routeMux is a ServeMux that remembers its patterns, so that tests can
+// check that every route is accounted for (the two-factor mandate's
+// table of write routes).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers a route.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers a route.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
 func redirectTo(target string) http.HandlerFunc {
