@@ -35,6 +35,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -61,6 +62,7 @@ const (
 type benchIndex struct {
 	st       *store.Store
 	svc      *index.Service
+	acct     *account.Service
 	srv      http.Handler
 	user     *store.User
 	token    string
@@ -100,7 +102,7 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ix := &benchIndex{st: st, svc: svc, srv: web.New(svc, acct, log, prometheus.NewRegistry(), web.Options{})}
+	ix := &benchIndex{st: st, svc: svc, acct: acct, srv: web.New(svc, acct, log, prometheus.NewRegistry(), web.Options{})}
 
 	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}
 	if err := st.CreateUser(ctx, u); err != nil {
@@ -246,6 +248,56 @@ func BenchmarkFileDownload(b *testing.B) {
 			benchGetStatus(b, ix.srv, http.StatusPartialContent, ix.wheel, "Range", "bytes=0-99")
 		})
 	})
+}
+
+// BenchmarkFileDownloadCounting serves a wheel with download counting off
+// and on (web.Options.CountDownload = a real downloads.Counter's Count),
+// from one goroutine and from every CPU at once: the difference is what
+// counting costs a download. The counter is not flushed during the loop
+// (a flush costs once per interval, not per download: scripts/bench.sh
+// downloads measures it with the real server).
+func BenchmarkFileDownloadCounting(b *testing.B) {
+	benchForSizes(b, func(b *testing.B, ix *benchIndex) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		counter := downloads.NewCounter(ix.st, log)
+		counting := web.New(ix.svc, ix.acct, log, prometheus.NewRegistry(), web.Options{CountDownload: counter.Count})
+		for _, h := range []struct {
+			name string
+			srv  http.Handler
+		}{{"off", ix.srv}, {"on", counting}} {
+			b.Run("serial/counting="+h.name, func(b *testing.B) { benchGet(b, h.srv, ix.wheel) })
+			b.Run("parallel/counting="+h.name, func(b *testing.B) { benchGetParallel(b, h.srv, ix.wheel) })
+		}
+		if counter.Pending() == 0 {
+			b.Fatal("nothing counted")
+		}
+	})
+}
+
+// benchGetParallel is benchGet from GOMAXPROCS goroutines at once.
+func benchGetParallel(b *testing.B, h http.Handler, path string) {
+	b.Helper()
+	w := &benchWriter{h: http.Header{}}
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+	if w.status != http.StatusOK {
+		b.Fatalf("GET %s: status %d", path, w.status)
+	}
+	var failed atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		w := &benchWriter{h: http.Header{}}
+		for pb.Next() {
+			w.reset()
+			h.ServeHTTP(w, req)
+			if w.status != http.StatusOK {
+				failed.Add(1)
+			}
+		}
+	})
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("GET %s: %d answers were not 200", path, n)
+	}
 }
 
 // benchUpload is a ready-to-send upload request body.
