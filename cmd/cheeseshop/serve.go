@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/twofactor"
@@ -25,6 +27,7 @@ import (
 
 // ServeCmd runs the server.
 type ServeCmd struct {
+	MandateFlags    `embed:""`
 	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
 	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
 	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
@@ -37,6 +40,8 @@ type ServeCmd struct {
 	MailFrom        string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
 	SecretKey       string        `env:"CHEESESHOP_SECRET_KEY" help:"Server secret key (at least 32 characters) that seals TOTP secrets; every server of a deployment needs the same one. Default: generated once into <data>/secret.key."`
 	Require2FA      bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
+	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
+	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
 }
 
 // mailFrom returns the sender of emails for a server at base.
@@ -98,18 +103,39 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	md, err := c.newMandate(st, base, mailer, e.log)
+	if err != nil {
+		return err
+	}
 	hasher := auth.NewHasher(max(2, runtime.NumCPU()))
-	tf, err := twofactor.New(st, hasher, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer}, e.log, nil)
+	tf, err := twofactor.New(st, hasher, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
 	if err != nil {
 		return err
 	}
 	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
-		UploadGate: tf.UploadGate}, e.log)
+		UploadGate: tf.UploadGate, ProjectGate: projectGate(md)}, e.log)
 	acct, err := account.New(e.ctx, st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, e.log, nil)
 	if err != nil {
 		return err
 	}
-	h := web.New(idx, acct, e.log, reg, web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf})
+	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf}
+	stopCounting := func() {}
+	if c.CountDownloads {
+		if c.DownloadsFlush <= 0 {
+			return fmt.Errorf("--downloads-flush must be positive, not %s", c.DownloadsFlush)
+		}
+		// The last flush runs once the HTTP server has stopped (below).
+		counter := downloads.NewCounter(st, e.log)
+		opts.CountDownload = counter.Count
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_downloads_pending",
+			Help: "Downloads counted and not written to the database yet."}, func() float64 { return float64(counter.Pending()) }))
+		cctx, ccancel := context.WithCancel(context.WithoutCancel(e.ctx))
+		counting := make(chan struct{})
+		go func() { counter.Run(cctx, c.DownloadsFlush); close(counting) }()
+		stopCounting = sync.OnceFunc(func() { ccancel(); <-counting })
+	}
+	defer stopCounting()
+	h := web.New(idx, acct, e.log, reg, opts)
 
 	srv := &http.Server{
 		Handler:           h,
@@ -121,6 +147,7 @@ func (c *ServeCmd) Run(e *env) error {
 	defer cancel()
 	go idx.Cache().Follow(ctx, c.FollowInterval)
 	go acct.SweepEvery(ctx, 10*time.Minute)
+	go md.RunDaily(ctx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -149,6 +176,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	stopCounting()
 	e.log.Info("stopped")
 	return nil
 }
