@@ -40,6 +40,7 @@ type testServer struct {
 	outbox string
 	tf     *twofactor.Service
 	md     *mandate.Service
+	srv    *Server
 }
 
 // serverConfig varies the test server.
@@ -100,11 +101,12 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs.Config.Handler = New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md})
+	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md})
+	hs.Config.Handler = srv
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md}
+	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv}
 }
 
 // user creates an account and returns a token acting for it (scoped to

@@ -93,7 +93,7 @@ func (s *Server) setRequire2FA(r *http.Request, p *index.Principal) (outcome, er
 		on = true
 	case "off":
 	default:
-		return outcome{}, &index.Error{Kind: index.Invalid, Msg: "Say require=on or require=off."}
+		return outcome{back: projectURL(name)}, &index.Error{Kind: index.Invalid, Msg: "Say require=on or require=off."}
 	}
 	msg := "Two-factor authentication is now required of every collaborator of " + name + "."
 	if !on {
@@ -181,7 +181,34 @@ func (s *Server) manageProjects(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "manage_projects", "Your projects", map[string]any{"Projects": projects, "Invitations": invs})
+	mine := make([]myProject, len(projects))
+	for i, pr := range projects {
+		mine[i] = myProject{UserProject: pr}
+	}
+	if s.md != nil && len(projects) > 0 {
+		// The badges: the user's projects that are critical or opted in.
+		mandated, err := s.acct.Store().MandatedProjectsOf(r.Context(), p.User.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		byName := make(map[string]*store.Project, len(mandated))
+		for _, m := range mandated {
+			byName[m.NormalizedName] = m
+		}
+		for i := range mine {
+			if m := byName[mine[i].Normalized]; m != nil {
+				mine[i].Mandate = s.statusOf(m)
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "manage_projects", "Your projects", map[string]any{"Projects": mine, "Invitations": invs})
+}
+
+// myProject is a project of the user, with its badges.
+type myProject struct {
+	store.UserProject
+	Mandate mandateStatus
 }
 
 // managedPage is what the pages of one project receive.

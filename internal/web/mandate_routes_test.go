@@ -1,0 +1,235 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// mandateRoute is a write route of the HTTP surface (any method but GET
+// and HEAD) and what the two-factor mandate does to it.
+type mandateRoute struct {
+	pattern string // exactly as registered
+	// exempt says why the route changes no project (so the mandate does
+	// not apply); empty: it changes a project, and do exercises it.
+	exempt string
+	// who acts: "owner", "maintainer" or "invitee" (invited to p).
+	who   string
+	setup func(t *testing.T, tm *team, p string)
+	// do sends the request about project p and returns its status and body.
+	do func(t *testing.T, tm *team, who, p string) (int, string)
+	// ok is the status once the user has two-factor authentication.
+	ok int
+}
+
+const (
+	exemptAccount = "the user's own account, not a project"
+	exemptSetup   = "setting up a second factor is how a refused user gets through"
+	exemptGivesUp = "it only gives access up"
+)
+
+// mandateRoutes lists every write route. A route added to the server
+// without a row here fails TestMandateRoutesComplete.
+func mandateRoutes() []mandateRoute {
+	form := func(path string, vals url.Values) func(t *testing.T, tm *team, who, p string) (int, string) {
+		return func(t *testing.T, tm *team, who, p string) (int, string) {
+			v := url.Values{}
+			for k, vs := range vals {
+				v[k] = slices.Clone(vs)
+				for i := range v[k] {
+					v[k][i] = strings.ReplaceAll(v[k][i], "{p}", p)
+				}
+			}
+			resp, body := tm.browsers[who].post(strings.ReplaceAll(path, "{p}", p), v)
+			return resp.StatusCode, body
+		}
+	}
+	call := func(method, path string, body any) func(t *testing.T, tm *team, who, p string) (int, string) {
+		return func(t *testing.T, tm *team, who, p string) (int, string) {
+			if m, ok := body.(map[string]any); ok {
+				if _, ok := m["projects"]; ok {
+					body = map[string]any{"name": "scoped", "projects": []string{p}}
+				}
+			}
+			resp, b := tm.api(t, who, method, strings.ReplaceAll(path, "{p}", p), body)
+			return resp.StatusCode, string(b)
+		}
+	}
+	upload := func(t *testing.T, tm *team, who, p string) (int, string) {
+		d := disttest.Dist{Name: p, Version: "3.0"}
+		content := d.Wheel()
+		resp, body := tm.s.do(tm.s.uploadRequest(tm.tokens[who], d.Form("bdist_wheel", content), d.WheelFilename(), content))
+		return resp.StatusCode, resp.Status + " " + string(body)
+	}
+	yank := func(t *testing.T, tm *team, p string) {
+		o := &index.Principal{User: tm.users["owner"]}
+		storetest.Must(t, tm.s.idx.Yank(context.Background(), o, o.Meta, p, "1.0", "bad"))
+	}
+	invite := func(t *testing.T, tm *team, p string) { tm.invite(t, p, "invitee") }
+	const proj = "/manage/project/{project}"
+	return []mandateRoute{
+		{pattern: "POST /legacy/{$}", who: "maintainer", do: upload, ok: http.StatusOK},
+		{pattern: "POST /legacy", who: "owner", do: func(t *testing.T, tm *team, who, p string) (int, string) {
+			d := disttest.Dist{Name: p, Version: "3.1"}
+			content := d.Wheel()
+			req := tm.s.uploadRequest(tm.tokens[who], d.Form("bdist_wheel", content), d.WheelFilename(), content)
+			req.URL.Path = "/legacy"
+			resp, body := tm.s.do(req)
+			return resp.StatusCode, resp.Status + " " + string(body)
+		}, ok: http.StatusOK},
+
+		{pattern: "POST /account/login/{$}", exempt: exemptAccount},
+		{pattern: "POST /account/logout/{$}", exempt: exemptAccount},
+		{pattern: "POST /account/register/{$}", exempt: exemptAccount},
+		{pattern: "POST /account/verify-email/{$}", exempt: exemptAccount},
+		{pattern: "POST /account/reset-password/{$}", exempt: exemptAccount},
+		{pattern: "POST /account/reset-password/confirm/{$}", exempt: exemptAccount},
+		{pattern: "POST /manage/account/email/{$}", exempt: exemptAccount},
+		{pattern: "POST /manage/account/password/{$}", exempt: exemptAccount},
+		{pattern: "POST /manage/account/resend-verification/{$}", exempt: exemptAccount},
+		{pattern: "POST /manage/account/sessions/logout-all/{$}", exempt: exemptAccount},
+
+		{pattern: "POST " + proj + "/invitation/accept", who: "invitee", setup: invite, do: form("/manage/project/{p}/invitation/accept", nil), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/invitation/decline", exempt: exemptGivesUp},
+		{pattern: "POST " + proj + "/delete", who: "owner", do: form("/manage/project/{p}/delete", url.Values{"confirm_name": {"{p}"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/settings/two-factor", who: "owner", do: form("/manage/project/{p}/settings/two-factor", url.Values{"require": {"on"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/release/{version}/yank", who: "owner", do: form("/manage/project/{p}/release/1.0/yank", url.Values{"reason": {"broken"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/release/{version}/unyank", who: "owner", setup: yank, do: form("/manage/project/{p}/release/1.0/unyank", nil), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/release/{version}/delete", who: "owner", do: form("/manage/project/{p}/release/1.0/delete", nil), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/release/{version}/file/delete", who: "owner", do: func(t *testing.T, tm *team, who, p string) (int, string) {
+			return form("/manage/project/{p}/release/2.0/file/delete", url.Values{"filename": {disttest.Dist{Name: p, Version: "2.0"}.WheelFilename()}})(t, tm, who, p)
+		}, ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/collaboration/invite", who: "owner", do: form("/manage/project/{p}/collaboration/invite", url.Values{"username": {"invitee"}, "role": {"Maintainer"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/collaboration/revoke", who: "owner", setup: invite, do: form("/manage/project/{p}/collaboration/revoke", url.Values{"username": {"invitee"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/collaboration/role", who: "owner", do: form("/manage/project/{p}/collaboration/role", url.Values{"username": {"maintainer"}, "role": {"Owner"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/collaboration/remove", who: "owner", do: form("/manage/project/{p}/collaboration/remove", url.Values{"username": {"maintainer"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/collaboration/leave", exempt: exemptGivesUp},
+
+		{pattern: "POST /manage/account/tokens/{$}", who: "maintainer", do: form("/manage/account/tokens/", url.Values{"name": {"scoped"}, "scope": {"projects"}, "project": {"{p}"}}), ok: http.StatusOK},
+		{pattern: "POST /manage/account/tokens/{id}/revoke", exempt: exemptGivesUp},
+
+		{pattern: "POST /api/projects/{project}/releases/{version}/yank", who: "owner", do: call("POST", "/api/projects/{p}/releases/1.0/yank", map[string]string{"reason": "broken"}), ok: http.StatusOK},
+		{pattern: "POST /api/projects/{project}/releases/{version}/unyank", who: "owner", setup: yank, do: call("POST", "/api/projects/{p}/releases/1.0/unyank", nil), ok: http.StatusOK},
+		{pattern: "POST /api/projects/{project}/roles", who: "owner", do: call("POST", "/api/projects/{p}/roles", map[string]string{"username": "invitee", "role": "Maintainer"}), ok: http.StatusCreated},
+		{pattern: "DELETE /api/projects/{project}/roles/{username}", who: "owner", do: call("DELETE", "/api/projects/{p}/roles/maintainer", nil), ok: http.StatusOK},
+		{pattern: "POST /api/tokens", who: "maintainer", do: call("POST", "/api/tokens", map[string]any{"projects": nil}), ok: http.StatusCreated},
+		{pattern: "DELETE /api/tokens/{id}", exempt: exemptGivesUp},
+
+		{pattern: "POST /manage/account/reauth/{$}", exempt: exemptSetup},
+		{pattern: "POST /manage/account/reauth/webauthn/options", exempt: exemptSetup},
+		{pattern: "POST /manage/account/reauth/webauthn/verify", exempt: exemptSetup},
+		{pattern: "POST /manage/account/recovery-codes/{$}", exempt: exemptSetup},
+		{pattern: "POST /manage/account/recovery-codes/confirm", exempt: exemptSetup},
+		{pattern: "POST /manage/account/totp/begin", exempt: exemptSetup},
+		{pattern: "POST /manage/account/totp/confirm", exempt: exemptSetup},
+		{pattern: "POST /manage/account/totp/remove", exempt: exemptSetup + " (a user bound by a mandate keeps its last method: TestMandateKeepsLastMethod)"},
+		{pattern: "POST /manage/account/webauthn/options", exempt: exemptSetup},
+		{pattern: "POST /manage/account/webauthn/register", exempt: exemptSetup},
+		{pattern: "POST /manage/account/webauthn/{id}/rename", exempt: exemptSetup},
+		{pattern: "POST /manage/account/webauthn/{id}/remove", exempt: exemptSetup + " (see totp/remove)"},
+		{pattern: "POST /account/two-factor/totp/{$}", exempt: "the second step of signing in"},
+		{pattern: "POST /account/two-factor/recovery-code/{$}", exempt: "the second step of signing in"},
+		{pattern: "POST /account/two-factor/webauthn/options", exempt: "the second step of signing in"},
+		{pattern: "POST /account/two-factor/webauthn/verify", exempt: "the second step of signing in"},
+	}
+}
+
+// TestMandateRoutesComplete checks that every write route the server
+// registers has its row in mandateRoutes, and every row its route.
+func TestMandateRoutesComplete(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	srv := s.srv
+	rows := map[string]bool{}
+	for _, r := range mandateRoutes() {
+		if rows[r.pattern] {
+			t.Errorf("route %q listed twice", r.pattern)
+		}
+		rows[r.pattern] = true
+		if (r.exempt == "") == (r.do == nil) {
+			t.Errorf("route %q: give either a reason it is exempt or a request that exercises it", r.pattern)
+		}
+	}
+	registered := map[string]bool{}
+	for _, p := range srv.patterns {
+		registered[p] = true
+		method, _, _ := strings.Cut(p, " ")
+		if method == http.MethodGet || method == http.MethodHead {
+			continue
+		}
+		if !rows[p] {
+			t.Errorf("write route %q is not in mandateRoutes: add it, with a request that proves the two-factor mandate refuses it, or the reason it changes no project", p)
+		}
+	}
+	for p := range rows {
+		if !registered[p] {
+			t.Errorf("mandateRoutes lists %q, which the server does not register", p)
+		}
+	}
+}
+
+// TestMandateRoutes proves, for every write route that changes a
+// project, that a collaborator without two-factor authentication is
+// refused on a critical project (with the reason and the way out), with
+// a token or session made before the designation, and that the same
+// request succeeds once it has two-factor authentication.
+func TestMandateRoutes(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, d)
+			tm := newTeam(t, s)
+			ctx := context.Background()
+			n := 0
+			for _, r := range mandateRoutes() {
+				if r.exempt != "" {
+					continue
+				}
+				t.Run(r.pattern, func(t *testing.T) {
+					n++
+					p := fmt.Sprintf("crit%d", n)
+					tm.project(t, p)
+					if r.setup != nil {
+						r.setup(t, tm, p)
+					}
+					proj, err := s.st.ProjectByName(ctx, p)
+					storetest.Must(t, err)
+					storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now().Add(-time.Hour)))
+					u := tm.users[r.who]
+					status, body := r.do(t, tm, r.who, p)
+					if status != http.StatusForbidden {
+						t.Fatalf("without 2FA on a critical project: status %d, want 403\n%s", status, body)
+					}
+					for _, want := range []string{"'" + p + "' is a critical project", "two-factor authentication", "/manage/account/two-factor/", u.Username} {
+						if !strings.Contains(body, want) && !strings.Contains(body, strings.ReplaceAll(want, "'", "&#39;")) {
+							t.Fatalf("refusal does not say %q:\n%s", want, body)
+						}
+					}
+					evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
+					storetest.Must(t, err)
+					if !slices.ContainsFunc(evs, func(e *store.Event) bool { return e.Tag == audit.MandateRefused && e.UserID == u.ID }) {
+						t.Fatalf("no %s event for %s", audit.MandateRefused, u.Username)
+					}
+
+					storetest.Must(t, s.st.SetTOTP(ctx, u.ID, "sealed", 0, time.Now()))
+					defer func() { storetest.Must(t, s.st.RemoveTOTP(ctx, u.ID)) }()
+					if status, body := r.do(t, tm, r.who, p); status != r.ok {
+						t.Fatalf("with 2FA: status %d, want %d\n%s", status, r.ok, body)
+					}
+				})
+			}
+		})
+	}
+}
