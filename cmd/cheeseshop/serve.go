@@ -118,7 +118,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf}
+	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md}
 	stopCounting := func() {}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {
