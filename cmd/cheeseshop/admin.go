@@ -19,11 +19,12 @@ import (
 
 // AdminCmd groups the administration commands.
 type AdminCmd struct {
-	User     AdminUserCmd     `cmd:"" help:"Manage accounts."`
-	Token    AdminTokenCmd    `cmd:"" help:"Manage API tokens."`
-	Name     AdminNameCmd     `cmd:"" help:"Manage prohibited project names."`
-	Blobs    AdminBlobsCmd    `cmd:"" help:"Manage stored files."`
-	Critical AdminCriticalCmd `cmd:"" help:"Compute and list the critical projects."`
+	User      AdminUserCmd      `cmd:"" help:"Manage accounts."`
+	Token     AdminTokenCmd     `cmd:"" help:"Manage API tokens."`
+	Name      AdminNameCmd      `cmd:"" help:"Manage prohibited project names."`
+	Blobs     AdminBlobsCmd     `cmd:"" help:"Manage stored files."`
+	Critical  AdminCriticalCmd  `cmd:"" help:"Compute and list the critical projects."`
+	Downloads AdminDownloadsCmd `cmd:"" help:"Import download counts from access logs."`
 }
 
 // AdminBlobsCmd groups blob-store commands.
