@@ -5,6 +5,9 @@
 //	cheeseshop admin user create     create an account
 //	cheeseshop admin token create    create an API token for uploads
 //	cheeseshop admin name prohibit   forbid project names
+//	cheeseshop admin downloads import  count downloads from access logs
+//	cheeseshop admin critical compute  designate the critical projects now
+//	cheeseshop admin critical list     list them, with their collaborators' 2FA
 //
 // Every flag can also be set with an environment variable
 // CHEESESHOP_<FLAG>, e.g. CHEESESHOP_DATABASE.
