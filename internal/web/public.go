@@ -64,6 +64,7 @@ type projectPage struct {
 	Maintainers []store.Collaborator
 	Install     string // the pip command
 	License     string
+	Mandate     mandateStatus // its badges: critical, 2FA required
 }
 
 // project shows a project at its latest release, or at the release named
@@ -103,6 +104,7 @@ func (p *public) project(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	data.Mandate = s.freshStatusOf(r.Context(), v.Project)
 	if version == "" {
 		s.render(w, r, http.StatusOK, "project", v.Project.Name, data)
 		return

@@ -112,6 +112,7 @@ func (s *Server) routes(mux *routeMux) {
 	s.accountRoutes(mux)
 	s.manageRoutes(mux)
 	s.publicRoutes(mux)
+	s.adminRoutes(mux)
 	if s.tf != nil {
 		s.twoFactorRoutes(mux)
 	}

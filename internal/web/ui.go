@@ -98,6 +98,9 @@ type view struct {
 	Query   string // the search box's text
 	BaseURL string
 	Data    any
+	// Mandate is the banner about the signed-in user's critical and
+	// opted-in projects (nil: none).
+	Mandate *mandateBanner
 }
 
 // uiState is the per-request state of a UI page: who is signed in, and
@@ -236,6 +239,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	v := view{Title: title, Path: r.URL.Path, BaseURL: s.idx.Config().BaseURL, Data: data, CSRF: s.acct.CSRFToken(s.binding(w, r, true))}
 	if c := s.current(r); c != nil {
 		v.Me = c.User
+		v.Mandate = s.mandateNotices(r.Context(), c.User.ID)
 	}
 	v.Flashes = s.takeFlashes(w, r)
 	if name == "search" {
