@@ -123,6 +123,13 @@ func criticalMandate(t *testing.T, opts serverOptions) {
 			t.Fatalf("twine upload by max without 2FA: exit %d, output does not say %q\n%s", r.Code, want, r.Out)
 		}
 	}
+	// A large upload is refused the same way: the server reads the rest
+	// of the body without keeping it, so twine shows the message rather
+	// than a broken connection.
+	big := writeBigWheel(t, t.TempDir(), "cheese_dep", "3.0", 20<<20)
+	if r := twineUpload(t, s, maxToken, big.path); r.Code == 0 || !strings.Contains(r.Flat(), "'cheese-dep' is a critical project") {
+		t.Fatalf("twine upload of 20 MiB by max without 2FA: exit %d\n%s", r.Code, r.Out)
+	}
 	// Reads are not affected.
 	v.mustPip(t, "download", "--no-deps", "--index-url", s.URL+"/simple/", "-d", t.TempDir(), "cheese-dep")
 

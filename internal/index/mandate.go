@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
 
@@ -112,4 +113,23 @@ func (s *Service) SetRequire2FA(ctx context.Context, p *Principal, m audit.Meta,
 		return s.projectEvent(ctx, tx, p, m, proj, tag, 0, nil)
 	})
 	return wrap(err, "set two-factor requirement of %s", project)
+}
+
+// CheckProjectUpload refuses, before the file is read, an upload to an
+// existing project that p may not upload to (role, token scope, the
+// project gate), so that a refused client does not send 100 MB first.
+// An unknown name passes: the full checks run on the whole upload.
+func (s *Service) CheckProjectUpload(ctx context.Context, p *Principal, name string) error {
+	if name == "" {
+		return nil
+	}
+	proj, err := s.store.ProjectByName(ctx, pep.NormalizeName(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("index: check upload to %s: %w", name, err)
+	}
+	err = s.canUpload(ctx, s.store, p, proj)
+	s.recordRefusal(ctx, p, p.Meta, err)
+	return err
 }

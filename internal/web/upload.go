@@ -119,6 +119,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 				fail(&index.Error{Kind: index.Invalid, Msg: "Upload payload does not have a file."})
 				return
 			}
+			// twine sends the metadata before the file: refuse an upload
+			// to a project the user may not change before reading it.
+			if err := s.idx.CheckProjectUpload(ctx, principal, form.Get("name")); err != nil {
+				drainBody(r, s.idx.Config().MaxFileSize+maxFormBytes)
+				fail(err)
+				return
+			}
 			in, err = s.idx.Receive(ctx, part, part.FileName(), part.Header.Get("Content-Type"), form.Get("name"))
 			if err != nil {
 				fail(err)
@@ -152,4 +159,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
+}
+
+// drainBody reads and discards what is left of a refused upload (at most
+// limit bytes): clients such as twine write the whole body before they
+// read the answer, and a server that answers and closes early makes them
+// fail with a broken connection instead of showing the refusal.
+func drainBody(r *http.Request, limit int64) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, limit))
 }
