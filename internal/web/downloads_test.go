@@ -28,6 +28,9 @@ type countingServer struct {
 
 	mu    sync.Mutex
 	times []time.Time
+	// served receives once the handler of a /files/ request returned:
+	// the client may read the whole body before the handler counts.
+	served chan struct{}
 }
 
 // newCountingServer starts a second server over a test server's index,
@@ -43,7 +46,13 @@ func newCountingServer(t *testing.T, d store.Dialect) *countingServer {
 			cs.mu.Unlock()
 			cs.counter.Count(projectID, at)
 		}})
-	hs := httptest.NewServer(cs.handler)
+	cs.served = make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs.handler.ServeHTTP(w, r)
+		if strings.HasPrefix(r.URL.Path, "/files/") {
+			cs.served <- struct{}{}
+		}
+	}))
 	t.Cleanup(hs.Close)
 	ts.URL = hs.URL
 	return cs
@@ -57,6 +66,11 @@ func (cs *countingServer) expectCount(t *testing.T, what string, req *http.Reque
 	resp, _ := cs.do(req)
 	if resp.StatusCode != status {
 		t.Fatalf("%s: %s, want %d", what, resp.Status, status)
+	}
+	select {
+	case <-cs.served:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: the handler did not return within 10s of the response", what)
 	}
 	if got := cs.counter.Pending() - before; got != counted {
 		t.Fatalf("%s: counted %d downloads, want %d", what, got, counted)
