@@ -3,7 +3,6 @@ package downloads
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,10 +12,12 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// FinalFlushTimeout bounds the flush that Run makes when its context is
-// done: the counts still pending then are written with a fresh context
-// (the one Run was given is already cancelled), for at most this long.
-const FinalFlushTimeout = 10 * time.Second
+// FlushTimeout bounds each flush that Run makes. A flush that takes
+// longer (the database is unreachable, or another writer holds the
+// downloads lock) fails and keeps its counts for the next one. The last
+// flush, once Run's context is done, gets a fresh context with this
+// limit.
+const FlushTimeout = 10 * time.Second
 
 // countKey is a project on a day.
 type countKey struct {
@@ -117,9 +118,9 @@ func (c *Counter) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Run flushes every interval until ctx is done, then flushes once more
-// with a fresh context bounded by FinalFlushTimeout, and returns that
-// last flush's error. Failed flushes on the way are logged; their counts
+// Run flushes every interval (each flush bounded by FlushTimeout) until
+// ctx is done, then flushes once more with a fresh context bounded by
+// FlushTimeout, and returns that last flush's error. Failed flushes on the way are logged; their counts
 // wait for the next one. To lose no download at shutdown, cancel ctx only
 // once nothing calls Count any more (after the HTTP server has stopped),
 // and wait for Run to return.
@@ -129,7 +130,7 @@ func (c *Counter) Run(ctx context.Context, interval time.Duration) error {
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FinalFlushTimeout)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
 			defer cancel()
 			if err := c.Flush(fctx); err != nil {
 				c.log.ErrorContext(fctx, "downloads: last flush failed: these downloads are lost",
@@ -138,7 +139,10 @@ func (c *Counter) Run(ctx context.Context, interval time.Duration) error {
 			}
 			return nil
 		case <-t.C:
-			if err := c.Flush(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			fctx, cancel := context.WithTimeout(ctx, FlushTimeout)
+			err := c.Flush(fctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				c.log.WarnContext(ctx, "downloads: flush failed; retrying at the next one",
 					"pending", c.Pending(), "err", err)
 			}

@@ -257,7 +257,7 @@ func TestCounterRun(t *testing.T) {
 			select {
 			case err := <-ran:
 				storetest.Must(t, err)
-			case <-time.After(2 * downloads.FinalFlushTimeout):
+			case <-time.After(2 * downloads.FlushTimeout):
 				t.Fatal("Run did not return after its context was cancelled")
 			}
 			if got := downloadsOn(t, s, ids[0], today); got != 5 {
