@@ -8,6 +8,14 @@
 # bytes, same client, same machine. Then it loads the upload API with 4
 # concurrent twine-like uploaders, and runs the Go benchmarks.
 #
+# `scripts/bench.sh downloads` measures instead what counting downloads
+# costs file serving: each round it starts two `cheeseshop serve` on one
+# index, with --count-downloads and with --no-count-downloads (in turn
+# first), runs wrk against the same wheel on each (in turn first), and
+# stops them; it prints each run's req/s and the server's CPU time per
+# request, the medians and their ratios, checks that every download served
+# was counted, and runs the Go benchmarks of counting.
+#
 # Settings (environment):
 #   BENCH_SIZES="100 100000"  index sizes
 #   BENCH_WRK="-t2 -c64 -d3s --timeout 10s"  wrk options
@@ -24,7 +32,21 @@
 #   BENCH_QUIET_WAIT=120      before each measurement, wait up to this many
 #                             seconds for the CPUs to be idle (shared machines)
 #   BENCH_KEEP=1              keep the work folders
+#   downloads mode: BENCH_WRK (default "-t2 -c64 -d5s --timeout 10s"),
+#   BENCH_REPEAT (default 12 rounds), BENCH_DL_FLUSH=5s (--downloads-flush),
+#   BENCH_DL_ON="--count-downloads" flags of the "on" server
+#   (BENCH_DL_ON=--no-count-downloads: an A/A run, two identical servers,
+#   which shows how far apart two servers measure with nothing different)
 set -euo pipefail
+
+mode=${1:-all}
+case $mode in
+  all | downloads) ;;
+  *) echo "usage: $0 [downloads]" >&2; exit 2 ;;
+esac
+if [ "$mode" = downloads ]; then
+  : "${BENCH_WRK:=-t2 -c64 -d5s --timeout 10s}" "${BENCH_REPEAT:=12}"
+fi
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -45,7 +67,7 @@ json='application/vnd.pypi.simple.v1+json'
 
 [ -f "$tsv" ] || { echo "bench: no project names at $tsv (set BENCH_TSV)" >&2; exit 1; }
 
-scripts/deps.sh wrk nginx-light curl
+scripts/deps.sh wrk nginx-light curl sqlite3
 
 mkdir -p "$disk_dir"
 work=$(mktemp -d "$fast_dir/cheeseshop-bench.XXXXXX")
@@ -102,17 +124,20 @@ say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
 # quiet: waits (up to $quiet_wait s) for idle CPUs; prints how busy they were.
 quiet() { "$bin/cheeseshop-bench" quiet --max-busy 15 --timeout "${quiet_wait}s"; }
 
-# start_server DIR: starts cheeseshop on a free port; sets server_pid, url.
+# start_server DIR [FLAG...]: starts cheeseshop on a free port, with the
+# extra serve flags; sets server_pid, url. Its output goes to DIR/serve-PID.*.
 start_server() {
-  local dir=$1
-  "$bin/cheeseshop" serve --data "$dir" --addr 127.0.0.1:0 --no-access-log --log-level warn \
-    >"$dir/serve.out" 2>"$dir/serve.err" &
+  local dir=$1 out err
+  shift
+  out=$(mktemp "$dir/serve.XXXXXX.out") err=${out%.out}.err
+  "$bin/cheeseshop" serve --data "$dir" --addr 127.0.0.1:0 --no-access-log --log-level warn "$@" \
+    >"$out" 2>"$err" &
   server_pid=$!
   url=""
   for _ in $(seq 1 300); do
-    url=$(sed -n '1s/^cheeseshop listening on //p' "$dir/serve.out" 2>/dev/null)
+    url=$(sed -n '1s/^cheeseshop listening on //p' "$out" 2>/dev/null)
     [ -n "$url" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/serve.err" >&2; echo "bench: the server died" >&2; exit 1; }
+    kill -0 "$server_pid" 2>/dev/null || { cat "$err" >&2; echo "bench: the server died" >&2; exit 1; }
     sleep 0.1
   done
   [ -n "$url" ] || { echo "bench: the server did not start" >&2; exit 1; }
@@ -184,6 +209,134 @@ run_wrk() {
 
 # median X...: the median of numbers.
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+
+# wrk_cpu URL PID: runs wrk and prints "requests/s errors server-CPU-µs-per-request"
+# (the server's user + system CPU time over the run, from /proc, divided by
+# the requests wrk completed: less sensitive than req/s to other load).
+wrk_cpu() {
+  local out t0 t1 hz
+  hz=$(getconf CLK_TCK)
+  t0=$(awk '{print $14 + $15}' "/proc/$2/stat")
+  # shellcheck disable=SC2086
+  out=$(wrk $wrk_opts "$1")
+  t1=$(awk '{print $14 + $15}' "/proc/$2/stat")
+  awk -v t0="$t0" -v t1="$t1" -v hz="$hz" '
+    /^Requests\/sec:/ {rps = $2}
+    / requests in / {n = $1}
+    /Socket errors:/ {gsub(",", ""); e += $4 + $6 + $8 + $10}
+    /Non-2xx/ {e += $NF}
+    END {printf "%s %d %.1f\n", rps + 0, e, (n > 0 ? (t1 - t0) / hz * 1e6 / n : 0)}' <<<"$out"
+}
+
+# bench_downloads: the cost of --count-downloads on file serving (see the top).
+# Each round restarts both servers (and warms them up): the one started
+# second measured up to 8% less CPU per request in A/A runs, so the start
+# order alternates every round, and the wrk order every two rounds.
+bench_downloads() {
+  local dir=$work/index-downloads flush=${BENCH_DL_FLUSH:-5s} on_flags=${BENCH_DL_ON:---count-downloads}
+  say
+  say "== download counting: one index of 100 project names, two servers, wrk on the same wheel"
+  say "on: cheeseshop serve $on_flags --downloads-flush $flush ; off: cheeseshop serve --no-count-downloads"
+  mkdir -p "$dir"
+  "$bin/cheeseshop-bench" fill --data "$dir" --projects 100 --tsv "$tsv" --names-out "$dir/names.txt"
+  local on_url="" on_pid="" off_url="" off_pid="" file_path="" served=0
+
+  # start_both FIRST: starts the two servers, FIRST (on or off) first.
+  start_both() {
+    local which
+    for which in "$1" $([ "$1" = on ] && echo off || echo on); do
+      if [ "$which" = on ]; then
+        # shellcheck disable=SC2086
+        start_server "$dir" $on_flags --downloads-flush "$flush"
+        on_url=$url on_pid=$server_pid
+      else
+        start_server "$dir" --no-count-downloads
+        off_url=$url off_pid=$server_pid
+      fi
+      other_pid="$on_pid $off_pid"
+    done
+    server_pid=""
+  }
+  # stop_both: stops them; the counting one writes its last counts, after
+  # its 200 answers to GETs of distribution files were added to served.
+  stop_both() {
+    local n
+    n=$(curl -sf "$on_url/metrics" | awk '/^cheeseshop_file_responses_total\{kind="distribution",status="2xx"\}/ {printf "%d", $2}')
+    served=$((served + ${n:-0}))
+    kill -TERM "$on_pid" "$off_pid" 2>/dev/null || true
+    wait "$on_pid" "$off_pid" 2>/dev/null || true
+    other_pid=""
+  }
+  other_pid=""
+  cleanup_both() { [ -z "$other_pid" ] || kill $other_pid 2>/dev/null || true; }
+  trap 'cleanup_both; cleanup' EXIT
+
+  local on_all=() off_all=() ratios=() cpu_on=() cpu_off=() errs=0 busy r e c
+  for i in $(seq "$repeat"); do
+    local first=off order="on off"
+    [ $((i % 2)) = 0 ] && first=on
+    [ $(((i - 1) / 2 % 2)) = 1 ] && order="off on"
+    start_both "$first"
+    if [ -z "$file_path" ]; then
+      local name file_url
+      name=$(sed -n '50p' "$dir/names.txt" | tr 'A-Z' 'a-z' | sed -E 's/[-_.]+/-/g')
+      file_url=$(curl -sf -H "Accept: $json" "$off_url/simple/$name/" | grep -o '"url":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+      file_path=${file_url#"$off_url"}
+      say "file: $file_path ($(curl -sf "$off_url$file_path" | wc -c) bytes)"
+    fi
+    wrk -t1 -c8 -d2s "$on_url$file_path" >/dev/null
+    wrk -t1 -c8 -d2s "$off_url$file_path" >/dev/null
+    busy=$(quiet)
+    local r_on="" r_off="" c_on="" c_off=""
+    for which in $order; do
+      if [ "$which" = on ]; then
+        read -r r e c < <(wrk_cpu "$on_url$file_path" "$on_pid")
+        r_on=$r c_on=$c
+      else
+        read -r r e c < <(wrk_cpu "$off_url$file_path" "$off_pid")
+        r_off=$r c_off=$c
+      fi
+      errs=$((errs + e))
+    done
+    stop_both
+    on_all+=("$r_on") off_all+=("$r_off") cpu_on+=("$c_on") cpu_off+=("$c_off")
+    ratios+=("$(awk -v a="$r_on" -v b="$r_off" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')")
+    printf '  round %2d (%-3s started first, %-3s measured first, CPUs %s busy before): on %6.0f req/s %6s µs CPU/req   off %6.0f req/s %6s µs CPU/req   on/off %s\n' \
+      "$i" "$first" "${order%% *}" "$busy" "$r_on" "$c_on" "$r_off" "$c_off" "${ratios[-1]}"
+  done
+  local m_on m_off mc_on mc_off counted
+  m_on=$(median "${on_all[@]}") m_off=$(median "${off_all[@]}")
+  mc_on=$(median "${cpu_on[@]}") mc_off=$(median "${cpu_off[@]}")
+  # Every download served by the counting servers must be in the database
+  # now that they stopped (the last flush runs at shutdown).
+  counted=$(sqlite3 "$dir/cheeseshop.db" 'SELECT COALESCE(SUM(downloads), 0) FROM downloads')
+
+  say
+  say "| wrk $wrk_opts, $repeat rounds | counting on | counting off | on / off |"
+  say "|---|---:|---:|---:|"
+  say "| req/s, each round | ${on_all[*]} | ${off_all[*]} | ${ratios[*]} |"
+  printf '| req/s, median | %.0f | %.0f | **%.3f** |\n' "$m_on" "$m_off" "$(awk -v a="$m_on" -v b="$m_off" 'BEGIN {print (b > 0 ? a / b : 0)}')"
+  say "| req/s on / off, median of the rounds' ratios | | | $(median "${ratios[@]}") |"
+  say "| server CPU µs per request (user + system), each round | ${cpu_on[*]} | ${cpu_off[*]} | |"
+  printf '| server CPU µs per request, median | %s | %s | %.3f |\n' "$mc_on" "$mc_off" "$(awk -v a="$mc_on" -v b="$mc_off" 'BEGIN {print (b > 0 ? a / b : 0)}')"
+  say
+  say "wrk errors and non-2xx: $errs"
+  say "downloads counted in the database: $counted, of $served answered 200 by the counting servers"
+
+  if [ -n "$go_benchtime" ]; then
+    say
+    say "== Go benchmarks of counting (-benchtime=$go_benchtime, -count=3, CPUs $(quiet) busy before)"
+    TMPDIR=$diskwork go test -short -run='^$' -bench='FileDownloadCounting|CounterCount' -benchmem -count=3 \
+      -benchtime="$go_benchtime" ./internal/web/ ./internal/downloads/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+  fi
+  say
+  say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
+}
+
+if [ "$mode" = downloads ]; then
+  bench_downloads
+  exit 0
+fi
 
 results=()   # "size|endpoint|bytes|cheeseshop|nginx|errors|busy"
 uploads=()   # "where|size|RESULT line"
