@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -160,7 +162,7 @@ func TestWebauthnKeys(t *testing.T) {
 			u, b := s.keyUser(t, "keyholder")
 			rp := s.rpOf()
 			auth := virtualwebauthn.NewAuthenticator()
-			k1, k2 := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeRSA)
+			k1, k2 := newEC2Key(), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeRSA)
 			k1.Counter, k2.Counter = 1, 0 // one key keeps a counter, the other not
 			out := b.register(rp, &auth, k1, "Blue YubiKey", http.StatusOK)
 			if out["redirect"] != "/manage/account/webauthn/" {
@@ -261,7 +263,7 @@ func TestWebauthnProtocolRefusals(t *testing.T) {
 			s, clock := keyServer(t, d, false)
 			rp := s.rpOf()
 			auth := virtualwebauthn.NewAuthenticator()
-			key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			key := newEC2Key()
 			key.Counter = 5
 			ua, ba := s.keyUser(t, "alpha")
 			ba.register(rp, &auth, key, "Alpha key", http.StatusOK)
@@ -277,7 +279,7 @@ func TestWebauthnProtocolRefusals(t *testing.T) {
 			status, out, body = s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
 			refused(t, "wrong rp id", status, out, body, http.StatusUnauthorized, "refused")
 			// A key that is not registered.
-			stranger := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			stranger := newEC2Key()
 			status, out, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, stranger)
 			refused(t, "unknown credential", status, out, body, http.StatusUnauthorized, "not registered")
 			// The answer to an earlier challenge, replayed in a new sign-in.
@@ -302,7 +304,7 @@ func TestWebauthnProtocolRefusals(t *testing.T) {
 			// A second user: the same answer posted twice, an expired
 			// challenge, a counter going backwards.
 			ub, bb := s.keyUser(t, "bravo")
-			bkey := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			bkey := newEC2Key()
 			bkey.Counter = 10
 			bauth := virtualwebauthn.NewAuthenticator()
 			bb.register(rp, &bauth, bkey, "Bravo key", http.StatusOK)
@@ -379,14 +381,14 @@ func TestWebauthnLabels(t *testing.T) {
 				{"   ", "Give the security key a name"},
 				{strings.Repeat("é", 65), "at most 64 characters"},
 			} {
-				out := b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), c.label, http.StatusBadRequest)
+				out := b.register(rp, &auth, newEC2Key(), c.label, http.StatusBadRequest)
 				if m, _ := out["message"].(string); !strings.Contains(m, c.msg) {
 					t.Fatalf("label %q: %v", c.label, out)
 				}
 			}
-			b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), strings.Repeat("é", 64), http.StatusOK)
-			b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), "Office", http.StatusOK)
-			out := b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), "office", http.StatusBadRequest)
+			b.register(rp, &auth, newEC2Key(), strings.Repeat("é", 64), http.StatusOK)
+			b.register(rp, &auth, newEC2Key(), "Office", http.StatusOK)
+			out := b.register(rp, &auth, newEC2Key(), "office", http.StatusBadRequest)
 			if m, _ := out["message"].(string); !strings.Contains(m, `already have a security key named "Office"`) {
 				t.Fatalf("duplicate label: %v", out)
 			}
@@ -429,7 +431,7 @@ func TestWebauthnLastKeyUnderRequire2FA(t *testing.T) {
 			s, clock := keyServer(t, d, true)
 			rp := s.rpOf()
 			auth := virtualwebauthn.NewAuthenticator()
-			key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			key := newEC2Key()
 			u, b := s.keyUser(t, "bound")
 			b.register(rp, &auth, key, "Only key", http.StatusOK)
 			clock.Add(twofactor.ReauthWindow + time.Minute)
@@ -457,7 +459,7 @@ func TestWebauthnCSRF(t *testing.T) {
 	rp := s.rpOf()
 	auth := virtualwebauthn.NewAuthenticator()
 	u, b := s.keyUser(t, "forged")
-	b.register(rp, &auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), "Key", http.StatusOK)
+	b.register(rp, &auth, newEC2Key(), "Key", http.StatusOK)
 	keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
 	id := itoa(keys[0].ID)
 	pending := s.passwordStep(t, "forged")
@@ -488,5 +490,22 @@ func TestWebauthnCSRF(t *testing.T) {
 	}
 	if keys, _ := s.st.SecurityKeys(context.Background(), u.ID); len(keys) != 1 || keys[0].Label != "Key" {
 		t.Fatalf("a forged post changed the keys: %+v", keys)
+	}
+}
+
+// newEC2Key returns a software P-256 security key whose public
+// coordinates are 32 bytes each: virtualwebauthn writes them with
+// big.Int.Bytes, which drops leading zeros (1 key in 128), and a real
+// authenticator never sends such a key — the server rightly refuses it.
+func newEC2Key() virtualwebauthn.Credential {
+	for {
+		c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		k, err := x509.ParsePKCS8PrivateKey(c.Key.Data)
+		if err != nil {
+			panic(err)
+		}
+		if pk := k.(*ecdsa.PrivateKey); len(pk.X.Bytes()) == 32 && len(pk.Y.Bytes()) == 32 {
+			return c
+		}
 	}
 }
