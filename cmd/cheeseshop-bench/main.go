@@ -6,6 +6,7 @@
 //	cheeseshop-bench serve    the server, as 'cheeseshop serve', with a CPU profile
 //	cheeseshop-bench quiet    wait until the machine is nearly idle
 //	cheeseshop-bench freeport print a free TCP port on the loopback interface
+//	cheeseshop-bench critical time the daily computation of the critical projects at PyPI's scale
 package main
 
 import (
@@ -27,6 +28,7 @@ type CLI struct {
 	Serve    ServeCmd    `cmd:"" help:"Serve an index as 'cheeseshop serve' does, with a CPU profile of the run (for profiling under load)."`
 	Quiet    QuietCmd    `cmd:"" help:"Wait until the machine's CPUs are nearly idle (other work skews benchmarks), and print how busy they were."`
 	Freeport FreeportCmd `cmd:"" help:"Print a free TCP port on 127.0.0.1."`
+	Critical CriticalCmd `cmd:"" help:"Load every project of the list with a daily count following its rank, and time the computations of the critical projects (first, daily, dry run)."`
 }
 
 // env is what commands share.
