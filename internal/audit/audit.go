@@ -44,6 +44,14 @@ const (
 	RecoveryCodeUsed       = "account:recovery_codes:used"
 	Reauthenticated        = "account:reauthenticated"
 
+	RecoveryRequested = "account:recovery:requested"
+	RecoveryConfirmed = "account:recovery:confirmed"
+	RecoveryCancelled = "account:recovery:cancelled"
+	RecoveryApproved  = "account:recovery:approved"
+	RecoveryRejected  = "account:recovery:rejected"
+
+	PromoClaimed = "account:promo:claimed"
+
 	TokenCreated = "account:api_token:created"
 	TokenUsed    = "account:api_token:used"
 	TokenRevoked = "account:api_token:revoked"
@@ -129,6 +137,16 @@ func Describe(e *store.Event) string {
 		return fmt.Sprintf("Recovery code used (%v left)", d["left"])
 	case Reauthenticated:
 		return "Identity confirmed again (" + methodName(s("method"), s("label")) + ")"
+	case RecoveryRequested:
+		return "Account recovery requested (every second factor lost)"
+	case RecoveryConfirmed:
+		return "Account recovery request confirmed by email; the waiting period started"
+	case RecoveryCancelled:
+		return "Account recovery request cancelled"
+	case RecoveryApproved:
+		return "Account recovery approved by " + s("by") + ": every second factor removed, every session ended, password reset required"
+	case RecoveryRejected:
+		return "Account recovery rejected by " + s("by")
 	case LoginFailure:
 		return "Failed sign-in: " + s("reason")
 	case Logout:
@@ -153,6 +171,8 @@ func Describe(e *store.Event) string {
 		return "Account re-enabled by an administrator"
 	case RateLimited:
 		return "Too many failed attempts: " + s("limit")
+	case PromoClaimed:
+		return "Security-key giveaway: code claimed for shipping to " + s("country")
 	case TokenCreated:
 		return "API token created: " + s("name") + " (" + s("scope") + ")"
 	case TokenUsed:
