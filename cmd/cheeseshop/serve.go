@@ -21,6 +21,7 @@ import (
 	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/stats"
 	"cheeseshop/internal/twofactor"
 	"cheeseshop/internal/web"
 )
@@ -118,7 +119,8 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md}
+	st2fa := stats.New(st, e.log, nil, 0)
+	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Stats: st2fa}
 	stopCounting := func() {}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {
@@ -148,6 +150,7 @@ func (c *ServeCmd) Run(e *env) error {
 	go idx.Cache().Follow(ctx, c.FollowInterval)
 	go acct.SweepEvery(ctx, 10*time.Minute)
 	go md.RunDaily(ctx)
+	go st2fa.RunDaily(ctx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

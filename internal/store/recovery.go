@@ -67,7 +67,7 @@ func scanRecovery(row interface{ Scan(...any) error }) (*RecoveryRequest, error)
 // CreateRecoveryRequest inserts a request (pending confirmation) and sets
 // its ID.
 func (q q) CreateRecoveryRequest(ctx context.Context, r *RecoveryRequest) error {
-	id, err := q.insertID(ctx, `INSERT INTO recovery_requests (user_id, state, created_at, reason) VALUES ($1, $2, $3, $4) RETURNING id`,
+	id, err := q.insertID(ctx, `INSERT INTO recovery_requests (user_id, state, created_at, reason) VALUES ($1, $2, $3, $4)`,
 		r.UserID, r.State, micros(r.CreatedAt), r.Reason)
 	if err != nil {
 		return fmt.Errorf("store: create recovery request: %w", err)
@@ -178,10 +178,10 @@ func (q q) DecideRecoveryRequest(ctx context.Context, id int64, state string, on
 }
 
 // ExpireRecoveryRequests marks expired the requests still pending
-// confirmation that were created before, and returns how many.
+// confirmation created at or before before, and returns how many.
 func (q q) ExpireRecoveryRequests(ctx context.Context, before, at time.Time) (int64, error) {
 	res, err := q.db.ExecContext(ctx, `UPDATE recovery_requests SET state = 'expired', decided_at = $2
-		WHERE state = 'pending-confirmation' AND created_at < $1`, micros(before), micros(at))
+		WHERE state = 'pending-confirmation' AND created_at <= $1`, micros(before), micros(at))
 	if err != nil {
 		return 0, fmt.Errorf("store: expire recovery requests: %w", err)
 	}

@@ -71,32 +71,18 @@ func (q q) TwoFactorFigures(ctx context.Context) (TwoFactorFigures, error) {
 	if err != nil {
 		return f, fmt.Errorf("store: project figures: %w", err)
 	}
-	f.PromoCodesClaimed, f.PromoCodesLeft, _, err = q.PromoCodeFigures(ctx)
+	f.PromoCodesClaimed, f.PromoCodesLeft, err = q.PromoCodeFigures(ctx)
 	return f, err
 }
 
-// PromoCodeFigures counts the giveaway's codes claimed and left. The
-// promo_codes table belongs to the giveaway (a later migration than
-// this file's queries may meet): while it does not exist, ok is false
-// and both counts are 0.
-func (q q) PromoCodeFigures(ctx context.Context) (claimed, left int64, ok bool, err error) {
-	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'promo_codes'`
-	if q.dialect == Postgres {
-		exists = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'promo_codes'`
-	}
-	var n int
-	if err := q.db.QueryRowContext(ctx, exists).Scan(&n); err != nil {
-		return 0, 0, false, fmt.Errorf("store: promo code figures: %w", err)
-	}
-	if n == 0 {
-		return 0, 0, false, nil
-	}
+// PromoCodeFigures counts the giveaway's codes claimed and left in stock.
+func (q q) PromoCodeFigures(ctx context.Context) (claimed, left int64, err error) {
 	err = q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN claimed_by IS NOT NULL THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN claimed_by IS NULL THEN 1 ELSE 0 END), 0) FROM promo_codes`).Scan(&claimed, &left)
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("store: promo code figures: %w", err)
+		return 0, 0, fmt.Errorf("store: promo code figures: %w", err)
 	}
-	return claimed, left, true, nil
+	return claimed, left, nil
 }
 
 const snapshotColumns = `day, users, users_2fa, users_totp, users_security_key, critical_projects, critical_users,

@@ -15,6 +15,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/stats"
 	"cheeseshop/internal/twofactor"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	// time it ended. It must be cheap (downloads.Counter.Count). Nil: no
 	// counting.
 	CountDownload func(projectID int64, at time.Time)
+	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
+	// gauges on /metrics. Nil: none of them.
+	Stats *stats.Service
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -113,6 +117,7 @@ func (s *Server) routes(mux *routeMux) {
 	s.manageRoutes(mux)
 	s.publicRoutes(mux)
 	s.adminRoutes(mux)
+	s.statsRoutes(mux)
 	if s.tf != nil {
 		s.twoFactorRoutes(mux)
 	}
