@@ -154,7 +154,9 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 	points := append([]stats.Snapshot(nil), h...)
 	today := store.DayOf(at)
 	if n := len(points); n > 0 && points[n-1].Day == today {
-		points[n-1].Figures = live
+		if !points[n-1].TakenAt.After(at) { // a snapshot newer than the cache (another server) stays
+			points[n-1].Figures = live
+		}
 	} else if n == 0 || points[n-1].Day < today {
 		points = append(points, stats.Snapshot{Day: today, Figures: live, TakenAt: at})
 	}
@@ -252,13 +254,14 @@ func lineChart(id, title string, days []store.Day, series []chartSeries) templat
 		}
 	}
 	step := niceStep(max)
-	top := step * chartTicks
-	for top < max {
-		top += step
-	}
+	top := math.Max(step, math.Ceil(max/step)*step)
 	first, last := store.Day(0), store.Day(0)
 	if len(days) > 0 {
 		first, last = days[0], days[len(days)-1]
+	}
+	dayFormat := "Jan 2" // the year when the chart spans two
+	if first.Time().Year() != last.Time().Year() || len(days) == 1 {
+		dayFormat = "Jan 2, 2006"
 	}
 	x := func(d store.Day) float64 {
 		if last == first {
@@ -307,7 +310,7 @@ func lineChart(id, title string, days []store.Day, series []chartSeries) templat
 			xx := pt(x(d))
 			fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%d" y2="%d" stroke="#5d6675"/>`, xx, xx, chartTop+chartPlotH, chartTop+chartPlotH+4)
 			fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="%s" fill="#5d6675">%s</text>`, xx, chartTop+chartPlotH+18, anchor,
-				esc(d.Time().Format("Jan 2, 2006")))
+				esc(d.Time().Format(dayFormat)))
 		}
 	}
 	// The lines; a lone point is a dot.
