@@ -25,6 +25,7 @@ type AdminCmd struct {
 	Blobs     AdminBlobsCmd     `cmd:"" help:"Manage stored files."`
 	Critical  AdminCriticalCmd  `cmd:"" help:"Compute and list the critical projects."`
 	Downloads AdminDownloadsCmd `cmd:"" help:"Import download counts from access logs."`
+	Promo     AdminPromoCmd     `cmd:"" help:"Manage the promo codes of the security-key giveaway."`
 	Stats     AdminStatsCmd     `cmd:"" help:"Record the public two-factor statistics."`
 }
 

@@ -29,6 +29,7 @@ import (
 // ServeCmd runs the server.
 type ServeCmd struct {
 	MandateFlags    `embed:""`
+	PromoFlags      `embed:""`
 	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
 	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
 	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
@@ -120,7 +121,11 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	st2fa := stats.New(st, e.log, nil, 0)
-	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Stats: st2fa}
+	pr, err := c.newPromo(st, base, mailer, e.log)
+	if err != nil {
+		return err
+	}
+	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa}
 	stopCounting := func() {}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {

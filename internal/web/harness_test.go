@@ -101,7 +101,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Stats: newTestStats(st)})
+	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st)})
 	hs.Config.Handler = srv
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -138,6 +138,7 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /manage/account/webauthn/register", exempt: exemptSetup},
 		{pattern: "POST /manage/account/webauthn/{id}/rename", exempt: exemptSetup},
 		{pattern: "POST /manage/account/webauthn/{id}/remove", exempt: exemptSetup + " (see totp/remove)"},
+		{pattern: "POST /manage/account/security-keys-giveaway/{$}", exempt: "the user's own account, not a project: it claims a promo code"},
 		{pattern: "POST /account/two-factor/totp/{$}", exempt: "the second step of signing in"},
 		{pattern: "POST /account/two-factor/recovery-code/{$}", exempt: "the second step of signing in"},
 		{pattern: "POST /account/two-factor/webauthn/options", exempt: "the second step of signing in"},

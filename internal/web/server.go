@@ -15,6 +15,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/promo"
 	"cheeseshop/internal/stats"
 	"cheeseshop/internal/twofactor"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	// time it ended. It must be cheap (downloads.Counter.Count). Nil: no
 	// counting.
 	CountDownload func(projectID int64, at time.Time)
+	// Promo runs the security-key giveaway (the claim page, the admin
+	// page). Nil: no giveaway.
+	Promo *promo.Service
 	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
 	// gauges on /metrics. Nil: none of them.
 	Stats *stats.Service
@@ -117,6 +121,7 @@ func (s *Server) routes(mux *routeMux) {
 	s.manageRoutes(mux)
 	s.publicRoutes(mux)
 	s.adminRoutes(mux)
+	s.promoRoutes(mux)
 	s.statsRoutes(mux)
 	if s.tf != nil {
 		s.twoFactorRoutes(mux)
