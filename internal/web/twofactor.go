@@ -213,7 +213,9 @@ func (s *Server) reauthPost(w http.ResponseWriter, r *http.Request) {
 // up, its account, signing out, help.
 func needsNoSecondFactor(path string) bool {
 	for _, p := range []string{"/manage/account/two-factor/", "/manage/account/totp/", "/manage/account/webauthn/",
-		"/manage/account/recovery-codes/", "/manage/account/reauth/", "/account/", "/help/"} {
+		"/manage/account/recovery-codes/", "/manage/account/reauth/", "/account/", "/help/",
+		// A free security key is how many will set up their second factor.
+		"/manage/account/security-keys-giveaway/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
