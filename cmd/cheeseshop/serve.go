@@ -21,6 +21,7 @@ import (
 	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/stats"
 	"cheeseshop/internal/twofactor"
 	"cheeseshop/internal/web"
@@ -44,6 +45,7 @@ type ServeCmd struct {
 	Require2FA      bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
 	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
 	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
+	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 }
 
 // mailFrom returns the sender of emails for a server at base.
@@ -126,6 +128,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa}
+	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
 	stopCounting := func() {}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {

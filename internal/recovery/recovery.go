@@ -60,7 +60,8 @@ type Config struct {
 	// BaseURL is the public URL of the server, without a trailing
 	// slash; links in emails are built from it.
 	BaseURL string
-	// Wait is the waiting period (DefaultWait when zero or less).
+	// Wait is the waiting period: DefaultWait when negative; zero means
+	// none (for tests and demos).
 	Wait time.Duration
 	// Mailer sends the emails; nil drops them with a logged warning.
 	Mailer mail.Mailer
@@ -81,7 +82,7 @@ func New(st *store.Store, hasher *auth.Hasher, cfg Config, log *slog.Logger, now
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	if cfg.Wait <= 0 {
+	if cfg.Wait < 0 {
 		cfg.Wait = DefaultWait
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
@@ -98,6 +99,12 @@ func (s *Service) EligibleAt(r *store.RecoveryRequest) time.Time {
 		return time.Time{}
 	}
 	return r.ConfirmedAt.Add(s.cfg.Wait)
+}
+
+// Ready reports whether a request may be approved now: confirmed, and its
+// waiting period over.
+func (s *Service) Ready(r *store.RecoveryRequest) bool {
+	return r.State == store.RecoveryWaiting && !s.now().Before(s.EligibleAt(r))
 }
 
 func refuse(kind account.Kind, format string, args ...any) error {

@@ -101,7 +101,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st)})
+	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: newTestRecovery(st, base, hasher, mailer, cfg.Now)})
 	hs.Config.Handler = srv
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -16,6 +16,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/promo"
+	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/stats"
 	"cheeseshop/internal/twofactor"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	// time it ended. It must be cheap (downloads.Counter.Count). Nil: no
 	// counting.
 	CountDownload func(projectID int64, at time.Time)
+	// Recovery runs account recovery (the request pages, the admin
+	// page). Nil: none.
+	Recovery *recovery.Service
 	// Promo runs the security-key giveaway (the claim page, the admin
 	// page). Nil: no giveaway.
 	Promo *promo.Service
@@ -121,6 +125,7 @@ func (s *Server) routes(mux *routeMux) {
 	s.manageRoutes(mux)
 	s.publicRoutes(mux)
 	s.adminRoutes(mux)
+	s.recoveryRoutes(mux)
 	s.promoRoutes(mux)
 	s.statsRoutes(mux)
 	if s.tf != nil {
