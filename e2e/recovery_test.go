@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"cheeseshop/internal/store"
 )
 
 var generatedPassword = regexp.MustCompile(`(?m)^password: (\S+)$`)
@@ -40,12 +43,13 @@ func (s *server) createUserPassword(t testing.TB, username string, admin bool) s
 // confirms, and cancels with the emailed link: its account is as it was
 // (it still signs in with its app).
 //
-// The server runs with --recovery-wait 0s, so that the administrator may
-// approve at once: a browser test cannot move the server's clock, and it
-// must not sleep for a waiting period. The waiting period itself (approval
-// refused before it, allowed after) is proven with a clock the test moves
-// by TestRecoveryLifecycle in internal/recovery, on SQLite and PostgreSQL,
-// and through the web pages by TestRecoveryWeb in internal/web.
+// The server runs with the default waiting period (7 days). The test
+// never sleeps: once the administrator saw the request waiting (no Approve
+// button, the date it may be approved), it moves the request's clock — it
+// sets the confirmation 8 days back in the database — and the
+// administrator approves. The waiting period is also proven with a clock
+// the test moves by TestRecoveryLifecycle in internal/recovery and
+// TestRecoveryWeb in internal/web, on SQLite and PostgreSQL.
 func TestRecoveryBrowser(t *testing.T) {
 	requireTool(t, debOathtool, "oathtool")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -56,8 +60,7 @@ func TestRecoveryBrowser(t *testing.T) {
 	ln.Close()
 	// Security keys need a host name: the base URL names localhost.
 	base := fmt.Sprintf("http://localhost:%d", port)
-	s := startServer(t, serverOptions{Args: []string{"--addr", fmt.Sprintf("127.0.0.1:%d", port), "--base-url", base,
-		"--recovery-wait", "0s"}})
+	s := startServer(t, serverOptions{Args: []string{"--addr", fmt.Sprintf("127.0.0.1:%d", port), "--base-url", base}})
 	outbox := filepath.Join(s.Data, "outbox")
 	rootPW := s.createUserPassword(t, "root", true)
 	alicePW := s.createUserPassword(t, "alice", false)
@@ -107,6 +110,24 @@ func TestRecoveryBrowser(t *testing.T) {
 	b.mustSee("Confirm the recovery request of alice")
 	b.submit(`main form[action="/account/recovery/confirm/"] button[type=submit]`)
 	b.mustSee("Your recovery request is confirmed")
+
+	// The administrator sees it waiting for 7 days, and cannot approve it
+	// yet; the test moves the request's clock past the waiting period.
+	admin.open("/admin/recovery/")
+	admin.mustSee("alice", "My phone was stolen", "waiting until")
+	if n := admin.evalString(`String(document.querySelectorAll('tr[data-user="alice"] form[action$="/approve"]').length)`); n != "0" {
+		t.Fatalf("an Approve button within the waiting period (%s)", n)
+	}
+	admin.screenshot("waiting")
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(s.Data, "cheeseshop.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(`UPDATE recovery_requests SET confirmed_at = confirmed_at - $1 WHERE state = 'waiting'`,
+		(8 * 24 * time.Hour).Microseconds()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 
 	// The administrator approves it.
 	admin.open("/admin/recovery/")
