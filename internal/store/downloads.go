@@ -176,31 +176,50 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 	if to.Empty() {
 		return fmt.Errorf("store: move window: empty window %s..%s", first, last)
 	}
+	if tx.dialect == Postgres {
+		// The aggregates below group up to every project: keep their
+		// hash tables in memory (the default 4 MB spills to disk).
+		if _, err := tx.db.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return fmt.Errorf("store: move window: %w", err)
+		}
+	}
 	if from.Empty() || from.Last < to.First || to.Last < from.First || from.Last-from.First != to.Last-to.First {
 		if _, err := tx.db.ExecContext(ctx, `DELETE FROM download_window`); err != nil {
 			return fmt.Errorf("store: rebuild window: %w", err)
 		}
+		// +day keeps SQLite off the day index: scanning the table in
+		// (project, day) order groups without sorting every row.
 		if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
-			SELECT project_id, SUM(downloads) FROM downloads WHERE day >= $1 AND day <= $2 GROUP BY project_id`,
+			SELECT project_id, SUM(downloads) FROM downloads WHERE +day >= $1 AND +day <= $2 GROUP BY project_id`,
 			int64(first), int64(last)); err != nil {
 			return fmt.Errorf("store: rebuild window: %w", err)
 		}
-	} else {
-		// Days that leave the window are subtracted, days that enter it
-		// are added.
-		for d := from.First; d <= from.Last; d++ {
-			if !to.Contains(d) {
-				if err := tx.shiftDay(ctx, d, -1); err != nil {
-					return err
-				}
-			}
+	} else if from != to {
+		// The windows have the same length and overlap: the days
+		// [leaveFirst, leaveLast] leave it, [enterFirst, enterLast] enter.
+		leaveFirst, leaveLast, enterFirst, enterLast := from.First, to.First-1, from.Last+1, to.Last
+		if to.First < from.First { // backwards
+			leaveFirst, leaveLast, enterFirst, enterLast = to.Last+1, from.Last, to.First, from.First-1
 		}
-		for d := to.First; d <= to.Last; d++ {
-			if !from.Contains(d) {
-				if err := tx.shiftDay(ctx, d, 1); err != nil {
-					return err
-				}
-			}
+		// One update by the net change of each project in the window…
+		if _, err := tx.db.ExecContext(ctx, `UPDATE download_window AS w SET downloads = w.downloads + d.delta
+			FROM (SELECT project_id, SUM(change) AS delta FROM (
+					SELECT project_id, -downloads AS change FROM downloads WHERE day >= $1 AND day <= $2
+					UNION ALL
+					SELECT project_id, downloads AS change FROM downloads WHERE day >= $3 AND day <= $4) AS c
+				GROUP BY project_id) AS d
+			WHERE w.project_id = d.project_id AND d.delta <> 0`,
+			int64(leaveFirst), int64(leaveLast), int64(enterFirst), int64(enterLast)); err != nil {
+			return fmt.Errorf("store: move window: %w", err)
+		}
+		// …then the projects new to it: a project outside the window had
+		// no downloads on the days that leave it.
+		if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
+			SELECT project_id, SUM(downloads) FROM downloads
+			WHERE day >= $1 AND day <= $2 AND project_id NOT IN (SELECT project_id FROM download_window)
+			GROUP BY project_id HAVING SUM(downloads) > 0`,
+			int64(enterFirst), int64(enterLast)); err != nil {
+			return fmt.Errorf("store: move window: %w", err)
 		}
 		if _, err := tx.db.ExecContext(ctx, `DELETE FROM download_window WHERE downloads = 0`); err != nil {
 			return fmt.Errorf("store: move window: %w", err)
@@ -209,18 +228,6 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 	if _, err := tx.db.ExecContext(ctx, `UPDATE download_window_state SET first_day = $1, last_day = $2 WHERE id = 1`,
 		int64(first), int64(last)); err != nil {
 		return fmt.Errorf("store: move window: %w", err)
-	}
-	return nil
-}
-
-// shiftDay adds (sign 1) or subtracts (sign -1) a day's downloads to or
-// from the window sums.
-func (tx *Tx) shiftDay(ctx context.Context, d Day, sign int64) error {
-	if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
-		SELECT project_id, SUM(downloads) * $2 FROM downloads WHERE day = $1 GROUP BY project_id
-		ON CONFLICT (project_id) DO UPDATE SET downloads = download_window.downloads + excluded.downloads`,
-		int64(d), sign); err != nil {
-		return fmt.Errorf("store: shift window by %s: %w", d, err)
 	}
 	return nil
 }
