@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"cheeseshop/internal/account"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
@@ -163,27 +164,45 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
+// administrator lets through administrators with two-factor
+// authentication (theirs are the accounts most worth stealing): anybody
+// else gets the answer of a path that does not exist, and an
+// administrator without it the page tmpl (with forbidden as its data, a
+// 403) saying how to set it up. It returns the administrator, or nil when
+// it answered.
+func (s *Server) administrator(w http.ResponseWriter, r *http.Request, tmpl, title string, forbidden any) *account.Current {
+	c := s.current(r)
+	if c == nil || !c.User.IsAdmin {
+		notFound(w, r)
+		return nil
+	}
+	has, err := s.hasTwoFactor(r.Context(), c.User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	if !has {
+		s.render(w, r, http.StatusForbidden, tmpl, title, forbidden)
+		return nil
+	}
+	return c
+}
+
 // adminCritical lists the critical projects, with their collaborators'
 // two-factor status, for administrators who have two-factor
 // authentication themselves (theirs are the accounts most worth
 // stealing). Anybody else gets the answer of a path that does not exist.
 func (s *Server) adminCritical(w http.ResponseWriter, r *http.Request) {
-	c := s.current(r)
-	if c == nil || !c.User.IsAdmin || s.md == nil {
+	if s.md == nil {
 		notFound(w, r)
 		return
 	}
 	ctx := r.Context()
 	const title = "Critical projects"
-	has, err := s.hasTwoFactor(ctx, c.User.ID)
-	if err != nil {
-		s.fail(w, r, err)
+	if s.administrator(w, r, "admin_critical", title, adminCriticalPage{NeedTwoFactor: true}) == nil {
 		return
 	}
-	if !has {
-		s.render(w, r, http.StatusForbidden, "admin_critical", title, adminCriticalPage{NeedTwoFactor: true})
-		return
-	}
+	var err error
 	st := s.acct.Store()
 	d := adminCriticalPage{Config: s.md.Config()}
 	if g := d.Config.Grace; g > 0 && g%(24*time.Hour) == 0 {

@@ -103,21 +103,11 @@ type adminPromoView struct {
 // /admin/critical/: anybody else gets the answer of a path that does not
 // exist, an administrator without two-factor authentication a 403).
 func (s *Server) adminPromo(w http.ResponseWriter, r *http.Request) {
-	c := s.current(r)
-	if c == nil || !c.User.IsAdmin {
-		notFound(w, r)
-		return
-	}
 	const title = "Security-key giveaway"
-	has, err := s.hasTwoFactor(r.Context(), c.User.ID)
-	if err != nil {
-		s.fail(w, r, err)
+	if s.administrator(w, r, "admin_promo", title, adminPromoView{NeedTwoFactor: true}) == nil {
 		return
 	}
-	if !has {
-		s.render(w, r, http.StatusForbidden, "admin_promo", title, adminPromoView{NeedTwoFactor: true})
-		return
-	}
+	var err error
 	v := adminPromoView{Config: s.opts.Promo.Config()}
 	if !v.Config.End.IsZero() {
 		v.LastDay = v.Config.End.Add(-time.Nanosecond)

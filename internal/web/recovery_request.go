@@ -156,21 +156,7 @@ type adminRecoveryRequest struct {
 // administrator without it a 403 page saying how to set it up (as
 // /admin/critical/). It returns the administrator, or nil when it answered.
 func (s *Server) recoveryAdmin(w http.ResponseWriter, r *http.Request) *account.Current {
-	c := s.current(r)
-	if c == nil || !c.User.IsAdmin {
-		notFound(w, r)
-		return nil
-	}
-	has, err := s.hasTwoFactor(r.Context(), c.User.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return nil
-	}
-	if !has {
-		s.render(w, r, http.StatusForbidden, "admin_recovery", "Account recovery", adminRecoveryPage{NeedTwoFactor: true})
-		return nil
-	}
-	return c
+	return s.administrator(w, r, "admin_recovery", "Account recovery", adminRecoveryPage{NeedTwoFactor: true})
 }
 
 func (s *Server) adminRecovery(w http.ResponseWriter, r *http.Request) {
