@@ -87,57 +87,9 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	}
 	// Count the download once it is complete: 200 (not 304, not a 206
 	// range, not an error) and the whole body written.
-	cw := &countingWriter{ResponseWriter: w}
+	cw := &statusWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", f.UploadTime, content)
 	if cw.status == http.StatusOK && !cw.failed {
 		s.opts.CountDownload(f.ProjectID, time.Now())
 	}
 }
-
-// countingWriter notes the status of a response and whether writing its
-// body failed. Its ReadFrom passes through to the underlying writer's, so
-// that net/http still sends a file with sendfile(2).
-type countingWriter struct {
-	http.ResponseWriter
-	status int
-	failed bool
-}
-
-func (w *countingWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *countingWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	if err != nil {
-		w.failed = true
-	}
-	return n, err
-}
-
-// ReadFrom keeps the sendfile fast path reachable through io.Copy.
-func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
-	}
-	if err != nil {
-		w.failed = true
-	}
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

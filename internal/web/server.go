@@ -184,6 +184,8 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// failed is set when writing the body failed (the client went away).
+	failed bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -199,6 +201,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
+	w.failed = w.failed || err != nil
 	return n, err
 }
 
@@ -216,6 +219,7 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
 	}
 	w.bytes += n
+	w.failed = w.failed || err != nil
 	return n, err
 }
 
