@@ -70,7 +70,7 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	h := web.New(idx, acct, log, prometheus.NewRegistry(), web.Options{})
 	// The settings of cmd/cheeseshop/serve.go.
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	srv := &http.Server{Handler: h, ConnContext: web.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	if c.Duration > 0 {
@@ -98,7 +98,7 @@ func (c *ServeCmd) Run(e *env) error {
 		defer runpprof.StopCPUProfile()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(web.CoalescingListener(ln)) }()
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
 	select {
 	case err := <-errc:

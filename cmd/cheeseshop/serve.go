@@ -149,6 +149,7 @@ func (c *ServeCmd) Run(e *env) error {
 
 	srv := &http.Server{
 		Handler:           h,
+		ConnContext:       web.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -161,7 +162,7 @@ func (c *ServeCmd) Run(e *env) error {
 	go st2fa.RunDaily(ctx)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(web.CoalescingListener(ln)) }()
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
 	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)

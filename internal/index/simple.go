@@ -157,6 +157,9 @@ type ProjectPage struct {
 	HTML     Page
 	JSON     Page
 	LoadedAt time.Time
+	// SerialValues is the project's last serial as a ready header value
+	// (X-PyPI-Last-Serial), read-only.
+	SerialValues []string
 
 	// The JSON API document of the project, rendered on first use.
 	apiOnce sync.Once
@@ -171,4 +174,6 @@ type RootPage struct {
 	Projects           int
 	Serial             int64
 	BuiltAt            time.Time
+	// SerialValues is Serial as a ready header value, read-only.
+	SerialValues []string
 }

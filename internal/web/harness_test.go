@@ -103,6 +103,9 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	}
 	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: newTestRecovery(st, base, hasher, mailer, cfg.Now)})
 	hs.Config.Handler = srv
+	// As cmd/cheeseshop serves.
+	hs.Listener = CoalescingListener(hs.Listener)
+	hs.Config.ConnContext = ConnContext
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

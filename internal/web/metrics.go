@@ -18,6 +18,9 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	simple   *prometheus.CounterVec
+	// simpleBy holds the children of simple by page and format, resolved
+	// once: see simpleResponse.
+	simpleBy [2][2]prometheus.Counter
 	files    *prometheus.CounterVec
 	uploads  *prometheus.CounterVec
 }
@@ -30,6 +33,21 @@ type routeKey struct {
 type routeMetrics struct {
 	requests prometheus.Counter
 	duration prometheus.Observer
+}
+
+// Pages of the simple API, as counted by simpleResponse.
+const (
+	simpleRootPage = iota
+	simpleProjectPage
+)
+
+// simpleResponse returns the counter of simple API responses of a page
+// (simpleRootPage or simpleProjectPage) in a format (a media type).
+func (m *metrics) simpleResponse(page int, media string) prometheus.Counter {
+	if media == mediaJSON {
+		return m.simpleBy[page][1]
+	}
+	return m.simpleBy[page][0]
 }
 
 // route returns the metrics of a request's route, method and status.
@@ -66,6 +84,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cheeseshop_uploads_total", Help: "Uploads by result (created, existing, refused, error).",
 		}, []string{"result"}),
+	}
+	for i, page := range []string{"root", "project"} {
+		for j, format := range []string{"html", "json"} {
+			m.simpleBy[i][j] = m.simple.WithLabelValues(page, format)
+		}
 	}
 	reg.MustRegister(m.requests, m.duration, m.simple, m.files, m.uploads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -93,13 +93,6 @@ func formatParam(r *http.Request) string {
 	return r.URL.Query().Get("format")
 }
 
-func formatLabel(media string) string {
-	if media == mediaJSON {
-		return "json"
-	}
-	return "html"
-}
-
 // writePage writes a cached page with its validators, answering 304 to a
 // matching If-None-Match.
 // Header values shared by every cached page. net/http only reads header
@@ -149,7 +142,7 @@ func writeDocGzip(w http.ResponseWriter, r *http.Request, p index.Page, contentT
 	if r.Method == http.MethodHead {
 		return
 	}
-	w.Write(body)
+	writeWhole(w, r, body)
 }
 
 func etagMatch(header, etag string) bool {
@@ -185,8 +178,8 @@ func (s *Server) simpleRoot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	media := negotiate(r)
-	s.metrics.simple.WithLabelValues("root", formatLabel(media)).Inc()
-	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.Serial, 10)}
+	s.metrics.simpleResponse(simpleRootPage, media).Inc()
+	w.Header()["X-Pypi-Last-Serial"] = page.SerialValues
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, page.JSONGzip)
 		return
@@ -234,8 +227,8 @@ func (s *Server) simpleProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	media := negotiate(r)
-	s.metrics.simple.WithLabelValues("project", formatLabel(media)).Inc()
-	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
+	s.metrics.simpleResponse(simpleProjectPage, media).Inc()
+	w.Header()["X-Pypi-Last-Serial"] = page.SerialValues
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, nil)
 		return
