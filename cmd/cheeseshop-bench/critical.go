@@ -163,7 +163,7 @@ func (c *CriticalCmd) measure(ctx context.Context, out io.Writer, st *store.Stor
 			label, day, res.First, res.Last, time.Since(start).Seconds(), res.Projects, res.TopN, res.Cutoff, res.Qualified, len(res.Designated))
 		return nil
 	}
-	if err := compute("(a) first computation (rebuild)", asOf, mandate.ComputeOptions{}); err != nil {
+	if err := compute("(a) first computation (sums the whole window: without a kept window)", asOf, mandate.ComputeOptions{}); err != nil {
 		return err
 	}
 

@@ -23,6 +23,9 @@ type AdminDownloadsCmd struct {
 // DownloadsImportCmd imports access logs into the download counts.
 type DownloadsImportCmd struct {
 	Files []string `arg:"" name:"file" help:"Access logs to import, each in its own transaction."`
+	// The window of the computation: the import keeps its sums (see
+	// mandate.Service.StartWindow).
+	MandateFlags `embed:""`
 }
 
 // Run implements the command.
@@ -32,6 +35,15 @@ func (c *DownloadsImportCmd) Run(e *env) error {
 		return err
 	}
 	defer st.Close()
+	md, err := c.newMandate(st, "", nil, e.log)
+	if err != nil {
+		return err
+	}
+	// Counts imported into the window of the computation then keep its
+	// sums, and the next computation only shifts it.
+	if err := md.StartWindow(e.ctx); err != nil {
+		return err
+	}
 	im := &downloads.Importer{Store: st, Log: e.log}
 	var failed []string
 	for _, path := range c.Files {

@@ -63,7 +63,7 @@ func TestAdminDownloadsImport(t *testing.T) {
 				}
 			}
 
-			code, out, errs := cli(t, "", args("admin", "downloads", "import", path)...)
+			code, out, errs := cli(t, "", args("admin", "downloads", "import", "--critical-window", "3660", path)...)
 			want := path + ": 7 new lines: 3 counted, 3 ignored, 1 bad; downloads of 1 project on 2 days\n" +
 				"  ignored: 1 not GET, 1 not a distribution file, 1 not status 200\n" +
 				"  bad lines:\n" +
@@ -73,6 +73,18 @@ func TestAdminDownloadsImport(t *testing.T) {
 			}
 			downloads("2026-11-24", 2)
 			downloads("2026-11-25", 1)
+			// The import started the window of the computation (as of
+			// today, 3660 days), and the counts inside it are in its sums.
+			today := store.DayOf(time.Now())
+			var inWindow int64
+			for day, n := range map[string]int64{"2026-11-24": 2, "2026-11-25": 1} {
+				if d, _ := store.ParseDay(day); d < today {
+					inWindow += n
+				}
+			}
+			if n, err := st.WindowDownloads(ctx, p.ID); err != nil || n != inWindow {
+				t.Fatalf("window sum after the import: %d, %v; want %d", n, err, inWindow)
+			}
 
 			code, out, errs = cli(t, "", args("admin", "downloads", "import", path)...)
 			if want := path + ": nothing new, all 7 lines were imported before\n"; code != 0 || out != want || errs != "" {

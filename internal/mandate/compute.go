@@ -59,6 +59,28 @@ func (s *Service) Window(asOf store.Day) (first, last store.Day) {
 	return asOf - store.Day(s.cfg.WindowDays), asOf - 1
 }
 
+// StartWindow makes the download window of today exist when there is
+// none yet (a new database, or one that never computed): from then on
+// every count written keeps its sums, so the computations shift the
+// window by the days elapsed instead of summing every day of it again.
+// On a new database it costs nothing; where counts were written without
+// a window (imported before any computation) it sums them once. It leaves
+// an existing window alone.
+func (s *Service) StartWindow(ctx context.Context) error {
+	first, last := s.Window(store.DayOf(s.now()))
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		w, err := tx.LockDownloads(ctx)
+		if err != nil || !w.Empty() {
+			return err
+		}
+		return tx.MoveWindow(ctx, w, first, last)
+	})
+	if err != nil {
+		return fmt.Errorf("mandate: start the download window: %w", err)
+	}
+	return nil
+}
+
 // errDryRun rolls a dry run back.
 var errDryRun = errors.New("dry run")
 

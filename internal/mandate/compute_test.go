@@ -378,3 +378,79 @@ func TestTopN(t *testing.T) {
 		}
 	}
 }
+
+// TestStartWindow checks that the window started at a server's start (or
+// before an import) sums the counts written before it, that every count
+// written after it keeps its sums exact, inside and outside it, and that
+// it is left alone once it exists.
+func TestStartWindow(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, mandate.Config{Percent: 10}, 60)
+		today := store.DayOf(f.now)
+		rng := rand.New(rand.NewPCG(7, 11))
+		daily := map[int64]map[store.Day]int64{}
+		batch := func() []store.DownloadCount {
+			var counts []store.DownloadCount
+			for _, id := range f.ids {
+				if daily[id] == nil {
+					daily[id] = map[store.Day]int64{}
+				}
+				for range 5 {
+					d := today - 200 + store.Day(rng.IntN(203)) // before, inside and after the window
+					n := int64(rng.IntN(1000))
+					daily[id][d] += n
+					counts = append(counts, store.DownloadCount{ProjectID: id, Day: d, Downloads: n})
+				}
+			}
+			return counts
+		}
+		state := func() store.WindowState {
+			var w store.WindowState
+			storetest.Must(t, st.InTx(ctx, func(tx *store.Tx) (err error) { w, err = tx.LockDownloads(ctx); return err }))
+			return w
+		}
+		f.add(batch()) // counts written before any window
+		if w := state(); !w.Empty() {
+			t.Fatalf("a window %v exists before StartWindow", w)
+		}
+		storetest.Must(t, f.svc.StartWindow(ctx))
+		first, last := f.svc.Window(today)
+		if w := state(); w != (store.WindowState{First: first, Last: last}) {
+			t.Fatalf("window %v, want %s..%s", w, first, last)
+		}
+		f.add(batch()) // counts written into the window: they keep its sums
+		for _, id := range f.ids {
+			var want int64
+			for d, n := range daily[id] {
+				if d >= first && d <= last {
+					want += n
+				}
+			}
+			got, err := st.WindowDownloads(ctx, id)
+			storetest.Must(t, err)
+			if got != want {
+				t.Fatalf("project %s: window sum %d, want %d", f.names[id], got, want)
+			}
+		}
+		// A window that exists stays where it is.
+		f.setNow(f.now.Add(5 * 24 * time.Hour))
+		storetest.Must(t, f.svc.StartWindow(ctx))
+		if w := state(); w != (store.WindowState{First: first, Last: last}) {
+			t.Fatalf("StartWindow moved an existing window to %v", w)
+		}
+		// The computation shifts it by the days elapsed and designates
+		// the same projects as the rule.
+		asOf := today + 5
+		f.compute(asOf, mandate.ComputeOptions{})
+		var want []string
+		for id := range expectCritical(daily, len(f.ids), 10, mandate.DefaultWindowDays, asOf) {
+			want = append(want, f.names[id])
+		}
+		sort.Strings(want)
+		if got := f.critical(); len(want) == 0 || !slices.Equal(got, want) {
+			t.Fatalf("critical = %v, want %v", got, want)
+		}
+	})
+}

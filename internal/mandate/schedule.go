@@ -27,11 +27,16 @@ func (s *Service) RunDue(ctx context.Context) (*Result, time.Time, error) {
 	return res, at.Add(24 * time.Hour), nil
 }
 
-// RunDaily makes the scheduled computation every day at RunAt (UTC), and
-// at start when today's is due and was not made (the server was down at
-// that time), until ctx is done. Several servers may run it: the
+// RunDaily starts the download window (StartWindow), then makes the
+// scheduled computation every day at RunAt (UTC), and at start when
+// today's is due and was not made (the server was down at that time),
+// until ctx is done. Several servers may run it: the
 // computation's lock lets one make it and the others skip it.
 func (s *Service) RunDaily(ctx context.Context) {
+	if err := s.StartWindow(ctx); err != nil {
+		// The computation starts it too (as a full sum): not fatal.
+		s.log.ErrorContext(ctx, "download window", "err", err)
+	}
 	for {
 		res, next, err := s.RunDue(ctx)
 		switch {

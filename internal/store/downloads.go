@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -107,7 +108,7 @@ func (tx *Tx) AddDownloads(ctx context.Context, counts []DownloadCount) (int, er
 		for i, k := range batch {
 			rows[i] = DownloadCount{ProjectID: k.project, Day: k.day, Downloads: sums[k]}
 		}
-		values, args := downloadValues(rows, true)
+		values, args := downloadValues(tx.dialect, rows, true)
 		res, err := tx.db.ExecContext(ctx, `INSERT INTO downloads (project_id, day, downloads)
 			SELECT column1, column2, column3 FROM (VALUES `+values+`) AS v WHERE column1 IN (SELECT id FROM projects)
 			ON CONFLICT (project_id, day) DO UPDATE SET downloads = downloads.downloads + excluded.downloads`, args...)
@@ -134,7 +135,7 @@ func (tx *Tx) AddDownloads(ctx context.Context, counts []DownloadCount) (int, er
 		for i, id := range batch {
 			rows[i] = DownloadCount{ProjectID: id, Downloads: windowSums[id]}
 		}
-		values, args := downloadValues(rows, false)
+		values, args := downloadValues(tx.dialect, rows, false)
 		if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
 			SELECT column1, column2 FROM (VALUES `+values+`) AS v WHERE column1 IN (SELECT id FROM projects)
 			ON CONFLICT (project_id) DO UPDATE SET downloads = download_window.downloads + excluded.downloads`, args...); err != nil {
@@ -148,8 +149,10 @@ func (tx *Tx) AddDownloads(ctx context.Context, counts []DownloadCount) (int, er
 const downloadBatch = 300
 
 // downloadValues writes the VALUES rows (project, day, downloads), or
-// (project, downloads) without days, and their arguments.
-func downloadValues(rows []DownloadCount, withDay bool) (string, []any) {
+// (project, downloads) without days, and their arguments. PostgreSQL
+// needs the types of VALUES spelled out; SQLite binds positional `?` ten
+// times faster than numbered casts (modernc.org/sqlite).
+func downloadValues(d Dialect, rows []DownloadCount, withDay bool) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 3*len(rows))
 	for i, r := range rows {
@@ -157,20 +160,31 @@ func downloadValues(rows []DownloadCount, withDay bool) (string, []any) {
 			b.WriteString(", ")
 		}
 		n := len(args)
-		if withDay {
+		switch {
+		case d == SQLite && withDay:
+			b.WriteString("(?, ?, ?)")
+		case d == SQLite:
+			b.WriteString("(?, ?)")
+		case withDay:
 			fmt.Fprintf(&b, "(CAST($%d AS BIGINT), CAST($%d AS INTEGER), CAST($%d AS BIGINT))", n+1, n+2, n+3)
+		default:
+			fmt.Fprintf(&b, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2)
+		}
+		if withDay {
 			args = append(args, r.ProjectID, int64(r.Day), r.Downloads)
 		} else {
-			fmt.Fprintf(&b, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2)
 			args = append(args, r.ProjectID, r.Downloads)
 		}
 	}
 	return b.String(), args
 }
 
-// MoveWindow makes download_window hold the sums over [first, last]. It
-// shifts the current window day by day when the two overlap, and sums
-// again from the daily counts otherwise. The caller holds LockDownloads.
+// MoveWindow makes download_window hold the sums over [first, last]. When
+// the kept window overlaps the new one, it subtracts the days that leave
+// and adds the days that enter (a daily computation reads two days of
+// counts); it sums every day of the new window again when there is no
+// kept window, no overlap, or when that reads fewer days. The caller holds
+// LockDownloads.
 func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day) error {
 	to := WindowState{First: first, Last: last}
 	if to.Empty() {
@@ -183,7 +197,9 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 			return fmt.Errorf("store: move window: %w", err)
 		}
 	}
-	if from.Empty() || from.Last < to.First || to.Last < from.First || from.Last-from.First != to.Last-to.First {
+	leave, enter, shift := windowChange(from, to)
+	switch {
+	case !shift:
 		if _, err := tx.db.ExecContext(ctx, `DELETE FROM download_window`); err != nil {
 			return fmt.Errorf("store: rebuild window: %w", err)
 		}
@@ -194,32 +210,41 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 			int64(first), int64(last)); err != nil {
 			return fmt.Errorf("store: rebuild window: %w", err)
 		}
-	} else if from != to {
-		// The windows have the same length and overlap: the days
-		// [leaveFirst, leaveLast] leave it, [enterFirst, enterLast] enter.
-		leaveFirst, leaveLast, enterFirst, enterLast := from.First, to.First-1, from.Last+1, to.Last
-		if to.First < from.First { // backwards
-			leaveFirst, leaveLast, enterFirst, enterLast = to.Last+1, from.Last, to.First, from.First-1
+	case len(leave)+len(enter) > 0:
+		var changes []string
+		var args []any
+		for _, part := range []struct {
+			spans []WindowState
+			sign  string
+		}{{leave, "-"}, {enter, ""}} {
+			for _, sp := range part.spans {
+				changes = append(changes, fmt.Sprintf(`SELECT project_id, %sdownloads AS change FROM downloads WHERE day >= $%d AND day <= $%d`,
+					part.sign, len(args)+1, len(args)+2))
+				args = append(args, int64(sp.First), int64(sp.Last))
+			}
 		}
 		// One update by the net change of each project in the window…
 		if _, err := tx.db.ExecContext(ctx, `UPDATE download_window AS w SET downloads = w.downloads + d.delta
-			FROM (SELECT project_id, SUM(change) AS delta FROM (
-					SELECT project_id, -downloads AS change FROM downloads WHERE day >= $1 AND day <= $2
-					UNION ALL
-					SELECT project_id, downloads AS change FROM downloads WHERE day >= $3 AND day <= $4) AS c
+			FROM (SELECT project_id, SUM(change) AS delta FROM (`+strings.Join(changes, " UNION ALL ")+`) AS c
 				GROUP BY project_id) AS d
-			WHERE w.project_id = d.project_id AND d.delta <> 0`,
-			int64(leaveFirst), int64(leaveLast), int64(enterFirst), int64(enterLast)); err != nil {
+			WHERE w.project_id = d.project_id AND d.delta <> 0`, args...); err != nil {
 			return fmt.Errorf("store: move window: %w", err)
 		}
 		// …then the projects new to it: a project outside the window had
-		// no downloads on the days that leave it.
-		if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
-			SELECT project_id, SUM(downloads) FROM downloads
-			WHERE day >= $1 AND day <= $2 AND project_id NOT IN (SELECT project_id FROM download_window)
-			GROUP BY project_id HAVING SUM(downloads) > 0`,
-			int64(enterFirst), int64(enterLast)); err != nil {
-			return fmt.Errorf("store: move window: %w", err)
+		// no downloads on any of its days, so its sum is what enters.
+		if len(enter) > 0 {
+			var entering []string
+			args = args[:0]
+			for _, sp := range enter {
+				entering = append(entering, fmt.Sprintf(`SELECT project_id, downloads FROM downloads WHERE day >= $%d AND day <= $%d`, len(args)+1, len(args)+2))
+				args = append(args, int64(sp.First), int64(sp.Last))
+			}
+			if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
+				SELECT project_id, SUM(downloads) FROM (`+strings.Join(entering, " UNION ALL ")+`) AS e
+				WHERE project_id NOT IN (SELECT project_id FROM download_window)
+				GROUP BY project_id HAVING SUM(downloads) > 0`, args...); err != nil {
+				return fmt.Errorf("store: move window: %w", err)
+			}
 		}
 		if _, err := tx.db.ExecContext(ctx, `DELETE FROM download_window WHERE downloads = 0`); err != nil {
 			return fmt.Errorf("store: move window: %w", err)
@@ -230,6 +255,33 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 		return fmt.Errorf("store: move window: %w", err)
 	}
 	return nil
+}
+
+// windowChange returns the spans of days that leave and enter when the
+// window moves from one to the other, and whether shifting by them reads
+// fewer days than summing the new window again (false also when from is
+// empty or the two do not overlap).
+func windowChange(from, to WindowState) (leave, enter []WindowState, shift bool) {
+	if from.Empty() || from.Last < to.First || to.Last < from.First {
+		return nil, nil, false
+	}
+	if from.First < to.First {
+		leave = append(leave, WindowState{from.First, to.First - 1})
+	}
+	if from.Last > to.Last {
+		leave = append(leave, WindowState{to.Last + 1, from.Last})
+	}
+	if to.First < from.First {
+		enter = append(enter, WindowState{to.First, from.First - 1})
+	}
+	if to.Last > from.Last {
+		enter = append(enter, WindowState{from.Last + 1, to.Last})
+	}
+	var days int64
+	for _, sp := range append(slices.Clip(leave), enter...) {
+		days += int64(sp.Last-sp.First) + 1
+	}
+	return leave, enter, days < int64(to.Last-to.First)+1
 }
 
 // WindowCutoff returns the downloads of the n-th project by downloads in

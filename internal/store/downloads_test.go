@@ -115,8 +115,18 @@ func TestDownloadWindow(t *testing.T) {
 		check("backwards", 104, 108)
 		move(150, 154) // no overlap: rebuild
 		check("far", 150, 154)
-		move(100, 119) // another length: rebuild
+		move(100, 119) // longer, overlapping: shifted by the two spans that enter
 		check("longer", 100, 119)
+		move(102, 117) // shorter inside: the two ends leave
+		check("shorter", 102, 117)
+		move(99, 118) // both ends move: 99..101 and 118 enter
+		check("wider", 99, 118)
+		move(100, 119) // 99 leaves, 119 enters
+		check("across", 100, 119)
+		move(110, 111) // reading 2 days is cheaper than the 18 that leave: rebuild
+		check("narrow", 110, 111)
+		move(100, 119)
+		check("back", 100, 119)
 
 		// The cut: project sums over 100..119 are ordered c > b > a.
 		for _, tc := range []struct{ n, want int64 }{{1, want(ids[2], 100, 119)}, {2, want(ids[1], 100, 119)}, {3, want(ids[0], 100, 119)}, {10, want(ids[0], 100, 119)}} {
