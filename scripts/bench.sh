@@ -19,7 +19,7 @@
 # Settings (environment):
 #   BENCH_SIZES="100 100000"  index sizes
 #   BENCH_WRK="-t2 -c64 -d3s --timeout 10s"  wrk options
-#   BENCH_REPEAT=3            wrk runs per server and endpoint, alternating
+#   BENCH_REPEAT=5            wrk runs per server and endpoint, alternating
 #                             cheeseshop and nginx; the median counts
 #   BENCH_UPLOAD_SECONDS=15   length of each upload run
 #   BENCH_UPLOADERS=4         concurrent uploaders
@@ -53,7 +53,7 @@ cd "$here"
 
 sizes=${BENCH_SIZES:-"100 100000"}
 wrk_opts=${BENCH_WRK:-"-t2 -c64 -d3s --timeout 10s"}
-repeat=${BENCH_REPEAT:-3}
+repeat=${BENCH_REPEAT:-5}
 upload_seconds=${BENCH_UPLOAD_SECONDS:-15}
 uploaders=${BENCH_UPLOADERS:-4}
 go_benchtime=${BENCH_GO_BENCHTIME-200ms}
