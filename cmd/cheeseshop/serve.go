@@ -36,6 +36,7 @@ type ServeCmd struct {
 	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
 	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
 	CacheSize       byteSize      `default:"256MiB" help:"Memory for cached project pages."`
+	GCFloor         byteSize      `name:"gc-floor" default:"64MiB" help:"Let the heap grow by at least this much between garbage collections, however little memory is live (more throughput for at most this much more memory; 0: Go's default). Ignored when GOGC is set."`
 	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
 	FollowInterval  time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
 	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
@@ -64,6 +65,7 @@ func mailFrom(base string) string {
 
 // Run implements the command.
 func (c *ServeCmd) Run(e *env) error {
+	gcFloor(uint64(c.GCFloor))
 	st, err := e.openStore()
 	if err != nil {
 		return err
