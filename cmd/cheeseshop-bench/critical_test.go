@@ -87,7 +87,7 @@ func TestCriticalCommand(t *testing.T) {
 	for _, re := range []string{
 		`300 projects × 6 days .* = 1800 daily counts`,
 		`load: 1800 rows in`,
-		`\(a\) first computation \(rebuild\) as of 2026-12-01 \(window 2026-11-26\.\.2026-11-30\): .*projects 300, N 3, cutoff \d+, qualified 3, designated 3`,
+		`\(a\) first computation \(sums the whole window: without a kept window\) as of 2026-12-01 \(window 2026-11-26\.\.2026-11-30\): .*projects 300, N 3, cutoff \d+, qualified 3, designated 3`,
 		`new day 2026-12-01: 300 counts written`,
 		`\(b\) daily computation .* as of 2026-12-02 \(window 2026-11-27\.\.2026-12-01\): .*projects 300, N 3, .*designated 0`,
 		`\(c\) dry run`,
