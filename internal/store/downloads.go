@@ -211,21 +211,12 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 			return fmt.Errorf("store: rebuild window: %w", err)
 		}
 	case len(leave)+len(enter) > 0:
-		var changes []string
-		var args []any
-		for _, part := range []struct {
-			spans []WindowState
-			sign  string
-		}{{leave, "-"}, {enter, ""}} {
-			for _, sp := range part.spans {
-				changes = append(changes, fmt.Sprintf(`SELECT project_id, %sdownloads AS change FROM downloads WHERE day >= $%d AND day <= $%d`,
-					part.sign, len(args)+1, len(args)+2))
-				args = append(args, int64(sp.First), int64(sp.Last))
-			}
-		}
+		leaving, args := daysUnion("-downloads", leave, nil)
+		entering, args := daysUnion("downloads", enter, args)
+		changes := append(leaving, entering...)
 		// One update by the net change of each project in the window…
 		if _, err := tx.db.ExecContext(ctx, `UPDATE download_window AS w SET downloads = w.downloads + d.delta
-			FROM (SELECT project_id, SUM(change) AS delta FROM (`+strings.Join(changes, " UNION ALL ")+`) AS c
+			FROM (SELECT project_id, SUM(n) AS delta FROM (`+strings.Join(changes, " UNION ALL ")+`) AS c
 				GROUP BY project_id) AS d
 			WHERE w.project_id = d.project_id AND d.delta <> 0`, args...); err != nil {
 			return fmt.Errorf("store: move window: %w", err)
@@ -233,16 +224,11 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 		// …then the projects new to it: a project outside the window had
 		// no downloads on any of its days, so its sum is what enters.
 		if len(enter) > 0 {
-			var entering []string
-			args = args[:0]
-			for _, sp := range enter {
-				entering = append(entering, fmt.Sprintf(`SELECT project_id, downloads FROM downloads WHERE day >= $%d AND day <= $%d`, len(args)+1, len(args)+2))
-				args = append(args, int64(sp.First), int64(sp.Last))
-			}
+			entering, args = daysUnion("downloads", enter, nil)
 			if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
-				SELECT project_id, SUM(downloads) FROM (`+strings.Join(entering, " UNION ALL ")+`) AS e
+				SELECT project_id, SUM(n) FROM (`+strings.Join(entering, " UNION ALL ")+`) AS e
 				WHERE project_id NOT IN (SELECT project_id FROM download_window)
-				GROUP BY project_id HAVING SUM(downloads) > 0`, args...); err != nil {
+				GROUP BY project_id HAVING SUM(n) > 0`, args...); err != nil {
 				return fmt.Errorf("store: move window: %w", err)
 			}
 		}
@@ -255,6 +241,19 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 		return fmt.Errorf("store: move window: %w", err)
 	}
 	return nil
+}
+
+// daysUnion appends to args the bounds of each span, and returns for each a
+// SELECT of project_id and value (as n) over the counts of its days, to be
+// joined by UNION ALL.
+func daysUnion(value string, spans []WindowState, args []any) ([]string, []any) {
+	var selects []string
+	for _, sp := range spans {
+		selects = append(selects, fmt.Sprintf(`SELECT project_id, %s AS n FROM downloads WHERE day >= $%d AND day <= $%d`,
+			value, len(args)+1, len(args)+2))
+		args = append(args, int64(sp.First), int64(sp.Last))
+	}
+	return selects, args
 }
 
 // windowChange returns the spans of days that leave and enter when the
