@@ -93,8 +93,6 @@ func formatParam(r *http.Request) string {
 	return r.URL.Query().Get("format")
 }
 
-// writePage writes a cached page with its validators, answering 304 to a
-// matching If-None-Match.
 // Header values shared by every cached page. net/http only reads header
 // slices, so assigning these shared slices saves an allocation per header
 // and request on the hottest path.
