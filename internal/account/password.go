@@ -21,11 +21,8 @@ import (
 func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.Meta) error {
 	who = strings.TrimSpace(who)
 	ipKey := "reset:ip:" + m.IP
-	if err := s.limiter.Check(ctx, ipKey, ResetIPLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{ResetIPLimit}}); err != nil {
 		return s.limited(err, "Too many password reset requests from your network. Try again in %s.")
-	}
-	if err := s.limiter.Hit(ctx, ipKey); err != nil {
-		return err
 	}
 	if who == "" || len(who) > MaxEmailLength {
 		return nil
@@ -43,12 +40,12 @@ func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.
 		return nil
 	}
 	userKey := fmt.Sprintf("reset:user:%d", u.ID)
-	if err := s.limiter.Check(ctx, userKey, ResetUserLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{ResetUserLimit}}); err != nil {
+		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
+			return err
+		}
 		s.log.InfoContext(ctx, "password reset not sent: too many", "user", u.Username, "ip", m.IP)
 		return nil
-	}
-	if err := s.limiter.Hit(ctx, userKey); err != nil {
-		return err
 	}
 	if err := s.store.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
 		return fmt.Errorf("account: %w", err)
@@ -167,20 +164,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 }
 
 // checkCurrentPassword verifies the password of the signed-in user before a
-// sensitive change. Wrong passwords count against the login limit, so that
-// a stolen session cannot be used to guess it.
+// sensitive change, under the login limit (the slot reserved before the
+// hash, given back when the password is right), so that a stolen session
+// cannot be used to guess it.
 func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, password string, m audit.Meta) error {
 	userKey, ipKey := loginKeys(u.Username, m.IP)
-	for _, k := range []string{userKey, ipKey} {
-		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
-			return s.tooMany(ctx, err, u.ID, "password", m)
-		}
+	res, err := s.limiter.Reserve(ctx, loginLimits(userKey, ipKey)...)
+	if err != nil {
+		return s.tooMany(ctx, err, u.ID, "password", m)
 	}
-	err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	err = s.hasher.Verify(ctx, password, u.PasswordHash)
 	if errors.Is(err, auth.ErrMismatch) {
-		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-			return err
-		}
 		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
 			map[string]any{"reason": "wrong current password"}); err != nil {
 			return err
@@ -190,7 +184,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, passw
 	} else if err != nil {
 		return fmt.Errorf("account: %w", err)
 	}
-	return nil
+	return res.Release(ctx)
 }
 
 // ChangePassword sets a new password for the signed-in user, who gives its

@@ -104,8 +104,17 @@ type Registration struct {
 func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) (*Login, error) {
 	reg.Username, reg.Email = strings.TrimSpace(reg.Username), strings.TrimSpace(reg.Email)
 	ipKey := "register:ip:" + m.IP
-	if err := s.limiter.Check(ctx, ipKey, RegisterLimit); err != nil {
+	// The slot is taken before any work (the hash above all), and given
+	// back when the form is refused: nothing was created.
+	res, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{RegisterLimit}})
+	if err != nil {
 		return nil, s.limited(err, "Too many accounts were created from your network. Try again in %s.")
+	}
+	refused := func(err error) (*Login, error) {
+		if rerr := res.Release(ctx); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		return nil, err
 	}
 	fields := map[string]string{}
 	switch {
@@ -129,7 +138,7 @@ func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) 
 	}
 	checkNewPassword(fields, reg.Password, reg.PasswordConfirm, reg.Username, reg.Email)
 	if len(fields) > 0 {
-		return nil, invalidFields(fields)
+		return refused(invalidFields(fields))
 	}
 	hash, err := s.hasher.Hash(ctx, reg.Password)
 	if err != nil {
@@ -151,12 +160,9 @@ func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) 
 		} else {
 			fields[FieldEmail] = "This email address is already used by another account."
 		}
-		return nil, invalidFields(fields)
+		return refused(invalidFields(fields))
 	} else if err != nil {
 		return nil, fmt.Errorf("account: register %q: %w", reg.Username, err)
-	}
-	if err := s.limiter.Hit(ctx, ipKey); err != nil {
-		return nil, err
 	}
 	// A failed email is logged: the user can ask for another link from its
 	// account page.
@@ -257,11 +263,8 @@ func (s *Service) ResendVerification(ctx context.Context, c *Current, m audit.Me
 		return errorf(Invalid, "Your email address %s is already verified.", u.Email)
 	}
 	key := fmt.Sprintf("verify:user:%d", u.ID)
-	if err := s.limiter.Check(ctx, key, ResendLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{ResendLimit}}); err != nil {
 		return s.limited(err, "We already sent several links. Check your email (and its spam folder), or try again in %s.")
-	}
-	if err := s.limiter.Hit(ctx, key); err != nil {
-		return err
 	}
 	if err := s.store.DeleteAccountTokens(ctx, u.ID, store.PurposeVerifyEmail); err != nil {
 		return fmt.Errorf("account: %w", err)

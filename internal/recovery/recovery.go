@@ -221,15 +221,12 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 		reason = reason[:maxReason]
 	}
 	ipKey := "recovery:ip:" + m.IP
-	if err := s.limiter.Check(ctx, ipKey, IPLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{IPLimit}}); err != nil {
 		if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
 			wait := ex.RetryAfter.Round(time.Second)
 			return &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
 				Msg: fmt.Sprintf("Too many recovery requests from your network. Try again in %s.", wait)}
 		}
-		return err
-	}
-	if err := s.limiter.Hit(ctx, ipKey); err != nil {
 		return err
 	}
 	if who == "" || len(who) > 254 {
@@ -249,12 +246,12 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 		return nil
 	}
 	userKey := fmt.Sprintf("recovery:user:%d", u.ID)
-	if err := s.limiter.Check(ctx, userKey, UserLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{UserLimit}}); err != nil {
+		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
+			return err
+		}
 		s.log.InfoContext(ctx, "recovery request not filed: too many", "user", u.Username, "ip", m.IP)
 		return nil
-	}
-	if err := s.limiter.Hit(ctx, userKey); err != nil {
-		return err
 	}
 	if err := s.expireStale(ctx); err != nil {
 		return err

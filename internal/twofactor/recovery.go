@@ -61,12 +61,17 @@ func (s *Service) GenerateRecoveryCodes(ctx context.Context, c *account.Current,
 // ConfirmRecoveryCodes takes one of the freshly generated codes typed
 // back by the user, proving it saved them. The code is not used up.
 func (s *Service) ConfirmRecoveryCodes(ctx context.Context, c *account.Current, code string, m audit.Meta) error {
-	if err := s.checkLimits(ctx, c.User, m); err != nil {
+	res, err := s.reserve(ctx, c.User, m)
+	if err != nil {
 		return err
 	}
 	rc, err := s.findRecoveryCode(ctx, c.User.ID, code)
 	if err != nil {
 		return s.failed(ctx, c.User, m, "recovery-code", "", "wrong code while confirming", err)
+	}
+	// A code of the user's: not a failed attempt.
+	if err := res.Release(ctx); err != nil {
+		return err
 	}
 	if !rc.UsedAt.IsZero() {
 		return errorf(account.Invalid, "That code was already used. Type one you have not used.")
@@ -89,7 +94,8 @@ func (s *Service) ConfirmRecoveryCodes(ctx context.Context, c *account.Current, 
 // step (sign-in or re-authentication) and returns how many are left. The
 // use is an event and an email.
 func (s *Service) UseRecoveryCode(ctx context.Context, u *store.User, code string, m audit.Meta) (left int, err error) {
-	if err := s.checkLimits(ctx, u, m); err != nil {
+	res, err := s.reserve(ctx, u, m)
+	if err != nil {
 		return 0, err
 	}
 	rc, err := s.findRecoveryCode(ctx, u.ID, code)
@@ -104,6 +110,9 @@ func (s *Service) UseRecoveryCode(ctx context.Context, u *store.User, code strin
 	if !ok || !rc.UsedAt.IsZero() {
 		return 0, s.failed(ctx, u, m, "recovery-code", "", "code already used",
 			errorf(account.Unauthorized, "This recovery code was already used. Each code works once: use another."))
+	}
+	if err := res.Release(ctx); err != nil {
+		return 0, err
 	}
 	codes, err := s.store.RecoveryCodes(ctx, u.ID)
 	if err != nil {

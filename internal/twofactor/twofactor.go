@@ -198,31 +198,30 @@ func limitKeys(userID int64, ip string) (user, byIP string) {
 	return "2fa:user:" + strconv.FormatInt(userID, 10), "2fa:ip:" + ip
 }
 
-// checkLimits refuses when the user or its IP failed too often.
-func (s *Service) checkLimits(ctx context.Context, u *store.User, m audit.Meta) error {
+// reserve takes a slot of the second-step limits of the user and of its
+// IP, before a code or a key is checked, so that parallel guesses cannot
+// all pass the limits; it refuses with the time to wait when either is
+// full. The caller releases the slot when the attempt succeeds (a right
+// code does not count) and keeps it otherwise.
+func (s *Service) reserve(ctx context.Context, u *store.User, m audit.Meta) (*ratelimit.Reservation, error) {
 	userKey, ipKey := limitKeys(u.ID, m.IP)
-	for key, rules := range map[string][]ratelimit.Rule{userKey: UserLimits, ipKey: IPLimits} {
-		if err := s.limiter.Check(ctx, key, rules...); err != nil {
-			ex, ok := errors.AsType[*ratelimit.Exceeded](err)
-			if !ok {
-				return err
-			}
-			_ = s.record(ctx, u, m, audit.RateLimited, map[string]any{"limit": "second step"})
-			wait := ex.RetryAfter.Round(time.Second)
-			return &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
-				Msg: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
+	res, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: UserLimits}, ratelimit.Limit{Key: ipKey, Rules: IPLimits})
+	if err != nil {
+		ex, ok := errors.AsType[*ratelimit.Exceeded](err)
+		if !ok {
+			return nil, fmt.Errorf("twofactor: %w", err)
 		}
+		_ = s.record(ctx, u, m, audit.RateLimited, map[string]any{"limit": "second step"})
+		wait := ex.RetryAfter.Round(time.Second)
+		return nil, &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
+			Msg: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
 	}
-	return nil
+	return res, nil
 }
 
-// failed counts a failed second step and records it; it returns refusal,
-// the error to show.
+// failed records a failed second step (its slot, reserved, stays
+// counted) and emails the user; it returns refusal, the error to show.
 func (s *Service) failed(ctx context.Context, u *store.User, m audit.Meta, method, label, reason string, refusal error) error {
-	userKey, ipKey := limitKeys(u.ID, m.IP)
-	if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-		return err
-	}
 	if err := s.record(ctx, u, m, audit.TwoFactorFailure, map[string]any{"method": method, "label": label, "reason": reason}); err != nil {
 		return err
 	}

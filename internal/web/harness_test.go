@@ -41,6 +41,9 @@ type testServer struct {
 	tf     *twofactor.Service
 	md     *mandate.Service
 	srv    *Server
+	// hasher is the server's password hasher: its Verifications count the
+	// guesses that reached argon2id.
+	hasher *auth.Hasher
 }
 
 // serverConfig varies the test server.
@@ -109,7 +112,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv}
+	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv, hasher: hasher}
 }
 
 // user creates an account and returns a token acting for it (scoped to
