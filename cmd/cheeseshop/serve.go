@@ -114,7 +114,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	hasher := auth.NewHasher(max(2, runtime.NumCPU()))
-	tf, err := twofactor.New(st, hasher, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
+	tf, err := twofactor.New(st, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ package twofactor
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,9 +55,14 @@ type Config struct {
 
 // Service manages second factors. It is safe for concurrent use.
 type Service struct {
-	store   *store.Store
-	hasher  *auth.Hasher
-	sealer  *auth.Sealer
+	store *store.Store
+	// legacy checks recovery codes stored as argon2id hashes (sets made
+	// before they were stored as HMACs), one at a time, apart from the
+	// shared hasher of passwords.
+	legacy *auth.Hasher
+	sealer *auth.Sealer
+	// codeKey is the HMAC key of recovery codes.
+	codeKey []byte
 	limiter *ratelimit.Limiter
 	cfg     Config
 	log     *slog.Logger
@@ -65,7 +72,7 @@ type Service struct {
 // New returns a Service. secretKey is the server's secret key (kept out
 // of the database), from which the key that seals TOTP secrets is
 // derived. now may be nil (the wall clock).
-func New(st *store.Store, hasher *auth.Hasher, secretKey []byte, cfg Config, log *slog.Logger, now func() time.Time) (*Service, error) {
+func New(st *store.Store, secretKey []byte, cfg Config, log *slog.Logger, now func() time.Time) (*Service, error) {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
@@ -77,7 +84,12 @@ func New(st *store.Store, hasher *auth.Hasher, secretKey []byte, cfg Config, log
 	if err != nil {
 		return nil, fmt.Errorf("twofactor: %w", err)
 	}
-	return &Service{store: st, hasher: hasher, sealer: sealer, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}, nil
+	codeKey, err := hkdf.Key(sha256.New, secretKey, nil, "cheeseshop recovery code", 32)
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: derive the recovery-code key: %w", err)
+	}
+	return &Service{store: st, legacy: auth.NewHasher(1), sealer: sealer, codeKey: codeKey,
+		limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}, nil
 }
 
 // Config returns the settings in use.

@@ -91,7 +91,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf, err := twofactor.New(st, hasher, []byte(strings.Repeat("test secret key ", 4)),
+	tf, err := twofactor.New(st, []byte(strings.Repeat("test secret key ", 4)),
 		twofactor.Config{BaseURL: base, RequireAll: cfg.Require2FA, Mailer: mailer, Bound: md.Bound}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)

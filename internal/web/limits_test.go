@@ -217,7 +217,7 @@ func TestSecondStepGuessBurst(t *testing.T) {
 	const guesses = 100
 	limit := twofactor.UserLimits[0].Max
 	for _, d := range storetest.Dialects {
-		for _, method := range []string{"totp"} {
+		for _, method := range []string{"totp", "recovery-code"} {
 			t.Run(string(d)+"/"+method, func(t *testing.T) {
 				t.Parallel()
 				clk := newTestClock()
