@@ -65,6 +65,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(acct.Close)
 	return &fixture{t: t, st: st, tf: tf, acct: acct, clk: clk}
 }
 
