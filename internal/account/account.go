@@ -261,8 +261,9 @@ func loginLimits(userKey, ipKey string) []ratelimit.Limit {
 // password gives it back; past LoginLimit every attempt is refused with
 // the time to wait, unhashed. A disabled account answers its right
 // password exactly as a wrong one (and counts and records it), so that
-// the answer does not confirm the password. A new session is always created (never
-// reused), so that a session id planted before login is worthless.
+// the answer does not confirm the password. A new session is always
+// created (never reused), so that a session id planted before login is
+// worthless.
 func (s *Service) Login(ctx context.Context, username, password string, m audit.Meta) (*Login, error) {
 	username = strings.TrimSpace(username)
 	userKey, ipKey := loginKeys(username, m.IP)
