@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -129,9 +130,10 @@ func journey(t *testing.T, s *server) {
 	bob.screenshot("project-phone")
 }
 
-// register creates an account through the form and confirms its email
-// with the link the server mailed (read from the outbox, as a user reads
-// its mail), leaving the tab signed in.
+// register creates an account through the form, confirms its email with
+// the link the server mailed (read from the outbox, as a user reads its
+// mail), and logs in on the page the link leads to, leaving the tab
+// signed in on its account page.
 func (b *tab) register(outbox, username, password string) {
 	b.t.Helper()
 	email := username + "@example.org"
@@ -145,6 +147,10 @@ func (b *tab) register(outbox, username, password string) {
 	link := mailedLink(b.t, outbox, email, "/account/verify-email/")
 	b.do(chromedp.Navigate(link), chromedp.WaitReady(chromedp.CSS("main")))
 	b.submit(`main form[action="/account/verify-email/"] button[type=submit]`)
+	// Registering does not sign in (it answers alike for an address that
+	// already has an account): the link leads to the login form.
+	b.fill(`input[name=username]`, username, `input[name=password]`, password)
+	b.submit(`main form button[type=submit]`)
 }
 
 // createToken makes an API token on the tokens page, for every project
@@ -171,22 +177,33 @@ func (b *tab) createToken(name, project string) string {
 }
 
 // mailedLink finds the link containing path in the newest message to addr.
+// The server sends account mail after answering (registrations, reset and
+// recovery requests), so the outbox is read again until the message is
+// there, for at most mailWait.
 func mailedLink(t testing.TB, outbox, addr, path string) string {
 	t.Helper()
-	msgs, err := mail.ReadOutbox(outbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if !strings.Contains(msgs[i].To, addr) {
-			continue
+	deadline := time.Now().Add(mailWait)
+	for {
+		msgs, err := mail.ReadOutbox(outbox)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, l := range msgs[i].Links() {
-			if strings.Contains(l, path) {
-				return l
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if !strings.Contains(msgs[i].To, addr) {
+				continue
+			}
+			for _, l := range msgs[i].Links() {
+				if strings.Contains(l, path) {
+					return l
+				}
 			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message to %s with a link to %s in %s (%d messages) after %s", addr, path, outbox, len(msgs), mailWait)
+		}
+		time.Sleep(50 * time.Millisecond) // the server's process writes it: nothing to wait on but the folder
 	}
-	t.Fatalf("no message to %s with a link to %s in %s (%d messages)", addr, path, outbox, len(msgs))
-	return ""
 }
+
+// mailWait bounds how long mailedLink waits for a message.
+const mailWait = 15 * time.Second

@@ -68,6 +68,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	defer acct.Close()
 	h := web.New(idx, acct, log, prometheus.NewRegistry(), web.Options{})
 	// The settings of cmd/cheeseshop/serve.go.
 	srv := &http.Server{Handler: h, ConnContext: web.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}

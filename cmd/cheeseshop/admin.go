@@ -96,6 +96,7 @@ func setUserDisabled(e *env, username string, disabled bool) error {
 	if err != nil {
 		return err
 	}
+	defer acct.Close()
 	u, err := acct.SetDisabled(e.ctx, username, disabled, audit.Meta{IP: "", UserAgent: "cheeseshop admin"})
 	if err != nil {
 		return err

@@ -114,7 +114,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	hasher := auth.NewHasher(max(2, runtime.NumCPU()))
-	tf, err := twofactor.New(st, hasher, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
+	tf, err := twofactor.New(st, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
 	if err != nil {
 		return err
 	}
@@ -124,6 +124,9 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	// Deferred, so they run once the HTTP server has stopped: the mail of
+	// the last registrations and reset and recovery requests goes out.
+	defer acct.Close()
 	st2fa := stats.New(st, e.log, nil, 0)
 	pr, err := c.newPromo(st, base, mailer, e.log)
 	if err != nil {
@@ -131,6 +134,7 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa}
 	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
+	defer opts.Recovery.Close()
 	stopCounting := func() {}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {

@@ -20,6 +20,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/jobs"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
@@ -66,7 +67,17 @@ type Service struct {
 	// dummyHash is verified against when a username does not exist, so
 	// that a wrong username costs as much time as a wrong password.
 	dummyHash string
+	// jobs runs what must not delay an answer that would tell a secret:
+	// the work and mail of password-reset requests and registrations.
+	jobs *jobs.Queue
 }
+
+// Background jobs: at most JobWorkers at once (mostly sending mail), and
+// at most JobBacklog waiting; beyond, requests wait for room.
+const (
+	JobWorkers = 2
+	JobBacklog = 1000
+)
 
 // New returns a Service, loading (or creating) the deployment's secret.
 // now may be nil (the wall clock).
@@ -93,8 +104,30 @@ func New(ctx context.Context, st *store.Store, hasher *auth.Hasher, cfg Config, 
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
-		secret: []byte(secret), dummyHash: dummy}, nil
+		secret: []byte(secret), dummyHash: dummy, jobs: jobs.New(JobWorkers, JobBacklog, log)}, nil
 }
+
+// later runs fn after the answer, on the service's queue, logging its
+// failure; it returns an error only when the job could not be queued.
+func (s *Service) later(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	err := s.jobs.Go(ctx, name, func(ctx context.Context) {
+		if err := fn(ctx); err != nil {
+			s.log.ErrorContext(ctx, "background job failed", "job", name, "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return nil
+}
+
+// Drain waits until the background work queued so far (registrations,
+// password-reset requests) is done, or ctx ends.
+func (s *Service) Drain(ctx context.Context) error { return s.jobs.Drain(ctx) }
+
+// Close finishes the background work already queued and stops: call it
+// once the HTTP server has stopped.
+func (s *Service) Close() { s.jobs.Close() }
 
 // Config returns the settings in use.
 func (s *Service) Config() Config { return s.cfg }
@@ -215,11 +248,22 @@ func loginKeys(username, ip string) (userKey, ipKey string) {
 	return "login:user:" + strings.ToLower(username), "login:ip:" + ip
 }
 
+// loginLimits are the limits of a password check: LoginLimit per user and
+// per IP.
+func loginLimits(userKey, ipKey string) []ratelimit.Limit {
+	rules := []ratelimit.Rule{LoginLimit}
+	return []ratelimit.Limit{{Key: userKey, Rules: rules}, {Key: ipKey, Rules: rules}}
+}
+
 // Login checks a username and password, and starts a session: signed in,
-// or pending when a second factor must follow. Failures are counted per
-// user and per IP; past LoginLimit every attempt is refused with the time
-// to wait. A new session is always created (never reused), so that a
-// session id planted before login is worthless.
+// or pending when a second factor must follow. Every attempt reserves a
+// slot per user and per IP before the password is hashed, and a right
+// password gives it back; past LoginLimit every attempt is refused with
+// the time to wait, unhashed. A disabled account answers its right
+// password exactly as a wrong one (and counts and records it), so that
+// the answer does not confirm the password. A new session is always
+// created (never reused), so that a session id planted before login is
+// worthless.
 func (s *Service) Login(ctx context.Context, username, password string, m audit.Meta) (*Login, error) {
 	username = strings.TrimSpace(username)
 	userKey, ipKey := loginKeys(username, m.IP)
@@ -237,25 +281,20 @@ func (s *Service) Login(ctx context.Context, username, password string, m audit.
 	if u != nil {
 		uid = u.ID
 	}
-	for _, k := range []string{userKey, ipKey} {
-		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
-			return nil, s.tooMany(ctx, err, uid, "login", m)
-		}
+	// The attempt takes its slot before the password is hashed, so that
+	// parallel guesses cannot all pass the limit.
+	res, err := s.limiter.Reserve(ctx, loginLimits(userKey, ipKey)...)
+	if err != nil {
+		return nil, s.tooMany(ctx, err, uid, "login", m)
 	}
 	wrong := errorf(Unauthorized, "The username or password is wrong.")
 	if u == nil {
 		_ = s.hasher.Verify(ctx, password, s.dummyHash)
-		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-			return nil, err
-		}
 		return nil, wrong
 	}
 	if err := s.hasher.Verify(ctx, password, u.PasswordHash); err != nil {
 		if !errors.Is(err, auth.ErrMismatch) {
 			return nil, fmt.Errorf("account: login: %w", err)
-		}
-		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-			return nil, err
 		}
 		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
 			map[string]any{"reason": "wrong password"}); err != nil {
@@ -264,9 +303,17 @@ func (s *Service) Login(ctx context.Context, username, password string, m audit.
 		return nil, wrong
 	}
 	if u.Disabled {
-		return nil, errorf(Forbidden, "The account %q is disabled. Contact the index administrators.", u.Username)
+		// Answered as a wrong password, and counted as one: the answer
+		// must not confirm the password (the administrators tell the
+		// owner why the account is disabled).
+		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
+			map[string]any{"reason": "account disabled"}); err != nil {
+			return nil, err
+		}
+		return nil, wrong
 	}
-	if err := s.limiter.Clear(ctx, userKey); err != nil {
+	// A right password is not a failed login.
+	if err := res.Release(ctx); err != nil {
 		return nil, err
 	}
 	pending, err := s.secondFactorRequired(ctx, u)
@@ -347,25 +394,25 @@ func (s *Service) RecentlyAuthenticated(c *Current, window time.Duration) bool {
 }
 
 // CheckPassword verifies the password of a signed-in user (for a
-// re-authentication without a second factor), counting failures against
-// the login limit.
+// re-authentication without a second factor) under the login limit: the
+// slot is reserved before the hash, and given back when it is right.
 func (s *Service) CheckPassword(ctx context.Context, u *store.User, password string, m audit.Meta) error {
 	userKey, ipKey := loginKeys(u.Username, m.IP)
-	for _, k := range []string{userKey, ipKey} {
-		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
-			return s.tooMany(ctx, err, u.ID, "login", m)
-		}
+	res, err := s.limiter.Reserve(ctx, loginLimits(userKey, ipKey)...)
+	if err != nil {
+		return s.tooMany(ctx, err, u.ID, "login", m)
 	}
 	if err := s.hasher.Verify(ctx, password, u.PasswordHash); err != nil {
 		if !errors.Is(err, auth.ErrMismatch) {
 			return fmt.Errorf("account: %w", err)
 		}
-		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
+		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
+			map[string]any{"reason": "wrong password at re-authentication"}); err != nil {
 			return err
 		}
 		return errorf(Unauthorized, "The password is wrong.")
 	}
-	return nil
+	return res.Release(ctx)
 }
 
 func (s *Service) startSession(ctx context.Context, u *store.User, state string, m audit.Meta) (string, *store.Session, error) {

@@ -36,10 +36,12 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// mailbox is a Mailer that keeps what it is given.
+// mailbox is a Mailer that keeps what it is given. Reading it first waits
+// for the service's background jobs (which send most mail).
 type mailbox struct {
-	mu   sync.Mutex
-	msgs []mail.Message
+	mu    sync.Mutex
+	msgs  []mail.Message
+	drain func()
 }
 
 func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
@@ -50,6 +52,9 @@ func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
 }
 
 func (m *mailbox) all() []mail.Message {
+	if m.drain != nil {
+		m.drain()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]mail.Message(nil), m.msgs...)
@@ -95,6 +100,12 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(f.svc.Close)
+	f.mail.drain = func() {
+		if err := f.svc.Drain(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
 	return f
 }
 
@@ -102,9 +113,17 @@ const pw = "correct horse battery"
 
 var here = audit.Meta{IP: "192.0.2.1", UserAgent: "test"}
 
+// register registers name (name@example.org), waits for the account to
+// be created, and logs it in.
 func (f *fixture) register(t *testing.T, name string) *Login {
 	t.Helper()
-	l, err := f.svc.Register(context.Background(), Registration{Username: name, Email: name + "@example.org", Password: pw, PasswordConfirm: pw}, here)
+	ctx := context.Background()
+	err := f.svc.Register(ctx, Registration{Username: name, Email: name + "@example.org", Password: pw, PasswordConfirm: pw}, here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Must(t, f.svc.Drain(ctx))
+	l, err := f.svc.Login(ctx, name, pw, here)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +320,21 @@ func TestSetDisabled(t *testing.T) {
 		if n, _ := st.UserSessions(ctx, l.User.ID); len(n) != 0 {
 			t.Fatal("a session survived")
 		}
-		_, err := f.svc.Login(ctx, "fay", pw, here)
-		wantKind(t, "login when disabled", err, Forbidden, "disabled")
+		// The right password is answered as a wrong one, and recorded.
+		_, right := f.svc.Login(ctx, "fay", pw, here)
+		_, wrong := f.svc.Login(ctx, "fay", "not the password", here)
+		wantKind(t, "login when disabled", right, Unauthorized, "The username or password is wrong.")
+		if right.Error() != wrong.Error() {
+			t.Fatalf("a disabled account answers its right password %q, a wrong one %q", right, wrong)
+		}
+		evs, _ := st.UserEvents(ctx, l.User.ID, 10)
+		recorded := false
+		for _, e := range evs {
+			recorded = recorded || e.Tag == audit.LoginFailure && strings.Contains(e.Details, "account disabled")
+		}
+		if !recorded {
+			t.Fatalf("the attempt on the disabled account is not recorded: %+v", evs)
+		}
 		if err := f.svc.RequestPasswordReset(ctx, "fay", here); err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +343,7 @@ func TestSetDisabled(t *testing.T) {
 				t.Fatal("a disabled account was sent a reset link")
 			}
 		}
-		_, err = f.svc.SetDisabled(ctx, "nobody", true, here)
+		_, err := f.svc.SetDisabled(ctx, "nobody", true, here)
 		wantKind(t, "unknown user", err, NotFound, "no user")
 	})
 }

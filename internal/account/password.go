@@ -13,23 +13,31 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// RequestPasswordReset emails a one-use reset link (valid ResetPasswordTTL)
-// to the account named by who, a username or an email address; links sent
-// earlier stop working. It answers the same whether or not the account
-// exists, so that nobody learns which do; only the IP limit (ResetIPLimit)
-// is reported. Past ResetUserLimit, requests for a user send nothing.
+// RequestPasswordReset asks for a one-use reset link (valid
+// ResetPasswordTTL) for the account named by who, a username or an email
+// address. Only the IP limit (ResetIPLimit) is checked before the answer,
+// which is the same whether or not the account exists: the rest (looking
+// the account up, the link, the email) happens after it, on the service's
+// queue (sendPasswordReset), so that neither the answer nor its time tells
+// which accounts exist.
 func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.Meta) error {
 	who = strings.TrimSpace(who)
 	ipKey := "reset:ip:" + m.IP
-	if err := s.limiter.Check(ctx, ipKey, ResetIPLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{ResetIPLimit}}); err != nil {
 		return s.limited(err, "Too many password reset requests from your network. Try again in %s.")
-	}
-	if err := s.limiter.Hit(ctx, ipKey); err != nil {
-		return err
 	}
 	if who == "" || len(who) > MaxEmailLength {
 		return nil
 	}
+	return s.later(ctx, "password reset", func(ctx context.Context) error {
+		return s.sendPasswordReset(ctx, who, m)
+	})
+}
+
+// sendPasswordReset emails a reset link to the account named by who, if
+// there is one, enabled; links sent earlier stop working. Past
+// ResetUserLimit, nothing is sent.
+func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Meta) error {
 	u, err := s.store.UserByUsername(ctx, who)
 	if errors.Is(err, store.ErrNotFound) && strings.Contains(who, "@") {
 		u, err = s.store.UserByEmail(ctx, who)
@@ -43,12 +51,12 @@ func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.
 		return nil
 	}
 	userKey := fmt.Sprintf("reset:user:%d", u.ID)
-	if err := s.limiter.Check(ctx, userKey, ResetUserLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{ResetUserLimit}}); err != nil {
+		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
+			return err
+		}
 		s.log.InfoContext(ctx, "password reset not sent: too many", "user", u.Username, "ip", m.IP)
 		return nil
-	}
-	if err := s.limiter.Hit(ctx, userKey); err != nil {
-		return err
 	}
 	if err := s.store.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
 		return fmt.Errorf("account: %w", err)
@@ -60,14 +68,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.
 	if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.PasswordResetAsked}, nil); err != nil {
 		return err
 	}
-	// A failed email is logged, not shown: showing it would tell that the
-	// account exists.
-	_ = s.send(ctx, u.Email, "Reset your password", fmt.Sprintf(
+	return s.send(ctx, u.Email, "Reset your password", fmt.Sprintf(
 		"Hello %s,\n\nSomeone (we hope you) asked to reset the password of your cheeseshop account. "+
 			"To choose a new password, open this link:\n\n%s\n\n"+
 			"The link works once, for %s. If you did not ask for it, ignore this email: your password stays as it is.",
 		u.Username, link, humanDuration(ResetPasswordTTL)))
-	return nil
 }
 
 // limited turns a rate-limit refusal into an *Error with msg, whose %s is
@@ -167,20 +172,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 }
 
 // checkCurrentPassword verifies the password of the signed-in user before a
-// sensitive change. Wrong passwords count against the login limit, so that
-// a stolen session cannot be used to guess it.
+// sensitive change, under the login limit (the slot reserved before the
+// hash, given back when the password is right), so that a stolen session
+// cannot be used to guess it.
 func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, password string, m audit.Meta) error {
 	userKey, ipKey := loginKeys(u.Username, m.IP)
-	for _, k := range []string{userKey, ipKey} {
-		if err := s.limiter.Check(ctx, k, LoginLimit); err != nil {
-			return s.tooMany(ctx, err, u.ID, "password", m)
-		}
+	res, err := s.limiter.Reserve(ctx, loginLimits(userKey, ipKey)...)
+	if err != nil {
+		return s.tooMany(ctx, err, u.ID, "password", m)
 	}
-	err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	err = s.hasher.Verify(ctx, password, u.PasswordHash)
 	if errors.Is(err, auth.ErrMismatch) {
-		if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-			return err
-		}
 		if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.LoginFailure},
 			map[string]any{"reason": "wrong current password"}); err != nil {
 			return err
@@ -190,7 +192,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, passw
 	} else if err != nil {
 		return fmt.Errorf("account: %w", err)
 	}
-	return nil
+	return res.Release(ctx)
 }
 
 // ChangePassword sets a new password for the signed-in user, who gives its
@@ -252,6 +254,12 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password s
 	}
 	if sameEmail(email, u.Email) {
 		return invalidFields(map[string]string{FieldEmail: "This is already your email address."})
+	}
+	// Whether an address is taken is told here (the change must be refused),
+	// so the addresses a user may try are limited.
+	key := fmt.Sprintf("email-change:user:%d", u.ID)
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{EmailChangeLimit}}); err != nil {
+		return s.limited(err, "Too many email address changes. Try again in %s.")
 	}
 	taken := invalidFields(map[string]string{FieldEmail: "This email address is already used by another account."})
 	if t, err := s.emailTaken(ctx, email); err != nil {

@@ -24,6 +24,12 @@ var (
 	ResetIPLimit = ratelimit.Rule{Max: 10, Window: time.Hour}
 	// ResetUserLimit bounds the reset emails sent to one user.
 	ResetUserLimit = ratelimit.Rule{Max: 3, Window: time.Hour}
+	// RegisterNoticeLimit bounds the notices sent to the owner of an
+	// address that someone tries to register again.
+	RegisterNoticeLimit = ratelimit.Rule{Max: 3, Window: time.Hour}
+	// EmailChangeLimit bounds the new addresses a user may try in its
+	// email change (each tells whether an address is registered).
+	EmailChangeLimit = ratelimit.Rule{Max: 10, Window: time.Hour}
 )
 
 // Form field names used in Error.Fields.
@@ -97,15 +103,23 @@ type Registration struct {
 	PasswordConfirm string
 }
 
-// Register creates an account with an unverified email address, emails it a
-// verification link, and signs it in (a new session, as Login). Every field
-// error is reported at once in Error.Fields. Accounts created per IP
-// address are limited by RegisterLimit.
-func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) (*Login, error) {
+// Register takes a registration. Field errors are reported at once in
+// Error.Fields, as PyPI does (a taken username among them: usernames are
+// public). An acceptable form is answered nil, the same whether or not
+// its email address already belongs to an account, so that registering
+// tells nobody which addresses are registered; the rest happens after the
+// answer (finishRegistration): a new account with an unverified address
+// and a verification link mailed to it or, for an address already
+// registered, a notice to its owner. The person registering is not
+// signed in: it logs in once the account exists (with the link's page).
+// Registrations per IP address are limited by RegisterLimit, reserved
+// before any work and given back when the form is refused.
+func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) error {
 	reg.Username, reg.Email = strings.TrimSpace(reg.Username), strings.TrimSpace(reg.Email)
 	ipKey := "register:ip:" + m.IP
-	if err := s.limiter.Check(ctx, ipKey, RegisterLimit); err != nil {
-		return nil, s.limited(err, "Too many accounts were created from your network. Try again in %s.")
+	res, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{RegisterLimit}})
+	if err != nil {
+		return s.limited(err, "Too many accounts were created from your network. Try again in %s.")
 	}
 	fields := map[string]string{}
 	switch {
@@ -115,29 +129,44 @@ func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) 
 		fields[FieldUsername] = "Use 1 to 50 letters, digits, '.', '_' or '-', starting and ending with a letter or a digit."
 	default:
 		if taken, err := s.usernameTaken(ctx, reg.Username); err != nil {
-			return nil, err
+			return err
 		} else if taken {
-			fields[FieldUsername] = "This username is already taken. Choose another one."
+			fields[FieldUsername] = usernameTakenMsg
 		}
 	}
 	if msg := checkEmail(reg.Email); msg != "" {
 		fields[FieldEmail] = msg
-	} else if taken, err := s.emailTaken(ctx, reg.Email); err != nil {
-		return nil, err
-	} else if taken {
-		fields[FieldEmail] = "This email address is already used by another account."
 	}
 	checkNewPassword(fields, reg.Password, reg.PasswordConfirm, reg.Username, reg.Email)
 	if len(fields) > 0 {
-		return nil, invalidFields(fields)
+		// Nothing was created or sent: the attempt does not count.
+		return errors.Join(invalidFields(fields), res.Release(ctx))
 	}
+	// Hashed before the answer, so that the queued job never holds the
+	// password.
 	hash, err := s.hasher.Hash(ctx, reg.Password)
 	if err != nil {
-		return nil, fmt.Errorf("account: register: %w", err)
+		return fmt.Errorf("account: register: %w", err)
+	}
+	return s.later(ctx, "registration", func(ctx context.Context) error {
+		return s.finishRegistration(ctx, reg.Username, reg.Email, hash, m)
+	})
+}
+
+const usernameTakenMsg = "This username is already taken. Choose another one."
+
+// finishRegistration creates the account of an accepted registration and
+// mails its verification link; when the address already belongs to an
+// account, it tells that account's owner instead.
+func (s *Service) finishRegistration(ctx context.Context, username, email, hash string, m audit.Meta) error {
+	if owner, err := s.store.UserByEmail(ctx, email); err == nil {
+		return s.registrationOfTakenEmail(ctx, owner, username, m)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("account: register: %w", err)
 	}
 	now := s.now()
-	u := &store.User{Username: reg.Username, Email: reg.Email, PasswordHash: hash, CreatedAt: now}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+	u := &store.User{Username: username, Email: email, PasswordHash: hash, CreatedAt: now}
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -146,29 +175,43 @@ func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) 
 	})
 	if store.IsUniqueViolation(err) {
 		// Someone else took the name or the address in the meantime.
-		if taken, _ := s.usernameTaken(ctx, reg.Username); taken {
-			fields[FieldUsername] = "This username is already taken. Choose another one."
-		} else {
-			fields[FieldEmail] = "This email address is already used by another account."
+		if owner, err := s.store.UserByEmail(ctx, email); err == nil {
+			return s.registrationOfTakenEmail(ctx, owner, username, m)
 		}
-		return nil, invalidFields(fields)
+		return s.send(ctx, email, "Your cheeseshop account was not created", fmt.Sprintf(
+			"Hello,\n\nSomeone (we hope you) asked to create an account named %s on cheeseshop with this address, "+
+				"but another account took that username in the meantime. To choose another one, register again: %s/account/register/",
+			username, s.cfg.BaseURL))
 	} else if err != nil {
-		return nil, fmt.Errorf("account: register %q: %w", reg.Username, err)
-	}
-	if err := s.limiter.Hit(ctx, ipKey); err != nil {
-		return nil, err
+		return fmt.Errorf("account: register %q: %w", username, err)
 	}
 	// A failed email is logged: the user can ask for another link from its
 	// account page.
-	_ = s.sendVerification(ctx, u, u.Email)
-	cookie, sess, err := s.startSession(ctx, u, store.SessionActive, m)
-	if err != nil {
-		return nil, err
+	return s.sendVerification(ctx, u, u.Email)
+}
+
+// registrationOfTakenEmail tells the owner of an address that someone
+// tried to register a new account with it (at most RegisterNoticeLimit a
+// user, silently beyond), and records it on the owner's history.
+func (s *Service) registrationOfTakenEmail(ctx context.Context, owner *store.User, username string, m audit.Meta) error {
+	key := fmt.Sprintf("register:user:%d", owner.ID)
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{RegisterNoticeLimit}}); err != nil {
+		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
+			return err
+		}
+		s.log.InfoContext(ctx, "registration notice not sent: too many", "user", owner.Username, "ip", m.IP)
+		return nil
 	}
-	if err := s.signedIn(ctx, u, m); err != nil {
-		return nil, err
+	if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: owner.ID, Tag: audit.RegisterEmailTaken},
+		map[string]any{"username": username}); err != nil {
+		return err
 	}
-	return &Login{User: u, Cookie: cookie, Session: sess}, nil
+	return s.send(ctx, owner.Email, "Someone tried to create an account with your email address", fmt.Sprintf(
+		"Hello %s,\n\nSomeone (perhaps you) tried to create a new cheeseshop account named %s with this email address "+
+			"(from %s). This address already belongs to your account %s, so no account was created.\n\n"+
+			"If it was you: log in at %s/account/login/ (forgot your password? %s/account/reset-password/).\n"+
+			"If it was not you, you need do nothing.",
+		owner.Username, username, m.IP, owner.Username, s.cfg.BaseURL, s.cfg.BaseURL))
 }
 
 func (s *Service) usernameTaken(ctx context.Context, name string) (bool, error) {
@@ -257,11 +300,8 @@ func (s *Service) ResendVerification(ctx context.Context, c *Current, m audit.Me
 		return errorf(Invalid, "Your email address %s is already verified.", u.Email)
 	}
 	key := fmt.Sprintf("verify:user:%d", u.ID)
-	if err := s.limiter.Check(ctx, key, ResendLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{ResendLimit}}); err != nil {
 		return s.limited(err, "We already sent several links. Check your email (and its spam folder), or try again in %s.")
-	}
-	if err := s.limiter.Hit(ctx, key); err != nil {
-		return err
 	}
 	if err := s.store.DeleteAccountTokens(ctx, u.ID, store.PurposeVerifyEmail); err != nil {
 		return fmt.Errorf("account: %w", err)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -15,7 +16,8 @@ func TestSweep(t *testing.T) {
 		idle := f.register(t, "idle")   // will sit idle past the idle timeout
 		busy := f.register(t, "busy")   // active, but past the absolute end
 		fresh := f.register(t, "fresh") // recent: must survive
-		storetest.Must(t, f.svc.limiter.Hit(ctx, "old-failure"))
+		_, err := f.svc.limiter.Reserve(ctx, ratelimit.Limit{Key: "old-failure", Rules: []ratelimit.Rule{LoginLimit}})
+		storetest.Must(t, err)
 
 		// busy stays active every hour until its absolute end passes.
 		for end := f.clock.now().Add(DefaultAbsoluteTimeout); f.clock.now().Before(end); {

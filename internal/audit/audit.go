@@ -25,6 +25,7 @@ const (
 	Logout             = "account:logout"
 	LogoutEverywhere   = "account:logout:everywhere"
 	AccountCreated     = "account:create"
+	RegisterEmailTaken = "account:create:email_taken"
 	EmailVerified      = "account:email:verified"
 	EmailChanged       = "account:email:changed"
 	PasswordChanged    = "account:password:changed"
@@ -155,6 +156,8 @@ func Describe(e *store.Event) string {
 		return "Signed out of every session"
 	case AccountCreated:
 		return "Account created"
+	case RegisterEmailTaken:
+		return "Someone tried to create another account (" + s("username") + ") with this email address"
 	case EmailVerified:
 		return "Email address verified: " + s("email")
 	case EmailChanged:

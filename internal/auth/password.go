@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -33,6 +34,8 @@ var ErrMismatch = errors.New("auth: password does not match")
 // once so that a burst of logins cannot exhaust memory.
 type Hasher struct {
 	sem chan struct{}
+	// verified counts the argon2 computations of Verify.
+	verified atomic.Uint64
 }
 
 // NewHasher returns a Hasher running at most concurrency hashes at once.
@@ -97,12 +100,18 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) error {
 		return err
 	}
 	defer func() { <-h.sem }()
+	h.verified.Add(1)
 	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
 	return nil
 }
+
+// Verifications returns how many passwords Verify checked (argon2
+// computations, not refusals of a malformed hash) since the Hasher was
+// made: what rate limits are meant to bound, for tests and metrics.
+func (h *Hasher) Verifications() uint64 { return h.verified.Load() }
 
 // GeneratePassword returns a random password for accounts created by an
 // administrator without one.

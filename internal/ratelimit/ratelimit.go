@@ -1,9 +1,19 @@
-// Package ratelimit counts failed attempts (logins, second factors) in the
-// database, so that every server of a deployment enforces the same limits.
+// Package ratelimit counts attempts (logins, second factors, emails asked
+// for) in the database, so that every server of a deployment enforces the
+// same limits.
+//
+// An attempt reserves its slot before the work it limits (Reserve): the
+// attempts already counted are read and the new one added in one
+// transaction serialised per key, so that a burst of parallel attempts
+// cannot all pass a check made before any of them is counted. An attempt
+// that the rule does not count (a right password, a right code) gives its
+// slot back afterwards (Reservation.Release). There is deliberately no
+// "check" without counting.
 package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +24,13 @@ import (
 type Rule struct {
 	Max    int
 	Window time.Duration
+}
+
+// Limit is a key (such as "login:user:alice") and the rules its attempts
+// must follow.
+type Limit struct {
+	Key   string
+	Rules []Rule
 }
 
 // Limiter counts attempts per key against rules.
@@ -40,20 +57,85 @@ func (e *Exceeded) Error() string {
 	return fmt.Sprintf("too many attempts; try again in %s", e.RetryAfter.Round(time.Second))
 }
 
-// Check returns *Exceeded when key is at or over any rule, with the time
-// until the oldest counted attempt leaves the window that is full.
-func (l *Limiter) Check(ctx context.Context, key string, rules ...Rule) error {
-	var longest time.Duration
-	for _, r := range rules {
-		longest = max(longest, r.Window)
+// Reservation is an attempt counted by Reserve against each of its keys.
+type Reservation struct {
+	l   *Limiter
+	ids []int64
+}
+
+// Reserve counts one attempt against the key of every limit, atomically:
+// when any key is already at one of its rules, nothing is counted and
+// *Exceeded says how long to wait (the longest wait of the full keys).
+// Call it before the work that the limits protect (a password hash, a
+// code check, an email), and Release the reservation when the attempt
+// turns out not to count. Limits naming the same key count once, under
+// all their rules.
+func (l *Limiter) Reserve(ctx context.Context, limits ...Limit) (*Reservation, error) {
+	merged := make([]Limit, 0, len(limits))
+	at := map[string]int{}
+	for _, lim := range limits {
+		if i, ok := at[lim.Key]; ok {
+			merged[i].Rules = append(merged[i].Rules, lim.Rules...)
+			continue
+		}
+		at[lim.Key] = len(merged)
+		merged = append(merged, Limit{Key: lim.Key, Rules: append([]Rule(nil), lim.Rules...)})
+	}
+	keys := make([]string, len(merged))
+	for i, lim := range merged {
+		keys[i] = lim.Key
 	}
 	now := l.now()
-	times, err := l.store.HitTimes(ctx, key, now.Add(-longest))
+	r := &Reservation{l: l}
+	err := l.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockRateLimitKeys(ctx, keys...); err != nil {
+			return err
+		}
+		var full *Exceeded
+		for _, lim := range merged {
+			wait, err := waitFor(ctx, tx, lim, now)
+			if err != nil {
+				return err
+			}
+			if wait > 0 && (full == nil || wait > full.RetryAfter) {
+				full = &Exceeded{Key: lim.Key, RetryAfter: wait}
+			}
+		}
+		if full != nil {
+			return full
+		}
+		for _, k := range keys {
+			id, err := tx.AddHit(ctx, k, now)
+			if err != nil {
+				return err
+			}
+			r.ids = append(r.ids, id)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("ratelimit: %w", err)
+		if _, ok := errors.AsType[*Exceeded](err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("ratelimit: reserve: %w", err)
+	}
+	return r, nil
+}
+
+// waitFor returns how long the key of lim must wait before an attempt
+// fits every one of its rules (0: it fits now): the time until the
+// attempt that makes a full window full leaves it.
+func waitFor(ctx context.Context, tx *store.Tx, lim Limit, now time.Time) (time.Duration, error) {
+	var longest time.Duration
+	for _, r := range lim.Rules {
+		longest = max(longest, r.Window)
+	}
+	times, err := tx.HitTimes(ctx, lim.Key, now.Add(-longest))
+	if err != nil {
+		return 0, err
 	}
 	var wait time.Duration
-	for _, r := range rules {
+	for _, r := range lim.Rules {
 		start := now.Add(-r.Window)
 		// times is sorted: keep those inside this rule's window.
 		in := times
@@ -66,24 +148,25 @@ func (l *Limiter) Check(ctx context.Context, key string, rules ...Rule) error {
 			wait = max(wait, w, time.Second)
 		}
 	}
-	if wait > 0 {
-		return &Exceeded{Key: key, RetryAfter: wait}
+	return wait, nil
+}
+
+// Release gives the reservation's slots back: the attempt does not count
+// (a right password, a right code). Releasing twice, or a nil
+// reservation, does nothing.
+func (r *Reservation) Release(ctx context.Context) error {
+	if r == nil || len(r.ids) == 0 {
+		return nil
 	}
+	if err := r.l.store.DeleteHits(ctx, r.ids...); err != nil {
+		return fmt.Errorf("ratelimit: %w", err)
+	}
+	r.ids = nil
 	return nil
 }
 
-// Hit counts one attempt against each key.
-func (l *Limiter) Hit(ctx context.Context, keys ...string) error {
-	now := l.now()
-	for _, k := range keys {
-		if err := l.store.AddHit(ctx, k, now); err != nil {
-			return fmt.Errorf("ratelimit: %w", err)
-		}
-	}
-	return nil
-}
-
-// Clear forgets the attempts against key.
+// Clear forgets every attempt counted against key (after a proof that
+// makes them moot, such as a password reset by an emailed link).
 func (l *Limiter) Clear(ctx context.Context, key string) error {
 	if err := l.store.ClearHits(ctx, key); err != nil {
 		return fmt.Errorf("ratelimit: %w", err)

@@ -25,6 +25,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/jobs"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
@@ -75,6 +76,9 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	// jobs runs the work of requests after the answer, which must not
+	// tell (nor take longer when) the account exists.
+	jobs *jobs.Queue
 }
 
 // New returns a Service; now may be nil (the wall clock).
@@ -86,8 +90,16 @@ func New(st *store.Store, hasher *auth.Hasher, cfg Config, log *slog.Logger, now
 		cfg.Wait = DefaultWait
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}
+	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
+		jobs: jobs.New(account.JobWorkers, account.JobBacklog, log)}
 }
+
+// Drain waits until the requests queued so far are handled, or ctx ends.
+func (s *Service) Drain(ctx context.Context) error { return s.jobs.Drain(ctx) }
+
+// Close handles the requests already queued and stops: call it once the
+// HTTP server has stopped.
+func (s *Service) Close() { s.jobs.Close() }
 
 // Config returns the settings in use.
 func (s *Service) Config() Config { return s.cfg }
@@ -211,9 +223,11 @@ func (s *Service) expireStale(ctx context.Context) error {
 // Request files a recovery request for the account named by who (a
 // username or an email address), with the user's explanation, and emails
 // a confirmation link (and a cancel link) to the account's verified
-// address. It answers the same whether or not the account exists, has a
-// verified address, already has a request, or asked too often (UserLimit):
-// only the IP limit is reported.
+// address. Only the IP limit is checked (and reported) before the answer,
+// which is the same whether or not the account exists, has a verified
+// address, already has a request, or asked too often (UserLimit): the
+// rest happens after it, on the service's queue (file), so that the time
+// of the answer does not tell either.
 func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta) error {
 	who = strings.TrimSpace(who)
 	reason = strings.TrimSpace(reason)
@@ -221,7 +235,7 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 		reason = reason[:maxReason]
 	}
 	ipKey := "recovery:ip:" + m.IP
-	if err := s.limiter.Check(ctx, ipKey, IPLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{IPLimit}}); err != nil {
 		if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
 			wait := ex.RetryAfter.Round(time.Second)
 			return &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
@@ -229,12 +243,23 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 		}
 		return err
 	}
-	if err := s.limiter.Hit(ctx, ipKey); err != nil {
-		return err
-	}
 	if who == "" || len(who) > 254 {
 		return nil
 	}
+	err := s.jobs.Go(ctx, "recovery request", func(ctx context.Context) {
+		if err := s.file(ctx, who, reason, m); err != nil {
+			s.log.ErrorContext(ctx, "recovery request", "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("recovery: request: %w", err)
+	}
+	return nil
+}
+
+// file files the request of Request, if the account exists, is enabled,
+// has a verified address and has not asked too often.
+func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) error {
 	u, err := s.store.UserByUsername(ctx, who)
 	if errors.Is(err, store.ErrNotFound) && strings.Contains(who, "@") {
 		u, err = s.store.UserByEmail(ctx, who)
@@ -249,12 +274,12 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 		return nil
 	}
 	userKey := fmt.Sprintf("recovery:user:%d", u.ID)
-	if err := s.limiter.Check(ctx, userKey, UserLimit); err != nil {
+	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{UserLimit}}); err != nil {
+		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
+			return err
+		}
 		s.log.InfoContext(ctx, "recovery request not filed: too many", "user", u.Username, "ip", m.IP)
 		return nil
-	}
-	if err := s.limiter.Hit(ctx, userKey); err != nil {
-		return err
 	}
 	if err := s.expireStale(ctx); err != nil {
 		return err

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/url"
@@ -32,10 +33,12 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// outbox keeps the emails sent.
+// outbox keeps the emails sent. Reading it first waits for the services'
+// background jobs (which send the mail of requests).
 type outbox struct {
-	mu   sync.Mutex
-	msgs []mail.Message
+	mu    sync.Mutex
+	msgs  []mail.Message
+	drain []func(context.Context) error
 }
 
 func (o *outbox) Send(_ context.Context, m mail.Message) error {
@@ -46,6 +49,11 @@ func (o *outbox) Send(_ context.Context, m mail.Message) error {
 }
 
 func (o *outbox) all() []mail.Message {
+	for _, d := range o.drain {
+		if err := d(context.Background()); err != nil {
+			panic(err)
+		}
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]mail.Message(nil), o.msgs...)
@@ -102,7 +110,18 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	rec := New(st, hasher, Config{BaseURL: "http://index.test/", Wait: wait, Mailer: box}, log, clk.Now)
+	t.Cleanup(rec.Close)
+	t.Cleanup(acct.Close)
+	box.drain = []func(context.Context) error{rec.Drain, acct.Drain}
 	return &fixture{t: t, st: st, clk: clk, box: box, rec: rec, acct: acct}
+}
+
+// request files a recovery request and waits until it is handled.
+func (f *fixture) request(ctx context.Context, who, reason string, m audit.Meta) error {
+	if err := f.rec.Request(ctx, who, reason, m); err != nil {
+		return err
+	}
+	return f.rec.Drain(ctx)
 }
 
 // user creates a verified account with an authenticator app, a security
@@ -202,7 +221,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 		ctx := t.Context()
 		admin := f.user("admin", true)
 		u := f.user("alice", false)
-		if err := f.rec.Request(ctx, "alice@example.org", "lost my phone and my key", m0); err != nil {
+		if err := f.request(ctx, "alice@example.org", "lost my phone and my key", m0); err != nil {
 			t.Fatal(err)
 		}
 		pending, err := f.rec.Pending(ctx)
@@ -288,7 +307,7 @@ func TestRecoveryCancel(t *testing.T) {
 		admin := f.user("admin", true)
 		u := f.user("bob", false)
 		before := f.state(u)
-		if err := f.rec.Request(ctx, "bob", "", m0); err != nil {
+		if err := f.request(ctx, "bob", "", m0); err != nil {
 			t.Fatal(err)
 		}
 		r, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0)
@@ -313,7 +332,7 @@ func TestRecoveryCancel(t *testing.T) {
 			t.Fatalf("login after cancel: %v", err)
 		}
 		// Signed in (with a second factor found again), from the page.
-		if err := f.rec.Request(ctx, "bob", "", m0); err != nil {
+		if err := f.request(ctx, "bob", "", m0); err != nil {
 			t.Fatal(err)
 		}
 		if open, err := f.rec.Open(ctx, u.ID); err != nil || open == nil {
@@ -345,7 +364,7 @@ func TestRecoveryReject(t *testing.T) {
 		admin := f.user("admin", true)
 		u := f.user("carol", false)
 		before := f.state(u)
-		if err := f.rec.Request(ctx, "carol", "please", m0); err != nil {
+		if err := f.request(ctx, "carol", "please", m0); err != nil {
 			t.Fatal(err)
 		}
 		r, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0)
@@ -388,7 +407,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		f.user("dave", false)
 		for i := range UserLimit.Max + 2 {
 			m := audit.Meta{IP: "198.51.100." + string(rune('1'+i))}
-			if err := f.rec.Request(ctx, "dave", "", m); err != nil {
+			if err := f.request(ctx, "dave", "", m); err != nil {
 				t.Fatalf("request %d: %v", i, err)
 			}
 		}
@@ -400,7 +419,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 			t.Fatalf("pending: %d, %v", len(p), err)
 		}
 		f.clk.Add(UserLimit.Window)
-		if err := f.rec.Request(ctx, "dave", "", m0); err != nil {
+		if err := f.request(ctx, "dave", "", m0); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.box.all()); n != UserLimit.Max+1 {
@@ -408,7 +427,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		}
 		// Unknown accounts are answered the same, and nothing is sent.
 		for _, who := range []string{"nobody", "nobody@example.org", ""} {
-			if err := f.rec.Request(ctx, who, "", audit.Meta{IP: "203.0.113.9"}); err != nil {
+			if err := f.request(ctx, who, "", audit.Meta{IP: "203.0.113.9"}); err != nil {
 				t.Fatalf("unknown %q: %v", who, err)
 			}
 		}
@@ -416,18 +435,18 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		if err := st.CreateUser(ctx, unverified); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.rec.Request(ctx, "erin", "", audit.Meta{IP: "203.0.113.9"}); err != nil {
+		if err := f.request(ctx, "erin", "", audit.Meta{IP: "203.0.113.9"}); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.box.all()); n != UserLimit.Max+1 {
 			t.Fatalf("unknown or unverified accounts were emailed: %d emails", n)
 		}
 		for range IPLimit.Max - 4 {
-			if err := f.rec.Request(ctx, "nobody", "", audit.Meta{IP: "203.0.113.9"}); err != nil {
+			if err := f.request(ctx, "nobody", "", audit.Meta{IP: "203.0.113.9"}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		err := f.rec.Request(ctx, "nobody", "", audit.Meta{IP: "203.0.113.9"})
+		err := f.request(ctx, "nobody", "", audit.Meta{IP: "203.0.113.9"})
 		if e, ok := err.(*account.Error); !ok || e.Kind != account.TooManyRequests || e.RetryAfter <= 0 {
 			t.Fatalf("past the IP limit: %v", err)
 		}
@@ -440,7 +459,7 @@ func TestRecoveryExpires(t *testing.T) {
 		f := newFixture(t, st)
 		ctx := t.Context()
 		u := f.user("frank", false)
-		if err := f.rec.Request(ctx, "frank", "", m0); err != nil {
+		if err := f.request(ctx, "frank", "", m0); err != nil {
 			t.Fatal(err)
 		}
 		tok := f.box.link(t, "/account/recovery/confirm/")
@@ -452,5 +471,54 @@ func TestRecoveryExpires(t *testing.T) {
 		if err != nil || len(rs) != 1 || rs[0].State != store.RecoveryExpired {
 			t.Fatalf("requests: %+v, %v", rs, err)
 		}
+	})
+}
+
+// gateMailer blocks every Send until open is closed.
+type gateMailer struct {
+	entered chan struct{}
+	open    chan struct{}
+	next    mail.Mailer
+}
+
+func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	<-g.open
+	return g.next.Send(ctx, m)
+}
+
+// TestRecoveryRequestAnswersFirst: the answer to a recovery request does
+// not wait for the work only an existing account needs (the request, its
+// links, the email), so its time cannot tell whether the account exists:
+// with the mail blocked, requests for an existing and an unknown account
+// are both answered; the request is filed and mailed afterwards.
+func TestRecoveryRequestAnswersFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		ctx := t.Context()
+		u := f.user("gina", false)
+		gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{}), next: f.box}
+		f.rec.cfg.Mailer = gate
+		answered := make(chan error)
+		go func() {
+			answered <- errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))
+		}()
+		select {
+		case err := <-answered:
+			storetest.Must(t, err)
+		case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
+			close(gate.open)
+			t.Fatal("the answer to a recovery request waited for the email")
+		}
+		<-gate.entered
+		close(gate.open)
+		storetest.Must(t, f.rec.Drain(ctx))
+		if _, err := st.OpenRecoveryRequest(ctx, u.ID); err != nil {
+			t.Fatalf("the request was not filed after the answer: %v", err)
+		}
+		f.box.link(t, "/account/recovery/confirm/")
 	})
 }

@@ -4,13 +4,69 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// AddHit counts one attempt against a rate-limit key.
-func (q q) AddHit(ctx context.Context, key string, at time.Time) error {
-	if _, err := q.db.ExecContext(ctx, `INSERT INTO rate_limit_hits (key, at) VALUES ($1, $2)`, key, micros(at)); err != nil {
-		return fmt.Errorf("store: rate limit hit: %w", err)
+// rateLimitLockClass is the first key of the PostgreSQL advisory locks
+// that serialise the reservations of a rate-limit key (the second is a
+// hash of the key): "RATE".
+const rateLimitLockClass = 0x52415445
+
+// LockRateLimitKeys serialises the transactions that count attempts
+// against any of keys, until the transaction ends, so that counting the
+// attempts already made and adding one is atomic. On PostgreSQL it takes
+// a transaction advisory lock per key (per 32-bit hash of the key, in
+// ascending order, so that two transactions never wait for each other in
+// a cycle); on SQLite the transaction already holds the database's write
+// lock (BEGIN IMMEDIATE).
+func (tx *Tx) LockRateLimitKeys(ctx context.Context, keys ...string) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	hashes := make([]int32, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		hashes = append(hashes, int32(h.Sum32()))
+	}
+	slices.Sort(hashes)
+	for _, h := range slices.Compact(hashes) {
+		if _, err := tx.db.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`, rateLimitLockClass, h); err != nil {
+			return fmt.Errorf("store: lock rate limit keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// AddHit counts one attempt against a rate-limit key and returns its id.
+// It exists only in a transaction that called LockRateLimitKeys and
+// counted the key's attempts first (ratelimit.Limiter.Reserve).
+func (tx *Tx) AddHit(ctx context.Context, key string, at time.Time) (int64, error) {
+	id, err := tx.insertID(ctx, `INSERT INTO rate_limit_hits (key, at) VALUES ($1, $2)`, key, micros(at))
+	if err != nil {
+		return 0, fmt.Errorf("store: rate limit hit: %w", err)
+	}
+	return id, nil
+}
+
+// DeleteHits forgets the attempts of the given ids (a reservation
+// released after a success that does not count).
+func (q q) DeleteHits(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	marks := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i] = "$" + strconv.Itoa(i+1)
+		args[i] = id
+	}
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM rate_limit_hits WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+		return fmt.Errorf("store: release rate limit hits: %w", err)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := auth.NewHasher(1)
-	tf, err := New(st, hasher, []byte(strings.Repeat("test secret key ", 4)), Config{BaseURL: "http://index.test"}, log, clk.Now)
+	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)), Config{BaseURL: "http://index.test"}, log, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +65,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(acct.Close)
 	return &fixture{t: t, st: st, tf: tf, acct: acct, clk: clk}
 }
 

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"cheeseshop/internal/auth"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -42,7 +41,7 @@ func TestHasTwoFactor(t *testing.T) {
 		}
 
 		for _, requireAll := range []bool{false, true} {
-			s, err := New(st, auth.NewHasher(1), []byte(strings.Repeat("k", 32)), Config{RequireAll: requireAll},
+			s, err := New(st, []byte(strings.Repeat("k", 32)), Config{RequireAll: requireAll},
 				slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 			storetest.Must(t, err)
 			for name, has := range map[string]bool{"none": false, "codes": false, "app": true, "key": true} {

@@ -2,7 +2,10 @@ package twofactor
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,7 +18,8 @@ import (
 )
 
 // Recovery codes: 8 codes of 16 hex characters (64 random bits each),
-// stored as argon2id hashes, each usable once.
+// stored as an HMAC-SHA-256 under a key derived from the server's secret
+// key (see codeMAC), each usable once.
 const (
 	RecoveryCodeCount = 8
 	recoveryCodeBytes = 8
@@ -36,11 +40,7 @@ func (s *Service) GenerateRecoveryCodes(ctx context.Context, c *account.Current,
 		b := make([]byte, recoveryCodeBytes)
 		rand.Read(b)
 		codes[i] = hex.EncodeToString(b)
-		h, err := s.hasher.Hash(ctx, codes[i])
-		if err != nil {
-			return nil, fmt.Errorf("twofactor: hash recovery code: %w", err)
-		}
-		hashes[i] = h
+		hashes[i] = s.codeMAC(c.User.ID, codes[i])
 	}
 	now := s.now()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -61,12 +61,17 @@ func (s *Service) GenerateRecoveryCodes(ctx context.Context, c *account.Current,
 // ConfirmRecoveryCodes takes one of the freshly generated codes typed
 // back by the user, proving it saved them. The code is not used up.
 func (s *Service) ConfirmRecoveryCodes(ctx context.Context, c *account.Current, code string, m audit.Meta) error {
-	if err := s.checkLimits(ctx, c.User, m); err != nil {
+	res, err := s.reserve(ctx, c.User, m)
+	if err != nil {
 		return err
 	}
 	rc, err := s.findRecoveryCode(ctx, c.User.ID, code)
 	if err != nil {
 		return s.failed(ctx, c.User, m, "recovery-code", "", "wrong code while confirming", err)
+	}
+	// A code of the user's: not a failed attempt.
+	if err := res.Release(ctx); err != nil {
+		return err
 	}
 	if !rc.UsedAt.IsZero() {
 		return errorf(account.Invalid, "That code was already used. Type one you have not used.")
@@ -89,7 +94,8 @@ func (s *Service) ConfirmRecoveryCodes(ctx context.Context, c *account.Current, 
 // step (sign-in or re-authentication) and returns how many are left. The
 // use is an event and an email.
 func (s *Service) UseRecoveryCode(ctx context.Context, u *store.User, code string, m audit.Meta) (left int, err error) {
-	if err := s.checkLimits(ctx, u, m); err != nil {
+	res, err := s.reserve(ctx, u, m)
+	if err != nil {
 		return 0, err
 	}
 	rc, err := s.findRecoveryCode(ctx, u.ID, code)
@@ -104,6 +110,9 @@ func (s *Service) UseRecoveryCode(ctx context.Context, u *store.User, code strin
 	if !ok || !rc.UsedAt.IsZero() {
 		return 0, s.failed(ctx, u, m, "recovery-code", "", "code already used",
 			errorf(account.Unauthorized, "This recovery code was already used. Each code works once: use another."))
+	}
+	if err := res.Release(ctx); err != nil {
+		return 0, err
 	}
 	codes, err := s.store.RecoveryCodes(ctx, u.ID)
 	if err != nil {
@@ -131,8 +140,31 @@ func lowCodesAdvice(left int, base string) string {
 	return "Generate new recovery codes now: " + base + "/manage/account/recovery-codes/\n"
 }
 
+// macPrefix marks a recovery code stored as an HMAC (codeMAC); codes of
+// sets generated before are argon2id PHC strings ("$argon2id$…").
+const macPrefix = "hmac-sha256$"
+
+// codeMAC is how a recovery code is stored: HMAC-SHA-256, under a key
+// derived from the server's secret key (kept out of the database), of the
+// user's id and the code. A code is 64 random bits, so a keyed hash is
+// enough: without the key a stolen database row tells nothing, and with it
+// 2^64 guesses are still out of reach; unlike a password hash it costs a
+// check nothing, so checking codes cannot starve sign-ins.
+func (s *Service) codeMAC(userID int64, code string) string {
+	mac := hmac.New(sha256.New, s.codeKey)
+	mac.Write(userContext(userID))
+	mac.Write([]byte{0})
+	mac.Write([]byte(code))
+	return macPrefix + hex.EncodeToString(mac.Sum(nil))
+}
+
 // findRecoveryCode returns the stored code that code matches. Every
-// stored hash is checked, so the time taken does not tell which matched.
+// stored code is compared, in constant time, so the time taken does not
+// tell which matched. A set made by GenerateRecoveryCodes costs one HMAC;
+// a set made before codes were stored as HMACs (argon2id hashes, which
+// cannot be converted: the codes themselves are not kept) costs up to 8
+// argon2id verifications, on a hasher of its own that runs one at a time
+// (legacy), so that they never take the slots of sign-ins.
 func (s *Service) findRecoveryCode(ctx context.Context, userID int64, code string) (*store.RecoveryCode, error) {
 	code = strings.ToLower(strings.Join(strings.Fields(code), ""))
 	if len(code) != 2*recoveryCodeBytes || strings.Trim(code, "0123456789abcdef") != "" {
@@ -142,13 +174,21 @@ func (s *Service) findRecoveryCode(ctx context.Context, userID int64, code strin
 	if err != nil {
 		return nil, fmt.Errorf("twofactor: %w", err)
 	}
+	want := []byte(s.codeMAC(userID, code))
 	var found *store.RecoveryCode
 	for i := range codes {
-		err := s.hasher.Verify(ctx, code, codes[i].Hash)
-		if err == nil && found == nil {
+		var match bool
+		if strings.HasPrefix(codes[i].Hash, macPrefix) {
+			match = subtle.ConstantTimeCompare(want, []byte(codes[i].Hash)) == 1
+		} else {
+			err := s.legacy.Verify(ctx, code, codes[i].Hash)
+			if err != nil && !errors.Is(err, auth.ErrMismatch) {
+				return nil, fmt.Errorf("twofactor: %w", err)
+			}
+			match = err == nil
+		}
+		if match && found == nil {
 			found = &codes[i]
-		} else if err != nil && !errors.Is(err, auth.ErrMismatch) {
-			return nil, fmt.Errorf("twofactor: %w", err)
 		}
 	}
 	if found == nil {

@@ -2,10 +2,12 @@ package twofactor
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -33,8 +35,8 @@ func TestRecoveryCodes(t *testing.T) {
 		}
 		stored, _ := st.RecoveryCodes(ctx, c.User.ID)
 		for _, rc := range stored {
-			if seen[rc.Hash] || rc.Hash[:9] != "$argon2id" {
-				t.Fatalf("a code is stored as %q, not hashed with argon2id", rc.Hash)
+			if seen[rc.Hash] || !strings.HasPrefix(rc.Hash, macPrefix) || len(rc.Hash) != len(macPrefix)+64 {
+				t.Fatalf("a code is stored as %q, not as an HMAC-SHA-256", rc.Hash)
 			}
 		}
 		m, _ := f.tf.MethodsOf(ctx, c.User.ID)
@@ -89,6 +91,69 @@ func TestRecoveryCodes(t *testing.T) {
 		}
 		if count["account:recovery_codes:generated"] != 2 || count["account:recovery_codes:used"] != 8 || count["account:recovery_codes:confirmed"] != 1 {
 			t.Errorf("events: %v", count)
+		}
+	})
+}
+
+// TestRecoveryCodeCost: checking a recovery code costs no password hash
+// (codes are HMACs), so that guesses cannot starve sign-ins through the
+// shared hasher; a set made before (argon2id hashes, which cannot be
+// converted since the codes are not kept) still works, on the service's
+// own one-at-a-time hasher; the HMAC is bound to the user and to the
+// server's secret key.
+func TestRecoveryCodeCost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		ctx := t.Context()
+		c := f.user("alice")
+		codes, err := f.tf.GenerateRecoveryCodes(ctx, c, meta1)
+		storetest.Must(t, err)
+		if n := f.tf.legacy.Verifications(); n != 0 {
+			t.Fatalf("generating codes ran %d argon2id", n)
+		}
+		if _, err := f.tf.UseRecoveryCode(ctx, c.User, "0123456789abcdef", meta1); kindOf(err) != account.Unauthorized {
+			t.Fatalf("a wrong code: %v", err)
+		}
+		if _, err := f.tf.UseRecoveryCode(ctx, c.User, codes[2], meta1); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.tf.legacy.Verifications(); n != 0 {
+			t.Fatalf("checking codes ran %d argon2id", n)
+		}
+
+		// Another user's stored code, copied, does not match for alice;
+		// nor does a code under another server key.
+		bob := f.user("bob")
+		bobCodes, err := f.tf.GenerateRecoveryCodes(ctx, bob, meta1)
+		storetest.Must(t, err)
+		if f.tf.codeMAC(c.User.ID, bobCodes[0]) == f.tf.codeMAC(bob.User.ID, bobCodes[0]) {
+			t.Fatal("the stored form of a code does not depend on its user")
+		}
+		other, err := New(st, []byte(strings.Repeat("another secret key ", 4)), Config{}, nil, f.clk.Now)
+		storetest.Must(t, err)
+		if other.codeMAC(bob.User.ID, bobCodes[0]) == f.tf.codeMAC(bob.User.ID, bobCodes[0]) {
+			t.Fatal("the stored form of a code does not depend on the server key")
+		}
+
+		// A legacy set: argon2id hashes, as stored before.
+		legacy := []string{"00112233445566aa", "8899aabbccddeeff"}
+		var hashes []string
+		for _, code := range legacy {
+			h, err := auth.NewHasher(1).Hash(ctx, code)
+			storetest.Must(t, err)
+			hashes = append(hashes, h)
+		}
+		storetest.Must(t, st.ReplaceRecoveryCodes(ctx, c.User.ID, hashes, f.clk.Now()))
+		f.clk.Add(time.Hour)
+		left, err := f.tf.UseRecoveryCode(ctx, c.User, legacy[1], meta1)
+		if err != nil || left != 1 {
+			t.Fatalf("a code of a legacy set: left %d, %v", left, err)
+		}
+		if n := f.tf.legacy.Verifications(); n != uint64(len(legacy)) {
+			t.Fatalf("a legacy check ran %d argon2id on the legacy hasher, want %d (every stored code)", n, len(legacy))
+		}
+		if _, err := f.tf.UseRecoveryCode(ctx, c.User, legacy[1], meta1); kindOf(err) != account.Unauthorized {
+			t.Fatalf("a legacy code used twice: %v", err)
 		}
 	})
 }

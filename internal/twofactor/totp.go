@@ -94,12 +94,14 @@ func (s *Service) PendingTOTP(ctx context.Context, c *account.Current) (string, 
 // ConfirmTOTP enables the authenticator app being set up in session c once
 // the user types a code from it.
 func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code string, m audit.Meta) error {
-	if err := s.checkLimits(ctx, c.User, m); err != nil {
+	res, err := s.reserve(ctx, c.User, m)
+	if err != nil {
 		return err
 	}
 	sealed, expires, err := s.store.TakeChallenge(ctx, c.Session.IDHash, purposeTOTPSetup)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.now().Before(expires)) {
-		return errorf(account.Invalid, "The set-up expired. Start again: a new secret will be shown.")
+		// No code was checked: the attempt does not count.
+		return errors.Join(errorf(account.Invalid, "The set-up expired. Start again: a new secret will be shown."), res.Release(ctx))
 	} else if err != nil {
 		return fmt.Errorf("twofactor: %w", err)
 	}
@@ -126,6 +128,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code stri
 	if err != nil {
 		return fmt.Errorf("twofactor: enable totp: %w", err)
 	}
+	if err := res.Release(ctx); err != nil {
+		return err
+	}
 	c.User.HasTOTP = true
 	s.notify(ctx, c.User, "Two-factor method added: authenticator app",
 		"An authenticator app was added to your account as a second factor.\n")
@@ -136,7 +141,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code stri
 // sign-in or a re-authentication: it must match within one step, and be
 // later than the last accepted code (a code works once).
 func (s *Service) VerifyTOTP(ctx context.Context, u *store.User, code string, m audit.Meta) error {
-	if err := s.checkLimits(ctx, u, m); err != nil {
+	res, err := s.reserve(ctx, u, m)
+	if err != nil {
 		return err
 	}
 	t, err := s.store.TOTPOf(ctx, u.ID)
@@ -161,7 +167,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, u *store.User, code string, m 
 		return s.failed(ctx, u, m, "totp", "", "code already used", errorf(account.Unauthorized,
 			"This code was already used. Wait for your app to show the next code."))
 	}
-	return nil
+	return res.Release(ctx)
 }
 
 // matchTOTP returns the time step whose code is code, within ±1 step of

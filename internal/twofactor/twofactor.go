@@ -7,6 +7,8 @@ package twofactor
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,9 +55,14 @@ type Config struct {
 
 // Service manages second factors. It is safe for concurrent use.
 type Service struct {
-	store   *store.Store
-	hasher  *auth.Hasher
-	sealer  *auth.Sealer
+	store *store.Store
+	// legacy checks recovery codes stored as argon2id hashes (sets made
+	// before they were stored as HMACs), one at a time, apart from the
+	// shared hasher of passwords.
+	legacy *auth.Hasher
+	sealer *auth.Sealer
+	// codeKey is the HMAC key of recovery codes.
+	codeKey []byte
 	limiter *ratelimit.Limiter
 	cfg     Config
 	log     *slog.Logger
@@ -65,7 +72,7 @@ type Service struct {
 // New returns a Service. secretKey is the server's secret key (kept out
 // of the database), from which the key that seals TOTP secrets is
 // derived. now may be nil (the wall clock).
-func New(st *store.Store, hasher *auth.Hasher, secretKey []byte, cfg Config, log *slog.Logger, now func() time.Time) (*Service, error) {
+func New(st *store.Store, secretKey []byte, cfg Config, log *slog.Logger, now func() time.Time) (*Service, error) {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
@@ -77,7 +84,12 @@ func New(st *store.Store, hasher *auth.Hasher, secretKey []byte, cfg Config, log
 	if err != nil {
 		return nil, fmt.Errorf("twofactor: %w", err)
 	}
-	return &Service{store: st, hasher: hasher, sealer: sealer, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}, nil
+	codeKey, err := hkdf.Key(sha256.New, secretKey, nil, "cheeseshop recovery code", 32)
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: derive the recovery-code key: %w", err)
+	}
+	return &Service{store: st, legacy: auth.NewHasher(1), sealer: sealer, codeKey: codeKey,
+		limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}, nil
 }
 
 // Config returns the settings in use.
@@ -198,31 +210,30 @@ func limitKeys(userID int64, ip string) (user, byIP string) {
 	return "2fa:user:" + strconv.FormatInt(userID, 10), "2fa:ip:" + ip
 }
 
-// checkLimits refuses when the user or its IP failed too often.
-func (s *Service) checkLimits(ctx context.Context, u *store.User, m audit.Meta) error {
+// reserve takes a slot of the second-step limits of the user and of its
+// IP, before a code or a key is checked, so that parallel guesses cannot
+// all pass the limits; it refuses with the time to wait when either is
+// full. The caller releases the slot when the attempt succeeds (a right
+// code does not count) and keeps it otherwise.
+func (s *Service) reserve(ctx context.Context, u *store.User, m audit.Meta) (*ratelimit.Reservation, error) {
 	userKey, ipKey := limitKeys(u.ID, m.IP)
-	for key, rules := range map[string][]ratelimit.Rule{userKey: UserLimits, ipKey: IPLimits} {
-		if err := s.limiter.Check(ctx, key, rules...); err != nil {
-			ex, ok := errors.AsType[*ratelimit.Exceeded](err)
-			if !ok {
-				return err
-			}
-			_ = s.record(ctx, u, m, audit.RateLimited, map[string]any{"limit": "second step"})
-			wait := ex.RetryAfter.Round(time.Second)
-			return &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
-				Msg: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
+	res, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: UserLimits}, ratelimit.Limit{Key: ipKey, Rules: IPLimits})
+	if err != nil {
+		ex, ok := errors.AsType[*ratelimit.Exceeded](err)
+		if !ok {
+			return nil, fmt.Errorf("twofactor: %w", err)
 		}
+		_ = s.record(ctx, u, m, audit.RateLimited, map[string]any{"limit": "second step"})
+		wait := ex.RetryAfter.Round(time.Second)
+		return nil, &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
+			Msg: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
 	}
-	return nil
+	return res, nil
 }
 
-// failed counts a failed second step and records it; it returns refusal,
-// the error to show.
+// failed records a failed second step (its slot, reserved, stays
+// counted) and emails the user; it returns refusal, the error to show.
 func (s *Service) failed(ctx context.Context, u *store.User, m audit.Meta, method, label, reason string, refusal error) error {
-	userKey, ipKey := limitKeys(u.ID, m.IP)
-	if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-		return err
-	}
 	if err := s.record(ctx, u, m, audit.TwoFactorFailure, map[string]any{"method": method, "label": label, "reason": reason}); err != nil {
 		return err
 	}

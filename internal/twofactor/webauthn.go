@@ -317,7 +317,8 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 		return nil, err
 	}
 	u := c.User
-	if err := s.checkLimits(ctx, u, m); err != nil {
+	res, err := s.reserve(ctx, u, m)
+	if err != nil {
 		return nil, err
 	}
 	wa, err := s.relyingParty()
@@ -378,17 +379,16 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 		return nil, s.cloned(ctx, u, m, key, got)
 	}
 	key.Credential, key.SignCount, key.LastUsedAt = string(blob), got, now
+	if err := res.Release(ctx); err != nil {
+		return nil, err
+	}
 	return key, nil
 }
 
-// cloned refuses a key whose signature counter did not increase: it
-// counts a failed second step, records the clone signal and emails the
-// user.
+// cloned refuses a key whose signature counter did not increase (a failed
+// second step: its reserved slot stays counted), records the clone signal
+// and emails the user.
 func (s *Service) cloned(ctx context.Context, u *store.User, m audit.Meta, key *store.SecurityKey, got int64) error {
-	userKey, ipKey := limitKeys(u.ID, m.IP)
-	if err := s.limiter.Hit(ctx, userKey, ipKey); err != nil {
-		return err
-	}
 	if err := s.record(ctx, u, m, audit.SecurityKeyCloned,
 		map[string]any{"label": key.Label, "stored_count": key.SignCount, "received_count": got}); err != nil {
 		return err

@@ -28,8 +28,7 @@ func (s *Server) registerPost(w http.ResponseWriter, r *http.Request) {
 		Password:        r.PostFormValue("password"),
 		PasswordConfirm: r.PostFormValue("password_confirm"),
 	}
-	login, err := s.acct.Register(r.Context(), reg, meta(r))
-	if err != nil {
+	if err := s.acct.Register(r.Context(), reg, meta(r)); err != nil {
 		if status, fe, ok := formRefusal(err); ok {
 			s.render(w, r, status, "account_register", "Create an account",
 				registerForm{Username: reg.Username, Email: reg.Email, formErrors: fe})
@@ -38,15 +37,11 @@ func (s *Server) registerPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// As at login: whatever session the browser had is replaced.
-	if old := s.session(r); old != nil {
-		_ = s.acct.Store().DeleteSession(r.Context(), old.Session.IDHash)
-	}
-	s.setCookie(w, cookieSession, login.Cookie, 0)
-	s.setCookie(w, cookieAnon, "", -1)
-	s.addFlash(w, r, "ok", "Welcome, "+login.User.Username+"! We sent a link to "+login.User.Email+
-		": open it to verify your email address.")
-	redirect(w, r, "/manage/account/")
+	// The same answer whether or not the address is already registered:
+	// its owner is told by email instead.
+	s.addFlash(w, r, "ok", "Check your email: we sent a message to "+reg.Email+". Open the link in it to verify "+
+		"your address, and log in as "+reg.Username+" with the password you chose.")
+	redirect(w, r, "/account/login/")
 }
 
 // verifyPage is the data of the email verification page.

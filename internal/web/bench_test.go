@@ -102,6 +102,7 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(acct.Close)
 	ix := &benchIndex{st: st, svc: svc, acct: acct, srv: web.New(svc, acct, log, prometheus.NewRegistry(), web.Options{})}
 
 	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}

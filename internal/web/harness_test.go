@@ -23,6 +23,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 	"cheeseshop/internal/twofactor"
@@ -41,6 +42,10 @@ type testServer struct {
 	tf     *twofactor.Service
 	md     *mandate.Service
 	srv    *Server
+	// hasher is the server's password hasher: its Verifications count the
+	// guesses that reached argon2id.
+	hasher *auth.Hasher
+	rec    *recovery.Service
 }
 
 // serverConfig varies the test server.
@@ -55,6 +60,8 @@ type serverConfig struct {
 	BaseHost string
 	// MandateGrace is --mandate-grace.
 	MandateGrace time.Duration
+	// WrapMailer, when set, wraps the server's mailer (the outbox).
+	WrapMailer func(mail.Mailer) mail.Mailer
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
@@ -83,12 +90,15 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.WrapMailer != nil {
+		mailer = cfg.WrapMailer(mailer)
+	}
 	hasher := auth.NewHasher(2)
 	md, err := mandate.New(st, mandate.Config{BaseURL: base, Grace: cfg.MandateGrace, Mailer: mailer}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf, err := twofactor.New(st, hasher, []byte(strings.Repeat("test secret key ", 4)),
+	tf, err := twofactor.New(st, []byte(strings.Repeat("test secret key ", 4)),
 		twofactor.Config{BaseURL: base, RequireAll: cfg.Require2FA, Mailer: mailer, Bound: md.Bound}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +111,10 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: newTestRecovery(st, base, hasher, mailer, cfg.Now)})
+	t.Cleanup(acct.Close)
+	rec := newTestRecovery(st, base, hasher, mailer, cfg.Now)
+	t.Cleanup(rec.Close)
+	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: rec})
 	hs.Config.Handler = srv
 	// As cmd/cheeseshop serves.
 	hs.Listener = CoalescingListener(hs.Listener)
@@ -109,7 +122,19 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	hs.Start()
 	t.Cleanup(hs.Close)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv}
+	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv, hasher: hasher, rec: rec}
+}
+
+// drain waits until the server's background work (registrations, reset
+// and recovery requests, and their mail) is done.
+func (s *testServer) drain(t testing.TB) {
+	t.Helper()
+	if err := s.acct.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rec.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // user creates an account and returns a token acting for it (scoped to

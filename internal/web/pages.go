@@ -82,8 +82,9 @@ Delete old files to make room, or ask the administrators for a larger limit.</p>
 <p><a href="/account/register/">Register</a> with a username (1 to 50 ASCII letters, digits, <code>.</code>,
 <code>_</code> or <code>-</code>, starting and ending with a letter or digit), an email address and a password of at
 least ` + itoa(auth.MinPasswordLength) + ` characters that is not a common password and does not contain your username.
-We email you a link to verify your address; it works for ` + count(account.VerifyEmailTTL, time.Hour, "hour") + ` and only for the address it was
-sent to. Until you follow it you cannot create API tokens or be invited to projects. Your
+We email you a link to verify your address (if the address already belongs to an account, we email its owner
+instead, and create nothing); it works for ` + count(account.VerifyEmailTTL, time.Hour, "hour") + ` and only for the address it was
+sent to. Then log in with your username and password. Until you follow it you cannot create API tokens or be invited to projects. Your
 <a href="/manage/account/">account page</a> sends a new link (earlier ones stop working), changes your email address
 (the new one must be verified again; the old one is told) or password (your other sessions end), and signs you out
 everywhere. Forgot your password? <a href="/account/reset-password/">Reset it</a> with a link valid for
