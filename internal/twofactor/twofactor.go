@@ -47,8 +47,13 @@ type Config struct {
 	Mailer mail.Mailer
 	// Bound, when set, returns the projects whose mandate binds the user
 	// (critical or opted in): such a user cannot remove its last second
-	// factor.
-	Bound func(ctx context.Context, userID int64) (projects []string, err error)
+	// factor. q is the transaction of the removal.
+	Bound func(ctx context.Context, q BoundQuerier, userID int64) (projects []string, err error)
+}
+
+// BoundQuerier is what Config.Bound reads: the transaction of a removal.
+type BoundQuerier interface {
+	MandatedProjectsOf(ctx context.Context, userID int64) ([]*store.Project, error)
 }
 
 // Service manages second factors. It is safe for concurrent use.

@@ -441,18 +441,22 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 	if err != nil {
 		return err
 	}
-	if err := s.checkRemovable(ctx, c.User); err != nil {
-		return err
-	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.DeleteSecurityKey(ctx, c.User.ID, id); err != nil {
+		if _, err := s.removable(ctx, tx, c.User); err != nil {
+			return err
+		}
+		if err := tx.DeleteSecurityKey(ctx, c.User.ID, id); errors.Is(err, store.ErrNotFound) {
+			return errorf(account.NotFound, "No such security key on your account.")
+		} else if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
 			map[string]any{"method": "webauthn", "label": key.Label})
 	})
-	if err != nil {
+	if account.KindOf(err) != 0 {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("twofactor: remove security key: %w", err)
 	}
 	s.notify(ctx, c.User, "Two-factor method removed: security key",
