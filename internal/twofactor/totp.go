@@ -47,7 +47,11 @@ type TOTPSetup struct {
 
 // BeginTOTP makes a new secret for the user of session c and keeps it,
 // sealed and bound to the session, until ConfirmTOTP (or 15 minutes).
+// It needs a recent re-authentication, as every change of second factors.
 func (s *Service) BeginTOTP(ctx context.Context, c *account.Current) (*TOTPSetup, error) {
+	if err := s.requireRecentAuth(c); err != nil {
+		return nil, err
+	}
 	if c.User.HasTOTP {
 		return nil, errorf(account.Invalid, "An authenticator app is already enabled. Remove it first to set up another.")
 	}
@@ -92,8 +96,11 @@ func (s *Service) PendingTOTP(ctx context.Context, c *account.Current) (string, 
 }
 
 // ConfirmTOTP enables the authenticator app being set up in session c once
-// the user types a code from it.
+// the user types a code from it, after a recent re-authentication.
 func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code string, m audit.Meta) error {
+	if err := s.requireRecentAuth(c); err != nil {
+		return err
+	}
 	if err := s.checkLimits(ctx, c.User, m); err != nil {
 		return err
 	}
@@ -193,10 +200,13 @@ func (s *Service) matchTOTP(secret, code string) (int64, error) {
 	return 0, errorf(account.Unauthorized, "The code is wrong. Enter the code your authenticator app shows now.")
 }
 
-// RemoveTOTP removes the user's authenticator app, unless it is the last
-// second factor while a policy requires one. The caller checks that the
-// user re-authenticated recently.
+// RemoveTOTP removes the user's authenticator app, after a recent
+// re-authentication, unless it is the last second factor while a policy
+// requires one.
 func (s *Service) RemoveTOTP(ctx context.Context, c *account.Current, m audit.Meta) error {
+	if err := s.requireRecentAuth(c); err != nil {
+		return err
+	}
 	now := s.now()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		totpOn, err := s.removable(ctx, tx, c.User)

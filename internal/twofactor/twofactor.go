@@ -194,6 +194,41 @@ func (s *Service) MissingError(ctx context.Context, u *store.User) error {
 			"Enable an authenticator app or a security key at %s, then try again.", u.Username, s.SetupURL())}
 }
 
+// ErrReauthRequired is in the chain of every refusal of a change that
+// needs a recent proof of identity (adding or removing a second factor,
+// generating recovery codes): pages send the user to re-authenticate.
+var ErrReauthRequired = errors.New("twofactor: re-authentication required")
+
+// reauthError is a refusal for want of a recent re-authentication: an
+// *account.Error (Forbidden) that is also ErrReauthRequired.
+type reauthError struct{ err *account.Error }
+
+func (e *reauthError) Error() string   { return e.err.Msg }
+func (e *reauthError) Unwrap() []error { return []error{e.err, ErrReauthRequired} }
+
+// RecentlyAuthenticated reports whether the user of the signed-in
+// session c proved its identity (signed in, or re-authenticated) within
+// ReauthWindow.
+func (s *Service) RecentlyAuthenticated(c *account.Current) bool {
+	return c != nil && c.Session != nil && !c.Pending() && s.now().Sub(c.Session.AuthenticatedAt) < ReauthWindow
+}
+
+// requireRecentAuth refuses a change to the credentials of c's user
+// unless c proved its identity within ReauthWindow: a session cookie
+// stolen earlier cannot enrol the thief's own second factor, or remove
+// the owner's. Every such change checks it here, whatever page asked.
+func (s *Service) requireRecentAuth(c *account.Current) error {
+	if c == nil || c.Session == nil || c.Pending() {
+		return errorf(account.Unauthorized, "Sign in first.")
+	}
+	if s.RecentlyAuthenticated(c) {
+		return nil
+	}
+	return &reauthError{&account.Error{Kind: account.Forbidden, Msg: fmt.Sprintf(
+		"Confirm it is you: changing your second factors needs a proof of identity from the last %d minutes. "+
+			"Re-authenticate at %s/manage/account/reauth/, then try again.", int(ReauthWindow/time.Minute), s.cfg.BaseURL)}}
+}
+
 func errorf(kind account.Kind, format string, args ...any) error {
 	return &account.Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
