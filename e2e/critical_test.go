@@ -54,7 +54,7 @@ func criticalMandate(t *testing.T, opts serverOptions) {
 	maxToken := s.token(t, "max")
 	invite, _ := json.Marshal(map[string]string{"username": "max", "role": "Maintainer"})
 	req, _ := http.NewRequest("POST", s.URL+"/api/projects/cheese-dep/roles", strings.NewReader(string(invite)))
-	req.Header.Set("Authorization", "Bearer "+olivia)
+	req.Header.Set("Authorization", "Bearer "+s.manageToken(t, "olivia"))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusCreated {

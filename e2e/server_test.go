@@ -233,10 +233,25 @@ func (s *server) createUser(t testing.TB, username string) {
 	}
 }
 
-// token creates an API token for the user, scoped to the projects if any.
+// token creates an upload-only API token for the user, scoped to the
+// projects if any.
 func (s *server) token(t testing.TB, username string, projects ...string) string {
 	t.Helper()
+	return s.newToken(t, username, false, projects...)
+}
+
+// manageToken creates an API token with the management permission.
+func (s *server) manageToken(t testing.TB, username string, projects ...string) string {
+	t.Helper()
+	return s.newToken(t, username, true, projects...)
+}
+
+func (s *server) newToken(t testing.TB, username string, manage bool, projects ...string) string {
+	t.Helper()
 	args := []string{"token", "create", "--username", username}
+	if manage {
+		args = append(args, "--manage")
+	}
 	for _, p := range projects {
 		args = append(args, "--project", p)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
@@ -187,13 +189,20 @@ type AdminTokenCmd struct {
 
 // TokenCreateCmd creates an API token.
 type TokenCreateCmd struct {
-	Username string        `required:"" help:"Account the token acts for."`
-	Project  []string      `help:"Limit the token to this project (repeatable). Default: all the user's projects."`
-	Expires  time.Duration `help:"Lifetime of the token, e.g. 720h. Default: never expires."`
-	Name     string        `default:"cli" help:"A name to tell tokens apart."`
+	MandateFlags `embed:""`
+	Username     string        `required:"" help:"Account the token acts for."`
+	Project      []string      `help:"Limit the token to this project (repeatable). Default: all the user's projects."`
+	Expires      time.Duration `help:"Lifetime of the token, e.g. 720h. Default: never expires."`
+	Name         string        `default:"cli" help:"A name to tell tokens apart."`
+	Manage       bool          `help:"Let the token also use the management API (yank, roles, invitations) on its projects. Default: upload only."`
+	BaseURL      string        `default:"http://localhost:8080" help:"Public URL of the index, for the links in the email that tells the user."`
+	SMTPURL      string        `name:"smtp-url" help:"SMTP server for the email to the user (as for serve). Default: write it to <data>/outbox."`
+	MailFrom     string        `help:"Sender of the email. Default: cheeseshop <noreply@HOST of --base-url>."`
 }
 
-// Run implements the command.
+// Run implements the command. The token is recorded in the user's
+// security history and the user is emailed, as for a token made in the
+// web UI; the two-factor mandate of the projects applies.
 func (c *TokenCreateCmd) Run(e *env) error {
 	if c.Expires < 0 {
 		return errors.New("--expires must be positive")
@@ -203,36 +212,30 @@ func (c *TokenCreateCmd) Run(e *env) error {
 		return err
 	}
 	defer st.Close()
-	u, err := st.UserByUsername(e.ctx, c.Username)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user named %q: create it with `cheeseshop admin user create`", c.Username)
-	} else if err != nil {
+	base := strings.TrimRight(c.BaseURL, "/")
+	from := c.MailFrom
+	if from == "" {
+		from = mailFrom(base)
+	}
+	mailer, err := mail.New(c.SMTPURL, filepath.Join(e.Data, "outbox"), from)
+	if err != nil {
 		return err
 	}
-	token, hash := auth.NewToken()
-	now := time.Now().UTC()
-	t := &store.Token{UserID: u.ID, Name: c.Name, Prefix: auth.DisplayPrefix(token), Hash: hash, Scoped: len(c.Project) > 0, CreatedAt: now}
+	md, err := c.newMandate(st, base, mailer, e.log)
+	if err != nil {
+		return err
+	}
+	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: projectGate(md), Mailer: mailer}, e.log)
+	req := index.TokenRequest{Name: c.Name, Projects: c.Project, Manage: c.Manage}
 	if c.Expires > 0 {
-		t.ExpiresAt = now.Add(c.Expires)
+		at := time.Now().Add(c.Expires)
+		req.Expires = &at
 	}
-	for _, name := range c.Project {
-		p, err := st.ProjectByName(e.ctx, pep.NormalizeName(name))
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no project named %q: a token can only be scoped to existing projects", name)
-		} else if err != nil {
-			return err
-		}
-		if _, err := st.RoleOf(e.ctx, p.ID, u.ID); errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("user %q has no role on project %q", u.Username, p.Name)
-		} else if err != nil {
-			return err
-		}
-		t.ProjectIDs = append(t.ProjectIDs, p.ID)
-	}
-	if err := st.CreateToken(e.ctx, t); err != nil {
+	nt, err := idx.AdminCreateToken(e.ctx, c.Username, audit.Meta{UserAgent: "cheeseshop admin"}, req)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, token)
+	fmt.Fprintln(e.stdout, nt.Secret)
 	return nil
 }
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -48,8 +50,8 @@ func TestAdminCommands(t *testing.T) {
 				{"short password", "short\n", []string{"admin", "user", "create", "--username", "carol", "--email", "c@example.org"}, "too short"},
 				{"bad username", "", []string{"admin", "user", "create", "--username", "x-", "--email", "c@example.org"}, "invalid username"},
 				{"bad email", "", []string{"admin", "user", "create", "--username", "carol", "--email", "nope"}, "invalid email"},
-				{"token for nobody", "", []string{"admin", "token", "create", "--username", "nobody"}, `no user named "nobody"`},
-				{"token for a missing project", "", []string{"admin", "token", "create", "--username", "alice", "--project", "ghost"}, `no project named "ghost"`},
+				{"token for nobody", "", []string{"admin", "token", "create", "--username", "nobody"}, `No user named "nobody"`},
+				{"token for a missing project", "", []string{"admin", "token", "create", "--username", "alice", "--project", "ghost"}, `No project named 'ghost'`},
 				{"bad name", "", []string{"admin", "name", "prohibit", "bad!"}, "invalid project name"},
 			} {
 				code, out, errs := cli(t, c.stdin, args(c.args...)...)
@@ -60,6 +62,23 @@ func TestAdminCommands(t *testing.T) {
 			code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--expires", "24h")...)
 			if code != 0 || !strings.HasPrefix(out, "cheeseshop-") || strings.Count(out, "\n") != 1 {
 				t.Fatalf("token create must print only the token: %d %q %q", code, out, errs)
+			}
+			code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--manage", "--name", "ops")...)
+			if code != 0 || !strings.HasPrefix(out, "cheeseshop-") {
+				t.Fatalf("token create --manage: %d %q %q", code, out, errs)
+			}
+			// Every token made on the command line is emailed to its user.
+			msgs, err := mail.ReadOutbox(filepath.Join(dataDir, "outbox"))
+			storetest.Must(t, err)
+			var notices []string
+			for _, m := range msgs {
+				if strings.Contains(m.To, "alice@example.org") && strings.HasPrefix(m.Subject, "API token created") {
+					notices = append(notices, m.Text)
+				}
+			}
+			if len(notices) != 2 || !strings.Contains(notices[0]+notices[1], "upload only") || !strings.Contains(notices[0]+notices[1], "upload and manage") ||
+				!strings.Contains(notices[0], "by an administrator") {
+				t.Fatalf("token notices to alice: %q", notices)
 			}
 			code, out, errs = cli(t, "", args("admin", "blobs", "gc")...)
 			if code != 0 || out != "blobs: 0 seen, 0 removed (0 bytes), 0 in use, 0 newer than 24h0m0s\n" {

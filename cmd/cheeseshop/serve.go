@@ -119,7 +119,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
-		UploadGate: tf.UploadGate, ProjectGate: projectGate(md)}, e.log)
+		UploadGate: tf.UploadGate, ProjectGate: projectGate(md), Mailer: mailer}, e.log)
 	acct, err := account.New(e.ctx, st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, e.log, nil)
 	if err != nil {
 		return err

@@ -56,6 +56,9 @@ const (
 	TokenCreated = "account:api_token:created"
 	TokenUsed    = "account:api_token:used"
 	TokenRevoked = "account:api_token:revoked"
+	// TokenRefused: a token tried what tokens may not do (the management
+	// API through an upload-only token; handling tokens through any).
+	TokenRefused = "account:api_token:refused"
 
 	ProjectCreated   = "project:create"
 	ProjectDeleted   = "project:delete"
@@ -177,9 +180,18 @@ func Describe(e *store.Event) string {
 	case PromoClaimed:
 		return "Security-key giveaway: code claimed for shipping to " + s("country")
 	case TokenCreated:
-		return "API token created: " + s("name") + " (" + s("scope") + ")"
+		d := "API token created: " + s("name") + " (" + s("scope")
+		if p := s("permission"); p != "" {
+			d += "; " + p
+		}
+		if by := s("by"); by != "" {
+			d += "; by an " + by
+		}
+		return d + ")"
 	case TokenUsed:
 		return "API token used: " + s("name")
+	case TokenRefused:
+		return "API token refused: " + s("name") + " tried " + s("tried")
 	case TokenRevoked:
 		return "API token revoked: " + s("name")
 	case ProjectCreated:

@@ -24,9 +24,19 @@ type Error struct {
 	Msg  string
 	// refusal is set when the project gate refused the change.
 	refusal *mandateRefusal
+	// reauth is set when the change needs a recent proof of identity.
+	reauth bool
 }
 
 func (e *Error) Error() string { return e.Msg }
+
+// ReauthRequired reports whether err refuses a change for want of a
+// recent re-authentication of the session, so that the web UI can send
+// the user to re-authenticate.
+func ReauthRequired(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && e.reauth
+}
 
 func errorf(kind Kind, format string, args ...any) error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}

@@ -43,7 +43,8 @@ func newFixture(t testing.TB, d store.Dialect, cfg Config) *fixture {
 	return &fixture{t: t, svc: New(st, blobs, cfg, log), st: st, dir: dir}
 }
 
-// user creates an account and returns it acting through an unscoped token.
+// user creates an account and returns it acting through an unscoped
+// token with the management scope.
 func (f *fixture) user(name string) *Principal {
 	f.t.Helper()
 	ctx := context.Background()
@@ -54,12 +55,13 @@ func (f *fixture) user(name string) *Principal {
 	return f.token(u, false)
 }
 
-// token creates a token for u, scoped to the named projects if scoped.
+// token creates a token for u with the management scope, limited to the
+// named projects if scoped.
 func (f *fixture) token(u *store.User, scoped bool, projects ...string) *Principal {
 	f.t.Helper()
 	ctx := context.Background()
 	_, hash := auth.NewToken()
-	tok := &store.Token{UserID: u.ID, Name: "t", Prefix: "p", Hash: hash, Scoped: scoped, CreatedAt: time.Now()}
+	tok := &store.Token{UserID: u.ID, Name: "t", Prefix: "p", Hash: hash, Scoped: scoped, CanManage: true, CreatedAt: time.Now()}
 	for _, name := range projects {
 		p, err := f.st.ProjectByName(ctx, name)
 		if err != nil {

@@ -25,18 +25,57 @@ type roleReader interface {
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
 }
 
-// inScope refuses a project outside the scope of the principal's token.
-func inScope(p *Principal, proj *store.Project) error {
+// mayManage refuses management to an upload-only token: an API token
+// uploads, nothing more, unless it was created with the management scope.
+// Every management call checks it.
+func (s *Service) mayManage(p *Principal) error {
+	if p.Token != nil && !p.Token.CanManage {
+		return errorf(Forbidden, "This API token is upload-only: it uploads files (twine, uv publish), nothing more. "+
+			"Manage projects in the web UI, or create a token with the management permission at %s/manage/account/tokens/.", s.cfg.BaseURL)
+	}
+	return nil
+}
+
+// CheckManage refuses the management API to an upload-only token, and
+// records the attempt in its user's security history (a leaked token
+// being tried shows there). The management API asks it first, whatever
+// the route.
+func (s *Service) CheckManage(ctx context.Context, p *Principal) error {
+	err := s.mayManage(p)
+	if err != nil {
+		s.tokenRefused(ctx, p, "the management API")
+	}
+	return err
+}
+
+// tokenRefused records that p's token tried what it may not do.
+func (s *Service) tokenRefused(ctx context.Context, p *Principal, tried string) {
+	if p.Token == nil {
+		return
+	}
+	if err := audit.Record(ctx, s.store, s.now(), p.Meta, store.Event{UserID: p.User.ID, ActorID: p.User.ID, Tag: audit.TokenRefused},
+		map[string]any{"name": p.Token.Name, "prefix": p.Token.Prefix, "permission": TokenPermission(p.Token), "tried": tried}); err != nil {
+		s.log.ErrorContext(ctx, "record token refusal", "user", p.User.Username, "err", err)
+	}
+}
+
+// inScope refuses a project outside the scope of the principal's token,
+// and any project to an upload-only token.
+func (s *Service) inScope(p *Principal, proj *store.Project) error {
+	if err := s.mayManage(p); err != nil {
+		return err
+	}
 	if p.Token != nil && p.Token.Scoped && !slices.Contains(p.Token.ProjectIDs, proj.ID) {
 		return errorf(Forbidden, "The given token isn't allowed to manage project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
 	}
 	return nil
 }
 
-// requireRole checks that p holds a role on the project (an Owner's when
-// owner is set) and returns it.
-func requireRole(ctx context.Context, q roleReader, p *Principal, proj *store.Project, owner bool) (string, error) {
-	if err := inScope(p, proj); err != nil {
+// requireRole checks that p may manage the project (its token's
+// permission and scope) and holds a role on it (an Owner's when owner is
+// set), and returns the role.
+func (s *Service) requireRole(ctx context.Context, q roleReader, p *Principal, proj *store.Project, owner bool) (string, error) {
+	if err := s.inScope(p, proj); err != nil {
 		return "", err
 	}
 	role, err := q.RoleOf(ctx, proj.ID, p.User.ID)
@@ -52,8 +91,8 @@ func requireRole(ctx context.Context, q roleReader, p *Principal, proj *store.Pr
 }
 
 // requireOwner checks that p is an Owner of the project.
-func requireOwner(ctx context.Context, tx *store.Tx, p *Principal, proj *store.Project) error {
-	_, err := requireRole(ctx, tx, p, proj, true)
+func (s *Service) requireOwner(ctx context.Context, tx *store.Tx, p *Principal, proj *store.Project) error {
+	_, err := s.requireRole(ctx, tx, p, proj, true)
 	return err
 }
 
@@ -80,7 +119,7 @@ func (s *Service) ownedProject(ctx context.Context, tx *store.Tx, p *Principal, 
 	if err != nil {
 		return nil, err
 	}
-	if err := requireOwner(ctx, tx, p, proj); err != nil {
+	if err := s.requireOwner(ctx, tx, p, proj); err != nil {
 		return nil, err
 	}
 	if err := s.mandated(ctx, tx, p, proj, action); err != nil {
@@ -148,7 +187,7 @@ func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.M
 		if err := tx.LockProject(ctx, proj.ID); err != nil {
 			return err
 		}
-		if err := requireOwner(ctx, tx, p, proj); err != nil {
+		if err := s.requireOwner(ctx, tx, p, proj); err != nil {
 			return err
 		}
 		if err := s.mandated(ctx, tx, p, proj, ActionDeleteFile); err != nil {

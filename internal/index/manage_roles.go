@@ -96,7 +96,7 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 		if err != nil {
 			return err
 		}
-		if err := inScope(p, proj); err != nil {
+		if err := s.inScope(p, proj); err != nil {
 			return err
 		}
 		if accept {
@@ -212,7 +212,7 @@ func (s *Service) LeaveProject(ctx context.Context, p *Principal, m audit.Meta, 
 		if err != nil {
 			return err
 		}
-		role, err := requireRole(ctx, tx, p, proj, false)
+		role, err := s.requireRole(ctx, tx, p, proj, false)
 		if err != nil {
 			return err
 		}

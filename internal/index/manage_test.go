@@ -37,15 +37,22 @@ func TestManageDomain(t *testing.T) {
 			m := audit.Meta{IP: "192.0.2.1"}
 
 			t.Run("tokens need a verified email and stay within the user's projects", func(t *testing.T) {
-				if _, err := f.svc.CreateToken(ctx, alice, m, TokenRequest{Name: "ci"}); KindOf(err) != Forbidden {
+				// Tokens are made by signed-in sessions that proved their
+				// identity lately.
+				aliceWeb := &Principal{User: alice.User, RecentAuth: true}
+				bobWeb := &Principal{User: bob.User, RecentAuth: true}
+				if _, err := f.svc.CreateToken(ctx, aliceWeb, m, TokenRequest{Name: "ci"}); KindOf(err) != Forbidden {
 					t.Fatalf("unverified: %v", err)
 				}
 				verify(t, f, alice)
 				verify(t, f, bob)
-				if _, err := f.svc.CreateToken(ctx, bob, m, TokenRequest{Name: "ci", Projects: []string{"widget"}}); KindOf(err) != Forbidden {
+				if _, err := f.svc.CreateToken(ctx, bobWeb, m, TokenRequest{Name: "ci", Projects: []string{"widget"}}); KindOf(err) != Forbidden {
 					t.Fatalf("scoped to someone else's project: %v", err)
 				}
-				nt, err := f.svc.CreateToken(ctx, alice, m, TokenRequest{Name: "ci", Projects: []string{"Widget"}})
+				if _, err := f.svc.CreateToken(ctx, &Principal{User: alice.User}, m, TokenRequest{Name: "ci"}); !ReauthRequired(err) {
+					t.Fatalf("a session that did not prove its identity lately: %v", err)
+				}
+				nt, err := f.svc.CreateToken(ctx, aliceWeb, m, TokenRequest{Name: "ci", Projects: []string{"Widget"}})
 				if err != nil || nt.Secret == "" || !nt.Token.Scoped {
 					t.Fatalf("create: %v", err)
 				}
@@ -75,7 +82,7 @@ func TestManageDomain(t *testing.T) {
 				if n := count(); n != 2 {
 					t.Fatalf("%d use events after two minutes", n)
 				}
-				storetest.Must(t, f.svc.RevokeToken(ctx, alice, m, nt.Token.ID))
+				storetest.Must(t, f.svc.RevokeToken(ctx, aliceWeb, m, nt.Token.ID))
 				if _, err := f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{}); KindOf(err) != Unauthorized {
 					t.Fatalf("revoked token: %v", err)
 				}

@@ -27,7 +27,7 @@ func (s *Service) Managed(ctx context.Context, p *Principal, project string) (*M
 	} else if err != nil {
 		return nil, wrap(err, "manage %s", project)
 	}
-	role, err := requireRole(ctx, s.store, p, v.Project, false)
+	role, err := s.requireRole(ctx, s.store, p, v.Project, false)
 	if err != nil {
 		return nil, wrap(err, "manage %s", project)
 	}
@@ -47,7 +47,7 @@ func (s *Service) ProjectHistory(ctx context.Context, p *Principal, project stri
 	} else if err != nil {
 		return nil, nil, wrap(err, "history of %s", project)
 	}
-	if _, err := requireRole(ctx, s.store, p, proj, false); err != nil {
+	if _, err := s.requireRole(ctx, s.store, p, proj, false); err != nil {
 		return nil, nil, wrap(err, "history of %s", project)
 	}
 	evs, err := s.store.ProjectEvents(ctx, proj.ID, limit)
@@ -57,6 +57,9 @@ func (s *Service) ProjectHistory(ctx context.Context, p *Principal, project stri
 // MyProjects lists the projects on which p holds a role (within its
 // token's scope) and its invitations that have not expired.
 func (s *Service) MyProjects(ctx context.Context, p *Principal) ([]store.UserProject, []*store.Invitation, error) {
+	if err := s.mayManage(p); err != nil {
+		return nil, nil, err
+	}
 	projects, err := s.store.ProjectsOfUser(ctx, p.User.ID)
 	if err != nil {
 		return nil, nil, wrap(err, "projects of %s", p.User.Username)

@@ -36,6 +36,7 @@ const (
 	ActionAcceptInvitation = "accept an invitation"
 	ActionSettings         = "change the settings"
 	ActionScopedToken      = "create a token scoped to the project"
+	ActionManageToken      = "create a token that can manage the project"
 )
 
 // mandateRefusal marks an Error as a refusal of the project gate.

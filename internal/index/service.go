@@ -15,6 +15,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 )
 
@@ -39,8 +40,11 @@ type Config struct {
 	UploadGate func(ctx context.Context, u *store.User) (refusal string, err error)
 	// ProjectGate, when set, may refuse a user any change to a project:
 	// uploads, yanks, deletions, roles, invitations, settings, tokens
-	// scoped to it. Reads are never gated.
+	// scoped to it or allowed to manage it. Reads are never gated.
 	ProjectGate ProjectGate
+	// Mailer tells users of every API token created for them (nil: the
+	// notice is only logged).
+	Mailer mail.Mailer
 }
 
 // Service is the package index. It is safe for concurrent use.
@@ -86,10 +90,16 @@ func (s *Service) helpURL(anchor string) string {
 // tokenTouchInterval is how stale a token's recorded last use may be.
 const tokenTouchInterval = time.Minute
 
-// Principal is who is acting: a user, through an API token.
+// Principal is who is acting: a user, through an API token or a
+// signed-in web session.
 type Principal struct {
 	User  *store.User
 	Token *store.Token // nil when acting through a web session
+	// RecentAuth is set when the session proved its identity lately
+	// (signed in, with its second factor if it has one, or
+	// re-authenticated within twofactor.ReauthWindow); never through a
+	// token. Creating a token needs it.
+	RecentAuth bool
 	// Meta is the origin of the request, for security events.
 	Meta audit.Meta
 }

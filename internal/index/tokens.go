@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
@@ -25,6 +27,10 @@ type TokenRequest struct {
 	Projects []string
 	// Expires is when the token stops working; nil: never.
 	Expires *time.Time
+	// Manage lets the token use the management API (yank, roles,
+	// invitations) within its projects, as PyPI's tokens never do;
+	// otherwise it uploads, nothing more.
+	Manage bool
 }
 
 // NewToken is a token just created, with its secret, which is never
@@ -42,24 +48,68 @@ func tokenScope(t *store.Token, names []string) string {
 	return "projects: " + strings.Join(names, ", ")
 }
 
-// userTokens refuses token management through a scoped token: it must
-// not be able to mint or revoke wider credentials.
-func userTokens(p *Principal) error {
-	if p.Token != nil && p.Token.Scoped {
-		return errorf(Forbidden, "A token scoped to projects cannot manage API tokens. Use the web UI or a token for all your projects.")
+// TokenPermission describes what a token may do, for events, emails and
+// pages.
+func TokenPermission(t *store.Token) string {
+	if t.CanManage {
+		return "upload and manage"
+	}
+	return "upload only"
+}
+
+// sessionOnly refuses token management through any API token, whatever
+// its scope: a leaked token must not mint, list or revoke credentials.
+// The attempt is recorded.
+func (s *Service) sessionOnly(ctx context.Context, p *Principal) error {
+	if p.Token != nil {
+		s.tokenRefused(ctx, p, "to handle API tokens")
+		return errorf(Forbidden, "API tokens cannot create, list or revoke API tokens. Sign in to the web UI and use %s/manage/account/tokens/.", s.cfg.BaseURL)
 	}
 	return nil
 }
 
-// CreateToken creates an API token for p's user and returns its secret,
-// which is shown this once. The user's email address must be verified.
+// CreateToken creates an API token for p's user, who must act through a
+// signed-in session that proved its identity lately (with its second
+// factor when it has one), and returns its secret, which is shown this
+// once. The user's email address must be verified. A token that may
+// manage projects is refused for any of them whose two-factor mandate
+// the user does not meet. The user is told by email.
 func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, req TokenRequest) (*NewToken, error) {
-	if err := userTokens(p); err != nil {
+	if err := s.sessionOnly(ctx, p); err != nil {
 		return nil, err
 	}
 	if !p.User.EmailVerified {
 		return nil, errorf(Forbidden, "Verify your email address before creating API tokens.")
 	}
+	if !p.RecentAuth {
+		return nil, &Error{Kind: Forbidden, reauth: true, Msg: fmt.Sprintf(
+			"Confirm it is you before creating an API token: re-authenticate in the web UI at %s/manage/account/reauth/ "+
+				"(with your second factor if you have one), then create the token within 10 minutes.", s.cfg.BaseURL)}
+	}
+	return s.createToken(ctx, p, m, req, "")
+}
+
+// AdminCreateToken creates an API token for the named user on an
+// administrator's command (the admin command line, which acts with the
+// database's own access): no session, no re-authentication, but the same
+// scope checks, the same two-factor mandate, the same event and the same
+// email to the user.
+func (s *Service) AdminCreateToken(ctx context.Context, username string, m audit.Meta, req TokenRequest) (*NewToken, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(NotFound, "No user named %q: create it with `cheeseshop admin user create`.", username)
+	} else if err != nil {
+		return nil, wrap(err, "create token for %s", username)
+	}
+	if u.Disabled {
+		return nil, errorf(Forbidden, "The account %q is disabled: enable it before creating tokens for it.", u.Username)
+	}
+	return s.createToken(ctx, &Principal{User: u, Meta: m}, m, req, "administrator")
+}
+
+// createToken creates the token of req for p's user; by names who made
+// it when it is not the user itself.
+func (s *Service) createToken(ctx context.Context, p *Principal, m audit.Meta, req TokenRequest, by string) (*NewToken, error) {
 	name := strings.TrimSpace(req.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxTokenName || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, errorf(Invalid, "Give the token a name of 1 to %d printable characters, to tell it apart.", maxTokenName)
@@ -69,7 +119,8 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 		return nil, errorf(Invalid, "The expiry date must be in the future.")
 	}
 	secret, hash := auth.NewToken()
-	t := &store.Token{UserID: p.User.ID, Name: name, Prefix: auth.DisplayPrefix(secret), Hash: hash, Scoped: len(req.Projects) > 0, CreatedAt: now}
+	t := &store.Token{UserID: p.User.ID, Name: name, Prefix: auth.DisplayPrefix(secret), Hash: hash, Scoped: len(req.Projects) > 0,
+		CanManage: req.Manage, CreatedAt: now}
 	if req.Expires != nil {
 		t.ExpiresAt = req.Expires.UTC()
 	}
@@ -87,7 +138,11 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 			} else if err != nil {
 				return err
 			}
-			if err := s.mandated(ctx, tx, p, proj, ActionScopedToken); err != nil {
+			action := ActionScopedToken
+			if req.Manage {
+				action = ActionManageToken
+			}
+			if err := s.mandated(ctx, tx, p, proj, action); err != nil {
 				return err
 			}
 			if !slices.Contains(t.ProjectIDs, proj.ID) {
@@ -95,32 +150,76 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 				names = append(names, proj.Name)
 			}
 		}
+		if req.Manage && !t.Scoped {
+			// A token for all the user's projects manages those that
+			// require two-factor authentication too.
+			projects, err := tx.MandatedProjectsOf(ctx, p.User.ID)
+			if err != nil {
+				return err
+			}
+			for _, proj := range projects {
+				if err := s.mandated(ctx, tx, p, proj, ActionManageToken); err != nil {
+					return err
+				}
+			}
+		}
 		t.ProjectNames = names
 		if err := tx.CreateToken(ctx, t); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, m, store.Event{UserID: p.User.ID, ActorID: p.User.ID, Tag: audit.TokenCreated},
-			map[string]any{"name": name, "scope": tokenScope(t, names), "prefix": t.Prefix})
+		details := map[string]any{"name": name, "scope": tokenScope(t, names), "permission": TokenPermission(t), "prefix": t.Prefix}
+		if by != "" {
+			details["by"] = by
+		}
+		return audit.Record(ctx, tx, now, m, store.Event{UserID: p.User.ID, ActorID: p.User.ID, Tag: audit.TokenCreated}, details)
 	})
 	if err != nil {
 		return nil, wrap(err, "create token")
 	}
+	s.tokenNotice(ctx, p.User, t, m, by)
 	return &NewToken{Token: t, Secret: secret}, nil
 }
 
-// ListTokens returns p's user's tokens, newest first (never their secrets).
+// tokenNotice emails the user about a token just created for it, so that
+// a token minted by someone else (a stolen session, an administrator) is
+// seen. A failure to send is logged, not fatal: the token exists.
+func (s *Service) tokenNotice(ctx context.Context, u *store.User, t *store.Token, m audit.Meta, by string) {
+	expires := "never"
+	if !t.ExpiresAt.IsZero() {
+		expires = t.ExpiresAt.Format(time.RFC3339)
+	}
+	who := "from " + m.IP
+	if by != "" {
+		who = "by an " + by + " of the index"
+	}
+	text := fmt.Sprintf("Hello %s,\n\nAn API token was created for your account %s:\n\n"+
+		"  name:        %s\n  token:       %s…\n  projects:    %s\n  permission:  %s\n  expires:     %s\n\n"+
+		"If you did not create it, revoke it at once at %s/manage/account/tokens/, change your password, "+
+		"and check your account's security history.\n",
+		u.Username, who, t.Name, t.Prefix, tokenScope(t, t.ProjectNames), TokenPermission(t), expires, s.cfg.BaseURL)
+	if s.cfg.Mailer == nil {
+		s.log.WarnContext(ctx, "no mailer: token notice not sent", "user", u.Username, "token", t.Prefix)
+		return
+	}
+	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: "API token created: " + t.Name, Text: text}); err != nil {
+		s.log.ErrorContext(ctx, "send token notice", "user", u.Username, "token", t.Prefix, "err", err)
+	}
+}
+
+// ListTokens returns p's user's tokens, newest first (never their
+// secrets), to a signed-in session only.
 func (s *Service) ListTokens(ctx context.Context, p *Principal) ([]*store.Token, error) {
-	if err := userTokens(p); err != nil {
+	if err := s.sessionOnly(ctx, p); err != nil {
 		return nil, err
 	}
 	ts, err := s.store.UserTokens(ctx, p.User.ID)
 	return ts, wrap(err, "list tokens")
 }
 
-// RevokeToken deletes one of p's user's tokens; another user's token is
-// not found.
+// RevokeToken deletes one of p's user's tokens, for a signed-in session
+// only; another user's token is not found.
 func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, id int64) error {
-	if err := userTokens(p); err != nil {
+	if err := s.sessionOnly(ctx, p); err != nil {
 		return err
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {

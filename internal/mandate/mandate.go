@@ -164,9 +164,10 @@ func (s *Service) Check(ctx context.Context, q twofactor.Querier, u *store.User,
 
 // Bound returns the names of the projects of the user that require (or,
 // within their grace period, will require) two-factor authentication of
-// it. A bound user cannot remove its last second factor.
-func (s *Service) Bound(ctx context.Context, userID int64) ([]string, error) {
-	projects, err := s.store.MandatedProjectsOf(ctx, userID)
+// it. A bound user cannot remove its last second factor. q is the store
+// or the transaction of the removal (twofactor.Config.Bound).
+func (s *Service) Bound(ctx context.Context, q twofactor.BoundQuerier, userID int64) ([]string, error) {
+	projects, err := q.MandatedProjectsOf(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("mandate: %w", err)
 	}

@@ -17,7 +17,11 @@ type Token struct {
 	Hash   string
 	// Scoped tokens may upload only to ProjectIDs (and never create
 	// projects); unscoped tokens act for every project of their user.
-	Scoped     bool
+	Scoped bool
+	// CanManage tokens may also use the management API (yank, roles,
+	// invitations) within their scope; others only upload. No token
+	// creates, lists or revokes tokens.
+	CanManage  bool
 	ProjectIDs []int64
 	// ProjectNames are the names of ProjectIDs, filled by UserTokens.
 	ProjectNames []string
@@ -32,8 +36,8 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 	if !t.ExpiresAt.IsZero() {
 		expires = micros(t.ExpiresAt)
 	}
-	id, err := q.insertID(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, scoped, expires_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.UserID, t.Name, t.Prefix, t.Hash, t.Scoped, expires, micros(t.CreatedAt))
+	id, err := q.insertID(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, scoped, can_manage, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, t.UserID, t.Name, t.Prefix, t.Hash, t.Scoped, t.CanManage, expires, micros(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: create token: %w", err)
 	}
@@ -46,7 +50,7 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 	return nil
 }
 
-const tokenColumns = `id, user_id, name, prefix, token_hash, scoped, expires_at, last_used_at, created_at`
+const tokenColumns = `id, user_id, name, prefix, token_hash, scoped, can_manage, expires_at, last_used_at, created_at`
 
 func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 	var (
@@ -54,7 +58,7 @@ func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 		expires, used sql.NullInt64
 		created       int64
 	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &expires, &used, &created); err != nil {
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &t.CanManage, &expires, &used, &created); err != nil {
 		return nil, notFound(err)
 	}
 	if expires.Valid {

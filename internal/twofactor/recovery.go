@@ -31,9 +31,12 @@ const (
 // GenerateRecoveryCodes replaces the user's recovery codes with 8 new
 // ones, returned once, in the clear, to be shown. Until the user types
 // one back (ConfirmRecoveryCodes) no first second factor can be enabled.
-// Replacing an existing set needs a recent re-authentication (the
-// caller's to check).
+// Generating them, the first time as later, needs a recent
+// re-authentication: the codes pass the second step.
 func (s *Service) GenerateRecoveryCodes(ctx context.Context, c *account.Current, m audit.Meta) ([]string, error) {
+	if err := s.requireRecentAuth(c); err != nil {
+		return nil, err
+	}
 	codes := make([]string, RecoveryCodeCount)
 	hashes := make([]string, RecoveryCodeCount)
 	for i := range codes {

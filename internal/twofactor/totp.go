@@ -47,7 +47,11 @@ type TOTPSetup struct {
 
 // BeginTOTP makes a new secret for the user of session c and keeps it,
 // sealed and bound to the session, until ConfirmTOTP (or 15 minutes).
+// It needs a recent re-authentication, as every change of second factors.
 func (s *Service) BeginTOTP(ctx context.Context, c *account.Current) (*TOTPSetup, error) {
+	if err := s.requireRecentAuth(c); err != nil {
+		return nil, err
+	}
 	if c.User.HasTOTP {
 		return nil, errorf(account.Invalid, "An authenticator app is already enabled. Remove it first to set up another.")
 	}
@@ -92,8 +96,11 @@ func (s *Service) PendingTOTP(ctx context.Context, c *account.Current) (string, 
 }
 
 // ConfirmTOTP enables the authenticator app being set up in session c once
-// the user types a code from it.
+// the user types a code from it, after a recent re-authentication.
 func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code string, m audit.Meta) error {
+	if err := s.requireRecentAuth(c); err != nil {
+		return err
+	}
 	res, err := s.reserve(ctx, c.User, m)
 	if err != nil {
 		return err
@@ -199,24 +206,31 @@ func (s *Service) matchTOTP(secret, code string) (int64, error) {
 	return 0, errorf(account.Unauthorized, "The code is wrong. Enter the code your authenticator app shows now.")
 }
 
-// RemoveTOTP removes the user's authenticator app. The caller checks that
-// the user re-authenticated recently.
+// RemoveTOTP removes the user's authenticator app, after a recent
+// re-authentication, unless it is the last second factor while a policy
+// requires one.
 func (s *Service) RemoveTOTP(ctx context.Context, c *account.Current, m audit.Meta) error {
-	if !c.User.HasTOTP {
-		return errorf(account.NotFound, "No authenticator app is enabled on this account.")
-	}
-	if err := s.checkRemovable(ctx, c.User); err != nil {
+	if err := s.requireRecentAuth(c); err != nil {
 		return err
 	}
 	now := s.now()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		totpOn, err := s.removable(ctx, tx, c.User)
+		if err != nil {
+			return err
+		}
+		if !totpOn {
+			return errorf(account.NotFound, "No authenticator app is enabled on this account.")
+		}
 		if err := tx.RemoveTOTP(ctx, c.User.ID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
 			map[string]any{"method": "totp"})
 	})
-	if err != nil {
+	if account.KindOf(err) != 0 {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("twofactor: remove totp: %w", err)
 	}
 	c.User.HasTOTP = false
@@ -225,38 +239,45 @@ func (s *Service) RemoveTOTP(ctx context.Context, c *account.Current, m audit.Me
 	return nil
 }
 
-// checkRemovable refuses to remove the user's last second factor while a
-// policy requires two-factor authentication of it.
-func (s *Service) checkRemovable(ctx context.Context, u *store.User) error {
-	totpOn, keys, err := s.store.TwoFactorMethods(ctx, u.ID)
+// removable locks the user's row for the transaction of a removal, then
+// refuses it when the user has one second factor left while a policy
+// requires two-factor authentication of it. The count and the removal
+// are in one transaction, behind the lock, so that two removals at once
+// (the app and the only key, or two keys) cannot both see two methods
+// and leave none. It returns whether the user has an authenticator app.
+func (s *Service) removable(ctx context.Context, tx *store.Tx, u *store.User) (totpOn bool, err error) {
+	if err := tx.LockUser(ctx, u.ID); err != nil {
+		return false, err
+	}
+	totpOn, keys, err := tx.TwoFactorMethods(ctx, u.ID)
 	if err != nil {
-		return fmt.Errorf("twofactor: %w", err)
+		return false, err
 	}
 	n := keys
 	if totpOn {
 		n++
 	}
 	if n > 1 {
-		return nil
+		return totpOn, nil
 	}
 	req, err := s.Required(ctx, u)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if req != "" {
-		return errorf(account.Forbidden, "This is your last two-factor method, and %s. Add another method before removing this one.", req.Explain())
+		return false, errorf(account.Forbidden, "This is your last two-factor method, and %s. Add another method before removing this one.", req.Explain())
 	}
 	if s.cfg.Bound != nil {
-		projects, err := s.cfg.Bound(ctx, u.ID)
+		projects, err := s.cfg.Bound(ctx, tx, u.ID)
 		if err != nil {
-			return fmt.Errorf("twofactor: %w", err)
+			return false, fmt.Errorf("twofactor: %w", err)
 		}
 		if len(projects) > 0 {
-			return errorf(account.Forbidden, "This is your last two-factor method, and two-factor authentication is required of the collaborators of %s (critical or opted in). Add another method before removing this one.",
+			return false, errorf(account.Forbidden, "This is your last two-factor method, and two-factor authentication is required of the collaborators of %s (critical or opted in). Add another method before removing this one.",
 				quoteList(projects))
 		}
 	}
-	return nil
+	return totpOn, nil
 }
 
 // quoteList writes 'a', 'b' and 'c'.

@@ -49,8 +49,13 @@ type Config struct {
 	Mailer mail.Mailer
 	// Bound, when set, returns the projects whose mandate binds the user
 	// (critical or opted in): such a user cannot remove its last second
-	// factor.
-	Bound func(ctx context.Context, userID int64) (projects []string, err error)
+	// factor. q is the transaction of the removal.
+	Bound func(ctx context.Context, q BoundQuerier, userID int64) (projects []string, err error)
+}
+
+// BoundQuerier is what Config.Bound reads: the transaction of a removal.
+type BoundQuerier interface {
+	MandatedProjectsOf(ctx context.Context, userID int64) ([]*store.Project, error)
 }
 
 // Service manages second factors. It is safe for concurrent use.
@@ -199,6 +204,41 @@ func (s *Service) MissingError(ctx context.Context, u *store.User) error {
 	return &account.Error{Kind: account.Forbidden, Msg: fmt.Sprintf(
 		"User '%s' does not have two-factor authentication enabled, which this index requires. "+
 			"Enable an authenticator app or a security key at %s, then try again.", u.Username, s.SetupURL())}
+}
+
+// ErrReauthRequired is in the chain of every refusal of a change that
+// needs a recent proof of identity (adding or removing a second factor,
+// generating recovery codes): pages send the user to re-authenticate.
+var ErrReauthRequired = errors.New("twofactor: re-authentication required")
+
+// reauthError is a refusal for want of a recent re-authentication: an
+// *account.Error (Forbidden) that is also ErrReauthRequired.
+type reauthError struct{ err *account.Error }
+
+func (e *reauthError) Error() string   { return e.err.Msg }
+func (e *reauthError) Unwrap() []error { return []error{e.err, ErrReauthRequired} }
+
+// RecentlyAuthenticated reports whether the user of the signed-in
+// session c proved its identity (signed in, or re-authenticated) within
+// ReauthWindow.
+func (s *Service) RecentlyAuthenticated(c *account.Current) bool {
+	return c != nil && c.Session != nil && !c.Pending() && s.now().Sub(c.Session.AuthenticatedAt) < ReauthWindow
+}
+
+// requireRecentAuth refuses a change to the credentials of c's user
+// unless c proved its identity within ReauthWindow: a session cookie
+// stolen earlier cannot enrol the thief's own second factor, or remove
+// the owner's. Every such change checks it here, whatever page asked.
+func (s *Service) requireRecentAuth(c *account.Current) error {
+	if c == nil || c.Session == nil || c.Pending() {
+		return errorf(account.Unauthorized, "Sign in first.")
+	}
+	if s.RecentlyAuthenticated(c) {
+		return nil
+	}
+	return &reauthError{&account.Error{Kind: account.Forbidden, Msg: fmt.Sprintf(
+		"Confirm it is you: changing your second factors needs a proof of identity from the last %d minutes. "+
+			"Re-authenticate at %s/manage/account/reauth/, then try again.", int(ReauthWindow/time.Minute), s.cfg.BaseURL)}}
 }
 
 func errorf(kind account.Kind, format string, args ...any) error {

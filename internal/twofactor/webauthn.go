@@ -168,10 +168,11 @@ func (s *Service) CheckKeyLabel(ctx context.Context, userID int64, label string,
 // BeginKeyRegistration starts adding a security key to the signed-in
 // user of c: it returns the options for navigator.credentials.create (the
 // PublicKeyCredentialCreationOptionsJSON) and keeps the ceremony's session
-// data, bound to the web session, for 5 minutes.
+// data, bound to the web session, for 5 minutes. It needs a recent
+// re-authentication, as every change of second factors.
 func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) ([]byte, error) {
-	if c.Pending() {
-		return nil, errorf(account.Unauthorized, "Sign in first.")
+	if err := s.requireRecentAuth(c); err != nil {
+		return nil, err
 	}
 	if !c.User.RecoveryCodesConfirmed {
 		return nil, errorf(account.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
@@ -199,10 +200,10 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) 
 
 // FinishKeyRegistration adds the security key that answered the options
 // of BeginKeyRegistration (response is the credential's toJSON()), named
-// label.
+// label, after a recent re-authentication.
 func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current, label string, response []byte, m audit.Meta) (*store.SecurityKey, error) {
-	if c.Pending() {
-		return nil, errorf(account.Unauthorized, "Sign in first.")
+	if err := s.requireRecentAuth(c); err != nil {
+		return nil, err
 	}
 	label = strings.TrimSpace(label)
 	if err := s.CheckKeyLabel(ctx, c.User.ID, label, 0); err != nil {
@@ -433,26 +434,33 @@ func (s *Service) RenameKey(ctx context.Context, c *account.Current, id int64, l
 	return nil
 }
 
-// RemoveKey removes one of the user's keys, unless it is the last second
-// factor while a policy requires one. The caller checks that the user
-// re-authenticated recently.
+// RemoveKey removes one of the user's keys, after a recent
+// re-authentication, unless it is the last second factor while a policy
+// requires one.
 func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m audit.Meta) error {
+	if err := s.requireRecentAuth(c); err != nil {
+		return err
+	}
 	key, err := s.keyOf(ctx, c.User.ID, id)
 	if err != nil {
 		return err
 	}
-	if err := s.checkRemovable(ctx, c.User); err != nil {
-		return err
-	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.DeleteSecurityKey(ctx, c.User.ID, id); err != nil {
+		if _, err := s.removable(ctx, tx, c.User); err != nil {
+			return err
+		}
+		if err := tx.DeleteSecurityKey(ctx, c.User.ID, id); errors.Is(err, store.ErrNotFound) {
+			return errorf(account.NotFound, "No such security key on your account.")
+		} else if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
 			map[string]any{"method": "webauthn", "label": key.Label})
 	})
-	if err != nil {
+	if account.KindOf(err) != 0 {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("twofactor: remove security key: %w", err)
 	}
 	s.notify(ctx, c.User, "Two-factor method removed: security key",

@@ -12,6 +12,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/twofactor"
 )
 
 // maxAPIBody bounds the JSON body of a management API request.
@@ -22,10 +23,11 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, p *index.Principal)
 
 // api wraps a management API handler. A request with an Authorization
 // header and no session cookie acts with its API token (Bearer, or Basic
-// with the username __token__); it carries no ambient credential, so the
-// form token does not apply. Any other request acts for the signed-in
-// session, and must then send the form token in the X-CSRF-Token header
-// unless it is a GET. Errors are JSON: {"message": ...}.
+// with the username __token__), which must have been created with the
+// management scope (others only upload); it carries no ambient
+// credential, so the form token does not apply. Any other request acts
+// for the signed-in session, and must then send the form token in the
+// X-CSRF-Token header unless it is a GET. Errors are JSON: {"message": ...}.
 func (s *Server) api(h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -44,6 +46,12 @@ func (s *Server) api(h apiHandler) http.Handler {
 				return
 			}
 			p.Meta = meta(r)
+			// An upload-only token (every token made without the
+			// management scope) stops here, whatever the route.
+			if err := s.idx.CheckManage(r.Context(), p); err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
 			if s.gateAPI(w, r, p.User) {
 				h(w, r, p)
 			}
@@ -66,7 +74,7 @@ func (s *Server) api(h apiHandler) http.Handler {
 			}
 		}
 		if s.gateAPI(w, r, c.User) {
-			h(w, r, &index.Principal{User: c.User, Meta: meta(r)})
+			h(w, r, &index.Principal{User: c.User, Meta: meta(r), RecentAuth: s.acct.RecentlyAuthenticated(c, twofactor.ReauthWindow)})
 		}
 	})
 }
@@ -246,10 +254,12 @@ type apiToken struct {
 	Prefix   string   `json:"prefix"`
 	Scope    string   `json:"scope"` // "all" or "projects"
 	Projects []string `json:"projects"`
-	Created  string   `json:"created"`
-	LastUsed *string  `json:"last_used"`
-	Expires  *string  `json:"expires"`
-	Token    string   `json:"token,omitempty"` // the secret, only when created
+	// Manage is set on a token that may use this API; others only upload.
+	Manage   bool    `json:"manage"`
+	Created  string  `json:"created"`
+	LastUsed *string `json:"last_used"`
+	Expires  *string `json:"expires"`
+	Token    string  `json:"token,omitempty"` // the secret, only when created
 }
 
 func tokenDoc(t *store.Token) apiToken {
@@ -260,7 +270,7 @@ func tokenDoc(t *store.Token) apiToken {
 		s := at.Format(time.RFC3339)
 		return &s
 	}
-	d := apiToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scope: "all", Projects: []string{}, Created: t.CreatedAt.Format(time.RFC3339),
+	d := apiToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scope: "all", Projects: []string{}, Manage: t.CanManage, Created: t.CreatedAt.Format(time.RFC3339),
 		LastUsed: opt(t.LastUsedAt), Expires: opt(t.ExpiresAt)}
 	if t.Scoped {
 		d.Scope = "projects"
@@ -287,6 +297,7 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index
 		Name          string   `json:"name"`
 		Projects      []string `json:"projects"`
 		ExpiresInDays int      `json:"expires_in_days"`
+		Manage        bool     `json:"manage"`
 	}
 	if err := decode(r, &body); err != nil {
 		s.apiFail(w, r, err)
@@ -301,6 +312,7 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index
 		s.apiFail(w, r, err)
 		return
 	}
+	req.Manage = body.Manage
 	nt, err := s.idx.CreateToken(r.Context(), p, p.Meta, req)
 	if err != nil {
 		s.apiFail(w, r, err)

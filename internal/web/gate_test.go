@@ -49,8 +49,8 @@ func TestRequireTwoFactor(t *testing.T) {
 			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "two-factor") {
 				t.Fatalf("token creation without 2FA: %d\n%s", resp.StatusCode, body)
 			}
-			req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/tokens", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/projects/alice-pkg/", nil)
+			req.Header.Set("Authorization", "Bearer "+s.manageToken(u))
 			if resp, body := s.do(req); resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "two-factor") {
 				t.Fatalf("management API with the token of a user without 2FA: %d %s", resp.StatusCode, body)
 			}

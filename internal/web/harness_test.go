@@ -106,7 +106,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	gate := func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
 		return md.Check(ctx, q, u, p)
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20, UploadGate: tf.UploadGate, ProjectGate: gate}, log)
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20, UploadGate: tf.UploadGate, ProjectGate: gate, Mailer: mailer}, log)
 	acct, err := account.New(context.Background(), st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -152,11 +152,26 @@ func (s *testServer) user(name string, projects ...string) (*store.User, string)
 	return u, s.token(u, projects...)
 }
 
+// token creates an upload-only token for u (scoped to the given existing
+// projects, if any), directly in the database.
 func (s *testServer) token(u *store.User, projects ...string) string {
+	s.t.Helper()
+	return s.newToken(u, false, projects...)
+}
+
+// manageToken creates a token for u with the management scope (scoped to
+// the given existing projects, if any), directly in the database.
+func (s *testServer) manageToken(u *store.User, projects ...string) string {
+	s.t.Helper()
+	return s.newToken(u, true, projects...)
+}
+
+func (s *testServer) newToken(u *store.User, manage bool, projects ...string) string {
 	s.t.Helper()
 	ctx := context.Background()
 	tok, hash := auth.NewToken()
-	st := &store.Token{UserID: u.ID, Name: "test", Prefix: auth.DisplayPrefix(tok), Hash: hash, Scoped: len(projects) > 0, CreatedAt: time.Now()}
+	st := &store.Token{UserID: u.ID, Name: "test", Prefix: auth.DisplayPrefix(tok), Hash: hash, Scoped: len(projects) > 0,
+		CanManage: manage, CreatedAt: time.Now()}
 	for _, p := range projects {
 		proj, err := s.st.ProjectByName(ctx, p)
 		if err != nil {

@@ -78,7 +78,7 @@ func TestManageCSRF(t *testing.T) {
 			if tm.role(t, "guarded", "maintainer") != "Maintainer" || !tm.invited(t, "guarded", "invitee") || tm.role(t, "guarded", "invitee") != "" {
 				t.Error("roles changed")
 			}
-			if ts, _ := tm.s.st.UserTokens(t.Context(), tm.users["owner"].ID); len(ts) != 1 {
+			if ts, _ := tm.s.st.UserTokens(t.Context(), tm.users["owner"].ID); len(ts) != 2 { // the team's upload and management tokens
 				t.Errorf("owner has %d tokens", len(ts))
 			}
 			// With the header, a session may use the API.

@@ -287,16 +287,18 @@ func TestManageTokens(t *testing.T) {
 			t.Fatalf("revoked token uploaded: %d", resp.StatusCode)
 		}
 
-		// The JSON API creates, lists and revokes tokens too.
-		resp, raw := tm.api(t, "owner", "POST", "/api/tokens", map[string]any{"name": "ci", "projects": []string{"tokened"}})
+		// The JSON API creates, lists and revokes tokens too, for a
+		// signed-in session.
+		ob := tm.browsers["owner"]
+		resp, raw := ob.sessionAPI("POST", "/api/tokens", map[string]any{"name": "ci", "projects": []string{"tokened"}})
 		var created apiToken
-		if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &created) != nil || created.Token == "" || created.Scope != "projects" {
+		if resp.StatusCode != http.StatusCreated || json.Unmarshal([]byte(raw), &created) != nil || created.Token == "" || created.Scope != "projects" || created.Manage {
 			t.Fatalf("api create token: %d %s", resp.StatusCode, raw)
 		}
-		if resp, raw := tm.api(t, "owner", "GET", "/api/tokens", nil); resp.StatusCode != http.StatusOK || strings.Contains(string(raw), created.Token) || !strings.Contains(string(raw), `"ci"`) {
+		if resp, raw := ob.sessionAPI("GET", "/api/tokens", nil); resp.StatusCode != http.StatusOK || strings.Contains(raw, created.Token) || !strings.Contains(raw, `"ci"`) {
 			t.Fatalf("api list tokens: %d %s", resp.StatusCode, raw)
 		}
-		if resp, _ := tm.api(t, "owner", "DELETE", "/api/tokens/"+strconv.FormatInt(created.ID, 10), nil); resp.StatusCode != http.StatusOK {
+		if resp, _ := ob.sessionAPI("DELETE", "/api/tokens/"+strconv.FormatInt(created.ID, 10), nil); resp.StatusCode != http.StatusOK {
 			t.Fatalf("api revoke: %d", resp.StatusCode)
 		}
 		if resp, raw := tm.api(t, "nobody", "GET", "/api/tokens", nil); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(raw), `"message"`) {

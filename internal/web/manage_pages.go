@@ -11,6 +11,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/twofactor"
 )
 
 // maxTokenDays bounds the lifetime asked for a token, in days.
@@ -23,7 +24,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) *index.Princi
 	if c == nil {
 		return nil
 	}
-	return &index.Principal{User: c.User, Meta: meta(r)}
+	return &index.Principal{User: c.User, Meta: meta(r), RecentAuth: s.acct.RecentlyAuthenticated(c, twofactor.ReauthWindow)}
 }
 
 // projectURL is the management page of a project.
@@ -326,9 +327,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = r.ParseForm()
 	req, err := tokenRequest(r.PostForm.Get("name"), r.PostForm.Get("scope") == "projects", r.PostForm["project"], r.PostForm.Get("expires_days"))
+	req.Manage = r.PostForm.Get("manage") == "on"
 	var nt *index.NewToken
 	if err == nil {
 		nt, err = s.idx.CreateToken(r.Context(), p, p.Meta, req)
+	}
+	if index.ReauthRequired(err) {
+		s.sendToReauth(w, r, "/manage/account/tokens/")
+		return
 	}
 	if err != nil {
 		if k := index.KindOf(err); k == index.Invalid || k == index.Forbidden {

@@ -19,20 +19,23 @@ import (
 const managePassword = "correct horse battery staple"
 
 // team is a project's cast: its Owner, a Maintainer, a stranger and an
-// invitee, each with a signed-in browser and an API token.
+// invitee, each with a signed-in browser, an upload-only API token and
+// an API token with the management scope.
 type team struct {
-	s        *testServer
-	users    map[string]*store.User
-	browsers map[string]*browser
-	tokens   map[string]string
+	s            *testServer
+	users        map[string]*store.User
+	browsers     map[string]*browser
+	tokens       map[string]string // upload-only
+	manageTokens map[string]string
 }
 
 func newTeam(t *testing.T, s *testServer) *team {
 	t.Helper()
-	tm := &team{s: s, users: map[string]*store.User{}, browsers: map[string]*browser{}, tokens: map[string]string{}}
+	tm := &team{s: s, users: map[string]*store.User{}, browsers: map[string]*browser{}, tokens: map[string]string{}, manageTokens: map[string]string{}}
 	for _, name := range []string{"owner", "maintainer", "stranger", "invitee"} {
 		tm.users[name] = s.userWithPassword(name, managePassword)
 		tm.tokens[name] = s.token(tm.users[name])
+		tm.manageTokens[name] = s.manageToken(tm.users[name])
 		b := s.browser(t)
 		b.login(name, managePassword)
 		b.get("/manage/projects/") // the session's form token
@@ -57,20 +60,43 @@ func (tm *team) project(t *testing.T, name string) {
 	storetest.Must(t, tm.s.st.AddRole(ctx, proj.ID, tm.users["maintainer"].ID, store.RoleMaintainer, proj.CreatedAt))
 }
 
-// api sends a management API request with a token.
+// api sends a management API request with who's management token.
 func (tm *team) api(t *testing.T, who, method, path string, body any) (*http.Response, []byte) {
 	t.Helper()
-	var rd *strings.Reader
-	if body == nil {
-		rd = strings.NewReader("")
-	} else {
-		b, _ := json.Marshal(body)
-		rd = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, tm.s.URL+path, rd)
-	req.Header.Set("Authorization", "Bearer "+tm.tokens[who])
+	return tm.s.apiRequest(t, tm.manageTokens[who], method, path, body)
+}
+
+// apiRequest sends a management API request with a token.
+func (s *testServer) apiRequest(t *testing.T, token, method, path string, body any) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, jsonBody(body))
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	return tm.s.do(req)
+	return s.do(req)
+}
+
+// sessionAPI sends a management API request as the browser's signed-in
+// session does from a page: with the page's form token in X-CSRF-Token.
+func (b *browser) sessionAPI(method, path string, body any) (*http.Response, string) {
+	b.t.Helper()
+	if b.csrf == "" {
+		b.get("/manage/projects/")
+	}
+	req, _ := http.NewRequest(method, b.s.URL+path, jsonBody(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	req.Header.Set("Origin", b.s.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+// jsonBody is body as JSON (nil: empty).
+func jsonBody(body any) *strings.Reader {
+	if body == nil {
+		return strings.NewReader("")
+	}
+	b, _ := json.Marshal(body)
+	return strings.NewReader(string(b))
 }
 
 func (tm *team) release(t *testing.T, project, version string) *index.ReleaseView {

@@ -27,10 +27,34 @@ type mandateRoute struct {
 	// who acts: "owner", "maintainer" or "invitee" (invited to p).
 	who   string
 	setup func(t *testing.T, tm *team, p string)
-	// do sends the request about project p and returns its status and body.
-	do func(t *testing.T, tm *team, who, p string) (int, string)
+	// do sends the request about project p with the credential via (see
+	// credentials) and returns its status and body.
+	do func(t *testing.T, tm *team, via, who, p string) (int, string)
 	// ok is the status once the user has two-factor authentication.
 	ok int
+}
+
+// The kinds of credential a request can act with.
+const (
+	viaSession     = "session"          // a signed-in browser (pages, and the API with the form token)
+	viaUploadToken = "upload token"     // an API token without the management scope
+	viaManageToken = "management token" // an API token with the management scope
+)
+
+// credentials lists the kinds of credential that can act on a route: the
+// upload API takes every token, the management API management tokens and
+// sessions (token management: sessions only), the pages sessions only.
+func credentials(pattern string) []string {
+	_, path, _ := strings.Cut(pattern, " ")
+	switch {
+	case strings.HasPrefix(path, "/legacy"):
+		return []string{viaUploadToken, viaManageToken}
+	case strings.HasPrefix(path, "/api/tokens"):
+		return []string{viaSession}
+	case strings.HasPrefix(path, "/api/"):
+		return []string{viaManageToken, viaSession}
+	}
+	return []string{viaSession}
 }
 
 const (
@@ -42,8 +66,8 @@ const (
 // mandateRoutes lists every write route. A route added to the server
 // without a row here fails TestMandateRoutesComplete.
 func mandateRoutes() []mandateRoute {
-	form := func(path string, vals url.Values) func(t *testing.T, tm *team, who, p string) (int, string) {
-		return func(t *testing.T, tm *team, who, p string) (int, string) {
+	form := func(path string, vals url.Values) func(t *testing.T, tm *team, via, who, p string) (int, string) {
+		return func(t *testing.T, tm *team, via, who, p string) (int, string) {
 			v := url.Values{}
 			for k, vs := range vals {
 				v[k] = slices.Clone(vs)
@@ -55,21 +79,32 @@ func mandateRoutes() []mandateRoute {
 			return resp.StatusCode, body
 		}
 	}
-	call := func(method, path string, body any) func(t *testing.T, tm *team, who, p string) (int, string) {
-		return func(t *testing.T, tm *team, who, p string) (int, string) {
+	call := func(method, path string, body any) func(t *testing.T, tm *team, via, who, p string) (int, string) {
+		return func(t *testing.T, tm *team, via, who, p string) (int, string) {
 			if m, ok := body.(map[string]any); ok {
 				if _, ok := m["projects"]; ok {
 					body = map[string]any{"name": "scoped", "projects": []string{p}}
 				}
 			}
-			resp, b := tm.api(t, who, method, strings.ReplaceAll(path, "{p}", p), body)
+			path := strings.ReplaceAll(path, "{p}", p)
+			if via == viaSession {
+				resp, b := tm.browsers[who].sessionAPI(method, path, body)
+				return resp.StatusCode, b
+			}
+			resp, b := tm.api(t, who, method, path, body)
 			return resp.StatusCode, string(b)
 		}
 	}
-	upload := func(t *testing.T, tm *team, who, p string) (int, string) {
+	token := func(tm *team, via, who string) string {
+		if via == viaManageToken {
+			return tm.manageTokens[who]
+		}
+		return tm.tokens[who]
+	}
+	upload := func(t *testing.T, tm *team, via, who, p string) (int, string) {
 		d := disttest.Dist{Name: p, Version: "3.0"}
 		content := d.Wheel()
-		resp, body := tm.s.do(tm.s.uploadRequest(tm.tokens[who], d.Form("bdist_wheel", content), d.WheelFilename(), content))
+		resp, body := tm.s.do(tm.s.uploadRequest(token(tm, via, who), d.Form("bdist_wheel", content), d.WheelFilename(), content))
 		return resp.StatusCode, resp.Status + " " + string(body)
 	}
 	yank := func(t *testing.T, tm *team, p string) {
@@ -80,10 +115,10 @@ func mandateRoutes() []mandateRoute {
 	const proj = "/manage/project/{project}"
 	return []mandateRoute{
 		{pattern: "POST /legacy/{$}", who: "maintainer", do: upload, ok: http.StatusOK},
-		{pattern: "POST /legacy", who: "owner", do: func(t *testing.T, tm *team, who, p string) (int, string) {
+		{pattern: "POST /legacy", who: "owner", do: func(t *testing.T, tm *team, via, who, p string) (int, string) {
 			d := disttest.Dist{Name: p, Version: "3.1"}
 			content := d.Wheel()
-			req := tm.s.uploadRequest(tm.tokens[who], d.Form("bdist_wheel", content), d.WheelFilename(), content)
+			req := tm.s.uploadRequest(token(tm, via, who), d.Form("bdist_wheel", content), d.WheelFilename(), content)
 			req.URL.Path = "/legacy"
 			resp, body := tm.s.do(req)
 			return resp.StatusCode, resp.Status + " " + string(body)
@@ -107,8 +142,8 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST " + proj + "/release/{version}/yank", who: "owner", do: form("/manage/project/{p}/release/1.0/yank", url.Values{"reason": {"broken"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/release/{version}/unyank", who: "owner", setup: yank, do: form("/manage/project/{p}/release/1.0/unyank", nil), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/release/{version}/delete", who: "owner", do: form("/manage/project/{p}/release/1.0/delete", nil), ok: http.StatusSeeOther},
-		{pattern: "POST " + proj + "/release/{version}/file/delete", who: "owner", do: func(t *testing.T, tm *team, who, p string) (int, string) {
-			return form("/manage/project/{p}/release/2.0/file/delete", url.Values{"filename": {disttest.Dist{Name: p, Version: "2.0"}.WheelFilename()}})(t, tm, who, p)
+		{pattern: "POST " + proj + "/release/{version}/file/delete", who: "owner", do: func(t *testing.T, tm *team, via, who, p string) (int, string) {
+			return form("/manage/project/{p}/release/2.0/file/delete", url.Values{"filename": {disttest.Dist{Name: p, Version: "2.0"}.WheelFilename()}})(t, tm, via, who, p)
 		}, ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/collaboration/invite", who: "owner", do: form("/manage/project/{p}/collaboration/invite", url.Values{"username": {"invitee"}, "role": {"Maintainer"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/collaboration/revoke", who: "owner", setup: invite, do: form("/manage/project/{p}/collaboration/revoke", url.Values{"username": {"invitee"}}), ok: http.StatusSeeOther},
@@ -186,10 +221,13 @@ func TestMandateRoutesComplete(t *testing.T) {
 }
 
 // TestMandateRoutes proves, for every write route that changes a
-// project, that a collaborator without two-factor authentication is
-// refused on a critical project (with the reason and the way out), with
-// a token or session made before the designation, and that the same
-// request succeeds once it has two-factor authentication.
+// project and every kind of credential that can act on it (credentials:
+// session, upload token, management token), that a collaborator without
+// two-factor authentication is refused on a critical project (with the
+// reason and the way out), with a token or session made before the
+// designation, and that the same request succeeds once it has two-factor
+// authentication. (An upload-only token is refused the management API
+// whatever the project: TestTokenScopeRoutes.)
 func TestMandateRoutes(t *testing.T) {
 	t.Parallel()
 	for _, d := range storetest.Dialects {
@@ -203,38 +241,40 @@ func TestMandateRoutes(t *testing.T) {
 				if r.exempt != "" {
 					continue
 				}
-				t.Run(r.pattern, func(t *testing.T) {
-					n++
-					p := fmt.Sprintf("crit%d", n)
-					tm.project(t, p)
-					if r.setup != nil {
-						r.setup(t, tm, p)
-					}
-					proj, err := s.st.ProjectByName(ctx, p)
-					storetest.Must(t, err)
-					storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now().Add(-time.Hour)))
-					u := tm.users[r.who]
-					status, body := r.do(t, tm, r.who, p)
-					if status != http.StatusForbidden {
-						t.Fatalf("without 2FA on a critical project: status %d, want 403\n%s", status, body)
-					}
-					for _, want := range []string{"'" + p + "' is a critical project", "two-factor authentication", "/manage/account/two-factor/", u.Username} {
-						if !strings.Contains(body, want) && !strings.Contains(body, strings.ReplaceAll(want, "'", "&#39;")) {
-							t.Fatalf("refusal does not say %q:\n%s", want, body)
+				for _, via := range credentials(r.pattern) {
+					t.Run(r.pattern+"/"+via, func(t *testing.T) {
+						n++
+						p := fmt.Sprintf("crit%d", n)
+						tm.project(t, p)
+						if r.setup != nil {
+							r.setup(t, tm, p)
 						}
-					}
-					evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
-					storetest.Must(t, err)
-					if !slices.ContainsFunc(evs, func(e *store.Event) bool { return e.Tag == audit.MandateRefused && e.UserID == u.ID }) {
-						t.Fatalf("no %s event for %s", audit.MandateRefused, u.Username)
-					}
+						proj, err := s.st.ProjectByName(ctx, p)
+						storetest.Must(t, err)
+						storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now().Add(-time.Hour)))
+						u := tm.users[r.who]
+						status, body := r.do(t, tm, via, r.who, p)
+						if status != http.StatusForbidden {
+							t.Fatalf("without 2FA on a critical project: status %d, want 403\n%s", status, body)
+						}
+						for _, want := range []string{"'" + p + "' is a critical project", "two-factor authentication", "/manage/account/two-factor/", u.Username} {
+							if !strings.Contains(body, want) && !strings.Contains(body, strings.ReplaceAll(want, "'", "&#39;")) {
+								t.Fatalf("refusal does not say %q:\n%s", want, body)
+							}
+						}
+						evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
+						storetest.Must(t, err)
+						if !slices.ContainsFunc(evs, func(e *store.Event) bool { return e.Tag == audit.MandateRefused && e.UserID == u.ID }) {
+							t.Fatalf("no %s event for %s", audit.MandateRefused, u.Username)
+						}
 
-					storetest.Must(t, s.st.SetTOTP(ctx, u.ID, "sealed", 0, time.Now()))
-					defer func() { storetest.Must(t, s.st.RemoveTOTP(ctx, u.ID)) }()
-					if status, body := r.do(t, tm, r.who, p); status != r.ok {
-						t.Fatalf("with 2FA: status %d, want %d\n%s", status, r.ok, body)
-					}
-				})
+						storetest.Must(t, s.st.SetTOTP(ctx, u.ID, "sealed", 0, time.Now()))
+						defer func() { storetest.Must(t, s.st.RemoveTOTP(ctx, u.ID)) }()
+						if status, body := r.do(t, tm, via, r.who, p); status != r.ok {
+							t.Fatalf("with 2FA: status %d, want %d\n%s", status, r.ok, body)
+						}
+					})
+				}
 			}
 		})
 	}

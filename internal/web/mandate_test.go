@@ -163,7 +163,8 @@ func TestMandateKeepsLastMethod(t *testing.T) {
 			storetest.Must(t, s.st.SetTOTP(ctx, maint.ID, "sealed", 0, time.Now()))
 			u, err := s.st.UserByID(ctx, maint.ID)
 			storetest.Must(t, err)
-			c := &account.Current{User: u}
+			// A session that has just proved its identity.
+			c := &account.Current{User: u, Session: &store.Session{State: store.SessionActive, AuthenticatedAt: time.Now()}}
 			// Not bound yet: the app may go (and comes back).
 			storetest.Must(t, s.tf.RemoveTOTP(ctx, c, meta0()))
 			storetest.Must(t, s.st.SetTOTP(ctx, maint.ID, "sealed", 0, time.Now()))

@@ -41,23 +41,19 @@ func (s *Server) recoveryCodesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // recoveryCodesGenerate makes a new set of codes and shows them, once.
-// Replacing an existing set needs a recent re-authentication.
+// Generating them, the first set as a new one, needs a recent
+// re-authentication.
 func (s *Server) recoveryCodesGenerate(w http.ResponseWriter, r *http.Request) {
+	const back = "/manage/account/recovery-codes/"
 	c := s.requireUser(w, r)
-	if c == nil {
-		return
-	}
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if m.RecoveryTotal > 0 && !s.requireRecentAuth(w, r, c, "/manage/account/recovery-codes/") {
+	if c == nil || !s.requireRecentAuth(w, r, c, back) {
 		return
 	}
 	codes, err := s.tf.GenerateRecoveryCodes(r.Context(), c, meta(r))
 	if err != nil {
-		s.fail(w, r, err)
+		if !s.reauthRefused(w, r, err, back) {
+			s.fail(w, r, err)
+		}
 		return
 	}
 	text := "Recovery codes for " + c.User.Username + " at " + s.idx.Config().BaseURL + "\n" +

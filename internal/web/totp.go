@@ -126,11 +126,14 @@ func (s *Server) totpPage(w http.ResponseWriter, r *http.Request) {
 // totpBegin makes a new secret and shows it.
 func (s *Server) totpBegin(w http.ResponseWriter, r *http.Request) {
 	c := s.requireUser(w, r)
-	if c == nil {
+	if c == nil || !s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
 	setup, err := s.tf.BeginTOTP(r.Context(), c)
 	if err != nil {
+		if s.reauthRefused(w, r, err, "/manage/account/totp/") {
+			return
+		}
 		if status, ok := formStatus(err); ok {
 			s.renderTOTP(w, r, c, status, nil, err.Error())
 			return
@@ -150,11 +153,14 @@ func (s *Server) totpBegin(w http.ResponseWriter, r *http.Request) {
 // wrong code keeps the set-up going.
 func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	c := s.requireUser(w, r)
-	if c == nil {
+	if c == nil || !s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
 	err := s.tf.ConfirmTOTP(r.Context(), c, r.PostFormValue("code"), meta(r))
 	if err != nil {
+		if s.reauthRefused(w, r, err, "/manage/account/totp/") {
+			return
+		}
 		if status, ok := formStatus(err); ok {
 			s.renderTOTP(w, r, c, status, nil, err.Error())
 			return
@@ -176,6 +182,9 @@ func (s *Server) totpRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.tf.RemoveTOTP(r.Context(), c, meta(r)); err != nil {
+		if s.reauthRefused(w, r, err, "/manage/account/totp/") {
+			return
+		}
 		if status, ok := formStatus(err); ok {
 			s.renderTOTP(w, r, c, status, nil, err.Error())
 			return

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -120,14 +121,34 @@ func (s *Server) twoFactorManage(w http.ResponseWriter, r *http.Request) {
 }
 
 // requireRecentAuth sends a user who has not proved its identity lately
-// to re-authenticate, coming back to back; it returns false then.
+// to re-authenticate, coming back to back; it returns false then. The
+// domain refuses such changes too (twofactor.ErrReauthRequired): this
+// only spares the user a refusal.
 func (s *Server) requireRecentAuth(w http.ResponseWriter, r *http.Request, c *account.Current, back string) bool {
 	if s.acct.RecentlyAuthenticated(c, twofactor.ReauthWindow) {
 		return true
 	}
-	s.addFlash(w, r, "warning", "Confirm it is you before this change.")
-	redirect(w, r, "/manage/account/reauth/?next="+url.QueryEscape(back))
+	s.sendToReauth(w, r, back)
 	return false
+}
+
+// sendToReauth sends the browser to re-authenticate, coming back to back.
+func (s *Server) sendToReauth(w http.ResponseWriter, r *http.Request, back string) {
+	s.addFlash(w, r, "warning", "Confirm it is you before this change.")
+	redirect(w, r, reauthURL(back))
+}
+
+// reauthURL is the re-authentication page, coming back to back.
+func reauthURL(back string) string { return "/manage/account/reauth/?next=" + url.QueryEscape(back) }
+
+// reauthRefused sends the browser to re-authenticate when err is a
+// refusal for want of a recent one, and reports whether it did.
+func (s *Server) reauthRefused(w http.ResponseWriter, r *http.Request, err error, back string) bool {
+	if !errors.Is(err, twofactor.ErrReauthRequired) {
+		return false
+	}
+	s.sendToReauth(w, r, back)
+	return true
 }
 
 type reauthView struct {

@@ -404,7 +404,7 @@ func TestDeletedFileIsNotServed(t *testing.T) {
 	if resp, _ := s.get(path); resp.StatusCode != 200 {
 		t.Fatalf("before deletion: %s", resp.Status)
 	}
-	p, err := s.idx.AuthenticateToken(context.Background(), tok, audit.Meta{})
+	p, err := s.idx.AuthenticateToken(context.Background(), s.manageToken(u), audit.Meta{})
 	if err != nil || p.User.ID != u.ID {
 		t.Fatal(err)
 	}

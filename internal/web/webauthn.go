@@ -39,8 +39,15 @@ func readWebauthn(r *http.Request) (webauthnRequest, error) {
 }
 
 // jsonFail answers a script with a refusal {"message"} and its status, or
-// logs an unexpected error and answers 500.
+// logs an unexpected error and answers 500. A refusal for want of a
+// recent re-authentication also says where to re-authenticate:
+// {"reauth": true, "redirect": URL}, which webauthn.js follows.
 func (s *Server) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := errors.AsType[*account.Error](err); ok && errors.Is(err, twofactor.ErrReauthRequired) {
+		writeJSON(w, http.StatusForbidden, map[string]any{"message": e.Msg, "reauth": true,
+			"redirect": reauthURL("/manage/account/webauthn/")})
+		return
+	}
 	if e, ok := errors.AsType[*account.Error](err); ok {
 		status := map[account.Kind]int{account.Invalid: 400, account.Unauthorized: 401, account.Forbidden: 403,
 			account.NotFound: 404, account.TooManyRequests: 429}[e.Kind]
@@ -113,6 +120,7 @@ func (s *Server) webauthnManage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "webauthn_manage", "Security keys", map[string]any{
 		"Keys": m.Keys, "RecoveryConfirmed": c.User.RecoveryCodesConfirmed, "Required": req != "",
 		"Last": m.Count() == 1 && len(m.Keys) == 1, "MaxLabel": twofactor.MaxKeyLabel,
+		"Fresh": s.tf.RecentlyAuthenticated(c), "Reauth": reauthURL("/manage/account/webauthn/"),
 	})
 }
 
@@ -210,7 +218,10 @@ func (s *Server) webauthnRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.tf.RemoveKey(r.Context(), c, id, meta(r)); err != nil {
-		if k := account.KindOf(err); k == account.Forbidden || k == account.Invalid {
+		if s.reauthRefused(w, r, err, "/manage/account/webauthn/") {
+			return
+		}
+		if k := account.KindOf(err); k == account.Forbidden || k == account.Invalid || k == account.NotFound {
 			s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
 			return

@@ -44,7 +44,8 @@
       }
       return resp.json().then(function (data) {
         if (!resp.ok) {
-          if (data.redirect && resp.status === 401 && !data.message) {
+          if (data.redirect && ((resp.status === 401 && !data.message) || data.reauth)) {
+            // Signed out, or the change needs a fresh re-authentication.
             window.location.assign(data.redirect);
           }
           var e = new Error(data.message || "Refused (" + resp.status + ").");
