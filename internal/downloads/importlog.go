@@ -49,12 +49,12 @@ type Hit struct {
 	// Addr is the client's address as the log writes it ($remote_addr,
 	// JSON "remote_addr"); "" when the log does not say.
 	Addr string
-	// UserAgent is the client's User-Agent ($http_user_agent, JSON
-	// "user_agent"; "" for nginx's "-") when HasUserAgent is set: a line
-	// in the "common" format, or a JSON line without "user_agent", does
-	// not say.
-	UserAgent    string
-	HasUserAgent bool
+	// Agent is the kind of the client's User-Agent ($http_user_agent,
+	// JSON "user_agent"); NoUserAgent when the line has none (the
+	// "common" format, a JSON line without "user_agent"). Only the kind is
+	// kept: a user agent string per line would cost more than the rest of
+	// the line.
+	Agent UserAgentKind
 }
 
 // ParseLine parses one line of an access log, with or without its line
@@ -85,11 +85,10 @@ func accessTrimEOL(line []byte) []byte {
 // with $time_local like 24/Nov/2026:10:01:02 +0100. The referrer and
 // the user agent are optional, so the "common" format (without them)
 // parses too, and what follows them is not read, so formats that append
-// fields parse too. Escapes in the request and the user agent (nginx
-// writes \xHH, Apache \" and \\) are decoded. A line whose request
-// is not "METHOD TARGET [PROTOCOL]" (a TLS handshake sent to a plain port,
-// say) parses, with that method and no file: it is a request, just not a
-// download.
+// fields parse too. Escapes in the request (nginx writes \xHH, Apache
+// \" and \\) are decoded. A line whose request is not "METHOD TARGET
+// [PROTOCOL]" (a TLS handshake sent to a plain port, say) parses, with
+// that method and no file: it is a request, just not a download.
 func ParseCombined(line []byte) (Hit, error) {
 	line = accessTrimEOL(line)
 	sp := bytes.IndexByte(line, ' ')
@@ -164,15 +163,9 @@ func ParseCombined(line []byte) (Hit, error) {
 		h.Addr = string(addr)
 	}
 	// ` "referrer" "user agent"`, when the format has them.
-	if _, tail, _, ok := accessQuoted(rest[n:]); ok {
-		if ua, _, escaped, ok := accessQuoted(tail); ok {
-			h.HasUserAgent = true
-			switch {
-			case escaped:
-				h.UserAgent = accessUnescapeString(ua)
-			case string(ua) != "-":
-				h.UserAgent = string(ua)
-			}
+	if _, tail, ok := accessQuoted(rest[n:]); ok {
+		if ua, _, ok := accessQuoted(tail); ok {
+			h.Agent = KindOf(ua) // escapes do not matter: names are not escaped
 		}
 	}
 	method, target, _ := bytes.Cut(req, []byte(" "))
@@ -183,23 +176,30 @@ func ParseCombined(line []byte) (Hit, error) {
 }
 
 // accessQuoted reads a space then a quoted field at the start of b, and
-// returns the field as written (escaped reports a backslash in it) and
-// what follows; false when b does not start so.
-func accessQuoted(b []byte) (field, rest []byte, escaped, ok bool) {
+// returns the field as written (escapes included) and what follows; false
+// when b does not start so.
+func accessQuoted(b []byte) (field, rest []byte, ok bool) {
 	if len(b) < 3 || b[0] != ' ' || b[1] != '"' {
-		return nil, b, false, false
+		return nil, b, false
 	}
 	b = b[2:]
-	for j := 0; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return b[:j], b[j+1:], escaped, true
+	// The first quote not escaped: preceded by an even number of
+	// backslashes.
+	for from := 0; ; {
+		q := bytes.IndexByte(b[from:], '"')
+		if q < 0 {
+			return nil, b, false
 		}
+		q += from
+		n := 0
+		for n < q && b[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return b[:q], b[q+1:], true
+		}
+		from = q + 1
 	}
-	return nil, b, false, false
 }
 
 // accessMethod returns the method as a string, without allocating for
@@ -236,34 +236,6 @@ func accessFilename(target []byte) string {
 		return ""
 	}
 	return s
-}
-
-// accessUnescapeString is accessUnescape to a string, in one allocation;
-// a field that is "-" once decoded (nginx's empty value) is "".
-func accessUnescapeString(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' || i+1 >= len(b) {
-			sb.WriteByte(c)
-			continue
-		}
-		switch n := b[i+1]; {
-		case n == '"' || n == '\\':
-			sb.WriteByte(n)
-			i++
-		case n == 'x' && i+3 < len(b) && accessHex(b[i+2]) >= 0 && accessHex(b[i+3]) >= 0:
-			sb.WriteByte(byte(accessHex(b[i+2])<<4 | accessHex(b[i+3])))
-			i += 3
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	if sb.String() == "-" {
-		return ""
-	}
-	return sb.String()
 }
 
 // accessUnescape decodes the escapes of a quoted log field: \xHH (nginx),
@@ -456,10 +428,7 @@ func ParseJSON(line []byte) (Hit, error) {
 		h.Addr = *j.Addr
 	}
 	if j.UserAgent != nil {
-		h.HasUserAgent = true
-		if *j.UserAgent != "-" {
-			h.UserAgent = *j.UserAgent
-		}
+		h.Agent = KindOf(*j.UserAgent)
 	}
 	if st := bytes.TrimSpace(j.Status); len(st) > 0 && string(st) != "null" {
 		if st[0] == '"' {
@@ -799,7 +768,7 @@ func (r *accessRun) line(ctx context.Context, n int64, line []byte) error {
 	case !accessIsDist(h.Filename):
 		r.ignore(accessNotDist)
 		return nil
-	case h.HasUserAgent && !r.im.Policy.Agents.Counts(h.UserAgent):
+	case !r.im.Policy.Agents.CountsKind(h.Agent):
 		r.ignore(accessAgent)
 		return nil
 	}

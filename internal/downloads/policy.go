@@ -87,21 +87,56 @@ const installerMaxLen = len("devpi-server")
 // either).
 var bots = [...]string{"bot", "crawl", "spider", "slurp", "facebookexternalhit", "bingpreview", "mediapartners", "archive.org"}
 
+// UserAgentKind is what a User-Agent says of its client, as far as
+// Agents cares.
+type UserAgentKind uint8
+
+// The kinds.
+const (
+	// NoUserAgent: the log line has no user agent field (nginx's
+	// "common" format, a JSON line without "user_agent"). Every selection
+	// counts it, as before there was one.
+	NoUserAgent UserAgentKind = iota
+	// InstallerAgent: an installer or a caching proxy (installers).
+	InstallerAgent
+	// BotAgent: a crawler or a bot (bots).
+	BotAgent
+	// OtherAgent: anything else, an empty user agent included (browsers,
+	// curl, HTTP libraries, full mirrors).
+	OtherAgent
+)
+
+// KindOf returns the kind of a user agent. It does not allocate.
+func KindOf[T string | []byte](ua T) UserAgentKind {
+	switch {
+	case isInstaller(ua):
+		return InstallerAgent
+	case isBot(ua):
+		return BotAgent
+	}
+	return OtherAgent
+}
+
 // Counts reports whether a download by a client with this user agent
 // counts. It does not allocate.
-func (a Agents) Counts(ua string) bool {
-	switch a {
-	case NotBots:
-		return !isBot(ua)
-	case Installers:
-		return isInstaller(ua)
+func (a Agents) Counts(ua string) bool { return a.CountsKind(KindOf(ua)) }
+
+// CountsKind reports whether a download by a client of this kind counts.
+func (a Agents) CountsKind(k UserAgentKind) bool {
+	switch {
+	case k == NoUserAgent:
+		return true
+	case a == NotBots:
+		return k != BotAgent
+	case a == Installers:
+		return k == InstallerAgent
 	}
 	return true
 }
 
 // isInstaller reports whether the user agent's first product is an
 // installer's.
-func isInstaller(ua string) bool {
+func isInstaller[T string | []byte](ua T) bool {
 	// The name ends at the first '/' or ' ', within the length of the
 	// longest installer name (user agents can be long).
 	end := 0
@@ -111,9 +146,8 @@ func isInstaller(ua string) bool {
 	if end > installerMaxLen {
 		return false
 	}
-	name := ua[:end]
 	for _, n := range installers {
-		if len(n) == len(name) && strings.EqualFold(n, name) {
+		if len(n) == end && hasPrefixFold(ua, n) {
 			return true
 		}
 	}
@@ -121,34 +155,33 @@ func isInstaller(ua string) bool {
 }
 
 // isBot reports whether the user agent names a crawler or a bot.
-func isBot(ua string) bool {
+func isBot[T string | []byte](ua T) bool {
 	for _, b := range bots {
-		if containsFold(ua, b) {
-			return true
+		for i := 0; i+len(b) <= len(ua); i++ {
+			if hasPrefixFold(ua[i:], b) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// containsFold reports whether s contains sub (lower-case ASCII), in any
-// case, without allocating.
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for ; j < len(sub); j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != sub[j] {
-				break
-			}
+// hasPrefixFold reports whether s starts with prefix (lower-case ASCII),
+// in any case, without allocating.
+func hasPrefixFold[T string | []byte](s T, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for j := 0; j < len(prefix); j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		if j == len(sub) {
-			return true
+		if c != prefix[j] {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // clientKey is a client address as the per-address limit sees it: an

@@ -58,10 +58,18 @@ func TestAgents(t *testing.T) {
 		{"pipx", false, true, true}, // a name must match whole: "pipx" is not "pip"
 		{"pi", false, true, true},
 	} {
+		if downloads.KindOf([]byte(tc.ua)) != downloads.KindOf(tc.ua) {
+			t.Errorf("KindOf(%q) depends on the type", tc.ua)
+		}
 		for a, want := range map[downloads.Agents]bool{downloads.Installers: tc.installers, downloads.NotBots: tc.notBots, downloads.AllAgents: tc.total} {
 			if got := a.Counts(tc.ua); got != want {
 				t.Errorf("%s counts %q: %v, want %v", a, tc.ua, got, want)
 			}
+		}
+	}
+	for _, a := range []downloads.Agents{downloads.Installers, downloads.NotBots, downloads.AllAgents} {
+		if !a.CountsKind(downloads.NoUserAgent) {
+			t.Errorf("%s does not count a log line without a user agent", a)
 		}
 	}
 	for _, name := range []string{"installers", "not-bots", "all", " Installers "} {
@@ -274,5 +282,28 @@ func TestImportPerAddress(t *testing.T) {
 		if want := 2 + 5 + 1 + 1; rows != want { // 203.0.113.9 on 2 days, 198.51.100.1-5, 2001:db8::/64, 192.0.2.3
 			t.Errorf("%d rows in download_seen, want %d", rows, want)
 		}
+
+		// Many addresses (more than one statement's worth of rows), twice
+		// each: each counts once, 203.0.113.9 too (seen that day, but for
+		// another project).
+		var many strings.Builder
+		for i := range 2500 {
+			addr := fmt.Sprintf("10.%d.%d.1", i/256, i%256)
+			if i == 0 {
+				addr = "203.0.113.9"
+			}
+			line := combined(addr, "25/Nov/2026", "bar_baz-2.0-py3-none-any.whl", "pip/24.0")
+			many.WriteString(line + line)
+		}
+		manyPath := filepath.Join(dir, "many.log")
+		storetest.Must(t, os.WriteFile(manyPath, []byte(many.String()), 0o644))
+		if res := f.importFile(manyPath); res.Counted != 2500 || res.IgnoredBy["over the limit per address"] != 2500 {
+			t.Errorf("2500 addresses twice: %d counted, ignored %v", res.Counted, res.IgnoredBy)
+		}
+		if res := f.importFile(manyPath); res.Counted != 0 || res.Record != nil {
+			t.Errorf("2500 addresses again: %+v", res)
+		}
+		f.check(impWant{"foo", "2026-11-24", 7}, impWant{"foo", "2026-11-25", 1}, impWant{"bar-baz", "2026-11-24", 4},
+			impWant{"bar-baz", "2026-11-25", 2500})
 	})
 }

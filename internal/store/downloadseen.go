@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -15,31 +16,46 @@ type SeenCount struct {
 	Lines int64
 }
 
+// seenBatch is how many rows one statement of AddSeen writes.
+const seenBatch = 1000
+
 // AddSeen adds the lines to the counts of their days and keys and returns
 // the totals after the addition, in the order of rows. The caller holds
 // LockDownloads, so the totals do not move under it until it commits; a
 // key may appear once in rows.
 func (tx *Tx) AddSeen(ctx context.Context, rows []SeenCount) ([]SeenCount, error) {
 	out := make([]SeenCount, 0, len(rows))
-	for start := 0; start < len(rows); start += downloadBatch {
-		batch := rows[start:min(start+downloadBatch, len(rows))]
-		var b strings.Builder
+	// One statement for the full batches, prepared once: parsing it
+	// costs as much as running it.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for start := 0; start < len(rows); start += seenBatch {
+		batch := rows[start:min(start+seenBatch, len(rows))]
 		args := make([]any, 0, 3*len(batch))
-		for i, r := range batch {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if tx.dialect == SQLite {
-				b.WriteString("(?, ?, ?)")
-			} else {
-				n := len(args)
-				fmt.Fprintf(&b, "(CAST($%d AS INTEGER), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2, n+3)
-			}
+		for _, r := range batch {
 			args = append(args, int64(r.Day), r.Key, r.Lines)
 		}
-		res, err := tx.db.QueryContext(ctx, `INSERT INTO download_seen (day, addr_key, lines) VALUES `+b.String()+`
-			ON CONFLICT (day, addr_key) DO UPDATE SET lines = download_seen.lines + excluded.lines
-			RETURNING day, addr_key, lines`, args...)
+		var (
+			res *sql.Rows
+			err error
+		)
+		if len(batch) == seenBatch {
+			if full == nil {
+				p := tx.db.(interface {
+					PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+				})
+				if full, err = p.PrepareContext(ctx, tx.seenQuery(seenBatch)); err != nil {
+					return nil, fmt.Errorf("store: add seen downloads: %w", err)
+				}
+			}
+			res, err = full.QueryContext(ctx, args...)
+		} else {
+			res, err = tx.db.QueryContext(ctx, tx.seenQuery(len(batch)), args...)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("store: add seen downloads: %w", err)
 		}
@@ -66,6 +82,25 @@ func (tx *Tx) AddSeen(ctx context.Context, rows []SeenCount) ([]SeenCount, error
 		}
 	}
 	return out, nil
+}
+
+// seenQuery is the upsert of n rows of AddSeen.
+func (tx *Tx) seenQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO download_seen (day, addr_key, lines) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if tx.dialect == SQLite {
+			b.WriteString("(?, ?, ?)")
+		} else {
+			fmt.Fprintf(&b, "(CAST($%d AS INTEGER), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", 3*i+1, 3*i+2, 3*i+3)
+		}
+	}
+	b.WriteString(` ON CONFLICT (day, addr_key) DO UPDATE SET lines = download_seen.lines + excluded.lines
+		RETURNING day, addr_key, lines`)
+	return b.String()
 }
 
 // PruneSeen deletes the seen counts of the days before day.
