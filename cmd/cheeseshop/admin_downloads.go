@@ -26,6 +26,27 @@ type DownloadsImportCmd struct {
 	// The window of the computation: the import keeps its sums (see
 	// mandate.Service.StartWindow).
 	MandateFlags `embed:""`
+	// Which lines count: as the server counts.
+	DownloadPolicyFlags `embed:""`
+}
+
+// DownloadPolicyFlags say which downloads count, for serve and for the
+// import of access logs (docs/DOWNLOADS.md).
+type DownloadPolicyFlags struct {
+	DownloadsPerAddress int    `default:"1" help:"The most downloads counted per client address (an IPv6 address counts as its /64), project and UTC day, so that inflating a project's downloads costs an address per download; 0: no limit. Log lines without an address are not limited."`
+	DownloadsAgents     string `default:"installers" enum:"installers,not-bots,all" help:"Whose downloads count, by User-Agent: installers (pip, uv, Poetry, PDM, conda... and caching proxies), not-bots (all but crawlers), or all. Log lines without a user agent count."`
+}
+
+// policy returns the flags as a downloads.Policy.
+func (f *DownloadPolicyFlags) policy() (downloads.Policy, error) {
+	if f.DownloadsPerAddress < 0 {
+		return downloads.Policy{}, fmt.Errorf("--downloads-per-address must be 0 (no limit) or more, not %d", f.DownloadsPerAddress)
+	}
+	agents, err := downloads.ParseAgents(f.DownloadsAgents)
+	if err != nil {
+		return downloads.Policy{}, fmt.Errorf("--downloads-agents: %w", err)
+	}
+	return downloads.Policy{PerAddress: f.DownloadsPerAddress, Agents: agents}, nil
 }
 
 // Run implements the command.
@@ -44,7 +65,11 @@ func (c *DownloadsImportCmd) Run(e *env) error {
 	if err := md.StartWindow(e.ctx); err != nil {
 		return err
 	}
-	im := &downloads.Importer{Store: st, Log: e.log}
+	policy, err := c.policy()
+	if err != nil {
+		return err
+	}
+	im := &downloads.Importer{Store: st, Log: e.log, Policy: policy}
 	var failed []string
 	for _, path := range c.Files {
 		name := path

@@ -90,14 +90,17 @@ func promoPlural(n int) string {
 
 // PromoFlags are the giveaway's settings of serve.
 type PromoFlags struct {
-	PromoEnd            string   `help:"Last day (YYYY-MM-DD, UTC) on which promo codes can be claimed; empty: the giveaway does not end."`
-	PromoCountries      []string `default:"Austria,Belgium,Canada,France,Germany,Italy,Japan,Spain,Switzerland,United Kingdom,United States" help:"Shipping countries eligible for the security-key giveaway (comma-separated)."`
-	PromoAllowKeyOwners bool     `help:"Let users who already own a security key claim a promo code."`
+	PromoEnd            string        `help:"Last day (YYYY-MM-DD, UTC) on which promo codes can be claimed; empty: the giveaway does not end."`
+	PromoCountries      []string      `default:"Austria,Belgium,Canada,France,Germany,Italy,Japan,Spain,Switzerland,United Kingdom,United States" help:"Shipping countries eligible for the security-key giveaway (comma-separated)."`
+	PromoAllowKeyOwners bool          `help:"Let users who already own a security key claim a promo code."`
+	PromoMinRoleAge     time.Duration `default:"720h" help:"How long a user must have held its role on a critical project before it may claim a promo code (720h: 30 days), so that accounts an Owner invites today cannot claim; 0: no minimum."`
+	PromoPerProject     int           `default:"10" help:"The most promo codes claimed through one critical project, so that one Owner cannot farm codes with accounts it invites; 0: no limit."`
 }
 
 // config turns the flags into the giveaway's settings.
 func (f *PromoFlags) config(base string, mailer mail.Mailer) (promo.Config, error) {
-	cfg := promo.Config{Countries: f.PromoCountries, AllowKeyOwners: f.PromoAllowKeyOwners, BaseURL: base, Mailer: mailer}
+	cfg := promo.Config{Countries: f.PromoCountries, AllowKeyOwners: f.PromoAllowKeyOwners, MinRoleAge: f.PromoMinRoleAge,
+		PerProject: f.PromoPerProject, BaseURL: base, Mailer: mailer}
 	if s := strings.TrimSpace(f.PromoEnd); s != "" {
 		d, err := time.Parse(time.DateOnly, s)
 		if err != nil {

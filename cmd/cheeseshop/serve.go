@@ -47,6 +47,10 @@ type ServeCmd struct {
 	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
 	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
+
+	// Which downloads count (docs/DOWNLOADS.md).
+	DownloadPolicyFlags   `embed:""`
+	DownloadsMaxAddresses int `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
 }
 
 // mailFrom returns the sender of emails for a server at base.
@@ -140,11 +144,27 @@ func (c *ServeCmd) Run(e *env) error {
 		if c.DownloadsFlush <= 0 {
 			return fmt.Errorf("--downloads-flush must be positive, not %s", c.DownloadsFlush)
 		}
+		policy, err := c.policy()
+		if err != nil {
+			return err
+		}
+		if c.DownloadsMaxAddresses <= 0 {
+			return fmt.Errorf("--downloads-max-addresses must be positive, not %d", c.DownloadsMaxAddresses)
+		}
+		policy.MaxAddresses = c.DownloadsMaxAddresses
 		// The last flush runs once the HTTP server has stopped (below).
-		counter := downloads.NewCounter(st, e.log)
+		counter := downloads.NewCounter(st, e.log, policy)
 		opts.CountDownload = counter.Count
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_downloads_pending",
 			Help: "Downloads counted and not written to the database yet."}, func() float64 { return float64(counter.Pending()) }))
+		for reason, n := range map[string]func(downloads.Skipped) int64{
+			"agent": func(s downloads.Skipped) int64 { return s.Agent }, "limit": func(s downloads.Skipped) int64 { return s.Limit },
+			"full": func(s downloads.Skipped) int64 { return s.Full },
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cheeseshop_downloads_not_counted_total",
+				Help:        "Complete downloads not counted: by a user agent not counted (agent), over --downloads-per-address (limit), or from a pair beyond --downloads-max-addresses (full).",
+				ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(n(counter.Skipped())) }))
+		}
 		cctx, ccancel := context.WithCancel(context.WithoutCancel(e.ctx))
 		counting := make(chan struct{})
 		go func() { counter.Run(cctx, c.DownloadsFlush); close(counting) }()

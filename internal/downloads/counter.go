@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cheeseshop/internal/store"
@@ -25,11 +27,32 @@ type countKey struct {
 	day     store.Day
 }
 
+// Download is one complete download that a server answered.
+type Download struct {
+	// ProjectID is the project of the file.
+	ProjectID int64
+	// At is when the download ended; its UTC day is the day it counts on.
+	At time.Time
+	// Addr is the client's address (an IP address, with or without a
+	// port); "" when unknown, which the per-address limit does not limit.
+	Addr string
+	// UserAgent is the client's User-Agent header.
+	UserAgent string
+}
+
 // Counter counts the downloads served by this process in memory, per
 // project and UTC day, and writes them to the store in batches: Flush
 // writes every pending count in one transaction, Run flushes at an
 // interval and once more at the end. Counting is a map increment under a
 // mutex, so serving a file does not wait for the database.
+//
+// Its Policy decides which downloads count. For the per-address limit it
+// remembers, for the current UTC day, how many downloads it counted per
+// client address and project, as a set of 64-bit hashes (under a random
+// seed of the process) bounded by Policy.MaxAddresses and emptied when
+// the first download of a new day comes. The limit is per process: each
+// server of a deployment counts up to the limit, and a restart forgets
+// the day's addresses.
 //
 // A crash (or a kill) loses the counts not flushed yet: at most one
 // flush interval of downloads. A flush that fails keeps its counts for
@@ -38,30 +61,105 @@ type countKey struct {
 // outcome is unknown (the connection broke after the commit was sent) is
 // taken as failed, so its counts may be written twice.
 type Counter struct {
-	st  *store.Store
-	log *slog.Logger
+	st     *store.Store
+	log    *slog.Logger
+	policy Policy
+	seed   maphash.Seed
 
 	mu      sync.Mutex
 	pending map[countKey]int64
 	total   int64 // sum of pending
+	// seen counts the downloads counted today per hashed (client,
+	// project), when the policy limits them: day is the UTC day it is for,
+	// and full is set once it is full and that was logged.
+	seen    map[uint64]uint32
+	seenDay store.Day
+	full    bool
+
+	skippedAgent, skippedLimit, skippedFull atomic.Int64
 
 	flushMu sync.Mutex // one flush at a time
 }
 
-// NewCounter returns a Counter that writes to st and logs to log.
-func NewCounter(st *store.Store, log *slog.Logger) *Counter {
-	return &Counter{st: st, log: log, pending: make(map[countKey]int64)}
+// NewCounter returns a Counter that counts the downloads that p lets
+// count, writes them to st and logs to log.
+func NewCounter(st *store.Store, log *slog.Logger, p Policy) *Counter {
+	if p.MaxAddresses <= 0 {
+		p.MaxAddresses = DefaultMaxAddresses
+	}
+	return &Counter{st: st, log: log, policy: p, seed: maphash.MakeSeed(), pending: make(map[countKey]int64),
+		seen: make(map[uint64]uint32)}
 }
 
-// Count counts one download of the project at the given time; its day is
-// the UTC day of at. It is safe for concurrent use and never blocks on
-// the database.
-func (c *Counter) Count(projectID int64, at time.Time) {
-	k := countKey{project: projectID, day: store.DayOf(at)}
+// Count counts one download, unless the policy says it does not count,
+// and reports whether it counted. It is safe for concurrent use and never
+// blocks on the database.
+func (c *Counter) Count(d Download) bool {
+	if !c.policy.Agents.Counts(d.UserAgent) {
+		c.skippedAgent.Add(1)
+		return false
+	}
+	k := countKey{project: d.ProjectID, day: store.DayOf(d.At)}
+	var (
+		hash    uint64
+		limited bool
+	)
+	if c.policy.PerAddress > 0 {
+		if client, ok := clientOf(d.Addr); ok {
+			hash, limited = client.hash(c.seed, d.ProjectID), true
+		}
+	}
 	c.mu.Lock()
+	if limited && k.day >= c.seenDay {
+		// A download that ended just before midnight may take the lock
+		// just after the first one of the new day: it is not limited.
+		if k.day > c.seenDay {
+			// A new map, not a cleared one: a day with a flood of
+			// addresses does not keep its memory.
+			c.seen = make(map[uint64]uint32)
+			c.seenDay, c.full = k.day, false
+		}
+		n, ok := c.seen[hash]
+		switch {
+		case n >= uint32(c.policy.PerAddress):
+			c.mu.Unlock()
+			c.skippedLimit.Add(1)
+			return false
+		case !ok && len(c.seen) >= c.policy.MaxAddresses:
+			warn := !c.full
+			c.full = true
+			c.mu.Unlock()
+			c.skippedFull.Add(1)
+			if warn {
+				c.log.Warn("downloads: the day's addresses fill --downloads-max-addresses: downloads from other addresses are not counted until midnight UTC",
+					"addresses", c.policy.MaxAddresses, "day", k.day.String())
+			}
+			return false
+		}
+		c.seen[hash] = n + 1
+	}
 	c.pending[k]++
 	c.total++
 	c.mu.Unlock()
+	return true
+}
+
+// Skipped counts the downloads that a Counter did not count, by why.
+type Skipped struct {
+	// Agent: the policy does not count the client's user agent.
+	Agent int64
+	// Limit: the client had its Policy.PerAddress downloads of the
+	// project that day.
+	Limit int64
+	// Full: the client was not among the Policy.MaxAddresses that the
+	// Counter remembers that day.
+	Full int64
+}
+
+// Skipped returns how many downloads were not counted since the Counter
+// was made, by why.
+func (c *Counter) Skipped() Skipped {
+	return Skipped{Agent: c.skippedAgent.Load(), Limit: c.skippedLimit.Load(), Full: c.skippedFull.Load()}
 }
 
 // Pending returns the number of downloads counted and not written yet.

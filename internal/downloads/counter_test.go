@@ -47,7 +47,7 @@ func TestCounterConcurrent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		ids := counterProjects(t, s, 3)
-		c := downloads.NewCounter(s, quietLog())
+		c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
 		zone := time.FixedZone("UTC+2", 2*3600)
 		// 01:59:59 in UTC+2 is 23:59:59 UTC on the 24th; a second later
 		// is the 25th in UTC.
@@ -84,7 +84,7 @@ func TestCounterConcurrent(t *testing.T) {
 					if (g+i)%3 == 0 {
 						at = after
 					}
-					c.Count(ids[(g+i)%len(ids)], at)
+					c.Count(downloads.Download{ProjectID: ids[(g+i)%len(ids)], At: at})
 				}
 			})
 		}
@@ -137,13 +137,13 @@ func TestCounterFlushFailure(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		ids := counterProjects(t, s, 2)
-		c := downloads.NewCounter(s, quietLog())
+		c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
 		now := time.Now()
 		today := store.DayOf(now)
 		for range 5 {
-			c.Count(ids[0], now)
+			c.Count(downloads.Download{ProjectID: ids[0], At: now})
 		}
-		c.Count(ids[1], now)
+		c.Count(downloads.Download{ProjectID: ids[1], At: now})
 
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
@@ -153,7 +153,7 @@ func TestCounterFlushFailure(t *testing.T) {
 		if n := c.Pending(); n != 6 {
 			t.Fatalf("pending after a failed flush: %d, want 6", n)
 		}
-		c.Count(ids[0], now) // counted while the database is "down"
+		c.Count(downloads.Download{ProjectID: ids[0], At: now}) // counted while the database is "down"
 
 		// Another writer holds the downloads lock past the flush's deadline.
 		locked, release := make(chan struct{}), make(chan struct{})
@@ -203,10 +203,10 @@ func TestCounterDeletedProject(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		ids := counterProjects(t, s, 2)
-		c := downloads.NewCounter(s, quietLog())
+		c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
 		now := time.Now()
-		c.Count(ids[0], now)
-		c.Count(ids[1], now)
+		c.Count(downloads.Download{ProjectID: ids[0], At: now})
+		c.Count(downloads.Download{ProjectID: ids[1], At: now})
 		storetest.Must(t, s.DeleteProject(ctx, ids[1]))
 		storetest.Must(t, c.Flush(ctx))
 		if got := downloadsOn(t, s, ids[0], store.DayOf(now)); got != 1 {
@@ -228,12 +228,12 @@ func TestCounterRun(t *testing.T) {
 		today := store.DayOf(now)
 
 		t.Run("interval", func(t *testing.T) {
-			c := downloads.NewCounter(s, quietLog())
+			c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
 			ctx, cancel := context.WithCancel(context.Background())
 			ran := make(chan error, 1)
 			go func() { ran <- c.Run(ctx, 20*time.Millisecond) }()
-			c.Count(ids[0], now)
-			c.Count(ids[0], now)
+			c.Count(downloads.Download{ProjectID: ids[0], At: now})
+			c.Count(downloads.Download{ProjectID: ids[0], At: now})
 			deadline := time.Now().Add(10 * time.Second)
 			for downloadsOn(t, s, ids[0], today) != 2 {
 				if time.Now().After(deadline) {
@@ -246,12 +246,12 @@ func TestCounterRun(t *testing.T) {
 		})
 
 		t.Run("final", func(t *testing.T) {
-			c := downloads.NewCounter(s, quietLog())
+			c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
 			ctx, cancel := context.WithCancel(context.Background())
 			ran := make(chan error, 1)
 			go func() { ran <- c.Run(ctx, time.Hour) }()
 			for range 3 {
-				c.Count(ids[0], now)
+				c.Count(downloads.Download{ProjectID: ids[0], At: now})
 			}
 			cancel()
 			select {
@@ -277,8 +277,8 @@ func TestCounterRunFinalFlushFails(t *testing.T) {
 	t.Parallel()
 	s := storetest.Open(t, store.SQLite)
 	ids := counterProjects(t, s, 1)
-	c := downloads.NewCounter(s, quietLog())
-	c.Count(ids[0], time.Now())
+	c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
+	c.Count(downloads.Download{ProjectID: ids[0], At: time.Now()})
 	s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -293,17 +293,45 @@ func TestCounterRunFinalFlushFails(t *testing.T) {
 // BenchmarkCounterCount counts downloads from every CPU at once, over
 // 1,000 projects (run with -cpu 1,2,4,8 to see contention).
 func BenchmarkCounterCount(b *testing.B) {
-	c := downloads.NewCounter(nil, quietLog())
+	c := downloads.NewCounter(nil, quietLog(), downloads.Policy{})
 	now := time.Now()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		var i int64
 		for pb.Next() {
-			c.Count(i%1000+1, now)
+			c.Count(downloads.Download{ProjectID: i%1000 + 1, At: now})
 			i++
 		}
 	})
 	if n := c.Pending(); n != int64(b.N) {
 		b.Fatalf("pending %d, want %d", n, b.N)
+	}
+}
+
+// BenchmarkCounterCountLimited is BenchmarkCounterCount with the
+// per-address limit and the selection of installers of serve's defaults:
+// each download's address is parsed and hashed, and looked up in the
+// day's set, under the same mutex. The clients are 4,096 IPv4 addresses
+// and 4,096 IPv6 ones, over 64 projects: the first download of each pair
+// counts, the others are over the limit.
+func BenchmarkCounterCountLimited(b *testing.B) {
+	addrs := make([]string, 8192)
+	for i := range 4096 {
+		addrs[2*i] = fmt.Sprintf("198.51.%d.%d", i/256, i%256)
+		addrs[2*i+1] = fmt.Sprintf("2001:db8:%x:%x::1", i/256, i%256)
+	}
+	const ua = `pip/24.0 {"ci":null,"installer":{"name":"pip","version":"24.0"}}`
+	c := downloads.NewCounter(nil, quietLog(), downloads.Policy{PerAddress: 1, Agents: downloads.Installers})
+	now := time.Now()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var i int
+		for pb.Next() {
+			c.Count(downloads.Download{ProjectID: int64(i%64 + 1), At: now, Addr: addrs[i%len(addrs)], UserAgent: ua})
+			i += 7
+		}
+	})
+	if sk := c.Skipped(); c.Pending()+sk.Limit+sk.Full+sk.Agent != int64(b.N) {
+		b.Fatalf("pending %d and skipped %+v, want %d in all", c.Pending(), sk, b.N)
 	}
 }

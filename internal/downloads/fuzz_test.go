@@ -14,7 +14,8 @@ import (
 // starting with '{' is JSON; the time is UTC, in the years 1 to 9999, and
 // (in the combined format) what time.Parse reads in the brackets; the
 // status is 0 (JSON only) or 100 to 999; the file name has no '/';
-// a combined line always has a method.
+// a combined line always has a method, its client address is its first
+// field ("-": none), and a user agent only after a referrer.
 func FuzzParseLine(f *testing.F) {
 	for _, s := range []string{
 		impBenchLine,
@@ -30,6 +31,10 @@ func FuzzParseLine(f *testing.F) {
 		`{"timestamp":"0001-01-01T00:00:00+01:00","url":"x.whl"}`,
 		`  {"timestamp":1795564800,"filename":"x.whl","status":"200"}`,
 		`{"timestamp":null,"filename":null}`,
+		`{"timestamp":1,"url":"x.whl","remote_addr":"2001:db8::1","user_agent":"uv/0.4"}`,
+		`- - - [24/Nov/2026:10:01:02 +0000] "GET /a.whl HTTP/1.1" 200 1 "-" "pip/24.0 {\x22ci\x22:null}" "x"`,
+		`h - - [24/Nov/2026:10:01:02 +0000] "GET /a.whl HTTP/1.1" 200 1 "r\"" "\"`,
+		`h - - [24/Nov/2026:10:01:02 +0000] "GET /a.whl HTTP/1.1" 200 1 "r" `,
 		"",
 		"-",
 		"this is not a log line",
@@ -74,7 +79,13 @@ func FuzzParseLine(f *testing.F) {
 		if h.Method == "" || h.Project != "" {
 			t.Fatalf("combined line with method %q, project %q", h.Method, h.Project)
 		}
-		_, rest, _ := bytes.Cut(line, []byte(" "))
+		addr, rest, _ := bytes.Cut(line, []byte(" "))
+		if string(addr) == "-" && h.Addr != "" || string(addr) != "-" && h.Addr != string(addr) {
+			t.Fatalf("address %q of a line starting with %q", h.Addr, addr)
+		}
+		if h.Agent != downloads.NoUserAgent && !bytes.Contains(line, []byte(`" "`)) {
+			t.Fatalf("user agent of kind %d in a line without a referrer and a user agent", h.Agent)
+		}
 		i := bytes.Index(rest, []byte(" ["))
 		want, perr := time.Parse("02/Jan/2006:15:04:05 -0700", string(rest[i+2:i+28]))
 		if perr != nil || !want.Equal(h.Time) {

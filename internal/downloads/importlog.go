@@ -6,7 +6,10 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +17,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"slices"
@@ -42,6 +46,15 @@ type Hit struct {
 	// without query string and percent-decoded, or the JSON "filename";
 	// "" when there is none (or it cannot be decoded).
 	Filename string
+	// Addr is the client's address as the log writes it ($remote_addr,
+	// JSON "remote_addr"); "" when the log does not say.
+	Addr string
+	// Agent is the kind of the client's User-Agent ($http_user_agent,
+	// JSON "user_agent"); NoUserAgent when the line has none (the
+	// "common" format, a JSON line without "user_agent"). Only the kind is
+	// kept: a user agent string per line would cost more than the rest of
+	// the line.
+	Agent UserAgentKind
 }
 
 // ParseLine parses one line of an access log, with or without its line
@@ -69,13 +82,13 @@ func accessTrimEOL(line []byte) []byte {
 //
 //	$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"
 //
-// with $time_local like 24/Nov/2026:10:01:02 +0100. What follows the
-// size is not read, so the "common" format (without referrer and user
-// agent) and formats that append fields parse too. Escapes in the request
-// (nginx writes \xHH, Apache \" and \\) are decoded. A line whose request
-// is not "METHOD TARGET [PROTOCOL]" (a TLS handshake sent to a plain port,
-// say) parses, with that method and no file: it is a request, just not a
-// download.
+// with $time_local like 24/Nov/2026:10:01:02 +0100. The referrer and
+// the user agent are optional, so the "common" format (without them)
+// parses too, and what follows them is not read, so formats that append
+// fields parse too. Escapes in the request (nginx writes \xHH, Apache
+// \" and \\) are decoded. A line whose request is not "METHOD TARGET
+// [PROTOCOL]" (a TLS handshake sent to a plain port, say) parses, with
+// that method and no file: it is a request, just not a download.
 func ParseCombined(line []byte) (Hit, error) {
 	line = accessTrimEOL(line)
 	sp := bytes.IndexByte(line, ' ')
@@ -146,11 +159,47 @@ func ParseCombined(line []byte) (Hit, error) {
 		req = accessUnescape(req)
 	}
 	h := Hit{Time: t, Status: status}
+	if addr := line[:sp]; string(addr) != "-" {
+		h.Addr = string(addr)
+	}
+	// ` "referrer" "user agent"`, when the format has them.
+	if _, tail, ok := accessQuoted(rest[n:]); ok {
+		if ua, _, ok := accessQuoted(tail); ok {
+			h.Agent = KindOf(ua) // escapes do not matter: names are not escaped
+		}
+	}
 	method, target, _ := bytes.Cut(req, []byte(" "))
 	h.Method = accessMethod(method)
 	target, _, _ = bytes.Cut(target, []byte(" "))
 	h.Filename = accessFilename(target)
 	return h, nil
+}
+
+// accessQuoted reads a space then a quoted field at the start of b, and
+// returns the field as written (escapes included) and what follows; false
+// when b does not start so.
+func accessQuoted(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 3 || b[0] != ' ' || b[1] != '"' {
+		return nil, b, false
+	}
+	b = b[2:]
+	// The first quote not escaped: preceded by an even number of
+	// backslashes.
+	for from := 0; ; {
+		q := bytes.IndexByte(b[from:], '"')
+		if q < 0 {
+			return nil, b, false
+		}
+		q += from
+		n := 0
+		for n < q && b[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return b[:q], b[q+1:], true
+		}
+		from = q + 1
+	}
 }
 
 // accessMethod returns the method as a string, without allocating for
@@ -298,6 +347,8 @@ type accessJSON struct {
 	Filename  *string         `json:"filename"`
 	Status    json.RawMessage `json:"status"`
 	Method    *string         `json:"method"`
+	Addr      *string         `json:"remote_addr"`
+	UserAgent *string         `json:"user_agent"`
 }
 
 // The range of times a log may hold, as unix seconds: the years 1 to
@@ -310,7 +361,8 @@ const (
 // ParseJSON parses a JSON line: an object with "timestamp" (RFC 3339, or
 // unix seconds as a number), the file as "filename" or "url" (the last
 // segment of its path), and optionally "project", "status" (a number, or
-// digits in a string) and "method". Other fields are not read.
+// digits in a string), "method", "remote_addr" and "user_agent". Other
+// fields are not read.
 func ParseJSON(line []byte) (Hit, error) {
 	var j accessJSON
 	if err := json.Unmarshal(line, &j); err != nil {
@@ -372,6 +424,12 @@ func ParseJSON(line []byte) (Hit, error) {
 			h.Method = "-"
 		}
 	}
+	if j.Addr != nil && *j.Addr != "-" {
+		h.Addr = *j.Addr
+	}
+	if j.UserAgent != nil {
+		h.Agent = KindOf(*j.UserAgent)
+	}
 	if st := bytes.TrimSpace(j.Status); len(st) > 0 && string(st) != "null" {
 		if st[0] == '"' {
 			st = bytes.Trim(st, `"`)
@@ -393,6 +451,8 @@ const (
 	accessUnknownFile = "file unknown to the index"
 	accessUnknownProj = "project unknown to the index"
 	accessOtherProj   = "file of another project"
+	accessAgent       = "user agent not counted"
+	accessLimit       = "over the limit per address"
 )
 
 // accessIsDist reports whether a file name has the extension of a
@@ -413,7 +473,20 @@ type Importer struct {
 	Store *store.Store
 	// Log receives warnings; nil discards them.
 	Log *slog.Logger
+	// Policy says which lines count. Its per-address limit holds across
+	// imports: the lines seen per client address, project and day are
+	// kept in the store (download_seen, as keyed hashes) for
+	// SeenKeepDays. Lines without an address are not limited.
+	// Policy.MaxAddresses is not used: an import remembers every address
+	// of its file.
+	Policy Policy
 }
+
+// SeenKeepDays is how long the store keeps the lines seen per client
+// address, project and day for the per-address limit of imports: a log
+// of an older day imported again after that is limited within its own
+// file only.
+const SeenKeepDays = 400
 
 // ImportOptions tunes one import.
 type ImportOptions struct {
@@ -513,6 +586,13 @@ type accessKey struct {
 	day     store.Day
 }
 
+// accessSeenKey is a client's downloads of a project on a day.
+type accessSeenKey struct {
+	client  clientKey
+	project int64
+	day     store.Day
+}
+
 // accessRun is one attempt at importing a file.
 type accessRun struct {
 	im       *Importer
@@ -522,6 +602,10 @@ type accessRun struct {
 	files    map[string]int64 // filename → project id; 0: unknown
 	projects map[string]int64 // normalized name → id; 0: unknown
 	counts   map[accessKey]int64
+	// seen holds the downloads from a known client address when the
+	// policy limits them: they are counted at the end, against what
+	// earlier imports saw.
+	seen map[accessSeenKey]int64
 }
 
 // accessSource is a log file opened for reading from its start.
@@ -684,6 +768,9 @@ func (r *accessRun) line(ctx context.Context, n int64, line []byte) error {
 	case !accessIsDist(h.Filename):
 		r.ignore(accessNotDist)
 		return nil
+	case !r.im.Policy.Agents.CountsKind(h.Agent):
+		r.ignore(accessAgent)
+		return nil
 	}
 	var want int64
 	if h.Project != "" {
@@ -722,10 +809,86 @@ func (r *accessRun) line(ctx context.Context, n int64, line []byte) error {
 	case want != 0 && want != id:
 		r.ignore(accessOtherProj)
 	default:
+		day := store.DayOf(h.Time)
+		if r.im.Policy.PerAddress > 0 {
+			if client, ok := clientOf(h.Addr); ok {
+				r.seen[accessSeenKey{client, id, day}]++
+				return nil
+			}
+		}
 		r.res.Counted++
-		r.counts[accessKey{id, store.DayOf(h.Time)}]++
+		r.counts[accessKey{id, day}]++
 	}
 	return nil
+}
+
+// limit counts the downloads from known client addresses (r.seen) into
+// counts, at most Policy.PerAddress per address, project and day
+// including the lines that earlier imports saw, and records the lines
+// seen. It returns the downloads counted and the lines over the limit.
+// The caller holds LockDownloads.
+func (r *accessRun) limit(ctx context.Context, tx *store.Tx, secret []byte, today store.Day, counts map[accessKey]int64) (counted, over int64, err error) {
+	limit := int64(r.im.Policy.PerAddress)
+	keep := today - SeenKeepDays
+	if _, err := tx.PruneSeen(ctx, keep); err != nil {
+		return 0, 0, err
+	}
+	type hashed struct {
+		day store.Day
+		key int64
+	}
+	type target struct {
+		key   accessKey
+		lines int64
+	}
+	mac := hmac.New(sha256.New, secret)
+	var sum [sha256.Size]byte
+	var buf [8]byte
+	byHash := make(map[hashed]*target, len(r.seen))
+	var rows []store.SeenCount
+	for k, lines := range r.seen {
+		ak := accessKey{k.project, k.day}
+		if k.day < keep {
+			// Too old to be kept: limited within this file only.
+			n := min(lines, limit)
+			counts[ak] += n
+			counted, over = counted+n, over+lines-n
+			continue
+		}
+		mac.Reset()
+		if k.client.text != "" {
+			mac.Write([]byte{1})
+			mac.Write([]byte(k.client.text))
+		} else {
+			mac.Write([]byte{0})
+			mac.Write(k.client.ip[:])
+		}
+		binary.BigEndian.PutUint64(buf[:], uint64(k.project))
+		mac.Write(buf[:])
+		h := hashed{k.day, int64(binary.BigEndian.Uint64(mac.Sum(sum[:0])))}
+		if t, ok := byHash[h]; ok { // two clients in one 64-bit key: counted as one
+			t.lines += lines
+			continue
+		}
+		byHash[h] = &target{ak, lines}
+		rows = append(rows, store.SeenCount{Day: h.day, Key: h.key})
+	}
+	// A stable order: the same rows are always written in the same order.
+	slices.SortFunc(rows, func(a, b store.SeenCount) int { return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Key, b.Key)) })
+	for i := range rows {
+		rows[i].Lines = byHash[hashed{rows[i].Day, rows[i].Key}].lines
+	}
+	totals, err := tx.AddSeen(ctx, rows)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i, t := range totals {
+		lines := rows[i].Lines
+		n := min(t.Lines, limit) - min(t.Lines-lines, limit)
+		counts[byHash[hashed{t.Day, t.Key}].key] += n
+		counted, over = counted+n, over+lines-n
+	}
+	return counted, over, nil
 }
 
 // importOnce makes one attempt at importing the file.
@@ -740,6 +903,7 @@ func (im *Importer) importOnce(ctx context.Context, path string, opts ImportOpti
 		files:    map[string]int64{},
 		projects: map[string]int64{},
 		counts:   map[accessKey]int64{},
+		seen:     map[accessSeenKey]int64{},
 	}
 	src, err := r.open()
 	if err != nil {
@@ -829,25 +993,25 @@ func (im *Importer) importOnce(ctx context.Context, path string, opts ImportOpti
 		return r.res, nil // nothing new
 	}
 
-	counts := make([]store.DownloadCount, 0, len(r.counts))
-	projects, days := map[int64]bool{}, map[store.Day]bool{}
-	for k, n := range r.counts {
-		counts = append(counts, store.DownloadCount{ProjectID: k.project, Day: k.day, Downloads: n})
-		projects[k.project], days[k.day] = true, true
-	}
-	slices.SortFunc(counts, func(a, b store.DownloadCount) int {
-		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Day, b.Day))
-	})
-	r.res.Projects, r.res.Days = len(projects), len(days)
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	rec := &store.DownloadImport{
-		Name: name, HeadSHA256: head, SHA256: hex.EncodeToString(sc.h.Sum(nil)), Size: sc.pos,
-		Lines: r.res.Lines, Counted: r.res.Counted, Bad: r.res.Bad, Ignored: r.res.Ignored,
-		ImportedAt: now().UTC(),
+	importedAt := now().UTC()
+	var secret []byte
+	if len(r.seen) > 0 {
+		s, err := im.Store.Secret(ctx, seenSecretName, newSeenSecret, importedAt)
+		if err != nil {
+			return nil, fmt.Errorf("import %s: %w", path, err)
+		}
+		secret = []byte(s)
 	}
+	var (
+		rec          *store.DownloadImport
+		counted      = r.res.Counted
+		over         int64
+		nProj, nDays int
+	)
 	err = im.Store.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.LockDownloads(ctx); err != nil {
 			return err
@@ -859,6 +1023,29 @@ func (im *Importer) importOnce(ctx context.Context, path string, opts ImportOpti
 		if !slices.EqualFunc(again, prior, func(a, b *store.DownloadImport) bool { return a.ID == b.ID }) {
 			return accessRaceError{}
 		}
+		// The limited lines count against what earlier imports saw of
+		// their addresses: read and written under the downloads lock.
+		byDay := maps.Clone(r.counts)
+		if len(r.seen) > 0 {
+			n, o, err := r.limit(ctx, tx, secret, store.DayOf(importedAt), byDay)
+			if err != nil {
+				return err
+			}
+			counted, over = counted+n, o
+		}
+		counts := make([]store.DownloadCount, 0, len(byDay))
+		projects, days := map[int64]bool{}, map[store.Day]bool{}
+		for k, n := range byDay {
+			if n == 0 {
+				continue
+			}
+			counts = append(counts, store.DownloadCount{ProjectID: k.project, Day: k.day, Downloads: n})
+			projects[k.project], days[k.day] = true, true
+		}
+		slices.SortFunc(counts, func(a, b store.DownloadCount) int {
+			return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Day, b.Day))
+		})
+		nProj, nDays = len(projects), len(days)
 		kept, err := tx.AddDownloads(ctx, counts)
 		if err != nil {
 			return err
@@ -866,11 +1053,30 @@ func (im *Importer) importOnce(ctx context.Context, path string, opts ImportOpti
 		if kept < len(counts) {
 			im.logger().Warn("downloads of projects deleted meanwhile dropped", "file", path, "dropped", len(counts)-kept)
 		}
+		rec = &store.DownloadImport{
+			Name: name, HeadSHA256: head, SHA256: hex.EncodeToString(sc.h.Sum(nil)), Size: sc.pos,
+			Lines: r.res.Lines, Counted: counted, Bad: r.res.Bad, Ignored: r.res.Ignored + over,
+			ImportedAt: importedAt,
+		}
 		return tx.AddDownloadImport(ctx, rec)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", path, err)
 	}
+	r.res.Counted, r.res.Projects, r.res.Days = counted, nProj, nDays
+	if over > 0 {
+		r.res.Ignored += over
+		r.res.IgnoredBy[accessLimit] = over
+	}
 	r.res.Record = rec
 	return r.res, nil
+}
+
+// seenSecretName names the deployment-wide secret (store.Secret) that
+// keys the hashes of client addresses in download_seen.
+const seenSecretName = "download-addresses"
+
+// newSeenSecret makes the secret of seenSecretName: 256 random bits.
+func newSeenSecret() string {
+	return rand.Text() + rand.Text()
 }

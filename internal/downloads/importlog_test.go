@@ -498,21 +498,29 @@ func TestParseLine(t *testing.T) {
 		err        string
 	}{
 		{"nginx", `203.0.113.9 - alice [24/Nov/2026:10:01:02 +0100] "GET /files/ab/foo-1.0.tar.gz HTTP/1.1" 200 5120 "https://x/" "pip/24.0"`,
-			downloads.Hit{Time: at("2026-11-24T09:01:02Z"), Method: "GET", Status: 200, Filename: "foo-1.0.tar.gz"}, ""},
+			downloads.Hit{Time: at("2026-11-24T09:01:02Z"), Method: "GET", Status: 200, Filename: "foo-1.0.tar.gz", Addr: "203.0.113.9", Agent: downloads.InstallerAgent}, ""},
 		{"common format", `203.0.113.9 - - [01/Jan/2027:00:00:00 -1130] "GET /a/b.whl HTTP/1.0" 200 -`,
-			downloads.Hit{Time: at("2027-01-01T11:30:00Z"), Method: "GET", Status: 200, Filename: "b.whl"}, ""},
+			downloads.Hit{Time: at("2027-01-01T11:30:00Z"), Method: "GET", Status: 200, Filename: "b.whl", Addr: "203.0.113.9"}, ""},
 		{"apache escapes", `h - - [24/Nov/2026:10:01:02 +0000] "GET /a/x\"y.whl HTTP/1.1" 200 1 "-" "-"`,
-			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: `x"y.whl`}, ""},
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: `x"y.whl`, Addr: "h", Agent: downloads.OtherAgent}, ""},
 		{"nginx escapes", `h - - [24/Nov/2026:10:01:02 +0000] "GET /a/caf\xC3\xA9.whl HTTP/1.1" 200 1 "-" "-"`,
-			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: "café.whl"}, ""},
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: "café.whl", Addr: "h", Agent: downloads.OtherAgent}, ""},
 		{"bad percent escape", `h - - [24/Nov/2026:10:01:02 +0000] "GET /a/%zz.whl HTTP/1.1" 200 1`,
-			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200}, ""},
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Addr: "h"}, ""},
 		{"encoded slash", `h - - [24/Nov/2026:10:01:02 +0000] "GET /a/b%2Fc.whl HTTP/1.1" 200 1`,
-			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200}, ""},
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Addr: "h"}, ""},
 		{"empty request", `h - - [24/Nov/2026:10:01:02 +0000] "" 400 0 "-" "-"`,
-			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "-", Status: 400}, ""},
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "-", Status: 400, Addr: "h", Agent: downloads.OtherAgent}, ""},
 		{"29 February", `h - - [29/Feb/2028:10:01:02 +0000] "GET / HTTP/1.1" 200 1`,
-			downloads.Hit{Time: at("2028-02-29T10:01:02Z"), Method: "GET", Status: 200}, ""},
+			downloads.Hit{Time: at("2028-02-29T10:01:02Z"), Method: "GET", Status: 200, Addr: "h"}, ""},
+		{"IPv6 and an escaped user agent", `2001:db8::1 - - [24/Nov/2026:10:01:02 +0000] "GET /a/b.whl HTTP/1.1" 200 1 "-" "uv/0.4 {\x22ci\x22:null, \"x\"}" "extra"`,
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: "b.whl", Addr: "2001:db8::1", Agent: downloads.InstallerAgent}, ""},
+		{"referrer without a user agent", `h - - [24/Nov/2026:10:01:02 +0000] "GET /a/b.whl HTTP/1.1" 200 1 "https://x/"`,
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: "b.whl", Addr: "h"}, ""},
+		{"unclosed user agent", `h - - [24/Nov/2026:10:01:02 +0000] "GET /a/b.whl HTTP/1.1" 200 1 "-" "pip/24.0`,
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: "b.whl", Addr: "h"}, ""},
+		{"no address", `- - - [24/Nov/2026:10:01:02 +0000] "GET /a/b.whl HTTP/1.1" 200 1 "-" "pip/24.0"`,
+			downloads.Hit{Time: at("2026-11-24T10:01:02Z"), Method: "GET", Status: 200, Filename: "b.whl", Agent: downloads.InstallerAgent}, ""},
 		{"30 February", `h - - [30/Feb/2028:10:01:02 +0000] "GET / HTTP/1.1" 200 1`, downloads.Hit{}, "bad time"},
 		{"month", `h - - [24/nov/2026:10:01:02 +0000] "GET / HTTP/1.1" 200 1`, downloads.Hit{}, "bad time"},
 		{"no time", `h - - "GET / HTTP/1.1" 200 1`, downloads.Hit{}, "no [time]"},
@@ -523,6 +531,10 @@ func TestParseLine(t *testing.T) {
 		{"json", `{"timestamp":"2026-11-24T10:01:02+01:00","project":"Foo","filename":"a/foo-1.0.tar.gz","status":404,"method":"GET"}`,
 			downloads.Hit{Time: at("2026-11-24T09:01:02Z"), Method: "GET", Status: 404, Project: "Foo", Filename: "foo-1.0.tar.gz"}, ""},
 		{"json unix", `{"timestamp":-1.5,"url":"x.whl"}`, downloads.Hit{Time: at("1969-12-31T23:59:58.5Z"), Filename: "x.whl"}, ""},
+		{"json address and user agent", `{"timestamp":1,"url":"x.whl","remote_addr":"203.0.113.9","user_agent":"pip/24.0"}`,
+			downloads.Hit{Time: at("1970-01-01T00:00:01Z"), Filename: "x.whl", Addr: "203.0.113.9", Agent: downloads.InstallerAgent}, ""},
+		{"json empty address and user agent", `{"timestamp":1,"url":"x.whl","remote_addr":"-","user_agent":""}`,
+			downloads.Hit{Time: at("1970-01-01T00:00:01Z"), Filename: "x.whl", Agent: downloads.OtherAgent}, ""},
 		{"json array", `[1]`, downloads.Hit{}, "not an access log line"},
 		{"json not an object", `{"timestamp":1}x`, downloads.Hit{}, "bad JSON"},
 		{"json status", `{"timestamp":1,"url":"x.whl","status":2000}`, downloads.Hit{}, `bad "status"`},
@@ -562,7 +574,17 @@ func BenchmarkParseCombined(b *testing.B) {
 // BenchmarkImport imports a generated log of 1M lines (95% downloads of
 // 1000 files of 100 projects, over 30 days; the rest HEAD, 304 and
 // 404) into SQLite, and reports lines per second.
-func BenchmarkImport(b *testing.B) {
+func BenchmarkImport(b *testing.B) { benchImport(b, downloads.Policy{}) }
+
+// BenchmarkImportLimited is BenchmarkImport with serve's default policy:
+// the log's 256 addresses download 100 projects over 31 days, so most
+// lines are over the per-address limit, and the (address, project, day)
+// triples are written to download_seen.
+func BenchmarkImportLimited(b *testing.B) {
+	benchImport(b, downloads.Policy{PerAddress: 1, Agents: downloads.Installers})
+}
+
+func benchImport(b *testing.B, p downloads.Policy) {
 	const lines = 1_000_000
 	st := storetest.Open(b, store.SQLite)
 	var files []string
@@ -575,7 +597,7 @@ func BenchmarkImport(b *testing.B) {
 		files = append(files, names...)
 	}
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("", 3600))
-	im := &downloads.Importer{Store: st}
+	im := &downloads.Importer{Store: st, Policy: p}
 	for b.Loop() {
 		b.StopTimer()
 		// Each round a new log (another first line), so that it counts.

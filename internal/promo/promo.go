@@ -2,6 +2,13 @@
 // codes (each good for two security keys) into a stock, and the owners and
 // maintainers of critical projects claim one each, atomically, while the
 // giveaway lasts and for the eligible shipping countries. No HTTP.
+//
+// The giveaway is worth gaming: an Owner of a critical project could
+// invite puppet accounts as Maintainers, have each claim a code, and
+// remove them again. So a claim needs a verified email address and a role
+// on a critical project held for a minimum time (Config.MinRoleAge), and
+// an operator can cap the claims made through each critical project
+// (Config.PerProject).
 package promo
 
 import (
@@ -11,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +42,15 @@ type Config struct {
 	Countries []string
 	// AllowKeyOwners lets users who already own a security key claim.
 	AllowKeyOwners bool
+	// MinRoleAge is how long a user must have held its role on a critical
+	// project before it may claim through it (0: no minimum). An Owner's
+	// puppets invited today must wait as long as anybody else.
+	MinRoleAge time.Duration
+	// PerProject is the most codes claimed through one critical project
+	// (0: no limit), so that one Owner cannot farm codes with accounts it
+	// invites. A user with roles on several critical projects claims
+	// through one that has room.
+	PerProject int
 	// BaseURL is the public URL of the index, without a trailing slash.
 	BaseURL string
 	// Mailer tells a user of its claim (without the code); nil: no email.
@@ -45,12 +62,15 @@ type Reason string
 
 // The reasons, in the order they are checked.
 const (
-	Claimed     Reason = "claimed"      // it holds a code already (Status.Code)
-	NotCritical Reason = "not-critical" // it is no owner or maintainer of a critical project
-	Ended       Reason = "ended"        // the giveaway has ended
-	OwnsKey     Reason = "owns-key"     // it has a security key, and key owners may not claim
-	NoStock     Reason = "no-stock"     // no code is left
-	Country     Reason = "country"      // its shipping country is not eligible
+	Claimed      Reason = "claimed"          // it holds a code already (Status.Code)
+	NotCritical  Reason = "not-critical"     // it is no owner or maintainer of a critical project
+	Ended        Reason = "ended"            // the giveaway has ended
+	Unverified   Reason = "unverified-email" // its email address is not verified
+	RoleTooNew   Reason = "role-too-new"     // it has held its roles on critical projects for less than MinRoleAge (Status.From)
+	ProjectLimit Reason = "project-limit"    // its critical projects had their PerProject codes claimed
+	OwnsKey      Reason = "owns-key"         // it has a security key, and key owners may not claim
+	NoStock      Reason = "no-stock"         // no code is left
+	Country      Reason = "country"          // its shipping country is not eligible
 )
 
 // Status is a user's eligibility.
@@ -64,6 +84,13 @@ type Status struct {
 	Code *store.PromoCode
 	// Projects are the user's critical projects.
 	Projects []string
+	// From is when the user may claim, when Reason is RoleTooNew.
+	From time.Time
+
+	// through is the critical project a claim counts for (its id and
+	// name), when the user may claim.
+	through     int64
+	throughName string
 }
 
 // Eligible reports whether the user may claim.
@@ -110,6 +137,12 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) (*
 		return nil, errors.New("promo: name at least one eligible country")
 	}
 	cfg.Countries = countries
+	if cfg.MinRoleAge < 0 {
+		return nil, fmt.Errorf("promo: the minimum age of a role cannot be negative (%s)", cfg.MinRoleAge)
+	}
+	if cfg.PerProject < 0 {
+		return nil, fmt.Errorf("promo: the claims per project cannot be negative (%d); 0 means no limit", cfg.PerProject)
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if now == nil {
 		now = time.Now
@@ -141,8 +174,9 @@ func (s *Service) Eligibility(ctx context.Context, u *store.User, country string
 
 // querier is what eligibility reads: the store or a transaction.
 type querier interface {
+	UserByID(ctx context.Context, id int64) (*store.User, error)
 	PromoCodeOf(ctx context.Context, userID int64) (*store.PromoCode, error)
-	MandatedProjectsOf(ctx context.Context, userID int64) ([]*store.Project, error)
+	PromoRolesOf(ctx context.Context, userID int64) ([]store.PromoRole, error)
 	TwoFactorMethods(ctx context.Context, userID int64) (bool, int, error)
 	PromoUnclaimed(ctx context.Context) (bool, error)
 }
@@ -158,23 +192,68 @@ func (s *Service) eligibility(ctx context.Context, q querier, u *store.User, cou
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("promo: %w", err)
 	}
-	projects, err := q.MandatedProjectsOf(ctx, u.ID)
+	roles, err := q.PromoRolesOf(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("promo: %w", err)
 	}
-	for _, p := range projects {
-		if p.Critical() {
-			st.Projects = append(st.Projects, p.Name)
-		}
+	for _, r := range roles {
+		st.Projects = append(st.Projects, r.Project)
 	}
 	if len(st.Projects) == 0 {
 		st.Reason = NotCritical
 		st.Message = "The giveaway is for the owners and maintainers of critical projects, and you hold no role on one."
 		return st, nil
 	}
-	if !s.cfg.End.IsZero() && !s.now().Before(s.cfg.End) {
+	now := s.now()
+	if !s.cfg.End.IsZero() && !now.Before(s.cfg.End) {
 		st.Reason = Ended
 		st.Message = "The giveaway ended on " + s.cfg.End.Add(-time.Nanosecond).Format("January 2, 2006") + "."
+		return st, nil
+	}
+	// The user as it is now, not as the caller loaded it: an email
+	// address changed since is not verified.
+	fresh, err := q.UserByID(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("promo: %w", err)
+	}
+	if !fresh.EmailVerified {
+		st.Reason = Unverified
+		st.Message = "Verify your email address (" + fresh.Email + ") first: follow the link sent to it, or ask for a new one on your account page."
+		return st, nil
+	}
+	// Roles held long enough, then those of projects with codes left.
+	var seasoned []store.PromoRole
+	for _, r := range roles {
+		if from := r.Since.Add(s.cfg.MinRoleAge); now.Before(from) {
+			if st.From.IsZero() || from.Before(st.From) {
+				st.From = from
+			}
+			continue
+		}
+		seasoned = append(seasoned, r)
+	}
+	if len(seasoned) == 0 {
+		st.Reason = RoleTooNew
+		st.Message = fmt.Sprintf("The giveaway is for those who have held their role on a critical project for at least %s: "+
+			"yours is newer, and you can claim from %s (UTC).",
+			Days(s.cfg.MinRoleAge), st.From.Format("January 2, 2006, 15:04"))
+		return st, nil
+	}
+	st.From = time.Time{}
+	for _, r := range seasoned {
+		if s.cfg.PerProject <= 0 || r.Claims < int64(s.cfg.PerProject) {
+			st.through, st.throughName = r.ProjectID, r.Project
+			break
+		}
+	}
+	if st.through == 0 {
+		names := make([]string, len(seasoned))
+		for i, r := range seasoned {
+			names[i] = r.Project
+		}
+		st.Reason = ProjectLimit
+		st.Message = fmt.Sprintf("At most %d codes are given through each critical project, and those of %s have been claimed: "+
+			"ask the administrators of this index if you need one.", s.cfg.PerProject, strings.Join(names, ", "))
 		return st, nil
 	}
 	if !s.cfg.AllowKeyOwners {
@@ -219,6 +298,23 @@ func (s *Service) Claim(ctx context.Context, u *store.User, country string, m au
 	}
 	var code *store.PromoCode
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		// Lock the user's critical projects (in one order: no deadlock)
+		// before counting their claims, so that concurrent claims through
+		// one project cannot both take its last place.
+		roles, err := tx.PromoRolesOf(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("promo: %w", err)
+		}
+		ids := make([]int64, len(roles))
+		for i, r := range roles {
+			ids[i] = r.ProjectID
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if err := tx.LockProject(ctx, id); err != nil {
+				return fmt.Errorf("promo: %w", err)
+			}
+		}
 		st, err := s.eligibility(ctx, tx, u, name)
 		if err != nil {
 			return err
@@ -227,7 +323,7 @@ func (s *Service) Claim(ctx context.Context, u *store.User, country string, m au
 			return &Error{Reason: st.Reason, Msg: st.Message}
 		}
 		now := s.now()
-		code, err = tx.ClaimPromoCode(ctx, u.ID, name, now)
+		code, err = tx.ClaimPromoCode(ctx, u.ID, st.through, name, now)
 		switch {
 		case errors.Is(err, store.ErrNoPromoCode):
 			return &Error{Reason: NoStock, Msg: "No codes are left: every code has been claimed."}
@@ -236,13 +332,28 @@ func (s *Service) Claim(ctx context.Context, u *store.User, country string, m au
 		case err != nil:
 			return fmt.Errorf("promo: %w", err)
 		}
-		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.PromoClaimed}, map[string]any{"country": name})
+		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.PromoClaimed},
+			map[string]any{"country": name, "project": st.throughName})
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify(ctx, u, code)
 	return code, nil
+}
+
+// Days writes a duration as whole days ("30 days", "1 day"), or in hours
+// and less when it is shorter than a day.
+func Days(d time.Duration) string {
+	switch {
+	case d < 24*time.Hour:
+		return d.String()
+	case d%(24*time.Hour) != 0:
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	case d == 24*time.Hour:
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", d/(24*time.Hour))
 }
 
 // notify emails the user that it claimed a code (the code stays on the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,14 +44,21 @@ func newWorld(t testing.TB, st *store.Store, critical bool) *world {
 	return &world{st: st, project: p}
 }
 
-// user creates a user with a role on the world's project (role "" for none).
+// user creates a user with a verified email address and a role on the
+// world's project (role "" for none), given at t0.
 func (w *world) user(t testing.TB, name, role string) *store.User {
 	t.Helper()
+	return w.userSince(t, name, role, t0)
+}
+
+// userSince is user with the role given at since.
+func (w *world) userSince(t testing.TB, name, role string, since time.Time) *store.User {
+	t.Helper()
 	ctx := context.Background()
-	u := &store.User{Username: name, Email: name + "@example.org", PasswordHash: "!", CreatedAt: t0}
+	u := &store.User{Username: name, Email: name + "@example.org", EmailVerified: true, PasswordHash: "!", CreatedAt: t0}
 	storetest.Must(t, w.st.CreateUser(ctx, u))
 	if role != "" {
-		storetest.Must(t, w.st.AddRole(ctx, w.project.ID, u.ID, role, t0))
+		storetest.Must(t, w.st.AddRole(ctx, w.project.ID, u.ID, role, since))
 	}
 	return u
 }
@@ -147,14 +155,22 @@ func TestConcurrentClaims(t *testing.T) {
 	})
 }
 
-// TestEligibility is the matrix of who may claim.
+// TestEligibility is the matrix of who may claim. The service has the
+// default settings of serve: a role must be 30 days old; each case's role
+// is 60 days old at t0 unless it says otherwise.
 func TestEligibility(t *testing.T) {
 	t.Parallel()
 	end := t0.Add(24 * time.Hour)
+	const minAge = 30 * 24 * time.Hour
 	cases := []struct {
 		name        string
-		critical    bool   // the user's project is critical
-		role        string // its role on it ("": none)
+		critical    bool          // the user's project is critical
+		role        string        // its role on it ("": none)
+		roleAge     time.Duration // the role's age at t0 (0: 60 days)
+		noMinimum   bool          // the service has no minimum role age
+		unverified  bool          // its email address is not verified
+		perProject  int           // Config.PerProject
+		priorClaims int           // codes claimed through its project by others
 		country     string
 		now         time.Time
 		end         time.Time
@@ -181,6 +197,23 @@ func TestEligibility(t *testing.T) {
 		{name: "owns a key, key owners allowed", critical: true, role: store.RoleOwner, country: "Spain", now: t0, ownsKey: true, allowKeys: true, wantClaimOK: true},
 		{name: "no stock", critical: true, role: store.RoleOwner, country: "Spain", now: t0, emptyStock: true, want: promo.NoStock},
 		{name: "not critical and country out", critical: false, role: store.RoleOwner, country: "Brazil", now: t0, want: promo.NotCritical},
+		// A verified email address.
+		{name: "email not verified", critical: true, role: store.RoleMaintainer, unverified: true, country: "Spain", now: t0, want: promo.Unverified},
+		{name: "email not verified, not critical", critical: false, role: store.RoleMaintainer, unverified: true, country: "Spain", now: t0, want: promo.NotCritical},
+		{name: "email not verified, after the end", critical: true, role: store.RoleMaintainer, unverified: true, country: "Spain", now: end, end: end, want: promo.Ended},
+		// A role held for the minimum time.
+		{name: "role given today", critical: true, role: store.RoleMaintainer, roleAge: time.Minute, country: "Spain", now: t0, want: promo.RoleTooNew},
+		{name: "role a second short of 30 days", critical: true, role: store.RoleOwner, roleAge: minAge - time.Second, country: "Spain", now: t0, want: promo.RoleTooNew},
+		{name: "role 30 days old", critical: true, role: store.RoleMaintainer, roleAge: minAge, country: "Spain", now: t0, wantClaimOK: true},
+		{name: "role given today, no minimum", critical: true, role: store.RoleMaintainer, roleAge: time.Minute, noMinimum: true, country: "Spain", now: t0, wantClaimOK: true},
+		{name: "role too new and email not verified", critical: true, role: store.RoleMaintainer, roleAge: time.Minute, unverified: true, country: "Spain", now: t0, want: promo.Unverified},
+		{name: "role too new and owns a key", critical: true, role: store.RoleMaintainer, roleAge: time.Minute, ownsKey: true, country: "Spain", now: t0, want: promo.RoleTooNew},
+		// The claims per project.
+		{name: "project's codes all claimed", critical: true, role: store.RoleMaintainer, perProject: 2, priorClaims: 2, country: "Spain", now: t0, want: promo.ProjectLimit},
+		{name: "project's codes not all claimed", critical: true, role: store.RoleMaintainer, perProject: 2, priorClaims: 1, country: "Spain", now: t0, wantClaimOK: true},
+		{name: "no limit per project", critical: true, role: store.RoleMaintainer, priorClaims: 3, country: "Spain", now: t0, wantClaimOK: true},
+		{name: "project's codes all claimed, already claimed", critical: true, role: store.RoleMaintainer, perProject: 1, priorClaims: 1, claimed: true, country: "Spain", now: t0, want: promo.Claimed},
+		{name: "project's codes all claimed, role too new", critical: true, role: store.RoleMaintainer, roleAge: time.Hour, perProject: 1, priorClaims: 1, country: "Spain", now: t0, want: promo.RoleTooNew},
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -193,7 +226,24 @@ func TestEligibility(t *testing.T) {
 					storetest.Must(t, st.MarkCritical(ctx, p.ID, t0.Add(-time.Hour)))
 				}
 				w := &world{st: st, project: p}
-				u := w.user(t, fmt.Sprintf("u%d", i), tc.role)
+				age := tc.roleAge
+				if age == 0 {
+					age = 60 * 24 * time.Hour
+				}
+				u := w.userSince(t, fmt.Sprintf("u%d", i), tc.role, t0.Add(-age))
+				if tc.unverified {
+					_, err := st.DB().ExecContext(ctx, `UPDATE users SET email_verified = FALSE WHERE id = $1`, u.ID)
+					storetest.Must(t, err)
+				}
+				for j := range tc.priorClaims {
+					// Others claimed through the project (and may have left it since).
+					other := w.userSince(t, fmt.Sprintf("u%d-prior%d", i, j), "", t0)
+					var codeID int64
+					storetest.Must(t, st.DB().QueryRowContext(ctx, `INSERT INTO promo_codes (code, imported_at, claimed_by, claimed_at, country)
+						VALUES ($1, 0, $2, 0, 'Spain') RETURNING id`, fmt.Sprintf("PRIOR-%d-%d", i, j), other.ID).Scan(&codeID))
+					_, err := st.DB().ExecContext(ctx, `INSERT INTO promo_claim_projects (code_id, project_id) VALUES ($1, $2)`, codeID, p.ID)
+					storetest.Must(t, err)
+				}
 				if tc.ownsKey {
 					storetest.Must(t, st.AddSecurityKey(ctx, &store.SecurityKey{UserID: u.ID, Label: "key", CredentialID: fmt.Sprintf("cred%d", i),
 						PublicKey: fmt.Sprintf("pk%d", i), Credential: "{}", CreatedAt: t0}))
@@ -211,7 +261,11 @@ func TestEligibility(t *testing.T) {
 					_, err := setup.Import(ctx, strings.NewReader(fmt.Sprintf("code\nNEW-%d-a\nNEW-%d-b\n", i, i)))
 					storetest.Must(t, err)
 				}
-				svc := newService(t, st, promo.Config{End: tc.end, AllowKeyOwners: tc.allowKeys}, tc.now)
+				cfg := promo.Config{End: tc.end, AllowKeyOwners: tc.allowKeys, MinRoleAge: minAge, PerProject: tc.perProject}
+				if tc.noMinimum {
+					cfg.MinRoleAge = 0
+				}
+				svc := newService(t, st, cfg, tc.now)
 				s, err := svc.Eligibility(ctx, u, tc.country)
 				storetest.Must(t, err)
 				if s.Reason != tc.want {
@@ -222,6 +276,10 @@ func TestEligibility(t *testing.T) {
 				}
 				if tc.want != "" && s.Message == "" {
 					t.Errorf("no message for %q", tc.want)
+				}
+				if from := t0.Add(-age).Add(minAge); tc.want == promo.RoleTooNew &&
+					(!s.From.Equal(from) || !strings.Contains(s.Message, "30 days") || !strings.Contains(s.Message, from.Format("January 2, 2006, 15:04"))) {
+					t.Errorf("a role too new: from %v, message %q; want from %v", s.From, s.Message, from)
 				}
 				c, err := svc.Claim(ctx, u, tc.country, audit.Meta{})
 				if tc.wantClaimOK {
@@ -307,6 +365,97 @@ func TestImport(t *testing.T) {
 		storetest.Must(t, err)
 		if s.Total != 4 || s.Claimed != 0 {
 			t.Errorf("stock after the bad files: %+v (a bad file imports nothing)", s)
+		}
+	})
+}
+
+// TestClaimsPerProject: an Owner's puppets, Maintainers for long enough,
+// claim at once through its one critical project: only PerProject of them
+// get a code. A puppet removed after its claim still counts, and a user
+// with a role on a second critical project claims through that one.
+func TestClaimsPerProject(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newWorld(t, st, true)
+		old := t0.Add(-60 * 24 * time.Hour)
+		const perProject = 3
+		svc := newService(t, st, promo.Config{MinRoleAge: 30 * 24 * time.Hour, PerProject: perProject}, t0)
+		stock(t, svc, 50)
+		puppets := make([]*store.User, 20)
+		for i := range puppets {
+			puppets[i] = w.userSince(t, fmt.Sprintf("puppet%02d", i), store.RoleMaintainer, old)
+		}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			claimed []*store.User
+			limited int
+			errs    []error
+		)
+		start := make(chan struct{})
+		for _, u := range puppets {
+			wg.Go(func() {
+				<-start
+				_, err := svc.Claim(ctx, u, "France", audit.Meta{})
+				mu.Lock()
+				defer mu.Unlock()
+				var pe *promo.Error
+				switch {
+				case err == nil:
+					claimed = append(claimed, u)
+				case errors.As(err, &pe) && pe.Reason == promo.ProjectLimit:
+					limited++
+				default:
+					errs = append(errs, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		if len(claimed) != perProject || limited != len(puppets)-perProject {
+			t.Fatalf("%d claims and %d refused for the project's limit; want %d and %d", len(claimed), limited, perProject, len(puppets)-perProject)
+		}
+
+		// The Owner removes the puppets that claimed: their claims still count.
+		for _, u := range claimed {
+			storetest.Must(t, st.RemoveRole(ctx, w.project.ID, u.ID))
+		}
+		var waiting *store.User // a puppet that did not get a code
+		for _, u := range puppets {
+			if !slices.Contains(claimed, u) {
+				waiting = u
+				break
+			}
+		}
+		s, err := svc.Eligibility(ctx, waiting, "")
+		storetest.Must(t, err)
+		if s.Reason != promo.ProjectLimit || !strings.Contains(s.Message, "Pkg") {
+			t.Fatalf("after the claimants left: %q %q, want %q", s.Reason, s.Message, promo.ProjectLimit)
+		}
+
+		// A Maintainer of a second critical project claims through it.
+		p2 := &store.Project{Name: "Other", NormalizedName: "other", UltraName: "0ther", CreatedAt: t0}
+		storetest.Must(t, st.CreateProject(ctx, p2))
+		storetest.Must(t, st.MarkCritical(ctx, p2.ID, t0.Add(-time.Hour)))
+		both := waiting
+		storetest.Must(t, st.AddRole(ctx, p2.ID, both.ID, store.RoleMaintainer, old))
+		if _, err := svc.Claim(ctx, both, "France", audit.Meta{}); err != nil {
+			t.Fatalf("claim through the second project: %v", err)
+		}
+		var through int64
+		storetest.Must(t, st.DB().QueryRowContext(ctx, `SELECT c.project_id FROM promo_claim_projects c JOIN promo_codes p ON p.id = c.code_id
+			WHERE p.claimed_by = $1`, both.ID).Scan(&through))
+		if through != p2.ID {
+			t.Errorf("the claim counts for project %d, want %d", through, p2.ID)
+		}
+		var details string
+		storetest.Must(t, st.DB().QueryRowContext(ctx, `SELECT details FROM events WHERE tag = $1 AND user_id = $2`, audit.PromoClaimed, both.ID).Scan(&details))
+		if !strings.Contains(details, `"project":"Other"`) {
+			t.Errorf("claim event details %s, want the project", details)
 		}
 	})
 }

@@ -47,9 +47,12 @@ func (q q) InsertPromoCode(ctx context.Context, code string, at time.Time) (bool
 // concurrent claims never share a code (on PostgreSQL each locks a
 // different row, skipping the ones others hold; SQLite runs one write at
 // a time), and the unique index on claimed_by keeps a user from holding
-// two. It returns ErrNoPromoCode when the stock is empty and
-// ErrPromoClaimed when the user already holds one.
-func (q q) ClaimPromoCode(ctx context.Context, userID int64, country string, at time.Time) (*PromoCode, error) {
+// two. The claim is counted for projectID, the critical project through
+// which the user is eligible (PromoRolesOf). It returns ErrNoPromoCode
+// when the stock is empty and ErrPromoClaimed when the user already holds
+// one. Run it in a transaction, so that the code and its project are
+// written together.
+func (q q) ClaimPromoCode(ctx context.Context, userID, projectID int64, country string, at time.Time) (*PromoCode, error) {
 	lock := ""
 	if q.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
@@ -69,8 +72,53 @@ func (q q) ClaimPromoCode(ctx context.Context, userID int64, country string, at 
 	case err != nil:
 		return nil, fmt.Errorf("store: claim promo code: %w", err)
 	}
+	if _, err := q.db.ExecContext(ctx, `INSERT INTO promo_claim_projects (code_id, project_id) VALUES ($1, $2)`, c.ID, projectID); err != nil {
+		return nil, fmt.Errorf("store: claim promo code for project %d: %w", projectID, err)
+	}
 	c.ImportedAt, c.ClaimedBy, c.ClaimedAt, c.Country = fromMicros(imported), userID, at.UTC(), country
 	return &c, nil
+}
+
+// PromoRole is a role that a user holds on a critical project, as the
+// giveaway sees it.
+type PromoRole struct {
+	ProjectID int64
+	Project   string // the project's name
+	Role      string
+	// Since is when the user got the role (accepted the invitation, or
+	// created the project); a change between Owner and Maintainer keeps it.
+	Since time.Time
+	// Claims is how many codes were claimed through the project.
+	Claims int64
+}
+
+// PromoRolesOf returns the roles the user holds on critical projects, by
+// project name, with the claims made through each project.
+func (q q) PromoRolesOf(ctx context.Context, userID int64) ([]PromoRole, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT p.id, p.name, r.role, r.created_at,
+			(SELECT COUNT(*) FROM promo_claim_projects c WHERE c.project_id = p.id)
+		FROM roles r JOIN projects p ON p.id = r.project_id
+		WHERE r.user_id = $1 AND p.critical_since IS NOT NULL ORDER BY p.normalized_name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: critical roles of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []PromoRole
+	for rows.Next() {
+		var (
+			r     PromoRole
+			since int64
+		)
+		if err := rows.Scan(&r.ProjectID, &r.Project, &r.Role, &since, &r.Claims); err != nil {
+			return nil, fmt.Errorf("store: critical roles of user %d: %w", userID, err)
+		}
+		r.Since = fromMicros(since)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: critical roles of user %d: %w", userID, err)
+	}
+	return out, nil
 }
 
 // PromoCodeOf returns the code the user claimed, or ErrNotFound.

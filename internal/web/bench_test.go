@@ -260,12 +260,17 @@ func BenchmarkFileDownload(b *testing.B) {
 func BenchmarkFileDownloadCounting(b *testing.B) {
 	benchForSizes(b, func(b *testing.B, ix *benchIndex) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		counter := downloads.NewCounter(ix.st, log)
+		counter := downloads.NewCounter(ix.st, log, downloads.Policy{})
 		counting := web.New(ix.svc, ix.acct, log, prometheus.NewRegistry(), web.Options{CountDownload: counter.Count})
+		// With a per-address limit: every request comes from the same
+		// address, so all but the first are over the limit (the lookup in
+		// the day's set is the cost).
+		limited := downloads.NewCounter(ix.st, log, downloads.Policy{PerAddress: 1})
+		limiting := web.New(ix.svc, ix.acct, log, prometheus.NewRegistry(), web.Options{CountDownload: limited.Count})
 		for _, h := range []struct {
 			name string
 			srv  http.Handler
-		}{{"off", ix.srv}, {"on", counting}} {
+		}{{"off", ix.srv}, {"on", counting}, {"limited", limiting}} {
 			b.Run("serial/counting="+h.name, func(b *testing.B) { benchGet(b, h.srv, ix.wheel) })
 			b.Run("parallel/counting="+h.name, func(b *testing.B) { benchGetParallel(b, h.srv, ix.wheel) })
 		}

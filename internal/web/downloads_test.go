@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,17 +36,18 @@ type countingServer struct {
 }
 
 // newCountingServer starts a second server over a test server's index,
-// with download counting on, and points the test server's requests to it.
-func newCountingServer(t *testing.T, d store.Dialect) *countingServer {
+// with download counting on under the policy, and points the test
+// server's requests to it.
+func newCountingServer(t *testing.T, d store.Dialect, p downloads.Policy) *countingServer {
 	t.Helper()
 	ts := newTestServer(t, d)
-	cs := &countingServer{testServer: ts, counter: downloads.NewCounter(ts.st, discardLogger())}
+	cs := &countingServer{testServer: ts, counter: downloads.NewCounter(ts.st, discardLogger(), p)}
 	cs.handler = New(ts.idx, ts.acct, discardLogger(), newRegistry(), Options{TwoFactor: ts.tf,
-		CountDownload: func(projectID int64, at time.Time) {
+		CountDownload: func(dl downloads.Download) bool {
 			cs.mu.Lock()
-			cs.times = append(cs.times, at)
+			cs.times = append(cs.times, dl.At)
 			cs.mu.Unlock()
-			cs.counter.Count(projectID, at)
+			return cs.counter.Count(dl)
 		}})
 	cs.served = make(chan struct{}, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +92,7 @@ func TestDownloadCounting(t *testing.T) {
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			cs := newCountingServer(t, d)
+			cs := newCountingServer(t, d, downloads.Policy{})
 			_, tok := cs.user("alice")
 			demo := disttest.Dist{Name: "demo", Version: "1.0"}
 			other := disttest.Dist{Name: "other", Version: "2.0"}
@@ -187,7 +190,7 @@ func (w *readFromWriter) ReadFrom(r io.Reader) (int64, error) {
 // download whose body could not be written is not counted.
 func TestDownloadCountingWriter(t *testing.T) {
 	t.Parallel()
-	cs := newCountingServer(t, store.SQLite)
+	cs := newCountingServer(t, store.SQLite, downloads.Policy{})
 	_, tok := cs.user("alice")
 	demo := disttest.Dist{Name: "demo", Version: "1.0"}
 	cs.uploadDist(tok, demo, false)
@@ -210,6 +213,89 @@ func TestDownloadCountingWriter(t *testing.T) {
 			}
 			if got := cs.counter.Pending() - before; got != tc.counted {
 				t.Fatalf("counted %d, want %d", got, tc.counted)
+			}
+		})
+	}
+}
+
+// TestDownloadInflation is the attack on the critical designation: a
+// script downloads one project's wheel 30 times, in parallel, to push it
+// into the top of the downloads. Under serve's defaults
+// (--downloads-per-address 1, --downloads-agents installers) they count
+// once; ten other client addresses count once each; a crawler and curl
+// do not count.
+func TestDownloadInflation(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			cs := newCountingServer(t, d, downloads.Policy{PerAddress: 1, Agents: downloads.Installers})
+			_, tok := cs.user("mallory")
+			demo := disttest.Dist{Name: "demo", Version: "1.0"}
+			cs.uploadDist(tok, demo, false)
+			wheel := filePath(demo.Wheel(), demo.WheelFilename())
+
+			// get downloads the wheel n times at once from the local
+			// address from (any 127/8 address is the loopback on Linux).
+			get := func(from, ua string, n int) {
+				t.Helper()
+				dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+				client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+				defer client.CloseIdleConnections()
+				errs := make(chan error, n)
+				for range n {
+					go func() {
+						req, _ := http.NewRequest(http.MethodGet, cs.URL+wheel, nil)
+						req.Header.Set("User-Agent", ua)
+						resp, err := client.Do(req)
+						if err == nil {
+							_, err = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if err == nil && resp.StatusCode != http.StatusOK {
+								err = errors.New(resp.Status)
+							}
+						}
+						errs <- err
+					}()
+				}
+				for range n {
+					select {
+					case <-cs.served:
+					case <-time.After(10 * time.Second):
+						t.Fatalf("GET from %s: a handler did not return within 10s", from)
+					}
+				}
+				for range n {
+					if err := <-errs; err != nil {
+						t.Fatalf("GET from %s: %v", from, err)
+					}
+				}
+			}
+			const pip = `pip/24.0 {"ci":null,"installer":{"name":"pip","version":"24.0"}}`
+			get("127.0.0.1", pip, 30)
+			if n := cs.counter.Pending(); n != 1 {
+				t.Fatalf("30 downloads from one address counted %d times, want 1", n)
+			}
+			for i := range 10 {
+				get(fmt.Sprintf("127.0.0.%d", i+2), pip, 3)
+			}
+			if n := cs.counter.Pending(); n != 11 {
+				t.Fatalf("after 3 downloads from each of 10 more addresses: %d counted, want 11", n)
+			}
+			get("127.0.0.20", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 2)
+			get("127.0.0.21", "curl/8.5.0", 2)
+			if n := cs.counter.Pending(); n != 11 {
+				t.Fatalf("a crawler and curl counted: %d, want 11", n)
+			}
+
+			ctx := context.Background()
+			storetest.Must(t, cs.counter.Flush(ctx))
+			p, err := cs.st.ProjectByName(ctx, "demo")
+			storetest.Must(t, err)
+			today := store.DayOf(time.Now())
+			got, err := cs.st.ProjectDownloads(ctx, p.ID, today-1, today)
+			storetest.Must(t, err)
+			if got != 11 {
+				t.Errorf("%d downloads in the store, want 11", got)
 			}
 		})
 	}

@@ -32,6 +32,10 @@ func (v giveawayView) Claimed() bool { return v.Status.Reason == promo.Claimed }
 // Eligible reports whether the user may claim.
 func (v giveawayView) Eligible() bool { return v.Status.Eligible() }
 
+// Unverified reports whether the user must verify its email address
+// before it may claim.
+func (v giveawayView) Unverified() bool { return v.Status.Reason == promo.Unverified }
+
 func (s *Server) renderGiveaway(w http.ResponseWriter, r *http.Request, status int, v giveawayView) {
 	cfg := s.opts.Promo.Config()
 	v.Countries, v.KeysPerCode = cfg.Countries, promo.KeysPerCode
@@ -83,7 +87,7 @@ func (s *Server) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		st.Reason, st.Message = "", ""
 	}
 	status := map[promo.Reason]int{promo.Country: http.StatusBadRequest, promo.NoStock: http.StatusConflict,
-		promo.Claimed: http.StatusConflict}[pe.Reason]
+		promo.Claimed: http.StatusConflict, promo.ProjectLimit: http.StatusConflict}[pe.Reason]
 	if status == 0 {
 		status = http.StatusForbidden
 	}
@@ -97,6 +101,9 @@ type adminPromoView struct {
 	Config        promo.Config
 	LastDay       time.Time
 }
+
+// MinRoleAge writes Config.MinRoleAge in days.
+func (v adminPromoView) MinRoleAge() string { return promo.Days(v.Config.MinRoleAge) }
 
 // adminPromo shows the stock of codes and the claims per country to
 // administrators with two-factor authentication (the rules of

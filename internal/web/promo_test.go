@@ -2,16 +2,19 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/store"
@@ -172,6 +175,119 @@ func TestGiveawayPages(t *testing.T) {
 			}
 			if strings.Contains(text, "KEY-") {
 				t.Error("the admin page lists codes")
+			}
+		})
+	}
+}
+
+// TestGiveawayPuppets is the attack on the giveaway: the Owner of a
+// critical project invites puppet accounts as Maintainers, and they claim
+// codes as soon as they accept. Refused: a claim needs a role held for
+// --promo-min-role-age (30 days) and a verified email address; once the
+// roles are old enough, at most --promo-per-project codes go through the
+// project, however many puppets claim at once.
+func TestGiveawayPuppets(t *testing.T) {
+	t.Parallel()
+	const page = "/manage/account/security-keys-giveaway/"
+	const minAge = 30 * 24 * time.Hour
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			// The index gives roles at the wall clock's time: the clock of
+			// accounts and of the giveaway starts there.
+			clk := &testClock{t: time.Now().UTC()}
+			s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+			pr, err := promo.New(s.st, promo.Config{BaseURL: s.URL, MinRoleAge: minAge, PerProject: 2},
+				slog.New(slog.DiscardHandler), clk.Now)
+			storetest.Must(t, err)
+			s.srv.opts.Promo = pr
+			if _, err := pr.Import(ctx, strings.NewReader("code\nKEY-1\nKEY-2\nKEY-3\nKEY-4\nKEY-5\n")); err != nil {
+				t.Fatal(err)
+			}
+
+			owner := s.userWithPassword("owner", mandatePassword)
+			s.uploadDist(s.token(owner), disttest.Dist{Name: "critpkg", Version: "1.0"}, false)
+			proj, err := s.st.ProjectByName(ctx, "critpkg")
+			storetest.Must(t, err)
+			storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, clk.Now()))
+			// The mandate: the Owner and its Maintainers need two-factor
+			// authentication to invite and to accept.
+			enrol(t, s, owner, clk.Now())
+			ob := signIn(t, s, owner, clk.Now())
+			getOK(t, ob, "/manage/projects/")
+			puppets := make([]*store.User, 4)
+			browsers := make([]*browser, len(puppets))
+			for i := range puppets {
+				puppets[i] = s.userWithPassword(fmt.Sprintf("puppet%d", i), mandatePassword)
+				enrol(t, s, puppets[i], clk.Now())
+				if resp, body := ob.post("/manage/project/critpkg/collaboration/invite", url.Values{"username": {puppets[i].Username}, "role": {"Maintainer"}}); resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("invite %s: %d %s", puppets[i].Username, resp.StatusCode, pageText(body))
+				}
+				browsers[i] = signIn(t, s, puppets[i], clk.Now())
+				getOK(t, browsers[i], "/manage/projects/")
+				if resp, body := browsers[i].post("/manage/project/critpkg/invitation/accept", nil); resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("%s accepts: %d %s", puppets[i].Username, resp.StatusCode, pageText(body))
+				}
+			}
+
+			// At once: every puppet is refused, and told when it may claim.
+			from := clk.Now().Add(minAge)
+			for i, b := range browsers {
+				resp, body := b.post(page, url.Values{"country": {"France"}})
+				text := pageText(body)
+				if resp.StatusCode != http.StatusForbidden || !strings.Contains(text, "for at least 30 days") || !strings.Contains(text, from.Format("January 2, 2006")) {
+					t.Errorf("%s claims at once: %d %s", puppets[i].Username, resp.StatusCode, text)
+				}
+				if _, err := s.st.PromoCodeOf(ctx, puppets[i].ID); err == nil {
+					t.Fatalf("%s got a code the day it was invited", puppets[i].Username)
+				}
+			}
+
+			// 30 days later. puppet3 changed its email address and has not
+			// verified it: refused, and shown the way to verify it.
+			clk.Add(minAge + time.Minute)
+			_, err = s.st.DB().ExecContext(ctx, `UPDATE users SET email_verified = FALSE WHERE id = $1`, puppets[3].ID)
+			storetest.Must(t, err)
+			for i := range browsers {
+				browsers[i] = signIn(t, s, puppets[i], clk.Now()) // the sessions expired meanwhile
+				getOK(t, browsers[i], page)
+			}
+			resp, body := browsers[3].post(page, url.Values{"country": {"France"}})
+			if text := pageText(body); resp.StatusCode != http.StatusForbidden || !strings.Contains(text, "Verify your email address") ||
+				!strings.Contains(body, `href="/manage/account/"`) {
+				t.Errorf("claim without a verified email: %d %s", resp.StatusCode, text)
+			}
+
+			// The three others claim at once: two codes go through critpkg.
+			statuses := make([]int, 3)
+			texts := make([]string, 3)
+			var wg sync.WaitGroup
+			for i := range 3 {
+				wg.Go(func() {
+					resp, body := browsers[i].post(page, url.Values{"country": {"Germany"}})
+					statuses[i], texts[i] = resp.StatusCode, pageText(body)
+				})
+			}
+			wg.Wait()
+			var ok, limited int
+			for i, st := range statuses {
+				switch {
+				case st == http.StatusSeeOther:
+					ok++
+				case st == http.StatusConflict && strings.Contains(texts[i], "At most 2 codes are given through each critical project"):
+					limited++
+				default:
+					t.Errorf("%s's claim: %d %s", puppets[i].Username, st, texts[i])
+				}
+			}
+			if ok != 2 || limited != 1 {
+				t.Fatalf("%d claims and %d refused for the project's limit, want 2 and 1", ok, limited)
+			}
+			var claims int
+			storetest.Must(t, s.st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM promo_codes WHERE claimed_by IS NOT NULL`).Scan(&claims))
+			if claims != 2 {
+				t.Errorf("%d codes claimed in the database, want 2", claims)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/promo"
@@ -36,9 +37,10 @@ type Options struct {
 	// CountDownload, when set, is told of every complete download of a
 	// distribution file: a GET answered 200 whose body was written
 	// without error (not HEAD, 304, 206, .metadata or an error), with the
-	// time it ended. It must be cheap (downloads.Counter.Count). Nil: no
-	// counting.
-	CountDownload func(projectID int64, at time.Time)
+	// time it ended, the client's address and user agent; it reports
+	// whether the download counted. It must be cheap
+	// (downloads.Counter.Count). Nil: no counting.
+	CountDownload func(downloads.Download) bool
 	// Recovery runs account recovery (the request pages, the admin
 	// page). Nil: none.
 	Recovery *recovery.Service
