@@ -47,6 +47,33 @@ type ServeCmd struct {
 	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
 	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
+	TransportFlags  `embed:""`
+}
+
+// TransportFlags are the defences of the HTTP server against slow and
+// stalled clients. Their defaults
+// are web.DefaultLimits (TestTransportDefaults checks it).
+type TransportFlags struct {
+	ReadHeaderTimeout time.Duration `default:"10s" help:"How long a client may take to send a request's headers; slow or silent connections are closed."`
+	IdleTimeout       time.Duration `default:"2m" help:"How long a keep-alive connection may wait for its next request."`
+	BodyMinBytes      byteSize      `default:"8KiB" help:"Slowest request body (upload) accepted: at least this much in every --body-timeout, or the request is aborted (408) and a partial upload deleted at once. 0: no minimum."`
+	BodyTimeout       time.Duration `default:"30s" help:"The window of --body-min-bytes: the longest a request body may stall."`
+	MaxConnsPerIP     int           `name:"max-conns-per-ip" default:"64" help:"Open connections per client address (IPv4 address, IPv6 /64); more are answered 429 and closed. Behind a reverse proxy every client has the proxy's address: set 0 (no cap) and limit at the proxy."`
+	MaxUploadsPerIP   int           `name:"max-uploads-per-ip" default:"8" help:"Uploads in progress per client address (as --max-conns-per-ip); more are answered 429 with Retry-After. 0: no cap."`
+}
+
+// limits returns the web.Limits of the flags.
+func (c *TransportFlags) limits() (web.Limits, error) {
+	l := web.Limits{ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
+		BodyMinBytes: int64(c.BodyMinBytes), BodyWindow: c.BodyTimeout, MaxConnsPerClient: c.MaxConnsPerIP}
+	if err := l.Validate(); err != nil {
+		return l, fmt.Errorf("--read-header-timeout, --idle-timeout, --body-*, --max-conns-per-ip: %w", err)
+	}
+	switch {
+	case c.MaxUploadsPerIP < 0:
+		return l, fmt.Errorf("--max-uploads-per-ip must not be negative (0: no cap), not %d", c.MaxUploadsPerIP)
+	}
+	return l, nil
 }
 
 // mailFrom returns the sender of emails for a server at base.
@@ -66,6 +93,10 @@ func mailFrom(base string) string {
 // Run implements the command.
 func (c *ServeCmd) Run(e *env) error {
 	gcFloor(uint64(c.GCFloor))
+	limits, err := c.limits()
+	if err != nil {
+		return err
+	}
 	st, err := e.openStore()
 	if err != nil {
 		return err
@@ -129,7 +160,8 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa}
+	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa,
+		MaxUploadsPerClient: c.MaxUploadsPerIP}
 	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
 	stopCounting := func() {}
 	if c.CountDownloads {
@@ -149,13 +181,8 @@ func (c *ServeCmd) Run(e *env) error {
 	defer stopCounting()
 	h := web.New(idx, acct, e.log, reg, opts)
 
-	srv := &http.Server{
-		Handler:           h,
-		ConnContext:       web.ConnContext,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := web.NewHTTPServer(h, limits)
+	reg.MustRegister(srv.Collectors()...)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	go idx.Cache().Follow(ctx, c.FollowInterval)
@@ -164,7 +191,7 @@ func (c *ServeCmd) Run(e *env) error {
 	go st2fa.RunDaily(ctx)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(web.CoalescingListener(ln)) }()
+	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
 	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)

@@ -48,6 +48,10 @@ type Options struct {
 	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
 	// gauges on /metrics. Nil: none of them.
 	Stats *stats.Service
+	// MaxUploadsPerClient caps the uploads in progress from one client
+	// address (as Limits.MaxConnsPerClient counts them); one more is
+	// answered 429 with Retry-After. 0: no cap.
+	MaxUploadsPerClient int
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -64,6 +68,9 @@ type Server struct {
 	handler http.Handler
 	// patterns lists every route registered, in order.
 	patterns []string
+	// uploads counts the uploads in progress per client address (nil:
+	// no cap).
+	uploads *perClient
 }
 
 // New returns a Server for idx and acct. Its metrics are registered in
@@ -74,6 +81,9 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 		panic(err) // the templates are embedded: a parse error is a bug
 	}
 	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, md: opts.Mandate, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	if opts.MaxUploadsPerClient > 0 {
+		s.uploads = newPerClient(opts.MaxUploadsPerClient)
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_project_pages", Help: "Project pages held in the cache."},
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
@@ -99,8 +109,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // routes is the one place that lists every route.
 func (s *Server) routes(mux *routeMux) {
-	mux.HandleFunc("POST /legacy/{$}", s.upload)
-	mux.HandleFunc("POST /legacy", s.upload) // never redirect a POST
+	mux.HandleFunc("POST /legacy/{$}", s.uploadSlots(s.upload))
+	mux.HandleFunc("POST /legacy", s.uploadSlots(s.upload)) // never redirect a POST
 
 	mux.HandleFunc("GET /simple/{$}", s.simpleRoot)
 	mux.HandleFunc("GET /simple", redirectTo("/simple/"))

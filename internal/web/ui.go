@@ -219,6 +219,10 @@ func (s *Server) ui(h http.HandlerFunc) http.Handler {
 				token = r.PostFormValue(formTokenName)
 			}
 			if !s.acct.CheckCSRF(s.binding(w, r, false), token) {
+				if err := bodyTooSlow(r); err != nil {
+					s.renderError(w, r, http.StatusRequestTimeout, "Request Timeout: "+err.Error()+". Check the network and try again.")
+					return
+				}
 				s.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
 				return
 			}
