@@ -51,7 +51,7 @@ type ServeCmd struct {
 }
 
 // TransportFlags are the defences of the HTTP server against slow and
-// stalled clients. Their defaults
+// stalled clients, and its metrics endpoint. Their defaults
 // are web.DefaultLimits (TestTransportDefaults checks it).
 type TransportFlags struct {
 	ReadHeaderTimeout time.Duration `default:"10s" help:"How long a client may take to send a request's headers; slow or silent connections are closed."`
@@ -60,6 +60,8 @@ type TransportFlags struct {
 	BodyTimeout       time.Duration `default:"30s" help:"The window of --body-min-bytes: the longest a request body may stall."`
 	MaxConnsPerIP     int           `name:"max-conns-per-ip" default:"64" help:"Open connections per client address (IPv4 address, IPv6 /64); more are answered 429 and closed. Behind a reverse proxy every client has the proxy's address: set 0 (no cap) and limit at the proxy."`
 	MaxUploadsPerIP   int           `name:"max-uploads-per-ip" default:"8" help:"Uploads in progress per client address (as --max-conns-per-ip); more are answered 429 with Retry-After. 0: no cap."`
+	MetricsToken      string        `env:"CHEESESHOP_METRICS_TOKEN" help:"Bearer token /metrics requires (at least 16 characters, e.g. openssl rand -hex 32). Default: /metrics is public (the two-factor figures are public anyway)."`
+	MetricsAddr       string        `help:"Serve /metrics only on this address (host:port), not on --addr."`
 }
 
 // limits returns the web.Limits of the flags.
@@ -72,6 +74,8 @@ func (c *TransportFlags) limits() (web.Limits, error) {
 	switch {
 	case c.MaxUploadsPerIP < 0:
 		return l, fmt.Errorf("--max-uploads-per-ip must not be negative (0: no cap), not %d", c.MaxUploadsPerIP)
+	case c.MetricsToken != "" && len(c.MetricsToken) < 16:
+		return l, errors.New("--metrics-token must be at least 16 characters: generate one with openssl rand -hex 32")
 	}
 	return l, nil
 }
@@ -121,6 +125,13 @@ func (c *ServeCmd) Run(e *env) error {
 	if base == "" {
 		base = defaultBaseURL(ln.Addr())
 	}
+	var mln net.Listener
+	if c.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", c.MetricsAddr, err)
+		}
+	}
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
 	from := c.MailFrom
@@ -161,7 +172,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa,
-		MaxUploadsPerClient: c.MaxUploadsPerIP}
+		MaxUploadsPerClient: c.MaxUploadsPerIP, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil}
 	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
 	stopCounting := func() {}
 	if c.CountDownloads {
@@ -190,9 +201,17 @@ func (c *ServeCmd) Run(e *env) error {
 	go md.RunDaily(ctx)
 	go st2fa.RunDaily(ctx)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var msrv *web.HTTPServer
+	if mln != nil {
+		msrv = web.NewHTTPServer(h.MetricsHandler(), limits)
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
+	if mln != nil {
+		fmt.Fprintf(e.stdout, "  metrics:  http://%s/metrics\n", mln.Addr())
+	}
 	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
 	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)
 	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
@@ -214,6 +233,9 @@ func (c *ServeCmd) Run(e *env) error {
 	e.log.Info("shutting down: finishing in-flight requests", "timeout", c.ShutdownTimeout)
 	sctx, scancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer scancel()
+	if msrv != nil {
+		msrv.Close() // nothing there to finish
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -35,7 +35,7 @@ func TestTransportDefaults(t *testing.T) {
 	if l != web.DefaultLimits() {
 		t.Errorf("serve's defaults %+v, web.DefaultLimits %+v", l, web.DefaultLimits())
 	}
-	if c.MaxUploadsPerIP != 8 {
+	if c.MaxUploadsPerIP != 8 || c.MetricsToken != "" || c.MetricsAddr != "" {
 		t.Errorf("defaults: %+v", c.TransportFlags)
 	}
 	for _, tc := range []struct {
@@ -47,6 +47,7 @@ func TestTransportDefaults(t *testing.T) {
 		{[]string{"--body-timeout", "0s"}, "body timeout must be positive"},
 		{[]string{"--max-conns-per-ip=-1"}, "must not be negative"},
 		{[]string{"--max-uploads-per-ip=-1"}, "--max-uploads-per-ip must not be negative"},
+		{[]string{"--metrics-token", "short"}, "at least 16 characters"},
 	} {
 		c, err := parseServe(t, tc.args...)
 		if err == nil {

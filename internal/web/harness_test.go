@@ -65,6 +65,8 @@ type serverConfig struct {
 	MaxFileSize int64
 	// Options, when set, changes the server's Options.
 	Options func(*Options)
+	// Log receives the server's log (nil: discarded).
+	Log *slog.Logger
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
@@ -91,7 +93,10 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		base = "http://" + net.JoinHostPort(cfg.BaseHost, port)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	mailer, err := mail.New("", outbox, "cheeseshop <noreply@example.org>")
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
@@ -52,6 +51,11 @@ type Options struct {
 	// address (as Limits.MaxConnsPerClient counts them); one more is
 	// answered 429 with Retry-After. 0: no cap.
 	MaxUploadsPerClient int
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics out of the server's routes: it is
+	// served on a listener of its own (MetricsHandler).
+	MetricsElsewhere bool
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -100,7 +104,9 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused: submit the form from this site.", http.StatusForbidden)
 	}))
-	s.handler = s.recoverer(s.observe(cop.Handler(mux)))
+	// The administrators' pages are hidden from everybody else before
+	// anything can tell that they exist.
+	s.handler = s.recoverer(s.observe(s.adminOnly(cop.Handler(mux))))
 	return s
 }
 
@@ -143,7 +149,9 @@ func (s *Server) routes(mux *routeMux) {
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if !s.opts.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.metricsEndpoint())
+	}
 }
 
 // routeMux is a ServeMux that remembers its patterns, so that tests can
