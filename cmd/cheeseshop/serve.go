@@ -51,7 +51,7 @@ type ServeCmd struct {
 }
 
 // TransportFlags are the defences of the HTTP server against slow and
-// stalled clients, and its metrics endpoint. Their defaults
+// stalled clients, its headers and its metrics endpoint. Their defaults
 // are web.DefaultLimits (TestTransportDefaults checks it).
 type TransportFlags struct {
 	ReadHeaderTimeout time.Duration `default:"10s" help:"How long a client may take to send a request's headers; slow or silent connections are closed."`
@@ -60,6 +60,7 @@ type TransportFlags struct {
 	BodyTimeout       time.Duration `default:"30s" help:"The window of --body-min-bytes: the longest a request body may stall."`
 	MaxConnsPerIP     int           `name:"max-conns-per-ip" default:"64" help:"Open connections per client address (IPv4 address, IPv6 /64); more are answered 429 and closed. Behind a reverse proxy every client has the proxy's address: set 0 (no cap) and limit at the proxy."`
 	MaxUploadsPerIP   int           `name:"max-uploads-per-ip" default:"8" help:"Uploads in progress per client address (as --max-conns-per-ip); more are answered 429 with Retry-After. 0: no cap."`
+	HSTSMaxAge        time.Duration `name:"hsts-max-age" default:"8760h" help:"With an https --base-url, every response carries Strict-Transport-Security with this max-age (and includeSubDomains). 0: no header."`
 	MetricsToken      string        `env:"CHEESESHOP_METRICS_TOKEN" help:"Bearer token /metrics requires (at least 16 characters, e.g. openssl rand -hex 32). Default: /metrics is public (the two-factor figures are public anyway)."`
 	MetricsAddr       string        `help:"Serve /metrics only on this address (host:port), not on --addr."`
 }
@@ -74,6 +75,8 @@ func (c *TransportFlags) limits() (web.Limits, error) {
 	switch {
 	case c.MaxUploadsPerIP < 0:
 		return l, fmt.Errorf("--max-uploads-per-ip must not be negative (0: no cap), not %d", c.MaxUploadsPerIP)
+	case c.HSTSMaxAge < 0:
+		return l, fmt.Errorf("--hsts-max-age must not be negative (0: no header), not %s", c.HSTSMaxAge)
 	case c.MetricsToken != "" && len(c.MetricsToken) < 16:
 		return l, errors.New("--metrics-token must be at least 16 characters: generate one with openssl rand -hex 32")
 	}
@@ -172,7 +175,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa,
-		MaxUploadsPerClient: c.MaxUploadsPerIP, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil}
+		MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil}
 	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
 	stopCounting := func() {}
 	if c.CountDownloads {

@@ -35,7 +35,7 @@ func TestTransportDefaults(t *testing.T) {
 	if l != web.DefaultLimits() {
 		t.Errorf("serve's defaults %+v, web.DefaultLimits %+v", l, web.DefaultLimits())
 	}
-	if c.MaxUploadsPerIP != 8 || c.MetricsToken != "" || c.MetricsAddr != "" {
+	if c.MaxUploadsPerIP != 8 || c.HSTSMaxAge.Hours() != 365*24 || c.MetricsToken != "" || c.MetricsAddr != "" {
 		t.Errorf("defaults: %+v", c.TransportFlags)
 	}
 	for _, tc := range []struct {
@@ -58,7 +58,7 @@ func TestTransportDefaults(t *testing.T) {
 		}
 	}
 	// 0 turns the caps and the body minimum off.
-	c, err = parseServe(t, "--max-conns-per-ip", "0", "--max-uploads-per-ip", "0", "--body-min-bytes", "0")
+	c, err = parseServe(t, "--max-conns-per-ip", "0", "--max-uploads-per-ip", "0", "--body-min-bytes", "0", "--hsts-max-age", "0s")
 	if err == nil {
 		_, err = c.limits()
 	}

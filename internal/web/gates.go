@@ -43,7 +43,7 @@ func (s *Server) adminOnly(next http.Handler) http.Handler {
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metricsEndpoint())
-	return mux
+	return s.securityHeaders(mux)
 }
 
 // metricsEndpoint is the Prometheus exposition of s.reg, behind the

@@ -63,6 +63,9 @@ type serverConfig struct {
 	Limits *Limits
 	// MaxFileSize is --max-file-size (0: 4 MiB).
 	MaxFileSize int64
+	// HTTPS makes the base URL https:// (requests still go to the
+	// loopback address over plain HTTP).
+	HTTPS bool
 	// Options, when set, changes the server's Options.
 	Options func(*Options)
 	// Log receives the server's log (nil: discarded).
@@ -92,6 +95,9 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if cfg.BaseHost != "" {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		base = "http://" + net.JoinHostPort(cfg.BaseHost, port)
+	}
+	if cfg.HTTPS {
+		base = "https://" + strings.TrimPrefix(base, "http://")
 	}
 	log := cfg.Log
 	if log == nil {

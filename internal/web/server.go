@@ -51,6 +51,9 @@ type Options struct {
 	// address (as Limits.MaxConnsPerClient counts them); one more is
 	// answered 429 with Retry-After. 0: no cap.
 	MaxUploadsPerClient int
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header
+	// sent on every response when the base URL is https. 0: none.
+	HSTSMaxAge time.Duration
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
 	// MetricsElsewhere leaves /metrics out of the server's routes: it is
@@ -104,9 +107,10 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused: submit the form from this site.", http.StatusForbidden)
 	}))
-	// The administrators' pages are hidden from everybody else before
+	// Outermost, the security headers, so that every response has them;
+	// then the administrators' pages are hidden from everybody else before
 	// anything can tell that they exist.
-	s.handler = s.recoverer(s.observe(s.adminOnly(cop.Handler(mux))))
+	s.handler = s.securityHeaders(s.recoverer(s.observe(s.adminOnly(cop.Handler(mux)))))
 	return s
 }
 
