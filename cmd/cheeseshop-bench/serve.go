@@ -70,8 +70,11 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	defer acct.Close()
 	h := web.New(idx, acct, log, prometheus.NewRegistry(), web.Options{})
-	// The settings of cmd/cheeseshop/serve.go.
-	srv := &http.Server{Handler: h, ConnContext: web.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	// The server of cmd/cheeseshop/serve.go, with its defaults, except
+	// that the load generator's many connections come from one address.
+	limits := web.DefaultLimits()
+	limits.MaxConnsPerClient = 0
+	srv := web.NewHTTPServer(h, limits)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	if c.Duration > 0 {
@@ -99,7 +102,7 @@ func (c *ServeCmd) Run(e *env) error {
 		defer runpprof.StopCPUProfile()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(web.CoalescingListener(ln)) }()
+	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
 	select {
 	case err := <-errc:

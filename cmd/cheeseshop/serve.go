@@ -51,6 +51,40 @@ type ServeCmd struct {
 	// Which downloads count (docs/DOWNLOADS.md).
 	DownloadPolicyFlags   `embed:""`
 	DownloadsMaxAddresses int `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
+	TransportFlags        `embed:""`
+}
+
+// TransportFlags are the defences of the HTTP server against slow and
+// stalled clients, its headers and its metrics endpoint. Their defaults
+// are web.DefaultLimits (TestTransportDefaults checks it).
+type TransportFlags struct {
+	ReadHeaderTimeout time.Duration `default:"10s" help:"How long a client may take to send a request's headers; slow or silent connections are closed."`
+	IdleTimeout       time.Duration `default:"2m" help:"How long a keep-alive connection may wait for its next request."`
+	BodyMinBytes      byteSize      `default:"8KiB" help:"Slowest request body (upload) accepted: at least this much in every --body-timeout, or the request is aborted (408) and a partial upload deleted at once. 0: no minimum."`
+	BodyTimeout       time.Duration `default:"30s" help:"The window of --body-min-bytes: the longest a request body may stall."`
+	MaxConnsPerIP     int           `name:"max-conns-per-ip" default:"64" help:"Open connections per client address (IPv4 address, IPv6 /64); more are answered 429 and closed. Behind a reverse proxy every client has the proxy's address: set 0 (no cap) and limit at the proxy."`
+	MaxUploadsPerIP   int           `name:"max-uploads-per-ip" default:"8" help:"Uploads in progress per client address (as --max-conns-per-ip); more are answered 429 with Retry-After. 0: no cap."`
+	HSTSMaxAge        time.Duration `name:"hsts-max-age" default:"8760h" help:"With an https --base-url, every response carries Strict-Transport-Security with this max-age (and includeSubDomains). 0: no header."`
+	MetricsToken      string        `env:"CHEESESHOP_METRICS_TOKEN" help:"Bearer token /metrics requires (at least 16 characters, e.g. openssl rand -hex 32). Default: /metrics is public (the two-factor figures are public anyway)."`
+	MetricsAddr       string        `help:"Serve /metrics only on this address (host:port), not on --addr."`
+}
+
+// limits returns the web.Limits of the flags.
+func (c *TransportFlags) limits() (web.Limits, error) {
+	l := web.Limits{ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
+		BodyMinBytes: int64(c.BodyMinBytes), BodyWindow: c.BodyTimeout, MaxConnsPerClient: c.MaxConnsPerIP}
+	if err := l.Validate(); err != nil {
+		return l, fmt.Errorf("--read-header-timeout, --idle-timeout, --body-*, --max-conns-per-ip: %w", err)
+	}
+	switch {
+	case c.MaxUploadsPerIP < 0:
+		return l, fmt.Errorf("--max-uploads-per-ip must not be negative (0: no cap), not %d", c.MaxUploadsPerIP)
+	case c.HSTSMaxAge < 0:
+		return l, fmt.Errorf("--hsts-max-age must not be negative (0: no header), not %s", c.HSTSMaxAge)
+	case c.MetricsToken != "" && len(c.MetricsToken) < 16:
+		return l, errors.New("--metrics-token must be at least 16 characters: generate one with openssl rand -hex 32")
+	}
+	return l, nil
 }
 
 // mailFrom returns the sender of emails for a server at base.
@@ -70,6 +104,10 @@ func mailFrom(base string) string {
 // Run implements the command.
 func (c *ServeCmd) Run(e *env) error {
 	gcFloor(uint64(c.GCFloor))
+	limits, err := c.limits()
+	if err != nil {
+		return err
+	}
 	st, err := e.openStore()
 	if err != nil {
 		return err
@@ -93,6 +131,13 @@ func (c *ServeCmd) Run(e *env) error {
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = defaultBaseURL(ln.Addr())
+	}
+	var mln net.Listener
+	if c.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", c.MetricsAddr, err)
+		}
 	}
 	reg := prometheus.NewRegistry()
 	ready := func() error { return st.DB().PingContext(context.Background()) }
@@ -136,7 +181,8 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa}
+	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa,
+		MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil}
 	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
 	defer opts.Recovery.Close()
 	stopCounting := func() {}
@@ -173,13 +219,8 @@ func (c *ServeCmd) Run(e *env) error {
 	defer stopCounting()
 	h := web.New(idx, acct, e.log, reg, opts)
 
-	srv := &http.Server{
-		Handler:           h,
-		ConnContext:       web.ConnContext,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := web.NewHTTPServer(h, limits)
+	reg.MustRegister(srv.Collectors()...)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	go idx.Cache().Follow(ctx, c.FollowInterval)
@@ -187,9 +228,17 @@ func (c *ServeCmd) Run(e *env) error {
 	go md.RunDaily(ctx)
 	go st2fa.RunDaily(ctx)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(web.CoalescingListener(ln)) }()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	var msrv *web.HTTPServer
+	if mln != nil {
+		msrv = web.NewHTTPServer(h.MetricsHandler(), limits)
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
+	if mln != nil {
+		fmt.Fprintf(e.stdout, "  metrics:  http://%s/metrics\n", mln.Addr())
+	}
 	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
 	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)
 	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
@@ -211,6 +260,9 @@ func (c *ServeCmd) Run(e *env) error {
 	e.log.Info("shutting down: finishing in-flight requests", "timeout", c.ShutdownTimeout)
 	sctx, scancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer scancel()
+	if msrv != nil {
+		msrv.Close() // nothing there to finish
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

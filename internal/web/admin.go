@@ -156,11 +156,12 @@ type adminCriticalProject struct {
 
 // notFound answers as the server does for a path it does not serve, so
 // that a page reserved to administrators does not reveal itself to
-// others (without the UI's headers, which an unknown path lacks).
+// others (with the baseline headers of securityHeaders, not the UI's,
+// which an unknown path lacks).
 func notFound(w http.ResponseWriter, r *http.Request) {
-	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy", "Cache-Control"} {
-		w.Header().Del(h)
-	}
+	h := w.Header()
+	h["Content-Security-Policy"] = hdrBaseCSP
+	h.Del("Cache-Control")
 	http.NotFound(w, r)
 }
 

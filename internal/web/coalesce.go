@@ -56,6 +56,20 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 type coalescingConn struct {
 	net.Conn
 	held *[]byte // nil unless writes are held
+	// onClose, when set, runs once when the connection is closed (the
+	// per-client count of HTTPServer).
+	onClose   func()
+	closeOnce sync.Once
+}
+
+// Close closes the connection. net/http may close it from two goroutines
+// at once (the one serving it, and Shutdown closing idle connections).
+func (c *coalescingConn) Close() error {
+	err := c.Conn.Close()
+	if c.onClose != nil {
+		c.closeOnce.Do(c.onClose)
+	}
+	return err
 }
 
 // holdBuffers start at the size of a small root index and grow as needed.

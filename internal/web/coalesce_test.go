@@ -59,7 +59,7 @@ func (c *countingConn) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // TestCoalescedResponses serves prepared bodies of several sizes through
-// the listener and ConnContext of cmd/cheeseshop, over one keep-alive
+// the server of cmd/cheeseshop (NewHTTPServer), over one keep-alive
 // connection, and counts the system-call writes each response took.
 func TestCoalescedResponses(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,8 +88,8 @@ func TestCoalescedResponses(t *testing.T) {
 		st, _ := f.Stat()
 		http.ServeContent(w, r, "file", st.ModTime(), f)
 	})
-	srv := &http.Server{Handler: mux, ConnContext: ConnContext}
-	go srv.Serve(CoalescingListener(counting))
+	srv := NewHTTPServer(mux, DefaultLimits())
+	go srv.Serve(counting)
 	t.Cleanup(func() { srv.Close() })
 
 	conn, err := net.Dial("tcp", ln.Addr().String())

@@ -73,6 +73,11 @@ type errorBody struct {
 // response is written on the hijacked connection. Under HTTP/2, which has
 // no reason phrases, the JSON body carries the message alone.
 func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if err := bodyTooSlow(r); err != nil {
+		// Whatever failed, it failed because the body stalled.
+		status = http.StatusRequestTimeout
+		msg = "Request Timeout: " + err.Error() + ". Check the network and try again."
+	}
 	if status >= 500 {
 		msg = "Internal server error: the failure was logged. Try again later or contact the index administrators."
 	}
@@ -84,7 +89,7 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, ms
 			if ss, ok := w.(interface{ setStatus(int, int) }); ok {
 				ss.setStatus(status, len(body))
 			}
-			if err := writeRawResponse(hj, r, status, reasonPhrase(msg), body); err == nil {
+			if err := writeRawResponse(hj, r, w.Header(), status, reasonPhrase(msg), body); err == nil {
 				return
 			} else {
 				s.log.WarnContext(r.Context(), "writing an error on the raw connection failed", "err", err)
@@ -100,10 +105,15 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, ms
 }
 
 // writeRawResponse writes a complete HTTP/1.1 response with a custom
-// reason phrase, then closes the connection gracefully: it stops writing,
+// reason phrase and the headers set so far (the security headers, a
+// Retry-After), then closes the connection gracefully: it stops writing,
 // and reads (and discards) what the client still sends for a moment, so
 // that a client still uploading receives the answer instead of a reset.
-func writeRawResponse(hj http.Hijacker, r *http.Request, status int, reason string, body []byte) error {
+func writeRawResponse(hj http.Hijacker, r *http.Request, header http.Header, status int, reason string, body []byte) error {
+	extra := header.Clone()
+	for _, k := range []string{"Content-Type", "Content-Length", "Cache-Control", "Connection", "Date", "Transfer-Encoding"} {
+		extra.Del(k)
+	}
 	conn, buf, err := hj.Hijack()
 	if err != nil {
 		return fmt.Errorf("hijack: %w", err)
@@ -114,6 +124,7 @@ func writeRawResponse(hj http.Hijacker, r *http.Request, status int, reason stri
 	h.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
 	h.WriteString("Cache-Control: no-store\r\n")
 	h.WriteString("Connection: close\r\n")
+	extra.Write(&h) // sorted, with line breaks in values made spaces
 	h.WriteString("Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n\r\n")
 	conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	if _, err := buf.WriteString(h.String()); err != nil {

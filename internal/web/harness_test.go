@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,6 +45,10 @@ type testServer struct {
 	// guesses that reached argon2id.
 	hasher *auth.Hasher
 	rec    *recovery.Service
+	// http is the HTTP server (NewHTTPServer, as cmd/cheeseshop serves).
+	http *HTTPServer
+	// files is the blob store's folder (staging in files/tmp).
+	files string
 }
 
 // serverConfig varies the test server.
@@ -62,6 +65,18 @@ type serverConfig struct {
 	MandateGrace time.Duration
 	// WrapMailer, when set, wraps the server's mailer (the outbox).
 	WrapMailer func(mail.Mailer) mail.Mailer
+	// Limits are the HTTP server's (nil: DefaultLimits without the cap
+	// on connections per address, since every test client is 127.0.0.1).
+	Limits *Limits
+	// MaxFileSize is --max-file-size (0: 4 MiB).
+	MaxFileSize int64
+	// HTTPS makes the base URL https:// (requests still go to the
+	// loopback address over plain HTTP).
+	HTTPS bool
+	// Options, when set, changes the server's Options.
+	Options func(*Options)
+	// Log receives the server's log (nil: discarded).
+	Log *slog.Logger
 }
 
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
@@ -72,19 +87,29 @@ func newTestServer(t testing.TB, d store.Dialect) *testServer {
 func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testServer {
 	t.Helper()
 	st := storetest.Open(t, d)
-	blobs, err := blob.NewFS(filepath.Join(t.TempDir(), "files"))
+	files := filepath.Join(t.TempDir(), "files")
+	blobs, err := blob.NewFS(files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blobs.Close() })
-	hs := httptest.NewUnstartedServer(nil)
-	base := "http://" + hs.Listener.Addr().String()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
 	url := base
 	if cfg.BaseHost != "" {
-		_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		base = "http://" + net.JoinHostPort(cfg.BaseHost, port)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.HTTPS {
+		base = "https://" + strings.TrimPrefix(base, "http://")
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	mailer, err := mail.New("", outbox, "cheeseshop <noreply@example.org>")
 	if err != nil {
@@ -106,7 +131,11 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	gate := func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
 		return md.Check(ctx, q, u, p)
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: 4 << 20, UploadGate: tf.UploadGate, ProjectGate: gate, Mailer: mailer}, log)
+	maxFile := cfg.MaxFileSize
+	if maxFile == 0 {
+		maxFile = 4 << 20
+	}
+	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: maxFile, UploadGate: tf.UploadGate, ProjectGate: gate, Mailer: mailer}, log)
 	acct, err := account.New(context.Background(), st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -114,15 +143,28 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	t.Cleanup(acct.Close)
 	rec := newTestRecovery(st, base, hasher, mailer, cfg.Now)
 	t.Cleanup(rec.Close)
-	srv := New(idx, acct, log, prometheus.NewRegistry(), Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: rec})
-	hs.Config.Handler = srv
+	opts := Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: rec}
+	if cfg.Options != nil {
+		cfg.Options(&opts)
+	}
+	srv := New(idx, acct, log, prometheus.NewRegistry(), opts)
 	// As cmd/cheeseshop serves.
-	hs.Listener = CoalescingListener(hs.Listener)
-	hs.Config.ConnContext = ConnContext
-	hs.Start()
-	t.Cleanup(hs.Close)
+	limits := DefaultLimits()
+	limits.MaxConnsPerClient = 0
+	if cfg.Limits != nil {
+		limits = *cfg.Limits
+	}
+	hs := NewHTTPServer(srv, limits)
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		// Let requests in flight finish, as httptest.Server.Close does.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		hs.Close()
+	})
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv, hasher: hasher, rec: rec}
+	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv, hasher: hasher, rec: rec, http: hs, files: files}
 }
 
 // drain waits until the server's background work (registrations, reset

@@ -173,7 +173,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			// The error names the database's host, user and name: it goes
+			// to the log, and anybody may ask /readyz.
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
 			return
 		}
 	}

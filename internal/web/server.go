@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/downloads"
@@ -50,6 +49,18 @@ type Options struct {
 	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
 	// gauges on /metrics. Nil: none of them.
 	Stats *stats.Service
+	// MaxUploadsPerClient caps the uploads in progress from one client
+	// address (as Limits.MaxConnsPerClient counts them); one more is
+	// answered 429 with Retry-After. 0: no cap.
+	MaxUploadsPerClient int
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header
+	// sent on every response when the base URL is https. 0: none.
+	HSTSMaxAge time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics out of the server's routes: it is
+	// served on a listener of its own (MetricsHandler).
+	MetricsElsewhere bool
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -66,6 +77,9 @@ type Server struct {
 	handler http.Handler
 	// patterns lists every route registered, in order.
 	patterns []string
+	// uploads counts the uploads in progress per client address (nil:
+	// no cap).
+	uploads *perClient
 }
 
 // New returns a Server for idx and acct. Its metrics are registered in
@@ -76,6 +90,9 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 		panic(err) // the templates are embedded: a parse error is a bug
 	}
 	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, md: opts.Mandate, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	if opts.MaxUploadsPerClient > 0 {
+		s.uploads = newPerClient(opts.MaxUploadsPerClient)
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_project_pages", Help: "Project pages held in the cache."},
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
@@ -92,7 +109,10 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused: submit the form from this site.", http.StatusForbidden)
 	}))
-	s.handler = s.recoverer(s.observe(cop.Handler(mux)))
+	// Outermost, the security headers, so that every response has them;
+	// then the administrators' pages are hidden from everybody else before
+	// anything can tell that they exist.
+	s.handler = s.securityHeaders(s.recoverer(s.observe(s.adminOnly(cop.Handler(mux)))))
 	return s
 }
 
@@ -101,8 +121,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // routes is the one place that lists every route.
 func (s *Server) routes(mux *routeMux) {
-	mux.HandleFunc("POST /legacy/{$}", s.upload)
-	mux.HandleFunc("POST /legacy", s.upload) // never redirect a POST
+	mux.HandleFunc("POST /legacy/{$}", s.uploadSlots(s.upload))
+	mux.HandleFunc("POST /legacy", s.uploadSlots(s.upload)) // never redirect a POST
 
 	mux.HandleFunc("GET /simple/{$}", s.simpleRoot)
 	mux.HandleFunc("GET /simple", redirectTo("/simple/"))
@@ -135,7 +155,9 @@ func (s *Server) routes(mux *routeMux) {
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if !s.opts.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.metricsEndpoint())
+	}
 }
 
 // routeMux is a ServeMux that remembers its patterns, so that tests can

@@ -202,8 +202,9 @@ func meta(r *http.Request) audit.Meta {
 // that keep pages out of frames and shared caches.
 func (s *Server) ui(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &uiState{w: w}
-		r = r.WithContext(context.WithValue(r.Context(), uiKey{}, st))
+		if st := stateOf(r); st == nil { // adminOnly may have made it
+			r = r.WithContext(context.WithValue(r.Context(), uiKey{}, &uiState{w: w}))
+		}
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		hd.Set("X-Frame-Options", "DENY")
@@ -219,6 +220,10 @@ func (s *Server) ui(h http.HandlerFunc) http.Handler {
 				token = r.PostFormValue(formTokenName)
 			}
 			if !s.acct.CheckCSRF(s.binding(w, r, false), token) {
+				if err := bodyTooSlow(r); err != nil {
+					s.renderError(w, r, http.StatusRequestTimeout, "Request Timeout: "+err.Error()+". Check the network and try again.")
+					return
+				}
 				s.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
 				return
 			}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/alecthomas/kong"
+
+	"cheeseshop/internal/web"
+)
+
+// parseServe parses a serve command line without running it.
+func parseServe(t *testing.T, args ...string) (*ServeCmd, error) {
+	t.Helper()
+	var cli CLI
+	parser, err := kong.New(&cli, kong.Name("cheeseshop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = parser.Parse(append([]string{"serve"}, args...))
+	return &cli.Serve, err
+}
+
+// TestTransportDefaults: the flags' defaults are web.DefaultLimits, which
+// the tests of internal/web run against, and nonsense is refused.
+func TestTransportDefaults(t *testing.T) {
+	c, err := parseServe(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.limits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l != web.DefaultLimits() {
+		t.Errorf("serve's defaults %+v, web.DefaultLimits %+v", l, web.DefaultLimits())
+	}
+	if c.MaxUploadsPerIP != 8 || c.HSTSMaxAge.Hours() != 365*24 || c.MetricsToken != "" || c.MetricsAddr != "" {
+		t.Errorf("defaults: %+v", c.TransportFlags)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--idle-timeout", "0s"}, "idle timeout must be positive"},
+		{[]string{"--read-header-timeout=-1s"}, "header timeout must be positive"},
+		{[]string{"--body-timeout", "0s"}, "body timeout must be positive"},
+		{[]string{"--max-conns-per-ip=-1"}, "must not be negative"},
+		{[]string{"--max-uploads-per-ip=-1"}, "--max-uploads-per-ip must not be negative"},
+		{[]string{"--metrics-token", "short"}, "at least 16 characters"},
+	} {
+		c, err := parseServe(t, tc.args...)
+		if err == nil {
+			_, err = c.limits()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	// 0 turns the caps and the body minimum off.
+	c, err = parseServe(t, "--max-conns-per-ip", "0", "--max-uploads-per-ip", "0", "--body-min-bytes", "0", "--hsts-max-age", "0s")
+	if err == nil {
+		_, err = c.limits()
+	}
+	if err != nil {
+		t.Errorf("turning the limits off: %v", err)
+	}
+}
