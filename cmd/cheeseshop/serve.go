@@ -67,12 +67,17 @@ type TransportFlags struct {
 	HSTSMaxAge        time.Duration `name:"hsts-max-age" default:"8760h" help:"With an https --base-url, every response carries Strict-Transport-Security with this max-age (and includeSubDomains). 0: no header."`
 	MetricsToken      string        `env:"CHEESESHOP_METRICS_TOKEN" help:"Bearer token /metrics requires (at least 16 characters, e.g. openssl rand -hex 32). Default: /metrics is public (the two-factor figures are public anyway)."`
 	MetricsAddr       string        `help:"Serve /metrics only on this address (host:port), not on --addr."`
+	TrustedProxies    []string      `name:"trusted-proxies" sep:"," help:"Reverse proxies and load balancers in front of the server (addresses or CIDR networks, comma-separated). A request from one of them is attributed to the client its X-Forwarded-For names (the right-most address that is not a trusted proxy), for rate limits, upload caps, download counting and the security log; their connections are not capped by --max-conns-per-ip. Default: none, every request is its connection's peer's."`
 }
 
 // limits returns the web.Limits of the flags.
 func (c *TransportFlags) limits() (web.Limits, error) {
+	tp, err := web.ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return web.Limits{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	l := web.Limits{ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
-		BodyMinBytes: int64(c.BodyMinBytes), BodyWindow: c.BodyTimeout, MaxConnsPerClient: c.MaxConnsPerIP}
+		BodyMinBytes: int64(c.BodyMinBytes), BodyWindow: c.BodyTimeout, MaxConnsPerClient: c.MaxConnsPerIP, TrustedProxies: tp}
 	if err := l.Validate(); err != nil {
 		return l, fmt.Errorf("--read-header-timeout, --idle-timeout, --body-*, --max-conns-per-ip: %w", err)
 	}
@@ -182,7 +187,8 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa,
-		MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil}
+		MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil,
+		TrustedProxies: limits.TrustedProxies}
 	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
 	defer opts.Recovery.Close()
 	stopCounting := func() {}

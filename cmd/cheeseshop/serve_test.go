@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -32,7 +34,7 @@ func TestTransportDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l != web.DefaultLimits() {
+	if !reflect.DeepEqual(l, web.DefaultLimits()) {
 		t.Errorf("serve's defaults %+v, web.DefaultLimits %+v", l, web.DefaultLimits())
 	}
 	if c.MaxUploadsPerIP != 8 || c.HSTSMaxAge.Hours() != 365*24 || c.MetricsToken != "" || c.MetricsAddr != "" {
@@ -48,6 +50,7 @@ func TestTransportDefaults(t *testing.T) {
 		{[]string{"--max-conns-per-ip=-1"}, "must not be negative"},
 		{[]string{"--max-uploads-per-ip=-1"}, "--max-uploads-per-ip must not be negative"},
 		{[]string{"--metrics-token", "short"}, "at least 16 characters"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy.internal"}, `--trusted-proxies: trusted proxy "proxy.internal" is neither`},
 	} {
 		c, err := parseServe(t, tc.args...)
 		if err == nil {
@@ -64,5 +67,15 @@ func TestTransportDefaults(t *testing.T) {
 	}
 	if err != nil {
 		t.Errorf("turning the limits off: %v", err)
+	}
+	c, err = parseServe(t, "--trusted-proxies", "10.0.0.0/8, 192.0.2.7,2001:db8::/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err = c.limits(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(l.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]" {
+		t.Errorf("--trusted-proxies: %s", got)
 	}
 }

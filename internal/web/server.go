@@ -61,6 +61,9 @@ type Options struct {
 	// MetricsElsewhere leaves /metrics out of the server's routes: it is
 	// served on a listener of its own (MetricsHandler).
 	MetricsElsewhere bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (see TrustedProxies); none: every request is its peer's.
+	TrustedProxies TrustedProxies
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -112,7 +115,9 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	// Outermost, the security headers, so that every response has them;
 	// then the administrators' pages are hidden from everybody else before
 	// anything can tell that they exist.
-	s.handler = s.securityHeaders(s.recoverer(s.observe(s.adminOnly(cop.Handler(mux)))))
+	// realClient comes before the access log and every handler, so that
+	// they all see the same client address.
+	s.handler = s.securityHeaders(s.recoverer(s.realClient(s.observe(s.adminOnly(cop.Handler(mux))))))
 	return s
 }
 

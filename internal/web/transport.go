@@ -22,9 +22,11 @@ import (
 // client address cannot hold more than its share of connections.
 //
 // The client address is the connection's peer. Behind a reverse proxy or
-// load balancer that is the proxy's address, shared by every client: set
-// MaxConnsPerClient (and Options.MaxUploadsPerClient) to 0 there and let
-// the proxy enforce its own per-client limits.
+// load balancer that is the proxy's address, shared by every client: list
+// the proxies in TrustedProxies (their connections are then not capped, and
+// Options.TrustedProxies attributes each request to the client the proxy
+// names, for the upload cap and everything else) and let the proxy cap
+// connections per client.
 type Limits struct {
 	// ReadHeaderTimeout bounds the time a client may take to send a
 	// request's line and headers, from its first byte (from the
@@ -48,6 +50,10 @@ type Limits struct {
 	// usually holds whole); a connection beyond it is answered 429 and
 	// closed at once. 0: no cap.
 	MaxConnsPerClient int
+	// TrustedProxies are exempt from MaxConnsPerClient: each of their
+	// connections may carry many clients (Options.TrustedProxies tells the
+	// handlers who those are).
+	TrustedProxies TrustedProxies
 }
 
 // DefaultLimits returns the defaults of `cheeseshop serve`.
@@ -165,10 +171,10 @@ func newPerClient(max int) *perClient { return &perClient{max: max, n: map[netip
 
 // acquire takes one of key's slots, and reports false when key holds the
 // maximum already. A taken slot must be given back with release.
-func (p *perClient) acquire(key netip.Addr) bool {
+func (p *perClient) acquire(key netip.Addr, capped bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.max > 0 && p.n[key] >= p.max {
+	if capped && p.max > 0 && p.n[key] >= p.max {
 		return false
 	}
 	p.n[key]++
@@ -210,7 +216,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		} else if k, ok := clientKey(c.RemoteAddr().String()); ok {
 			key = k
 		}
-		if !l.srv.conns.acquire(key) {
+		capped := !l.srv.limits.TrustedProxies.Contains(key)
+		if !l.srv.conns.acquire(key, capped) {
 			l.srv.refused.Add(1)
 			go refuseConn(c, l.srv.limits.MaxConnsPerClient)
 			continue
@@ -333,7 +340,7 @@ func (s *Server) uploadSlots(next http.HandlerFunc) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, ok := clientKey(r.RemoteAddr)
-		if ok && !s.uploads.acquire(key) {
+		if ok && !s.uploads.acquire(key, true) {
 			s.metrics.uploads.WithLabelValues("refused").Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(uploadRetryAfter))
 			s.apiError(w, r, http.StatusTooManyRequests, fmt.Sprintf(
