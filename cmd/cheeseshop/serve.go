@@ -62,6 +62,8 @@ type TransportFlags struct {
 	IdleTimeout       time.Duration `default:"2m" help:"How long a keep-alive connection may wait for its next request."`
 	BodyMinBytes      byteSize      `default:"8KiB" help:"Slowest request body (upload) accepted: at least this much in every --body-timeout, or the request is aborted (408) and a partial upload deleted at once. 0: no minimum."`
 	BodyTimeout       time.Duration `default:"30s" help:"The window of --body-min-bytes: the longest a request body may stall."`
+	SendMinBytes      byteSize      `default:"64KiB" help:"Slowest a client may take a response (a file download): at least this much in every --send-timeout, or the connection is closed. 0: no minimum."`
+	SendTimeout       time.Duration `default:"30s" help:"The window of --send-min-bytes: the longest a client may stop reading a response."`
 	MaxConnsPerIP     int           `name:"max-conns-per-ip" default:"64" help:"Open connections per client address (IPv4 address, IPv6 /64); more are answered 429 and closed. Behind a reverse proxy every client has the proxy's address: set 0 (no cap) and limit at the proxy."`
 	MaxUploadsPerIP   int           `name:"max-uploads-per-ip" default:"8" help:"Uploads in progress per client address (as --max-conns-per-ip); more are answered 429 with Retry-After. 0: no cap."`
 	HSTSMaxAge        time.Duration `name:"hsts-max-age" default:"8760h" help:"With an https --base-url, every response carries Strict-Transport-Security with this max-age (and includeSubDomains). 0: no header."`
@@ -77,9 +79,10 @@ func (c *TransportFlags) limits() (web.Limits, error) {
 		return web.Limits{}, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	l := web.Limits{ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
-		BodyMinBytes: int64(c.BodyMinBytes), BodyWindow: c.BodyTimeout, MaxConnsPerClient: c.MaxConnsPerIP, TrustedProxies: tp}
+		BodyMinBytes: int64(c.BodyMinBytes), BodyWindow: c.BodyTimeout, SendMinBytes: int64(c.SendMinBytes), SendWindow: c.SendTimeout,
+		MaxConnsPerClient: c.MaxConnsPerIP, TrustedProxies: tp}
 	if err := l.Validate(); err != nil {
-		return l, fmt.Errorf("--read-header-timeout, --idle-timeout, --body-*, --max-conns-per-ip: %w", err)
+		return l, fmt.Errorf("--read-header-timeout, --idle-timeout, --body-*, --send-*, --max-conns-per-ip: %w", err)
 	}
 	switch {
 	case c.MaxUploadsPerIP < 0:

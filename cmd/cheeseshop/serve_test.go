@@ -47,6 +47,7 @@ func TestTransportDefaults(t *testing.T) {
 		{[]string{"--idle-timeout", "0s"}, "idle timeout must be positive"},
 		{[]string{"--read-header-timeout=-1s"}, "header timeout must be positive"},
 		{[]string{"--body-timeout", "0s"}, "body timeout must be positive"},
+		{[]string{"--send-timeout", "0s"}, "send timeout must be positive"},
 		{[]string{"--max-conns-per-ip=-1"}, "must not be negative"},
 		{[]string{"--max-uploads-per-ip=-1"}, "--max-uploads-per-ip must not be negative"},
 		{[]string{"--metrics-token", "short"}, "at least 16 characters"},
@@ -61,7 +62,7 @@ func TestTransportDefaults(t *testing.T) {
 		}
 	}
 	// 0 turns the caps and the body minimum off.
-	c, err = parseServe(t, "--max-conns-per-ip", "0", "--max-uploads-per-ip", "0", "--body-min-bytes", "0", "--hsts-max-age", "0s")
+	c, err = parseServe(t, "--max-conns-per-ip", "0", "--max-uploads-per-ip", "0", "--body-min-bytes", "0", "--send-min-bytes", "0", "--hsts-max-age", "0s")
 	if err == nil {
 		_, err = c.limits()
 	}

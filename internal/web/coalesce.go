@@ -2,10 +2,15 @@ package web
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // net/http writes a response through a 4 KiB buffer per connection: a
@@ -60,6 +65,15 @@ type coalescingConn struct {
 	// per-client count of HTTPServer).
 	onClose   func()
 	closeOnce sync.Once
+	// sendMin and sendWindow, when sendMin > 0, are the slowest a client
+	// may take what the server sends: a write of n bytes must complete
+	// within one sendWindow per sendMin bytes (large writes are cut in
+	// sendChunk pieces, each under its own deadline), so a client that
+	// stops reading a large response frees its connection instead of
+	// holding it forever. cut counts them.
+	sendMin    int64
+	sendWindow time.Duration
+	cut        *atomic.Uint64
 }
 
 // Close closes the connection. net/http may close it from two goroutines
@@ -80,7 +94,57 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 		*c.held = append(*c.held, p...)
 		return len(p), nil
 	}
-	return c.Conn.Write(p)
+	return c.send(p)
+}
+
+// ErrSendTooSlow is the error of a write that the client did not take in
+// time (see Limits.SendMinBytes).
+var ErrSendTooSlow = errors.New("the client took the response too slowly")
+
+// sendChunk is the most one write sends under one deadline: a stalled
+// client is found within sendChunk/sendMin windows, and a large response
+// costs one system call per sendChunk, not per sendMin.
+const sendChunk = 256 << 10
+
+// deadline returns the write deadline of a chunk of n bytes: a window for
+// every sendMin bytes (or part of it).
+func (c *coalescingConn) deadline(n int64) time.Time {
+	windows := max(1, (n+c.sendMin-1)/c.sendMin)
+	return time.Now().Add(time.Duration(windows) * c.sendWindow)
+}
+
+// send writes p in chunks of at most max(sendMin, sendChunk) bytes, each
+// under its deadline.
+func (c *coalescingConn) send(p []byte) (int, error) {
+	if c.sendMin <= 0 {
+		return c.Conn.Write(p)
+	}
+	size := max(c.sendMin, sendChunk)
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(int64(len(p)), size)]
+		if err := c.Conn.SetWriteDeadline(c.deadline(int64(len(chunk)))); err != nil {
+			return c.Conn.Write(p) // no deadlines on this connection
+		}
+		m, err := c.Conn.Write(chunk)
+		n += m
+		if err != nil {
+			return n, c.tooSlow(err)
+		}
+		p = p[len(chunk):]
+	}
+	return n, nil
+}
+
+// tooSlow turns a missed write deadline into ErrSendTooSlow.
+func (c *coalescingConn) tooSlow(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if c.cut != nil {
+			c.cut.Add(1)
+		}
+		return fmt.Errorf("%w: less than %s in %s: %w", ErrSendTooSlow, byteSize(c.sendMin), c.sendWindow, err)
+	}
+	return err
 }
 
 // hold starts holding writes.
@@ -99,7 +163,7 @@ func (c *coalescingConn) release() error {
 	c.held = nil
 	var err error
 	if len(*b) > 0 {
-		_, err = c.Conn.Write(*b)
+		_, err = c.send(*b)
 	}
 	*b = (*b)[:0]
 	holdBuffers.Put(b)
@@ -109,10 +173,46 @@ func (c *coalescingConn) release() error {
 // ReadFrom keeps the underlying connection's sendfile path for file
 // downloads, which never hold writes.
 func (c *coalescingConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok && c.held == nil {
+	rf, ok := c.Conn.(io.ReaderFrom)
+	if !ok || c.held != nil {
+		return io.Copy(struct{ io.Writer }{c}, r)
+	}
+	if c.sendMin <= 0 {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(struct{ io.Writer }{c}, r)
+	// Send in chunks, each under its deadline. The chunk reader
+	// wraps the file itself (not a reader around it), so that sendfile
+	// still applies: net's sendfile looks through one *io.LimitedReader.
+	remain := int64(-1)
+	outer, limited := r.(*io.LimitedReader)
+	if limited {
+		remain, r = outer.N, outer.R
+	}
+	var total int64
+	for remain != 0 {
+		size := max(c.sendMin, sendChunk)
+		if remain > 0 {
+			size = min(size, remain)
+		}
+		if err := c.Conn.SetWriteDeadline(c.deadline(size)); err != nil {
+			return total, err
+		}
+		n, err := rf.ReadFrom(&io.LimitedReader{R: r, N: size})
+		total += n
+		if remain > 0 {
+			remain -= n
+		}
+		if limited {
+			outer.N -= n
+		}
+		if err != nil {
+			return total, c.tooSlow(err)
+		}
+		if n < size {
+			return total, nil // the end of r
+		}
+	}
+	return total, nil
 }
 
 // CloseWrite keeps net/http's graceful close (a FIN before closing) for

@@ -126,7 +126,9 @@ func TestCoalescedResponses(t *testing.T) {
 		{size: 57_000, writes: 1},          // 1,000 projects
 		{size: coalesceMax, writes: 1},     // the largest held
 		{size: coalesceMax + 1, writes: 2}, // not held: the buffer, then the rest
-		{size: 2_000_000, writes: 2},
+		// The buffer, then the rest in pieces of sendChunk, each under its
+		// write deadline (Limits.SendMinBytes).
+		{size: 2_000_000, writes: 1 + (2_000_000+sendChunk-1)/sendChunk},
 	} {
 		t.Run(strconv.Itoa(tc.size), func(t *testing.T) {
 			counting.counts()

@@ -45,6 +45,16 @@ type Limits struct {
 	// its body is. BodyMinBytes 0 disables the check.
 	BodyMinBytes int64
 	BodyWindow   time.Duration
+	// SendMinBytes and SendWindow are the slowest a client may take a
+	// response (a large file, the root index): every SendMinBytes must
+	// leave within SendWindow on average over each write of up to 256 KiB
+	// (one write deadline per such piece), or the connection is closed. A
+	// client that stops reading cannot hold its connection, its goroutine
+	// and an open file for ever: at the defaults it is cut within 2
+	// minutes of the kernel's buffers filling. SendMinBytes 0 disables the
+	// check.
+	SendMinBytes int64
+	SendWindow   time.Duration
 	// MaxConnsPerClient caps the open connections of one client address
 	// (an IPv4 address, or an IPv6 /64 network, which one subscriber
 	// usually holds whole); a connection beyond it is answered 429 and
@@ -64,12 +74,19 @@ type Limits struct {
 // retransmission back-off (1+2+4+8+16 s) or a network hand-over. A client
 // that trickles 273 bytes a second keeps its upload, but each address can
 // hold only a few of them (MaxConnsPerClient, Options.MaxUploadsPerClient).
+//
+// Responses must leave at 64 KiB per 30 seconds (about 2 KiB/s): any
+// client that is reading at all takes that, and one that stopped reading
+// loses its connection once the kernel's buffers are full and 30 seconds
+// passed.
 func DefaultLimits() Limits {
 	return Limits{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BodyMinBytes:      8 << 10,
 		BodyWindow:        30 * time.Second,
+		SendMinBytes:      64 << 10,
+		SendWindow:        30 * time.Second,
 		MaxConnsPerClient: 64,
 	}
 }
@@ -85,6 +102,10 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("the minimum body bytes must not be negative, not %d", l.BodyMinBytes)
 	case l.BodyMinBytes > 0 && l.BodyWindow <= 0:
 		return fmt.Errorf("the body timeout must be positive, not %s", l.BodyWindow)
+	case l.SendMinBytes < 0:
+		return fmt.Errorf("the minimum send bytes must not be negative, not %d", l.SendMinBytes)
+	case l.SendMinBytes > 0 && l.SendWindow <= 0:
+		return fmt.Errorf("the send timeout must be positive, not %s", l.SendWindow)
 	case l.MaxConnsPerClient < 0:
 		return fmt.Errorf("the connections per client address must not be negative (0: no cap), not %d", l.MaxConnsPerClient)
 	}
@@ -101,6 +122,8 @@ type HTTPServer struct {
 	conns   *perClient
 	refused atomic.Uint64 // connections refused by the cap
 	slow    atomic.Uint64 // request bodies cut for arriving too slowly
+	// slowSends counts responses cut for being taken too slowly.
+	slowSends atomic.Uint64
 }
 
 // NewHTTPServer returns the server of h with limits l (see Limits).
@@ -133,6 +156,8 @@ func (s *HTTPServer) Collectors() []prometheus.Collector {
 			Help: "HTTP connections open."}, func() float64 { return float64(s.conns.total()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cheeseshop_http_connections_refused_total",
 			Help: "Connections refused because their client address had --max-conns-per-ip open."}, func() float64 { return float64(s.refused.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cheeseshop_http_slow_sends_total",
+			Help: "Connections closed because their client took a response slower than --send-min-bytes per --send-timeout."}, func() float64 { return float64(s.slowSends.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cheeseshop_http_slow_bodies_total",
 			Help: "Requests aborted because their body arrived slower than --body-min-bytes per --body-timeout."}, func() float64 { return float64(s.slow.Load()) }),
 	}
@@ -222,7 +247,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			go refuseConn(c, l.srv.limits.MaxConnsPerClient)
 			continue
 		}
-		cc := &coalescingConn{Conn: c}
+		if l.srv.limits.SendMinBytes > 0 {
+			setNotSentLowat(c, int(min(l.srv.limits.SendMinBytes, 1<<30)))
+		}
+		cc := &coalescingConn{Conn: c, sendMin: l.srv.limits.SendMinBytes, sendWindow: l.srv.limits.SendWindow, cut: &l.srv.slowSends}
 		cc.onClose = func() { l.srv.conns.release(key) }
 		return cc, nil
 	}

@@ -555,3 +555,90 @@ func TestTransportDefaultsValid(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledDownloadCut asks for a large file and never reads it: once
+// the kernel's buffers are full, the server's next chunk misses its write
+// deadline and the connection is closed, instead of being held for ever.
+// A client that reads slowly but steadily gets the whole file.
+func TestStalledDownloadCut(t *testing.T) {
+	t.Parallel()
+	const window = 300 * time.Millisecond
+	l := DefaultLimits()
+	l.SendWindow, l.MaxConnsPerClient = window, 0
+	s := newTestServerWith(t, store.SQLite, serverConfig{Limits: &l, MaxFileSize: 48 << 20})
+	_, token := s.user("alice")
+	d := disttest.Dist{Name: "big", Version: "1.0"}
+	var wheel bytes.Buffer
+	if err := bigWheel(&wheel, d, 40<<20, 1); err != nil {
+		t.Fatal(err)
+	}
+	content := wheel.Bytes()
+	resp, err := s.client.Do(s.uploadRequest(token, d.Form("bdist_wheel", content), d.WheelFilename(), content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("upload: %s", resp.Status)
+	}
+	f, err := s.st.FileByFilename(t.Context(), d.WheelFilename())
+	storetest.Must(t, err)
+	path := "/files/" + f.SHA256 + "/" + f.Filename
+
+	get := func(smallBuffer bool) (net.Conn, *bufio.Reader) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if smallBuffer {
+			// So that the kernel holds little of the file.
+			conn.(*net.TCPConn).SetReadBuffer(16 << 10)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+		return conn, bufio.NewReaderSize(conn, 4<<10)
+	}
+
+	// Stalled: read nothing until the server gave up on this connection.
+	before := s.http.slowSends.Load()
+	conn, br := get(true)
+	deadline := time.Now().Add(time.Minute)
+	for s.http.slowSends.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("a client that stopped reading a 40 MiB file still holds its connection after a minute")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the server's counter
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil || n >= resp.ContentLength {
+		t.Errorf("the stalled client still got %d of %d bytes, err %v; want the connection cut", n, resp.ContentLength, err)
+	}
+
+	// Slow but steady: 64 KiB every 100 ms (far above 64 KiB per window).
+	conn, br = get(false)
+	conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := int64(0)
+	buf := make([]byte, 64<<10)
+	for got < resp.ContentLength && got < 4<<20 {
+		m, err := io.ReadFull(resp.Body, buf)
+		got += int64(m)
+		if err != nil {
+			t.Fatalf("a steady reader was cut after %d bytes: %v", got, err)
+		}
+		time.Sleep(100 * time.Millisecond) // pacing the client
+	}
+	// The rest at full speed.
+	rest, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || got+rest != resp.ContentLength {
+		t.Errorf("steady reader: %d of %d bytes, err %v", got+rest, resp.ContentLength, err)
+	}
+}
