@@ -70,6 +70,12 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		return nil, err
 	}
 
+	// Every metadata field of the form is bounded before any is parsed
+	// (the HTTP layer bounds them while reading, FormFieldLimit).
+	if err := checkMetadata(formMetadata(form), ""); err != nil {
+		return nil, err
+	}
+
 	// Form metadata, in PyPI's order of priority.
 	mv := form.Get("metadata_version")
 	if !pep.SupportedMetadataVersion(mv) {
@@ -109,9 +115,6 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		if v != "" && !hexDigest.MatchString(v) {
 			return nil, errorf(Invalid, "Invalid value for %s. Error: Use a valid, hex-encoded, %s digest.", field, strings.TrimSuffix(field, "_digest"))
 		}
-	}
-	if len([]rune(form.Get("summary"))) > 512 {
-		return nil, errorf(Invalid, "'%s…' is an invalid value for Summary. Error: Use 512 characters or fewer. %s", truncate(form.Get("summary"), 40), metadataHelp)
 	}
 	if in == nil {
 		return nil, errorf(Invalid, "Upload payload does not have a file.")
@@ -201,6 +204,9 @@ func truncate(s string, n int) string {
 
 // checkFilename applies PyPI's filename rules.
 func (s *Service) checkFilename(fn, filetype, name, normalized string, version pep.Version) error {
+	if len(fn) > MaxFilenameBytes {
+		return errorf(Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
+	}
 	for _, r := range fn {
 		if r < 32 || r == 127 {
 			return errorf(Invalid, "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.")
@@ -273,9 +279,9 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 		if perr != nil {
 			return nil, nil, errorf(Invalid, "%s", perr)
 		}
-		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{})
+		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 	} else {
-		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{})
+		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 	}
 	if err != nil {
 		if de, ok := errors.AsType[*dist.Error](err); ok {
@@ -286,6 +292,15 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 	meta, err := pep.ParseMetadata(raw)
 	if err != nil {
 		return nil, nil, errorf(Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
+	}
+	// What the release stores comes from here, not from the form: the
+	// same bounds apply.
+	metaFile := "PKG-INFO"
+	if filetype == "bdist_wheel" {
+		metaFile = "METADATA"
+	}
+	if err := checkMetadata(archiveMetadata(meta), metaFile); err != nil {
+		return nil, nil, err
 	}
 	if pep.NormalizeName(meta.Name) != normalized {
 		return nil, nil, errorf(Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
@@ -382,7 +397,7 @@ type reader interface {
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)
 	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
 	FilenameUsed(ctx context.Context, filename string) (bool, error)
-	ReleaseByCanonicalVersion(ctx context.Context, projectID int64, canonical string) (*store.Release, error)
+	ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error)
 	CountSdists(ctx context.Context, releaseID int64) (int, error)
 }
 
@@ -446,9 +461,9 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 			proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
 	}
 	if u.filetype == "sdist" {
-		rel, err := q.ReleaseByCanonicalVersion(ctx, proj.ID, u.version.Canonical())
+		relID, err := q.ReleaseID(ctx, proj.ID, u.version.Canonical())
 		if err == nil {
-			if n, err := q.CountSdists(ctx, rel.ID); err != nil {
+			if n, err := q.CountSdists(ctx, relID); err != nil {
 				return nil, nil, err
 			} else if n > 0 {
 				return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
@@ -491,8 +506,8 @@ type nameChecker interface {
 // valid, not prohibited, not a standard-library module, and not collide
 // with an existing project once ultranormalized.
 func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) error {
-	if !pep.ValidProjectName(name) {
-		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", name, s.helpURL("project-name"))
+	if len(name) > MaxNameLength || !pep.ValidProjectName(name) {
+		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", truncate(name, MaxNameLength), s.helpURL("project-name"))
 	}
 	normalized := pep.NormalizeName(name)
 	if bad, err := q.IsProhibited(ctx, normalized); err != nil {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -83,6 +84,21 @@ func (s *Service) LoadProject(ctx context.Context, normalized string) (*ProjectV
 		v.Files = append(v.Files, rv.Files...)
 	}
 	return v, nil
+}
+
+// ReleaseMetadata reads the core metadata of a release. The views do not
+// hold it (a project's page lists every release, and shows the metadata
+// of one): a page reads the one it shows, at most MaxMetadataBytes.
+func (s *Service) ReleaseMetadata(ctx context.Context, releaseID int64) (*pep.Metadata, error) {
+	b, err := s.store.ReleaseMetadataJSON(ctx, releaseID)
+	if err != nil {
+		return nil, err
+	}
+	var m pep.Metadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("index: metadata of release %d: %w", releaseID, err)
+	}
+	return &m, nil
 }
 
 // Latest returns the release the JSON API shows by default: the highest

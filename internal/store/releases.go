@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -48,6 +49,17 @@ func (q q) ReleaseByCanonicalVersion(ctx context.Context, projectID int64, canon
 	return r, nil
 }
 
+// ReleaseID finds a project's release by canonical version, reading
+// nothing else of it.
+func (q q) ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error) {
+	var id int64
+	if err := q.db.QueryRowContext(ctx, `SELECT id FROM releases WHERE project_id = $1 AND canonical_version = $2`,
+		projectID, canonical).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: release %s: %w", canonical, notFound(err))
+	}
+	return id, nil
+}
+
 // CreateRelease inserts a release and sets its ID.
 func (q q) CreateRelease(ctx context.Context, r *Release) error {
 	id, err := q.insertID(ctx, `INSERT INTO releases (project_id, version, canonical_version, is_prerelease, requires_python,
@@ -61,10 +73,23 @@ func (q q) CreateRelease(ctx context.Context, r *Release) error {
 	return nil
 }
 
+// ReleaseMetadataJSON returns the core metadata of a release, as stored
+// (JSON of pep.Metadata).
+func (q q) ReleaseMetadataJSON(ctx context.Context, releaseID int64) ([]byte, error) {
+	var meta string
+	if err := q.db.QueryRowContext(ctx, `SELECT metadata_json FROM releases WHERE id = $1`, releaseID).Scan(&meta); err != nil {
+		return nil, fmt.Errorf("store: metadata of release %d: %w", releaseID, notFound(err))
+	}
+	return []byte(meta), nil
+}
+
 // ListReleases returns a project's releases in no particular order (PEP
-// 440 ordering is the caller's business).
+// 440 ordering is the caller's business), without their metadata
+// (MetadataJSON is nil: a project lists every release, and shows the
+// metadata of one, ReleaseMetadataJSON).
 func (q q) ListReleases(ctx context.Context, projectID int64) ([]*Release, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+releaseColumns+` FROM releases WHERE project_id = $1`, projectID)
+	rows, err := q.db.QueryContext(ctx, `SELECT id, project_id, version, canonical_version, is_prerelease, requires_python,
+		SUBSTR(summary, 1, `+strconv.Itoa(MaxListedSummary)+`), '', yanked, yanked_reason, created_at FROM releases WHERE project_id = $1`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)
 	}
@@ -75,6 +100,7 @@ func (q q) ListReleases(ctx context.Context, projectID int64) ([]*Release, error
 		if err != nil {
 			return nil, fmt.Errorf("store: list releases: %w", err)
 		}
+		r.MetadataJSON = nil
 		out = append(out, r)
 	}
 	return out, rows.Err()
