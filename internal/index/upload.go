@@ -14,6 +14,7 @@ import (
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/dist"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/readme"
 	"cheeseshop/internal/store"
 )
 
@@ -143,7 +144,8 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// (permissions, names, duplicates, limits) happen here, so they cost
 	// little and leave nothing behind. The transaction repeats them.
 	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in}
-	if _, existing, err := s.check(ctx, s.store, &u); err != nil {
+	proj, existing, err := s.check(ctx, s.store, &u)
+	if err != nil {
 		s.recordRefusal(ctx, p, p.Meta, err)
 		return nil, err
 	} else if existing != nil {
@@ -153,6 +155,16 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	meta, metaBytes, err := s.inspect(in, filetype, fn, normalized, version)
 	if err != nil {
 		return nil, err
+	}
+	// The first file of a release fixes its description: render it now,
+	// once, outside the transaction (the input guards of readme bound
+	// the work), and store the HTML with the release.
+	var descHTML *string
+	if newRelease, err := s.releaseIsNew(ctx, proj, version); err != nil {
+		return nil, err
+	} else if newRelease {
+		h := string(readme.Render(meta.Description, meta.DescriptionContentType))
+		descHTML = &h
 	}
 
 	// The blobs go in before the rows, so that no row ever points at a
@@ -178,7 +190,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// the loser's transaction fails on a unique constraint, and running it
 	// again sees the winner's rows and answers accordingly.
 	for attempt := 0; ; attempt++ {
-		res, created, err = s.publish(ctx, p, form, in, name, normalized, version, pyversion, meta, metaJSON, metaSHA)
+		res, created, err = s.publish(ctx, &u, form, pyversion, meta, metaJSON, metaSHA, descHTML)
 		if err == nil || !store.IsUniqueViolation(err) || attempt >= 3 {
 			break
 		}
@@ -200,6 +212,19 @@ func truncate(s string, n int) string {
 		return string(r[:n])
 	}
 	return s
+}
+
+// releaseIsNew reports whether an upload would create its release (as
+// far as the database says now; the transaction decides).
+func (s *Service) releaseIsNew(ctx context.Context, proj *store.Project, version pep.Version) (bool, error) {
+	if proj == nil {
+		return true, nil
+	}
+	_, err := s.store.ReleaseID(ctx, proj.ID, version.Canonical())
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
 }
 
 // checkFilename applies PyPI's filename rules.
@@ -315,18 +340,22 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 // publish writes the project (if new), release (if new) and file rows in
 // one transaction, re-checking everything that a concurrent upload could
 // have changed since the first look.
-func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Incoming, name, normalized string, version pep.Version,
-	pyversion string, meta *pep.Metadata, metaJSON []byte, metaSHA string) (*UploadResult, bool, error) {
+func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion string, meta *pep.Metadata, metaJSON []byte,
+	metaSHA string, descHTML *string) (*UploadResult, bool, error) {
 	var (
 		res     *UploadResult
 		created bool
 		now     = s.now()
+		p       = u.p
+		in      = u.in
 		fn      = in.Filename
+		name    = u.name
+		version = u.version
 	)
-	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: form.Get("filetype"), in: in}
+	normalized := u.normalized
 	err := s.writeTx(ctx, p, p.Meta, func(tx *store.Tx) error {
 		created = false
-		proj, existing, err := s.check(ctx, tx, &u)
+		proj, existing, err := s.check(ctx, tx, u)
 		if err != nil || existing != nil {
 			res = existing
 			return err
@@ -344,7 +373,7 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 		if errors.Is(err, store.ErrNotFound) {
 			rel = &store.Release{ProjectID: proj.ID, Version: version.String(), CanonicalVersion: version.Canonical(),
 				IsPrerelease: version.IsPrerelease(), RequiresPython: meta.RequiresPython, Summary: meta.Summary,
-				MetadataJSON: metaJSON, CreatedAt: now}
+				MetadataJSON: metaJSON, CreatedAt: now, DescriptionHTML: descHTML}
 			if err := tx.CreateRelease(ctx, rel); err != nil {
 				return err
 			}

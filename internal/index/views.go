@@ -144,3 +144,23 @@ func (v *ProjectView) Release(version string) *ReleaseView {
 func (s *Service) File(ctx context.Context, filename string) (*store.File, error) {
 	return s.cache.File(ctx, filename)
 }
+
+// Descriptions is where the renderings of release descriptions are kept
+// (readme.Store, by release id): in the release rows. Releases uploaded
+// since renderings are stored have theirs from the upload; older ones get
+// theirs at their first view.
+func (s *Service) Descriptions() *Descriptions { return &Descriptions{st: s.store} }
+
+// Descriptions reads and stores renderings of release descriptions.
+type Descriptions struct{ st *store.Store }
+
+// Load returns the stored rendering of a release's description.
+func (d *Descriptions) Load(ctx context.Context, releaseID int64) (string, bool, error) {
+	return d.st.ReleaseDescriptionHTML(ctx, releaseID)
+}
+
+// Save stores the rendering of a release's description (not over one
+// stored already).
+func (d *Descriptions) Save(ctx context.Context, releaseID int64, html string) error {
+	return d.st.SetReleaseDescriptionHTML(ctx, releaseID, html)
+}

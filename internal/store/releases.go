@@ -22,6 +22,11 @@ type Release struct {
 	Yanked           bool
 	YankedReason     string
 	CreatedAt        time.Time
+	// DescriptionHTML, when not nil, is the description rendered as
+	// safe HTML, which CreateRelease stores with the release. The release
+	// queries do not read it back (it is as large as the description):
+	// ReleaseDescriptionHTML does, for the one release a page shows.
+	DescriptionHTML *string
 }
 
 const releaseColumns = `id, project_id, version, canonical_version, is_prerelease, requires_python, summary, metadata_json, yanked, yanked_reason, created_at`
@@ -62,14 +67,39 @@ func (q q) ReleaseID(ctx context.Context, projectID int64, canonical string) (in
 
 // CreateRelease inserts a release and sets its ID.
 func (q q) CreateRelease(ctx context.Context, r *Release) error {
+	var html sql.NullString
+	if r.DescriptionHTML != nil {
+		html = sql.NullString{String: *r.DescriptionHTML, Valid: true}
+	}
 	id, err := q.insertID(ctx, `INSERT INTO releases (project_id, version, canonical_version, is_prerelease, requires_python,
-		summary, metadata_json, yanked, yanked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		summary, metadata_json, yanked, yanked_reason, created_at, description_html) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		r.ProjectID, r.Version, r.CanonicalVersion, r.IsPrerelease, r.RequiresPython, r.Summary, string(r.MetadataJSON),
-		r.Yanked, r.YankedReason, micros(r.CreatedAt))
+		r.Yanked, r.YankedReason, micros(r.CreatedAt), html)
 	if err != nil {
 		return fmt.Errorf("store: create release %s: %w", r.Version, err)
 	}
 	r.ID = id
+	return nil
+}
+
+// ReleaseDescriptionHTML returns the stored rendering of a release's
+// description; ok is false when it was never rendered (a release uploaded
+// before renderings were stored).
+func (q q) ReleaseDescriptionHTML(ctx context.Context, releaseID int64) (html string, ok bool, err error) {
+	var h sql.NullString
+	if err := q.db.QueryRowContext(ctx, `SELECT description_html FROM releases WHERE id = $1`, releaseID).Scan(&h); err != nil {
+		return "", false, fmt.Errorf("store: description of release %d: %w", releaseID, notFound(err))
+	}
+	return h.String, h.Valid, nil
+}
+
+// SetReleaseDescriptionHTML stores the rendering of a release's
+// description, unless one is stored already.
+func (q q) SetReleaseDescriptionHTML(ctx context.Context, releaseID int64, html string) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE releases SET description_html = $2 WHERE id = $1 AND description_html IS NULL`,
+		releaseID, html); err != nil {
+		return fmt.Errorf("store: store description of release %d: %w", releaseID, err)
+	}
 	return nil
 }
 

@@ -26,7 +26,7 @@ const (
 // public serves the public pages: projects, releases, users and search.
 type public struct {
 	s       *Server
-	readmes *readme.Renderer // rendered descriptions, by release id
+	readmes *readme.Renderer // rendered descriptions, by release id (stored with the releases)
 }
 
 // addSlash redirects a page's address without its trailing slash to the
@@ -137,7 +137,13 @@ func (p *public) projectData(ctx context.Context, v *index.ProjectView, rel, lat
 	}
 	d.Meta = *meta
 	if strings.TrimSpace(d.Meta.Description) != "" {
-		d.Description = p.readmes.Render(rel.ID, d.Meta.Description, d.Meta.DescriptionContentType)
+		// Rendered once (at upload, or now for an older release) and
+		// stored: a view reads it.
+		var err error
+		d.Description, err = p.readmes.Render(ctx, rel.ID, d.Meta.Description, d.Meta.DescriptionContentType)
+		if err != nil {
+			p.s.log.WarnContext(ctx, "stored description rendering", "release", rel.ID, "err", err)
+		}
 	}
 	d.Links = projectLinks(d.Meta)
 	d.License = d.Meta.LicenseExpression

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -211,6 +212,57 @@ func TestListPagesReadBoundedFields(t *testing.T) {
 				if n > 3<<20 {
 					t.Errorf("%s allocated %d bytes for one listed release", path, n)
 				}
+			}
+		})
+	}
+}
+
+// TestDescriptionRenderedOnce (issue 12, class 6): a release's description
+// is rendered at upload, under the input guards, and stored with it; its
+// page shows the stored rendering. A pathological description is stored
+// as plain text. A release stored without a rendering (uploaded before)
+// is rendered at its first view, and stored.
+func TestDescriptionRenderedOnce(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, d)
+			_, tok := s.user("alice")
+			stored := func(version string) sql.NullString {
+				t.Helper()
+				var h sql.NullString
+				if err := s.st.DB().QueryRow(`SELECT description_html FROM releases WHERE version = $1`, version).Scan(&h); err != nil {
+					t.Fatal(err)
+				}
+				return h
+			}
+			s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.0", Description: "# Hello\n\n*world*"}, false)
+			if h := stored("1.0"); !h.Valid || !strings.Contains(h.String, "<h1>Hello</h1>") {
+				t.Fatalf("rendering stored at upload: %+v", h)
+			}
+			// Minutes of goldmark before: 50,000 nested block quotes.
+			s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "2.0", Description: strings.Repeat(">", 50000) + " deep"}, false)
+			if h := stored("2.0"); !h.Valid || !strings.Contains(h.String, "shown as plain text: as Markdown it has blocks nested more than 32 deep") {
+				t.Fatalf("pathological description stored as: %.300q", h.String)
+			}
+			// The page shows what was stored, not a new rendering.
+			if _, err := s.st.DB().Exec(`UPDATE releases SET description_html = '<p>from the store</p>' WHERE version = '1.0'`); err != nil {
+				t.Fatal(err)
+			}
+			if _, body := s.get("/project/demo/1.0/"); !bytes.Contains(body, []byte("<p>from the store</p>")) {
+				t.Fatalf("the page did not show the stored rendering")
+			}
+			// An older release, without a rendering: rendered once, stored.
+			s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "3.0", Description: "## Old"}, false)
+			if _, err := s.st.DB().Exec(`UPDATE releases SET description_html = NULL WHERE version = '3.0'`); err != nil {
+				t.Fatal(err)
+			}
+			if _, body := s.get("/project/demo/3.0/"); !bytes.Contains(body, []byte("<h2>Old</h2>")) {
+				t.Fatalf("older release page lacks its description")
+			}
+			if h := stored("3.0"); !h.Valid || !strings.Contains(h.String, "<h2>Old</h2>") {
+				t.Fatalf("older release's rendering not stored at its first view: %+v", h)
 			}
 		})
 	}
