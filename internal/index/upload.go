@@ -527,19 +527,21 @@ func (s *Service) createProject(ctx context.Context, tx *store.Tx, p *Principal,
 
 // nameChecker is the part of the store CheckNewName needs.
 type nameChecker interface {
-	IsProhibited(ctx context.Context, normalized string) (bool, error)
+	IsProhibited(ctx context.Context, ultra string) (bool, error)
 	ProjectByUltraName(ctx context.Context, ultra string) (*store.Project, error)
 }
 
 // CheckNewName says whether a new project may take the name: it must be
-// valid, not prohibited, not a standard-library module, and not collide
-// with an existing project once ultranormalized.
+// valid, not prohibited (nor look like a prohibited name once both are
+// ultranormalized: a deleted project's name, or an administrator's), not a
+// standard-library module, and not collide with an existing project once
+// ultranormalized.
 func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) error {
 	if len(name) > MaxNameLength || !pep.ValidProjectName(name) {
 		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", truncate(name, MaxNameLength), s.helpURL("project-name"))
 	}
 	normalized := pep.NormalizeName(name)
-	if bad, err := q.IsProhibited(ctx, normalized); err != nil {
+	if bad, err := q.IsProhibited(ctx, pep.UltraNormalizeName(name)); err != nil {
 		return err
 	} else if bad {
 		return errorf(Invalid, "The name '%s' isn't allowed. See %s for more information.", name, s.helpURL("project-name"))

@@ -35,7 +35,7 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 	f.mustWheel(alice, base)
 	f.mustWheel(alice, disttest.Dist{Name: "other", Version: "1.0"})
 	scopedToOther := f.token(alice.User, true, "other")
-	if err := f.st.ProhibitName(ctx, "evil-pkg", "test", f.svc.now()); err != nil {
+	if err := f.st.ProhibitName(ctx, "evil-pkg", "ev11pkg", "test", f.svc.now()); err != nil {
 		t.Fatal(err)
 	}
 
