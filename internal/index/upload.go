@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/blob"
@@ -143,7 +144,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// archive inspection and before any blob is written: most refusals
 	// (permissions, names, duplicates, limits) happen here, so they cost
 	// little and leave nothing behind. The transaction repeats them.
-	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in}
+	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in, key: pep.FilenameKey(fn)}
 	proj, existing, err := s.check(ctx, s.store, &u)
 	if err != nil {
 		s.recordRefusal(ctx, p, p.Meta, err)
@@ -227,7 +228,10 @@ func (s *Service) releaseIsNew(ctx context.Context, proj *store.Project, version
 	return false, err
 }
 
-// checkFilename applies PyPI's filename rules.
+// checkFilename applies PyPI's filename rules, and ours: ASCII only (a
+// letter that folds to an ASCII one, such as the Kelvin sign, would
+// otherwise spell a used name anew), and wheel tags of ASCII letters,
+// digits and '_'.
 func (s *Service) checkFilename(fn, filetype, name, normalized string, version pep.Version) error {
 	if len(fn) > MaxFilenameBytes {
 		return errorf(Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
@@ -239,6 +243,11 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	}
 	if strings.ContainsAny(fn, `/\`) {
 		return errorf(Invalid, "Cannot upload a file with '/' or '\\' in the name.")
+	}
+	for i := 0; i < len(fn); i++ {
+		if fn[i] >= utf8.RuneSelf {
+			return errorf(Invalid, "Cannot upload a file with non-ASCII characters in the name: use the name your build tool writes (ASCII letters, digits, '.', '_' and '-').")
+		}
 	}
 	lower := strings.ToLower(fn)
 	switch {
@@ -272,6 +281,19 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	w, err := pep.ParseWheelFilename(fn)
 	if err != nil {
 		return errorf(Invalid, "%s", err)
+	}
+	if w.Build != "" && !pep.ValidTag(w.Build) {
+		return errorf(Invalid, "Invalid wheel filename (invalid build tag '%s'): use a number, optionally followed by ASCII letters, digits and '_'.", w.Build)
+	}
+	for _, set := range []struct {
+		kind string
+		tags []string
+	}{{"Python", w.PythonTags}, {"ABI", w.ABITags}, {"platform", w.PlatformTags}} {
+		for _, tag := range set.tags {
+			if !pep.ValidTag(tag) {
+				return errorf(Invalid, "Binary wheel '%s' has an invalid %s tag '%s': a tag has only ASCII letters, digits and '_'.", fn, set.kind, tag)
+			}
+		}
 	}
 	for _, tag := range w.PlatformTags {
 		if !pep.ValidPlatformTag(tag) {
@@ -387,7 +409,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		if err := tx.InsertFile(ctx, f); err != nil {
 			return err
 		}
-		if err := tx.RegisterFilename(ctx, fn, now); err != nil {
+		if err := tx.RegisterFilename(ctx, fn, u.key, now); err != nil {
 			return err
 		}
 		if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileUploaded, p.User.ID,
@@ -415,6 +437,7 @@ type upload struct {
 	version    pep.Version
 	filetype   string
 	in         *Incoming
+	key        string // pep.FilenameKey of the filename
 }
 
 // reader is the read side of the store, on the database or in a transaction.
@@ -425,7 +448,7 @@ type reader interface {
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)
 	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
-	FilenameUsed(ctx context.Context, filename string) (bool, error)
+	UsedFilename(ctx context.Context, filename, key string) (string, error)
 	ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error)
 	CountSdists(ctx context.Context, releaseID int64) (int, error)
 }
@@ -460,19 +483,24 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		return f.Filename == fn && f.SHA256 == u.in.SHA256 && f.Blake2_256 == u.in.Blake2_256
 	}
 	retry := &UploadResult{Project: u.name, Version: u.version.String(), Filename: fn, Existing: true}
-	if used, err := q.FilenameUsed(ctx, fn); err != nil {
-		return nil, nil, err
-	} else if used {
-		f, err := q.FileByFilename(ctx, fn)
+	// The filename, or a spelling of it (its canonical key), was used.
+	if used, err := q.UsedFilename(ctx, fn, u.key); err == nil {
+		f, err := q.FileByFilename(ctx, used)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound) && used == fn:
 			return nil, nil, errorf(Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil, errorf(Invalid, "This filename has already been used, as '%s', by a file that has since been deleted. Use a different version. See %s for more information.", used, s.helpURL("file-name-reuse"))
 		case err != nil:
 			return nil, nil, err
 		case identical(f):
 			return proj, retry, nil
+		case used != fn && u.filetype == "sdist":
+			return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
 		}
 		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
 	}
 	if f, err := q.FileByDigest(ctx, u.in.SHA256, u.in.Blake2_256); err == nil {
 		if identical(f) {

@@ -182,7 +182,15 @@ func TestUploadLifecycle(t *testing.T) {
 		if _, err := f.uploadSdist(alice, d100); err == nil || !strings.Contains(err.Error(), "Only one sdist may be uploaded per release") {
 			t.Fatalf("second sdist in a release: %v", err)
 		}
-		f.mustWheel(alice, d100)
+		// Nor a second wheel for the same release and tags, under another
+		// spelling of its version: an installer cannot tell them apart.
+		if _, err := f.uploadWheel(alice, d100); err == nil || !strings.HasPrefix(err.Error(), "File already exists") {
+			t.Fatalf("a wheel of 1.0.0 beside the wheel of 1.0: %v, want 'File already exists…'", err)
+		}
+		// A wheel of 1.0.0 for other tags joins release 1.0.
+		if _, err := f.upload(alice, d100.Form("bdist_wheel", d100.Wheel()), "foo_bar_baz-1.0.0-py2-none-any.whl", d100.Wheel()); err != nil {
+			t.Fatalf("a wheel of 1.0.0 for other tags: %v", err)
+		}
 		// setuptools < 75.8 writes the name unnormalized: accepted.
 		legacy := disttest.Dist{Name: "Foo_Bar.baz", Version: "2.0"}
 		if _, err := f.upload(alice, Form(legacy.Form("bdist_wheel", legacy.Wheel())), "Foo_Bar.baz-2.0-py3-none-any.whl", legacy.Wheel()); err != nil {
