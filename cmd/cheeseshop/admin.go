@@ -241,7 +241,7 @@ func (c *TokenCreateCmd) Run(e *env) error {
 
 // AdminNameCmd groups name commands.
 type AdminNameCmd struct {
-	Prohibit NameProhibitCmd `cmd:"" help:"Forbid new projects from taking these names."`
+	Prohibit NameProhibitCmd `cmd:"" help:"Forbid new projects from taking these names, or any name that looks like them once ultranormalized."`
 }
 
 // NameProhibitCmd prohibits project names.
@@ -261,7 +261,7 @@ func (c *NameProhibitCmd) Run(e *env) error {
 		if !pep.ValidProjectName(n) {
 			return fmt.Errorf("invalid project name %q", n)
 		}
-		if err := st.ProhibitName(e.ctx, pep.NormalizeName(n), c.Reason, time.Now().UTC()); err != nil {
+		if err := st.ProhibitName(e.ctx, pep.NormalizeName(n), pep.UltraNormalizeName(n), c.Reason, time.Now().UTC()); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "prohibited %s\n", pep.NormalizeName(n))

@@ -26,6 +26,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
@@ -116,6 +117,14 @@ func (e *env) openStore() (*store.Store, error) {
 	if err := st.Migrate(e.ctx); err != nil {
 		st.Close()
 		return nil, err
+	}
+	// Used filenames registered before canonical keys existed get theirs
+	// before anything can upload.
+	if n, err := index.BackfillFilenameKeys(e.ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		e.log.Info("keyed used filenames registered before canonical keys", "filenames", n)
 	}
 	return st, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -90,6 +91,17 @@ func TestAdminCommands(t *testing.T) {
 			code, out, _ = cli(t, "", args("admin", "name", "prohibit", "Evil_Pkg", "--reason", "test")...)
 			if code != 0 || out != "prohibited evil-pkg\n" {
 				t.Fatalf("prohibit: %d %q", code, out)
+			}
+			// The prohibition covers the name's look-alikes too.
+			st, err := store.Open(t.Context(), db[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for _, lookalike := range []string{"evil-pkg", "ev1l.pkg", "EVILPKG", "evi1_pkg"} {
+				if bad, err := st.IsProhibited(t.Context(), pep.UltraNormalizeName(lookalike)); err != nil || !bad {
+					t.Errorf("%s is not prohibited after prohibiting Evil_Pkg (%v)", lookalike, err)
+				}
 			}
 		})
 	}

@@ -48,6 +48,10 @@ type zipEntry struct {
 	body   []byte
 	method uint16
 	raw    *zip.FileHeader
+	// attrs and creator, when set, are the header's ExternalAttrs and the
+	// host system of CreatorVersion (3 is Unix), for file types and modes.
+	attrs   uint32
+	creator uint16
 }
 
 // file returns a deflated zip entry.
@@ -70,7 +74,8 @@ func buildZip(t testing.TB, prefix []byte, entries ...zipEntry) []byte {
 			fh.Name = e.name
 			w, err = zw.CreateRaw(&fh)
 		} else {
-			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method, Modified: time.Unix(1e9, 0)})
+			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method, Modified: time.Unix(1e9, 0),
+				ExternalAttrs: e.attrs, CreatorVersion: e.creator << 8})
 		}
 		if err != nil {
 			t.Fatalf("zip entry %q: %v", e.name, err)

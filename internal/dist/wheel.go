@@ -36,8 +36,10 @@ const (
 // as they appear there; size is the size in bytes of the file behind r.
 //
 // The file must be a zip archive (and not also a tar archive) whose members
-// are all stored or deflated, unencrypted, uniquely and safely named (relative,
-// no "..", no backslashes), at most lim.MaxMembers in number, and which
+// are all stored or deflated, unencrypted, regular files or folders (no
+// symbolic links, devices, FIFOs or sockets, whatever the Unix mode in their
+// external attributes), uniquely and safely named (relative, no "..", no
+// backslashes), at most lim.MaxMembers in number, and which
 // contains METADATA, WHEEL and RECORD in a .dist-info directory matching the
 // filename. The directory name is compared case-insensitively with
 // "<name>-<version>.dist-info", and a name part equal to the PEP 503
@@ -106,6 +108,9 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 		if f.Flags&zipFlagEncrypted != 0 {
 			return nil, errorf("Zip file contains an encrypted member: '%s'", display(f.Name))
 		}
+		if why := checkMemberType(f); why != "" {
+			return nil, errorf("Zip file contains %s: '%s'", why, display(f.Name))
+		}
 		declared = satAdd(declared, clampInt64(f.UncompressedSize64))
 	}
 
@@ -132,6 +137,34 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 			display(filename), md.UncompressedSize64, lim.MaxMetadataSize)
 	}
 	return readZipMembers(zr.File, md, m)
+}
+
+// Unix file types in the upper 16 bits of a zip member's external
+// attributes (the st_mode of the file that was zipped).
+const (
+	unixTypeMask    = 0o170000
+	unixTypeRegular = 0o100000
+	unixTypeDir     = 0o040000
+	unixTypeSymlink = 0o120000
+)
+
+// checkMemberType says why a wheel member is not a regular file or a
+// folder ("" when it is one). Tools that extract zips with Unix modes
+// (unzip, bsdtar, some installers) create a symbolic link from a member
+// whose mode says so, whose content is the link's target: a wheel could
+// then write through it outside the installation. A wheel has no use for
+// links, devices, FIFOs or sockets, so they are refused whatever host
+// system the archive claims to come from (archive/zip's Mode reads the
+// Unix bits only for Unix and macOS creators; extractors differ).
+func checkMemberType(f *zip.File) string {
+	switch mode := (f.ExternalAttrs >> 16) & unixTypeMask; mode {
+	case 0, unixTypeRegular, unixTypeDir:
+	case unixTypeSymlink:
+		return "a symbolic link"
+	default:
+		return "a device, FIFO or socket member"
+	}
+	return ""
 }
 
 // readZipMembers decompresses every member of files, in order, counting the

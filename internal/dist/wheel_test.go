@@ -163,6 +163,37 @@ func TestInspectWheel(t *testing.T) {
 			wantErr: "Zip file contains an encrypted member: 'demo/secret.py'",
 		},
 		{
+			name: "symbolic link (Unix mode S_IFLNK)",
+			build: func(t *testing.T) []byte {
+				return validWheel(t, zipEntry{name: "demo/passwd", body: []byte("/etc/passwd"), method: zip.Store, attrs: 0o120777 << 16, creator: 3})
+			},
+			wantErr: "Zip file contains a symbolic link: 'demo/passwd'",
+		},
+		{
+			name: "symbolic link made on another host system",
+			build: func(t *testing.T) []byte {
+				return validWheel(t, zipEntry{name: "demo/up", body: []byte("../../x"), method: zip.Store, attrs: 0o120777 << 16})
+			},
+			wantErr: "Zip file contains a symbolic link: 'demo/up'",
+		},
+		{
+			name: "FIFO",
+			build: func(t *testing.T) []byte {
+				return validWheel(t, zipEntry{name: "demo/fifo", method: zip.Store, attrs: 0o010644 << 16, creator: 3})
+			},
+			wantErr: "Zip file contains a device, FIFO or socket member: 'demo/fifo'",
+		},
+		{
+			name: "regular files and folders with Unix modes",
+			build: func(t *testing.T) []byte {
+				return validWheel(t,
+					zipEntry{name: "demo/bin/", method: zip.Store, attrs: 0o040755 << 16, creator: 3},
+					zipEntry{name: "demo/bin/run", body: []byte("#!/bin/sh\n"), method: zip.Deflate, attrs: 0o100755 << 16, creator: 3},
+					zipEntry{name: "demo/dos.py", body: []byte("x = 1\n"), method: zip.Deflate, attrs: 0x20})
+			},
+			wantMeta: testMetadata,
+		},
+		{
 			name:    "zip bomb",
 			build:   func(t *testing.T) []byte { return bombWheel(t, bombSize) },
 			wantErr: "File is a zip bomb",

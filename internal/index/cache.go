@@ -21,11 +21,12 @@ import (
 // DefaultCacheBytes bounds the memory of the project-page cache.
 const DefaultCacheBytes = 256 << 20
 
-// pageCost estimates the memory a cached project page holds: its two
-// rendered bodies, the JSON API document rendered on demand (about as
-// large again as both), and the view behind them.
+// pageCost estimates the memory a cached project page holds when it is
+// cached: its two rendered bodies and the view behind them (which holds
+// no release's metadata). The JSON API document, rendered on demand and
+// holding the latest release's metadata, is charged when it is (charge).
 func pageCost(p *ProjectPage) int64 {
-	return 2*int64(len(p.HTML.Body)+len(p.JSON.Body)) + 1024
+	return int64(len(p.HTML.Body)+len(p.JSON.Body)) + 1024
 }
 
 // Cache keeps the rendered simple pages in memory, so that the hot read
@@ -37,7 +38,7 @@ type Cache struct {
 
 	mu       sync.RWMutex
 	projects map[string]*ProjectPage
-	bytes    int64 // pageCost of the cached pages
+	bytes    int64 // cost of the cached pages
 	maxBytes int64
 	gen      uint64 // bumped by every invalidation
 	loads    singleflight.Group
@@ -63,7 +64,7 @@ func newCache(s *Service) *Cache {
 // drop removes a project's page; c.mu must be held.
 func (c *Cache) drop(normalized string) {
 	if p := c.projects[normalized]; p != nil {
-		c.bytes -= pageCost(p)
+		c.bytes -= p.cost
 		delete(c.projects, normalized)
 	}
 }
@@ -150,16 +151,11 @@ func (c *Cache) Project(ctx context.Context, normalized string) (*ProjectPage, e
 		// invalidation during the load may concern this very project.
 		if c.gen == gen {
 			c.drop(normalized)
-			cost := pageCost(page)
-			for k := range c.projects { // map order is random: random eviction
-				if c.bytes+cost <= c.maxBytes {
-					break
-				}
-				c.drop(k)
-			}
-			if cost <= c.maxBytes {
+			page.cost = pageCost(page)
+			c.makeRoom(page.cost)
+			if page.cost <= c.maxBytes {
 				c.projects[normalized] = page
-				c.bytes += cost
+				c.bytes += page.cost
 			}
 		}
 		c.mu.Unlock()
@@ -169,6 +165,36 @@ func (c *Cache) Project(ctx context.Context, normalized string) (*ProjectPage, e
 		return nil, err
 	}
 	return v.(*ProjectPage), nil
+}
+
+// makeRoom evicts random pages until n more bytes fit; c.mu must be held.
+func (c *Cache) makeRoom(n int64) {
+	for k := range c.projects { // map order is random: random eviction
+		if c.bytes+n <= c.maxBytes {
+			break
+		}
+		c.drop(k)
+	}
+}
+
+// charge adds n bytes to the cost of a cached page (its JSON API document,
+// rendered after it was cached), evicting others to make room, or the page
+// itself when it no longer fits.
+func (c *Cache) charge(normalized string, p *ProjectPage, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.projects[normalized] != p {
+		return // not cached, or replaced
+	}
+	if p.cost+n > c.maxBytes {
+		c.drop(normalized)
+		return
+	}
+	c.bytes += n
+	p.cost += n
+	delete(c.projects, normalized) // not a candidate for its own eviction
+	c.makeRoom(0)
+	c.projects[normalized] = p
 }
 
 // Root returns the project list. It never rebuilds the list more often

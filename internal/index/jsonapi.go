@@ -1,12 +1,12 @@
 package index
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 
-	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
 
@@ -99,7 +99,7 @@ func jsonFile(f *FileView) JSONFile {
 // JSONDocument builds PyPI's JSON API document for a project (version "")
 // or for one of its releases. It returns store.ErrNotFound for an unknown
 // version or a project without releases.
-func (s *Service) JSONDocument(v *ProjectView, version string) (*JSONDocument, error) {
+func (s *Service) JSONDocument(ctx context.Context, v *ProjectView, version string) (*JSONDocument, error) {
 	var rel *ReleaseView
 	if version == "" {
 		rel = v.Latest()
@@ -109,8 +109,8 @@ func (s *Service) JSONDocument(v *ProjectView, version string) (*JSONDocument, e
 	if rel == nil {
 		return nil, store.ErrNotFound
 	}
-	var meta pep.Metadata
-	if err := json.Unmarshal(rel.MetadataJSON, &meta); err != nil {
+	meta, err := s.ReleaseMetadata(ctx, rel.ID)
+	if err != nil {
 		return nil, fmt.Errorf("index: metadata of %s %s: %w", v.Project.NormalizedName, rel.Version, err)
 	}
 	base := s.cfg.BaseURL + "/project/" + v.Project.NormalizedName + "/"
@@ -167,9 +167,9 @@ func nonNil(s []string) []string {
 // JSONAPIPage renders PyPI's JSON API for a cached project page: the
 // project document (version "") is rendered once per page and kept with
 // it; a release document is rendered on each call.
-func (s *Service) JSONAPIPage(p *ProjectPage, version string) (Page, error) {
+func (s *Service) JSONAPIPage(ctx context.Context, p *ProjectPage, version string) (Page, error) {
 	render := func() (Page, error) {
-		doc, err := s.JSONDocument(p.View, version)
+		doc, err := s.JSONDocument(ctx, p.View, version)
 		if err != nil {
 			return Page{}, err
 		}
@@ -182,6 +182,11 @@ func (s *Service) JSONAPIPage(p *ProjectPage, version string) (Page, error) {
 	if version != "" {
 		return render()
 	}
-	p.apiOnce.Do(func() { p.api, p.apiErr = render() })
+	p.apiOnce.Do(func() {
+		p.api, p.apiErr = render()
+		if p.apiErr == nil {
+			s.cache.charge(p.View.Project.NormalizedName, p, int64(len(p.api.Body)))
+		}
+	})
 	return p.api, p.apiErr
 }

@@ -128,7 +128,7 @@ func (s *Service) DeleteProject(ctx context.Context, p *Principal, m audit.Meta,
 		if err := tx.DeleteProject(ctx, proj.ID); err != nil {
 			return err
 		}
-		if err := tx.ProhibitName(ctx, proj.NormalizedName, DeletedProjectReason, s.now()); err != nil {
+		if err := tx.ProhibitName(ctx, proj.NormalizedName, pep.UltraNormalizeName(proj.Name), DeletedProjectReason, s.now()); err != nil {
 			return err
 		}
 		if _, err := tx.AddJournal(ctx, proj.ID, proj.NormalizedName, store.ActionRemoveProject, s.now()); err != nil {

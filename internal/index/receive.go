@@ -39,6 +39,10 @@ func (in *Incoming) Close() error {
 // the file size limit. project is the form's project name, if known, for
 // the message.
 func (s *Service) Receive(ctx context.Context, r io.Reader, filename, contentType, project string) (*Incoming, error) {
+	if len(filename) > MaxFilenameBytes {
+		// Refused before the file is read, and never echoed back.
+		return nil, errorf(Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
+	}
 	st, err := s.blobs.Stage(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("index: receive: %w", err)

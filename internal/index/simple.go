@@ -165,6 +165,8 @@ type ProjectPage struct {
 	apiOnce sync.Once
 	api     Page
 	apiErr  error
+
+	cost int64 // the memory it holds, as the cache counts it (Cache.mu)
 }
 
 // RootPage is the cached, rendered project list.

@@ -9,11 +9,13 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/dist"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/readme"
 	"cheeseshop/internal/store"
 )
 
@@ -70,6 +72,12 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		return nil, err
 	}
 
+	// Every metadata field of the form is bounded before any is parsed
+	// (the HTTP layer bounds them while reading, FormFieldLimit).
+	if err := checkMetadata(formMetadata(form), ""); err != nil {
+		return nil, err
+	}
+
 	// Form metadata, in PyPI's order of priority.
 	mv := form.Get("metadata_version")
 	if !pep.SupportedMetadataVersion(mv) {
@@ -110,9 +118,6 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 			return nil, errorf(Invalid, "Invalid value for %s. Error: Use a valid, hex-encoded, %s digest.", field, strings.TrimSuffix(field, "_digest"))
 		}
 	}
-	if len([]rune(form.Get("summary"))) > 512 {
-		return nil, errorf(Invalid, "'%s…' is an invalid value for Summary. Error: Use 512 characters or fewer. %s", truncate(form.Get("summary"), 40), metadataHelp)
-	}
 	if in == nil {
 		return nil, errorf(Invalid, "Upload payload does not have a file.")
 	}
@@ -139,8 +144,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// archive inspection and before any blob is written: most refusals
 	// (permissions, names, duplicates, limits) happen here, so they cost
 	// little and leave nothing behind. The transaction repeats them.
-	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in}
-	if _, existing, err := s.check(ctx, s.store, &u); err != nil {
+	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: filetype, in: in, key: pep.FilenameKey(fn)}
+	proj, existing, err := s.check(ctx, s.store, &u)
+	if err != nil {
 		s.recordRefusal(ctx, p, p.Meta, err)
 		return nil, err
 	} else if existing != nil {
@@ -150,6 +156,16 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	meta, metaBytes, err := s.inspect(in, filetype, fn, normalized, version)
 	if err != nil {
 		return nil, err
+	}
+	// The first file of a release fixes its description: render it now,
+	// once, outside the transaction (the input guards of readme bound
+	// the work), and store the HTML with the release.
+	var descHTML *string
+	if newRelease, err := s.releaseIsNew(ctx, proj, version); err != nil {
+		return nil, err
+	} else if newRelease {
+		h := string(readme.Render(meta.Description, meta.DescriptionContentType))
+		descHTML = &h
 	}
 
 	// The blobs go in before the rows, so that no row ever points at a
@@ -175,7 +191,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// the loser's transaction fails on a unique constraint, and running it
 	// again sees the winner's rows and answers accordingly.
 	for attempt := 0; ; attempt++ {
-		res, created, err = s.publish(ctx, p, form, in, name, normalized, version, pyversion, meta, metaJSON, metaSHA)
+		res, created, err = s.publish(ctx, &u, form, pyversion, meta, metaJSON, metaSHA, descHTML)
 		if err == nil || !store.IsUniqueViolation(err) || attempt >= 3 {
 			break
 		}
@@ -199,8 +215,27 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// checkFilename applies PyPI's filename rules.
+// releaseIsNew reports whether an upload would create its release (as
+// far as the database says now; the transaction decides).
+func (s *Service) releaseIsNew(ctx context.Context, proj *store.Project, version pep.Version) (bool, error) {
+	if proj == nil {
+		return true, nil
+	}
+	_, err := s.store.ReleaseID(ctx, proj.ID, version.Canonical())
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+// checkFilename applies PyPI's filename rules, and ours: ASCII only (a
+// letter that folds to an ASCII one, such as the Kelvin sign, would
+// otherwise spell a used name anew), and wheel tags of ASCII letters,
+// digits and '_'.
 func (s *Service) checkFilename(fn, filetype, name, normalized string, version pep.Version) error {
+	if len(fn) > MaxFilenameBytes {
+		return errorf(Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
+	}
 	for _, r := range fn {
 		if r < 32 || r == 127 {
 			return errorf(Invalid, "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.")
@@ -208,6 +243,11 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	}
 	if strings.ContainsAny(fn, `/\`) {
 		return errorf(Invalid, "Cannot upload a file with '/' or '\\' in the name.")
+	}
+	for i := 0; i < len(fn); i++ {
+		if fn[i] >= utf8.RuneSelf {
+			return errorf(Invalid, "Cannot upload a file with non-ASCII characters in the name: use the name your build tool writes (ASCII letters, digits, '.', '_' and '-').")
+		}
 	}
 	lower := strings.ToLower(fn)
 	switch {
@@ -242,6 +282,19 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	if err != nil {
 		return errorf(Invalid, "%s", err)
 	}
+	if w.Build != "" && !pep.ValidTag(w.Build) {
+		return errorf(Invalid, "Invalid wheel filename (invalid build tag '%s'): use a number, optionally followed by ASCII letters, digits and '_'.", w.Build)
+	}
+	for _, set := range []struct {
+		kind string
+		tags []string
+	}{{"Python", w.PythonTags}, {"ABI", w.ABITags}, {"platform", w.PlatformTags}} {
+		for _, tag := range set.tags {
+			if !pep.ValidTag(tag) {
+				return errorf(Invalid, "Binary wheel '%s' has an invalid %s tag '%s': a tag has only ASCII letters, digits and '_'.", fn, set.kind, tag)
+			}
+		}
+	}
 	for _, tag := range w.PlatformTags {
 		if !pep.ValidPlatformTag(tag) {
 			return errorf(Invalid, "Binary wheel '%s' has an unsupported platform tag '%s'.", fn, tag)
@@ -273,9 +326,9 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 		if perr != nil {
 			return nil, nil, errorf(Invalid, "%s", perr)
 		}
-		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{})
+		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 	} else {
-		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{})
+		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 	}
 	if err != nil {
 		if de, ok := errors.AsType[*dist.Error](err); ok {
@@ -286,6 +339,15 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 	meta, err := pep.ParseMetadata(raw)
 	if err != nil {
 		return nil, nil, errorf(Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
+	}
+	// What the release stores comes from here, not from the form: the
+	// same bounds apply.
+	metaFile := "PKG-INFO"
+	if filetype == "bdist_wheel" {
+		metaFile = "METADATA"
+	}
+	if err := checkMetadata(archiveMetadata(meta), metaFile); err != nil {
+		return nil, nil, err
 	}
 	if pep.NormalizeName(meta.Name) != normalized {
 		return nil, nil, errorf(Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
@@ -300,18 +362,22 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 // publish writes the project (if new), release (if new) and file rows in
 // one transaction, re-checking everything that a concurrent upload could
 // have changed since the first look.
-func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Incoming, name, normalized string, version pep.Version,
-	pyversion string, meta *pep.Metadata, metaJSON []byte, metaSHA string) (*UploadResult, bool, error) {
+func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion string, meta *pep.Metadata, metaJSON []byte,
+	metaSHA string, descHTML *string) (*UploadResult, bool, error) {
 	var (
 		res     *UploadResult
 		created bool
 		now     = s.now()
+		p       = u.p
+		in      = u.in
 		fn      = in.Filename
+		name    = u.name
+		version = u.version
 	)
-	u := upload{p: p, name: name, normalized: normalized, version: version, filetype: form.Get("filetype"), in: in}
+	normalized := u.normalized
 	err := s.writeTx(ctx, p, p.Meta, func(tx *store.Tx) error {
 		created = false
-		proj, existing, err := s.check(ctx, tx, &u)
+		proj, existing, err := s.check(ctx, tx, u)
 		if err != nil || existing != nil {
 			res = existing
 			return err
@@ -329,7 +395,7 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 		if errors.Is(err, store.ErrNotFound) {
 			rel = &store.Release{ProjectID: proj.ID, Version: version.String(), CanonicalVersion: version.Canonical(),
 				IsPrerelease: version.IsPrerelease(), RequiresPython: meta.RequiresPython, Summary: meta.Summary,
-				MetadataJSON: metaJSON, CreatedAt: now}
+				MetadataJSON: metaJSON, CreatedAt: now, DescriptionHTML: descHTML}
 			if err := tx.CreateRelease(ctx, rel); err != nil {
 				return err
 			}
@@ -343,7 +409,7 @@ func (s *Service) publish(ctx context.Context, p *Principal, form Form, in *Inco
 		if err := tx.InsertFile(ctx, f); err != nil {
 			return err
 		}
-		if err := tx.RegisterFilename(ctx, fn, now); err != nil {
+		if err := tx.RegisterFilename(ctx, fn, u.key, now); err != nil {
 			return err
 		}
 		if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileUploaded, p.User.ID,
@@ -371,6 +437,7 @@ type upload struct {
 	version    pep.Version
 	filetype   string
 	in         *Incoming
+	key        string // pep.FilenameKey of the filename
 }
 
 // reader is the read side of the store, on the database or in a transaction.
@@ -381,8 +448,8 @@ type reader interface {
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)
 	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
-	FilenameUsed(ctx context.Context, filename string) (bool, error)
-	ReleaseByCanonicalVersion(ctx context.Context, projectID int64, canonical string) (*store.Release, error)
+	UsedFilename(ctx context.Context, filename, key string) (string, error)
+	ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error)
 	CountSdists(ctx context.Context, releaseID int64) (int, error)
 }
 
@@ -416,19 +483,24 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		return f.Filename == fn && f.SHA256 == u.in.SHA256 && f.Blake2_256 == u.in.Blake2_256
 	}
 	retry := &UploadResult{Project: u.name, Version: u.version.String(), Filename: fn, Existing: true}
-	if used, err := q.FilenameUsed(ctx, fn); err != nil {
-		return nil, nil, err
-	} else if used {
-		f, err := q.FileByFilename(ctx, fn)
+	// The filename, or a spelling of it (its canonical key), was used.
+	if used, err := q.UsedFilename(ctx, fn, u.key); err == nil {
+		f, err := q.FileByFilename(ctx, used)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound) && used == fn:
 			return nil, nil, errorf(Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil, errorf(Invalid, "This filename has already been used, as '%s', by a file that has since been deleted. Use a different version. See %s for more information.", used, s.helpURL("file-name-reuse"))
 		case err != nil:
 			return nil, nil, err
 		case identical(f):
 			return proj, retry, nil
+		case used != fn && u.filetype == "sdist":
+			return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
 		}
 		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
 	}
 	if f, err := q.FileByDigest(ctx, u.in.SHA256, u.in.Blake2_256); err == nil {
 		if identical(f) {
@@ -446,9 +518,9 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 			proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
 	}
 	if u.filetype == "sdist" {
-		rel, err := q.ReleaseByCanonicalVersion(ctx, proj.ID, u.version.Canonical())
+		relID, err := q.ReleaseID(ctx, proj.ID, u.version.Canonical())
 		if err == nil {
-			if n, err := q.CountSdists(ctx, rel.ID); err != nil {
+			if n, err := q.CountSdists(ctx, relID); err != nil {
 				return nil, nil, err
 			} else if n > 0 {
 				return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
@@ -483,19 +555,21 @@ func (s *Service) createProject(ctx context.Context, tx *store.Tx, p *Principal,
 
 // nameChecker is the part of the store CheckNewName needs.
 type nameChecker interface {
-	IsProhibited(ctx context.Context, normalized string) (bool, error)
+	IsProhibited(ctx context.Context, ultra string) (bool, error)
 	ProjectByUltraName(ctx context.Context, ultra string) (*store.Project, error)
 }
 
 // CheckNewName says whether a new project may take the name: it must be
-// valid, not prohibited, not a standard-library module, and not collide
-// with an existing project once ultranormalized.
+// valid, not prohibited (nor look like a prohibited name once both are
+// ultranormalized: a deleted project's name, or an administrator's), not a
+// standard-library module, and not collide with an existing project once
+// ultranormalized.
 func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) error {
-	if !pep.ValidProjectName(name) {
-		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", name, s.helpURL("project-name"))
+	if len(name) > MaxNameLength || !pep.ValidProjectName(name) {
+		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", truncate(name, MaxNameLength), s.helpURL("project-name"))
 	}
 	normalized := pep.NormalizeName(name)
-	if bad, err := q.IsProhibited(ctx, normalized); err != nil {
+	if bad, err := q.IsProhibited(ctx, pep.UltraNormalizeName(name)); err != nil {
 		return err
 	} else if bad {
 		return errorf(Invalid, "The name '%s' isn't allowed. See %s for more information.", name, s.helpURL("project-name"))

@@ -35,7 +35,7 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 	f.mustWheel(alice, base)
 	f.mustWheel(alice, disttest.Dist{Name: "other", Version: "1.0"})
 	scopedToOther := f.token(alice.User, true, "other")
-	if err := f.st.ProhibitName(ctx, "evil-pkg", "test", f.svc.now()); err != nil {
+	if err := f.st.ProhibitName(ctx, "evil-pkg", "ev11pkg", "test", f.svc.now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -75,7 +75,14 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		{name: "malformed digest", dist: base, edit: func(f Form) { f["sha256_digest"] = []string{"xyz"} }, want: "Invalid value for sha256_digest", kind: Invalid},
 		{name: "bad sha256 digest", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["sha256_digest"] = []string{strings.Repeat("ab", 32)} }, want: "The digest supplied does not match a digest calculated from the uploaded file", kind: Invalid},
 		{name: "bad md5 digest", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["md5_digest"] = []string{strings.Repeat("0", 32)} }, want: "The digest supplied does not match", kind: Invalid},
-		{name: "summary too long", dist: base, edit: func(f Form) { f["summary"] = []string{strings.Repeat("x", 513)} }, want: "is an invalid value for Summary", kind: Invalid},
+		{name: "summary too long", dist: base, edit: func(f Form) { f["summary"] = []string{strings.Repeat("x", 513)} }, want: "'summary' field must be 512 characters or less", kind: Invalid},
+		{name: "summary on two lines", dist: base, edit: func(f Form) { f["summary"] = []string{"one\ntwo"} }, want: "'summary' field must be a single line", kind: Invalid},
+		{name: "version too long", dist: base, edit: func(f Form) { f["version"] = []string{strings.Repeat("1.", 64) + "1"} }, want: "'version' field must be 128 bytes or less (it has 129 bytes)", kind: Invalid},
+		{name: "name too long", dist: base, edit: func(f Form) { f["name"] = []string{strings.Repeat("n", 201)} }, want: "'name' field must be 200 bytes or less", kind: Invalid},
+		{name: "project URL label too long", dist: base, edit: func(f Form) {
+			f["project_urls"] = []string{"Source, https://example.org", strings.Repeat("L", 33) + ", https://example.org"}
+		}, want: "'project-url' field labels must be 32 characters or less", kind: Invalid},
+		{name: "too many classifiers", dist: base, edit: func(f Form) { f["classifiers"] = make([]string, 513) }, want: "'classifier' field must have 512 values or fewer (it has 513)", kind: Invalid},
 		{name: "path in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "../foo_bar-2.0-py3-none-any.whl", want: "Cannot upload a file with '/' or '\\' in the name", kind: Invalid},
 		{name: "backslash in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: `x\foo_bar-2.0-py3-none-any.whl`, want: "Cannot upload a file with '/' or '\\' in the name", kind: Invalid},
 		{name: "control character in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-py3-none-any\x07.whl", want: "non-printable characters", kind: Invalid},
@@ -175,7 +182,15 @@ func TestUploadLifecycle(t *testing.T) {
 		if _, err := f.uploadSdist(alice, d100); err == nil || !strings.Contains(err.Error(), "Only one sdist may be uploaded per release") {
 			t.Fatalf("second sdist in a release: %v", err)
 		}
-		f.mustWheel(alice, d100)
+		// Nor a second wheel for the same release and tags, under another
+		// spelling of its version: an installer cannot tell them apart.
+		if _, err := f.uploadWheel(alice, d100); err == nil || !strings.HasPrefix(err.Error(), "File already exists") {
+			t.Fatalf("a wheel of 1.0.0 beside the wheel of 1.0: %v, want 'File already exists…'", err)
+		}
+		// A wheel of 1.0.0 for other tags joins release 1.0.
+		if _, err := f.upload(alice, d100.Form("bdist_wheel", d100.Wheel()), "foo_bar_baz-1.0.0-py2-none-any.whl", d100.Wheel()); err != nil {
+			t.Fatalf("a wheel of 1.0.0 for other tags: %v", err)
+		}
 		// setuptools < 75.8 writes the name unnormalized: accepted.
 		legacy := disttest.Dist{Name: "Foo_Bar.baz", Version: "2.0"}
 		if _, err := f.upload(alice, Form(legacy.Form("bdist_wheel", legacy.Wheel())), "Foo_Bar.baz-2.0-py3-none-any.whl", legacy.Wheel()); err != nil {

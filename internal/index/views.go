@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -85,6 +86,21 @@ func (s *Service) LoadProject(ctx context.Context, normalized string) (*ProjectV
 	return v, nil
 }
 
+// ReleaseMetadata reads the core metadata of a release. The views do not
+// hold it (a project's page lists every release, and shows the metadata
+// of one): a page reads the one it shows, at most MaxMetadataBytes.
+func (s *Service) ReleaseMetadata(ctx context.Context, releaseID int64) (*pep.Metadata, error) {
+	b, err := s.store.ReleaseMetadataJSON(ctx, releaseID)
+	if err != nil {
+		return nil, err
+	}
+	var m pep.Metadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("index: metadata of release %d: %w", releaseID, err)
+	}
+	return &m, nil
+}
+
 // Latest returns the release the JSON API shows by default: the highest
 // non-yanked final release, else the highest non-yanked one, else the
 // highest; nil when the project has no release.
@@ -127,4 +143,24 @@ func (v *ProjectView) Release(version string) *ReleaseView {
 // File returns a published file by name.
 func (s *Service) File(ctx context.Context, filename string) (*store.File, error) {
 	return s.cache.File(ctx, filename)
+}
+
+// Descriptions is where the renderings of release descriptions are kept
+// (readme.Store, by release id): in the release rows. Releases uploaded
+// since renderings are stored have theirs from the upload; older ones get
+// theirs at their first view.
+func (s *Service) Descriptions() *Descriptions { return &Descriptions{st: s.store} }
+
+// Descriptions reads and stores renderings of release descriptions.
+type Descriptions struct{ st *store.Store }
+
+// Load returns the stored rendering of a release's description.
+func (d *Descriptions) Load(ctx context.Context, releaseID int64) (string, bool, error) {
+	return d.st.ReleaseDescriptionHTML(ctx, releaseID)
+}
+
+// Save stores the rendering of a release's description (not over one
+// stored already).
+func (d *Descriptions) Save(ctx context.Context, releaseID int64, html string) error {
+	return d.st.SetReleaseDescriptionHTML(ctx, releaseID, html)
 }

@@ -3,6 +3,7 @@ package pep
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -164,4 +165,72 @@ func ParseSdistFilename(filename string) (name, version string, err error) {
 // SdistFilename("Foo.Bar", v1_0) is "foo_bar-1.0.tar.gz".
 func SdistFilename(name string, v Version) string {
 	return WheelNamePrefix(name) + "-" + v.String() + ".tar.gz"
+}
+
+// ValidTag reports whether s is acceptable as one member of a wheel
+// filename's Python, ABI or platform tag set (the parts between '.'): one
+// or more ASCII letters, digits and '_', as every tag packaging and
+// installers produce is. Anything else (HTML, quotes, ";#?", spaces,
+// non-ASCII letters that fold to ASCII ones, an empty member) is refused.
+func ValidTag(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isASCIIAlnum(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// FilenameKey returns the canonical form of a distribution filename: the
+// key under which a used filename is remembered, so that a spelling
+// variant of it counts as the same name. Two filenames with the same key
+// name the same distribution to an installer:
+//
+//   - a wheel "wheel:{name}-{version}-{python}-{abi}-{platform}", where
+//     name is WheelNamePrefix of the name part (case, '.', '-', '_' and
+//     look-alikes such as the Kelvin sign folded), version is the
+//     Canonical form of the version (1.0, 1.0.0, 1.00, v1.0 and
+//     1.0-post0 spellings agree), each tag set is lower-cased,
+//     deduplicated and sorted (py3.py2 is py2.py3, py3.py3 is py3), and
+//     the build tag is dropped (a build of the same release and tags
+//     is the same slot);
+//   - a source distribution "sdist:{name}-{version}", whatever its
+//     extension (a release has one sdist);
+//   - anything else, or a filename these parsers refuse,
+//     "file:{filename lower-cased}".
+//
+// FilenameKey never fails; its cost is linear in the length of filename.
+func FilenameKey(filename string) string {
+	if w, err := ParseWheelFilename(filename); err == nil {
+		v, _ := ParseVersion(w.Version) // ParseWheelFilename checked it
+		var b strings.Builder
+		b.WriteString("wheel:")
+		b.WriteString(WheelNamePrefix(w.Name))
+		b.WriteByte('-')
+		b.WriteString(v.Canonical())
+		for _, set := range [][]string{w.PythonTags, w.ABITags, w.PlatformTags} {
+			b.WriteByte('-')
+			b.WriteString(tagSetKey(set))
+		}
+		return b.String()
+	}
+	if name, version, err := ParseSdistFilename(filename); err == nil {
+		v, _ := ParseVersion(version)
+		return "sdist:" + WheelNamePrefix(name) + "-" + v.Canonical()
+	}
+	return "file:" + strings.ToLower(filename)
+}
+
+// tagSetKey returns a compressed tag set lower-cased, deduplicated and
+// sorted, joined with '.'.
+func tagSetKey(tags []string) string {
+	lower := make([]string, len(tags))
+	for i, t := range tags {
+		lower[i] = strings.ToLower(t)
+	}
+	slices.Sort(lower)
+	return strings.Join(slices.Compact(lower), ".")
 }

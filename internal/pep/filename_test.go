@@ -166,3 +166,80 @@ func TestSdistFilename(t *testing.T) {
 		})
 	}
 }
+
+func TestValidTag(t *testing.T) {
+	for _, good := range []string{"py3", "cp312", "none", "abi3", "manylinux_2_17_x86_64", "ANY", "_"} {
+		if !ValidTag(good) {
+			t.Errorf("ValidTag(%q) = false, want true", good)
+		}
+	}
+	for _, bad := range []string{"", "py 3", "<b>", `"py3"`, "py3;", "py3#", "py3?", "p\u212ay", "pé", "py3\n", "py-3", "py.3", "py3'"} {
+		if ValidTag(bad) {
+			t.Errorf("ValidTag(%q) = true, want false", bad)
+		}
+	}
+}
+
+// TestFilenameKey: every spelling of a distribution's filename has one
+// key, and distributions that differ have different keys.
+func TestFilenameKey(t *testing.T) {
+	same := [][]string{
+		{
+			"demo-1.0-py3-none-any.whl",
+			"Demo-1.0-py3-none-any.whl",
+			"DEMO-1.0-PY3-NONE-ANY.whl",
+			"demo-1.0.0-py3-none-any.whl",
+			"demo-1.00-py3-none-any.whl",
+			"demo-v1.0-py3-none-any.whl",
+			"demo-1.0-1-py3-none-any.whl",
+			"demo-1.0-01abc-py3-none-any.whl",
+			"demo-1.0-py3.py3-none-any.whl",
+			"demo-1.0-py3-none.none-any.ANY.whl",
+		},
+		{"demo-1.0.post1-py2.py3-none-any.whl", "demo-1.0_post1-py3.py2-none-any.whl", "demo-1.0.0post1-py3.PY2.py3-none-any.whl", "demo-1.0.0.post01-py2.py3-none-any.whl"},
+		{"dem\u212a-1.0-py3-none-any.whl", "demk-1.0-py3-none-any.whl", "DemK-1.0-py3-none-any.whl"},
+		{"foo_bar-1.0.tar.gz", "Foo.Bar-1.0.0.tar.gz", "foo-bar-1.0.zip", "FOO__BAR-1.00.tar.gz"},
+		{"foo_bar-2!1.0rc1.dev3.tar.gz", "foo_bar-2!1.0.0RC_1.DEV3.tar.gz"},
+	}
+	keys := map[string]string{}
+	for _, group := range same {
+		want := FilenameKey(group[0])
+		for _, fn := range group[1:] {
+			if got := FilenameKey(fn); got != want {
+				t.Errorf("FilenameKey(%q) = %q, want %q (the key of %q)", fn, got, want, group[0])
+			}
+		}
+		if other, dup := keys[want]; dup {
+			t.Errorf("%q and %q share the key %q", group[0], other, want)
+		}
+		keys[want] = group[0]
+	}
+	different := []string{
+		"demo-1.0-py3-none-any.whl",
+		"demo-1.0.1-py3-none-any.whl",
+		"demo-1.0.post1-py3-none-any.whl",
+		"demo-1.0-py2.py3-none-any.whl",
+		"demo-1.0-cp312-cp312-win_amd64.whl",
+		"demo-1.0.tar.gz",
+		"demo-1.0.1.tar.gz",
+		"demo2-1.0-py3-none-any.whl",
+		"demo-1.0-py3-none-any.whl.asc",
+	}
+	seen := map[string]string{}
+	for _, fn := range different {
+		k := FilenameKey(fn)
+		if other, dup := seen[k]; dup {
+			t.Errorf("%q and %q share the key %q", fn, other, k)
+		}
+		seen[k] = fn
+	}
+	for fn, want := range map[string]string{
+		"Foo.Bar-1.0.0-7-py3.py2-none-any.whl": "wheel:foo_bar-1-py2.py3-none-any",
+		"foo_bar-1.0.tar.gz":                   "sdist:foo_bar-1",
+		"foo-1.0.egg":                          "file:foo-1.0.egg",
+	} {
+		if got := FilenameKey(fn); got != want {
+			t.Errorf("FilenameKey(%q) = %q, want %q", fn, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -178,6 +179,50 @@ func FuzzNormalizeName(f *testing.F) {
 		}
 		if p := WheelNamePrefix(name); strings.Contains(p, "-") {
 			t.Fatalf("WheelNamePrefix(%q) = %q has a '-'", name, p)
+		}
+	})
+}
+
+// FuzzFilenameKey checks that FilenameKey never panics and that the
+// spellings it should fold together get the key of the canonical
+// filename: the build tag dropped, the tag sets reversed and repeated,
+// the name and version respelled.
+func FuzzFilenameKey(f *testing.F) {
+	addInputs(f, "filenames.txt", func(s string) { f.Add(s) })
+	f.Add("Foo.Bar-1.0.0-7-py3.py2-none-any.whl")
+	f.Add("de\u212amo-1.0-py3-none-any.whl")
+	f.Add("foo_bar-1.0.tar.gz")
+	f.Fuzz(func(t *testing.T, fn string) {
+		k := FilenameKey(fn)
+		if FilenameKey(fn) != k {
+			t.Fatalf("FilenameKey(%q) is not deterministic", fn)
+		}
+		w, err := ParseWheelFilename(fn)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(k, "wheel:") {
+			t.Fatalf("FilenameKey(%q) = %q for a valid wheel filename", fn, k)
+		}
+		v, _ := ParseVersion(w.Version)
+		rev := func(tags []string) string {
+			r := slices.Clone(tags)
+			slices.Reverse(r)
+			return strings.Join(append(r, tags...), ".")
+		}
+		for _, variant := range []string{
+			// The canonical spelling, with a build tag.
+			WheelNamePrefix(w.Name) + "-" + v.Canonical() + "-1-" + strings.Join(w.PythonTags, ".") + "-" +
+				strings.Join(w.ABITags, ".") + "-" + strings.Join(w.PlatformTags, ".") + ".whl",
+			// Tag sets reversed and repeated, upper-cased.
+			w.Name + "-" + w.Version + "-" + strings.ToUpper(rev(w.PythonTags)) + "-" + rev(w.ABITags) + "-" + rev(w.PlatformTags) + ".whl",
+		} {
+			if _, err := ParseWheelFilename(variant); err != nil {
+				continue // e.g. too many tags once repeated
+			}
+			if got := FilenameKey(variant); got != k {
+				t.Fatalf("FilenameKey(%q) = %q, but FilenameKey(%q) = %q", variant, got, fn, k)
+			}
 		}
 	})
 }

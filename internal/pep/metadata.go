@@ -64,7 +64,10 @@ type Metadata struct {
 	// Fields holds every header as found, keyed by its lower-cased name,
 	// with the values of repeated headers in order. Values are unfolded the
 	// same way as in the typed fields. The message body is not in Fields.
-	Fields map[string][]string
+	// It is left out of the JSON encoding: a stored copy of the metadata
+	// keeps the typed fields only, not every unknown header an archive
+	// carried.
+	Fields map[string][]string `json:"-"`
 }
 
 // stringField returns a pointer to the single-use field for the lower-cased

@@ -7,6 +7,7 @@ package readme
 
 import (
 	"bytes"
+	"errors"
 	"html"
 	"html/template"
 	"mime"
@@ -21,9 +22,10 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
-// MaxBytes is the longest description rendered; a longer one is cut at a
-// character boundary and ends with a note.
-const MaxBytes = 512 << 10
+// MaxBytes is the longest description rendered (the longest an upload may
+// carry); a longer one is cut at a character boundary and ends with a
+// note.
+const MaxBytes = 1 << 20
 
 // truncatedNote ends a description cut at MaxBytes.
 const truncatedNote = "\n\n… (description truncated)\n"
@@ -60,17 +62,49 @@ var md = goldmark.New(
 )
 
 // Render returns the description as HTML that is safe to put in a page.
+// Its cost is bounded whatever the description: Markdown that exceeds the
+// budgets of guard (deep nesting, masses of markup characters, huge
+// tables), or whose HTML would exceed 16 MiB, is shown as plain text with
+// a note saying why. It is meant to run once per release (at upload, or
+// at the first view of an older release), its result stored.
 func Render(description, contentType string) template.HTML {
 	description = limit(description)
 	if KindOf(contentType) == Markdown {
-		var buf bytes.Buffer
-		if err := md.Convert([]byte(description), &buf); err == nil {
-			return template.HTML(`<div class="markdown">` + buf.String() + `</div>`)
+		why := guard(description)
+		if why == "" {
+			out := &cappedBuffer{max: maxOutputBytes}
+			if err := md.Convert([]byte(description), out); err == nil {
+				return template.HTML(`<div class="markdown">` + out.String() + `</div>`)
+			}
+			// goldmark only fails when its writer does: the output grew
+			// past the cap.
+			why = "more HTML than a page can hold"
 		}
-		// goldmark only fails on write errors, which a buffer never has;
-		// fall back to text all the same.
+		return template.HTML(`<p class="plain-note">This description is shown as plain text: as Markdown it has ` +
+			template.HTMLEscapeString(why) + `.</p>` + string(plain(description)))
 	}
+	return plain(description)
+}
+
+// plain is the description as escaped, preformatted text.
+func plain(description string) template.HTML {
 	return template.HTML(`<pre class="plain">` + template.HTMLEscapeString(description) + `</pre>`)
+}
+
+// errOutputTooLarge is the write error of a cappedBuffer past its cap.
+var errOutputTooLarge = errors.New("readme: rendered HTML too large")
+
+// cappedBuffer is a buffer that refuses to grow past max bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, errOutputTooLarge
+	}
+	return b.Buffer.Write(p)
 }
 
 // limit cuts s at MaxBytes, on a character boundary, and drops invalid

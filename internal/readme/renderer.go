@@ -1,35 +1,38 @@
 package readme
 
 import (
+	"context"
 	"html/template"
 	"strconv"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/singleflight"
 )
 
-// Some Markdown takes goldmark quadratic time (hundreds of thousands of
-// nested block quotes, or of unclosed link destinations, take minutes at
-// MaxBytes). A Renderer bounds that: it renders each description once,
-// gives goldmark a time budget, and shows the text as plain text when the
-// budget runs out (the abandoned render still finishes in the background,
-// and its result is kept for the next request). At most a few renders run
-// at once; beyond them, descriptions are shown as plain text until a slot
-// frees.
+// Store keeps the renderings of descriptions by a caller's key (a release
+// id): a description never changes, so it is rendered once, then read.
+type Store interface {
+	// Load returns the stored rendering; ok is false when there is none.
+	Load(ctx context.Context, key int64) (html string, ok bool, err error)
+	// Save stores a rendering.
+	Save(ctx context.Context, key int64, html string) error
+}
 
 // Defaults of a Renderer.
 const (
-	DefaultBudget     = 2 * time.Second
 	DefaultConcurrent = 4
 	DefaultCacheBytes = 32 << 20
 )
 
-// Renderer renders descriptions within a time budget and keeps the
-// results by a caller's key (a release id: a release's description never
-// changes). It is safe for concurrent use.
+// Renderer serves renderings of descriptions: from memory, else from its
+// Store, else rendered now and saved, so that each description is
+// rendered once (the releases uploaded before renderings were stored at
+// upload are rendered at their first view). Render bounds the work of
+// one rendering; the Renderer bounds how many run at once: beyond them, a
+// description is shown as plain text (not kept) until a slot frees. It is
+// safe for concurrent use.
 type Renderer struct {
-	budget   time.Duration
+	store    Store
 	slots    chan struct{}
 	maxBytes int
 	loads    singleflight.Group
@@ -39,55 +42,59 @@ type Renderer struct {
 	bytes int
 }
 
-// NewRenderer returns a Renderer; zero arguments take the defaults.
-func NewRenderer(budget time.Duration, concurrent, cacheBytes int) *Renderer {
-	if budget <= 0 {
-		budget = DefaultBudget
-	}
+// NewRenderer returns a Renderer over store (nil: renderings are kept in
+// memory only); zero arguments take the defaults.
+func NewRenderer(store Store, concurrent, cacheBytes int) *Renderer {
 	if concurrent <= 0 {
 		concurrent = DefaultConcurrent
 	}
 	if cacheBytes <= 0 {
 		cacheBytes = DefaultCacheBytes
 	}
-	return &Renderer{budget: budget, slots: make(chan struct{}, concurrent), maxBytes: cacheBytes, cache: map[int64]template.HTML{}}
+	return &Renderer{store: store, slots: make(chan struct{}, concurrent), maxBytes: cacheBytes, cache: map[int64]template.HTML{}}
 }
 
-// Render returns the description rendered as Render does, from the cache
-// when key was rendered before.
-func (r *Renderer) Render(key int64, description, contentType string) template.HTML {
+// Render returns the rendering of the description kept under key. An
+// error is the store's: the rendering returned is good all the same.
+func (r *Renderer) Render(ctx context.Context, key int64, description, contentType string) (template.HTML, error) {
 	r.mu.Lock()
 	h, ok := r.cache[key]
 	r.mu.Unlock()
 	if ok {
-		return h
+		return h, nil
 	}
-	if KindOf(contentType) != Markdown {
-		return Render(description, contentType) // linear: not worth keeping
+	type result struct {
+		html template.HTML
+		err  error
 	}
 	v, _, _ := r.loads.Do(strconv.FormatInt(key, 10), func() (any, error) {
+		if r.store != nil {
+			stored, ok, err := r.store.Load(ctx, key)
+			if err != nil {
+				return result{plain(limit(description)), err}, nil
+			}
+			if ok {
+				h := template.HTML(stored)
+				r.keep(key, h)
+				return result{h, nil}, nil
+			}
+		}
 		select {
 		case r.slots <- struct{}{}:
 		default:
-			return Render(description, "text/plain"), nil // busy: do not keep
+			return result{plain(limit(description)), nil}, nil // busy: do not keep
 		}
-		done := make(chan template.HTML, 1)
-		go func() {
-			defer func() { <-r.slots }()
-			h := Render(description, contentType)
-			r.keep(key, h)
-			done <- h
-		}()
-		t := time.NewTimer(r.budget)
-		defer t.Stop()
-		select {
-		case h := <-done:
-			return h, nil
-		case <-t.C:
-			return Render(description, "text/plain"), nil
+		defer func() { <-r.slots }()
+		h := Render(description, contentType)
+		r.keep(key, h)
+		var err error
+		if r.store != nil {
+			err = r.store.Save(context.WithoutCancel(ctx), key, string(h))
 		}
+		return result{h, err}, nil
 	})
-	return v.(template.HTML)
+	res := v.(result)
+	return res.html, res.err
 }
 
 func (r *Renderer) keep(key int64, h template.HTML) {

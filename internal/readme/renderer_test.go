@@ -1,51 +1,91 @@
 package readme
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 )
+
+// memStore is a Store in memory that counts its calls.
+type memStore struct {
+	mu           sync.Mutex
+	html         map[int64]string
+	loads, saves int
+	fail         error
+}
+
+func (m *memStore) Load(_ context.Context, key int64) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.loads++
+	if m.fail != nil {
+		return "", false, m.fail
+	}
+	h, ok := m.html[key]
+	return h, ok, nil
+}
+
+func (m *memStore) Save(_ context.Context, key int64, html string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.saves++
+	m.html[key] = html
+	return nil
+}
 
 func TestRenderer(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, in, ct string
-		budget       time.Duration
-		want         string
-		cached       bool
-	}{
-		{name: "markdown", in: "# Hi", ct: "text/markdown", budget: time.Minute, want: "<h1>Hi</h1>", cached: true},
-		{name: "rst", in: "Hi\n==", ct: "text/x-rst", budget: time.Minute, want: `<pre class="plain">Hi`},
-		// Deeply nested block quotes take goldmark quadratic time.
-		{name: "over budget", in: strings.Repeat("> ", 20000) + "<b>x</b>", ct: "text/markdown", budget: time.Millisecond,
-			want: `<pre class="plain">&gt; &gt;`},
+	ctx := context.Background()
+	st := &memStore{html: map[int64]string{}}
+	r := NewRenderer(st, 1, 0)
+	// Rendered once, saved, then served from memory.
+	h, err := r.Render(ctx, 7, "# Hi", "text/markdown")
+	if err != nil || !strings.Contains(string(h), "<h1>Hi</h1>") || st.saves != 1 || st.html[7] != string(h) {
+		t.Fatalf("first Render = %q, %v; saves %d", h, err, st.saves)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := NewRenderer(tt.budget, 1, 0)
-			got := string(r.Render(7, tt.in, tt.ct))
-			if !strings.Contains(got, tt.want) {
-				t.Fatalf("Render = %.200s, want %q in it", got, tt.want)
-			}
-			r.mu.Lock()
-			_, cached := r.cache[7]
-			r.mu.Unlock()
-			if cached != tt.cached {
-				t.Errorf("cached = %v, want %v", cached, tt.cached)
-			}
-			if tt.cached && string(r.Render(7, "other", tt.ct)) != got {
-				t.Error("second call did not use the cache")
-			}
-		})
+	if h2, _ := r.Render(ctx, 7, "other", "text/markdown"); h2 != h || st.loads != 1 {
+		t.Fatalf("second Render = %q (loads %d), want the kept rendering", h2, st.loads)
+	}
+	// A rendering stored earlier (by the upload, or another replica) is
+	// read, not rendered again.
+	st.html[8] = "<p>stored</p>"
+	if h, _ := r.Render(ctx, 8, "# not this", "text/markdown"); h != "<p>stored</p>" || st.saves != 1 {
+		t.Fatalf("stored rendering: %q, saves %d", h, st.saves)
+	}
+	// A pathological description is shown as plain text, saved as such.
+	h, _ = r.Render(ctx, 9, strings.Repeat(">", 50000)+" <b>x</b>", "text/markdown")
+	if !strings.Contains(string(h), `<pre class="plain">&gt;&gt;`) || st.html[9] != string(h) {
+		t.Fatalf("pathological: %.200s", h)
+	}
+	// A failing store: the rendering still shows (as plain text), with
+	// the error for the log.
+	bad := NewRenderer(&memStore{html: map[int64]string{}, fail: errors.New("db down")}, 1, 0)
+	if h, err := bad.Render(ctx, 1, "# Hi", "text/markdown"); err == nil || !strings.Contains(string(h), `<pre class="plain"># Hi`) {
+		t.Fatalf("failing store: %q, %v", h, err)
+	}
+}
+
+func TestRendererBusy(t *testing.T) {
+	t.Parallel()
+	r := NewRenderer(nil, 1, 0)
+	r.slots <- struct{}{} // the only slot is taken
+	h, err := r.Render(context.Background(), 1, "# Hi", "text/markdown")
+	if err != nil || !strings.Contains(string(h), `<pre class="plain"># Hi`) {
+		t.Fatalf("busy: %q, %v", h, err)
+	}
+	<-r.slots
+	if h, _ := r.Render(context.Background(), 1, "# Hi", "text/markdown"); !strings.Contains(string(h), "<h1>Hi</h1>") {
+		t.Fatalf("the busy answer was kept: %q", h)
 	}
 }
 
 func TestRendererEviction(t *testing.T) {
 	t.Parallel()
-	r := NewRenderer(time.Minute, 1, 100)
+	r := NewRenderer(nil, 1, 100)
 	for i := range int64(20) {
-		r.Render(i, "# "+strings.Repeat("x", 10), "text/markdown")
+		r.Render(context.Background(), i, "# "+strings.Repeat("x", 10), "text/markdown")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

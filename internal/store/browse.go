@@ -99,16 +99,35 @@ func (q q) UserProjects(ctx context.Context, userID int64) ([]Listing, error) {
 	return out, nil
 }
 
-// ReleaseBrief is what a list needs of a release to pick and show a
-// project's latest version.
+// ReleaseBrief is what a list needs of a release to pick a project's
+// latest version: a few short columns, never the metadata or the
+// description (a list shows one summary per project: ReleaseSummaries).
 type ReleaseBrief struct {
+	ID           int64
 	ProjectID    int64
 	Version      string
 	IsPrerelease bool
 	Yanked       bool
 	HasFiles     bool
-	Summary      string
 	CreatedAt    time.Time
+}
+
+// MaxListedSummary is the most characters of a summary a list reads: the
+// limit of a summary at upload. Rows stored before that limit are cut.
+const MaxListedSummary = 512
+
+// idList returns "$1, $2, …" for the ids and the arguments.
+func idList(ids []int64) (string, []any) {
+	var ph strings.Builder
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			ph.WriteString(", ")
+		}
+		ph.WriteString("$" + strconv.Itoa(i+1))
+		args[i] = id
+	}
+	return ph.String(), args
 }
 
 // ReleasesOf returns the releases of the projects, by project id, in no
@@ -118,18 +137,10 @@ func (q q) ReleasesOf(ctx context.Context, projectIDs []int64) (map[int64][]Rele
 	if len(projectIDs) == 0 {
 		return out, nil
 	}
-	var ph strings.Builder
-	args := make([]any, len(projectIDs))
-	for i, id := range projectIDs {
-		if i > 0 {
-			ph.WriteString(", ")
-		}
-		ph.WriteString("$" + strconv.Itoa(i+1))
-		args[i] = id
-	}
-	rows, err := q.db.QueryContext(ctx, `SELECT r.project_id, r.version, r.is_prerelease, r.yanked,
-		EXISTS (SELECT 1 FROM files f WHERE f.release_id = r.id), r.summary, r.created_at
-		FROM releases r WHERE r.project_id IN (`+ph.String()+`)`, args...)
+	ph, args := idList(projectIDs)
+	rows, err := q.db.QueryContext(ctx, `SELECT r.id, r.project_id, r.version, r.is_prerelease, r.yanked,
+		EXISTS (SELECT 1 FROM files f WHERE f.release_id = r.id), r.created_at
+		FROM releases r WHERE r.project_id IN (`+ph+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: releases of projects: %w", err)
 	}
@@ -137,7 +148,7 @@ func (q q) ReleasesOf(ctx context.Context, projectIDs []int64) (map[int64][]Rele
 	for rows.Next() {
 		var b ReleaseBrief
 		var created int64
-		if err := rows.Scan(&b.ProjectID, &b.Version, &b.IsPrerelease, &b.Yanked, &b.HasFiles, &b.Summary, &created); err != nil {
+		if err := rows.Scan(&b.ID, &b.ProjectID, &b.Version, &b.IsPrerelease, &b.Yanked, &b.HasFiles, &created); err != nil {
 			return nil, fmt.Errorf("store: releases of projects: %w", err)
 		}
 		b.CreatedAt = fromMicros(created)
@@ -145,6 +156,34 @@ func (q q) ReleasesOf(ctx context.Context, projectIDs []int64) (map[int64][]Rele
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: releases of projects: %w", err)
+	}
+	return out, nil
+}
+
+// ReleaseSummaries returns the summaries of the releases, by release id,
+// each cut to MaxListedSummary characters by the database.
+func (q q) ReleaseSummaries(ctx context.Context, releaseIDs []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(releaseIDs))
+	if len(releaseIDs) == 0 {
+		return out, nil
+	}
+	ph, args := idList(releaseIDs)
+	rows, err := q.db.QueryContext(ctx, `SELECT id, SUBSTR(summary, 1, `+strconv.Itoa(MaxListedSummary)+`)
+		FROM releases WHERE id IN (`+ph+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: release summaries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var summary string
+		if err := rows.Scan(&id, &summary); err != nil {
+			return nil, fmt.Errorf("store: release summaries: %w", err)
+		}
+		out[id] = summary
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: release summaries: %w", err)
 	}
 	return out, nil
 }

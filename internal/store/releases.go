@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +22,11 @@ type Release struct {
 	Yanked           bool
 	YankedReason     string
 	CreatedAt        time.Time
+	// DescriptionHTML, when not nil, is the description rendered as
+	// safe HTML, which CreateRelease stores with the release. The release
+	// queries do not read it back (it is as large as the description):
+	// ReleaseDescriptionHTML does, for the one release a page shows.
+	DescriptionHTML *string
 }
 
 const releaseColumns = `id, project_id, version, canonical_version, is_prerelease, requires_python, summary, metadata_json, yanked, yanked_reason, created_at`
@@ -48,12 +54,27 @@ func (q q) ReleaseByCanonicalVersion(ctx context.Context, projectID int64, canon
 	return r, nil
 }
 
+// ReleaseID finds a project's release by canonical version, reading
+// nothing else of it.
+func (q q) ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error) {
+	var id int64
+	if err := q.db.QueryRowContext(ctx, `SELECT id FROM releases WHERE project_id = $1 AND canonical_version = $2`,
+		projectID, canonical).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: release %s: %w", canonical, notFound(err))
+	}
+	return id, nil
+}
+
 // CreateRelease inserts a release and sets its ID.
 func (q q) CreateRelease(ctx context.Context, r *Release) error {
+	var html sql.NullString
+	if r.DescriptionHTML != nil {
+		html = sql.NullString{String: *r.DescriptionHTML, Valid: true}
+	}
 	id, err := q.insertID(ctx, `INSERT INTO releases (project_id, version, canonical_version, is_prerelease, requires_python,
-		summary, metadata_json, yanked, yanked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		summary, metadata_json, yanked, yanked_reason, created_at, description_html) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		r.ProjectID, r.Version, r.CanonicalVersion, r.IsPrerelease, r.RequiresPython, r.Summary, string(r.MetadataJSON),
-		r.Yanked, r.YankedReason, micros(r.CreatedAt))
+		r.Yanked, r.YankedReason, micros(r.CreatedAt), html)
 	if err != nil {
 		return fmt.Errorf("store: create release %s: %w", r.Version, err)
 	}
@@ -61,10 +82,44 @@ func (q q) CreateRelease(ctx context.Context, r *Release) error {
 	return nil
 }
 
+// ReleaseDescriptionHTML returns the stored rendering of a release's
+// description; ok is false when it was never rendered (a release uploaded
+// before renderings were stored).
+func (q q) ReleaseDescriptionHTML(ctx context.Context, releaseID int64) (html string, ok bool, err error) {
+	var h sql.NullString
+	if err := q.db.QueryRowContext(ctx, `SELECT description_html FROM releases WHERE id = $1`, releaseID).Scan(&h); err != nil {
+		return "", false, fmt.Errorf("store: description of release %d: %w", releaseID, notFound(err))
+	}
+	return h.String, h.Valid, nil
+}
+
+// SetReleaseDescriptionHTML stores the rendering of a release's
+// description, unless one is stored already.
+func (q q) SetReleaseDescriptionHTML(ctx context.Context, releaseID int64, html string) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE releases SET description_html = $2 WHERE id = $1 AND description_html IS NULL`,
+		releaseID, html); err != nil {
+		return fmt.Errorf("store: store description of release %d: %w", releaseID, err)
+	}
+	return nil
+}
+
+// ReleaseMetadataJSON returns the core metadata of a release, as stored
+// (JSON of pep.Metadata).
+func (q q) ReleaseMetadataJSON(ctx context.Context, releaseID int64) ([]byte, error) {
+	var meta string
+	if err := q.db.QueryRowContext(ctx, `SELECT metadata_json FROM releases WHERE id = $1`, releaseID).Scan(&meta); err != nil {
+		return nil, fmt.Errorf("store: metadata of release %d: %w", releaseID, notFound(err))
+	}
+	return []byte(meta), nil
+}
+
 // ListReleases returns a project's releases in no particular order (PEP
-// 440 ordering is the caller's business).
+// 440 ordering is the caller's business), without their metadata
+// (MetadataJSON is nil: a project lists every release, and shows the
+// metadata of one, ReleaseMetadataJSON).
 func (q q) ListReleases(ctx context.Context, projectID int64) ([]*Release, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+releaseColumns+` FROM releases WHERE project_id = $1`, projectID)
+	rows, err := q.db.QueryContext(ctx, `SELECT id, project_id, version, canonical_version, is_prerelease, requires_python,
+		SUBSTR(summary, 1, `+strconv.Itoa(MaxListedSummary)+`), '', yanked, yanked_reason, created_at FROM releases WHERE project_id = $1`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)
 	}
@@ -75,6 +130,7 @@ func (q q) ListReleases(ctx context.Context, projectID int64) ([]*Release, error
 		if err != nil {
 			return nil, fmt.Errorf("store: list releases: %w", err)
 		}
+		r.MetadataJSON = nil
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -217,10 +273,67 @@ func (q q) FilenameUsed(ctx context.Context, filename string) (bool, error) {
 	return n > 0, nil
 }
 
-// RegisterFilename burns a filename forever.
-func (q q) RegisterFilename(ctx context.Context, filename string, at time.Time) error {
-	if _, err := q.db.ExecContext(ctx, `INSERT INTO file_registry (filename, created_at) VALUES ($1, $2)`, filename, micros(at)); err != nil {
+// UsedFilename returns the filename ever used that is filename itself or
+// has its canonical key (a spelling variant of it), preferring filename;
+// ErrNotFound when neither was ever used.
+func (q q) UsedFilename(ctx context.Context, filename, key string) (string, error) {
+	var used string
+	err := q.db.QueryRowContext(ctx, `SELECT filename FROM file_registry WHERE filename = $1 OR canonical_key = $2
+		ORDER BY CASE WHEN filename = $1 THEN 0 ELSE 1 END LIMIT 1`, filename, key).Scan(&used)
+	if err != nil {
+		return "", fmt.Errorf("store: file registry: %w", notFound(err))
+	}
+	return used, nil
+}
+
+// RegisterFilename burns a filename and its canonical key forever. A key
+// already burned by another filename fails with a unique violation.
+func (q q) RegisterFilename(ctx context.Context, filename, key string, at time.Time) error {
+	if _, err := q.db.ExecContext(ctx, `INSERT INTO file_registry (filename, canonical_key, created_at) VALUES ($1, $2, $3)`,
+		filename, key, micros(at)); err != nil {
 		return fmt.Errorf("store: register filename %q: %w", filename, err)
+	}
+	return nil
+}
+
+// FilenamesWithoutKey returns up to limit used filenames that have no
+// canonical key yet (registered before keys existed), oldest first.
+func (q q) FilenamesWithoutKey(ctx context.Context, limit int) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT filename FROM file_registry WHERE canonical_key IS NULL
+		ORDER BY created_at, filename LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: filenames without key: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var fn string
+		if err := rows.Scan(&fn); err != nil {
+			return nil, fmt.Errorf("store: filenames without key: %w", err)
+		}
+		out = append(out, fn)
+	}
+	return out, rows.Err()
+}
+
+// SetFilenameKey gives a used filename that has none its canonical key.
+// When another filename holds the key already (two spellings used before
+// keys existed), the filename gets the key "alias:<filename>" instead: it
+// stays burned by its own name, and the holder burns the key.
+func (q q) SetFilenameKey(ctx context.Context, filename, key string) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE file_registry SET canonical_key = $2 WHERE filename = $1 AND canonical_key IS NULL
+		AND NOT EXISTS (SELECT 1 FROM file_registry o WHERE o.canonical_key = $2)`, filename, key)
+	if err != nil {
+		return fmt.Errorf("store: set filename key of %q: %w", filename, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: set filename key of %q: %w", filename, err)
+	} else if n == 1 {
+		return nil
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE file_registry SET canonical_key = $2 WHERE filename = $1 AND canonical_key IS NULL`,
+		filename, "alias:"+filename); err != nil {
+		return fmt.Errorf("store: set filename key of %q: %w", filename, err)
 	}
 	return nil
 }

@@ -121,9 +121,34 @@ func (s *Store) Close() error { return s.db.Close() }
 // processes at once on PostgreSQL (goose takes an advisory lock) and on
 // SQLite (migrations run in immediate transactions).
 func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrateTo applies the pending migrations up to version, for tests of a
+// migration's effect on data written before it.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	p, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("store: migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
+// migrations returns the migrations of the store's dialect.
+func (s *Store) migrations() (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
 	var opts []goose.ProviderOption
 	gd := goose.DialectSQLite3
@@ -131,18 +156,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 		gd = goose.DialectPostgres
 		locker, err := lockPostgres()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	p, err := goose.NewProvider(gd, s.db, sub, opts...)
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	return nil
+	return p, nil
 }
 
 // InTx runs fn in a transaction, committing if it returns nil. On SQLite

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,9 +102,9 @@ func TestFilesAndRegistry(t *testing.T) {
 			if err := tx.InsertFile(ctx, f); err != nil {
 				return err
 			}
-			return tx.RegisterFilename(ctx, f.Filename, now)
+			return tx.RegisterFilename(ctx, f.Filename, "sdist:demo-1", now)
 		}))
-		if err := s.RegisterFilename(ctx, f.Filename, now); !store.IsUniqueViolation(err) {
+		if err := s.RegisterFilename(ctx, f.Filename, "other", now); !store.IsUniqueViolation(err) {
 			t.Fatalf("registering a filename twice: got %v, want a unique violation", err)
 		}
 		n, err := s.CountSdists(ctx, r.ID)
@@ -130,4 +131,128 @@ func TestFilesAndRegistry(t *testing.T) {
 			t.Fatalf("JournalSince = %+v", es)
 		}
 	})
+}
+
+// TestListingsReadBoundedFields: what the list pages read of a release is
+// bounded by the database, whatever was stored (a summary stored before
+// the limits had megabytes).
+func TestListingsReadBoundedFields(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		p := &store.Project{Name: "demo", NormalizedName: "demo", UltraName: "dem0", CreatedAt: now}
+		storetest.Must(t, s.CreateProject(ctx, p))
+		huge := strings.Repeat("é", 2<<20) // 4 MiB
+		r := &store.Release{ProjectID: p.ID, Version: "1.0", CanonicalVersion: "1", Summary: huge,
+			MetadataJSON: []byte(`{"Description":"` + strings.Repeat("d", 4<<20) + `"}`), CreatedAt: now}
+		storetest.Must(t, s.CreateRelease(ctx, r))
+		briefs, err := s.ReleasesOf(ctx, []int64{p.ID})
+		storetest.Must(t, err)
+		if len(briefs[p.ID]) != 1 || briefs[p.ID][0].ID != r.ID || briefs[p.ID][0].Version != "1.0" {
+			t.Fatalf("ReleasesOf = %+v", briefs)
+		}
+		sums, err := s.ReleaseSummaries(ctx, []int64{r.ID})
+		storetest.Must(t, err)
+		if got := sums[r.ID]; got != strings.Repeat("é", store.MaxListedSummary) {
+			t.Fatalf("ReleaseSummaries gave %d bytes, want %d characters", len(got), store.MaxListedSummary)
+		}
+	})
+}
+
+// TestFilenameKeys: a used filename is found by its canonical key; keys
+// filled in later give a second spelling an alias.
+func TestFilenameKeys(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		storetest.Must(t, s.RegisterFilename(ctx, "demo-1.0-py3-none-any.whl", "wheel:demo-1-py3-none-any", now))
+		for _, c := range []struct{ fn, key, want string }{
+			{"demo-1.0-py3-none-any.whl", "x", "demo-1.0-py3-none-any.whl"},
+			{"Demo-1.0.0-py3-none-any.whl", "wheel:demo-1-py3-none-any", "demo-1.0-py3-none-any.whl"},
+		} {
+			if got, err := s.UsedFilename(ctx, c.fn, c.key); err != nil || got != c.want {
+				t.Errorf("UsedFilename(%q) = %q, %v; want %q", c.fn, got, err, c.want)
+			}
+		}
+		if _, err := s.UsedFilename(ctx, "other-1.0.tar.gz", "sdist:other-1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unused name: %v, want ErrNotFound", err)
+		}
+		// Another spelling of the same key fails to register.
+		if err := s.RegisterFilename(ctx, "demo-1.0-1-py3-none-any.whl", "wheel:demo-1-py3-none-any", now); !store.IsUniqueViolation(err) {
+			t.Errorf("a second spelling: %v, want a unique violation", err)
+		}
+		// Rows from before keys: the first to be keyed holds the key,
+		// the next spelling gets an alias.
+		for _, fn := range []string{"old-1.0.tar.gz", "Old-1.0.0.tar.gz"} {
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO file_registry (filename, created_at) VALUES ($1, 0)`, fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names, err := s.FilenamesWithoutKey(ctx, 10)
+		storetest.Must(t, err)
+		if len(names) != 2 {
+			t.Fatalf("FilenamesWithoutKey = %v", names)
+		}
+		for _, fn := range names {
+			storetest.Must(t, s.SetFilenameKey(ctx, fn, "sdist:old-1"))
+		}
+		if got, err := s.UsedFilename(ctx, "OLD-1.00.tar.gz", "sdist:old-1"); err != nil || got != names[0] {
+			t.Errorf("UsedFilename by key = %q, %v; want %q", got, err, names[0])
+		}
+		if names, _ := s.FilenamesWithoutKey(ctx, 10); len(names) != 0 {
+			t.Errorf("still without key: %v", names)
+		}
+	})
+}
+
+// TestProhibitedLookalikes: a prohibited name blocks its ultranormalized
+// form.
+func TestProhibitedLookalikes(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		storetest.Must(t, s.ProhibitName(ctx, "dig", "d1g", "deleted project", time.Now()))
+		if bad, err := s.IsProhibited(ctx, "d1g"); err != nil || !bad {
+			t.Fatalf("IsProhibited(d1g) = %v, %v", bad, err)
+		}
+		if bad, _ := s.IsProhibited(ctx, "dug"); bad {
+			t.Fatal("dug is prohibited")
+		}
+	})
+}
+
+// TestMigrationCanonicalNames: migration 00012 gives the names prohibited
+// before it their ultranormalized form, and leaves the keys of used
+// filenames to the server (index.BackfillFilenameKeys).
+func TestMigrationCanonicalNames(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, err := store.Open(ctx, storetest.URL(t, d))
+			storetest.Must(t, err)
+			defer s.Close()
+			storetest.Must(t, s.MigrateTo(ctx, 10))
+			for _, n := range []string{"dig", "evil-pkg", "foo-bar-io-lib"} {
+				if _, err := s.DB().ExecContext(ctx, `INSERT INTO prohibited_names (normalized_name, reason, created_at) VALUES ($1, 'old', 0)`, n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO file_registry (filename, created_at) VALUES ('demo-1.0.tar.gz', 0)`); err != nil {
+				t.Fatal(err)
+			}
+			storetest.Must(t, s.Migrate(ctx))
+			for ultra, want := range map[string]bool{"d1g": true, "ev11pkg": true, "f00bar1011b": true, "dig": false, "evilpkg": false} {
+				if got, err := s.IsProhibited(ctx, ultra); err != nil || got != want {
+					t.Errorf("IsProhibited(%q) = %v, %v; want %v", ultra, got, err, want)
+				}
+			}
+			if names, err := s.FilenamesWithoutKey(ctx, 10); err != nil || len(names) != 1 {
+				t.Errorf("FilenamesWithoutKey = %v, %v", names, err)
+			}
+		})
+	}
 }

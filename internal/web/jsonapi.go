@@ -37,7 +37,7 @@ func (s *Server) jsonAPI(w http.ResponseWriter, r *http.Request, version string)
 		s.serverError(w, r, err)
 		return
 	}
-	body, err := s.idx.JSONAPIPage(page, version)
+	body, err := s.idx.JSONAPIPage(r.Context(), page, version)
 	if errors.Is(err, store.ErrNotFound) {
 		jsonError(w, http.StatusNotFound, "Not Found: project '"+norm+"' has no release '"+version+"'.")
 		return

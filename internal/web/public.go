@@ -1,7 +1,7 @@
 package web
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -26,7 +26,7 @@ const (
 // public serves the public pages: projects, releases, users and search.
 type public struct {
 	s       *Server
-	readmes *readme.Renderer // rendered descriptions, by release id
+	readmes *readme.Renderer // rendered descriptions, by release id (stored with the releases)
 }
 
 // addSlash redirects a page's address without its trailing slash to the
@@ -99,7 +99,7 @@ func (p *public) project(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, to, http.StatusMovedPermanently)
 		return
 	}
-	data, err := p.projectData(v, rel, latest)
+	data, err := p.projectData(r.Context(), v, rel, latest)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -112,7 +112,7 @@ func (p *public) project(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "release", v.Project.Name+" "+rel.Version, data)
 }
 
-func (p *public) projectData(v *index.ProjectView, rel, latest *index.ReleaseView) (*projectPage, error) {
+func (p *public) projectData(ctx context.Context, v *index.ProjectView, rel, latest *index.ReleaseView) (*projectPage, error) {
 	d := &projectPage{Project: v.Project, Release: rel, Latest: latest, IsLatest: rel == latest, Maintainers: v.Collaborators}
 	for i := len(v.Releases) - 1; i >= 0; i-- {
 		r := v.Releases[i]
@@ -131,11 +131,19 @@ func (p *public) projectData(v *index.ProjectView, rel, latest *index.ReleaseVie
 	if rel == nil {
 		return d, nil
 	}
-	if err := json.Unmarshal(rel.MetadataJSON, &d.Meta); err != nil {
+	meta, err := p.s.idx.ReleaseMetadata(ctx, rel.ID)
+	if err != nil {
 		return nil, err
 	}
+	d.Meta = *meta
 	if strings.TrimSpace(d.Meta.Description) != "" {
-		d.Description = p.readmes.Render(rel.ID, d.Meta.Description, d.Meta.DescriptionContentType)
+		// Rendered once (at upload, or now for an older release) and
+		// stored: a view reads it.
+		var err error
+		d.Description, err = p.readmes.Render(ctx, rel.ID, d.Meta.Description, d.Meta.DescriptionContentType)
+		if err != nil {
+			p.s.log.WarnContext(ctx, "stored description rendering", "release", rel.ID, "err", err)
+		}
 	}
 	d.Links = projectLinks(d.Meta)
 	d.License = d.Meta.LicenseExpression

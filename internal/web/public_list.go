@@ -30,10 +30,24 @@ func (s *Server) listings(ctx context.Context, projects []store.Listing) ([]list
 		return nil, err
 	}
 	out := make([]listing, len(projects))
+	var shown []int64
+	latest := make([]*store.ReleaseBrief, len(projects))
 	for i, p := range projects {
 		out[i] = listing{Listing: p}
 		if b := latestBrief(rels[p.ID]); b != nil {
-			out[i].Version, out[i].Summary, out[i].Updated, out[i].Yanked = b.Version, b.Summary, b.CreatedAt, b.Yanked
+			latest[i] = b
+			shown = append(shown, b.ID)
+			out[i].Version, out[i].Updated, out[i].Yanked = b.Version, b.CreatedAt, b.Yanked
+		}
+	}
+	// Only the summaries shown, each bounded by the database.
+	summaries, err := s.acct.Store().ReleaseSummaries(ctx, shown)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range latest {
+		if b != nil {
+			out[i].Summary = summaries[b.ID]
 		}
 	}
 	return out, nil

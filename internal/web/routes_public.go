@@ -7,7 +7,7 @@ import (
 // publicRoutes registers the public pages: projects, releases, users and
 // search.
 func (s *Server) publicRoutes(mux *routeMux) {
-	p := &public{s: s, readmes: readme.NewRenderer(0, 0, 0)}
+	p := &public{s: s, readmes: readme.NewRenderer(s.idx.Descriptions(), 0, 0)}
 	mux.Handle("GET /project/{project}/{$}", s.ui(p.project))
 	mux.Handle("GET /project/{project}/{version}/{$}", s.ui(p.project))
 	mux.Handle("GET /project/{project}", s.ui(addSlash))

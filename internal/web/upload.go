@@ -12,13 +12,13 @@ import (
 	"cheeseshop/internal/index"
 )
 
-// maxFormBytes and maxFormParts bound the non-file fields of an upload
-// (descriptions included), so that a client cannot exhaust memory with
-// fields, large or many. twine sends about 30 parts, plus one per
-// classifier or requirement.
+// maxFormBytes and maxFormParts bound the non-file parts of an upload
+// (descriptions included), so that a client cannot exhaust memory or CPU
+// with fields, large or many; each field has its own bound besides
+// (index.FormFieldLimit, readField).
 const (
-	maxFormBytes = 16 << 20
-	maxFormParts = 2000
+	maxFormBytes = index.MaxFormBytes
+	maxFormParts = index.MaxFormFields
 )
 
 // credentials extracts an API token from the Authorization header: HTTP
@@ -86,6 +86,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: send multipart/form-data (as twine and uv do)."})
 		return
 	}
+	budget := limitForm(r)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: " + err.Error()})
@@ -94,7 +95,6 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	form := index.Form{}
 	var in *index.Incoming
 	defer func() { in.Close() }()
-	budget := int64(maxFormBytes)
 	for parts := 1; ; parts++ {
 		if parts > maxFormParts {
 			fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: more than %d form fields.", maxFormParts)})
@@ -105,7 +105,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: malformed multipart body: " + err.Error()})
+			fail(formError(err))
 			return
 		}
 		field := part.FormName()
@@ -126,7 +126,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 				fail(err)
 				return
 			}
+			budget.inFile = true
 			in, err = s.idx.Receive(ctx, part, part.FileName(), part.Header.Get("Content-Type"), form.Get("name"))
+			budget.inFile = false
 			if err != nil {
 				fail(err)
 				return
@@ -135,16 +137,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			fail(&index.Error{Kind: index.Invalid, Msg: field + ": Should not be a tuple."})
 			return
 		default:
-			b, err := io.ReadAll(io.LimitReader(part, budget+1))
+			v, err := readField(part, field)
 			if err != nil {
-				fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: reading field " + field + ": " + err.Error()})
+				fail(err)
 				return
 			}
-			if budget -= int64(len(b)); budget < 0 {
-				fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: the form fields exceed %d MiB.", maxFormBytes>>20)})
-				return
-			}
-			form[field] = append(form[field], strings.ReplaceAll(string(b), "\x00", `\x00`))
+			form[field] = append(form[field], v)
 		}
 	}
 	res, err := s.idx.Upload(ctx, principal, form, in)

@@ -434,7 +434,7 @@ func TestUploadFormLimits(t *testing.T) {
 	large := d.Form("bdist_wheel", w)
 	large["description"] = []string{strings.Repeat("x", maxFormBytes+1)}
 	resp, _ = s.do(s.uploadRequest(tok, large, d.WheelFilename(), w))
-	if resp.StatusCode != 400 || !strings.Contains(resp.Status, "the form fields exceed 16 MiB") {
+	if resp.StatusCode != 400 || !strings.Contains(resp.Status, "The 'description' field is too large: it may have at most 1 MiB") {
 		t.Fatalf("large fields: %q", resp.Status)
 	}
 }
