@@ -40,7 +40,8 @@ func TestBurnedFilenameSpellings(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			s := newTestServer(t, d)
-			_, tok := s.user("alice")
+			alice, tok := s.user("alice")
+			manage := s.manageToken(alice)
 			ctx := context.Background()
 			orig := disttest.Dist{Name: "demo", Version: "1.0", Summary: "the original"}
 			s.uploadDist(tok, orig, false)
@@ -49,7 +50,7 @@ func TestBurnedFilenameSpellings(t *testing.T) {
 			kelvin := disttest.Dist{Name: "kdemo", Version: "1.0", Summary: "the original"}
 			s.uploadDist(tok, kelvin, false)
 			for _, fn := range []string{orig.WheelFilename(), post.WheelFilename(), kelvin.WheelFilename()} {
-				if err := s.idx.DeleteFile(ctx, s.principal(tok), fn); err != nil {
+				if err := s.idx.DeleteFile(ctx, s.principal(manage), fn); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -136,10 +137,10 @@ func TestDeletedProjectLookalikes(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			s := newTestServer(t, d)
-			_, tok := s.user("alice")
+			alice, tok := s.user("alice")
 			_, mallory := s.user("mallory")
 			s.uploadDist(tok, disttest.Dist{Name: "dig", Version: "1.0"}, false)
-			if err := s.idx.DeleteProject(context.Background(), s.principal(tok), audit.Meta{}, "dig", "dig"); err != nil {
+			if err := s.idx.DeleteProject(context.Background(), s.principal(s.manageToken(alice)), audit.Meta{}, "dig", "dig"); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.st.ProhibitName(context.Background(), "evil-pkg", "ev11pkg", "test", time.Now()); err != nil {
