@@ -14,6 +14,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -373,4 +374,43 @@ func TestCheckEmail(t *testing.T) {
 			t.Errorf("checkEmail(%q) accepted = %v", email, got)
 		}
 	}
+}
+
+// TestPasswordChecksPerIP: right passwords do not count as failed logins,
+// but one address can still make the server hash only so many passwords,
+// right or wrong, in a window; another address is not affected, and the
+// window frees them again.
+func TestPasswordChecksPerIP(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st)
+		budget := ratelimit.Rule{Max: 20, Window: 5 * time.Minute}
+		svc, err := New(ctx, st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail, PasswordChecksPerIP: budget},
+			slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.now)
+		storetest.Must(t, err)
+		t.Cleanup(svc.Close)
+		f.register(t, "erin")
+		other := audit.Meta{IP: "198.51.100.7", UserAgent: "test"}
+		// register signed in once from here.
+		for i := range budget.Max - 1 {
+			if _, err := svc.Login(ctx, "erin", pw, here); err != nil {
+				t.Fatalf("right password %d: %v", i+1, err)
+			}
+		}
+		_, err = svc.Login(ctx, "erin", pw, here)
+		wantKind(t, "past the budget", err, TooManyRequests, "Too many password checks from your address")
+		u, err := st.UserByUsername(ctx, "erin")
+		storetest.Must(t, err)
+		err = svc.CheckPassword(ctx, u, pw, here)
+		wantKind(t, "re-authentication past the budget", err, TooManyRequests, "Try again in")
+		if _, err := svc.Login(ctx, "erin", pw, other); err != nil {
+			t.Fatalf("from another address: %v", err)
+		}
+		// The refusals did not count as failed logins of the user.
+		f.clock.advance(budget.Window)
+		if _, err := svc.Login(ctx, "erin", pw, here); err != nil {
+			t.Fatalf("after the window: %v", err)
+		}
+	})
 }

@@ -177,7 +177,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 // cannot be used to guess it.
 func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, password string, m audit.Meta) error {
 	userKey, ipKey := loginKeys(u.Username, m.IP)
-	res, err := s.limiter.Reserve(ctx, loginLimits(userKey, ipKey)...)
+	res, err := s.reservePasswordCheck(ctx, userKey, ipKey)
 	if err != nil {
 		return s.tooMany(ctx, err, u.ID, "password", m)
 	}
