@@ -188,6 +188,12 @@ func (s *Server) adminRecoveryDecide(w http.ResponseWriter, r *http.Request, app
 		s.renderError(w, r, http.StatusNotFound, "There is no such recovery request.")
 		return
 	}
+	// Approving removes every second factor of an account: like removing
+	// one's own, it needs a recent proof that the administrator is at the
+	// keyboard, not a stolen session.
+	if approve && !s.requireRecentAuth(w, r, c, "/admin/recovery/") {
+		return
+	}
 	var rq *store.RecoveryRequest
 	if approve {
 		rq, err = s.opts.Recovery.Approve(r.Context(), c.User, id, meta(r))

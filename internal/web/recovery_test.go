@@ -157,6 +157,22 @@ func TestRecoveryWeb(t *testing.T) {
 			loginTOTP(t, admin, "root", pw, rootSecret, clk)
 			resp, body = admin.get("/admin/recovery/")
 			wantStatus(t, "admin page after the wait", resp, body, http.StatusOK, "waiting period over", `action="`+approve+`"`)
+			// Eleven minutes after signing in, approving (which removes
+			// every second factor of an account) first needs a fresh proof.
+			clk.Add(11 * time.Minute)
+			admin.get("/admin/recovery/")
+			resp, body = admin.post(approve, nil)
+			wantStatus(t, "approval with a stale sign-in", resp, body, http.StatusSeeOther)
+			if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/manage/account/reauth/") {
+				t.Fatalf("approval with a sign-in 11 minutes old went to %q, want the re-authentication page", loc)
+			}
+			if u, _ := s.st.UserByUsername(ctx, "alice"); !u.HasTOTP {
+				t.Fatal("an approval without a fresh proof removed the app")
+			}
+			admin.get("/manage/account/reauth/?next=/admin/recovery/")
+			resp, body = admin.post("/manage/account/reauth/", url.Values{"method": {"totp"}, "code": {totpCode(t, rootSecret, clk.Now())}, "next": {"/admin/recovery/"}})
+			wantStatus(t, "re-authentication", resp, body, http.StatusSeeOther)
+			admin.get("/admin/recovery/")
 			resp, body = admin.post(approve, nil)
 			wantStatus(t, "approval", resp, body, http.StatusSeeOther)
 			_, body = admin.get("/admin/recovery/")
