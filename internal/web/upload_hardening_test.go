@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -288,20 +289,30 @@ func TestProjectPagesReadOneReleaseMetadata(t *testing.T) {
 			b.login("alice", "correct horse battery")
 			for _, path := range []string{"/project/demo/", "/project/demo/1.3/", "/pypi/demo/json", "/pypi/demo/1.4/json", "/manage/project/demo/"} {
 				var status int
-				n := allocated(func() {
-					if strings.HasPrefix(path, "/manage/") {
-						resp, _ := b.get(path)
-						status = resp.StatusCode
-					} else {
-						resp, _ := s.get(path)
-						status = resp.StatusCode
-					}
-				})
+				// allocated counts the whole process (the server's
+				// background work too): the least of three requests, each
+				// loading the project again (a cache miss).
+				n := uint64(math.MaxUint64)
+				for range 3 {
+					s.idx.Cache().Invalidate("demo", false)
+					n = min(n, allocated(func() {
+						if strings.HasPrefix(path, "/manage/") {
+							resp, _ := b.get(path)
+							status = resp.StatusCode
+						} else {
+							resp, _ := s.get(path)
+							status = resp.StatusCode
+						}
+					}))
+				}
 				if status != 200 {
 					t.Errorf("%s: %d", path, status)
 				}
 				t.Logf("%s allocated %d KiB", path, n>>10)
-				if n > 16<<20 {
+				// Reading every release's metadata would take at least
+				// 30 MiB; one release's costs about 11 MiB (18 MiB under
+				// the race detector), whatever the number of releases.
+				if n > 24<<20 {
 					t.Errorf("%s allocated %d MiB for a project of 30 releases of 1 MiB", path, n>>20)
 				}
 			}
