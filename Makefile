@@ -20,7 +20,7 @@ bench:
 	scripts/bench.sh
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/cheeseshop
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/cheeseshop
 
 vet:
 	$(GO) vet ./...

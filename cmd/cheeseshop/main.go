@@ -45,6 +45,7 @@ type CLI struct {
 	Serve   ServeCmd   `cmd:"" help:"Run the index server."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and exit."`
 	Admin   AdminCmd   `cmd:"" help:"Administer users, tokens and names."`
+	Version VersionCmd `cmd:"" help:"Print the version (and commit) of this binary."`
 }
 
 // env carries what commands share: the globals, the output streams and a

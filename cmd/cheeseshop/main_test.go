@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -139,5 +140,17 @@ func TestByteSize(t *testing.T) {
 		if err := b.UnmarshalText([]byte(bad)); err == nil {
 			t.Errorf("byteSize(%q) accepted", bad)
 		}
+	}
+}
+
+// TestVersion: `cheeseshop version` names the binary and its Go version,
+// which a bug or vulnerability report gives.
+func TestVersion(t *testing.T) {
+	var out, errb strings.Builder
+	if code := run([]string{"version"}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "cheeseshop ") || !strings.Contains(out.String(), runtime.Version()) {
+		t.Errorf("version: %q", out.String())
 	}
 }
