@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -74,6 +77,81 @@ func TestStaleInvitationAfterInviterLostOwner(t *testing.T) {
 					t.Fatalf("a current Owner's invitation was refused: %d", resp.StatusCode)
 				}
 			})
+		})
+	}
+}
+
+// TestTwoTOTPSetUps starts setting up an authenticator app in two
+// sessions of one user and confirms both at once. One app per account:
+// exactly one confirmation may win, and the app that won must be the one
+// the account accepts (before, the second silently replaced the first,
+// whose owner believed it enabled, with two "added" events and emails).
+func TestTwoTOTPSetUps(t *testing.T) {
+	t.Parallel()
+	const pw = "a long enough password"
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			clk := newTestClock()
+			s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+			s.userWithPassword("alice", pw)
+			a, b := s.browser(t), s.browser(t)
+			a.login("alice", pw)
+			generateRecoveryCodes(t, a)
+			b.login("alice", pw)
+			secrets := map[*browser]string{}
+			for _, br := range []*browser{a, b} {
+				br.get("/manage/account/totp/")
+				resp, body := br.post("/manage/account/totp/begin", nil)
+				m := totpSecretRE.FindStringSubmatch(body)
+				if resp.StatusCode != http.StatusOK || m == nil {
+					t.Fatalf("begin: %d\n%s", resp.StatusCode, body)
+				}
+				secrets[br] = strings.ReplaceAll(m[1], " ", "")
+			}
+			if secrets[a] == secrets[b] {
+				t.Fatal("two set-ups got the same secret")
+			}
+			var wg sync.WaitGroup
+			status := map[*browser]int{}
+			var mu sync.Mutex
+			for _, br := range []*browser{a, b} {
+				wg.Go(func() {
+					resp, _ := br.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secrets[br], clk.Now())}})
+					mu.Lock()
+					status[br] = resp.StatusCode
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			var won []*browser
+			for br, code := range status {
+				if code == http.StatusSeeOther {
+					won = append(won, br)
+				}
+			}
+			if len(won) != 1 {
+				t.Fatalf("%d of 2 set-ups were confirmed (statuses %v): one app per account", len(won), status)
+			}
+			// The winner's app is the account's.
+			clk.Add(30 * time.Second)
+			ctx := context.Background()
+			u, err := s.st.UserByUsername(ctx, "alice")
+			storetest.Must(t, err)
+			if err := s.tf.VerifyTOTP(ctx, u, totpCode(t, secrets[won[0]], clk.Now()), audit.Meta{IP: "192.0.2.1"}); err != nil {
+				t.Fatalf("the confirmed app does not pass the second step: %v", err)
+			}
+			added := 0
+			evs, err := s.st.UserEvents(ctx, u.ID, 100)
+			storetest.Must(t, err)
+			for _, e := range evs {
+				if e.Tag == audit.TwoFactorAdded {
+					added++
+				}
+			}
+			if added != 1 {
+				t.Errorf("%d two-factor-added events, want 1", added)
+			}
 		})
 	}
 }
