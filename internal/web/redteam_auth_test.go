@@ -2,13 +2,17 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -151,6 +155,72 @@ func TestTwoTOTPSetUps(t *testing.T) {
 			}
 			if added != 1 {
 				t.Errorf("%d two-factor-added events, want 1", added)
+			}
+		})
+	}
+}
+
+// TestPerAddressLimitsHoldIPv6Networks rotates the client's IPv6 address
+// within one /64 (a home connection gets 2^64 addresses) to beat the
+// per-address limits of sign-in guesses and password-reset requests. One
+// /64 is one client, as for the connection caps and download counting:
+// the limits must count it whole, while the security history keeps the
+// exact address.
+func TestPerAddressLimitsHoldIPv6Networks(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s := newTestServerWith(t, d, serverConfig{Options: func(o *Options) {
+				o.TrustedProxies = TrustedProxies{netip.MustParsePrefix("127.0.0.0/8")}
+			}})
+			u := s.userWithPassword("victim", "a long enough password")
+			client := "2001:db8:1:2::1"
+			b := s.browser(t)
+			b.client.Transport = forwardedFor{&client}
+			b.get("/account/login/")
+			// Each guess from a new address of the same /64, each at
+			// another account (the per-user limit stays out of it).
+			limit := account.LoginLimit.Max
+			for i := range limit + 1 {
+				client = fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1)
+				name := "nobody" + strconv.Itoa(i)
+				if i == 0 {
+					name = "VICTIM" // another spelling: the same account
+				}
+				resp, _ := b.post("/account/login/", url.Values{"username": {name}, "password": {"wrong password"}})
+				want := http.StatusUnauthorized
+				if i == limit {
+					want = http.StatusTooManyRequests
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("guess %d from %s: %d, want %d", i, client, resp.StatusCode, want)
+				}
+			}
+			// Another /64 is another client.
+			client = "2001:db8:1:3::1"
+			if resp, _ := b.post("/account/login/", url.Values{"username": {"nobody"}, "password": {"wrong password"}}); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("a guess from another /64: %d, want 401", resp.StatusCode)
+			}
+			// The history names the exact address.
+			ev, err := s.st.UserEvents(context.Background(), u.ID, 10)
+			storetest.Must(t, err)
+			if len(ev) == 0 || ev[0].Tag != audit.LoginFailure || ev[0].IP != "2001:db8:1:2::1" {
+				t.Errorf("the failed login was not recorded from its exact address: %+v", ev)
+			}
+
+			// Password-reset requests, the same way.
+			b.get("/account/reset-password/")
+			for i := range account.ResetIPLimit.Max + 1 {
+				client = fmt.Sprintf("2001:db8:5:6::%x", i+1)
+				resp, _ := b.post("/account/reset-password/", url.Values{"who": {"nobody" + strconv.Itoa(i)}})
+				want := http.StatusOK
+				if i == account.ResetIPLimit.Max {
+					want = http.StatusTooManyRequests
+				}
+				if resp.StatusCode != want && !(want == http.StatusOK && resp.StatusCode == http.StatusSeeOther) {
+					t.Fatalf("reset request %d from %s: %d, want %d", i, client, resp.StatusCode, want)
+				}
 			}
 		})
 	}
