@@ -225,3 +225,42 @@ func TestPerAddressLimitsHoldIPv6Networks(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenRevocationIsEmailed: a stolen session that revokes the
+// owner's API tokens (its CI's credentials) must not do so silently:
+// every change to a user's tokens is emailed, revocation as creation,
+// whether through the web form or the JSON API.
+func TestTokenRevocationIsEmailed(t *testing.T) {
+	t.Parallel()
+	eachTeam(t, func(t *testing.T, tm *team) {
+		ctx := context.Background()
+		u := tm.users["owner"]
+		ts, err := tm.s.st.UserTokens(ctx, u.ID)
+		storetest.Must(t, err)
+		if len(ts) != 2 {
+			t.Fatalf("%d tokens, want 2", len(ts))
+		}
+		b := tm.browsers["owner"]
+		b.get("/manage/account/tokens/")
+		if resp, _ := b.post("/manage/account/tokens/"+strconv.FormatInt(ts[0].ID, 10)+"/revoke", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoke through the form: %d", resp.StatusCode)
+		}
+		if resp, raw := b.sessionAPI("DELETE", "/api/tokens/"+strconv.FormatInt(ts[1].ID, 10), nil); resp.StatusCode/100 != 2 {
+			t.Fatalf("revoke through the API: %d %s", resp.StatusCode, raw)
+		}
+		var revoked []string
+		for _, m := range tm.s.mailsTo(t, u.Email) {
+			if strings.Contains(m.Subject, "revoked") {
+				revoked = append(revoked, m.Subject+"\n"+m.Text)
+			}
+		}
+		if len(revoked) != 2 {
+			t.Fatalf("%d revocation emails, want 2: %q", len(revoked), revoked)
+		}
+		for _, m := range revoked {
+			if !strings.Contains(m, ts[0].Prefix) && !strings.Contains(m, ts[1].Prefix) {
+				t.Errorf("the email does not name the token:\n%s", m)
+			}
+		}
+	})
+}
