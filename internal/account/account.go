@@ -253,8 +253,10 @@ func (s *Service) secondFactorRequired(ctx context.Context, u *store.User) (bool
 	return s.cfg.HasSecondFactor(ctx, u.ID)
 }
 
+// loginKeys are the rate-limit keys of a password check: the user's name
+// (any case), and the client's address (an IPv6 client by its /64).
 func loginKeys(username, ip string) (userKey, ipKey string) {
-	return "login:user:" + strings.ToLower(username), "login:ip:" + ip
+	return "login:user:" + strings.ToLower(username), "login:ip:" + ratelimit.ClientKey(ip)
 }
 
 // loginLimits are the limits of a password check: LoginLimit per user and

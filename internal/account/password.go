@@ -22,7 +22,7 @@ import (
 // which accounts exist.
 func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.Meta) error {
 	who = strings.TrimSpace(who)
-	ipKey := "reset:ip:" + m.IP
+	ipKey := "reset:ip:" + ratelimit.ClientKey(m.IP)
 	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{ResetIPLimit}}); err != nil {
 		return s.limited(err, "Too many password reset requests from your network. Try again in %s.")
 	}

@@ -116,7 +116,7 @@ type Registration struct {
 // before any work and given back when the form is refused.
 func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) error {
 	reg.Username, reg.Email = strings.TrimSpace(reg.Username), strings.TrimSpace(reg.Email)
-	ipKey := "register:ip:" + m.IP
+	ipKey := "register:ip:" + ratelimit.ClientKey(m.IP)
 	res, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{RegisterLimit}})
 	if err != nil {
 		return s.limited(err, "Too many accounts were created from your network. Try again in %s.")

@@ -114,6 +114,11 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 		if !s.now().Before(inv.ExpiresAt) {
 			return errorf(Invalid, "Your invitation to '%s' expired: ask an Owner to invite you again.", proj.Name)
 		}
+		if accept {
+			if err := inviterStillOwner(ctx, tx, proj, inv); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.DeleteInvitation(ctx, proj.ID, p.User.ID); err != nil {
 			return err
 		}
@@ -126,6 +131,34 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 		}
 		return s.projectEvent(ctx, tx, p, m, proj, tag, p.User.ID, map[string]any{"user": p.User.Username, "role": inv.Role})
 	})
+}
+
+// inviterStillOwner refuses an invitation whose inviter no longer holds
+// the authority it gave: an invitation is an Owner's decision, and a
+// former Owner (removed, demoted, or its account disabled or deleted
+// since) must not keep adding collaborators through invitations it sent
+// before, such as a puppet account invited as Owner just before its
+// removal. The project must be locked.
+func inviterStillOwner(ctx context.Context, tx *store.Tx, proj *store.Project, inv *store.Invitation) error {
+	stale := errorf(Invalid, "Your invitation to '%s' is no longer valid: the user who sent it is no longer an Owner of the project. "+
+		"Ask a current Owner to invite you again.", proj.Name)
+	if inv.InvitedByID == 0 {
+		return stale
+	}
+	inviter, err := tx.UserByID(ctx, inv.InvitedByID)
+	if errors.Is(err, store.ErrNotFound) {
+		return stale
+	} else if err != nil {
+		return err
+	}
+	if inviter.Disabled {
+		return stale
+	}
+	role, err := tx.RoleOf(ctx, proj.ID, inviter.ID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && role != store.RoleOwner) {
+		return stale
+	}
+	return err
 }
 
 // AcceptInvitation gives p the role it was invited to, if the invitation

@@ -217,13 +217,15 @@ func (s *Service) ListTokens(ctx context.Context, p *Principal) ([]*store.Token,
 }
 
 // RevokeToken deletes one of p's user's tokens, for a signed-in session
-// only; another user's token is not found.
+// only; another user's token is not found. The user is told by email.
 func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, id int64) error {
 	if err := s.sessionOnly(ctx, p); err != nil {
 		return err
 	}
+	var t *store.Token
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		t, err := tx.UserToken(ctx, p.User.ID, id)
+		var err error
+		t, err = tx.UserToken(ctx, p.User.ID, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return errorf(NotFound, "You have no API token number %d.", id)
 		} else if err != nil {
@@ -235,7 +237,27 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, i
 		return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: p.User.ID, ActorID: p.User.ID, Tag: audit.TokenRevoked},
 			map[string]any{"name": t.Name, "prefix": t.Prefix})
 	})
-	return wrap(err, "revoke token %d", id)
+	if err != nil {
+		return wrap(err, "revoke token %d", id)
+	}
+	s.revokeNotice(ctx, p.User, t, m)
+	return nil
+}
+
+// revokeNotice emails the user about a token just revoked, so that a
+// stolen session cutting off the user's CI is seen. A failure to send is
+// logged, not fatal: the token is gone.
+func (s *Service) revokeNotice(ctx context.Context, u *store.User, t *store.Token, m audit.Meta) {
+	text := fmt.Sprintf("Hello %s,\n\nThe API token %q (%s…) of your account was revoked from %s: it no longer works.\n\n"+
+		"If you did not revoke it, change your password at once at %s/manage/account/, sign out your other sessions, "+
+		"and check your account's security history.\n", u.Username, t.Name, t.Prefix, m.IP, s.cfg.BaseURL)
+	if s.cfg.Mailer == nil {
+		s.log.WarnContext(ctx, "no mailer: token notice not sent", "user", u.Username, "token", t.Prefix)
+		return
+	}
+	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: "API token revoked: " + t.Name, Text: text}); err != nil {
+		s.log.ErrorContext(ctx, "send token notice", "user", u.Username, "token", t.Prefix, "err", err)
+	}
 }
 
 // touchToken records a token's use and its security event, at most once

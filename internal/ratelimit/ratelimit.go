@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"cheeseshop/internal/store"
@@ -45,6 +46,25 @@ func New(st *store.Store, now func() time.Time) *Limiter {
 		now = time.Now
 	}
 	return &Limiter{store: st, now: now}
+}
+
+// ClientKey is the part of a limit's key that names a client address
+// (ip, as in audit.Meta.IP): an IPv4 address as it is, an IPv6 address as
+// its /64 network, in canonical form. One subscriber holds a whole /64
+// (2^64 addresses), so a per-address limit keyed on the full IPv6 address
+// limits nobody: every guess would come from a new address. Text that is
+// not an IP address is returned as it is.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // Exceeded is returned when a key is over one of its rules.

@@ -184,3 +184,21 @@ func BenchmarkReserve(b *testing.B) {
 		})
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:0db8:0001:0002:0:0:0:7", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"", ""},
+		{"not an address", "not an address"},
+	} {
+		if got := ClientKey(c.in); got != c.want {
+			t.Errorf("ClientKey(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

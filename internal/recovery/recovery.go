@@ -234,7 +234,7 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
-	ipKey := "recovery:ip:" + m.IP
+	ipKey := "recovery:ip:" + ratelimit.ClientKey(m.IP)
 	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{IPLimit}}); err != nil {
 		if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
 			wait := ex.RetryAfter.Round(time.Second)

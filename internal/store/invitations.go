@@ -15,6 +15,8 @@ type Invitation struct {
 	Username    string
 	Role        string
 	InvitedBy   string // username of the inviter; "" if the account is gone
+	// InvitedByID is the inviter's user id; 0 if the account is gone.
+	InvitedByID int64
 	ExpiresAt   time.Time
 	CreatedAt   time.Time
 }
@@ -46,14 +48,14 @@ func (q q) DeleteInvitation(ctx context.Context, projectID, userID int64) (bool,
 	return n > 0, nil
 }
 
-const invitationQuery = `SELECT i.project_id, p.name, i.user_id, u.username, i.role, COALESCE(b.username, ''), i.expires_at, i.created_at
+const invitationQuery = `SELECT i.project_id, p.name, i.user_id, u.username, i.role, COALESCE(b.username, ''), COALESCE(i.invited_by, 0), i.expires_at, i.created_at
 	FROM role_invitations i JOIN projects p ON p.id = i.project_id JOIN users u ON u.id = i.user_id
 	LEFT JOIN users b ON b.id = i.invited_by `
 
 func scanInvitation(row interface{ Scan(...any) error }) (*Invitation, error) {
 	var inv Invitation
 	var expires, created int64
-	if err := row.Scan(&inv.ProjectID, &inv.ProjectName, &inv.UserID, &inv.Username, &inv.Role, &inv.InvitedBy, &expires, &created); err != nil {
+	if err := row.Scan(&inv.ProjectID, &inv.ProjectName, &inv.UserID, &inv.Username, &inv.Role, &inv.InvitedBy, &inv.InvitedByID, &expires, &created); err != nil {
 		return nil, notFound(err)
 	}
 	inv.ExpiresAt, inv.CreatedAt = fromMicros(expires), fromMicros(created)

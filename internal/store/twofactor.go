@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -35,12 +36,23 @@ func (q q) TOTPOf(ctx context.Context, userID int64) (*TOTP, error) {
 	return t, nil
 }
 
+// ErrTOTPEnabled is SetTOTP's refusal to replace an enabled app.
+var ErrTOTPEnabled = errors.New("store: an authenticator app is already enabled")
+
 // SetTOTP enrols an authenticator app; step is the time step of the code
-// that confirmed it, which can then not be used again.
+// that confirmed it, which can then not be used again. A user has one app
+// at most: it never replaces an enabled one (ErrTOTPEnabled), in one
+// statement, so that of two set-ups confirmed at once only one wins.
 func (q q) SetTOTP(ctx context.Context, userID int64, sealed string, step int64, at time.Time) error {
-	if _, err := q.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2, totp_last_step = $3, totp_enabled_at = $4 WHERE id = $1`,
-		userID, sealed, step, micros(at)); err != nil {
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2, totp_last_step = $3, totp_enabled_at = $4
+		WHERE id = $1 AND totp_secret IS NULL`, userID, sealed, step, micros(at))
+	if err != nil {
 		return fmt.Errorf("store: set totp of user %d: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: set totp of user %d: %w", userID, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: set totp of user %d: %w", userID, ErrTOTPEnabled)
 	}
 	return nil
 }

@@ -132,7 +132,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code stri
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorAdded},
 			map[string]any{"method": "totp"})
 	})
-	if err != nil {
+	if errors.Is(err, store.ErrTOTPEnabled) {
+		// Another set-up (another session) won: one app per account.
+		return errors.Join(errorf(account.Invalid, "An authenticator app is already enabled on your account (set up in another session). "+
+			"Remove it first to set up another."), res.Release(ctx))
+	} else if err != nil {
 		return fmt.Errorf("twofactor: enable totp: %w", err)
 	}
 	if err := res.Release(ctx); err != nil {

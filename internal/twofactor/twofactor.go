@@ -245,9 +245,10 @@ func errorf(kind account.Kind, format string, args ...any) error {
 	return &account.Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
 
-// limitKeys are the rate-limit keys of a user's second steps.
+// limitKeys are the rate-limit keys of a user's second steps: the user,
+// and the client's address (an IPv6 client by its /64).
 func limitKeys(userID int64, ip string) (user, byIP string) {
-	return "2fa:user:" + strconv.FormatInt(userID, 10), "2fa:ip:" + ip
+	return "2fa:user:" + strconv.FormatInt(userID, 10), "2fa:ip:" + ratelimit.ClientKey(ip)
 }
 
 // reserve takes a slot of the second-step limits of the user and of its
