@@ -18,7 +18,7 @@ const (
 	tarMagicOffset = 257
 	// zipEOCDSig starts a zip end-of-central-directory record, which is
 	// zipEOCDLen bytes long plus a comment of up to zipMaxComment bytes.
-	zipEOCDSig    = "PK\x05\x06"
+	zipEOCDSig = "PK\x05\x06"
 	// zipCentralSig starts each central directory record.
 	zipCentralSig = "PK\x01\x02"
 	zipEOCDLen    = 22

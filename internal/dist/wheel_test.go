@@ -593,7 +593,6 @@ func BenchmarkInspectWheel(b *testing.B) {
 	}
 }
 
-
 // TestDirectoryReaderCountsAcrossReads counts central directory signatures
 // split between consecutive reads, as archive/zip's buffered reads split
 // them, and fails the reads past its limit.

@@ -1,7 +1,7 @@
 package web
 
 import (
-		"fmt"
+	"fmt"
 	"io"
 	"net"
 	"strings"
