@@ -18,7 +18,9 @@ const (
 	tarMagicOffset = 257
 	// zipEOCDSig starts a zip end-of-central-directory record, which is
 	// zipEOCDLen bytes long plus a comment of up to zipMaxComment bytes.
-	zipEOCDSig    = "PK\x05\x06"
+	zipEOCDSig = "PK\x05\x06"
+	// zipCentralSig starts each central directory record.
+	zipCentralSig = "PK\x01\x02"
 	zipEOCDLen    = 22
 	zipMaxComment = 65535
 	// zipFlagEncrypted is the general purpose flag bit of encrypted members.
@@ -82,7 +84,18 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	if poly {
 		return nil, errorf("File is both a zip and a tar file")
 	}
-	zr, err := zip.NewReader(ra, size)
+	// archive/zip reads every central directory record before anyone can
+	// count them, some 250 bytes of memory for each 47-byte record: a
+	// 100 MiB upload of nothing but records would cost half a gigabyte.
+	// Each record starts with its signature, so the records it reads are
+	// at most the signatures in what it reads: count those as it reads,
+	// and stop it past the limit.
+	dr := &directoryReader{r: ra, limit: lim.MaxMembers}
+	zr, err := zip.NewReader(dr, size)
+	dr.done = true // members are read through it too: their data is not counted
+	if dr.tripped {
+		return nil, errorf("Zip file contains too many members (more than %d)", lim.MaxMembers)
+	}
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		// ErrInsecurePath (GODEBUG=zipinsecurepath=0) comes with a usable
 		// reader; the names are checked below anyway.
@@ -306,6 +319,48 @@ func isTarZipPolyglot(r io.ReaderAt, size int64) (bool, error) {
 	}
 	i := bytes.LastIndex(tail, []byte(zipEOCDSig))
 	return i >= 0 && i <= len(tail)-zipEOCDLen, nil
+}
+
+// errTooManyRecords stops archive/zip reading a central directory with
+// more records than a wheel may have members.
+var errTooManyRecords = errors.New("dist: too many zip central directory records")
+
+// directoryReader counts the central directory signatures in what
+// archive/zip reads while it opens an archive (until done is set), and
+// fails its reads once they exceed limit. A signature split between two
+// consecutive reads is counted too.
+type directoryReader struct {
+	r       io.ReaderAt
+	limit   int
+	n       int
+	done    bool
+	tripped bool
+	end     int64  // where the previous read ended
+	tail    []byte // its last len(zipCentralSig)-1 bytes
+}
+
+func (d *directoryReader) ReadAt(p []byte, off int64) (int, error) {
+	if d.done {
+		return d.r.ReadAt(p, off)
+	}
+	if d.tripped {
+		return 0, errTooManyRecords
+	}
+	n, err := d.r.ReadAt(p, off)
+	got := p[:n]
+	d.n += bytes.Count(got, []byte(zipCentralSig))
+	if off == d.end && len(d.tail) > 0 {
+		// The previous read's tail and this read's head.
+		joint := append(append([]byte(nil), d.tail...), got[:min(len(got), len(zipCentralSig)-1)]...)
+		d.n += bytes.Count(joint, []byte(zipCentralSig))
+	}
+	d.end = off + int64(n)
+	d.tail = append(d.tail[:0], got[max(0, len(got)-(len(zipCentralSig)-1)):]...)
+	if d.n > d.limit {
+		d.tripped = true
+		return 0, errTooManyRecords
+	}
+	return n, err
 }
 
 // readFullAt fills p from r at off, reporting short reads as errors.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
@@ -21,12 +22,23 @@ const (
 	searchPageSize = 20
 	searchMaxPage  = 500 // deeper pages cost a long index walk; refine the query instead
 	searchMaxQuery = 200
+	// searchConcurrency is how many searches run at once, server-wide.
+	// A search that matches nothing walks the whole index of names (some
+	// 100 ms per 400,000 projects on SQLite) and holds a database
+	// connection meanwhile: unbounded, a few anonymous clients would take
+	// every CPU and every connection of the pool from the index itself.
+	searchConcurrency = 2
+	// searchWait is how long a search waits for its turn before it is
+	// answered 503 with Retry-After.
+	searchWait = 2 * time.Second
 )
 
 // public serves the public pages: projects, releases, users and search.
 type public struct {
 	s       *Server
 	readmes *readme.Renderer // rendered descriptions, by release id (stored with the releases)
+	// searches holds a token for each search running (searchConcurrency).
+	searches chan struct{}
 }
 
 // addSlash redirects a page's address without its trailing slash to the
@@ -236,6 +248,26 @@ type searchPage struct {
 	Searched bool
 }
 
+// searchTurn waits for one of the searchConcurrency turns (at most
+// searchWait), and reports whether it got one; the caller gives it back
+// by receiving from p.searches.
+func (p *public) searchTurn(ctx context.Context) bool {
+	select {
+	case p.searches <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(searchWait)
+	defer t.Stop()
+	select {
+	case p.searches <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // search finds projects whose normalized name contains the normalized
 // query: the exact match first, then the others by name.
 func (p *public) search(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +286,12 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 	case page > searchMaxPage:
 		d.TooDeep = true
 	default:
+		if !p.searchTurn(ctx) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(searchWait/time.Second)))
+			s.renderError(w, r, http.StatusServiceUnavailable, "Too many searches are running at once: try again in a few seconds.")
+			return
+		}
+		defer func() { <-p.searches }()
 		d.Searched = true
 		norm := pep.NormalizeName(q)
 		var found []store.Listing

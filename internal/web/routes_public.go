@@ -7,7 +7,8 @@ import (
 // publicRoutes registers the public pages: projects, releases, users and
 // search.
 func (s *Server) publicRoutes(mux *routeMux) {
-	p := &public{s: s, readmes: readme.NewRenderer(s.idx.Descriptions(), 0, 0)}
+	p := &public{s: s, readmes: readme.NewRenderer(s.idx.Descriptions(), 0, 0),
+		searches: make(chan struct{}, searchConcurrency)}
 	mux.Handle("GET /project/{project}/{$}", s.ui(p.project))
 	mux.Handle("GET /project/{project}/{version}/{$}", s.ui(p.project))
 	mux.Handle("GET /project/{project}", s.ui(addSlash))

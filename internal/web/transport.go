@@ -305,7 +305,15 @@ func (s *HTTPServer) minBodyRate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		b := &rateBody{ReadCloser: r.Body, rc: http.NewResponseController(w), min: s.limits.BodyMinBytes,
+		rc := http.NewResponseController(w)
+		// A body no handler reads is still read by net/http, which
+		// drains up to 256 KiB of it to reuse the connection, before
+		// writing the answer or after the handler, with no deadline of
+		// its own: a client trickling that body would hold the
+		// connection for ever. Its first window starts now; the first
+		// Read of a handler starts the windows of rateBody instead.
+		_ = rc.SetReadDeadline(time.Now().Add(s.limits.BodyWindow))
+		b := &rateBody{ReadCloser: r.Body, rc: rc, min: s.limits.BodyMinBytes,
 			window: s.limits.BodyWindow, cut: &s.slow}
 		r = r.WithContext(context.WithValue(r.Context(), rateKey{}, b))
 		r.Body = b
