@@ -391,11 +391,19 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 				return err
 			}
 		}
+		// The project is charged for the file and, with a new release,
+		// for the metadata it stores (a small compressed upload can carry
+		// megabytes of it).
+		charge := in.Size
 		rel, err := tx.ReleaseByCanonicalVersion(ctx, proj.ID, version.Canonical())
 		if errors.Is(err, store.ErrNotFound) {
 			rel = &store.Release{ProjectID: proj.ID, Version: version.String(), CanonicalVersion: version.Canonical(),
 				IsPrerelease: version.IsPrerelease(), RequiresPython: meta.RequiresPython, Summary: meta.Summary,
 				MetadataJSON: metaJSON, CreatedAt: now, DescriptionHTML: descHTML}
+			charge += rel.StoredMetadataSize()
+			if proj.TotalSize+charge > s.cfg.MaxProjectSize {
+				return s.projectTooLarge(proj)
+			}
 			if err := tx.CreateRelease(ctx, rel); err != nil {
 				return err
 			}
@@ -420,7 +428,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		if err != nil {
 			return err
 		}
-		if err := tx.UpdateProjectAfterUpload(ctx, proj.ID, name, in.Size, serial); err != nil {
+		if err := tx.UpdateProjectAfterUpload(ctx, proj.ID, name, charge, serial); err != nil {
 			return err
 		}
 		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn}
@@ -514,8 +522,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		return nil, nil, nil
 	}
 	if proj.TotalSize+u.in.Size > s.cfg.MaxProjectSize {
-		return nil, nil, errorf(Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
-			proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
+		return nil, nil, s.projectTooLarge(proj)
 	}
 	if u.filetype == "sdist" {
 		relID, err := q.ReleaseID(ctx, proj.ID, u.version.Canonical())
@@ -530,6 +537,13 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		}
 	}
 	return proj, nil, nil
+}
+
+// projectTooLarge refuses an upload past the project's size limit (its
+// files and the metadata its releases store).
+func (s *Service) projectTooLarge(proj *store.Project) error {
+	return errorf(Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
+		proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
 }
 
 func (s *Service) fileExists(fn, blake2 string) error {

@@ -207,8 +207,25 @@ func TestUploadLifecycle(t *testing.T) {
 			t.Fatalf("releases = %d, files = %d, summary %q; want release 1.0 with 3 files keeping its first summary (and an empty 2.0)",
 				len(view.Releases), len(view.Files), view.Releases[0].Summary)
 		}
-		if view.Project.TotalSize != view.Files[0].Size+view.Files[1].Size+view.Files[2].Size {
-			t.Fatalf("total size %d does not add up", view.Project.TotalSize)
+		// The files, and the metadata each release stores.
+		want := view.Files[0].Size + view.Files[1].Size + view.Files[2].Size
+		for _, v := range []string{"1", "2"} {
+			r, err := f.st.ReleaseByCanonicalVersion(ctx, view.Project.ID, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			meta, err := f.st.ReleaseMetadataJSON(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			html, _, err := f.st.ReleaseDescriptionHTML(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want += int64(len(meta) + len(html))
+		}
+		if view.Project.TotalSize != want {
+			t.Fatalf("total size %d does not add up to %d", view.Project.TotalSize, want)
 		}
 
 		// A deleted file's name can never be used again, even with the

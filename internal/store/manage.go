@@ -97,10 +97,11 @@ func (q q) ReleaseFiles(ctx context.Context, releaseID int64) ([]*File, error) {
 }
 
 // DeleteRelease deletes a release and its files, and subtracts their size
-// from the project. The filenames stay in the registry.
+// and the release's stored metadata from the project. The filenames stay
+// in the registry.
 func (q q) DeleteRelease(ctx context.Context, r *Release) error {
 	if _, err := q.db.ExecContext(ctx, `UPDATE projects SET total_size = total_size -
-		(SELECT COALESCE(SUM(size), 0) FROM files WHERE release_id = $2) WHERE id = $1`, r.ProjectID, r.ID); err != nil {
+		(SELECT COALESCE(SUM(size), 0) FROM files WHERE release_id = $2) - `+releaseMetadataSizeSQL+` WHERE id = $1`, r.ProjectID, r.ID); err != nil {
 		return fmt.Errorf("store: delete release %s: %w", r.Version, err)
 	}
 	for _, stmt := range []string{`DELETE FROM files WHERE release_id = $1`, `DELETE FROM releases WHERE id = $1`} {

@@ -65,6 +65,20 @@ func (q q) ReleaseID(ctx context.Context, projectID int64, canonical string) (in
 	return id, nil
 }
 
+// StoredMetadataSize is how many bytes the release's stored metadata takes
+// (its core metadata as JSON and its rendered description), which its
+// project's size limit counts.
+func (r *Release) StoredMetadataSize() int64 {
+	n := int64(len(r.MetadataJSON))
+	if r.DescriptionHTML != nil {
+		n += int64(len(*r.DescriptionHTML))
+	}
+	return n
+}
+
+// releaseMetadataSizeSQL is StoredMetadataSize in SQL, for the release $2.
+const releaseMetadataSizeSQL = `(SELECT octet_length(metadata_json) + COALESCE(octet_length(description_html), 0) FROM releases WHERE id = $2)`
+
 // CreateRelease inserts a release and sets its ID.
 func (q q) CreateRelease(ctx context.Context, r *Release) error {
 	var html sql.NullString
@@ -95,10 +109,19 @@ func (q q) ReleaseDescriptionHTML(ctx context.Context, releaseID int64) (html st
 
 // SetReleaseDescriptionHTML stores the rendering of a release's
 // description, unless one is stored already.
+// The project is charged for the stored rendering, as for one stored at
+// upload.
 func (q q) SetReleaseDescriptionHTML(ctx context.Context, releaseID int64, html string) error {
-	if _, err := q.db.ExecContext(ctx, `UPDATE releases SET description_html = $2 WHERE id = $1 AND description_html IS NULL`,
-		releaseID, html); err != nil {
+	res, err := q.db.ExecContext(ctx, `UPDATE releases SET description_html = $2 WHERE id = $1 AND description_html IS NULL`,
+		releaseID, html)
+	if err != nil {
 		return fmt.Errorf("store: store description of release %d: %w", releaseID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if _, err := q.db.ExecContext(ctx, `UPDATE projects SET total_size = total_size + $2
+			WHERE id = (SELECT project_id FROM releases WHERE id = $1)`, releaseID, int64(len(html))); err != nil {
+			return fmt.Errorf("store: charge description of release %d: %w", releaseID, err)
+		}
 	}
 	return nil
 }
