@@ -65,4 +65,3 @@ func TestStoredMetadataCountsTowardProjectSize(t *testing.T) {
 		})
 	}
 }
-
