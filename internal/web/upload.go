@@ -109,6 +109,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		field := part.FormName()
+		if len(field) > index.MaxFieldNameBytes {
+			// Refused before any answer could echo it.
+			fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: a form field name is longer than %d bytes.", index.MaxFieldNameBytes)})
+			return
+		}
 		switch {
 		case field == "content":
 			if in != nil {

@@ -119,6 +119,20 @@ func TestUploadFormBudget(t *testing.T) {
 		t.Fatalf("long field name: %q", resp.Status)
 	}
 
+	// A long field name on a file part (a "tuple"), which the answer
+	// would echo.
+	var tuple bytes.Buffer
+	tw := multipart.NewWriter(&tuple)
+	fw, _ := tw.CreateFormFile(strings.Repeat("n", 1<<20), "x.txt")
+	fw.Write([]byte("x"))
+	tw.Close()
+	treq, _ := http.NewRequest(http.MethodPost, s.URL+"/legacy/", &tuple)
+	treq.Header.Set("Content-Type", tw.FormDataContentType())
+	treq.SetBasicAuth("__token__", tok)
+	if resp, body := s.do(treq); resp.StatusCode != 400 || !strings.Contains(resp.Status, "a form field name is longer than 128 bytes") || len(body) > 1024 {
+		t.Fatalf("long field name of a file part: %q, %d bytes", resp.Status, len(body))
+	}
+
 	// Too many fields.
 	parts := d.Form("bdist_wheel", w)
 	parts["classifiers"] = make([]string, maxFormParts)
