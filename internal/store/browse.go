@@ -86,9 +86,12 @@ func (q q) RecentProjects(ctx context.Context, limit int) ([]Listing, error) {
 
 // UserProjects returns the projects a user holds a role on, by normalized
 // name.
-func (q q) UserProjects(ctx context.Context, userID int64) ([]Listing, error) {
+//
+// It returns at most limit projects from offset (by name), so that a
+// user with very many projects costs a page no more than any other.
+func (q q) UserProjects(ctx context.Context, userID int64, limit, offset int) ([]Listing, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+`, r.role FROM roles r JOIN projects p ON p.id = r.project_id
-		WHERE r.user_id = $1 ORDER BY p.normalized_name`, userID)
+		WHERE r.user_id = $1 ORDER BY p.normalized_name LIMIT $2 OFFSET $3`, userID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: projects of user %d: %w", userID, err)
 	}
@@ -97,6 +100,15 @@ func (q q) UserProjects(ctx context.Context, userID int64) ([]Listing, error) {
 		return nil, fmt.Errorf("store: projects of user %d: %w", userID, err)
 	}
 	return out, nil
+}
+
+// CountUserProjects returns how many projects a user holds a role on.
+func (q q) CountUserProjects(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM roles WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count projects of user %d: %w", userID, err)
+	}
+	return n, nil
 }
 
 // ReleaseBrief is what a list needs of a release to pick a project's

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -204,7 +205,18 @@ func projectLinks(m pep.Metadata) []projectLink {
 type userPage struct {
 	User     *store.User
 	Projects []listing
+	Total    int // projects of the user, on every page
+	Page     int
+	PrevURL  string // "" on the first page
+	NextURL  string // "" on the last page
 }
+
+// userPageSize is how many projects a user page lists; pages past
+// userMaxPage are not served (an OFFSET costs what it skips).
+const (
+	userPageSize = 100
+	userMaxPage  = 100
+)
 
 // user shows a user's projects.
 func (p *public) user(w http.ResponseWriter, r *http.Request) {
@@ -223,7 +235,20 @@ func (p *public) user(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/user/"+url.PathEscape(u.Username)+"/", http.StatusMovedPermanently)
 		return
 	}
-	ls, err := s.acct.Store().UserProjects(r.Context(), u.ID)
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	if page > userMaxPage {
+		s.renderError(w, r, http.StatusBadRequest, fmt.Sprintf("Only the first %d pages of a user's projects are shown.", userMaxPage))
+		return
+	}
+	total, err := s.acct.Store().CountUserProjects(r.Context(), u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ls, err := s.acct.Store().UserProjects(r.Context(), u.ID, userPageSize, (page-1)*userPageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -233,7 +258,15 @@ func (p *public) user(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "user", u.Username, userPage{User: u, Projects: projects})
+	d := userPage{User: u, Projects: projects, Total: total, Page: page}
+	base := "/user/" + url.PathEscape(u.Username) + "/"
+	if page > 1 {
+		d.PrevURL = base + "?page=" + strconv.Itoa(page-1)
+	}
+	if page*userPageSize < total && page < userMaxPage {
+		d.NextURL = base + "?page=" + strconv.Itoa(page+1)
+	}
+	s.render(w, r, http.StatusOK, "user", u.Username, d)
 }
 
 // searchPage is what search.html shows.

@@ -373,3 +373,43 @@ func TestProjectLinks(t *testing.T) {
 		t.Errorf("projectLinks = %v, want %v", got, want)
 	}
 }
+
+// TestUserPagePaginated: a user with very many projects costs a page no
+// more than any other: 100 projects a page, links to the others, and no
+// pages beyond the 100th. Before, the page listed every project at once.
+func TestUserPagePaginated(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, d)
+			ctx := context.Background()
+			u, _ := s.user("hoarder")
+			now := time.Now()
+			for i := range 250 {
+				name := fmt.Sprintf("hoard-%03d", i)
+				p := &store.Project{Name: name, NormalizedName: name, UltraName: pep.UltraNormalizeName(name), CreatedAt: now}
+				storetest.Must(t, s.st.CreateProject(ctx, p))
+				storetest.Must(t, s.st.AddRole(ctx, p.ID, u.ID, store.RoleOwner, now))
+			}
+			for _, tc := range []struct {
+				page, rows int
+				first      string
+				prev, next bool
+			}{{1, 100, "hoard-000", false, true}, {2, 100, "hoard-100", true, true}, {3, 50, "hoard-200", true, false}} {
+				resp, body := s.get(fmt.Sprintf("/user/hoarder/?page=%d", tc.page))
+				page := string(body)
+				if resp.StatusCode != 200 || strings.Count(page, `class="project-name"`) != tc.rows || !strings.Contains(page, "250 projects") {
+					t.Fatalf("page %d: %d, %d projects listed, want %d of 250", tc.page, resp.StatusCode, strings.Count(page, `class="project-name"`), tc.rows)
+				}
+				if !strings.Contains(page, `href="/project/`+tc.first+`/"`) ||
+					strings.Contains(page, `rel="prev"`) != tc.prev || strings.Contains(page, `rel="next"`) != tc.next {
+					t.Errorf("page %d: first %s, prev %v, next %v expected", tc.page, tc.first, tc.prev, tc.next)
+				}
+			}
+			if resp, _ := s.get("/user/hoarder/?page=101"); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("page 101: %d, want 400", resp.StatusCode)
+			}
+		})
+	}
+}
