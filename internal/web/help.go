@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/recovery"
+	"cheeseshop/internal/twofactor"
+)
+
+// helpPage is what help.html receives: the settings and limits of this
+// index, for people, so that the page says what this server does. The
+// base URL is the view's.
+type helpPage struct {
+	MaxFileSize, MaxProjectSize string
+	MinPasswordLength           int
+	VerifyEmailTTL, ResetTTL    string
+	InvitationLifetime          string
+
+	// TwoFactor is false when the server runs without second factors;
+	// the rest of this group is then unset.
+	TwoFactor          bool
+	RequireAll         bool // --require-2fa
+	RecoveryCodes      int
+	PendingTimeout     string // time for the second step of a sign-in
+	ReauthWindow       string
+	FailedMax          int // second-step failures per user before a wait
+	FailedWindow       string
+	RecoveryRequests   int    // account-recovery requests per user a day
+	RecoveryConfirmTTL string // how long the emailed confirmation works
+	RecoveryWait       string // "": no account recovery on this server
+	Mandate            bool   // critical projects and the 2FA mandate
+	MandateGrace       string // "": none
+	Giveaway           bool   // the security-key giveaway runs
+	GiveawayEnd        string // its last day ("": no end)
+	GiveawayRoleAge    string // "": no minimum
+	GiveawayKeyOwners  bool   // users with a security key may claim
+}
+
+func (s *Server) help(w http.ResponseWriter, r *http.Request) {
+	// count writes a whole number of units of d, such as "24 hours".
+	count := func(d, unit time.Duration, name string) string {
+		if n := int64(d / unit); n != 1 {
+			return itoa(n) + " " + name + "s"
+		}
+		return "1 " + name
+	}
+	cfg := s.idx.Config()
+	d := helpPage{
+		MaxFileSize:        byteSize(cfg.MaxFileSize),
+		MaxProjectSize:     byteSize(cfg.MaxProjectSize),
+		MinPasswordLength:  auth.MinPasswordLength,
+		VerifyEmailTTL:     count(account.VerifyEmailTTL, time.Hour, "hour"),
+		ResetTTL:           count(account.ResetPasswordTTL, time.Hour, "hour"),
+		InvitationLifetime: count(index.InvitationLifetime, 24*time.Hour, "day"),
+	}
+	if s.tf != nil {
+		limit := twofactor.UserLimits[0]
+		d.TwoFactor = true
+		d.RequireAll = s.tf.Config().RequireAll
+		d.RecoveryCodes = twofactor.RecoveryCodeCount
+		d.PendingTimeout = count(account.DefaultPendingTimeout, time.Minute, "minute")
+		d.ReauthWindow = count(twofactor.ReauthWindow, time.Minute, "minute")
+		d.FailedMax = limit.Max
+		d.FailedWindow = count(limit.Window, time.Minute, "minute")
+	}
+	if rec := s.opts.Recovery; rec != nil {
+		d.RecoveryWait = waitText(rec.Config().Wait)
+		d.RecoveryConfirmTTL = count(recovery.ConfirmTTL, time.Hour, "hour")
+		d.RecoveryRequests = recovery.UserLimit.Max
+	}
+	if s.md != nil {
+		d.Mandate = true
+		if g := s.md.Config().Grace; g > 0 {
+			d.MandateGrace = waitText(g)
+		}
+	}
+	if p := s.opts.Promo; p != nil {
+		pc := p.Config()
+		d.Giveaway = true
+		if !pc.End.IsZero() {
+			// End is the first moment after the giveaway.
+			d.GiveawayEnd = pc.End.Add(-time.Nanosecond).Format("January 2, 2006")
+		}
+		d.GiveawayKeyOwners = pc.AllowKeyOwners
+		if pc.MinRoleAge > 0 {
+			d.GiveawayRoleAge = waitText(pc.MinRoleAge)
+		}
+	}
+	s.render(w, r, http.StatusOK, "help", "Help", d)
+}
