@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"strings"
+
+	"cheeseshop/internal/ratelimit"
 )
 
 // Policy says which downloads count, so that inflating a project's
@@ -219,10 +221,5 @@ func clientOf(addr string) (clientKey, bool) {
 		}
 		ip = ap.Addr()
 	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		ip = p.Addr()
-	}
-	return clientKey{ip: ip.As16()}, true
+	return clientKey{ip: ratelimit.ClientNetwork(ip).As16()}, true
 }

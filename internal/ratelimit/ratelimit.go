@@ -59,12 +59,24 @@ func ClientKey(ip string) string {
 	if err != nil {
 		return ip
 	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
+	n := ClientNetwork(a)
+	if n.Is6() {
+		return netip.PrefixFrom(n, 64).String()
 	}
-	return a.String()
+	return n.String()
+}
+
+// ClientNetwork is the address every per-client count is kept under (rate
+// limits, connection and upload caps, downloads counted): an IPv4 address
+// itself, an IPv6 address by the first address of its /64, which one
+// subscriber usually holds whole. IPv4-mapped addresses count as IPv4.
+func ClientNetwork(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
 }
 
 // Exceeded is returned when a key is over one of its rules.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"cheeseshop/internal/ratelimit"
 )
 
 // Limits are the HTTP server's defences against slow and stalled clients:
@@ -171,16 +173,7 @@ func clientKey(remote string) (key netip.Addr, ok bool) {
 	if err != nil {
 		return netip.Addr{}, false
 	}
-	return clientAddr(ap.Addr()), true
-}
-
-func clientAddr(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.Addr()
-	}
-	return ip
+	return ratelimit.ClientNetwork(ap.Addr()), true
 }
 
 // perClient counts what each client address holds (connections, uploads)
@@ -237,7 +230,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		var key netip.Addr
 		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			key = clientAddr(ta.AddrPort().Addr())
+			key = ratelimit.ClientNetwork(ta.AddrPort().Addr())
 		} else if k, ok := clientKey(c.RemoteAddr().String()); ok {
 			key = k
 		}

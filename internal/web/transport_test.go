@@ -28,6 +28,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -374,7 +375,7 @@ func TestClientKey(t *testing.T) {
 	if _, ok := clientKey("@"); ok {
 		t.Error("a peer without an address has a key")
 	}
-	if k := clientAddr(netip.MustParseAddr("2001:db8::1")); k.String() != "2001:db8::" {
+	if k := ratelimit.ClientNetwork(netip.MustParseAddr("2001:db8::1")); k.String() != "2001:db8::" {
 		t.Errorf("IPv6 key %s, want the /64", k)
 	}
 }
