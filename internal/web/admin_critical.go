@@ -14,17 +14,20 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
-	"cheeseshop/internal/twofactor"
 )
 
 // hasTwoFactor reports whether the user has two-factor authentication,
 // by the one definition (twofactor.HasTwoFactor), with or without the
-// second-factor pages enabled.
+// second-factor pages enabled (through the mandate then). A server with
+// neither knows of no second factor: nobody has one.
 func (s *Server) hasTwoFactor(ctx context.Context, userID int64) (bool, error) {
-	if s.tf != nil {
+	switch {
+	case s.tf != nil:
 		return s.tf.HasTwoFactor(ctx, userID)
+	case s.md != nil:
+		return s.md.HasTwoFactor(ctx, userID)
 	}
-	return twofactor.HasTwoFactor(ctx, s.acct.Store(), userID)
+	return false, nil
 }
 
 // mandateBanner is what the layout tells a signed-in user about its
@@ -120,7 +123,7 @@ func (s *Server) freshStatusOf(ctx context.Context, p *store.Project) mandateSta
 	if s.md == nil {
 		return mandateStatus{}
 	}
-	fresh, err := s.acct.Store().ProjectByID(ctx, p.ID)
+	fresh, err := s.idx.ProjectByID(ctx, p.ID)
 	if err != nil {
 		s.log.ErrorContext(ctx, "project mandate status", "project", p.Name, "err", err)
 		fresh = p

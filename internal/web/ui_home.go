@@ -9,7 +9,7 @@ import (
 const homeRecent = 10
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	recent, err := s.acct.Store().RecentProjects(r.Context(), homeRecent)
+	recent, err := s.idx.RecentProjects(r.Context(), homeRecent)
 	if err != nil {
 		s.fail(w, r, err)
 		return

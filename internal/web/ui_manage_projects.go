@@ -188,7 +188,7 @@ func (s *Server) manageProjects(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.md != nil && len(projects) > 0 {
 		// The badges: the user's projects that are critical or opted in.
-		mandated, err := s.acct.Store().MandatedProjectsOf(r.Context(), p.User.ID)
+		mandated, err := s.md.MandatedProjects(r.Context(), p.User.ID)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -222,7 +222,7 @@ const (
 func (p *public) user(w http.ResponseWriter, r *http.Request) {
 	s := p.s
 	name := r.PathValue("username")
-	u, err := s.acct.Store().UserByUsername(r.Context(), name)
+	u, err := s.acct.UserByUsername(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
 		s.renderError(w, r, http.StatusNotFound, "There is no user named “"+name+"”.")
 		return
@@ -243,12 +243,12 @@ func (p *public) user(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, fmt.Sprintf("Only the first %d pages of a user's projects are shown.", userMaxPage))
 		return
 	}
-	total, err := s.acct.Store().CountUserProjects(r.Context(), u.ID)
+	total, err := s.idx.CountUserProjects(r.Context(), u.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ls, err := s.acct.Store().UserProjects(r.Context(), u.ID, userPageSize, (page-1)*userPageSize)
+	ls, err := s.idx.UserProjects(r.Context(), u.ID, userPageSize, (page-1)*userPageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -328,7 +328,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		d.Searched = true
 		norm := pep.NormalizeName(q)
 		var found []store.Listing
-		exact, err := s.acct.Store().ProjectByName(ctx, norm)
+		exact, err := s.idx.ProjectByName(ctx, norm)
 		switch {
 		case err == nil:
 			if page == 1 {
@@ -345,7 +345,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		}
 		offset := max(0, (page-1)*searchPageSize-before)
 		limit := searchPageSize - len(found)
-		others, err := s.acct.Store().SearchProjects(ctx, norm, offset, limit+1)
+		others, err := s.idx.SearchProjects(ctx, norm, offset, limit+1)
 		if err != nil {
 			s.fail(w, r, err)
 			return

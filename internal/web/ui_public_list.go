@@ -25,7 +25,7 @@ func (s *Server) listings(ctx context.Context, projects []store.Listing) ([]list
 	for i, p := range projects {
 		ids[i] = p.ID
 	}
-	rels, err := s.acct.Store().ReleasesOf(ctx, ids)
+	rels, err := s.idx.ReleasesOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (s *Server) listings(ctx context.Context, projects []store.Listing) ([]list
 		}
 	}
 	// Only the summaries shown, each bounded by the database.
-	summaries, err := s.acct.Store().ReleaseSummaries(ctx, shown)
+	summaries, err := s.idx.ReleaseSummaries(ctx, shown)
 	if err != nil {
 		return nil, err
 	}

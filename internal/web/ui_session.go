@@ -40,7 +40,7 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	// Whatever session the browser had is replaced: a new id at login.
 	if old := s.session(r); old != nil {
-		_ = s.acct.Store().DeleteSession(r.Context(), old.Session.IDHash)
+		_ = s.acct.DropSession(r.Context(), old)
 	}
 	s.setCookie(w, cookieSession, login.Cookie, 0)
 	s.setCookie(w, cookieAnon, "", -1)
