@@ -2,16 +2,15 @@ package web
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"cheeseshop/internal/account"
 )
 
-// Answers that must not tell strangers more than they may know: the
-// administrators' pages, and the metrics endpoint.
+// The administrators' pages answer strangers as paths that do not exist:
+// adminOnly for every request under /admin/, administrator for each page
+// (which also requires the administrator's two-factor authentication).
 
 // isAdminPath reports whether a request path is under /admin/, the
 // administrators' pages.
@@ -37,33 +36,37 @@ func (s *Server) adminOnly(next http.Handler) http.Handler {
 	})
 }
 
-// MetricsHandler serves GET /metrics, behind Options.MetricsToken when it
-// is set, for a listener of its own (Options.MetricsElsewhere); anything
-// else is a 404.
-func (s *Server) MetricsHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.metricsEndpoint())
-	return s.securityHeaders(mux)
+// notFound answers as the server does for a path it does not serve, so
+// that a page reserved to administrators does not reveal itself to
+// others (with the baseline headers of securityHeaders, not the UI's,
+// which an unknown path lacks).
+func notFound(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Content-Security-Policy"] = hdrBaseCSP
+	h.Del("Cache-Control")
+	http.NotFound(w, r)
 }
 
-// metricsEndpoint is the Prometheus exposition of s.reg, behind the
-// bearer token when one is configured.
-func (s *Server) metricsEndpoint() http.Handler {
-	prom := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
-	if s.opts.MetricsToken == "" {
-		return prom
+// administrator lets through administrators with two-factor
+// authentication (theirs are the accounts most worth stealing): anybody
+// else gets the answer of a path that does not exist, and an
+// administrator without it the page tmpl (with forbidden as its data, a
+// 403) saying how to set it up. It returns the administrator, or nil when
+// it answered.
+func (s *Server) administrator(w http.ResponseWriter, r *http.Request, tmpl, title string, forbidden any) *account.Current {
+	c := s.current(r)
+	if c == nil || !c.User.IsAdmin {
+		notFound(w, r)
+		return nil
 	}
-	want := sha256.Sum256([]byte(s.opts.MetricsToken))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		// Hashing first makes the comparison's time independent of the
-		// token's length too.
-		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-			http.Error(w, "Unauthorized: send the metrics token as Authorization: Bearer <token>.", http.StatusUnauthorized)
-			return
-		}
-		prom.ServeHTTP(w, r)
-	})
+	has, err := s.hasTwoFactor(r.Context(), c.User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	if !has {
+		s.render(w, r, http.StatusForbidden, tmpl, title, forbidden)
+		return nil
+	}
+	return c
 }

@@ -2,7 +2,8 @@ package web
 
 // The security-key giveaway in the web UI: a signed-in user learns whether
 // it may claim a code (and if not, why and what else it can do), names its
-// shipping country and claims; administrators see the stock.
+// shipping country and claims. Administrators see the stock in
+// admin_promo.go.
 
 import (
 	"errors"
@@ -92,36 +93,4 @@ func (s *Server) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusForbidden
 	}
 	s.renderGiveaway(w, r, status, giveawayView{Status: st, Error: pe.Msg, Country: country})
-}
-
-// adminPromoView is what admin_promo.html shows.
-type adminPromoView struct {
-	NeedTwoFactor bool
-	Stock         *promo.Stock
-	Config        promo.Config
-	LastDay       time.Time
-}
-
-// MinRoleAge writes Config.MinRoleAge in days.
-func (v adminPromoView) MinRoleAge() string { return promo.Days(v.Config.MinRoleAge) }
-
-// adminPromo shows the stock of codes and the claims per country to
-// administrators with two-factor authentication (the rules of
-// /admin/critical/: anybody else gets the answer of a path that does not
-// exist, an administrator without two-factor authentication a 403).
-func (s *Server) adminPromo(w http.ResponseWriter, r *http.Request) {
-	const title = "Security-key giveaway"
-	if s.administrator(w, r, "admin_promo", title, adminPromoView{NeedTwoFactor: true}) == nil {
-		return
-	}
-	var err error
-	v := adminPromoView{Config: s.opts.Promo.Config()}
-	if !v.Config.End.IsZero() {
-		v.LastDay = v.Config.End.Add(-time.Nanosecond)
-	}
-	if v.Stock, err = s.opts.Promo.Stock(r.Context()); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "admin_promo", title, v)
 }

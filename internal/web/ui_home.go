@@ -35,22 +35,3 @@ func byteSize(n int64) string {
 func itoa(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
-
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Ready != nil {
-		if err := s.opts.Ready(); err != nil {
-			// The error names the database's host, user and name: it goes
-			// to the log, and anybody may ask /readyz.
-			s.log.WarnContext(r.Context(), "not ready", "err", err)
-			http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ready\n"))
-}

@@ -1,9 +1,10 @@
 package web
 
 import (
-	"cheeseshop/internal/account"
 	"net/http"
 	"strings"
+
+	"cheeseshop/internal/account"
 )
 
 type loginForm struct {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -118,115 +117,6 @@ func (s *Server) twoFactorManage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "twofactor_manage", "Two-factor authentication", map[string]any{
 		"Methods": m, "Required": req != "", "RequiredWhy": req.Explain(), "LowWater": twofactor.RecoveryLowWater,
 	})
-}
-
-// requireRecentAuth sends a user who has not proved its identity lately
-// to re-authenticate, coming back to back; it returns false then. The
-// domain refuses such changes too (twofactor.ErrReauthRequired): this
-// only spares the user a refusal.
-func (s *Server) requireRecentAuth(w http.ResponseWriter, r *http.Request, c *account.Current, back string) bool {
-	if s.acct.RecentlyAuthenticated(c, twofactor.ReauthWindow) {
-		return true
-	}
-	s.sendToReauth(w, r, back)
-	return false
-}
-
-// sendToReauth sends the browser to re-authenticate, coming back to back.
-func (s *Server) sendToReauth(w http.ResponseWriter, r *http.Request, back string) {
-	s.addFlash(w, r, "warning", "Confirm it is you before this change.")
-	redirect(w, r, reauthURL(back))
-}
-
-// reauthURL is the re-authentication page, coming back to back.
-func reauthURL(back string) string { return "/manage/account/reauth/?next=" + url.QueryEscape(back) }
-
-// reauthRefused sends the browser to re-authenticate when err is a
-// refusal for want of a recent one, and reports whether it did.
-func (s *Server) reauthRefused(w http.ResponseWriter, r *http.Request, err error, back string) bool {
-	if !errors.Is(err, twofactor.ErrReauthRequired) {
-		return false
-	}
-	s.sendToReauth(w, r, back)
-	return true
-}
-
-type reauthView struct {
-	Next     string
-	Methods  *twofactor.Methods
-	Error    string
-	Password bool // no second factor: confirm with the password
-}
-
-func (s *Server) reauthView(r *http.Request, c *account.Current, next, msg string) (reauthView, error) {
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
-	if err != nil {
-		return reauthView{}, err
-	}
-	return reauthView{Next: next, Methods: m, Error: msg, Password: !m.Enabled()}, nil
-}
-
-func (s *Server) reauthPage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
-	if c == nil {
-		return
-	}
-	v, err := s.reauthView(r, c, safeNext(r.URL.Query().Get("next")), "")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "reauth", "Confirm it is you", v)
-}
-
-// reauthPost checks a second factor (or, without one, the password) and
-// records the fresh proof on the session.
-func (s *Server) reauthPost(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
-	if c == nil {
-		return
-	}
-	ctx, m := r.Context(), meta(r)
-	next := safeNext(r.PostFormValue("next"))
-	methods, err := s.tf.MethodsOf(ctx, c.User.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	method := r.PostFormValue("method")
-	code := r.PostFormValue("code")
-	switch {
-	case method == "totp" && methods.TOTP:
-		err = s.tf.VerifyTOTP(ctx, c.User, code, m)
-	case method == "recovery-code" && methods.RecoveryLeft > 0:
-		var left int
-		left, err = s.tf.UseRecoveryCode(ctx, c.User, code, m)
-		if err == nil {
-			s.recoveryWarning(w, r, left)
-		}
-	case method == "password" && !methods.Enabled():
-		err = s.acct.CheckPassword(ctx, c.User, r.PostFormValue("password"), m)
-	default:
-		err = &account.Error{Kind: account.Invalid, Msg: "Choose one of the methods on this page."}
-	}
-	if err != nil {
-		if account.KindOf(err) == account.TooManyRequests || account.KindOf(err) == 0 {
-			s.fail(w, r, err)
-			return
-		}
-		v, verr := s.reauthView(r, c, next, err.Error())
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.render(w, r, http.StatusUnauthorized, "reauth", "Confirm it is you", v)
-		return
-	}
-	if err := s.acct.Reauthenticated(ctx, c, method, "", m); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	redirect(w, r, next)
 }
 
 // needsNoSecondFactor lists the pages a signed-in user without two-factor

@@ -1,0 +1,74 @@
+package web
+
+// Operations: the health and readiness probes, the metrics endpoint and
+// the static files of the web UI.
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MetricsHandler serves GET /metrics, behind Options.MetricsToken when it
+// is set, for a listener of its own (Options.MetricsElsewhere); anything
+// else is a 404.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsEndpoint())
+	return s.securityHeaders(mux)
+}
+
+// metricsEndpoint is the Prometheus exposition of s.reg, behind the
+// bearer token when one is configured.
+func (s *Server) metricsEndpoint() http.Handler {
+	prom := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+	if s.opts.MetricsToken == "" {
+		return prom
+	}
+	want := sha256.Sum256([]byte(s.opts.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		// Hashing first makes the comparison's time independent of the
+		// token's length too.
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "Unauthorized: send the metrics token as Authorization: Bearer <token>.", http.StatusUnauthorized)
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			// The error names the database's host, user and name: it goes
+			// to the log, and anybody may ask /readyz.
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) staticHandler() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.StripPrefix("/static/", fsrv).ServeHTTP(w, r)
+	})
+}
