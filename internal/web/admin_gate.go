@@ -6,7 +6,18 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/promo"
+	"cheeseshop/internal/recovery"
 )
+
+// adminPages serves the administrators' pages of account recovery and of
+// the giveaway. (The critical projects page, adminCritical, is still a
+// method of Server.)
+type adminPages struct {
+	s     *Server           // shared helpers: the administrator gate, rendering
+	rec   *recovery.Service // nil: no account recovery
+	promo *promo.Service    // nil: no giveaway
+}
 
 // The administrators' pages answer strangers as paths that do not exist:
 // adminOnly for every request under /admin/, administrator for each page

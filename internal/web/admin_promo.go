@@ -25,19 +25,19 @@ func (v adminPromoView) MinRoleAge() string { return promo.Days(v.Config.MinRole
 // administrators with two-factor authentication (the rules of
 // /admin/critical/: anybody else gets the answer of a path that does not
 // exist, an administrator without two-factor authentication a 403).
-func (s *Server) adminPromo(w http.ResponseWriter, r *http.Request) {
+func (a *adminPages) adminPromo(w http.ResponseWriter, r *http.Request) {
 	const title = "Security-key giveaway"
-	if s.administrator(w, r, "admin_promo", title, adminPromoView{NeedTwoFactor: true}) == nil {
+	if a.s.administrator(w, r, "admin_promo", title, adminPromoView{NeedTwoFactor: true}) == nil {
 		return
 	}
 	var err error
-	v := adminPromoView{Config: s.opts.Promo.Config()}
+	v := adminPromoView{Config: a.promo.Config()}
 	if !v.Config.End.IsZero() {
 		v.LastDay = v.Config.End.Add(-time.Nanosecond)
 	}
-	if v.Stock, err = s.opts.Promo.Stock(r.Context()); err != nil {
-		s.fail(w, r, err)
+	if v.Stock, err = a.promo.Stock(r.Context()); err != nil {
+		a.s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_promo", title, v)
+	a.s.render(w, r, http.StatusOK, "admin_promo", title, v)
 }

@@ -102,6 +102,9 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_bytes", Help: "Estimated memory of the cached project pages (bounded by --cache-size)."},
 			func() float64 { _, b := idx.Cache().Stats(); return float64(b) }),
 	)
+	if opts.Stats != nil {
+		reg.MustRegister(&statsCollector{svc: opts.Stats, log: log})
+	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
 	s.patterns = mux.patterns
@@ -123,75 +126,6 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// routes is the one place that lists every route.
-func (s *Server) routes(mux *routeMux) {
-	mux.HandleFunc("POST /legacy/{$}", s.uploadSlots(s.upload))
-	mux.HandleFunc("POST /legacy", s.uploadSlots(s.upload)) // never redirect a POST
-
-	mux.HandleFunc("GET /simple/{$}", s.simpleRoot)
-	mux.HandleFunc("GET /simple", redirectTo("/simple/"))
-	mux.HandleFunc("GET /simple/{project}/{$}", s.simpleProject)
-	mux.HandleFunc("GET /simple/{project}", s.simpleProjectNoSlash)
-
-	mux.HandleFunc("GET /pypi/{project}/json", s.jsonProject)
-	mux.HandleFunc("GET /pypi/{project}/json/{$}", s.jsonProject)
-	mux.HandleFunc("GET /pypi/{project}/{version}/json", s.jsonRelease)
-	mux.HandleFunc("GET /pypi/{project}/{version}/json/{$}", s.jsonRelease)
-
-	mux.HandleFunc("GET /files/{sha256}/{filename}", s.file)
-
-	mux.Handle("GET /help/{$}", s.ui(s.help))
-	mux.Handle("GET /{$}", s.ui(s.home))
-	mux.Handle("GET /static/", s.staticHandler())
-
-	mux.Handle("GET /account/login/{$}", s.ui(s.loginPage))
-	mux.Handle("POST /account/login/{$}", s.ui(s.loginPost))
-	mux.Handle("POST /account/logout/{$}", s.ui(s.logoutPost))
-	s.accountRoutes(mux)
-	s.manageRoutes(mux)
-	s.publicRoutes(mux)
-	s.adminRoutes(mux)
-	s.recoveryRoutes(mux)
-	s.promoRoutes(mux)
-	s.statsRoutes(mux)
-	if s.tf != nil {
-		s.twoFactorRoutes(mux)
-	}
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	if !s.opts.MetricsElsewhere {
-		mux.Handle("GET /metrics", s.metricsEndpoint())
-	}
-}
-
-// routeMux is a ServeMux that remembers its patterns, so that tests can
-// check that every route is accounted for (the two-factor mandate's
-// table of write routes).
-type routeMux struct {
-	*http.ServeMux
-	patterns []string
-}
-
-// Handle registers a route.
-func (m *routeMux) Handle(pattern string, h http.Handler) {
-	m.patterns = append(m.patterns, pattern)
-	m.ServeMux.Handle(pattern, h)
-}
-
-// HandleFunc registers a route.
-func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
-	m.Handle(pattern, http.HandlerFunc(h))
-}
-
-func redirectTo(target string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
-	}
-}
 
 // recoverer turns a panic into a logged 500 instead of a dropped connection.
 func (s *Server) recoverer(next http.Handler) http.Handler {

@@ -37,50 +37,50 @@ func (v giveawayView) Eligible() bool { return v.Status.Eligible() }
 // before it may claim.
 func (v giveawayView) Unverified() bool { return v.Status.Reason == promo.Unverified }
 
-func (s *Server) renderGiveaway(w http.ResponseWriter, r *http.Request, status int, v giveawayView) {
-	cfg := s.opts.Promo.Config()
+func (a *accountPages) renderGiveaway(w http.ResponseWriter, r *http.Request, status int, v giveawayView) {
+	cfg := a.promo.Config()
 	v.Countries, v.KeysPerCode = cfg.Countries, promo.KeysPerCode
 	if !cfg.End.IsZero() {
 		v.LastDay = cfg.End.Add(-time.Nanosecond)
 	}
-	s.render(w, r, status, "promo", "Security-key giveaway", v)
+	a.s.render(w, r, status, "promo", "Security-key giveaway", v)
 }
 
 // giveawayPage tells the user what the giveaway offers it.
-func (s *Server) giveawayPage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (a *accountPages) giveawayPage(w http.ResponseWriter, r *http.Request) {
+	c := a.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	st, err := s.opts.Promo.Eligibility(r.Context(), c.User, "")
+	st, err := a.promo.Eligibility(r.Context(), c.User, "")
 	if err != nil {
-		s.fail(w, r, err)
+		a.s.fail(w, r, err)
 		return
 	}
-	s.renderGiveaway(w, r, http.StatusOK, giveawayView{Status: st})
+	a.renderGiveaway(w, r, http.StatusOK, giveawayView{Status: st})
 }
 
 // giveawayClaim claims a code for the chosen country.
-func (s *Server) giveawayClaim(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (a *accountPages) giveawayClaim(w http.ResponseWriter, r *http.Request) {
+	c := a.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
 	country := r.PostFormValue("country")
-	_, err := s.opts.Promo.Claim(r.Context(), c.User, country, meta(r))
+	_, err := a.promo.Claim(r.Context(), c.User, country, meta(r))
 	if err == nil {
-		s.addFlash(w, r, "ok", "Your code is ready: redeem it as explained below.")
+		a.s.addFlash(w, r, "ok", "Your code is ready: redeem it as explained below.")
 		redirect(w, r, giveawayPath)
 		return
 	}
 	pe, ok := errors.AsType[*promo.Error](err)
 	if !ok {
-		s.fail(w, r, err)
+		a.s.fail(w, r, err)
 		return
 	}
-	st, err := s.opts.Promo.Eligibility(r.Context(), c.User, country)
+	st, err := a.promo.Eligibility(r.Context(), c.User, country)
 	if err != nil {
-		s.fail(w, r, err)
+		a.s.fail(w, r, err)
 		return
 	}
 	if st.Eligible() || st.Reason == promo.Country {
@@ -92,5 +92,5 @@ func (s *Server) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 	if status == 0 {
 		status = http.StatusForbidden
 	}
-	s.renderGiveaway(w, r, status, giveawayView{Status: st, Error: pe.Msg, Country: country})
+	a.renderGiveaway(w, r, status, giveawayView{Status: st, Error: pe.Msg, Country: country})
 }

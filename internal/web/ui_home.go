@@ -8,18 +8,18 @@ import (
 // homeRecent is how many recently updated projects the home page lists.
 const homeRecent = 10
 
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	recent, err := s.idx.RecentProjects(r.Context(), homeRecent)
+func (p *public) home(w http.ResponseWriter, r *http.Request) {
+	recent, err := p.s.idx.RecentProjects(r.Context(), homeRecent)
 	if err != nil {
-		s.fail(w, r, err)
+		p.s.fail(w, r, err)
 		return
 	}
-	listed, err := s.listings(r.Context(), recent)
+	listed, err := p.listings(r.Context(), recent)
 	if err != nil {
-		s.fail(w, r, err)
+		p.s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", "Python package index", map[string]any{"Recent": listed})
+	p.s.render(w, r, http.StatusOK, "home", "Python package index", map[string]any{"Recent": listed})
 }
 
 func byteSize(n int64) string {

@@ -8,10 +8,19 @@ import (
 	"time"
 
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
 )
+
+// managePages serves the project management pages of the web UI: the
+// user's projects, releases, collaborators, history and API tokens.
+type managePages struct {
+	s   *Server // shared helpers: sessions, forms, rendering, badges
+	idx *index.Service
+	md  *mandate.Service // nil: no mandate badges
+}
 
 // maxTokenDays bounds the lifetime asked for a token, in days.
 const maxTokenDays = 3650
@@ -67,25 +76,25 @@ func (s *Server) manageAction(act func(r *http.Request, p *index.Principal) (out
 	}
 }
 
-func (s *Server) acceptInvitation(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) acceptInvitation(r *http.Request, p *index.Principal) (outcome, error) {
 	name := r.PathValue("project")
 	o := outcome{msg: "You are now a collaborator on " + name + ".", to: projectURL(name), back: "/manage/projects/"}
-	return o, s.idx.AcceptInvitation(r.Context(), p, p.Meta, name)
+	return o, m.idx.AcceptInvitation(r.Context(), p, p.Meta, name)
 }
 
-func (s *Server) declineInvitation(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) declineInvitation(r *http.Request, p *index.Principal) (outcome, error) {
 	name := r.PathValue("project")
 	o := outcome{msg: "Invitation to " + name + " declined.", to: "/manage/projects/", back: "/manage/projects/"}
-	return o, s.idx.DeclineInvitation(r.Context(), p, p.Meta, name)
+	return o, m.idx.DeclineInvitation(r.Context(), p, p.Meta, name)
 }
 
-func (s *Server) deleteProject(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) deleteProject(r *http.Request, p *index.Principal) (outcome, error) {
 	name := r.PathValue("project")
 	o := outcome{msg: "Project " + name + " deleted. Its name stays reserved.", to: "/manage/projects/", back: projectURL(name)}
-	return o, s.idx.DeleteProject(r.Context(), p, p.Meta, name, r.PostFormValue("confirm_name"))
+	return o, m.idx.DeleteProject(r.Context(), p, p.Meta, name, r.PostFormValue("confirm_name"))
 }
 
-func (s *Server) setRequire2FA(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) setRequire2FA(r *http.Request, p *index.Principal) (outcome, error) {
 	name := r.PathValue("project")
 	var on bool
 	switch r.PostFormValue("require") {
@@ -99,88 +108,88 @@ func (s *Server) setRequire2FA(r *http.Request, p *index.Principal) (outcome, er
 	if !on {
 		msg = name + " no longer requires two-factor authentication of its collaborators (unless it is critical)."
 	}
-	return outcome{msg: msg, to: projectURL(name) + "#two-factor", back: projectURL(name)}, s.idx.SetRequire2FA(r.Context(), p, p.Meta, name, on)
+	return outcome{msg: msg, to: projectURL(name) + "#two-factor", back: projectURL(name)}, m.idx.SetRequire2FA(r.Context(), p, p.Meta, name, on)
 }
 
-func (s *Server) yankRelease(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) yankRelease(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v := r.PathValue("project"), r.PathValue("version")
 	o := outcome{msg: "Release " + v + " yanked.", to: projectURL(name), back: projectURL(name)}
-	return o, s.idx.Yank(r.Context(), p, p.Meta, name, v, r.PostFormValue("reason"))
+	return o, m.idx.Yank(r.Context(), p, p.Meta, name, v, r.PostFormValue("reason"))
 }
 
-func (s *Server) unyankRelease(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) unyankRelease(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v := r.PathValue("project"), r.PathValue("version")
 	o := outcome{msg: "Release " + v + " un-yanked.", to: projectURL(name), back: projectURL(name)}
-	return o, s.idx.Unyank(r.Context(), p, p.Meta, name, v)
+	return o, m.idx.Unyank(r.Context(), p, p.Meta, name, v)
 }
 
-func (s *Server) deleteRelease(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) deleteRelease(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v := r.PathValue("project"), r.PathValue("version")
 	o := outcome{msg: "Release " + v + " deleted. Its filenames can never be uploaded again.", to: projectURL(name), back: projectURL(name)}
-	return o, s.idx.DeleteRelease(r.Context(), p, p.Meta, name, v)
+	return o, m.idx.DeleteRelease(r.Context(), p, p.Meta, name, v)
 }
 
-func (s *Server) deleteFile(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) deleteFile(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v, fn := r.PathValue("project"), r.PathValue("version"), r.PostFormValue("filename")
 	o := outcome{msg: "File " + fn + " deleted. Its filename can never be uploaded again.", to: releaseURL(name, v), back: releaseURL(name, v)}
-	return o, s.idx.DeleteProjectFile(r.Context(), p, p.Meta, name, fn)
+	return o, m.idx.DeleteProjectFile(r.Context(), p, p.Meta, name, fn)
 }
 
-func (s *Server) inviteCollaborator(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) inviteCollaborator(r *http.Request, p *index.Principal) (outcome, error) {
 	name, user, role := r.PathValue("project"), strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("role")
 	back := projectURL(name, "collaboration/")
 	o := outcome{msg: "Invitation sent to " + user + ".", to: back, back: back}
-	_, err := s.idx.InviteCollaborator(r.Context(), p, p.Meta, name, user, role)
+	_, err := m.idx.InviteCollaborator(r.Context(), p, p.Meta, name, user, role)
 	return o, err
 }
 
-func (s *Server) revokeInvitation(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) revokeInvitation(r *http.Request, p *index.Principal) (outcome, error) {
 	name, user := r.PathValue("project"), r.PostFormValue("username")
 	back := projectURL(name, "collaboration/")
 	o := outcome{msg: "Invitation of " + user + " revoked.", to: back, back: back}
-	return o, s.idx.RevokeInvitation(r.Context(), p, p.Meta, name, user)
+	return o, m.idx.RevokeInvitation(r.Context(), p, p.Meta, name, user)
 }
 
-func (s *Server) changeRole(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) changeRole(r *http.Request, p *index.Principal) (outcome, error) {
 	name, user, role := r.PathValue("project"), r.PostFormValue("username"), r.PostFormValue("role")
 	back := projectURL(name, "collaboration/")
 	o := outcome{msg: "Role of " + user + " set to " + role + ".", to: back, back: back}
-	return o, s.idx.ChangeRole(r.Context(), p, p.Meta, name, user, role)
+	return o, m.idx.ChangeRole(r.Context(), p, p.Meta, name, user, role)
 }
 
-func (s *Server) removeCollaborator(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) removeCollaborator(r *http.Request, p *index.Principal) (outcome, error) {
 	name, user := r.PathValue("project"), r.PostFormValue("username")
 	back := projectURL(name, "collaboration/")
 	o := outcome{msg: user + " removed from " + name + ".", to: back, back: back}
-	return o, s.idx.RemoveCollaborator(r.Context(), p, p.Meta, name, user)
+	return o, m.idx.RemoveCollaborator(r.Context(), p, p.Meta, name, user)
 }
 
-func (s *Server) leaveProject(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) leaveProject(r *http.Request, p *index.Principal) (outcome, error) {
 	name := r.PathValue("project")
 	o := outcome{msg: "You left " + name + ".", to: "/manage/projects/", back: projectURL(name, "collaboration/")}
-	return o, s.idx.LeaveProject(r.Context(), p, p.Meta, name)
+	return o, m.idx.LeaveProject(r.Context(), p, p.Meta, name)
 }
 
 // manageProjects lists the user's projects and pending invitations.
-func (s *Server) manageProjects(w http.ResponseWriter, r *http.Request) {
-	p := s.principal(w, r)
+func (m *managePages) manageProjects(w http.ResponseWriter, r *http.Request) {
+	p := m.s.principal(w, r)
 	if p == nil {
 		return
 	}
-	projects, invs, err := s.idx.MyProjects(r.Context(), p)
+	projects, invs, err := m.idx.MyProjects(r.Context(), p)
 	if err != nil {
-		s.fail(w, r, err)
+		m.s.fail(w, r, err)
 		return
 	}
 	mine := make([]myProject, len(projects))
 	for i, pr := range projects {
 		mine[i] = myProject{UserProject: pr}
 	}
-	if s.md != nil && len(projects) > 0 {
+	if m.md != nil && len(projects) > 0 {
 		// The badges: the user's projects that are critical or opted in.
-		mandated, err := s.md.MandatedProjects(r.Context(), p.User.ID)
+		mandated, err := m.md.MandatedProjects(r.Context(), p.User.ID)
 		if err != nil {
-			s.fail(w, r, err)
+			m.s.fail(w, r, err)
 			return
 		}
 		byName := make(map[string]*store.Project, len(mandated))
@@ -188,12 +197,12 @@ func (s *Server) manageProjects(w http.ResponseWriter, r *http.Request) {
 			byName[m.NormalizedName] = m
 		}
 		for i := range mine {
-			if m := byName[mine[i].Normalized]; m != nil {
-				mine[i].Mandate = s.statusOf(m)
+			if mp := byName[mine[i].Normalized]; mp != nil {
+				mine[i].Mandate = m.s.statusOf(mp)
 			}
 		}
 	}
-	s.render(w, r, http.StatusOK, "manage_projects", "Your projects", map[string]any{"Projects": mine, "Invitations": invs})
+	m.s.render(w, r, http.StatusOK, "manage_projects", "Your projects", map[string]any{"Projects": mine, "Invitations": invs})
 }
 
 // myProject is a project of the user, with its badges.
@@ -214,62 +223,62 @@ type managedPage struct {
 	ProjectPath string
 }
 
-func (s *Server) managedPage(w http.ResponseWriter, r *http.Request, tab string) (*managedPage, bool) {
-	p := s.principal(w, r)
+func (m *managePages) managedPage(w http.ResponseWriter, r *http.Request, tab string) (*managedPage, bool) {
+	p := m.s.principal(w, r)
 	if p == nil {
 		return nil, false
 	}
-	m, err := s.idx.Managed(r.Context(), p, r.PathValue("project"))
+	mp, err := m.idx.Managed(r.Context(), p, r.PathValue("project"))
 	if err != nil {
-		s.fail(w, r, err)
+		m.s.fail(w, r, err)
 		return nil, false
 	}
-	newest := slices.Clone(m.Releases)
+	newest := slices.Clone(mp.Releases)
 	slices.Reverse(newest)
-	return &managedPage{ManagedProject: m, Tab: tab, Newest: newest, Roles: []string{store.RoleOwner, store.RoleMaintainer},
-		Now: time.Now(), ProjectPath: projectURL(m.Project.Name)}, true
+	return &managedPage{ManagedProject: mp, Tab: tab, Newest: newest, Roles: []string{store.RoleOwner, store.RoleMaintainer},
+		Now: time.Now(), ProjectPath: projectURL(mp.Project.Name)}, true
 }
 
 // manageProject is a project's overview: releases and settings.
-func (s *Server) manageProject(w http.ResponseWriter, r *http.Request) {
-	if pg, ok := s.managedPage(w, r, "releases"); ok {
-		s.render(w, r, http.StatusOK, "manage_project", "Manage "+pg.Project.Name, pg)
+func (m *managePages) manageProject(w http.ResponseWriter, r *http.Request) {
+	if pg, ok := m.managedPage(w, r, "releases"); ok {
+		m.s.render(w, r, http.StatusOK, "manage_project", "Manage "+pg.Project.Name, pg)
 	}
 }
 
 // manageRelease lists a release's files.
-func (s *Server) manageRelease(w http.ResponseWriter, r *http.Request) {
-	pg, ok := s.managedPage(w, r, "releases")
+func (m *managePages) manageRelease(w http.ResponseWriter, r *http.Request) {
+	pg, ok := m.managedPage(w, r, "releases")
 	if !ok {
 		return
 	}
 	pg.Release = pg.ManagedProject.Release(r.PathValue("version"))
 	if pg.Release == nil {
-		s.renderError(w, r, http.StatusNotFound, "No release "+r.PathValue("version")+" of "+pg.Project.Name+".")
+		m.s.renderError(w, r, http.StatusNotFound, "No release "+r.PathValue("version")+" of "+pg.Project.Name+".")
 		return
 	}
-	s.render(w, r, http.StatusOK, "manage_release", "Manage "+pg.Project.Name+" "+pg.Release.Version, pg)
+	m.s.render(w, r, http.StatusOK, "manage_release", "Manage "+pg.Project.Name+" "+pg.Release.Version, pg)
 }
 
 // manageCollaboration shows the collaborators and invitations.
-func (s *Server) manageCollaboration(w http.ResponseWriter, r *http.Request) {
-	if pg, ok := s.managedPage(w, r, "collaboration"); ok {
-		s.render(w, r, http.StatusOK, "manage_collaboration", "Collaborators of "+pg.Project.Name, pg)
+func (m *managePages) manageCollaboration(w http.ResponseWriter, r *http.Request) {
+	if pg, ok := m.managedPage(w, r, "collaboration"); ok {
+		m.s.render(w, r, http.StatusOK, "manage_collaboration", "Collaborators of "+pg.Project.Name, pg)
 	}
 }
 
 // manageHistory shows the project's security events.
-func (s *Server) manageHistory(w http.ResponseWriter, r *http.Request) {
-	pg, ok := s.managedPage(w, r, "history")
+func (m *managePages) manageHistory(w http.ResponseWriter, r *http.Request) {
+	pg, ok := m.managedPage(w, r, "history")
 	if !ok {
 		return
 	}
-	p := &index.Principal{User: s.current(r).User}
-	_, evs, err := s.idx.ProjectHistory(r.Context(), p, r.PathValue("project"), 200)
+	p := &index.Principal{User: m.s.current(r).User}
+	_, evs, err := m.idx.ProjectHistory(r.Context(), p, r.PathValue("project"), 200)
 	if err != nil {
-		s.fail(w, r, err)
+		m.s.fail(w, r, err)
 		return
 	}
 	pg.Events = evs
-	s.render(w, r, http.StatusOK, "manage_history", "Security history of "+pg.Project.Name, pg)
+	m.s.render(w, r, http.StatusOK, "manage_history", "Security history of "+pg.Project.Name, pg)
 }

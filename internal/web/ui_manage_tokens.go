@@ -15,13 +15,13 @@ import (
 )
 
 // revokeToken revokes one of the user's API tokens.
-func (s *Server) revokeToken(r *http.Request, p *index.Principal) (outcome, error) {
+func (m *managePages) revokeToken(r *http.Request, p *index.Principal) (outcome, error) {
 	o := outcome{msg: "API token revoked.", to: "/manage/account/tokens/", back: "/manage/account/tokens/"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return o, &index.Error{Kind: index.NotFound, Msg: "No such API token."}
 	}
-	return o, s.idx.RevokeToken(r.Context(), p, p.Meta, id)
+	return o, m.idx.RevokeToken(r.Context(), p, p.Meta, id)
 }
 
 // tokensPage is what the API tokens page receives.
@@ -34,34 +34,34 @@ type tokensPage struct {
 	Now      time.Time
 }
 
-func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, p *index.Principal, status int, pg *tokensPage) {
+func (m *managePages) renderTokens(w http.ResponseWriter, r *http.Request, p *index.Principal, status int, pg *tokensPage) {
 	var err error
-	if pg.Tokens, err = s.idx.ListTokens(r.Context(), p); err != nil {
-		s.fail(w, r, err)
+	if pg.Tokens, err = m.idx.ListTokens(r.Context(), p); err != nil {
+		m.s.fail(w, r, err)
 		return
 	}
-	if pg.Projects, _, err = s.idx.MyProjects(r.Context(), p); err != nil {
-		s.fail(w, r, err)
+	if pg.Projects, _, err = m.idx.MyProjects(r.Context(), p); err != nil {
+		m.s.fail(w, r, err)
 		return
 	}
 	if pg.Form == nil {
 		pg.Form = url.Values{"scope": {"all"}}
 	}
 	pg.Now = time.Now()
-	s.render(w, r, status, "manage_tokens", "API tokens", pg)
+	m.s.render(w, r, status, "manage_tokens", "API tokens", pg)
 }
 
 // manageTokens lists the user's API tokens with the form to create one.
-func (s *Server) manageTokens(w http.ResponseWriter, r *http.Request) {
-	if p := s.principal(w, r); p != nil {
-		s.renderTokens(w, r, p, http.StatusOK, &tokensPage{})
+func (m *managePages) manageTokens(w http.ResponseWriter, r *http.Request) {
+	if p := m.s.principal(w, r); p != nil {
+		m.renderTokens(w, r, p, http.StatusOK, &tokensPage{})
 	}
 }
 
 // createToken creates a token and shows its secret once, on this very
 // response (never in a redirect target or a flash cookie).
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	p := s.principal(w, r)
+func (m *managePages) createToken(w http.ResponseWriter, r *http.Request) {
+	p := m.s.principal(w, r)
 	if p == nil {
 		return
 	}
@@ -70,21 +70,21 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	req.Manage = r.PostForm.Get("manage") == "on"
 	var nt *index.NewToken
 	if err == nil {
-		nt, err = s.idx.CreateToken(r.Context(), p, p.Meta, req)
+		nt, err = m.idx.CreateToken(r.Context(), p, p.Meta, req)
 	}
 	if index.ReauthRequired(err) {
-		s.sendToReauth(w, r, "/manage/account/tokens/")
+		m.s.sendToReauth(w, r, "/manage/account/tokens/")
 		return
 	}
 	if err != nil {
 		if k := index.KindOf(err); k == index.Invalid || k == index.Forbidden {
-			s.renderTokens(w, r, p, statusOf(err), &tokensPage{Error: err.Error(), Form: r.PostForm})
+			m.renderTokens(w, r, p, statusOf(err), &tokensPage{Error: err.Error(), Form: r.PostForm})
 			return
 		}
-		s.fail(w, r, err)
+		m.s.fail(w, r, err)
 		return
 	}
-	s.renderTokens(w, r, p, http.StatusOK, &tokensPage{New: nt})
+	m.renderTokens(w, r, p, http.StatusOK, &tokensPage{New: nt})
 }
 
 // tokenRequest builds a token request from a form or a JSON body.

@@ -15,6 +15,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/readme"
+	"cheeseshop/internal/stats"
 	"cheeseshop/internal/store"
 )
 
@@ -34,12 +35,14 @@ const (
 	searchWait = 2 * time.Second
 )
 
-// public serves the public pages: projects, releases, users and search.
+// public serves the public pages of the web UI: the home and help pages,
+// projects, releases, users, search and the two-factor statistics.
 type public struct {
 	s       *Server
 	readmes *readme.Renderer // rendered descriptions, by release id (stored with the releases)
 	// searches holds a token for each search running (searchConcurrency).
 	searches chan struct{}
+	stats    *stats.Service // nil: no statistics pages
 }
 
 // addSlash redirects a page's address without its trailing slash to the
@@ -253,7 +256,7 @@ func (p *public) user(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	projects, err := s.listings(r.Context(), ls)
+	projects, err := p.listings(r.Context(), ls)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -354,7 +357,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		if more {
 			others = others[:limit]
 		}
-		if d.Results, err = s.listings(ctx, append(found, others...)); err != nil {
+		if d.Results, err = p.listings(ctx, append(found, others...)); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -5,7 +5,19 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/promo"
+	"cheeseshop/internal/recovery"
 )
+
+// accountPages serves the account pages of the web UI: signing in and
+// out, registration, email verification, password reset, the account
+// settings, account recovery and the security-key giveaway.
+type accountPages struct {
+	s     *Server // shared helpers: sessions, forms, rendering
+	acct  *account.Service
+	rec   *recovery.Service // nil: no account recovery
+	promo *promo.Service    // nil: no giveaway
+}
 
 type loginForm struct {
 	Username string
@@ -13,19 +25,19 @@ type loginForm struct {
 	Error    string
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (a *accountPages) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if s.current(r) != nil {
+	if a.s.current(r) != nil {
 		redirect(w, r, next)
 		return
 	}
-	s.render(w, r, http.StatusOK, "login", "Log in", loginForm{Next: next})
+	a.s.render(w, r, http.StatusOK, "login", "Log in", loginForm{Next: next})
 }
 
-func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
+func (a *accountPages) loginPost(w http.ResponseWriter, r *http.Request) {
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	next := safeNext(r.PostFormValue("next"))
-	login, err := s.acct.Login(r.Context(), username, r.PostFormValue("password"), meta(r))
+	login, err := a.acct.Login(r.Context(), username, r.PostFormValue("password"), meta(r))
 	if err != nil {
 		switch account.KindOf(err) {
 		case account.Unauthorized, account.Forbidden, account.Invalid:
@@ -33,18 +45,18 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 			if account.KindOf(err) == account.Forbidden {
 				status = http.StatusForbidden
 			}
-			s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error()})
+			a.s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error()})
 			return
 		}
-		s.fail(w, r, err)
+		a.s.fail(w, r, err)
 		return
 	}
 	// Whatever session the browser had is replaced: a new id at login.
-	if old := s.session(r); old != nil {
-		_ = s.acct.DropSession(r.Context(), old)
+	if old := a.s.session(r); old != nil {
+		_ = a.acct.DropSession(r.Context(), old)
 	}
-	s.setCookie(w, cookieSession, login.Cookie, 0)
-	s.setCookie(w, cookieAnon, "", -1)
+	a.s.setCookie(w, cookieSession, login.Cookie, 0)
+	a.s.setCookie(w, cookieAnon, "", -1)
 	if login.Pending {
 		redirect(w, r, "/account/two-factor/?next="+urlQueryEscape(next))
 		return
@@ -52,14 +64,14 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, next)
 }
 
-func (s *Server) logoutPost(w http.ResponseWriter, r *http.Request) {
-	if c := s.session(r); c != nil {
-		if err := s.acct.Logout(r.Context(), c, meta(r)); err != nil {
-			s.fail(w, r, err)
+func (a *accountPages) logoutPost(w http.ResponseWriter, r *http.Request) {
+	if c := a.s.session(r); c != nil {
+		if err := a.acct.Logout(r.Context(), c, meta(r)); err != nil {
+			a.s.fail(w, r, err)
 			return
 		}
 	}
-	s.setCookie(w, cookieSession, "", -1)
-	s.addFlash(w, r, "ok", "You are logged out.")
+	a.s.setCookie(w, cookieSession, "", -1)
+	a.s.addFlash(w, r, "ok", "You are logged out.")
 	redirect(w, r, "/")
 }

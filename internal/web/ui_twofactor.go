@@ -10,12 +10,21 @@ import (
 	"cheeseshop/internal/twofactor"
 )
 
+// twoFactorPages serves the second factors in the web UI: the second step
+// of signing in, the set-up pages of authenticator apps, security keys
+// and recovery codes, and re-authentication.
+type twoFactorPages struct {
+	s    *Server // shared helpers: sessions, forms, rendering
+	acct *account.Service
+	tf   *twofactor.Service
+}
+
 // pendingSession returns the session waiting for its second step, or
 // sends the browser to the login page and returns nil.
-func (s *Server) pendingSession(w http.ResponseWriter, r *http.Request) *account.Current {
-	c := s.session(r)
+func (t *twoFactorPages) pendingSession(w http.ResponseWriter, r *http.Request) *account.Current {
+	c := t.s.session(r)
 	if c == nil || !c.Pending() {
-		s.addFlash(w, r, "error", "Your sign-in expired. Log in again.")
+		t.s.addFlash(w, r, "error", "Your sign-in expired. Log in again.")
 		redirect(w, r, "/account/login/")
 		return nil
 	}
@@ -25,14 +34,14 @@ func (s *Server) pendingSession(w http.ResponseWriter, r *http.Request) *account
 // twoFactorChooser sends a user who gave its password to the page of its
 // preferred second factor: a security key, else the app, else a
 // recovery code.
-func (s *Server) twoFactorChooser(w http.ResponseWriter, r *http.Request) {
-	c := s.pendingSession(w, r)
+func (t *twoFactorPages) twoFactorChooser(w http.ResponseWriter, r *http.Request) {
+	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
 	q := "?next=" + url.QueryEscape(safeNext(r.URL.Query().Get("next")))
@@ -52,8 +61,8 @@ type secondStepMethod struct {
 	Name, URL string
 }
 
-func (s *Server) secondStepMethods(r *http.Request, c *account.Current, except string) []secondStepMethod {
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+func (t *twoFactorPages) secondStepMethods(r *http.Request, c *account.Current, except string) []secondStepMethod {
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
 	if err != nil {
 		return nil
 	}
@@ -74,47 +83,47 @@ func (s *Server) secondStepMethods(r *http.Request, c *account.Current, except s
 // finishSecondStep signs in a pending session that passed its second
 // step, and goes on to next. After a recovery code, the user is told how
 // many are left when few are.
-func (s *Server) finishSecondStep(w http.ResponseWriter, r *http.Request, c *account.Current, method, label string, recoveryLeft int) {
-	cookie, err := s.acct.CompleteSecondFactor(r.Context(), c, method, label, meta(r))
+func (t *twoFactorPages) finishSecondStep(w http.ResponseWriter, r *http.Request, c *account.Current, method, label string, recoveryLeft int) {
+	cookie, err := t.acct.CompleteSecondFactor(r.Context(), c, method, label, meta(r))
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.setCookie(w, cookieSession, cookie, 0)
+	t.s.setCookie(w, cookieSession, cookie, 0)
 	if method == "recovery-code" {
-		s.recoveryWarning(w, r, recoveryLeft)
+		t.recoveryWarning(w, r, recoveryLeft)
 	}
 	redirect(w, r, safeNext(r.FormValue("next")))
 }
 
 // recoveryWarning warns a user who just used a recovery code when few or
 // none are left.
-func (s *Server) recoveryWarning(w http.ResponseWriter, r *http.Request, left int) {
+func (t *twoFactorPages) recoveryWarning(w http.ResponseWriter, r *http.Request, left int) {
 	switch {
 	case left == 0:
-		s.addFlash(w, r, "warning", "You used your last recovery code. Generate new recovery codes now, or you may lose access to your account.")
+		t.s.addFlash(w, r, "warning", "You used your last recovery code. Generate new recovery codes now, or you may lose access to your account.")
 	case left <= twofactor.RecoveryLowWater:
-		s.addFlash(w, r, "warning", fmt.Sprintf("Only %d recovery codes are left. Generate new ones soon.", left))
+		t.s.addFlash(w, r, "warning", fmt.Sprintf("Only %d recovery codes are left. Generate new ones soon.", left))
 	}
 }
 
 // twoFactorManage is the overview of the user's second factors.
-func (s *Server) twoFactorManage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) twoFactorManage(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	req, err := s.tf.Required(r.Context(), c.User)
+	req, err := t.tf.Required(r.Context(), c.User)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "twofactor_manage", "Two-factor authentication", map[string]any{
+	t.s.render(w, r, http.StatusOK, "twofactor_manage", "Two-factor authentication", map[string]any{
 		"Methods": m, "Required": req != "", "RequiredWhy": req.Explain(), "LowWater": twofactor.RecoveryLowWater,
 	})
 }

@@ -36,11 +36,11 @@ func reauthURL(back string) string { return "/manage/account/reauth/?next=" + ur
 
 // reauthRefused sends the browser to re-authenticate when err is a
 // refusal for want of a recent one, and reports whether it did.
-func (s *Server) reauthRefused(w http.ResponseWriter, r *http.Request, err error, back string) bool {
+func (t *twoFactorPages) reauthRefused(w http.ResponseWriter, r *http.Request, err error, back string) bool {
 	if !errors.Is(err, twofactor.ErrReauthRequired) {
 		return false
 	}
-	s.sendToReauth(w, r, back)
+	t.s.sendToReauth(w, r, back)
 	return true
 }
 
@@ -51,72 +51,72 @@ type reauthView struct {
 	Password bool // no second factor: confirm with the password
 }
 
-func (s *Server) reauthView(r *http.Request, c *account.Current, next, msg string) (reauthView, error) {
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+func (t *twoFactorPages) reauthView(r *http.Request, c *account.Current, next, msg string) (reauthView, error) {
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
 	if err != nil {
 		return reauthView{}, err
 	}
 	return reauthView{Next: next, Methods: m, Error: msg, Password: !m.Enabled()}, nil
 }
 
-func (s *Server) reauthPage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) reauthPage(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	v, err := s.reauthView(r, c, safeNext(r.URL.Query().Get("next")), "")
+	v, err := t.reauthView(r, c, safeNext(r.URL.Query().Get("next")), "")
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "reauth", "Confirm it is you", v)
+	t.s.render(w, r, http.StatusOK, "reauth", "Confirm it is you", v)
 }
 
 // reauthPost checks a second factor (or, without one, the password) and
 // records the fresh proof on the session.
-func (s *Server) reauthPost(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) reauthPost(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
 	ctx, m := r.Context(), meta(r)
 	next := safeNext(r.PostFormValue("next"))
-	methods, err := s.tf.MethodsOf(ctx, c.User.ID)
+	methods, err := t.tf.MethodsOf(ctx, c.User.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
 	method := r.PostFormValue("method")
 	code := r.PostFormValue("code")
 	switch {
 	case method == "totp" && methods.TOTP:
-		err = s.tf.VerifyTOTP(ctx, c.User, code, m)
+		err = t.tf.VerifyTOTP(ctx, c.User, code, m)
 	case method == "recovery-code" && methods.RecoveryLeft > 0:
 		var left int
-		left, err = s.tf.UseRecoveryCode(ctx, c.User, code, m)
+		left, err = t.tf.UseRecoveryCode(ctx, c.User, code, m)
 		if err == nil {
-			s.recoveryWarning(w, r, left)
+			t.recoveryWarning(w, r, left)
 		}
 	case method == "password" && !methods.Enabled():
-		err = s.acct.CheckPassword(ctx, c.User, r.PostFormValue("password"), m)
+		err = t.acct.CheckPassword(ctx, c.User, r.PostFormValue("password"), m)
 	default:
 		err = &account.Error{Kind: account.Invalid, Msg: "Choose one of the methods on this page."}
 	}
 	if err != nil {
 		if account.KindOf(err) == account.TooManyRequests || account.KindOf(err) == 0 {
-			s.fail(w, r, err)
+			t.s.fail(w, r, err)
 			return
 		}
-		v, verr := s.reauthView(r, c, next, err.Error())
+		v, verr := t.reauthView(r, c, next, err.Error())
 		if verr != nil {
-			s.fail(w, r, verr)
+			t.s.fail(w, r, verr)
 			return
 		}
-		s.render(w, r, http.StatusUnauthorized, "reauth", "Confirm it is you", v)
+		t.s.render(w, r, http.StatusUnauthorized, "reauth", "Confirm it is you", v)
 		return
 	}
-	if err := s.acct.Reauthenticated(ctx, c, method, "", m); err != nil {
-		s.fail(w, r, err)
+	if err := t.acct.Reauthenticated(ctx, c, method, "", m); err != nil {
+		t.s.fail(w, r, err)
 		return
 	}
 	redirect(w, r, next)
