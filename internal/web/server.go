@@ -1,6 +1,34 @@
-// Package web is cheeseshop's HTTP surface: the legacy upload API, the
-// simple repository API, the JSON API and file downloads. Handlers stay
-// thin: they parse the request, call the index, and render its answer.
+// Package web is cheeseshop's HTTP surface: the PyPI protocol (the
+// legacy upload API, the simple repository API, the JSON API and file
+// downloads), the web UI, the JSON management API, the administrators'
+// pages and the operations endpoints. Handlers stay thin: they parse the
+// request, call the domain (index, account, twofactor, ...), and render
+// its answer; they never reach the store.
+//
+// routes.go is the one route table: every method and pattern, its
+// middleware and its handler, in sections by audience. The handlers are
+// methods of one type per audience, in files named after it:
+//
+//	pypiAPI         pypi_*.go          /simple/, /files/, /pypi/…/json, /legacy/
+//	public          ui_home.go, ui_help.go, ui_public*.go, ui_stats.go
+//	accountPages    ui_session.go, ui_account_*.go
+//	twoFactorPages  ui_twofactor*.go
+//	managePages     ui_manage_*.go
+//	manageAPI       api_manage.go      /api/…
+//	adminPages      admin_*.go         /admin/…
+//
+// Server holds the middleware — securityHeaders (headers.go), recoverer
+// and observe (server.go), realClient (clientaddr.go), adminOnly
+// (admin_gate.go), ui and its gateTwoFactor (ui.go, ui_twofactor.go),
+// manageAction (ui_manage_projects.go), api (api_manage.go), uploadSlots
+// (transport.go) — and the helpers the groups share: sessions, form tokens, templates, flash messages and
+// error answers (ui.go, errors.go), the mandate's banner and badges
+// (ui_mandate.go). ops.go serves the probes, /metrics and the static
+// files; transport.go, coalesce.go and clientaddr.go are the connection
+// layer that NewHTTPServer builds.
+//
+// The groups stay in one package: splitting them into packages would
+// export dozens of these shared helpers for little gain.
 package web
 
 import (
