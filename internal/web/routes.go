@@ -218,9 +218,10 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 // query.
 func redirectTo(target string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		to := target
 		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+			to += "?" + r.URL.RawQuery
 		}
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
 	}
 }
