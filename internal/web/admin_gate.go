@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
-	"cheeseshop/internal/promo"
 	"cheeseshop/internal/recovery"
 )
 
@@ -14,9 +13,10 @@ import (
 // the giveaway. (The critical projects page, adminCritical, is still a
 // method of Server.)
 type adminPages struct {
-	s     *Server           // shared helpers: the administrator gate, rendering
-	rec   *recovery.Service // nil: no account recovery
-	promo *promo.Service    // nil: no giveaway
+	s   *Server           // shared helpers: the administrator gate, rendering
+	rec *recovery.Service // nil: no account recovery
+	// The giveaway (s.opts.Promo) is read at each request: it may be
+	// replaced after New.
 }
 
 // The administrators' pages answer strangers as paths that do not exist:

@@ -31,11 +31,11 @@ func (a *adminPages) adminPromo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	v := adminPromoView{Config: a.promo.Config()}
+	v := adminPromoView{Config: a.s.opts.Promo.Config()}
 	if !v.Config.End.IsZero() {
 		v.LastDay = v.Config.End.Add(-time.Nanosecond)
 	}
-	if v.Stock, err = a.promo.Stock(r.Context()); err != nil {
+	if v.Stock, err = a.s.opts.Promo.Stock(r.Context()); err != nil {
 		a.s.fail(w, r, err)
 		return
 	}

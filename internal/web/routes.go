@@ -31,11 +31,11 @@ func (s *Server) routes(mux *routeMux) {
 	pypi := &pypiAPI{s: s, idx: s.idx}
 	pub := &public{s: s, readmes: readme.NewRenderer(s.idx.Descriptions(), 0, 0),
 		searches: make(chan struct{}, searchConcurrency), stats: s.opts.Stats}
-	acct := &accountPages{s: s, acct: s.acct, rec: s.opts.Recovery, promo: s.opts.Promo}
+	acct := &accountPages{s: s, acct: s.acct, rec: s.opts.Recovery}
 	tfa := &twoFactorPages{s: s, acct: s.acct, tf: s.tf}
 	manage := &managePages{s: s, idx: s.idx, md: s.md}
 	api := &manageAPI{s: s, idx: s.idx}
-	admin := &adminPages{s: s, rec: s.opts.Recovery, promo: s.opts.Promo}
+	admin := &adminPages{s: s, rec: s.opts.Recovery}
 
 	// The PyPI protocol (pypi_*.go): the legacy upload API, the simple
 	// repository API (PEP 503, 691), the JSON API and the files.
@@ -105,7 +105,7 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("POST /manage/account/resend-verification/{$}", s.ui(acct.resendVerificationPost))
 	mux.Handle("POST /manage/account/sessions/logout-all/{$}", s.ui(acct.logoutAllPost))
 	mux.Handle("GET /manage/account/security-history/{$}", s.ui(acct.securityHistoryPage))
-	if acct.promo != nil {
+	if s.opts.Promo != nil {
 		mux.Handle("GET /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayPage))
 		mux.Handle("POST /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayClaim))
 	}
@@ -190,7 +190,7 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("POST /admin/recovery/{id}/approve", s.ui(admin.adminRecoveryApprove))
 		mux.Handle("POST /admin/recovery/{id}/reject", s.ui(admin.adminRecoveryReject))
 	}
-	if admin.promo != nil {
+	if s.opts.Promo != nil {
 		mux.Handle("GET /admin/promo/{$}", s.ui(admin.adminPromo))
 	}
 }

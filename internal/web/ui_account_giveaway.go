@@ -38,7 +38,7 @@ func (v giveawayView) Eligible() bool { return v.Status.Eligible() }
 func (v giveawayView) Unverified() bool { return v.Status.Reason == promo.Unverified }
 
 func (a *accountPages) renderGiveaway(w http.ResponseWriter, r *http.Request, status int, v giveawayView) {
-	cfg := a.promo.Config()
+	cfg := a.s.opts.Promo.Config()
 	v.Countries, v.KeysPerCode = cfg.Countries, promo.KeysPerCode
 	if !cfg.End.IsZero() {
 		v.LastDay = cfg.End.Add(-time.Nanosecond)
@@ -52,7 +52,7 @@ func (a *accountPages) giveawayPage(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	st, err := a.promo.Eligibility(r.Context(), c.User, "")
+	st, err := a.s.opts.Promo.Eligibility(r.Context(), c.User, "")
 	if err != nil {
 		a.s.fail(w, r, err)
 		return
@@ -67,7 +67,7 @@ func (a *accountPages) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	country := r.PostFormValue("country")
-	_, err := a.promo.Claim(r.Context(), c.User, country, meta(r))
+	_, err := a.s.opts.Promo.Claim(r.Context(), c.User, country, meta(r))
 	if err == nil {
 		a.s.addFlash(w, r, "ok", "Your code is ready: redeem it as explained below.")
 		redirect(w, r, giveawayPath)
@@ -78,7 +78,7 @@ func (a *accountPages) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		a.s.fail(w, r, err)
 		return
 	}
-	st, err := a.promo.Eligibility(r.Context(), c.User, country)
+	st, err := a.s.opts.Promo.Eligibility(r.Context(), c.User, country)
 	if err != nil {
 		a.s.fail(w, r, err)
 		return

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
-	"cheeseshop/internal/promo"
 	"cheeseshop/internal/recovery"
 )
 
@@ -13,10 +12,11 @@ import (
 // out, registration, email verification, password reset, the account
 // settings, account recovery and the security-key giveaway.
 type accountPages struct {
-	s     *Server // shared helpers: sessions, forms, rendering
-	acct  *account.Service
-	rec   *recovery.Service // nil: no account recovery
-	promo *promo.Service    // nil: no giveaway
+	s    *Server // shared helpers: sessions, forms, rendering
+	acct *account.Service
+	rec  *recovery.Service // nil: no account recovery
+	// The giveaway (s.opts.Promo) is read at each request: it may be
+	// replaced after New.
 }
 
 type loginForm struct {
