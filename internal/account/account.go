@@ -522,6 +522,21 @@ func (s *Service) Logout(ctx context.Context, c *Current, m audit.Meta) error {
 	return audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, Tag: audit.Logout}, nil)
 }
 
+// DropSession ends the session without recording a logout: sign-in
+// replaces the browser's previous session by a new one.
+func (s *Service) DropSession(ctx context.Context, c *Current) error {
+	if err := s.store.DeleteSession(ctx, c.Session.IDHash); err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return nil
+}
+
+// UserByUsername returns the user of a username (in any case), disabled
+// or not; store.ErrNotFound when there is none.
+func (s *Service) UserByUsername(ctx context.Context, username string) (*store.User, error) {
+	return s.store.UserByUsername(ctx, username)
+}
+
 // LogoutEverywhere ends every other session of the user.
 func (s *Service) LogoutEverywhere(ctx context.Context, c *Current, m audit.Meta) (int64, error) {
 	n, err := s.store.DeleteUserSessions(ctx, c.User.ID, c.Session.IDHash)

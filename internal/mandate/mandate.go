@@ -193,6 +193,22 @@ type Notice struct {
 // critical to collaborators who already have two-factor authentication.
 const RecentNotice = 30 * 24 * time.Hour
 
+// MandatedProjects returns the projects on which the user holds a role
+// and that are critical or opted in, by name.
+func (s *Service) MandatedProjects(ctx context.Context, userID int64) ([]*store.Project, error) {
+	ps, err := s.store.MandatedProjectsOf(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("mandate: %w", err)
+	}
+	return ps, nil
+}
+
+// HasTwoFactor reports whether the user has two-factor authentication,
+// by the one definition (twofactor.HasTwoFactor).
+func (s *Service) HasTwoFactor(ctx context.Context, userID int64) (bool, error) {
+	return twofactor.HasTwoFactor(ctx, s.store, userID)
+}
+
 // Notices returns what to tell the user about its projects that are
 // critical or opted in: every such project while it has no two-factor
 // authentication, and projects that recently became critical otherwise.

@@ -15,6 +15,13 @@ import (
 	"cheeseshop/internal/twofactor"
 )
 
+// manageAPI serves the JSON management API (/api/…): a project, its
+// releases and roles, and the user's API tokens.
+type manageAPI struct {
+	s   *Server // shared helpers: JSON errors
+	idx *index.Service
+}
+
 // maxAPIBody bounds the JSON body of a management API request.
 const maxAPIBody = 64 << 10
 
@@ -181,68 +188,68 @@ func projectDoc(m *index.ManagedProject) map[string]any {
 }
 
 // apiProject shows a project's releases and collaborators to one of them.
-func (s *Server) apiProject(w http.ResponseWriter, r *http.Request, p *index.Principal) {
-	m, err := s.idx.Managed(r.Context(), p, r.PathValue("project"))
+func (a *manageAPI) apiProject(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+	m, err := a.idx.Managed(r.Context(), p, r.PathValue("project"))
 	if err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, projectDoc(m))
 }
 
-func (s *Server) apiYank(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+func (a *manageAPI) apiYank(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	var body struct {
 		Reason string `json:"reason"`
 	}
 	if err := decode(r, &body); err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
-	if err := s.idx.Yank(r.Context(), p, p.Meta, r.PathValue("project"), r.PathValue("version"), body.Reason); err != nil {
-		s.apiFail(w, r, err)
+	if err := a.idx.Yank(r.Context(), p, p.Meta, r.PathValue("project"), r.PathValue("version"), body.Reason); err != nil {
+		a.s.apiFail(w, r, err)
 		return
 	}
-	s.apiProject(w, r, p)
+	a.apiProject(w, r, p)
 }
 
-func (s *Server) apiUnyank(w http.ResponseWriter, r *http.Request, p *index.Principal) {
-	if err := s.idx.Unyank(r.Context(), p, p.Meta, r.PathValue("project"), r.PathValue("version")); err != nil {
-		s.apiFail(w, r, err)
+func (a *manageAPI) apiUnyank(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+	if err := a.idx.Unyank(r.Context(), p, p.Meta, r.PathValue("project"), r.PathValue("version")); err != nil {
+		a.s.apiFail(w, r, err)
 		return
 	}
-	s.apiProject(w, r, p)
+	a.apiProject(w, r, p)
 }
 
-func (s *Server) apiRoles(w http.ResponseWriter, r *http.Request, p *index.Principal) {
-	m, err := s.idx.Managed(r.Context(), p, r.PathValue("project"))
+func (a *manageAPI) apiRoles(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+	m, err := a.idx.Managed(r.Context(), p, r.PathValue("project"))
 	if err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, roleDoc(m))
 }
 
-func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+func (a *manageAPI) apiInvite(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	var body struct {
 		Username string `json:"username"`
 		Role     string `json:"role"`
 	}
 	if err := decode(r, &body); err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
-	inv, err := s.idx.InviteCollaborator(r.Context(), p, p.Meta, r.PathValue("project"), body.Username, body.Role)
+	inv, err := a.idx.InviteCollaborator(r.Context(), p, p.Meta, r.PathValue("project"), body.Username, body.Role)
 	if err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, apiInvitation{inv.Username, inv.Role, inv.InvitedBy, inv.ExpiresAt.Format(time.RFC3339), false})
 }
 
-func (s *Server) apiRemoveRole(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+func (a *manageAPI) apiRemoveRole(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	user := r.PathValue("username")
-	if err := s.idx.RemoveCollaborator(r.Context(), p, p.Meta, r.PathValue("project"), user); err != nil {
-		s.apiFail(w, r, err)
+	if err := a.idx.RemoveCollaborator(r.Context(), p, p.Meta, r.PathValue("project"), user); err != nil {
+		a.s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": user + " removed."})
@@ -279,10 +286,10 @@ func tokenDoc(t *store.Token) apiToken {
 	return d
 }
 
-func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request, p *index.Principal) {
-	ts, err := s.idx.ListTokens(r.Context(), p)
+func (a *manageAPI) apiTokens(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+	ts, err := a.idx.ListTokens(r.Context(), p)
 	if err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	out := []apiToken{}
@@ -292,7 +299,7 @@ func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request, p *index.Prin
 	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
 }
 
-func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+func (a *manageAPI) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	var body struct {
 		Name          string   `json:"name"`
 		Projects      []string `json:"projects"`
@@ -300,7 +307,7 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index
 		Manage        bool     `json:"manage"`
 	}
 	if err := decode(r, &body); err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	days := ""
@@ -309,13 +316,13 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index
 	}
 	req, err := tokenRequest(body.Name, len(body.Projects) > 0, body.Projects, days)
 	if err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	req.Manage = body.Manage
-	nt, err := s.idx.CreateToken(r.Context(), p, p.Meta, req)
+	nt, err := a.idx.CreateToken(r.Context(), p, p.Meta, req)
 	if err != nil {
-		s.apiFail(w, r, err)
+		a.s.apiFail(w, r, err)
 		return
 	}
 	d := tokenDoc(nt.Token)
@@ -323,14 +330,14 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, p *index
 	writeJSON(w, http.StatusCreated, d)
 }
 
-func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+func (a *manageAPI) apiRevokeToken(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.apiFail(w, r, &index.Error{Kind: index.NotFound, Msg: "No such API token."})
+		a.s.apiFail(w, r, &index.Error{Kind: index.NotFound, Msg: "No such API token."})
 		return
 	}
-	if err := s.idx.RevokeToken(r.Context(), p, p.Meta, id); err != nil {
-		s.apiFail(w, r, err)
+	if err := a.idx.RevokeToken(r.Context(), p, p.Meta, id); err != nil {
+		a.s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": "API token revoked."})

@@ -352,14 +352,4 @@ func safeNext(next string) string {
 	return next
 }
 
-func (s *Server) staticHandler() http.Handler {
-	sub, _ := fs.Sub(staticFS, "static")
-	fsrv := http.FileServerFS(sub)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		http.StripPrefix("/static/", fsrv).ServeHTTP(w, r)
-	})
-}
-
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

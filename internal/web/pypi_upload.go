@@ -53,30 +53,30 @@ func (s *Server) credentials(r *http.Request) (string, error) {
 }
 
 // upload is the legacy upload API (twine, uv publish, poetry publish).
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	fail := func(err error) {
 		if index.KindOf(err) == 0 {
-			s.metrics.uploads.WithLabelValues("error").Inc()
-			s.log.ErrorContext(ctx, "upload failed", "err", err)
+			a.s.metrics.uploads.WithLabelValues("error").Inc()
+			a.s.log.ErrorContext(ctx, "upload failed", "err", err)
 		} else {
-			s.metrics.uploads.WithLabelValues("refused").Inc()
+			a.s.metrics.uploads.WithLabelValues("refused").Inc()
 		}
-		s.apiError(w, r, statusOf(err), err.Error())
+		a.s.apiError(w, r, statusOf(err), err.Error())
 	}
 
 	// Authenticate before reading a possibly large body.
-	token, err := s.credentials(r)
+	token, err := a.s.credentials(r)
 	if err != nil {
 		fail(err)
 		return
 	}
-	principal, err := s.idx.AuthenticateToken(ctx, token, meta(r))
+	principal, err := a.idx.AuthenticateToken(ctx, token, meta(r))
 	if err != nil {
 		fail(err)
 		return
 	}
-	if err := s.idx.CheckUploader(ctx, principal); err != nil {
+	if err := a.idx.CheckUploader(ctx, principal); err != nil {
 		fail(err)
 		return
 	}
@@ -126,13 +126,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			}
 			// twine sends the metadata before the file: refuse an upload
 			// to a project the user may not change before reading it.
-			if err := s.idx.CheckProjectUpload(ctx, principal, form.Get("name")); err != nil {
-				drainBody(r, s.idx.Config().MaxFileSize+maxFormBytes)
+			if err := a.idx.CheckProjectUpload(ctx, principal, form.Get("name")); err != nil {
+				drainBody(r, a.idx.Config().MaxFileSize+maxFormBytes)
 				fail(err)
 				return
 			}
 			budget.inFile = true
-			in, err = s.idx.Receive(ctx, part, part.FileName(), part.Header.Get("Content-Type"), form.Get("name"))
+			in, err = a.idx.Receive(ctx, part, part.FileName(), part.Header.Get("Content-Type"), form.Get("name"))
 			budget.inFile = false
 			if err != nil {
 				fail(err)
@@ -150,15 +150,15 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			form[field] = append(form[field], v)
 		}
 	}
-	res, err := s.idx.Upload(ctx, principal, form, in)
+	res, err := a.idx.Upload(ctx, principal, form, in)
 	if err != nil {
 		fail(err)
 		return
 	}
 	if res.Existing {
-		s.metrics.uploads.WithLabelValues("existing").Inc()
+		a.s.metrics.uploads.WithLabelValues("existing").Inc()
 	} else {
-		s.metrics.uploads.WithLabelValues("created").Inc()
+		a.s.metrics.uploads.WithLabelValues("created").Inc()
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

@@ -40,7 +40,7 @@ type helpPage struct {
 	GiveawayKeyOwners  bool   // users with a security key may claim
 }
 
-func (s *Server) help(w http.ResponseWriter, r *http.Request) {
+func (p *public) help(w http.ResponseWriter, r *http.Request) {
 	// count writes a whole number of units of d, such as "24 hours".
 	count := func(d, unit time.Duration, name string) string {
 		if n := int64(d / unit); n != 1 {
@@ -48,7 +48,7 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 		}
 		return "1 " + name
 	}
-	cfg := s.idx.Config()
+	cfg := p.s.idx.Config()
 	d := helpPage{
 		MaxFileSize:        byteSize(cfg.MaxFileSize),
 		MaxProjectSize:     byteSize(cfg.MaxProjectSize),
@@ -57,29 +57,29 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 		ResetTTL:           count(account.ResetPasswordTTL, time.Hour, "hour"),
 		InvitationLifetime: count(index.InvitationLifetime, 24*time.Hour, "day"),
 	}
-	if s.tf != nil {
+	if p.s.tf != nil {
 		limit := twofactor.UserLimits[0]
 		d.TwoFactor = true
-		d.RequireAll = s.tf.Config().RequireAll
+		d.RequireAll = p.s.tf.Config().RequireAll
 		d.RecoveryCodes = twofactor.RecoveryCodeCount
 		d.PendingTimeout = count(account.DefaultPendingTimeout, time.Minute, "minute")
 		d.ReauthWindow = count(twofactor.ReauthWindow, time.Minute, "minute")
 		d.FailedMax = limit.Max
 		d.FailedWindow = count(limit.Window, time.Minute, "minute")
 	}
-	if rec := s.opts.Recovery; rec != nil {
+	if rec := p.s.opts.Recovery; rec != nil {
 		d.RecoveryWait = waitText(rec.Config().Wait)
 		d.RecoveryConfirmTTL = count(recovery.ConfirmTTL, time.Hour, "hour")
 		d.RecoveryRequests = recovery.UserLimit.Max
 	}
-	if s.md != nil {
+	if p.s.md != nil {
 		d.Mandate = true
-		if g := s.md.Config().Grace; g > 0 {
+		if g := p.s.md.Config().Grace; g > 0 {
 			d.MandateGrace = waitText(g)
 		}
 	}
-	if p := s.opts.Promo; p != nil {
-		pc := p.Config()
+	if pr := p.s.opts.Promo; pr != nil {
+		pc := pr.Config()
 		d.Giveaway = true
 		if !pc.End.IsZero() {
 			// End is the first moment after the giveaway.
@@ -90,5 +90,5 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 			d.GiveawayRoleAge = waitText(pc.MinRoleAge)
 		}
 	}
-	s.render(w, r, http.StatusOK, "help", "Help", d)
+	p.s.render(w, r, http.StatusOK, "help", "Help", d)
 }

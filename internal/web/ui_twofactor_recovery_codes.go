@@ -21,63 +21,63 @@ type recoveryView struct {
 	LowWater int
 }
 
-func (s *Server) renderRecovery(w http.ResponseWriter, r *http.Request, c *account.Current, status int, v recoveryView) {
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+func (t *twoFactorPages) renderRecovery(w http.ResponseWriter, r *http.Request, c *account.Current, status int, v recoveryView) {
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
 	v.Methods, v.LowWater = m, twofactor.RecoveryLowWater
-	s.render(w, r, status, "recovery_codes", "Recovery codes", v)
+	t.s.render(w, r, status, "recovery_codes", "Recovery codes", v)
 }
 
 // recoveryCodesPage shows the state of the user's recovery codes.
-func (s *Server) recoveryCodesPage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) recoveryCodesPage(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	s.renderRecovery(w, r, c, http.StatusOK, recoveryView{})
+	t.renderRecovery(w, r, c, http.StatusOK, recoveryView{})
 }
 
 // recoveryCodesGenerate makes a new set of codes and shows them, once.
 // Generating them, the first set as a new one, needs a recent
 // re-authentication.
-func (s *Server) recoveryCodesGenerate(w http.ResponseWriter, r *http.Request) {
+func (t *twoFactorPages) recoveryCodesGenerate(w http.ResponseWriter, r *http.Request) {
 	const back = "/manage/account/recovery-codes/"
-	c := s.requireUser(w, r)
-	if c == nil || !s.requireRecentAuth(w, r, c, back) {
+	c := t.s.requireUser(w, r)
+	if c == nil || !t.s.requireRecentAuth(w, r, c, back) {
 		return
 	}
-	codes, err := s.tf.GenerateRecoveryCodes(r.Context(), c, meta(r))
+	codes, err := t.tf.GenerateRecoveryCodes(r.Context(), c, meta(r))
 	if err != nil {
-		if !s.reauthRefused(w, r, err, back) {
-			s.fail(w, r, err)
+		if !t.reauthRefused(w, r, err, back) {
+			t.s.fail(w, r, err)
 		}
 		return
 	}
-	text := "Recovery codes for " + c.User.Username + " at " + s.idx.Config().BaseURL + "\n" +
+	text := "Recovery codes for " + c.User.Username + " at " + t.s.idx.Config().BaseURL + "\n" +
 		"Each code works once.\n\n" + strings.Join(codes, "\n") + "\n"
-	s.renderRecovery(w, r, c, http.StatusOK, recoveryView{Codes: codes,
+	t.renderRecovery(w, r, c, http.StatusOK, recoveryView{Codes: codes,
 		Download: template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))})
 }
 
 // recoveryCodesConfirm takes one of the new codes typed back.
-func (s *Server) recoveryCodesConfirm(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) recoveryCodesConfirm(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	err := s.tf.ConfirmRecoveryCodes(r.Context(), c, r.PostFormValue("code"), meta(r))
+	err := t.tf.ConfirmRecoveryCodes(r.Context(), c, r.PostFormValue("code"), meta(r))
 	if err != nil {
 		if status, ok := formStatus(err); ok {
-			s.renderRecovery(w, r, c, status, recoveryView{Error: err.Error()})
+			t.renderRecovery(w, r, c, status, recoveryView{Error: err.Error()})
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.addFlash(w, r, "ok", "Your recovery codes are confirmed. Now add an authenticator app or a security key.")
+	t.s.addFlash(w, r, "ok", "Your recovery codes are confirmed. Now add an authenticator app or a security key.")
 	redirect(w, r, "/manage/account/two-factor/")
 }
 
@@ -99,29 +99,29 @@ func formStatus(err error) (int, bool) {
 }
 
 // twoStepRecoveryPage is the second step of signing in with a recovery code.
-func (s *Server) twoStepRecoveryPage(w http.ResponseWriter, r *http.Request) {
-	c := s.pendingSession(w, r)
+func (t *twoFactorPages) twoStepRecoveryPage(w http.ResponseWriter, r *http.Request) {
+	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	s.renderTwoStep(w, r, c, http.StatusOK, "twostep_recovery", "recovery-code", "")
+	t.renderTwoStep(w, r, c, http.StatusOK, "twostep_recovery", "recovery-code", "")
 }
 
-func (s *Server) twoStepRecoveryPost(w http.ResponseWriter, r *http.Request) {
-	c := s.pendingSession(w, r)
+func (t *twoFactorPages) twoStepRecoveryPost(w http.ResponseWriter, r *http.Request) {
+	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	left, err := s.tf.UseRecoveryCode(r.Context(), c.User, r.PostFormValue("code"), meta(r))
+	left, err := t.tf.UseRecoveryCode(r.Context(), c.User, r.PostFormValue("code"), meta(r))
 	if err != nil {
 		if _, ok := formStatus(err); ok {
-			s.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_recovery", "recovery-code", err.Error())
+			t.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_recovery", "recovery-code", err.Error())
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.finishSecondStep(w, r, c, "recovery-code", "", left)
+	t.finishSecondStep(w, r, c, "recovery-code", "", left)
 }
 
 // twoStepView is a second-step page.
@@ -132,7 +132,7 @@ type twoStepView struct {
 	Pending string // the username
 }
 
-func (s *Server) renderTwoStep(w http.ResponseWriter, r *http.Request, c *account.Current, status int, tmpl, method, msg string) {
+func (t *twoFactorPages) renderTwoStep(w http.ResponseWriter, r *http.Request, c *account.Current, status int, tmpl, method, msg string) {
 	next := r.URL.Query().Get("next")
 	if r.Method == http.MethodPost {
 		next = r.PostFormValue("next")
@@ -142,6 +142,6 @@ func (s *Server) renderTwoStep(w http.ResponseWriter, r *http.Request, c *accoun
 	q := r.URL.Query()
 	q.Set("next", next)
 	r.URL.RawQuery = q.Encode()
-	s.render(w, r, status, tmpl, "Two-factor authentication", twoStepView{Next: next, Error: msg,
-		Others: s.secondStepMethods(r, c, method), Pending: c.User.Username})
+	t.s.render(w, r, status, tmpl, "Two-factor authentication", twoStepView{Next: next, Error: msg,
+		Others: t.secondStepMethods(r, c, method), Pending: c.User.Username})
 }

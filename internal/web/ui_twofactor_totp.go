@@ -82,8 +82,8 @@ func newTOTPSetupView(uri string, qr []byte) (*totpSetupView, error) {
 }
 
 // totpURI is the provisioning URI of a secret, as BeginTOTP makes it.
-func (s *Server) totpURI(username, secret string) string {
-	issuer := s.tf.Config().Issuer
+func (t *twoFactorPages) totpURI(username, secret string) string {
+	issuer := t.tf.Config().Issuer
 	v := url.Values{}
 	v.Set("secret", secret)
 	v.Set("issuer", issuer)
@@ -97,126 +97,126 @@ func (s *Server) totpURI(username, secret string) string {
 // renderTOTP shows the authenticator-app page: enabled (with removal),
 // the set-up in progress (setup, or the session's pending secret), or how
 // to start.
-func (s *Server) renderTOTP(w http.ResponseWriter, r *http.Request, c *account.Current, status int, setup *totpSetupView, msg string) {
+func (t *twoFactorPages) renderTOTP(w http.ResponseWriter, r *http.Request, c *account.Current, status int, setup *totpSetupView, msg string) {
 	v := totpView{Enabled: c.User.HasTOTP, RecoveryConfirmed: c.User.RecoveryCodesConfirmed, Setup: setup, Error: msg}
-	if req, err := s.tf.Required(r.Context(), c.User); err == nil {
+	if req, err := t.tf.Required(r.Context(), c.User); err == nil {
 		v.Required = req != ""
 	}
 	if !v.Enabled && v.Setup == nil && v.RecoveryConfirmed {
-		if secret, ok := s.tf.PendingTOTP(r.Context(), c); ok {
-			sv, err := newTOTPSetupView(s.totpURI(c.User.Username, secret), nil)
+		if secret, ok := t.tf.PendingTOTP(r.Context(), c); ok {
+			sv, err := newTOTPSetupView(t.totpURI(c.User.Username, secret), nil)
 			if err != nil {
-				s.fail(w, r, err)
+				t.s.fail(w, r, err)
 				return
 			}
 			v.Setup = sv
 		}
 	}
-	s.render(w, r, status, "totp_manage", "Authenticator app", v)
+	t.s.render(w, r, status, "totp_manage", "Authenticator app", v)
 }
 
-func (s *Server) totpPage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) totpPage(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	s.renderTOTP(w, r, c, http.StatusOK, nil, "")
+	t.renderTOTP(w, r, c, http.StatusOK, nil, "")
 }
 
 // totpBegin makes a new secret and shows it.
-func (s *Server) totpBegin(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
-	if c == nil || !s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
+func (t *twoFactorPages) totpBegin(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
+	if c == nil || !t.s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
-	setup, err := s.tf.BeginTOTP(r.Context(), c)
+	setup, err := t.tf.BeginTOTP(r.Context(), c)
 	if err != nil {
-		if s.reauthRefused(w, r, err, "/manage/account/totp/") {
+		if t.reauthRefused(w, r, err, "/manage/account/totp/") {
 			return
 		}
 		if status, ok := formStatus(err); ok {
-			s.renderTOTP(w, r, c, status, nil, err.Error())
+			t.renderTOTP(w, r, c, status, nil, err.Error())
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
 	sv, err := newTOTPSetupView(setup.URI, setup.QRPNG)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.renderTOTP(w, r, c, http.StatusOK, sv, "")
+	t.renderTOTP(w, r, c, http.StatusOK, sv, "")
 }
 
 // totpConfirm enables the app once the user types its first code; a
 // wrong code keeps the set-up going.
-func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
-	if c == nil || !s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
+func (t *twoFactorPages) totpConfirm(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
+	if c == nil || !t.s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
-	err := s.tf.ConfirmTOTP(r.Context(), c, r.PostFormValue("code"), meta(r))
+	err := t.tf.ConfirmTOTP(r.Context(), c, r.PostFormValue("code"), meta(r))
 	if err != nil {
-		if s.reauthRefused(w, r, err, "/manage/account/totp/") {
+		if t.reauthRefused(w, r, err, "/manage/account/totp/") {
 			return
 		}
 		if status, ok := formStatus(err); ok {
-			s.renderTOTP(w, r, c, status, nil, err.Error())
+			t.renderTOTP(w, r, c, status, nil, err.Error())
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.addFlash(w, r, "ok", "Your authenticator app is enabled. From now on, signing in asks for a code from it.")
+	t.s.addFlash(w, r, "ok", "Your authenticator app is enabled. From now on, signing in asks for a code from it.")
 	redirect(w, r, "/manage/account/two-factor/")
 }
 
 // totpRemove removes the app, after a recent re-authentication.
-func (s *Server) totpRemove(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) totpRemove(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	if !s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
+	if !t.s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
-	if err := s.tf.RemoveTOTP(r.Context(), c, meta(r)); err != nil {
-		if s.reauthRefused(w, r, err, "/manage/account/totp/") {
+	if err := t.tf.RemoveTOTP(r.Context(), c, meta(r)); err != nil {
+		if t.reauthRefused(w, r, err, "/manage/account/totp/") {
 			return
 		}
 		if status, ok := formStatus(err); ok {
-			s.renderTOTP(w, r, c, status, nil, err.Error())
+			t.renderTOTP(w, r, c, status, nil, err.Error())
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.addFlash(w, r, "ok", "The authenticator app was removed from your account.")
+	t.s.addFlash(w, r, "ok", "The authenticator app was removed from your account.")
 	redirect(w, r, "/manage/account/two-factor/")
 }
 
 // twoStepTOTPPage is the second step of signing in with the app.
-func (s *Server) twoStepTOTPPage(w http.ResponseWriter, r *http.Request) {
-	c := s.pendingSession(w, r)
+func (t *twoFactorPages) twoStepTOTPPage(w http.ResponseWriter, r *http.Request) {
+	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	s.renderTwoStep(w, r, c, http.StatusOK, "twostep_totp", "totp", "")
+	t.renderTwoStep(w, r, c, http.StatusOK, "twostep_totp", "totp", "")
 }
 
-func (s *Server) twoStepTOTPPost(w http.ResponseWriter, r *http.Request) {
-	c := s.pendingSession(w, r)
+func (t *twoFactorPages) twoStepTOTPPost(w http.ResponseWriter, r *http.Request) {
+	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	if err := s.tf.VerifyTOTP(r.Context(), c.User, r.PostFormValue("code"), meta(r)); err != nil {
+	if err := t.tf.VerifyTOTP(r.Context(), c.User, r.PostFormValue("code"), meta(r)); err != nil {
 		if _, ok := formStatus(err); ok {
-			s.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_totp", "totp", err.Error())
+			t.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_totp", "totp", err.Error())
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.finishSecondStep(w, r, c, "totp", "", 0)
+	t.finishSecondStep(w, r, c, "totp", "", 0)
 }

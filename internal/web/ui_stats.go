@@ -94,19 +94,19 @@ type statsDocument struct {
 	History []statsDay    `json:"history"`
 }
 
-func (s *Server) statsData(ctx context.Context) (stats.Figures, time.Time, []stats.Snapshot, error) {
-	live, at, err := s.opts.Stats.Live(ctx)
+func (p *public) statsData(ctx context.Context) (stats.Figures, time.Time, []stats.Snapshot, error) {
+	live, at, err := p.stats.Live(ctx)
 	if err != nil {
 		return live, at, nil, err
 	}
-	h, err := s.opts.Stats.History(ctx)
+	h, err := p.stats.History(ctx)
 	return live, at, h, err
 }
 
-func (s *Server) statsJSON(w http.ResponseWriter, r *http.Request) {
-	live, at, h, err := s.statsData(r.Context())
+func (p *public) statsJSON(w http.ResponseWriter, r *http.Request) {
+	live, at, h, err := p.statsData(r.Context())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "2FA statistics", "err", err)
+		p.s.log.ErrorContext(r.Context(), "2FA statistics", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal server error: the failure was logged. Try again later."})
 		return
 	}
@@ -133,10 +133,10 @@ func percent(n, of int64, what string) string {
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "% of " + what
 }
 
-func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
-	live, at, h, err := s.statsData(r.Context())
+func (p *public) statsPage(w http.ResponseWriter, r *http.Request) {
+	live, at, h, err := p.statsData(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
+		p.s.fail(w, r, err)
 		return
 	}
 	var rows []statsRow
@@ -195,7 +195,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 	if len(h) > 0 {
 		first = h[0].Day.String()
 	}
-	s.render(w, r, http.StatusOK, "stats", "Two-factor authentication statistics", map[string]any{
+	p.s.render(w, r, http.StatusOK, "stats", "Two-factor authentication statistics", map[string]any{
 		"Rows": rows, "TakenAt": at, "Charts": charts, "Days": len(h), "Since": first,
 	})
 }

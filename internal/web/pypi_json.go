@@ -8,17 +8,17 @@ import (
 	"cheeseshop/internal/store"
 )
 
-func (s *Server) jsonProject(w http.ResponseWriter, r *http.Request) {
-	s.jsonAPI(w, r, "")
+func (a *pypiAPI) jsonProject(w http.ResponseWriter, r *http.Request) {
+	a.jsonAPI(w, r, "")
 }
 
-func (s *Server) jsonRelease(w http.ResponseWriter, r *http.Request) {
-	s.jsonAPI(w, r, r.PathValue("version"))
+func (a *pypiAPI) jsonRelease(w http.ResponseWriter, r *http.Request) {
+	a.jsonAPI(w, r, r.PathValue("version"))
 }
 
 // jsonAPI serves PyPI's JSON API: /pypi/<project>/json and
 // /pypi/<project>/<version>/json.
-func (s *Server) jsonAPI(w http.ResponseWriter, r *http.Request, version string) {
+func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string) {
 	name := r.PathValue("project")
 	rest := "/json"
 	if version != "" {
@@ -28,22 +28,22 @@ func (s *Server) jsonAPI(w http.ResponseWriter, r *http.Request, version string)
 	if done {
 		return
 	}
-	page, err := s.idx.Cache().Project(r.Context(), norm)
+	page, err := a.idx.Cache().Project(r.Context(), norm)
 	if errors.Is(err, store.ErrNotFound) {
 		jsonError(w, http.StatusNotFound, "Not Found: no project named '"+norm+"' on this index.")
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		a.s.serverError(w, r, err)
 		return
 	}
-	body, err := s.idx.JSONAPIPage(r.Context(), page, version)
+	body, err := a.idx.JSONAPIPage(r.Context(), page, version)
 	if errors.Is(err, store.ErrNotFound) {
 		jsonError(w, http.StatusNotFound, "Not Found: project '"+norm+"' has no release '"+version+"'.")
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		a.s.serverError(w, r, err)
 		return
 	}
 	h := w.Header()

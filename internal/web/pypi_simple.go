@@ -11,6 +11,14 @@ import (
 	"cheeseshop/internal/store"
 )
 
+// pypiAPI serves the PyPI protocol to installers and uploaders (pip, uv,
+// twine): the simple repository API, the files, the JSON API and the
+// legacy upload API.
+type pypiAPI struct {
+	s   *Server // shared helpers: error answers, metrics, download counting
+	idx *index.Service
+}
+
 // Media types of the simple repository API (PEP 691).
 const (
 	mediaJSON       = "application/vnd.pypi.simple.v1+json"
@@ -169,14 +177,14 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-func (s *Server) simpleRoot(w http.ResponseWriter, r *http.Request) {
-	page, err := s.idx.Cache().Root(r.Context())
+func (a *pypiAPI) simpleRoot(w http.ResponseWriter, r *http.Request) {
+	page, err := a.idx.Cache().Root(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
+		a.s.serverError(w, r, err)
 		return
 	}
 	media := negotiate(r)
-	s.metrics.simpleResponse(simpleRootPage, media).Inc()
+	a.s.metrics.simpleResponse(simpleRootPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = page.SerialValues
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, page.JSONGzip)
@@ -200,12 +208,12 @@ func normalizedOr301(w http.ResponseWriter, r *http.Request, name, rest string, 
 	return norm, false
 }
 
-func (s *Server) simpleProjectNoSlash(w http.ResponseWriter, r *http.Request) {
+func (a *pypiAPI) simpleProjectNoSlash(w http.ResponseWriter, r *http.Request) {
 	target := "/simple/" + pep.NormalizeName(r.PathValue("project")) + "/"
 	redirectTo(target)(w, r)
 }
 
-func (s *Server) simpleProject(w http.ResponseWriter, r *http.Request) {
+func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("project")
 	if strings.ContainsAny(name, "/\\") || !pep.ValidProjectName(name) {
 		http.Error(w, "Not Found: no project of that name; names contain only ASCII letters, digits, '.', '_' and '-'.", http.StatusNotFound)
@@ -215,17 +223,17 @@ func (s *Server) simpleProject(w http.ResponseWriter, r *http.Request) {
 	if done {
 		return
 	}
-	page, err := s.idx.Cache().Project(r.Context(), norm)
+	page, err := a.idx.Cache().Project(r.Context(), norm)
 	if errors.Is(err, store.ErrNotFound) {
 		http.Error(w, "Not Found: no project named '"+norm+"' on this index.", http.StatusNotFound)
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		a.s.serverError(w, r, err)
 		return
 	}
 	media := negotiate(r)
-	s.metrics.simpleResponse(simpleProjectPage, media).Inc()
+	a.s.metrics.simpleResponse(simpleProjectPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = page.SerialValues
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, nil)

@@ -15,6 +15,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/readme"
+	"cheeseshop/internal/stats"
 	"cheeseshop/internal/store"
 )
 
@@ -34,12 +35,14 @@ const (
 	searchWait = 2 * time.Second
 )
 
-// public serves the public pages: projects, releases, users and search.
+// public serves the public pages of the web UI: the home and help pages,
+// projects, releases, users, search and the two-factor statistics.
 type public struct {
 	s       *Server
 	readmes *readme.Renderer // rendered descriptions, by release id (stored with the releases)
 	// searches holds a token for each search running (searchConcurrency).
 	searches chan struct{}
+	stats    *stats.Service // nil: no statistics pages
 }
 
 // addSlash redirects a page's address without its trailing slash to the
@@ -222,7 +225,7 @@ const (
 func (p *public) user(w http.ResponseWriter, r *http.Request) {
 	s := p.s
 	name := r.PathValue("username")
-	u, err := s.acct.Store().UserByUsername(r.Context(), name)
+	u, err := s.acct.UserByUsername(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
 		s.renderError(w, r, http.StatusNotFound, "There is no user named “"+name+"”.")
 		return
@@ -243,17 +246,17 @@ func (p *public) user(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, fmt.Sprintf("Only the first %d pages of a user's projects are shown.", userMaxPage))
 		return
 	}
-	total, err := s.acct.Store().CountUserProjects(r.Context(), u.ID)
+	total, err := s.idx.CountUserProjects(r.Context(), u.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ls, err := s.acct.Store().UserProjects(r.Context(), u.ID, userPageSize, (page-1)*userPageSize)
+	ls, err := s.idx.UserProjects(r.Context(), u.ID, userPageSize, (page-1)*userPageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	projects, err := s.listings(r.Context(), ls)
+	projects, err := p.listings(r.Context(), ls)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -328,7 +331,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		d.Searched = true
 		norm := pep.NormalizeName(q)
 		var found []store.Listing
-		exact, err := s.acct.Store().ProjectByName(ctx, norm)
+		exact, err := s.idx.ProjectByName(ctx, norm)
 		switch {
 		case err == nil:
 			if page == 1 {
@@ -345,7 +348,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		}
 		offset := max(0, (page-1)*searchPageSize-before)
 		limit := searchPageSize - len(found)
-		others, err := s.acct.Store().SearchProjects(ctx, norm, offset, limit+1)
+		others, err := s.idx.SearchProjects(ctx, norm, offset, limit+1)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -354,7 +357,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		if more {
 			others = others[:limit]
 		}
-		if d.Results, err = s.listings(ctx, append(found, others...)); err != nil {
+		if d.Results, err = p.listings(ctx, append(found, others...)); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -31,7 +31,7 @@ func contentType(filename string) string {
 // file serves a distribution file, or its core metadata (PEP 658) when
 // the name ends in .metadata. Files never change, so they are cached for
 // a year and their ETag is their digest; range requests are honoured.
-func (s *Server) file(w http.ResponseWriter, r *http.Request) {
+func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	sha, name := r.PathValue("sha256"), r.PathValue("filename")
 	kind := "distribution"
 	distName := name
@@ -40,16 +40,16 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		distName = strings.TrimSuffix(name, ".metadata")
 	}
 	notFound := func() {
-		s.metrics.files.WithLabelValues(kind, "404").Inc()
+		a.s.metrics.files.WithLabelValues(kind, "404").Inc()
 		http.Error(w, "Not Found: no such file on this index.", http.StatusNotFound)
 	}
-	f, err := s.idx.File(r.Context(), distName)
+	f, err := a.idx.File(r.Context(), distName)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && f.SHA256 != sha) {
 		notFound()
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		a.s.serverError(w, r, err)
 		return
 	}
 	key := f.SHA256
@@ -60,14 +60,14 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		}
 		key = f.MetadataSHA256
 	}
-	obj, err := s.idx.Blobs().Open(r.Context(), key)
+	obj, err := a.idx.Blobs().Open(r.Context(), key)
 	if errors.Is(err, blob.ErrNotFound) {
-		s.log.ErrorContext(r.Context(), "file row without blob", "filename", f.Filename, "blob", key)
+		a.s.log.ErrorContext(r.Context(), "file row without blob", "filename", f.Filename, "blob", key)
 		notFound()
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		a.s.serverError(w, r, err)
 		return
 	}
 	defer obj.Close()
@@ -76,14 +76,14 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", `"`+key+`"`)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
-	s.metrics.files.WithLabelValues(kind, "2xx").Inc()
+	a.s.metrics.files.WithLabelValues(kind, "2xx").Inc()
 	// Hand net/http the *os.File itself when there is one: it then sends
 	// the file with sendfile(2) instead of copying it through user space.
 	var content io.ReadSeeker = obj
 	if of, ok := obj.(interface{ OSFile() *os.File }); ok {
 		content = of.OSFile()
 	}
-	if s.opts.CountDownload == nil || kind != "distribution" || r.Method != http.MethodGet {
+	if a.s.opts.CountDownload == nil || kind != "distribution" || r.Method != http.MethodGet {
 		http.ServeContent(w, r, "", f.UploadTime, content)
 		return
 	}
@@ -94,7 +94,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	cw := &statusWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", f.UploadTime, content)
 	if cw.status == http.StatusOK && !cw.failed {
-		s.opts.CountDownload(downloads.Download{ProjectID: f.ProjectID, At: time.Now(), Addr: clientHost(r.RemoteAddr),
+		a.s.opts.CountDownload(downloads.Download{ProjectID: f.ProjectID, At: time.Now(), Addr: clientHost(r.RemoteAddr),
 			UserAgent: r.UserAgent()})
 	}
 }

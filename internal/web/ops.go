@@ -1,41 +1,17 @@
 package web
 
+// Operations: the health and readiness probes, the metrics endpoint and
+// the static files of the web UI.
+
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"io/fs"
 	"net/http"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// Answers that must not tell strangers more than they may know: the
-// administrators' pages, and the metrics endpoint.
-
-// isAdminPath reports whether a request path is under /admin/, the
-// administrators' pages.
-func isAdminPath(p string) bool { return p == "/admin" || strings.HasPrefix(p, "/admin/") }
-
-// adminOnly answers every request under /admin/ of anybody who is not a
-// signed-in administrator as the server answers a path that does not
-// exist, whatever the method, before the cross-origin and form-token
-// checks (whose 403 would tell that the route exists) and before the mux
-// (whose 405 and redirects would). Administrators go on to the pages,
-// which also require their two-factor authentication.
-func (s *Server) adminOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isAdminPath(r.URL.Path) {
-			// The state is kept for s.ui: the session is looked up once.
-			r = r.WithContext(context.WithValue(r.Context(), uiKey{}, &uiState{w: w}))
-			if c := s.current(r); c == nil || !c.User.IsAdmin {
-				notFound(w, r)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
 
 // MetricsHandler serves GET /metrics, behind Options.MetricsToken when it
 // is set, for a listener of its own (Options.MetricsElsewhere); anything
@@ -65,5 +41,34 @@ func (s *Server) metricsEndpoint() http.Handler {
 			return
 		}
 		prom.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			// The error names the database's host, user and name: it goes
+			// to the log, and anybody may ask /readyz.
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) staticHandler() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.StripPrefix("/static/", fsrv).ServeHTTP(w, r)
 	})
 }

@@ -42,7 +42,7 @@ func readWebauthn(r *http.Request) (webauthnRequest, error) {
 // logs an unexpected error and answers 500. A refusal for want of a
 // recent re-authentication also says where to re-authenticate:
 // {"reauth": true, "redirect": URL}, which webauthn.js follows.
-func (s *Server) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
+func (t *twoFactorPages) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
 	if e, ok := errors.AsType[*account.Error](err); ok && errors.Is(err, twofactor.ErrReauthRequired) {
 		writeJSON(w, http.StatusForbidden, map[string]any{"message": e.Msg, "reauth": true,
 			"redirect": reauthURL("/manage/account/webauthn/")})
@@ -57,7 +57,7 @@ func (s *Server) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, map[string]string{"message": e.Msg})
 		return
 	}
-	s.log.ErrorContext(r.Context(), "webauthn", "path", r.URL.Path, "err", err)
+	t.s.log.ErrorContext(r.Context(), "webauthn", "path", r.URL.Path, "err", err)
 	writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Something went wrong on our side. Try again in a moment."})
 }
 
@@ -70,12 +70,12 @@ func writeOptions(w http.ResponseWriter, options []byte) {
 }
 
 // jsonUser returns the signed-in session for a script, or answers 401.
-func (s *Server) jsonUser(w http.ResponseWriter, r *http.Request) *account.Current {
-	if s.tf == nil {
+func (t *twoFactorPages) jsonUser(w http.ResponseWriter, r *http.Request) *account.Current {
+	if t.tf == nil {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Two-factor authentication is not enabled on this server."})
 		return nil
 	}
-	c := s.current(r)
+	c := t.s.current(r)
 	if c == nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Your session ended. Sign in again.", "redirect": "/account/login/"})
 	}
@@ -83,12 +83,12 @@ func (s *Server) jsonUser(w http.ResponseWriter, r *http.Request) *account.Curre
 }
 
 // jsonPending returns the session waiting for its second step, or answers 401.
-func (s *Server) jsonPending(w http.ResponseWriter, r *http.Request) *account.Current {
-	if s.tf == nil {
+func (t *twoFactorPages) jsonPending(w http.ResponseWriter, r *http.Request) *account.Current {
+	if t.tf == nil {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Two-factor authentication is not enabled on this server."})
 		return nil
 	}
-	c := s.session(r)
+	c := t.s.session(r)
 	if c == nil || !c.Pending() {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Your sign-in expired. Log in again.", "redirect": "/account/login/"})
 		return nil
@@ -98,70 +98,70 @@ func (s *Server) jsonPending(w http.ResponseWriter, r *http.Request) *account.Cu
 
 // webauthnManage lists the user's security keys, with forms to add,
 // rename and remove them.
-func (s *Server) webauthnManage(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) webauthnManage(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	if s.tf == nil {
-		s.renderError(w, r, http.StatusNotFound, "Two-factor authentication is not enabled on this server.")
+	if t.tf == nil {
+		t.s.renderError(w, r, http.StatusNotFound, "Two-factor authentication is not enabled on this server.")
 		return
 	}
-	m, err := s.tf.MethodsOf(r.Context(), c.User.ID)
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	req, err := s.tf.Required(r.Context(), c.User)
+	req, err := t.tf.Required(r.Context(), c.User)
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "webauthn_manage", "Security keys", map[string]any{
+	t.s.render(w, r, http.StatusOK, "webauthn_manage", "Security keys", map[string]any{
 		"Keys": m.Keys, "RecoveryConfirmed": c.User.RecoveryCodesConfirmed, "Required": req != "",
 		"Last": m.Count() == 1 && len(m.Keys) == 1, "MaxLabel": twofactor.MaxKeyLabel,
-		"Fresh": s.tf.RecentlyAuthenticated(c), "Reauth": reauthURL("/manage/account/webauthn/"),
+		"Fresh": t.tf.RecentlyAuthenticated(c), "Reauth": reauthURL("/manage/account/webauthn/"),
 	})
 }
 
 // webauthnRegisterOptions checks the new key's label, then starts the
 // registration ceremony.
-func (s *Server) webauthnRegisterOptions(w http.ResponseWriter, r *http.Request) {
-	c := s.jsonUser(w, r)
+func (t *twoFactorPages) webauthnRegisterOptions(w http.ResponseWriter, r *http.Request) {
+	c := t.jsonUser(w, r)
 	if c == nil {
 		return
 	}
 	req, err := readWebauthn(r)
 	if err == nil {
-		err = s.tf.CheckKeyLabel(r.Context(), c.User.ID, req.Label, 0)
+		err = t.tf.CheckKeyLabel(r.Context(), c.User.ID, req.Label, 0)
 	}
 	var options []byte
 	if err == nil {
-		options, err = s.tf.BeginKeyRegistration(r.Context(), c)
+		options, err = t.tf.BeginKeyRegistration(r.Context(), c)
 	}
 	if err != nil {
-		s.jsonFail(w, r, err)
+		t.jsonFail(w, r, err)
 		return
 	}
 	writeOptions(w, options)
 }
 
 // webauthnRegister adds the key that answered the options.
-func (s *Server) webauthnRegister(w http.ResponseWriter, r *http.Request) {
-	c := s.jsonUser(w, r)
+func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request) {
+	c := t.jsonUser(w, r)
 	if c == nil {
 		return
 	}
 	req, err := readWebauthn(r)
 	var key *store.SecurityKey
 	if err == nil {
-		key, err = s.tf.FinishKeyRegistration(r.Context(), c, req.Label, req.Credential, meta(r))
+		key, err = t.tf.FinishKeyRegistration(r.Context(), c, req.Label, req.Credential, meta(r))
 	}
 	if err != nil {
-		s.jsonFail(w, r, err)
+		t.jsonFail(w, r, err)
 		return
 	}
-	s.addFlash(w, r, "ok", fmt.Sprintf("Security key %q added. You can now use it to sign in.", key.Label))
+	t.s.addFlash(w, r, "ok", fmt.Sprintf("Security key %q added. You can now use it to sign in.", key.Label))
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
 }
 
@@ -175,84 +175,84 @@ func keyID(r *http.Request) (int64, error) {
 }
 
 // webauthnRename changes a key's label.
-func (s *Server) webauthnRename(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) webauthnRename(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
 	id, err := keyID(r)
-	if err == nil && s.tf == nil {
+	if err == nil && t.tf == nil {
 		err = &account.Error{Kind: account.NotFound, Msg: "Two-factor authentication is not enabled on this server."}
 	}
 	if err == nil {
-		err = s.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r))
+		err = t.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r))
 	}
 	if err != nil {
 		if account.KindOf(err) == account.Invalid {
-			s.addFlash(w, r, "error", err.Error())
+			t.s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.addFlash(w, r, "ok", "Security key renamed.")
+	t.s.addFlash(w, r, "ok", "Security key renamed.")
 	redirect(w, r, "/manage/account/webauthn/")
 }
 
 // webauthnRemove removes a key, after a recent proof of identity.
-func (s *Server) webauthnRemove(w http.ResponseWriter, r *http.Request) {
-	c := s.requireUser(w, r)
+func (t *twoFactorPages) webauthnRemove(w http.ResponseWriter, r *http.Request) {
+	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
 	id, err := keyID(r)
-	if err == nil && s.tf == nil {
+	if err == nil && t.tf == nil {
 		err = &account.Error{Kind: account.NotFound, Msg: "Two-factor authentication is not enabled on this server."}
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	if !s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
+	if !t.s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
 		return
 	}
-	if err := s.tf.RemoveKey(r.Context(), c, id, meta(r)); err != nil {
-		if s.reauthRefused(w, r, err, "/manage/account/webauthn/") {
+	if err := t.tf.RemoveKey(r.Context(), c, id, meta(r)); err != nil {
+		if t.reauthRefused(w, r, err, "/manage/account/webauthn/") {
 			return
 		}
 		if k := account.KindOf(err); k == account.Forbidden || k == account.Invalid || k == account.NotFound {
-			s.addFlash(w, r, "error", err.Error())
+			t.s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
 			return
 		}
-		s.fail(w, r, err)
+		t.s.fail(w, r, err)
 		return
 	}
-	s.addFlash(w, r, "ok", "Security key removed.")
+	t.s.addFlash(w, r, "ok", "Security key removed.")
 	redirect(w, r, "/manage/account/webauthn/")
 }
 
 // webauthnSecondStep is the page of the second step with a security key.
-func (s *Server) webauthnSecondStep(w http.ResponseWriter, r *http.Request) {
-	c := s.pendingSession(w, r)
+func (t *twoFactorPages) webauthnSecondStep(w http.ResponseWriter, r *http.Request) {
+	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	s.render(w, r, http.StatusOK, "twostep_webauthn", "Two-factor authentication", map[string]any{
+	t.s.render(w, r, http.StatusOK, "twostep_webauthn", "Two-factor authentication", map[string]any{
 		"Pending": c.User.Username, "Next": safeNext(r.URL.Query().Get("next")),
-		"Others": s.secondStepMethods(r, c, "webauthn"),
+		"Others": t.secondStepMethods(r, c, "webauthn"),
 	})
 }
 
-func (s *Server) webauthnLoginOptions(w http.ResponseWriter, r *http.Request) {
-	c := s.jsonPending(w, r)
+func (t *twoFactorPages) webauthnLoginOptions(w http.ResponseWriter, r *http.Request) {
+	c := t.jsonPending(w, r)
 	if c == nil {
 		return
 	}
-	options, err := s.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin)
+	options, err := t.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin)
 	if err != nil {
-		s.jsonFail(w, r, err)
+		t.jsonFail(w, r, err)
 		return
 	}
 	writeOptions(w, options)
@@ -260,57 +260,57 @@ func (s *Server) webauthnLoginOptions(w http.ResponseWriter, r *http.Request) {
 
 // webauthnLoginVerify checks the key's answer and, when right, signs the
 // session in (under a new id) and sends the browser on.
-func (s *Server) webauthnLoginVerify(w http.ResponseWriter, r *http.Request) {
-	c := s.jsonPending(w, r)
+func (t *twoFactorPages) webauthnLoginVerify(w http.ResponseWriter, r *http.Request) {
+	c := t.jsonPending(w, r)
 	if c == nil {
 		return
 	}
 	req, err := readWebauthn(r)
 	var key *store.SecurityKey
 	if err == nil {
-		key, err = s.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin, req.Credential, meta(r))
+		key, err = t.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin, req.Credential, meta(r))
 	}
 	var cookie string
 	if err == nil {
-		cookie, err = s.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, meta(r))
+		cookie, err = t.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, meta(r))
 	}
 	if err != nil {
-		s.jsonFail(w, r, err)
+		t.jsonFail(w, r, err)
 		return
 	}
-	s.setCookie(w, cookieSession, cookie, 0)
+	t.s.setCookie(w, cookieSession, cookie, 0)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(req.Next)})
 }
 
-func (s *Server) webauthnReauthOptions(w http.ResponseWriter, r *http.Request) {
-	c := s.jsonUser(w, r)
+func (t *twoFactorPages) webauthnReauthOptions(w http.ResponseWriter, r *http.Request) {
+	c := t.jsonUser(w, r)
 	if c == nil {
 		return
 	}
-	options, err := s.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth)
+	options, err := t.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth)
 	if err != nil {
-		s.jsonFail(w, r, err)
+		t.jsonFail(w, r, err)
 		return
 	}
 	writeOptions(w, options)
 }
 
 // webauthnReauthVerify records a fresh proof of identity with a key.
-func (s *Server) webauthnReauthVerify(w http.ResponseWriter, r *http.Request) {
-	c := s.jsonUser(w, r)
+func (t *twoFactorPages) webauthnReauthVerify(w http.ResponseWriter, r *http.Request) {
+	c := t.jsonUser(w, r)
 	if c == nil {
 		return
 	}
 	req, err := readWebauthn(r)
 	var key *store.SecurityKey
 	if err == nil {
-		key, err = s.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth, req.Credential, meta(r))
+		key, err = t.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth, req.Credential, meta(r))
 	}
 	if err == nil {
-		err = s.acct.Reauthenticated(r.Context(), c, "webauthn", key.Label, meta(r))
+		err = t.acct.Reauthenticated(r.Context(), c, "webauthn", key.Label, meta(r))
 	}
 	if err != nil {
-		s.jsonFail(w, r, err)
+		t.jsonFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(req.Next)})

@@ -20,12 +20,12 @@ type listing struct {
 // listings adds to projects their latest versions, chosen as the project
 // page chooses (index.ProjectView.Latest): the highest non-yanked final
 // release with files, else the highest non-yanked one, else the highest.
-func (s *Server) listings(ctx context.Context, projects []store.Listing) ([]listing, error) {
+func (p *public) listings(ctx context.Context, projects []store.Listing) ([]listing, error) {
 	ids := make([]int64, len(projects))
 	for i, p := range projects {
 		ids[i] = p.ID
 	}
-	rels, err := s.acct.Store().ReleasesOf(ctx, ids)
+	rels, err := p.s.idx.ReleasesOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (s *Server) listings(ctx context.Context, projects []store.Listing) ([]list
 		}
 	}
 	// Only the summaries shown, each bounded by the database.
-	summaries, err := s.acct.Store().ReleaseSummaries(ctx, shown)
+	summaries, err := p.s.idx.ReleaseSummaries(ctx, shown)
 	if err != nil {
 		return nil, err
 	}

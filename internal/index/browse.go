@@ -1,0 +1,58 @@
+package index
+
+import (
+	"context"
+
+	"cheeseshop/internal/store"
+)
+
+// The public lists of the web UI (home page, search, a user's projects)
+// read through these methods, so that the web layer never holds the
+// store.
+
+// RecentProjects returns the limit projects updated last, most recent
+// first.
+func (s *Service) RecentProjects(ctx context.Context, limit int) ([]store.Listing, error) {
+	return s.store.RecentProjects(ctx, limit)
+}
+
+// SearchProjects returns the projects whose normalized name contains
+// normalized but is not equal to it (ProjectByName finds that one), by
+// normalized name, skipping offset and returning at most limit.
+func (s *Service) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]store.Listing, error) {
+	return s.store.SearchProjects(ctx, normalized, offset, limit)
+}
+
+// UserProjects returns a page of the projects on which the user holds a
+// role, with the role.
+func (s *Service) UserProjects(ctx context.Context, userID int64, limit, offset int) ([]store.Listing, error) {
+	return s.store.UserProjects(ctx, userID, limit, offset)
+}
+
+// CountUserProjects returns how many projects the user holds a role on.
+func (s *Service) CountUserProjects(ctx context.Context, userID int64) (int, error) {
+	return s.store.CountUserProjects(ctx, userID)
+}
+
+// ReleasesOf returns the releases of the projects, by project id, in no
+// particular order.
+func (s *Service) ReleasesOf(ctx context.Context, projectIDs []int64) (map[int64][]store.ReleaseBrief, error) {
+	return s.store.ReleasesOf(ctx, projectIDs)
+}
+
+// ReleaseSummaries returns the summaries of the releases, by release id.
+func (s *Service) ReleaseSummaries(ctx context.Context, releaseIDs []int64) (map[int64]string, error) {
+	return s.store.ReleaseSummaries(ctx, releaseIDs)
+}
+
+// ProjectByName returns the project of a normalized name, read from the
+// database (not the cache); store.ErrNotFound when there is none.
+func (s *Service) ProjectByName(ctx context.Context, normalized string) (*store.Project, error) {
+	return s.store.ProjectByName(ctx, normalized)
+}
+
+// ProjectByID returns a project read afresh from the database: a cached
+// view may predate changes that do not drop it (its mandate status).
+func (s *Service) ProjectByID(ctx context.Context, id int64) (*store.Project, error) {
+	return s.store.ProjectByID(ctx, id)
+}
