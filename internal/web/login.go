@@ -1,9 +1,10 @@
 package web
 
 import (
-	"cheeseshop/internal/account"
 	"net/http"
 	"strings"
+
+	"cheeseshop/internal/problem"
 )
 
 type loginForm struct {
@@ -26,10 +27,10 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	login, err := s.acct.Login(r.Context(), username, r.PostFormValue("password"), meta(r))
 	if err != nil {
-		switch account.KindOf(err) {
-		case account.Unauthorized, account.Forbidden, account.Invalid:
+		switch problem.KindOf(err) {
+		case problem.Unauthenticated, problem.Forbidden, problem.Invalid:
 			status := http.StatusUnauthorized
-			if account.KindOf(err) == account.Forbidden {
+			if problem.KindOf(err) == problem.Forbidden {
 				status = http.StatusForbidden
 			}
 			s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error()})

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
 )
@@ -55,7 +58,7 @@ func (s *Server) manageAction(act func(r *http.Request, p *index.Principal) (out
 		}
 		o, err := act(r, p)
 		if err != nil {
-			if index.KindOf(err) == index.Invalid && o.back != "" {
+			if problem.KindOf(err) == problem.Invalid && o.back != "" {
 				s.addFlash(w, r, "error", err.Error())
 				redirect(w, r, o.back)
 				return
@@ -94,7 +97,7 @@ func (s *Server) setRequire2FA(r *http.Request, p *index.Principal) (outcome, er
 		on = true
 	case "off":
 	default:
-		return outcome{back: projectURL(name)}, &index.Error{Kind: index.Invalid, Msg: "Say require=on or require=off."}
+		return outcome{back: projectURL(name)}, &problem.Error{Kind: problem.Invalid, Message: "Say require=on or require=off."}
 	}
 	msg := "Two-factor authentication is now required of every collaborator of " + name + "."
 	if !on {
@@ -166,7 +169,7 @@ func (s *Server) revokeToken(r *http.Request, p *index.Principal) (outcome, erro
 	o := outcome{msg: "API token revoked.", to: "/manage/account/tokens/", back: "/manage/account/tokens/"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return o, &index.Error{Kind: index.NotFound, Msg: "No such API token."}
+		return o, &problem.Error{Kind: problem.NotFound, Message: "No such API token."}
 	}
 	return o, s.idx.RevokeToken(r.Context(), p, p.Meta, id)
 }
@@ -332,12 +335,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		nt, err = s.idx.CreateToken(r.Context(), p, p.Meta, req)
 	}
-	if index.ReauthRequired(err) {
+	if errors.Is(err, auth.ErrReauthRequired) {
 		s.sendToReauth(w, r, "/manage/account/tokens/")
 		return
 	}
 	if err != nil {
-		if k := index.KindOf(err); k == index.Invalid || k == index.Forbidden {
+		if k := problem.KindOf(err); k == problem.Invalid || k == problem.Forbidden {
 			s.renderTokens(w, r, p, statusOf(err), &tokensPage{Error: err.Error(), Form: r.PostForm})
 			return
 		}
@@ -357,13 +360,13 @@ func tokenRequest(name string, scoped bool, projects []string, days string) (ind
 			}
 		}
 		if len(req.Projects) == 0 {
-			return req, &index.Error{Kind: index.Invalid, Msg: "Select at least one project, or choose all projects."}
+			return req, &problem.Error{Kind: problem.Invalid, Message: "Select at least one project, or choose all projects."}
 		}
 	}
 	if days = strings.TrimSpace(days); days != "" {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 1 || n > maxTokenDays {
-			return req, &index.Error{Kind: index.Invalid, Msg: "The expiry must be a number of days between 1 and " + strconv.Itoa(maxTokenDays) + ", or empty for none."}
+			return req, &problem.Error{Kind: problem.Invalid, Message: "The expiry must be a number of days between 1 and " + strconv.Itoa(maxTokenDays) + ", or empty for none."}
 		}
 		t := time.Now().Add(time.Duration(n) * 24 * time.Hour)
 		req.Expires = &t

@@ -5,10 +5,10 @@ package web
 // shipping country and claims; administrators see the stock.
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/promo"
 )
 
@@ -72,7 +72,7 @@ func (s *Server) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, giveawayPath)
 		return
 	}
-	pe, ok := errors.AsType[*promo.Error](err)
+	pe, ok := problem.As(err)
 	if !ok {
 		s.fail(w, r, err)
 		return
@@ -86,12 +86,7 @@ func (s *Server) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		// A country not chosen, or not eligible: say so beside the form.
 		st.Reason, st.Message = "", ""
 	}
-	status := map[promo.Reason]int{promo.Country: http.StatusBadRequest, promo.NoStock: http.StatusConflict,
-		promo.Claimed: http.StatusConflict, promo.ProjectLimit: http.StatusConflict}[pe.Reason]
-	if status == 0 {
-		status = http.StatusForbidden
-	}
-	s.renderGiveaway(w, r, status, giveawayView{Status: st, Error: pe.Msg, Country: country})
+	s.renderGiveaway(w, r, statusOf(pe), giveawayView{Status: st, Error: pe.Message, Country: country})
 }
 
 // adminPromoView is what admin_promo.html shows.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -90,7 +91,7 @@ func (s *Server) recoveryLinkPage(w http.ResponseWriter, r *http.Request, mode s
 }
 
 func (s *Server) recoveryLinkRefused(w http.ResponseWriter, r *http.Request, mode string, err error) {
-	if account.KindOf(err) != account.NotFound {
+	if problem.KindOf(err) != problem.NotFound {
 		s.fail(w, r, err)
 		return
 	}
@@ -125,7 +126,7 @@ func (s *Server) recoveryCancelPost(w http.ResponseWriter, r *http.Request) {
 	} else if c := s.current(r); c != nil {
 		_, err = s.opts.Recovery.CancelMine(r.Context(), c.User, meta(r))
 	} else {
-		err = &account.Error{Kind: account.NotFound, Msg: "Open the cancel link of our email, or log in, to cancel a recovery request."}
+		err = &problem.Error{Kind: problem.NotFound, Message: "Open the cancel link of our email, or log in, to cancel a recovery request."}
 	}
 	if err != nil {
 		s.recoveryLinkRefused(w, r, "cancel", err)
@@ -201,8 +202,8 @@ func (s *Server) adminRecoveryDecide(w http.ResponseWriter, r *http.Request, app
 		rq, err = s.opts.Recovery.Reject(r.Context(), c.User, id, r.PostFormValue("note"), meta(r))
 	}
 	if err != nil {
-		if e, ok := err.(*account.Error); ok && e.Kind != account.TooManyRequests {
-			s.addFlash(w, r, "error", e.Msg)
+		if e, ok := problem.As(err); ok && e.Kind != problem.TooManyRequests && e.Kind != problem.Unavailable {
+			s.addFlash(w, r, "error", e.Message)
 			redirect(w, r, "/admin/recovery/")
 			return
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/twofactor"
 )
 
@@ -122,7 +124,7 @@ func (s *Server) twoFactorManage(w http.ResponseWriter, r *http.Request) {
 
 // requireRecentAuth sends a user who has not proved its identity lately
 // to re-authenticate, coming back to back; it returns false then. The
-// domain refuses such changes too (twofactor.ErrReauthRequired): this
+// domain refuses such changes too (auth.ErrReauthRequired): this
 // only spares the user a refusal.
 func (s *Server) requireRecentAuth(w http.ResponseWriter, r *http.Request, c *account.Current, back string) bool {
 	if s.acct.RecentlyAuthenticated(c, twofactor.ReauthWindow) {
@@ -144,7 +146,7 @@ func reauthURL(back string) string { return "/manage/account/reauth/?next=" + ur
 // reauthRefused sends the browser to re-authenticate when err is a
 // refusal for want of a recent one, and reports whether it did.
 func (s *Server) reauthRefused(w http.ResponseWriter, r *http.Request, err error, back string) bool {
-	if !errors.Is(err, twofactor.ErrReauthRequired) {
+	if !errors.Is(err, auth.ErrReauthRequired) {
 		return false
 	}
 	s.sendToReauth(w, r, back)
@@ -207,10 +209,10 @@ func (s *Server) reauthPost(w http.ResponseWriter, r *http.Request) {
 	case method == "password" && !methods.Enabled():
 		err = s.acct.CheckPassword(ctx, c.User, r.PostFormValue("password"), m)
 	default:
-		err = &account.Error{Kind: account.Invalid, Msg: "Choose one of the methods on this page."}
+		err = &problem.Error{Kind: problem.Invalid, Message: "Choose one of the methods on this page."}
 	}
 	if err != nil {
-		if account.KindOf(err) == account.TooManyRequests || account.KindOf(err) == 0 {
+		if problem.KindOf(err) == problem.TooManyRequests || problem.KindOf(err) == 0 {
 			s.fail(w, r, err)
 			return
 		}
@@ -259,7 +261,7 @@ func (s *Server) gateTwoFactor(w http.ResponseWriter, r *http.Request) bool {
 	if err == nil {
 		return true
 	}
-	if account.KindOf(err) == 0 {
+	if problem.KindOf(err) == 0 {
 		s.fail(w, r, err)
 		return false
 	}
