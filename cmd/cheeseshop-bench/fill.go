@@ -24,6 +24,7 @@ import (
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -152,7 +153,7 @@ func (c *FillCmd) Run(e *env) error {
 					stats.mu.Lock()
 					stats.accepted = append(stats.accepted, name)
 					stats.mu.Unlock()
-				case index.KindOf(err) != 0:
+				case problem.KindOf(err) != 0:
 					stats.refuse(name, err)
 				default:
 					stats.mu.Lock()

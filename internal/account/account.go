@@ -22,6 +22,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/jobs"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 )
@@ -144,43 +145,6 @@ func (s *Service) Store() *store.Store { return s.store }
 // Limiter returns the shared rate limiter.
 func (s *Service) Limiter() *ratelimit.Limiter { return s.limiter }
 
-// Kind classifies a refusal; the web layer maps kinds to HTTP statuses.
-type Kind int
-
-// The kinds of refusal.
-const (
-	Invalid         Kind = iota + 1 // the request is wrong: 400
-	Unauthorized                    // bad credentials: 401 on a form
-	Forbidden                       // 403
-	NotFound                        // 404
-	TooManyRequests                 // 429
-)
-
-// Error is a refusal meant for the person at the other end.
-type Error struct {
-	Kind Kind
-	Msg  string
-	// RetryAfter is set on TooManyRequests.
-	RetryAfter time.Duration
-	// Fields maps form fields to what is wrong with them, for a form to
-	// show next to each field.
-	Fields map[string]string
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-func errorf(kind Kind, format string, args ...any) error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
-
-// KindOf returns the kind of an *Error in err's chain, or 0.
-func KindOf(err error) Kind {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Kind
-	}
-	return 0
-}
-
 func (s *Service) tooMany(ctx context.Context, err error, userID int64, what string, m audit.Meta) error {
 	ex, ok := errors.AsType[*ratelimit.Exceeded](err)
 	if !ok {
@@ -197,7 +161,7 @@ func (s *Service) tooMany(ctx context.Context, err error, userID int64, what str
 	if strings.HasPrefix(ex.Key, "hash:") {
 		msg = fmt.Sprintf("Too many password checks from your address. Try again in %s.", humanDuration(wait))
 	}
-	return &Error{Kind: TooManyRequests, RetryAfter: wait, Msg: msg}
+	return &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait, Message: msg}
 }
 
 func humanDuration(d time.Duration) string {
@@ -323,7 +287,7 @@ func (s *Service) Login(ctx context.Context, username, password string, m audit.
 	if err != nil {
 		return nil, s.tooMany(ctx, err, uid, "login", m)
 	}
-	wrong := errorf(Unauthorized, "The username or password is wrong.")
+	wrong := problem.Errorf(problem.Unauthenticated, "The username or password is wrong.")
 	if u == nil {
 		_ = s.hasher.Verify(ctx, password, s.dummyHash)
 		return nil, wrong
@@ -391,7 +355,7 @@ func (s *Service) signedIn(ctx context.Context, u *store.User, m audit.Meta, det
 // (a new id, as at every change of privilege); its cookie is returned.
 func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, label string, m audit.Meta) (string, error) {
 	if !c.Pending() {
-		return "", errorf(Invalid, "This session is already signed in.")
+		return "", problem.Errorf(problem.Invalid, "This session is already signed in.")
 	}
 	if err := s.store.DeleteSession(ctx, c.Session.IDHash); err != nil {
 		return "", fmt.Errorf("account: %w", err)
@@ -446,7 +410,7 @@ func (s *Service) CheckPassword(ctx context.Context, u *store.User, password str
 			map[string]any{"reason": "wrong password at re-authentication"}); err != nil {
 			return err
 		}
-		return errorf(Unauthorized, "The password is wrong.")
+		return problem.Errorf(problem.Unauthenticated, "The password is wrong.")
 	}
 	return res.Release(ctx)
 }

@@ -14,6 +14,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -131,10 +132,10 @@ func (f *fixture) register(t *testing.T, name string) *Login {
 	return l
 }
 
-func wantKind(t *testing.T, what string, err error, kind Kind, contains string) {
+func wantKind(t *testing.T, what string, err error, kind problem.Kind, contains string) {
 	t.Helper()
-	if KindOf(err) != kind || !strings.Contains(errString(err), contains) {
-		t.Fatalf("%s: error %v (kind %d), want kind %d containing %q", what, err, KindOf(err), kind, contains)
+	if problem.KindOf(err) != kind || !strings.Contains(errString(err), contains) {
+		t.Fatalf("%s: error %v (kind %d), want kind %d containing %q", what, err, problem.KindOf(err), kind, contains)
 	}
 }
 
@@ -162,11 +163,11 @@ func TestVerificationLinks(t *testing.T) {
 		// Valid for 24 hours, not a second more.
 		f.clock.advance(VerifyEmailTTL)
 		_, err = f.svc.PeekVerification(ctx, tok)
-		wantKind(t, "peek an expired link", err, NotFound, "expired")
+		wantKind(t, "peek an expired link", err, problem.NotFound, "expired")
 		_, err = f.svc.VerifyEmail(ctx, tok, here)
-		wantKind(t, "use an expired link", err, NotFound, "expired")
+		wantKind(t, "use an expired link", err, problem.NotFound, "expired")
 		_, err = f.svc.VerifyEmail(ctx, tok, here)
-		wantKind(t, "an expired link stays expired", err, NotFound, "expired")
+		wantKind(t, "an expired link stays expired", err, problem.NotFound, "expired")
 
 		// A new link, then the address changes behind it: the link cannot
 		// verify the new address.
@@ -179,7 +180,7 @@ func TestVerificationLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.svc.VerifyEmail(ctx, tok, here)
-		wantKind(t, "link for an old address", err, NotFound, "no longer")
+		wantKind(t, "link for an old address", err, problem.NotFound, "no longer")
 		if u, _ := st.UserByID(ctx, l.User.ID); u.EmailVerified {
 			t.Fatal("a link for the old address verified the new one")
 		}
@@ -200,16 +201,16 @@ func TestResendVerification(t *testing.T) {
 			}
 		}
 		err := f.svc.ResendVerification(ctx, c, here)
-		wantKind(t, "too many resends", err, TooManyRequests, "again in 1 hour")
+		wantKind(t, "too many resends", err, problem.TooManyRequests, "again in 1 hour")
 		// Only the latest link works.
 		_, err = f.svc.VerifyEmail(ctx, first, here)
-		wantKind(t, "earlier link", err, NotFound, "not valid")
+		wantKind(t, "earlier link", err, problem.NotFound, "not valid")
 		u, err := f.svc.VerifyEmail(ctx, f.mail.lastToken(t, "bob@example.org"), here)
 		if err != nil || !u.EmailVerified {
 			t.Fatalf("verify: %v", err)
 		}
 		c.User = u
-		wantKind(t, "resend when verified", f.svc.ResendVerification(ctx, c, here), Invalid, "already verified")
+		wantKind(t, "resend when verified", f.svc.ResendVerification(ctx, c, here), problem.Invalid, "already verified")
 	})
 }
 
@@ -234,7 +235,7 @@ func TestPasswordResetLimitsAndExpiry(t *testing.T) {
 		// Valid for an hour.
 		f.clock.advance(ResetPasswordTTL)
 		_, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
-		wantKind(t, "expired reset link", err, NotFound, "expired")
+		wantKind(t, "expired reset link", err, problem.NotFound, "expired")
 
 		// Per IP: past ResetIPLimit (the requests above count) the answer
 		// is 429, whatever the name.
@@ -245,8 +246,8 @@ func TestPasswordResetLimitsAndExpiry(t *testing.T) {
 			}
 		}
 		err = f.svc.RequestPasswordReset(ctx, "carol", here)
-		wantKind(t, "past the IP limit", err, TooManyRequests, "Try again in")
-		if e, _ := err.(*Error); e.RetryAfter <= 0 || e.RetryAfter > time.Hour {
+		wantKind(t, "past the IP limit", err, problem.TooManyRequests, "Try again in")
+		if e, _ := problem.As(err); e.RetryAfter <= 0 || e.RetryAfter > time.Hour {
 			t.Fatalf("RetryAfter = %s", e.RetryAfter)
 		}
 		// Another IP is not affected.
@@ -267,7 +268,7 @@ func TestPasswordResetEndsSessionsAndVerifies(t *testing.T) {
 		}
 		tok := f.mail.lastToken(t, "dan@example.org")
 		_, err := f.svc.ResetPassword(ctx, tok, "dan", "dan", here)
-		wantKind(t, "bad password", err, Invalid, "Correct the fields")
+		wantKind(t, "bad password", err, problem.Invalid, "Correct the fields")
 		u, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
 		if err != nil {
 			t.Fatal(err)
@@ -282,7 +283,7 @@ func TestPasswordResetEndsSessionsAndVerifies(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.svc.ResetPassword(ctx, tok, "another new password", "another new password", here)
-		wantKind(t, "reuse", err, NotFound, "already used")
+		wantKind(t, "reuse", err, problem.NotFound, "already used")
 	})
 }
 
@@ -294,12 +295,12 @@ func TestLoginLimitWindow(t *testing.T) {
 		f.register(t, "erin")
 		for range LoginLimit.Max {
 			_, err := f.svc.Login(ctx, "erin", "wrong", here)
-			wantKind(t, "wrong password", err, Unauthorized, "wrong")
+			wantKind(t, "wrong password", err, problem.Unauthenticated, "wrong")
 			f.clock.advance(time.Second)
 		}
 		_, err := f.svc.Login(ctx, "erin", pw, here)
-		wantKind(t, "past the limit", err, TooManyRequests, "Try again in")
-		if e := err.(*Error); e.RetryAfter != LoginLimit.Window-10*time.Second {
+		wantKind(t, "past the limit", err, problem.TooManyRequests, "Try again in")
+		if e, _ := problem.As(err); e.RetryAfter != LoginLimit.Window-10*time.Second {
 			t.Fatalf("RetryAfter = %s", e.RetryAfter)
 		}
 		f.clock.advance(LoginLimit.Window)
@@ -324,7 +325,7 @@ func TestSetDisabled(t *testing.T) {
 		// The right password is answered as a wrong one, and recorded.
 		_, right := f.svc.Login(ctx, "fay", pw, here)
 		_, wrong := f.svc.Login(ctx, "fay", "not the password", here)
-		wantKind(t, "login when disabled", right, Unauthorized, "The username or password is wrong.")
+		wantKind(t, "login when disabled", right, problem.Unauthenticated, "The username or password is wrong.")
 		if right.Error() != wrong.Error() {
 			t.Fatalf("a disabled account answers its right password %q, a wrong one %q", right, wrong)
 		}
@@ -345,7 +346,7 @@ func TestSetDisabled(t *testing.T) {
 			}
 		}
 		_, err := f.svc.SetDisabled(ctx, "nobody", true, here)
-		wantKind(t, "unknown user", err, NotFound, "no user")
+		wantKind(t, "unknown user", err, problem.NotFound, "no user")
 	})
 }
 
@@ -399,11 +400,11 @@ func TestPasswordChecksPerIP(t *testing.T) {
 			}
 		}
 		_, err = svc.Login(ctx, "erin", pw, here)
-		wantKind(t, "past the budget", err, TooManyRequests, "Too many password checks from your address")
+		wantKind(t, "past the budget", err, problem.TooManyRequests, "Too many password checks from your address")
 		u, err := st.UserByUsername(ctx, "erin")
 		storetest.Must(t, err)
 		err = svc.CheckPassword(ctx, u, pw, here)
-		wantKind(t, "re-authentication past the budget", err, TooManyRequests, "Try again in")
+		wantKind(t, "re-authentication past the budget", err, problem.TooManyRequests, "Try again in")
 		if _, err := svc.Login(ctx, "erin", pw, other); err != nil {
 			t.Fatalf("from another address: %v", err)
 		}

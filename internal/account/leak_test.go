@@ -9,6 +9,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -68,7 +69,7 @@ func TestRegisterTakenEmail(t *testing.T) {
 			t.Fatalf("%d notices, want %d", n, RegisterNoticeLimit.Max)
 		}
 		// The username is still reported as taken, as PyPI does.
-		wantKind(t, "taken username", reg("ALICE", "someone@example.org"), Invalid, "Correct the fields")
+		wantKind(t, "taken username", reg("ALICE", "someone@example.org"), problem.Invalid, "Correct the fields")
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -26,14 +27,14 @@ const maxLinkToken = 128
 // Link refusals. Both are *Error of kind NotFound; the web layer offers a
 // new link.
 var (
-	errLinkInvalid = &Error{Kind: NotFound, Msg: "This link is not valid, or it was already used. Links from our emails work once."}
-	errLinkExpired = &Error{Kind: NotFound, Msg: "This link has expired."}
+	errLinkInvalid = &problem.Error{Kind: problem.NotFound, Message: "This link is not valid, or it was already used. Links from our emails work once."}
+	errLinkExpired = &problem.Error{Kind: problem.NotFound, Message: "This link has expired."}
 )
 
 // IsLinkError reports whether err says an emailed link is unknown, used or
 // expired.
 func IsLinkError(err error) bool {
-	e, ok := errors.AsType[*Error](err)
+	e, ok := errors.AsType[*problem.Error](err)
 	return ok && (e == errLinkInvalid || e == errLinkExpired)
 }
 

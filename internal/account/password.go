@@ -9,6 +9,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 )
@@ -80,7 +81,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Met
 func (s *Service) limited(err error, msg string) error {
 	if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
 		wait := ex.RetryAfter.Round(time.Second)
-		return &Error{Kind: TooManyRequests, RetryAfter: wait, Msg: fmt.Sprintf(msg, humanDuration(wait))}
+		return &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait, Message: fmt.Sprintf(msg, humanDuration(wait))}
 	}
 	return err
 }
@@ -153,7 +154,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 			map[string]any{"sessions_ended": ended})
 	})
 	if err != nil {
-		if KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("account: reset password: %w", err)
@@ -187,7 +188,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, passw
 			map[string]any{"reason": "wrong current password"}); err != nil {
 			return err
 		}
-		return &Error{Kind: Unauthorized, Msg: "Your current password is wrong.",
+		return &problem.Error{Kind: problem.Unauthenticated, Message: "Your current password is wrong.",
 			Fields: map[string]string{FieldCurrentPassword: "This is not your current password."}}
 	} else if err != nil {
 		return fmt.Errorf("account: %w", err)
@@ -325,7 +326,7 @@ func (s *Service) History(ctx context.Context, c *Current, limit int) ([]*store.
 func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool, m audit.Meta) (*store.User, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(NotFound, "There is no user named %q.", username)
+		return nil, problem.Errorf(problem.NotFound, "There is no user named %q.", username)
 	} else if err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 )
@@ -92,7 +93,7 @@ func checkNewPassword(fields map[string]string, password, confirm, username, ema
 }
 
 func invalidFields(fields map[string]string) error {
-	return &Error{Kind: Invalid, Msg: "Correct the fields marked below.", Fields: fields}
+	return &problem.Error{Kind: problem.Invalid, Message: "Correct the fields marked below.", Fields: fields}
 }
 
 // Registration is what a person fills in to create an account.
@@ -255,8 +256,8 @@ func (s *Service) PeekVerification(ctx context.Context, token string) (*PendingV
 	return &PendingVerification{Username: u.Username, Email: t.Email, Verified: u.EmailVerified}, nil
 }
 
-var errEmailChanged = &Error{Kind: NotFound,
-	Msg: "This link was for an email address that is no longer the account's: it cannot verify the current one."}
+var errEmailChanged = &problem.Error{Kind: problem.NotFound,
+	Message: "This link was for an email address that is no longer the account's: it cannot verify the current one."}
 
 // VerifyEmail uses a verification link: the account's address becomes
 // verified, provided it is still the address the link was sent to.
@@ -284,7 +285,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, m audit.Meta) (
 			map[string]any{"email": u.Email})
 	})
 	if err != nil {
-		if KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("account: verify email: %w", err)
@@ -297,7 +298,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, m audit.Meta) (
 func (s *Service) ResendVerification(ctx context.Context, c *Current, m audit.Meta) error {
 	u := c.User
 	if u.EmailVerified {
-		return errorf(Invalid, "Your email address %s is already verified.", u.Email)
+		return problem.Errorf(problem.Invalid, "Your email address %s is already verified.", u.Email)
 	}
 	key := fmt.Sprintf("verify:user:%d", u.ID)
 	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{ResendLimit}}); err != nil {
@@ -307,7 +308,7 @@ func (s *Service) ResendVerification(ctx context.Context, c *Current, m audit.Me
 		return fmt.Errorf("account: %w", err)
 	}
 	if err := s.sendVerification(ctx, u, u.Email); err != nil {
-		return errorf(Invalid, "We could not send the email to %s. Try again later.", u.Email)
+		return problem.Errorf(problem.Invalid, "We could not send the email to %s. Try again later.", u.Email)
 	}
 	return nil
 }

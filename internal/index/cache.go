@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,8 +143,7 @@ func (c *Cache) Project(ctx context.Context, normalized string) (*ProjectPage, e
 		if err != nil {
 			return nil, err
 		}
-		page := &ProjectPage{View: view, HTML: newPage(renderProjectHTML(view)), JSON: newPage(renderProjectJSON(view)), LoadedAt: time.Now(),
-			SerialValues: []string{strconv.FormatInt(view.Project.LastSerial, 10)}}
+		page := &ProjectPage{View: view, HTML: newPage(renderProjectHTML(view)), JSON: newPage(renderProjectJSON(view)), LoadedAt: time.Now()}
 		c.mu.Lock()
 		// Keep the page only if nothing changed while it was read: an
 		// invalidation during the load may concern this very project.
@@ -240,7 +238,7 @@ func (c *Cache) buildRoot(ctx context.Context) (*RootPage, error) {
 		return nil, err
 	}
 	slices.SortFunc(names, func(a, b store.ProjectName) int { return strings.Compare(a.Normalized, b.Normalized) })
-	p := &RootPage{Projects: len(names), Serial: serial, BuiltAt: time.Now(), SerialValues: []string{strconv.FormatInt(serial, 10)}}
+	p := &RootPage{Projects: len(names), Serial: serial, BuiltAt: time.Now()}
 	p.HTML = newPage(renderRootHTML(names, serial))
 	p.JSON = newPage(renderRootJSON(names, serial))
 	if p.HTMLGzip, err = gzipBytes(p.HTML.Body); err != nil {

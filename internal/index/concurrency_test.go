@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -38,7 +39,7 @@ func TestConcurrentUploadsOfOneFilename(t *testing.T) {
 				switch {
 				case err == nil && !res.Existing:
 					created++
-				case err != nil && KindOf(err) == Invalid:
+				case err != nil && problem.KindOf(err) == problem.Invalid:
 					refusals = append(refusals, err.Error())
 				default:
 					failures = append(failures, fmt.Errorf("res=%+v err=%v", res, err))

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 )
 
 // Bounds of what an upload may carry. Every byte of metadata a release
@@ -134,7 +135,7 @@ func FieldTooLarge(field string) error {
 	if l, ok := formLimits[field]; ok && l.chars {
 		limit = fmt.Sprintf("%d characters", l.length)
 	}
-	return errorf(Invalid, "The '%s' field is too large: it may have at most %s. %s", truncate(field, MaxFieldNameBytes), limit, metadataHelp)
+	return problem.Errorf(problem.Invalid, "The '%s' field is too large: it may have at most %s. %s", truncate(field, MaxFieldNameBytes), limit, metadataHelp)
 }
 
 // byteCount writes n bytes for a message: "128 bytes", "64 KiB", "1 MiB".
@@ -236,10 +237,10 @@ func checkMetadata(fields map[string][]string, source string) error {
 
 // metadataError is a refusal of a metadata field, worded as PyPI words
 // them: "'summary' field must be 512 characters or less."
-func metadataError(source, header, problem string) error {
+func metadataError(source, header, what string) error {
 	field := strings.ToLower(header)
 	if source == "" {
-		return errorf(Invalid, "'%s' field %s. %s", field, problem, metadataHelp)
+		return problem.Errorf(problem.Invalid, "'%s' field %s. %s", field, what, metadataHelp)
 	}
-	return errorf(Invalid, "Invalid distribution file. The '%s' field of its %s %s. %s", field, source, problem, metadataHelp)
+	return problem.Errorf(problem.Invalid, "Invalid distribution file. The '%s' field of its %s %s. %s", field, source, what, metadataHelp)
 }

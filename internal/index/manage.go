@@ -8,6 +8,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -30,7 +31,7 @@ type roleReader interface {
 // Every management call checks it.
 func (s *Service) mayManage(p *Principal) error {
 	if p.Token != nil && !p.Token.CanManage {
-		return errorf(Forbidden, "This API token is upload-only: it uploads files (twine, uv publish), nothing more. "+
+		return problem.Errorf(problem.Forbidden, "This API token is upload-only: it uploads files (twine, uv publish), nothing more. "+
 			"Manage projects in the web UI, or create a token with the management permission at %s/manage/account/tokens/.", s.cfg.BaseURL)
 	}
 	return nil
@@ -66,7 +67,7 @@ func (s *Service) inScope(p *Principal, proj *store.Project) error {
 		return err
 	}
 	if p.Token != nil && p.Token.Scoped && !slices.Contains(p.Token.ProjectIDs, proj.ID) {
-		return errorf(Forbidden, "The given token isn't allowed to manage project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
+		return problem.Errorf(problem.Forbidden, "The given token isn't allowed to manage project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
 	}
 	return nil
 }
@@ -80,12 +81,12 @@ func (s *Service) requireRole(ctx context.Context, q roleReader, p *Principal, p
 	}
 	role, err := q.RoleOf(ctx, proj.ID, p.User.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", errorf(Forbidden, "You are not a collaborator on '%s'.", proj.Name)
+		return "", problem.Errorf(problem.Forbidden, "You are not a collaborator on '%s'.", proj.Name)
 	} else if err != nil {
 		return "", err
 	}
 	if owner && role != store.RoleOwner {
-		return "", errorf(Forbidden, "Only an Owner of '%s' can do this; you are a %s.", proj.Name, role)
+		return "", problem.Errorf(problem.Forbidden, "Only an Owner of '%s' can do this; you are a %s.", proj.Name, role)
 	}
 	return role, nil
 }
@@ -101,7 +102,7 @@ func (s *Service) requireOwner(ctx context.Context, tx *store.Tx, p *Principal, 
 func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Project, error) {
 	proj, err := tx.ProjectByName(ctx, pep.NormalizeName(name))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(NotFound, "No project named '%s'.", name)
+		return nil, problem.Errorf(problem.NotFound, "No project named '%s'.", name)
 	} else if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,7 @@ func (s *Service) bump(ctx context.Context, tx *store.Tx, proj *store.Project, a
 
 // wrap keeps refusals as they are and gives other errors context.
 func wrap(err error, format string, args ...any) error {
-	if err == nil || KindOf(err) != 0 {
+	if err == nil || problem.KindOf(err) != 0 {
 		return err
 	}
 	return fmt.Errorf("index: "+format+": %w", append(args, err)...)
@@ -173,7 +174,7 @@ func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.M
 	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
 		f, err := tx.FileByFilename(ctx, filename)
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(NotFound, "No file named '%s'.", filename)
+			return problem.Errorf(problem.NotFound, "No file named '%s'.", filename)
 		} else if err != nil {
 			return err
 		}
@@ -182,7 +183,7 @@ func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.M
 			return err
 		}
 		if project != "" && pep.NormalizeName(project) != proj.NormalizedName {
-			return errorf(NotFound, "No file named '%s' in project '%s'.", filename, project)
+			return problem.Errorf(problem.NotFound, "No file named '%s' in project '%s'.", filename, project)
 		}
 		if err := tx.LockProject(ctx, proj.ID); err != nil {
 			return err

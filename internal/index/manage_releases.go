@@ -8,6 +8,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -21,11 +22,11 @@ const DeletedProjectReason = "deleted project"
 func release(ctx context.Context, tx *store.Tx, proj *store.Project, version string) (*store.Release, error) {
 	v, err := pep.ParseVersion(version)
 	if err != nil {
-		return nil, errorf(NotFound, "No release '%s' of '%s'.", version, proj.Name)
+		return nil, problem.Errorf(problem.NotFound, "No release '%s' of '%s'.", version, proj.Name)
 	}
 	r, err := tx.ReleaseByCanonicalVersion(ctx, proj.ID, v.Canonical())
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(NotFound, "No release '%s' of '%s'.", version, proj.Name)
+		return nil, problem.Errorf(problem.NotFound, "No release '%s' of '%s'.", version, proj.Name)
 	}
 	return r, err
 }
@@ -35,7 +36,7 @@ func release(ctx context.Context, tx *store.Tx, proj *store.Project, version str
 func (s *Service) Yank(ctx context.Context, p *Principal, m audit.Meta, project, version, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) > maxYankReason {
-		return errorf(Invalid, "The reason for yanking is too long: use %d characters or fewer.", maxYankReason)
+		return problem.Errorf(problem.Invalid, "The reason for yanking is too long: use %d characters or fewer.", maxYankReason)
 	}
 	return wrap(s.setYanked(ctx, p, m, project, version, true, reason), "yank %s %s", project, version)
 }
@@ -123,7 +124,7 @@ func (s *Service) DeleteProject(ctx context.Context, p *Principal, m audit.Meta,
 			return err
 		}
 		if pep.NormalizeName(strings.TrimSpace(confirmName)) != proj.NormalizedName {
-			return errorf(Invalid, "Confirm the deletion by typing the project's name, '%s'.", proj.Name)
+			return problem.Errorf(problem.Invalid, "Confirm the deletion by typing the project's name, '%s'.", proj.Name)
 		}
 		if err := tx.DeleteProject(ctx, proj.ID); err != nil {
 			return err

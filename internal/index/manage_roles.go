@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -14,7 +15,7 @@ const InvitationLifetime = 7 * 24 * time.Hour
 
 func validRole(role string) error {
 	if role != store.RoleOwner && role != store.RoleMaintainer {
-		return errorf(Invalid, "Unknown role '%s': choose Owner or Maintainer.", role)
+		return problem.Errorf(problem.Invalid, "Unknown role '%s': choose Owner or Maintainer.", role)
 	}
 	return nil
 }
@@ -23,13 +24,13 @@ func validRole(role string) error {
 func collaborator(ctx context.Context, tx *store.Tx, proj *store.Project, username string) (*store.User, string, error) {
 	u, err := tx.UserByUsername(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", errorf(NotFound, "No user named '%s'.", username)
+		return nil, "", problem.Errorf(problem.NotFound, "No user named '%s'.", username)
 	} else if err != nil {
 		return nil, "", err
 	}
 	role, err := tx.RoleOf(ctx, proj.ID, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", errorf(NotFound, "'%s' is not a collaborator on '%s'.", u.Username, proj.Name)
+		return nil, "", problem.Errorf(problem.NotFound, "'%s' is not a collaborator on '%s'.", u.Username, proj.Name)
 	}
 	return u, role, err
 }
@@ -45,7 +46,7 @@ func keepsOwner(ctx context.Context, tx *store.Tx, proj *store.Project, role str
 		return err
 	}
 	if n <= 1 {
-		return errorf(Invalid, "'%s' must keep at least one Owner: make another collaborator an Owner first.", proj.Name)
+		return problem.Errorf(problem.Invalid, "'%s' must keep at least one Owner: make another collaborator an Owner first.", proj.Name)
 	}
 	return nil
 }
@@ -66,15 +67,15 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 		}
 		u, err := tx.UserByUsername(ctx, username)
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(Invalid, "No user named '%s'.", username)
+			return problem.Errorf(problem.Invalid, "No user named '%s'.", username)
 		} else if err != nil {
 			return err
 		}
 		if u.Disabled || !u.EmailVerified {
-			return errorf(Invalid, "'%s' cannot be invited: the user has no verified email address.", u.Username)
+			return problem.Errorf(problem.Invalid, "'%s' cannot be invited: the user has no verified email address.", u.Username)
 		}
 		if _, err := tx.RoleOf(ctx, proj.ID, u.ID); err == nil {
-			return errorf(Invalid, "'%s' is already a collaborator on '%s'.", u.Username, proj.Name)
+			return problem.Errorf(problem.Invalid, "'%s' is already a collaborator on '%s'.", u.Username, proj.Name)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -107,12 +108,12 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 		}
 		inv, err := tx.InvitationOf(ctx, proj.ID, p.User.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(NotFound, "You have no invitation to '%s'.", proj.Name)
+			return problem.Errorf(problem.NotFound, "You have no invitation to '%s'.", proj.Name)
 		} else if err != nil {
 			return err
 		}
 		if !s.now().Before(inv.ExpiresAt) {
-			return errorf(Invalid, "Your invitation to '%s' expired: ask an Owner to invite you again.", proj.Name)
+			return problem.Errorf(problem.Invalid, "Your invitation to '%s' expired: ask an Owner to invite you again.", proj.Name)
 		}
 		if accept {
 			if err := inviterStillOwner(ctx, tx, proj, inv); err != nil {
@@ -140,7 +141,7 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 // before, such as a puppet account invited as Owner just before its
 // removal. The project must be locked.
 func inviterStillOwner(ctx context.Context, tx *store.Tx, proj *store.Project, inv *store.Invitation) error {
-	stale := errorf(Invalid, "Your invitation to '%s' is no longer valid: the user who sent it is no longer an Owner of the project. "+
+	stale := problem.Errorf(problem.Invalid, "Your invitation to '%s' is no longer valid: the user who sent it is no longer an Owner of the project. "+
 		"Ask a current Owner to invite you again.", proj.Name)
 	if inv.InvitedByID == 0 {
 		return stale
@@ -181,14 +182,14 @@ func (s *Service) RevokeInvitation(ctx context.Context, p *Principal, m audit.Me
 		}
 		u, err := tx.UserByUsername(ctx, username)
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(NotFound, "No user named '%s'.", username)
+			return problem.Errorf(problem.NotFound, "No user named '%s'.", username)
 		} else if err != nil {
 			return err
 		}
 		if ok, err := tx.DeleteInvitation(ctx, proj.ID, u.ID); err != nil {
 			return err
 		} else if !ok {
-			return errorf(NotFound, "'%s' has no invitation to '%s'.", u.Username, proj.Name)
+			return problem.Errorf(problem.NotFound, "'%s' has no invitation to '%s'.", u.Username, proj.Name)
 		}
 		return s.projectEvent(ctx, tx, p, m, proj, audit.RoleInviteRevoke, u.ID, map[string]any{"user": u.Username})
 	})

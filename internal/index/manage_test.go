@@ -2,11 +2,14 @@ package index
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -41,15 +44,15 @@ func TestManageDomain(t *testing.T) {
 				// identity lately.
 				aliceWeb := &Principal{User: alice.User, RecentAuth: true}
 				bobWeb := &Principal{User: bob.User, RecentAuth: true}
-				if _, err := f.svc.CreateToken(ctx, aliceWeb, m, TokenRequest{Name: "ci"}); KindOf(err) != Forbidden {
+				if _, err := f.svc.CreateToken(ctx, aliceWeb, m, TokenRequest{Name: "ci"}); problem.KindOf(err) != problem.Forbidden {
 					t.Fatalf("unverified: %v", err)
 				}
 				verify(t, f, alice)
 				verify(t, f, bob)
-				if _, err := f.svc.CreateToken(ctx, bobWeb, m, TokenRequest{Name: "ci", Projects: []string{"widget"}}); KindOf(err) != Forbidden {
+				if _, err := f.svc.CreateToken(ctx, bobWeb, m, TokenRequest{Name: "ci", Projects: []string{"widget"}}); problem.KindOf(err) != problem.Forbidden {
 					t.Fatalf("scoped to someone else's project: %v", err)
 				}
-				if _, err := f.svc.CreateToken(ctx, &Principal{User: alice.User}, m, TokenRequest{Name: "ci"}); !ReauthRequired(err) {
+				if _, err := f.svc.CreateToken(ctx, &Principal{User: alice.User}, m, TokenRequest{Name: "ci"}); !errors.Is(err, auth.ErrReauthRequired) {
 					t.Fatalf("a session that did not prove its identity lately: %v", err)
 				}
 				nt, err := f.svc.CreateToken(ctx, aliceWeb, m, TokenRequest{Name: "ci", Projects: []string{"Widget"}})
@@ -58,7 +61,7 @@ func TestManageDomain(t *testing.T) {
 				}
 				scoped, err := f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{})
 				storetest.Must(t, err)
-				if _, err := f.svc.CreateToken(ctx, scoped, m, TokenRequest{Name: "wider"}); KindOf(err) != Forbidden {
+				if _, err := f.svc.CreateToken(ctx, scoped, m, TokenRequest{Name: "wider"}); problem.KindOf(err) != problem.Forbidden {
 					t.Fatalf("a scoped token minted a token: %v", err)
 				}
 				// Uses are recorded at most once a minute.
@@ -83,7 +86,7 @@ func TestManageDomain(t *testing.T) {
 					t.Fatalf("%d use events after two minutes", n)
 				}
 				storetest.Must(t, f.svc.RevokeToken(ctx, aliceWeb, m, nt.Token.ID))
-				if _, err := f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{}); KindOf(err) != Unauthorized {
+				if _, err := f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{}); problem.KindOf(err) != problem.Unauthenticated {
 					t.Fatalf("revoked token: %v", err)
 				}
 			})
@@ -92,7 +95,7 @@ func TestManageDomain(t *testing.T) {
 					t.Fatal(err)
 				}
 				clk.advance(InvitationLifetime + time.Second)
-				if err := f.svc.AcceptInvitation(ctx, bob, m, "widget"); KindOf(err) != Invalid {
+				if err := f.svc.AcceptInvitation(ctx, bob, m, "widget"); problem.KindOf(err) != problem.Invalid {
 					t.Fatalf("expired invitation: %v", err)
 				}
 				if _, err := f.svc.InviteCollaborator(ctx, alice, m, "widget", "bob", store.RoleMaintainer); err != nil {
@@ -111,7 +114,7 @@ func TestManageDomain(t *testing.T) {
 					"delete project": f.svc.DeleteProject(ctx, bob, m, "widget", "widget"),
 					"change role":    f.svc.ChangeRole(ctx, bob, m, "widget", "alice", store.RoleMaintainer),
 				} {
-					if KindOf(err) != Forbidden {
+					if problem.KindOf(err) != problem.Forbidden {
 						t.Errorf("%s: %v", name, err)
 					}
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -23,7 +24,7 @@ func (m *ManagedProject) IsOwner() bool { return m.Role == store.RoleOwner }
 func (s *Service) Managed(ctx context.Context, p *Principal, project string) (*ManagedProject, error) {
 	v, err := s.LoadProject(ctx, pep.NormalizeName(project))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(NotFound, "No project named '%s'.", project)
+		return nil, problem.Errorf(problem.NotFound, "No project named '%s'.", project)
 	} else if err != nil {
 		return nil, wrap(err, "manage %s", project)
 	}
@@ -43,7 +44,7 @@ func (s *Service) Managed(ctx context.Context, p *Principal, project string) (*M
 func (s *Service) ProjectHistory(ctx context.Context, p *Principal, project string, limit int) (*store.Project, []*store.Event, error) {
 	proj, err := s.store.ProjectByName(ctx, pep.NormalizeName(project))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, errorf(NotFound, "No project named '%s'.", project)
+		return nil, nil, problem.Errorf(problem.NotFound, "No project named '%s'.", project)
 	} else if err != nil {
 		return nil, nil, wrap(err, "history of %s", project)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -39,11 +40,14 @@ const (
 	ActionManageToken      = "create a token that can manage the project"
 )
 
-// mandateRefusal marks an Error as a refusal of the project gate.
+// mandateRefusal is the cause of a refusal of the project gate: the
+// project and the change refused, for the security event.
 type mandateRefusal struct {
 	project *store.Project
 	action  string
 }
+
+func (r *mandateRefusal) Error() string { return "index: the project gate refused " + r.action }
 
 // mandated runs the project gate for a change to proj by p, inside the
 // change's transaction.
@@ -56,7 +60,7 @@ func (s *Service) mandated(ctx context.Context, q GateQuerier, p *Principal, pro
 		return fmt.Errorf("index: project gate: %w", err)
 	}
 	if msg != "" {
-		return &Error{Kind: Forbidden, Msg: msg, refusal: &mandateRefusal{project: proj, action: action}}
+		return problem.Wrap(&mandateRefusal{project: proj, action: action}, problem.Forbidden, msg)
 	}
 	return nil
 }
@@ -72,13 +76,13 @@ func (s *Service) writeTx(ctx context.Context, p *Principal, m audit.Meta, fn fu
 
 // recordRefusal records a refusal of the project gate found in err.
 func (s *Service) recordRefusal(ctx context.Context, p *Principal, m audit.Meta, err error) {
-	e, ok := errors.AsType[*Error](err)
-	if !ok || e.refusal == nil {
+	refusal, ok := errors.AsType[*mandateRefusal](err)
+	if !ok {
 		return
 	}
-	proj := e.refusal.project
+	proj := refusal.project
 	if rerr := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: p.User.ID, ProjectID: proj.ID, ProjectName: proj.Name,
-		ActorID: p.User.ID, Tag: audit.MandateRefused}, map[string]any{"user": p.User.Username, "action": e.refusal.action}); rerr != nil {
+		ActorID: p.User.ID, Tag: audit.MandateRefused}, map[string]any{"user": p.User.Username, "action": refusal.action}); rerr != nil {
 		s.log.ErrorContext(ctx, "record mandate refusal", "project", proj.Name, "user", p.User.Username, "err", rerr)
 	}
 }

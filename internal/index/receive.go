@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/problem"
 )
 
 // Incoming is an uploaded file, staged in the blob store but not yet
@@ -41,7 +42,7 @@ func (in *Incoming) Close() error {
 func (s *Service) Receive(ctx context.Context, r io.Reader, filename, contentType, project string) (*Incoming, error) {
 	if len(filename) > MaxFilenameBytes {
 		// Refused before the file is read, and never echoed back.
-		return nil, errorf(Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
+		return nil, problem.Errorf(problem.Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
 	}
 	st, err := s.blobs.Stage(ctx)
 	if err != nil {
@@ -57,7 +58,7 @@ func (s *Service) Receive(ctx context.Context, r io.Reader, filename, contentTyp
 		st.Abort()
 		if src.err != nil {
 			// The client's body was cut short or malformed: its fault.
-			return nil, errorf(Invalid, "The upload of %s was interrupted or is malformed (%v). Try again.", filename, src.err)
+			return nil, problem.Errorf(problem.Invalid, "The upload of %s was interrupted or is malformed (%v). Try again.", filename, src.err)
 		}
 		return nil, fmt.Errorf("index: receive %s: %w", filename, err)
 	}
@@ -71,7 +72,7 @@ func (s *Service) Receive(ctx context.Context, r io.Reader, filename, contentTyp
 }
 
 func (s *Service) fileTooLarge(project string) error {
-	return errorf(Invalid, "File too large. Limit for project '%s' is %d MB. See %s for more information.",
+	return problem.Errorf(problem.Invalid, "File too large. Limit for project '%s' is %d MB. See %s for more information.",
 		project, s.cfg.MaxFileSize>>20, s.helpURL("file-size-limit"))
 }
 

@@ -16,6 +16,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -109,21 +110,21 @@ type Principal struct {
 func (s *Service) AuthenticateToken(ctx context.Context, token string, m audit.Meta) (*Principal, error) {
 	t, err := s.store.TokenByHash(ctx, auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(Unauthorized, "Invalid API Token: the token is not valid (it may have been revoked). Create a new one.")
+		return nil, problem.Errorf(problem.Unauthenticated, "Invalid API Token: the token is not valid (it may have been revoked). Create a new one.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index: authenticate: %w", err)
 	}
 	now := s.now()
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
-		return nil, errorf(Unauthorized, "Invalid API Token: the token expired at %s. Create a new one.", t.ExpiresAt.Format(time.RFC3339))
+		return nil, problem.Errorf(problem.Unauthenticated, "Invalid API Token: the token expired at %s. Create a new one.", t.ExpiresAt.Format(time.RFC3339))
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("index: authenticate: %w", err)
 	}
 	if u.Disabled {
-		return nil, errorf(Unauthorized, "Invalid API Token: the account %q is disabled. Contact the index administrators.", u.Username)
+		return nil, problem.Errorf(problem.Unauthenticated, "Invalid API Token: the account %q is disabled. Contact the index administrators.", u.Username)
 	}
 	// Record the use at minute precision: writing on every upload would
 	// take the database's write lock twice per upload.
@@ -147,12 +148,12 @@ func (s *Service) canUpload(ctx context.Context, q interface {
 			allowed = allowed || id == proj.ID
 		}
 		if !allowed {
-			return errorf(Forbidden, "The given token isn't allowed to upload to project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
+			return problem.Errorf(problem.Forbidden, "The given token isn't allowed to upload to project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
 		}
 	}
 	if _, err := q.RoleOf(ctx, proj.ID, p.User.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(Forbidden, "The user '%s' isn't allowed to upload to project '%s'. See %s for more information.",
+			return problem.Errorf(problem.Forbidden, "The user '%s' isn't allowed to upload to project '%s'. See %s for more information.",
 				p.User.Username, proj.Name, s.helpURL("project-name"))
 		}
 		return fmt.Errorf("index: role: %w", err)
@@ -172,7 +173,7 @@ func (s *Service) CheckUploader(ctx context.Context, p *Principal) error {
 		return fmt.Errorf("index: upload gate: %w", err)
 	}
 	if msg != "" {
-		return errorf(Forbidden, "%s", msg)
+		return problem.Errorf(problem.Forbidden, "%s", msg)
 	}
 	return nil
 }

@@ -20,16 +20,14 @@ const APIVersion = "1.1"
 // Page is a rendered response body with its entity tag.
 type Page struct {
 	Body []byte
+	// ETag is a strong validator of Body: a quoted digest, equal for
+	// equal bodies on every replica.
 	ETag string
-	// Values ready to be used as header values (read-only), so serving a
-	// cached page allocates nothing for them.
-	ETagValues, LengthValues []string
 }
 
 func newPage(b []byte) Page {
 	sum := sha256.Sum256(b)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
-	return Page{Body: b, ETag: etag, ETagValues: []string{etag}, LengthValues: []string{strconv.Itoa(len(b))}}
+	return Page{Body: b, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 }
 
 // renderProjectHTML renders PEP 503 HTML with the PEP 592, 629, 658/714
@@ -157,9 +155,6 @@ type ProjectPage struct {
 	HTML     Page
 	JSON     Page
 	LoadedAt time.Time
-	// SerialValues is the project's last serial as a ready header value
-	// (X-PyPI-Last-Serial), read-only.
-	SerialValues []string
 
 	// The JSON API document of the project, rendered on first use.
 	apiOnce sync.Once
@@ -176,6 +171,4 @@ type RootPage struct {
 	Projects           int
 	Serial             int64
 	BuiltAt            time.Time
-	// SerialValues is Serial as a ready header value, read-only.
-	SerialValues []string
 }

@@ -13,6 +13,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -63,7 +64,7 @@ func TokenPermission(t *store.Token) string {
 func (s *Service) sessionOnly(ctx context.Context, p *Principal) error {
 	if p.Token != nil {
 		s.tokenRefused(ctx, p, "to handle API tokens")
-		return errorf(Forbidden, "API tokens cannot create, list or revoke API tokens. Sign in to the web UI and use %s/manage/account/tokens/.", s.cfg.BaseURL)
+		return problem.Errorf(problem.Forbidden, "API tokens cannot create, list or revoke API tokens. Sign in to the web UI and use %s/manage/account/tokens/.", s.cfg.BaseURL)
 	}
 	return nil
 }
@@ -79,12 +80,12 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 		return nil, err
 	}
 	if !p.User.EmailVerified {
-		return nil, errorf(Forbidden, "Verify your email address before creating API tokens.")
+		return nil, problem.Errorf(problem.Forbidden, "Verify your email address before creating API tokens.")
 	}
 	if !p.RecentAuth {
-		return nil, &Error{Kind: Forbidden, reauth: true, Msg: fmt.Sprintf(
+		return nil, problem.Wrap(auth.ErrReauthRequired, problem.Forbidden, fmt.Sprintf(
 			"Confirm it is you before creating an API token: re-authenticate in the web UI at %s/manage/account/reauth/ "+
-				"(with your second factor if you have one), then create the token within 10 minutes.", s.cfg.BaseURL)}
+				"(with your second factor if you have one), then create the token within 10 minutes.", s.cfg.BaseURL))
 	}
 	return s.createToken(ctx, p, m, req, "")
 }
@@ -97,12 +98,12 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, m audit.Meta, r
 func (s *Service) AdminCreateToken(ctx context.Context, username string, m audit.Meta, req TokenRequest) (*NewToken, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(NotFound, "No user named %q: create it with `cheeseshop admin user create`.", username)
+		return nil, problem.Errorf(problem.NotFound, "No user named %q: create it with `cheeseshop admin user create`.", username)
 	} else if err != nil {
 		return nil, wrap(err, "create token for %s", username)
 	}
 	if u.Disabled {
-		return nil, errorf(Forbidden, "The account %q is disabled: enable it before creating tokens for it.", u.Username)
+		return nil, problem.Errorf(problem.Forbidden, "The account %q is disabled: enable it before creating tokens for it.", u.Username)
 	}
 	return s.createToken(ctx, &Principal{User: u, Meta: m}, m, req, "administrator")
 }
@@ -112,11 +113,11 @@ func (s *Service) AdminCreateToken(ctx context.Context, username string, m audit
 func (s *Service) createToken(ctx context.Context, p *Principal, m audit.Meta, req TokenRequest, by string) (*NewToken, error) {
 	name := strings.TrimSpace(req.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxTokenName || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, errorf(Invalid, "Give the token a name of 1 to %d printable characters, to tell it apart.", maxTokenName)
+		return nil, problem.Errorf(problem.Invalid, "Give the token a name of 1 to %d printable characters, to tell it apart.", maxTokenName)
 	}
 	now := s.now()
 	if req.Expires != nil && !req.Expires.After(now) {
-		return nil, errorf(Invalid, "The expiry date must be in the future.")
+		return nil, problem.Errorf(problem.Invalid, "The expiry date must be in the future.")
 	}
 	secret, hash := auth.NewToken()
 	t := &store.Token{UserID: p.User.ID, Name: name, Prefix: auth.DisplayPrefix(secret), Hash: hash, Scoped: len(req.Projects) > 0,
@@ -129,12 +130,12 @@ func (s *Service) createToken(ctx context.Context, p *Principal, m audit.Meta, r
 		for _, pn := range req.Projects {
 			proj, err := tx.ProjectByName(ctx, pep.NormalizeName(pn))
 			if errors.Is(err, store.ErrNotFound) {
-				return errorf(Invalid, "No project named '%s'.", pn)
+				return problem.Errorf(problem.Invalid, "No project named '%s'.", pn)
 			} else if err != nil {
 				return err
 			}
 			if _, err := tx.RoleOf(ctx, proj.ID, p.User.ID); errors.Is(err, store.ErrNotFound) {
-				return errorf(Forbidden, "You are not a collaborator on '%s': a token can only be scoped to your projects.", proj.Name)
+				return problem.Errorf(problem.Forbidden, "You are not a collaborator on '%s': a token can only be scoped to your projects.", proj.Name)
 			} else if err != nil {
 				return err
 			}
@@ -227,7 +228,7 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, i
 		var err error
 		t, err = tx.UserToken(ctx, p.User.ID, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(NotFound, "You have no API token number %d.", id)
+			return problem.Errorf(problem.NotFound, "You have no API token number %d.", id)
 		} else if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -70,7 +71,7 @@ func TestTokenPermissions(t *testing.T) {
 				"settings":       f.svc.SetRequire2FA(ctx, up, m, "widget", true),
 				"my projects":    myErr,
 			} {
-				if KindOf(err) != Forbidden || !strings.Contains(err.Error(), "upload-only") {
+				if problem.KindOf(err) != problem.Forbidden || !strings.Contains(err.Error(), "upload-only") {
 					t.Errorf("%s with an upload-only token: %v, want a refusal saying the token is upload-only", name, err)
 				}
 			}
@@ -84,7 +85,7 @@ func TestTokenPermissions(t *testing.T) {
 			_, createErr := f.svc.CreateToken(ctx, mg, m, TokenRequest{Name: "wider", Manage: true})
 			_, listErr := f.svc.ListTokens(ctx, mg)
 			for name, err := range map[string]error{"create": createErr, "list": listErr, "revoke": f.svc.RevokeToken(ctx, mg, m, nt.Token.ID)} {
-				if KindOf(err) != Forbidden || !strings.Contains(err.Error(), "cannot create, list or revoke") {
+				if problem.KindOf(err) != problem.Forbidden || !strings.Contains(err.Error(), "cannot create, list or revoke") {
 					t.Errorf("%s tokens with a management token: %v", name, err)
 				}
 			}
@@ -105,7 +106,7 @@ func TestTokenPermissions(t *testing.T) {
 				} else {
 					_, err = f.svc.CreateToken(ctx, web, m, req)
 				}
-				if KindOf(err) != Forbidden || !strings.Contains(err.Error(), "'gadget' is a critical project") {
+				if problem.KindOf(err) != problem.Forbidden || !strings.Contains(err.Error(), "'gadget' is a critical project") {
 					t.Errorf("management token %s without 2FA: %v, want the mandate's refusal", name, err)
 				}
 			}

@@ -15,6 +15,7 @@ import (
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/dist"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/readme"
 	"cheeseshop/internal/store"
 )
@@ -54,19 +55,19 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	switch action := form.Get(":action"); action {
 	case "file_upload":
 	case "submit", "submit_pkg_info":
-		return nil, errorf(Gone, "Project pre-registration is no longer required or supported, upload your files instead.")
+		return nil, problem.Errorf(problem.Gone, "Project pre-registration is no longer required or supported, upload your files instead.")
 	case "doc_upload":
-		return nil, errorf(Gone, "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.")
+		return nil, problem.Errorf(problem.Gone, "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.")
 	case "":
-		return nil, errorf(Invalid, "Missing ':action' field: use ':action=file_upload' (twine and uv do this for you).")
+		return nil, problem.Errorf(problem.Invalid, "Missing ':action' field: use ':action=file_upload' (twine and uv do this for you).")
 	default:
-		return nil, errorf(Invalid, "Unknown ':action' %q: use ':action=file_upload'.", action)
+		return nil, problem.Errorf(problem.Invalid, "Unknown ':action' %q: use ':action=file_upload'.", action)
 	}
 	if v := form.Get("protocol_version"); v != "" && v != "1" {
-		return nil, errorf(Invalid, "Unknown protocol version.")
+		return nil, problem.Errorf(problem.Invalid, "Unknown protocol version.")
 	}
 	if p == nil {
-		return nil, errorf(Unauthorized, "Invalid or non-existent authentication information. See %s for more information.", s.helpURL("invalid-auth"))
+		return nil, problem.Errorf(problem.Unauthenticated, "Invalid or non-existent authentication information. See %s for more information.", s.helpURL("invalid-auth"))
 	}
 	if err := s.CheckUploader(ctx, p); err != nil {
 		return nil, err
@@ -81,48 +82,48 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// Form metadata, in PyPI's order of priority.
 	mv := form.Get("metadata_version")
 	if !pep.SupportedMetadataVersion(mv) {
-		return nil, errorf(Invalid, "'%s' is an invalid value for Metadata-Version. Error: Use a known metadata version. %s", mv, metadataHelp)
+		return nil, problem.Errorf(problem.Invalid, "'%s' is an invalid value for Metadata-Version. Error: Use a known metadata version. %s", mv, metadataHelp)
 	}
 	name := form.Get("name")
 	if !pep.ValidProjectName(name) {
-		return nil, errorf(Invalid, "'%s' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. %s", name, metadataHelp)
+		return nil, problem.Errorf(problem.Invalid, "'%s' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. %s", name, metadataHelp)
 	}
 	rawVersion := form.Get("version")
 	version, err := pep.ParseVersion(rawVersion)
 	if err != nil {
-		return nil, errorf(Invalid, "'%s' is an invalid value for Version. Error: Invalid version: '%s'. Use a PEP 440 version. %s", rawVersion, rawVersion, metadataHelp)
+		return nil, problem.Errorf(problem.Invalid, "'%s' is an invalid value for Version. Error: Invalid version: '%s'. Use a PEP 440 version. %s", rawVersion, rawVersion, metadataHelp)
 	}
 	if version.Local() != "" {
-		return nil, errorf(Invalid, "The use of local versions in '%s' is not allowed. See https://packaging.python.org/specifications/core-metadata for more information.", rawVersion)
+		return nil, problem.Errorf(problem.Invalid, "The use of local versions in '%s' is not allowed. See https://packaging.python.org/specifications/core-metadata for more information.", rawVersion)
 	}
 	filetype := form.Get("filetype")
 	if filetype != "sdist" && filetype != "bdist_wheel" {
-		return nil, errorf(Invalid, "Invalid value for filetype: '%s'. Error: Use a known file type (sdist or bdist_wheel).", filetype)
+		return nil, problem.Errorf(problem.Invalid, "Invalid value for filetype: '%s'. Error: Use a known file type (sdist or bdist_wheel).", filetype)
 	}
 	pyversion := form.Get("pyversion")
 	if filetype == "sdist" {
 		if pyversion == "" {
 			pyversion = "source"
 		} else if pyversion != "source" {
-			return nil, errorf(Invalid, "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
+			return nil, problem.Errorf(problem.Invalid, "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
 		}
 	} else if pyversion == "" {
-		return nil, errorf(Invalid, "Invalid value for pyversion. Error: Python version is required for binary distribution uploads.")
+		return nil, problem.Errorf(problem.Invalid, "Invalid value for pyversion. Error: Python version is required for binary distribution uploads.")
 	}
 	md5d, shad, b2d := form.Get("md5_digest"), form.Get("sha256_digest"), form.Get("blake2_256_digest")
 	if md5d == "" && shad == "" && b2d == "" {
-		return nil, errorf(Invalid, "Error: Include at least one message digest.")
+		return nil, problem.Errorf(problem.Invalid, "Error: Include at least one message digest.")
 	}
 	for field, v := range map[string]string{"sha256_digest": shad, "blake2_256_digest": b2d} {
 		if v != "" && !hexDigest.MatchString(v) {
-			return nil, errorf(Invalid, "Invalid value for %s. Error: Use a valid, hex-encoded, %s digest.", field, strings.TrimSuffix(field, "_digest"))
+			return nil, problem.Errorf(problem.Invalid, "Invalid value for %s. Error: Use a valid, hex-encoded, %s digest.", field, strings.TrimSuffix(field, "_digest"))
 		}
 	}
 	if in == nil {
-		return nil, errorf(Invalid, "Upload payload does not have a file.")
+		return nil, problem.Errorf(problem.Invalid, "Upload payload does not have a file.")
 	}
 	if in.ContentType == "" || strings.HasPrefix(in.ContentType, "image/") {
-		return nil, errorf(Invalid, "Invalid distribution file.")
+		return nil, problem.Errorf(problem.Invalid, "Invalid distribution file.")
 	}
 
 	normalized := pep.NormalizeName(name)
@@ -136,7 +137,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// Every digest sent must match what we computed.
 	for _, d := range []struct{ sent, got string }{{md5d, in.MD5}, {shad, in.SHA256}, {b2d, in.Blake2_256}} {
 		if d.sent != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(d.sent)), []byte(d.got)) != 1 {
-			return nil, errorf(Invalid, "The digest supplied does not match a digest calculated from the uploaded file.")
+			return nil, problem.Errorf(problem.Invalid, "The digest supplied does not match a digest calculated from the uploaded file.")
 		}
 	}
 
@@ -234,56 +235,56 @@ func (s *Service) releaseIsNew(ctx context.Context, proj *store.Project, version
 // digits and '_'.
 func (s *Service) checkFilename(fn, filetype, name, normalized string, version pep.Version) error {
 	if len(fn) > MaxFilenameBytes {
-		return errorf(Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
+		return problem.Errorf(problem.Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
 	}
 	for _, r := range fn {
 		if r < 32 || r == 127 {
-			return errorf(Invalid, "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.")
+			return problem.Errorf(problem.Invalid, "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.")
 		}
 	}
 	if strings.ContainsAny(fn, `/\`) {
-		return errorf(Invalid, "Cannot upload a file with '/' or '\\' in the name.")
+		return problem.Errorf(problem.Invalid, "Cannot upload a file with '/' or '\\' in the name.")
 	}
 	for i := 0; i < len(fn); i++ {
 		if fn[i] >= utf8.RuneSelf {
-			return errorf(Invalid, "Cannot upload a file with non-ASCII characters in the name: use the name your build tool writes (ASCII letters, digits, '.', '_' and '-').")
+			return problem.Errorf(problem.Invalid, "Cannot upload a file with non-ASCII characters in the name: use the name your build tool writes (ASCII letters, digits, '.', '_' and '-').")
 		}
 	}
 	lower := strings.ToLower(fn)
 	switch {
 	case strings.HasSuffix(lower, ".whl"):
 		if filetype != "bdist_wheel" {
-			return errorf(Invalid, "Invalid file extension: Extension .whl is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", filetype)
+			return problem.Errorf(problem.Invalid, "Invalid file extension: Extension .whl is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", filetype)
 		}
 	case strings.HasSuffix(lower, ".tar.gz"), strings.HasSuffix(lower, ".zip"):
 		if filetype != "sdist" {
-			return errorf(Invalid, "Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", fn[strings.LastIndexByte(fn, '.'):], filetype)
+			return problem.Errorf(problem.Invalid, "Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", fn[strings.LastIndexByte(fn, '.'):], filetype)
 		}
 	default:
-		return errorf(Invalid, "Invalid file extension: Use .tar.gz or .whl extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information.")
+		return problem.Errorf(problem.Invalid, "Invalid file extension: Use .tar.gz or .whl extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information.")
 	}
 
 	if filetype == "sdist" {
 		sName, _, err := pep.ParseSdistFilename(fn)
 		if err != nil {
-			return errorf(Invalid, "Invalid source distribution filename: %s", err)
+			return problem.Errorf(problem.Invalid, "Invalid source distribution filename: %s", err)
 		}
 		if pep.NormalizeName(sName) != normalized {
-			return errorf(Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
+			return problem.Errorf(problem.Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
 		}
 		want := pep.SdistFilename(name, version)
 		if fn != want {
-			return errorf(Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
+			return problem.Errorf(problem.Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
 		}
 		return nil
 	}
 
 	w, err := pep.ParseWheelFilename(fn)
 	if err != nil {
-		return errorf(Invalid, "%s", err)
+		return problem.Errorf(problem.Invalid, "%s", err)
 	}
 	if w.Build != "" && !pep.ValidTag(w.Build) {
-		return errorf(Invalid, "Invalid wheel filename (invalid build tag '%s'): use a number, optionally followed by ASCII letters, digits and '_'.", w.Build)
+		return problem.Errorf(problem.Invalid, "Invalid wheel filename (invalid build tag '%s'): use a number, optionally followed by ASCII letters, digits and '_'.", w.Build)
 	}
 	for _, set := range []struct {
 		kind string
@@ -291,27 +292,27 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	}{{"Python", w.PythonTags}, {"ABI", w.ABITags}, {"platform", w.PlatformTags}} {
 		for _, tag := range set.tags {
 			if !pep.ValidTag(tag) {
-				return errorf(Invalid, "Binary wheel '%s' has an invalid %s tag '%s': a tag has only ASCII letters, digits and '_'.", fn, set.kind, tag)
+				return problem.Errorf(problem.Invalid, "Binary wheel '%s' has an invalid %s tag '%s': a tag has only ASCII letters, digits and '_'.", fn, set.kind, tag)
 			}
 		}
 	}
 	for _, tag := range w.PlatformTags {
 		if !pep.ValidPlatformTag(tag) {
-			return errorf(Invalid, "Binary wheel '%s' has an unsupported platform tag '%s'.", fn, tag)
+			return problem.Errorf(problem.Invalid, "Binary wheel '%s' has an unsupported platform tag '%s'.", fn, tag)
 		}
 	}
 	// The name part must name this project. Like PyPI, accept the
 	// unnormalized spellings older build tools write (setuptools < 75.8
 	// names a wheel Foo_Bar.baz-1.0-…): they normalize to the project.
 	if pep.NormalizeName(w.Name) != normalized {
-		return errorf(Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
+		return problem.Errorf(problem.Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
 	}
 	wv, err := pep.ParseVersion(w.Version)
 	if err != nil {
-		return errorf(Invalid, "Invalid wheel filename (invalid version): '%s'", fn)
+		return problem.Errorf(problem.Invalid, "Invalid wheel filename (invalid version): '%s'", fn)
 	}
 	if wv.Compare(version) != 0 {
-		return errorf(Invalid, "Version in filename should be '%s' not '%s'.", version.String(), w.Version)
+		return problem.Errorf(problem.Invalid, "Version in filename should be '%s' not '%s'.", version.String(), w.Version)
 	}
 	return nil
 }
@@ -324,7 +325,7 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 	if filetype == "bdist_wheel" {
 		w, perr := pep.ParseWheelFilename(fn)
 		if perr != nil {
-			return nil, nil, errorf(Invalid, "%s", perr)
+			return nil, nil, problem.Errorf(problem.Invalid, "%s", perr)
 		}
 		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 	} else {
@@ -332,13 +333,13 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 	}
 	if err != nil {
 		if de, ok := errors.AsType[*dist.Error](err); ok {
-			return nil, nil, errorf(Invalid, "Invalid distribution file. %s", de.Msg)
+			return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. %s", de.Msg)
 		}
 		return nil, nil, fmt.Errorf("index: inspect %s: %w", fn, err)
 	}
 	meta, err := pep.ParseMetadata(raw)
 	if err != nil {
-		return nil, nil, errorf(Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
+		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
 	}
 	// What the release stores comes from here, not from the form: the
 	// same bounds apply.
@@ -350,11 +351,11 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 		return nil, nil, err
 	}
 	if pep.NormalizeName(meta.Name) != normalized {
-		return nil, nil, errorf(Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
+		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
 	}
 	mv, err := pep.ParseVersion(meta.Version)
 	if err != nil || mv.Compare(version) != 0 {
-		return nil, nil, errorf(Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
+		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
 	}
 	return meta, raw, nil
 }
@@ -471,7 +472,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	case errors.Is(err, store.ErrNotFound):
 		proj = nil
 		if u.p.Token != nil && u.p.Token.Scoped {
-			return nil, nil, errorf(Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", u.name)
+			return nil, nil, problem.Errorf(problem.Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", u.name)
 		}
 		if err := s.CheckNewName(ctx, q, u.name); err != nil {
 			return nil, nil, err
@@ -496,15 +497,15 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		f, err := q.FileByFilename(ctx, used)
 		switch {
 		case errors.Is(err, store.ErrNotFound) && used == fn:
-			return nil, nil, errorf(Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
+			return nil, nil, problem.Errorf(problem.Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
 		case errors.Is(err, store.ErrNotFound):
-			return nil, nil, errorf(Invalid, "This filename has already been used, as '%s', by a file that has since been deleted. Use a different version. See %s for more information.", used, s.helpURL("file-name-reuse"))
+			return nil, nil, problem.Errorf(problem.Invalid, "This filename has already been used, as '%s', by a file that has since been deleted. Use a different version. See %s for more information.", used, s.helpURL("file-name-reuse"))
 		case err != nil:
 			return nil, nil, err
 		case identical(f):
 			return proj, retry, nil
 		case used != fn && u.filetype == "sdist":
-			return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
+			return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
 		}
 		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -530,7 +531,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 			if n, err := q.CountSdists(ctx, relID); err != nil {
 				return nil, nil, err
 			} else if n > 0 {
-				return nil, nil, errorf(Invalid, "Only one sdist may be uploaded per release.")
+				return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, nil, err
@@ -542,12 +543,12 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 // projectTooLarge refuses an upload past the project's size limit (its
 // files and the metadata its releases store).
 func (s *Service) projectTooLarge(proj *store.Project) error {
-	return errorf(Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
+	return problem.Errorf(problem.Invalid, "Project size too large. Limit for project '%s' total size is %d GB. See %s for more information.",
 		proj.Name, s.cfg.MaxProjectSize>>30, s.helpURL("project-size-limit"))
 }
 
 func (s *Service) fileExists(fn, blake2 string) error {
-	return errorf(Invalid, "File already exists ('%s', with blake2_256 hash '%s'). See %s for more information.", fn, blake2, s.helpURL("file-name-reuse"))
+	return problem.Errorf(problem.Invalid, "File already exists ('%s', with blake2_256 hash '%s'). See %s for more information.", fn, blake2, s.helpURL("file-name-reuse"))
 }
 
 // createProject creates a project, which check allowed, with the uploader
@@ -580,20 +581,20 @@ type nameChecker interface {
 // ultranormalized.
 func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) error {
 	if len(name) > MaxNameLength || !pep.ValidProjectName(name) {
-		return errorf(Invalid, "The name '%s' is invalid. See %s for more information.", truncate(name, MaxNameLength), s.helpURL("project-name"))
+		return problem.Errorf(problem.Invalid, "The name '%s' is invalid. See %s for more information.", truncate(name, MaxNameLength), s.helpURL("project-name"))
 	}
 	normalized := pep.NormalizeName(name)
 	if bad, err := q.IsProhibited(ctx, pep.UltraNormalizeName(name)); err != nil {
 		return err
 	} else if bad {
-		return errorf(Invalid, "The name '%s' isn't allowed. See %s for more information.", name, s.helpURL("project-name"))
+		return problem.Errorf(problem.Invalid, "The name '%s' isn't allowed. See %s for more information.", name, s.helpURL("project-name"))
 	}
 	if pep.IsStdlibModule(name) {
-		return errorf(Invalid, "The name '%s' isn't allowed (conflict with Python Standard Library module name). See %s for more information.", name, s.helpURL("project-name"))
+		return problem.Errorf(problem.Invalid, "The name '%s' isn't allowed (conflict with Python Standard Library module name). See %s for more information.", name, s.helpURL("project-name"))
 	}
 	if other, err := q.ProjectByUltraName(ctx, pep.UltraNormalizeName(name)); err == nil {
 		if other.NormalizedName != normalized {
-			return errorf(Invalid, "The name '%s' is too similar to an existing project ('%s'). See %s for more information.", name, other.Name, s.helpURL("project-name"))
+			return problem.Errorf(problem.Invalid, "The name '%s' is too similar to an existing project ('%s'). See %s for more information.", name, other.Name, s.helpURL("project-name"))
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -3,14 +3,16 @@ package index
 import (
 	"archive/zip"
 	"bytes"
-	"cheeseshop/internal/audit"
+
 	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -59,52 +61,52 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		edit    func(Form)
 		sdist   bool
 		want    string
-		kind    Kind
+		kind    problem.Kind
 	}
 	rows := []row{
-		{name: "no credentials", who: nil, dist: disttest.Dist{Name: "anon", Version: "1.0"}, want: "Invalid or non-existent authentication information", kind: Unauthorized},
-		{name: "register action", dist: base, edit: func(f Form) { f[":action"] = []string{"submit"} }, want: "pre-registration is no longer required", kind: Gone},
-		{name: "doc upload", dist: base, edit: func(f Form) { f[":action"] = []string{"doc_upload"} }, want: "Uploading documentation is no longer supported", kind: Gone},
-		{name: "protocol version", dist: base, edit: func(f Form) { f["protocol_version"] = []string{"2"} }, want: "Unknown protocol version", kind: Invalid},
-		{name: "metadata version", dist: base, edit: func(f Form) { f["metadata_version"] = []string{"3.0"} }, want: "'3.0' is an invalid value for Metadata-Version", kind: Invalid},
-		{name: "invalid name", dist: base, edit: func(f Form) { f["name"] = []string{"-foo"} }, want: "'-foo' is an invalid value for Name", kind: Invalid},
-		{name: "invalid version", dist: base, edit: func(f Form) { f["version"] = []string{"one.two"} }, want: "'one.two' is an invalid value for Version", kind: Invalid},
-		{name: "local version", dist: base, edit: func(f Form) { f["version"] = []string{"1.0+local"} }, want: "The use of local versions in '1.0+local' is not allowed", kind: Invalid},
-		{name: "unknown filetype", dist: base, edit: func(f Form) { f["filetype"] = []string{"bdist_egg"} }, want: "Use a known file type", kind: Invalid},
-		{name: "no digest", dist: base, edit: func(f Form) { delete(f, "md5_digest"); delete(f, "sha256_digest"); delete(f, "blake2_256_digest") }, want: "Include at least one message digest", kind: Invalid},
-		{name: "malformed digest", dist: base, edit: func(f Form) { f["sha256_digest"] = []string{"xyz"} }, want: "Invalid value for sha256_digest", kind: Invalid},
-		{name: "bad sha256 digest", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["sha256_digest"] = []string{strings.Repeat("ab", 32)} }, want: "The digest supplied does not match a digest calculated from the uploaded file", kind: Invalid},
-		{name: "bad md5 digest", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["md5_digest"] = []string{strings.Repeat("0", 32)} }, want: "The digest supplied does not match", kind: Invalid},
-		{name: "summary too long", dist: base, edit: func(f Form) { f["summary"] = []string{strings.Repeat("x", 513)} }, want: "'summary' field must be 512 characters or less", kind: Invalid},
-		{name: "summary on two lines", dist: base, edit: func(f Form) { f["summary"] = []string{"one\ntwo"} }, want: "'summary' field must be a single line", kind: Invalid},
-		{name: "version too long", dist: base, edit: func(f Form) { f["version"] = []string{strings.Repeat("1.", 64) + "1"} }, want: "'version' field must be 128 bytes or less (it has 129 bytes)", kind: Invalid},
-		{name: "name too long", dist: base, edit: func(f Form) { f["name"] = []string{strings.Repeat("n", 201)} }, want: "'name' field must be 200 bytes or less", kind: Invalid},
+		{name: "no credentials", who: nil, dist: disttest.Dist{Name: "anon", Version: "1.0"}, want: "Invalid or non-existent authentication information", kind: problem.Unauthenticated},
+		{name: "register action", dist: base, edit: func(f Form) { f[":action"] = []string{"submit"} }, want: "pre-registration is no longer required", kind: problem.Gone},
+		{name: "doc upload", dist: base, edit: func(f Form) { f[":action"] = []string{"doc_upload"} }, want: "Uploading documentation is no longer supported", kind: problem.Gone},
+		{name: "protocol version", dist: base, edit: func(f Form) { f["protocol_version"] = []string{"2"} }, want: "Unknown protocol version", kind: problem.Invalid},
+		{name: "metadata version", dist: base, edit: func(f Form) { f["metadata_version"] = []string{"3.0"} }, want: "'3.0' is an invalid value for Metadata-Version", kind: problem.Invalid},
+		{name: "invalid name", dist: base, edit: func(f Form) { f["name"] = []string{"-foo"} }, want: "'-foo' is an invalid value for Name", kind: problem.Invalid},
+		{name: "invalid version", dist: base, edit: func(f Form) { f["version"] = []string{"one.two"} }, want: "'one.two' is an invalid value for Version", kind: problem.Invalid},
+		{name: "local version", dist: base, edit: func(f Form) { f["version"] = []string{"1.0+local"} }, want: "The use of local versions in '1.0+local' is not allowed", kind: problem.Invalid},
+		{name: "unknown filetype", dist: base, edit: func(f Form) { f["filetype"] = []string{"bdist_egg"} }, want: "Use a known file type", kind: problem.Invalid},
+		{name: "no digest", dist: base, edit: func(f Form) { delete(f, "md5_digest"); delete(f, "sha256_digest"); delete(f, "blake2_256_digest") }, want: "Include at least one message digest", kind: problem.Invalid},
+		{name: "malformed digest", dist: base, edit: func(f Form) { f["sha256_digest"] = []string{"xyz"} }, want: "Invalid value for sha256_digest", kind: problem.Invalid},
+		{name: "bad sha256 digest", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["sha256_digest"] = []string{strings.Repeat("ab", 32)} }, want: "The digest supplied does not match a digest calculated from the uploaded file", kind: problem.Invalid},
+		{name: "bad md5 digest", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["md5_digest"] = []string{strings.Repeat("0", 32)} }, want: "The digest supplied does not match", kind: problem.Invalid},
+		{name: "summary too long", dist: base, edit: func(f Form) { f["summary"] = []string{strings.Repeat("x", 513)} }, want: "'summary' field must be 512 characters or less", kind: problem.Invalid},
+		{name: "summary on two lines", dist: base, edit: func(f Form) { f["summary"] = []string{"one\ntwo"} }, want: "'summary' field must be a single line", kind: problem.Invalid},
+		{name: "version too long", dist: base, edit: func(f Form) { f["version"] = []string{strings.Repeat("1.", 64) + "1"} }, want: "'version' field must be 128 bytes or less (it has 129 bytes)", kind: problem.Invalid},
+		{name: "name too long", dist: base, edit: func(f Form) { f["name"] = []string{strings.Repeat("n", 201)} }, want: "'name' field must be 200 bytes or less", kind: problem.Invalid},
 		{name: "project URL label too long", dist: base, edit: func(f Form) {
 			f["project_urls"] = []string{"Source, https://example.org", strings.Repeat("L", 33) + ", https://example.org"}
-		}, want: "'project-url' field labels must be 32 characters or less", kind: Invalid},
-		{name: "too many classifiers", dist: base, edit: func(f Form) { f["classifiers"] = make([]string, 513) }, want: "'classifier' field must have 512 values or fewer (it has 513)", kind: Invalid},
-		{name: "path in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "../foo_bar-2.0-py3-none-any.whl", want: "Cannot upload a file with '/' or '\\' in the name", kind: Invalid},
-		{name: "backslash in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: `x\foo_bar-2.0-py3-none-any.whl`, want: "Cannot upload a file with '/' or '\\' in the name", kind: Invalid},
-		{name: "control character in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-py3-none-any\x07.whl", want: "non-printable characters", kind: Invalid},
-		{name: "unknown extension", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0.exe", want: "Invalid file extension", kind: Invalid},
-		{name: "wheel extension for an sdist", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo_bar-2.0-py3-none-any.whl", want: "Extension .whl is invalid for filetype sdist", kind: Invalid},
-		{name: "unsupported platform tag", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-cp311-cp311-linux_x86_64.whl", want: "unsupported platform tag 'linux_x86_64'", kind: Invalid},
-		{name: "wheel for another project", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "other-2.0-py3-none-any.whl", want: "Start filename for 'foo-bar' with 'foo_bar'", kind: Invalid},
-		{name: "wheel version differs from form", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-3.0-py3-none-any.whl", want: "Version in filename should be '2.0' not '3.0'", kind: Invalid},
-		{name: "sdist not PEP 625", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo-bar-2.0.tar.gz", want: "Filename 'foo-bar-2.0.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'", kind: Invalid},
-		{name: "wheel without METADATA", dist: disttest.Dist{Name: "nometa", Version: "1.0"}, content: zipOf(zip.Deflate, noMeta), want: "Invalid distribution file. Wheel 'nometa-1.0-py3-none-any.whl' does not contain the required METADATA file", kind: Invalid},
-		{name: "zip bomb", dist: disttest.Dist{Name: "bomb", Version: "1.0"}, content: bomb, want: "Invalid distribution file. File is a zip bomb", kind: Invalid},
-		{name: "not a zip", dist: disttest.Dist{Name: "junk", Version: "1.0"}, content: []byte("this is not a wheel"), want: "Invalid distribution file.", kind: Invalid},
-		{name: "metadata names another project", dist: disttest.Dist{Name: "liar", Version: "1.0"}, content: zipOf(zip.Deflate, liar), want: "Its metadata names the project 'somebody-else'", kind: Invalid},
-		{name: "file too large", dist: disttest.Dist{Name: "big", Version: "1.0"}, content: zipOf(zip.Store, big), want: "File too large. Limit for project 'big' is 1 MB", kind: Invalid},
-		{name: "name too similar to an existing project", dist: disttest.Dist{Name: "FooBar", Version: "1.0"}, want: "The name 'FooBar' is too similar to an existing project ('foo-bar')", kind: Invalid},
-		{name: "look-alike with digits", dist: disttest.Dist{Name: "f00-bar", Version: "1.0"}, want: "is too similar to an existing project", kind: Invalid},
-		{name: "standard library module", dist: disttest.Dist{Name: "asyncio", Version: "1.0"}, want: "The name 'asyncio' isn't allowed (conflict with Python Standard Library module name)", kind: Invalid},
-		{name: "prohibited name", dist: disttest.Dist{Name: "Evil.Pkg", Version: "1.0"}, want: "The name 'Evil.Pkg' isn't allowed", kind: Invalid},
-		{name: "stranger uploads to a project", who: bob, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The user 'bob' isn't allowed to upload to project 'foo-bar'", kind: Forbidden},
-		{name: "token scoped to another project", who: scopedToOther, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The given token isn't allowed to upload to project 'foo-bar'", kind: Forbidden},
-		{name: "scoped token creates a project", who: scopedToOther, dist: disttest.Dist{Name: "brand-new", Version: "1.0"}, want: "cannot create new ones", kind: Forbidden},
-		{name: "same content under another name", dist: disttest.Dist{Name: "foo-bar", Version: "1.0"}, file: "foo_bar-1.0-py2.py3-none-any.whl", content: base.Wheel(), want: "File already exists", kind: Invalid},
+		}, want: "'project-url' field labels must be 32 characters or less", kind: problem.Invalid},
+		{name: "too many classifiers", dist: base, edit: func(f Form) { f["classifiers"] = make([]string, 513) }, want: "'classifier' field must have 512 values or fewer (it has 513)", kind: problem.Invalid},
+		{name: "path in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "../foo_bar-2.0-py3-none-any.whl", want: "Cannot upload a file with '/' or '\\' in the name", kind: problem.Invalid},
+		{name: "backslash in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: `x\foo_bar-2.0-py3-none-any.whl`, want: "Cannot upload a file with '/' or '\\' in the name", kind: problem.Invalid},
+		{name: "control character in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-py3-none-any\x07.whl", want: "non-printable characters", kind: problem.Invalid},
+		{name: "unknown extension", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0.exe", want: "Invalid file extension", kind: problem.Invalid},
+		{name: "wheel extension for an sdist", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo_bar-2.0-py3-none-any.whl", want: "Extension .whl is invalid for filetype sdist", kind: problem.Invalid},
+		{name: "unsupported platform tag", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-cp311-cp311-linux_x86_64.whl", want: "unsupported platform tag 'linux_x86_64'", kind: problem.Invalid},
+		{name: "wheel for another project", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "other-2.0-py3-none-any.whl", want: "Start filename for 'foo-bar' with 'foo_bar'", kind: problem.Invalid},
+		{name: "wheel version differs from form", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-3.0-py3-none-any.whl", want: "Version in filename should be '2.0' not '3.0'", kind: problem.Invalid},
+		{name: "sdist not PEP 625", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo-bar-2.0.tar.gz", want: "Filename 'foo-bar-2.0.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'", kind: problem.Invalid},
+		{name: "wheel without METADATA", dist: disttest.Dist{Name: "nometa", Version: "1.0"}, content: zipOf(zip.Deflate, noMeta), want: "Invalid distribution file. Wheel 'nometa-1.0-py3-none-any.whl' does not contain the required METADATA file", kind: problem.Invalid},
+		{name: "zip bomb", dist: disttest.Dist{Name: "bomb", Version: "1.0"}, content: bomb, want: "Invalid distribution file. File is a zip bomb", kind: problem.Invalid},
+		{name: "not a zip", dist: disttest.Dist{Name: "junk", Version: "1.0"}, content: []byte("this is not a wheel"), want: "Invalid distribution file.", kind: problem.Invalid},
+		{name: "metadata names another project", dist: disttest.Dist{Name: "liar", Version: "1.0"}, content: zipOf(zip.Deflate, liar), want: "Its metadata names the project 'somebody-else'", kind: problem.Invalid},
+		{name: "file too large", dist: disttest.Dist{Name: "big", Version: "1.0"}, content: zipOf(zip.Store, big), want: "File too large. Limit for project 'big' is 1 MB", kind: problem.Invalid},
+		{name: "name too similar to an existing project", dist: disttest.Dist{Name: "FooBar", Version: "1.0"}, want: "The name 'FooBar' is too similar to an existing project ('foo-bar')", kind: problem.Invalid},
+		{name: "look-alike with digits", dist: disttest.Dist{Name: "f00-bar", Version: "1.0"}, want: "is too similar to an existing project", kind: problem.Invalid},
+		{name: "standard library module", dist: disttest.Dist{Name: "asyncio", Version: "1.0"}, want: "The name 'asyncio' isn't allowed (conflict with Python Standard Library module name)", kind: problem.Invalid},
+		{name: "prohibited name", dist: disttest.Dist{Name: "Evil.Pkg", Version: "1.0"}, want: "The name 'Evil.Pkg' isn't allowed", kind: problem.Invalid},
+		{name: "stranger uploads to a project", who: bob, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The user 'bob' isn't allowed to upload to project 'foo-bar'", kind: problem.Forbidden},
+		{name: "token scoped to another project", who: scopedToOther, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The given token isn't allowed to upload to project 'foo-bar'", kind: problem.Forbidden},
+		{name: "scoped token creates a project", who: scopedToOther, dist: disttest.Dist{Name: "brand-new", Version: "1.0"}, want: "cannot create new ones", kind: problem.Forbidden},
+		{name: "same content under another name", dist: disttest.Dist{Name: "foo-bar", Version: "1.0"}, file: "foo_bar-1.0-py2.py3-none-any.whl", content: base.Wheel(), want: "File already exists", kind: problem.Invalid},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -133,7 +135,7 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 			if !strings.Contains(err.Error(), r.want) {
 				t.Fatalf("refusal = %q\nwant it to contain %q", err, r.want)
 			}
-			if got := KindOf(err); got != r.kind {
+			if got := problem.KindOf(err); got != r.kind {
 				t.Fatalf("kind = %d, want %d (%v)", got, r.kind, err)
 			}
 		})
@@ -238,7 +240,7 @@ func TestUploadLifecycle(t *testing.T) {
 		}
 		// Only Owners delete.
 		bob := f.user("bob")
-		if err := f.svc.DeleteFile(ctx, bob, d.SdistFilename()); KindOf(err) != Forbidden {
+		if err := f.svc.DeleteFile(ctx, bob, d.SdistFilename()); problem.KindOf(err) != problem.Forbidden {
 			t.Fatalf("stranger deletes a file: %v", err)
 		}
 	})
@@ -300,14 +302,14 @@ func TestAuthenticateToken(t *testing.T) {
 			"unknown": {"cheeseshop-AAAAAAAAAAAAAAAAAAAAAAAAAA", "the token is not valid"},
 			"expired": {newTok(true), "the token expired"},
 		} {
-			if _, err := f.svc.AuthenticateToken(ctx, c.token, audit.Meta{}); KindOf(err) != Unauthorized || !strings.Contains(err.Error(), c.want) {
+			if _, err := f.svc.AuthenticateToken(ctx, c.token, audit.Meta{}); problem.KindOf(err) != problem.Unauthenticated || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s token: %v, want %q", name, err, c.want)
 			}
 		}
 		if err := f.st.SetUserDisabled(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.AuthenticateToken(ctx, good, audit.Meta{}); KindOf(err) != Unauthorized || !strings.Contains(err.Error(), "disabled") {
+		if _, err := f.svc.AuthenticateToken(ctx, good, audit.Meta{}); problem.KindOf(err) != problem.Unauthenticated || !strings.Contains(err.Error(), "disabled") {
 			t.Fatalf("token of a disabled user: %v", err)
 		}
 	})

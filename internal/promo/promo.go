@@ -24,6 +24,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -96,13 +97,24 @@ type Status struct {
 // Eligible reports whether the user may claim.
 func (s *Status) Eligible() bool { return s.Reason == "" }
 
-// Error is a refused claim.
-type Error struct {
-	Reason Reason
-	Msg    string
-}
+// Error returns the reason's name: a Reason is the cause of a refused
+// claim, so that errors.Is(err, NoStock) tells why.
+func (r Reason) Error() string { return "promo: " + string(r) }
 
-func (e *Error) Error() string { return e.Msg }
+// refuse returns a refused claim: a *problem.Error whose cause is the
+// reason. Taken codes (none left, one held already, the projects' share
+// used) are conflicts with the state of the giveaway; a country is an
+// invalid choice; every other reason forbids the claim.
+func refuse(reason Reason, msg string) error {
+	kind := problem.Forbidden
+	switch reason {
+	case Country:
+		kind = problem.Invalid
+	case NoStock, Claimed, ProjectLimit:
+		kind = problem.Conflict
+	}
+	return problem.Wrap(reason, kind, msg)
+}
 
 // Service is the giveaway. It is safe for concurrent use.
 type Service struct {
@@ -286,13 +298,13 @@ func (s *Service) eligibility(ctx context.Context, q querier, u *store.User, cou
 
 // Claim assigns the user one code for shipping to country and records the
 // claim as a security event, in one transaction; it returns the code. A
-// refusal is an *Error (Reason NoStock when concurrent claims took the
+// refusal is a *problem.Error whose cause is its Reason (NoStock when concurrent claims took the
 // last codes).
 func (s *Service) Claim(ctx context.Context, u *store.User, country string, m audit.Meta) (*store.PromoCode, error) {
 	name := s.EligibleCountry(country)
 	if name == "" {
 		if strings.TrimSpace(country) == "" {
-			return nil, &Error{Reason: Country, Msg: "Choose the country the keys are to be shipped to."}
+			return nil, refuse(Country, "Choose the country the keys are to be shipped to.")
 		}
 		name = strings.TrimSpace(country) // eligibility explains the refusal
 	}
@@ -320,15 +332,15 @@ func (s *Service) Claim(ctx context.Context, u *store.User, country string, m au
 			return err
 		}
 		if !st.Eligible() {
-			return &Error{Reason: st.Reason, Msg: st.Message}
+			return refuse(st.Reason, st.Message)
 		}
 		now := s.now()
 		code, err = tx.ClaimPromoCode(ctx, u.ID, st.through, name, now)
 		switch {
 		case errors.Is(err, store.ErrNoPromoCode):
-			return &Error{Reason: NoStock, Msg: "No codes are left: every code has been claimed."}
+			return refuse(NoStock, "No codes are left: every code has been claimed.")
 		case errors.Is(err, store.ErrPromoClaimed):
-			return &Error{Reason: Claimed, Msg: "You have claimed your code already."}
+			return refuse(Claimed, "You have claimed your code already.")
 		case err != nil:
 			return fmt.Errorf("promo: %w", err)
 		}

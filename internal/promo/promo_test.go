@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -108,14 +109,13 @@ func TestConcurrentClaims(t *testing.T) {
 				c, err := svc.Claim(ctx, u, "France", audit.Meta{IP: "203.0.113.1"})
 				mu.Lock()
 				defer mu.Unlock()
-				var pe *promo.Error
 				switch {
 				case err == nil:
 					if prev, dup := codes[c.Code]; dup {
 						errs = append(errs, fmt.Errorf("code %s given to users %d and %d", c.Code, prev, u.ID))
 					}
 					codes[c.Code] = u.ID
-				case errors.As(err, &pe) && pe.Reason == promo.NoStock:
+				case errors.Is(err, promo.NoStock):
 					noStock++
 				default:
 					errs = append(errs, err)
@@ -292,8 +292,7 @@ func TestEligibility(t *testing.T) {
 					}
 					return
 				}
-				var pe *promo.Error
-				if !errors.As(err, &pe) || pe.Reason != tc.want {
+				if !errors.Is(err, tc.want) || problem.KindOf(err) == 0 {
 					t.Fatalf("claim: %v, want a refusal %q", err, tc.want)
 				}
 			})
@@ -400,11 +399,10 @@ func TestClaimsPerProject(t *testing.T) {
 				_, err := svc.Claim(ctx, u, "France", audit.Meta{})
 				mu.Lock()
 				defer mu.Unlock()
-				var pe *promo.Error
 				switch {
 				case err == nil:
 					claimed = append(claimed, u)
-				case errors.As(err, &pe) && pe.Reason == promo.ProjectLimit:
+				case errors.Is(err, promo.ProjectLimit):
 					limited++
 				default:
 					errs = append(errs, err)

@@ -27,6 +27,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/jobs"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 )
@@ -119,16 +120,12 @@ func (s *Service) Ready(r *store.RecoveryRequest) bool {
 	return r.State == store.RecoveryWaiting && !s.now().Before(s.EligibleAt(r))
 }
 
-func refuse(kind account.Kind, format string, args ...any) error {
-	return &account.Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
-
-var errLink = &account.Error{Kind: account.NotFound,
-	Msg: "This link is not valid, has expired, or was already used. Links from our emails work once."}
+var errLink = &problem.Error{Kind: problem.NotFound,
+	Message: "This link is not valid, has expired, or was already used. Links from our emails work once."}
 
 // IsLinkError reports whether err says an emailed link does not work.
 func IsLinkError(err error) bool {
-	e, ok := errors.AsType[*account.Error](err)
+	e, ok := errors.AsType[*problem.Error](err)
 	return ok && e == errLink
 }
 
@@ -238,8 +235,8 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: ipKey, Rules: []ratelimit.Rule{IPLimit}}); err != nil {
 		if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
 			wait := ex.RetryAfter.Round(time.Second)
-			return &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
-				Msg: fmt.Sprintf("Too many recovery requests from your network. Try again in %s.", wait)}
+			return &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait,
+				Message: fmt.Sprintf("Too many recovery requests from your network. Try again in %s.", wait)}
 		}
 		return err
 	}
@@ -392,7 +389,7 @@ func (s *Service) Confirm(ctx context.Context, token string, m audit.Meta) (*sto
 			map[string]any{"request": r.ID})
 	})
 	if err != nil {
-		if account.KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("recovery: confirm: %w", err)
@@ -419,7 +416,7 @@ func (s *Service) Cancel(ctx context.Context, token string, m audit.Meta) (*stor
 		return err
 	})
 	if err != nil {
-		if account.KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("recovery: cancel: %w", err)
@@ -436,7 +433,7 @@ func (s *Service) CancelMine(ctx context.Context, u *store.User, m audit.Meta) (
 		return err
 	})
 	if err != nil {
-		if account.KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("recovery: cancel: %w", err)
@@ -448,7 +445,7 @@ func (s *Service) CancelMine(ctx context.Context, u *store.User, m audit.Meta) (
 func (s *Service) cancel(ctx context.Context, tx *store.Tx, userID int64, m audit.Meta) (*store.RecoveryRequest, error) {
 	r, err := tx.OpenRecoveryRequest(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, refuse(account.NotFound, "There is no recovery request of this account to cancel: it was already decided, cancelled or expired.")
+		return nil, problem.Errorf(problem.NotFound, "There is no recovery request of this account to cancel: it was already decided, cancelled or expired.")
 	} else if err != nil {
 		return nil, err
 	}
@@ -456,7 +453,7 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, userID int64, m audi
 	if ok, err := tx.DecideRecoveryRequest(ctx, r.ID, store.RecoveryCancelled, false, 0, now); err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, refuse(account.NotFound, "This recovery request was already decided.")
+		return nil, problem.Errorf(problem.NotFound, "This recovery request was already decided.")
 	}
 	for _, p := range []string{store.PurposeRecoveryConfirm, store.PurposeRecoveryCancel} {
 		if err := tx.DeleteAccountTokens(ctx, userID, p); err != nil {
@@ -504,16 +501,16 @@ func (s *Service) Pending(ctx context.Context) ([]*store.RecoveryRequest, error)
 
 func (s *Service) decidable(ctx context.Context, admin *store.User, id int64) (*store.RecoveryRequest, error) {
 	if admin == nil || !admin.IsAdmin {
-		return nil, refuse(account.Forbidden, "Only administrators decide recovery requests.")
+		return nil, problem.Errorf(problem.Forbidden, "Only administrators decide recovery requests.")
 	}
 	r, err := s.store.RecoveryRequestByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, refuse(account.NotFound, "There is no recovery request %d.", id)
+		return nil, problem.Errorf(problem.NotFound, "There is no recovery request %d.", id)
 	} else if err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
 	if r.UserID == admin.ID {
-		return nil, refuse(account.Forbidden, "Another administrator must decide your own recovery request.")
+		return nil, problem.Errorf(problem.Forbidden, "Another administrator must decide your own recovery request.")
 	}
 	return r, nil
 }
@@ -530,10 +527,10 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 		return nil, err
 	}
 	if r.State != store.RecoveryWaiting {
-		return nil, refuse(account.Invalid, "Only a confirmed request can be approved; this one is %s.", r.State)
+		return nil, problem.Errorf(problem.Invalid, "Only a confirmed request can be approved; this one is %s.", r.State)
 	}
 	if now := s.now(); now.Before(s.EligibleAt(r)) {
-		return nil, refuse(account.Forbidden, "The waiting period of this request runs until %s: it cannot be approved before.",
+		return nil, problem.Errorf(problem.Forbidden, "The waiting period of this request runs until %s: it cannot be approved before.",
 			when(s.EligibleAt(r)))
 	}
 	unusable, err := s.hasher.Hash(ctx, rand.Text()+rand.Text())
@@ -546,7 +543,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 		if ok, err := tx.DecideRecoveryRequest(ctx, r.ID, store.RecoveryApproved, true, admin.ID, now); err != nil {
 			return err
 		} else if !ok {
-			return refuse(account.Invalid, "This request is no longer waiting.")
+			return problem.Errorf(problem.Invalid, "This request is no longer waiting.")
 		}
 		totp, keys, codes, err := tx.RemoveAllTwoFactor(ctx, r.UserID)
 		if err != nil {
@@ -574,7 +571,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 				"recovery_codes": codes, "sessions_ended": ended})
 	})
 	if err != nil {
-		if account.KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("recovery: approve: %w", err)
@@ -605,7 +602,7 @@ func (s *Service) Reject(ctx context.Context, admin *store.User, id int64, note 
 		if ok, err := tx.DecideRecoveryRequest(ctx, r.ID, store.RecoveryRejected, false, admin.ID, now); err != nil {
 			return err
 		} else if !ok {
-			return refuse(account.Invalid, "This request is no longer open.")
+			return problem.Errorf(problem.Invalid, "This request is no longer open.")
 		}
 		for _, p := range []string{store.PurposeRecoveryConfirm, store.PurposeRecoveryCancel} {
 			if err := tx.DeleteAccountTokens(ctx, r.UserID, p); err != nil {
@@ -617,7 +614,7 @@ func (s *Service) Reject(ctx context.Context, admin *store.User, id int64, note 
 			map[string]any{"request": r.ID, "by": admin.Username, "note": note})
 	})
 	if err != nil {
-		if account.KindOf(err) != 0 {
+		if problem.KindOf(err) != 0 {
 			return nil, err
 		}
 		return nil, fmt.Errorf("recovery: reject: %w", err)

@@ -16,6 +16,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -209,7 +210,7 @@ func (f *fixture) tags(u *store.User) string {
 	return strings.Join(out, ",")
 }
 
-func kind(err error) account.Kind { return account.KindOf(err) }
+func kind(err error) problem.Kind { return problem.KindOf(err) }
 
 // TestRecoveryLifecycle: request → confirm by the emailed link → approval
 // refused during the waiting period (the clock moves, nothing sleeps) →
@@ -228,7 +229,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if err != nil || len(pending) != 1 || pending[0].State != store.RecoveryPendingConfirmation || pending[0].Reason != "lost my phone and my key" {
 			t.Fatalf("pending after request: %+v, %v", pending, err)
 		}
-		if _, err := f.rec.Approve(ctx, admin, pending[0].ID, m0); kind(err) != account.Invalid {
+		if _, err := f.rec.Approve(ctx, admin, pending[0].ID, m0); kind(err) != problem.Invalid {
 			t.Fatalf("approve unconfirmed: %v", err)
 		}
 		tok := f.box.link(t, "/account/recovery/confirm/")
@@ -244,10 +245,10 @@ func TestRecoveryLifecycle(t *testing.T) {
 		}
 		before := f.state(u)
 		f.clk.Add(wait - time.Minute)
-		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != account.Forbidden || !strings.Contains(err.Error(), "waiting period") {
+		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != problem.Forbidden || !strings.Contains(err.Error(), "waiting period") {
 			t.Fatalf("approve during the waiting period: %v", err)
 		}
-		if _, err := f.rec.Approve(ctx, u, r.ID, m0); kind(err) != account.Forbidden {
+		if _, err := f.rec.Approve(ctx, u, r.ID, m0); kind(err) != problem.Forbidden {
 			t.Fatalf("approve by a non-admin: %v", err)
 		}
 		if got := f.state(u); got != before {
@@ -258,14 +259,14 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if err != nil || r.State != store.RecoveryApproved || r.DecidedBy != admin.ID {
 			t.Fatalf("approve: %+v, %v", r, err)
 		}
-		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != account.Invalid {
+		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != problem.Invalid {
 			t.Fatalf("approve twice: %v", err)
 		}
 		got := f.state(u)
 		if got.TOTP || got.Keys != 0 || got.Codes != 0 || got.Confirmed || got.Sessions != 0 || got.Hash == before.Hash {
 			t.Fatalf("after approval: %+v", got)
 		}
-		if _, err := f.acct.Login(ctx, "alice", password, m0); kind(err) != account.Unauthorized {
+		if _, err := f.acct.Login(ctx, "alice", password, m0); kind(err) != problem.Unauthenticated {
 			t.Fatalf("old password after approval: %v", err)
 		}
 		reset := f.box.link(t, "/account/reset-password/confirm/")
@@ -322,7 +323,7 @@ func TestRecoveryCancel(t *testing.T) {
 			t.Fatalf("cancel: %+v, %v", c, err)
 		}
 		f.clk.Add(wait + time.Hour)
-		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != account.Invalid {
+		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != problem.Invalid {
 			t.Fatalf("approve a cancelled request: %v", err)
 		}
 		if got := f.state(u); got != before {
@@ -341,7 +342,7 @@ func TestRecoveryCancel(t *testing.T) {
 		if _, err := f.rec.CancelMine(ctx, u, m0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.rec.CancelMine(ctx, u, m0); kind(err) != account.NotFound {
+		if _, err := f.rec.CancelMine(ctx, u, m0); kind(err) != problem.NotFound {
 			t.Fatalf("cancel with nothing open: %v", err)
 		}
 		if _, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0); !IsLinkError(err) {
@@ -374,11 +375,11 @@ func TestRecoveryReject(t *testing.T) {
 		if _, err := f.rec.Reject(ctx, admin, r.ID, "could not verify", m0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.rec.Reject(ctx, admin, r.ID, "", m0); kind(err) != account.Invalid {
+		if _, err := f.rec.Reject(ctx, admin, r.ID, "", m0); kind(err) != problem.Invalid {
 			t.Fatalf("reject twice: %v", err)
 		}
 		f.clk.Add(wait)
-		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != account.Invalid {
+		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != problem.Invalid {
 			t.Fatalf("approve a rejected request: %v", err)
 		}
 		if _, err := f.rec.Cancel(ctx, f.box.link(t, "/account/recovery/cancel/"), m0); !IsLinkError(err) {
@@ -447,7 +448,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 			}
 		}
 		err := f.request(ctx, "nobody", "", audit.Meta{IP: "203.0.113.9"})
-		if e, ok := err.(*account.Error); !ok || e.Kind != account.TooManyRequests || e.RetryAfter <= 0 {
+		if e, ok := err.(*problem.Error); !ok || e.Kind != problem.TooManyRequests || e.RetryAfter <= 0 {
 			t.Fatalf("past the IP limit: %v", err)
 		}
 	})

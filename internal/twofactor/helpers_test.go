@@ -16,6 +16,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -134,4 +135,4 @@ func wrong(c string) string {
 
 var meta1 = audit.Meta{IP: "192.0.2.1", UserAgent: "test"}
 
-func kindOf(err error) account.Kind { return account.KindOf(err) }
+func kindOf(err error) problem.Kind { return problem.KindOf(err) }

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -45,8 +45,8 @@ func (f *limitsFixture) fail(t *testing.T, n int) {
 func (f *limitsFixture) limited(t *testing.T, what string) {
 	t.Helper()
 	err := f.tf.VerifyTOTP(t.Context(), f.u, code(t, f.secret, f.clk.Now()), f.m)
-	e, ok := err.(*account.Error)
-	if !ok || e.Kind != account.TooManyRequests || e.RetryAfter <= 0 {
+	e, ok := err.(*problem.Error)
+	if !ok || e.Kind != problem.TooManyRequests || e.RetryAfter <= 0 {
 		t.Fatalf("%s: the right code got %v, want 429", what, err)
 	}
 }
@@ -113,23 +113,23 @@ func TestLimits(t *testing.T) {
 			f.fail(t, 5) // alice: 5 from the IP
 			for i := range 5 {
 				err := f.tf.VerifyTOTP(ctx, bob, "000000", f.m) // bob has no app: a failure too
-				if kindOf(err) != account.Invalid {
+				if kindOf(err) != problem.Invalid {
 					t.Fatalf("bob's failure %d: %v", i+1, err)
 				}
 			}
 			// carol has failed nothing, but her IP has failed 10 times.
 			err := f.tf.VerifyTOTP(ctx, carol, "000000", f.m)
-			if kindOf(err) != account.TooManyRequests {
+			if kindOf(err) != problem.TooManyRequests {
 				t.Fatalf("11th attempt from the IP: %v, want 429", err)
 			}
 			// From another IP, carol is only told her code is wrong.
 			err = f.tf.VerifyTOTP(ctx, carol, "000000", audit.Meta{IP: "198.51.100.7"})
-			if kindOf(err) != account.Invalid {
+			if kindOf(err) != problem.Invalid {
 				t.Fatalf("from another IP: %v", err)
 			}
 			f.clk.Add(5*time.Minute + time.Second)
 			err = f.tf.VerifyTOTP(ctx, carol, "000000", f.m)
-			if kindOf(err) != account.Invalid {
+			if kindOf(err) != problem.Invalid {
 				t.Fatalf("after 5 minutes: %v", err)
 			}
 			evs, _ := st.UserEvents(ctx, carol.ID, 100)

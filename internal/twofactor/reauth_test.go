@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -55,7 +57,7 @@ func TestChangesNeedRecentAuth(t *testing.T) {
 		f.clk.Add(ReauthWindow + time.Second)
 		for _, ch := range changes {
 			err := ch.do(ctx, c)
-			if !errors.Is(err, ErrReauthRequired) || kindOf(err) != account.Forbidden {
+			if !errors.Is(err, auth.ErrReauthRequired) || kindOf(err) != problem.Forbidden {
 				t.Errorf("%s with a stale session: %v, want a refusal for want of re-authentication", ch.name, err)
 			}
 		}
@@ -64,7 +66,7 @@ func TestChangesNeedRecentAuth(t *testing.T) {
 		}
 		storetest.Must(t, f.acct.Reauthenticated(ctx, c, "password", "", meta1))
 		for _, ch := range changes {
-			if err := ch.do(ctx, c); errors.Is(err, ErrReauthRequired) {
+			if err := ch.do(ctx, c); errors.Is(err, auth.ErrReauthRequired) {
 				t.Errorf("%s after re-authenticating: %v", ch.name, err)
 			}
 		}

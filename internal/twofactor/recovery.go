@@ -14,6 +14,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -77,7 +78,7 @@ func (s *Service) ConfirmRecoveryCodes(ctx context.Context, c *account.Current, 
 		return err
 	}
 	if !rc.UsedAt.IsZero() {
-		return errorf(account.Invalid, "That code was already used. Type one you have not used.")
+		return problem.Errorf(problem.Invalid, "That code was already used. Type one you have not used.")
 	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -112,7 +113,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, u *store.User, code strin
 	}
 	if !ok || !rc.UsedAt.IsZero() {
 		return 0, s.failed(ctx, u, m, "recovery-code", "", "code already used",
-			errorf(account.Unauthorized, "This recovery code was already used. Each code works once: use another."))
+			problem.Errorf(problem.Unauthenticated, "This recovery code was already used. Each code works once: use another."))
 	}
 	if err := res.Release(ctx); err != nil {
 		return 0, err
@@ -171,7 +172,7 @@ func (s *Service) codeMAC(userID int64, code string) string {
 func (s *Service) findRecoveryCode(ctx context.Context, userID int64, code string) (*store.RecoveryCode, error) {
 	code = strings.ToLower(strings.Join(strings.Fields(code), ""))
 	if len(code) != 2*recoveryCodeBytes || strings.Trim(code, "0123456789abcdef") != "" {
-		return nil, errorf(account.Invalid, "A recovery code is 16 characters: digits and the letters a to f.")
+		return nil, problem.Errorf(problem.Invalid, "A recovery code is 16 characters: digits and the letters a to f.")
 	}
 	codes, err := s.store.RecoveryCodes(ctx, userID)
 	if err != nil {
@@ -195,7 +196,7 @@ func (s *Service) findRecoveryCode(ctx context.Context, userID int64, code strin
 		}
 	}
 	if found == nil {
-		return nil, errorf(account.Unauthorized, "The recovery code is wrong.")
+		return nil, problem.Errorf(problem.Unauthenticated, "The recovery code is wrong.")
 	}
 	return found, nil
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"cheeseshop/internal/account"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -49,10 +49,10 @@ func TestRecoveryCodes(t *testing.T) {
 		if codes, err = f.tf.GenerateRecoveryCodes(ctx, c, meta1); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.tf.ConfirmRecoveryCodes(ctx, c, old[0], meta1); kindOf(err) != account.Unauthorized {
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, old[0], meta1); kindOf(err) != problem.Unauthenticated {
 			t.Fatalf("confirming with an old code: %v", err)
 		}
-		if err := f.tf.ConfirmRecoveryCodes(ctx, c, "not a code", meta1); kindOf(err) != account.Invalid {
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, "not a code", meta1); kindOf(err) != problem.Invalid {
 			t.Fatalf("confirming with garbage: %v", err)
 		}
 		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[5], meta1); err != nil {
@@ -78,7 +78,7 @@ func TestRecoveryCodes(t *testing.T) {
 				}
 			}
 		}
-		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[0], meta1); kindOf(err) != account.Invalid {
+		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[0], meta1); kindOf(err) != problem.Invalid {
 			t.Error("confirming with a used code")
 		}
 		if lowCodesAdvice(0, "http://x") == "" || lowCodesAdvice(2, "http://x") == "" || lowCodesAdvice(3, "http://x") != "" {
@@ -111,7 +111,7 @@ func TestRecoveryCodeCost(t *testing.T) {
 		if n := f.tf.legacy.Verifications(); n != 0 {
 			t.Fatalf("generating codes ran %d argon2id", n)
 		}
-		if _, err := f.tf.UseRecoveryCode(ctx, c.User, "0123456789abcdef", meta1); kindOf(err) != account.Unauthorized {
+		if _, err := f.tf.UseRecoveryCode(ctx, c.User, "0123456789abcdef", meta1); kindOf(err) != problem.Unauthenticated {
 			t.Fatalf("a wrong code: %v", err)
 		}
 		if _, err := f.tf.UseRecoveryCode(ctx, c.User, codes[2], meta1); err != nil {
@@ -152,7 +152,7 @@ func TestRecoveryCodeCost(t *testing.T) {
 		if n := f.tf.legacy.Verifications(); n != uint64(len(legacy)) {
 			t.Fatalf("a legacy check ran %d argon2id on the legacy hasher, want %d (every stored code)", n, len(legacy))
 		}
-		if _, err := f.tf.UseRecoveryCode(ctx, c.User, legacy[1], meta1); kindOf(err) != account.Unauthorized {
+		if _, err := f.tf.UseRecoveryCode(ctx, c.User, legacy[1], meta1); kindOf(err) != problem.Unauthenticated {
 			t.Fatalf("a legacy code used twice: %v", err)
 		}
 	})

@@ -16,6 +16,7 @@ import (
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -53,10 +54,10 @@ func (s *Service) BeginTOTP(ctx context.Context, c *account.Current) (*TOTPSetup
 		return nil, err
 	}
 	if c.User.HasTOTP {
-		return nil, errorf(account.Invalid, "An authenticator app is already enabled. Remove it first to set up another.")
+		return nil, problem.Errorf(problem.Invalid, "An authenticator app is already enabled. Remove it first to set up another.")
 	}
 	if !c.User.RecoveryCodesConfirmed {
-		return nil, errorf(account.Forbidden, "Generate your recovery codes and confirm that you saved them before you enable an authenticator app.")
+		return nil, problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you enable an authenticator app.")
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.cfg.Issuer, AccountName: c.User.Username, Period: totpPeriod,
 		SecretSize: 20, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
@@ -108,7 +109,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code stri
 	sealed, expires, err := s.store.TakeChallenge(ctx, c.Session.IDHash, purposeTOTPSetup)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.now().Before(expires)) {
 		// No code was checked: the attempt does not count.
-		return errors.Join(errorf(account.Invalid, "The set-up expired. Start again: a new secret will be shown."), res.Release(ctx))
+		return errors.Join(problem.Errorf(problem.Invalid, "The set-up expired. Start again: a new secret will be shown."), res.Release(ctx))
 	} else if err != nil {
 		return fmt.Errorf("twofactor: %w", err)
 	}
@@ -134,7 +135,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code stri
 	})
 	if errors.Is(err, store.ErrTOTPEnabled) {
 		// Another set-up (another session) won: one app per account.
-		return errors.Join(errorf(account.Invalid, "An authenticator app is already enabled on your account (set up in another session). "+
+		return errors.Join(problem.Errorf(problem.Invalid, "An authenticator app is already enabled on your account (set up in another session). "+
 			"Remove it first to set up another."), res.Release(ctx))
 	} else if err != nil {
 		return fmt.Errorf("twofactor: enable totp: %w", err)
@@ -158,7 +159,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, u *store.User, code string, m 
 	}
 	t, err := s.store.TOTPOf(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return s.failed(ctx, u, m, "totp", "", "no authenticator app", errorf(account.Invalid, "No authenticator app is enabled on this account."))
+		return s.failed(ctx, u, m, "totp", "", "no authenticator app", problem.Errorf(problem.Invalid, "No authenticator app is enabled on this account."))
 	} else if err != nil {
 		return fmt.Errorf("twofactor: %w", err)
 	}
@@ -175,7 +176,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, u *store.User, code string, m 
 		return fmt.Errorf("twofactor: %w", err)
 	}
 	if !ok {
-		return s.failed(ctx, u, m, "totp", "", "code already used", errorf(account.Unauthorized,
+		return s.failed(ctx, u, m, "totp", "", "code already used", problem.Errorf(problem.Unauthenticated,
 			"This code was already used. Wait for your app to show the next code."))
 	}
 	return res.Release(ctx)
@@ -186,7 +187,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, u *store.User, code string, m 
 func (s *Service) matchTOTP(secret, code string) (int64, error) {
 	code = strings.Join(strings.Fields(code), "")
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return 0, errorf(account.Invalid, "Enter the 6 digits your authenticator app shows.")
+		return 0, problem.Errorf(problem.Invalid, "Enter the 6 digits your authenticator app shows.")
 	}
 	now := s.now()
 	cur := now.Unix() / totpPeriod
@@ -203,11 +204,11 @@ func (s *Service) matchTOTP(secret, code string) (int64, error) {
 	}
 	for d := int64(totpSkew + 1); d <= totpSyncSkew; d++ {
 		if match(cur-d) || match(cur+d) {
-			return 0, errorf(account.Unauthorized, "The code is %d seconds off: your device's clock is out of sync. "+
+			return 0, problem.Errorf(problem.Unauthenticated, "The code is %d seconds off: your device's clock is out of sync. "+
 				"Set its time automatically (network time), then try again.", d*totpPeriod)
 		}
 	}
-	return 0, errorf(account.Unauthorized, "The code is wrong. Enter the code your authenticator app shows now.")
+	return 0, problem.Errorf(problem.Unauthenticated, "The code is wrong. Enter the code your authenticator app shows now.")
 }
 
 // RemoveTOTP removes the user's authenticator app, after a recent
@@ -224,7 +225,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, c *account.Current, m audit.Me
 			return err
 		}
 		if !totpOn {
-			return errorf(account.NotFound, "No authenticator app is enabled on this account.")
+			return problem.Errorf(problem.NotFound, "No authenticator app is enabled on this account.")
 		}
 		if err := tx.RemoveTOTP(ctx, c.User.ID); err != nil {
 			return err
@@ -232,7 +233,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, c *account.Current, m audit.Me
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
 			map[string]any{"method": "totp"})
 	})
-	if account.KindOf(err) != 0 {
+	if problem.KindOf(err) != 0 {
 		return err
 	} else if err != nil {
 		return fmt.Errorf("twofactor: remove totp: %w", err)
@@ -269,7 +270,7 @@ func (s *Service) removable(ctx context.Context, tx *store.Tx, u *store.User) (t
 		return false, err
 	}
 	if req != "" {
-		return false, errorf(account.Forbidden, "This is your last two-factor method, and %s. Add another method before removing this one.", req.Explain())
+		return false, problem.Errorf(problem.Forbidden, "This is your last two-factor method, and %s. Add another method before removing this one.", req.Explain())
 	}
 	if s.cfg.Bound != nil {
 		projects, err := s.cfg.Bound(ctx, tx, u.ID)
@@ -277,7 +278,7 @@ func (s *Service) removable(ctx context.Context, tx *store.Tx, u *store.User) (t
 			return false, fmt.Errorf("twofactor: %w", err)
 		}
 		if len(projects) > 0 {
-			return false, errorf(account.Forbidden, "This is your last two-factor method, and two-factor authentication is required of the collaborators of %s (critical or opted in). Add another method before removing this one.",
+			return false, problem.Errorf(problem.Forbidden, "This is your last two-factor method, and two-factor authentication is required of the collaborators of %s (critical or opted in). Add another method before removing this one.",
 				quoteList(projects))
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -68,12 +68,12 @@ func TestTOTPWindow(t *testing.T) {
 			switch {
 			case tc.want == "" && (err != nil || step != at.Unix()/30):
 				t.Errorf("%+d steps: %d, %v; want accepted for step %d", tc.steps, step, err, at.Unix()/30)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || kindOf(err) != account.Unauthorized):
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || kindOf(err) != problem.Unauthenticated):
 				t.Errorf("%+d steps: %v; want %q", tc.steps, err, tc.want)
 			}
 		}
 		for _, bad := range []string{"", "12345", "1234567", "12a456"} {
-			if _, err := f.tf.matchTOTP(secret, bad); kindOf(err) != account.Invalid {
+			if _, err := f.tf.matchTOTP(secret, bad); kindOf(err) != problem.Invalid {
 				t.Errorf("matchTOTP(%q) = %v, want Invalid", bad, err)
 			}
 		}
@@ -126,14 +126,14 @@ func TestTOTPEnrol(t *testing.T) {
 		f := newFixture(t, st)
 		ctx := t.Context()
 		c := f.user("alice")
-		if _, err := f.tf.BeginTOTP(ctx, c); kindOf(err) != account.Forbidden {
+		if _, err := f.tf.BeginTOTP(ctx, c); kindOf(err) != problem.Forbidden {
 			t.Fatalf("BeginTOTP before recovery codes: %v", err)
 		}
 		codes, err := f.tf.GenerateRecoveryCodes(ctx, c, meta1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.tf.BeginTOTP(ctx, c); kindOf(err) != account.Forbidden {
+		if _, err := f.tf.BeginTOTP(ctx, c); kindOf(err) != problem.Forbidden {
 			t.Fatalf("BeginTOTP before confirming recovery codes: %v", err)
 		}
 		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[0], meta1); err != nil {
@@ -168,7 +168,7 @@ func TestTOTPEnrol(t *testing.T) {
 		if err := f.tf.VerifyTOTP(ctx, c.User, good, meta1); err == nil {
 			t.Fatal("the enrolment code signs in")
 		}
-		if _, err := f.tf.BeginTOTP(ctx, c); kindOf(err) != account.Invalid {
+		if _, err := f.tf.BeginTOTP(ctx, c); kindOf(err) != problem.Invalid {
 			t.Fatalf("a second app: %v", err)
 		}
 		if err := f.tf.RemoveTOTP(ctx, c, meta1); err != nil {

@@ -20,6 +20,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 )
@@ -201,22 +202,10 @@ func (s *Service) MissingError(ctx context.Context, u *store.User) error {
 	if err != nil || has {
 		return err
 	}
-	return &account.Error{Kind: account.Forbidden, Msg: fmt.Sprintf(
+	return &problem.Error{Kind: problem.Forbidden, Message: fmt.Sprintf(
 		"User '%s' does not have two-factor authentication enabled, which this index requires. "+
 			"Enable an authenticator app or a security key at %s, then try again.", u.Username, s.SetupURL())}
 }
-
-// ErrReauthRequired is in the chain of every refusal of a change that
-// needs a recent proof of identity (adding or removing a second factor,
-// generating recovery codes): pages send the user to re-authenticate.
-var ErrReauthRequired = errors.New("twofactor: re-authentication required")
-
-// reauthError is a refusal for want of a recent re-authentication: an
-// *account.Error (Forbidden) that is also ErrReauthRequired.
-type reauthError struct{ err *account.Error }
-
-func (e *reauthError) Error() string   { return e.err.Msg }
-func (e *reauthError) Unwrap() []error { return []error{e.err, ErrReauthRequired} }
 
 // RecentlyAuthenticated reports whether the user of the signed-in
 // session c proved its identity (signed in, or re-authenticated) within
@@ -231,18 +220,14 @@ func (s *Service) RecentlyAuthenticated(c *account.Current) bool {
 // the owner's. Every such change checks it here, whatever page asked.
 func (s *Service) requireRecentAuth(c *account.Current) error {
 	if c == nil || c.Session == nil || c.Pending() {
-		return errorf(account.Unauthorized, "Sign in first.")
+		return problem.Errorf(problem.Unauthenticated, "Sign in first.")
 	}
 	if s.RecentlyAuthenticated(c) {
 		return nil
 	}
-	return &reauthError{&account.Error{Kind: account.Forbidden, Msg: fmt.Sprintf(
+	return problem.Wrap(auth.ErrReauthRequired, problem.Forbidden, fmt.Sprintf(
 		"Confirm it is you: changing your second factors needs a proof of identity from the last %d minutes. "+
-			"Re-authenticate at %s/manage/account/reauth/, then try again.", int(ReauthWindow/time.Minute), s.cfg.BaseURL)}}
-}
-
-func errorf(kind account.Kind, format string, args ...any) error {
-	return &account.Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+			"Re-authenticate at %s/manage/account/reauth/, then try again.", int(ReauthWindow/time.Minute), s.cfg.BaseURL))
 }
 
 // limitKeys are the rate-limit keys of a user's second steps: the user,
@@ -266,8 +251,8 @@ func (s *Service) reserve(ctx context.Context, u *store.User, m audit.Meta) (*ra
 		}
 		_ = s.record(ctx, u, m, audit.RateLimited, map[string]any{"limit": "second step"})
 		wait := ex.RetryAfter.Round(time.Second)
-		return nil, &account.Error{Kind: account.TooManyRequests, RetryAfter: wait,
-			Msg: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
+		return nil, &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait,
+			Message: fmt.Sprintf("Too many failed two-factor attempts. Try again in %s.", wait)}
 	}
 	return res, nil
 }
@@ -306,8 +291,8 @@ func (s *Service) notify(ctx context.Context, u *store.User, subject, text strin
 // message that says how to fix it.
 func (s *Service) UploadGate(ctx context.Context, u *store.User) (string, error) {
 	err := s.MissingError(ctx, u)
-	if e, ok := errors.AsType[*account.Error](err); ok {
-		return e.Msg, nil
+	if e, ok := errors.AsType[*problem.Error](err); ok {
+		return e.Message, nil
 	}
 	return "", err
 }

@@ -19,6 +19,7 @@ import (
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -52,7 +53,7 @@ func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 	}
 	host := u.Hostname()
 	if net.ParseIP(host) != nil {
-		return nil, errorf(account.Forbidden, "Security keys need this site to be reached by a host name, not an IP address (%s). "+
+		return nil, problem.Errorf(problem.Forbidden, "Security keys need this site to be reached by a host name, not an IP address (%s). "+
 			"The administrators must set the server's base URL to a name, such as http://localhost:%s/ on this machine.", host, u.Port())
 	}
 	wa, err := webauthn.New(&webauthn.Config{
@@ -146,12 +147,12 @@ func (s *Service) CheckKeyLabel(ctx context.Context, userID int64, label string,
 	label = strings.TrimSpace(label)
 	switch n := utf8.RuneCountInString(label); {
 	case n == 0:
-		return errorf(account.Invalid, "Give the security key a name (1 to %d characters), such as \"YubiKey on my keyring\".", MaxKeyLabel)
+		return problem.Errorf(problem.Invalid, "Give the security key a name (1 to %d characters), such as \"YubiKey on my keyring\".", MaxKeyLabel)
 	case n > MaxKeyLabel:
-		return errorf(account.Invalid, "The name of a security key can have at most %d characters; this one has %d.", MaxKeyLabel, n)
+		return problem.Errorf(problem.Invalid, "The name of a security key can have at most %d characters; this one has %d.", MaxKeyLabel, n)
 	}
 	if strings.IndexFunc(label, unicode.IsControl) >= 0 {
-		return errorf(account.Invalid, "The name of a security key cannot contain control characters.")
+		return problem.Errorf(problem.Invalid, "The name of a security key cannot contain control characters.")
 	}
 	keys, err := s.store.SecurityKeys(ctx, userID)
 	if err != nil {
@@ -159,7 +160,7 @@ func (s *Service) CheckKeyLabel(ctx context.Context, userID int64, label string,
 	}
 	for _, k := range keys {
 		if k.ID != except && strings.EqualFold(k.Label, label) {
-			return errorf(account.Invalid, "You already have a security key named %q. Choose another name.", k.Label)
+			return problem.Errorf(problem.Invalid, "You already have a security key named %q. Choose another name.", k.Label)
 		}
 	}
 	return nil
@@ -175,7 +176,7 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) 
 		return nil, err
 	}
 	if !c.User.RecoveryCodesConfirmed {
-		return nil, errorf(account.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
+		return nil, problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
 	}
 	wa, err := s.relyingParty()
 	if err != nil {
@@ -210,7 +211,7 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 		return nil, err
 	}
 	if !c.User.RecoveryCodesConfirmed {
-		return nil, errorf(account.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
+		return nil, problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
 	}
 	wa, err := s.relyingParty()
 	if err != nil {
@@ -218,7 +219,7 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	}
 	sd, err := s.takeSession(ctx, c, purposeKeyRegister)
 	if errors.Is(err, errNoChallenge) {
-		return nil, errorf(account.Invalid, "This registration expired or was already used. Start again.")
+		return nil, problem.Errorf(problem.Invalid, "This registration expired or was already used. Start again.")
 	} else if err != nil {
 		return nil, err
 	}
@@ -228,11 +229,11 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return nil, errorf(account.Invalid, "The security key's answer could not be read (%s). Try again.", protocolDetail(err))
+		return nil, problem.Errorf(problem.Invalid, "The security key's answer could not be read (%s). Try again.", protocolDetail(err))
 	}
 	cred, err := wa.CreateCredential(ku, *sd, parsed)
 	if err != nil {
-		return nil, errorf(account.Invalid, "The security key's answer was refused (%s). Try again.", protocolDetail(err))
+		return nil, problem.Errorf(problem.Invalid, "The security key's answer was refused (%s). Try again.", protocolDetail(err))
 	}
 	blob, err := json.Marshal(cred)
 	if err != nil {
@@ -250,9 +251,9 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	})
 	if store.IsUniqueViolation(err) {
 		if _, e := s.store.SecurityKeyByCredentialID(ctx, key.CredentialID); e == nil {
-			return nil, errorf(account.Invalid, "This security key is already registered.")
+			return nil, problem.Errorf(problem.Invalid, "This security key is already registered.")
 		}
-		return nil, errorf(account.Invalid, "You already have a security key named %q. Choose another name.", label)
+		return nil, problem.Errorf(problem.Invalid, "You already have a security key named %q. Choose another name.", label)
 	} else if err != nil {
 		return nil, fmt.Errorf("twofactor: add security key: %w", err)
 	}
@@ -266,11 +267,11 @@ func checkKeyPurpose(c *account.Current, purpose string) error {
 	switch purpose {
 	case PurposeKeyLogin:
 		if !c.Pending() {
-			return errorf(account.Invalid, "This session is already signed in.")
+			return problem.Errorf(problem.Invalid, "This session is already signed in.")
 		}
 	case PurposeKeyReauth:
 		if c.Pending() {
-			return errorf(account.Unauthorized, "Sign in first.")
+			return problem.Errorf(problem.Unauthenticated, "Sign in first.")
 		}
 	default:
 		return fmt.Errorf("twofactor: unknown security-key purpose %q", purpose)
@@ -295,7 +296,7 @@ func (s *Service) BeginKeyLogin(ctx context.Context, c *account.Current, purpose
 		return nil, err
 	}
 	if len(ku.creds) == 0 {
-		return nil, errorf(account.NotFound, "No security key is registered on this account.")
+		return nil, problem.Errorf(problem.NotFound, "No security key is registered on this account.")
 	}
 	assertion, sd, err := wa.BeginLogin(ku, webauthn.WithUserVerification(protocol.VerificationDiscouraged))
 	if err != nil {
@@ -329,14 +330,14 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 	sd, err := s.takeSession(ctx, c, purpose)
 	if errors.Is(err, errNoChallenge) {
 		return nil, s.failed(ctx, u, m, "webauthn", "", "expired or already used challenge",
-			errorf(account.Unauthorized, "This security-key request expired or was already used. Try again."))
+			problem.Errorf(problem.Unauthenticated, "This security-key request expired or was already used. Try again."))
 	} else if err != nil {
 		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return nil, s.failed(ctx, u, m, "webauthn", "", "unreadable answer: "+protocolDetail(err),
-			errorf(account.Invalid, "The security key's answer could not be read. Try again."))
+			problem.Errorf(problem.Invalid, "The security key's answer could not be read. Try again."))
 	}
 	ku, err := s.loadKeyUser(ctx, u)
 	if err != nil {
@@ -351,12 +352,12 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 	}
 	if key == nil {
 		return nil, s.failed(ctx, u, m, "webauthn", "", "unknown security key",
-			errorf(account.Unauthorized, "This security key is not registered on your account. Use one of your registered keys."))
+			problem.Errorf(problem.Unauthenticated, "This security key is not registered on your account. Use one of your registered keys."))
 	}
 	cred, err := wa.ValidateLogin(ku, *sd, parsed)
 	if err != nil {
 		return nil, s.failed(ctx, u, m, "webauthn", key.Label, "refused: "+protocolDetail(err),
-			errorf(account.Unauthorized, "The security key's answer was refused. Try again with a key registered on your account."))
+			problem.Errorf(problem.Unauthenticated, "The security key's answer was refused. Try again with a key registered on your account."))
 	}
 	// The signature counter: when the key keeps one (the stored or the new
 	// count is not zero), it must have increased since its last use;
@@ -399,7 +400,7 @@ func (s *Service) cloned(ctx context.Context, u *store.User, m audit.Meta, key *
 			"backwards (%d, after %d). This happens when a copy of the key is in use. The sign-in was refused.\n\n"+
 			"If you did not copy this key, remove it from your account and change your password: %s/manage/account/webauthn/\n",
 			key.Label, u.Username, m.IP, got, key.SignCount, s.cfg.BaseURL))
-	return errorf(account.Forbidden, "Your security key %q was refused: its signature counter went backwards, "+
+	return problem.Errorf(problem.Forbidden, "Your security key %q was refused: its signature counter went backwards, "+
 		"a sign that the key may have been copied. This was recorded and you were notified by email. Use another method.", key.Label)
 }
 
@@ -425,7 +426,7 @@ func (s *Service) RenameKey(ctx context.Context, c *account.Current, id int64, l
 			map[string]any{"method": "webauthn", "label": label, "old": key.Label})
 	})
 	if store.IsUniqueViolation(err) {
-		return errorf(account.Invalid, "You already have a security key named %q. Choose another name.", label)
+		return problem.Errorf(problem.Invalid, "You already have a security key named %q. Choose another name.", label)
 	} else if err != nil {
 		return fmt.Errorf("twofactor: rename security key: %w", err)
 	}
@@ -451,14 +452,14 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 			return err
 		}
 		if err := tx.DeleteSecurityKey(ctx, c.User.ID, id); errors.Is(err, store.ErrNotFound) {
-			return errorf(account.NotFound, "No such security key on your account.")
+			return problem.Errorf(problem.NotFound, "No such security key on your account.")
 		} else if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
 			map[string]any{"method": "webauthn", "label": key.Label})
 	})
-	if account.KindOf(err) != 0 {
+	if problem.KindOf(err) != 0 {
 		return err
 	} else if err != nil {
 		return fmt.Errorf("twofactor: remove security key: %w", err)
@@ -479,7 +480,7 @@ func (s *Service) keyOf(ctx context.Context, userID, id int64) (*store.SecurityK
 			return k, nil
 		}
 	}
-	return nil, errorf(account.NotFound, "No such security key on your account.")
+	return nil, problem.Errorf(problem.NotFound, "No such security key on your account.")
 }
 
 // protocolDetail is the library's explanation of a refusal, for the

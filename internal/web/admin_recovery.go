@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -79,8 +80,8 @@ func (a *adminPages) adminRecoveryDecide(w http.ResponseWriter, r *http.Request,
 		rq, err = a.rec.Reject(r.Context(), c.User, id, r.PostFormValue("note"), meta(r))
 	}
 	if err != nil {
-		if e, ok := err.(*account.Error); ok && e.Kind != account.TooManyRequests {
-			a.s.addFlash(w, r, "error", e.Msg)
+		if e, ok := problem.As(err); ok && e.Kind != problem.TooManyRequests && e.Kind != problem.Unavailable {
+			a.s.addFlash(w, r, "error", e.Message)
 			redirect(w, r, "/admin/recovery/")
 			return
 		}

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"cheeseshop/internal/account"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
 )
@@ -97,7 +97,7 @@ func (s *Server) gateAPI(w http.ResponseWriter, r *http.Request, u *store.User) 
 	if err == nil {
 		return true
 	}
-	if account.KindOf(err) == 0 {
+	if problem.KindOf(err) == 0 {
 		s.apiFail(w, r, err)
 		return false
 	}
@@ -105,19 +105,14 @@ func (s *Server) gateAPI(w http.ResponseWriter, r *http.Request, u *store.User) 
 	return false
 }
 
-// apiFail answers an error as JSON with its status; authentication
-// failures are 401.
+// apiFail answers an error as JSON {"message"} with its status.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
-	if index.KindOf(err) == index.Unauthorized {
-		status = http.StatusUnauthorized
-	}
-	msg := err.Error()
 	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "management API", "path", r.URL.Path, "err", err)
-		msg = "Internal server error: the failure was logged. Try again later."
+		s.log.ErrorContext(r.Context(), "management API", "path", r.URL.Path, "status", status, "err", err)
 	}
-	writeJSON(w, status, map[string]string{"message": msg})
+	setRetryAfter(w, status, err)
+	writeJSON(w, status, map[string]string{"message": userMessage(err, status)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -136,7 +131,7 @@ func decode(r *http.Request, v any) error {
 	if err == nil || errors.Is(err, io.EOF) {
 		return nil
 	}
-	return &index.Error{Kind: index.Invalid, Msg: "Invalid JSON body: " + err.Error()}
+	return &problem.Error{Kind: problem.Invalid, Message: "Invalid JSON body: " + err.Error()}
 }
 
 type apiRelease struct {
@@ -333,7 +328,7 @@ func (a *manageAPI) apiCreateToken(w http.ResponseWriter, r *http.Request, p *in
 func (a *manageAPI) apiRevokeToken(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		a.s.apiFail(w, r, &index.Error{Kind: index.NotFound, Msg: "No such API token."})
+		a.s.apiFail(w, r, &problem.Error{Kind: problem.NotFound, Message: "No such API token."})
 		return
 	}
 	if err := a.idx.RevokeToken(r.Context(), p, p.Meta, id); err != nil {

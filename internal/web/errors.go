@@ -10,28 +10,90 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
-	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
-// statusOf maps a domain refusal to an HTTP status.
+// statusOf is the HTTP status of err, the one mapping of the domain's
+// error vocabulary (problem.Kind) for every audience: the web UI, the
+// management API and the PyPI API. A fault of the machinery (the
+// database or the storage down, a full disk) is 503; any other error
+// that is not a *problem.Error is a bug: 500.
 func statusOf(err error) int {
-	switch index.KindOf(err) {
-	case index.Invalid:
+	switch problem.KindOf(err) {
+	case problem.Invalid:
 		return http.StatusBadRequest
-	case index.Unauthorized, index.Forbidden:
+	case problem.Unauthenticated:
+		return http.StatusUnauthorized
+	case problem.Forbidden:
 		return http.StatusForbidden
-	case index.NotFound:
+	case problem.NotFound:
 		return http.StatusNotFound
-	case index.Gone:
+	case problem.Conflict:
+		return http.StatusConflict
+	case problem.Gone:
 		return http.StatusGone
+	case problem.TooManyRequests:
+		return http.StatusTooManyRequests
+	case problem.Unavailable:
+		return http.StatusServiceUnavailable
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
+	case isFault(err):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
+}
+
+// faultRetryAfter is the Retry-After of a fault without one of its own.
+const faultRetryAfter = 30 * time.Second
+
+// isFault reports whether err is a fault of the machinery that may pass
+// (the database unreachable or busy, a full disk) rather than a bug.
+func isFault(err error) bool {
+	if store.IsUnavailable(err) {
+		return true
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
+
+// setRetryAfter tells the client when to try again after a refusal of
+// status (429, 503): the refusal's own RetryAfter, or faultRetryAfter.
+func setRetryAfter(w http.ResponseWriter, status int, err error) {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return
+	}
+	wait := faultRetryAfter
+	if e, ok := problem.As(err); ok && e.RetryAfter > 0 {
+		wait = e.RetryAfter
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+}
+
+// userMessage is what a client is told of err with status: the refusal's
+// message, or for an unexpected failure a generic one (its text is for
+// the log, not the user).
+func userMessage(err error, status int) string {
+	switch {
+	case status == http.StatusServiceUnavailable && problem.MessageOf(err) == "":
+		return "The index is unavailable for a moment (its storage is not answering). Try again in a minute."
+	case status >= 500:
+		return "Internal server error: the failure was logged. Try again later or contact the index administrators."
+	}
+	if msg := problem.MessageOf(err); msg != "" {
+		return msg
+	}
+	return err.Error()
 }
 
 // reasonPhrase makes msg safe for an HTTP/1.1 status line: ISO-8859-1,
@@ -78,7 +140,7 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, ms
 		status = http.StatusRequestTimeout
 		msg = "Request Timeout: " + err.Error() + ". Check the network and try again."
 	}
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		msg = "Internal server error: the failure was logged. Try again later or contact the index administrators."
 	}
 	title := http.StatusText(status)
@@ -153,8 +215,28 @@ func lingeringClose(conn net.Conn, rd *bufio.Reader) {
 	io.Copy(io.Discard, io.LimitReader(rd, 1<<30))
 }
 
-// serverError logs an unexpected failure and answers 500.
+// serverError answers a failure of a read of the PyPI API (a simple page,
+// the JSON API, a file) as plain text: 503 with Retry-After for a fault,
+// else 500; it logs either.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	http.Error(w, "Internal server error: the failure was logged. Try again later.", http.StatusInternalServerError)
+	status := statusOf(err)
+	if status < 500 {
+		status = http.StatusInternalServerError // a read refuses nothing: a refusal here is a bug
+	}
+	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	setRetryAfter(w, status, err)
+	http.Error(w, userMessage(err, status), status)
+}
+
+// pypiFail answers an error of the upload API as apiError does, with its
+// status and message. PyPI answers missing or bad credentials 403, not
+// 401, and clients (twine, uv) expect it: that one difference from
+// statusOf is the protocol's.
+func (s *Server) pypiFail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status == http.StatusUnauthorized {
+		status = http.StatusForbidden
+	}
+	setRetryAfter(w, status, err)
+	s.apiError(w, r, status, userMessage(err, status))
 }

@@ -12,6 +12,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store/storetest"
 )
 
@@ -82,7 +83,7 @@ func TestRequireTwoFactor(t *testing.T) {
 			s.uploadDist(tok, dist, false)
 
 			// The last method cannot be removed while the switch is on.
-			if err := s.tf.RemoveTOTP(ctx, c, m); account.KindOf(err) != account.Forbidden || !strings.Contains(err.Error(), "last two-factor method") {
+			if err := s.tf.RemoveTOTP(ctx, c, m); problem.KindOf(err) != problem.Forbidden || !strings.Contains(err.Error(), "last two-factor method") {
 				t.Fatalf("RemoveTOTP of the last method = %v, want a refusal", err)
 			}
 

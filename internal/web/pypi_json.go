@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"cheeseshop/internal/store"
 )
@@ -48,7 +49,7 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 	}
 	h := w.Header()
 	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
-	h["X-Pypi-Last-Serial"] = page.SerialValues
+	h["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
 	writeDoc(w, r, body, hdrJSONAPI, hdrJSONAPICache)
 }
 

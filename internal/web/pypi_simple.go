@@ -133,18 +133,17 @@ func writeDocGzip(w http.ResponseWriter, r *http.Request, p index.Page, contentT
 	h := w.Header()
 	h["Content-Type"] = contentType
 	h["Cache-Control"] = cacheControl
-	h["Etag"] = p.ETagValues
+	h["Etag"] = []string{p.ETag}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, p.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	body := p.Body
-	h["Content-Length"] = p.LengthValues
 	if gz != nil && acceptsGzip(r) {
 		h["Content-Encoding"] = hdrGzip
 		body = gz
-		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -185,7 +184,7 @@ func (a *pypiAPI) simpleRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleRootPage, media).Inc()
-	w.Header()["X-Pypi-Last-Serial"] = page.SerialValues
+	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.Serial, 10)}
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, page.JSONGzip)
 		return
@@ -234,7 +233,7 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	}
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleProjectPage, media).Inc()
-	w.Header()["X-Pypi-Last-Serial"] = page.SerialValues
+	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, nil)
 		return

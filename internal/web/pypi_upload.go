@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
 )
 
 // maxFormBytes and maxFormParts bound the non-file parts of an upload
@@ -27,7 +28,7 @@ const (
 func (s *Server) credentials(r *http.Request) (string, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return "", &index.Error{Kind: index.Unauthorized, Msg: fmt.Sprintf(
+		return "", &problem.Error{Kind: problem.Unauthenticated, Message: fmt.Sprintf(
 			"Invalid or non-existent authentication information. Upload with the username __token__ and an API token as the password. See %s/help/#invalid-auth for more information.",
 			s.idx.Config().BaseURL)}
 	}
@@ -39,30 +40,30 @@ func (s *Server) credentials(r *http.Request) (string, error) {
 	case "basic":
 		raw, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil {
-			return "", &index.Error{Kind: index.Unauthorized, Msg: "Invalid Basic authentication header: it is not base64."}
+			return "", &problem.Error{Kind: problem.Unauthenticated, Message: "Invalid Basic authentication header: it is not base64."}
 		}
 		user, pass, _ := strings.Cut(string(raw), ":")
 		if user != "__token__" {
-			return "", &index.Error{Kind: index.Unauthorized, Msg: fmt.Sprintf(
+			return "", &problem.Error{Kind: problem.Unauthenticated, Message: fmt.Sprintf(
 				"Username/Password authentication is no longer supported. Migrate to API Tokens: use the username __token__ and a token as the password. See %s/help/#apitoken for more information.",
 				s.idx.Config().BaseURL)}
 		}
 		return pass, nil
 	}
-	return "", &index.Error{Kind: index.Unauthorized, Msg: "Unsupported authentication scheme " + scheme + ": use HTTP Basic with the username __token__ and an API token."}
+	return "", &problem.Error{Kind: problem.Unauthenticated, Message: "Unsupported authentication scheme " + scheme + ": use HTTP Basic with the username __token__ and an API token."}
 }
 
 // upload is the legacy upload API (twine, uv publish, poetry publish).
 func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	fail := func(err error) {
-		if index.KindOf(err) == 0 {
+		if problem.KindOf(err) == 0 {
 			a.s.metrics.uploads.WithLabelValues("error").Inc()
 			a.s.log.ErrorContext(ctx, "upload failed", "err", err)
 		} else {
 			a.s.metrics.uploads.WithLabelValues("refused").Inc()
 		}
-		a.s.apiError(w, r, statusOf(err), err.Error())
+		a.s.pypiFail(w, r, err)
 	}
 
 	// Authenticate before reading a possibly large body.
@@ -83,13 +84,13 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
-		fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: send multipart/form-data (as twine and uv do)."})
+		fail(&problem.Error{Kind: problem.Invalid, Message: "Invalid upload: send multipart/form-data (as twine and uv do)."})
 		return
 	}
 	budget := limitForm(r)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: " + err.Error()})
+		fail(&problem.Error{Kind: problem.Invalid, Message: "Invalid upload: " + err.Error()})
 		return
 	}
 	form := index.Form{}
@@ -97,7 +98,7 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 	defer func() { in.Close() }()
 	for parts := 1; ; parts++ {
 		if parts > maxFormParts {
-			fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: more than %d form fields.", maxFormParts)})
+			fail(&problem.Error{Kind: problem.Invalid, Message: fmt.Sprintf("Invalid upload: more than %d form fields.", maxFormParts)})
 			return
 		}
 		part, err := mr.NextPart()
@@ -111,17 +112,17 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 		field := part.FormName()
 		if len(field) > index.MaxFieldNameBytes {
 			// Refused before any answer could echo it.
-			fail(&index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: a form field name is longer than %d bytes.", index.MaxFieldNameBytes)})
+			fail(&problem.Error{Kind: problem.Invalid, Message: fmt.Sprintf("Invalid upload: a form field name is longer than %d bytes.", index.MaxFieldNameBytes)})
 			return
 		}
 		switch {
 		case field == "content":
 			if in != nil {
-				fail(&index.Error{Kind: index.Invalid, Msg: "Invalid upload: more than one 'content' file."})
+				fail(&problem.Error{Kind: problem.Invalid, Message: "Invalid upload: more than one 'content' file."})
 				return
 			}
 			if part.FileName() == "" {
-				fail(&index.Error{Kind: index.Invalid, Msg: "Upload payload does not have a file."})
+				fail(&problem.Error{Kind: problem.Invalid, Message: "Upload payload does not have a file."})
 				return
 			}
 			// twine sends the metadata before the file: refuse an upload
@@ -139,7 +140,7 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case part.FileName() != "" && field != "gpg_signature" && field != "attestations":
-			fail(&index.Error{Kind: index.Invalid, Msg: field + ": Should not be a tuple."})
+			fail(&problem.Error{Kind: problem.Invalid, Message: field + ": Should not be a tuple."})
 			return
 		default:
 			v, err := readField(part, field)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
 )
 
 // errFormTooLarge is the read error of a formBudget that ran out.
@@ -48,16 +49,16 @@ func limitForm(r *http.Request) *formBudget {
 // client sees.
 func formError(err error) error {
 	if errors.Is(err, errFormTooLarge) {
-		return &index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: the form fields exceed %d MiB.", index.MaxFormBytes>>20)}
+		return &problem.Error{Kind: problem.Invalid, Message: fmt.Sprintf("Invalid upload: the form fields exceed %d MiB.", index.MaxFormBytes>>20)}
 	}
-	return &index.Error{Kind: index.Invalid, Msg: "Invalid upload: malformed multipart body: " + err.Error()}
+	return &problem.Error{Kind: problem.Invalid, Message: "Invalid upload: malformed multipart body: " + err.Error()}
 }
 
 // readField reads one value of a form field, refusing it, before anything
 // parses it, when it is larger than index.FormFieldLimit allows.
 func readField(part io.Reader, field string) (string, error) {
 	if len(field) > index.MaxFieldNameBytes {
-		return "", &index.Error{Kind: index.Invalid, Msg: fmt.Sprintf("Invalid upload: a form field name is longer than %d bytes.", index.MaxFieldNameBytes)}
+		return "", &problem.Error{Kind: problem.Invalid, Message: fmt.Sprintf("Invalid upload: a form field name is longer than %d bytes.", index.MaxFieldNameBytes)}
 	}
 	limit := index.FormFieldLimit(field)
 	b, err := io.ReadAll(io.LimitReader(part, limit+1))
@@ -65,7 +66,7 @@ func readField(part io.Reader, field string) (string, error) {
 		if errors.Is(err, errFormTooLarge) {
 			return "", formError(err)
 		}
-		return "", &index.Error{Kind: index.Invalid, Msg: "Invalid upload: reading field " + field + ": " + err.Error()}
+		return "", &problem.Error{Kind: problem.Invalid, Message: "Invalid upload: reading field " + field + ": " + err.Error()}
 	}
 	if int64(len(b)) > limit {
 		return "", index.FieldTooLarge(field)

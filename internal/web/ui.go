@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -14,14 +13,12 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
-	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
@@ -267,25 +264,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "error", title, map[string]any{"Status": status, "Message": msg})
 }
 
-// fail shows a domain refusal with its status, or logs and shows a 500.
+// fail shows a domain refusal with its status, or logs a failure and
+// shows a 503 (a fault) or a 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := errors.AsType[*account.Error](err); ok {
-		status := map[account.Kind]int{account.Invalid: 400, account.Unauthorized: 401, account.Forbidden: 403,
-			account.NotFound: 404, account.TooManyRequests: 429}[e.Kind]
-		if e.Kind == account.TooManyRequests {
-			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
-		}
-		s.renderError(w, r, status, e.Msg)
-		return
+	status := statusOf(err)
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "ui", "path", r.URL.Path, "status", status, "err", err)
 	}
-	if e, ok := errors.AsType[*index.Error](err); ok {
-		status := map[index.Kind]int{index.Invalid: 400, index.Unauthorized: 403, index.Forbidden: 403,
-			index.NotFound: 404, index.Gone: 410}[e.Kind]
-		s.renderError(w, r, status, e.Msg)
-		return
-	}
-	s.log.ErrorContext(r.Context(), "ui", "path", r.URL.Path, "err", err)
-	s.renderError(w, r, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+	setRetryAfter(w, status, err)
+	s.renderError(w, r, status, userMessage(err, status))
 }
 
 // addFlash queues a message for the next page the browser shows.

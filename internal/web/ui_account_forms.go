@@ -1,10 +1,7 @@
 package web
 
 import (
-	"errors"
-	"net/http"
-
-	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 )
 
 // formErrors is what a form page shows after a refused post: a message on
@@ -18,17 +15,9 @@ type formErrors struct {
 // a refusal about the form's fields; ok is false for any other error
 // (rate limits, failures), which s.fail shows.
 func formRefusal(err error) (status int, fe formErrors, ok bool) {
-	e, isAcct := errors.AsType[*account.Error](err)
-	if !isAcct {
+	e, ok := problem.As(err)
+	if !ok || (e.Kind != problem.Invalid && e.Kind != problem.Unauthenticated) {
 		return 0, fe, false
 	}
-	switch e.Kind {
-	case account.Invalid:
-		status = http.StatusBadRequest
-	case account.Unauthorized:
-		status = http.StatusUnauthorized
-	default:
-		return 0, fe, false
-	}
-	return status, formErrors{Error: e.Msg, Fields: e.Fields}, true
+	return statusOf(err), formErrors{Error: e.Message, Fields: e.Fields}, true
 }

@@ -6,10 +6,10 @@ package web
 // admin_promo.go.
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/promo"
 )
 
@@ -73,7 +73,7 @@ func (a *accountPages) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, giveawayPath)
 		return
 	}
-	pe, ok := errors.AsType[*promo.Error](err)
+	pe, ok := problem.As(err)
 	if !ok {
 		a.s.fail(w, r, err)
 		return
@@ -87,10 +87,5 @@ func (a *accountPages) giveawayClaim(w http.ResponseWriter, r *http.Request) {
 		// A country not chosen, or not eligible: say so beside the form.
 		st.Reason, st.Message = "", ""
 	}
-	status := map[promo.Reason]int{promo.Country: http.StatusBadRequest, promo.NoStock: http.StatusConflict,
-		promo.Claimed: http.StatusConflict, promo.ProjectLimit: http.StatusConflict}[pe.Reason]
-	if status == 0 {
-		status = http.StatusForbidden
-	}
-	a.renderGiveaway(w, r, status, giveawayView{Status: st, Error: pe.Msg, Country: country})
+	a.renderGiveaway(w, r, statusOf(pe), giveawayView{Status: st, Error: pe.Message, Country: country})
 }

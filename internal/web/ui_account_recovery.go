@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -89,7 +89,7 @@ func (a *accountPages) recoveryLinkPage(w http.ResponseWriter, r *http.Request, 
 }
 
 func (a *accountPages) recoveryLinkRefused(w http.ResponseWriter, r *http.Request, mode string, err error) {
-	if account.KindOf(err) != account.NotFound {
+	if problem.KindOf(err) != problem.NotFound {
 		a.s.fail(w, r, err)
 		return
 	}
@@ -124,7 +124,7 @@ func (a *accountPages) recoveryCancelPost(w http.ResponseWriter, r *http.Request
 	} else if c := a.s.current(r); c != nil {
 		_, err = a.rec.CancelMine(r.Context(), c.User, meta(r))
 	} else {
-		err = &account.Error{Kind: account.NotFound, Msg: "Open the cancel link of our email, or log in, to cancel a recovery request."}
+		err = &problem.Error{Kind: problem.NotFound, Message: "Open the cancel link of our email, or log in, to cancel a recovery request."}
 	}
 	if err != nil {
 		a.recoveryLinkRefused(w, r, "cancel", err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 )
 
 type registerForm struct {
@@ -82,7 +83,7 @@ func (a *accountPages) verifyEmailPost(w http.ResponseWriter, r *http.Request) {
 // verifyLinkRefused shows why a verification link does not work, and how
 // to get a new one.
 func (a *accountPages) verifyLinkRefused(w http.ResponseWriter, r *http.Request, err error) {
-	if account.KindOf(err) != account.NotFound {
+	if problem.KindOf(err) != problem.NotFound {
 		a.s.fail(w, r, err)
 		return
 	}
@@ -97,7 +98,7 @@ func (a *accountPages) resendVerificationPost(w http.ResponseWriter, r *http.Req
 		return
 	}
 	if err := a.acct.ResendVerification(r.Context(), c, meta(r)); err != nil {
-		if account.KindOf(err) == account.Invalid {
+		if problem.KindOf(err) == problem.Invalid {
 			a.s.addFlash(w, r, "warning", err.Error())
 			redirect(w, r, "/manage/account/")
 			return

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 )
 
 func (a *accountPages) resetRequestPage(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +67,7 @@ func (a *accountPages) resetConfirmPost(w http.ResponseWriter, r *http.Request) 
 }
 
 func (a *accountPages) resetLinkRefused(w http.ResponseWriter, r *http.Request, err error) {
-	if account.KindOf(err) != account.NotFound {
+	if problem.KindOf(err) != problem.NotFound {
 		a.s.fail(w, r, err)
 		return
 	}

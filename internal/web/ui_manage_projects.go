@@ -10,6 +10,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
 )
@@ -63,7 +64,7 @@ func (s *Server) manageAction(act func(r *http.Request, p *index.Principal) (out
 		}
 		o, err := act(r, p)
 		if err != nil {
-			if index.KindOf(err) == index.Invalid && o.back != "" {
+			if problem.KindOf(err) == problem.Invalid && o.back != "" {
 				s.addFlash(w, r, "error", err.Error())
 				redirect(w, r, o.back)
 				return
@@ -102,7 +103,7 @@ func (m *managePages) setRequire2FA(r *http.Request, p *index.Principal) (outcom
 		on = true
 	case "off":
 	default:
-		return outcome{back: projectURL(name)}, &index.Error{Kind: index.Invalid, Msg: "Say require=on or require=off."}
+		return outcome{back: projectURL(name)}, &problem.Error{Kind: problem.Invalid, Message: "Say require=on or require=off."}
 	}
 	msg := "Two-factor authentication is now required of every collaborator of " + name + "."
 	if !on {

@@ -4,13 +4,16 @@ package web
 // create and revoke the signed-in user's tokens.
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -19,7 +22,7 @@ func (m *managePages) revokeToken(r *http.Request, p *index.Principal) (outcome,
 	o := outcome{msg: "API token revoked.", to: "/manage/account/tokens/", back: "/manage/account/tokens/"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return o, &index.Error{Kind: index.NotFound, Msg: "No such API token."}
+		return o, &problem.Error{Kind: problem.NotFound, Message: "No such API token."}
 	}
 	return o, m.idx.RevokeToken(r.Context(), p, p.Meta, id)
 }
@@ -72,12 +75,12 @@ func (m *managePages) createToken(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		nt, err = m.idx.CreateToken(r.Context(), p, p.Meta, req)
 	}
-	if index.ReauthRequired(err) {
+	if errors.Is(err, auth.ErrReauthRequired) {
 		m.s.sendToReauth(w, r, "/manage/account/tokens/")
 		return
 	}
 	if err != nil {
-		if k := index.KindOf(err); k == index.Invalid || k == index.Forbidden {
+		if k := problem.KindOf(err); k == problem.Invalid || k == problem.Forbidden {
 			m.renderTokens(w, r, p, statusOf(err), &tokensPage{Error: err.Error(), Form: r.PostForm})
 			return
 		}
@@ -97,13 +100,13 @@ func tokenRequest(name string, scoped bool, projects []string, days string) (ind
 			}
 		}
 		if len(req.Projects) == 0 {
-			return req, &index.Error{Kind: index.Invalid, Msg: "Select at least one project, or choose all projects."}
+			return req, &problem.Error{Kind: problem.Invalid, Message: "Select at least one project, or choose all projects."}
 		}
 	}
 	if days = strings.TrimSpace(days); days != "" {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 1 || n > maxTokenDays {
-			return req, &index.Error{Kind: index.Invalid, Msg: "The expiry must be a number of days between 1 and " + strconv.Itoa(maxTokenDays) + ", or empty for none."}
+			return req, &problem.Error{Kind: problem.Invalid, Message: "The expiry must be a number of days between 1 and " + strconv.Itoa(maxTokenDays) + ", or empty for none."}
 		}
 		t := time.Now().Add(time.Duration(n) * 24 * time.Hour)
 		req.Expires = &t

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/recovery"
 )
 
@@ -39,10 +40,10 @@ func (a *accountPages) loginPost(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	login, err := a.acct.Login(r.Context(), username, r.PostFormValue("password"), meta(r))
 	if err != nil {
-		switch account.KindOf(err) {
-		case account.Unauthorized, account.Forbidden, account.Invalid:
+		switch problem.KindOf(err) {
+		case problem.Unauthenticated, problem.Forbidden, problem.Invalid:
 			status := http.StatusUnauthorized
-			if account.KindOf(err) == account.Forbidden {
+			if problem.KindOf(err) == problem.Forbidden {
 				status = http.StatusForbidden
 			}
 			a.s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error()})

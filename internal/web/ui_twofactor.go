@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/twofactor"
 )
 
@@ -158,7 +159,7 @@ func (s *Server) gateTwoFactor(w http.ResponseWriter, r *http.Request) bool {
 	if err == nil {
 		return true
 	}
-	if account.KindOf(err) == 0 {
+	if problem.KindOf(err) == 0 {
 		s.fail(w, r, err)
 		return false
 	}

@@ -10,12 +10,14 @@ import (
 	"net/url"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/twofactor"
 )
 
 // requireRecentAuth sends a user who has not proved its identity lately
 // to re-authenticate, coming back to back; it returns false then. The
-// domain refuses such changes too (twofactor.ErrReauthRequired): this
+// domain refuses such changes too (auth.ErrReauthRequired): this
 // only spares the user a refusal.
 func (s *Server) requireRecentAuth(w http.ResponseWriter, r *http.Request, c *account.Current, back string) bool {
 	if s.acct.RecentlyAuthenticated(c, twofactor.ReauthWindow) {
@@ -37,7 +39,7 @@ func reauthURL(back string) string { return "/manage/account/reauth/?next=" + ur
 // reauthRefused sends the browser to re-authenticate when err is a
 // refusal for want of a recent one, and reports whether it did.
 func (t *twoFactorPages) reauthRefused(w http.ResponseWriter, r *http.Request, err error, back string) bool {
-	if !errors.Is(err, twofactor.ErrReauthRequired) {
+	if !errors.Is(err, auth.ErrReauthRequired) {
 		return false
 	}
 	t.s.sendToReauth(w, r, back)
@@ -100,10 +102,10 @@ func (t *twoFactorPages) reauthPost(w http.ResponseWriter, r *http.Request) {
 	case method == "password" && !methods.Enabled():
 		err = t.acct.CheckPassword(ctx, c.User, r.PostFormValue("password"), m)
 	default:
-		err = &account.Error{Kind: account.Invalid, Msg: "Choose one of the methods on this page."}
+		err = &problem.Error{Kind: problem.Invalid, Message: "Choose one of the methods on this page."}
 	}
 	if err != nil {
-		if account.KindOf(err) == account.TooManyRequests || account.KindOf(err) == 0 {
+		if problem.KindOf(err) == problem.TooManyRequests || problem.KindOf(err) == 0 {
 			t.s.fail(w, r, err)
 			return
 		}

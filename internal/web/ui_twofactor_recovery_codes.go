@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/twofactor"
 )
 
@@ -85,15 +86,9 @@ func (t *twoFactorPages) recoveryCodesConfirm(w http.ResponseWriter, r *http.Req
 // form that caused it; false for the refusals shown on their own page
 // (rate limits, internal errors).
 func formStatus(err error) (int, bool) {
-	switch account.KindOf(err) {
-	case account.Invalid:
-		return http.StatusBadRequest, true
-	case account.Unauthorized:
-		return http.StatusUnauthorized, true
-	case account.Forbidden:
-		return http.StatusForbidden, true
-	case account.NotFound:
-		return http.StatusNotFound, true
+	switch problem.KindOf(err) {
+	case problem.Invalid, problem.Unauthenticated, problem.Forbidden, problem.NotFound:
+		return statusOf(err), true
 	}
 	return 0, false
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
 )
@@ -33,32 +35,27 @@ func readWebauthn(r *http.Request) (webauthnRequest, error) {
 		return req, nil
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		return req, &account.Error{Kind: account.Invalid, Msg: "The request could not be read. Reload the page and try again."}
+		return req, &problem.Error{Kind: problem.Invalid, Message: "The request could not be read. Reload the page and try again."}
 	}
 	return req, nil
 }
 
 // jsonFail answers a script with a refusal {"message"} and its status, or
-// logs an unexpected error and answers 500. A refusal for want of a
+// logs a failure and answers 503 (a fault) or 500. A refusal for want of a
 // recent re-authentication also says where to re-authenticate:
 // {"reauth": true, "redirect": URL}, which webauthn.js follows.
 func (t *twoFactorPages) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := errors.AsType[*account.Error](err); ok && errors.Is(err, twofactor.ErrReauthRequired) {
-		writeJSON(w, http.StatusForbidden, map[string]any{"message": e.Msg, "reauth": true,
+	status := statusOf(err)
+	if status == http.StatusForbidden && errors.Is(err, auth.ErrReauthRequired) {
+		writeJSON(w, status, map[string]any{"message": problem.MessageOf(err), "reauth": true,
 			"redirect": reauthURL("/manage/account/webauthn/")})
 		return
 	}
-	if e, ok := errors.AsType[*account.Error](err); ok {
-		status := map[account.Kind]int{account.Invalid: 400, account.Unauthorized: 401, account.Forbidden: 403,
-			account.NotFound: 404, account.TooManyRequests: 429}[e.Kind]
-		if e.Kind == account.TooManyRequests {
-			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
-		}
-		writeJSON(w, status, map[string]string{"message": e.Msg})
-		return
+	if status >= 500 {
+		t.s.log.ErrorContext(r.Context(), "webauthn", "path", r.URL.Path, "status", status, "err", err)
 	}
-	t.s.log.ErrorContext(r.Context(), "webauthn", "path", r.URL.Path, "err", err)
-	writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Something went wrong on our side. Try again in a moment."})
+	setRetryAfter(w, status, err)
+	writeJSON(w, status, map[string]string{"message": userMessage(err, status)})
 }
 
 // writeOptions answers the options of a ceremony, as
@@ -169,7 +166,7 @@ func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request
 func keyID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &account.Error{Kind: account.NotFound, Msg: "No such security key on your account."}
+		return 0, &problem.Error{Kind: problem.NotFound, Message: "No such security key on your account."}
 	}
 	return id, nil
 }
@@ -182,13 +179,13 @@ func (t *twoFactorPages) webauthnRename(w http.ResponseWriter, r *http.Request) 
 	}
 	id, err := keyID(r)
 	if err == nil && t.tf == nil {
-		err = &account.Error{Kind: account.NotFound, Msg: "Two-factor authentication is not enabled on this server."}
+		err = &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."}
 	}
 	if err == nil {
 		err = t.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r))
 	}
 	if err != nil {
-		if account.KindOf(err) == account.Invalid {
+		if problem.KindOf(err) == problem.Invalid {
 			t.s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
 			return
@@ -208,7 +205,7 @@ func (t *twoFactorPages) webauthnRemove(w http.ResponseWriter, r *http.Request) 
 	}
 	id, err := keyID(r)
 	if err == nil && t.tf == nil {
-		err = &account.Error{Kind: account.NotFound, Msg: "Two-factor authentication is not enabled on this server."}
+		err = &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."}
 	}
 	if err != nil {
 		t.s.fail(w, r, err)
@@ -221,7 +218,7 @@ func (t *twoFactorPages) webauthnRemove(w http.ResponseWriter, r *http.Request) 
 		if t.reauthRefused(w, r, err, "/manage/account/webauthn/") {
 			return
 		}
-		if k := account.KindOf(err); k == account.Forbidden || k == account.Invalid || k == account.NotFound {
+		if k := problem.KindOf(err); k == problem.Forbidden || k == problem.Invalid || k == problem.NotFound {
 			t.s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
 			return
