@@ -75,16 +75,6 @@ func (q q) TwoFactorFigures(ctx context.Context) (TwoFactorFigures, error) {
 	return f, err
 }
 
-// PromoCodeFigures counts the giveaway's codes claimed and left in stock.
-func (q q) PromoCodeFigures(ctx context.Context) (claimed, left int64, err error) {
-	err = q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN claimed_by IS NOT NULL THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN claimed_by IS NULL THEN 1 ELSE 0 END), 0) FROM promo_codes`).Scan(&claimed, &left)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: promo code figures: %w", err)
-	}
-	return claimed, left, nil
-}
-
 const snapshotColumns = `day, users, users_2fa, users_totp, users_security_key, critical_projects, critical_users,
 	critical_users_2fa, projects_2fa_required, promo_codes_claimed, promo_codes_left, taken_at`
 
