@@ -89,8 +89,7 @@ func (q q) MandatedProjectsOf(ctx context.Context, userID int64) ([]*Project, er
 // MandateCollaborators returns the collaborators of a project with their
 // two-factor status, Owners first.
 func (q q) MandateCollaborators(ctx context.Context, projectID int64) ([]MandateCollaborator, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT u.id, u.username, u.email, r.role,
-			u.totp_secret IS NOT NULL OR EXISTS (SELECT 1 FROM security_keys k WHERE k.user_id = u.id)
+	rows, err := q.db.QueryContext(ctx, `SELECT u.id, u.username, u.email, r.role, `+hasTwoFactorSQL+`
 		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY r.role DESC, u.username_lower`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
