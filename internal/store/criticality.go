@@ -59,8 +59,22 @@ type MandateCollaborator struct {
 // ProjectMandate is a project that requires two-factor authentication of
 // its collaborators (critical or opted in).
 type ProjectMandate struct {
-	Project       *Project
+	Project *Project
+	// Downloads in the window of the last computation.
+	Downloads     int64
 	Collaborators []MandateCollaborator
+}
+
+// mandateCollaboratorColumns are the columns of a MandateCollaborator,
+// over roles r and users u.
+const mandateCollaboratorColumns = `u.id, u.username, u.email, r.role, ` + hasTwoFactorSQL
+
+// mandateCollaboratorOrder lists the collaborators of a project Owners
+// first, then by name.
+const mandateCollaboratorOrder = `r.role DESC, u.username_lower`
+
+func scanMandateCollaborator(row interface{ Scan(...any) error }, c *MandateCollaborator) error {
+	return row.Scan(&c.UserID, &c.Username, &c.Email, &c.Role, &c.TwoFactor)
 }
 
 // MandatedProjectsOf returns the projects on which the user holds a role
@@ -89,8 +103,8 @@ func (q q) MandatedProjectsOf(ctx context.Context, userID int64) ([]*Project, er
 // MandateCollaborators returns the collaborators of a project with their
 // two-factor status, Owners first.
 func (q q) MandateCollaborators(ctx context.Context, projectID int64) ([]MandateCollaborator, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT u.id, u.username, u.email, r.role, `+hasTwoFactorSQL+`
-		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY r.role DESC, u.username_lower`, projectID)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+mandateCollaboratorColumns+`
+		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY `+mandateCollaboratorOrder, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
 	}
@@ -98,7 +112,7 @@ func (q q) MandateCollaborators(ctx context.Context, projectID int64) ([]Mandate
 	var out []MandateCollaborator
 	for rows.Next() {
 		var c MandateCollaborator
-		if err := rows.Scan(&c.UserID, &c.Username, &c.Email, &c.Role, &c.TwoFactor); err != nil {
+		if err := scanMandateCollaborator(rows, &c); err != nil {
 			return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
 		}
 		out = append(out, c)
@@ -110,31 +124,66 @@ func (q q) MandateCollaborators(ctx context.Context, projectID int64) ([]Mandate
 }
 
 // CriticalProjects returns every critical project, the most recent first,
-// with its collaborators and their two-factor status.
+// with its downloads in the window of the last computation and its
+// collaborators with their two-factor status: two queries, whatever the
+// number of projects.
 func (q q) CriticalProjects(ctx context.Context) ([]ProjectMandate, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE critical_since IS NOT NULL
-		ORDER BY critical_since DESC, normalized_name`)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+prefixed("p.", projectColumns)+`, COALESCE(w.downloads, 0)
+		FROM projects p LEFT JOIN download_window w ON w.project_id = p.id
+		WHERE p.critical_since IS NOT NULL ORDER BY p.critical_since DESC, p.normalized_name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: critical projects: %w", err)
 	}
 	var out []ProjectMandate
+	index := map[int64]int{}
 	for rows.Next() {
-		p, err := scanProject(rows)
+		var downloads int64
+		p, err := scanProject(scanExtra{rows, []any{&downloads}})
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: critical projects: %w", err)
 		}
-		out = append(out, ProjectMandate{Project: p})
+		index[p.ID] = len(out)
+		out = append(out, ProjectMandate{Project: p, Downloads: downloads})
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
 		return nil, fmt.Errorf("store: critical projects: %w", err)
 	}
-	for i := range out {
-		if out[i].Collaborators, err = q.MandateCollaborators(ctx, out[i].Project.ID); err != nil {
-			return nil, err
+
+	rows, err = q.db.QueryContext(ctx, `SELECT `+mandateCollaboratorColumns+`, r.project_id
+		FROM roles r JOIN users u ON u.id = r.user_id JOIN projects p ON p.id = r.project_id
+		WHERE p.critical_since IS NOT NULL ORDER BY r.project_id, `+mandateCollaboratorOrder)
+	if err != nil {
+		return nil, fmt.Errorf("store: collaborators of critical projects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c MandateCollaborator
+		var projectID int64
+		if err := scanMandateCollaborator(scanExtra{rows, []any{&projectID}}, &c); err != nil {
+			return nil, fmt.Errorf("store: collaborators of critical projects: %w", err)
 		}
+		// A project made critical between the two queries is not in the
+		// list: its collaborators wait for the next report.
+		if i, ok := index[projectID]; ok {
+			out[i].Collaborators = append(out[i].Collaborators, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: collaborators of critical projects: %w", err)
 	}
 	return out, nil
 }
+
+// scanExtra scans a row into the destinations given to Scan and then into
+// extra, so that a scan function of a record can read a query with more
+// columns after the record's.
+type scanExtra struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+// Scan implements the scanning interface of scanProject and the like.
+func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
