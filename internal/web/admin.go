@@ -6,7 +6,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -146,12 +145,8 @@ type adminCriticalPage struct {
 
 // adminCriticalProject is a critical project on the administrators' page.
 type adminCriticalProject struct {
-	Project *store.Project
-	Status  mandateStatus
-	// Downloads in the window of the last computation.
-	Downloads     int64
-	Collaborators []store.MandateCollaborator
-	WithTwoFactor int
+	mandate.CriticalProject
+	Status mandateStatus
 }
 
 // notFound answers as the server does for a path it does not serve, so
@@ -203,39 +198,19 @@ func (s *Server) adminCritical(w http.ResponseWriter, r *http.Request) {
 	if s.administrator(w, r, "admin_critical", title, adminCriticalPage{NeedTwoFactor: true}) == nil {
 		return
 	}
-	var err error
-	st := s.acct.Store()
-	d := adminCriticalPage{Config: s.md.Config()}
+	rep, err := s.md.CriticalReport(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := adminCriticalPage{Config: s.md.Config(), Run: rep.Run, Collaborators: rep.Collaborators, WithTwoFactor: rep.WithTwoFactor}
 	if g := d.Config.Grace; g > 0 && g%(24*time.Hour) == 0 {
 		d.Grace = fmt.Sprintf("%d days", g/(24*time.Hour))
 	} else if g > 0 {
 		d.Grace = g.String()
 	}
-	if d.Run, err = st.LastCriticalRun(ctx); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	projects, err := st.CriticalProjects(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, pm := range projects {
-		ap := adminCriticalProject{Project: pm.Project, Status: s.statusOf(pm.Project), Collaborators: pm.Collaborators}
-		// One indexed lookup per project: critical projects are a small
-		// share of all projects.
-		if ap.Downloads, err = st.WindowDownloads(ctx, pm.Project.ID); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, col := range pm.Collaborators {
-			if col.TwoFactor {
-				ap.WithTwoFactor++
-			}
-		}
-		d.Collaborators += len(pm.Collaborators)
-		d.WithTwoFactor += ap.WithTwoFactor
-		d.Projects = append(d.Projects, ap)
+	for _, cp := range rep.Projects {
+		d.Projects = append(d.Projects, adminCriticalProject{CriticalProject: cp, Status: s.statusOf(cp.Project)})
 	}
 	s.render(w, r, http.StatusOK, "admin_critical", title, d)
 }
