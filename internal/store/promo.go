@@ -195,13 +195,3 @@ func (q q) PromoClaimsByCountry(ctx context.Context) ([]CountryClaims, error) {
 	}
 	return out, nil
 }
-
-// PromoCodeFigures counts the giveaway's codes claimed and left in stock.
-func (q q) PromoCodeFigures(ctx context.Context) (claimed, left int64, err error) {
-	err = q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN claimed_by IS NOT NULL THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN claimed_by IS NULL THEN 1 ELSE 0 END), 0) FROM promo_codes`).Scan(&claimed, &left)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: promo code figures: %w", err)
-	}
-	return claimed, left, nil
-}

@@ -67,8 +67,12 @@ func (q q) TwoFactorFigures(ctx context.Context) (TwoFactorFigures, error) {
 	if err != nil {
 		return f, fmt.Errorf("store: project figures: %w", err)
 	}
-	f.PromoCodesClaimed, f.PromoCodesLeft, err = q.PromoCodeFigures(ctx)
-	return f, err
+	stock, err := q.PromoStockCounts(ctx)
+	if err != nil {
+		return f, err
+	}
+	f.PromoCodesClaimed, f.PromoCodesLeft = stock.Claimed, stock.Left()
+	return f, nil
 }
 
 const snapshotColumns = `day, users, users_2fa, users_totp, users_security_key, critical_projects, critical_users,
