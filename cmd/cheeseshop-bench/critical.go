@@ -355,7 +355,7 @@ func printDatabaseSize(ctx context.Context, out io.Writer, st *store.Store, dbUR
 }
 
 // explainCritical prints the plans of the statements of a computation
-// over the window [first, last], copied from internal/store/downloads.go:
+// over the window [first, last], copied from internal/store/download_window.go:
 // the rebuild of the sums, the shift by one day, the cutoff. On
 // PostgreSQL the SELECT parts run under EXPLAIN ANALYZE.
 func explainCritical(ctx context.Context, out io.Writer, st *store.Store, first, last store.Day) error {

@@ -139,9 +139,6 @@ func (s *Service) Close() { s.jobs.Close() }
 // Config returns the settings in use.
 func (s *Service) Config() Config { return s.cfg }
 
-// Store returns the database.
-func (s *Service) Store() *store.Store { return s.store }
-
 // Limiter returns the shared rate limiter.
 func (s *Service) Limiter() *ratelimit.Limiter { return s.limiter }
 

@@ -8,12 +8,6 @@ import (
 	"time"
 )
 
-// Roles a user can hold on a project.
-const (
-	RoleOwner      = "Owner"
-	RoleMaintainer = "Maintainer"
-)
-
 // Project is a named collection of releases.
 type Project struct {
 	ID             int64
@@ -143,69 +137,38 @@ func (q q) CountProjects(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// AddRole gives a user a role on a project.
-func (q q) AddRole(ctx context.Context, projectID, userID int64, role string, at time.Time) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO roles (project_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)`,
-		projectID, userID, role, micros(at))
+// LockProject takes the project's row lock until the transaction ends, so
+// that concurrent changes to its roles are serialized (SQLite transactions
+// already hold the database's write lock). It returns ErrNotFound for an
+// unknown project.
+func (q q) LockProject(ctx context.Context, id int64) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE projects SET last_serial = last_serial WHERE id = $1`, id)
 	if err != nil {
-		return fmt.Errorf("store: add role: %w", err)
+		return fmt.Errorf("store: lock project %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: lock project %d: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: lock project %d: %w", id, ErrNotFound)
 	}
 	return nil
 }
 
-// RoleOf returns the user's role on the project, or ErrNotFound.
-func (q q) RoleOf(ctx context.Context, projectID, userID int64) (string, error) {
-	var role string
-	err := q.db.QueryRowContext(ctx, `SELECT role FROM roles WHERE project_id = $1 AND user_id = $2`, projectID, userID).Scan(&role)
-	if err != nil {
-		return "", fmt.Errorf("store: role: %w", notFound(err))
-	}
-	return role, nil
-}
-
-// Collaborator is a user's role on a project.
-type Collaborator struct {
-	Username string
-	Role     string
-}
-
-// Collaborators lists the roles on a project, owners first.
-func (q q) Collaborators(ctx context.Context, projectID int64) ([]Collaborator, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT u.username, r.role FROM roles r JOIN users u ON u.id = r.user_id
-		WHERE r.project_id = $1 ORDER BY r.role DESC, u.username_lower`, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("store: collaborators: %w", err)
-	}
-	defer rows.Close()
-	var out []Collaborator
-	for rows.Next() {
-		var c Collaborator
-		if err := rows.Scan(&c.Username, &c.Role); err != nil {
-			return nil, fmt.Errorf("store: collaborators: %w", err)
+// DeleteProject deletes a project with its releases, files, roles,
+// invitations and the scopes of tokens limited to it. The filenames stay
+// in the registry; the journal and the events keep its name.
+func (q q) DeleteProject(ctx context.Context, id int64) error {
+	for _, stmt := range []string{
+		`DELETE FROM files WHERE project_id = $1`,
+		`DELETE FROM releases WHERE project_id = $1`,
+		`DELETE FROM roles WHERE project_id = $1`,
+		`DELETE FROM role_invitations WHERE project_id = $1`,
+		`DELETE FROM api_token_projects WHERE project_id = $1`,
+		`DELETE FROM projects WHERE id = $1`,
+	} {
+		if _, err := q.db.ExecContext(ctx, stmt, id); err != nil {
+			return fmt.Errorf("store: delete project %d: %w", id, err)
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// IsProhibited reports whether a prohibited name (an administrator's, or a
-// deleted project's) has the ultranormalized form ultra: every spelling
-// and look-alike of a prohibited name is prohibited too.
-func (q q) IsProhibited(ctx context.Context, ultra string) (bool, error) {
-	var n int
-	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM prohibited_names WHERE ultranormalized_name = $1`, ultra).Scan(&n); err != nil {
-		return false, fmt.Errorf("store: prohibited name: %w", err)
-	}
-	return n > 0, nil
-}
-
-// ProhibitName forbids a project name, given in its normalized and
-// ultranormalized forms. Prohibiting it again is a no-op.
-func (q q) ProhibitName(ctx context.Context, normalized, ultra, reason string, at time.Time) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO prohibited_names (normalized_name, ultranormalized_name, reason, created_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (normalized_name) DO NOTHING`, normalized, ultra, reason, micros(at))
-	if err != nil {
-		return fmt.Errorf("store: prohibit name: %w", err)
 	}
 	return nil
 }

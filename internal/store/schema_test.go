@@ -21,8 +21,8 @@ var schemaAllowed = map[string]string{}
 
 // TestSchemasMatch migrates a fresh SQLite and a fresh PostgreSQL database
 // and checks, from each engine's catalogue, that they have the same tables,
-// the same columns (by name, nullability and type family), the same
-// primary keys and the same indexes (by table, columns or expressions,
+// the same columns (by name, nullability, type family and default), the
+// same primary keys and the same indexes (by table, columns or expressions,
 // uniqueness and partial predicate, whatever their names): the two
 // migration histories are written by hand and must not drift apart.
 func TestSchemasMatch(t *testing.T) {
@@ -36,6 +36,9 @@ func TestSchemasMatch(t *testing.T) {
 	storetest.Must(t, err)
 	if len(a) == 0 || len(b) == 0 {
 		t.Fatalf("read %d SQLite and %d PostgreSQL tables: the catalogue queries are wrong", len(a), len(b))
+	}
+	if da, db := defaults(a), defaults(b); da == 0 || db == 0 {
+		t.Fatalf("read %d SQLite and %d PostgreSQL column defaults: the catalogue queries are wrong", da, db)
 	}
 
 	var diffs []string
@@ -85,6 +88,8 @@ func TestDiffSchemas(t *testing.T) {
 			[]string{"table users: column email: NOT NULL in SQLite, nullable in PostgreSQL"}},
 		{"type", func(s schema) { s["users"].columns["email"] = column{family: "bytes", notNull: true} },
 			[]string{"table users: column email: type text in SQLite, bytes in PostgreSQL"}},
+		{"default", func(s schema) { s["users"].columns["email"] = column{family: "text", notNull: true, dflt: "''"} },
+			[]string{"table users: column email: default none in SQLite, '' in PostgreSQL"}},
 		{"primary key", func(s schema) { s["users"].primaryKey = "email" },
 			[]string{"table users: primary key (id) in SQLite, (email) in PostgreSQL"}},
 		{"index", func(s schema) { s["users"].indexes = map[string]int{"(loweremail)": 1} },
@@ -117,6 +122,7 @@ type table struct {
 type column struct {
 	family  string // "integer", "text", "boolean", "bytes", "real", or the type itself
 	notNull bool
+	dflt    string // the default, as normDefault writes it; "" when none
 }
 
 // diffSchemas returns one plain line per difference between a (SQLite) and
@@ -150,6 +156,9 @@ func diffSchemas(a, b schema) []string {
 				if ca.family != cb.family {
 					add("table %s: column %s: type %s in %s, %s in %s", name, col, ca.family, na, cb.family, nb)
 				}
+				if ca.dflt != cb.dflt {
+					add("table %s: column %s: default %s in %s, %s in %s", name, col, defaultText(ca), na, defaultText(cb), nb)
+				}
 			}
 		}
 		if ta.primaryKey != tb.primaryKey {
@@ -170,6 +179,45 @@ func nullability(c column) string {
 		return "NOT NULL"
 	}
 	return "nullable"
+}
+
+// defaults counts the columns that have a default.
+func defaults(s schema) int {
+	n := 0
+	for _, t := range s {
+		for _, c := range t.columns {
+			if c.dflt != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func defaultText(c column) string {
+	if c.dflt == "" {
+		return "none"
+	}
+	return c.dflt
+}
+
+// normDefault lowers a column's default to a form both engines' spellings
+// share: PostgreSQL prints casts (`”::text`) and SQLite keeps the source
+// text, where a boolean may be written 0 or FALSE.
+func normDefault(family string, dflt sql.NullString) string {
+	if !dflt.Valid {
+		return ""
+	}
+	d := normExpr(dflt.String)
+	if family == "boolean" {
+		switch d {
+		case "0":
+			d = "false"
+		case "1":
+			d = "true"
+		}
+	}
+	return d
 }
 
 // union returns the keys of a and b, sorted.
@@ -238,7 +286,7 @@ func sqliteSchema(ctx context.Context, db *sql.DB) (schema, error) {
 	for _, name := range tables {
 		t := &table{columns: map[string]column{}, indexes: map[string]int{}}
 		s[name] = t
-		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull", pk FROM pragma_table_info($1) ORDER BY pk, cid`, name)
+		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info($1) ORDER BY pk, cid`, name)
 		if err != nil {
 			return nil, fmt.Errorf("columns of %s: %w", name, err)
 		}
@@ -247,16 +295,17 @@ func sqliteSchema(ctx context.Context, db *sql.DB) (schema, error) {
 			var (
 				col, typ string
 				notNull  bool
+				dflt     sql.NullString
 				pkPos    int
 			)
-			if err := rows.Scan(&col, &typ, &notNull, &pkPos); err != nil {
+			if err := rows.Scan(&col, &typ, &notNull, &dflt, &pkPos); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("columns of %s: %w", name, err)
 			}
 			if pkPos > 0 {
 				pk = append(pk, col)
 			}
-			t.columns[col] = column{family: typeFamily(typ), notNull: notNull}
+			t.columns[col] = column{family: typeFamily(typ), notNull: notNull, dflt: normDefault(typeFamily(typ), dflt)}
 		}
 		if err := closeRows(rows); err != nil {
 			return nil, fmt.Errorf("columns of %s: %w", name, err)
@@ -265,7 +314,9 @@ func sqliteSchema(ctx context.Context, db *sql.DB) (schema, error) {
 		// An INTEGER PRIMARY KEY is the rowid, which is never NULL,
 		// though the catalogue says the column may be.
 		if len(pk) == 1 && t.columns[pk[0]].family == "integer" {
-			t.columns[pk[0]] = column{family: "integer", notNull: true}
+			c := t.columns[pk[0]]
+			c.notNull = true
+			t.columns[pk[0]] = c
 		}
 
 		type index struct {
@@ -367,7 +418,7 @@ func postgresSchema(ctx context.Context, db *sql.DB) (schema, error) {
 		s[name] = &table{columns: map[string]column{}, indexes: map[string]int{}}
 	}
 
-	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type, is_nullable = 'NO'
+	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type, is_nullable = 'NO', column_default
 		FROM information_schema.columns WHERE table_schema = current_schema()`)
 	if err != nil {
 		return nil, fmt.Errorf("columns: %w", err)
@@ -376,13 +427,14 @@ func postgresSchema(ctx context.Context, db *sql.DB) (schema, error) {
 		var (
 			tbl, col, typ string
 			notNull       bool
+			dflt          sql.NullString
 		)
-		if err := rows.Scan(&tbl, &col, &typ, &notNull); err != nil {
+		if err := rows.Scan(&tbl, &col, &typ, &notNull, &dflt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("columns: %w", err)
 		}
 		if t := s[tbl]; t != nil {
-			t.columns[col] = column{family: typeFamily(typ), notNull: notNull}
+			t.columns[col] = column{family: typeFamily(typ), notNull: notNull, dflt: normDefault(typeFamily(typ), dflt)}
 		}
 	}
 	if err := closeRows(rows); err != nil {

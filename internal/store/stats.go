@@ -43,23 +43,19 @@ type StatsSnapshot struct {
 	TakenAt time.Time
 }
 
-// has2FA is the SQL form of twofactor.HasTwoFactor over users u left
-// joined with the users having keys k.
-const has2FA = `(u.totp_secret IS NOT NULL OR k.user_id IS NOT NULL)`
-
 // TwoFactorFigures computes the figures now, in four aggregate queries.
 func (q q) TwoFactorFigures(ctx context.Context) (TwoFactorFigures, error) {
 	var f TwoFactorFigures
-	const keyed = ` FROM users u LEFT JOIN (SELECT DISTINCT user_id FROM security_keys) k ON k.user_id = u.id WHERE NOT u.disabled`
+	const users = ` FROM users u WHERE NOT u.disabled`
 	err := q.db.QueryRowContext(ctx, `SELECT count(*),
-			COALESCE(SUM(CASE WHEN `+has2FA+` THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN u.totp_secret IS NOT NULL THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN k.user_id IS NOT NULL THEN 1 ELSE 0 END), 0)`+keyed).
+			COALESCE(SUM(CASE WHEN `+hasTwoFactorSQL+` THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN `+hasTOTPSQL+` THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN `+hasSecurityKeySQL+` THEN 1 ELSE 0 END), 0)`+users).
 		Scan(&f.Users, &f.Users2FA, &f.UsersTOTP, &f.UsersSecurityKey)
 	if err != nil {
 		return f, fmt.Errorf("store: user figures: %w", err)
 	}
-	err = q.db.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN `+has2FA+` THEN 1 ELSE 0 END), 0)`+keyed+`
+	err = q.db.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN `+hasTwoFactorSQL+` THEN 1 ELSE 0 END), 0)`+users+`
 			AND u.id IN (SELECT r.user_id FROM roles r JOIN projects p ON p.id = r.project_id WHERE p.critical_since IS NOT NULL)`).
 		Scan(&f.CriticalUsers, &f.CriticalUsers2FA)
 	if err != nil {
@@ -71,18 +67,12 @@ func (q q) TwoFactorFigures(ctx context.Context) (TwoFactorFigures, error) {
 	if err != nil {
 		return f, fmt.Errorf("store: project figures: %w", err)
 	}
-	f.PromoCodesClaimed, f.PromoCodesLeft, err = q.PromoCodeFigures(ctx)
-	return f, err
-}
-
-// PromoCodeFigures counts the giveaway's codes claimed and left in stock.
-func (q q) PromoCodeFigures(ctx context.Context) (claimed, left int64, err error) {
-	err = q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN claimed_by IS NOT NULL THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN claimed_by IS NULL THEN 1 ELSE 0 END), 0) FROM promo_codes`).Scan(&claimed, &left)
+	stock, err := q.PromoStockCounts(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("store: promo code figures: %w", err)
+		return f, err
 	}
-	return claimed, left, nil
+	f.PromoCodesClaimed, f.PromoCodesLeft = stock.Claimed, stock.Left()
+	return f, nil
 }
 
 const snapshotColumns = `day, users, users_2fa, users_totp, users_security_key, critical_projects, critical_users,

@@ -122,3 +122,21 @@ func (q q) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
 	}
 	return nil
 }
+
+// LockUser locks the user's row for the rest of the transaction, so that
+// changes to its second factors that check what is left first (never
+// remove the last method of a user bound by a mandate) run one after the
+// other: a row lock on PostgreSQL, and on SQLite the database's write
+// lock, which BEGIN IMMEDIATE already holds.
+func (q q) LockUser(ctx context.Context, userID int64) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET totp_last_step = totp_last_step WHERE id = $1`, userID)
+	if err != nil {
+		return fmt.Errorf("store: lock user %d: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: lock user %d: %w", userID, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: lock user %d: %w", userID, ErrNotFound)
+	}
+	return nil
+}

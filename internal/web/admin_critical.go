@@ -4,7 +4,6 @@ package web
 // their collaborators' two-factor status.
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -31,61 +30,37 @@ type adminCriticalPage struct {
 
 // adminCriticalProject is a critical project on the administrators' page.
 type adminCriticalProject struct {
-	Project *store.Project
-	Status  mandateStatus
-	// Downloads in the window of the last computation.
-	Downloads     int64
-	Collaborators []store.MandateCollaborator
-	WithTwoFactor int
+	mandate.CriticalProject
+	Status mandateStatus
 }
 
 // adminCritical lists the critical projects, with their collaborators'
 // two-factor status, for administrators who have two-factor
 // authentication themselves (theirs are the accounts most worth
 // stealing). Anybody else gets the answer of a path that does not exist.
-func (s *Server) adminCritical(w http.ResponseWriter, r *http.Request) {
+func (a *adminPages) adminCritical(w http.ResponseWriter, r *http.Request) {
+	s := a.s
 	if s.md == nil {
 		notFound(w, r)
 		return
 	}
-	ctx := r.Context()
 	const title = "Critical projects"
 	if s.administrator(w, r, "admin_critical", title, adminCriticalPage{NeedTwoFactor: true}) == nil {
 		return
 	}
-	var err error
-	st := s.acct.Store()
-	d := adminCriticalPage{Config: s.md.Config()}
+	rep, err := s.md.CriticalReport(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := adminCriticalPage{Config: s.md.Config(), Run: rep.Run, Collaborators: rep.Collaborators, WithTwoFactor: rep.WithTwoFactor}
 	if g := d.Config.Grace; g > 0 && g%(24*time.Hour) == 0 {
 		d.Grace = fmt.Sprintf("%d days", g/(24*time.Hour))
 	} else if g > 0 {
 		d.Grace = g.String()
 	}
-	if d.Run, err = st.LastCriticalRun(ctx); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	projects, err := st.CriticalProjects(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, pm := range projects {
-		ap := adminCriticalProject{Project: pm.Project, Status: s.statusOf(pm.Project), Collaborators: pm.Collaborators}
-		// One indexed lookup per project: critical projects are a small
-		// share of all projects.
-		if ap.Downloads, err = st.WindowDownloads(ctx, pm.Project.ID); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, col := range pm.Collaborators {
-			if col.TwoFactor {
-				ap.WithTwoFactor++
-			}
-		}
-		d.Collaborators += len(pm.Collaborators)
-		d.WithTwoFactor += ap.WithTwoFactor
-		d.Projects = append(d.Projects, ap)
+	for _, cp := range rep.Projects {
+		d.Projects = append(d.Projects, adminCriticalProject{CriticalProject: cp, Status: s.statusOf(cp.Project)})
 	}
 	s.render(w, r, http.StatusOK, "admin_critical", title, d)
 }

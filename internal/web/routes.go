@@ -184,7 +184,7 @@ func (s *Server) routes(mux *routeMux) {
 	// Administration (admin_*.go): hidden from everybody but signed-in
 	// administrators (adminOnly, in New), and refused to administrators
 	// without two-factor authentication (administrator).
-	mux.Handle("GET /admin/critical/{$}", s.ui(s.adminCritical))
+	mux.Handle("GET /admin/critical/{$}", s.ui(admin.adminCritical))
 	if admin.rec != nil {
 		mux.Handle("GET /admin/recovery/{$}", s.ui(admin.adminRecovery))
 		mux.Handle("POST /admin/recovery/{id}/approve", s.ui(admin.adminRecoveryApprove))

@@ -188,30 +188,3 @@ func (q q) ExpireRecoveryRequests(ctx context.Context, before, at time.Time) (in
 	n, _ := res.RowsAffected()
 	return n, nil
 }
-
-// RemoveAllTwoFactor removes every second factor of a user: its
-// authenticator app, its security keys, its recovery codes (and their
-// confirmation). It reports what there was. Run it in a transaction
-// (Store.InTx) to remove them all or none.
-func (q q) RemoveAllTwoFactor(ctx context.Context, userID int64) (totp bool, keys, codes int64, err error) {
-	if totp, _, err = q.TwoFactorMethods(ctx, userID); err != nil {
-		return false, 0, 0, err
-	}
-	if err = q.RemoveTOTP(ctx, userID); err != nil {
-		return false, 0, 0, err
-	}
-	res, err := q.db.ExecContext(ctx, `DELETE FROM security_keys WHERE user_id = $1`, userID)
-	if err != nil {
-		return false, 0, 0, fmt.Errorf("store: remove security keys of user %d: %w", userID, err)
-	}
-	keys, _ = res.RowsAffected()
-	res, err = q.db.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
-	if err != nil {
-		return false, 0, 0, fmt.Errorf("store: remove recovery codes of user %d: %w", userID, err)
-	}
-	codes, _ = res.RowsAffected()
-	if err = q.SetRecoveryCodesConfirmed(ctx, userID, false); err != nil {
-		return false, 0, 0, err
-	}
-	return totp, keys, codes, nil
-}

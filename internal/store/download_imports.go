@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DownloadImport records an access log imported.
+type DownloadImport struct {
+	ID   int64
+	Name string
+	// HeadSHA256 is the SHA-256 of the log's first line; SHA256 that of
+	// its first Size bytes, all of them imported.
+	HeadSHA256, SHA256 string
+	Size               int64
+	// Lines read, Counted as downloads, Bad (unreadable), Ignored (not a
+	// successful download of a known file).
+	Lines, Counted, Bad, Ignored int64
+	ImportedAt                   time.Time
+}
+
+// DownloadImportsByHead returns the imports of logs that start with the
+// line whose SHA-256 is head, largest first.
+func (q q) DownloadImportsByHead(ctx context.Context, head string) ([]*DownloadImport, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id, name, head_sha256, sha256, size, lines, counted, bad, ignored, imported_at
+		FROM download_imports WHERE head_sha256 = $1 ORDER BY size DESC, id`, head)
+	if err != nil {
+		return nil, fmt.Errorf("store: download imports: %w", err)
+	}
+	defer rows.Close()
+	var out []*DownloadImport
+	for rows.Next() {
+		var d DownloadImport
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Name, &d.HeadSHA256, &d.SHA256, &d.Size, &d.Lines, &d.Counted, &d.Bad, &d.Ignored, &at); err != nil {
+			return nil, fmt.Errorf("store: download imports: %w", err)
+		}
+		d.ImportedAt = fromMicros(at)
+		out = append(out, &d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: download imports: %w", err)
+	}
+	return out, nil
+}
+
+// AddDownloadImport records an import.
+func (q q) AddDownloadImport(ctx context.Context, d *DownloadImport) error {
+	id, err := q.insertID(ctx, `INSERT INTO download_imports (name, head_sha256, sha256, size, lines, counted, bad, ignored, imported_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		d.Name, d.HeadSHA256, d.SHA256, d.Size, d.Lines, d.Counted, d.Bad, d.Ignored, micros(d.ImportedAt))
+	if err != nil {
+		return fmt.Errorf("store: record download import: %w", err)
+	}
+	d.ID = id
+	return nil
+}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// File is one distribution file of a release.
+type File struct {
+	ID             int64
+	ReleaseID      int64
+	ProjectID      int64
+	Filename       string
+	PackageType    string // sdist or bdist_wheel
+	PythonVersion  string // "source" or a wheel's python tag
+	RequiresPython string
+	Size           int64
+	MD5            string
+	SHA256         string
+	Blake2_256     string
+	MetadataSHA256 string // "" when the file has no extracted core metadata
+	Comment        string
+	UploadedBy     int64
+	UploadTime     time.Time
+}
+
+const fileColumns = `id, release_id, project_id, filename, packagetype, python_version, requires_python, size,
+	md5_digest, sha256_digest, blake2_256_digest, metadata_sha256, comment_text, uploaded_by, upload_time`
+
+func scanFile(row interface{ Scan(...any) error }) (*File, error) {
+	var (
+		f        File
+		meta     sql.NullString
+		uploader sql.NullInt64
+		at       int64
+	)
+	if err := row.Scan(&f.ID, &f.ReleaseID, &f.ProjectID, &f.Filename, &f.PackageType, &f.PythonVersion, &f.RequiresPython,
+		&f.Size, &f.MD5, &f.SHA256, &f.Blake2_256, &meta, &f.Comment, &uploader, &at); err != nil {
+		return nil, notFound(err)
+	}
+	f.MetadataSHA256 = meta.String
+	f.UploadedBy = uploader.Int64
+	f.UploadTime = fromMicros(at)
+	return &f, nil
+}
+
+// FileByFilename finds a file by name.
+func (q q) FileByFilename(ctx context.Context, filename string) (*File, error) {
+	f, err := scanFile(q.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE filename = $1`, filename))
+	if err != nil {
+		return nil, fmt.Errorf("store: file %q: %w", filename, err)
+	}
+	return f, nil
+}
+
+// FileByDigest finds a file by its SHA-256 or its BLAKE2b-256 digest.
+func (q q) FileByDigest(ctx context.Context, sha256, blake2 string) (*File, error) {
+	f, err := scanFile(q.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files
+		WHERE sha256_digest = $1 OR blake2_256_digest = $2`, sha256, blake2))
+	if err != nil {
+		return nil, fmt.Errorf("store: file by digest: %w", err)
+	}
+	return f, nil
+}
+
+// InsertFile inserts a file and sets its ID.
+func (q q) InsertFile(ctx context.Context, f *File) error {
+	var meta any
+	if f.MetadataSHA256 != "" {
+		meta = f.MetadataSHA256
+	}
+	var uploader any
+	if f.UploadedBy != 0 {
+		uploader = f.UploadedBy
+	}
+	id, err := q.insertID(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, requires_python,
+		size, md5_digest, sha256_digest, blake2_256_digest, metadata_sha256, comment_text, uploaded_by, upload_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		f.ReleaseID, f.ProjectID, f.Filename, f.PackageType, f.PythonVersion, f.RequiresPython, f.Size, f.MD5, f.SHA256,
+		f.Blake2_256, meta, f.Comment, uploader, micros(f.UploadTime))
+	if err != nil {
+		return fmt.Errorf("store: insert file %q: %w", f.Filename, err)
+	}
+	f.ID = id
+	return nil
+}
+
+// ListFiles returns every file of a project, ordered by filename.
+func (q q) ListFiles(ctx context.Context, projectID int64) ([]*File, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE project_id = $1 ORDER BY filename`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list files: %w", err)
+	}
+	defer rows.Close()
+	var out []*File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list files: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// CountSdists returns how many sdists a release has.
+func (q q) CountSdists(ctx context.Context, releaseID int64) (int, error) {
+	var n int
+	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE release_id = $1 AND packagetype = 'sdist'`, releaseID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count sdists: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteFile deletes a file row and subtracts its size from its project.
+// Its filename stays in the registry, so it can never be used again.
+func (q q) DeleteFile(ctx context.Context, f *File) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM files WHERE id = $1`, f.ID); err != nil {
+		return fmt.Errorf("store: delete file %q: %w", f.Filename, err)
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE projects SET total_size = total_size - $2 WHERE id = $1`, f.ProjectID, f.Size); err != nil {
+		return fmt.Errorf("store: delete file %q: %w", f.Filename, err)
+	}
+	return nil
+}
+
+// BlobReferenced reports whether a file, or a file's core metadata, is
+// stored under the digest.
+func (q q) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE sha256_digest = $1 OR metadata_sha256 = $1`, sha256).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: blob references: %w", err)
+	}
+	return n > 0, nil
+}
+
+// ReleaseFiles returns a release's files, by filename.
+func (q q) ReleaseFiles(ctx context.Context, releaseID int64) ([]*File, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE release_id = $1 ORDER BY filename`, releaseID)
+	if err != nil {
+		return nil, fmt.Errorf("store: release files: %w", err)
+	}
+	defer rows.Close()
+	var out []*File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: release files: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
