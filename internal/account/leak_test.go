@@ -101,7 +101,7 @@ func TestPasswordResetAnswersFirst(t *testing.T) {
 		f := newFixture(t, st)
 		f.register(t, "gus")
 		gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{}), next: f.mail}
-		f.svc.cfg.Mailer = gate
+		f.svc.mail.Mailer = gate
 		answered := make(chan error)
 		go func() {
 			answered <- errors.Join(f.svc.RequestPasswordReset(ctx, "gus", here), f.svc.RequestPasswordReset(ctx, "nobody", here))

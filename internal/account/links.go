@@ -96,30 +96,14 @@ func (s *Service) takeLink(ctx context.Context, q tokenTaker, secret, purpose st
 	return t, nil
 }
 
-// send emails a message to an address, logging (and returning) a failure.
-func (s *Service) send(ctx context.Context, to, subject, text string) error {
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: email dropped", "to", to, "subject", subject)
-		return nil
-	}
-	text += "\n\n-- \ncheeseshop, " + s.cfg.BaseURL + "/\n"
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send email", "to", to, "subject", subject, "err", err)
-		return fmt.Errorf("account: email to %s: %w", to, err)
-	}
-	return nil
-}
-
 // sendVerification emails u a link proving that it receives mail at email.
 func (s *Service) sendVerification(ctx context.Context, u *store.User, email string) error {
 	link, err := s.newLink(ctx, s.store, u, store.PurposeVerifyEmail, email, "/account/verify-email/", VerifyEmailTTL)
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, email, "Verify your email address", fmt.Sprintf(
-		"Hello %s,\n\nTo confirm that %s is your email address on cheeseshop, open this link:\n\n%s\n\n"+
-			"The link works once, for %s. If you did not ask for it, ignore this email.",
-		u.Username, email, link, humanDuration(VerifyEmailTTL)))
+	return s.mail.Send(ctx, email, "verify-email",
+		mail.Data{"Username": u.Username, "Email": email, "Link": link, "TTL": VerifyEmailTTL})
 }
 
 // sameEmail compares addresses as the database's unique index does.

@@ -29,6 +29,7 @@ import (
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // Defaults and lifetimes.
@@ -76,6 +77,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	mail    *mail.Sender // the user's emails, through cfg.Mailer
 	// jobs runs the work of requests after the answer, which must not
 	// tell (nor take longer when) the account exists.
 	jobs *jobs.Queue
@@ -91,6 +93,7 @@ func New(st *store.Store, hasher *auth.Hasher, cfg Config, log *slog.Logger, now
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
+		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log},
 		jobs: jobs.New(account.JobWorkers, account.JobBacklog, log)}
 }
 
@@ -184,31 +187,6 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, secret, purpose string
 		return 0, errLink
 	}
 	return t.UserID, nil
-}
-
-// send emails a message, logging a failure (a mail that cannot be sent
-// does not fail the step).
-func (s *Service) send(ctx context.Context, to, subject, text string) {
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: email dropped", "to", to, "subject", subject)
-		return
-	}
-	text += "\n\n-- \ncheeseshop, " + s.cfg.BaseURL + "/\n"
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send email", "to", to, "subject", subject, "err", err)
-	}
-}
-
-func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-func days(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		if d == 24*time.Hour {
-			return "1 day"
-		}
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	}
-	return d.String()
 }
 
 // expireStale marks expired the requests whose confirmation link ran out.
@@ -325,20 +303,11 @@ func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) er
 		return fmt.Errorf("recovery: request: %w", err)
 	}
 	if waiting {
-		s.send(ctx, u.Email, "Your account recovery request is waiting", fmt.Sprintf(
-			"Hello %s,\n\nSomeone (we hope you) asked again to recover your cheeseshop account (from %s). "+
-				"A recovery request of your account is already waiting for an administrator.\n\n"+
-				"If you did not ask for it, cancel it now:\n\n%s", u.Username, m.IP, cancelLink))
+		_ = s.mail.Send(ctx, u.Email, "recovery-waiting", mail.Data{"Username": u.Username, "IP": m.IP, "CancelLink": cancelLink})
 		return nil
 	}
-	s.send(ctx, u.Email, "Confirm your account recovery request", fmt.Sprintf(
-		"Hello %s,\n\nSomeone (we hope you) asked to recover your cheeseshop account (from %s): to remove every "+
-			"two-factor method (authenticator app, security keys, recovery codes) and reset your password.\n\n"+
-			"To confirm the request, open this link (it works once, for %s):\n\n%s\n\n"+
-			"Then a waiting period of %s starts, after which an administrator may approve the request.\n\n"+
-			"If you did not ask for it, cancel the request:\n\n%s\n\n"+
-			"and consider changing your password: whoever asked may know it.",
-		u.Username, m.IP, days(ConfirmTTL), confirmLink, days(s.cfg.Wait), cancelLink))
+	_ = s.mail.Send(ctx, u.Email, "recovery-confirm", mail.Data{"Username": u.Username, "IP": m.IP,
+		"ConfirmTTL": ConfirmTTL, "ConfirmLink": confirmLink, "Wait": s.cfg.Wait, "CancelLink": cancelLink})
 	return nil
 }
 
@@ -397,12 +366,8 @@ func (s *Service) Confirm(ctx context.Context, token string, m audit.Meta) (*sto
 		}
 		return nil, fmt.Errorf("recovery: confirm: %w", err)
 	}
-	s.send(ctx, u.Email, "Your account recovery request is confirmed", fmt.Sprintf(
-		"Hello %s,\n\nYour request to recover your cheeseshop account was confirmed (from %s). The waiting period "+
-			"runs until %s; after it an administrator may approve the request, which removes every two-factor method "+
-			"of your account, signs out every session and sends you a link to choose a new password.\n\n"+
-			"If you did not ask for it, or you found a second factor again, cancel the request:\n\n%s",
-		u.Username, m.IP, when(s.EligibleAt(r)), cancelLink))
+	_ = s.mail.Send(ctx, u.Email, "recovery-confirmed", mail.Data{"Username": u.Username, "IP": m.IP,
+		"EligibleAt": s.EligibleAt(r), "CancelLink": cancelLink})
 	return r, nil
 }
 
@@ -469,10 +434,7 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, userID int64, m audi
 }
 
 func (s *Service) cancelled(ctx context.Context, r *store.RecoveryRequest, m audit.Meta) {
-	s.send(ctx, r.Email, "Your account recovery request was cancelled", fmt.Sprintf(
-		"Hello %s,\n\nThe recovery request of your cheeseshop account was cancelled (from %s). "+
-			"Nothing of your account changed: your password and two-factor methods stay as they are.",
-		r.Username, m.IP))
+	_ = s.mail.Send(ctx, r.Email, "recovery-cancelled", mail.Data{"Username": r.Username, "IP": m.IP})
 }
 
 // Open returns the user's open request, or nil.
@@ -534,7 +496,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 	}
 	if now := s.now(); now.Before(s.EligibleAt(r)) {
 		return nil, refuse(account.Forbidden, "The waiting period of this request runs until %s: it cannot be approved before.",
-			when(s.EligibleAt(r)))
+			words.Time(s.EligibleAt(r)))
 	}
 	unusable, err := s.hasher.Hash(ctx, rand.Text()+rand.Text())
 	if err != nil {
@@ -579,13 +541,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 		}
 		return nil, fmt.Errorf("recovery: approve: %w", err)
 	}
-	s.send(ctx, r.Email, "Your account was recovered: choose a new password", fmt.Sprintf(
-		"Hello %s,\n\nAn administrator approved the recovery of your cheeseshop account. Every two-factor method "+
-			"(authenticator app, security keys, recovery codes) was removed, every session was signed out, and your "+
-			"password no longer works.\n\nChoose a new password with this link (it works once, for %s):\n\n%s\n\n"+
-			"Then sign in and set up two-factor authentication again: %s/manage/account/two-factor/\n\n"+
-			"If the link expired, ask for a new one at %s/account/reset-password/",
-		r.Username, days(ResetTTL), resetLink, s.cfg.BaseURL, s.cfg.BaseURL))
+	_ = s.mail.Send(ctx, r.Email, "recovery-approved", mail.Data{"Username": r.Username, "ResetTTL": ResetTTL, "ResetLink": resetLink})
 	return r, nil
 }
 
@@ -622,11 +578,6 @@ func (s *Service) Reject(ctx context.Context, admin *store.User, id int64, note 
 		}
 		return nil, fmt.Errorf("recovery: reject: %w", err)
 	}
-	text := fmt.Sprintf("Hello %s,\n\nAn administrator rejected the recovery request of your cheeseshop account. "+
-		"Nothing of your account changed.", r.Username)
-	if note != "" {
-		text += "\n\nThe administrator's note: " + note
-	}
-	s.send(ctx, r.Email, "Your account recovery request was rejected", text)
+	_ = s.mail.Send(ctx, r.Email, "recovery-rejected", mail.Data{"Username": r.Username, "Note": note})
 	return r, nil
 }

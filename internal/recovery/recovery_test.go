@@ -501,7 +501,7 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		ctx := t.Context()
 		u := f.user("gina", false)
 		gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{}), next: f.box}
-		f.rec.cfg.Mailer = gate
+		f.rec.mail.Mailer = gate
 		answered := make(chan error)
 		go func() {
 			answered <- errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))

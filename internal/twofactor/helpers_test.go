@@ -16,6 +16,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 )
 
@@ -50,6 +51,8 @@ type fixture struct {
 	tf   *Service
 	acct *account.Service
 	clk  *clock
+	// outbox is the folder of the emails sent (mail.ReadOutbox).
+	outbox string
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
@@ -57,7 +60,9 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := auth.NewHasher(1)
-	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)), Config{BaseURL: "http://index.test"}, log, clk.Now)
+	outbox := t.TempDir()
+	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)),
+		Config{BaseURL: "http://index.test", Mailer: &mail.Outbox{Dir: outbox, From: "index@example.org"}}, log, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +71,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(acct.Close)
-	return &fixture{t: t, st: st, tf: tf, acct: acct, clk: clk}
+	return &fixture{t: t, st: st, tf: tf, acct: acct, clk: clk, outbox: outbox}
 }
 
 const testPassword = "a long enough password"
