@@ -13,29 +13,12 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // mailbox is a Mailer that keeps what it is given. Reading it first waits
 // for the service's background jobs (which send most mail).
@@ -88,16 +71,16 @@ func (m *mailbox) lastToken(t *testing.T, addr string) string {
 type fixture struct {
 	svc   *Service
 	st    *store.Store
-	clock *clock
+	clock *clocktest.Clock
 	mail  *mailbox
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	f := &fixture{st: st, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, mail: &mailbox{}}
+	f := &fixture{st: st, clock: clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), mail: &mailbox{}}
 	var err error
 	f.svc, err = New(context.Background(), st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.now)
+		slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +143,7 @@ func TestVerificationLinks(t *testing.T) {
 			t.Fatalf("peek: %+v %v", p, err)
 		}
 		// Valid for 24 hours, not a second more.
-		f.clock.advance(VerifyEmailTTL)
+		f.clock.Add(VerifyEmailTTL)
 		_, err = f.svc.PeekVerification(ctx, tok)
 		wantKind(t, "peek an expired link", err, NotFound, "expired")
 		_, err = f.svc.VerifyEmail(ctx, tok, here)
@@ -232,13 +215,13 @@ func TestPasswordResetLimitsAndExpiry(t *testing.T) {
 		}
 		tok := f.mail.lastToken(t, "carol@example.org")
 		// Valid for an hour.
-		f.clock.advance(ResetPasswordTTL)
+		f.clock.Add(ResetPasswordTTL)
 		_, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
 		wantKind(t, "expired reset link", err, NotFound, "expired")
 
 		// Per IP: past ResetIPLimit (the requests above count) the answer
 		// is 429, whatever the name.
-		f.clock.advance(ResetIPLimit.Window)
+		f.clock.Add(ResetIPLimit.Window)
 		for range ResetIPLimit.Max {
 			if err := f.svc.RequestPasswordReset(ctx, "nobody", here); err != nil {
 				t.Fatal(err)
@@ -295,14 +278,14 @@ func TestLoginLimitWindow(t *testing.T) {
 		for range LoginLimit.Max {
 			_, err := f.svc.Login(ctx, "erin", "wrong", here)
 			wantKind(t, "wrong password", err, Unauthorized, "wrong")
-			f.clock.advance(time.Second)
+			f.clock.Add(time.Second)
 		}
 		_, err := f.svc.Login(ctx, "erin", pw, here)
 		wantKind(t, "past the limit", err, TooManyRequests, "Try again in")
 		if e := err.(*Error); e.RetryAfter != LoginLimit.Window-10*time.Second {
 			t.Fatalf("RetryAfter = %s", e.RetryAfter)
 		}
-		f.clock.advance(LoginLimit.Window)
+		f.clock.Add(LoginLimit.Window)
 		if _, err := f.svc.Login(ctx, "erin", pw, here); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
@@ -387,7 +370,7 @@ func TestPasswordChecksPerIP(t *testing.T) {
 		f := newFixture(t, st)
 		budget := ratelimit.Rule{Max: 20, Window: 5 * time.Minute}
 		svc, err := New(ctx, st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail, PasswordChecksPerIP: budget},
-			slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.now)
+			slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 		storetest.Must(t, err)
 		t.Cleanup(svc.Close)
 		f.register(t, "erin")
@@ -408,7 +391,7 @@ func TestPasswordChecksPerIP(t *testing.T) {
 			t.Fatalf("from another address: %v", err)
 		}
 		// The refusals did not count as failed logins of the user.
-		f.clock.advance(budget.Window)
+		f.clock.Add(budget.Window)
 		if _, err := svc.Login(ctx, "erin", pw, here); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}

@@ -15,23 +15,11 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
-
-// clock is a test clock: the tests move it, they never sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // outbox keeps the emails sent. Reading it first waits for the services'
 // background jobs (which send the mail of requests).
@@ -90,14 +78,14 @@ var m0 = audit.Meta{IP: "192.0.2.1", UserAgent: "test"}
 type fixture struct {
 	t    *testing.T
 	st   *store.Store
-	clk  *clock
+	clk  *clocktest.Clock
 	box  *outbox
 	rec  *Service
 	acct *account.Service
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
-	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := auth.NewHasher(1)
 	box := &outbox{}
