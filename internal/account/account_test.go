@@ -7,49 +7,24 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/clocktest"
-	"cheeseshop/internal/mail"
+	"cheeseshop/internal/mail/mailtest"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// mailbox is a Mailer that keeps what it is given. Reading it first waits
-// for the service's background jobs (which send most mail).
-type mailbox struct {
-	mu    sync.Mutex
-	msgs  []mail.Message
-	drain func()
-}
-
-func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.msgs = append(m.msgs, msg)
-	return nil
-}
-
-func (m *mailbox) all() []mail.Message {
-	if m.drain != nil {
-		m.drain()
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]mail.Message(nil), m.msgs...)
-}
-
 var tokenInLink = regexp.MustCompile(`\?token=([^\s]+)`)
 
 // lastToken returns the token of the link in the last message to addr.
-func (m *mailbox) lastToken(t *testing.T, addr string) string {
+func lastToken(t *testing.T, box *mailtest.Box, addr string) string {
 	t.Helper()
-	msgs := m.all()
+	msgs := box.All()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].To != addr {
 			continue
@@ -72,12 +47,12 @@ type fixture struct {
 	svc   *Service
 	st    *store.Store
 	clock *clocktest.Clock
-	mail  *mailbox
+	mail  *mailtest.Box
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	f := &fixture{st: st, clock: clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), mail: &mailbox{}}
+	f := &fixture{st: st, clock: clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), mail: &mailtest.Box{}}
 	var err error
 	f.svc, err = New(context.Background(), st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
@@ -85,7 +60,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.svc.Close)
-	f.mail.drain = func() {
+	f.mail.Drain = func() {
 		if err := f.svc.Drain(context.Background()); err != nil {
 			t.Error(err)
 		}
@@ -134,8 +109,8 @@ func TestVerificationLinks(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		l := f.register(t, "alice")
-		tok := f.mail.lastToken(t, "alice@example.org")
-		if msgs := f.mail.all(); !strings.Contains(msgs[0].Text, "https://pypi.example.org/account/verify-email/?token=") {
+		tok := lastToken(t, f.mail, "alice@example.org")
+		if msgs := f.mail.All(); !strings.Contains(msgs[0].Text, "https://pypi.example.org/account/verify-email/?token=") {
 			t.Fatalf("link not on the base URL:\n%s", msgs[0].Text)
 		}
 		p, err := f.svc.PeekVerification(ctx, tok)
@@ -157,7 +132,7 @@ func TestVerificationLinks(t *testing.T) {
 		if err := f.svc.ResendVerification(ctx, c, here); err != nil {
 			t.Fatal(err)
 		}
-		tok = f.mail.lastToken(t, "alice@example.org")
+		tok = lastToken(t, f.mail, "alice@example.org")
 		if err := st.SetEmail(ctx, l.User.ID, "other@example.org", false); err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +151,7 @@ func TestResendVerification(t *testing.T) {
 		f := newFixture(t, st)
 		l := f.register(t, "bob")
 		c := &Current{User: l.User, Session: l.Session}
-		first := f.mail.lastToken(t, "bob@example.org")
+		first := lastToken(t, f.mail, "bob@example.org")
 		for range ResendLimit.Max {
 			if err := f.svc.ResendVerification(ctx, c, here); err != nil {
 				t.Fatal(err)
@@ -187,7 +162,7 @@ func TestResendVerification(t *testing.T) {
 		// Only the latest link works.
 		_, err = f.svc.VerifyEmail(ctx, first, here)
 		wantKind(t, "earlier link", err, NotFound, "not valid")
-		u, err := f.svc.VerifyEmail(ctx, f.mail.lastToken(t, "bob@example.org"), here)
+		u, err := f.svc.VerifyEmail(ctx, lastToken(t, f.mail, "bob@example.org"), here)
 		if err != nil || !u.EmailVerified {
 			t.Fatalf("verify: %v", err)
 		}
@@ -202,7 +177,7 @@ func TestPasswordResetLimitsAndExpiry(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		f.register(t, "carol")
-		sent := func() int { return len(f.mail.all()) }
+		sent := func() int { return len(f.mail.All()) }
 		before := sent()
 		// Per user: past ResetUserLimit nothing is sent, and nothing says so.
 		for i := range ResetUserLimit.Max + 2 {
@@ -213,7 +188,7 @@ func TestPasswordResetLimitsAndExpiry(t *testing.T) {
 		if got := sent() - before; got != ResetUserLimit.Max {
 			t.Fatalf("%d reset emails, want %d", got, ResetUserLimit.Max)
 		}
-		tok := f.mail.lastToken(t, "carol@example.org")
+		tok := lastToken(t, f.mail, "carol@example.org")
 		// Valid for an hour.
 		f.clock.Add(ResetPasswordTTL)
 		_, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
@@ -248,7 +223,7 @@ func TestPasswordResetEndsSessionsAndVerifies(t *testing.T) {
 		if err := f.svc.RequestPasswordReset(ctx, "DAN@example.org", here); err != nil {
 			t.Fatal(err)
 		}
-		tok := f.mail.lastToken(t, "dan@example.org")
+		tok := lastToken(t, f.mail, "dan@example.org")
 		_, err := f.svc.ResetPassword(ctx, tok, "dan", "dan", here)
 		wantKind(t, "bad password", err, Invalid, "Correct the fields")
 		u, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
@@ -322,7 +297,7 @@ func TestSetDisabled(t *testing.T) {
 		if err := f.svc.RequestPasswordReset(ctx, "fay", here); err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range f.mail.all() {
+		for _, m := range f.mail.All() {
 			if strings.Contains(m.Subject, "Reset") {
 				t.Fatal("a disabled account was sent a reset link")
 			}

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,43 +15,17 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/clocktest"
-	"cheeseshop/internal/mail"
+	"cheeseshop/internal/mail/mailtest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// outbox keeps the emails sent. Reading it first waits for the services'
-// background jobs (which send the mail of requests).
-type outbox struct {
-	mu    sync.Mutex
-	msgs  []mail.Message
-	drain []func(context.Context) error
-}
-
-func (o *outbox) Send(_ context.Context, m mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) all() []mail.Message {
-	for _, d := range o.drain {
-		if err := d(context.Background()); err != nil {
-			panic(err)
-		}
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]mail.Message(nil), o.msgs...)
-}
-
 var linkRE = regexp.MustCompile(`http://index\.test(/[a-z/-]+/)\?token=(\S+)`)
 
 // link returns the token of the last emailed link to page.
-func (o *outbox) link(t *testing.T, page string) string {
+func link(t *testing.T, box *mailtest.Box, page string) string {
 	t.Helper()
-	msgs := o.all()
+	msgs := box.All()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		for _, m := range linkRE.FindAllStringSubmatch(msgs[i].Text, -1) {
 			if m[1] == page {
@@ -79,7 +52,7 @@ type fixture struct {
 	t    *testing.T
 	st   *store.Store
 	clk  *clocktest.Clock
-	box  *outbox
+	box  *mailtest.Box
 	rec  *Service
 	acct *account.Service
 }
@@ -88,7 +61,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	clk := clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := auth.NewHasher(1)
-	box := &outbox{}
+	box := &mailtest.Box{}
 	has := func(ctx context.Context, id int64) (bool, error) {
 		totp, keys, err := st.TwoFactorMethods(ctx, id)
 		return totp || keys > 0, err
@@ -100,7 +73,13 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	rec := New(st, hasher, Config{BaseURL: "http://index.test/", Wait: wait, Mailer: box}, log, clk.Now)
 	t.Cleanup(rec.Close)
 	t.Cleanup(acct.Close)
-	box.drain = []func(context.Context) error{rec.Drain, acct.Drain}
+	box.Drain = func() {
+		for _, drain := range []func(context.Context) error{rec.Drain, acct.Drain} {
+			if err := drain(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 	return &fixture{t: t, st: st, clk: clk, box: box, rec: rec, acct: acct}
 }
 
@@ -219,7 +198,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if _, err := f.rec.Approve(ctx, admin, pending[0].ID, m0); kind(err) != account.Invalid {
 			t.Fatalf("approve unconfirmed: %v", err)
 		}
-		tok := f.box.link(t, "/account/recovery/confirm/")
+		tok := link(t, f.box, "/account/recovery/confirm/")
 		if pu, err := f.rec.PeekConfirm(ctx, tok); err != nil || pu.ID != u.ID {
 			t.Fatalf("peek confirm: %v", err)
 		}
@@ -256,7 +235,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if _, err := f.acct.Login(ctx, "alice", password, m0); kind(err) != account.Unauthorized {
 			t.Fatalf("old password after approval: %v", err)
 		}
-		reset := f.box.link(t, "/account/reset-password/confirm/")
+		reset := link(t, f.box, "/account/reset-password/confirm/")
 		if _, err := f.acct.ResetPassword(ctx, reset, "a brand new password", "a brand new password", m0); err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +247,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 			t.Fatalf("events %q, want %q", got, want)
 		}
 		subjects := map[string]bool{}
-		for _, m := range f.box.all() {
+		for _, m := range f.box.All() {
 			if m.To == u.Email {
 				subjects[m.Subject] = true
 			}
@@ -298,11 +277,11 @@ func TestRecoveryCancel(t *testing.T) {
 		if err := f.request(ctx, "bob", "", m0); err != nil {
 			t.Fatal(err)
 		}
-		r, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0)
+		r, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cancel := f.box.link(t, "/account/recovery/cancel/")
+		cancel := link(t, f.box, "/account/recovery/cancel/")
 		if _, err := f.rec.PeekCancel(ctx, cancel); err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +311,7 @@ func TestRecoveryCancel(t *testing.T) {
 		if _, err := f.rec.CancelMine(ctx, u, m0); kind(err) != account.NotFound {
 			t.Fatalf("cancel with nothing open: %v", err)
 		}
-		if _, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0); !IsLinkError(err) {
+		if _, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0); !IsLinkError(err) {
 			t.Fatalf("confirm after cancel: %v", err)
 		}
 		if got := f.state(u); got.TOTP != before.TOTP || got.Keys != before.Keys || got.Codes != before.Codes || got.Hash != before.Hash {
@@ -355,7 +334,7 @@ func TestRecoveryReject(t *testing.T) {
 		if err := f.request(ctx, "carol", "please", m0); err != nil {
 			t.Fatal(err)
 		}
-		r, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0)
+		r, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +348,7 @@ func TestRecoveryReject(t *testing.T) {
 		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != account.Invalid {
 			t.Fatalf("approve a rejected request: %v", err)
 		}
-		if _, err := f.rec.Cancel(ctx, f.box.link(t, "/account/recovery/cancel/"), m0); !IsLinkError(err) {
+		if _, err := f.rec.Cancel(ctx, link(t, f.box, "/account/recovery/cancel/"), m0); !IsLinkError(err) {
 			t.Fatalf("cancel a rejected request: %v", err)
 		}
 		if got := f.state(u); got != before {
@@ -378,7 +357,7 @@ func TestRecoveryReject(t *testing.T) {
 		if got, want := f.tags(u), "requested,confirmed,rejected"; got != want {
 			t.Fatalf("events %q, want %q", got, want)
 		}
-		last := f.box.all()[len(f.box.all())-1]
+		last := f.box.All()[len(f.box.All())-1]
 		if last.Subject != "Your account recovery request was rejected" || !strings.Contains(last.Text, "could not verify") {
 			t.Fatalf("last email: %+v", last)
 		}
@@ -399,7 +378,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 				t.Fatalf("request %d: %v", i, err)
 			}
 		}
-		if n := len(f.box.all()); n != UserLimit.Max {
+		if n := len(f.box.All()); n != UserLimit.Max {
 			t.Fatalf("%d emails for %d requests, want %d", n, UserLimit.Max+2, UserLimit.Max)
 		}
 		// Only the latest request waits for confirmation.
@@ -410,7 +389,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		if err := f.request(ctx, "dave", "", m0); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(f.box.all()); n != UserLimit.Max+1 {
+		if n := len(f.box.All()); n != UserLimit.Max+1 {
 			t.Fatalf("a day later: %d emails, want %d", n, UserLimit.Max+1)
 		}
 		// Unknown accounts are answered the same, and nothing is sent.
@@ -426,7 +405,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		if err := f.request(ctx, "erin", "", audit.Meta{IP: "203.0.113.9"}); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(f.box.all()); n != UserLimit.Max+1 {
+		if n := len(f.box.All()); n != UserLimit.Max+1 {
 			t.Fatalf("unknown or unverified accounts were emailed: %d emails", n)
 		}
 		for range IPLimit.Max - 4 {
@@ -450,7 +429,7 @@ func TestRecoveryExpires(t *testing.T) {
 		if err := f.request(ctx, "frank", "", m0); err != nil {
 			t.Fatal(err)
 		}
-		tok := f.box.link(t, "/account/recovery/confirm/")
+		tok := link(t, f.box, "/account/recovery/confirm/")
 		f.clk.Add(ConfirmTTL)
 		if _, err := f.rec.Confirm(ctx, tok, m0); !IsLinkError(err) {
 			t.Fatalf("confirm an expired link: %v", err)
@@ -460,22 +439,6 @@ func TestRecoveryExpires(t *testing.T) {
 			t.Fatalf("requests: %+v, %v", rs, err)
 		}
 	})
-}
-
-// gateMailer blocks every Send until open is closed.
-type gateMailer struct {
-	entered chan struct{}
-	open    chan struct{}
-	next    mail.Mailer
-}
-
-func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
-	select {
-	case g.entered <- struct{}{}:
-	default:
-	}
-	<-g.open
-	return g.next.Send(ctx, m)
 }
 
 // TestRecoveryRequestAnswersFirst: the answer to a recovery request does
@@ -488,7 +451,7 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		f := newFixture(t, st)
 		ctx := t.Context()
 		u := f.user("gina", false)
-		gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{}), next: f.box}
+		gate := mailtest.NewGate(f.box)
 		f.rec.mail.Mailer = gate
 		answered := make(chan error)
 		go func() {
@@ -498,15 +461,15 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		case err := <-answered:
 			storetest.Must(t, err)
 		case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
-			close(gate.open)
+			gate.Open()
 			t.Fatal("the answer to a recovery request waited for the email")
 		}
-		<-gate.entered
-		close(gate.open)
+		<-gate.Entered
+		gate.Open()
 		storetest.Must(t, f.rec.Drain(ctx))
 		if _, err := st.OpenRecoveryRequest(ctx, u.ID); err != nil {
 			t.Fatalf("the request was not filed after the answer: %v", err)
 		}
-		f.box.link(t, "/account/recovery/confirm/")
+		link(t, f.box, "/account/recovery/confirm/")
 	})
 }
