@@ -63,28 +63,26 @@ func (s *Service) newLink(ctx context.Context, q tokenCreator, u *store.User, pu
 // peekLink returns the token of a link without using it, refusing unknown
 // and expired ones.
 func (s *Service) peekLink(ctx context.Context, secret, purpose string) (*store.AccountToken, error) {
-	if secret == "" || len(secret) > maxLinkToken {
-		return nil, errLinkInvalid
-	}
-	t, err := s.store.PeekAccountToken(ctx, hashSecret(secret), purpose)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errLinkInvalid
-	} else if err != nil {
-		return nil, fmt.Errorf("account: %w", err)
-	}
-	if !s.now().Before(t.ExpiresAt) {
-		return nil, errLinkExpired
-	}
-	return t, nil
+	return s.findLink(secret, func(hash string) (*store.AccountToken, error) {
+		return s.store.PeekAccountToken(ctx, hash, purpose)
+	})
 }
 
 // takeLink uses up the token of a link (once: a second taker finds
 // nothing), refusing unknown and expired ones.
 func (s *Service) takeLink(ctx context.Context, q tokenTaker, secret, purpose string) (*store.AccountToken, error) {
+	return s.findLink(secret, func(hash string) (*store.AccountToken, error) {
+		return q.TakeAccountToken(ctx, hash, purpose)
+	})
+}
+
+// findLink returns the token of the link whose secret is secret, found
+// by its hash with find, refusing unknown and expired ones.
+func (s *Service) findLink(secret string, find func(hash string) (*store.AccountToken, error)) (*store.AccountToken, error) {
 	if secret == "" || len(secret) > maxLinkToken {
 		return nil, errLinkInvalid
 	}
-	t, err := q.TakeAccountToken(ctx, hashSecret(secret), purpose)
+	t, err := find(hashSecret(secret))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLinkInvalid
 	} else if err != nil {

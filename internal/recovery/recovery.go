@@ -374,9 +374,22 @@ func (s *Service) Confirm(ctx context.Context, token string, m audit.Meta) (*sto
 // Cancel uses a cancel link: the user's open request is cancelled, and
 // nothing of the account changes.
 func (s *Service) Cancel(ctx context.Context, token string, m audit.Meta) (*store.RecoveryRequest, error) {
+	return s.cancelOf(ctx, m, func(tx *store.Tx) (int64, error) {
+		return s.take(ctx, tx, token, store.PurposeRecoveryCancel)
+	})
+}
+
+// CancelMine cancels the open request of a signed-in user.
+func (s *Service) CancelMine(ctx context.Context, u *store.User, m audit.Meta) (*store.RecoveryRequest, error) {
+	return s.cancelOf(ctx, m, func(*store.Tx) (int64, error) { return u.ID, nil })
+}
+
+// cancelOf cancels the open request of the user that who names, within
+// the transaction in which who runs, and tells the user.
+func (s *Service) cancelOf(ctx context.Context, m audit.Meta, who func(*store.Tx) (int64, error)) (*store.RecoveryRequest, error) {
 	var r *store.RecoveryRequest
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		uid, err := s.take(ctx, tx, token, store.PurposeRecoveryCancel)
+		uid, err := who(tx)
 		if err != nil {
 			return err
 		}
@@ -389,24 +402,7 @@ func (s *Service) Cancel(ctx context.Context, token string, m audit.Meta) (*stor
 		}
 		return nil, fmt.Errorf("recovery: cancel: %w", err)
 	}
-	s.cancelled(ctx, r, m)
-	return r, nil
-}
-
-// CancelMine cancels the open request of a signed-in user.
-func (s *Service) CancelMine(ctx context.Context, u *store.User, m audit.Meta) (*store.RecoveryRequest, error) {
-	var r *store.RecoveryRequest
-	err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
-		r, err = s.cancel(ctx, tx, u.ID, m)
-		return err
-	})
-	if err != nil {
-		if account.KindOf(err) != 0 {
-			return nil, err
-		}
-		return nil, fmt.Errorf("recovery: cancel: %w", err)
-	}
-	s.cancelled(ctx, r, m)
+	_ = s.mail.Send(ctx, r.Email, "recovery-cancelled", mail.Data{"Username": r.Username, "IP": m.IP})
 	return r, nil
 }
 
@@ -431,10 +427,6 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, userID int64, m audi
 	r.State, r.DecidedAt = store.RecoveryCancelled, now
 	return r, audit.Record(ctx, tx, now, m, store.Event{UserID: userID, ActorID: userID, Tag: audit.RecoveryCancelled},
 		map[string]any{"request": r.ID})
-}
-
-func (s *Service) cancelled(ctx context.Context, r *store.RecoveryRequest, m audit.Meta) {
-	_ = s.mail.Send(ctx, r.Email, "recovery-cancelled", mail.Data{"Username": r.Username, "IP": m.IP})
 }
 
 // Open returns the user's open request, or nil.
