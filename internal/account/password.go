@@ -53,10 +53,9 @@ func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Met
 		return nil
 	}
 	userKey := fmt.Sprintf("reset:user:%d", u.ID)
-	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{ResetUserLimit}}); err != nil {
-		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
-			return err
-		}
+	if ok, err := s.limiter.Allow(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{ResetUserLimit}}); err != nil {
+		return err
+	} else if !ok {
 		s.log.InfoContext(ctx, "password reset not sent: too many", "user", u.Username, "ip", m.IP)
 		return nil
 	}

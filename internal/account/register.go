@@ -193,10 +193,9 @@ func (s *Service) finishRegistration(ctx context.Context, username, email, hash 
 // user, silently beyond), and records it on the owner's history.
 func (s *Service) registrationOfTakenEmail(ctx context.Context, owner *store.User, username string, m audit.Meta) error {
 	key := fmt.Sprintf("register:user:%d", owner.ID)
-	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{RegisterNoticeLimit}}); err != nil {
-		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
-			return err
-		}
+	if ok, err := s.limiter.Allow(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{RegisterNoticeLimit}}); err != nil {
+		return err
+	} else if !ok {
 		s.log.InfoContext(ctx, "registration notice not sent: too many", "user", owner.Username, "ip", m.IP)
 		return nil
 	}

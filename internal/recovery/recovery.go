@@ -252,10 +252,9 @@ func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) er
 		return nil
 	}
 	userKey := fmt.Sprintf("recovery:user:%d", u.ID)
-	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{UserLimit}}); err != nil {
-		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
-			return err
-		}
+	if ok, err := s.limiter.Allow(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{UserLimit}}); err != nil {
+		return err
+	} else if !ok {
 		s.log.InfoContext(ctx, "recovery request not filed: too many", "user", u.Username, "ip", m.IP)
 		return nil
 	}
