@@ -203,12 +203,6 @@ func (s *Service) tooMany(ctx context.Context, err error, userID int64, what str
 	return &Error{Kind: TooManyRequests, RetryAfter: wait, Msg: msg}
 }
 
-// hashSecret is how session ids and emailed tokens are stored.
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // Login is the result of a correct password.
 type Login struct {
 	User *store.User
@@ -443,7 +437,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, state string,
 	if state == store.SessionPending {
 		end = now.Add(s.cfg.PendingTimeout)
 	}
-	sess := &store.Session{IDHash: hashSecret(cookie), UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now,
+	sess := &store.Session{IDHash: auth.HashToken(cookie), UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: end, AuthenticatedAt: now, IP: m.IP, UserAgent: truncate(m.UserAgent, 512)}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", nil, fmt.Errorf("account: %w", err)
@@ -467,7 +461,7 @@ func (s *Service) Session(ctx context.Context, cookie string) (*Current, error) 
 	if cookie == "" || len(cookie) > 128 {
 		return nil, nil
 	}
-	sess, err := s.store.SessionByHash(ctx, hashSecret(cookie))
+	sess, err := s.store.SessionByHash(ctx, auth.HashToken(cookie))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {

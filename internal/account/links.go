@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/store"
 )
@@ -52,7 +53,7 @@ type (
 func (s *Service) newLink(ctx context.Context, q tokenCreator, u *store.User, purpose, email, page string, ttl time.Duration) (string, error) {
 	secret := rand.Text() + rand.Text()
 	now := s.now()
-	t := &store.AccountToken{Hash: hashSecret(secret), UserID: u.ID, Purpose: purpose, Email: email,
+	t := &store.AccountToken{Hash: auth.HashToken(secret), UserID: u.ID, Purpose: purpose, Email: email,
 		ExpiresAt: now.Add(ttl), CreatedAt: now}
 	if err := q.CreateAccountToken(ctx, t); err != nil {
 		return "", fmt.Errorf("account: %w", err)
@@ -82,7 +83,7 @@ func (s *Service) findLink(secret string, find func(hash string) (*store.Account
 	if secret == "" || len(secret) > maxLinkToken {
 		return nil, errLinkInvalid
 	}
-	t, err := find(hashSecret(secret))
+	t, err := find(auth.HashToken(secret))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLinkInvalid
 	} else if err != nil {

@@ -13,8 +13,6 @@ package recovery
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,16 +133,11 @@ func IsLinkError(err error) bool {
 	return ok && e == errLink
 }
 
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // newLink stores a one-use token and returns the page URL carrying it.
 func (s *Service) newLink(ctx context.Context, q *store.Tx, u *store.User, purpose, page string, ttl time.Duration) (string, error) {
 	secret := rand.Text() + rand.Text()
 	now := s.now()
-	if err := q.CreateAccountToken(ctx, &store.AccountToken{Hash: hashSecret(secret), UserID: u.ID, Purpose: purpose,
+	if err := q.CreateAccountToken(ctx, &store.AccountToken{Hash: auth.HashToken(secret), UserID: u.ID, Purpose: purpose,
 		Email: u.Email, ExpiresAt: now.Add(ttl), CreatedAt: now}); err != nil {
 		return "", fmt.Errorf("recovery: %w", err)
 	}
@@ -156,7 +149,7 @@ func (s *Service) peek(ctx context.Context, secret, purpose string) (*store.User
 	if secret == "" || len(secret) > maxToken {
 		return nil, errLink
 	}
-	t, err := s.store.PeekAccountToken(ctx, hashSecret(secret), purpose)
+	t, err := s.store.PeekAccountToken(ctx, auth.HashToken(secret), purpose)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLink
 	} else if err != nil {
@@ -177,7 +170,7 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, secret, purpose string
 	if secret == "" || len(secret) > maxToken {
 		return 0, errLink
 	}
-	t, err := tx.TakeAccountToken(ctx, hashSecret(secret), purpose)
+	t, err := tx.TakeAccountToken(ctx, auth.HashToken(secret), purpose)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, errLink
 	} else if err != nil {
