@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"errors"
@@ -202,47 +200,32 @@ func (c *CriticalCmd) measure(ctx context.Context, out io.Writer, st *store.Stor
 // ultranormalized column only, which no real name can produce; a name
 // whose normalized form repeats an earlier one's is skipped.
 func readRankedProjects(path string, limit int, peak float64) ([]storetest.BulkProject, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	sc := bufio.NewScanner(zr)
 	var (
 		projects   []storetest.BulkProject
 		ranks      []int64
 		maxRank    int64
 		ultra      = map[string]bool{}
 		normalized = map[string]bool{}
-		line       int
 	)
-	for sc.Scan() {
-		line++
-		if line == 1 {
-			continue // header
-		}
+	err := readTSV(path, func(line int, cols []string) (bool, error) {
 		if limit > 0 && len(projects) == limit {
-			break
+			return false, nil
 		}
-		cols := strings.Split(sc.Text(), "\t")
 		name := strings.TrimSpace(cols[0])
 		if name == "" {
-			continue
+			return true, nil
 		}
 		var rank int64
 		if len(cols) >= 4 && strings.TrimSpace(cols[3]) != "" {
+			var err error
 			if rank, err = strconv.ParseInt(strings.TrimSpace(cols[3]), 10, 64); err != nil || rank < 1 {
-				return nil, fmt.Errorf("%s:%d: bad rank %q", path, line, cols[3])
+				return false, fmt.Errorf("%s:%d: bad rank %q", path, line, cols[3])
 			}
 			maxRank = max(maxRank, rank)
 		}
 		p := storetest.BulkProject{Name: name, NormalizedName: pep.NormalizeName(name), UltraName: pep.UltraNormalizeName(name)}
 		if normalized[p.NormalizedName] {
-			continue // the same project again
+			return true, nil // the same project again
 		}
 		normalized[p.NormalizedName] = true
 		if ultra[p.UltraName] {
@@ -251,9 +234,10 @@ func readRankedProjects(path string, limit int, peak float64) ([]storetest.BulkP
 		ultra[p.UltraName] = true
 		projects = append(projects, p)
 		ranks = append(ranks, rank)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	next := maxRank
 	for i := range projects {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,5 +108,25 @@ func TestCriticalCommand(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "designated 3"); !strings.Contains(out.String(), "load: reused") || n != 2 {
 		t.Errorf("--reuse --runs 2: %d first computations designating 3:\n%s", n, out.String())
+	}
+}
+
+func TestReadNames(t *testing.T) {
+	path := writeTSV(t, "Foo.Bar\t1.0\t2024-01\t2", " \t1.0\t2024-01\t", "zope\t1.0", "boto3")
+	for _, c := range []struct {
+		n    int
+		want []string
+	}{
+		{0, []string{}},
+		{2, []string{"Foo.Bar", "zope"}},
+		{10, []string{"Foo.Bar", "zope", "boto3"}},
+	} {
+		got, err := readNames(path, c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("readNames(%d) = %q, want %q", c.n, got, c.want)
+		}
 	}
 }

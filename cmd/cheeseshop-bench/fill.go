@@ -225,32 +225,48 @@ feed:
 
 // readNames returns the first n names of the gzipped TSV.
 func readNames(path string, n int) ([]string, error) {
-	f, err := os.Open(path)
+	names := make([]string, 0, n)
+	err := readTSV(path, func(_ int, cols []string) (bool, error) {
+		if len(names) == n {
+			return false, nil
+		}
+		if name := strings.TrimSpace(cols[0]); name != "" {
+			names = append(names, name)
+		}
+		return true, nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	return names, nil
+}
+
+// readTSV calls row with the number and the columns of each line of the
+// gzipped TSV at path after its header, until row returns false or an
+// error.
+func readTSV(path string, row func(line int, cols []string) (bool, error)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	sc := bufio.NewScanner(zr)
-	names := make([]string, 0, n)
-	header := true
-	for sc.Scan() && len(names) < n {
-		if header {
-			header = false
-			continue
+	for line := 1; sc.Scan(); line++ {
+		if line == 1 {
+			continue // the header
 		}
-		name, _, _ := strings.Cut(sc.Text(), "\t")
-		if name = strings.TrimSpace(name); name != "" {
-			names = append(names, name)
+		if more, err := row(line, strings.Split(sc.Text(), "\t")); err != nil || !more {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return names, nil
+	return nil
 }
 
 // fillPrincipal finds or creates the account that owns the filled

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
-	"cheeseshop/internal/mail"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
@@ -213,11 +211,7 @@ func (c *TokenCreateCmd) Run(e *env) error {
 	}
 	defer st.Close()
 	base := strings.TrimRight(c.BaseURL, "/")
-	from := c.MailFrom
-	if from == "" {
-		from = mailFrom(base)
-	}
-	mailer, err := mail.New(c.SMTPURL, filepath.Join(e.Data, "outbox"), from)
+	mailer, err := e.mailer(c.SMTPURL, c.MailFrom, base)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"cheeseshop/internal/index"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -80,11 +79,7 @@ func (c *CriticalComputeCmd) Run(e *env) error {
 	}
 	defer st.Close()
 	base := strings.TrimRight(c.BaseURL, "/")
-	from := c.MailFrom
-	if from == "" {
-		from = mailFrom(base)
-	}
-	mailer, err := mail.New(c.SMTPURL, filepath.Join(e.Data, "outbox"), from)
+	mailer, err := e.mailer(c.SMTPURL, c.MailFrom, base)
 	if err != nil {
 		return err
 	}

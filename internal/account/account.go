@@ -25,6 +25,7 @@ import (
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // Defaults for Config.
@@ -67,7 +68,8 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	secret  []byte // deployment-wide, from the database
+	mail    *mail.Sender // the user's emails, through cfg.Mailer
+	secret  []byte       // deployment-wide, from the database
 	// dummyHash is verified against when a username does not exist, so
 	// that a wrong username costs as much time as a wrong password.
 	dummyHash string
@@ -111,6 +113,7 @@ func New(ctx context.Context, st *store.Store, hasher *auth.Hasher, cfg Config, 
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
+		mail:   &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log},
 		secret: []byte(secret), dummyHash: dummy, jobs: jobs.New(JobWorkers, JobBacklog, log)}, nil
 }
 
@@ -154,35 +157,11 @@ func (s *Service) tooMany(ctx context.Context, err error, userID int64, what str
 		}
 	}
 	wait := ex.RetryAfter.Round(time.Second)
-	msg := fmt.Sprintf("Too many failed %s attempts. Try again in %s.", what, humanDuration(wait))
+	msg := fmt.Sprintf("Too many failed %s attempts. Try again in %s.", what, words.Duration(wait))
 	if strings.HasPrefix(ex.Key, "hash:") {
-		msg = fmt.Sprintf("Too many password checks from your address. Try again in %s.", humanDuration(wait))
+		msg = fmt.Sprintf("Too many password checks from your address. Try again in %s.", words.Duration(wait))
 	}
 	return &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait, Message: msg}
-}
-
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int(d.Seconds()))
-	case d < time.Hour:
-		m := int((d + time.Minute - 1) / time.Minute)
-		if m == 1 {
-			return "1 minute"
-		}
-		return fmt.Sprintf("%d minutes", m)
-	}
-	h := int((d + time.Hour - 1) / time.Hour)
-	if h == 1 {
-		return "1 hour"
-	}
-	return fmt.Sprintf("%d hours", h)
-}
-
-// hashSecret is how session ids and emailed tokens are stored.
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
 }
 
 // Login is the result of a correct password.
@@ -419,7 +398,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, state string,
 	if state == store.SessionPending {
 		end = now.Add(s.cfg.PendingTimeout)
 	}
-	sess := &store.Session{IDHash: hashSecret(cookie), UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now,
+	sess := &store.Session{IDHash: auth.HashToken(cookie), UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: end, AuthenticatedAt: now, IP: m.IP, UserAgent: truncate(m.UserAgent, 512)}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", nil, fmt.Errorf("account: %w", err)
@@ -443,7 +422,7 @@ func (s *Service) Session(ctx context.Context, cookie string) (*Current, error) 
 	if cookie == "" || len(cookie) > 128 {
 		return nil, nil
 	}
-	sess, err := s.store.SessionByHash(ctx, hashSecret(cookie))
+	sess, err := s.store.SessionByHash(ctx, auth.HashToken(cookie))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {

@@ -7,67 +7,25 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
-	"cheeseshop/internal/mail"
+	"cheeseshop/internal/clocktest"
+	"cheeseshop/internal/mail/mailtest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// mailbox is a Mailer that keeps what it is given. Reading it first waits
-// for the service's background jobs (which send most mail).
-type mailbox struct {
-	mu    sync.Mutex
-	msgs  []mail.Message
-	drain func()
-}
-
-func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.msgs = append(m.msgs, msg)
-	return nil
-}
-
-func (m *mailbox) all() []mail.Message {
-	if m.drain != nil {
-		m.drain()
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]mail.Message(nil), m.msgs...)
-}
-
 var tokenInLink = regexp.MustCompile(`\?token=([^\s]+)`)
 
 // lastToken returns the token of the link in the last message to addr.
-func (m *mailbox) lastToken(t *testing.T, addr string) string {
+func lastToken(t *testing.T, box *mailtest.Box, addr string) string {
 	t.Helper()
-	msgs := m.all()
+	msgs := box.All()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].To != addr {
 			continue
@@ -89,21 +47,21 @@ func (m *mailbox) lastToken(t *testing.T, addr string) string {
 type fixture struct {
 	svc   *Service
 	st    *store.Store
-	clock *clock
-	mail  *mailbox
+	clock *clocktest.Clock
+	mail  *mailtest.Box
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	f := &fixture{st: st, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, mail: &mailbox{}}
+	f := &fixture{st: st, clock: clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), mail: &mailtest.Box{}}
 	var err error
 	f.svc, err = New(context.Background(), st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.now)
+		slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.svc.Close)
-	f.mail.drain = func() {
+	f.mail.Drain = func() {
 		if err := f.svc.Drain(context.Background()); err != nil {
 			t.Error(err)
 		}
@@ -152,8 +110,8 @@ func TestVerificationLinks(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		l := f.register(t, "alice")
-		tok := f.mail.lastToken(t, "alice@example.org")
-		if msgs := f.mail.all(); !strings.Contains(msgs[0].Text, "https://pypi.example.org/account/verify-email/?token=") {
+		tok := lastToken(t, f.mail, "alice@example.org")
+		if msgs := f.mail.All(); !strings.Contains(msgs[0].Text, "https://pypi.example.org/account/verify-email/?token=") {
 			t.Fatalf("link not on the base URL:\n%s", msgs[0].Text)
 		}
 		p, err := f.svc.PeekVerification(ctx, tok)
@@ -161,7 +119,7 @@ func TestVerificationLinks(t *testing.T) {
 			t.Fatalf("peek: %+v %v", p, err)
 		}
 		// Valid for 24 hours, not a second more.
-		f.clock.advance(VerifyEmailTTL)
+		f.clock.Add(VerifyEmailTTL)
 		_, err = f.svc.PeekVerification(ctx, tok)
 		wantKind(t, "peek an expired link", err, problem.NotFound, "expired")
 		_, err = f.svc.VerifyEmail(ctx, tok, here)
@@ -175,7 +133,7 @@ func TestVerificationLinks(t *testing.T) {
 		if err := f.svc.ResendVerification(ctx, c, here); err != nil {
 			t.Fatal(err)
 		}
-		tok = f.mail.lastToken(t, "alice@example.org")
+		tok = lastToken(t, f.mail, "alice@example.org")
 		if err := st.SetEmail(ctx, l.User.ID, "other@example.org", false); err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +152,7 @@ func TestResendVerification(t *testing.T) {
 		f := newFixture(t, st)
 		l := f.register(t, "bob")
 		c := &Current{User: l.User, Session: l.Session}
-		first := f.mail.lastToken(t, "bob@example.org")
+		first := lastToken(t, f.mail, "bob@example.org")
 		for range ResendLimit.Max {
 			if err := f.svc.ResendVerification(ctx, c, here); err != nil {
 				t.Fatal(err)
@@ -205,7 +163,7 @@ func TestResendVerification(t *testing.T) {
 		// Only the latest link works.
 		_, err = f.svc.VerifyEmail(ctx, first, here)
 		wantKind(t, "earlier link", err, problem.NotFound, "not valid")
-		u, err := f.svc.VerifyEmail(ctx, f.mail.lastToken(t, "bob@example.org"), here)
+		u, err := f.svc.VerifyEmail(ctx, lastToken(t, f.mail, "bob@example.org"), here)
 		if err != nil || !u.EmailVerified {
 			t.Fatalf("verify: %v", err)
 		}
@@ -220,26 +178,30 @@ func TestPasswordResetLimitsAndExpiry(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		f.register(t, "carol")
-		sent := func() int { return len(f.mail.all()) }
+		sent := func() int { return len(f.mail.All()) }
 		before := sent()
 		// Per user: past ResetUserLimit nothing is sent, and nothing says so.
+		// Each request is handled before the next, so that the last email
+		// carries the one link that works (each request replaces the
+		// links of the earlier ones).
 		for i := range ResetUserLimit.Max + 2 {
 			if err := f.svc.RequestPasswordReset(ctx, "carol", here); err != nil {
 				t.Fatalf("request %d: %v", i, err)
 			}
+			storetest.Must(t, f.svc.Drain(ctx))
 		}
 		if got := sent() - before; got != ResetUserLimit.Max {
 			t.Fatalf("%d reset emails, want %d", got, ResetUserLimit.Max)
 		}
-		tok := f.mail.lastToken(t, "carol@example.org")
+		tok := lastToken(t, f.mail, "carol@example.org")
 		// Valid for an hour.
-		f.clock.advance(ResetPasswordTTL)
+		f.clock.Add(ResetPasswordTTL)
 		_, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
 		wantKind(t, "expired reset link", err, problem.NotFound, "expired")
 
 		// Per IP: past ResetIPLimit (the requests above count) the answer
 		// is 429, whatever the name.
-		f.clock.advance(ResetIPLimit.Window)
+		f.clock.Add(ResetIPLimit.Window)
 		for range ResetIPLimit.Max {
 			if err := f.svc.RequestPasswordReset(ctx, "nobody", here); err != nil {
 				t.Fatal(err)
@@ -266,7 +228,7 @@ func TestPasswordResetEndsSessionsAndVerifies(t *testing.T) {
 		if err := f.svc.RequestPasswordReset(ctx, "DAN@example.org", here); err != nil {
 			t.Fatal(err)
 		}
-		tok := f.mail.lastToken(t, "dan@example.org")
+		tok := lastToken(t, f.mail, "dan@example.org")
 		_, err := f.svc.ResetPassword(ctx, tok, "dan", "dan", here)
 		wantKind(t, "bad password", err, problem.Invalid, "Correct the fields")
 		u, err := f.svc.ResetPassword(ctx, tok, "brand new password", "brand new password", here)
@@ -296,14 +258,14 @@ func TestLoginLimitWindow(t *testing.T) {
 		for range LoginLimit.Max {
 			_, err := f.svc.Login(ctx, "erin", "wrong", here)
 			wantKind(t, "wrong password", err, problem.Unauthenticated, "wrong")
-			f.clock.advance(time.Second)
+			f.clock.Add(time.Second)
 		}
 		_, err := f.svc.Login(ctx, "erin", pw, here)
 		wantKind(t, "past the limit", err, problem.TooManyRequests, "Try again in")
 		if e, _ := problem.As(err); e.RetryAfter != LoginLimit.Window-10*time.Second {
 			t.Fatalf("RetryAfter = %s", e.RetryAfter)
 		}
-		f.clock.advance(LoginLimit.Window)
+		f.clock.Add(LoginLimit.Window)
 		if _, err := f.svc.Login(ctx, "erin", pw, here); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
@@ -340,7 +302,7 @@ func TestSetDisabled(t *testing.T) {
 		if err := f.svc.RequestPasswordReset(ctx, "fay", here); err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range f.mail.all() {
+		for _, m := range f.mail.All() {
 			if strings.Contains(m.Subject, "Reset") {
 				t.Fatal("a disabled account was sent a reset link")
 			}
@@ -388,7 +350,7 @@ func TestPasswordChecksPerIP(t *testing.T) {
 		f := newFixture(t, st)
 		budget := ratelimit.Rule{Max: 20, Window: 5 * time.Minute}
 		svc, err := New(ctx, st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail, PasswordChecksPerIP: budget},
-			slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.now)
+			slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 		storetest.Must(t, err)
 		t.Cleanup(svc.Close)
 		f.register(t, "erin")
@@ -409,7 +371,7 @@ func TestPasswordChecksPerIP(t *testing.T) {
 			t.Fatalf("from another address: %v", err)
 		}
 		// The refusals did not count as failed logins of the user.
-		f.clock.advance(budget.Window)
+		f.clock.Add(budget.Window)
 		if _, err := svc.Login(ctx, "erin", pw, here); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}

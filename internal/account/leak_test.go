@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/audit"
-	"cheeseshop/internal/mail"
+	"cheeseshop/internal/mail/mailtest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -40,7 +40,7 @@ func TestRegisterTakenEmail(t *testing.T) {
 			t.Fatalf("the new account was not created: %v", err)
 		}
 		notices := func() (n int) {
-			for _, m := range f.mail.all() {
+			for _, m := range f.mail.All() {
 				if m.To == "alice@example.org" && strings.Contains(m.Subject, "Someone tried to create an account") {
 					n++
 					if !strings.Contains(m.Text, "mallory") || !strings.Contains(m.Text, "/account/reset-password/") {
@@ -73,23 +73,6 @@ func TestRegisterTakenEmail(t *testing.T) {
 	})
 }
 
-// gateMailer blocks every Send until open is closed, and tells entered
-// when one starts.
-type gateMailer struct {
-	entered chan struct{}
-	open    chan struct{}
-	next    mail.Mailer
-}
-
-func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
-	select {
-	case g.entered <- struct{}{}:
-	default:
-	}
-	<-g.open
-	return g.next.Send(ctx, m)
-}
-
 // TestPasswordResetAnswersFirst: the answer to a reset request does not
 // wait for the work that only an existing account needs (looking it up,
 // the link, the email), so its time cannot tell whether the account
@@ -101,8 +84,8 @@ func TestPasswordResetAnswersFirst(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		f.register(t, "gus")
-		gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{}), next: f.mail}
-		f.svc.cfg.Mailer = gate
+		gate := mailtest.NewGate(f.mail)
+		f.svc.mail.Mailer = gate
 		answered := make(chan error)
 		go func() {
 			answered <- errors.Join(f.svc.RequestPasswordReset(ctx, "gus", here), f.svc.RequestPasswordReset(ctx, "nobody", here))
@@ -111,12 +94,12 @@ func TestPasswordResetAnswersFirst(t *testing.T) {
 		case err := <-answered:
 			storetest.Must(t, err)
 		case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
-			close(gate.open)
+			gate.Open()
 			t.Fatal("the answer to a reset request waited for the email")
 		}
-		<-gate.entered // the email to gus is sent after the answers
-		close(gate.open)
-		tok := f.mail.lastToken(t, "gus@example.org")
+		<-gate.Entered // the email to gus is sent after the answers
+		gate.Open()
+		tok := lastToken(t, f.mail, "gus@example.org")
 		if _, err := f.svc.PeekPasswordReset(ctx, tok); err != nil {
 			t.Fatalf("the link sent after the answer does not work: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
@@ -53,7 +54,7 @@ type (
 func (s *Service) newLink(ctx context.Context, q tokenCreator, u *store.User, purpose, email, page string, ttl time.Duration) (string, error) {
 	secret := rand.Text() + rand.Text()
 	now := s.now()
-	t := &store.AccountToken{Hash: hashSecret(secret), UserID: u.ID, Purpose: purpose, Email: email,
+	t := &store.AccountToken{Hash: auth.HashToken(secret), UserID: u.ID, Purpose: purpose, Email: email,
 		ExpiresAt: now.Add(ttl), CreatedAt: now}
 	if err := q.CreateAccountToken(ctx, t); err != nil {
 		return "", fmt.Errorf("account: %w", err)
@@ -64,28 +65,26 @@ func (s *Service) newLink(ctx context.Context, q tokenCreator, u *store.User, pu
 // peekLink returns the token of a link without using it, refusing unknown
 // and expired ones.
 func (s *Service) peekLink(ctx context.Context, secret, purpose string) (*store.AccountToken, error) {
-	if secret == "" || len(secret) > maxLinkToken {
-		return nil, errLinkInvalid
-	}
-	t, err := s.store.PeekAccountToken(ctx, hashSecret(secret), purpose)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errLinkInvalid
-	} else if err != nil {
-		return nil, fmt.Errorf("account: %w", err)
-	}
-	if !s.now().Before(t.ExpiresAt) {
-		return nil, errLinkExpired
-	}
-	return t, nil
+	return s.findLink(secret, func(hash string) (*store.AccountToken, error) {
+		return s.store.PeekAccountToken(ctx, hash, purpose)
+	})
 }
 
 // takeLink uses up the token of a link (once: a second taker finds
 // nothing), refusing unknown and expired ones.
 func (s *Service) takeLink(ctx context.Context, q tokenTaker, secret, purpose string) (*store.AccountToken, error) {
+	return s.findLink(secret, func(hash string) (*store.AccountToken, error) {
+		return q.TakeAccountToken(ctx, hash, purpose)
+	})
+}
+
+// findLink returns the token of the link whose secret is secret, found
+// by its hash with find, refusing unknown and expired ones.
+func (s *Service) findLink(secret string, find func(hash string) (*store.AccountToken, error)) (*store.AccountToken, error) {
 	if secret == "" || len(secret) > maxLinkToken {
 		return nil, errLinkInvalid
 	}
-	t, err := q.TakeAccountToken(ctx, hashSecret(secret), purpose)
+	t, err := find(auth.HashToken(secret))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLinkInvalid
 	} else if err != nil {
@@ -95,20 +94,6 @@ func (s *Service) takeLink(ctx context.Context, q tokenTaker, secret, purpose st
 		return nil, errLinkExpired
 	}
 	return t, nil
-}
-
-// send emails a message to an address, logging (and returning) a failure.
-func (s *Service) send(ctx context.Context, to, subject, text string) error {
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: email dropped", "to", to, "subject", subject)
-		return nil
-	}
-	text += "\n\n-- \ncheeseshop, " + s.cfg.BaseURL + "/\n"
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send email", "to", to, "subject", subject, "err", err)
-		return fmt.Errorf("account: email to %s: %w", to, err)
-	}
-	return nil
 }
 
 // sendVerification emails u a link proving that it receives mail at email.
@@ -117,10 +102,8 @@ func (s *Service) sendVerification(ctx context.Context, u *store.User, email str
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, email, "Verify your email address", fmt.Sprintf(
-		"Hello %s,\n\nTo confirm that %s is your email address on cheeseshop, open this link:\n\n%s\n\n"+
-			"The link works once, for %s. If you did not ask for it, ignore this email.",
-		u.Username, email, link, humanDuration(VerifyEmailTTL)))
+	return s.mail.Send(ctx, email, "verify-email",
+		mail.Data{"Username": u.Username, "Email": email, "Link": link, "TTL": VerifyEmailTTL})
 }
 
 // sameEmail compares addresses as the database's unique index does.

@@ -9,9 +9,11 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // RequestPasswordReset asks for a one-use reset link (valid
@@ -52,10 +54,9 @@ func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Met
 		return nil
 	}
 	userKey := fmt.Sprintf("reset:user:%d", u.ID)
-	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{ResetUserLimit}}); err != nil {
-		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
-			return err
-		}
+	if ok, err := s.limiter.Allow(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{ResetUserLimit}}); err != nil {
+		return err
+	} else if !ok {
 		s.log.InfoContext(ctx, "password reset not sent: too many", "user", u.Username, "ip", m.IP)
 		return nil
 	}
@@ -69,11 +70,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Met
 	if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, Tag: audit.PasswordResetAsked}, nil); err != nil {
 		return err
 	}
-	return s.send(ctx, u.Email, "Reset your password", fmt.Sprintf(
-		"Hello %s,\n\nSomeone (we hope you) asked to reset the password of your cheeseshop account. "+
-			"To choose a new password, open this link:\n\n%s\n\n"+
-			"The link works once, for %s. If you did not ask for it, ignore this email: your password stays as it is.",
-		u.Username, link, humanDuration(ResetPasswordTTL)))
+	return s.mail.Send(ctx, u.Email, "reset-password", mail.Data{"Username": u.Username, "Link": link, "TTL": ResetPasswordTTL})
 }
 
 // limited turns a rate-limit refusal into an *Error with msg, whose %s is
@@ -81,7 +78,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Met
 func (s *Service) limited(err error, msg string) error {
 	if ex, ok := errors.AsType[*ratelimit.Exceeded](err); ok {
 		wait := ex.RetryAfter.Round(time.Second)
-		return &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait, Message: fmt.Sprintf(msg, humanDuration(wait))}
+		return &problem.Error{Kind: problem.TooManyRequests, RetryAfter: wait, Message: fmt.Sprintf(msg, words.Duration(wait))}
 	}
 	return err
 }
@@ -164,11 +161,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 	if err := s.limiter.Clear(ctx, userKey); err != nil {
 		return nil, err
 	}
-	_ = s.send(ctx, u.Email, "Your password was changed", fmt.Sprintf(
-		"Hello %s,\n\nThe password of your cheeseshop account was reset with a link sent to this address, "+
-			"and every session was signed out (from %s).\n\n"+
-			"If it was not you, reset your password again at once: %s/account/reset-password/",
-		u.Username, m.IP, s.cfg.BaseURL))
+	_ = s.mail.Send(ctx, u.Email, "password-reset", mail.Data{"Username": u.Username, "IP": m.IP})
 	return u, nil
 }
 
@@ -234,10 +227,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Current, current, passw
 	if err != nil {
 		return fmt.Errorf("account: change password: %w", err)
 	}
-	_ = s.send(ctx, u.Email, "Your password was changed", fmt.Sprintf(
-		"Hello %s,\n\nThe password of your cheeseshop account was changed (from %s), and your other sessions were signed out.\n\n"+
-			"If it was not you, reset your password at once: %s/account/reset-password/",
-		u.Username, m.IP, s.cfg.BaseURL))
+	_ = s.mail.Send(ctx, u.Email, "password-changed", mail.Data{"Username": u.Username, "IP": m.IP})
 	return nil
 }
 
@@ -287,10 +277,7 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password s
 		return fmt.Errorf("account: change email: %w", err)
 	}
 	u.Email, u.EmailVerified = email, false
-	_ = s.send(ctx, old, "Your email address was changed", fmt.Sprintf(
-		"Hello %s,\n\nThe email address of your cheeseshop account was changed from %s to %s (from %s).\n\n"+
-			"If it was not you, reset your password at once: %s/account/reset-password/ and contact the index administrators.",
-		u.Username, old, email, m.IP, s.cfg.BaseURL))
+	_ = s.mail.Send(ctx, old, "email-changed", mail.Data{"Username": u.Username, "Old": old, "New": email, "IP": m.IP})
 	_ = s.sendVerification(ctx, u, email)
 	return nil
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
+	netmail "net/mail"
 	"strings"
 	"time"
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
@@ -74,7 +75,7 @@ func checkEmail(email string) string {
 	if len(email) > MaxEmailLength {
 		return fmt.Sprintf("This email address is too long (at most %d characters).", MaxEmailLength)
 	}
-	a, err := mail.ParseAddress(email)
+	a, err := netmail.ParseAddress(email)
 	if err != nil || a.Name != "" || a.Address != email || strings.ContainsAny(email, "\r\n\t <>,;\"") ||
 		!strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
 		return "This is not a valid email address: enter one address, like name@example.org."
@@ -179,10 +180,7 @@ func (s *Service) finishRegistration(ctx context.Context, username, email, hash 
 		if owner, err := s.store.UserByEmail(ctx, email); err == nil {
 			return s.registrationOfTakenEmail(ctx, owner, username, m)
 		}
-		return s.send(ctx, email, "Your cheeseshop account was not created", fmt.Sprintf(
-			"Hello,\n\nSomeone (we hope you) asked to create an account named %s on cheeseshop with this address, "+
-				"but another account took that username in the meantime. To choose another one, register again: %s/account/register/",
-			username, s.cfg.BaseURL))
+		return s.mail.Send(ctx, email, "register-username-taken", mail.Data{"Username": username})
 	} else if err != nil {
 		return fmt.Errorf("account: register %q: %w", username, err)
 	}
@@ -196,10 +194,9 @@ func (s *Service) finishRegistration(ctx context.Context, username, email, hash 
 // user, silently beyond), and records it on the owner's history.
 func (s *Service) registrationOfTakenEmail(ctx context.Context, owner *store.User, username string, m audit.Meta) error {
 	key := fmt.Sprintf("register:user:%d", owner.ID)
-	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{RegisterNoticeLimit}}); err != nil {
-		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
-			return err
-		}
+	if ok, err := s.limiter.Allow(ctx, ratelimit.Limit{Key: key, Rules: []ratelimit.Rule{RegisterNoticeLimit}}); err != nil {
+		return err
+	} else if !ok {
 		s.log.InfoContext(ctx, "registration notice not sent: too many", "user", owner.Username, "ip", m.IP)
 		return nil
 	}
@@ -207,12 +204,8 @@ func (s *Service) registrationOfTakenEmail(ctx context.Context, owner *store.Use
 		map[string]any{"username": username}); err != nil {
 		return err
 	}
-	return s.send(ctx, owner.Email, "Someone tried to create an account with your email address", fmt.Sprintf(
-		"Hello %s,\n\nSomeone (perhaps you) tried to create a new cheeseshop account named %s with this email address "+
-			"(from %s). This address already belongs to your account %s, so no account was created.\n\n"+
-			"If it was you: log in at %s/account/login/ (forgot your password? %s/account/reset-password/).\n"+
-			"If it was not you, you need do nothing.",
-		owner.Username, username, m.IP, owner.Username, s.cfg.BaseURL, s.cfg.BaseURL))
+	return s.mail.Send(ctx, owner.Email, "register-email-taken",
+		mail.Data{"Owner": owner.Username, "Username": username, "IP": m.IP})
 }
 
 func (s *Service) usernameTaken(ctx context.Context, name string) (bool, error) {

@@ -20,12 +20,12 @@ func TestSweep(t *testing.T) {
 		storetest.Must(t, err)
 
 		// busy stays active every hour until its absolute end passes.
-		for end := f.clock.now().Add(DefaultAbsoluteTimeout); f.clock.now().Before(end); {
-			f.clock.advance(time.Hour)
+		for end := f.clock.Now().Add(DefaultAbsoluteTimeout); f.clock.Now().Before(end); {
+			f.clock.Add(time.Hour)
 			c, err := f.svc.Session(ctx, busy.Cookie)
 			storetest.Must(t, err)
-			if c == nil && f.clock.now().Before(end) {
-				t.Fatalf("the busy session ended early, at %s", f.clock.now())
+			if c == nil && f.clock.Now().Before(end) {
+				t.Fatalf("the busy session ended early, at %s", f.clock.Now())
 			}
 		}
 		fresh2 := f.register(t, "fresh2")

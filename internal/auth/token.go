@@ -18,8 +18,10 @@ func NewToken() (token, hash string) {
 	return token, HashToken(token)
 }
 
-// HashToken returns the stored form of a token. Tokens are random and
-// long, so a fast hash is enough: nobody can brute-force 130 bits.
+// HashToken returns the stored form of a token: of an API token, and
+// likewise of a session id or the secret of an emailed link. Tokens are
+// random and long, so a fast hash is enough: nobody can brute-force 130
+// bits.
 // Looking a token up by its hash also means the secret is never compared
 // byte by byte.
 func HashToken(token string) string {

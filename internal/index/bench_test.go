@@ -9,7 +9,6 @@ package index
 
 import (
 	"bytes"
-	"cheeseshop/internal/audit"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"cheeseshop/internal/audit"
 
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"

@@ -8,6 +8,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
@@ -15,11 +16,6 @@ import (
 )
 
 // clock is a settable time for the service.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
 func verify(t *testing.T, f *fixture, p *Principal) {
 	t.Helper()
 	storetest.Must(t, f.st.SetEmail(context.Background(), p.User.ID, p.User.Email, true))
@@ -33,8 +29,8 @@ func TestManageDomain(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			f := newFixture(t, d, Config{})
-			clk := &clock{t: time.Now().UTC()}
-			f.svc.now = clk.now
+			clk := clocktest.New(time.Now())
+			f.svc.now = clk.Now
 			alice, bob := f.user("alice"), f.user("bob")
 			f.mustWheel(alice, disttest.Dist{Name: "widget", Version: "1.0"})
 			m := audit.Meta{IP: "192.0.2.1"}
@@ -80,7 +76,7 @@ func TestManageDomain(t *testing.T) {
 				if n := count(); n != 1 {
 					t.Fatalf("%d use events within a minute", n)
 				}
-				clk.advance(2 * time.Minute)
+				clk.Add(2 * time.Minute)
 				_, _ = f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{})
 				if n := count(); n != 2 {
 					t.Fatalf("%d use events after two minutes", n)
@@ -94,14 +90,14 @@ func TestManageDomain(t *testing.T) {
 				if _, err := f.svc.InviteCollaborator(ctx, alice, m, "widget", "bob", store.RoleOwner); err != nil {
 					t.Fatal(err)
 				}
-				clk.advance(InvitationLifetime + time.Second)
+				clk.Add(InvitationLifetime + time.Second)
 				if err := f.svc.AcceptInvitation(ctx, bob, m, "widget"); problem.KindOf(err) != problem.Invalid {
 					t.Fatalf("expired invitation: %v", err)
 				}
 				if _, err := f.svc.InviteCollaborator(ctx, alice, m, "widget", "bob", store.RoleMaintainer); err != nil {
 					t.Fatal(err)
 				}
-				clk.advance(InvitationLifetime - time.Minute)
+				clk.Add(InvitationLifetime - time.Minute)
 				storetest.Must(t, f.svc.AcceptInvitation(ctx, bob, m, "widget"))
 				if role, _ := f.st.RoleOf(ctx, f.project("widget").ID, bob.User.ID); role != store.RoleMaintainer {
 					t.Fatalf("role %q", role)

@@ -56,6 +56,7 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	cache *Cache
+	mail  *mail.Sender // the users' token notices, through cfg.Mailer
 }
 
 // New returns a Service.
@@ -70,7 +71,8 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger) *Servi
 		cfg.CacheBytes = DefaultCacheBytes
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Service{store: st, blobs: blobs, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() }}
+	s := &Service{store: st, blobs: blobs, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() },
+		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log}}
 	s.cache = newCache(s)
 	return s
 }

@@ -189,22 +189,9 @@ func (s *Service) tokenNotice(ctx context.Context, u *store.User, t *store.Token
 	if !t.ExpiresAt.IsZero() {
 		expires = t.ExpiresAt.Format(time.RFC3339)
 	}
-	who := "from " + m.IP
-	if by != "" {
-		who = "by an " + by + " of the index"
-	}
-	text := fmt.Sprintf("Hello %s,\n\nAn API token was created for your account %s:\n\n"+
-		"  name:        %s\n  token:       %s…\n  projects:    %s\n  permission:  %s\n  expires:     %s\n\n"+
-		"If you did not create it, revoke it at once at %s/manage/account/tokens/, change your password, "+
-		"and check your account's security history.\n",
-		u.Username, who, t.Name, t.Prefix, tokenScope(t, t.ProjectNames), TokenPermission(t), expires, s.cfg.BaseURL)
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: token notice not sent", "user", u.Username, "token", t.Prefix)
-		return
-	}
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: "API token created: " + t.Name, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send token notice", "user", u.Username, "token", t.Prefix, "err", err)
-	}
+	_ = s.mail.Send(ctx, u.Email, "token-created", mail.Data{"Username": u.Username, "By": by, "IP": m.IP,
+		"Name": t.Name, "Prefix": t.Prefix, "Projects": tokenScope(t, t.ProjectNames), "Permission": TokenPermission(t),
+		"Expires": expires})
 }
 
 // ListTokens returns p's user's tokens, newest first (never their
@@ -249,16 +236,7 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, i
 // stolen session cutting off the user's CI is seen. A failure to send is
 // logged, not fatal: the token is gone.
 func (s *Service) revokeNotice(ctx context.Context, u *store.User, t *store.Token, m audit.Meta) {
-	text := fmt.Sprintf("Hello %s,\n\nThe API token %q (%s…) of your account was revoked from %s: it no longer works.\n\n"+
-		"If you did not revoke it, change your password at once at %s/manage/account/, sign out your other sessions, "+
-		"and check your account's security history.\n", u.Username, t.Name, t.Prefix, m.IP, s.cfg.BaseURL)
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: token notice not sent", "user", u.Username, "token", t.Prefix)
-		return
-	}
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: "API token revoked: " + t.Name, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send token notice", "user", u.Username, "token", t.Prefix, "err", err)
-	}
+	_ = s.mail.Send(ctx, u.Email, "token-revoked", mail.Data{"Username": u.Username, "Name": t.Name, "Prefix": t.Prefix, "IP": m.IP})
 }
 
 // touchToken records a token's use and its security event, at most once

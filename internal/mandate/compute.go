@@ -176,42 +176,20 @@ func (s *Service) announce(ctx context.Context, p *store.Project) {
 		return
 	}
 	for _, c := range collabs {
-		if s.cfg.Mailer == nil {
-			s.log.WarnContext(ctx, "no mailer: critical project notice not sent", "project", p.Name, "user", c.Username)
-			continue
-		}
-		if err := s.cfg.Mailer.Send(ctx, mail.Message{To: c.Email, Subject: fmt.Sprintf("%s is now a critical project", p.Name),
-			Text: s.noticeText(p, c)}); err != nil {
-			s.log.ErrorContext(ctx, "critical project notice", "project", p.Name, "user", c.Username, "err", err)
-		}
+		_ = s.mail.Send(ctx, c.Email, "critical-project", mail.Data{
+			"Username": c.Username, "Project": p.Name, "Normalized": p.NormalizedName, "ARole": withArticle(c.Role),
+			"Percent": s.cfg.Percent, "WindowDays": s.cfg.WindowDays,
+			"Grace": s.cfg.Grace > 0, "Start": p.CriticalSince.Add(s.cfg.Grace),
+			"TwoFactor": c.TwoFactor, "SetupURL": s.SetupURL(),
+		})
 	}
 }
 
-// noticeText is the email telling a collaborator its project became
-// critical.
-func (s *Service) noticeText(p *store.Project, c store.MandateCollaborator) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello %s,\n\n", c.Username)
-	fmt.Fprintf(&b, "%s, of which you are a%s %s, is now a critical project of %s: it is one of the top %g%% of projects by downloads over the last %d days. It stays critical from now on.\n\n",
-		p.Name, article(c.Role), c.Role, s.cfg.BaseURL, s.cfg.Percent, s.cfg.WindowDays)
-	start := p.CriticalSince.Add(s.cfg.Grace)
-	when := "From now on"
-	if s.cfg.Grace > 0 {
-		when = "From " + start.Format("2006-01-02 15:04 UTC")
-	}
-	fmt.Fprintf(&b, "%s, every owner and maintainer needs two-factor authentication to upload to it, yank or delete releases, change its collaborators or settings, or create an API token for it. Downloads and installs are not affected.\n\n", when)
-	if c.TwoFactor {
-		b.WriteString("You already have two-factor authentication: nothing to do.\n")
-	} else {
-		fmt.Fprintf(&b, "You have not set up two-factor authentication yet. Set up an authenticator app or a security key at %s before then.\n", s.SetupURL())
-	}
-	fmt.Fprintf(&b, "\nThe project: %s/project/%s/\n", s.cfg.BaseURL, p.NormalizedName)
-	return b.String()
-}
-
-func article(role string) string {
+// withArticle writes a role with its indefinite article ("an Owner", "a
+// Maintainer").
+func withArticle(role string) string {
 	if role != "" && strings.ContainsRune("AEIOU", rune(role[0])) {
-		return "n"
+		return "an " + role
 	}
-	return ""
+	return "a " + role
 }

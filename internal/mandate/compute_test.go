@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
@@ -26,26 +27,25 @@ type fixture struct {
 	t     *testing.T
 	st    *store.Store
 	svc   *mandate.Service
-	now   time.Time
+	clock *clocktest.Clock
 	ids   []int64
 	names map[int64]string
-	mu    sync.Mutex
 }
 
 func newFixture(t *testing.T, st *store.Store, cfg mandate.Config, projects int) *fixture {
 	t.Helper()
-	f := &fixture{t: t, st: st, now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), names: map[int64]string{}}
+	f := &fixture{t: t, st: st, clock: clocktest.New(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)), names: map[int64]string{}}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "https://index.example"
 	}
-	svc, err := mandate.New(st, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock)
+	svc, err := mandate.New(st, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 	storetest.Must(t, err)
 	f.svc = svc
 	ctx := context.Background()
 	storetest.Must(t, st.InTx(ctx, func(tx *store.Tx) error {
 		for i := range projects {
 			name := fmt.Sprintf("proj%05d", i)
-			p := &store.Project{Name: name, NormalizedName: name, UltraName: name, CreatedAt: f.now}
+			p := &store.Project{Name: name, NormalizedName: name, UltraName: name, CreatedAt: f.clock.Now()}
 			if err := tx.CreateProject(ctx, p); err != nil {
 				return err
 			}
@@ -55,18 +55,6 @@ func newFixture(t *testing.T, st *store.Store, cfg mandate.Config, projects int)
 		return nil
 	}))
 	return f
-}
-
-func (f *fixture) clock() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fixture) setNow(t time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = t
 }
 
 func (f *fixture) add(counts []store.DownloadCount) {
@@ -141,7 +129,7 @@ func TestComputeZipf(t *testing.T) {
 		const projects, days = 3000, 240
 		f := newFixture(t, st, mandate.Config{}, projects)
 		rng := rand.New(rand.NewPCG(5, 24))
-		start := store.DayOf(f.now) - days
+		start := store.DayOf(f.clock.Now()) - days
 		// The project of rank r downloads on a day with probability
 		// min(1, 40/r), about 3000/r^1.1 times: heavy head, long tail.
 		daily := map[int64]map[store.Day]int64{}
@@ -262,7 +250,7 @@ func TestComputePermanentAndOnce(t *testing.T) {
 		outbox := filepath.Join(t.TempDir(), "outbox")
 		f := newFixture(t, st, mandate.Config{RunAt: 3 * time.Hour, Mailer: &mail.Outbox{Dir: outbox, From: "index@example.org"}}, 100)
 		now := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
-		f.setNow(now)
+		f.clock.Set(now)
 		day := store.DayOf(now)
 		// An Owner with 2FA and a Maintainer without, on project 0.
 		for i, name := range []string{"olivia", "max"} {
@@ -293,7 +281,7 @@ func TestComputePermanentAndOnce(t *testing.T) {
 
 		// At 03:00 two servers run the job at once: one computes, the
 		// other skips.
-		f.setNow(day.Time().Add(3 * time.Hour))
+		f.clock.Set(day.Time().Add(3 * time.Hour))
 		var wg sync.WaitGroup
 		results := make([]*mandate.Result, 2)
 		for i := range results {
@@ -337,7 +325,7 @@ func TestComputePermanentAndOnce(t *testing.T) {
 		// Downloads collapse; another project overtakes. proj00000 stays
 		// critical, with its first date, and nobody is told again.
 		for d := store.Day(1); d <= 200; d++ {
-			f.setNow((day + d).Time().Add(4 * time.Hour))
+			f.clock.Set((day + d).Time().Add(4 * time.Hour))
 			if d == 1 {
 				f.add([]store.DownloadCount{{ProjectID: f.ids[2], Day: day, Downloads: 5000}})
 			}
@@ -388,7 +376,7 @@ func TestStartWindow(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		f := newFixture(t, st, mandate.Config{Percent: 10}, 60)
-		today := store.DayOf(f.now)
+		today := store.DayOf(f.clock.Now())
 		rng := rand.New(rand.NewPCG(7, 11))
 		daily := map[int64]map[store.Day]int64{}
 		batch := func() []store.DownloadCount {
@@ -435,7 +423,7 @@ func TestStartWindow(t *testing.T) {
 			}
 		}
 		// A window that exists stays where it is.
-		f.setNow(f.now.Add(5 * 24 * time.Hour))
+		f.clock.Add(5 * 24 * time.Hour)
 		storetest.Must(t, f.svc.StartWindow(ctx))
 		if w := state(); w != (store.WindowState{First: first, Last: last}) {
 			t.Fatalf("StartWindow moved an existing window to %v", w)

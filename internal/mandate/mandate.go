@@ -51,6 +51,7 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
+	mail  *mail.Sender // the collaborators' notices, through cfg.Mailer
 }
 
 // New returns a Service; now is the clock (nil: the system's).
@@ -77,7 +78,8 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) (*
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, cfg: cfg, log: log, now: func() time.Time { return now().UTC() }}, nil
+	return &Service{store: st, cfg: cfg, log: log, now: func() time.Time { return now().UTC() },
+		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log}}, nil
 }
 
 // Config returns the settings in use.

@@ -26,6 +26,7 @@ import (
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // DefaultCountries are the shipping countries eligible by default.
@@ -122,6 +123,7 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
+	mail  *mail.Sender // the user's emails, through cfg.Mailer
 }
 
 // New returns a Service; now is the clock (nil: the system's).
@@ -159,7 +161,8 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) (*
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, cfg: cfg, log: log, now: func() time.Time { return now().UTC() }}, nil
+	return &Service{store: st, cfg: cfg, log: log, now: func() time.Time { return now().UTC() },
+		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log}}, nil
 }
 
 // Config returns the settings.
@@ -248,7 +251,7 @@ func (s *Service) eligibility(ctx context.Context, q querier, u *store.User, cou
 		st.Reason = RoleTooNew
 		st.Message = fmt.Sprintf("The giveaway is for those who have held their role on a critical project for at least %s: "+
 			"yours is newer, and you can claim from %s (UTC).",
-			Days(s.cfg.MinRoleAge), st.From.Format("January 2, 2006, 15:04"))
+			words.Duration(s.cfg.MinRoleAge), st.From.Format("January 2, 2006, 15:04"))
 		return st, nil
 	}
 	st.From = time.Time{}
@@ -354,33 +357,18 @@ func (s *Service) Claim(ctx context.Context, u *store.User, country string, m au
 	return code, nil
 }
 
-// Days writes a duration as whole days ("30 days", "1 day"), or in hours
-// and less when it is shorter than a day.
-func Days(d time.Duration) string {
-	switch {
-	case d < 24*time.Hour:
-		return d.String()
-	case d%(24*time.Hour) != 0:
-		return fmt.Sprintf("%.1f days", d.Hours()/24)
-	case d == 24*time.Hour:
-		return "1 day"
-	}
-	return fmt.Sprintf("%d days", d/(24*time.Hour))
-}
+// Days writes a duration in words, as words.Duration does.
+//
+// Deprecated: internal/web still calls it; call words.Duration.
+func Days(d time.Duration) string { return words.Duration(d) }
 
 // notify emails the user that it claimed a code (the code stays on the
 // page: email is no place for it). A failure is logged.
 func (s *Service) notify(ctx context.Context, u *store.User, c *store.PromoCode) {
-	if s.cfg.Mailer == nil || u.Email == "" {
+	if u.Email == "" {
 		return
 	}
-	text := fmt.Sprintf("Hello %s,\n\nYou claimed a code of the security-key giveaway, good for %d security keys shipped to %s.\n"+
-		"Your code and how to redeem it are on %s/manage/account/security-keys-giveaway/\n\n"+
-		"If this was not you, change your password and tell the administrators of the index.\n",
-		u.Username, KeysPerCode, c.Country, s.cfg.BaseURL)
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: "Your security-key code", Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "promo: claim email", "user", u.Username, "err", err)
-	}
+	_ = s.mail.Send(ctx, u.Email, "giveaway-claimed", mail.Data{"Username": u.Username, "Keys": KeysPerCode, "Country": c.Country})
 }
 
 // ImportResult is what Import did.

@@ -154,6 +154,18 @@ func (l *Limiter) Reserve(ctx context.Context, limits ...Limit) (*Reservation, e
 	return r, nil
 }
 
+// Allow counts one attempt against lim's key, as Reserve does, for work
+// that is skipped, not refused, when the key is full (an email that must
+// not flood a mailbox): it reports false then, and an error only when the
+// attempt could not be counted.
+func (l *Limiter) Allow(ctx context.Context, lim Limit) (bool, error) {
+	_, err := l.Reserve(ctx, lim)
+	if _, full := errors.AsType[*Exceeded](err); full {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // waitFor returns how long the key of lim must wait before an attempt
 // fits every one of its rules (0: it fits now): the time until the
 // attempt that makes a full window full leaves it.

@@ -12,6 +12,24 @@ import (
 	"cheeseshop/internal/store/storetest"
 )
 
+// TestAllow: a full key is reported as false, not as an error, and
+// counts nothing.
+func TestAllow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		l := New(st, func() time.Time { return now })
+		k := Limit{Key: "notice", Rules: []Rule{{Max: 2, Window: time.Hour}}}
+		for i, want := range []bool{true, true, false, false} {
+			if ok, err := l.Allow(t.Context(), k); ok != want || err != nil {
+				t.Fatalf("attempt %d: Allow = %v, %v; want %v, nil", i+1, ok, err, want)
+			}
+		}
+		if n, _, _ := st.CountHits(t.Context(), "notice", time.Time{}); n != 2 {
+			t.Fatalf("%d hits counted, want 2", n)
+		}
+	})
+}
+
 func TestLimiter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)

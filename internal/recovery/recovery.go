@@ -13,8 +13,6 @@ package recovery
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +28,7 @@ import (
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // Defaults and lifetimes.
@@ -77,6 +76,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	mail    *mail.Sender // the user's emails, through cfg.Mailer
 	// jobs runs the work of requests after the answer, which must not
 	// tell (nor take longer when) the account exists.
 	jobs *jobs.Queue
@@ -92,6 +92,7 @@ func New(st *store.Store, hasher *auth.Hasher, cfg Config, log *slog.Logger, now
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
+		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log},
 		jobs: jobs.New(account.JobWorkers, account.JobBacklog, log)}
 }
 
@@ -129,16 +130,11 @@ func IsLinkError(err error) bool {
 	return ok && e == errLink
 }
 
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // newLink stores a one-use token and returns the page URL carrying it.
 func (s *Service) newLink(ctx context.Context, q *store.Tx, u *store.User, purpose, page string, ttl time.Duration) (string, error) {
 	secret := rand.Text() + rand.Text()
 	now := s.now()
-	if err := q.CreateAccountToken(ctx, &store.AccountToken{Hash: hashSecret(secret), UserID: u.ID, Purpose: purpose,
+	if err := q.CreateAccountToken(ctx, &store.AccountToken{Hash: auth.HashToken(secret), UserID: u.ID, Purpose: purpose,
 		Email: u.Email, ExpiresAt: now.Add(ttl), CreatedAt: now}); err != nil {
 		return "", fmt.Errorf("recovery: %w", err)
 	}
@@ -150,7 +146,7 @@ func (s *Service) peek(ctx context.Context, secret, purpose string) (*store.User
 	if secret == "" || len(secret) > maxToken {
 		return nil, errLink
 	}
-	t, err := s.store.PeekAccountToken(ctx, hashSecret(secret), purpose)
+	t, err := s.store.PeekAccountToken(ctx, auth.HashToken(secret), purpose)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLink
 	} else if err != nil {
@@ -171,7 +167,7 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, secret, purpose string
 	if secret == "" || len(secret) > maxToken {
 		return 0, errLink
 	}
-	t, err := tx.TakeAccountToken(ctx, hashSecret(secret), purpose)
+	t, err := tx.TakeAccountToken(ctx, auth.HashToken(secret), purpose)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, errLink
 	} else if err != nil {
@@ -181,31 +177,6 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, secret, purpose string
 		return 0, errLink
 	}
 	return t.UserID, nil
-}
-
-// send emails a message, logging a failure (a mail that cannot be sent
-// does not fail the step).
-func (s *Service) send(ctx context.Context, to, subject, text string) {
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: email dropped", "to", to, "subject", subject)
-		return
-	}
-	text += "\n\n-- \ncheeseshop, " + s.cfg.BaseURL + "/\n"
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send email", "to", to, "subject", subject, "err", err)
-	}
-}
-
-func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-func days(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		if d == 24*time.Hour {
-			return "1 day"
-		}
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	}
-	return d.String()
 }
 
 // expireStale marks expired the requests whose confirmation link ran out.
@@ -271,10 +242,9 @@ func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) er
 		return nil
 	}
 	userKey := fmt.Sprintf("recovery:user:%d", u.ID)
-	if _, err := s.limiter.Reserve(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{UserLimit}}); err != nil {
-		if _, ok := errors.AsType[*ratelimit.Exceeded](err); !ok {
-			return err
-		}
+	if ok, err := s.limiter.Allow(ctx, ratelimit.Limit{Key: userKey, Rules: []ratelimit.Rule{UserLimit}}); err != nil {
+		return err
+	} else if !ok {
 		s.log.InfoContext(ctx, "recovery request not filed: too many", "user", u.Username, "ip", m.IP)
 		return nil
 	}
@@ -322,20 +292,11 @@ func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) er
 		return fmt.Errorf("recovery: request: %w", err)
 	}
 	if waiting {
-		s.send(ctx, u.Email, "Your account recovery request is waiting", fmt.Sprintf(
-			"Hello %s,\n\nSomeone (we hope you) asked again to recover your cheeseshop account (from %s). "+
-				"A recovery request of your account is already waiting for an administrator.\n\n"+
-				"If you did not ask for it, cancel it now:\n\n%s", u.Username, m.IP, cancelLink))
+		_ = s.mail.Send(ctx, u.Email, "recovery-waiting", mail.Data{"Username": u.Username, "IP": m.IP, "CancelLink": cancelLink})
 		return nil
 	}
-	s.send(ctx, u.Email, "Confirm your account recovery request", fmt.Sprintf(
-		"Hello %s,\n\nSomeone (we hope you) asked to recover your cheeseshop account (from %s): to remove every "+
-			"two-factor method (authenticator app, security keys, recovery codes) and reset your password.\n\n"+
-			"To confirm the request, open this link (it works once, for %s):\n\n%s\n\n"+
-			"Then a waiting period of %s starts, after which an administrator may approve the request.\n\n"+
-			"If you did not ask for it, cancel the request:\n\n%s\n\n"+
-			"and consider changing your password: whoever asked may know it.",
-		u.Username, m.IP, days(ConfirmTTL), confirmLink, days(s.cfg.Wait), cancelLink))
+	_ = s.mail.Send(ctx, u.Email, "recovery-confirm", mail.Data{"Username": u.Username, "IP": m.IP,
+		"ConfirmTTL": ConfirmTTL, "ConfirmLink": confirmLink, "Wait": s.cfg.Wait, "CancelLink": cancelLink})
 	return nil
 }
 
@@ -394,21 +355,30 @@ func (s *Service) Confirm(ctx context.Context, token string, m audit.Meta) (*sto
 		}
 		return nil, fmt.Errorf("recovery: confirm: %w", err)
 	}
-	s.send(ctx, u.Email, "Your account recovery request is confirmed", fmt.Sprintf(
-		"Hello %s,\n\nYour request to recover your cheeseshop account was confirmed (from %s). The waiting period "+
-			"runs until %s; after it an administrator may approve the request, which removes every two-factor method "+
-			"of your account, signs out every session and sends you a link to choose a new password.\n\n"+
-			"If you did not ask for it, or you found a second factor again, cancel the request:\n\n%s",
-		u.Username, m.IP, when(s.EligibleAt(r)), cancelLink))
+	_ = s.mail.Send(ctx, u.Email, "recovery-confirmed", mail.Data{"Username": u.Username, "IP": m.IP,
+		"EligibleAt": s.EligibleAt(r), "CancelLink": cancelLink})
 	return r, nil
 }
 
 // Cancel uses a cancel link: the user's open request is cancelled, and
 // nothing of the account changes.
 func (s *Service) Cancel(ctx context.Context, token string, m audit.Meta) (*store.RecoveryRequest, error) {
+	return s.cancelOf(ctx, m, func(tx *store.Tx) (int64, error) {
+		return s.take(ctx, tx, token, store.PurposeRecoveryCancel)
+	})
+}
+
+// CancelMine cancels the open request of a signed-in user.
+func (s *Service) CancelMine(ctx context.Context, u *store.User, m audit.Meta) (*store.RecoveryRequest, error) {
+	return s.cancelOf(ctx, m, func(*store.Tx) (int64, error) { return u.ID, nil })
+}
+
+// cancelOf cancels the open request of the user that who names, within
+// the transaction in which who runs, and tells the user.
+func (s *Service) cancelOf(ctx context.Context, m audit.Meta, who func(*store.Tx) (int64, error)) (*store.RecoveryRequest, error) {
 	var r *store.RecoveryRequest
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		uid, err := s.take(ctx, tx, token, store.PurposeRecoveryCancel)
+		uid, err := who(tx)
 		if err != nil {
 			return err
 		}
@@ -421,24 +391,7 @@ func (s *Service) Cancel(ctx context.Context, token string, m audit.Meta) (*stor
 		}
 		return nil, fmt.Errorf("recovery: cancel: %w", err)
 	}
-	s.cancelled(ctx, r, m)
-	return r, nil
-}
-
-// CancelMine cancels the open request of a signed-in user.
-func (s *Service) CancelMine(ctx context.Context, u *store.User, m audit.Meta) (*store.RecoveryRequest, error) {
-	var r *store.RecoveryRequest
-	err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
-		r, err = s.cancel(ctx, tx, u.ID, m)
-		return err
-	})
-	if err != nil {
-		if problem.KindOf(err) != 0 {
-			return nil, err
-		}
-		return nil, fmt.Errorf("recovery: cancel: %w", err)
-	}
-	s.cancelled(ctx, r, m)
+	_ = s.mail.Send(ctx, r.Email, "recovery-cancelled", mail.Data{"Username": r.Username, "IP": m.IP})
 	return r, nil
 }
 
@@ -463,13 +416,6 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, userID int64, m audi
 	r.State, r.DecidedAt = store.RecoveryCancelled, now
 	return r, audit.Record(ctx, tx, now, m, store.Event{UserID: userID, ActorID: userID, Tag: audit.RecoveryCancelled},
 		map[string]any{"request": r.ID})
-}
-
-func (s *Service) cancelled(ctx context.Context, r *store.RecoveryRequest, m audit.Meta) {
-	s.send(ctx, r.Email, "Your account recovery request was cancelled", fmt.Sprintf(
-		"Hello %s,\n\nThe recovery request of your cheeseshop account was cancelled (from %s). "+
-			"Nothing of your account changed: your password and two-factor methods stay as they are.",
-		r.Username, m.IP))
 }
 
 // Open returns the user's open request, or nil.
@@ -531,7 +477,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 	}
 	if now := s.now(); now.Before(s.EligibleAt(r)) {
 		return nil, problem.Errorf(problem.Forbidden, "The waiting period of this request runs until %s: it cannot be approved before.",
-			when(s.EligibleAt(r)))
+			words.Time(s.EligibleAt(r)))
 	}
 	unusable, err := s.hasher.Hash(ctx, rand.Text()+rand.Text())
 	if err != nil {
@@ -576,13 +522,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 		}
 		return nil, fmt.Errorf("recovery: approve: %w", err)
 	}
-	s.send(ctx, r.Email, "Your account was recovered: choose a new password", fmt.Sprintf(
-		"Hello %s,\n\nAn administrator approved the recovery of your cheeseshop account. Every two-factor method "+
-			"(authenticator app, security keys, recovery codes) was removed, every session was signed out, and your "+
-			"password no longer works.\n\nChoose a new password with this link (it works once, for %s):\n\n%s\n\n"+
-			"Then sign in and set up two-factor authentication again: %s/manage/account/two-factor/\n\n"+
-			"If the link expired, ask for a new one at %s/account/reset-password/",
-		r.Username, days(ResetTTL), resetLink, s.cfg.BaseURL, s.cfg.BaseURL))
+	_ = s.mail.Send(ctx, r.Email, "recovery-approved", mail.Data{"Username": r.Username, "ResetTTL": ResetTTL, "ResetLink": resetLink})
 	return r, nil
 }
 
@@ -619,11 +559,6 @@ func (s *Service) Reject(ctx context.Context, admin *store.User, id int64, note 
 		}
 		return nil, fmt.Errorf("recovery: reject: %w", err)
 	}
-	text := fmt.Sprintf("Hello %s,\n\nAn administrator rejected the recovery request of your cheeseshop account. "+
-		"Nothing of your account changed.", r.Username)
-	if note != "" {
-		text += "\n\nThe administrator's note: " + note
-	}
-	s.send(ctx, r.Email, "Your account recovery request was rejected", text)
+	_ = s.mail.Send(ctx, r.Email, "recovery-rejected", mail.Data{"Username": r.Username, "Note": note})
 	return r, nil
 }

@@ -8,64 +8,25 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
-	"cheeseshop/internal/mail"
+	"cheeseshop/internal/clocktest"
+	"cheeseshop/internal/mail/mailtest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// clock is a test clock: the tests move it, they never sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// outbox keeps the emails sent. Reading it first waits for the services'
-// background jobs (which send the mail of requests).
-type outbox struct {
-	mu    sync.Mutex
-	msgs  []mail.Message
-	drain []func(context.Context) error
-}
-
-func (o *outbox) Send(_ context.Context, m mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) all() []mail.Message {
-	for _, d := range o.drain {
-		if err := d(context.Background()); err != nil {
-			panic(err)
-		}
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]mail.Message(nil), o.msgs...)
-}
-
 var linkRE = regexp.MustCompile(`http://index\.test(/[a-z/-]+/)\?token=(\S+)`)
 
 // link returns the token of the last emailed link to page.
-func (o *outbox) link(t *testing.T, page string) string {
+func link(t *testing.T, box *mailtest.Box, page string) string {
 	t.Helper()
-	msgs := o.all()
+	msgs := box.All()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		for _, m := range linkRE.FindAllStringSubmatch(msgs[i].Text, -1) {
 			if m[1] == page {
@@ -91,17 +52,17 @@ var m0 = audit.Meta{IP: "192.0.2.1", UserAgent: "test"}
 type fixture struct {
 	t    *testing.T
 	st   *store.Store
-	clk  *clock
-	box  *outbox
+	clk  *clocktest.Clock
+	box  *mailtest.Box
 	rec  *Service
 	acct *account.Service
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
-	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := auth.NewHasher(1)
-	box := &outbox{}
+	box := &mailtest.Box{}
 	has := func(ctx context.Context, id int64) (bool, error) {
 		totp, keys, err := st.TwoFactorMethods(ctx, id)
 		return totp || keys > 0, err
@@ -113,7 +74,13 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	rec := New(st, hasher, Config{BaseURL: "http://index.test/", Wait: wait, Mailer: box}, log, clk.Now)
 	t.Cleanup(rec.Close)
 	t.Cleanup(acct.Close)
-	box.drain = []func(context.Context) error{rec.Drain, acct.Drain}
+	box.Drain = func() {
+		for _, drain := range []func(context.Context) error{rec.Drain, acct.Drain} {
+			if err := drain(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 	return &fixture{t: t, st: st, clk: clk, box: box, rec: rec, acct: acct}
 }
 
@@ -232,7 +199,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if _, err := f.rec.Approve(ctx, admin, pending[0].ID, m0); kind(err) != problem.Invalid {
 			t.Fatalf("approve unconfirmed: %v", err)
 		}
-		tok := f.box.link(t, "/account/recovery/confirm/")
+		tok := link(t, f.box, "/account/recovery/confirm/")
 		if pu, err := f.rec.PeekConfirm(ctx, tok); err != nil || pu.ID != u.ID {
 			t.Fatalf("peek confirm: %v", err)
 		}
@@ -269,7 +236,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if _, err := f.acct.Login(ctx, "alice", password, m0); kind(err) != problem.Unauthenticated {
 			t.Fatalf("old password after approval: %v", err)
 		}
-		reset := f.box.link(t, "/account/reset-password/confirm/")
+		reset := link(t, f.box, "/account/reset-password/confirm/")
 		if _, err := f.acct.ResetPassword(ctx, reset, "a brand new password", "a brand new password", m0); err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +248,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 			t.Fatalf("events %q, want %q", got, want)
 		}
 		subjects := map[string]bool{}
-		for _, m := range f.box.all() {
+		for _, m := range f.box.All() {
 			if m.To == u.Email {
 				subjects[m.Subject] = true
 			}
@@ -311,11 +278,11 @@ func TestRecoveryCancel(t *testing.T) {
 		if err := f.request(ctx, "bob", "", m0); err != nil {
 			t.Fatal(err)
 		}
-		r, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0)
+		r, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cancel := f.box.link(t, "/account/recovery/cancel/")
+		cancel := link(t, f.box, "/account/recovery/cancel/")
 		if _, err := f.rec.PeekCancel(ctx, cancel); err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +312,7 @@ func TestRecoveryCancel(t *testing.T) {
 		if _, err := f.rec.CancelMine(ctx, u, m0); kind(err) != problem.NotFound {
 			t.Fatalf("cancel with nothing open: %v", err)
 		}
-		if _, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0); !IsLinkError(err) {
+		if _, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0); !IsLinkError(err) {
 			t.Fatalf("confirm after cancel: %v", err)
 		}
 		if got := f.state(u); got.TOTP != before.TOTP || got.Keys != before.Keys || got.Codes != before.Codes || got.Hash != before.Hash {
@@ -368,7 +335,7 @@ func TestRecoveryReject(t *testing.T) {
 		if err := f.request(ctx, "carol", "please", m0); err != nil {
 			t.Fatal(err)
 		}
-		r, err := f.rec.Confirm(ctx, f.box.link(t, "/account/recovery/confirm/"), m0)
+		r, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +349,7 @@ func TestRecoveryReject(t *testing.T) {
 		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != problem.Invalid {
 			t.Fatalf("approve a rejected request: %v", err)
 		}
-		if _, err := f.rec.Cancel(ctx, f.box.link(t, "/account/recovery/cancel/"), m0); !IsLinkError(err) {
+		if _, err := f.rec.Cancel(ctx, link(t, f.box, "/account/recovery/cancel/"), m0); !IsLinkError(err) {
 			t.Fatalf("cancel a rejected request: %v", err)
 		}
 		if got := f.state(u); got != before {
@@ -391,7 +358,7 @@ func TestRecoveryReject(t *testing.T) {
 		if got, want := f.tags(u), "requested,confirmed,rejected"; got != want {
 			t.Fatalf("events %q, want %q", got, want)
 		}
-		last := f.box.all()[len(f.box.all())-1]
+		last := f.box.All()[len(f.box.All())-1]
 		if last.Subject != "Your account recovery request was rejected" || !strings.Contains(last.Text, "could not verify") {
 			t.Fatalf("last email: %+v", last)
 		}
@@ -412,7 +379,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 				t.Fatalf("request %d: %v", i, err)
 			}
 		}
-		if n := len(f.box.all()); n != UserLimit.Max {
+		if n := len(f.box.All()); n != UserLimit.Max {
 			t.Fatalf("%d emails for %d requests, want %d", n, UserLimit.Max+2, UserLimit.Max)
 		}
 		// Only the latest request waits for confirmation.
@@ -423,7 +390,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		if err := f.request(ctx, "dave", "", m0); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(f.box.all()); n != UserLimit.Max+1 {
+		if n := len(f.box.All()); n != UserLimit.Max+1 {
 			t.Fatalf("a day later: %d emails, want %d", n, UserLimit.Max+1)
 		}
 		// Unknown accounts are answered the same, and nothing is sent.
@@ -439,7 +406,7 @@ func TestRecoveryRateLimitAndUnknown(t *testing.T) {
 		if err := f.request(ctx, "erin", "", audit.Meta{IP: "203.0.113.9"}); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(f.box.all()); n != UserLimit.Max+1 {
+		if n := len(f.box.All()); n != UserLimit.Max+1 {
 			t.Fatalf("unknown or unverified accounts were emailed: %d emails", n)
 		}
 		for range IPLimit.Max - 4 {
@@ -463,7 +430,7 @@ func TestRecoveryExpires(t *testing.T) {
 		if err := f.request(ctx, "frank", "", m0); err != nil {
 			t.Fatal(err)
 		}
-		tok := f.box.link(t, "/account/recovery/confirm/")
+		tok := link(t, f.box, "/account/recovery/confirm/")
 		f.clk.Add(ConfirmTTL)
 		if _, err := f.rec.Confirm(ctx, tok, m0); !IsLinkError(err) {
 			t.Fatalf("confirm an expired link: %v", err)
@@ -473,22 +440,6 @@ func TestRecoveryExpires(t *testing.T) {
 			t.Fatalf("requests: %+v, %v", rs, err)
 		}
 	})
-}
-
-// gateMailer blocks every Send until open is closed.
-type gateMailer struct {
-	entered chan struct{}
-	open    chan struct{}
-	next    mail.Mailer
-}
-
-func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
-	select {
-	case g.entered <- struct{}{}:
-	default:
-	}
-	<-g.open
-	return g.next.Send(ctx, m)
 }
 
 // TestRecoveryRequestAnswersFirst: the answer to a recovery request does
@@ -501,8 +452,8 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		f := newFixture(t, st)
 		ctx := t.Context()
 		u := f.user("gina", false)
-		gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{}), next: f.box}
-		f.rec.cfg.Mailer = gate
+		gate := mailtest.NewGate(f.box)
+		f.rec.mail.Mailer = gate
 		answered := make(chan error)
 		go func() {
 			answered <- errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))
@@ -511,15 +462,15 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		case err := <-answered:
 			storetest.Must(t, err)
 		case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
-			close(gate.open)
+			gate.Open()
 			t.Fatal("the answer to a recovery request waited for the email")
 		}
-		<-gate.entered
-		close(gate.open)
+		<-gate.Entered
+		gate.Open()
 		storetest.Must(t, f.rec.Drain(ctx))
 		if _, err := st.OpenRecoveryRequest(ctx, u.ID); err != nil {
 			t.Fatalf("the request was not filed after the answer: %v", err)
 		}
-		f.box.link(t, "/account/recovery/confirm/")
+		link(t, f.box, "/account/recovery/confirm/")
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/stats"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -213,24 +214,11 @@ func TestStatsPromoCodes(t *testing.T) {
 	})
 }
 
-// clock is a time the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestStatsSnapshotsAndHistory(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-		svc := stats.New(st, nil, clk.now, 30*time.Second)
+		clk := clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+		svc := stats.New(st, nil, clk.Now, 30*time.Second)
 		rng := rand.New(rand.NewPCG(1, 2))
 		d1, _ := store.ParseDay("2026-03-01")
 		pop := generate(t, st, rng, 40, 10)
@@ -240,14 +228,14 @@ func TestStatsSnapshotsAndHistory(t *testing.T) {
 			t.Fatalf("snapshot %+v, want %+v", first.Figures, pop.expected())
 		}
 		// The cache: a new user is not seen within 30 seconds, then is.
-		storetest.Must(t, st.CreateUser(ctx, &store.User{Username: "late", Email: "late@example.org", PasswordHash: "x", CreatedAt: clk.now()}))
-		clk.add(10 * time.Second)
+		storetest.Must(t, st.CreateUser(ctx, &store.User{Username: "late", Email: "late@example.org", PasswordHash: "x", CreatedAt: clk.Now()}))
+		clk.Add(10 * time.Second)
 		live, at, err := svc.Live(ctx)
 		storetest.Must(t, err)
 		if live.Users != first.Figures.Users || !at.Equal(first.TakenAt) {
 			t.Fatalf("cached figures: %d users at %s, want %d at %s", live.Users, at, first.Figures.Users, first.TakenAt)
 		}
-		clk.add(25 * time.Second)
+		clk.Add(25 * time.Second)
 		live, _, err = svc.Live(ctx)
 		storetest.Must(t, err)
 		if live.Users != first.Figures.Users+1 {

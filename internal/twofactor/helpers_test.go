@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,33 +15,11 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/clocktest"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
-
-// clock is a clock the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t.UTC()
-	c.mu.Unlock()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixture is a Service over st with an injected clock.
 type fixture struct {
@@ -50,15 +27,19 @@ type fixture struct {
 	st   *store.Store
 	tf   *Service
 	acct *account.Service
-	clk  *clock
+	clk  *clocktest.Clock
+	// outbox is the folder of the emails sent (mail.ReadOutbox).
+	outbox string
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := auth.NewHasher(1)
-	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)), Config{BaseURL: "http://index.test"}, log, clk.Now)
+	outbox := t.TempDir()
+	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)),
+		Config{BaseURL: "http://index.test", Mailer: &mail.Outbox{Dir: outbox, From: "index@example.org"}}, log, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +48,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(acct.Close)
-	return &fixture{t: t, st: st, tf: tf, acct: acct, clk: clk}
+	return &fixture{t: t, st: st, tf: tf, acct: acct, clk: clk, outbox: outbox}
 }
 
 const testPassword = "a long enough password"

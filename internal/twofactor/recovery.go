@@ -14,6 +14,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
@@ -57,8 +58,7 @@ func (s *Service) GenerateRecoveryCodes(ctx context.Context, c *account.Current,
 		return nil, fmt.Errorf("twofactor: generate recovery codes: %w", err)
 	}
 	c.User.RecoveryCodesConfirmed = false
-	s.notify(ctx, c.User, "Recovery codes generated",
-		"New recovery codes were generated for your account; the earlier ones no longer work.\n")
+	s.notify(ctx, c.User, "recovery-codes-generated", nil)
 	return codes, nil
 }
 
@@ -130,18 +130,8 @@ func (s *Service) UseRecoveryCode(ctx context.Context, u *store.User, code strin
 	if err := s.record(ctx, u, m, audit.RecoveryCodeUsed, map[string]any{"left": left}); err != nil {
 		return 0, err
 	}
-	s.notify(ctx, u, "Recovery code used",
-		fmt.Sprintf("A recovery code was used to sign in to your account, from %s. %d codes are left.\n%s", m.IP, left,
-			lowCodesAdvice(left, s.cfg.BaseURL)))
+	s.notify(ctx, u, "recovery-code-used", mail.Data{"IP": m.IP, "Left": left, "Low": left <= RecoveryLowWater})
 	return left, nil
-}
-
-// lowCodesAdvice tells the user to make new codes when few are left.
-func lowCodesAdvice(left int, base string) string {
-	if left > RecoveryLowWater {
-		return ""
-	}
-	return "Generate new recovery codes now: " + base + "/manage/account/recovery-codes/\n"
 }
 
 // macPrefix marks a recovery code stored as an HMAC (codeMAC); codes of

@@ -2,17 +2,22 @@ package twofactor
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
 var hex16 = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+// codesLeft finds the count in the email of a used recovery code.
+var codesLeft = regexp.MustCompile(`(\d+) codes are left`)
 
 func TestRecoveryCodes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
@@ -81,8 +86,26 @@ func TestRecoveryCodes(t *testing.T) {
 		if err := f.tf.ConfirmRecoveryCodes(ctx, c, codes[0], meta1); kindOf(err) != problem.Invalid {
 			t.Error("confirming with a used code")
 		}
-		if lowCodesAdvice(0, "http://x") == "" || lowCodesAdvice(2, "http://x") == "" || lowCodesAdvice(3, "http://x") != "" {
-			t.Error("lowCodesAdvice thresholds")
+		// Each use is told by email, with advice once few codes are left.
+		msgs, err := mail.ReadOutbox(f.outbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := 0
+		for _, m := range msgs {
+			if m.Subject != "Recovery code used" {
+				continue
+			}
+			used++
+			var left int
+			if match := codesLeft.FindStringSubmatch(m.Text); match == nil {
+				t.Errorf("no count of the codes left:\n%s", m.Text)
+			} else if left, _ = strconv.Atoi(match[1]); strings.Contains(m.Text, "Generate new recovery codes now") != (left <= RecoveryLowWater) {
+				t.Errorf("%d codes left, advice given = %v", left, !(left <= RecoveryLowWater))
+			}
+		}
+		if used != 8 {
+			t.Errorf("%d emails of a used code, want 8", used)
 		}
 		evs, _ := st.UserEvents(ctx, c.User.ID, 100)
 		count := map[string]int{}

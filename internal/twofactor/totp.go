@@ -144,8 +144,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c *account.Current, code stri
 		return err
 	}
 	c.User.HasTOTP = true
-	s.notify(ctx, c.User, "Two-factor method added: authenticator app",
-		"An authenticator app was added to your account as a second factor.\n")
+	s.notify(ctx, c.User, "totp-added", nil)
 	return nil
 }
 
@@ -239,8 +238,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, c *account.Current, m audit.Me
 		return fmt.Errorf("twofactor: remove totp: %w", err)
 	}
 	c.User.HasTOTP = false
-	s.notify(ctx, c.User, "Two-factor method removed: authenticator app",
-		"The authenticator app was removed from your account.\n")
+	s.notify(ctx, c.User, "totp-removed", nil)
 	return nil
 }
 

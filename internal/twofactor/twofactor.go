@@ -73,6 +73,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	mail    *mail.Sender // the user's notices, through cfg.Mailer
 }
 
 // New returns a Service. secretKey is the server's secret key (kept out
@@ -95,7 +96,8 @@ func New(st *store.Store, secretKey []byte, cfg Config, log *slog.Logger, now fu
 		return nil, fmt.Errorf("twofactor: derive the recovery-code key: %w", err)
 	}
 	return &Service{store: st, legacy: auth.NewHasher(1), sealer: sealer, codeKey: codeKey,
-		limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now}, nil
+		limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
+		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log}}, nil
 }
 
 // Config returns the settings in use.
@@ -263,9 +265,7 @@ func (s *Service) failed(ctx context.Context, u *store.User, m audit.Meta, metho
 	if err := s.record(ctx, u, m, audit.TwoFactorFailure, map[string]any{"method": method, "label": label, "reason": reason}); err != nil {
 		return err
 	}
-	s.notify(ctx, u, "Failed two-factor attempt on your account",
-		fmt.Sprintf("Someone gave the right password for your account %q but failed the second step (%s: %s), from %s.\n\n"+
-			"If this was not you, change your password now: %s/manage/account/\n", u.Username, method, reason, m.IP, s.cfg.BaseURL))
+	s.notify(ctx, u, "twofactor-failed", mail.Data{"Method": method, "Reason": reason, "IP": m.IP})
 	return refusal
 }
 
@@ -274,16 +274,14 @@ func (s *Service) record(ctx context.Context, u *store.User, m audit.Meta, tag s
 	return audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: tag}, details)
 }
 
-// notify emails the user; a failure to send is logged, not fatal.
-func (s *Service) notify(ctx context.Context, u *store.User, subject, text string) {
-	if s.cfg.Mailer == nil {
-		s.log.WarnContext(ctx, "no mailer: notice not sent", "user", u.Username, "subject", subject)
-		return
+// notify emails the user the notice name, whose data gets the user's
+// name; a failure to send is logged (by the sender), not fatal.
+func (s *Service) notify(ctx context.Context, u *store.User, name string, data mail.Data) {
+	if data == nil {
+		data = mail.Data{}
 	}
-	text = "Hello " + u.Username + ",\n\n" + text + "\nIf you did not make this change, contact the administrators of " + s.cfg.BaseURL + " at once.\n"
-	if err := s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email, Subject: subject, Text: text}); err != nil {
-		s.log.ErrorContext(ctx, "send notice", "user", u.Username, "subject", subject, "err", err)
-	}
+	data["Username"] = u.Username
+	_ = s.mail.Send(ctx, u.Email, name, data)
 }
 
 // UploadGate is index.Config.UploadGate: it refuses uploads by users

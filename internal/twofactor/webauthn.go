@@ -19,6 +19,7 @@ import (
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
@@ -257,8 +258,7 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	} else if err != nil {
 		return nil, fmt.Errorf("twofactor: add security key: %w", err)
 	}
-	s.notify(ctx, c.User, "Two-factor method added: security key",
-		fmt.Sprintf("A security key named %q was added to your account as a second factor.\n", label))
+	s.notify(ctx, c.User, "key-added", mail.Data{"Label": label})
 	return key, nil
 }
 
@@ -395,11 +395,7 @@ func (s *Service) cloned(ctx context.Context, u *store.User, m audit.Meta, key *
 		map[string]any{"label": key.Label, "stored_count": key.SignCount, "received_count": got}); err != nil {
 		return err
 	}
-	s.notify(ctx, u, "Security key refused: it may have been copied",
-		fmt.Sprintf("Your security key %q was used to sign in to your account %q from %s, but its signature counter went "+
-			"backwards (%d, after %d). This happens when a copy of the key is in use. The sign-in was refused.\n\n"+
-			"If you did not copy this key, remove it from your account and change your password: %s/manage/account/webauthn/\n",
-			key.Label, u.Username, m.IP, got, key.SignCount, s.cfg.BaseURL))
+	s.notify(ctx, u, "key-copied", mail.Data{"Label": key.Label, "IP": m.IP, "Got": got, "Stored": key.SignCount})
 	return problem.Errorf(problem.Forbidden, "Your security key %q was refused: its signature counter went backwards, "+
 		"a sign that the key may have been copied. This was recorded and you were notified by email. Use another method.", key.Label)
 }
@@ -430,8 +426,7 @@ func (s *Service) RenameKey(ctx context.Context, c *account.Current, id int64, l
 	} else if err != nil {
 		return fmt.Errorf("twofactor: rename security key: %w", err)
 	}
-	s.notify(ctx, c.User, "Security key renamed",
-		fmt.Sprintf("Your security key %q was renamed %q.\n", key.Label, label))
+	s.notify(ctx, c.User, "key-renamed", mail.Data{"Old": key.Label, "New": label})
 	return nil
 }
 
@@ -464,8 +459,7 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 	} else if err != nil {
 		return fmt.Errorf("twofactor: remove security key: %w", err)
 	}
-	s.notify(ctx, c.User, "Two-factor method removed: security key",
-		fmt.Sprintf("The security key named %q was removed from your account.\n", key.Label))
+	s.notify(ctx, c.User, "key-removed", mail.Data{"Label": key.Label})
 	return nil
 }
 
