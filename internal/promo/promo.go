@@ -357,11 +357,6 @@ func (s *Service) Claim(ctx context.Context, u *store.User, country string, m au
 	return code, nil
 }
 
-// Days writes a duration in words, as words.Duration does.
-//
-// Deprecated: internal/web still calls it; call words.Duration.
-func Days(d time.Duration) string { return words.Duration(d) }
-
 // notify emails the user that it claimed a code (the code stays on the
 // page: email is no place for it). A failure is logged.
 func (s *Service) notify(ctx context.Context, u *store.User, c *store.PromoCode) {

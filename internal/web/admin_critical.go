@@ -4,12 +4,11 @@ package web
 // their collaborators' two-factor status.
 
 import (
-	"fmt"
 	"net/http"
-	"time"
 
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // adminCriticalPage is what admin_critical.html shows.
@@ -54,10 +53,8 @@ func (a *adminPages) adminCritical(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := adminCriticalPage{Config: s.md.Config(), Run: rep.Run, Collaborators: rep.Collaborators, WithTwoFactor: rep.WithTwoFactor}
-	if g := d.Config.Grace; g > 0 && g%(24*time.Hour) == 0 {
-		d.Grace = fmt.Sprintf("%d days", g/(24*time.Hour))
-	} else if g > 0 {
-		d.Grace = g.String()
+	if g := d.Config.Grace; g > 0 {
+		d.Grace = words.Duration(g)
 	}
 	for _, cp := range rep.Projects {
 		d.Projects = append(d.Projects, adminCriticalProject{CriticalProject: cp, Status: s.statusOf(cp.Project)})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/promo"
+	"cheeseshop/internal/words"
 )
 
 // adminPromoView is what admin_promo.html shows.
@@ -19,7 +20,7 @@ type adminPromoView struct {
 }
 
 // MinRoleAge writes Config.MinRoleAge in days.
-func (v adminPromoView) MinRoleAge() string { return promo.Days(v.Config.MinRoleAge) }
+func (v adminPromoView) MinRoleAge() string { return words.Duration(v.Config.MinRoleAge) }
 
 // adminPromo shows the stock of codes and the claims per country to
 // administrators with two-factor authentication (the rules of

@@ -12,6 +12,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // adminRecoveryPage is what admin_recovery.html shows.
@@ -48,7 +49,7 @@ func (a *adminPages) adminRecovery(w http.ResponseWriter, r *http.Request) {
 		a.s.fail(w, r, err)
 		return
 	}
-	d := adminRecoveryPage{Wait: waitText(rec.Config().Wait)}
+	d := adminRecoveryPage{Wait: words.Duration(rec.Config().Wait)}
 	for _, x := range rs {
 		at := rec.EligibleAt(x)
 		d.Requests = append(d.Requests, adminRecoveryRequest{RecoveryRequest: x, EligibleAt: at,

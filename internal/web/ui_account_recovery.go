@@ -6,12 +6,12 @@ package web
 // admin_recovery.go.
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/words"
 )
 
 // recoveryPage is what recovery_request.html shows.
@@ -30,21 +30,11 @@ type recoveryPage struct {
 	EligibleAt time.Time
 }
 
-func waitText(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		if d == 24*time.Hour {
-			return "1 day"
-		}
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	}
-	return d.String()
-}
-
 const recoveryTitle = "Recover your account"
 
 func (a *accountPages) recoveryRequestPage(w http.ResponseWriter, r *http.Request) {
 	rec := a.rec
-	d := recoveryPage{Mode: "request", Who: r.URL.Query().Get("who"), Wait: waitText(rec.Config().Wait)}
+	d := recoveryPage{Mode: "request", Who: r.URL.Query().Get("who"), Wait: words.Duration(rec.Config().Wait)}
 	if c := a.s.current(r); c != nil {
 		open, err := rec.Open(r.Context(), c.User.ID)
 		if err != nil {
@@ -85,7 +75,7 @@ func (a *accountPages) recoveryLinkPage(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	a.s.render(w, r, http.StatusOK, "recovery_request", recoveryTitle,
-		recoveryPage{Mode: mode, Token: token, Username: u.Username, Wait: waitText(a.rec.Config().Wait)})
+		recoveryPage{Mode: mode, Token: token, Username: u.Username, Wait: words.Duration(a.rec.Config().Wait)})
 }
 
 func (a *accountPages) recoveryLinkRefused(w http.ResponseWriter, r *http.Request, mode string, err error) {

@@ -9,6 +9,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/twofactor"
+	"cheeseshop/internal/words"
 )
 
 // helpPage is what help.html receives: the settings and limits of this
@@ -41,41 +42,34 @@ type helpPage struct {
 }
 
 func (p *public) help(w http.ResponseWriter, r *http.Request) {
-	// count writes a whole number of units of d, such as "24 hours".
-	count := func(d, unit time.Duration, name string) string {
-		if n := int64(d / unit); n != 1 {
-			return itoa(n) + " " + name + "s"
-		}
-		return "1 " + name
-	}
 	cfg := p.s.idx.Config()
 	d := helpPage{
 		MaxFileSize:        byteSize(cfg.MaxFileSize),
 		MaxProjectSize:     byteSize(cfg.MaxProjectSize),
 		MinPasswordLength:  auth.MinPasswordLength,
-		VerifyEmailTTL:     count(account.VerifyEmailTTL, time.Hour, "hour"),
-		ResetTTL:           count(account.ResetPasswordTTL, time.Hour, "hour"),
-		InvitationLifetime: count(index.InvitationLifetime, 24*time.Hour, "day"),
+		VerifyEmailTTL:     words.Duration(account.VerifyEmailTTL),
+		ResetTTL:           words.Duration(account.ResetPasswordTTL),
+		InvitationLifetime: words.Duration(index.InvitationLifetime),
 	}
 	if p.s.tf != nil {
 		limit := twofactor.UserLimits[0]
 		d.TwoFactor = true
 		d.RequireAll = p.s.tf.Config().RequireAll
 		d.RecoveryCodes = twofactor.RecoveryCodeCount
-		d.PendingTimeout = count(account.DefaultPendingTimeout, time.Minute, "minute")
-		d.ReauthWindow = count(twofactor.ReauthWindow, time.Minute, "minute")
+		d.PendingTimeout = words.Duration(account.DefaultPendingTimeout)
+		d.ReauthWindow = words.Duration(twofactor.ReauthWindow)
 		d.FailedMax = limit.Max
-		d.FailedWindow = count(limit.Window, time.Minute, "minute")
+		d.FailedWindow = words.Duration(limit.Window)
 	}
 	if rec := p.s.opts.Recovery; rec != nil {
-		d.RecoveryWait = waitText(rec.Config().Wait)
-		d.RecoveryConfirmTTL = count(recovery.ConfirmTTL, time.Hour, "hour")
+		d.RecoveryWait = words.Duration(rec.Config().Wait)
+		d.RecoveryConfirmTTL = words.Duration(recovery.ConfirmTTL)
 		d.RecoveryRequests = recovery.UserLimit.Max
 	}
 	if p.s.md != nil {
 		d.Mandate = true
 		if g := p.s.md.Config().Grace; g > 0 {
-			d.MandateGrace = waitText(g)
+			d.MandateGrace = words.Duration(g)
 		}
 	}
 	if pr := p.s.opts.Promo; pr != nil {
@@ -87,7 +81,7 @@ func (p *public) help(w http.ResponseWriter, r *http.Request) {
 		}
 		d.GiveawayKeyOwners = pc.AllowKeyOwners
 		if pc.MinRoleAge > 0 {
-			d.GiveawayRoleAge = waitText(pc.MinRoleAge)
+			d.GiveawayRoleAge = words.Duration(pc.MinRoleAge)
 		}
 	}
 	p.s.render(w, r, http.StatusOK, "help", "Help", d)
