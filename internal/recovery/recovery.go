@@ -227,10 +227,7 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 // file files the request of Request, if the account exists, is enabled,
 // has a verified address and has not asked too often.
 func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) error {
-	u, err := s.store.UserByUsername(ctx, who)
-	if errors.Is(err, store.ErrNotFound) && strings.Contains(who, "@") {
-		u, err = s.store.UserByEmail(ctx, who)
-	}
+	u, err := s.store.UserByLogin(ctx, who)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
