@@ -156,29 +156,32 @@ func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
 }
 
-// keyID is the {id} of a key's URL.
-func keyID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &problem.Error{Kind: problem.NotFound, Message: "No such security key on your account."}
+// keyOf returns the signed-in session and the key its URL's {id} names,
+// or answers the request and returns nil.
+func (t *twoFactorPages) keyOf(w http.ResponseWriter, r *http.Request) (*account.Current, int64) {
+	c := t.s.requireUser(w, r)
+	if c == nil {
+		return nil, 0
 	}
-	return id, nil
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	switch {
+	case err != nil || id <= 0:
+		t.s.fail(w, r, &problem.Error{Kind: problem.NotFound, Message: "No such security key on your account."})
+		return nil, 0
+	case t.tf == nil:
+		t.s.fail(w, r, &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."})
+		return nil, 0
+	}
+	return c, id
 }
 
 // webauthnRename changes a key's label.
 func (t *twoFactorPages) webauthnRename(w http.ResponseWriter, r *http.Request) {
-	c := t.s.requireUser(w, r)
+	c, id := t.keyOf(w, r)
 	if c == nil {
 		return
 	}
-	id, err := keyID(r)
-	if err == nil && t.tf == nil {
-		err = &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."}
-	}
-	if err == nil {
-		err = t.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r))
-	}
-	if err != nil {
+	if err := t.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r)); err != nil {
 		if problem.KindOf(err) == problem.Invalid {
 			t.s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
@@ -193,19 +196,8 @@ func (t *twoFactorPages) webauthnRename(w http.ResponseWriter, r *http.Request) 
 
 // webauthnRemove removes a key, after a recent proof of identity.
 func (t *twoFactorPages) webauthnRemove(w http.ResponseWriter, r *http.Request) {
-	c := t.s.requireUser(w, r)
-	if c == nil {
-		return
-	}
-	id, err := keyID(r)
-	if err == nil && t.tf == nil {
-		err = &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."}
-	}
-	if err != nil {
-		t.s.fail(w, r, err)
-		return
-	}
-	if !t.s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
+	c, id := t.keyOf(w, r)
+	if c == nil || !t.s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
 		return
 	}
 	if err := t.tf.RemoveKey(r.Context(), c, id, meta(r)); err != nil {
