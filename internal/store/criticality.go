@@ -73,24 +73,12 @@ func (q q) MandatedProjectsOf(ctx context.Context, userID int64) ([]*Project, er
 // MandateCollaborators returns the collaborators of a project with their
 // two-factor status, Owners first.
 func (q q) MandateCollaborators(ctx context.Context, projectID int64) ([]MandateCollaborator, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+mandateCollaboratorColumns+`
-		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY `+mandateCollaboratorOrder, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
-	}
-	defer rows.Close()
-	var out []MandateCollaborator
-	for rows.Next() {
+	return queryAll(ctx, q.db, fmt.Sprintf("collaborators of %d", projectID), func(row scanner) (MandateCollaborator, error) {
 		var c MandateCollaborator
-		if err := scanMandateCollaborator(rows, &c); err != nil {
-			return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
-	}
-	return out, nil
+		err := scanMandateCollaborator(row, &c)
+		return c, err
+	}, `SELECT `+mandateCollaboratorColumns+`
+		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY `+mandateCollaboratorOrder, projectID)
 }
 
 // CriticalProjects returns every critical project, the most recent first,

@@ -206,10 +206,13 @@ type q struct {
 	dialect Dialect
 }
 
-// queryAll runs a query and returns its rows, each read by scan (one of
-// the scan functions of the tables); what names the rows in the errors.
-func queryAll[T any](ctx context.Context, db dbtx, what string, scan func(row interface{ Scan(...any) error }) (T, error),
-	query string, args ...any) ([]T, error) {
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner = interface{ Scan(...any) error }
+
+// queryAll runs a query and returns its rows, each read by scan (a table's
+// scan function, or one of the query's own); what names the rows in the
+// errors.
+func queryAll[T any](ctx context.Context, db dbtx, what string, scan func(row scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
