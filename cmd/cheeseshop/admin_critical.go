@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-
-	"cheeseshop/internal/index"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"

@@ -2,15 +2,13 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
-	"cheeseshop/internal/auth"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/maillink"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
@@ -20,10 +18,6 @@ const (
 	VerifyEmailTTL   = 24 * time.Hour
 	ResetPasswordTTL = time.Hour
 )
-
-// maxLinkToken bounds the token of a link read from a request; longer is
-// never one of ours.
-const maxLinkToken = 128
 
 // Link refusals. Both are *Error of kind NotFound; the web layer offers a
 // new link.
@@ -39,27 +33,19 @@ func IsLinkError(err error) bool {
 	return ok && (e == errLinkInvalid || e == errLinkExpired)
 }
 
-// tokenCreator and tokenTaker are the store or a transaction.
-type (
-	tokenCreator interface {
-		CreateAccountToken(ctx context.Context, t *store.AccountToken) error
-	}
-	tokenTaker interface {
-		TakeAccountToken(ctx context.Context, hash, purpose string) (*store.AccountToken, error)
-	}
-)
+// tokenTaker is the store or a transaction.
+type tokenTaker interface {
+	TakeAccountToken(ctx context.Context, hash, purpose string) (*store.AccountToken, error)
+}
 
 // newLink stores a one-use token for u and returns the page URL carrying
-// it. Only the token's SHA-256 is stored.
-func (s *Service) newLink(ctx context.Context, q tokenCreator, u *store.User, purpose, email, page string, ttl time.Duration) (string, error) {
-	secret := rand.Text() + rand.Text()
-	now := s.now()
-	t := &store.AccountToken{Hash: auth.HashToken(secret), UserID: u.ID, Purpose: purpose, Email: email,
-		ExpiresAt: now.Add(ttl), CreatedAt: now}
-	if err := q.CreateAccountToken(ctx, t); err != nil {
+// it (maillink.New).
+func (s *Service) newLink(ctx context.Context, q maillink.Creator, u *store.User, purpose, email, page string, ttl time.Duration) (string, error) {
+	link, err := maillink.New(ctx, q, &store.AccountToken{UserID: u.ID, Purpose: purpose, Email: email}, s.now(), ttl, s.cfg.BaseURL+page)
+	if err != nil {
 		return "", fmt.Errorf("account: %w", err)
 	}
-	return s.cfg.BaseURL + page + "?token=" + url.QueryEscape(secret), nil
+	return link, nil
 }
 
 // peekLink returns the token of a link without using it, refusing unknown
@@ -79,19 +65,17 @@ func (s *Service) takeLink(ctx context.Context, q tokenTaker, secret, purpose st
 }
 
 // findLink returns the token of the link whose secret is secret, found
-// by its hash with find, refusing unknown and expired ones.
+// by its hash with find (maillink.Find), refusing unknown and expired
+// ones.
 func (s *Service) findLink(secret string, find func(hash string) (*store.AccountToken, error)) (*store.AccountToken, error) {
-	if secret == "" || len(secret) > maxLinkToken {
+	t, err := maillink.Find(secret, s.now(), find)
+	switch {
+	case errors.Is(err, maillink.ErrUnknown):
 		return nil, errLinkInvalid
-	}
-	t, err := find(auth.HashToken(secret))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errLinkInvalid
-	} else if err != nil {
-		return nil, fmt.Errorf("account: %w", err)
-	}
-	if !s.now().Before(t.ExpiresAt) {
+	case errors.Is(err, maillink.ErrExpired):
 		return nil, errLinkExpired
+	case err != nil:
+		return nil, fmt.Errorf("account: %w", err)
 	}
 	return t, nil
 }

@@ -41,10 +41,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, who string, m audit.
 // there is one, enabled; links sent earlier stop working. Past
 // ResetUserLimit, nothing is sent.
 func (s *Service) sendPasswordReset(ctx context.Context, who string, m audit.Meta) error {
-	u, err := s.store.UserByUsername(ctx, who)
-	if errors.Is(err, store.ErrNotFound) && strings.Contains(who, "@") {
-		u, err = s.store.UserByEmail(ctx, who)
-	}
+	u, err := s.store.UserByLogin(ctx, who)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/jobs"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/maillink"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
@@ -45,7 +45,6 @@ const (
 	// cancelSlack is how long a cancel link outlives the waiting period.
 	cancelSlack = 30 * 24 * time.Hour
 	maxReason   = 2000
-	maxToken    = 128
 )
 
 // Rate limits of requests: per user (beyond, nothing is sent, silently,
@@ -130,30 +129,23 @@ func IsLinkError(err error) bool {
 	return ok && e == errLink
 }
 
-// newLink stores a one-use token and returns the page URL carrying it.
+// newLink stores a one-use token for u and returns the page URL carrying
+// it (maillink.New).
 func (s *Service) newLink(ctx context.Context, q *store.Tx, u *store.User, purpose, page string, ttl time.Duration) (string, error) {
-	secret := rand.Text() + rand.Text()
-	now := s.now()
-	if err := q.CreateAccountToken(ctx, &store.AccountToken{Hash: auth.HashToken(secret), UserID: u.ID, Purpose: purpose,
-		Email: u.Email, ExpiresAt: now.Add(ttl), CreatedAt: now}); err != nil {
+	link, err := maillink.New(ctx, q, &store.AccountToken{UserID: u.ID, Purpose: purpose, Email: u.Email}, s.now(), ttl, s.cfg.BaseURL+page)
+	if err != nil {
 		return "", fmt.Errorf("recovery: %w", err)
 	}
-	return s.cfg.BaseURL + page + "?token=" + url.QueryEscape(secret), nil
+	return link, nil
 }
 
 // peek returns the user of a link's token without using it.
 func (s *Service) peek(ctx context.Context, secret, purpose string) (*store.User, error) {
-	if secret == "" || len(secret) > maxToken {
-		return nil, errLink
-	}
-	t, err := s.store.PeekAccountToken(ctx, auth.HashToken(secret), purpose)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errLink
-	} else if err != nil {
-		return nil, fmt.Errorf("recovery: %w", err)
-	}
-	if !s.now().Before(t.ExpiresAt) {
-		return nil, errLink
+	t, err := s.findLink(secret, func(hash string) (*store.AccountToken, error) {
+		return s.store.PeekAccountToken(ctx, hash, purpose)
+	})
+	if err != nil {
+		return nil, err
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil {
@@ -164,19 +156,26 @@ func (s *Service) peek(ctx context.Context, secret, purpose string) (*store.User
 
 // take uses up a link's token and returns its user id.
 func (s *Service) take(ctx context.Context, tx *store.Tx, secret, purpose string) (int64, error) {
-	if secret == "" || len(secret) > maxToken {
-		return 0, errLink
-	}
-	t, err := tx.TakeAccountToken(ctx, auth.HashToken(secret), purpose)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, errLink
-	} else if err != nil {
-		return 0, fmt.Errorf("recovery: %w", err)
-	}
-	if !s.now().Before(t.ExpiresAt) {
-		return 0, errLink
+	t, err := s.findLink(secret, func(hash string) (*store.AccountToken, error) {
+		return tx.TakeAccountToken(ctx, hash, purpose)
+	})
+	if err != nil {
+		return 0, err
 	}
 	return t.UserID, nil
+}
+
+// findLink returns the token of the link whose secret is secret, found by
+// its hash with find (maillink.Find), refusing with errLink the links that
+// do not work.
+func (s *Service) findLink(secret string, find func(hash string) (*store.AccountToken, error)) (*store.AccountToken, error) {
+	t, err := maillink.Find(secret, s.now(), find)
+	if errors.Is(err, maillink.ErrUnknown) || errors.Is(err, maillink.ErrExpired) {
+		return nil, errLink
+	} else if err != nil {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	return t, nil
 }
 
 // expireStale marks expired the requests whose confirmation link ran out.
@@ -228,10 +227,7 @@ func (s *Service) Request(ctx context.Context, who, reason string, m audit.Meta)
 // file files the request of Request, if the account exists, is enabled,
 // has a verified address and has not asked too often.
 func (s *Service) file(ctx context.Context, who, reason string, m audit.Meta) error {
-	u, err := s.store.UserByUsername(ctx, who)
-	if errors.Is(err, store.ErrNotFound) && strings.Contains(who, "@") {
-		u, err = s.store.UserByEmail(ctx, who)
-	}
+	u, err := s.store.UserByLogin(ctx, who)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {

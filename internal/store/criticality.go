@@ -9,24 +9,9 @@ import (
 // NewlyCritical returns the projects with at least cutoff (> 0) downloads
 // in the window that are not critical yet, by downloads, most first.
 func (q q) NewlyCritical(ctx context.Context, cutoff int64) ([]*Project, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+prefixed("p.", projectColumns)+` FROM download_window w JOIN projects p ON p.id = w.project_id
+	return queryAll(ctx, q.db, "newly critical", scanProject,
+		`SELECT `+prefixed("p.", projectColumns)+` FROM download_window w JOIN projects p ON p.id = w.project_id
 		WHERE w.downloads >= $1 AND w.downloads > 0 AND p.critical_since IS NULL ORDER BY w.downloads DESC, p.id`, cutoff)
-	if err != nil {
-		return nil, fmt.Errorf("store: newly critical: %w", err)
-	}
-	defer rows.Close()
-	var out []*Project
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: newly critical: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: newly critical: %w", err)
-	}
-	return out, nil
 }
 
 // MarkCritical makes the project critical since at, unless it already is.
@@ -80,47 +65,20 @@ func scanMandateCollaborator(row interface{ Scan(...any) error }, c *MandateColl
 // MandatedProjectsOf returns the projects on which the user holds a role
 // and that are critical or require two-factor authentication, by name.
 func (q q) MandatedProjectsOf(ctx context.Context, userID int64) ([]*Project, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+prefixed("p.", projectColumns)+` FROM roles r JOIN projects p ON p.id = r.project_id
+	return queryAll(ctx, q.db, "mandated projects", scanProject,
+		`SELECT `+prefixed("p.", projectColumns)+` FROM roles r JOIN projects p ON p.id = r.project_id
 		WHERE r.user_id = $1 AND (p.critical_since IS NOT NULL OR p.require_2fa) ORDER BY p.normalized_name`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: mandated projects: %w", err)
-	}
-	defer rows.Close()
-	var out []*Project
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: mandated projects: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: mandated projects: %w", err)
-	}
-	return out, nil
 }
 
 // MandateCollaborators returns the collaborators of a project with their
 // two-factor status, Owners first.
 func (q q) MandateCollaborators(ctx context.Context, projectID int64) ([]MandateCollaborator, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+mandateCollaboratorColumns+`
-		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY `+mandateCollaboratorOrder, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
-	}
-	defer rows.Close()
-	var out []MandateCollaborator
-	for rows.Next() {
+	return queryAll(ctx, q.db, fmt.Sprintf("collaborators of %d", projectID), func(row scanner) (MandateCollaborator, error) {
 		var c MandateCollaborator
-		if err := scanMandateCollaborator(rows, &c); err != nil {
-			return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: collaborators of %d: %w", projectID, err)
-	}
-	return out, nil
+		err := scanMandateCollaborator(row, &c)
+		return c, err
+	}, `SELECT `+mandateCollaboratorColumns+`
+		FROM roles r JOIN users u ON u.id = r.user_id WHERE r.project_id = $1 ORDER BY `+mandateCollaboratorOrder, projectID)
 }
 
 // CriticalProjects returns every critical project, the most recent first,

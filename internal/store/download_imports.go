@@ -23,26 +23,14 @@ type DownloadImport struct {
 // DownloadImportsByHead returns the imports of logs that start with the
 // line whose SHA-256 is head, largest first.
 func (q q) DownloadImportsByHead(ctx context.Context, head string) ([]*DownloadImport, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, name, head_sha256, sha256, size, lines, counted, bad, ignored, imported_at
-		FROM download_imports WHERE head_sha256 = $1 ORDER BY size DESC, id`, head)
-	if err != nil {
-		return nil, fmt.Errorf("store: download imports: %w", err)
-	}
-	defer rows.Close()
-	var out []*DownloadImport
-	for rows.Next() {
+	return queryAll(ctx, q.db, "download imports", func(row scanner) (*DownloadImport, error) {
 		var d DownloadImport
 		var at int64
-		if err := rows.Scan(&d.ID, &d.Name, &d.HeadSHA256, &d.SHA256, &d.Size, &d.Lines, &d.Counted, &d.Bad, &d.Ignored, &at); err != nil {
-			return nil, fmt.Errorf("store: download imports: %w", err)
-		}
+		err := row.Scan(&d.ID, &d.Name, &d.HeadSHA256, &d.SHA256, &d.Size, &d.Lines, &d.Counted, &d.Bad, &d.Ignored, &at)
 		d.ImportedAt = fromMicros(at)
-		out = append(out, &d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: download imports: %w", err)
-	}
-	return out, nil
+		return &d, err
+	}, `SELECT id, name, head_sha256, sha256, size, lines, counted, bad, ignored, imported_at
+		FROM download_imports WHERE head_sha256 = $1 ORDER BY size DESC, id`, head)
 }
 
 // AddDownloadImport records an import.

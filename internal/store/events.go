@@ -46,24 +46,15 @@ func (q q) AddEvent(ctx context.Context, e *Event) error {
 const eventColumns = `id, user_id, project_id, project_name, actor_id, tag, ip, user_agent, details, created_at`
 
 func (q q) events(ctx context.Context, where string, arg any, limit int) ([]*Event, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+where+` = $1 ORDER BY id DESC LIMIT $2`, arg, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: events: %w", err)
-	}
-	defer rows.Close()
-	var out []*Event
-	for rows.Next() {
+	return queryAll(ctx, q.db, "events", func(row scanner) (*Event, error) {
 		var e Event
 		var user, project, actor sql.NullInt64
 		var created int64
-		if err := rows.Scan(&e.ID, &user, &project, &e.ProjectName, &actor, &e.Tag, &e.IP, &e.UserAgent, &e.Details, &created); err != nil {
-			return nil, fmt.Errorf("store: events: %w", err)
-		}
+		err := row.Scan(&e.ID, &user, &project, &e.ProjectName, &actor, &e.Tag, &e.IP, &e.UserAgent, &e.Details, &created)
 		e.UserID, e.ProjectID, e.ActorID = user.Int64, project.Int64, actor.Int64
 		e.CreatedAt = fromMicros(created)
-		out = append(out, &e)
-	}
-	return out, rows.Err()
+		return &e, err
+	}, `SELECT `+eventColumns+` FROM events WHERE `+where+` = $1 ORDER BY id DESC LIMIT $2`, arg, limit)
 }
 
 // UserEvents returns the latest events of a user, newest first.

@@ -42,21 +42,11 @@ func (q q) RegisterFilename(ctx context.Context, filename, key string, at time.T
 // FilenamesWithoutKey returns up to limit used filenames that have no
 // canonical key yet (registered before keys existed), oldest first.
 func (q q) FilenamesWithoutKey(ctx context.Context, limit int) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT filename FROM file_registry WHERE canonical_key IS NULL
-		ORDER BY created_at, filename LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: filenames without key: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, q.db, "filenames without key", func(row scanner) (string, error) {
 		var fn string
-		if err := rows.Scan(&fn); err != nil {
-			return nil, fmt.Errorf("store: filenames without key: %w", err)
-		}
-		out = append(out, fn)
-	}
-	return out, rows.Err()
+		err := row.Scan(&fn)
+		return fn, err
+	}, `SELECT filename FROM file_registry WHERE canonical_key IS NULL ORDER BY created_at, filename LIMIT $1`, limit)
 }
 
 // SetFilenameKey gives a used filename that has none its canonical key.

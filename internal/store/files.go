@@ -89,20 +89,8 @@ func (q q) InsertFile(ctx context.Context, f *File) error {
 
 // ListFiles returns every file of a project, ordered by filename.
 func (q q) ListFiles(ctx context.Context, projectID int64) ([]*File, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE project_id = $1 ORDER BY filename`, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("store: list files: %w", err)
-	}
-	defer rows.Close()
-	var out []*File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list files: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q.db, "list files", scanFile,
+		`SELECT `+fileColumns+` FROM files WHERE project_id = $1 ORDER BY filename`, projectID)
 }
 
 // CountSdists returns how many sdists a release has.
@@ -139,18 +127,6 @@ func (q q) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 
 // ReleaseFiles returns a release's files, by filename.
 func (q q) ReleaseFiles(ctx context.Context, releaseID int64) ([]*File, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE release_id = $1 ORDER BY filename`, releaseID)
-	if err != nil {
-		return nil, fmt.Errorf("store: release files: %w", err)
-	}
-	defer rows.Close()
-	var out []*File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: release files: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q.db, "release files", scanFile,
+		`SELECT `+fileColumns+` FROM files WHERE release_id = $1 ORDER BY filename`, releaseID)
 }

@@ -72,20 +72,8 @@ func (q q) InvitationOf(ctx context.Context, projectID, userID int64) (*Invitati
 }
 
 func (q q) invitations(ctx context.Context, where string, id int64) ([]*Invitation, error) {
-	rows, err := q.db.QueryContext(ctx, invitationQuery+where+` ORDER BY i.created_at, i.user_id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("store: invitations: %w", err)
-	}
-	defer rows.Close()
-	var out []*Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: invitations: %w", err)
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q.db, "invitations", scanInvitation,
+		invitationQuery+where+` ORDER BY i.created_at, i.user_id`, id)
 }
 
 // ProjectInvitations lists the invitations to a project, expired ones included.

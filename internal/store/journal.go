@@ -37,23 +37,13 @@ func (q q) AddJournal(ctx context.Context, projectID int64, normalized, action s
 
 // JournalSince returns up to limit entries after serial, oldest first.
 func (q q) JournalSince(ctx context.Context, serial int64, limit int) ([]JournalEntry, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, project_id, normalized_name, action, created_at FROM journal
-		WHERE id > $1 ORDER BY id LIMIT $2`, serial, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: journal since %d: %w", serial, err)
-	}
-	defer rows.Close()
-	var out []JournalEntry
-	for rows.Next() {
+	return queryAll(ctx, q.db, fmt.Sprintf("journal since %d", serial), func(row scanner) (JournalEntry, error) {
 		var e JournalEntry
 		var at int64
-		if err := rows.Scan(&e.ID, &e.ProjectID, &e.NormalizedName, &e.Action, &at); err != nil {
-			return nil, fmt.Errorf("store: journal: %w", err)
-		}
+		err := row.Scan(&e.ID, &e.ProjectID, &e.NormalizedName, &e.Action, &at)
 		e.CreatedAt = fromMicros(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}, `SELECT id, project_id, normalized_name, action, created_at FROM journal WHERE id > $1 ORDER BY id LIMIT $2`, serial, limit)
 }
 
 // LastSerial returns the newest journal serial, 0 for an empty index.

@@ -109,23 +109,11 @@ type ProjectName struct {
 
 // ListProjectNames returns every project, ordered by normalized name.
 func (q q) ListProjectNames(ctx context.Context) ([]ProjectName, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT name, normalized_name, last_serial FROM projects`)
-	if err != nil {
-		return nil, fmt.Errorf("store: list projects: %w", err)
-	}
-	defer rows.Close()
-	var out []ProjectName
-	for rows.Next() {
+	return queryAll(ctx, q.db, "list projects", func(row scanner) (ProjectName, error) {
 		var p ProjectName
-		if err := rows.Scan(&p.Name, &p.Normalized, &p.LastSerial); err != nil {
-			return nil, fmt.Errorf("store: list projects: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list projects: %w", err)
-	}
-	return out, nil
+		err := row.Scan(&p.Name, &p.Normalized, &p.LastSerial)
+		return p, err
+	}, `SELECT name, normalized_name, last_serial FROM projects`)
 }
 
 // CountProjects returns the number of projects.

@@ -95,30 +95,16 @@ type PromoRole struct {
 // PromoRolesOf returns the roles the user holds on critical projects, by
 // project name, with the claims made through each project.
 func (q q) PromoRolesOf(ctx context.Context, userID int64) ([]PromoRole, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT p.id, p.name, r.role, r.created_at,
+	return queryAll(ctx, q.db, fmt.Sprintf("critical roles of user %d", userID), func(row scanner) (PromoRole, error) {
+		var r PromoRole
+		var since int64
+		err := row.Scan(&r.ProjectID, &r.Project, &r.Role, &since, &r.Claims)
+		r.Since = fromMicros(since)
+		return r, err
+	}, `SELECT p.id, p.name, r.role, r.created_at,
 			(SELECT COUNT(*) FROM promo_claim_projects c WHERE c.project_id = p.id)
 		FROM roles r JOIN projects p ON p.id = r.project_id
 		WHERE r.user_id = $1 AND p.critical_since IS NOT NULL ORDER BY p.normalized_name`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: critical roles of user %d: %w", userID, err)
-	}
-	defer rows.Close()
-	var out []PromoRole
-	for rows.Next() {
-		var (
-			r     PromoRole
-			since int64
-		)
-		if err := rows.Scan(&r.ProjectID, &r.Project, &r.Role, &since, &r.Claims); err != nil {
-			return nil, fmt.Errorf("store: critical roles of user %d: %w", userID, err)
-		}
-		r.Since = fromMicros(since)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: critical roles of user %d: %w", userID, err)
-	}
-	return out, nil
 }
 
 // PromoCodeOf returns the code the user claimed, or ErrNotFound.
@@ -176,22 +162,10 @@ type CountryClaims struct {
 // PromoClaimsByCountry counts the claimed codes per declared country,
 // most claims first.
 func (q q) PromoClaimsByCountry(ctx context.Context) ([]CountryClaims, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT COALESCE(country, ''), COUNT(*) FROM promo_codes WHERE claimed_by IS NOT NULL
-		GROUP BY COALESCE(country, '') ORDER BY COUNT(*) DESC, COALESCE(country, '')`)
-	if err != nil {
-		return nil, fmt.Errorf("store: promo claims by country: %w", err)
-	}
-	defer rows.Close()
-	var out []CountryClaims
-	for rows.Next() {
+	return queryAll(ctx, q.db, "promo claims by country", func(row scanner) (CountryClaims, error) {
 		var c CountryClaims
-		if err := rows.Scan(&c.Country, &c.Claims); err != nil {
-			return nil, fmt.Errorf("store: promo claims by country: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: promo claims by country: %w", err)
-	}
-	return out, nil
+		err := row.Scan(&c.Country, &c.Claims)
+		return c, err
+	}, `SELECT COALESCE(country, ''), COUNT(*) FROM promo_codes WHERE claimed_by IS NOT NULL
+		GROUP BY COALESCE(country, '') ORDER BY COUNT(*) DESC, COALESCE(country, '')`)
 }

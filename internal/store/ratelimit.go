@@ -90,20 +90,11 @@ func (q q) CountHits(ctx context.Context, key string, since time.Time) (int, tim
 // HitTimes returns the times of the attempts counted against key since
 // since, oldest first.
 func (q q) HitTimes(ctx context.Context, key string, since time.Time) ([]time.Time, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT at FROM rate_limit_hits WHERE key = $1 AND at >= $2 ORDER BY at`, key, micros(since))
-	if err != nil {
-		return nil, fmt.Errorf("store: rate limit hits: %w", err)
-	}
-	defer rows.Close()
-	var out []time.Time
-	for rows.Next() {
+	return queryAll(ctx, q.db, "rate limit hits", func(row scanner) (time.Time, error) {
 		var at int64
-		if err := rows.Scan(&at); err != nil {
-			return nil, fmt.Errorf("store: rate limit hits: %w", err)
-		}
-		out = append(out, fromMicros(at))
-	}
-	return out, rows.Err()
+		err := row.Scan(&at)
+		return fromMicros(at), err
+	}, `SELECT at FROM rate_limit_hits WHERE key = $1 AND at >= $2 ORDER BY at`, key, micros(since))
 }
 
 // ClearHits forgets the attempts counted against key (after a success).

@@ -47,24 +47,15 @@ func (q q) SetRecoveryCodesConfirmed(ctx context.Context, userID int64, confirme
 
 // RecoveryCodes lists the user's recovery codes, used or not.
 func (q q) RecoveryCodes(ctx context.Context, userID int64) ([]RecoveryCode, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, code_hash, used_at FROM recovery_codes WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: recovery codes: %w", err)
-	}
-	defer rows.Close()
-	var out []RecoveryCode
-	for rows.Next() {
+	return queryAll(ctx, q.db, "recovery codes", func(row scanner) (RecoveryCode, error) {
 		var c RecoveryCode
 		var used sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.Hash, &used); err != nil {
-			return nil, fmt.Errorf("store: recovery codes: %w", err)
-		}
+		err := row.Scan(&c.ID, &c.Hash, &used)
 		if used.Valid {
 			c.UsedAt = fromMicros(used.Int64)
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, err
+	}, `SELECT id, code_hash, used_at FROM recovery_codes WHERE user_id = $1 ORDER BY id`, userID)
 }
 
 // UseRecoveryCode marks a code used and reports whether it was unused

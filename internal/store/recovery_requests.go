@@ -110,41 +110,17 @@ func (q q) RecoveryRequests(ctx context.Context, limit int, states ...string) ([
 		args = append(args, s)
 		in += fmt.Sprintf("$%d", i+2)
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT `+recoveryColumns+`
+	return queryAll(ctx, q.db, "recovery requests", scanRecovery,
+		`SELECT `+recoveryColumns+`
 		FROM recovery_requests r JOIN users u ON u.id = r.user_id
 		WHERE r.state IN (`+in+`) ORDER BY r.created_at, r.id LIMIT $1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: recovery requests: %w", err)
-	}
-	defer rows.Close()
-	var out []*RecoveryRequest
-	for rows.Next() {
-		r, err := scanRecovery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: recovery requests: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // UserRecoveryRequests lists the user's requests, newest first.
 func (q q) UserRecoveryRequests(ctx context.Context, userID int64) ([]*RecoveryRequest, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+recoveryColumns+`
+	return queryAll(ctx, q.db, fmt.Sprintf("recovery requests of user %d", userID), scanRecovery,
+		`SELECT `+recoveryColumns+`
 		FROM recovery_requests r JOIN users u ON u.id = r.user_id WHERE r.user_id = $1 ORDER BY r.id DESC`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: recovery requests of user %d: %w", userID, err)
-	}
-	defer rows.Close()
-	var out []*RecoveryRequest
-	for rows.Next() {
-		r, err := scanRecovery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: recovery requests: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // ConfirmRecoveryRequest moves a request pending confirmation to waiting,

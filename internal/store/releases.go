@@ -141,22 +141,14 @@ func (q q) ReleaseMetadataJSON(ctx context.Context, releaseID int64) ([]byte, er
 // (MetadataJSON is nil: a project lists every release, and shows the
 // metadata of one, ReleaseMetadataJSON).
 func (q q) ListReleases(ctx context.Context, projectID int64) ([]*Release, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, project_id, version, canonical_version, is_prerelease, requires_python,
-		SUBSTR(summary, 1, `+strconv.Itoa(MaxListedSummary)+`), '', yanked, yanked_reason, created_at FROM releases WHERE project_id = $1`, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("store: list releases: %w", err)
-	}
-	defer rows.Close()
-	var out []*Release
-	for rows.Next() {
-		r, err := scanRelease(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list releases: %w", err)
+	return queryAll(ctx, q.db, "list releases", func(row scanner) (*Release, error) {
+		r, err := scanRelease(row)
+		if err == nil {
+			r.MetadataJSON = nil
 		}
-		r.MetadataJSON = nil
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	}, `SELECT id, project_id, version, canonical_version, is_prerelease, requires_python,
+		SUBSTR(summary, 1, `+strconv.Itoa(MaxListedSummary)+`), '', yanked, yanked_reason, created_at FROM releases WHERE project_id = $1`, projectID)
 }
 
 // SetYanked yanks (with a reason) or unyanks a release.

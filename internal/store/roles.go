@@ -40,21 +40,12 @@ type Collaborator struct {
 
 // Collaborators lists the roles on a project, owners first.
 func (q q) Collaborators(ctx context.Context, projectID int64) ([]Collaborator, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT u.username, r.role FROM roles r JOIN users u ON u.id = r.user_id
-		WHERE r.project_id = $1 ORDER BY r.role DESC, u.username_lower`, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("store: collaborators: %w", err)
-	}
-	defer rows.Close()
-	var out []Collaborator
-	for rows.Next() {
+	return queryAll(ctx, q.db, "collaborators", func(row scanner) (Collaborator, error) {
 		var c Collaborator
-		if err := rows.Scan(&c.Username, &c.Role); err != nil {
-			return nil, fmt.Errorf("store: collaborators: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := row.Scan(&c.Username, &c.Role)
+		return c, err
+	}, `SELECT u.username, r.role FROM roles r JOIN users u ON u.id = r.user_id
+		WHERE r.project_id = $1 ORDER BY r.role DESC, u.username_lower`, projectID)
 }
 
 // SetRole changes a user's existing role on a project.
@@ -92,22 +83,13 @@ type UserProject struct {
 
 // ProjectsOfUser lists the projects on which the user holds a role, by name.
 func (q q) ProjectsOfUser(ctx context.Context, userID int64) ([]UserProject, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT p.name, p.normalized_name, r.role, p.created_at,
-		(SELECT COUNT(*) FROM releases rel WHERE rel.project_id = p.id)
-		FROM roles r JOIN projects p ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: projects of user: %w", err)
-	}
-	defer rows.Close()
-	var out []UserProject
-	for rows.Next() {
+	return queryAll(ctx, q.db, "projects of user", func(row scanner) (UserProject, error) {
 		var p UserProject
 		var created int64
-		if err := rows.Scan(&p.Name, &p.Normalized, &p.Role, &created, &p.Releases); err != nil {
-			return nil, fmt.Errorf("store: projects of user: %w", err)
-		}
+		err := row.Scan(&p.Name, &p.Normalized, &p.Role, &created, &p.Releases)
 		p.CreatedAt = fromMicros(created)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return p, err
+	}, `SELECT p.name, p.normalized_name, r.role, p.created_at,
+		(SELECT COUNT(*) FROM releases rel WHERE rel.project_id = p.id)
+		FROM roles r JOIN projects p ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name`, userID)
 }

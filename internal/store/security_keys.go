@@ -53,20 +53,8 @@ func (q q) AddSecurityKey(ctx context.Context, k *SecurityKey) error {
 
 // SecurityKeys lists a user's keys, oldest first.
 func (q q) SecurityKeys(ctx context.Context, userID int64) ([]*SecurityKey, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM security_keys WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: security keys: %w", err)
-	}
-	defer rows.Close()
-	var out []*SecurityKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: security keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q.db, "security keys", scanKey,
+		`SELECT `+keyColumns+` FROM security_keys WHERE user_id = $1 ORDER BY id`, userID)
 }
 
 // SecurityKeyByCredentialID finds a key by its credential id.

@@ -98,20 +98,8 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep string) (i
 
 // UserSessions lists the sessions of a user, newest first.
 func (q q) UserSessions(ctx context.Context, userID int64) ([]*Session, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: sessions of user %d: %w", userID, err)
-	}
-	defer rows.Close()
-	var out []*Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: sessions of user %d: %w", userID, err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q.db, fmt.Sprintf("sessions of user %d", userID), scanSession,
+		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
 }
 
 // DeleteExpiredSessions removes sessions whose absolute end is before t or

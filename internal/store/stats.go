@@ -101,26 +101,13 @@ func (q q) PutSnapshot(ctx context.Context, s StatsSnapshot) error {
 // Snapshots returns the snapshots of the days from..to (inclusive), oldest
 // first.
 func (q q) Snapshots(ctx context.Context, from, to Day) ([]StatsSnapshot, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+snapshotColumns+` FROM stats_snapshots WHERE day >= $1 AND day <= $2 ORDER BY day`,
-		int64(from), int64(to))
-	if err != nil {
-		return nil, fmt.Errorf("store: snapshots: %w", err)
-	}
-	defer rows.Close()
-	var out []StatsSnapshot
-	for rows.Next() {
+	return queryAll(ctx, q.db, "snapshots", func(row scanner) (StatsSnapshot, error) {
 		var s StatsSnapshot
 		var day, taken int64
 		f := &s.Figures
-		if err := rows.Scan(&day, &f.Users, &f.Users2FA, &f.UsersTOTP, &f.UsersSecurityKey, &f.CriticalProjects, &f.CriticalUsers,
-			&f.CriticalUsers2FA, &f.Projects2FARequired, &f.PromoCodesClaimed, &f.PromoCodesLeft, &taken); err != nil {
-			return nil, fmt.Errorf("store: snapshots: %w", err)
-		}
+		err := row.Scan(&day, &f.Users, &f.Users2FA, &f.UsersTOTP, &f.UsersSecurityKey, &f.CriticalProjects, &f.CriticalUsers,
+			&f.CriticalUsers2FA, &f.Projects2FARequired, &f.PromoCodesClaimed, &f.PromoCodesLeft, &taken)
 		s.Day, s.TakenAt = Day(day), fromMicros(taken)
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: snapshots: %w", err)
-	}
-	return out, nil
+		return s, err
+	}, `SELECT `+snapshotColumns+` FROM stats_snapshots WHERE day >= $1 AND day <= $2 ORDER BY day`, int64(from), int64(to))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -95,6 +96,17 @@ func (q q) UserByEmail(ctx context.Context, email string) (*User, error) {
 		return nil, fmt.Errorf("store: user with email %q: %w", email, err)
 	}
 	return u, nil
+}
+
+// UserByLogin finds the user that who names, as the forms that ask for
+// "username or email" take it: by username, else (when who has an @) by
+// email address.
+func (q q) UserByLogin(ctx context.Context, who string) (*User, error) {
+	u, err := q.UserByUsername(ctx, who)
+	if errors.Is(err, ErrNotFound) && strings.Contains(who, "@") {
+		return q.UserByEmail(ctx, who)
+	}
+	return u, err
 }
 
 // SetPassword replaces a user's password hash.

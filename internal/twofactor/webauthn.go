@@ -179,6 +179,24 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) 
 	if !c.User.RecoveryCodesConfirmed {
 		return nil, problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
 	}
+	return s.begin(ctx, c, purposeKeyRegister, func(wa *webauthn.WebAuthn, ku *keyUser) (any, *webauthn.SessionData, error) {
+		creation, sd, err := wa.BeginRegistration(ku,
+			webauthn.WithExclusions(webauthn.Credentials(ku.creds).CredentialDescriptors()),
+			webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+			webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementDiscouraged))
+		if err != nil {
+			return nil, nil, fmt.Errorf("twofactor: begin key registration: %w", err)
+		}
+		return creation.Response, sd, nil
+	})
+}
+
+// begin starts a ceremony of purpose with the user's keys: start asks the
+// relying party for its options and session data; the session data is
+// kept, bound to the web session, for 5 minutes, and the options are
+// returned as JSON, for the browser.
+func (s *Service) begin(ctx context.Context, c *account.Current, purpose string,
+	start func(wa *webauthn.WebAuthn, ku *keyUser) (options any, sd *webauthn.SessionData, err error)) ([]byte, error) {
 	wa, err := s.relyingParty()
 	if err != nil {
 		return nil, err
@@ -187,17 +205,14 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) 
 	if err != nil {
 		return nil, err
 	}
-	creation, sd, err := wa.BeginRegistration(ku,
-		webauthn.WithExclusions(webauthn.Credentials(ku.creds).CredentialDescriptors()),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
-		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementDiscouraged))
+	options, sd, err := start(wa, ku)
 	if err != nil {
-		return nil, fmt.Errorf("twofactor: begin key registration: %w", err)
-	}
-	if err := s.putSession(ctx, c, purposeKeyRegister, sd); err != nil {
 		return nil, err
 	}
-	return json.Marshal(creation.Response)
+	if err := s.putSession(ctx, c, purpose, sd); err != nil {
+		return nil, err
+	}
+	return json.Marshal(options)
 }
 
 // FinishKeyRegistration adds the security key that answered the options
@@ -287,25 +302,16 @@ func (s *Service) BeginKeyLogin(ctx context.Context, c *account.Current, purpose
 	if err := checkKeyPurpose(c, purpose); err != nil {
 		return nil, err
 	}
-	wa, err := s.relyingParty()
-	if err != nil {
-		return nil, err
-	}
-	ku, err := s.loadKeyUser(ctx, c.User)
-	if err != nil {
-		return nil, err
-	}
-	if len(ku.creds) == 0 {
-		return nil, problem.Errorf(problem.NotFound, "No security key is registered on this account.")
-	}
-	assertion, sd, err := wa.BeginLogin(ku, webauthn.WithUserVerification(protocol.VerificationDiscouraged))
-	if err != nil {
-		return nil, fmt.Errorf("twofactor: begin key login: %w", err)
-	}
-	if err := s.putSession(ctx, c, purpose, sd); err != nil {
-		return nil, err
-	}
-	return json.Marshal(assertion.Response)
+	return s.begin(ctx, c, purpose, func(wa *webauthn.WebAuthn, ku *keyUser) (any, *webauthn.SessionData, error) {
+		if len(ku.creds) == 0 {
+			return nil, nil, problem.Errorf(problem.NotFound, "No security key is registered on this account.")
+		}
+		assertion, sd, err := wa.BeginLogin(ku, webauthn.WithUserVerification(protocol.VerificationDiscouraged))
+		if err != nil {
+			return nil, nil, fmt.Errorf("twofactor: begin key login: %w", err)
+		}
+		return assertion.Response, sd, nil
+	})
 }
 
 // FinishKeyLogin checks the answer of a security key to BeginKeyLogin's

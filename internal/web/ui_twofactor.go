@@ -108,20 +108,30 @@ func (t *twoFactorPages) recoveryWarning(w http.ResponseWriter, r *http.Request,
 	}
 }
 
+// methods returns the user's second factors and why a policy requires
+// them ("" when none does), or answers the failure and returns false.
+func (t *twoFactorPages) methods(w http.ResponseWriter, r *http.Request, c *account.Current) (*twofactor.Methods, twofactor.Requirement, bool) {
+	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
+	if err != nil {
+		t.s.fail(w, r, err)
+		return nil, "", false
+	}
+	req, err := t.tf.Required(r.Context(), c.User)
+	if err != nil {
+		t.s.fail(w, r, err)
+		return nil, "", false
+	}
+	return m, req, true
+}
+
 // twoFactorManage is the overview of the user's second factors.
 func (t *twoFactorPages) twoFactorManage(w http.ResponseWriter, r *http.Request) {
 	c := t.s.requireUser(w, r)
 	if c == nil {
 		return
 	}
-	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
-	if err != nil {
-		t.s.fail(w, r, err)
-		return
-	}
-	req, err := t.tf.Required(r.Context(), c.User)
-	if err != nil {
-		t.s.fail(w, r, err)
+	m, req, ok := t.methods(w, r, c)
+	if !ok {
 		return
 	}
 	t.s.render(w, r, http.StatusOK, "twofactor_manage", "Two-factor authentication", map[string]any{

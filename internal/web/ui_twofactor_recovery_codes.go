@@ -95,28 +95,44 @@ func formStatus(err error) (int, bool) {
 
 // twoStepRecoveryPage is the second step of signing in with a recovery code.
 func (t *twoFactorPages) twoStepRecoveryPage(w http.ResponseWriter, r *http.Request) {
-	c := t.pendingSession(w, r)
-	if c == nil {
-		return
-	}
-	t.renderTwoStep(w, r, c, http.StatusOK, "twostep_recovery", "recovery-code", "")
+	t.twoStepPage(w, r, "twostep_recovery", "recovery-code")
 }
 
 func (t *twoFactorPages) twoStepRecoveryPost(w http.ResponseWriter, r *http.Request) {
+	t.twoStepPost(w, r, "twostep_recovery", "recovery-code", func(c *account.Current, code string) (int, error) {
+		return t.tf.UseRecoveryCode(r.Context(), c.User, code, meta(r))
+	})
+}
+
+// twoStepPage shows the form of a second step by a typed code (the
+// template tmpl, of method "totp" or "recovery-code").
+func (t *twoFactorPages) twoStepPage(w http.ResponseWriter, r *http.Request, tmpl, method string) {
 	c := t.pendingSession(w, r)
 	if c == nil {
 		return
 	}
-	left, err := t.tf.UseRecoveryCode(r.Context(), c.User, r.PostFormValue("code"), meta(r))
+	t.renderTwoStep(w, r, c, http.StatusOK, tmpl, method, "")
+}
+
+// twoStepPost checks the code posted to twoStepPage's form with verify
+// (which returns the recovery codes left, for a recovery code) and, when
+// right, signs the session in; a wrong code shows the form again.
+func (t *twoFactorPages) twoStepPost(w http.ResponseWriter, r *http.Request, tmpl, method string,
+	verify func(c *account.Current, code string) (left int, err error)) {
+	c := t.pendingSession(w, r)
+	if c == nil {
+		return
+	}
+	left, err := verify(c, r.PostFormValue("code"))
 	if err != nil {
 		if _, ok := formStatus(err); ok {
-			t.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_recovery", "recovery-code", err.Error())
+			t.renderTwoStep(w, r, c, http.StatusUnauthorized, tmpl, method, err.Error())
 			return
 		}
 		t.s.fail(w, r, err)
 		return
 	}
-	t.finishSecondStep(w, r, c, "recovery-code", "", left)
+	t.finishSecondStep(w, r, c, method, "", left)
 }
 
 // twoStepView is a second-step page.

@@ -115,6 +115,20 @@ func (t *twoFactorPages) renderTOTP(w http.ResponseWriter, r *http.Request, c *a
 	t.s.render(w, r, status, "totp_manage", "Authenticator app", v)
 }
 
+// totpRefused answers a refused change of the app: with the
+// re-authentication it wants, on the page (a refusal of the form), or as a
+// failure.
+func (t *twoFactorPages) totpRefused(w http.ResponseWriter, r *http.Request, c *account.Current, err error) {
+	if t.reauthRefused(w, r, err, "/manage/account/totp/") {
+		return
+	}
+	if status, ok := formStatus(err); ok {
+		t.renderTOTP(w, r, c, status, nil, err.Error())
+		return
+	}
+	t.s.fail(w, r, err)
+}
+
 func (t *twoFactorPages) totpPage(w http.ResponseWriter, r *http.Request) {
 	c := t.s.requireUser(w, r)
 	if c == nil {
@@ -131,14 +145,7 @@ func (t *twoFactorPages) totpBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	setup, err := t.tf.BeginTOTP(r.Context(), c)
 	if err != nil {
-		if t.reauthRefused(w, r, err, "/manage/account/totp/") {
-			return
-		}
-		if status, ok := formStatus(err); ok {
-			t.renderTOTP(w, r, c, status, nil, err.Error())
-			return
-		}
-		t.s.fail(w, r, err)
+		t.totpRefused(w, r, c, err)
 		return
 	}
 	sv, err := newTOTPSetupView(setup.URI, setup.QRPNG)
@@ -156,16 +163,8 @@ func (t *twoFactorPages) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	if c == nil || !t.s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
-	err := t.tf.ConfirmTOTP(r.Context(), c, r.PostFormValue("code"), meta(r))
-	if err != nil {
-		if t.reauthRefused(w, r, err, "/manage/account/totp/") {
-			return
-		}
-		if status, ok := formStatus(err); ok {
-			t.renderTOTP(w, r, c, status, nil, err.Error())
-			return
-		}
-		t.s.fail(w, r, err)
+	if err := t.tf.ConfirmTOTP(r.Context(), c, r.PostFormValue("code"), meta(r)); err != nil {
+		t.totpRefused(w, r, c, err)
 		return
 	}
 	t.s.addFlash(w, r, "ok", "Your authenticator app is enabled. From now on, signing in asks for a code from it.")
@@ -175,21 +174,11 @@ func (t *twoFactorPages) totpConfirm(w http.ResponseWriter, r *http.Request) {
 // totpRemove removes the app, after a recent re-authentication.
 func (t *twoFactorPages) totpRemove(w http.ResponseWriter, r *http.Request) {
 	c := t.s.requireUser(w, r)
-	if c == nil {
-		return
-	}
-	if !t.s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
+	if c == nil || !t.s.requireRecentAuth(w, r, c, "/manage/account/totp/") {
 		return
 	}
 	if err := t.tf.RemoveTOTP(r.Context(), c, meta(r)); err != nil {
-		if t.reauthRefused(w, r, err, "/manage/account/totp/") {
-			return
-		}
-		if status, ok := formStatus(err); ok {
-			t.renderTOTP(w, r, c, status, nil, err.Error())
-			return
-		}
-		t.s.fail(w, r, err)
+		t.totpRefused(w, r, c, err)
 		return
 	}
 	t.s.addFlash(w, r, "ok", "The authenticator app was removed from your account.")
@@ -198,25 +187,11 @@ func (t *twoFactorPages) totpRemove(w http.ResponseWriter, r *http.Request) {
 
 // twoStepTOTPPage is the second step of signing in with the app.
 func (t *twoFactorPages) twoStepTOTPPage(w http.ResponseWriter, r *http.Request) {
-	c := t.pendingSession(w, r)
-	if c == nil {
-		return
-	}
-	t.renderTwoStep(w, r, c, http.StatusOK, "twostep_totp", "totp", "")
+	t.twoStepPage(w, r, "twostep_totp", "totp")
 }
 
 func (t *twoFactorPages) twoStepTOTPPost(w http.ResponseWriter, r *http.Request) {
-	c := t.pendingSession(w, r)
-	if c == nil {
-		return
-	}
-	if err := t.tf.VerifyTOTP(r.Context(), c.User, r.PostFormValue("code"), meta(r)); err != nil {
-		if _, ok := formStatus(err); ok {
-			t.renderTwoStep(w, r, c, http.StatusUnauthorized, "twostep_totp", "totp", err.Error())
-			return
-		}
-		t.s.fail(w, r, err)
-		return
-	}
-	t.finishSecondStep(w, r, c, "totp", "", 0)
+	t.twoStepPost(w, r, "twostep_totp", "totp", func(c *account.Current, code string) (int, error) {
+		return 0, t.tf.VerifyTOTP(r.Context(), c.User, code, meta(r))
+	})
 }

@@ -104,14 +104,8 @@ func (t *twoFactorPages) webauthnManage(w http.ResponseWriter, r *http.Request) 
 		t.s.renderError(w, r, http.StatusNotFound, "Two-factor authentication is not enabled on this server.")
 		return
 	}
-	m, err := t.tf.MethodsOf(r.Context(), c.User.ID)
-	if err != nil {
-		t.s.fail(w, r, err)
-		return
-	}
-	req, err := t.tf.Required(r.Context(), c.User)
-	if err != nil {
-		t.s.fail(w, r, err)
+	m, req, ok := t.methods(w, r, c)
+	if !ok {
 		return
 	}
 	t.s.render(w, r, http.StatusOK, "webauthn_manage", "Security keys", map[string]any{
@@ -162,29 +156,32 @@ func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
 }
 
-// keyID is the {id} of a key's URL.
-func keyID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &problem.Error{Kind: problem.NotFound, Message: "No such security key on your account."}
+// keyOf returns the signed-in session and the key its URL's {id} names,
+// or answers the request and returns nil.
+func (t *twoFactorPages) keyOf(w http.ResponseWriter, r *http.Request) (*account.Current, int64) {
+	c := t.s.requireUser(w, r)
+	if c == nil {
+		return nil, 0
 	}
-	return id, nil
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	switch {
+	case err != nil || id <= 0:
+		t.s.fail(w, r, &problem.Error{Kind: problem.NotFound, Message: "No such security key on your account."})
+		return nil, 0
+	case t.tf == nil:
+		t.s.fail(w, r, &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."})
+		return nil, 0
+	}
+	return c, id
 }
 
 // webauthnRename changes a key's label.
 func (t *twoFactorPages) webauthnRename(w http.ResponseWriter, r *http.Request) {
-	c := t.s.requireUser(w, r)
+	c, id := t.keyOf(w, r)
 	if c == nil {
 		return
 	}
-	id, err := keyID(r)
-	if err == nil && t.tf == nil {
-		err = &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."}
-	}
-	if err == nil {
-		err = t.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r))
-	}
-	if err != nil {
+	if err := t.tf.RenameKey(r.Context(), c, id, r.PostFormValue("label"), meta(r)); err != nil {
 		if problem.KindOf(err) == problem.Invalid {
 			t.s.addFlash(w, r, "error", err.Error())
 			redirect(w, r, "/manage/account/webauthn/")
@@ -199,19 +196,8 @@ func (t *twoFactorPages) webauthnRename(w http.ResponseWriter, r *http.Request) 
 
 // webauthnRemove removes a key, after a recent proof of identity.
 func (t *twoFactorPages) webauthnRemove(w http.ResponseWriter, r *http.Request) {
-	c := t.s.requireUser(w, r)
-	if c == nil {
-		return
-	}
-	id, err := keyID(r)
-	if err == nil && t.tf == nil {
-		err = &problem.Error{Kind: problem.NotFound, Message: "Two-factor authentication is not enabled on this server."}
-	}
-	if err != nil {
-		t.s.fail(w, r, err)
-		return
-	}
-	if !t.s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
+	c, id := t.keyOf(w, r)
+	if c == nil || !t.s.requireRecentAuth(w, r, c, "/manage/account/webauthn/") {
 		return
 	}
 	if err := t.tf.RemoveKey(r.Context(), c, id, meta(r)); err != nil {
@@ -242,49 +228,48 @@ func (t *twoFactorPages) webauthnSecondStep(w http.ResponseWriter, r *http.Reque
 	})
 }
 
+// webauthnLoginOptions starts the second step of signing in with a key.
 func (t *twoFactorPages) webauthnLoginOptions(w http.ResponseWriter, r *http.Request) {
-	c := t.jsonPending(w, r)
-	if c == nil {
-		return
-	}
-	options, err := t.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin)
-	if err != nil {
-		t.jsonFail(w, r, err)
-		return
-	}
-	writeOptions(w, options)
+	t.keyOptions(w, r, t.jsonPending, twofactor.PurposeKeyLogin)
 }
 
 // webauthnLoginVerify checks the key's answer and, when right, signs the
 // session in (under a new id) and sends the browser on.
 func (t *twoFactorPages) webauthnLoginVerify(w http.ResponseWriter, r *http.Request) {
-	c := t.jsonPending(w, r)
-	if c == nil {
-		return
-	}
-	req, err := readWebauthn(r)
-	var key *store.SecurityKey
-	if err == nil {
-		key, err = t.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyLogin, req.Credential, meta(r))
-	}
-	var cookie string
-	if err == nil {
-		cookie, err = t.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, meta(r))
-	}
-	if err != nil {
-		t.jsonFail(w, r, err)
-		return
-	}
-	t.s.setCookie(w, cookieSession, cookie, 0)
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(req.Next)})
+	t.keyVerify(w, r, t.jsonPending, twofactor.PurposeKeyLogin, func(c *account.Current, key *store.SecurityKey) error {
+		cookie, err := t.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, meta(r))
+		if err == nil {
+			t.s.setCookie(w, cookieSession, cookie, 0)
+		}
+		return err
+	})
 }
 
+// webauthnReauthOptions starts a re-authentication with a key.
 func (t *twoFactorPages) webauthnReauthOptions(w http.ResponseWriter, r *http.Request) {
-	c := t.jsonUser(w, r)
+	t.keyOptions(w, r, t.jsonUser, twofactor.PurposeKeyReauth)
+}
+
+// webauthnReauthVerify records a fresh proof of identity with a key.
+func (t *twoFactorPages) webauthnReauthVerify(w http.ResponseWriter, r *http.Request) {
+	t.keyVerify(w, r, t.jsonUser, twofactor.PurposeKeyReauth, func(c *account.Current, key *store.SecurityKey) error {
+		return t.acct.Reauthenticated(r.Context(), c, "webauthn", key.Label, meta(r))
+	})
+}
+
+// jsonSession returns the session a key ceremony starts from (jsonPending
+// or jsonUser), or answers the script and returns nil.
+type jsonSession func(http.ResponseWriter, *http.Request) *account.Current
+
+// keyOptions answers the options of a proof with one of the user's keys,
+// for purpose (the second step of signing in, or a re-authentication),
+// from the session that session returns.
+func (t *twoFactorPages) keyOptions(w http.ResponseWriter, r *http.Request, session jsonSession, purpose string) {
+	c := session(w, r)
 	if c == nil {
 		return
 	}
-	options, err := t.tf.BeginKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth)
+	options, err := t.tf.BeginKeyLogin(r.Context(), c, purpose)
 	if err != nil {
 		t.jsonFail(w, r, err)
 		return
@@ -292,19 +277,22 @@ func (t *twoFactorPages) webauthnReauthOptions(w http.ResponseWriter, r *http.Re
 	writeOptions(w, options)
 }
 
-// webauthnReauthVerify records a fresh proof of identity with a key.
-func (t *twoFactorPages) webauthnReauthVerify(w http.ResponseWriter, r *http.Request) {
-	c := t.jsonUser(w, r)
+// keyVerify checks the answer of a key to keyOptions' options, then calls
+// complete with the key that answered and sends the browser on to the
+// request's next page; a refusal of either is answered as jsonFail does.
+func (t *twoFactorPages) keyVerify(w http.ResponseWriter, r *http.Request, session jsonSession, purpose string,
+	complete func(c *account.Current, key *store.SecurityKey) error) {
+	c := session(w, r)
 	if c == nil {
 		return
 	}
 	req, err := readWebauthn(r)
 	var key *store.SecurityKey
 	if err == nil {
-		key, err = t.tf.FinishKeyLogin(r.Context(), c, twofactor.PurposeKeyReauth, req.Credential, meta(r))
+		key, err = t.tf.FinishKeyLogin(r.Context(), c, purpose, req.Credential, meta(r))
 	}
 	if err == nil {
-		err = t.acct.Reauthenticated(r.Context(), c, "webauthn", key.Label, meta(r))
+		err = complete(c, key)
 	}
 	if err != nil {
 		t.jsonFail(w, r, err)
