@@ -64,7 +64,7 @@ func (c *ServeCmd) Run(e *env) error {
 	base := "http://" + ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	idx := index.New(st, blobs, index.Config{BaseURL: base}, log)
-	acct, err := account.New(e.ctx, st, auth.NewHasher(2), account.Config{BaseURL: base}, log, nil)
+	acct, err := account.New(e.ctx, st, auth.NewHasher(2, auth.Params{}), account.Config{BaseURL: base}, log, nil)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func setUserDisabled(e *env, username string, disabled bool) error {
 		return err
 	}
 	defer st.Close()
-	acct, err := account.New(e.ctx, st, auth.NewHasher(1), account.Config{}, e.log, nil)
+	acct, err := account.New(e.ctx, st, auth.NewHasher(1, auth.Params{}), account.Config{}, e.log, nil)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (c *UserCreateCmd) Run(e *env) error {
 		return err
 	}
 	defer st.Close()
-	hash, err := auth.NewHasher(1).Hash(e.ctx, password)
+	hash, err := auth.NewHasher(1, auth.Params{}).Hash(e.ctx, password)
 	if err != nil {
 		return err
 	}

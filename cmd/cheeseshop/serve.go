@@ -170,7 +170,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	hasher := auth.NewHasher(max(2, runtime.NumCPU()))
+	hasher := auth.NewHasher(max(2, runtime.NumCPU()), auth.Params{})
 	tf, err := twofactor.New(st, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
 	if err != nil {
 		return err

@@ -118,7 +118,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if cfg.WrapMailer != nil {
 		mailer = cfg.WrapMailer(mailer)
 	}
-	hasher := auth.NewHasher(2)
+	hasher := auth.NewHasher(2, auth.MinParams)
 	md, err := mandate.New(st, mandate.Config{BaseURL: base, Grace: cfg.MandateGrace, Mailer: mailer}, log, cfg.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func newRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
 // password hash, for tests of the web UI.
 func (s *testServer) userWithPassword(name, password string) *store.User {
 	s.t.Helper()
-	hash, err := auth.NewHasher(1).Hash(context.Background(), password)
+	hash, err := auth.NewHasher(1, auth.MinParams).Hash(context.Background(), password)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -296,7 +296,7 @@ func TestMandateBadges(t *testing.T) {
 // adminWithPassword creates an administrator.
 func adminWithPassword(t *testing.T, s *testServer, name string) *store.User {
 	t.Helper()
-	hash, err := auth.NewHasher(1).Hash(context.Background(), mandatePassword)
+	hash, err := auth.NewHasher(1, auth.MinParams).Hash(context.Background(), mandatePassword)
 	storetest.Must(t, err)
 	u := &store.User{Username: name, Email: name + "@example.org", PasswordHash: hash, EmailVerified: true, IsAdmin: true, CreatedAt: time.Now()}
 	storetest.Must(t, s.st.CreateUser(context.Background(), u))

@@ -59,7 +59,7 @@ func TestRecoveryWeb(t *testing.T) {
 				generateRecoveryCodes(t, b)
 				secrets[name] = enrolTOTP(t, b, clk)
 			}
-			hash, err := auth.NewHasher(1).Hash(ctx, pw)
+			hash, err := auth.NewHasher(1, auth.MinParams).Hash(ctx, pw)
 			storetest.Must(t, err)
 			root := &store.User{Username: "root", Email: "root@example.org", PasswordHash: hash, EmailVerified: true, IsAdmin: true, CreatedAt: clk.Now()}
 			storetest.Must(t, s.st.CreateUser(ctx, root))
