@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
@@ -225,7 +226,7 @@ func (c *TokenCreateCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: projectGate(md), Mailer: mailer}, e.log)
+	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: app.ProjectGate(md), Mailer: mailer}, e.log)
 	req := index.TokenRequest{Name: c.Name, Projects: c.Project, Manage: c.Manage}
 	if c.Expires > 0 {
 		at := time.Now().Add(c.Expires)

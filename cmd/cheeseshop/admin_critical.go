@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-
-	"cheeseshop/internal/index"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -151,11 +148,4 @@ func (c *CriticalListCmd) Run(e *env) error {
 		}
 	}
 	return nil
-}
-
-// projectGate makes the mandate the index's project gate.
-func projectGate(md *mandate.Service) index.ProjectGate {
-	return func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
-		return md.Check(ctx, q, u, p)
-	}
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -15,19 +14,10 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/disttest"
-	"cheeseshop/internal/mail"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
-
-// newTestPromo is the giveaway of the test server: the default settings.
-func newTestPromo(t testing.TB, st *store.Store, base string, mailer mail.Mailer, now func() time.Time) *promo.Service {
-	t.Helper()
-	svc, err := promo.New(st, promo.Config{BaseURL: base, Mailer: mailer}, slog.New(slog.NewTextHandler(io.Discard, nil)), now)
-	storetest.Must(t, err)
-	return svc
-}
 
 var promoCodeRE = regexp.MustCompile(`<p class="secret promo-code">([^<]*)</p>`)
 

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,17 +10,9 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
-	"cheeseshop/internal/mail"
-	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
-
-// newTestRecovery is the test server's account recovery (the default
-// waiting period of 7 days; tests move the clock).
-func newTestRecovery(st *store.Store, base string, hasher *auth.Hasher, mailer mail.Mailer, now func() time.Time) *recovery.Service {
-	return recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: recovery.DefaultWait, Mailer: mailer}, slog.New(slog.NewTextHandler(io.Discard, nil)), now)
-}
 
 // loginTOTP signs the browser in with the password and the app.
 func loginTOTP(t *testing.T, b *browser, user, pw, secret string, clk *testClock) {

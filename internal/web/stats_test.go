@@ -18,9 +18,6 @@ import (
 	"cheeseshop/internal/store/storetest"
 )
 
-// newTestStats is the statistics service of the test servers.
-func newTestStats(st *store.Store) *stats.Service { return stats.New(st, nil, nil, 0) }
-
 func (s *testServer) getText(path string) (int, string) {
 	s.t.Helper()
 	resp, err := s.client.Get(s.URL + path)
