@@ -189,6 +189,7 @@ func TestRecoveryWeb(t *testing.T) {
 			// bob asks, then cancels from its signed-in page: nothing changes.
 			anon.get("/account/recovery/")
 			anon.post("/account/recovery/", url.Values{"who": {"bob@example.org"}})
+			s.drain(t) // the request is taken after the answer
 			loginTOTP(t, user, "bob", pw, secrets["bob"], clk)
 			resp, body = user.get("/account/recovery/")
 			wantStatus(t, "bob's page", resp, body, http.StatusOK, "waiting for its confirmation by email", "Cancel the recovery request")
