@@ -1,9 +1,8 @@
 package main
 
 import (
-	"cheeseshop/internal/account"
-	"cheeseshop/internal/auth"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -18,14 +17,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/blob"
-	"cheeseshop/internal/index"
+	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/web"
 )
 
-// ServeCmd is a profiling twin of `cheeseshop serve`: the same store,
-// index, handler and http.Server settings, without access log, plus a CPU
+// ServeCmd is a profiling twin of `cheeseshop serve`: the same wiring
+// (internal/app) and http.Server settings, without access log, plus a CPU
 // profile of the whole run and /debug/pprof/ on a second port. Load it
 // with wrk or `cheeseshop-bench uploads`, then stop it (SIGINT/SIGTERM or
 // --duration) and read the profile with `go tool pprof`.
@@ -63,25 +63,25 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	base := "http://" + ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	idx := index.New(st, blobs, index.Config{BaseURL: base}, log)
-	acct, err := account.New(e.ctx, st, auth.NewHasher(2), account.Config{BaseURL: base}, log, nil)
+	// The server of cmd/cheeseshop/serve.go, with its defaults, except
+	// that the load generator's many connections come from one address,
+	// and that TOTP secrets are sealed with a key of this run.
+	limits := web.DefaultLimits()
+	limits.MaxConnsPerClient = 0
+	cfg := app.Config{BaseURL: base, SecretKey: []byte(rand.Text() + rand.Text()), RecoveryWait: recovery.DefaultWait, Limits: limits}
+	a, err := app.New(e.ctx, cfg, app.Deps{Store: st, Blobs: blobs, Log: log, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}
-	defer acct.Close()
-	h := web.New(idx, acct, log, prometheus.NewRegistry(), web.Options{})
-	// The server of cmd/cheeseshop/serve.go, with its defaults, except
-	// that the load generator's many connections come from one address.
-	limits := web.DefaultLimits()
-	limits.MaxConnsPerClient = 0
-	srv := web.NewHTTPServer(h, limits)
+	defer a.Close()
+	srv := a.HTTP
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	if c.Duration > 0 {
 		ctx, cancel = context.WithTimeout(ctx, c.Duration)
 		defer cancel()
 	}
-	go idx.Cache().Follow(ctx, time.Second)
+	a.Start(ctx)
 
 	if c.PprofAddr != "" {
 		mux := http.NewServeMux()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/index"
@@ -92,7 +93,7 @@ func setUserDisabled(e *env, username string, disabled bool) error {
 		return err
 	}
 	defer st.Close()
-	acct, err := account.New(e.ctx, st, auth.NewHasher(1), account.Config{}, e.log, nil)
+	acct, err := account.New(e.ctx, st, auth.NewHasher(1, auth.Params{}), account.Config{}, e.log, nil)
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func (c *UserCreateCmd) Run(e *env) error {
 		return err
 	}
 	defer st.Close()
-	hash, err := auth.NewHasher(1).Hash(e.ctx, password)
+	hash, err := auth.NewHasher(1, auth.Params{}).Hash(e.ctx, password)
 	if err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func (c *TokenCreateCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: projectGate(md), Mailer: mailer}, e.log)
+	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: app.ProjectGate(md), Mailer: mailer}, e.log)
 	req := index.TokenRequest{Name: c.Name, Projects: c.Project, Manage: c.Manage}
 	if c.Expires > 0 {
 		at := time.Now().Add(c.Expires)

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
-	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
@@ -145,11 +143,4 @@ func (c *CriticalListCmd) Run(e *env) error {
 		}
 	}
 	return nil
-}
-
-// projectGate makes the mandate the index's project gate.
-func projectGate(md *mandate.Service) index.ProjectGate {
-	return func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
-		return md.Check(ctx, q, u, p)
-	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -109,13 +108,4 @@ func (f *PromoFlags) config(base string, mailer mail.Mailer) (promo.Config, erro
 		cfg.End = d.AddDate(0, 0, 1) // the giveaway lasts through the last day
 	}
 	return cfg, nil
-}
-
-// newPromo builds the giveaway of serve.
-func (f *PromoFlags) newPromo(st *store.Store, base string, mailer mail.Mailer, log *slog.Logger) (*promo.Service, error) {
-	cfg, err := f.config(base, mailer)
-	if err != nil {
-		return nil, err
-	}
-	return promo.New(st, cfg, log, nil)
 }

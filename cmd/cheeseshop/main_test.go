@@ -23,89 +23,86 @@ func cli(t *testing.T, stdin string, args ...string) (code int, stdout, stderr s
 
 func TestAdminCommands(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			dataDir := t.TempDir()
-			db := []string{"--data", dataDir, "--database", storetest.URL(t, d)}
-			args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		dataDir := t.TempDir()
+		db := []string{"--data", dataDir, "--database", storetest.URL(t, d)}
+		args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
 
-			code, out, errs := cli(t, "", args("migrate")...)
-			if code != 0 || !strings.Contains(out, "up to date") {
-				t.Fatalf("migrate: %d %q %q", code, out, errs)
+		code, out, errs := cli(t, "", args("migrate")...)
+		if code != 0 || !strings.Contains(out, "up to date") {
+			t.Fatalf("migrate: %d %q %q", code, out, errs)
+		}
+		code, out, errs = cli(t, "correct horse battery\n", args("admin", "user", "create", "--username", "alice", "--email", "alice@example.org")...)
+		if code != 0 || out != "created user alice\n" {
+			t.Fatalf("user create with a password on stdin: %d %q %q", code, out, errs)
+		}
+		code, out, _ = cli(t, "", args("admin", "user", "create", "--username", "bob", "--email", "bob@example.org", "--admin")...)
+		if code != 0 || !strings.Contains(out, "password: ") {
+			t.Fatalf("user create without a password must generate one: %d %q", code, out)
+		}
+		for _, c := range []struct {
+			name  string
+			stdin string
+			args  []string
+			want  string
+		}{
+			{"duplicate user", "correct horse battery\n", []string{"admin", "user", "create", "--username", "ALICE", "--email", "a@example.org"}, `a user named "ALICE" already exists`},
+			{"short password", "short\n", []string{"admin", "user", "create", "--username", "carol", "--email", "c@example.org"}, "too short"},
+			{"bad username", "", []string{"admin", "user", "create", "--username", "x-", "--email", "c@example.org"}, "invalid username"},
+			{"bad email", "", []string{"admin", "user", "create", "--username", "carol", "--email", "nope"}, "invalid email"},
+			{"token for nobody", "", []string{"admin", "token", "create", "--username", "nobody"}, `No user named "nobody"`},
+			{"token for a missing project", "", []string{"admin", "token", "create", "--username", "alice", "--project", "ghost"}, `No project named 'ghost'`},
+			{"bad name", "", []string{"admin", "name", "prohibit", "bad!"}, "invalid project name"},
+		} {
+			code, out, errs := cli(t, c.stdin, args(c.args...)...)
+			if code == 0 || !strings.Contains(errs, c.want) {
+				t.Errorf("%s: exit %d, stdout %q, stderr %q; want failure with %q", c.name, code, out, errs, c.want)
 			}
-			code, out, errs = cli(t, "correct horse battery\n", args("admin", "user", "create", "--username", "alice", "--email", "alice@example.org")...)
-			if code != 0 || out != "created user alice\n" {
-				t.Fatalf("user create with a password on stdin: %d %q %q", code, out, errs)
+		}
+		code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--expires", "24h")...)
+		if code != 0 || !strings.HasPrefix(out, "cheeseshop-") || strings.Count(out, "\n") != 1 {
+			t.Fatalf("token create must print only the token: %d %q %q", code, out, errs)
+		}
+		code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--manage", "--name", "ops")...)
+		if code != 0 || !strings.HasPrefix(out, "cheeseshop-") {
+			t.Fatalf("token create --manage: %d %q %q", code, out, errs)
+		}
+		// Every token made on the command line is emailed to its user.
+		msgs, err := mail.ReadOutbox(filepath.Join(dataDir, "outbox"))
+		storetest.Must(t, err)
+		var notices []string
+		for _, m := range msgs {
+			if strings.Contains(m.To, "alice@example.org") && strings.HasPrefix(m.Subject, "API token created") {
+				notices = append(notices, m.Text)
 			}
-			code, out, _ = cli(t, "", args("admin", "user", "create", "--username", "bob", "--email", "bob@example.org", "--admin")...)
-			if code != 0 || !strings.Contains(out, "password: ") {
-				t.Fatalf("user create without a password must generate one: %d %q", code, out)
+		}
+		if len(notices) != 2 || !strings.Contains(notices[0]+notices[1], "upload only") || !strings.Contains(notices[0]+notices[1], "upload and manage") ||
+			!strings.Contains(notices[0], "by an administrator") {
+			t.Fatalf("token notices to alice: %q", notices)
+		}
+		code, out, errs = cli(t, "", args("admin", "blobs", "gc")...)
+		if code != 0 || out != "blobs: 0 seen, 0 removed (0 bytes), 0 in use, 0 newer than 24h0m0s\n" {
+			t.Fatalf("blobs gc: %d %q %q", code, out, errs)
+		}
+		if code, _, errs = cli(t, "", args("admin", "blobs", "gc", "--grace", "1s")...); code == 0 || !strings.Contains(errs, "at least 1m") {
+			t.Fatalf("blobs gc with a tiny grace period: %d %q", code, errs)
+		}
+		code, out, _ = cli(t, "", args("admin", "name", "prohibit", "Evil_Pkg", "--reason", "test")...)
+		if code != 0 || out != "prohibited evil-pkg\n" {
+			t.Fatalf("prohibit: %d %q", code, out)
+		}
+		// The prohibition covers the name's look-alikes too.
+		st, err := store.Open(t.Context(), db[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for _, lookalike := range []string{"evil-pkg", "ev1l.pkg", "EVILPKG", "evi1_pkg"} {
+			if bad, err := st.IsProhibited(t.Context(), pep.UltraNormalizeName(lookalike)); err != nil || !bad {
+				t.Errorf("%s is not prohibited after prohibiting Evil_Pkg (%v)", lookalike, err)
 			}
-			for _, c := range []struct {
-				name  string
-				stdin string
-				args  []string
-				want  string
-			}{
-				{"duplicate user", "correct horse battery\n", []string{"admin", "user", "create", "--username", "ALICE", "--email", "a@example.org"}, `a user named "ALICE" already exists`},
-				{"short password", "short\n", []string{"admin", "user", "create", "--username", "carol", "--email", "c@example.org"}, "too short"},
-				{"bad username", "", []string{"admin", "user", "create", "--username", "x-", "--email", "c@example.org"}, "invalid username"},
-				{"bad email", "", []string{"admin", "user", "create", "--username", "carol", "--email", "nope"}, "invalid email"},
-				{"token for nobody", "", []string{"admin", "token", "create", "--username", "nobody"}, `No user named "nobody"`},
-				{"token for a missing project", "", []string{"admin", "token", "create", "--username", "alice", "--project", "ghost"}, `No project named 'ghost'`},
-				{"bad name", "", []string{"admin", "name", "prohibit", "bad!"}, "invalid project name"},
-			} {
-				code, out, errs := cli(t, c.stdin, args(c.args...)...)
-				if code == 0 || !strings.Contains(errs, c.want) {
-					t.Errorf("%s: exit %d, stdout %q, stderr %q; want failure with %q", c.name, code, out, errs, c.want)
-				}
-			}
-			code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--expires", "24h")...)
-			if code != 0 || !strings.HasPrefix(out, "cheeseshop-") || strings.Count(out, "\n") != 1 {
-				t.Fatalf("token create must print only the token: %d %q %q", code, out, errs)
-			}
-			code, out, errs = cli(t, "", args("admin", "token", "create", "--username", "alice", "--manage", "--name", "ops")...)
-			if code != 0 || !strings.HasPrefix(out, "cheeseshop-") {
-				t.Fatalf("token create --manage: %d %q %q", code, out, errs)
-			}
-			// Every token made on the command line is emailed to its user.
-			msgs, err := mail.ReadOutbox(filepath.Join(dataDir, "outbox"))
-			storetest.Must(t, err)
-			var notices []string
-			for _, m := range msgs {
-				if strings.Contains(m.To, "alice@example.org") && strings.HasPrefix(m.Subject, "API token created") {
-					notices = append(notices, m.Text)
-				}
-			}
-			if len(notices) != 2 || !strings.Contains(notices[0]+notices[1], "upload only") || !strings.Contains(notices[0]+notices[1], "upload and manage") ||
-				!strings.Contains(notices[0], "by an administrator") {
-				t.Fatalf("token notices to alice: %q", notices)
-			}
-			code, out, errs = cli(t, "", args("admin", "blobs", "gc")...)
-			if code != 0 || out != "blobs: 0 seen, 0 removed (0 bytes), 0 in use, 0 newer than 24h0m0s\n" {
-				t.Fatalf("blobs gc: %d %q %q", code, out, errs)
-			}
-			if code, _, errs = cli(t, "", args("admin", "blobs", "gc", "--grace", "1s")...); code == 0 || !strings.Contains(errs, "at least 1m") {
-				t.Fatalf("blobs gc with a tiny grace period: %d %q", code, errs)
-			}
-			code, out, _ = cli(t, "", args("admin", "name", "prohibit", "Evil_Pkg", "--reason", "test")...)
-			if code != 0 || out != "prohibited evil-pkg\n" {
-				t.Fatalf("prohibit: %d %q", code, out)
-			}
-			// The prohibition covers the name's look-alikes too.
-			st, err := store.Open(t.Context(), db[3])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			for _, lookalike := range []string{"evil-pkg", "ev1l.pkg", "EVILPKG", "evi1_pkg"} {
-				if bad, err := st.IsProhibited(t.Context(), pep.UltraNormalizeName(lookalike)); err != nil || !bad {
-					t.Errorf("%s is not prohibited after prohibiting Evil_Pkg (%v)", lookalike, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestEnvironment: every flag can come from CHEESESHOP_<FLAG>.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"cheeseshop/internal/account"
-	"cheeseshop/internal/auth"
 	"context"
 	"errors"
 	"fmt"
@@ -11,19 +9,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"cheeseshop/internal/downloads"
-	"cheeseshop/internal/index"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/mail"
-	"cheeseshop/internal/recovery"
-	"cheeseshop/internal/stats"
-	"cheeseshop/internal/twofactor"
 	"cheeseshop/internal/web"
 )
 
@@ -147,8 +139,6 @@ func (c *ServeCmd) Run(e *env) error {
 			return fmt.Errorf("listen on %s (--metrics-addr): %w", c.MetricsAddr, err)
 		}
 	}
-	reg := prometheus.NewRegistry()
-	ready := func() error { return st.DB().PingContext(context.Background()) }
 	from := c.MailFrom
 	if from == "" {
 		from = mailFrom(base)
@@ -166,82 +156,26 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	md, err := c.newMandate(st, base, mailer, e.log)
+	cfg, err := c.appConfig(base, key, limits, mln != nil)
 	if err != nil {
 		return err
 	}
-	hasher := auth.NewHasher(max(2, runtime.NumCPU()))
-	tf, err := twofactor.New(st, key, twofactor.Config{BaseURL: base, RequireAll: c.Require2FA, Mailer: mailer, Bound: md.Bound}, e.log, nil)
+	a, err := app.New(e.ctx, cfg, app.Deps{Store: st, Blobs: blobs, Mailer: mailer, Log: e.log, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
-		UploadGate: tf.UploadGate, ProjectGate: projectGate(md), Mailer: mailer}, e.log)
-	acct, err := account.New(e.ctx, st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, e.log, nil)
-	if err != nil {
-		return err
-	}
-	// Deferred, so they run once the HTTP server has stopped: the mail of
-	// the last registrations and reset and recovery requests goes out.
-	defer acct.Close()
-	st2fa := stats.New(st, e.log, nil, 0)
-	pr, err := c.newPromo(st, base, mailer, e.log)
-	if err != nil {
-		return err
-	}
-	opts := web.Options{AccessLog: c.AccessLog, Ready: ready, TwoFactor: tf, Mandate: md, Promo: pr, Stats: st2fa,
-		MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge, MetricsToken: c.MetricsToken, MetricsElsewhere: mln != nil,
-		TrustedProxies: limits.TrustedProxies}
-	opts.Recovery = recovery.New(st, hasher, recovery.Config{BaseURL: base, Wait: c.RecoveryWait, Mailer: mailer}, e.log, nil)
-	defer opts.Recovery.Close()
-	stopCounting := func() {}
-	if c.CountDownloads {
-		if c.DownloadsFlush <= 0 {
-			return fmt.Errorf("--downloads-flush must be positive, not %s", c.DownloadsFlush)
-		}
-		policy, err := c.policy()
-		if err != nil {
-			return err
-		}
-		if c.DownloadsMaxAddresses <= 0 {
-			return fmt.Errorf("--downloads-max-addresses must be positive, not %d", c.DownloadsMaxAddresses)
-		}
-		policy.MaxAddresses = c.DownloadsMaxAddresses
-		// The last flush runs once the HTTP server has stopped (below).
-		counter := downloads.NewCounter(st, e.log, policy)
-		opts.CountDownload = counter.Count
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_downloads_pending",
-			Help: "Downloads counted and not written to the database yet."}, func() float64 { return float64(counter.Pending()) }))
-		for reason, n := range map[string]func(downloads.Skipped) int64{
-			"agent": func(s downloads.Skipped) int64 { return s.Agent }, "limit": func(s downloads.Skipped) int64 { return s.Limit },
-			"full": func(s downloads.Skipped) int64 { return s.Full },
-		} {
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cheeseshop_downloads_not_counted_total",
-				Help:        "Complete downloads not counted: by a user agent not counted (agent), over --downloads-per-address (limit), or from a pair beyond --downloads-max-addresses (full).",
-				ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(n(counter.Skipped())) }))
-		}
-		cctx, ccancel := context.WithCancel(context.WithoutCancel(e.ctx))
-		counting := make(chan struct{})
-		go func() { counter.Run(cctx, c.DownloadsFlush); close(counting) }()
-		stopCounting = sync.OnceFunc(func() { ccancel(); <-counting })
-	}
-	defer stopCounting()
-	h := web.New(idx, acct, e.log, reg, opts)
-
-	srv := web.NewHTTPServer(h, limits)
-	reg.MustRegister(srv.Collectors()...)
+	// Deferred, so that it runs once the HTTP server has stopped: the last
+	// downloads counted are written, the mail of the last registrations and
+	// reset and recovery requests goes out.
+	defer a.Close()
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	go idx.Cache().Follow(ctx, c.FollowInterval)
-	go acct.SweepEvery(ctx, 10*time.Minute)
-	go md.RunDaily(ctx)
-	go st2fa.RunDaily(ctx)
+	a.Start(ctx)
+	srv, msrv := a.HTTP, a.Metrics
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	var msrv *web.HTTPServer
-	if mln != nil {
-		msrv = web.NewHTTPServer(h.MetricsHandler(), limits)
+	if msrv != nil {
 		go func() { errc <- msrv.Serve(mln) }()
 	}
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
@@ -275,9 +209,43 @@ func (c *ServeCmd) Run(e *env) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	stopCounting()
+	a.Close()
 	e.log.Info("stopped")
 	return nil
+}
+
+// appConfig maps the flags onto the server's settings, for a server at
+// base with the secret key and limits given, and /metrics on a listener of
+// its own if metricsElsewhere.
+func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metricsElsewhere bool) (app.Config, error) {
+	md, err := c.MandateFlags.config(base, nil)
+	if err != nil {
+		return app.Config{}, err
+	}
+	pr, err := c.PromoFlags.config(base, nil)
+	if err != nil {
+		return app.Config{}, err
+	}
+	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA,
+		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
+		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
+		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
+		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere}
+	if c.CountDownloads {
+		if c.DownloadsFlush <= 0 {
+			return cfg, fmt.Errorf("--downloads-flush must be positive, not %s", c.DownloadsFlush)
+		}
+		policy, err := c.policy()
+		if err != nil {
+			return cfg, err
+		}
+		if c.DownloadsMaxAddresses <= 0 {
+			return cfg, fmt.Errorf("--downloads-max-addresses must be positive, not %d", c.DownloadsMaxAddresses)
+		}
+		policy.MaxAddresses = c.DownloadsMaxAddresses
+		cfg.CountDownloads, cfg.Downloads, cfg.DownloadsFlush = true, policy, c.DownloadsFlush
+	}
+	return cfg, nil
 }
 
 // defaultBaseURL is the base URL of a server without --base-url: its

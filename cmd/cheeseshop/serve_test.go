@@ -2,12 +2,22 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/app"
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
 	"cheeseshop/internal/web"
 )
 
@@ -78,5 +88,56 @@ func TestTransportDefaults(t *testing.T) {
 	}
 	if got := fmt.Sprint(l.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]" {
 		t.Errorf("--trusted-proxies: %s", got)
+	}
+}
+
+// TestServeHashesAtProductionCost: the app that serve builds from its
+// default flags hashes passwords with auth.DefaultParams (the tests build
+// theirs with cheap parameters, through the same app.New).
+func TestServeHashesAtProductionCost(t *testing.T) {
+	t.Parallel()
+	c, err := parseServe(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits, err := c.limits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base = "http://localhost:8080"
+	cfg, err := c.appConfig(base, []byte(strings.Repeat("k", 32)), limits, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t, store.SQLite)
+	blobs, err := blob.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.New(t.Context(), cfg, app.Deps{Store: st, Blobs: blobs, Log: log, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if got := a.Hasher.Params(); got != auth.DefaultParams {
+		t.Fatalf("serve's hasher: %v, want auth.DefaultParams %v", got, auth.DefaultParams)
+	}
+	reg := account.Registration{Username: "alice", Email: "alice@example.org", Password: "a long enough password",
+		PasswordConfirm: "a long enough password"}
+	if err := a.Account.Register(t.Context(), reg, audit.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Account.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.UserByUsername(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "$argon2id$v=19$m=19456,t=2,p=1$"
+	if !strings.HasPrefix(u.PasswordHash, want) {
+		t.Fatalf("a password hashed by serve's app: %q, want the prefix %q", u.PasswordHash, want)
 	}
 }

@@ -55,7 +55,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
 	f := &fixture{st: st, clock: clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), mail: &mailtest.Box{}}
 	var err error
-	f.svc, err = New(context.Background(), st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail},
+	f.svc, err = New(context.Background(), st, auth.NewHasher(2, auth.MinParams), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +349,7 @@ func TestPasswordChecksPerIP(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		budget := ratelimit.Rule{Max: 20, Window: 5 * time.Minute}
-		svc, err := New(ctx, st, auth.NewHasher(2), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail, PasswordChecksPerIP: budget},
+		svc, err := New(ctx, st, auth.NewHasher(2, auth.MinParams), Config{BaseURL: "https://pypi.example.org/", Mailer: f.mail, PasswordChecksPerIP: budget},
 			slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now)
 		storetest.Must(t, err)
 		t.Cleanup(svc.Close)

@@ -9,7 +9,7 @@ import (
 
 func TestPasswordRoundTrip(t *testing.T) {
 	t.Parallel()
-	h := NewHasher(2)
+	h := NewHasher(2, Params{})
 	ctx := context.Background()
 	enc, err := h.Hash(ctx, "correct horse battery staple")
 	if err != nil {
@@ -36,6 +36,45 @@ func TestPasswordRoundTrip(t *testing.T) {
 	// Two real checks; the malformed hashes cost nothing.
 	if n := h.Verifications(); n != 2 {
 		t.Fatalf("Verifications() = %d, want 2", n)
+	}
+}
+
+// TestHasherParams: a Hasher's parameters go into its hashes, and any
+// Hasher verifies a hash by the parameters the hash records.
+func TestHasherParams(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	if got := NewHasher(1, Params{}).Params(); got != DefaultParams {
+		t.Fatalf("NewHasher(1, Params{}).Params() = %v, want DefaultParams %v", got, DefaultParams)
+	}
+	cheap := NewHasher(1, MinParams)
+	enc, err := cheap.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=8,t=1,p=1$") {
+		t.Fatalf("hash %q does not record MinParams", enc)
+	}
+	if err := NewHasher(1, Params{}).Verify(ctx, "correct horse battery staple", enc); err != nil {
+		t.Fatalf("a default Hasher verifying a cheap hash: %v", err)
+	}
+	tests := []struct {
+		p  Params
+		ok bool
+	}{
+		{DefaultParams, true},
+		{MinParams, true},
+		{Params{Memory: 1 << 21, Time: 16, Threads: 4}, true},
+		{Params{Memory: 1<<21 + 1, Time: 1, Threads: 1}, false},
+		{Params{Memory: 64, Time: 17, Threads: 1}, false},
+		{Params{Memory: 64, Time: 0, Threads: 1}, false},
+		{Params{Memory: 64, Time: 1, Threads: 0}, false},
+		{Params{Memory: 15, Time: 1, Threads: 2}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.p.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%v.Validate() = %v, want ok %v", tt.p, err, tt.ok)
+		}
 	}
 }
 

@@ -15,14 +15,49 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters (OWASP's minimum, about 27 ms on a 2-core machine).
+// The fixed shape of new hashes.
 const (
-	argonMemory  = 19 * 1024 // KiB
-	argonTime    = 2
-	argonThreads = 1
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
+
+// Params are the argon2id cost parameters of new hashes. A hash records
+// its own parameters, so Verify checks any hash within the accepted bound
+// whatever the Hasher's Params: changing them affects new hashes only.
+type Params struct {
+	// Memory is in KiB (at least 8 per thread).
+	Memory uint32
+	// Time is the number of passes over the memory.
+	Time uint32
+	// Threads is the degree of parallelism.
+	Threads uint8
+}
+
+// DefaultParams are the parameters of production: OWASP's minimum for
+// argon2id (19 MiB, 2 passes, 1 thread; about 27 ms on a 2-core machine).
+var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// MinParams are the cheapest parameters accepted: they protect nothing,
+// and are meant for tests, which hash and verify thousands of passwords.
+var MinParams = Params{Memory: 8, Time: 1, Threads: 1}
+
+// Validate reports whether argon2id accepts p and it stays within the
+// bound Verify accepts from a stored hash (at most 2 GiB and 16 passes),
+// which keeps a forged or corrupt hash from costing unbounded work.
+func (p Params) Validate() error {
+	switch {
+	case p.Threads == 0:
+		return fmt.Errorf("auth: argon2 parameters %s: at least one thread", p)
+	case p.Time == 0 || p.Time > 16:
+		return fmt.Errorf("auth: argon2 parameters %s: between 1 and 16 passes", p)
+	case p.Memory < 8*uint32(p.Threads) || p.Memory > 1<<21:
+		return fmt.Errorf("auth: argon2 parameters %s: between 8 KiB per thread and 2 GiB of memory", p)
+	}
+	return nil
+}
+
+// String returns p as a PHC string writes it: m=…,t=…,p=….
+func (p Params) String() string { return fmt.Sprintf("m=%d,t=%d,p=%d", p.Memory, p.Time, p.Threads) }
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
@@ -33,18 +68,31 @@ var ErrMismatch = errors.New("auth: password does not match")
 // Hasher hashes passwords, bounding how many argon2 computations run at
 // once so that a burst of logins cannot exhaust memory.
 type Hasher struct {
-	sem chan struct{}
+	sem    chan struct{}
+	params Params
 	// verified counts the argon2 computations of Verify.
 	verified atomic.Uint64
 }
 
-// NewHasher returns a Hasher running at most concurrency hashes at once.
-func NewHasher(concurrency int) *Hasher {
+// NewHasher returns a Hasher running at most concurrency hashes at once,
+// whose new hashes cost p (the zero Params: DefaultParams). Parameters come
+// from the program, not from its input: NewHasher panics if p is not
+// valid (see Params.Validate).
+func NewHasher(concurrency int, p Params) *Hasher {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	return &Hasher{sem: make(chan struct{}, concurrency)}
+	if p == (Params{}) {
+		p = DefaultParams
+	}
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	return &Hasher{sem: make(chan struct{}, concurrency), params: p}
 }
+
+// Params returns the parameters of the Hasher's new hashes.
+func (h *Hasher) Params() Params { return h.params }
 
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
@@ -63,10 +111,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	defer func() { <-h.sem }()
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	p := h.params
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	return fmt.Sprintf("$argon2id$v=%d$%s$%s$%s", argon2.Version, p, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // Verify checks a password against a PHC string, in constant time.
@@ -79,13 +127,12 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) error {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return fmt.Errorf("auth: unsupported argon2 version %q", parts[2])
 	}
-	var mem, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil {
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return fmt.Errorf("auth: bad argon2 parameters %q: %w", parts[3], err)
 	}
-	if mem > 1<<21 || t > 16 || p == 0 {
-		return fmt.Errorf("auth: argon2 parameters out of range %q", parts[3])
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("auth: argon2 parameters out of range %q: %w", parts[3], err)
 	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
@@ -101,7 +148,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) error {
 	}
 	defer func() { <-h.sem }()
 	h.verified.Add(1)
-	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}

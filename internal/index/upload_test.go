@@ -21,12 +21,9 @@ import (
 // with the message the uploader sees.
 func TestUploadRefusals(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			testUploadRefusals(t, d)
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		testUploadRefusals(t, d)
+	})
 }
 
 func testUploadRefusals(t *testing.T, dialect store.Dialect) {

@@ -131,6 +131,8 @@ const benchProjects = 20000
 // projects with a count every day of the window of benchAsOf, the day
 // before it and benchAsOf itself (182 days).
 func benchEach(b *testing.B, fn func(b *testing.B, st *store.Store, svc *mandate.Service)) {
+	// Benchmarks, one dialect after the other: not storetest.EachDialect,
+	// whose parallel subtests would measure each other.
 	for _, d := range storetest.Dialects {
 		b.Run(fmt.Sprintf("%s/projects=%dk", d, benchProjects/1000), func(b *testing.B) {
 			st := storetest.Open(b, d)

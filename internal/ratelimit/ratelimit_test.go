@@ -164,6 +164,8 @@ func TestReserveConcurrent(t *testing.T) {
 // BenchmarkReserve measures a login's reservation (a user key and an IP
 // key) and its release, one at a time and in parallel on one key.
 func BenchmarkReserve(b *testing.B) {
+	// Benchmarks, one dialect after the other: not storetest.EachDialect,
+	// whose parallel subtests would measure each other.
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			st := storetest.Open(b, d)

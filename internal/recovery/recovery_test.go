@@ -61,7 +61,7 @@ type fixture struct {
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	clk := clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hasher := auth.NewHasher(1)
+	hasher := auth.NewHasher(1, auth.MinParams)
 	box := &mailtest.Box{}
 	has := func(ctx context.Context, id int64) (bool, error) {
 		totp, keys, err := st.TwoFactorMethods(ctx, id)
@@ -97,7 +97,7 @@ func (f *fixture) request(ctx context.Context, who, reason string, m audit.Meta)
 func (f *fixture) user(name string, admin bool) *store.User {
 	f.t.Helper()
 	ctx := f.t.Context()
-	hash, err := auth.NewHasher(1).Hash(ctx, password)
+	hash, err := auth.NewHasher(1, auth.MinParams).Hash(ctx, password)
 	if err != nil {
 		f.t.Fatal(err)
 	}

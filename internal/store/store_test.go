@@ -91,31 +91,28 @@ func TestProjectsUsersTokens(t *testing.T) {
 // filenames to the server (index.BackfillFilenameKeys).
 func TestMigrationCanonicalNames(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			s, err := store.Open(ctx, storetest.URL(t, d))
-			storetest.Must(t, err)
-			defer s.Close()
-			storetest.Must(t, s.MigrateTo(ctx, 10))
-			for _, n := range []string{"dig", "evil-pkg", "foo-bar-io-lib"} {
-				if _, err := s.DB().ExecContext(ctx, `INSERT INTO prohibited_names (normalized_name, reason, created_at) VALUES ($1, 'old', 0)`, n); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := s.DB().ExecContext(ctx, `INSERT INTO file_registry (filename, created_at) VALUES ('demo-1.0.tar.gz', 0)`); err != nil {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, storetest.URL(t, d))
+		storetest.Must(t, err)
+		defer s.Close()
+		storetest.Must(t, s.MigrateTo(ctx, 10))
+		for _, n := range []string{"dig", "evil-pkg", "foo-bar-io-lib"} {
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO prohibited_names (normalized_name, reason, created_at) VALUES ($1, 'old', 0)`, n); err != nil {
 				t.Fatal(err)
 			}
-			storetest.Must(t, s.Migrate(ctx))
-			for ultra, want := range map[string]bool{"d1g": true, "ev11pkg": true, "f00bar1011b": true, "dig": false, "evilpkg": false} {
-				if got, err := s.IsProhibited(ctx, ultra); err != nil || got != want {
-					t.Errorf("IsProhibited(%q) = %v, %v; want %v", ultra, got, err, want)
-				}
+		}
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO file_registry (filename, created_at) VALUES ('demo-1.0.tar.gz', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		storetest.Must(t, s.Migrate(ctx))
+		for ultra, want := range map[string]bool{"d1g": true, "ev11pkg": true, "f00bar1011b": true, "dig": false, "evilpkg": false} {
+			if got, err := s.IsProhibited(ctx, ultra); err != nil || got != want {
+				t.Errorf("IsProhibited(%q) = %v, %v; want %v", ultra, got, err, want)
 			}
-			if names, err := s.FilenamesWithoutKey(ctx, 10); err != nil || len(names) != 1 {
-				t.Errorf("FilenamesWithoutKey = %v, %v", names, err)
-			}
-		})
-	}
+		}
+		if names, err := s.FilenamesWithoutKey(ctx, 10); err != nil || len(names) != 1 {
+			t.Errorf("FilenamesWithoutKey = %v, %v", names, err)
+		}
+	})
 }

@@ -36,7 +36,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
 	clk := clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hasher := auth.NewHasher(1)
+	hasher := auth.NewHasher(1, auth.MinParams)
 	outbox := t.TempDir()
 	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)),
 		Config{BaseURL: "http://index.test", Mailer: &mail.Outbox{Dir: outbox, From: "index@example.org"}}, log, clk.Now)
@@ -57,7 +57,7 @@ const testPassword = "a long enough password"
 func (f *fixture) user(name string) *account.Current {
 	f.t.Helper()
 	ctx := f.t.Context()
-	hash, err := auth.NewHasher(1).Hash(ctx, testPassword)
+	hash, err := auth.NewHasher(1, auth.MinParams).Hash(ctx, testPassword)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -162,7 +162,7 @@ func TestRecoveryCodeCost(t *testing.T) {
 		legacy := []string{"00112233445566aa", "8899aabbccddeeff"}
 		var hashes []string
 		for _, code := range legacy {
-			h, err := auth.NewHasher(1).Hash(ctx, code)
+			h, err := auth.NewHasher(1, auth.MinParams).Hash(ctx, code)
 			storetest.Must(t, err)
 			hashes = append(hashes, h)
 		}

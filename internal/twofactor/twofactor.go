@@ -95,7 +95,7 @@ func New(st *store.Store, secretKey []byte, cfg Config, log *slog.Logger, now fu
 	if err != nil {
 		return nil, fmt.Errorf("twofactor: derive the recovery-code key: %w", err)
 	}
-	return &Service{store: st, legacy: auth.NewHasher(1), sealer: sealer, codeKey: codeKey,
+	return &Service{store: st, legacy: auth.NewHasher(1, auth.Params{}), sealer: sealer, codeKey: codeKey,
 		limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
 		mail: &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log}}, nil
 }

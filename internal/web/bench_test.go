@@ -98,7 +98,7 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 	b.Cleanup(func() { blobs.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := index.New(st, blobs, index.Config{BaseURL: "http://bench.test"}, log)
-	acct, err := account.New(context.Background(), st, auth.NewHasher(1), account.Config{BaseURL: "http://bench.test"}, log, nil)
+	acct, err := account.New(context.Background(), st, auth.NewHasher(1, auth.MinParams), account.Config{BaseURL: "http://bench.test"}, log, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -66,92 +66,89 @@ func answerOf(t *testing.T, client *http.Client, req *http.Request) answer {
 // redirect tells that a route is there.
 func TestAdminRoutesHiddenFromStrangers(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			const pw = "a long enough password"
-			s.userWithPassword("mallory", pw)
-			user := s.browser(t)
-			user.login("mallory", pw)
-			user.get("/manage/account/") // for its form token
-			if user.csrf == "" {
-				t.Fatal("no form token on the account page")
-			}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		const pw = "a long enough password"
+		s.userWithPassword("mallory", pw)
+		user := s.browser(t)
+		user.login("mallory", pw)
+		user.get("/manage/account/") // for its form token
+		if user.csrf == "" {
+			t.Fatal("no form token on the account page")
+		}
 
-			var paths []string
-			for _, p := range s.srv.patterns {
-				_, path, _ := strings.Cut(p, " ")
-				if isAdminPath(path) {
-					full := routePath(path, nil)
-					paths = append(paths, full, strings.TrimSuffix(full, "/"), full+"x/")
-				}
+		var paths []string
+		for _, p := range s.srv.patterns {
+			_, path, _ := strings.Cut(p, " ")
+			if isAdminPath(path) {
+				full := routePath(path, nil)
+				paths = append(paths, full, strings.TrimSuffix(full, "/"), full+"x/")
 			}
-			if len(paths) < 4*3 {
-				t.Fatalf("admin routes: %v", paths)
-			}
-			paths = append(paths, "/admin", "/admin/")
-			slices.Sort(paths)
-			paths = slices.Compact(paths)
+		}
+		if len(paths) < 4*3 {
+			t.Fatalf("admin routes: %v", paths)
+		}
+		paths = append(paths, "/admin", "/admin/")
+		slices.Sort(paths)
+		paths = slices.Compact(paths)
 
-			type visitor struct {
-				name   string
-				client *http.Client
-				set    func(*http.Request)
+		type visitor struct {
+			name   string
+			client *http.Client
+			set    func(*http.Request)
+		}
+		anon := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		visitors := []visitor{
+			{"visitor", anon, func(*http.Request) {}},
+			{"cross-site form", anon, func(r *http.Request) {
+				r.Header.Set("Origin", "https://evil.example")
+				r.Header.Set("Sec-Fetch-Site", "cross-site")
+			}},
+			{"user without form token", user.client, func(r *http.Request) {
+				r.Header.Set("Origin", s.URL)
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+			}},
+			{"user with form token", user.client, func(r *http.Request) {
+				r.Header.Set("Origin", s.URL)
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+				r.Header.Set(headerToken, user.csrf)
+			}},
+		}
+		methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+		ask := func(v visitor, method, path string) answer {
+			var body io.Reader
+			if method != "GET" && method != "HEAD" {
+				body = strings.NewReader(url.Values{"csrf_token": {user.csrf}, "note": {"x"}}.Encode())
 			}
-			anon := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			visitors := []visitor{
-				{"visitor", anon, func(*http.Request) {}},
-				{"cross-site form", anon, func(r *http.Request) {
-					r.Header.Set("Origin", "https://evil.example")
-					r.Header.Set("Sec-Fetch-Site", "cross-site")
-				}},
-				{"user without form token", user.client, func(r *http.Request) {
-					r.Header.Set("Origin", s.URL)
-					r.Header.Set("Sec-Fetch-Site", "same-origin")
-				}},
-				{"user with form token", user.client, func(r *http.Request) {
-					r.Header.Set("Origin", s.URL)
-					r.Header.Set("Sec-Fetch-Site", "same-origin")
-					r.Header.Set(headerToken, user.csrf)
-				}},
+			req, _ := http.NewRequest(method, s.URL+path, body)
+			if body != nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			}
-			methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-			ask := func(v visitor, method, path string) answer {
-				var body io.Reader
-				if method != "GET" && method != "HEAD" {
-					body = strings.NewReader(url.Values{"csrf_token": {user.csrf}, "note": {"x"}}.Encode())
-				}
-				req, _ := http.NewRequest(method, s.URL+path, body)
-				if body != nil {
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				}
-				v.set(req)
-				return answerOf(t, v.client, req)
+			v.set(req)
+			return answerOf(t, v.client, req)
+		}
+		// An unknown path answers 404, under /admin/ as elsewhere.
+		want := map[string]answer{}
+		for _, m := range methods {
+			want[m] = ask(visitors[0], m, "/admin/no-such-page/")
+			if want[m].Status != http.StatusNotFound {
+				t.Fatalf("%s of an unknown admin path: %d", m, want[m].Status)
 			}
-			// An unknown path answers 404, under /admin/ as elsewhere.
-			want := map[string]answer{}
-			for _, m := range methods {
-				want[m] = ask(visitors[0], m, "/admin/no-such-page/")
-				if want[m].Status != http.StatusNotFound {
-					t.Fatalf("%s of an unknown admin path: %d", m, want[m].Status)
-				}
-			}
-			if other := ask(visitors[0], "GET", "/no-such-page/"); !equalAnswers(other, want["GET"]) {
-				t.Errorf("an unknown path under /admin/ answers %+v, elsewhere %+v", want["GET"], other)
-			}
-			for _, v := range visitors {
-				for _, path := range paths {
-					for _, m := range methods {
-						if got := ask(v, m, path); !equalAnswers(got, want[m]) {
-							t.Errorf("%s: %s %s answered %d %v %q, want as an unknown path: %d %v %q",
-								v.name, m, path, got.Status, got.Header, got.Body, want[m].Status, want[m].Header, want[m].Body)
-						}
+		}
+		if other := ask(visitors[0], "GET", "/no-such-page/"); !equalAnswers(other, want["GET"]) {
+			t.Errorf("an unknown path under /admin/ answers %+v, elsewhere %+v", want["GET"], other)
+		}
+		for _, v := range visitors {
+			for _, path := range paths {
+				for _, m := range methods {
+					if got := ask(v, m, path); !equalAnswers(got, want[m]) {
+						t.Errorf("%s: %s %s answered %d %v %q, want as an unknown path: %d %v %q",
+							v.name, m, path, got.Status, got.Header, got.Body, want[m].Status, want[m].Header, want[m].Body)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 func equalAnswers(a, b answer) bool {
@@ -189,55 +186,52 @@ func (s *syncBuffer) String() string {
 // host; the log has it.
 func TestReadyzHidesTheDatabase(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			// A real failure of the driver: a database that does not exist.
-			var ping func() error
-			var secrets []string
-			switch d {
-			case store.Postgres:
-				u, err := url.Parse(storetest.URL(t, d))
-				storetest.Must(t, err)
-				u.Path = "/cheeseshop_no_such_database"
-				db, err := sql.Open("pgx", u.String())
-				storetest.Must(t, err)
-				t.Cleanup(func() { db.Close() })
-				ping = func() error { return db.Ping() }
-				secrets = []string{"cheeseshop_no_such_database", u.User.Username(), u.Hostname()}
-			default:
-				missing := t.TempDir() + "/no-such-folder/cheeseshop_secret_name.db"
-				db, err := sql.Open("sqlite", "file:"+missing+"?mode=rw")
-				storetest.Must(t, err)
-				t.Cleanup(func() { db.Close() })
-				ping = func() error {
-					if err := db.Ping(); err != nil {
-						return errors.Join(err, errors.New("open "+missing))
-					}
-					return nil
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		// A real failure of the driver: a database that does not exist.
+		var ping func() error
+		var secrets []string
+		switch d {
+		case store.Postgres:
+			u, err := url.Parse(storetest.URL(t, d))
+			storetest.Must(t, err)
+			u.Path = "/cheeseshop_no_such_database"
+			db, err := sql.Open("pgx", u.String())
+			storetest.Must(t, err)
+			t.Cleanup(func() { db.Close() })
+			ping = func() error { return db.Ping() }
+			secrets = []string{"cheeseshop_no_such_database", u.User.Username(), u.Hostname()}
+		default:
+			missing := t.TempDir() + "/no-such-folder/cheeseshop_secret_name.db"
+			db, err := sql.Open("sqlite", "file:"+missing+"?mode=rw")
+			storetest.Must(t, err)
+			t.Cleanup(func() { db.Close() })
+			ping = func() error {
+				if err := db.Ping(); err != nil {
+					return errors.Join(err, errors.New("open "+missing))
 				}
-				secrets = []string{"cheeseshop_secret_name", "no-such-folder"}
+				return nil
 			}
-			if err := ping(); err == nil || !strings.Contains(err.Error(), secrets[0]) {
-				t.Fatalf("the broken database's error %v does not name it: the test proves nothing", err)
+			secrets = []string{"cheeseshop_secret_name", "no-such-folder"}
+		}
+		if err := ping(); err == nil || !strings.Contains(err.Error(), secrets[0]) {
+			t.Fatalf("the broken database's error %v does not name it: the test proves nothing", err)
+		}
+		var log syncBuffer
+		s := newTestServerWith(t, d, serverConfig{Log: slog.New(slog.NewTextHandler(&log, nil)),
+			Options: func(o *Options) { o.Ready = ping }})
+		resp, body := s.get("/readyz")
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "database unavailable") {
+			t.Fatalf("/readyz: %d %q, want 503 database unavailable", resp.StatusCode, body)
+		}
+		for _, secret := range secrets {
+			if strings.Contains(string(body), secret) {
+				t.Errorf("/readyz tells %q: %q", secret, body)
 			}
-			var log syncBuffer
-			s := newTestServerWith(t, d, serverConfig{Log: slog.New(slog.NewTextHandler(&log, nil)),
-				Options: func(o *Options) { o.Ready = ping }})
-			resp, body := s.get("/readyz")
-			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "database unavailable") {
-				t.Fatalf("/readyz: %d %q, want 503 database unavailable", resp.StatusCode, body)
-			}
-			for _, secret := range secrets {
-				if strings.Contains(string(body), secret) {
-					t.Errorf("/readyz tells %q: %q", secret, body)
-				}
-			}
-			if !strings.Contains(log.String(), secrets[0]) {
-				t.Errorf("the log lacks the error: %s", log.String())
-			}
-		})
-	}
+		}
+		if !strings.Contains(log.String(), secrets[0]) {
+			t.Errorf("the log lacks the error: %s", log.String())
+		}
+	})
 }
 
 // TestMetricsToken: with --metrics-token, /metrics wants it as a bearer

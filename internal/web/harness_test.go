@@ -79,6 +79,45 @@ type serverConfig struct {
 	Log *slog.Logger
 }
 
+// TestApp is what the one wiring of the server, internal/app, builds for a
+// test server.
+type TestApp struct {
+	Server    *Server
+	HTTP      *HTTPServer
+	Index     *index.Service
+	Account   *account.Service
+	TwoFactor *twofactor.Service
+	Mandate   *mandate.Service
+	Recovery  *recovery.Service
+	Hasher    *auth.Hasher
+	// Close ends the App's work (app.App.Close).
+	Close func()
+}
+
+// TestAppInput is what a test server varies in the wiring; app_test.go
+// maps it onto app.Config and app.Deps.
+type TestAppInput struct {
+	Store       *store.Store
+	Blobs       blob.Store
+	Mailer      mail.Mailer
+	Log         *slog.Logger
+	Now         func() time.Time
+	BaseURL     string
+	Require2FA  bool
+	MaxFileSize int64
+	// MandateGrace is the mandate's grace period.
+	MandateGrace time.Duration
+	Limits       Limits
+	// Options, when set, changes the handler's options last.
+	Options func(*Options)
+}
+
+// NewTestApp builds a test server's services and handler through
+// internal/app.New, as cmd/cheeseshop serve does. Package web cannot
+// import internal/app, which imports it: app_test.go, in package web_test,
+// which can, sets it.
+var NewTestApp func(t testing.TB, in TestAppInput) *TestApp
+
 func newTestServer(t testing.TB, d store.Dialect) *testServer {
 	t.Helper()
 	return newTestServerWith(t, d, serverConfig{})
@@ -118,43 +157,21 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if cfg.WrapMailer != nil {
 		mailer = cfg.WrapMailer(mailer)
 	}
-	hasher := auth.NewHasher(2)
-	md, err := mandate.New(st, mandate.Config{BaseURL: base, Grace: cfg.MandateGrace, Mailer: mailer}, log, cfg.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf, err := twofactor.New(st, []byte(strings.Repeat("test secret key ", 4)),
-		twofactor.Config{BaseURL: base, RequireAll: cfg.Require2FA, Mailer: mailer, Bound: md.Bound}, log, cfg.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
-		return md.Check(ctx, q, u, p)
-	}
 	maxFile := cfg.MaxFileSize
 	if maxFile == 0 {
 		maxFile = 4 << 20
 	}
-	idx := index.New(st, blobs, index.Config{BaseURL: base, MaxFileSize: maxFile, UploadGate: tf.UploadGate, ProjectGate: gate, Mailer: mailer}, log)
-	acct, err := account.New(context.Background(), st, hasher, account.Config{BaseURL: base, Mailer: mailer, HasSecondFactor: tf.HasTwoFactor}, log, cfg.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(acct.Close)
-	rec := newTestRecovery(st, base, hasher, mailer, cfg.Now)
-	t.Cleanup(rec.Close)
-	opts := Options{TwoFactor: tf, Mandate: md, Promo: newTestPromo(t, st, base, mailer, cfg.Now), Stats: newTestStats(st), Recovery: rec}
-	if cfg.Options != nil {
-		cfg.Options(&opts)
-	}
-	srv := New(idx, acct, log, prometheus.NewRegistry(), opts)
 	// As cmd/cheeseshop serves.
 	limits := DefaultLimits()
 	limits.MaxConnsPerClient = 0
 	if cfg.Limits != nil {
 		limits = *cfg.Limits
 	}
-	hs := NewHTTPServer(srv, limits)
+	a := NewTestApp(t, TestAppInput{Store: st, Blobs: blobs, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
+		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options})
+	// Registered first, so that it runs once the HTTP server has stopped.
+	t.Cleanup(a.Close)
+	hs := a.HTTP
 	go hs.Serve(ln)
 	t.Cleanup(func() {
 		// Let requests in flight finish, as httptest.Server.Close does.
@@ -164,7 +181,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		hs.Close()
 	})
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{t: t, URL: url, st: st, idx: idx, acct: acct, client: client, outbox: outbox, tf: tf, md: md, srv: srv, hasher: hasher, rec: rec, http: hs, files: files}
+	return &testServer{t: t, URL: url, st: st, idx: a.Index, acct: a.Account, client: client, outbox: outbox, tf: a.TwoFactor, md: a.Mandate,
+		srv: a.Server, hasher: a.Hasher, rec: a.Recovery, http: hs, files: files}
 }
 
 // drain waits until the server's background work (registrations, reset
@@ -308,7 +326,7 @@ func newRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
 // password hash, for tests of the web UI.
 func (s *testServer) userWithPassword(name, password string) *store.User {
 	s.t.Helper()
-	hash, err := auth.NewHasher(1).Hash(context.Background(), password)
+	hash, err := auth.NewHasher(1, auth.MinParams).Hash(context.Background(), password)
 	if err != nil {
 		s.t.Fatal(err)
 	}

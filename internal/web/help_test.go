@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
@@ -78,34 +79,31 @@ func TestHelpAnchors(t *testing.T) {
 			t.Fatalf("the scan of the sources found no link to /help/#%s: %v", want, linked)
 		}
 	}
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			resp, body := s.get("/help/")
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /help/: %d\n%s", resp.StatusCode, body)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		resp, body := s.get("/help/")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /help/: %d\n%s", resp.StatusCode, body)
+		}
+		var ids []string
+		for _, m := range idRE.FindAllSubmatch(body, -1) {
+			id := string(m[1])
+			if slices.Contains(ids, id) {
+				t.Errorf("id %q appears twice on the help page", id)
 			}
-			var ids []string
-			for _, m := range idRE.FindAllSubmatch(body, -1) {
-				id := string(m[1])
-				if slices.Contains(ids, id) {
-					t.Errorf("id %q appears twice on the help page", id)
-				}
-				ids = append(ids, id)
+			ids = append(ids, id)
+		}
+		for anchor, from := range linked {
+			if !slices.Contains(ids, anchor) {
+				t.Errorf("%s links to /help/#%s, which the help page lacks", from, anchor)
 			}
-			for anchor, from := range linked {
-				if !slices.Contains(ids, anchor) {
-					t.Errorf("%s links to /help/#%s, which the help page lacks", from, anchor)
-				}
+		}
+		for _, m := range pageAnchorRE.FindAllSubmatch(body, -1) {
+			if !slices.Contains(ids, string(m[1])) {
+				t.Errorf("the help page links to #%s, which it lacks", m[1])
 			}
-			for _, m := range pageAnchorRE.FindAllSubmatch(body, -1) {
-				if !slices.Contains(ids, string(m[1])) {
-					t.Errorf("the help page links to #%s, which it lacks", m[1])
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestHelpContent checks that the help page tells this server's settings
@@ -114,41 +112,38 @@ func TestHelpAnchors(t *testing.T) {
 // and that it says less when a feature is off.
 func TestHelpContent(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServerWith(t, d, serverConfig{Require2FA: true, MaxFileSize: 3 << 20})
-			_, b := s.get("/help/")
-			body := strings.Join(strings.Fields(string(b)), " ")
-			for _, want := range []string{
-				"at most 3 MiB",  // --max-file-size
-				"at most 10 GiB", // the default --max-project-size
-				s.srv.idx.Config().BaseURL + "/legacy/",
-				`href="/account/recovery/"`, "waiting period of 7 days",
-				"this index requires it now",
-				`id="critical-projects"`, "Reads and downloads are never affected",
-				`href="/manage/account/security-keys-giveaway/"`,
-				"management permission", "uploads, nothing more",
-			} {
-				if !strings.Contains(body, want) {
-					t.Errorf("the help page lacks %q", want)
-				}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServerWith(t, d, serverConfig{Require2FA: true, MaxFileSize: 3 << 20})
+		_, b := s.get("/help/")
+		body := strings.Join(strings.Fields(string(b)), " ")
+		for _, want := range []string{
+			"at most 3 MiB",  // --max-file-size
+			"at most 10 GiB", // the default --max-project-size
+			s.srv.idx.Config().BaseURL + "/legacy/",
+			`href="/account/recovery/"`, "waiting period of 7 days",
+			"this index requires it now",
+			`id="critical-projects"`, "Reads and downloads are never affected",
+			`href="/manage/account/security-keys-giveaway/"`,
+			"management permission", "uploads, nothing more",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the help page lacks %q", want)
 			}
-			if strings.Contains(body, "contact the administrators of this index") {
-				t.Error("the help page sends users who lost every factor to the administrators, though account recovery runs")
-			}
+		}
+		if strings.Contains(body, "contact the administrators of this index") {
+			t.Error("the help page sends users who lost every factor to the administrators, though account recovery runs")
+		}
 
-			off := newTestServerWith(t, d, serverConfig{Options: func(o *Options) { o.Recovery, o.Promo, o.Mandate = nil, nil, nil }})
-			_, b = off.get("/help/")
-			body = strings.Join(strings.Fields(string(b)), " ")
-			if !strings.Contains(body, "contact the administrators of this index") {
-				t.Error("without account recovery, the help page does not say whom to ask")
+		off := newTestServerWith(t, d, serverConfig{Options: func(o *Options) { o.Recovery, o.Promo, o.Mandate = nil, nil, nil }})
+		_, b = off.get("/help/")
+		body = strings.Join(strings.Fields(string(b)), " ")
+		if !strings.Contains(body, "contact the administrators of this index") {
+			t.Error("without account recovery, the help page does not say whom to ask")
+		}
+		for _, absent := range []string{"/account/recovery/", `id="critical-projects"`, "security-keys-giveaway", "this index requires it"} {
+			if strings.Contains(body, absent) {
+				t.Errorf("the help page of a server without the feature says %q", absent)
 			}
-			for _, absent := range []string{"/account/recovery/", `id="critical-projects"`, "security-keys-giveaway", "this index requires it"} {
-				if strings.Contains(body, absent) {
-					t.Errorf("the help page of a server without the feature says %q", absent)
-				}
-			}
-		})
-	}
+		}
+	})
 }

@@ -21,80 +21,74 @@ import (
 // message once the placeholders are put back, no session either way);
 // the owner is told by email instead, and nothing is created.
 func TestRegisterDoesNotTellTakenEmails(t *testing.T) {
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			alice := s.userWithPassword("alice", "a long enough password")
-			const pw = "correct horse battery"
-			type answer struct {
-				status   int
-				location string
-				page     string
-				session  bool
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		alice := s.userWithPassword("alice", "a long enough password")
+		const pw = "correct horse battery"
+		type answer struct {
+			status   int
+			location string
+			page     string
+			session  bool
+		}
+		register := func(username, email string) answer {
+			b := s.browser(t)
+			b.get("/account/register/")
+			resp, _ := b.post("/account/register/", url.Values{"username": {username}, "email": {email},
+				"password": {pw}, "password_confirm": {pw}})
+			a := answer{status: resp.StatusCode, location: resp.Header.Get("Location"), session: b.cookie("session") != ""}
+			if a.location != "" {
+				_, page := b.get(a.location)
+				a.page = strings.NewReplacer(email, "EMAIL", username, "USERNAME").Replace(csrfField.ReplaceAllString(page, ""))
 			}
-			register := func(username, email string) answer {
-				b := s.browser(t)
-				b.get("/account/register/")
-				resp, _ := b.post("/account/register/", url.Values{"username": {username}, "email": {email},
-					"password": {pw}, "password_confirm": {pw}})
-				a := answer{status: resp.StatusCode, location: resp.Header.Get("Location"), session: b.cookie("session") != ""}
-				if a.location != "" {
-					_, page := b.get(a.location)
-					a.page = strings.NewReplacer(email, "EMAIL", username, "USERNAME").Replace(csrfField.ReplaceAllString(page, ""))
-				}
-				return a
-			}
-			fresh := register("newcomer", "newcomer@example.org")
-			taken := register("mallory", "Alice@Example.org")
-			if fresh != taken {
-				t.Fatalf("a new address is answered\n%+v\n\na registered one\n%+v", fresh, taken)
-			}
-			if fresh.status != http.StatusSeeOther || !strings.Contains(fresh.page, "Check your email") {
-				t.Fatalf("registration answered %+v", fresh)
-			}
-			s.drain(t)
-			if _, err := s.st.UserByUsername(context.Background(), "mallory"); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("an account was created for a registered address: %v", err)
-			}
-			if _, err := s.st.UserByUsername(context.Background(), "newcomer"); err != nil {
-				t.Fatalf("the new account was not created: %v", err)
-			}
-			s.lastLink(t, "newcomer@example.org", "Verify", "/account/verify-email/")
-			s.lastLink(t, "alice@example.org", "Someone tried to create an account", "/account/reset-password/")
-			if !hasEvent(t, s.st, alice.ID, audit.RegisterEmailTaken) {
-				t.Fatal("the attempt is not in the owner's security history")
-			}
-		})
-	}
+			return a
+		}
+		fresh := register("newcomer", "newcomer@example.org")
+		taken := register("mallory", "Alice@Example.org")
+		if fresh != taken {
+			t.Fatalf("a new address is answered\n%+v\n\na registered one\n%+v", fresh, taken)
+		}
+		if fresh.status != http.StatusSeeOther || !strings.Contains(fresh.page, "Check your email") {
+			t.Fatalf("registration answered %+v", fresh)
+		}
+		s.drain(t)
+		if _, err := s.st.UserByUsername(context.Background(), "mallory"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an account was created for a registered address: %v", err)
+		}
+		if _, err := s.st.UserByUsername(context.Background(), "newcomer"); err != nil {
+			t.Fatalf("the new account was not created: %v", err)
+		}
+		s.lastLink(t, "newcomer@example.org", "Verify", "/account/verify-email/")
+		s.lastLink(t, "alice@example.org", "Someone tried to create an account", "/account/reset-password/")
+		if !hasEvent(t, s.st, alice.ID, audit.RegisterEmailTaken) {
+			t.Fatal("the attempt is not in the owner's security history")
+		}
+	})
 }
 
 // TestDisabledLoginAnswersAsWrongPassword is the confirmation of a
 // password through a disabled account: its right password must be
 // answered exactly as a wrong one, and the attempt recorded.
 func TestDisabledLoginAnswersAsWrongPassword(t *testing.T) {
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			u := s.userWithPassword("dora", "a long enough password")
-			if _, err := s.acct.SetDisabled(context.Background(), "dora", true, audit.Meta{IP: "admin-cli"}); err != nil {
-				t.Fatal(err)
-			}
-			b := s.browser(t)
-			b.get("/account/login/")
-			right, rightPage := b.post("/account/login/", url.Values{"username": {"dora"}, "password": {"a long enough password"}})
-			wrong, wrongPage := b.post("/account/login/", url.Values{"username": {"dora"}, "password": {"a wrong password"}})
-			if right.StatusCode != wrong.StatusCode || rightPage != wrongPage {
-				t.Fatalf("a disabled account answers its right password %d, a wrong one %d:\n%s\n\n%s",
-					right.StatusCode, wrong.StatusCode, rightPage, wrongPage)
-			}
-			wantStatus(t, "right password of a disabled account", right, rightPage, http.StatusUnauthorized, "username or password is wrong")
-			if n := countAllEvents(t, s.st, u.ID, audit.LoginFailure); n != 2 {
-				t.Fatalf("%d failed sign-ins recorded, want 2", n)
-			}
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		u := s.userWithPassword("dora", "a long enough password")
+		if _, err := s.acct.SetDisabled(context.Background(), "dora", true, audit.Meta{IP: "admin-cli"}); err != nil {
+			t.Fatal(err)
+		}
+		b := s.browser(t)
+		b.get("/account/login/")
+		right, rightPage := b.post("/account/login/", url.Values{"username": {"dora"}, "password": {"a long enough password"}})
+		wrong, wrongPage := b.post("/account/login/", url.Values{"username": {"dora"}, "password": {"a wrong password"}})
+		if right.StatusCode != wrong.StatusCode || rightPage != wrongPage {
+			t.Fatalf("a disabled account answers its right password %d, a wrong one %d:\n%s\n\n%s",
+				right.StatusCode, wrong.StatusCode, rightPage, wrongPage)
+		}
+		wantStatus(t, "right password of a disabled account", right, rightPage, http.StatusUnauthorized, "username or password is wrong")
+		if n := countAllEvents(t, s.st, u.ID, audit.LoginFailure); n != 2 {
+			t.Fatalf("%d failed sign-ins recorded, want 2", n)
+		}
+	})
 }
 
 // gateMailer holds every email until open is closed; entered tells when
@@ -124,12 +118,12 @@ func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
 // account exists. With the mail held, requests for an existing and an
 // unknown account are answered alike; the emails go out afterwards.
 func TestRequestsAnswerBeforeWork(t *testing.T) {
-	for _, d := range storetest.Dialects {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		for _, c := range []struct{ name, path, mailPage string }{
 			{"password reset", "/account/reset-password/", "/account/reset-password/confirm/"},
 			{"account recovery", "/account/recovery/", "/account/recovery/confirm/"},
 		} {
-			t.Run(string(d)+"/"+c.name, func(t *testing.T) {
+			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
 				gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{})}
 				s := newTestServerWith(t, d, serverConfig{WrapMailer: func(m mail.Mailer) mail.Mailer { gate.next = m; return gate }})
@@ -161,5 +155,5 @@ func TestRequestsAnswerBeforeWork(t *testing.T) {
 				s.lastLink(t, "hal@example.org", "", c.mailPage)
 			})
 		}
-	}
+	})
 }

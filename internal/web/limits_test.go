@@ -122,9 +122,9 @@ func TestPasswordGuessBurst(t *testing.T) {
 		{name: "email change", signIn: true, path: "/manage/account/email/",
 			form: func(p string) url.Values { return url.Values{"email": {"elsewhere@example.org"}, "password": {p}} }},
 	}
-	for _, d := range storetest.Dialects {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		for _, c := range cases {
-			t.Run(string(d)+"/"+c.name, func(t *testing.T) {
+			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
 				s := newTestServer(t, d)
 				u := s.userWithPassword("victim", pw)
@@ -208,7 +208,7 @@ func TestPasswordGuessBurst(t *testing.T) {
 				}
 			})
 		}
-	}
+	})
 }
 
 // TestSecondStepGuessBurst reproduces the attack on the limits of the
@@ -223,9 +223,9 @@ func TestSecondStepGuessBurst(t *testing.T) {
 	const pw = "a long enough password"
 	const guesses = 100
 	limit := twofactor.UserLimits[0].Max
-	for _, d := range storetest.Dialects {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		for _, method := range []string{"totp", "recovery-code"} {
-			t.Run(string(d)+"/"+method, func(t *testing.T) {
+			t.Run(method, func(t *testing.T) {
 				t.Parallel()
 				clk := newTestClock()
 				s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
@@ -284,5 +284,5 @@ func TestSecondStepGuessBurst(t *testing.T) {
 				}
 			})
 		}
-	}
+	})
 }

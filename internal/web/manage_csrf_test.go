@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
@@ -41,53 +42,50 @@ func TestManageCSRF(t *testing.T) {
 		{"POST", "/api/tokens"},
 		{"DELETE", "/api/tokens/1"},
 	}
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			tm := newTeam(t, newTestServer(t, d))
-			tm.project(t, "guarded")
-			tm.invite(t, "guarded", "invitee")
-			for _, f := range forms {
-				t.Run("form"+f.path, func(t *testing.T) {
-					for _, who := range []string{"owner", "invitee"} {
-						v := url.Values{"csrf_token": {""}}
-						for k, vs := range f.form {
-							v[k] = vs
-						}
-						if resp, _ := tm.browsers[who].post(f.path, v); resp.StatusCode != http.StatusForbidden {
-							t.Errorf("%s without a form token: status %d", who, resp.StatusCode)
-						}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		tm := newTeam(t, newTestServer(t, d))
+		tm.project(t, "guarded")
+		tm.invite(t, "guarded", "invitee")
+		for _, f := range forms {
+			t.Run("form"+f.path, func(t *testing.T) {
+				for _, who := range []string{"owner", "invitee"} {
+					v := url.Values{"csrf_token": {""}}
+					for k, vs := range f.form {
+						v[k] = vs
 					}
-				})
-			}
-			for _, a := range apis {
-				t.Run("api "+a.method+" "+a.path, func(t *testing.T) {
-					b := tm.browsers["owner"]
-					req, _ := http.NewRequest(a.method, tm.s.URL+a.path, strings.NewReader(`{"reason":"x","username":"invitee","role":"Owner","name":"x"}`))
-					req.Header.Set("Content-Type", "application/json")
-					resp, body := b.do(req)
-					if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"message"`) {
-						t.Errorf("session without X-CSRF-Token: %d %s", resp.StatusCode, body)
+					if resp, _ := tm.browsers[who].post(f.path, v); resp.StatusCode != http.StatusForbidden {
+						t.Errorf("%s without a form token: status %d", who, resp.StatusCode)
 					}
-				})
-			}
-			// Nothing changed.
-			if tm.release(t, "guarded", "1.0") == nil || tm.release(t, "guarded", "1.0").Yanked || len(tm.release(t, "guarded", "2.0").Files) != 1 {
-				t.Error("a release changed")
-			}
-			if tm.role(t, "guarded", "maintainer") != "Maintainer" || !tm.invited(t, "guarded", "invitee") || tm.role(t, "guarded", "invitee") != "" {
-				t.Error("roles changed")
-			}
-			if ts, _ := tm.s.st.UserTokens(t.Context(), tm.users["owner"].ID); len(ts) != 2 { // the team's upload and management tokens
-				t.Errorf("owner has %d tokens", len(ts))
-			}
-			// With the header, a session may use the API.
-			b := tm.browsers["owner"]
-			req, _ := http.NewRequest("POST", tm.s.URL+"/api/projects/guarded/releases/1.0/yank", strings.NewReader(`{"reason":"x"}`))
-			req.Header.Set(headerToken, b.csrf)
-			if resp, body := b.do(req); resp.StatusCode != http.StatusOK {
-				t.Errorf("session with X-CSRF-Token: %d %s", resp.StatusCode, body)
-			}
-		})
-	}
+				}
+			})
+		}
+		for _, a := range apis {
+			t.Run("api "+a.method+" "+a.path, func(t *testing.T) {
+				b := tm.browsers["owner"]
+				req, _ := http.NewRequest(a.method, tm.s.URL+a.path, strings.NewReader(`{"reason":"x","username":"invitee","role":"Owner","name":"x"}`))
+				req.Header.Set("Content-Type", "application/json")
+				resp, body := b.do(req)
+				if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"message"`) {
+					t.Errorf("session without X-CSRF-Token: %d %s", resp.StatusCode, body)
+				}
+			})
+		}
+		// Nothing changed.
+		if tm.release(t, "guarded", "1.0") == nil || tm.release(t, "guarded", "1.0").Yanked || len(tm.release(t, "guarded", "2.0").Files) != 1 {
+			t.Error("a release changed")
+		}
+		if tm.role(t, "guarded", "maintainer") != "Maintainer" || !tm.invited(t, "guarded", "invitee") || tm.role(t, "guarded", "invitee") != "" {
+			t.Error("roles changed")
+		}
+		if ts, _ := tm.s.st.UserTokens(t.Context(), tm.users["owner"].ID); len(ts) != 2 { // the team's upload and management tokens
+			t.Errorf("owner has %d tokens", len(ts))
+		}
+		// With the header, a session may use the API.
+		b := tm.browsers["owner"]
+		req, _ := http.NewRequest("POST", tm.s.URL+"/api/projects/guarded/releases/1.0/yank", strings.NewReader(`{"reason":"x"}`))
+		req.Header.Set(headerToken, b.csrf)
+		if resp, body := b.do(req); resp.StatusCode != http.StatusOK {
+			t.Errorf("session with X-CSRF-Token: %d %s", resp.StatusCode, body)
+		}
+	})
 }

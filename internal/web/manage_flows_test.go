@@ -19,12 +19,9 @@ import (
 // eachTeam runs fn on both databases with a fresh server and team.
 func eachTeam(t *testing.T, fn func(t *testing.T, tm *team)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			fn(t, newTeam(t, newTestServer(t, d)))
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		fn(t, newTeam(t, newTestServer(t, d)))
+	})
 }
 
 func TestManageLastOwner(t *testing.T) {

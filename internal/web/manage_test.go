@@ -218,39 +218,36 @@ func TestManagePermissions(t *testing.T) {
 		{name: "api: remove role", api: true, do: call("DELETE", "/api/projects/{p}/roles/maintainer", nil),
 			done: func(t *testing.T, tm *team, p string) bool { return tm.role(t, p, "maintainer") == "" }},
 	}
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			tm := newTeam(t, s)
-			n := 0
-			for _, a := range actions {
-				for _, who := range []string{"owner", "maintainer", "stranger"} {
-					allowed := who == "owner" || (who == "maintainer" && a.public)
-					t.Run(a.name+"/"+who, func(t *testing.T) {
-						n++
-						p := fmt.Sprintf("perm%d", n)
-						tm.project(t, p)
-						if a.setup != nil {
-							a.setup(t, tm, p)
-						}
-						got := a.do(t, tm, who, p)
-						want := map[bool]int{true: http.StatusSeeOther, false: http.StatusForbidden}[allowed]
-						if a.public || a.api {
-							want = map[bool]int{true: http.StatusOK, false: http.StatusForbidden}[allowed]
-						}
-						if a.api && allowed && strings.Contains(a.name, "invite") {
-							want = http.StatusCreated
-						}
-						if got != want {
-							t.Fatalf("status %d, want %d", got, want)
-						}
-						if a.done != nil && a.done(t, tm, p) != allowed {
-							t.Fatalf("effect happened = %v, want %v", !allowed, allowed)
-						}
-					})
-				}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		tm := newTeam(t, s)
+		n := 0
+		for _, a := range actions {
+			for _, who := range []string{"owner", "maintainer", "stranger"} {
+				allowed := who == "owner" || (who == "maintainer" && a.public)
+				t.Run(a.name+"/"+who, func(t *testing.T) {
+					n++
+					p := fmt.Sprintf("perm%d", n)
+					tm.project(t, p)
+					if a.setup != nil {
+						a.setup(t, tm, p)
+					}
+					got := a.do(t, tm, who, p)
+					want := map[bool]int{true: http.StatusSeeOther, false: http.StatusForbidden}[allowed]
+					if a.public || a.api {
+						want = map[bool]int{true: http.StatusOK, false: http.StatusForbidden}[allowed]
+					}
+					if a.api && allowed && strings.Contains(a.name, "invite") {
+						want = http.StatusCreated
+					}
+					if got != want {
+						t.Fatalf("status %d, want %d", got, want)
+					}
+					if a.done != nil && a.done(t, tm, p) != allowed {
+						t.Fatalf("effect happened = %v, want %v", !allowed, allowed)
+					}
+				})
 			}
-		})
-	}
+		}
+	})
 }

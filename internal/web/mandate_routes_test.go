@@ -230,52 +230,49 @@ func TestMandateRoutesComplete(t *testing.T) {
 // whatever the project: TestTokenScopeRoutes.)
 func TestMandateRoutes(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			tm := newTeam(t, s)
-			ctx := context.Background()
-			n := 0
-			for _, r := range mandateRoutes() {
-				if r.exempt != "" {
-					continue
-				}
-				for _, via := range credentials(r.pattern) {
-					t.Run(r.pattern+"/"+via, func(t *testing.T) {
-						n++
-						p := fmt.Sprintf("crit%d", n)
-						tm.project(t, p)
-						if r.setup != nil {
-							r.setup(t, tm, p)
-						}
-						proj, err := s.st.ProjectByName(ctx, p)
-						storetest.Must(t, err)
-						storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now().Add(-time.Hour)))
-						u := tm.users[r.who]
-						status, body := r.do(t, tm, via, r.who, p)
-						if status != http.StatusForbidden {
-							t.Fatalf("without 2FA on a critical project: status %d, want 403\n%s", status, body)
-						}
-						for _, want := range []string{"'" + p + "' is a critical project", "two-factor authentication", "/manage/account/two-factor/", u.Username} {
-							if !strings.Contains(body, want) && !strings.Contains(body, strings.ReplaceAll(want, "'", "&#39;")) {
-								t.Fatalf("refusal does not say %q:\n%s", want, body)
-							}
-						}
-						evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
-						storetest.Must(t, err)
-						if !slices.ContainsFunc(evs, func(e *store.Event) bool { return e.Tag == audit.MandateRefused && e.UserID == u.ID }) {
-							t.Fatalf("no %s event for %s", audit.MandateRefused, u.Username)
-						}
-
-						storetest.Must(t, s.st.SetTOTP(ctx, u.ID, "sealed", 0, time.Now()))
-						defer func() { storetest.Must(t, s.st.RemoveTOTP(ctx, u.ID)) }()
-						if status, body := r.do(t, tm, via, r.who, p); status != r.ok {
-							t.Fatalf("with 2FA: status %d, want %d\n%s", status, r.ok, body)
-						}
-					})
-				}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		tm := newTeam(t, s)
+		ctx := context.Background()
+		n := 0
+		for _, r := range mandateRoutes() {
+			if r.exempt != "" {
+				continue
 			}
-		})
-	}
+			for _, via := range credentials(r.pattern) {
+				t.Run(r.pattern+"/"+via, func(t *testing.T) {
+					n++
+					p := fmt.Sprintf("crit%d", n)
+					tm.project(t, p)
+					if r.setup != nil {
+						r.setup(t, tm, p)
+					}
+					proj, err := s.st.ProjectByName(ctx, p)
+					storetest.Must(t, err)
+					storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now().Add(-time.Hour)))
+					u := tm.users[r.who]
+					status, body := r.do(t, tm, via, r.who, p)
+					if status != http.StatusForbidden {
+						t.Fatalf("without 2FA on a critical project: status %d, want 403\n%s", status, body)
+					}
+					for _, want := range []string{"'" + p + "' is a critical project", "two-factor authentication", "/manage/account/two-factor/", u.Username} {
+						if !strings.Contains(body, want) && !strings.Contains(body, strings.ReplaceAll(want, "'", "&#39;")) {
+							t.Fatalf("refusal does not say %q:\n%s", want, body)
+						}
+					}
+					evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
+					storetest.Must(t, err)
+					if !slices.ContainsFunc(evs, func(e *store.Event) bool { return e.Tag == audit.MandateRefused && e.UserID == u.ID }) {
+						t.Fatalf("no %s event for %s", audit.MandateRefused, u.Username)
+					}
+
+					storetest.Must(t, s.st.SetTOTP(ctx, u.ID, "sealed", 0, time.Now()))
+					defer func() { storetest.Must(t, s.st.RemoveTOTP(ctx, u.ID)) }()
+					if status, body := r.do(t, tm, via, r.who, p); status != r.ok {
+						t.Fatalf("with 2FA: status %d, want %d\n%s", status, r.ok, body)
+					}
+				})
+			}
+		}
+	})
 }

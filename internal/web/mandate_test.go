@@ -29,77 +29,74 @@ func tryUpload(s *testServer, token, p, version string) (int, string) {
 // project's collaborators; it must have it itself; reads stay open.
 func TestMandateOptIn(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			tm := newTeam(t, s)
-			ctx := context.Background()
-			tm.project(t, "optin")
-			owner := tm.users["owner"]
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		tm := newTeam(t, s)
+		ctx := context.Background()
+		tm.project(t, "optin")
+		owner := tm.users["owner"]
 
-			resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"on"}})
-			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "the Owners of &#39;optin&#39; require two-factor authentication") {
-				t.Fatalf("an Owner without 2FA opting in: %d, want 403 saying it must have 2FA itself\n%s", resp.StatusCode, body)
-			}
-			if resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"maybe"}}); resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("require=maybe: %d, want a redirect back with the error\n%s", resp.StatusCode, body)
-			}
-			storetest.Must(t, s.st.SetTOTP(ctx, owner.ID, "sealed", 0, time.Now()))
-			if resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"on"}}); resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("opting in with 2FA: %d\n%s", resp.StatusCode, body)
-			}
-			proj, err := s.st.ProjectByName(ctx, "optin")
-			storetest.Must(t, err)
-			if !proj.Require2FA {
-				t.Fatal("the project does not require 2FA after the Owner opted in")
-			}
-			_, page := tm.browsers["owner"].get("/manage/project/optin/")
-			if !strings.Contains(page, "2FA required") || !strings.Contains(page, "Stop requiring two-factor authentication") {
-				t.Fatalf("the settings do not show the opt-in:\n%s", page)
-			}
+		resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"on"}})
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "the Owners of &#39;optin&#39; require two-factor authentication") {
+			t.Fatalf("an Owner without 2FA opting in: %d, want 403 saying it must have 2FA itself\n%s", resp.StatusCode, body)
+		}
+		if resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"maybe"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("require=maybe: %d, want a redirect back with the error\n%s", resp.StatusCode, body)
+		}
+		storetest.Must(t, s.st.SetTOTP(ctx, owner.ID, "sealed", 0, time.Now()))
+		if resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"on"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("opting in with 2FA: %d\n%s", resp.StatusCode, body)
+		}
+		proj, err := s.st.ProjectByName(ctx, "optin")
+		storetest.Must(t, err)
+		if !proj.Require2FA {
+			t.Fatal("the project does not require 2FA after the Owner opted in")
+		}
+		_, page := tm.browsers["owner"].get("/manage/project/optin/")
+		if !strings.Contains(page, "2FA required") || !strings.Contains(page, "Stop requiring two-factor authentication") {
+			t.Fatalf("the settings do not show the opt-in:\n%s", page)
+		}
 
-			// The Maintainer's token, made before, no longer uploads.
-			status, msg := tryUpload(s, tm.tokens["maintainer"], "optin", "3.0")
-			if status != http.StatusForbidden || !strings.Contains(msg, "the Owners of 'optin' require two-factor authentication") ||
-				!strings.Contains(msg, "/manage/account/two-factor/") {
-				t.Fatalf("maintainer upload to an opted-in project: %d %s", status, msg)
+		// The Maintainer's token, made before, no longer uploads.
+		status, msg := tryUpload(s, tm.tokens["maintainer"], "optin", "3.0")
+		if status != http.StatusForbidden || !strings.Contains(msg, "the Owners of 'optin' require two-factor authentication") ||
+			!strings.Contains(msg, "/manage/account/two-factor/") {
+			t.Fatalf("maintainer upload to an opted-in project: %d %s", status, msg)
+		}
+		// Reads and downloads are never affected.
+		wheel := disttest.Dist{Name: "optin", Version: "1.0"}.WheelFilename()
+		_, simple := s.get("/simple/optin/")
+		for _, path := range []string{"/simple/optin/", "/pypi/optin/json", "/project/optin/", fileURLPath(t, string(simple), wheel)} {
+			if resp, _ := s.get(path); resp.StatusCode != http.StatusOK {
+				t.Errorf("anonymous GET %s: %d, want 200", path, resp.StatusCode)
 			}
-			// Reads and downloads are never affected.
-			wheel := disttest.Dist{Name: "optin", Version: "1.0"}.WheelFilename()
-			_, simple := s.get("/simple/optin/")
-			for _, path := range []string{"/simple/optin/", "/pypi/optin/json", "/project/optin/", fileURLPath(t, string(simple), wheel)} {
-				if resp, _ := s.get(path); resp.StatusCode != http.StatusOK {
-					t.Errorf("anonymous GET %s: %d, want 200", path, resp.StatusCode)
-				}
+		}
+		for _, path := range []string{"/manage/project/optin/", "/manage/project/optin/collaboration/", "/manage/project/optin/history/"} {
+			if resp, _ := tm.browsers["maintainer"].get(path); resp.StatusCode != http.StatusOK {
+				t.Errorf("maintainer without 2FA GET %s: %d, want 200", path, resp.StatusCode)
 			}
-			for _, path := range []string{"/manage/project/optin/", "/manage/project/optin/collaboration/", "/manage/project/optin/history/"} {
-				if resp, _ := tm.browsers["maintainer"].get(path); resp.StatusCode != http.StatusOK {
-					t.Errorf("maintainer without 2FA GET %s: %d, want 200", path, resp.StatusCode)
-				}
+		}
+		// The Maintainer may still leave.
+		if resp, body := tm.browsers["maintainer"].post("/manage/project/optin/collaboration/leave", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("maintainer leaving: %d\n%s", resp.StatusCode, body)
+		}
+		// Opting out is a settings change: it needs 2FA too, which
+		// the Owner has; the history tells both.
+		if resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"off"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("opting out: %d\n%s", resp.StatusCode, body)
+		}
+		evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
+		storetest.Must(t, err)
+		tags := map[string]bool{}
+		for _, e := range evs {
+			tags[e.Tag] = true
+		}
+		for _, tag := range []string{audit.Project2FARequired, audit.Project2FANotRequired, audit.MandateRefused} {
+			if !tags[tag] {
+				t.Errorf("no %s event in the project's history", tag)
 			}
-			// The Maintainer may still leave.
-			if resp, body := tm.browsers["maintainer"].post("/manage/project/optin/collaboration/leave", nil); resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("maintainer leaving: %d\n%s", resp.StatusCode, body)
-			}
-			// Opting out is a settings change: it needs 2FA too, which
-			// the Owner has; the history tells both.
-			if resp, body := tm.browsers["owner"].post("/manage/project/optin/settings/two-factor", url.Values{"require": {"off"}}); resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("opting out: %d\n%s", resp.StatusCode, body)
-			}
-			evs, err := s.st.ProjectEvents(ctx, proj.ID, 50)
-			storetest.Must(t, err)
-			tags := map[string]bool{}
-			for _, e := range evs {
-				tags[e.Tag] = true
-			}
-			for _, tag := range []string{audit.Project2FARequired, audit.Project2FANotRequired, audit.MandateRefused} {
-				if !tags[tag] {
-					t.Errorf("no %s event in the project's history", tag)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // fileURLPath finds the path of a file's link on a simple page.
@@ -152,36 +149,33 @@ func TestMandateGrace(t *testing.T) {
 // last second factor; with a second one it can remove either.
 func TestMandateKeepsLastMethod(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			tm := newTeam(t, s)
-			ctx := context.Background()
-			tm.project(t, "bound")
-			maint := tm.users["maintainer"]
-			storetest.Must(t, s.st.SetTOTP(ctx, maint.ID, "sealed", 0, time.Now()))
-			u, err := s.st.UserByID(ctx, maint.ID)
-			storetest.Must(t, err)
-			// A session that has just proved its identity.
-			c := &account.Current{User: u, Session: &store.Session{State: store.SessionActive, AuthenticatedAt: time.Now()}}
-			// Not bound yet: the app may go (and comes back).
-			storetest.Must(t, s.tf.RemoveTOTP(ctx, c, meta0()))
-			storetest.Must(t, s.st.SetTOTP(ctx, maint.ID, "sealed", 0, time.Now()))
-			u.HasTOTP = true
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		tm := newTeam(t, s)
+		ctx := context.Background()
+		tm.project(t, "bound")
+		maint := tm.users["maintainer"]
+		storetest.Must(t, s.st.SetTOTP(ctx, maint.ID, "sealed", 0, time.Now()))
+		u, err := s.st.UserByID(ctx, maint.ID)
+		storetest.Must(t, err)
+		// A session that has just proved its identity.
+		c := &account.Current{User: u, Session: &store.Session{State: store.SessionActive, AuthenticatedAt: time.Now()}}
+		// Not bound yet: the app may go (and comes back).
+		storetest.Must(t, s.tf.RemoveTOTP(ctx, c, meta0()))
+		storetest.Must(t, s.st.SetTOTP(ctx, maint.ID, "sealed", 0, time.Now()))
+		u.HasTOTP = true
 
-			proj, err := s.st.ProjectByName(ctx, "bound")
-			storetest.Must(t, err)
-			storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now()))
-			err = s.tf.RemoveTOTP(ctx, c, meta0())
-			if err == nil || !strings.Contains(err.Error(), "'bound'") || !strings.Contains(err.Error(), "last two-factor method") {
-				t.Fatalf("removing the last method while bound: %v", err)
-			}
-			if has, _ := s.tf.HasTwoFactor(ctx, maint.ID); !has {
-				t.Fatal("the method is gone despite the refusal")
-			}
-		})
-	}
+		proj, err := s.st.ProjectByName(ctx, "bound")
+		storetest.Must(t, err)
+		storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now()))
+		err = s.tf.RemoveTOTP(ctx, c, meta0())
+		if err == nil || !strings.Contains(err.Error(), "'bound'") || !strings.Contains(err.Error(), "last two-factor method") {
+			t.Fatalf("removing the last method while bound: %v", err)
+		}
+		if has, _ := s.tf.HasTwoFactor(ctx, maint.ID); !has {
+			t.Fatal("the method is gone despite the refusal")
+		}
+	})
 }
 
 func meta0() audit.Meta { return audit.Meta{IP: "127.0.0.1", UserAgent: "test"} }

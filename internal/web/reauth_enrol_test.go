@@ -12,6 +12,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
@@ -63,97 +64,94 @@ func reauth(t *testing.T, b *browser, secret string, clk *testClock) {
 // succeed.
 func TestEnrolNeedsRecentAuth(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s, clk := keyServer(t, d, false)
-			ctx := context.Background()
-			u := s.userWithPassword("victim", managePassword)
-			b := s.browser(t)
-			b.login("victim", managePassword)
-			clk.Add(staleAge)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clk := keyServer(t, d, false)
+		ctx := context.Background()
+		u := s.userWithPassword("victim", managePassword)
+		b := s.browser(t)
+		b.login("victim", managePassword)
+		clk.Add(staleAge)
 
-			// Recovery codes, the first set.
-			b.get("/manage/account/recovery-codes/")
-			resp, body := b.post("/manage/account/recovery-codes/", nil)
-			wantReauthRedirect(t, "generating recovery codes", resp, body)
-			if codes, err := s.st.RecoveryCodes(ctx, u.ID); err != nil || len(codes) != 0 {
-				t.Fatalf("recovery codes after the refusal: %d (%v), want none", len(codes), err)
-			}
-			reauth(t, b, "", clk)
-			generateRecoveryCodes(t, b)
+		// Recovery codes, the first set.
+		b.get("/manage/account/recovery-codes/")
+		resp, body := b.post("/manage/account/recovery-codes/", nil)
+		wantReauthRedirect(t, "generating recovery codes", resp, body)
+		if codes, err := s.st.RecoveryCodes(ctx, u.ID); err != nil || len(codes) != 0 {
+			t.Fatalf("recovery codes after the refusal: %d (%v), want none", len(codes), err)
+		}
+		reauth(t, b, "", clk)
+		generateRecoveryCodes(t, b)
 
-			// An authenticator app: set-up and confirmation.
-			clk.Add(staleAge)
-			b.get("/manage/account/totp/")
-			resp, body = b.post("/manage/account/totp/begin", nil)
-			wantReauthRedirect(t, "beginning an authenticator app", resp, body)
-			if strings.Contains(body, "totp-secret") {
-				t.Fatal("a secret was shown to the stale session")
-			}
-			reauth(t, b, "", clk)
-			clk.Add(9 * time.Minute)
-			b.get("/manage/account/totp/")
-			resp, body = b.post("/manage/account/totp/begin", nil)
-			wantStatus(t, "beginning an authenticator app 9 minutes after re-authenticating", resp, body, http.StatusOK)
-			m := totpSecretRE.FindStringSubmatch(body)
-			if m == nil {
-				t.Fatalf("no secret on the set-up page\n%s", body)
-			}
-			secret := strings.ReplaceAll(m[1], " ", "")
-			clk.Add(2 * time.Minute) // 11 minutes after the proof; the set-up lasts 15
-			resp, body = b.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secret, clk.Now())}})
-			wantReauthRedirect(t, "confirming an authenticator app", resp, body)
-			if has, _ := s.tf.HasTwoFactor(ctx, u.ID); has {
-				t.Fatal("the stale session enabled an authenticator app")
-			}
-			reauth(t, b, "", clk)
-			resp, body = b.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secret, clk.Now())}})
-			wantStatus(t, "confirming an authenticator app after re-authenticating", resp, body, http.StatusSeeOther)
-			if has, _ := s.tf.HasTwoFactor(ctx, u.ID); !has {
-				t.Fatal("no authenticator app after the confirmation")
-			}
+		// An authenticator app: set-up and confirmation.
+		clk.Add(staleAge)
+		b.get("/manage/account/totp/")
+		resp, body = b.post("/manage/account/totp/begin", nil)
+		wantReauthRedirect(t, "beginning an authenticator app", resp, body)
+		if strings.Contains(body, "totp-secret") {
+			t.Fatal("a secret was shown to the stale session")
+		}
+		reauth(t, b, "", clk)
+		clk.Add(9 * time.Minute)
+		b.get("/manage/account/totp/")
+		resp, body = b.post("/manage/account/totp/begin", nil)
+		wantStatus(t, "beginning an authenticator app 9 minutes after re-authenticating", resp, body, http.StatusOK)
+		m := totpSecretRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no secret on the set-up page\n%s", body)
+		}
+		secret := strings.ReplaceAll(m[1], " ", "")
+		clk.Add(2 * time.Minute) // 11 minutes after the proof; the set-up lasts 15
+		resp, body = b.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secret, clk.Now())}})
+		wantReauthRedirect(t, "confirming an authenticator app", resp, body)
+		if has, _ := s.tf.HasTwoFactor(ctx, u.ID); has {
+			t.Fatal("the stale session enabled an authenticator app")
+		}
+		reauth(t, b, "", clk)
+		resp, body = b.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secret, clk.Now())}})
+		wantStatus(t, "confirming an authenticator app after re-authenticating", resp, body, http.StatusSeeOther)
+		if has, _ := s.tf.HasTwoFactor(ctx, u.ID); !has {
+			t.Fatal("no authenticator app after the confirmation")
+		}
 
-			// An extra security key: options, then registration.
-			rp, authr := s.rpOf(), virtualwebauthn.NewAuthenticator()
-			cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
-			clk.Add(staleAge)
-			_, page := b.page("/manage/account/webauthn/")
-			if strings.Contains(page, `data-webauthn="register"`) || !strings.Contains(page, "Confirm it is you") {
-				t.Fatalf("the security-key page offers registration to a stale session\n%s", page)
-			}
-			resp, out, raw := b.postJSON("/manage/account/webauthn/options", map[string]any{"label": "thief's key"})
-			wantReauthJSON(t, "security-key options", resp, out, raw)
-			clk.Add(30 * time.Second) // a new code for the re-authentication
-			reauth(t, b, secret, clk)
-			clk.Add(9 * time.Minute)
-			b.page("/manage/account/webauthn/")
-			resp, _, raw = b.postJSON("/manage/account/webauthn/options", map[string]any{"label": "thief's key"})
-			wantStatus(t, "security-key options 9 minutes after re-authenticating", resp, raw, http.StatusOK)
-			opts, err := virtualwebauthn.ParseAttestationOptions(raw)
-			storetest.Must(t, err)
-			att := virtualwebauthn.CreateAttestationResponse(rp, authr, cred, *opts)
-			clk.Add(2 * time.Minute) // the options last 5 minutes
-			resp, out, raw = b.postJSON("/manage/account/webauthn/register", map[string]any{"label": "thief's key", "credential": json.RawMessage(att)})
-			wantReauthJSON(t, "registering a security key", resp, out, raw)
-			if keys, _ := s.st.SecurityKeys(ctx, u.ID); len(keys) != 0 {
-				t.Fatalf("the stale session registered %d keys", len(keys))
-			}
-			reauth(t, b, secret, clk)
-			resp, _, raw = b.postJSON("/manage/account/webauthn/register", map[string]any{"label": "my key", "credential": json.RawMessage(att)})
-			wantStatus(t, "registering a security key after re-authenticating", resp, raw, http.StatusOK)
-			if keys, _ := s.st.SecurityKeys(ctx, u.ID); len(keys) != 1 {
-				t.Fatalf("%d keys after the registration, want 1", len(keys))
-			}
+		// An extra security key: options, then registration.
+		rp, authr := s.rpOf(), virtualwebauthn.NewAuthenticator()
+		cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		clk.Add(staleAge)
+		_, page := b.page("/manage/account/webauthn/")
+		if strings.Contains(page, `data-webauthn="register"`) || !strings.Contains(page, "Confirm it is you") {
+			t.Fatalf("the security-key page offers registration to a stale session\n%s", page)
+		}
+		resp, out, raw := b.postJSON("/manage/account/webauthn/options", map[string]any{"label": "thief's key"})
+		wantReauthJSON(t, "security-key options", resp, out, raw)
+		clk.Add(30 * time.Second) // a new code for the re-authentication
+		reauth(t, b, secret, clk)
+		clk.Add(9 * time.Minute)
+		b.page("/manage/account/webauthn/")
+		resp, _, raw = b.postJSON("/manage/account/webauthn/options", map[string]any{"label": "thief's key"})
+		wantStatus(t, "security-key options 9 minutes after re-authenticating", resp, raw, http.StatusOK)
+		opts, err := virtualwebauthn.ParseAttestationOptions(raw)
+		storetest.Must(t, err)
+		att := virtualwebauthn.CreateAttestationResponse(rp, authr, cred, *opts)
+		clk.Add(2 * time.Minute) // the options last 5 minutes
+		resp, out, raw = b.postJSON("/manage/account/webauthn/register", map[string]any{"label": "thief's key", "credential": json.RawMessage(att)})
+		wantReauthJSON(t, "registering a security key", resp, out, raw)
+		if keys, _ := s.st.SecurityKeys(ctx, u.ID); len(keys) != 0 {
+			t.Fatalf("the stale session registered %d keys", len(keys))
+		}
+		reauth(t, b, secret, clk)
+		resp, _, raw = b.postJSON("/manage/account/webauthn/register", map[string]any{"label": "my key", "credential": json.RawMessage(att)})
+		wantStatus(t, "registering a security key after re-authenticating", resp, raw, http.StatusOK)
+		if keys, _ := s.st.SecurityKeys(ctx, u.ID); len(keys) != 1 {
+			t.Fatalf("%d keys after the registration, want 1", len(keys))
+		}
 
-			// Regenerating the recovery codes.
-			clk.Add(staleAge)
-			b.get("/manage/account/recovery-codes/")
-			resp, body = b.post("/manage/account/recovery-codes/", nil)
-			wantReauthRedirect(t, "regenerating recovery codes", resp, body)
-			if n := countEvents(t, s.st, u.ID, audit.RecoveryCodesGenerated); n != 1 {
-				t.Fatalf("%d recovery-code generations, want the first only", n)
-			}
-		})
-	}
+		// Regenerating the recovery codes.
+		clk.Add(staleAge)
+		b.get("/manage/account/recovery-codes/")
+		resp, body = b.post("/manage/account/recovery-codes/", nil)
+		wantReauthRedirect(t, "regenerating recovery codes", resp, body)
+		if n := countEvents(t, s.st, u.ID, audit.RecoveryCodesGenerated); n != 1 {
+			t.Fatalf("%d recovery-code generations, want the first only", n)
+		}
+	})
 }

@@ -93,71 +93,68 @@ func TestStaleInvitationAfterInviterLostOwner(t *testing.T) {
 func TestTwoTOTPSetUps(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clk := newTestClock()
-			s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-			s.userWithPassword("alice", pw)
-			a, b := s.browser(t), s.browser(t)
-			a.login("alice", pw)
-			generateRecoveryCodes(t, a)
-			b.login("alice", pw)
-			secrets := map[*browser]string{}
-			for _, br := range []*browser{a, b} {
-				br.get("/manage/account/totp/")
-				resp, body := br.post("/manage/account/totp/begin", nil)
-				m := totpSecretRE.FindStringSubmatch(body)
-				if resp.StatusCode != http.StatusOK || m == nil {
-					t.Fatalf("begin: %d\n%s", resp.StatusCode, body)
-				}
-				secrets[br] = strings.ReplaceAll(m[1], " ", "")
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clk := newTestClock()
+		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+		s.userWithPassword("alice", pw)
+		a, b := s.browser(t), s.browser(t)
+		a.login("alice", pw)
+		generateRecoveryCodes(t, a)
+		b.login("alice", pw)
+		secrets := map[*browser]string{}
+		for _, br := range []*browser{a, b} {
+			br.get("/manage/account/totp/")
+			resp, body := br.post("/manage/account/totp/begin", nil)
+			m := totpSecretRE.FindStringSubmatch(body)
+			if resp.StatusCode != http.StatusOK || m == nil {
+				t.Fatalf("begin: %d\n%s", resp.StatusCode, body)
 			}
-			if secrets[a] == secrets[b] {
-				t.Fatal("two set-ups got the same secret")
+			secrets[br] = strings.ReplaceAll(m[1], " ", "")
+		}
+		if secrets[a] == secrets[b] {
+			t.Fatal("two set-ups got the same secret")
+		}
+		var wg sync.WaitGroup
+		status := map[*browser]int{}
+		var mu sync.Mutex
+		for _, br := range []*browser{a, b} {
+			wg.Go(func() {
+				resp, _ := br.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secrets[br], clk.Now())}})
+				mu.Lock()
+				status[br] = resp.StatusCode
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		var won []*browser
+		for br, code := range status {
+			if code == http.StatusSeeOther {
+				won = append(won, br)
 			}
-			var wg sync.WaitGroup
-			status := map[*browser]int{}
-			var mu sync.Mutex
-			for _, br := range []*browser{a, b} {
-				wg.Go(func() {
-					resp, _ := br.post("/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secrets[br], clk.Now())}})
-					mu.Lock()
-					status[br] = resp.StatusCode
-					mu.Unlock()
-				})
+		}
+		if len(won) != 1 {
+			t.Fatalf("%d of 2 set-ups were confirmed (statuses %v): one app per account", len(won), status)
+		}
+		// The winner's app is the account's.
+		clk.Add(30 * time.Second)
+		ctx := context.Background()
+		u, err := s.st.UserByUsername(ctx, "alice")
+		storetest.Must(t, err)
+		if err := s.tf.VerifyTOTP(ctx, u, totpCode(t, secrets[won[0]], clk.Now()), audit.Meta{IP: "192.0.2.1"}); err != nil {
+			t.Fatalf("the confirmed app does not pass the second step: %v", err)
+		}
+		added := 0
+		evs, err := s.st.UserEvents(ctx, u.ID, 100)
+		storetest.Must(t, err)
+		for _, e := range evs {
+			if e.Tag == audit.TwoFactorAdded {
+				added++
 			}
-			wg.Wait()
-			var won []*browser
-			for br, code := range status {
-				if code == http.StatusSeeOther {
-					won = append(won, br)
-				}
-			}
-			if len(won) != 1 {
-				t.Fatalf("%d of 2 set-ups were confirmed (statuses %v): one app per account", len(won), status)
-			}
-			// The winner's app is the account's.
-			clk.Add(30 * time.Second)
-			ctx := context.Background()
-			u, err := s.st.UserByUsername(ctx, "alice")
-			storetest.Must(t, err)
-			if err := s.tf.VerifyTOTP(ctx, u, totpCode(t, secrets[won[0]], clk.Now()), audit.Meta{IP: "192.0.2.1"}); err != nil {
-				t.Fatalf("the confirmed app does not pass the second step: %v", err)
-			}
-			added := 0
-			evs, err := s.st.UserEvents(ctx, u.ID, 100)
-			storetest.Must(t, err)
-			for _, e := range evs {
-				if e.Tag == audit.TwoFactorAdded {
-					added++
-				}
-			}
-			if added != 1 {
-				t.Errorf("%d two-factor-added events, want 1", added)
-			}
-		})
-	}
+		}
+		if added != 1 {
+			t.Errorf("%d two-factor-added events, want 1", added)
+		}
+	})
 }
 
 // TestPerAddressLimitsHoldIPv6Networks rotates the client's IPv6 address
@@ -168,62 +165,59 @@ func TestTwoTOTPSetUps(t *testing.T) {
 // exact address.
 func TestPerAddressLimitsHoldIPv6Networks(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServerWith(t, d, serverConfig{Options: func(o *Options) {
-				o.TrustedProxies = TrustedProxies{netip.MustParsePrefix("127.0.0.0/8")}
-			}})
-			u := s.userWithPassword("victim", "a long enough password")
-			client := "2001:db8:1:2::1"
-			b := s.browser(t)
-			b.client.Transport = forwardedFor{&client}
-			b.get("/account/login/")
-			// Each guess from a new address of the same /64, each at
-			// another account (the per-user limit stays out of it).
-			limit := account.LoginLimit.Max
-			for i := range limit + 1 {
-				client = fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1)
-				name := "nobody" + strconv.Itoa(i)
-				if i == 0 {
-					name = "VICTIM" // another spelling: the same account
-				}
-				resp, _ := b.post("/account/login/", url.Values{"username": {name}, "password": {"wrong password"}})
-				want := http.StatusUnauthorized
-				if i == limit {
-					want = http.StatusTooManyRequests
-				}
-				if resp.StatusCode != want {
-					t.Fatalf("guess %d from %s: %d, want %d", i, client, resp.StatusCode, want)
-				}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServerWith(t, d, serverConfig{Options: func(o *Options) {
+			o.TrustedProxies = TrustedProxies{netip.MustParsePrefix("127.0.0.0/8")}
+		}})
+		u := s.userWithPassword("victim", "a long enough password")
+		client := "2001:db8:1:2::1"
+		b := s.browser(t)
+		b.client.Transport = forwardedFor{&client}
+		b.get("/account/login/")
+		// Each guess from a new address of the same /64, each at
+		// another account (the per-user limit stays out of it).
+		limit := account.LoginLimit.Max
+		for i := range limit + 1 {
+			client = fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1)
+			name := "nobody" + strconv.Itoa(i)
+			if i == 0 {
+				name = "VICTIM" // another spelling: the same account
 			}
-			// Another /64 is another client.
-			client = "2001:db8:1:3::1"
-			if resp, _ := b.post("/account/login/", url.Values{"username": {"nobody"}, "password": {"wrong password"}}); resp.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("a guess from another /64: %d, want 401", resp.StatusCode)
+			resp, _ := b.post("/account/login/", url.Values{"username": {name}, "password": {"wrong password"}})
+			want := http.StatusUnauthorized
+			if i == limit {
+				want = http.StatusTooManyRequests
 			}
-			// The history names the exact address.
-			ev, err := s.st.UserEvents(context.Background(), u.ID, 10)
-			storetest.Must(t, err)
-			if len(ev) == 0 || ev[0].Tag != audit.LoginFailure || ev[0].IP != "2001:db8:1:2::1" {
-				t.Errorf("the failed login was not recorded from its exact address: %+v", ev)
+			if resp.StatusCode != want {
+				t.Fatalf("guess %d from %s: %d, want %d", i, client, resp.StatusCode, want)
 			}
+		}
+		// Another /64 is another client.
+		client = "2001:db8:1:3::1"
+		if resp, _ := b.post("/account/login/", url.Values{"username": {"nobody"}, "password": {"wrong password"}}); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a guess from another /64: %d, want 401", resp.StatusCode)
+		}
+		// The history names the exact address.
+		ev, err := s.st.UserEvents(context.Background(), u.ID, 10)
+		storetest.Must(t, err)
+		if len(ev) == 0 || ev[0].Tag != audit.LoginFailure || ev[0].IP != "2001:db8:1:2::1" {
+			t.Errorf("the failed login was not recorded from its exact address: %+v", ev)
+		}
 
-			// Password-reset requests, the same way.
-			b.get("/account/reset-password/")
-			for i := range account.ResetIPLimit.Max + 1 {
-				client = fmt.Sprintf("2001:db8:5:6::%x", i+1)
-				resp, _ := b.post("/account/reset-password/", url.Values{"who": {"nobody" + strconv.Itoa(i)}})
-				want := http.StatusOK
-				if i == account.ResetIPLimit.Max {
-					want = http.StatusTooManyRequests
-				}
-				if resp.StatusCode != want && !(want == http.StatusOK && resp.StatusCode == http.StatusSeeOther) {
-					t.Fatalf("reset request %d from %s: %d, want %d", i, client, resp.StatusCode, want)
-				}
+		// Password-reset requests, the same way.
+		b.get("/account/reset-password/")
+		for i := range account.ResetIPLimit.Max + 1 {
+			client = fmt.Sprintf("2001:db8:5:6::%x", i+1)
+			resp, _ := b.post("/account/reset-password/", url.Values{"who": {"nobody" + strconv.Itoa(i)}})
+			want := http.StatusOK
+			if i == account.ResetIPLimit.Max {
+				want = http.StatusTooManyRequests
 			}
-		})
-	}
+			if resp.StatusCode != want && !(want == http.StatusOK && resp.StatusCode == http.StatusSeeOther) {
+				t.Fatalf("reset request %d from %s: %d, want %d", i, client, resp.StatusCode, want)
+			}
+		}
+	})
 }
 
 // TestTokenRevocationIsEmailed: a stolen session that revokes the

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
@@ -16,58 +17,55 @@ import (
 func TestTOTPCSRF(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clk := newTestClock()
-			s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-			s.userWithPassword("alice", pw)
-			s.userWithPassword("bob", pw)
-			alice := s.browser(t)
-			alice.login("alice", pw)
-			codes := generateRecoveryCodes(t, alice)
-			secret := enrolTOTP(t, alice, clk)
-			// bob waits for its second step (an app of its own).
-			bob := s.browser(t)
-			bob.login("bob", pw)
-			generateRecoveryCodes(t, bob)
-			enrolTOTP(t, bob, clk)
-			bob.post("/account/logout/", nil)
-			clk.Add(30 * time.Second)
-			loginPending(t, bob, "bob", pw)
-			bob.get("/account/two-factor/totp/")
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clk := newTestClock()
+		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+		s.userWithPassword("alice", pw)
+		s.userWithPassword("bob", pw)
+		alice := s.browser(t)
+		alice.login("alice", pw)
+		codes := generateRecoveryCodes(t, alice)
+		secret := enrolTOTP(t, alice, clk)
+		// bob waits for its second step (an app of its own).
+		bob := s.browser(t)
+		bob.login("bob", pw)
+		generateRecoveryCodes(t, bob)
+		enrolTOTP(t, bob, clk)
+		bob.post("/account/logout/", nil)
+		clk.Add(30 * time.Second)
+		loginPending(t, bob, "bob", pw)
+		bob.get("/account/two-factor/totp/")
 
-			for _, f := range []struct {
-				who  *browser
-				path string
-				form url.Values
-			}{
-				{alice, "/manage/account/recovery-codes/", nil},
-				{alice, "/manage/account/recovery-codes/confirm", url.Values{"code": {codes[0]}}},
-				{alice, "/manage/account/totp/begin", nil},
-				{alice, "/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secret, clk.Now())}}},
-				{alice, "/manage/account/totp/remove", nil},
-				{bob, "/account/two-factor/totp/", url.Values{"code": {"123456"}}},
-				{bob, "/account/two-factor/recovery-code/", url.Values{"code": {codes[1]}}},
-			} {
-				t.Run(f.path, func(t *testing.T) {
-					v := url.Values{"csrf_token": {""}}
-					for k, vs := range f.form {
-						v[k] = vs
-					}
-					if resp, body := f.who.post(f.path, v); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "did not come from this site") {
-						t.Errorf("without a form token: status %d", resp.StatusCode)
-					}
-				})
-			}
-			if has, _ := s.tf.HasTwoFactor(t.Context(), mustUser(t, s, "alice")); !has {
-				t.Error("a post without a form token removed the app")
-			}
-			if signedIn(t, bob) {
-				t.Error("a second step without a form token signed in")
-			}
-		})
-	}
+		for _, f := range []struct {
+			who  *browser
+			path string
+			form url.Values
+		}{
+			{alice, "/manage/account/recovery-codes/", nil},
+			{alice, "/manage/account/recovery-codes/confirm", url.Values{"code": {codes[0]}}},
+			{alice, "/manage/account/totp/begin", nil},
+			{alice, "/manage/account/totp/confirm", url.Values{"code": {totpCode(t, secret, clk.Now())}}},
+			{alice, "/manage/account/totp/remove", nil},
+			{bob, "/account/two-factor/totp/", url.Values{"code": {"123456"}}},
+			{bob, "/account/two-factor/recovery-code/", url.Values{"code": {codes[1]}}},
+		} {
+			t.Run(f.path, func(t *testing.T) {
+				v := url.Values{"csrf_token": {""}}
+				for k, vs := range f.form {
+					v[k] = vs
+				}
+				if resp, body := f.who.post(f.path, v); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "did not come from this site") {
+					t.Errorf("without a form token: status %d", resp.StatusCode)
+				}
+			})
+		}
+		if has, _ := s.tf.HasTwoFactor(t.Context(), mustUser(t, s, "alice")); !has {
+			t.Error("a post without a form token removed the app")
+		}
+		if signedIn(t, bob) {
+			t.Error("a second step without a form token signed in")
+		}
+	})
 }
 
 // TestTOTPRequired checks the site-wide switch: the last method cannot be
@@ -75,35 +73,32 @@ func TestTOTPCSRF(t *testing.T) {
 func TestTOTPRequired(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clk := newTestClock()
-			s := newTestServerWith(t, d, serverConfig{Now: clk.Now, Require2FA: true})
-			s.userWithPassword("alice", pw)
-			b := s.browser(t)
-			b.login("alice", pw)
-			if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/two-factor/" {
-				t.Fatalf("user without 2FA on /manage/projects/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-			}
-			generateRecoveryCodes(t, b)
-			enrolTOTP(t, b, clk)
-			if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusOK {
-				t.Fatalf("user with 2FA on /manage/projects/: %d", resp.StatusCode)
-			}
-			_, body := b.get("/manage/account/totp/")
-			if !strings.Contains(body, "requires two-factor authentication") {
-				t.Error("the app page does not say the index requires 2FA")
-			}
-			resp, body := b.post("/manage/account/totp/remove", nil)
-			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "This is your last two-factor method") {
-				t.Fatalf("removing the last method under --require-2fa: %d\n%s", resp.StatusCode, body)
-			}
-			if has, _ := s.tf.HasTwoFactor(t.Context(), mustUser(t, s, "alice")); !has {
-				t.Fatal("the last method was removed")
-			}
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clk := newTestClock()
+		s := newTestServerWith(t, d, serverConfig{Now: clk.Now, Require2FA: true})
+		s.userWithPassword("alice", pw)
+		b := s.browser(t)
+		b.login("alice", pw)
+		if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/two-factor/" {
+			t.Fatalf("user without 2FA on /manage/projects/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		generateRecoveryCodes(t, b)
+		enrolTOTP(t, b, clk)
+		if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("user with 2FA on /manage/projects/: %d", resp.StatusCode)
+		}
+		_, body := b.get("/manage/account/totp/")
+		if !strings.Contains(body, "requires two-factor authentication") {
+			t.Error("the app page does not say the index requires 2FA")
+		}
+		resp, body := b.post("/manage/account/totp/remove", nil)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "This is your last two-factor method") {
+			t.Fatalf("removing the last method under --require-2fa: %d\n%s", resp.StatusCode, body)
+		}
+		if has, _ := s.tf.HasTwoFactor(t.Context(), mustUser(t, s, "alice")); !has {
+			t.Fatal("the last method was removed")
+		}
+	})
 }
 
 // TestTOTPWebLimit checks the 429 page of the second step: the 5th wrong
@@ -112,41 +107,38 @@ func TestTOTPRequired(t *testing.T) {
 func TestTOTPWebLimit(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clk := newTestClock()
-			s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-			s.userWithPassword("alice", pw)
-			b := s.browser(t)
-			b.login("alice", pw)
-			generateRecoveryCodes(t, b)    // one failure, in the confirmation
-			secret := enrolTOTP(t, b, clk) // and one in the set-up
-			b.post("/account/logout/", nil)
-			clk.Add(5 * time.Minute)
-			loginPending(t, b, "alice", pw)
-			b.get("/account/two-factor/totp/")
-			for i := 1; i <= 5; i++ {
-				resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {wrongCode(totpCode(t, secret, clk.Now()))}})
-				if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The code is wrong") {
-					t.Fatalf("failure %d: %d\n%s", i, resp.StatusCode, body)
-				}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clk := newTestClock()
+		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+		s.userWithPassword("alice", pw)
+		b := s.browser(t)
+		b.login("alice", pw)
+		generateRecoveryCodes(t, b)    // one failure, in the confirmation
+		secret := enrolTOTP(t, b, clk) // and one in the set-up
+		b.post("/account/logout/", nil)
+		clk.Add(5 * time.Minute)
+		loginPending(t, b, "alice", pw)
+		b.get("/account/two-factor/totp/")
+		for i := 1; i <= 5; i++ {
+			resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {wrongCode(totpCode(t, secret, clk.Now()))}})
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The code is wrong") {
+				t.Fatalf("failure %d: %d\n%s", i, resp.StatusCode, body)
 			}
-			resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}})
-			if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many failed two-factor attempts") {
-				t.Fatalf("6th attempt: %d\n%s", resp.StatusCode, body)
-			}
-			if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 || ra > 300 {
-				t.Fatalf("Retry-After = %q", resp.Header.Get("Retry-After"))
-			}
-			clk.Add(5*time.Minute + time.Second)
-			// The pending session expired meanwhile: the password again.
-			loginPending(t, b, "alice", pw)
-			b.get("/account/two-factor/totp/")
-			resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}})
-			if resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("after 5 minutes: %d\n%s", resp.StatusCode, body)
-			}
-		})
-	}
+		}
+		resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}})
+		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many failed two-factor attempts") {
+			t.Fatalf("6th attempt: %d\n%s", resp.StatusCode, body)
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 || ra > 300 {
+			t.Fatalf("Retry-After = %q", resp.Header.Get("Retry-After"))
+		}
+		clk.Add(5*time.Minute + time.Second)
+		// The pending session expired meanwhile: the password again.
+		loginPending(t, b, "alice", pw)
+		b.get("/account/two-factor/totp/")
+		resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("after 5 minutes: %d\n%s", resp.StatusCode, body)
+		}
+	})
 }

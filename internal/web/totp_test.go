@@ -13,6 +13,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
@@ -149,195 +150,192 @@ func signedIn(t *testing.T, b *browser) bool {
 
 func TestTOTPWeb(t *testing.T) {
 	const pw = "a long enough password"
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clk := newTestClock()
-			s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-			s.userWithPassword("alice", pw)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clk := newTestClock()
+		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+		s.userWithPassword("alice", pw)
+		b := s.browser(t)
+		b.login("alice", pw)
+
+		// The app needs confirmed recovery codes first.
+		_, body := b.get("/manage/account/totp/")
+		if !strings.Contains(body, `href="/manage/account/recovery-codes/"`) || strings.Contains(body, "/manage/account/totp/begin") {
+			t.Fatalf("totp page before recovery codes:\n%s", body)
+		}
+		if resp, body := b.post("/manage/account/totp/begin", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "recovery codes") {
+			t.Fatalf("begin before recovery codes: %d\n%s", resp.StatusCode, body)
+		}
+		codes := generateRecoveryCodes(t, b)
+		secret := enrolTOTP(t, b, clk)
+		if _, body := b.get("/manage/account/totp/"); !strings.Contains(body, "/manage/account/totp/remove") {
+			t.Fatalf("totp page once enabled:\n%s", body)
+		}
+		b.post("/account/logout/", nil)
+
+		t.Run("login with the app", func(t *testing.T) {
+			clk.Add(30 * time.Second)
 			b := s.browser(t)
-			b.login("alice", pw)
-
-			// The app needs confirmed recovery codes first.
-			_, body := b.get("/manage/account/totp/")
-			if !strings.Contains(body, `href="/manage/account/recovery-codes/"`) || strings.Contains(body, "/manage/account/totp/begin") {
-				t.Fatalf("totp page before recovery codes:\n%s", body)
+			loc := loginPending(t, b, "alice", pw)
+			if !strings.HasPrefix(loc, "/account/two-factor/") {
+				t.Fatalf("login with 2FA sent to %q", loc)
 			}
-			if resp, body := b.post("/manage/account/totp/begin", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "recovery codes") {
-				t.Fatalf("begin before recovery codes: %d\n%s", resp.StatusCode, body)
+			resp, _ := b.get(loc)
+			if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/account/two-factor/totp/") {
+				t.Fatalf("chooser sent to %q", loc)
 			}
-			codes := generateRecoveryCodes(t, b)
-			secret := enrolTOTP(t, b, clk)
-			if _, body := b.get("/manage/account/totp/"); !strings.Contains(body, "/manage/account/totp/remove") {
-				t.Fatalf("totp page once enabled:\n%s", body)
+			if signedIn(t, b) {
+				t.Fatal("a pending session reaches /manage/account/")
 			}
-			b.post("/account/logout/", nil)
+			if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/account/login/") {
+				t.Fatalf("a pending session on /manage/projects/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			_, body := b.get("/account/two-factor/totp/?next=%2Fmanage%2Faccount%2F")
+			if !strings.Contains(body, "Use a recovery code") {
+				t.Error("the totp step does not offer recovery codes")
+			}
+			before := len(s.mailsTo(t, "alice@example.org"))
+			resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {wrongCode(totpCode(t, secret, clk.Now()))}, "next": {"/manage/account/"}})
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The code is wrong") {
+				t.Fatalf("wrong code: %d\n%s", resp.StatusCode, body)
+			}
+			mails := s.mailsTo(t, "alice@example.org")
+			if len(mails) != before+1 || !strings.Contains(mails[len(mails)-1].Subject, "Failed two-factor attempt") {
+				t.Fatalf("no email about the failed second step: %+v", mails)
+			}
+			code := totpCode(t, secret, clk.Now())
+			resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {code}, "next": {"/manage/account/"}})
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/" {
+				t.Fatalf("right code: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+			if !signedIn(t, b) {
+				t.Fatal("not signed in after the second step")
+			}
+			// The same code again, from another browser: refused.
+			b2 := s.browser(t)
+			loginPending(t, b2, "alice", pw)
+			b2.get("/account/two-factor/totp/")
+			resp, body = b2.post("/account/two-factor/totp/", url.Values{"code": {code}})
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
+				t.Fatalf("replayed code: %d\n%s", resp.StatusCode, body)
+			}
+			if signedIn(t, b2) {
+				t.Fatal("a replayed code signs in")
+			}
+			// Out of sync: 3 steps ahead.
+			resp, body = b2.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now().Add(90*time.Second))}})
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "out of sync") {
+				t.Fatalf("code 3 steps off: %d\n%s", resp.StatusCode, body)
+			}
+		})
 
-			t.Run("login with the app", func(t *testing.T) {
-				clk.Add(30 * time.Second)
-				b := s.browser(t)
-				loc := loginPending(t, b, "alice", pw)
-				if !strings.HasPrefix(loc, "/account/two-factor/") {
-					t.Fatalf("login with 2FA sent to %q", loc)
-				}
-				resp, _ := b.get(loc)
-				if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/account/two-factor/totp/") {
-					t.Fatalf("chooser sent to %q", loc)
-				}
-				if signedIn(t, b) {
-					t.Fatal("a pending session reaches /manage/account/")
-				}
-				if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/account/login/") {
-					t.Fatalf("a pending session on /manage/projects/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-				}
-				_, body := b.get("/account/two-factor/totp/?next=%2Fmanage%2Faccount%2F")
-				if !strings.Contains(body, "Use a recovery code") {
-					t.Error("the totp step does not offer recovery codes")
-				}
-				before := len(s.mailsTo(t, "alice@example.org"))
-				resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {wrongCode(totpCode(t, secret, clk.Now()))}, "next": {"/manage/account/"}})
-				if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The code is wrong") {
-					t.Fatalf("wrong code: %d\n%s", resp.StatusCode, body)
-				}
-				mails := s.mailsTo(t, "alice@example.org")
-				if len(mails) != before+1 || !strings.Contains(mails[len(mails)-1].Subject, "Failed two-factor attempt") {
-					t.Fatalf("no email about the failed second step: %+v", mails)
-				}
-				code := totpCode(t, secret, clk.Now())
-				resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {code}, "next": {"/manage/account/"}})
-				if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/" {
-					t.Fatalf("right code: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
-				}
-				if !signedIn(t, b) {
-					t.Fatal("not signed in after the second step")
-				}
-				// The same code again, from another browser: refused.
-				b2 := s.browser(t)
-				loginPending(t, b2, "alice", pw)
-				b2.get("/account/two-factor/totp/")
-				resp, body = b2.post("/account/two-factor/totp/", url.Values{"code": {code}})
-				if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
-					t.Fatalf("replayed code: %d\n%s", resp.StatusCode, body)
-				}
-				if signedIn(t, b2) {
-					t.Fatal("a replayed code signs in")
-				}
-				// Out of sync: 3 steps ahead.
-				resp, body = b2.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now().Add(90*time.Second))}})
-				if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "out of sync") {
-					t.Fatalf("code 3 steps off: %d\n%s", resp.StatusCode, body)
-				}
-			})
-
-			t.Run("recovery codes", func(t *testing.T) {
-				clk.Add(6 * time.Minute) // past the 5-minute limit of the failures above
-				for i, code := range codes {
-					b := s.browser(t)
-					loginPending(t, b, "alice", pw)
-					b.get("/account/two-factor/recovery-code/?next=%2Fmanage%2Faccount%2F")
-					resp, body := b.post("/account/two-factor/recovery-code/", url.Values{"code": {strings.ToUpper(code)}, "next": {"/manage/account/"}})
-					if resp.StatusCode != http.StatusSeeOther {
-						t.Fatalf("recovery code %d: %d\n%s", i, resp.StatusCode, body)
-					}
-					_, page := b.get(resp.Header.Get("Location"))
-					left := len(codes) - i - 1
-					switch {
-					case left == 0 && !strings.Contains(page, "You used your last recovery code"):
-						t.Errorf("no warning after the last code:\n%s", page)
-					case left == 2 && !strings.Contains(page, "Only 2 recovery codes are left"):
-						t.Errorf("no warning with 2 codes left:\n%s", page)
-					case left > 2 && strings.Contains(page, "recovery codes are left"):
-						t.Errorf("a warning with %d codes left", left)
-					}
-					if i == 0 {
-						// Each code works once.
-						b := s.browser(t)
-						loginPending(t, b, "alice", pw)
-						b.get("/account/two-factor/recovery-code/")
-						resp, body := b.post("/account/two-factor/recovery-code/", url.Values{"code": {code}})
-						if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
-							t.Fatalf("a used code again: %d\n%s", resp.StatusCode, body)
-						}
-					}
-				}
-				mails := s.mailsTo(t, "alice@example.org")
-				used := 0
-				for _, m := range mails {
-					if m.Subject == "Recovery code used" {
-						used++
-					}
-				}
-				if used != len(codes) {
-					t.Errorf("%d emails about used recovery codes, want %d", used, len(codes))
-				}
-			})
-
-			t.Run("regenerate and remove", func(t *testing.T) {
-				clk.Add(6 * time.Minute)
+		t.Run("recovery codes", func(t *testing.T) {
+			clk.Add(6 * time.Minute) // past the 5-minute limit of the failures above
+			for i, code := range codes {
 				b := s.browser(t)
 				loginPending(t, b, "alice", pw)
-				b.get("/account/two-factor/totp/")
-				if resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}}); resp.StatusCode != http.StatusSeeOther {
-					t.Fatalf("login: %d\n%s", resp.StatusCode, body)
-				}
-				clk.Add(11 * time.Minute) // the sign-in is no longer a recent proof
-				b.get("/manage/account/recovery-codes/")
-				resp, _ := b.post("/manage/account/recovery-codes/", nil)
-				if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/manage/account/reauth/") {
-					t.Fatalf("regenerate without a recent proof: %d %s", resp.StatusCode, loc)
-				}
-				b.get(resp.Header.Get("Location"))
-				resp, body := b.post("/manage/account/reauth/", url.Values{"method": {"totp"}, "code": {totpCode(t, secret, clk.Now())}, "next": {"/manage/account/recovery-codes/"}})
+				b.get("/account/two-factor/recovery-code/?next=%2Fmanage%2Faccount%2F")
+				resp, body := b.post("/account/two-factor/recovery-code/", url.Values{"code": {strings.ToUpper(code)}, "next": {"/manage/account/"}})
 				if resp.StatusCode != http.StatusSeeOther {
-					t.Fatalf("reauth: %d\n%s", resp.StatusCode, body)
+					t.Fatalf("recovery code %d: %d\n%s", i, resp.StatusCode, body)
 				}
-				b.get("/manage/account/recovery-codes/")
-				newCodes := generateRecoveryCodes(t, b)
-				// An old code (unused: the set was used up, so take a new
-				// set's sibling) is refused: the old set is gone.
-				b2 := s.browser(t)
-				loginPending(t, b2, "alice", pw)
-				b2.get("/account/two-factor/recovery-code/")
-				if resp, _ := b2.post("/account/two-factor/recovery-code/", url.Values{"code": {codes[7]}}); resp.StatusCode != http.StatusUnauthorized {
-					t.Fatalf("an old recovery code after regeneration: %d", resp.StatusCode)
+				_, page := b.get(resp.Header.Get("Location"))
+				left := len(codes) - i - 1
+				switch {
+				case left == 0 && !strings.Contains(page, "You used your last recovery code"):
+					t.Errorf("no warning after the last code:\n%s", page)
+				case left == 2 && !strings.Contains(page, "Only 2 recovery codes are left"):
+					t.Errorf("no warning with 2 codes left:\n%s", page)
+				case left > 2 && strings.Contains(page, "recovery codes are left"):
+					t.Errorf("a warning with %d codes left", left)
 				}
-				if resp, _ := b2.post("/account/two-factor/recovery-code/", url.Values{"code": {newCodes[0]}}); resp.StatusCode != http.StatusSeeOther {
-					t.Fatalf("a new recovery code: %d", resp.StatusCode)
-				}
-
-				// Remove the app (the proof above is recent).
-				b.get("/manage/account/totp/")
-				resp, body = b.post("/manage/account/totp/remove", nil)
-				if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/two-factor/" {
-					t.Fatalf("remove totp: %d\n%s", resp.StatusCode, body)
-				}
-				if has, _ := s.tf.HasTwoFactor(t.Context(), mustUser(t, s, "alice")); has {
-					t.Fatal("still has 2FA after removing the app")
-				}
-
-				_, hist := b.get("/manage/account/security-history/")
-				hist = html.UnescapeString(hist)
-				for _, want := range []string{"Two-factor method added: authenticator app", "Two-factor method removed: authenticator app",
-					"Recovery codes generated", "Recovery codes confirmed as saved", "Recovery code used (0 left)",
-					"Failed second step (authenticator app)", "Signed in with a password and authenticator app",
-					"Signed in with a password and recovery code", "Identity confirmed again (authenticator app)"} {
-					if !strings.Contains(hist, want) {
-						t.Errorf("security history lacks %q", want)
+				if i == 0 {
+					// Each code works once.
+					b := s.browser(t)
+					loginPending(t, b, "alice", pw)
+					b.get("/account/two-factor/recovery-code/")
+					resp, body := b.post("/account/two-factor/recovery-code/", url.Values{"code": {code}})
+					if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
+						t.Fatalf("a used code again: %d\n%s", resp.StatusCode, body)
 					}
 				}
-				subjects := map[string]bool{}
-				for _, m := range s.mailsTo(t, "alice@example.org") {
-					subjects[m.Subject] = true
+			}
+			mails := s.mailsTo(t, "alice@example.org")
+			used := 0
+			for _, m := range mails {
+				if m.Subject == "Recovery code used" {
+					used++
 				}
-				for _, want := range []string{"Two-factor method added: authenticator app", "Two-factor method removed: authenticator app",
-					"Recovery codes generated", "Recovery code used", "Failed two-factor attempt on your account"} {
-					if !subjects[want] {
-						t.Errorf("no email %q (got %v)", want, subjects)
-					}
-				}
-			})
+			}
+			if used != len(codes) {
+				t.Errorf("%d emails about used recovery codes, want %d", used, len(codes))
+			}
 		})
-	}
+
+		t.Run("regenerate and remove", func(t *testing.T) {
+			clk.Add(6 * time.Minute)
+			b := s.browser(t)
+			loginPending(t, b, "alice", pw)
+			b.get("/account/two-factor/totp/")
+			if resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}}); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login: %d\n%s", resp.StatusCode, body)
+			}
+			clk.Add(11 * time.Minute) // the sign-in is no longer a recent proof
+			b.get("/manage/account/recovery-codes/")
+			resp, _ := b.post("/manage/account/recovery-codes/", nil)
+			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/manage/account/reauth/") {
+				t.Fatalf("regenerate without a recent proof: %d %s", resp.StatusCode, loc)
+			}
+			b.get(resp.Header.Get("Location"))
+			resp, body := b.post("/manage/account/reauth/", url.Values{"method": {"totp"}, "code": {totpCode(t, secret, clk.Now())}, "next": {"/manage/account/recovery-codes/"}})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("reauth: %d\n%s", resp.StatusCode, body)
+			}
+			b.get("/manage/account/recovery-codes/")
+			newCodes := generateRecoveryCodes(t, b)
+			// An old code (unused: the set was used up, so take a new
+			// set's sibling) is refused: the old set is gone.
+			b2 := s.browser(t)
+			loginPending(t, b2, "alice", pw)
+			b2.get("/account/two-factor/recovery-code/")
+			if resp, _ := b2.post("/account/two-factor/recovery-code/", url.Values{"code": {codes[7]}}); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("an old recovery code after regeneration: %d", resp.StatusCode)
+			}
+			if resp, _ := b2.post("/account/two-factor/recovery-code/", url.Values{"code": {newCodes[0]}}); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("a new recovery code: %d", resp.StatusCode)
+			}
+
+			// Remove the app (the proof above is recent).
+			b.get("/manage/account/totp/")
+			resp, body = b.post("/manage/account/totp/remove", nil)
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/two-factor/" {
+				t.Fatalf("remove totp: %d\n%s", resp.StatusCode, body)
+			}
+			if has, _ := s.tf.HasTwoFactor(t.Context(), mustUser(t, s, "alice")); has {
+				t.Fatal("still has 2FA after removing the app")
+			}
+
+			_, hist := b.get("/manage/account/security-history/")
+			hist = html.UnescapeString(hist)
+			for _, want := range []string{"Two-factor method added: authenticator app", "Two-factor method removed: authenticator app",
+				"Recovery codes generated", "Recovery codes confirmed as saved", "Recovery code used (0 left)",
+				"Failed second step (authenticator app)", "Signed in with a password and authenticator app",
+				"Signed in with a password and recovery code", "Identity confirmed again (authenticator app)"} {
+				if !strings.Contains(hist, want) {
+					t.Errorf("security history lacks %q", want)
+				}
+			}
+			subjects := map[string]bool{}
+			for _, m := range s.mailsTo(t, "alice@example.org") {
+				subjects[m.Subject] = true
+			}
+			for _, want := range []string{"Two-factor method added: authenticator app", "Two-factor method removed: authenticator app",
+				"Recovery codes generated", "Recovery code used", "Failed two-factor attempt on your account"} {
+				if !subjects[want] {
+					t.Errorf("no email %q (got %v)", want, subjects)
+				}
+			}
+		})
+	})
 }
 
 func mustUser(t *testing.T, s *testServer, name string) int64 {

@@ -177,46 +177,43 @@ func (u *rawUpload) response(t *testing.T, wait time.Duration) (*http.Response, 
 // the body window, and the staged part of the file is gone by then.
 func TestStalledUploadAborted(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			const window, slack = 500 * time.Millisecond, 3 * time.Second
-			l := DefaultLimits()
-			l.BodyWindow, l.MaxConnsPerClient = window, 0
-			s := newTestServerWith(t, d, serverConfig{Limits: &l})
-			_, token := s.user("alice")
-			u := newRawUpload(t, s, token, disttest.Dist{Name: "stalled", Version: "1.0"}, 4<<20-64<<10, false)
-			if _, err := u.conn.Write(u.head); err != nil {
-				t.Fatal(err)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		const window, slack = 500 * time.Millisecond, 3 * time.Second
+		l := DefaultLimits()
+		l.BodyWindow, l.MaxConnsPerClient = window, 0
+		s := newTestServerWith(t, d, serverConfig{Limits: &l})
+		_, token := s.user("alice")
+		u := newRawUpload(t, s, token, disttest.Dist{Name: "stalled", Version: "1.0"}, 4<<20-64<<10, false)
+		if _, err := u.conn.Write(u.head); err != nil {
+			t.Fatal(err)
+		}
+		// Steadily: 32 KiB every 50 ms (far above 8 KiB per window),
+		// for three windows.
+		sent := 0
+		for end := time.Now().Add(3 * window); time.Now().Before(end); {
+			if _, err := u.conn.Write(u.body[sent : sent+32<<10]); err != nil {
+				t.Fatalf("the server stopped a steady upload after %d bytes: %v", sent, err)
 			}
-			// Steadily: 32 KiB every 50 ms (far above 8 KiB per window),
-			// for three windows.
-			sent := 0
-			for end := time.Now().Add(3 * window); time.Now().Before(end); {
-				if _, err := u.conn.Write(u.body[sent : sent+32<<10]); err != nil {
-					t.Fatalf("the server stopped a steady upload after %d bytes: %v", sent, err)
-				}
-				sent += 32 << 10
-				time.Sleep(50 * time.Millisecond) // pacing the client, not waiting for the server
-			}
-			// Then nothing more.
-			stalled := time.Now()
-			resp, body := u.response(t, window+slack)
-			took := time.Since(stalled)
-			if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "arrived too slowly") {
-				t.Fatalf("stalled upload: %s %s, want 408 saying the body arrived too slowly", resp.Status, body)
-			}
-			if took > window+slack {
-				t.Errorf("the stalled upload was answered after %s, want within the window %s", took, window)
-			}
-			if files := stagedFiles(t, s); len(files) != 0 {
-				t.Errorf("staging folder not empty once the stalled upload was answered: %v", files)
-			}
-			if _, err := s.st.ProjectByName(t.Context(), "stalled"); err == nil {
-				t.Error("the stalled upload created its project")
-			}
-		})
-	}
+			sent += 32 << 10
+			time.Sleep(50 * time.Millisecond) // pacing the client, not waiting for the server
+		}
+		// Then nothing more.
+		stalled := time.Now()
+		resp, body := u.response(t, window+slack)
+		took := time.Since(stalled)
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "arrived too slowly") {
+			t.Fatalf("stalled upload: %s %s, want 408 saying the body arrived too slowly", resp.Status, body)
+		}
+		if took > window+slack {
+			t.Errorf("the stalled upload was answered after %s, want within the window %s", took, window)
+		}
+		if files := stagedFiles(t, s); len(files) != 0 {
+			t.Errorf("staging folder not empty once the stalled upload was answered: %v", files)
+		}
+		if _, err := s.st.ProjectByName(t.Context(), "stalled"); err == nil {
+			t.Error("the stalled upload created its project")
+		}
+	})
 }
 
 // TestUploadsPerClientCapped holds two uploads in progress from one
@@ -224,43 +221,40 @@ func TestStalledUploadAborted(t *testing.T) {
 // Retry-After, and goes through once one of them finished.
 func TestUploadsPerClientCapped(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServerWith(t, d, serverConfig{Options: func(o *Options) { o.MaxUploadsPerClient = 2 }})
-			_, token := s.user("alice")
-			var held []*rawUpload
-			for i := range 2 {
-				u := newRawUpload(t, s, token, disttest.Dist{Name: "held" + strconv.Itoa(i), Version: "1.0"}, 0, true)
-				u.conn.Write(u.head)
-				// 100 Continue: the handler runs and reads the body, so the
-				// upload holds its slot.
-				if resp, body := u.response(t, 10*time.Second); resp.StatusCode != http.StatusContinue {
-					t.Fatalf("upload %d: %s %s, want 100 Continue", i, resp.Status, body)
-				}
-				held = append(held, u)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServerWith(t, d, serverConfig{Options: func(o *Options) { o.MaxUploadsPerClient = 2 }})
+		_, token := s.user("alice")
+		var held []*rawUpload
+		for i := range 2 {
+			u := newRawUpload(t, s, token, disttest.Dist{Name: "held" + strconv.Itoa(i), Version: "1.0"}, 0, true)
+			u.conn.Write(u.head)
+			// 100 Continue: the handler runs and reads the body, so the
+			// upload holds its slot.
+			if resp, body := u.response(t, 10*time.Second); resp.StatusCode != http.StatusContinue {
+				t.Fatalf("upload %d: %s %s, want 100 Continue", i, resp.Status, body)
 			}
-			third := disttest.Dist{Name: "third", Version: "1.0"}
-			content := third.Wheel()
-			req := s.uploadRequest(token, third.Form("bdist_wheel", content), third.WheelFilename(), content)
-			resp, body := s.do(req)
-			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
-				!strings.Contains(resp.Status, "Too many uploads in progress from your address (at most 2 at a time)") ||
-				!strings.Contains(string(body), `"code":"429 Too many uploads`) {
-				t.Fatalf("third upload: %s (Retry-After %q) %s, want 429 with the reason and Retry-After", resp.Status, resp.Header.Get("Retry-After"), body)
-			}
-			// One held upload finishes; its slot is free by the time its
-			// answer arrives.
-			held[0].conn.Write(held[0].body)
-			if resp, body := held[0].response(t, 10*time.Second); resp.StatusCode != http.StatusOK {
-				t.Fatalf("held upload: %s %s", resp.Status, body)
-			}
-			req = s.uploadRequest(token, third.Form("bdist_wheel", content), third.WheelFilename(), content)
-			if resp, body := s.do(req); resp.StatusCode != http.StatusOK {
-				t.Fatalf("third upload once a slot is free: %s %s", resp.Status, body)
-			}
-		})
-	}
+			held = append(held, u)
+		}
+		third := disttest.Dist{Name: "third", Version: "1.0"}
+		content := third.Wheel()
+		req := s.uploadRequest(token, third.Form("bdist_wheel", content), third.WheelFilename(), content)
+		resp, body := s.do(req)
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+			!strings.Contains(resp.Status, "Too many uploads in progress from your address (at most 2 at a time)") ||
+			!strings.Contains(string(body), `"code":"429 Too many uploads`) {
+			t.Fatalf("third upload: %s (Retry-After %q) %s, want 429 with the reason and Retry-After", resp.Status, resp.Header.Get("Retry-After"), body)
+		}
+		// One held upload finishes; its slot is free by the time its
+		// answer arrives.
+		held[0].conn.Write(held[0].body)
+		if resp, body := held[0].response(t, 10*time.Second); resp.StatusCode != http.StatusOK {
+			t.Fatalf("held upload: %s %s", resp.Status, body)
+		}
+		req = s.uploadRequest(token, third.Form("bdist_wheel", content), third.WheelFilename(), content)
+		if resp, body := s.do(req); resp.StatusCode != http.StatusOK {
+			t.Fatalf("third upload once a slot is free: %s %s", resp.Status, body)
+		}
+	})
 }
 
 // TestConnectionsPerClientCapped fills the connections one address may

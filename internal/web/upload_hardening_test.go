@@ -36,6 +36,8 @@ func allocated(f func()) uint64 {
 // Before, the whole field was read (up to 16 MiB of fields), parsed, and
 // sent back twice in the error.
 func TestUploadFieldsBoundedBeforeParsing(t *testing.T) {
+	// One dialect after the other (not storetest.EachDialect): allocated
+	// counts the whole process.
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			s := newTestServer(t, d)
@@ -147,57 +149,54 @@ func TestUploadFormBudget(t *testing.T) {
 // a 3.9 MiB summary was published, and every list page read it.
 func TestUploadArchiveMetadataBounded(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			_, tok := s.user("alice")
-			for _, c := range []struct {
-				name string
-				dist disttest.Dist
-				want string
-			}{
-				{"3.9 MiB summary", disttest.Dist{Name: "demo", Version: "1.0", Summary: strings.Repeat("s", 3900<<10)},
-					"400 Invalid distribution file. Wheel 'demo-1.0-py3-none-any.whl' METADATA file is too large"},
-				{"long summary", disttest.Dist{Name: "demo", Version: "1.1", Summary: strings.Repeat("é", 513)},
-					"400 Invalid distribution file. The 'summary' field of its METADATA must be 512 characters or less (it has 513)."},
-				{"1.5 MiB description", disttest.Dist{Name: "demo", Version: "1.2", Description: strings.Repeat("d", 1536<<10)},
-					"400 Invalid distribution file. The 'description' field of its METADATA must be 1 MiB or less"},
-				{"too many requirements", disttest.Dist{Name: "demo", Version: "1.3", RequiresDist: make([]string, 2049)},
-					""}, // empty values are dropped: accepted
-				{"long requirement", disttest.Dist{Name: "demo", Version: "1.4", RequiresDist: []string{"dep ; " + strings.Repeat("extra == 'x' or ", 300) + "extra == 'y'"}},
-					"400 Invalid distribution file. The 'requires-dist' field of its METADATA must be 4 KiB or less"},
-			} {
-				w := c.dist.Wheel()
-				form := c.dist.Form("bdist_wheel", w)
-				form["summary"] = []string{"short"} // the form is within bounds: the archive is not
-				form["requires_dist"] = nil
-				resp, _ := s.do(s.uploadRequest(tok, form, c.dist.WheelFilename(), w))
-				if c.want == "" {
-					if resp.StatusCode != 200 {
-						t.Errorf("%s: %q, want 200", c.name, resp.Status)
-					}
-					continue
-				}
-				if !strings.HasPrefix(resp.Status, c.want) {
-					t.Errorf("%s: %.300q, want %q", c.name, resp.Status, c.want)
-				}
-			}
-			// Many real requirements are refused by count.
-			reqs := make([]string, 2049)
-			for i := range reqs {
-				reqs[i] = fmt.Sprintf("dep%d", i)
-			}
-			many := disttest.Dist{Name: "demo", Version: "1.5", RequiresDist: reqs}
-			w := many.Wheel()
-			form := many.Form("bdist_wheel", w)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		_, tok := s.user("alice")
+		for _, c := range []struct {
+			name string
+			dist disttest.Dist
+			want string
+		}{
+			{"3.9 MiB summary", disttest.Dist{Name: "demo", Version: "1.0", Summary: strings.Repeat("s", 3900<<10)},
+				"400 Invalid distribution file. Wheel 'demo-1.0-py3-none-any.whl' METADATA file is too large"},
+			{"long summary", disttest.Dist{Name: "demo", Version: "1.1", Summary: strings.Repeat("é", 513)},
+				"400 Invalid distribution file. The 'summary' field of its METADATA must be 512 characters or less (it has 513)."},
+			{"1.5 MiB description", disttest.Dist{Name: "demo", Version: "1.2", Description: strings.Repeat("d", 1536<<10)},
+				"400 Invalid distribution file. The 'description' field of its METADATA must be 1 MiB or less"},
+			{"too many requirements", disttest.Dist{Name: "demo", Version: "1.3", RequiresDist: make([]string, 2049)},
+				""}, // empty values are dropped: accepted
+			{"long requirement", disttest.Dist{Name: "demo", Version: "1.4", RequiresDist: []string{"dep ; " + strings.Repeat("extra == 'x' or ", 300) + "extra == 'y'"}},
+				"400 Invalid distribution file. The 'requires-dist' field of its METADATA must be 4 KiB or less"},
+		} {
+			w := c.dist.Wheel()
+			form := c.dist.Form("bdist_wheel", w)
+			form["summary"] = []string{"short"} // the form is within bounds: the archive is not
 			form["requires_dist"] = nil
-			resp, _ := s.do(s.uploadRequest(tok, form, many.WheelFilename(), w))
-			if want := "400 Invalid distribution file. The 'requires-dist' field of its METADATA must have 2048 values or fewer (it has 2049)."; !strings.HasPrefix(resp.Status, want) {
-				t.Errorf("many requirements: %.200q, want %q", resp.Status, want)
+			resp, _ := s.do(s.uploadRequest(tok, form, c.dist.WheelFilename(), w))
+			if c.want == "" {
+				if resp.StatusCode != 200 {
+					t.Errorf("%s: %q, want 200", c.name, resp.Status)
+				}
+				continue
 			}
-		})
-	}
+			if !strings.HasPrefix(resp.Status, c.want) {
+				t.Errorf("%s: %.300q, want %q", c.name, resp.Status, c.want)
+			}
+		}
+		// Many real requirements are refused by count.
+		reqs := make([]string, 2049)
+		for i := range reqs {
+			reqs[i] = fmt.Sprintf("dep%d", i)
+		}
+		many := disttest.Dist{Name: "demo", Version: "1.5", RequiresDist: reqs}
+		w := many.Wheel()
+		form := many.Form("bdist_wheel", w)
+		form["requires_dist"] = nil
+		resp, _ := s.do(s.uploadRequest(tok, form, many.WheelFilename(), w))
+		if want := "400 Invalid distribution file. The 'requires-dist' field of its METADATA must have 2048 values or fewer (it has 2049)."; !strings.HasPrefix(resp.Status, want) {
+			t.Errorf("many requirements: %.200q, want %q", resp.Status, want)
+		}
+	})
 }
 
 // TestListPagesReadBoundedFields (issue 12, class 2): the home, search and
@@ -206,6 +205,8 @@ func TestUploadArchiveMetadataBounded(t *testing.T) {
 // description. The release here was stored before the limits (its
 // summary is 4 MiB): the pages stay small and cheap.
 func TestListPagesReadBoundedFields(t *testing.T) {
+	// One dialect after the other (not storetest.EachDialect): allocated
+	// counts the whole process.
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			s := newTestServer(t, d)
@@ -239,54 +240,53 @@ func TestListPagesReadBoundedFields(t *testing.T) {
 // is rendered at its first view, and stored.
 func TestDescriptionRenderedOnce(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, d)
-			_, tok := s.user("alice")
-			stored := func(version string) sql.NullString {
-				t.Helper()
-				var h sql.NullString
-				if err := s.st.DB().QueryRow(`SELECT description_html FROM releases WHERE version = $1`, version).Scan(&h); err != nil {
-					t.Fatal(err)
-				}
-				return h
-			}
-			s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.0", Description: "# Hello\n\n*world*"}, false)
-			if h := stored("1.0"); !h.Valid || !strings.Contains(h.String, "<h1>Hello</h1>") {
-				t.Fatalf("rendering stored at upload: %+v", h)
-			}
-			// Minutes of goldmark before: 50,000 nested block quotes.
-			s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "2.0", Description: strings.Repeat(">", 50000) + " deep"}, false)
-			if h := stored("2.0"); !h.Valid || !strings.Contains(h.String, "shown as plain text: as Markdown it has blocks nested more than 32 deep") {
-				t.Fatalf("pathological description stored as: %.300q", h.String)
-			}
-			// The page shows what was stored, not a new rendering.
-			if _, err := s.st.DB().Exec(`UPDATE releases SET description_html = '<p>from the store</p>' WHERE version = '1.0'`); err != nil {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		_, tok := s.user("alice")
+		stored := func(version string) sql.NullString {
+			t.Helper()
+			var h sql.NullString
+			if err := s.st.DB().QueryRow(`SELECT description_html FROM releases WHERE version = $1`, version).Scan(&h); err != nil {
 				t.Fatal(err)
 			}
-			if _, body := s.get("/project/demo/1.0/"); !bytes.Contains(body, []byte("<p>from the store</p>")) {
-				t.Fatalf("the page did not show the stored rendering")
-			}
-			// An older release, without a rendering: rendered once, stored.
-			s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "3.0", Description: "## Old"}, false)
-			if _, err := s.st.DB().Exec(`UPDATE releases SET description_html = NULL WHERE version = '3.0'`); err != nil {
-				t.Fatal(err)
-			}
-			if _, body := s.get("/project/demo/3.0/"); !bytes.Contains(body, []byte("<h2>Old</h2>")) {
-				t.Fatalf("older release page lacks its description")
-			}
-			if h := stored("3.0"); !h.Valid || !strings.Contains(h.String, "<h2>Old</h2>") {
-				t.Fatalf("older release's rendering not stored at its first view: %+v", h)
-			}
-		})
-	}
+			return h
+		}
+		s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.0", Description: "# Hello\n\n*world*"}, false)
+		if h := stored("1.0"); !h.Valid || !strings.Contains(h.String, "<h1>Hello</h1>") {
+			t.Fatalf("rendering stored at upload: %+v", h)
+		}
+		// Minutes of goldmark before: 50,000 nested block quotes.
+		s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "2.0", Description: strings.Repeat(">", 50000) + " deep"}, false)
+		if h := stored("2.0"); !h.Valid || !strings.Contains(h.String, "shown as plain text: as Markdown it has blocks nested more than 32 deep") {
+			t.Fatalf("pathological description stored as: %.300q", h.String)
+		}
+		// The page shows what was stored, not a new rendering.
+		if _, err := s.st.DB().Exec(`UPDATE releases SET description_html = '<p>from the store</p>' WHERE version = '1.0'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := s.get("/project/demo/1.0/"); !bytes.Contains(body, []byte("<p>from the store</p>")) {
+			t.Fatalf("the page did not show the stored rendering")
+		}
+		// An older release, without a rendering: rendered once, stored.
+		s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "3.0", Description: "## Old"}, false)
+		if _, err := s.st.DB().Exec(`UPDATE releases SET description_html = NULL WHERE version = '3.0'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := s.get("/project/demo/3.0/"); !bytes.Contains(body, []byte("<h2>Old</h2>")) {
+			t.Fatalf("older release page lacks its description")
+		}
+		if h := stored("3.0"); !h.Valid || !strings.Contains(h.String, "<h2>Old</h2>") {
+			t.Fatalf("older release's rendering not stored at its first view: %+v", h)
+		}
+	})
 }
 
 // TestProjectPagesReadOneReleaseMetadata (issue 12, class 2): a project's
 // pages list every release but show the metadata of one: they read that
 // one only. Here 30 releases carry 1 MiB of description each.
 func TestProjectPagesReadOneReleaseMetadata(t *testing.T) {
+	// One dialect after the other (not storetest.EachDialect): allocated
+	// counts the whole process.
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			s := newTestServer(t, d)

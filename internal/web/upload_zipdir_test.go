@@ -43,6 +43,8 @@ func centralDirectoryBomb(n int) []byte {
 // 100 MiB file size limit, per upload in flight). Not parallel: it measures
 // the process's allocations.
 func TestUploadZipDirectoryMemory(t *testing.T) {
+	// One dialect after the other (not storetest.EachDialect): the test
+	// measures the whole process's allocations.
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			s := newTestServerWith(t, d, serverConfig{MaxFileSize: 64 << 20})

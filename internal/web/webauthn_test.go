@@ -154,97 +154,94 @@ func keySignedIn(t *testing.T, b *browser, name string) {
 }
 
 func TestWebauthnKeys(t *testing.T) {
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s, clock := keyServer(t, d, false)
-			ctx := context.Background()
-			u, b := s.keyUser(t, "keyholder")
-			rp := s.rpOf()
-			auth := virtualwebauthn.NewAuthenticator()
-			k1, k2 := newEC2Key(), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeRSA)
-			k1.Counter, k2.Counter = 1, 0 // one key keeps a counter, the other not
-			out := b.register(rp, &auth, k1, "Blue YubiKey", http.StatusOK)
-			if out["redirect"] != "/manage/account/webauthn/" {
-				t.Fatalf("registration answered %v", out)
-			}
-			b.register(rp, &auth, k2, "Laptop", http.StatusOK)
-			resp, body := b.page("/manage/account/webauthn/")
-			wantStatus(t, "keys page", resp, body, http.StatusOK, "Blue YubiKey", "Laptop", `data-webauthn="register"`, "never")
-			keys, err := s.st.SecurityKeys(ctx, u.ID)
-			storetest.Must(t, err)
-			if len(keys) != 2 || keys[0].Label != "Blue YubiKey" || keys[0].SignCount != 1 || !strings.Contains(keys[0].Credential, `"flags"`) {
-				t.Fatalf("stored keys: %+v", keys)
-			}
-			if !hasEvent(t, s.st, u.ID, audit.TwoFactorAdded) || len(s.mailsTo(t, u.Email)) < 2 {
-				t.Fatal("adding a key is not recorded and emailed")
-			}
-			// The same key cannot be registered twice.
-			b.register(rp, &auth, k1, "Again", http.StatusBadRequest)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clock := keyServer(t, d, false)
+		ctx := context.Background()
+		u, b := s.keyUser(t, "keyholder")
+		rp := s.rpOf()
+		auth := virtualwebauthn.NewAuthenticator()
+		k1, k2 := newEC2Key(), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeRSA)
+		k1.Counter, k2.Counter = 1, 0 // one key keeps a counter, the other not
+		out := b.register(rp, &auth, k1, "Blue YubiKey", http.StatusOK)
+		if out["redirect"] != "/manage/account/webauthn/" {
+			t.Fatalf("registration answered %v", out)
+		}
+		b.register(rp, &auth, k2, "Laptop", http.StatusOK)
+		resp, body := b.page("/manage/account/webauthn/")
+		wantStatus(t, "keys page", resp, body, http.StatusOK, "Blue YubiKey", "Laptop", `data-webauthn="register"`, "never")
+		keys, err := s.st.SecurityKeys(ctx, u.ID)
+		storetest.Must(t, err)
+		if len(keys) != 2 || keys[0].Label != "Blue YubiKey" || keys[0].SignCount != 1 || !strings.Contains(keys[0].Credential, `"flags"`) {
+			t.Fatalf("stored keys: %+v", keys)
+		}
+		if !hasEvent(t, s.st, u.ID, audit.TwoFactorAdded) || len(s.mailsTo(t, u.Email)) < 2 {
+			t.Fatal("adding a key is not recorded and emailed")
+		}
+		// The same key cannot be registered twice.
+		b.register(rp, &auth, k1, "Again", http.StatusBadRequest)
 
-			// Sign in with each key.
-			for i, k := range []*virtualwebauthn.Credential{&k1, &k2} {
-				if k.Counter > 0 {
-					k.Counter++
-				}
-				lb := s.passwordStep(t, "keyholder")
-				status, out, body := lb.keyLogin(rp, auth, *k)
-				if status != http.StatusOK || out["redirect"] != "/manage/projects/" {
-					t.Fatalf("sign-in with key %d: %d %s", i+1, status, body)
-				}
-				keySignedIn(t, lb, "keyholder")
+		// Sign in with each key.
+		for i, k := range []*virtualwebauthn.Credential{&k1, &k2} {
+			if k.Counter > 0 {
+				k.Counter++
 			}
-			keys, _ = s.st.SecurityKeys(ctx, u.ID)
-			if keys[0].SignCount != 2 || keys[0].LastUsedAt.IsZero() || keys[1].LastUsedAt.IsZero() {
-				t.Fatalf("uses not recorded: %+v %+v", keys[0], keys[1])
-			}
-
-			// Rename.
-			resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/rename", url.Values{"label": {"Work laptop"}})
-			wantStatus(t, "rename", resp, body, http.StatusSeeOther)
-			resp, body = b.page("/manage/account/webauthn/")
-			wantStatus(t, "keys page after rename", resp, body, http.StatusOK, "Work laptop", "renamed")
-			if !hasEvent(t, s.st, u.ID, audit.SecurityKeyRenamed) {
-				t.Fatal("rename not recorded")
-			}
-
-			// Remove asks for a fresh proof once the one of the login is
-			// old: the key gives it.
-			clock.Add(twofactor.ReauthWindow + time.Minute)
-			resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/remove", nil)
-			wantStatus(t, "remove without a recent proof", resp, body, http.StatusSeeOther)
-			if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/manage/account/reauth/") {
-				t.Fatalf("remove without a recent proof led to %q", loc)
-			}
-			resp, body = b.page("/manage/account/reauth/?next=%2Fmanage%2Faccount%2Fwebauthn%2F")
-			wantStatus(t, "reauth page", resp, body, http.StatusOK, `data-webauthn="reauth"`, "/static/webauthn.js")
-			k1.Counter++
-			a := b.assertion("/manage/account/reauth/webauthn/options", rp, auth, k1)
-			rresp, rout, rbody := b.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"next": "/manage/account/webauthn/", "credential": json.RawMessage(a)})
-			if rresp.StatusCode != http.StatusOK || rout["redirect"] != "/manage/account/webauthn/" {
-				t.Fatalf("reauth with a key: %d %s", rresp.StatusCode, rbody)
-			}
-			b.page("/manage/account/webauthn/")
-			resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/remove", nil)
-			wantStatus(t, "remove", resp, body, http.StatusSeeOther)
-			keys, _ = s.st.SecurityKeys(ctx, u.ID)
-			if len(keys) != 1 || keys[0].Label != "Blue YubiKey" {
-				t.Fatalf("keys after removal: %+v", keys)
-			}
-			if !hasEvent(t, s.st, u.ID, audit.TwoFactorRemoved) || !hasEvent(t, s.st, u.ID, audit.Reauthenticated) {
-				t.Fatal("removal or re-authentication not recorded")
-			}
-			last := s.mailsTo(t, u.Email)
-			if !strings.Contains(last[len(last)-1].Subject, "removed") {
-				t.Fatalf("last mail: %q", last[len(last)-1].Subject)
-			}
-			// The removed key no longer signs in.
 			lb := s.passwordStep(t, "keyholder")
-			if status, _, body := lb.keyLogin(rp, auth, k2); status != http.StatusUnauthorized {
-				t.Fatalf("a removed key signed in: %d %s", status, body)
+			status, out, body := lb.keyLogin(rp, auth, *k)
+			if status != http.StatusOK || out["redirect"] != "/manage/projects/" {
+				t.Fatalf("sign-in with key %d: %d %s", i+1, status, body)
 			}
-		})
-	}
+			keySignedIn(t, lb, "keyholder")
+		}
+		keys, _ = s.st.SecurityKeys(ctx, u.ID)
+		if keys[0].SignCount != 2 || keys[0].LastUsedAt.IsZero() || keys[1].LastUsedAt.IsZero() {
+			t.Fatalf("uses not recorded: %+v %+v", keys[0], keys[1])
+		}
+
+		// Rename.
+		resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/rename", url.Values{"label": {"Work laptop"}})
+		wantStatus(t, "rename", resp, body, http.StatusSeeOther)
+		resp, body = b.page("/manage/account/webauthn/")
+		wantStatus(t, "keys page after rename", resp, body, http.StatusOK, "Work laptop", "renamed")
+		if !hasEvent(t, s.st, u.ID, audit.SecurityKeyRenamed) {
+			t.Fatal("rename not recorded")
+		}
+
+		// Remove asks for a fresh proof once the one of the login is
+		// old: the key gives it.
+		clock.Add(twofactor.ReauthWindow + time.Minute)
+		resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/remove", nil)
+		wantStatus(t, "remove without a recent proof", resp, body, http.StatusSeeOther)
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/manage/account/reauth/") {
+			t.Fatalf("remove without a recent proof led to %q", loc)
+		}
+		resp, body = b.page("/manage/account/reauth/?next=%2Fmanage%2Faccount%2Fwebauthn%2F")
+		wantStatus(t, "reauth page", resp, body, http.StatusOK, `data-webauthn="reauth"`, "/static/webauthn.js")
+		k1.Counter++
+		a := b.assertion("/manage/account/reauth/webauthn/options", rp, auth, k1)
+		rresp, rout, rbody := b.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"next": "/manage/account/webauthn/", "credential": json.RawMessage(a)})
+		if rresp.StatusCode != http.StatusOK || rout["redirect"] != "/manage/account/webauthn/" {
+			t.Fatalf("reauth with a key: %d %s", rresp.StatusCode, rbody)
+		}
+		b.page("/manage/account/webauthn/")
+		resp, body = b.post("/manage/account/webauthn/"+itoa(keys[1].ID)+"/remove", nil)
+		wantStatus(t, "remove", resp, body, http.StatusSeeOther)
+		keys, _ = s.st.SecurityKeys(ctx, u.ID)
+		if len(keys) != 1 || keys[0].Label != "Blue YubiKey" {
+			t.Fatalf("keys after removal: %+v", keys)
+		}
+		if !hasEvent(t, s.st, u.ID, audit.TwoFactorRemoved) || !hasEvent(t, s.st, u.ID, audit.Reauthenticated) {
+			t.Fatal("removal or re-authentication not recorded")
+		}
+		last := s.mailsTo(t, u.Email)
+		if !strings.Contains(last[len(last)-1].Subject, "removed") {
+			t.Fatalf("last mail: %q", last[len(last)-1].Subject)
+		}
+		// The removed key no longer signs in.
+		lb := s.passwordStep(t, "keyholder")
+		if status, _, body := lb.keyLogin(rp, auth, k2); status != http.StatusUnauthorized {
+			t.Fatalf("a removed key signed in: %d %s", status, body)
+		}
+	})
 }
 
 // refused checks a refusal of the second step: its status and message.
@@ -257,102 +254,99 @@ func refused(t *testing.T, what string, status int, out map[string]any, body str
 }
 
 func TestWebauthnProtocolRefusals(t *testing.T) {
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s, clock := keyServer(t, d, false)
-			rp := s.rpOf()
-			auth := virtualwebauthn.NewAuthenticator()
-			key := newEC2Key()
-			key.Counter = 5
-			ua, ba := s.keyUser(t, "alpha")
-			ba.register(rp, &auth, key, "Alpha key", http.StatusOK)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clock := keyServer(t, d, false)
+		rp := s.rpOf()
+		auth := virtualwebauthn.NewAuthenticator()
+		key := newEC2Key()
+		key.Counter = 5
+		ua, ba := s.keyUser(t, "alpha")
+		ba.register(rp, &auth, key, "Alpha key", http.StatusOK)
 
-			// An answer made for another origin, or another relying party.
-			evil := rp
-			evil.Origin = "http://evil.example:8080"
-			key.Counter++
-			status, out, body := s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
-			refused(t, "wrong origin", status, out, body, http.StatusUnauthorized, "refused")
-			evil = rp
-			evil.ID = "evil.example"
-			status, out, body = s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
-			refused(t, "wrong rp id", status, out, body, http.StatusUnauthorized, "refused")
-			// A key that is not registered.
-			stranger := newEC2Key()
-			status, out, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, stranger)
-			refused(t, "unknown credential", status, out, body, http.StatusUnauthorized, "not registered")
-			// The answer to an earlier challenge, replayed in a new sign-in.
-			lb := s.passwordStep(t, "alpha")
-			old := lb.assertion("/account/two-factor/webauthn/options", rp, auth, key)
-			lb2 := s.passwordStep(t, "alpha")
-			lb2.assertion("/account/two-factor/webauthn/options", rp, auth, key) // its own challenge
-			resp, out, body := lb2.postJSON("/account/two-factor/webauthn/verify", map[string]any{"credential": json.RawMessage(old)})
-			refused(t, "answer to another challenge", resp.StatusCode, out, body, http.StatusUnauthorized, "refused")
-			if n := countEvents(t, s.st, ua.ID, audit.TwoFactorFailure); n != 4 {
-				t.Fatalf("%d failures recorded, want 4", n)
-			}
-			if !strings.Contains(s.mailsTo(t, ua.Email)[len(s.mailsTo(t, ua.Email))-1].Subject, "Failed two-factor") {
-				t.Fatal("a failed second step is not emailed")
-			}
-			// The right answer still works (the counter did not move).
-			status, _, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, key)
-			if status != http.StatusOK {
-				t.Fatalf("the right key after refusals: %d %s", status, body)
-			}
+		// An answer made for another origin, or another relying party.
+		evil := rp
+		evil.Origin = "http://evil.example:8080"
+		key.Counter++
+		status, out, body := s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
+		refused(t, "wrong origin", status, out, body, http.StatusUnauthorized, "refused")
+		evil = rp
+		evil.ID = "evil.example"
+		status, out, body = s.passwordStep(t, "alpha").keyLogin(evil, auth, key)
+		refused(t, "wrong rp id", status, out, body, http.StatusUnauthorized, "refused")
+		// A key that is not registered.
+		stranger := newEC2Key()
+		status, out, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, stranger)
+		refused(t, "unknown credential", status, out, body, http.StatusUnauthorized, "not registered")
+		// The answer to an earlier challenge, replayed in a new sign-in.
+		lb := s.passwordStep(t, "alpha")
+		old := lb.assertion("/account/two-factor/webauthn/options", rp, auth, key)
+		lb2 := s.passwordStep(t, "alpha")
+		lb2.assertion("/account/two-factor/webauthn/options", rp, auth, key) // its own challenge
+		resp, out, body := lb2.postJSON("/account/two-factor/webauthn/verify", map[string]any{"credential": json.RawMessage(old)})
+		refused(t, "answer to another challenge", resp.StatusCode, out, body, http.StatusUnauthorized, "refused")
+		if n := countEvents(t, s.st, ua.ID, audit.TwoFactorFailure); n != 4 {
+			t.Fatalf("%d failures recorded, want 4", n)
+		}
+		if !strings.Contains(s.mailsTo(t, ua.Email)[len(s.mailsTo(t, ua.Email))-1].Subject, "Failed two-factor") {
+			t.Fatal("a failed second step is not emailed")
+		}
+		// The right answer still works (the counter did not move).
+		status, _, body = s.passwordStep(t, "alpha").keyLogin(rp, auth, key)
+		if status != http.StatusOK {
+			t.Fatalf("the right key after refusals: %d %s", status, body)
+		}
 
-			// A second user: the same answer posted twice, an expired
-			// challenge, a counter going backwards.
-			ub, bb := s.keyUser(t, "bravo")
-			bkey := newEC2Key()
-			bkey.Counter = 10
-			bauth := virtualwebauthn.NewAuthenticator()
-			bb.register(rp, &bauth, bkey, "Bravo key", http.StatusOK)
-			bb.page("/manage/account/reauth/")
-			bkey.Counter++
-			a := bb.assertion("/manage/account/reauth/webauthn/options", rp, bauth, bkey)
-			resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("reauth: %d %s", resp.StatusCode, body)
-			}
-			resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
-			refused(t, "replayed answer", resp.StatusCode, out, body, http.StatusUnauthorized, "already used")
+		// A second user: the same answer posted twice, an expired
+		// challenge, a counter going backwards.
+		ub, bb := s.keyUser(t, "bravo")
+		bkey := newEC2Key()
+		bkey.Counter = 10
+		bauth := virtualwebauthn.NewAuthenticator()
+		bb.register(rp, &bauth, bkey, "Bravo key", http.StatusOK)
+		bb.page("/manage/account/reauth/")
+		bkey.Counter++
+		a := bb.assertion("/manage/account/reauth/webauthn/options", rp, bauth, bkey)
+		resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("reauth: %d %s", resp.StatusCode, body)
+		}
+		resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
+		refused(t, "replayed answer", resp.StatusCode, out, body, http.StatusUnauthorized, "already used")
 
-			bkey.Counter++
-			a = bb.assertion("/manage/account/reauth/webauthn/options", rp, bauth, bkey)
-			clock.Add(twofactor.ChallengeTTL + time.Second)
-			resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
-			refused(t, "expired challenge", resp.StatusCode, out, body, http.StatusUnauthorized, "expired")
+		bkey.Counter++
+		a = bb.assertion("/manage/account/reauth/webauthn/options", rp, bauth, bkey)
+		clock.Add(twofactor.ChallengeTTL + time.Second)
+		resp, out, body = bb.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)})
+		refused(t, "expired challenge", resp.StatusCode, out, body, http.StatusUnauthorized, "expired")
 
-			bkey.Counter = 3 // a copy of the key, behind the original
-			lb = s.passwordStep(t, "bravo")
-			status, out, body = lb.keyLogin(rp, bauth, bkey)
-			refused(t, "counter backwards", status, out, body, http.StatusForbidden, "signature counter went backwards")
-			if !hasEvent(t, s.st, ub.ID, audit.SecurityKeyCloned) {
-				t.Fatal("the clone signal is not recorded")
-			}
-			mails := s.mailsTo(t, ub.Email)
-			if m := mails[len(mails)-1]; !strings.Contains(m.Subject, "copied") || !strings.Contains(m.Text, "Bravo key") {
-				t.Fatalf("the clone signal is not emailed: %q", m.Subject)
-			}
-			keys, _ := s.st.SecurityKeys(context.Background(), ub.ID)
-			if keys[0].SignCount != 11 {
-				t.Fatalf("stored counter %d after the refusals, want 11", keys[0].SignCount)
-			}
-			// An equal counter is refused too; a higher one passes.
-			bkey.Counter = 11
-			status, _, _ = s.passwordStep(t, "bravo").keyLogin(rp, bauth, bkey)
-			if status != http.StatusForbidden {
-				t.Fatalf("an equal counter: %d", status)
-			}
-			clock.Add(5 * time.Minute) // past the 5-minute failure limit
-			bkey.Counter = 12
-			status, _, body = s.passwordStep(t, "bravo").keyLogin(rp, bauth, bkey)
-			if status != http.StatusOK {
-				t.Fatalf("a higher counter: %d %s", status, body)
-			}
-		})
-	}
+		bkey.Counter = 3 // a copy of the key, behind the original
+		lb = s.passwordStep(t, "bravo")
+		status, out, body = lb.keyLogin(rp, bauth, bkey)
+		refused(t, "counter backwards", status, out, body, http.StatusForbidden, "signature counter went backwards")
+		if !hasEvent(t, s.st, ub.ID, audit.SecurityKeyCloned) {
+			t.Fatal("the clone signal is not recorded")
+		}
+		mails := s.mailsTo(t, ub.Email)
+		if m := mails[len(mails)-1]; !strings.Contains(m.Subject, "copied") || !strings.Contains(m.Text, "Bravo key") {
+			t.Fatalf("the clone signal is not emailed: %q", m.Subject)
+		}
+		keys, _ := s.st.SecurityKeys(context.Background(), ub.ID)
+		if keys[0].SignCount != 11 {
+			t.Fatalf("stored counter %d after the refusals, want 11", keys[0].SignCount)
+		}
+		// An equal counter is refused too; a higher one passes.
+		bkey.Counter = 11
+		status, _, _ = s.passwordStep(t, "bravo").keyLogin(rp, bauth, bkey)
+		if status != http.StatusForbidden {
+			t.Fatalf("an equal counter: %d", status)
+		}
+		clock.Add(5 * time.Minute) // past the 5-minute failure limit
+		bkey.Counter = 12
+		status, _, body = s.passwordStep(t, "bravo").keyLogin(rp, bauth, bkey)
+		if status != http.StatusOK {
+			t.Fatalf("a higher counter: %d %s", status, body)
+		}
+	})
 }
 
 func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
@@ -369,39 +363,36 @@ func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
 }
 
 func TestWebauthnLabels(t *testing.T) {
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s, _ := keyServer(t, d, false)
-			rp := s.rpOf()
-			auth := virtualwebauthn.NewAuthenticator()
-			_, b := s.keyUser(t, "labeller")
-			for _, c := range []struct{ label, msg string }{
-				{"", "Give the security key a name"},
-				{"   ", "Give the security key a name"},
-				{strings.Repeat("é", 65), "at most 64 characters"},
-			} {
-				out := b.register(rp, &auth, newEC2Key(), c.label, http.StatusBadRequest)
-				if m, _ := out["message"].(string); !strings.Contains(m, c.msg) {
-					t.Fatalf("label %q: %v", c.label, out)
-				}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, _ := keyServer(t, d, false)
+		rp := s.rpOf()
+		auth := virtualwebauthn.NewAuthenticator()
+		_, b := s.keyUser(t, "labeller")
+		for _, c := range []struct{ label, msg string }{
+			{"", "Give the security key a name"},
+			{"   ", "Give the security key a name"},
+			{strings.Repeat("é", 65), "at most 64 characters"},
+		} {
+			out := b.register(rp, &auth, newEC2Key(), c.label, http.StatusBadRequest)
+			if m, _ := out["message"].(string); !strings.Contains(m, c.msg) {
+				t.Fatalf("label %q: %v", c.label, out)
 			}
-			b.register(rp, &auth, newEC2Key(), strings.Repeat("é", 64), http.StatusOK)
-			b.register(rp, &auth, newEC2Key(), "Office", http.StatusOK)
-			out := b.register(rp, &auth, newEC2Key(), "office", http.StatusBadRequest)
-			if m, _ := out["message"].(string); !strings.Contains(m, `already have a security key named "Office"`) {
-				t.Fatalf("duplicate label: %v", out)
-			}
-			// Renaming follows the same rules.
-			u, _ := s.st.UserByUsername(context.Background(), "labeller")
-			keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
-			b.page("/manage/account/webauthn/")
-			resp, body := b.post("/manage/account/webauthn/"+itoa(keys[0].ID)+"/rename", url.Values{"label": {"Office"}})
-			wantStatus(t, "rename to a taken label", resp, body, http.StatusSeeOther)
-			resp, body = b.page("/manage/account/webauthn/")
-			wantStatus(t, "keys page", resp, body, http.StatusOK, "already have a security key named")
-		})
-	}
+		}
+		b.register(rp, &auth, newEC2Key(), strings.Repeat("é", 64), http.StatusOK)
+		b.register(rp, &auth, newEC2Key(), "Office", http.StatusOK)
+		out := b.register(rp, &auth, newEC2Key(), "office", http.StatusBadRequest)
+		if m, _ := out["message"].(string); !strings.Contains(m, `already have a security key named "Office"`) {
+			t.Fatalf("duplicate label: %v", out)
+		}
+		// Renaming follows the same rules.
+		u, _ := s.st.UserByUsername(context.Background(), "labeller")
+		keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
+		b.page("/manage/account/webauthn/")
+		resp, body := b.post("/manage/account/webauthn/"+itoa(keys[0].ID)+"/rename", url.Values{"label": {"Office"}})
+		wantStatus(t, "rename to a taken label", resp, body, http.StatusSeeOther)
+		resp, body = b.page("/manage/account/webauthn/")
+		wantStatus(t, "keys page", resp, body, http.StatusOK, "already have a security key named")
+	})
 }
 
 // TestWebauthnRecoveryCodesFirst: no key before confirmed recovery codes.
@@ -425,32 +416,29 @@ func dataCSRFOrForm(body, fallback string) string {
 }
 
 func TestWebauthnLastKeyUnderRequire2FA(t *testing.T) {
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			s, clock := keyServer(t, d, true)
-			rp := s.rpOf()
-			auth := virtualwebauthn.NewAuthenticator()
-			key := newEC2Key()
-			u, b := s.keyUser(t, "bound")
-			b.register(rp, &auth, key, "Only key", http.StatusOK)
-			clock.Add(twofactor.ReauthWindow + time.Minute)
-			b.page("/manage/account/reauth/")
-			a := b.assertion("/manage/account/reauth/webauthn/options", rp, auth, key)
-			if resp, _, body := b.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)}); resp.StatusCode != http.StatusOK {
-				t.Fatalf("reauth: %d %s", resp.StatusCode, body)
-			}
-			keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
-			b.page("/manage/account/webauthn/")
-			resp, body := b.post("/manage/account/webauthn/"+itoa(keys[0].ID)+"/remove", nil)
-			wantStatus(t, "remove the last key", resp, body, http.StatusSeeOther)
-			resp, body = b.page("/manage/account/webauthn/")
-			wantStatus(t, "keys page", resp, body, http.StatusOK, "This is your last two-factor method", "Only key")
-			if keys, _ := s.st.SecurityKeys(context.Background(), u.ID); len(keys) != 1 {
-				t.Fatal("the last key was removed under --require-2fa")
-			}
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clock := keyServer(t, d, true)
+		rp := s.rpOf()
+		auth := virtualwebauthn.NewAuthenticator()
+		key := newEC2Key()
+		u, b := s.keyUser(t, "bound")
+		b.register(rp, &auth, key, "Only key", http.StatusOK)
+		clock.Add(twofactor.ReauthWindow + time.Minute)
+		b.page("/manage/account/reauth/")
+		a := b.assertion("/manage/account/reauth/webauthn/options", rp, auth, key)
+		if resp, _, body := b.postJSON("/manage/account/reauth/webauthn/verify", map[string]any{"credential": json.RawMessage(a)}); resp.StatusCode != http.StatusOK {
+			t.Fatalf("reauth: %d %s", resp.StatusCode, body)
+		}
+		keys, _ := s.st.SecurityKeys(context.Background(), u.ID)
+		b.page("/manage/account/webauthn/")
+		resp, body := b.post("/manage/account/webauthn/"+itoa(keys[0].ID)+"/remove", nil)
+		wantStatus(t, "remove the last key", resp, body, http.StatusSeeOther)
+		resp, body = b.page("/manage/account/webauthn/")
+		wantStatus(t, "keys page", resp, body, http.StatusOK, "This is your last two-factor method", "Only key")
+		if keys, _ := s.st.SecurityKeys(context.Background(), u.ID); len(keys) != 1 {
+			t.Fatal("the last key was removed under --require-2fa")
+		}
+	})
 }
 
 // TestWebauthnCSRF: every POST route refuses a request without the form token.

@@ -25,15 +25,27 @@ const EnvPostgres = "CHEESESHOP_TEST_POSTGRES"
 // Dialects lists the engines every store test runs on.
 var Dialects = []store.Dialect{store.SQLite, store.Postgres}
 
-// Each runs fn as a subtest once per dialect, each with a fresh, migrated
-// database.
-func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+// EachDialect runs fn as a parallel subtest once per dialect, named after
+// it. The subtests run after the calling test function returns (its
+// deferred calls included), alongside each other: fn must not share
+// mutable state with its other runs, nor rely on the caller's defers.
+// Tests that must run alone (those measuring the process's allocations,
+// benchmarks) loop over Dialects themselves.
+func EachDialect(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
 	t.Helper()
 	for _, d := range Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			fn(t, Open(t, d))
+			t.Parallel()
+			fn(t, d)
 		})
 	}
+}
+
+// Each runs fn as a parallel subtest once per dialect, each with a fresh,
+// migrated database (see EachDialect).
+func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	EachDialect(t, func(t *testing.T, d store.Dialect) { fn(t, Open(t, d)) })
 }
 
 // URL returns the URL of a fresh, empty database of the dialect, removed

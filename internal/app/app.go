@@ -1,0 +1,269 @@
+// Package app assembles a cheeseshop server: from a store, a blob store, a
+// mailer and its settings it builds the password hasher, the mandate, the
+// second factors, the index, the accounts, the giveaway, account recovery,
+// the two-factor figures, the download counter, the HTTP handler and the
+// HTTP servers, and it knows the background loops they need.
+//
+// The services depend on one another in an order that matters: the mandate
+// decides which users keep their last second factor (twofactor.Config.Bound)
+// and which changes to a project need two-factor authentication
+// (index.Config.ProjectGate); the second factors decide who may upload at
+// all (index.Config.UploadGate) and whether an account has a second step
+// (account.Config.HasSecondFactor); accounts and recovery share the hasher.
+// New is the only place that knows this order, so that `cheeseshop serve`,
+// the tests of internal/web and cheeseshop-bench run one and the same
+// wiring: what they may vary (the store, the blob store, the mailer, the
+// clock, the logger, the metrics registry, the cost of password hashes, the
+// limits) is an input; everything else is decided here once.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"cheeseshop/internal/account"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/downloads"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/mail"
+	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/promo"
+	"cheeseshop/internal/recovery"
+	"cheeseshop/internal/stats"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/twofactor"
+	"cheeseshop/internal/web"
+)
+
+// Defaults of the zero values of Config.
+const (
+	// DefaultFollowInterval is how often the cache reads the journal.
+	DefaultFollowInterval = time.Second
+	// DefaultDownloadsFlush is how often counted downloads are written.
+	DefaultDownloadsFlush = 5 * time.Second
+	// SweepInterval is how often expired sessions and old rate-limit
+	// hits are removed.
+	SweepInterval = 10 * time.Minute
+)
+
+// Config is what a deployment chooses: `cheeseshop serve` maps its flags
+// onto it. Zero values take the defaults of the package concerned.
+type Config struct {
+	// BaseURL is the public URL of the index, without a trailing slash.
+	BaseURL string
+	// SecretKey seals TOTP secrets (at least 32 bytes); every server of a
+	// deployment needs the same one.
+	SecretKey []byte
+	// Require2FA requires two-factor authentication of every user.
+	Require2FA bool
+	// MaxFileSize, MaxProjectSize and CacheBytes are the index's (0:
+	// index.DefaultMaxFileSize, index.DefaultMaxProjectSize,
+	// index.DefaultCacheBytes).
+	MaxFileSize, MaxProjectSize, CacheBytes int64
+	// Mandate is the critical-project mandate's settings; its BaseURL and
+	// Mailer are the App's.
+	Mandate mandate.Config
+	// Promo is the giveaway's settings; its BaseURL and Mailer are the
+	// App's.
+	Promo promo.Config
+	// RecoveryWait is account recovery's waiting period (0: none).
+	RecoveryWait time.Duration
+	// CountDownloads counts the files served as downloads, by the policy
+	// Downloads, written every DownloadsFlush (0: DefaultDownloadsFlush).
+	CountDownloads bool
+	Downloads      downloads.Policy
+	DownloadsFlush time.Duration
+	// FollowInterval is how often the cache reads the journal for changes
+	// made by other servers (0: DefaultFollowInterval).
+	FollowInterval time.Duration
+	// Password is the cost of new password hashes (zero:
+	// auth.DefaultParams, production's; tests choose auth.MinParams).
+	Password auth.Params
+	// HashConcurrency bounds the password hashes computed at once (0:
+	// the number of CPUs, at least 2).
+	HashConcurrency int
+	// Limits are the HTTP server's defences against slow clients; their
+	// trusted proxies also name clients to the handler.
+	Limits web.Limits
+	// AccessLog, MaxUploadsPerClient, HSTSMaxAge, MetricsToken and
+	// MetricsElsewhere are the handler's (web.Options). With
+	// MetricsElsewhere, App.Metrics serves /metrics.
+	AccessLog           bool
+	MaxUploadsPerClient int
+	HSTSMaxAge          time.Duration
+	MetricsToken        string
+	MetricsElsewhere    bool
+	// WebOptions, when set, changes the handler's options last: tests
+	// turn a feature off or count downloads their own way.
+	WebOptions func(*web.Options)
+}
+
+// Deps are what the App runs on and reports to.
+type Deps struct {
+	Store  *store.Store
+	Blobs  blob.Store
+	Mailer mail.Mailer
+	// Log receives every service's log.
+	Log *slog.Logger
+	// Registry receives the metrics that /metrics exposes.
+	Registry *prometheus.Registry
+	// Now is the clock of the services that keep time in the database
+	// (nil: the system's).
+	Now func() time.Time
+}
+
+// App is an assembled server. Its fields are for the command and the
+// tests that drive it; they are set once by New.
+type App struct {
+	Store     *store.Store
+	Hasher    *auth.Hasher
+	Mandate   *mandate.Service
+	TwoFactor *twofactor.Service
+	Index     *index.Service
+	Account   *account.Service
+	Promo     *promo.Service
+	Recovery  *recovery.Service
+	Stats     *stats.Service
+	// Downloads counts the files served (nil without CountDownloads).
+	Downloads *downloads.Counter
+	// Server is the HTTP handler, HTTP the server to run it with.
+	Server *web.Server
+	HTTP   *web.HTTPServer
+	// Metrics serves /metrics alone (nil without MetricsElsewhere).
+	Metrics *web.HTTPServer
+
+	cfg          Config
+	stopCounting func()
+	closeOnce    sync.Once
+}
+
+// New assembles an App. The Store must be migrated. Nothing runs in the
+// background until Start; Close ends what New and Start began.
+func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
+	if d.Store == nil || d.Blobs == nil || d.Log == nil || d.Registry == nil {
+		return nil, errors.New("app: a store, a blob store, a logger and a metrics registry are needed")
+	}
+	if cfg.Password != (auth.Params{}) {
+		if err := cfg.Password.Validate(); err != nil {
+			return nil, fmt.Errorf("app: password hashes: %w", err)
+		}
+	}
+	if cfg.FollowInterval <= 0 {
+		cfg.FollowInterval = DefaultFollowInterval
+	}
+	if cfg.DownloadsFlush <= 0 {
+		cfg.DownloadsFlush = DefaultDownloadsFlush
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = max(2, runtime.NumCPU())
+	}
+	st, log := d.Store, d.Log
+	a := &App{Store: st, cfg: cfg, stopCounting: func() {}}
+	a.Hasher = auth.NewHasher(cfg.HashConcurrency, cfg.Password)
+
+	var err error
+	mcfg := cfg.Mandate
+	mcfg.BaseURL, mcfg.Mailer = cfg.BaseURL, d.Mailer
+	if a.Mandate, err = mandate.New(st, mcfg, log, d.Now); err != nil {
+		return nil, err
+	}
+	a.TwoFactor, err = twofactor.New(st, cfg.SecretKey,
+		twofactor.Config{BaseURL: cfg.BaseURL, RequireAll: cfg.Require2FA, Mailer: d.Mailer, Bound: a.Mandate.Bound}, log, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
+		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer}, log)
+	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor}, log, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	pcfg := cfg.Promo
+	pcfg.BaseURL, pcfg.Mailer = cfg.BaseURL, d.Mailer
+	if a.Promo, err = promo.New(st, pcfg, log, d.Now); err != nil {
+		a.Account.Close()
+		return nil, err
+	}
+	a.Recovery = recovery.New(st, a.Hasher, recovery.Config{BaseURL: cfg.BaseURL, Wait: cfg.RecoveryWait, Mailer: d.Mailer}, log, d.Now)
+	a.Stats = stats.New(st, log, nil, 0)
+
+	opts := web.Options{AccessLog: cfg.AccessLog, Ready: func() error { return st.DB().PingContext(context.Background()) },
+		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery,
+		MaxUploadsPerClient: cfg.MaxUploadsPerClient, HSTSMaxAge: cfg.HSTSMaxAge, MetricsToken: cfg.MetricsToken,
+		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies}
+	if cfg.CountDownloads {
+		a.Downloads = downloads.NewCounter(st, log, cfg.Downloads)
+		opts.CountDownload = a.Downloads.Count
+		registerDownloads(d.Registry, a.Downloads)
+	}
+	if cfg.WebOptions != nil {
+		cfg.WebOptions(&opts)
+	}
+	a.Server = web.New(a.Index, a.Account, log, d.Registry, opts)
+	a.HTTP = web.NewHTTPServer(a.Server, cfg.Limits)
+	d.Registry.MustRegister(a.HTTP.Collectors()...)
+	if cfg.MetricsElsewhere {
+		a.Metrics = web.NewHTTPServer(a.Server.MetricsHandler(), cfg.Limits)
+	}
+	return a, nil
+}
+
+// registerDownloads exposes the counter's backlog and what it did not count.
+func registerDownloads(reg *prometheus.Registry, c *downloads.Counter) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_downloads_pending",
+		Help: "Downloads counted and not written to the database yet."}, func() float64 { return float64(c.Pending()) }))
+	for reason, n := range map[string]func(downloads.Skipped) int64{
+		"agent": func(s downloads.Skipped) int64 { return s.Agent }, "limit": func(s downloads.Skipped) int64 { return s.Limit },
+		"full": func(s downloads.Skipped) int64 { return s.Full },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cheeseshop_downloads_not_counted_total",
+			Help:        "Complete downloads not counted: by a user agent not counted (agent), over --downloads-per-address (limit), or from a pair beyond --downloads-max-addresses (full).",
+			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(n(c.Skipped())) }))
+	}
+}
+
+// ProjectGate makes the mandate the index's project gate.
+func ProjectGate(md *mandate.Service) index.ProjectGate {
+	return func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
+		return md.Check(ctx, q, u, p)
+	}
+}
+
+// Start runs the background loops of a server until ctx is done: the
+// cache follows the journal, expired sessions are swept, the critical
+// projects are computed and the two-factor figures recorded daily, and
+// counted downloads are written. The counter outlives ctx: it writes its
+// last counts in Close, once the HTTP server no longer counts.
+func (a *App) Start(ctx context.Context) {
+	go a.Index.Cache().Follow(ctx, a.cfg.FollowInterval)
+	go a.Account.SweepEvery(ctx, SweepInterval)
+	go a.Mandate.RunDaily(ctx)
+	go a.Stats.RunDaily(ctx)
+	if a.Downloads != nil {
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { a.Downloads.Run(cctx, a.cfg.DownloadsFlush); close(done) }()
+		a.stopCounting = sync.OnceFunc(func() { cancel(); <-done })
+	}
+}
+
+// Close ends the App's work once its HTTP servers have stopped: the last
+// counted downloads are written, then the queued work of recovery and
+// accounts (the mail of the last registrations and requests) is done. It
+// neither stops the loops of Start (cancel their context) nor closes the
+// Deps. Only the first call does anything.
+func (a *App) Close() {
+	a.closeOnce.Do(func() {
+		a.stopCounting()
+		a.Recovery.Close()
+		a.Account.Close()
+	})
+}
