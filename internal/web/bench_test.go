@@ -13,7 +13,6 @@ package web_test
 
 import (
 	"bytes"
-	"cheeseshop/internal/account"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
@@ -39,7 +39,6 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
-	"cheeseshop/internal/web"
 )
 
 // benchSizes are the index sizes every benchmark runs at.
@@ -61,13 +60,27 @@ const (
 // filler projects.
 type benchIndex struct {
 	st       *store.Store
+	blobs    blob.Store
 	svc      *index.Service
-	acct     *account.Service
 	srv      http.Handler
 	user     *store.User
 	token    string
 	wheel    string // path of one of the project's wheels, /files/<sha256>/<name>
 	versions atomic.Int64
+}
+
+// app assembles a server over the index's store and files as serve does
+// (internal/app), with cfg's settings; cheap password hashing.
+func (ix *benchIndex) app(b *testing.B, cfg app.Config) *app.App {
+	b.Helper()
+	cfg.BaseURL, cfg.SecretKey, cfg.Password = "http://bench.test", bytes.Repeat([]byte("k"), 32), auth.MinParams
+	a, err := app.New(context.Background(), cfg, app.Deps{Store: ix.st, Blobs: ix.blobs,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	return a
 }
 
 // benchForSizes runs fn as a sub-benchmark per index size, each on its
@@ -96,14 +109,9 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { blobs.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := index.New(st, blobs, index.Config{BaseURL: "http://bench.test"}, log)
-	acct, err := account.New(context.Background(), st, auth.NewHasher(1, auth.MinParams), account.Config{BaseURL: "http://bench.test"}, log, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(acct.Close)
-	ix := &benchIndex{st: st, svc: svc, acct: acct, srv: web.New(svc, acct, log, prometheus.NewRegistry(), web.Options{})}
+	ix := &benchIndex{st: st, blobs: blobs}
+	a := ix.app(b, app.Config{})
+	ix.svc, ix.srv = a.Index, a.Server
 
 	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}
 	if err := st.CreateUser(ctx, u); err != nil {
@@ -126,11 +134,11 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 			filetype, name string
 			content        []byte
 		}{{"bdist_wheel", d.WheelFilename(), d.Wheel()}, {"sdist", d.SdistFilename(), d.Sdist()}} {
-			in, err := svc.Receive(ctx, bytes.NewReader(f.content), f.name, "application/octet-stream", d.Name)
+			in, err := ix.svc.Receive(ctx, bytes.NewReader(f.content), f.name, "application/octet-stream", d.Name)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.Upload(ctx, p, index.Form(d.Form(f.filetype, f.content)), in); err != nil {
+			if _, err := ix.svc.Upload(ctx, p, index.Form(d.Form(f.filetype, f.content)), in); err != nil {
 				b.Fatal(err)
 			}
 			in.Close()
@@ -252,29 +260,26 @@ func BenchmarkFileDownload(b *testing.B) {
 }
 
 // BenchmarkFileDownloadCounting serves a wheel with download counting off
-// and on (web.Options.CountDownload = a real downloads.Counter's Count),
+// and on (an app that counts downloads with a real downloads.Counter),
 // from one goroutine and from every CPU at once: the difference is what
 // counting costs a download. The counter is not flushed during the loop
 // (a flush costs once per interval, not per download: scripts/bench.sh
 // downloads measures it with the real server).
 func BenchmarkFileDownloadCounting(b *testing.B) {
 	benchForSizes(b, func(b *testing.B, ix *benchIndex) {
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		counter := downloads.NewCounter(ix.st, log, downloads.Policy{})
-		counting := web.New(ix.svc, ix.acct, log, prometheus.NewRegistry(), web.Options{CountDownload: counter.Count})
+		counting := ix.app(b, app.Config{CountDownloads: true})
 		// With a per-address limit: every request comes from the same
 		// address, so all but the first are over the limit (the lookup in
 		// the day's set is the cost).
-		limited := downloads.NewCounter(ix.st, log, downloads.Policy{PerAddress: 1})
-		limiting := web.New(ix.svc, ix.acct, log, prometheus.NewRegistry(), web.Options{CountDownload: limited.Count})
+		limiting := ix.app(b, app.Config{CountDownloads: true, Downloads: downloads.Policy{PerAddress: 1}})
 		for _, h := range []struct {
 			name string
 			srv  http.Handler
-		}{{"off", ix.srv}, {"on", counting}, {"limited", limiting}} {
+		}{{"off", ix.srv}, {"on", counting.Server}, {"limited", limiting.Server}} {
 			b.Run("serial/counting="+h.name, func(b *testing.B) { benchGet(b, h.srv, ix.wheel) })
 			b.Run("parallel/counting="+h.name, func(b *testing.B) { benchGetParallel(b, h.srv, ix.wheel) })
 		}
-		if counter.Pending() == 0 {
+		if counting.Downloads.Pending() == 0 {
 			b.Fatal("nothing counted")
 		}
 	})
