@@ -98,7 +98,7 @@ func setUserDisabled(e *env, username string, disabled bool) error {
 		return err
 	}
 	defer acct.Close()
-	u, err := acct.SetDisabled(e.ctx, username, disabled, audit.Meta{IP: "", UserAgent: "cheeseshop admin"})
+	u, err := acct.SetDisabled(e.ctx, nil, username, disabled, audit.Meta{IP: "", UserAgent: "cheeseshop admin"})
 	if err != nil {
 		return err
 	}
