@@ -246,7 +246,7 @@ func (s *Service) ProhibitedNames(ctx context.Context) ([]store.ProhibitedName, 
 func (s *Service) ProhibitName(ctx context.Context, by *store.User, m audit.Meta, name, reason string) error {
 	name = strings.TrimSpace(name)
 	if len(name) > MaxNameLength || !pep.ValidProjectName(name) {
-		return problem.Errorf(problem.Invalid, "'%s' is not a valid project name.", truncate(name, MaxNameLength))
+		return problem.Errorf(problem.Invalid, "'%s' is an invalid project name.", truncate(name, MaxNameLength))
 	}
 	reason = truncate(strings.TrimSpace(reason), 500)
 	if reason == "" {
