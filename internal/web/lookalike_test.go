@@ -115,6 +115,9 @@ func TestLookalikeHeldOverHTTP(t *testing.T) {
 		wantStatus(t, "admin without 2FA", resp2, page, http.StatusForbidden, "Two-factor authentication required")
 		enrol(t, s, root, time.Now())
 		page = getOK(t, b, "/admin/")
+		if !strings.Contains(page, `<a href="/admin/">Administration</a>`) || strings.Contains(getOK(t, ab, "/manage/projects/"), `href="/admin/"`) {
+			t.Error("the link to /admin/ is not for administrators only")
+		}
 		if text := pageText(page); !strings.Contains(text, "1 held (not published) and 0 flagged") {
 			t.Errorf("admin index: %s", text)
 		}
