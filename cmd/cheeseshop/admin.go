@@ -22,7 +22,8 @@ import (
 type AdminCmd struct {
 	User      AdminUserCmd      `cmd:"" help:"Manage accounts."`
 	Token     AdminTokenCmd     `cmd:"" help:"Manage API tokens."`
-	Name      AdminNameCmd      `cmd:"" help:"Manage prohibited project names."`
+	Names     AdminNamesCmd     `cmd:"" aliases:"name" help:"Manage prohibited project names."`
+	Lookalike AdminLookalikeCmd `cmd:"" help:"Review the projects created under a look-alike of a protected name."`
 	Blobs     AdminBlobsCmd     `cmd:"" help:"Manage stored files."`
 	Critical  AdminCriticalCmd  `cmd:"" help:"Compute and list the critical projects."`
 	Downloads AdminDownloadsCmd `cmd:"" help:"Import download counts from access logs."`
@@ -98,7 +99,7 @@ func setUserDisabled(e *env, username string, disabled bool) error {
 		return err
 	}
 	defer acct.Close()
-	u, err := acct.SetDisabled(e.ctx, username, disabled, audit.Meta{IP: "", UserAgent: "cheeseshop admin"})
+	u, err := acct.SetDisabled(e.ctx, nil, username, disabled, audit.Meta{IP: "", UserAgent: "cheeseshop admin"})
 	if err != nil {
 		return err
 	}
@@ -231,36 +232,6 @@ func (c *TokenCreateCmd) Run(e *env) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, nt.Secret)
-	return nil
-}
-
-// AdminNameCmd groups name commands.
-type AdminNameCmd struct {
-	Prohibit NameProhibitCmd `cmd:"" help:"Forbid new projects from taking these names, or any name that looks like them once ultranormalized."`
-}
-
-// NameProhibitCmd prohibits project names.
-type NameProhibitCmd struct {
-	Names  []string `arg:"" help:"Project names."`
-	Reason string   `help:"Why (kept for the record)."`
-}
-
-// Run implements the command.
-func (c *NameProhibitCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, n := range c.Names {
-		if !pep.ValidProjectName(n) {
-			return fmt.Errorf("invalid project name %q", n)
-		}
-		if err := st.ProhibitName(e.ctx, pep.NormalizeName(n), pep.UltraNormalizeName(n), c.Reason, time.Now().UTC()); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "prohibited %s\n", pep.NormalizeName(n))
-	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 	"cheeseshop/internal/web"
@@ -139,5 +140,28 @@ func TestServeHashesAtProductionCost(t *testing.T) {
 	const want = "$argon2id$v=19$m=19456,t=2,p=1$"
 	if !strings.HasPrefix(u.PasswordHash, want) {
 		t.Fatalf("a password hashed by serve's app: %q, want the prefix %q", u.PasswordHash, want)
+	}
+}
+
+// TestServeLookalikePolicy: --lookalike-policy is hold by default, maps
+// onto app.Config, and refuses other values.
+func TestServeLookalikePolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want index.LookalikePolicy
+	}{{nil, index.LookalikeHold}, {[]string{"--lookalike-policy", "flag"}, index.LookalikeFlag},
+		{[]string{"--lookalike-policy=off"}, index.LookalikeOff}} {
+		c, err := parseServe(t, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := c.appConfig("http://localhost:8080", []byte(strings.Repeat("k", 32)), web.DefaultLimits(), false)
+		if err != nil || cfg.LookalikePolicy != tc.want {
+			t.Errorf("%v: policy %q, %v; want %q", tc.args, cfg.LookalikePolicy, err, tc.want)
+		}
+	}
+	if _, err := parseServe(t, "--lookalike-policy", "maybe"); err == nil {
+		t.Error("--lookalike-policy maybe accepted")
 	}
 }

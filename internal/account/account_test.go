@@ -278,7 +278,7 @@ func TestSetDisabled(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, st)
 		l := f.register(t, "fay")
-		if _, err := f.svc.SetDisabled(ctx, "FAY", true, here); err != nil {
+		if _, err := f.svc.SetDisabled(ctx, nil, "FAY", true, here); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := st.UserSessions(ctx, l.User.ID); len(n) != 0 {
@@ -307,7 +307,7 @@ func TestSetDisabled(t *testing.T) {
 				t.Fatal("a disabled account was sent a reset link")
 			}
 		}
-		_, err := f.svc.SetDisabled(ctx, "nobody", true, here)
+		_, err := f.svc.SetDisabled(ctx, nil, "nobody", true, here)
 		wantKind(t, "unknown user", err, problem.NotFound, "no user")
 	})
 }

@@ -304,10 +304,10 @@ func (s *Service) History(ctx context.Context, c *Current, limit int) ([]*store.
 	return ev, nil
 }
 
-// SetDisabled disables (or re-enables) an account, for an administrator.
-// Disabling ends every session of the user at once; its API tokens are
-// refused from then on.
-func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool, m audit.Meta) (*store.User, error) {
+// SetDisabled disables (or re-enables) an account, for an administrator
+// (by; nil: the command line). Disabling ends every session of the user
+// at once; its API tokens are refused from then on.
+func (s *Service) SetDisabled(ctx context.Context, by *store.User, username string, disabled bool, m audit.Meta) (*store.User, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.Errorf(problem.NotFound, "There is no user named %q.", username)
@@ -328,7 +328,12 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 				return err
 			}
 		}
-		return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: u.ID, Tag: tag}, map[string]any{"sessions_ended": ended})
+		details := map[string]any{"sessions_ended": ended}
+		var actor int64
+		if by != nil {
+			actor, details["by"] = by.ID, by.Username
+		}
+		return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: u.ID, ActorID: actor, Tag: tag}, details)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("account: disable %q: %w", username, err)

@@ -68,6 +68,11 @@ type Config struct {
 	// index.DefaultMaxFileSize, index.DefaultMaxProjectSize,
 	// index.DefaultCacheBytes).
 	MaxFileSize, MaxProjectSize, CacheBytes int64
+	// LookalikePolicy is what happens to a project created under a
+	// look-alike of a protected name ("": index.LookalikeHold), and
+	// NameCheck the detector that finds them (nil: none).
+	LookalikePolicy index.LookalikePolicy
+	NameCheck       index.NameCheck
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config
@@ -181,7 +186,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		return nil, err
 	}
 	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
-		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer}, log)
+		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
+		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy}, log)
 	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor}, log, d.Now)
 	if err != nil {
 		return nil, err

@@ -78,6 +78,18 @@ const (
 	Project2FARequired    = "project:two_factor:required"
 	Project2FANotRequired = "project:two_factor:not_required"
 	MandateRefused        = "project:two_factor:refused"
+
+	// A project created under a look-alike of a protected name: held
+	// out of the index, or published and flagged; then an
+	// administrator's decision.
+	LookalikeHeld     = "project:lookalike:held"
+	LookalikeFlagged  = "project:lookalike:flagged"
+	LookalikeApproved = "project:lookalike:approved"
+	LookalikeRejected = "project:lookalike:rejected"
+
+	// An administrator prohibits a project name, or lifts a prohibition.
+	NameProhibited = "admin:name:prohibited"
+	NameLifted     = "admin:name:lifted"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -228,6 +240,18 @@ func Describe(e *store.Event) string {
 		return s("by") + " stopped requiring two-factor authentication of every collaborator"
 	case MandateRefused:
 		return "Refused to " + s("user") + " without two-factor authentication: " + s("action")
+	case LookalikeHeld:
+		return "Held for review: the name resembles " + s("target") + " (" + s("kind") + ")"
+	case LookalikeFlagged:
+		return "Flagged to the administrators: the name resembles " + s("target") + " (" + s("kind") + ")"
+	case LookalikeApproved:
+		return "Name approved by an administrator (" + s("by") + ")"
+	case LookalikeRejected:
+		return "Deleted by an administrator (" + s("by") + ") as a look-alike of " + s("target") + "; the name is prohibited"
+	case NameProhibited:
+		return "Name prohibited by an administrator (" + s("by") + "): " + s("reason")
+	case NameLifted:
+		return "Name prohibition lifted by an administrator (" + s("by") + ")"
 	}
 	return e.Tag
 }

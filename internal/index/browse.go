@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"fmt"
 
 	"cheeseshop/internal/store"
 )
@@ -45,10 +46,20 @@ func (s *Service) ReleaseSummaries(ctx context.Context, releaseIDs []int64) (map
 	return s.store.ReleaseSummaries(ctx, releaseIDs)
 }
 
-// ProjectByName returns the project of a normalized name, read from the
-// database (not the cache); store.ErrNotFound when there is none.
+// ProjectByName returns the published project of a normalized name, read
+// from the database (not the cache); store.ErrNotFound when there is
+// none, or when it is held for review.
 func (s *Service) ProjectByName(ctx context.Context, normalized string) (*store.Project, error) {
-	return s.store.ProjectByName(ctx, normalized)
+	p, err := s.store.ProjectByName(ctx, normalized)
+	if err != nil {
+		return nil, err
+	}
+	if held, err := s.store.IsHeld(ctx, p.ID); err != nil {
+		return nil, err
+	} else if held {
+		return nil, fmt.Errorf("index: project %s is held for review: %w", normalized, store.ErrNotFound)
+	}
+	return p, nil
 }
 
 // ProjectByID returns a project read afresh from the database: a cached

@@ -90,7 +90,8 @@ func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 const maxCachedFiles = 200_000
 
 // File returns a published file by name, from memory when it can. Files
-// never change; only their removal invalidates this cache.
+// never change; only their removal invalidates this cache. The files of
+// a project held for review are not found.
 func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) {
 	c.filesMu.RLock()
 	f := c.files[filename]
@@ -104,6 +105,13 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	f, err := c.svc.store.FileByFilename(ctx, filename)
 	if err != nil {
 		return nil, err
+	}
+	// The files of a project held for review are not published; being
+	// left out of this cache, they appear at its approval.
+	if held, err := c.svc.store.IsHeld(ctx, f.ProjectID); err != nil {
+		return nil, err
+	} else if held {
+		return nil, fmt.Errorf("index: file %s is held for review: %w", filename, store.ErrNotFound)
 	}
 	c.mu.RLock()
 	unchanged := c.gen == gen

@@ -15,6 +15,10 @@ type ManagedProject struct {
 	*ProjectView
 	Role        string // the viewer's
 	Invitations []*store.Invitation
+	// Review is the project's pending look-alike review (nil: none):
+	// when Held, the project is not published until an administrator
+	// approves it.
+	Review *store.NameReview
 }
 
 // IsOwner reports whether the viewer is an Owner.
@@ -22,7 +26,7 @@ func (m *ManagedProject) IsOwner() bool { return m.Role == store.RoleOwner }
 
 // Managed loads a project for its management pages; p must hold a role on it.
 func (s *Service) Managed(ctx context.Context, p *Principal, project string) (*ManagedProject, error) {
-	v, err := s.LoadProject(ctx, pep.NormalizeName(project))
+	v, err := s.loadProject(ctx, pep.NormalizeName(project), true)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.Errorf(problem.NotFound, "No project named '%s'.", project)
 	} else if err != nil {
@@ -36,7 +40,13 @@ func (s *Service) Managed(ctx context.Context, p *Principal, project string) (*M
 	if err != nil {
 		return nil, wrap(err, "manage %s", project)
 	}
-	return &ManagedProject{ProjectView: v, Role: role, Invitations: invs}, nil
+	review, err := s.store.NameReviewOf(ctx, v.Project.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		review = nil
+	} else if err != nil {
+		return nil, wrap(err, "manage %s", project)
+	}
+	return &ManagedProject{ProjectView: v, Role: role, Invitations: invs, Review: review}, nil
 }
 
 // ProjectHistory returns a project's latest security events; p must hold

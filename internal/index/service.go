@@ -43,8 +43,15 @@ type Config struct {
 	// uploads, yanks, deletions, roles, invitations, settings, tokens
 	// scoped to it or allowed to manage it. Reads are never gated.
 	ProjectGate ProjectGate
-	// Mailer tells users of every API token created for them (nil: the
-	// notice is only logged).
+	// NameCheck, when set, finds whether the name of a project being
+	// created by an upload is a look-alike of a protected name; it runs
+	// after the other name rules, and never for an existing project.
+	NameCheck NameCheck
+	// LookalikePolicy is what happens to such a project ("": hold).
+	LookalikePolicy LookalikePolicy
+	// Mailer tells users of every API token created for them, uploaders
+	// of held projects and the administrators of look-alikes (nil: the
+	// notices are only logged).
 	Mailer mail.Mailer
 }
 
@@ -69,6 +76,9 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger) *Servi
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.LookalikePolicy == "" {
+		cfg.LookalikePolicy = LookalikeHold
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Service{store: st, blobs: blobs, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() },

@@ -43,6 +43,10 @@ type UploadResult struct {
 	// Existing is true when the identical file was already there: the
 	// upload was a harmless retry and changed nothing.
 	Existing bool
+	// Review is the project's look-alike review when it is held (not
+	// published until an administrator approves it), or when this upload
+	// created it under a look-alike name; nil otherwise.
+	Review *store.NameReview
 }
 
 var hexDigest = regexp.MustCompile(`^[A-Fa-f0-9]{64}$`)
@@ -204,6 +208,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		s.cache.Invalidate(normalized, created)
 		s.log.InfoContext(ctx, "upload", "project", res.Project, "version", res.Version, "filename", fn,
 			"size", in.Size, "user", p.User.Username)
+	}
+	if created && res.Review != nil {
+		s.tellLookalike(ctx, res.Review)
 	}
 	return res, nil
 }
@@ -383,7 +390,14 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 			res = existing
 			return err
 		}
+		var review *store.NameReview
 		if proj == nil {
+			// The name passed every rule of check; last, is it a
+			// look-alike of a protected name?
+			match, err := s.lookalike(ctx, name, normalized)
+			if err != nil {
+				return err
+			}
 			if proj, err = s.createProject(ctx, tx, p, name, normalized); err != nil {
 				return err
 			}
@@ -391,6 +405,15 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 			if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.ProjectCreated, p.User.ID, nil); err != nil {
 				return err
 			}
+			if match != nil {
+				if review, err = s.review(ctx, tx, p, proj, match); err != nil {
+					return err
+				}
+			}
+		} else if r, err := tx.NameReviewOf(ctx, proj.ID); err == nil && r.Held {
+			review = r
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		// The project is charged for the file and, with a new release,
 		// for the metadata it stores (a small compressed upload can carry
@@ -432,7 +455,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		if err := tx.UpdateProjectAfterUpload(ctx, proj.ID, name, charge, serial); err != nil {
 			return err
 		}
-		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn}
+		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn, Review: review}
 		return nil
 	})
 	return res, created, err

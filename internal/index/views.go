@@ -42,11 +42,26 @@ func (s *Service) FileURL(sha256, filename string) string {
 	return s.cfg.BaseURL + "/files/" + sha256 + "/" + url.PathEscape(filename)
 }
 
-// LoadProject reads a project's published view from the database.
+// LoadProject reads a project's published view from the database. A
+// project held for review (a look-alike name) is not published: it
+// returns store.ErrNotFound, as for a project that does not exist.
 func (s *Service) LoadProject(ctx context.Context, normalized string) (*ProjectView, error) {
+	return s.loadProject(ctx, normalized, false)
+}
+
+// loadProject reads a project's view, held for review or not when
+// withHeld (its collaborators' management pages).
+func (s *Service) loadProject(ctx context.Context, normalized string, withHeld bool) (*ProjectView, error) {
 	proj, err := s.store.ProjectByName(ctx, normalized)
 	if err != nil {
 		return nil, err
+	}
+	if !withHeld {
+		if held, err := s.store.IsHeld(ctx, proj.ID); err != nil {
+			return nil, err
+		} else if held {
+			return nil, fmt.Errorf("index: project %s is held for review: %w", normalized, store.ErrNotFound)
+		}
 	}
 	rels, err := s.store.ListReleases(ctx, proj.ID)
 	if err != nil {

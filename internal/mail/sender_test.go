@@ -28,11 +28,41 @@ var (
 // emails is every email with sample data, and its subject and text as
 // written by the fmt.Sprintf calls that the templates replaced: each
 // email reads as it did.
+// lookalikeData and flaggedData are the samples of the look-alike emails.
+var (
+	lookalikeData = Data{"Username": "alice", "Project": "reqests", "Normalized": "reqests", "Target": "requests",
+		"Rank": int64(3), "Kind": "omission", "Held": true, "Uploader": "mallory"}
+	flaggedData = Data{"Username": "alice", "Project": "reqests", "Normalized": "reqests", "Target": "requests",
+		"Rank": int64(3), "Kind": "omission", "Held": false, "Uploader": "mallory"}
+)
+
 var emails = []struct {
 	name          string
 	data          Data
 	subject, text string
 }{
+	{"lookalike-held", lookalikeData,
+		"reqests is held for review: its name resembles requests", fmt.Sprintf(
+			"Hello alice,\n\n"+
+				"You created the project reqests on %[1]s. Its name resembles requests (omission), one of the most downloaded projects, and attackers publish look-alike names like this one to trick people who mistype a name into installing malware (typosquatting). So the project is held for review:\n\n- your upload was accepted and kept, but the project is not published: installers cannot see it, and its pages and files answer \"not found\";\n- further uploads to it are accepted too, and stay held;\n- an administrator of the index will look at it and either approve it (it is then published at once, with everything you uploaded) or delete it. You will get an email either way.\n\nIf the name is legitimate, you have nothing to do. To explain it or hurry the review, contact the administrators of %[1]s. Your project's page: %[1]s/manage/project/reqests/", base) + signature},
+	{"lookalike-review", lookalikeData,
+		"Look-alike name held: reqests resembles requests", fmt.Sprintf(
+			"Hello alice,\n\nmallory created the project reqests on %[1]s. Its name resembles requests (rank 3 of the protected names; omission).\n\n"+
+				"The project is held: it is not published until an administrator approves it.\n\n"+
+				"Review queue: %[1]s/admin/lookalikes/\nOr on the command line: cheeseshop admin lookalike approve reqests, or cheeseshop admin lookalike reject reqests (deletes the project and prohibits its name).", base) + signature},
+	{"lookalike-review", flaggedData,
+		"Look-alike name flagged: reqests resembles requests", fmt.Sprintf(
+			"Hello alice,\n\nmallory created the project reqests on %[1]s. Its name resembles requests (rank 3 of the protected names; omission).\n\n"+
+				"The project is published (the look-alike policy is \"flag\"); review it all the same.\n\n"+
+				"Review queue: %[1]s/admin/lookalikes/\nOr on the command line: cheeseshop admin lookalike approve reqests, or cheeseshop admin lookalike reject reqests (deletes the project and prohibits its name).", base) + signature},
+	{"lookalike-approved", lookalikeData,
+		"reqests is approved and published", fmt.Sprintf(
+			"Hello alice,\n\nAn administrator of %[1]s reviewed the name of your project reqests, which resembles requests, and approved it. "+
+				"The project is now published: installers can find it and its files.\n\nThe project: %[1]s/project/reqests/", base) + signature},
+	{"lookalike-rejected", lookalikeData,
+		"reqests was deleted as a look-alike of requests", fmt.Sprintf(
+			"Hello alice,\n\nAn administrator of %[1]s reviewed the name of your project reqests, which resembles requests (omission), "+
+				"and deleted the project with its files. The name is now prohibited.\n\nIf you believe this is a mistake, contact the administrators of %[1]s.", base) + signature},
 	{"register-username-taken", Data{"Username": "alice"},
 		"Your cheeseshop account was not created", fmt.Sprintf(
 			"Hello,\n\nSomeone (we hope you) asked to create an account named %s on cheeseshop with this address, "+

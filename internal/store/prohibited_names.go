@@ -27,3 +27,36 @@ func (q q) ProhibitName(ctx context.Context, normalized, ultra, reason string, a
 	}
 	return nil
 }
+
+// ProhibitedName is a name no new project may take.
+type ProhibitedName struct {
+	Normalized string
+	Reason     string
+	CreatedAt  time.Time
+}
+
+// ProhibitedNames returns every prohibited name, by name.
+func (q q) ProhibitedNames(ctx context.Context) ([]ProhibitedName, error) {
+	return queryAll(ctx, q.db, "prohibited names", func(row scanner) (ProhibitedName, error) {
+		var n ProhibitedName
+		var at int64
+		err := row.Scan(&n.Normalized, &n.Reason, &at)
+		n.CreatedAt = fromMicros(at)
+		return n, err
+	}, `SELECT normalized_name, reason, created_at FROM prohibited_names ORDER BY normalized_name`)
+}
+
+// LiftProhibition makes a prohibited name (normalized) free again; it
+// returns ErrNotFound when the name was not prohibited.
+func (q q) LiftProhibition(ctx context.Context, normalized string) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM prohibited_names WHERE normalized_name = $1`, normalized)
+	if err != nil {
+		return fmt.Errorf("store: lift prohibition of %q: %w", normalized, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: lift prohibition of %q: %w", normalized, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: lift prohibition of %q: %w", normalized, ErrNotFound)
+	}
+	return nil
+}

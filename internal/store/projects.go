@@ -107,13 +107,14 @@ type ProjectName struct {
 	LastSerial       int64
 }
 
-// ListProjectNames returns every project, ordered by normalized name.
+// ListProjectNames returns every published project (none held for
+// review), ordered by normalized name.
 func (q q) ListProjectNames(ctx context.Context) ([]ProjectName, error) {
 	return queryAll(ctx, q.db, "list projects", func(row scanner) (ProjectName, error) {
 		var p ProjectName
 		err := row.Scan(&p.Name, &p.Normalized, &p.LastSerial)
 		return p, err
-	}, `SELECT name, normalized_name, last_serial FROM projects`)
+	}, `SELECT p.name, p.normalized_name, p.last_serial FROM projects p WHERE `+notHeld)
 }
 
 // CountProjects returns the number of projects.

@@ -152,3 +152,9 @@ func (q q) LockUser(ctx context.Context, userID int64) error {
 	}
 	return nil
 }
+
+// Administrators returns the enabled administrators, by username.
+func (q q) Administrators(ctx context.Context) ([]*User, error) {
+	return queryAll(ctx, q.db, "administrators", scanUser,
+		`SELECT `+userColumns+` FROM users WHERE is_admin AND NOT disabled ORDER BY username_lower`)
+}

@@ -667,7 +667,7 @@ func TestAccountDisabled(t *testing.T) {
 		if !b.signedIn() {
 			t.Fatal("not signed in")
 		}
-		if _, err := s.acct.SetDisabled(ctx, "mia", true, audit.Meta{IP: "admin-cli"}); err != nil {
+		if _, err := s.acct.SetDisabled(ctx, nil, "mia", true, audit.Meta{IP: "admin-cli"}); err != nil {
 			t.Fatal(err)
 		}
 		if !hasEvent(t, s.st, u.ID, audit.AccountDisabled) {
@@ -686,7 +686,7 @@ func TestAccountDisabled(t *testing.T) {
 		resp, page := b.post("/account/login/", url.Values{"username": {"mia"}, "password": {"a long enough password"}})
 		wantStatus(t, "login of a disabled user", resp, page, http.StatusUnauthorized, "username or password is wrong")
 
-		if _, err := s.acct.SetDisabled(ctx, "mia", false, audit.Meta{IP: "admin-cli"}); err != nil {
+		if _, err := s.acct.SetDisabled(ctx, nil, "mia", false, audit.Meta{IP: "admin-cli"}); err != nil {
 			t.Fatal(err)
 		}
 		s.uploadDist(token, d2, false)

@@ -6,15 +6,18 @@ import (
 	"strings"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/recovery"
 )
 
-// adminPages serves the administrators' pages of account recovery and of
-// the giveaway. (The critical projects page, adminCritical, is still a
+// adminPages serves the administrators' pages of account recovery, of
+// the giveaway, of names and users. (The critical projects page, adminCritical, is still a
 // method of Server.)
 type adminPages struct {
-	s   *Server           // shared helpers: the administrator gate, rendering
-	rec *recovery.Service // nil: no account recovery
+	s    *Server           // shared helpers: the administrator gate, rendering
+	rec  *recovery.Service // nil: no account recovery
+	idx  *index.Service    // look-alike reviews, prohibited names
+	acct *account.Service  // disabling accounts
 	// The giveaway (s.opts.Promo) is read at each request: it may be
 	// replaced after New.
 }

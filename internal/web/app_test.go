@@ -22,7 +22,7 @@ func init() {
 		t.Helper()
 		cfg := app.Config{BaseURL: in.BaseURL, SecretKey: []byte(strings.Repeat("test secret key ", 4)), Require2FA: in.Require2FA,
 			MaxFileSize: in.MaxFileSize, Mandate: mandate.Config{Grace: in.MandateGrace}, RecoveryWait: recovery.DefaultWait,
-			Password: auth.MinParams, Limits: in.Limits, WebOptions: in.Options}
+			Password: auth.MinParams, Limits: in.Limits, WebOptions: in.Options, NameCheck: in.NameCheck, LookalikePolicy: in.LookalikePolicy}
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now})
 		if err != nil {

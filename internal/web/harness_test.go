@@ -77,6 +77,10 @@ type serverConfig struct {
 	Options func(*Options)
 	// Log receives the server's log (nil: discarded).
 	Log *slog.Logger
+	// NameCheck and LookalikePolicy are the look-alike detector (nil:
+	// none) and --lookalike-policy.
+	NameCheck       index.NameCheck
+	LookalikePolicy index.LookalikePolicy
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -110,6 +114,10 @@ type TestAppInput struct {
 	Limits       Limits
 	// Options, when set, changes the handler's options last.
 	Options func(*Options)
+	// NameCheck and LookalikePolicy are the look-alike detector and
+	// policy.
+	NameCheck       index.NameCheck
+	LookalikePolicy index.LookalikePolicy
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -168,7 +176,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		limits = *cfg.Limits
 	}
 	a := NewTestApp(t, TestAppInput{Store: st, Blobs: blobs, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
-		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options})
+		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
+		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

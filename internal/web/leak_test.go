@@ -73,7 +73,7 @@ func TestDisabledLoginAnswersAsWrongPassword(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := newTestServer(t, d)
 		u := s.userWithPassword("dora", "a long enough password")
-		if _, err := s.acct.SetDisabled(context.Background(), "dora", true, audit.Meta{IP: "admin-cli"}); err != nil {
+		if _, err := s.acct.SetDisabled(context.Background(), nil, "dora", true, audit.Meta{IP: "admin-cli"}); err != nil {
 			t.Fatal(err)
 		}
 		b := s.browser(t)

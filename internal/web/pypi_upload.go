@@ -163,6 +163,14 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
+	// A held project's upload succeeded: an error status would make
+	// twine and uv report a failure (and CI retry or give up) although
+	// the file is kept. The body says why the project is not visible;
+	// twine --verbose prints it, and the uploader is also emailed and
+	// told on the project's management page.
+	if res.Review != nil && res.Review.Held {
+		io.WriteString(w, index.HoldNotice(res.Review)+"\n")
+	}
 }
 
 // drainBody reads and discards what is left of a refused upload (at most

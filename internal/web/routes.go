@@ -35,7 +35,7 @@ func (s *Server) routes(mux *routeMux) {
 	tfa := &twoFactorPages{s: s, acct: s.acct, tf: s.tf}
 	manage := &managePages{s: s, idx: s.idx, md: s.md}
 	api := &manageAPI{s: s, idx: s.idx}
-	admin := &adminPages{s: s, rec: s.opts.Recovery}
+	admin := &adminPages{s: s, rec: s.opts.Recovery, idx: s.idx, acct: s.acct}
 
 	// The PyPI protocol (pypi_*.go): the legacy upload API, the simple
 	// repository API (PEP 503, 691), the JSON API and the files.
@@ -184,7 +184,17 @@ func (s *Server) routes(mux *routeMux) {
 	// Administration (admin_*.go): hidden from everybody but signed-in
 	// administrators (adminOnly, in New), and refused to administrators
 	// without two-factor authentication (administrator).
+	mux.Handle("GET /admin/{$}", s.ui(admin.adminIndex))
 	mux.Handle("GET /admin/critical/{$}", s.ui(admin.adminCritical))
+	mux.Handle("GET /admin/lookalikes/{$}", s.ui(admin.adminLookalikes))
+	mux.Handle("POST /admin/lookalikes/{project}/approve", s.ui(admin.adminLookalikeApprove))
+	mux.Handle("POST /admin/lookalikes/{project}/reject", s.ui(admin.adminLookalikeReject))
+	mux.Handle("GET /admin/names/{$}", s.ui(admin.adminNames))
+	mux.Handle("POST /admin/names/{$}", s.ui(admin.adminNameProhibit))
+	mux.Handle("POST /admin/names/{name}/lift", s.ui(admin.adminNameLift))
+	mux.Handle("GET /admin/users/{$}", s.ui(admin.adminUsers))
+	mux.Handle("POST /admin/users/{username}/disable", s.ui(admin.adminUserDisable))
+	mux.Handle("POST /admin/users/{username}/enable", s.ui(admin.adminUserEnable))
 	if admin.rec != nil {
 		mux.Handle("GET /admin/recovery/{$}", s.ui(admin.adminRecovery))
 		mux.Handle("POST /admin/recovery/{id}/approve", s.ui(admin.adminRecoveryApprove))

@@ -222,6 +222,9 @@ type managedPage struct {
 	Roles       []string
 	Now         time.Time
 	ProjectPath string
+	// HoldNotice says why the project is held for review and what
+	// happens next ("": it is not held).
+	HoldNotice string
 }
 
 func (m *managePages) managedPage(w http.ResponseWriter, r *http.Request, tab string) (*managedPage, bool) {
@@ -236,8 +239,12 @@ func (m *managePages) managedPage(w http.ResponseWriter, r *http.Request, tab st
 	}
 	newest := slices.Clone(mp.Releases)
 	slices.Reverse(newest)
-	return &managedPage{ManagedProject: mp, Tab: tab, Newest: newest, Roles: []string{store.RoleOwner, store.RoleMaintainer},
-		Now: time.Now(), ProjectPath: projectURL(mp.Project.Name)}, true
+	pg := &managedPage{ManagedProject: mp, Tab: tab, Newest: newest, Roles: []string{store.RoleOwner, store.RoleMaintainer},
+		Now: time.Now(), ProjectPath: projectURL(mp.Project.Name)}
+	if mp.Review != nil && mp.Review.Held {
+		pg.HoldNotice = index.HoldNotice(mp.Review)
+	}
+	return pg, true
 }
 
 // manageProject is a project's overview: releases and settings.

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/store"
+)
+
+// cliMeta is the origin of the administrators' events recorded from the
+// command line.
+var cliMeta = audit.Meta{UserAgent: "cheeseshop admin"}
+
+// AdminNamesCmd groups the commands about project names.
+type AdminNamesCmd struct {
+	Prohibit   NamesProhibitCmd   `cmd:"" help:"Forbid new projects from taking these names, or any name that looks like them once ultranormalized."`
+	Lift       NamesLiftCmd       `cmd:"" help:"Lift the prohibition of names (an administrator's, or a deleted project's)."`
+	Prohibited NamesProhibitedCmd `cmd:"" help:"List the prohibited names, with their reasons."`
+}
+
+// NamesProhibitCmd prohibits project names.
+type NamesProhibitCmd struct {
+	Names  []string `arg:"" help:"Project names."`
+	Reason string   `help:"Why (kept for the record)."`
+}
+
+// Run implements the command.
+func (c *NamesProhibitCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx := index.New(st, nil, index.Config{}, e.log)
+	for _, n := range c.Names {
+		if err := idx.ProhibitName(e.ctx, nil, cliMeta, n, c.Reason); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "prohibited %s\n", pep.NormalizeName(strings.TrimSpace(n)))
+	}
+	return nil
+}
+
+// NamesLiftCmd lifts prohibitions.
+type NamesLiftCmd struct {
+	Names []string `arg:"" help:"Project names."`
+}
+
+// Run implements the command.
+func (c *NamesLiftCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx := index.New(st, nil, index.Config{}, e.log)
+	for _, n := range c.Names {
+		if err := idx.LiftProhibition(e.ctx, nil, cliMeta, n); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "lifted %s\n", pep.NormalizeName(strings.TrimSpace(n)))
+	}
+	return nil
+}
+
+// NamesProhibitedCmd lists the prohibited names.
+type NamesProhibitedCmd struct{}
+
+// Run implements the command.
+func (c *NamesProhibitedCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ns, err := index.New(st, nil, index.Config{}, e.log).ProhibitedNames(e.ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSINCE\tREASON")
+	for _, n := range ns {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Normalized, n.CreatedAt.Format("2006-01-02"), n.Reason)
+	}
+	return tw.Flush()
+}
+
+// AdminLookalikeCmd groups the commands of the look-alike review queue.
+type AdminLookalikeCmd struct {
+	List    LookalikeListCmd    `cmd:"" help:"List the projects waiting for review: held (not published) and flagged."`
+	Approve LookalikeApproveCmd `cmd:"" help:"Approve projects: a held one is published at once. The uploader is emailed."`
+	Reject  LookalikeRejectCmd  `cmd:"" help:"Delete projects of the queue with their files, and prohibit their names. The uploader is emailed."`
+}
+
+// NoticeFlags say how a command emails the users it concerns.
+type NoticeFlags struct {
+	BaseURL  string `default:"http://localhost:8080" help:"Public URL of the index, for the links in the emails."`
+	SMTPURL  string `name:"smtp-url" help:"SMTP server for the emails (as for serve). Default: write them to <data>/outbox."`
+	MailFrom string `help:"Sender of the emails. Default: cheeseshop <noreply@HOST of --base-url>."`
+}
+
+// index returns an index that emails as the flags say.
+func (f *NoticeFlags) index(e *env, st *store.Store) (*index.Service, error) {
+	base := strings.TrimRight(f.BaseURL, "/")
+	mailer, err := e.mailer(f.SMTPURL, f.MailFrom, base)
+	if err != nil {
+		return nil, err
+	}
+	return index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer}, e.log), nil
+}
+
+// LookalikeListCmd lists the review queue.
+type LookalikeListCmd struct{}
+
+// Run implements the command.
+func (c *LookalikeListCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rs, err := index.New(st, nil, index.Config{}, e.log).NameReviews(e.ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROJECT\tSTATE\tRESEMBLES\tRANK\tKIND\tUPLOADER\tCREATED")
+	for _, r := range rs {
+		state := "flagged"
+		if r.Held {
+			state = "held"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.NormalizedName, state, r.Target, r.TargetRank, r.Kind, r.Uploader,
+			r.CreatedAt.Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+// LookalikeApproveCmd approves projects of the queue.
+type LookalikeApproveCmd struct {
+	NoticeFlags `embed:""`
+	Projects    []string `arg:"" help:"Project names."`
+}
+
+// Run implements the command.
+func (c *LookalikeApproveCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx, err := c.index(e, st)
+	if err != nil {
+		return err
+	}
+	for _, p := range c.Projects {
+		r, err := idx.ApproveName(e.ctx, nil, cliMeta, p)
+		if err != nil {
+			return err
+		}
+		if r.Held {
+			fmt.Fprintf(e.stdout, "approved %s: published\n", r.NormalizedName)
+		} else {
+			fmt.Fprintf(e.stdout, "approved %s\n", r.NormalizedName)
+		}
+	}
+	return nil
+}
+
+// LookalikeRejectCmd deletes projects of the queue and prohibits their
+// names.
+type LookalikeRejectCmd struct {
+	NoticeFlags `embed:""`
+	Projects    []string `arg:"" help:"Project names."`
+}
+
+// Run implements the command.
+func (c *LookalikeRejectCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx, err := c.index(e, st)
+	if err != nil {
+		return err
+	}
+	for _, p := range c.Projects {
+		r, err := idx.RejectName(e.ctx, nil, cliMeta, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "rejected %s: deleted, its name prohibited\n", r.NormalizedName)
+	}
+	return nil
+}
