@@ -78,6 +78,15 @@ const (
 	Project2FARequired    = "project:two_factor:required"
 	Project2FANotRequired = "project:two_factor:not_required"
 	MandateRefused        = "project:two_factor:refused"
+
+	// A project's status (PEP 792): its Owners archive, deprecate and
+	// reactivate it; administrators quarantine and release it.
+	ProjectArchived     = "project:status:archive"
+	ProjectUnarchived   = "project:status:unarchive"
+	ProjectDeprecated   = "project:status:deprecate"
+	ProjectUndeprecated = "project:status:undeprecate"
+	ProjectQuarantined  = "project:status:quarantine"
+	ProjectReleased     = "project:status:release"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -228,8 +237,28 @@ func Describe(e *store.Event) string {
 		return s("by") + " stopped requiring two-factor authentication of every collaborator"
 	case MandateRefused:
 		return "Refused to " + s("user") + " without two-factor authentication: " + s("action")
+	case ProjectArchived:
+		return withReason("Project archived by "+s("by"), s("reason"))
+	case ProjectUnarchived:
+		return "Project unarchived by " + s("by")
+	case ProjectDeprecated:
+		return withReason("Project deprecated by "+s("by"), s("reason"))
+	case ProjectUndeprecated:
+		return "Project no longer deprecated, by " + s("by")
+	case ProjectQuarantined:
+		return withReason("Project quarantined by "+s("by"), s("reason"))
+	case ProjectReleased:
+		return "Project released from quarantine by " + s("by") + ", back to " + s("status")
 	}
 	return e.Tag
+}
+
+// withReason adds a reason, when one was given, to a description.
+func withReason(d, reason string) string {
+	if reason == "" {
+		return d
+	}
+	return d + ": " + reason
 }
 
 // methodName names a second factor for people.

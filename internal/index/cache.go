@@ -90,7 +90,8 @@ func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 const maxCachedFiles = 200_000
 
 // File returns a published file by name, from memory when it can. Files
-// never change; only their removal invalidates this cache.
+// never change; only their removal, or their project's quarantine,
+// invalidates this cache. The file of a quarantined project is not found.
 func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) {
 	c.filesMu.RLock()
 	f := c.files[filename]
@@ -104,6 +105,13 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	f, err := c.svc.store.FileByFilename(ctx, filename)
 	if err != nil {
 		return nil, err
+	}
+	proj, err := c.svc.store.ProjectByID(ctx, f.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if !servesFiles(proj) {
+		return nil, fmt.Errorf("index: file %s of quarantined project %s: %w", filename, proj.Name, store.ErrNotFound)
 	}
 	c.mu.RLock()
 	unchanged := c.gen == gen
@@ -119,7 +127,8 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	return f, nil
 }
 
-// forgetFiles empties the file-lookup cache: a file or project was removed.
+// forgetFiles empties the file-lookup cache: a file or project was
+// removed, or a project quarantined.
 func (c *Cache) forgetFiles() {
 	c.filesMu.Lock()
 	clear(c.files)
@@ -314,7 +323,7 @@ func (c *Cache) catchUp(ctx context.Context) error {
 			c.seen[e.ID] = true
 			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject
 			c.Invalidate(e.NormalizedName, root)
-			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject {
+			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject || e.Action == store.ActionQuarantine {
 				c.forgetFiles()
 			}
 			high = max(high, e.ID)
