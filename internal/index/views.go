@@ -141,6 +141,17 @@ func (v *ProjectView) Latest() *ReleaseView {
 	return nil
 }
 
+// Status is the project's status (PEP 792), active when it never had
+// another.
+func (v *ProjectView) Status() string {
+	status, _ := publishedStatus(v.Project)
+	return status
+}
+
+// Quarantined reports whether the project is quarantined: its files are
+// withheld.
+func (v *ProjectView) Quarantined() bool { return !servesFiles(v.Project) }
+
 // Release finds a release by any spelling of its version.
 func (v *ProjectView) Release(version string) *ReleaseView {
 	pv, err := pep.ParseVersion(version)
