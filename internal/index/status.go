@@ -62,6 +62,7 @@ func (s *Service) statusRefusal(p *Principal, proj *store.Project, action string
 	return nil
 }
 
+// reasonOrUnstated is a status reason for a sentence.
 func reasonOrUnstated(reason string) string {
 	if reason == "" {
 		return "no reason was given"
@@ -84,9 +85,10 @@ func checkReason(reason string) (string, error) {
 }
 
 // SetStatus sets the status of a project as one of its Owners: archived,
-// deprecated or active, with an optional reason. It refuses a quarantined
-// project (statusRefusal) and the quarantine itself, which only
-// administrators set (Quarantine).
+// deprecated or active, with an optional reason (dropped for active). It
+// refuses a quarantined project (statusRefusal) and the quarantine itself,
+// which only administrators set (Quarantine). Setting the status it has
+// changes nothing and tells nobody.
 func (s *Service) SetStatus(ctx context.Context, p *Principal, m audit.Meta, project, status, reason string) error {
 	switch status {
 	case store.StatusActive, store.StatusArchived, store.StatusDeprecated:

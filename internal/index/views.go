@@ -148,10 +148,6 @@ func (v *ProjectView) Status() string {
 	return status
 }
 
-// Quarantined reports whether the project is quarantined: its files are
-// withheld.
-func (v *ProjectView) Quarantined() bool { return !servesFiles(v.Project) }
-
 // Release finds a release by any spelling of its version.
 func (v *ProjectView) Release(version string) *ReleaseView {
 	pv, err := pep.ParseVersion(version)

@@ -32,7 +32,8 @@ func (q q) SetProjectStatus(ctx context.Context, id int64, status, reason, prior
 }
 
 // ProjectsWithStatus returns the projects of a status other than active,
-// the most recently changed first.
+// the most recently changed first. (The condition on active lets the
+// database use projects_status_idx, which leaves active projects out.)
 func (q q) ProjectsWithStatus(ctx context.Context, status string) ([]*Project, error) {
 	return queryAll(ctx, q.db, "projects "+status, scanProject,
 		`SELECT `+projectColumns+` FROM projects WHERE status = $1 AND status <> 'active' ORDER BY status_changed_at DESC, id`, status)
