@@ -29,6 +29,7 @@ type AdminCmd struct {
 	Downloads AdminDownloadsCmd `cmd:"" help:"Import download counts from access logs."`
 	Promo     AdminPromoCmd     `cmd:"" help:"Manage the promo codes of the security-key giveaway."`
 	Stats     AdminStatsCmd     `cmd:"" help:"Record the public two-factor statistics."`
+	Project   AdminProjectCmd   `cmd:"" help:"Quarantine projects and release them (PEP 792)."`
 }
 
 // AdminBlobsCmd groups blob-store commands.

@@ -90,6 +90,15 @@ const (
 	// An administrator prohibits a project name, or lifts a prohibition.
 	NameProhibited = "admin:name:prohibited"
 	NameLifted     = "admin:name:lifted"
+
+	// A project's status (PEP 792): its Owners archive, deprecate and
+	// reactivate it; administrators quarantine and release it.
+	ProjectArchived     = "project:status:archive"
+	ProjectUnarchived   = "project:status:unarchive"
+	ProjectDeprecated   = "project:status:deprecate"
+	ProjectUndeprecated = "project:status:undeprecate"
+	ProjectQuarantined  = "project:status:quarantine"
+	ProjectReleased     = "project:status:release"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -252,8 +261,28 @@ func Describe(e *store.Event) string {
 		return "Name prohibited by an administrator (" + s("by") + "): " + s("reason")
 	case NameLifted:
 		return "Name prohibition lifted by an administrator (" + s("by") + ")"
+	case ProjectArchived:
+		return withReason("Project archived by "+s("by"), s("reason"))
+	case ProjectUnarchived:
+		return "Project unarchived by " + s("by")
+	case ProjectDeprecated:
+		return withReason("Project deprecated by "+s("by"), s("reason"))
+	case ProjectUndeprecated:
+		return "Project no longer deprecated, by " + s("by")
+	case ProjectQuarantined:
+		return withReason("Project quarantined by "+s("by"), s("reason"))
+	case ProjectReleased:
+		return "Project released from quarantine by " + s("by") + ", back to " + s("status")
 	}
 	return e.Tag
+}
+
+// withReason adds a reason, when one was given, to a description.
+func withReason(d, reason string) string {
+	if reason == "" {
+		return d
+	}
+	return d + ": " + reason
 }
 
 // methodName names a second factor for people.

@@ -90,8 +90,9 @@ func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 const maxCachedFiles = 200_000
 
 // File returns a published file by name, from memory when it can. Files
-// never change; only their removal invalidates this cache. The files of
-// a project held for review are not found.
+// never change; only their removal, or their project's quarantine,
+// invalidates this cache. The files of a quarantined project, or of one
+// held for review, are not found.
 func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) {
 	c.filesMu.RLock()
 	f := c.files[filename]
@@ -105,6 +106,13 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	f, err := c.svc.store.FileByFilename(ctx, filename)
 	if err != nil {
 		return nil, err
+	}
+	proj, err := c.svc.store.ProjectByID(ctx, f.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if !servesFiles(proj) {
+		return nil, fmt.Errorf("index: file %s of quarantined project %s: %w", filename, proj.Name, store.ErrNotFound)
 	}
 	// The files of a project held for review are not published; being
 	// left out of this cache, they appear at its approval.
@@ -127,7 +135,8 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	return f, nil
 }
 
-// forgetFiles empties the file-lookup cache: a file or project was removed.
+// forgetFiles empties the file-lookup cache: a file or project was
+// removed, or a project quarantined.
 func (c *Cache) forgetFiles() {
 	c.filesMu.Lock()
 	clear(c.files)
@@ -322,7 +331,7 @@ func (c *Cache) catchUp(ctx context.Context) error {
 			c.seen[e.ID] = true
 			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject
 			c.Invalidate(e.NormalizedName, root)
-			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject {
+			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject || e.Action == store.ActionQuarantine {
 				c.forgetFiles()
 			}
 			high = max(high, e.ID)

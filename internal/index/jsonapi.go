@@ -42,6 +42,9 @@ type JSONInfo struct {
 	Downloads              map[string]int    `json:"downloads"`
 	Yanked                 bool              `json:"yanked"`
 	YankedReason           *string           `json:"yanked_reason"`
+	// ProjectStatus is the project's status (PEP 792), as the simple
+	// API's "project-status".
+	ProjectStatus jsonStatus `json:"project_status"`
 }
 
 // JSONFile is a file object of PyPI's JSON API.
@@ -123,6 +126,7 @@ func (s *Service) JSONDocument(ctx context.Context, v *ProjectView, version stri
 		HomePage: meta.HomePage, DownloadURL: meta.DownloadURL, ProjectURL: base, PackageURL: base,
 		ReleaseURL: base + url.PathEscape(rel.Version) + "/", Downloads: map[string]int{"last_day": -1, "last_week": -1, "last_month": -1},
 		Yanked: rel.Yanked}
+	info.ProjectStatus.Status, info.ProjectStatus.Reason = publishedStatus(v.Project)
 	if rel.Yanked {
 		info.YankedReason = optional(rel.YankedReason)
 	}

@@ -250,6 +250,11 @@ func (s *Service) LeaveProject(ctx context.Context, p *Principal, m audit.Meta, 
 		if err != nil {
 			return err
 		}
+		// Leaving gives access up: never gated, but a quarantine keeps
+		// the collaborators as they are.
+		if err := s.statusRefusal(p, proj, ActionLeave); err != nil {
+			return err
+		}
 		return s.removeRole(ctx, tx, p, m, proj, p.User, role)
 	})
 	return wrap(err, "leave %s", project)

@@ -49,9 +49,13 @@ type mandateRefusal struct {
 
 func (r *mandateRefusal) Error() string { return "index: the project gate refused " + r.action }
 
-// mandated runs the project gate for a change to proj by p, inside the
-// change's transaction.
+// mandated runs the checks of a change to proj by p, inside the change's
+// transaction: what the project's status allows (statusRefusal), then the
+// project gate.
 func (s *Service) mandated(ctx context.Context, q GateQuerier, p *Principal, proj *store.Project, action string) error {
+	if err := s.statusRefusal(p, proj, action); err != nil {
+		return err
+	}
 	if s.cfg.ProjectGate == nil {
 		return nil
 	}

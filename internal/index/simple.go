@@ -14,8 +14,10 @@ import (
 )
 
 // APIVersion is the simple repository API version served (PEP 629; 1.1
-// adds PEP 700's versions, size and upload-time).
-const APIVersion = "1.1"
+// adds PEP 700's versions, size and upload-time; 1.4 PEP 792's project
+// status; the optional keys of 1.2 and 1.3, PEP 708's tracks and
+// alternate locations and PEP 740's provenance, are not served).
+const APIVersion = "1.4"
 
 // Page is a rendered response body with its entity tag.
 type Page struct {
@@ -30,12 +32,17 @@ func newPage(b []byte) Page {
 	return Page{Body: b, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 }
 
-// renderProjectHTML renders PEP 503 HTML with the PEP 592, 629, 658/714
-// and requires-python attributes.
+// renderProjectHTML renders PEP 503 HTML with the PEP 592, 629, 658/714,
+// 792 and requires-python attributes.
 func renderProjectHTML(v *ProjectView) []byte {
 	var b bytes.Buffer
 	name := html.EscapeString(v.Project.NormalizedName)
 	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n")
+	status, reason := publishedStatus(v.Project)
+	b.WriteString("    <meta name=\"pypi:project-status\" content=\"" + status + "\">\n")
+	if reason != "" {
+		b.WriteString("    <meta name=\"pypi:project-status-reason\" content=\"" + html.EscapeString(reason) + "\">\n")
+	}
 	b.WriteString("    <title>Links for " + name + "</title>\n  </head>\n  <body>\n    <h1>Links for " + name + "</h1>\n")
 	for _, f := range v.Files {
 		b.WriteString(`    <a href="` + html.EscapeString(f.URL) + `#sha256=` + f.SHA256 + `"`)
@@ -74,22 +81,42 @@ type simpleFile struct {
 	UploadTime     string            `json:"upload-time"`
 }
 
+// jsonStatus is PEP 792's "project-status" object.
+type jsonStatus struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
 type jsonProject struct {
-	Meta     jsonMeta     `json:"meta"`
-	Name     string       `json:"name"`
-	Versions []string     `json:"versions"`
-	Files    []simpleFile `json:"files"`
+	Meta          jsonMeta     `json:"meta"`
+	ProjectStatus jsonStatus   `json:"project-status"`
+	Name          string       `json:"name"`
+	Versions      []string     `json:"versions"`
+	Files         []simpleFile `json:"files"`
+}
+
+// publishedStatus is the status and reason a project's pages publish
+// (PEP 792): active for a project that never had another.
+func publishedStatus(p *store.Project) (status, reason string) {
+	if p.Status == "" {
+		return store.StatusActive, ""
+	}
+	return p.Status, p.StatusReason
 }
 
 // UploadTimeFormat is PEP 700's upload-time format.
 const UploadTimeFormat = "2006-01-02T15:04:05.000000Z"
 
-// renderProjectJSON renders PEP 691 JSON (api 1.1, PEP 700).
+// renderProjectJSON renders PEP 691 JSON (PEP 700, PEP 792). A
+// quarantined project lists its versions, and no file (as PEP 792's
+// example).
 func renderProjectJSON(v *ProjectView) []byte {
+	status, reason := publishedStatus(v.Project)
 	out := jsonProject{Meta: jsonMeta{APIVersion: APIVersion, LastSerial: v.Project.LastSerial},
-		Name: v.Project.NormalizedName, Versions: []string{}, Files: []simpleFile{}}
+		ProjectStatus: jsonStatus{Status: status, Reason: reason},
+		Name:          v.Project.NormalizedName, Versions: []string{}, Files: []simpleFile{}}
 	for _, r := range v.Releases {
-		if len(r.Files) > 0 {
+		if len(r.Files) > 0 || r.Withheld > 0 {
 			out.Versions = append(out.Versions, r.Version)
 		}
 	}

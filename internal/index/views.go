@@ -25,6 +25,9 @@ type ReleaseView struct {
 	*store.Release
 	Parsed pep.Version
 	Files  []*FileView
+	// Withheld is how many files of the release a quarantine keeps from
+	// being served (they stay in the database, for evidence).
+	Withheld int
 }
 
 // FileView is a file with its public URL.
@@ -98,7 +101,19 @@ func (s *Service) loadProject(ctx context.Context, normalized string, withHeld b
 		slices.SortFunc(rv.Files, func(a, b *FileView) int { return strings.Compare(a.Filename, b.Filename) })
 		v.Files = append(v.Files, rv.Files...)
 	}
+	if !servesFiles(proj) {
+		v.withholdFiles()
+	}
 	return v, nil
+}
+
+// withholdFiles takes every file out of the view: what a quarantined
+// project publishes. The releases stay, each with the count it withholds.
+func (v *ProjectView) withholdFiles() {
+	for _, rv := range v.Releases {
+		rv.Withheld, rv.Files = len(rv.Files), nil
+	}
+	v.Files = nil
 }
 
 // ReleaseMetadata reads the core metadata of a release. The views do not
@@ -122,7 +137,7 @@ func (s *Service) ReleaseMetadata(ctx context.Context, releaseID int64) (*pep.Me
 func (v *ProjectView) Latest() *ReleaseView {
 	var best [3]*ReleaseView
 	for _, r := range v.Releases {
-		if len(r.Files) == 0 {
+		if len(r.Files) == 0 && r.Withheld == 0 {
 			continue
 		}
 		if !r.Yanked && !r.IsPrerelease {
@@ -139,6 +154,13 @@ func (v *ProjectView) Latest() *ReleaseView {
 		}
 	}
 	return nil
+}
+
+// Status is the project's status (PEP 792), active when it never had
+// another.
+func (v *ProjectView) Status() string {
+	status, _ := publishedStatus(v.Project)
+	return status
 }
 
 // Release finds a release by any spelling of its version.

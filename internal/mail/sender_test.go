@@ -214,6 +214,24 @@ var emails = []struct {
 			"If you did not create it, revoke it at once at %s/manage/account/tokens/, change your password, "+
 			"and check your account's security history.\n",
 			"alice", "by an administrator of the index", "ci", "pypi-AbC", "cheese", "upload", "2025-04-01T00:00:00Z", base)},
+	{"project-status", Data{"Username": "alice", "Project": "Cheese", "Normalized": "cheese", "Status": "quarantined",
+		"Reason": "malware in setup.py", "By": "carol", "Released": false},
+		"Cheese is quarantined", "Hello alice,\n\nThe administrators of " + base + " quarantined Cheese, of which you are an Owner, for this reason:\n\n    malware in setup.py\n\n" +
+			"While it is quarantined, none of its files is served (installers cannot find them), no upload is accepted and nothing in it can change. " +
+			"Nothing is deleted: the administrators can release it, and it is then as it was. If you think this is a mistake, reply to the administrators of " + base + ".\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},
+	{"project-status", Data{"Username": "alice", "Project": "Cheese", "Normalized": "cheese", "Status": "archived",
+		"Reason": "", "By": "an administrator at the command line", "Released": true},
+		"Cheese is released from quarantine", "Hello alice,\n\nThe administrators of " + base + " released Cheese, of which you are an Owner, from quarantine. Its files are served again, and it is archived as it was before.\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},
+	{"project-status", Data{"Username": "alice", "Project": "Cheese", "Normalized": "cheese", "Status": "archived",
+		"Reason": "no longer maintained", "By": "bob", "Released": false},
+		"Cheese is now archived", "Hello alice,\n\nbob archived Cheese, of which you are an Owner: no longer maintained. It accepts no new uploads; its files are still served and installs keep working. " +
+			"An Owner can unarchive it on its settings page.\n" + "\nIf you did not make this change, contact the administrators of " + base + " at once.\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},
+	{"project-status", Data{"Username": "alice", "Project": "Cheese", "Normalized": "cheese", "Status": "deprecated",
+		"Reason": "use gouda", "By": "bob", "Released": false},
+		"Cheese is now deprecated", "Hello alice,\n\nbob marked Cheese, of which you are an Owner, as deprecated: use gouda. Installers may warn its users; uploads and installs work as before.\n" + "\nIf you did not make this change, contact the administrators of " + base + " at once.\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},
+	{"project-status", Data{"Username": "alice", "Project": "Cheese", "Normalized": "cheese", "Status": "active",
+		"Reason": "", "By": "bob", "Released": false},
+		"Cheese is active again", "Hello alice,\n\nbob made Cheese, of which you are an Owner, active again: it accepts uploads, as before.\n" + "\nIf you did not make this change, contact the administrators of " + base + " at once.\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},
 	{"token-revoked", Data{"Username": "alice", "Name": "ci", "Prefix": "pypi-AbC", "IP": "192.0.2.1"},
 		"API token revoked: ci", fmt.Sprintf("Hello %s,\n\nThe API token %q (%s…) of your account was revoked from %s: it no longer works.\n\n"+
 			"If you did not revoke it, change your password at once at %s/manage/account/, sign out your other sessions, "+

@@ -14,6 +14,15 @@ const (
 	ActionYank          = "yank release"
 	ActionUnyank        = "unyank release"
 	ActionRemoveProject = "remove project"
+	// ActionSetStatus: an Owner archived, deprecated or reactivated the
+	// project (PEP 792).
+	ActionSetStatus = "set project status"
+	// ActionQuarantine: an administrator quarantined the project; every
+	// replica forgets its files at once.
+	ActionQuarantine = "quarantine project"
+	// ActionReleaseQuarantine: an administrator released the project
+	// from quarantine.
+	ActionReleaseQuarantine = "release project from quarantine"
 )
 
 // JournalEntry is one change to the index.

@@ -22,12 +22,23 @@ type Project struct {
 	CriticalSince time.Time
 	// Require2FA is an Owner's opt-in to the two-factor mandate.
 	Require2FA bool
+	// Status is the project's status (PEP 792): StatusActive,
+	// StatusArchived, StatusDeprecated or StatusQuarantined, with the
+	// reason given for it ("" when none).
+	Status, StatusReason string
+	// PriorStatus and PriorStatusReason are, while the project is
+	// quarantined, the status the quarantine replaced: its release
+	// restores them.
+	PriorStatus, PriorStatusReason string
+	// StatusChangedAt is when the status last changed (zero: never).
+	StatusChangedAt time.Time
 }
 
 // Critical reports whether the project is critical.
 func (p *Project) Critical() bool { return !p.CriticalSince.IsZero() }
 
-const projectColumns = `id, name, normalized_name, ultranormalized_name, total_size, last_serial, created_at, critical_since, require_2fa`
+const projectColumns = `id, name, normalized_name, ultranormalized_name, total_size, last_serial, created_at, critical_since, require_2fa, ` +
+	`status, status_reason, prior_status, prior_status_reason, status_changed_at`
 
 // prefixed qualifies each of a comma-separated list of columns.
 func prefixed(prefix, columns string) string {
@@ -41,13 +52,17 @@ func prefixed(prefix, columns string) string {
 func scanProject(row interface{ Scan(...any) error }) (*Project, error) {
 	var p Project
 	var created int64
-	var critical sql.NullInt64
-	if err := row.Scan(&p.ID, &p.Name, &p.NormalizedName, &p.UltraName, &p.TotalSize, &p.LastSerial, &created, &critical, &p.Require2FA); err != nil {
+	var critical, changed sql.NullInt64
+	if err := row.Scan(&p.ID, &p.Name, &p.NormalizedName, &p.UltraName, &p.TotalSize, &p.LastSerial, &created, &critical, &p.Require2FA,
+		&p.Status, &p.StatusReason, &p.PriorStatus, &p.PriorStatusReason, &changed); err != nil {
 		return nil, notFound(err)
 	}
 	p.CreatedAt = fromMicros(created)
 	if critical.Valid {
 		p.CriticalSince = fromMicros(critical.Int64)
+	}
+	if changed.Valid {
+		p.StatusChangedAt = fromMicros(changed.Int64)
 	}
 	return &p, nil
 }
@@ -87,6 +102,7 @@ func (q q) CreateProject(ctx context.Context, p *Project) error {
 		return fmt.Errorf("store: create project %q: %w", p.Name, err)
 	}
 	p.ID = id
+	p.Status = StatusActive // the column's default
 	return nil
 }
 

@@ -179,6 +179,7 @@ func projectDoc(m *index.ManagedProject) map[string]any {
 	}
 	doc := roleDoc(m)
 	doc["name"], doc["role"], doc["releases"] = m.Project.Name, m.Role, rels
+	doc["status"], doc["status_reason"] = m.Status(), m.Project.StatusReason
 	return doc
 }
 
@@ -209,6 +210,24 @@ func (a *manageAPI) apiYank(w http.ResponseWriter, r *http.Request, p *index.Pri
 
 func (a *manageAPI) apiUnyank(w http.ResponseWriter, r *http.Request, p *index.Principal) {
 	if err := a.idx.Unyank(r.Context(), p, p.Meta, r.PathValue("project"), r.PathValue("version")); err != nil {
+		a.s.apiFail(w, r, err)
+		return
+	}
+	a.apiProject(w, r, p)
+}
+
+// apiStatus sets the project's status (PEP 792) as an Owner: {"status":
+// "archived" | "deprecated" | "active", "reason": "..."}.
+func (a *manageAPI) apiStatus(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+	var body struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(r, &body); err != nil {
+		a.s.apiFail(w, r, err)
+		return
+	}
+	if err := a.idx.SetStatus(r.Context(), p, p.Meta, r.PathValue("project"), body.Status, body.Reason); err != nil {
 		a.s.apiFail(w, r, err)
 		return
 	}

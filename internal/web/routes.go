@@ -154,6 +154,7 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("GET "+proj+"/{$}", s.ui(manage.manageProject))
 	mux.Handle("POST "+proj+"/delete", s.ui(s.manageAction(manage.deleteProject)))
 	mux.Handle("POST "+proj+"/settings/two-factor", s.ui(s.manageAction(manage.setRequire2FA)))
+	mux.Handle("POST "+proj+"/settings/status", s.ui(s.manageAction(manage.setStatus)))
 	mux.Handle("GET "+proj+"/release/{version}/{$}", s.ui(manage.manageRelease))
 	mux.Handle("POST "+proj+"/release/{version}/yank", s.ui(s.manageAction(manage.yankRelease)))
 	mux.Handle("POST "+proj+"/release/{version}/unyank", s.ui(s.manageAction(manage.unyankRelease)))
@@ -174,6 +175,7 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("GET /api/projects/{project}/{$}", s.api(api.apiProject))
 	mux.Handle("POST /api/projects/{project}/releases/{version}/yank", s.api(api.apiYank))
 	mux.Handle("POST /api/projects/{project}/releases/{version}/unyank", s.api(api.apiUnyank))
+	mux.Handle("POST /api/projects/{project}/status", s.api(api.apiStatus))
 	mux.Handle("GET /api/projects/{project}/roles", s.api(api.apiRoles))
 	mux.Handle("POST /api/projects/{project}/roles", s.api(api.apiInvite))
 	mux.Handle("DELETE /api/projects/{project}/roles/{username}", s.api(api.apiRemoveRole))
@@ -203,6 +205,9 @@ func (s *Server) routes(mux *routeMux) {
 	if s.opts.Promo != nil {
 		mux.Handle("GET /admin/promo/{$}", s.ui(admin.adminPromo))
 	}
+	mux.Handle("GET /admin/quarantine/{$}", s.ui(admin.adminQuarantine))
+	mux.Handle("POST /admin/quarantine/{$}", s.ui(admin.adminQuarantinePost))
+	mux.Handle("POST /admin/quarantine/{project}/release", s.ui(admin.adminQuarantineRelease))
 }
 
 // routeMux is a ServeMux that remembers its patterns, so that tests can

@@ -32,12 +32,13 @@ func apiRoutes() map[string]apiRoute {
 		"GET /api/projects/{project}/{$}":                        {"GET", "/api/projects/{p}/", nil},
 		"POST /api/projects/{project}/releases/{version}/yank":   {"POST", "/api/projects/{p}/releases/1.0/yank", map[string]string{"reason": "pwned"}},
 		"POST /api/projects/{project}/releases/{version}/unyank": {"POST", "/api/projects/{p}/releases/1.0/unyank", nil},
+		"POST /api/projects/{project}/status":                    {"POST", "/api/projects/{p}/status", map[string]string{"status": "archived"}},
 		"GET /api/projects/{project}/roles":                      {"GET", "/api/projects/{p}/roles", nil},
 		"POST /api/projects/{project}/roles":                     {"POST", "/api/projects/{p}/roles", map[string]string{"username": "stranger", "role": "Owner"}},
 		"DELETE /api/projects/{project}/roles/{username}":        {"DELETE", "/api/projects/{p}/roles/maintainer", nil},
-		"GET /api/tokens":         {"GET", "/api/tokens", nil},
-		"POST /api/tokens":        {"POST", "/api/tokens", map[string]any{"name": "minted", "manage": true}},
-		"DELETE /api/tokens/{id}": {"DELETE", "/api/tokens/{id}", nil},
+		"GET /api/tokens":                                        {"GET", "/api/tokens", nil},
+		"POST /api/tokens":                                       {"POST", "/api/tokens", map[string]any{"name": "minted", "manage": true}},
+		"DELETE /api/tokens/{id}":                                {"DELETE", "/api/tokens/{id}", nil},
 	}
 }
 

@@ -112,6 +112,18 @@ func (m *managePages) setRequire2FA(r *http.Request, p *index.Principal) (outcom
 	return outcome{msg: msg, to: projectURL(name) + "#two-factor", back: projectURL(name)}, m.idx.SetRequire2FA(r.Context(), p, p.Meta, name, on)
 }
 
+// setStatus archives, deprecates or reactivates the project (PEP 792).
+func (m *managePages) setStatus(r *http.Request, p *index.Principal) (outcome, error) {
+	name, status := r.PathValue("project"), r.PostFormValue("status")
+	msgs := map[string]string{
+		store.StatusArchived:   name + " is archived: it accepts no new uploads; its files are still served.",
+		store.StatusDeprecated: name + " is marked as deprecated.",
+		store.StatusActive:     name + " is active: it accepts uploads again.",
+	}
+	o := outcome{msg: msgs[status], to: projectURL(name) + "#status", back: projectURL(name) + "#status"}
+	return o, m.idx.SetStatus(r.Context(), p, p.Meta, name, status, r.PostFormValue("reason"))
+}
+
 func (m *managePages) yankRelease(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v := r.PathValue("project"), r.PathValue("version")
 	o := outcome{msg: "Release " + v + " yanked.", to: projectURL(name), back: projectURL(name)}

@@ -132,7 +132,7 @@ func (p *public) projectData(ctx context.Context, v *index.ProjectView, rel, lat
 	d := &projectPage{Project: v.Project, Release: rel, Latest: latest, IsLatest: rel == latest, Maintainers: v.Collaborators}
 	for i := len(v.Releases) - 1; i >= 0; i-- {
 		r := v.Releases[i]
-		if len(r.Files) == 0 && r != rel {
+		if len(r.Files) == 0 && r.Withheld == 0 && r != rel {
 			continue // nothing to install: PyPI hides it too
 		}
 		d.History = append(d.History, historyEntry{ReleaseView: r, Current: r == rel, Latest: r == latest})

@@ -87,7 +87,7 @@ func TestSimpleAPI(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("/simple/: %s %s", resp.Status, resp.Header.Get("Content-Type"))
 		}
-		if !bytes.Contains(body, []byte(`<meta name="pypi:repository-version" content="1.1">`)) ||
+		if !bytes.Contains(body, []byte(`<meta name="pypi:repository-version" content="1.4">`)) ||
 			!bytes.Contains(body, []byte(`<a href="/simple/foo-bar-baz/">Foo_Bar.baz</a>`)) ||
 			!bytes.Contains(body, []byte(`<a href="/simple/zeta/">zeta</a>`)) {
 			t.Fatalf("/simple/ body:\n%s", body)
@@ -100,7 +100,7 @@ func TestSimpleAPI(t *testing.T) {
 		if err := json.Unmarshal(body, &root); err != nil || resp.Header.Get("Content-Type") != mediaJSON {
 			t.Fatalf("/simple/ JSON: %v %s", err, body)
 		}
-		if root.Meta["api-version"] != "1.1" || len(root.Projects) != 2 || root.Projects[0]["name"] != "Foo_Bar.baz" {
+		if root.Meta["api-version"] != "1.4" || len(root.Projects) != 2 || root.Projects[0]["name"] != "Foo_Bar.baz" {
 			t.Fatalf("/simple/ JSON = %s", body)
 		}
 

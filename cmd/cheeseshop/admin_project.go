@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/index"
+)
+
+// AdminProjectCmd groups the commands about a project's status.
+type AdminProjectCmd struct {
+	Quarantine ProjectQuarantineCmd `cmd:"" help:"Quarantine a project: none of its files is served, no upload or change is accepted, nothing is deleted. Running servers follow within --follow-interval."`
+	Release    ProjectReleaseCmd    `cmd:"" help:"Release a project from quarantine: it gets back the status it had, and its files are served again."`
+}
+
+// projectMailFlags are the email settings of the project commands, which
+// tell the project's Owners.
+type projectMailFlags struct {
+	BaseURL  string `default:"http://localhost:8080" help:"Public URL of the index, for the links in the email to the project's Owners."`
+	SMTPURL  string `name:"smtp-url" help:"SMTP server for the email to the Owners (as for serve). Default: write it to <data>/outbox."`
+	MailFrom string `help:"Sender of the email. Default: cheeseshop <noreply@HOST of --base-url>."`
+}
+
+// ProjectQuarantineCmd quarantines a project.
+type ProjectQuarantineCmd struct {
+	Name             string `arg:"" help:"Project name (any spelling)."`
+	Reason           string `required:"" help:"Why: published with the status (PEP 792) and sent to the Owners."`
+	projectMailFlags `embed:""`
+}
+
+// Run implements the command.
+func (c *ProjectQuarantineCmd) Run(e *env) error {
+	return withProjectIndex(e, c.projectMailFlags, func(idx *index.Service) error {
+		if err := idx.Quarantine(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name, c.Reason); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "quarantined %s: its files are no longer served; its Owners were told\n", c.Name)
+		return nil
+	})
+}
+
+// ProjectReleaseCmd releases a project from quarantine.
+type ProjectReleaseCmd struct {
+	Name             string `arg:"" help:"Project name (any spelling)."`
+	projectMailFlags `embed:""`
+}
+
+// Run implements the command.
+func (c *ProjectReleaseCmd) Run(e *env) error {
+	return withProjectIndex(e, c.projectMailFlags, func(idx *index.Service) error {
+		if err := idx.ReleaseFromQuarantine(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "released %s from quarantine: its files are served again; its Owners were told\n", c.Name)
+		return nil
+	})
+}
+
+// withProjectIndex runs fn with the index of the data directory and
+// database, whose emails go out as f says.
+func withProjectIndex(e *env, f projectMailFlags, fn func(idx *index.Service) error) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	base := strings.TrimRight(f.BaseURL, "/")
+	mailer, err := e.mailer(f.SMTPURL, f.MailFrom, base)
+	if err != nil {
+		return err
+	}
+	return fn(index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer}, e.log))
+}

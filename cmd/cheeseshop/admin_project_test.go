@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+func TestAdminProjectQuarantine(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		dataDir, dbURL := t.TempDir(), storetest.URL(t, d)
+		args := func(a ...string) []string {
+			return append(append([]string{}, a...), "--data", dataDir, "--database", dbURL)
+		}
+		if code, _, errs := cli(t, "correct horse battery\n", args("admin", "user", "create", "--username", "alice", "--email", "alice@example.org")...); code != 0 {
+			t.Fatalf("user create: %s", errs)
+		}
+		st, err := store.Open(ctx, dbURL)
+		storetest.Must(t, err)
+		defer st.Close()
+		u, err := st.UserByUsername(ctx, "alice")
+		storetest.Must(t, err)
+		p := &store.Project{Name: "Demo", NormalizedName: "demo", UltraName: "dem0", CreatedAt: time.Now()}
+		storetest.Must(t, st.CreateProject(ctx, p))
+		storetest.Must(t, st.AddRole(ctx, p.ID, u.ID, store.RoleOwner, time.Now()))
+		storetest.Must(t, st.SetProjectStatus(ctx, p.ID, store.StatusDeprecated, "use gouda", "", "", time.Now()))
+
+		status := func() (string, string) {
+			t.Helper()
+			p, err := st.ProjectByName(ctx, "demo")
+			storetest.Must(t, err)
+			return p.Status, p.StatusReason
+		}
+		if code, _, errs := cli(t, "", args("admin", "project", "quarantine", "demo")...); code == 0 || !strings.Contains(errs, "--reason") {
+			t.Errorf("quarantine without --reason: %d %q", code, errs)
+		}
+		code, out, errs := cli(t, "", args("admin", "project", "quarantine", "DEMO", "--reason", "malware in setup.py")...)
+		if code != 0 || !strings.Contains(out, "quarantined DEMO") {
+			t.Fatalf("quarantine: %d %q %q", code, out, errs)
+		}
+		if s, r := status(); s != store.StatusQuarantined || r != "malware in setup.py" {
+			t.Errorf("after quarantine: %s %q", s, r)
+		}
+		if code, _, errs := cli(t, "", args("admin", "project", "quarantine", "demo", "--reason", "again")...); code == 0 || !strings.Contains(errs, "already quarantined") {
+			t.Errorf("quarantine twice: %d %q", code, errs)
+		}
+		if code, _, errs := cli(t, "", args("admin", "project", "quarantine", "nope", "--reason", "x")...); code == 0 || !strings.Contains(errs, "No project named 'nope'") {
+			t.Errorf("quarantine of an unknown project: %d %q", code, errs)
+		}
+		code, out, errs = cli(t, "", args("admin", "project", "release", "demo")...)
+		if code != 0 || !strings.Contains(out, "released demo") {
+			t.Fatalf("release: %d %q %q", code, out, errs)
+		}
+		if s, r := status(); s != store.StatusDeprecated || r != "use gouda" {
+			t.Errorf("after release: %s %q, want the deprecation back", s, r)
+		}
+
+		evs, err := st.ProjectEvents(ctx, p.ID, 10)
+		storetest.Must(t, err)
+		if len(evs) != 2 || evs[0].Tag != audit.ProjectReleased || evs[1].Tag != audit.ProjectQuarantined || evs[1].ActorID != 0 {
+			t.Errorf("events: %+v", evs)
+		}
+		mails, _ := filepath.Glob(filepath.Join(dataDir, "outbox", "*.eml"))
+		var subjects []string
+		for _, m := range mails {
+			b, err := os.ReadFile(m)
+			storetest.Must(t, err)
+			if !strings.Contains(string(b), "alice@example.org") {
+				t.Errorf("an email not to the Owner: %s", b)
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if s, ok := strings.CutPrefix(line, "Subject: "); ok {
+					subjects = append(subjects, strings.TrimSpace(s))
+				}
+			}
+		}
+		if strings.Join(subjects, "|") != "Demo is quarantined|Demo is released from quarantine" &&
+			strings.Join(subjects, "|") != "Demo is released from quarantine|Demo is quarantined" {
+			t.Errorf("emails: %q", subjects)
+		}
+	})
+}
