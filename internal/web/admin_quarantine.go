@@ -8,7 +8,6 @@ package web
 import (
 	"net/http"
 
-	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
 
@@ -60,15 +59,5 @@ func (a *adminPages) adminQuarantineRelease(w http.ResponseWriter, r *http.Reque
 // quarantineDone goes back to the list with the outcome: a refusal (an
 // unknown project, no reason, already quarantined) as a message there.
 func (a *adminPages) quarantineDone(w http.ResponseWriter, r *http.Request, err error, ok string) {
-	if err != nil {
-		if e, isProblem := problem.As(err); isProblem && e.Kind != problem.TooManyRequests && e.Kind != problem.Unavailable {
-			a.s.addFlash(w, r, "error", e.Message)
-			redirect(w, r, "/admin/quarantine/")
-			return
-		}
-		a.s.fail(w, r, err)
-		return
-	}
-	a.s.addFlash(w, r, "ok", ok)
-	redirect(w, r, "/admin/quarantine/")
+	a.done(w, r, err, "/admin/quarantine/", func() string { return ok })
 }

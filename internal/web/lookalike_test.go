@@ -154,6 +154,17 @@ func TestLookalikeHeldOverHTTP(t *testing.T) {
 		if resp, _ := s.uploadAnswer(tok, nunpy); resp.StatusCode != http.StatusOK {
 			t.Fatalf("nunpy: %s", resp.Status)
 		}
+		// Quarantine from the queue keeps it for evidence: held, and
+		// quarantined.
+		page = getOK(t, b, "/admin/lookalikes/")
+		if !strings.Contains(page, `<input type="hidden" name="reason" value="A look-alike of numpy (`) {
+			t.Fatalf("the queue offers no quarantine:\n%s", page)
+		}
+		resp2, page = b.post("/admin/quarantine/", url.Values{"project": {"nunpy"}, "reason": {"A look-alike of numpy, under review."}})
+		wantStatus(t, "quarantine from the queue", resp2, page, http.StatusSeeOther)
+		if p, err := s.st.ProjectByName(context.Background(), "nunpy"); err != nil || p.Status != store.StatusQuarantined {
+			t.Fatalf("after the queue's quarantine: %+v, %v", p, err)
+		}
 		getOK(t, b, "/admin/lookalikes/")
 		resp2, page = b.post("/admin/lookalikes/nunpy/reject", url.Values{"csrf_token": {""}})
 		wantStatus(t, "rejection without the form token", resp2, page, http.StatusForbidden)
