@@ -227,13 +227,9 @@ func TestSecondStepGuessBurst(t *testing.T) {
 		for _, method := range []string{"totp", "recovery-code"} {
 			t.Run(method, func(t *testing.T) {
 				t.Parallel()
-				clk := newTestClock()
-				s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-				u := s.userWithPassword("alice", pw)
-				b := s.browser(t)
-				b.login("alice", pw)
-				codes := generateRecoveryCodes(t, b)
-				secret := enrolTOTP(t, b, clk)
+				s, clk := clockServer(t, d, serverConfig{})
+				u, b := s.signedInUser(t, "alice", pw)
+				codes, secret := enrolApp(t, b, clk)
 				b.post("/account/logout/", nil)
 				clk.Add(5*time.Minute + time.Second) // the set-up's failures leave the window
 				failedBefore := countAllEvents(t, s.st, u.ID, audit.TwoFactorFailure)

@@ -94,12 +94,10 @@ func TestTwoTOTPSetUps(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-		s.userWithPassword("alice", pw)
-		a, b := s.browser(t), s.browser(t)
-		a.login("alice", pw)
+		s, clk := clockServer(t, d, serverConfig{})
+		_, a := s.signedInUser(t, "alice", pw)
 		generateRecoveryCodes(t, a)
+		b := s.browser(t)
 		b.login("alice", pw)
 		secrets := map[*browser]string{}
 		for _, br := range []*browser{a, b} {
