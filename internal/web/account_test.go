@@ -124,6 +124,22 @@ func hasEvent(t testing.TB, st *store.Store, userID int64, tag string) bool {
 	return false
 }
 
+// countEvents counts every event of the user tagged tag.
+func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
+	t.Helper()
+	ev, err := st.UserEvents(context.Background(), userID, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ev {
+		if e.Tag == tag {
+			n++
+		}
+	}
+	return n
+}
+
 func TestAccountRegisterAndVerify(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := newTestServer(t, d)

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -302,12 +303,7 @@ func (ix *benchIndex) benchNewUpload(b *testing.B) benchUpload {
 	form := d.Form("bdist_wheel", content)
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(form)) {
 		for _, v := range form[k] {
 			mw.WriteField(k, v)
 		}

@@ -169,8 +169,7 @@ func TestPerAddressLimitsHoldIPv6Networks(t *testing.T) {
 		}})
 		u := s.userWithPassword("victim", "a long enough password")
 		client := "2001:db8:1:2::1"
-		b := s.browser(t)
-		b.client.Transport = forwardedFor{&client}
+		b := s.proxiedBrowser(t, &client)
 		b.get("/account/login/")
 		// Each guess from a new address of the same /64, each at
 		// another account (the per-user limit stays out of it).

@@ -348,19 +348,6 @@ func TestWebauthnProtocolRefusals(t *testing.T) {
 	})
 }
 
-func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
-	t.Helper()
-	ev, err := st.UserEvents(context.Background(), userID, 100)
-	storetest.Must(t, err)
-	n := 0
-	for _, e := range ev {
-		if e.Tag == tag {
-			n++
-		}
-	}
-	return n
-}
-
 func TestWebauthnLabels(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		s, _ := keyServer(t, d, false)
