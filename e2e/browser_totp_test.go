@@ -140,12 +140,7 @@ func TestRequire2FAUpload(t *testing.T) {
 	requireTool(t, debTwine, "twine")
 	d := pythonDists(t)
 	s := startServer(t, serverOptions{Args: []string{"--require-2fa"}})
-	out := s.admin(t, "user", "create", "--username", "carol", "--email", "carol@example.org")
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("admin user create printed no password: %q", out)
-	}
-	password := m[1]
+	password := s.createUserPassword(t, "carol", false)
 	token := s.token(t, "carol")
 
 	r := twineUpload(t, s, token, d.Dep.Files()...)

@@ -32,9 +32,7 @@ func TestKilledDuringLargeUpload(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
 	opts := serverOptions{Data: data, Args: []string{"--max-file-size", "200MiB"}}
-	s := startServer(t, opts)
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, opts)
 
 	stop := timed(t, "writing a 150 MiB wheel")
 	wheel := writeBigWheel(t, t.TempDir(), "bigcheese", "1.0", 150<<20)

@@ -15,9 +15,7 @@ func TestShutdownFinishesUploads(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
 	opts := serverOptions{Data: data, Args: []string{"--max-file-size", "100MiB"}}
-	s := startServer(t, opts)
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, opts)
 	wheel := writeBigWheel(t, t.TempDir(), "slowcheese", "1.0", 40<<20)
 
 	p := &pace{chunk: 4 << 20, more: make(chan struct{}), abort: make(chan struct{})}
