@@ -456,19 +456,9 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		u := f.user("gina", false)
 		gate := mailtest.NewGate(f.box)
 		f.rec.mail.Mailer = gate
-		answered := make(chan error)
-		go func() {
-			answered <- errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))
-		}()
-		select {
-		case err := <-answered:
-			storetest.Must(t, err)
-		case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
-			gate.Open()
-			t.Fatal("the answer to a recovery request waited for the email")
-		}
-		<-gate.Entered
-		gate.Open()
+		gate.AnsweredFirst(t, "the answer to a recovery request", func() error {
+			return errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))
+		})
 		storetest.Must(t, f.rec.Drain(ctx))
 		if _, err := st.OpenRecoveryRequest(ctx, u.ID); err != nil {
 			t.Fatalf("the request was not filed after the answer: %v", err)
