@@ -141,8 +141,7 @@ func criticalMandate(t *testing.T, opts serverOptions) {
 	maxTab.open("/project/cheese-dep/")
 	maxTab.mustSee("Critical project")
 	maxTab.screenshot("critical-project-page")
-	maxTab.setUpRecoveryCodes(false)
-	maxTab.setUpTOTP(false)
+	maxTab.setUpApp(false)
 	if r := twineUpload(t, s, maxToken, d.Dep2.Files()...); r.Code != 0 {
 		t.Fatalf("twine upload by max after enrolling TOTP: exit %d\n%s", r.Code, r.Out)
 	}

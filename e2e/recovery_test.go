@@ -47,8 +47,7 @@ func TestRecoveryBrowser(t *testing.T) {
 	// The administrator enrols an app in its own tab.
 	admin := newTab(t, "recovery-admin", base, 1280, 900)
 	admin.loginPassword("root", rootPW)
-	admin.setUpRecoveryCodes(false)
-	admin.setUpTOTP(false)
+	admin.setUpApp(false)
 	admin.open("/admin/recovery/")
 	admin.mustSee("Account recovery", "No recovery request is open")
 
@@ -57,8 +56,7 @@ func TestRecoveryBrowser(t *testing.T) {
 	secrets := map[string]string{}
 	for name, pw := range map[string]string{"alice": alicePW, "bob": bobPW} {
 		b.loginPassword(name, pw)
-		b.setUpRecoveryCodes(false)
-		secrets[name] = b.setUpTOTP(false)
+		secrets[name] = b.setUpApp(false)
 		b.logout()
 	}
 
