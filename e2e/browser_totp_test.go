@@ -48,6 +48,15 @@ func (b *tab) setUpRecoveryCodes(shot bool) []string {
 	return codes
 }
 
+// setUpApp sets up the signed-in user's recovery codes, then its
+// authenticator app (setUpRecoveryCodes, setUpTOTP); it returns the app's
+// secret.
+func (b *tab) setUpApp(shot bool) string {
+	b.t.Helper()
+	b.setUpRecoveryCodes(shot)
+	return b.setUpTOTP(shot)
+}
+
 var base32Secret = regexp.MustCompile(`^[A-Z2-7]{32}$`)
 
 // setUpTOTP enables an authenticator app from the secret the page shows,
@@ -93,8 +102,7 @@ func TestBrowserTOTP(t *testing.T) {
 	const password = "correct horse battery staple"
 	b := newTab(t, "totp", s.URL, 1280, 900)
 	b.register(outbox, "alice", password)
-	b.setUpRecoveryCodes(true)
-	secret := b.setUpTOTP(true)
+	secret := b.setUpApp(true)
 	b.open("/manage/account/two-factor/")
 	b.mustSee("Enabled")
 	b.screenshot("two-factor")
@@ -140,12 +148,7 @@ func TestRequire2FAUpload(t *testing.T) {
 	requireTool(t, debTwine, "twine")
 	d := pythonDists(t)
 	s := startServer(t, serverOptions{Args: []string{"--require-2fa"}})
-	out := s.admin(t, "user", "create", "--username", "carol", "--email", "carol@example.org")
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("admin user create printed no password: %q", out)
-	}
-	password := m[1]
+	password := s.createUserPassword(t, "carol", false)
 	token := s.token(t, "carol")
 
 	r := twineUpload(t, s, token, d.Dep.Files()...)
@@ -161,8 +164,7 @@ func TestRequire2FAUpload(t *testing.T) {
 	}
 	b.mustSee("Two-factor authentication is required")
 	b.screenshot("required")
-	b.setUpRecoveryCodes(false)
-	b.setUpTOTP(false)
+	b.setUpApp(false)
 
 	if r := twineUpload(t, s, token, d.Dep.Files()...); r.Code != 0 {
 		t.Fatalf("twine upload after enrolling TOTP: exit %d\n%s", r.Code, r.Out)

@@ -32,9 +32,7 @@ func TestKilledDuringLargeUpload(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
 	opts := serverOptions{Data: data, Args: []string{"--max-file-size", "200MiB"}}
-	s := startServer(t, opts)
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, opts)
 
 	stop := timed(t, "writing a 150 MiB wheel")
 	wheel := writeBigWheel(t, t.TempDir(), "bigcheese", "1.0", 150<<20)
@@ -42,17 +40,7 @@ func TestKilledDuringLargeUpload(t *testing.T) {
 
 	// Start the upload; the content goes out 8 MiB at a time, when the
 	// test says so.
-	p := &pace{chunk: 8 << 20, more: make(chan struct{}), abort: make(chan struct{})}
-	defer close(p.abort)
-	type result struct {
-		status string
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		status, err := uploadWheel(s.URL, token, wheel, p)
-		done <- result{status, err}
-	}()
+	p, done := startPacedUpload(t, s.URL, token, wheel, 8<<20)
 
 	tmp := filepath.Join(data, "files", "tmp")
 	staged := func() (string, int64) { return stagedUpload(data) }
@@ -283,6 +271,26 @@ type pace struct {
 	chunk int64
 	more  chan struct{}
 	abort chan struct{}
+}
+
+// uploadResult is how an upload ended: its status line, or its error.
+type uploadResult struct {
+	status string
+	err    error
+}
+
+// startPacedUpload starts uploading w in the background, paced: each
+// receive on the pace's more lets chunk more bytes go. The pace is
+// aborted when the test ends; how the upload ended comes on the channel.
+func startPacedUpload(t testing.TB, baseURL, token string, w bigWheel, chunk int64) (*pace, <-chan uploadResult) {
+	p := &pace{chunk: chunk, more: make(chan struct{}), abort: make(chan struct{})}
+	t.Cleanup(func() { close(p.abort) })
+	done := make(chan uploadResult, 1)
+	go func() {
+		status, err := uploadWheel(baseURL, token, w, p)
+		done <- uploadResult{status, err}
+	}()
+	return p, done
 }
 
 // uploadWheel POSTs a wheel to /legacy/ as twine does (form fields first,

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,12 +42,7 @@ func criticalMandate(t *testing.T, opts serverOptions) {
 	// olivia owns cheese-dep, cheese-app and foo-bar-baz; max maintains cheese-dep, with a
 	// token for all his projects made now, before any designation.
 	s.createUser(t, "olivia")
-	out := s.admin(t, "user", "create", "--username", "max", "--email", "max@example.org")
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("admin user create printed no password: %q", out)
-	}
-	maxPassword := m[1]
+	maxPassword := s.createUserPassword(t, "max", false)
 	olivia := s.token(t, "olivia")
 	for _, files := range [][]string{d.Dep.Files(), d.FooBar.Files(), {d.App.Wheel}} {
 		if r := twineUpload(t, s, olivia, files...); r.Code != 0 {
@@ -95,7 +89,7 @@ func criticalMandate(t *testing.T, opts serverOptions) {
 	s = startServer(t, serverOptions{Data: s.Data, Database: s.Database, Args: opts.Args})
 
 	// 3 projects, top 1% = 1: cheese-dep (3 downloads) and nothing else.
-	out = compute()
+	out := compute()
 	for _, want := range []string{"projects:   3; top 1% = 1", "cutoff:     3 downloads; 1 projects reach it", "1 became critical", "    cheese-dep"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("computation after the downloads does not say %q:\n%s", want, out)
@@ -147,8 +141,7 @@ func criticalMandate(t *testing.T, opts serverOptions) {
 	maxTab.open("/project/cheese-dep/")
 	maxTab.mustSee("Critical project")
 	maxTab.screenshot("critical-project-page")
-	maxTab.setUpRecoveryCodes(false)
-	maxTab.setUpTOTP(false)
+	maxTab.setUpApp(false)
 	if r := twineUpload(t, s, maxToken, d.Dep2.Files()...); r.Code != 0 {
 		t.Fatalf("twine upload by max after enrolling TOTP: exit %d\n%s", r.Code, r.Out)
 	}

@@ -28,9 +28,7 @@ func TestRealClients(t *testing.T) {
 	t.Parallel()
 	d := pythonDists(t)
 	requireTool(t, debTwine, "twine")
-	s := startServer(t, serverOptions{})
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, serverOptions{})
 
 	all := []string{d.FooBar.Wheel, d.FooBar.Sdist, d.Dep.Wheel, d.Dep.Sdist, d.App.Wheel, d.App.Sdist, d.Pip, d.Setuptools, d.Wheel}
 	// The upload is the setup of every subtest below (and itself a test

@@ -27,9 +27,7 @@ func TestPipUsesCoreMetadata(t *testing.T) {
 	}
 	t.Logf("pip wheel to upload: %s", newPip)
 
-	s := startServer(t, serverOptions{})
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, serverOptions{})
 	files := append([]string{newPip}, append(d.Dep.Files(), d.App.Files()...)...)
 	if r := twineUpload(t, s, token, files...); r.Code != 0 {
 		t.Fatalf("twine upload exited with %d:\n%s", r.Code, r.Out)

@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,24 +11,6 @@ import (
 
 	"cheeseshop/internal/store"
 )
-
-var generatedPassword = regexp.MustCompile(`(?m)^password: (\S+)$`)
-
-// createUserPassword creates an account (an administrator with admin)
-// with `cheeseshop admin user create` and returns its generated password.
-func (s *server) createUserPassword(t testing.TB, username string, admin bool) string {
-	t.Helper()
-	args := []string{"user", "create", "--username", username, "--email", username + "@example.org"}
-	if admin {
-		args = append(args, "--admin")
-	}
-	out := s.admin(t, args...)
-	m := generatedPassword.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("admin user create printed no password: %q", out)
-	}
-	return m[1]
-}
 
 // TestRecoveryBrowser runs account recovery end to end in Chromium. alice
 // has an authenticator app and loses it (it simply stops using it): from
@@ -52,15 +31,7 @@ func (s *server) createUserPassword(t testing.TB, username string, admin bool) s
 // TestRecoveryWeb in internal/web, on SQLite and PostgreSQL.
 func TestRecoveryBrowser(t *testing.T) {
 	requireTool(t, debOathtool, "oathtool")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	// Security keys need a host name: the base URL names localhost.
-	base := fmt.Sprintf("http://localhost:%d", port)
-	s := startServer(t, serverOptions{Args: []string{"--addr", fmt.Sprintf("127.0.0.1:%d", port), "--base-url", base}})
+	s, base := keyServer(t, "") // security keys need a host name
 	outbox := filepath.Join(s.Data, "outbox")
 	rootPW := s.createUserPassword(t, "root", true)
 	alicePW := s.createUserPassword(t, "alice", false)
@@ -76,8 +47,7 @@ func TestRecoveryBrowser(t *testing.T) {
 	// The administrator enrols an app in its own tab.
 	admin := newTab(t, "recovery-admin", base, 1280, 900)
 	admin.loginPassword("root", rootPW)
-	admin.setUpRecoveryCodes(false)
-	admin.setUpTOTP(false)
+	admin.setUpApp(false)
 	admin.open("/admin/recovery/")
 	admin.mustSee("Account recovery", "No recovery request is open")
 
@@ -86,8 +56,7 @@ func TestRecoveryBrowser(t *testing.T) {
 	secrets := map[string]string{}
 	for name, pw := range map[string]string{"alice": alicePW, "bob": bobPW} {
 		b.loginPassword(name, pw)
-		b.setUpRecoveryCodes(false)
-		secrets[name] = b.setUpTOTP(false)
+		secrets[name] = b.setUpApp(false)
 		b.logout()
 	}
 

@@ -224,6 +224,15 @@ func (s *server) admin(t testing.TB, args ...string) string {
 	return string(out)
 }
 
+// startWithUploader starts a server (startServer) with the account
+// "alice", and returns it and an upload token of hers.
+func startWithUploader(t testing.TB, opts serverOptions) (*server, string) {
+	t.Helper()
+	s := startServer(t, opts)
+	s.createUser(t, "alice")
+	return s, s.token(t, "alice")
+}
+
 // createUser creates an account with a generated password.
 func (s *server) createUser(t testing.TB, username string) {
 	t.Helper()
@@ -231,6 +240,24 @@ func (s *server) createUser(t testing.TB, username string) {
 	if !strings.Contains(out, "created user "+username) {
 		t.Fatalf("admin user create said %q", out)
 	}
+}
+
+var generatedPassword = regexp.MustCompile(`(?m)^password: (\S+)$`)
+
+// createUserPassword creates an account (an administrator with admin)
+// with `cheeseshop admin user create` and returns its generated password.
+func (s *server) createUserPassword(t testing.TB, username string, admin bool) string {
+	t.Helper()
+	args := []string{"user", "create", "--username", username, "--email", username + "@example.org"}
+	if admin {
+		args = append(args, "--admin")
+	}
+	out := s.admin(t, args...)
+	m := generatedPassword.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("admin user create printed no password: %q", out)
+	}
+	return m[1]
 }
 
 // token creates an upload-only API token for the user, scoped to the

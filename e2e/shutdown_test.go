@@ -15,22 +15,10 @@ func TestShutdownFinishesUploads(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
 	opts := serverOptions{Data: data, Args: []string{"--max-file-size", "100MiB"}}
-	s := startServer(t, opts)
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, opts)
 	wheel := writeBigWheel(t, t.TempDir(), "slowcheese", "1.0", 40<<20)
 
-	p := &pace{chunk: 4 << 20, more: make(chan struct{}), abort: make(chan struct{})}
-	defer close(p.abort)
-	type result struct {
-		status string
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		status, err := uploadWheel(s.URL, token, wheel, p)
-		done <- result{status, err}
-	}()
+	p, done := startPacedUpload(t, s.URL, token, wheel, 4<<20)
 
 	// Let the first chunk go, and wait until the server is writing it.
 	p.more <- struct{}{}

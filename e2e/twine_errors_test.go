@@ -14,9 +14,7 @@ func TestTwineErrors(t *testing.T) {
 	t.Parallel()
 	d := pythonDists(t)
 	requireTool(t, debTwine, "twine")
-	s := startServer(t, serverOptions{})
-	s.createUser(t, "alice")
-	token := s.token(t, "alice")
+	s, token := startWithUploader(t, serverOptions{})
 	if r := twineUpload(t, s, token, append(d.Dep.Files(), d.App.Files()...)...); r.Code != 0 {
 		t.Fatalf("twine upload exited with %d:\n%s", r.Code, r.Out)
 	}

@@ -16,16 +16,11 @@ func TestAdminUserDisable(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		dbURL := storetest.URL(t, d)
-		db := []string{"--data", t.TempDir(), "--database", dbURL}
-		args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
+		args := withDB(t.TempDir(), dbURL)
 		if code, _, errs := cli(t, "correct horse battery\n", args("admin", "user", "create", "--username", "alice", "--email", "alice@example.org")...); code != 0 {
 			t.Fatalf("user create: %s", errs)
 		}
-		st, err := store.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := openStore(t, dbURL)
 		u, err := st.UserByUsername(ctx, "alice")
 		if err != nil {
 			t.Fatal(err)

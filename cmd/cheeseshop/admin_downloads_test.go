@@ -19,16 +19,11 @@ func TestAdminDownloadsImport(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		dbURL := storetest.URL(t, d)
-		db := []string{"--data", t.TempDir(), "--database", dbURL}
-		args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
+		args := withDB(t.TempDir(), dbURL)
 		if code, _, errs := cli(t, "", args("migrate")...); code != 0 {
 			t.Fatalf("migrate: %s", errs)
 		}
-		st, err := store.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := openStore(t, dbURL)
 		now := time.Now()
 		p := &store.Project{Name: "Foo", NormalizedName: "foo", UltraName: "f00", CreatedAt: now}
 		storetest.Must(t, st.CreateProject(ctx, p))

@@ -15,8 +15,7 @@ import (
 func TestAdminPromoImport(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := []string{"--data", t.TempDir(), "--database", storetest.URL(t, d)}
-		args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
+		args := withDB(t.TempDir(), storetest.URL(t, d))
 		if code, _, errs := cli(t, "", args("migrate")...); code != 0 {
 			t.Fatalf("migrate: %s", errs)
 		}

@@ -21,12 +21,32 @@ func cli(t *testing.T, stdin string, args ...string) (code int, stdout, stderr s
 	return code, out.String(), errb.String()
 }
 
+// withDB returns a function that appends the flags naming dataDir and the
+// database at dbURL to a command line.
+func withDB(dataDir, dbURL string) func(a ...string) []string {
+	return func(a ...string) []string {
+		return append(append([]string{}, a...), "--data", dataDir, "--database", dbURL)
+	}
+}
+
+// openStore opens the database at dbURL beside the commands under test,
+// closed when the test ends.
+func openStore(t *testing.T, dbURL string) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func TestAdminCommands(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		dataDir := t.TempDir()
-		db := []string{"--data", dataDir, "--database", storetest.URL(t, d)}
-		args := func(a ...string) []string { return append(append([]string{}, a...), db...) }
+		dbURL := storetest.URL(t, d)
+		args := withDB(dataDir, dbURL)
 
 		code, out, errs := cli(t, "", args("migrate")...)
 		if code != 0 || !strings.Contains(out, "up to date") {
@@ -92,11 +112,7 @@ func TestAdminCommands(t *testing.T) {
 			t.Fatalf("prohibit: %d %q", code, out)
 		}
 		// The prohibition covers the name's look-alikes too.
-		st, err := store.Open(t.Context(), db[3])
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := openStore(t, dbURL)
 		for _, lookalike := range []string{"evil-pkg", "ev1l.pkg", "EVILPKG", "evi1_pkg"} {
 			if bad, err := st.IsProhibited(t.Context(), pep.UltraNormalizeName(lookalike)); err != nil || !bad {
 				t.Errorf("%s is not prohibited after prohibiting Evil_Pkg (%v)", lookalike, err)

@@ -16,14 +16,22 @@ func digest(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func TestFSStageCommitOpen(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+// newTestFS opens an FS in a new temporary folder, closed when the test
+// ends.
+func newTestFS(t *testing.T) *FS {
+	t.Helper()
 	s, err := NewFS(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestFSStageCommitOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newTestFS(t)
 	data := []byte("hello wheel")
 	sha := digest(data)
 
@@ -84,11 +92,7 @@ func TestFSStageCommitOpen(t *testing.T) {
 func TestFSPutBytes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := NewFS(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newTestFS(t)
 	sha, err := PutBytes(ctx, s, []byte("Metadata-Version: 2.1\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,13 @@ func counterProjects(t *testing.T, s *store.Store, n int) []int64 {
 	return ids
 }
 
+// newCounter creates n projects, and a counter without a policy on s; it
+// returns the projects' ids and the counter.
+func newCounter(t *testing.T, s *store.Store, n int) ([]int64, *downloads.Counter) {
+	t.Helper()
+	return counterProjects(t, s, n), downloads.NewCounter(s, quietLog(), downloads.Policy{})
+}
+
 // downloadsOn returns a project's downloads on a day.
 func downloadsOn(t *testing.T, s *store.Store, id int64, d store.Day) int64 {
 	t.Helper()
@@ -46,8 +53,7 @@ func TestCounterConcurrent(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		ids := counterProjects(t, s, 3)
-		c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
+		ids, c := newCounter(t, s, 3)
 		zone := time.FixedZone("UTC+2", 2*3600)
 		// 01:59:59 in UTC+2 is 23:59:59 UTC on the 24th; a second later
 		// is the 25th in UTC.
@@ -136,8 +142,7 @@ func TestCounterFlushFailure(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		ids := counterProjects(t, s, 2)
-		c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
+		ids, c := newCounter(t, s, 2)
 		now := time.Now()
 		today := store.DayOf(now)
 		for range 5 {
@@ -202,8 +207,7 @@ func TestCounterDeletedProject(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		ids := counterProjects(t, s, 2)
-		c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
+		ids, c := newCounter(t, s, 2)
 		now := time.Now()
 		c.Count(downloads.Download{ProjectID: ids[0], At: now})
 		c.Count(downloads.Download{ProjectID: ids[1], At: now})
@@ -276,8 +280,7 @@ func TestCounterRun(t *testing.T) {
 func TestCounterRunFinalFlushFails(t *testing.T) {
 	t.Parallel()
 	s := storetest.Open(t, store.SQLite)
-	ids := counterProjects(t, s, 1)
-	c := downloads.NewCounter(s, quietLog(), downloads.Policy{})
+	ids, c := newCounter(t, s, 1)
 	c.Count(downloads.Download{ProjectID: ids[0], At: time.Now()})
 	s.Close()
 	ctx, cancel := context.WithCancel(context.Background())

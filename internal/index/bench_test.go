@@ -17,24 +17,14 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"cheeseshop/internal/audit"
 
-	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
-
-var benchSizes = []struct {
-	label    string
-	projects int
-}{
-	{"100", 100},
-	{"100k", 100_000},
-}
 
 const (
 	benchProjectName = "bench-sample"
@@ -51,20 +41,14 @@ type benchIndex struct {
 	versions atomic.Int64
 }
 
+// benchForSizes runs fn as a sub-benchmark per index size, each on its
+// own index, built once for all of fn's sub-benchmarks.
 func benchForSizes(b *testing.B, fn func(b *testing.B, ix *benchIndex)) {
-	for _, size := range benchSizes {
-		b.Run("projects="+size.label, func(b *testing.B) {
-			if testing.Short() && size.projects > 1000 {
-				b.Skip("-short: small index only")
-			}
-			fn(b, benchNewIndex(b, size.projects))
-		})
-	}
+	storetest.ForIndexSizes(b, benchNewIndex, fn)
 }
 
 func benchNewIndex(b *testing.B, n int) *benchIndex {
 	b.Helper()
-	ctx := context.Background()
 	st := storetest.Open(b, store.SQLite)
 	blobs, err := blob.NewFS(filepath.Join(b.TempDir(), "files"))
 	if err != nil {
@@ -72,15 +56,7 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 	}
 	b.Cleanup(func() { blobs.Close() })
 	svc := New(st, blobs, Config{BaseURL: "http://bench.test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}
-	if err := st.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	tok, hash := auth.NewToken()
-	t := &store.Token{UserID: u.ID, Name: "bench", Prefix: auth.DisplayPrefix(tok), Hash: hash, CreatedAt: time.Now()}
-	if err := st.CreateToken(ctx, t); err != nil {
-		b.Fatal(err)
-	}
+	u, t, tok := storetest.BenchOwner(b, st)
 	ix := &benchIndex{st: st, svc: svc, p: &Principal{User: u, Token: t}, token: tok}
 	storetest.FillProjects(b, st, u.ID, n-1)
 	for v := 1; v <= benchReleases; v++ {

@@ -22,9 +22,9 @@ import (
 // cached pages once it reads the journal.
 func TestCacheFollowsOtherReplicas(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		a := newFixture(t, st.Dialect(), Config{})
+		a := newFixture(t, d, Config{})
 		blobs, err := blob.NewFS(filepath.Join(a.dir, "files"))
 		if err != nil {
 			t.Fatal(err)

@@ -19,8 +19,8 @@ import (
 // every other request gets a clean "File already exists" refusal.
 func TestConcurrentUploadsOfOneFilename(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		f := newFixture(t, s.Dialect(), Config{})
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, Config{})
 		alice := f.user("alice")
 		const n = 32
 		var (
@@ -80,8 +80,8 @@ func TestConcurrentUploadsOfOneFilename(t *testing.T) {
 // succeed, and one file is stored.
 func TestConcurrentIdenticalUploads(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		f := newFixture(t, s.Dialect(), Config{})
+	storetest.EachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		f := newFixture(t, dialect, Config{})
 		alice := f.user("alice")
 		d := disttest.Dist{Name: "same", Version: "1.0"}
 		var wg sync.WaitGroup

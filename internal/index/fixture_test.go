@@ -55,6 +55,22 @@ func (f *fixture) user(name string) *Principal {
 	return f.token(u, false)
 }
 
+// countEvents counts the user's latest 100 events tagged tag.
+func (f *fixture) countEvents(userID int64, tag string) int {
+	f.t.Helper()
+	evs, err := f.st.UserEvents(context.Background(), userID, 100)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Tag == tag {
+			n++
+		}
+	}
+	return n
+}
+
 // token creates a token for u with the management scope, limited to the
 // named projects if scoped.
 func (f *fixture) token(u *store.User, scoped bool, projects ...string) *Principal {

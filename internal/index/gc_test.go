@@ -15,8 +15,8 @@ import (
 
 func TestCollectBlobs(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		f := newFixture(t, st.Dialect(), Config{})
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, Config{})
 		ctx := context.Background()
 		alice := f.user("alice")
 		keep := disttest.Dist{Name: "keep", Version: "1.0"}

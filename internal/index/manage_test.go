@@ -59,17 +59,7 @@ func TestManageDomain(t *testing.T) {
 				t.Fatalf("a scoped token minted a token: %v", err)
 			}
 			// Uses are recorded at most once a minute.
-			count := func() int {
-				evs, err := f.st.UserEvents(ctx, alice.User.ID, 100)
-				storetest.Must(t, err)
-				n := 0
-				for _, e := range evs {
-					if e.Tag == audit.TokenUsed {
-						n++
-					}
-				}
-				return n
-			}
+			count := func() int { return f.countEvents(alice.User.ID, audit.TokenUsed) }
 			_, _ = f.svc.AuthenticateToken(ctx, nt.Secret, audit.Meta{})
 			if n := count(); n != 1 {
 				t.Fatalf("%d use events within a minute", n)

@@ -124,14 +124,7 @@ func TestTokenPermissions(t *testing.T) {
 		// Every creation is an event and an email.
 		tokens, err := f.st.UserTokens(ctx, alice.User.ID)
 		storetest.Must(t, err)
-		evs, err := f.st.UserEvents(ctx, alice.User.ID, 100)
-		storetest.Must(t, err)
-		created := 0
-		for _, e := range evs {
-			if e.Tag == audit.TokenCreated {
-				created++
-			}
-		}
+		created := f.countEvents(alice.User.ID, audit.TokenCreated)
 		msgs, err := mail.ReadOutbox(outbox)
 		storetest.Must(t, err)
 		notices := 0

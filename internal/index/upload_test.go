@@ -152,8 +152,8 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 // burned names after deletion, releases that keep their first metadata.
 func TestUploadLifecycle(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		f := newFixture(t, s.Dialect(), Config{})
+	storetest.EachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		f := newFixture(t, dialect, Config{})
 		ctx := context.Background()
 		alice := f.user("alice")
 		d := disttest.Dist{Name: "Foo_Bar.baz", Version: "1.0", Summary: "first", RequiresPython: ">=3.8"}
@@ -246,8 +246,8 @@ func TestUploadLifecycle(t *testing.T) {
 // TestAuthenticateToken covers expired, revoked and disabled credentials.
 func TestAuthenticateToken(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		f := newFixture(t, s.Dialect(), Config{})
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, Config{})
 		ctx := context.Background()
 		u := &store.User{Username: "carol", Email: "c@example.org", PasswordHash: "!", CreatedAt: f.svc.now()}
 		if err := f.st.CreateUser(ctx, u); err != nil {

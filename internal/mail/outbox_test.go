@@ -78,10 +78,7 @@ func TestOutboxRoundTrip(t *testing.T) {
 			if err := box.Send(context.Background(), tt.msg); err != nil {
 				t.Fatal(err)
 			}
-			got, err := ReadOutbox(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := mustReadOutbox(t, dir)
 			if len(got) != 1 {
 				t.Fatalf("ReadOutbox: %d messages, want 1", len(got))
 			}
@@ -228,10 +225,7 @@ func TestOutboxConcurrentSends(t *testing.T) {
 			t.Errorf("left-over file %q", e.Name())
 		}
 	}
-	got, err := ReadOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustReadOutbox(t, dir)
 	var subjects []string
 	for _, r := range got {
 		subjects = append(subjects, r.Subject)
@@ -240,6 +234,16 @@ func TestOutboxConcurrentSends(t *testing.T) {
 	if len(slices.Compact(subjects)) != n {
 		t.Fatalf("subjects are not distinct: %q", subjects)
 	}
+}
+
+// mustReadOutbox reads the outbox folder dir, failing the test on error.
+func mustReadOutbox(t *testing.T, dir string) []Received {
+	t.Helper()
+	got, err := ReadOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 func TestReadOutbox(t *testing.T) {
@@ -260,10 +264,7 @@ func TestReadOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := ReadOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustReadOutbox(t, dir)
 	var subjects []string
 	for _, r := range got {
 		subjects = append(subjects, r.Subject)
@@ -287,10 +288,7 @@ func TestReadOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err = ReadOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = mustReadOutbox(t, dir)
 	if len(got) != 5 || got[3].Subject != "Frèd" || got[3].Text != "hé https://example.org/!\n" || got[4].Text != "hé\n" {
 		t.Fatalf("foreign messages read as %+v", got[3:])
 	}
@@ -343,10 +341,7 @@ func TestLinksThroughOutbox(t *testing.T) {
 	if bytes.Contains(raw, []byte(longURL)) {
 		t.Fatalf("the long URL was not broken by quoted-printable, so the test tests nothing")
 	}
-	got, err := ReadOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustReadOutbox(t, dir)
 	if links := got[0].Links(); !slices.Equal(links, []string{longURL}) {
 		t.Fatalf("Links() = %q, want [%q]", links, longURL)
 	}

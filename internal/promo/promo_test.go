@@ -78,6 +78,30 @@ func stock(t testing.TB, svc *promo.Service, n int) {
 	}
 }
 
+// claim is the outcome of one user's claim.
+type claim struct {
+	code *store.PromoCode
+	err  error
+}
+
+// claimAtOnce has every user claim a code in France at the same moment,
+// and returns their outcomes in the users' order.
+func claimAtOnce(ctx context.Context, svc *promo.Service, users []*store.User, m audit.Meta) []claim {
+	claims := make([]claim, len(users))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, u := range users {
+		wg.Go(func() {
+			<-start
+			c := &claims[i]
+			c.code, c.err = svc.Claim(ctx, u, "France", m)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return claims
+}
+
 // TestConcurrentClaims: 100 users claim at once from a stock of 10.
 func TestConcurrentClaims(t *testing.T) {
 	t.Parallel()
@@ -95,37 +119,20 @@ func TestConcurrentClaims(t *testing.T) {
 			}
 			users[i] = w.user(t, fmt.Sprintf("user%03d", i), role)
 		}
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			codes   = map[string]int64{}
-			noStock int
-			errs    []error
-		)
-		start := make(chan struct{})
-		for _, u := range users {
-			wg.Go(func() {
-				<-start
-				c, err := svc.Claim(ctx, u, "France", audit.Meta{IP: "203.0.113.1"})
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					if prev, dup := codes[c.Code]; dup {
-						errs = append(errs, fmt.Errorf("code %s given to users %d and %d", c.Code, prev, u.ID))
-					}
-					codes[c.Code] = u.ID
-				case errors.Is(err, promo.NoStock):
-					noStock++
-				default:
-					errs = append(errs, err)
+		codes, noStock := map[string]int64{}, 0
+		for i, c := range claimAtOnce(ctx, svc, users, audit.Meta{IP: "203.0.113.1"}) {
+			u := users[i]
+			switch {
+			case c.err == nil:
+				if prev, dup := codes[c.code.Code]; dup {
+					t.Errorf("code %s given to users %d and %d", c.code.Code, prev, u.ID)
 				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		for _, err := range errs {
-			t.Error(err)
+				codes[c.code.Code] = u.ID
+			case errors.Is(c.err, promo.NoStock):
+				noStock++
+			default:
+				t.Error(c.err)
+			}
 		}
 		if len(codes) != 10 || noStock != 90 {
 			t.Fatalf("%d codes claimed, %d told no codes are left; want 10 and 90", len(codes), noStock)
@@ -385,34 +392,17 @@ func TestClaimsPerProject(t *testing.T) {
 		for i := range puppets {
 			puppets[i] = w.userSince(t, fmt.Sprintf("puppet%02d", i), store.RoleMaintainer, old)
 		}
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			claimed []*store.User
-			limited int
-			errs    []error
-		)
-		start := make(chan struct{})
-		for _, u := range puppets {
-			wg.Go(func() {
-				<-start
-				_, err := svc.Claim(ctx, u, "France", audit.Meta{})
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					claimed = append(claimed, u)
-				case errors.Is(err, promo.ProjectLimit):
-					limited++
-				default:
-					errs = append(errs, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		for _, err := range errs {
-			t.Error(err)
+		var claimed []*store.User
+		limited := 0
+		for i, c := range claimAtOnce(ctx, svc, puppets, audit.Meta{}) {
+			switch {
+			case c.err == nil:
+				claimed = append(claimed, puppets[i])
+			case errors.Is(c.err, promo.ProjectLimit):
+				limited++
+			default:
+				t.Error(c.err)
+			}
 		}
 		if len(claimed) != perProject || limited != len(puppets)-perProject {
 			t.Fatalf("%d claims and %d refused for the project's limit; want %d and %d", len(claimed), limited, perProject, len(puppets)-perProject)

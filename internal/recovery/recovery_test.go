@@ -92,6 +92,20 @@ func (f *fixture) request(ctx context.Context, who, reason string, m audit.Meta)
 	return f.rec.Drain(ctx)
 }
 
+// confirmed files a recovery request and confirms it with the emailed
+// link, as its requester does.
+func (f *fixture) confirmed(ctx context.Context, who, reason string) *store.RecoveryRequest {
+	f.t.Helper()
+	if err := f.request(ctx, who, reason, m0); err != nil {
+		f.t.Fatal(err)
+	}
+	r, err := f.rec.Confirm(ctx, link(f.t, f.box, "/account/recovery/confirm/"), m0)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return r
+}
+
 // user creates a verified account with an authenticator app, a security
 // key, recovery codes and two sessions.
 func (f *fixture) user(name string, admin bool) *store.User {
@@ -275,13 +289,7 @@ func TestRecoveryCancel(t *testing.T) {
 		admin := f.user("admin", true)
 		u := f.user("bob", false)
 		before := f.state(u)
-		if err := f.request(ctx, "bob", "", m0); err != nil {
-			t.Fatal(err)
-		}
-		r, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := f.confirmed(ctx, "bob", "")
 		cancel := link(t, f.box, "/account/recovery/cancel/")
 		if _, err := f.rec.PeekCancel(ctx, cancel); err != nil {
 			t.Fatal(err)
@@ -332,13 +340,7 @@ func TestRecoveryReject(t *testing.T) {
 		admin := f.user("admin", true)
 		u := f.user("carol", false)
 		before := f.state(u)
-		if err := f.request(ctx, "carol", "please", m0); err != nil {
-			t.Fatal(err)
-		}
-		r, err := f.rec.Confirm(ctx, link(t, f.box, "/account/recovery/confirm/"), m0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := f.confirmed(ctx, "carol", "please")
 		if _, err := f.rec.Reject(ctx, admin, r.ID, "could not verify", m0); err != nil {
 			t.Fatal(err)
 		}
@@ -454,19 +456,9 @@ func TestRecoveryRequestAnswersFirst(t *testing.T) {
 		u := f.user("gina", false)
 		gate := mailtest.NewGate(f.box)
 		f.rec.mail.Mailer = gate
-		answered := make(chan error)
-		go func() {
-			answered <- errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))
-		}()
-		select {
-		case err := <-answered:
-			storetest.Must(t, err)
-		case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
-			gate.Open()
-			t.Fatal("the answer to a recovery request waited for the email")
-		}
-		<-gate.Entered
-		gate.Open()
+		gate.AnsweredFirst(t, "the answer to a recovery request", func() error {
+			return errors.Join(f.rec.Request(ctx, "gina", "lost everything", m0), f.rec.Request(ctx, "nobody", "", m0))
+		})
 		storetest.Must(t, f.rec.Drain(ctx))
 		if _, err := st.OpenRecoveryRequest(ctx, u.ID); err != nil {
 			t.Fatalf("the request was not filed after the answer: %v", err)

@@ -70,6 +70,19 @@ func tokenOf(t testing.TB, link string) string {
 	return u.Query().Get("token")
 }
 
+// verifyByMail opens the latest verification link mailed to addr in b and
+// confirms it; u's address must then be verified.
+func (s *testServer) verifyByMail(t testing.TB, b *browser, u *store.User, addr, what string) {
+	t.Helper()
+	link := s.lastLink(t, addr, "Verify", "/account/verify-email/")
+	b.get(link)
+	resp, body := b.post("/account/verify-email/", url.Values{"token": {tokenOf(t, link)}})
+	wantStatus(t, what, resp, body, http.StatusSeeOther)
+	if got, _ := s.st.UserByID(context.Background(), u.ID); !got.EmailVerified {
+		t.Fatalf("%s: the address is not verified", what)
+	}
+}
+
 // signedIn reports whether the browser's session is signed in, by asking
 // for the account page.
 func (b *browser) signedIn() bool {
@@ -109,6 +122,22 @@ func hasEvent(t testing.TB, st *store.Store, userID int64, tag string) bool {
 		}
 	}
 	return false
+}
+
+// countEvents counts every event of the user tagged tag.
+func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
+	t.Helper()
+	ev, err := st.UserEvents(context.Background(), userID, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ev {
+		if e.Tag == tag {
+			n++
+		}
+	}
+	return n
 }
 
 func TestAccountRegisterAndVerify(t *testing.T) {
@@ -319,13 +348,7 @@ func TestAccountLinkRefusals(t *testing.T) {
 		wantStatus(t, "expired link, signed in", resp, body, http.StatusNotFound, "expired", "Send a new link")
 		resp, body = b.post("/manage/account/resend-verification/", nil)
 		wantStatus(t, "resend", resp, body, http.StatusSeeOther)
-		link := s.lastLink(t, u.Email, "Verify", "/account/verify-email/")
-		b.get(link)
-		resp, body = b.post("/account/verify-email/", url.Values{"token": {tokenOf(t, link)}})
-		wantStatus(t, "verify with the new link", resp, body, http.StatusSeeOther)
-		if got, _ := s.st.UserByID(ctx, u.ID); !got.EmailVerified {
-			t.Fatal("the new link did not verify the address")
-		}
+		s.verifyByMail(t, b, u, u.Email, "verify with the new link")
 	})
 }
 
@@ -492,13 +515,7 @@ func TestAccountChangeEmail(t *testing.T) {
 		if old := s.mailsTo(t, "grace@example.org"); len(old) != 1 || !strings.Contains(old[0].Text, "grace@new.example") {
 			t.Fatalf("notice to the old address: %+v", old)
 		}
-		link := s.lastLink(t, "grace@new.example", "Verify", "/account/verify-email/")
-		b.get(link)
-		resp, body = b.post("/account/verify-email/", url.Values{"token": {tokenOf(t, link)}})
-		wantStatus(t, "verify the new address", resp, body, http.StatusSeeOther)
-		if got, _ := s.st.UserByID(ctx, u.ID); !got.EmailVerified {
-			t.Fatal("the new address is not verified")
-		}
+		s.verifyByMail(t, b, u, "grace@new.example", "verify the new address")
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -40,15 +41,6 @@ import (
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
-
-// benchSizes are the index sizes every benchmark runs at.
-var benchSizes = []struct {
-	label    string
-	projects int
-}{
-	{"100", 100},
-	{"100k", 100_000},
-}
 
 const (
 	benchProjectName = "bench-sample" // the project the benchmarks read
@@ -86,14 +78,7 @@ func (ix *benchIndex) app(b *testing.B, cfg app.Config) *app.App {
 // benchForSizes runs fn as a sub-benchmark per index size, each on its
 // own index, built once for all of fn's sub-benchmarks.
 func benchForSizes(b *testing.B, fn func(b *testing.B, ix *benchIndex)) {
-	for _, size := range benchSizes {
-		b.Run("projects="+size.label, func(b *testing.B) {
-			if testing.Short() && size.projects > 1000 {
-				b.Skip("-short: small index only")
-			}
-			fn(b, benchNewIndex(b, size.projects))
-		})
-	}
+	storetest.ForIndexSizes(b, benchNewIndex, fn)
 }
 
 // benchNewIndex builds an index of n projects: n-1 fillers inserted
@@ -113,15 +98,7 @@ func benchNewIndex(b *testing.B, n int) *benchIndex {
 	a := ix.app(b, app.Config{})
 	ix.svc, ix.srv = a.Index, a.Server
 
-	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}
-	if err := st.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	tok, hash := auth.NewToken()
-	t := &store.Token{UserID: u.ID, Name: "bench", Prefix: auth.DisplayPrefix(tok), Hash: hash, CreatedAt: time.Now()}
-	if err := st.CreateToken(ctx, t); err != nil {
-		b.Fatal(err)
-	}
+	u, t, tok := storetest.BenchOwner(b, st)
 	ix.user, ix.token = u, tok
 
 	start := time.Now()
@@ -326,12 +303,7 @@ func (ix *benchIndex) benchNewUpload(b *testing.B) benchUpload {
 	form := d.Form("bdist_wheel", content)
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(form)) {
 		for _, v := range form[k] {
 			mw.WriteField(k, v)
 		}

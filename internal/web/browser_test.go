@@ -60,6 +60,14 @@ func (b *browser) get(path string) (*http.Response, string) {
 // the form token of the last page seen (unless form sets csrf_token).
 func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 	b.t.Helper()
+	return b.do(b.formRequest(path, form))
+}
+
+// formRequest is the request by which the browser submits form to path
+// from a page of this site, with the form token of the last page seen
+// (unless form sets csrf_token).
+func (b *browser) formRequest(path string, form url.Values) *http.Request {
+	b.t.Helper()
 	if form == nil {
 		form = url.Values{}
 	}
@@ -73,7 +81,7 @@ func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", b.s.URL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	return b.do(req)
+	return req
 }
 
 // login signs in through the login form and fails the test otherwise.

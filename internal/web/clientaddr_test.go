@@ -92,6 +92,14 @@ func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// proxiedBrowser is a browser behind a forwardedFor proxy that names
+// *client, which the test may change between requests.
+func (s *testServer) proxiedBrowser(t testing.TB, client *string) *browser {
+	b := s.browser(t)
+	b.client.Transport = forwardedFor{client}
+	return b
+}
+
 // TestTrustedProxies: behind a trusted proxy, the per-address login limit
 // and the security log see each client; without one, X-Forwarded-For is
 // whatever a client makes up, and is ignored.
@@ -108,8 +116,7 @@ func TestTrustedProxies(t *testing.T) {
 				s := newTestServerWith(t, d, cfg)
 				u := s.userWithPassword("victim", "a long enough password")
 				client := "198.51.100.1"
-				b := s.browser(t)
-				b.client.Transport = forwardedFor{&client}
+				b := s.proxiedBrowser(t, &client)
 				b.get("/account/login/")
 				limit := account.LoginLimit.Max
 				for i := range limit {

@@ -7,10 +7,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/mail"
+	"cheeseshop/internal/mail/mailtest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -85,31 +85,10 @@ func TestDisabledLoginAnswersAsWrongPassword(t *testing.T) {
 				right.StatusCode, wrong.StatusCode, rightPage, wrongPage)
 		}
 		wantStatus(t, "right password of a disabled account", right, rightPage, http.StatusUnauthorized, "username or password is wrong")
-		if n := countAllEvents(t, s.st, u.ID, audit.LoginFailure); n != 2 {
+		if n := countEvents(t, s.st, u.ID, audit.LoginFailure); n != 2 {
 			t.Fatalf("%d failed sign-ins recorded, want 2", n)
 		}
 	})
-}
-
-// gateMailer holds every email until open is closed; entered tells when
-// the first one arrives.
-type gateMailer struct {
-	next    mail.Mailer
-	entered chan struct{}
-	open    chan struct{}
-}
-
-func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
-	select {
-	case g.entered <- struct{}{}:
-	default:
-	}
-	select {
-	case <-g.open:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return g.next.Send(ctx, m)
 }
 
 // TestRequestsAnswerBeforeWork: a password-reset or recovery request
@@ -125,8 +104,8 @@ func TestRequestsAnswerBeforeWork(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				gate := &gateMailer{entered: make(chan struct{}, 1), open: make(chan struct{})}
-				s := newTestServerWith(t, d, serverConfig{WrapMailer: func(m mail.Mailer) mail.Mailer { gate.next = m; return gate }})
+				gate := mailtest.NewGate(nil)
+				s := newTestServerWith(t, d, serverConfig{WrapMailer: func(m mail.Mailer) mail.Mailer { gate.Next = m; return gate }})
 				s.userWithPassword("hal", "a long enough password")
 				type answer struct {
 					status   int
@@ -138,20 +117,14 @@ func TestRequestsAnswerBeforeWork(t *testing.T) {
 					resp, _ := b.post(c.path, url.Values{"who": {who}, "reason": {"lost"}})
 					return answer{resp.StatusCode, resp.Header.Get("Location")}
 				}
-				answered := make(chan [2]answer)
-				go func() { answered <- [2]answer{ask("hal"), ask("nobody")} }()
 				var got [2]answer
-				select {
-				case got = <-answered:
-				case <-time.After(20 * time.Second): // a guard against a hang, not a measurement
-					close(gate.open)
-					t.Fatal("the answer waited for the email")
-				}
+				gate.AnsweredFirst(t, "the answer", func() error {
+					got = [2]answer{ask("hal"), ask("nobody")}
+					return nil
+				})
 				if got[0] != got[1] || got[0].status != http.StatusSeeOther {
 					t.Fatalf("an existing account is answered %+v, an unknown one %+v", got[0], got[1])
 				}
-				<-gate.entered // the email to hal goes out after the answers
-				close(gate.open)
 				s.lastLink(t, "hal@example.org", "", c.mailPage)
 			})
 		}

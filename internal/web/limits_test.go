@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -37,13 +36,7 @@ func (b *browser) burst(path string, forms []url.Values) []burstResult {
 	var wg sync.WaitGroup
 	for i, form := range forms {
 		form.Set("csrf_token", b.csrf)
-		req, err := http.NewRequest(http.MethodPost, b.s.URL+path, strings.NewReader(form.Encode()))
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", b.s.URL)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req := b.formRequest(path, form)
 		wg.Go(func() {
 			<-start
 			resp, err := b.client.Do(req)
@@ -69,22 +62,6 @@ func statusCounts(rs []burstResult) map[int]int {
 	n := map[int]int{}
 	for _, r := range rs {
 		n[r.status]++
-	}
-	return n
-}
-
-// countAllEvents counts every event of the user tagged tag.
-func countAllEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
-	t.Helper()
-	ev, err := st.UserEvents(context.Background(), userID, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ev {
-		if e.Tag == tag {
-			n++
-		}
 	}
 	return n
 }
@@ -203,7 +180,7 @@ func TestPasswordGuessBurst(t *testing.T) {
 				if c.name == "login" && !rightOK && b.cookie("session") != "" {
 					t.Error("a session was started")
 				}
-				if n := countAllEvents(t, s.st, u.ID, audit.LoginFailure); n > limit {
+				if n := countEvents(t, s.st, u.ID, audit.LoginFailure); n > limit {
 					t.Errorf("%d failed logins recorded, want at most %d", n, limit)
 				}
 			})
@@ -227,16 +204,12 @@ func TestSecondStepGuessBurst(t *testing.T) {
 		for _, method := range []string{"totp", "recovery-code"} {
 			t.Run(method, func(t *testing.T) {
 				t.Parallel()
-				clk := newTestClock()
-				s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-				u := s.userWithPassword("alice", pw)
-				b := s.browser(t)
-				b.login("alice", pw)
-				codes := generateRecoveryCodes(t, b)
-				secret := enrolTOTP(t, b, clk)
+				s, clk := clockServer(t, d, serverConfig{})
+				u, b := s.signedInUser(t, "alice", pw)
+				codes, secret := enrolApp(t, b, clk)
 				b.post("/account/logout/", nil)
 				clk.Add(5*time.Minute + time.Second) // the set-up's failures leave the window
-				failedBefore := countAllEvents(t, s.st, u.ID, audit.TwoFactorFailure)
+				failedBefore := countEvents(t, s.st, u.ID, audit.TwoFactorFailure)
 
 				path := "/account/two-factor/" + method + "/"
 				var right string
@@ -261,7 +234,7 @@ func TestSecondStepGuessBurst(t *testing.T) {
 				rs := b.burst(path, forms)
 				hashed := s.hasher.Verifications() - before
 				counts := statusCounts(rs)
-				failed := countAllEvents(t, s.st, u.ID, audit.TwoFactorFailure) - failedBefore
+				failed := countEvents(t, s.st, u.ID, audit.TwoFactorFailure) - failedBefore
 				t.Logf("%d codes at once: %d failures checked, %d argon2id verifications, answers %v",
 					len(forms), failed, hashed, counts)
 				if failed > limit {

@@ -27,6 +27,7 @@ type team struct {
 	browsers     map[string]*browser
 	tokens       map[string]string // upload-only
 	manageTokens map[string]string
+	cases        int // the cases given a project of their own (caseProject)
 }
 
 func newTeam(t *testing.T, s *testServer) *team {
@@ -58,6 +59,19 @@ func (tm *team) project(t *testing.T, name string) {
 	proj, err := tm.s.st.ProjectByName(ctx, name)
 	storetest.Must(t, err)
 	storetest.Must(t, tm.s.st.AddRole(ctx, proj.ID, tm.users["maintainer"].ID, store.RoleMaintainer, proj.CreatedAt))
+}
+
+// caseProject publishes a project of one case's own (project), named
+// prefix and a number, and runs the case's setup on it if any.
+func (tm *team) caseProject(t *testing.T, prefix string, setup func(t *testing.T, tm *team, p string)) string {
+	t.Helper()
+	tm.cases++
+	p := fmt.Sprintf("%s%d", prefix, tm.cases)
+	tm.project(t, p)
+	if setup != nil {
+		setup(t, tm, p)
+	}
+	return p
 }
 
 // api sends a management API request with who's management token.
@@ -221,17 +235,11 @@ func TestManagePermissions(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := newTestServer(t, d)
 		tm := newTeam(t, s)
-		n := 0
 		for _, a := range actions {
 			for _, who := range []string{"owner", "maintainer", "stranger"} {
 				allowed := who == "owner" || (who == "maintainer" && a.public)
 				t.Run(a.name+"/"+who, func(t *testing.T) {
-					n++
-					p := fmt.Sprintf("perm%d", n)
-					tm.project(t, p)
-					if a.setup != nil {
-						a.setup(t, tm, p)
-					}
+					p := tm.caseProject(t, "perm", a.setup)
 					got := a.do(t, tm, who, p)
 					want := map[bool]int{true: http.StatusSeeOther, false: http.StatusForbidden}[allowed]
 					if a.public || a.api {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -244,19 +243,13 @@ func TestMandateRoutes(t *testing.T) {
 		s := newTestServer(t, d)
 		tm := newTeam(t, s)
 		ctx := context.Background()
-		n := 0
 		for _, r := range mandateRoutes() {
 			if r.exempt != "" {
 				continue
 			}
 			for _, via := range credentials(r.pattern) {
 				t.Run(r.pattern+"/"+via, func(t *testing.T) {
-					n++
-					p := fmt.Sprintf("crit%d", n)
-					tm.project(t, p)
-					if r.setup != nil {
-						r.setup(t, tm, p)
-					}
+					p := tm.caseProject(t, "crit", r.setup)
 					proj, err := s.st.ProjectByName(ctx, p)
 					storetest.Must(t, err)
 					storetest.Must(t, s.st.MarkCritical(ctx, proj.ID, time.Now().Add(-time.Hour)))

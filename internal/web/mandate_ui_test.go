@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
@@ -37,7 +38,7 @@ func pageText(h string) string {
 // by "owner", with "maint" as Maintainer of each.
 type mandateCast struct {
 	s          *testServer
-	clk        *testClock
+	clk        *clocktest.Clock
 	owner, mt  *store.User
 	ownerToken string
 	projectIDs map[string]int64
@@ -45,8 +46,7 @@ type mandateCast struct {
 
 func newMandateCast(t *testing.T, d store.Dialect, grace time.Duration, projects ...string) *mandateCast {
 	t.Helper()
-	clk := newTestClock()
-	s := newTestServerWith(t, d, serverConfig{Now: clk.Now, MandateGrace: grace})
+	s, clk := clockServer(t, d, serverConfig{MandateGrace: grace})
 	c := &mandateCast{s: s, clk: clk, projectIDs: map[string]int64{}}
 	c.owner = s.userWithPassword("owner", mandatePassword)
 	c.mt = s.userWithPassword("maint", mandatePassword)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/store"
@@ -181,7 +182,7 @@ func TestGiveawayPuppets(t *testing.T) {
 		ctx := context.Background()
 		// The index gives roles at the wall clock's time: the clock of
 		// accounts and of the giveaway starts there.
-		clk := &testClock{t: time.Now().UTC()}
+		clk := clocktest.New(time.Now())
 		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
 		pr, err := promo.New(s.st, promo.Config{BaseURL: s.URL, MinRoleAge: minAge, PerProject: 2},
 			slog.New(slog.DiscardHandler), clk.Now)

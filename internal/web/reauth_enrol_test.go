@@ -12,6 +12,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -41,7 +42,7 @@ func wantReauthJSON(t *testing.T, what string, resp *http.Response, out map[stri
 
 // reauth confirms the browser's identity with the password (a user
 // without a second factor) or, given secret, a code from its app.
-func reauth(t *testing.T, b *browser, secret string, clk *testClock) {
+func reauth(t *testing.T, b *browser, secret string, clk *clocktest.Clock) {
 	t.Helper()
 	b.get("/manage/account/reauth/?next=%2Fmanage%2Faccount%2F")
 	form := url.Values{"method": {"password"}, "password": {managePassword}, "next": {"/manage/account/"}}

@@ -14,18 +14,6 @@ import (
 	"cheeseshop/internal/store/storetest"
 )
 
-// loginTOTP signs the browser in with the password and the app.
-func loginTOTP(t *testing.T, b *browser, user, pw, secret string, clk *testClock) {
-	t.Helper()
-	clk.Add(30 * time.Second) // a code of a new step: the last one was used
-	loginPending(t, b, user, pw)
-	b.get("/account/two-factor/totp/")
-	resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}, "next": {"/manage/account/"}})
-	if resp.StatusCode != http.StatusSeeOther || !signedIn(t, b) {
-		t.Fatalf("second step of %s: %d\n%s", user, resp.StatusCode, body)
-	}
-}
-
 // TestRecoveryWeb: the request, confirmation and cancel pages, the same
 // answer for unknown accounts, and the administrators' page: 404 to
 // anybody but administrators, 403 to an administrator without two-factor
@@ -34,18 +22,14 @@ func loginTOTP(t *testing.T, b *browser, user, pw, secret string, clk *testClock
 func TestRecoveryWeb(t *testing.T) {
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+		s, clk := clockServer(t, d, serverConfig{})
 		ctx := t.Context()
 
 		// alice and bob have an app; root is an administrator.
 		secrets := map[string]string{}
 		for _, name := range []string{"alice", "bob"} {
-			s.userWithPassword(name, pw)
-			b := s.browser(t)
-			b.login(name, pw)
-			generateRecoveryCodes(t, b)
-			secrets[name] = enrolTOTP(t, b, clk)
+			_, b := s.signedInUser(t, name, pw)
+			_, secrets[name] = enrolApp(t, b, clk)
 		}
 		hash, err := auth.NewHasher(1, auth.MinParams).Hash(ctx, pw)
 		storetest.Must(t, err)
@@ -68,8 +52,7 @@ func TestRecoveryWeb(t *testing.T) {
 		wantStatus(t, "admin page without 2FA", resp, body, http.StatusForbidden, "Two-factor authentication required")
 		resp, body = admin.post("/admin/recovery/1/approve", nil)
 		wantStatus(t, "approval without 2FA", resp, body, http.StatusForbidden)
-		generateRecoveryCodes(t, admin)
-		rootSecret := enrolTOTP(t, admin, clk)
+		_, rootSecret := enrolApp(t, admin, clk)
 		resp, body = admin.get("/admin/recovery/")
 		wantStatus(t, "admin page", resp, body, http.StatusOK, "No recovery request is open")
 

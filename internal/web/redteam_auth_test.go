@@ -94,12 +94,10 @@ func TestTwoTOTPSetUps(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-		s.userWithPassword("alice", pw)
-		a, b := s.browser(t), s.browser(t)
-		a.login("alice", pw)
+		s, clk := clockServer(t, d, serverConfig{})
+		_, a := s.signedInUser(t, "alice", pw)
 		generateRecoveryCodes(t, a)
+		b := s.browser(t)
 		b.login("alice", pw)
 		secrets := map[*browser]string{}
 		for _, br := range []*browser{a, b} {
@@ -171,8 +169,7 @@ func TestPerAddressLimitsHoldIPv6Networks(t *testing.T) {
 		}})
 		u := s.userWithPassword("victim", "a long enough password")
 		client := "2001:db8:1:2::1"
-		b := s.browser(t)
-		b.client.Transport = forwardedFor{&client}
+		b := s.proxiedBrowser(t, &client)
 		b.get("/account/login/")
 		// Each guess from a new address of the same /64, each at
 		// another account (the per-user limit stays out of it).

@@ -173,15 +173,13 @@ func TestTokenScopeRoutes(t *testing.T) {
 func TestManageTokenNeedsFreshAuth(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
+		s, clk := clockServer(t, d, serverConfig{})
 		ctx := context.Background()
 		u := s.userWithPassword("keeper", managePassword)
 		s.uploadDist(s.token(u), disttest.Dist{Name: "kept", Version: "1.0"}, false)
 		b := s.browser(t)
 		b.login("keeper", managePassword)
-		generateRecoveryCodes(t, b)
-		secret := enrolTOTP(t, b, clk)
+		_, secret := enrolApp(t, b, clk)
 		count := func() int {
 			ts, err := s.st.UserTokens(ctx, u.ID)
 			storetest.Must(t, err)

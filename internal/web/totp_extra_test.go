@@ -18,19 +18,12 @@ func TestTOTPCSRF(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-		s.userWithPassword("alice", pw)
-		s.userWithPassword("bob", pw)
-		alice := s.browser(t)
-		alice.login("alice", pw)
-		codes := generateRecoveryCodes(t, alice)
-		secret := enrolTOTP(t, alice, clk)
+		s, clk := clockServer(t, d, serverConfig{})
+		_, alice := s.signedInUser(t, "alice", pw)
+		codes, secret := enrolApp(t, alice, clk)
 		// bob waits for its second step (an app of its own).
-		bob := s.browser(t)
-		bob.login("bob", pw)
-		generateRecoveryCodes(t, bob)
-		enrolTOTP(t, bob, clk)
+		_, bob := s.signedInUser(t, "bob", pw)
+		enrolApp(t, bob, clk)
 		bob.post("/account/logout/", nil)
 		clk.Add(30 * time.Second)
 		loginPending(t, bob, "bob", pw)
@@ -74,16 +67,12 @@ func TestTOTPRequired(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now, Require2FA: true})
-		s.userWithPassword("alice", pw)
-		b := s.browser(t)
-		b.login("alice", pw)
+		s, clk := clockServer(t, d, serverConfig{Require2FA: true})
+		_, b := s.signedInUser(t, "alice", pw)
 		if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/two-factor/" {
 			t.Fatalf("user without 2FA on /manage/projects/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		generateRecoveryCodes(t, b)
-		enrolTOTP(t, b, clk)
+		enrolApp(t, b, clk)
 		if resp, _ := b.get("/manage/projects/"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("user with 2FA on /manage/projects/: %d", resp.StatusCode)
 		}
@@ -108,13 +97,9 @@ func TestTOTPWebLimit(t *testing.T) {
 	t.Parallel()
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-		s.userWithPassword("alice", pw)
-		b := s.browser(t)
-		b.login("alice", pw)
-		generateRecoveryCodes(t, b)    // one failure, in the confirmation
-		secret := enrolTOTP(t, b, clk) // and one in the set-up
+		s, clk := clockServer(t, d, serverConfig{})
+		_, b := s.signedInUser(t, "alice", pw)
+		_, secret := enrolApp(t, b, clk) // two failures
 		b.post("/account/logout/", nil)
 		clk.Add(5 * time.Minute)
 		loginPending(t, b, "alice", pw)

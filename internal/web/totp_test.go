@@ -6,38 +6,37 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
+// newTestClock is a clock the test moves by hand, at a step boundary so
+// that a code stays valid however long the test takes.
+func newTestClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 }
 
-func newTestClock() *testClock {
-	// A step boundary, so that a code stays valid however long the test takes.
-	return &testClock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+// clockServer is a test server of cfg on a newTestClock.
+func clockServer(t testing.TB, d store.Dialect, cfg serverConfig) (*testServer, *clocktest.Clock) {
+	clk := newTestClock()
+	cfg.Now = clk.Now
+	return newTestServerWith(t, d, cfg), clk
 }
 
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// signedInUser creates name with the password pw and signs it in on a
+// new browser.
+func (s *testServer) signedInUser(t testing.TB, name, pw string) (*store.User, *browser) {
+	u := s.userWithPassword(name, pw)
+	b := s.browser(t)
+	b.login(name, pw)
+	return u, b
 }
 
 var (
@@ -86,7 +85,7 @@ func generateRecoveryCodes(t *testing.T, b *browser) []string {
 }
 
 // enrolTOTP sets up the app for the browser's user and returns its secret.
-func enrolTOTP(t *testing.T, b *browser, clk *testClock) string {
+func enrolTOTP(t *testing.T, b *browser, clk *clocktest.Clock) string {
 	t.Helper()
 	b.get("/manage/account/totp/")
 	resp, body := b.post("/manage/account/totp/begin", nil)
@@ -121,6 +120,15 @@ func enrolTOTP(t *testing.T, b *browser, clk *testClock) string {
 	return secret
 }
 
+// enrolApp confirms the browser user's recovery codes, then sets up the
+// app (two wrong codes on the way, one in each); it returns the codes and
+// the app's secret.
+func enrolApp(t *testing.T, b *browser, clk *clocktest.Clock) (codes []string, secret string) {
+	t.Helper()
+	codes = generateRecoveryCodes(t, b)
+	return codes, enrolTOTP(t, b, clk)
+}
+
 // wrongCode is a 6-digit code that is not code (nor, almost surely, any
 // code of the nearby steps).
 func wrongCode(code string) string {
@@ -142,6 +150,18 @@ func loginPending(t *testing.T, b *browser, user, pw string) string {
 	return resp.Header.Get("Location")
 }
 
+// loginTOTP signs the browser in with the password and the app.
+func loginTOTP(t *testing.T, b *browser, user, pw, secret string, clk *clocktest.Clock) {
+	t.Helper()
+	clk.Add(30 * time.Second) // a code of a new step: the last one was used
+	loginPending(t, b, user, pw)
+	b.get("/account/two-factor/totp/")
+	resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}, "next": {"/manage/account/"}})
+	if resp.StatusCode != http.StatusSeeOther || !signedIn(t, b) {
+		t.Fatalf("second step of %s: %d\n%s", user, resp.StatusCode, body)
+	}
+}
+
 func signedIn(t *testing.T, b *browser) bool {
 	t.Helper()
 	resp, _ := b.get("/manage/account/")
@@ -151,11 +171,8 @@ func signedIn(t *testing.T, b *browser) bool {
 func TestTOTPWeb(t *testing.T) {
 	const pw = "a long enough password"
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		clk := newTestClock()
-		s := newTestServerWith(t, d, serverConfig{Now: clk.Now})
-		s.userWithPassword("alice", pw)
-		b := s.browser(t)
-		b.login("alice", pw)
+		s, clk := clockServer(t, d, serverConfig{})
+		_, b := s.signedInUser(t, "alice", pw)
 
 		// The app needs confirmed recovery codes first.
 		_, body := b.get("/manage/account/totp/")
@@ -274,11 +291,7 @@ func TestTOTPWeb(t *testing.T) {
 		t.Run("regenerate and remove", func(t *testing.T) {
 			clk.Add(6 * time.Minute)
 			b := s.browser(t)
-			loginPending(t, b, "alice", pw)
-			b.get("/account/two-factor/totp/")
-			if resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}}); resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("login: %d\n%s", resp.StatusCode, body)
-			}
+			loginTOTP(t, b, "alice", pw, secret, clk)
 			clk.Add(11 * time.Minute) // the sign-in is no longer a recent proof
 			b.get("/manage/account/recovery-codes/")
 			resp, _ := b.post("/manage/account/recovery-codes/", nil)

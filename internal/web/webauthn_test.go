@@ -16,6 +16,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 	"cheeseshop/internal/twofactor"
@@ -28,10 +29,8 @@ var dataCSRF = regexp.MustCompile(`data-csrf="([^"]*)"`)
 
 // keyServer is a test server named "localhost" in its base URL (a relying
 // party id must be a host name), with a clock the test moves.
-func keyServer(t *testing.T, d store.Dialect, require2FA bool) (*testServer, *testClock) {
-	clock := newTestClock()
-	s := newTestServerWith(t, d, serverConfig{Now: clock.Now, BaseHost: "localhost", Require2FA: require2FA})
-	return s, clock
+func keyServer(t *testing.T, d store.Dialect, require2FA bool) (*testServer, *clocktest.Clock) {
+	return clockServer(t, d, serverConfig{BaseHost: "localhost", Require2FA: require2FA})
 }
 
 // rpOf is the relying party as a browser on the server's base URL sees it.
@@ -347,19 +346,6 @@ func TestWebauthnProtocolRefusals(t *testing.T) {
 			t.Fatalf("a higher counter: %d %s", status, body)
 		}
 	})
-}
-
-func countEvents(t testing.TB, st *store.Store, userID int64, tag string) int {
-	t.Helper()
-	ev, err := st.UserEvents(context.Background(), userID, 100)
-	storetest.Must(t, err)
-	n := 0
-	for _, e := range ev {
-		if e.Tag == tag {
-			n++
-		}
-	}
-	return n
 }
 
 func TestWebauthnLabels(t *testing.T) {

@@ -6,6 +6,8 @@ package mailtest
 import (
 	"context"
 	"sync"
+	"testing"
+	"time"
 
 	"cheeseshop/internal/mail"
 )
@@ -54,16 +56,43 @@ func NewGate(next mail.Mailer) *Gate {
 	return &Gate{Entered: make(chan struct{}, 1), Next: next, open: make(chan struct{})}
 }
 
-// Send waits until the gate is open, then sends m through Next.
+// Send waits until the gate is open, then sends m through Next; or until
+// ctx is done.
 func (g *Gate) Send(ctx context.Context, m mail.Message) error {
 	select {
 	case g.Entered <- struct{}{}:
 	default:
 	}
-	<-g.open
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	return g.Next.Send(ctx, m)
 }
 
 // Open lets every message through, the held ones and the later ones. Call
 // it once.
 func (g *Gate) Open() { close(g.open) }
+
+// AnsweredFirst runs answer while the gate holds the mail, and fails t
+// unless answer returns, without error, within 20 seconds (a guard against
+// a hang, not a measurement): what must not wait for its email. Then it
+// waits until a message reaches the gate (the email goes out after the
+// answer) and opens the gate.
+func (g *Gate) AnsweredFirst(t testing.TB, what string, answer func() error) {
+	t.Helper()
+	answered := make(chan error, 1)
+	go func() { answered <- answer() }()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		g.Open()
+		t.Fatalf("%s waited for the email", what)
+	}
+	<-g.Entered
+	g.Open()
+}

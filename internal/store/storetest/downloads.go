@@ -88,12 +88,17 @@ func LoadDownloads(ctx context.Context, st *store.Store, b *BulkDownloads) error
 	}
 	total := b.Rows()
 	progress(fmt.Sprintf("%d projects created", len(b.Projects)), 0, total)
-	var err error
-	if st.Dialect() == store.Postgres {
-		err = loadDownloadsPostgres(ctx, db, b, progress)
-	} else {
-		err = loadDownloadsSQLite(ctx, db, b, progress)
+	// One connection: the loads change its settings for their while.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("storetest: load downloads: %w", err)
 	}
+	if st.Dialect() == store.Postgres {
+		err = loadDownloadsPostgres(ctx, conn, b, progress)
+	} else {
+		err = loadDownloadsSQLite(ctx, conn, b, progress)
+	}
+	conn.Close()
 	if err != nil {
 		return err
 	}
@@ -178,6 +183,17 @@ func loadProjects(ctx context.Context, st *store.Store, projects []BulkProject) 
 	return nil
 }
 
+// connExec returns a function that runs a statement of the load on conn,
+// its error naming the statement.
+func connExec(ctx context.Context, conn *sql.Conn) func(q string, args ...any) error {
+	return func(q string, args ...any) error {
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("storetest: load downloads: %w\n%s", err, q)
+		}
+		return nil
+	}
+}
+
 // sqliteChunk is how many projects one transaction of the SQLite load
 // covers.
 const sqliteChunk = 20000
@@ -186,18 +202,8 @@ const sqliteChunk = 20000
 // day), which appends to the WITHOUT ROWID table, with the day index
 // dropped and built again at the end, on one connection with foreign-key
 // checks off (the ids come from projects) and a large page cache.
-func loadDownloadsSQLite(ctx context.Context, db *sql.DB, b *BulkDownloads, progress func(string, int64, int64)) (err error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("storetest: load downloads: %w", err)
-	}
-	defer conn.Close()
-	exec := func(q string, args ...any) error {
-		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("storetest: load downloads: %w\n%s", err, q)
-		}
-		return nil
-	}
+func loadDownloadsSQLite(ctx context.Context, conn *sql.Conn, b *BulkDownloads, progress func(string, int64, int64)) (err error) {
+	exec := connExec(ctx, conn)
 	var cache int64
 	if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
 		return fmt.Errorf("storetest: load downloads: %w", err)
@@ -259,18 +265,8 @@ func loadDownloadsSQLite(ctx context.Context, db *sql.DB, b *BulkDownloads, prog
 // in day order, as production appends it), with the primary key, the day
 // index and the foreign key dropped meanwhile and added again at the end,
 // then vacuums (for index-only scans) and analyzes.
-func loadDownloadsPostgres(ctx context.Context, db *sql.DB, b *BulkDownloads, progress func(string, int64, int64)) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("storetest: load downloads: %w", err)
-	}
-	defer conn.Close()
-	exec := func(q string, args ...any) error {
-		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("storetest: load downloads: %w\n%s", err, q)
-		}
-		return nil
-	}
+func loadDownloadsPostgres(ctx context.Context, conn *sql.Conn, b *BulkDownloads, progress func(string, int64, int64)) error {
+	exec := connExec(ctx, conn)
 	for _, q := range []string{
 		`SET maintenance_work_mem = '1GB'`,
 		`ALTER TABLE downloads DROP CONSTRAINT downloads_project_id_fkey`,

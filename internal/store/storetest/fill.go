@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/auth"
 	"cheeseshop/internal/store"
 )
 
@@ -53,5 +54,47 @@ func FillProjects(b testing.TB, st *store.Store, owner int64, n int) {
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchOwner creates the user "bench", which owns the benchmarks' projects,
+// and an API token of its for all its projects; it returns the user, the
+// token's row and the token itself.
+func BenchOwner(b testing.TB, st *store.Store) (*store.User, *store.Token, string) {
+	b.Helper()
+	ctx := context.Background()
+	u := &store.User{Username: "bench", Email: "bench@example.org", PasswordHash: "!", CreatedAt: time.Now()}
+	if err := st.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	tok, hash := auth.NewToken()
+	t := &store.Token{UserID: u.ID, Name: "bench", Prefix: auth.DisplayPrefix(tok), Hash: hash, CreatedAt: time.Now()}
+	if err := st.CreateToken(ctx, t); err != nil {
+		b.Fatal(err)
+	}
+	return u, t, tok
+}
+
+// indexSizes are the sizes of index the benchmarks of internal/index and
+// internal/web compare: a small one, and 100k projects, which -short skips.
+var indexSizes = []struct {
+	Label    string
+	Projects int
+}{
+	{"100", 100},
+	{"100k", 100_000},
+}
+
+// ForIndexSizes runs fn as a sub-benchmark per size of indexSizes, on the
+// index build makes of that many projects, built once for all of fn's
+// sub-benchmarks.
+func ForIndexSizes[T any](b *testing.B, build func(b *testing.B, projects int) T, fn func(b *testing.B, ix T)) {
+	for _, size := range indexSizes {
+		b.Run("projects="+size.Label, func(b *testing.B) {
+			if testing.Short() && size.Projects > 1000 {
+				b.Skip("-short: small index only")
+			}
+			fn(b, build(b, size.Projects))
+		})
 	}
 }
