@@ -1,0 +1,284 @@
+package lookalike
+
+import (
+	"slices"
+	"strings"
+
+	"cheeseshop/internal/pep"
+)
+
+// scratch is the reusable state of one Check.
+type scratch struct {
+	name  string
+	cells []cell
+	ids   []int32
+	all   []Match
+	keep  bool // collect every match in all
+	best  Match
+	found bool
+}
+
+// Check reports the protected name that name imitates, if any: the one of
+// best rank, then of lowest cost. A protected name (in any spelling) is
+// never flagged.
+func (ix *Index) Check(name string) (Match, bool) {
+	s := ix.scratch.Get().(*scratch)
+	defer ix.scratch.Put(s)
+	s.keep = false
+	ix.check(pep.NormalizeName(name), s)
+	return s.best, s.found
+}
+
+// CheckAll returns up to limit protected names that name imitates, one
+// match per target, by rank then cost; limit 0 means all. It is for the
+// review of a held name ("also resembles …").
+func (ix *Index) CheckAll(name string, limit int) []Match {
+	s := &scratch{keep: true}
+	ix.check(pep.NormalizeName(name), s)
+	slices.SortFunc(s.all, func(a, b Match) int {
+		switch {
+		case a.Target != b.Target:
+			if rankBetter(a.TargetRank, b.TargetRank) || a.TargetRank == b.TargetRank && a.Target < b.Target {
+				return -1
+			}
+			return 1
+		case a.Cost < b.Cost:
+			return -1
+		case a.Cost > b.Cost:
+			return 1
+		}
+		return 0
+	})
+	out := s.all[:0]
+	for i, m := range s.all {
+		if i == 0 || m.Target != s.all[i-1].Target {
+			out = append(out, m)
+		}
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// emit records a finding against target id.
+func (ix *Index) emit(s *scratch, id int32, kind string, cost int32) {
+	t := &ix.targets[id]
+	m := Match{Name: s.name, Target: t.name, TargetRank: t.rank, Kind: kind, Cost: float32(cost) / 10}
+	if s.keep {
+		s.all = append(s.all, m)
+	}
+	if !s.found || rankBetter(m.TargetRank, s.best.TargetRank) ||
+		m.TargetRank == s.best.TargetRank && m.Cost < s.best.Cost {
+		s.best, s.found = m, true
+	}
+}
+
+// check runs every detector on the normalized name n.
+func (ix *Index) check(n string, s *scratch) {
+	s.name, s.found, s.best, s.all = n, false, Match{}, s.all[:0]
+	if n == "" {
+		return
+	}
+	if _, ok := ix.known[n]; ok {
+		return
+	}
+	flat := flatten(n)
+	for _, id := range ix.byFlat[flat] {
+		if t := &ix.targets[id]; len(flat) >= t.tier.SkeletonMinLen {
+			ix.emit(s, id, "separator", 0)
+		}
+	}
+	for _, id := range ix.bySkel[skeleton(flat)] {
+		if t := &ix.targets[id]; t.flat != flat && len(t.flat) >= t.tier.SkeletonMinLen {
+			ix.emit(s, id, "homoglyph", 0)
+		}
+	}
+	if k, ok := sortedKey(n); ok {
+		for _, id := range ix.bySorted[k] {
+			ix.emit(s, id, "reordered", 0)
+		}
+	}
+	ix.version(s, flat)
+	ix.typo(s, n, flat, typoWhole, "", 2)
+	for _, a := range ix.prefixes {
+		if r, ok := strings.CutPrefix(n, a.text); ok && (strings.HasSuffix(a.text, "-") || !strings.HasPrefix(r, "-")) {
+			ix.affix(s, r, a.strong)
+		}
+	}
+	for _, a := range ix.suffixes {
+		if r, ok := strings.CutSuffix(n, a.text); ok && (strings.HasPrefix(a.text, "-") || !strings.HasSuffix(r, "-")) {
+			ix.affix(s, r, a.strong)
+		}
+	}
+	ix.reorderTypo(s, n)
+}
+
+// version finds a digit changed, added or removed: urllib4, requests2,
+// beautifulsoup (for beautifulsoup4).
+func (ix *Index) version(s *scratch, flat string) {
+	if k, digits := versionKey(flat); digits {
+		for _, id := range ix.byVersion[k] {
+			if t := &ix.targets[id]; t.flat != flat && oneRunDiffers(t.flat, flat) {
+				ix.emit(s, id, "version", 0)
+			}
+		}
+		if tv := trimVersion(flat); tv != flat {
+			for _, id := range ix.byFlat[tv] {
+				if t := &ix.targets[id]; t.tier.Version && t.letters >= 3 {
+					ix.emit(s, id, "version", 0)
+				}
+			}
+		}
+	}
+	for _, id := range ix.byNoVer[flat] {
+		ix.emit(s, id, "version", 0)
+	}
+}
+
+// affix checks r, the name without one vocabulary affix.
+func (ix *Index) affix(s *scratch, r string, strong bool) {
+	if r == "" || r[0] == '-' || r[len(r)-1] == '-' {
+		return
+	}
+	first, last, _ := ends(r)
+	allowed := func(t *target) bool {
+		return t.tier.AffixMinLen > 0 && (strong || !t.tier.AffixStrongOnly) &&
+			effLen(t, first, last) >= t.tier.AffixMinLen
+	}
+	rf := flatten(r)
+	for _, id := range ix.byFlat[rf] {
+		if allowed(&ix.targets[id]) {
+			ix.emit(s, id, "affix", 0)
+		}
+	}
+	if k, ok := sortedKey(r); ok {
+		for _, id := range ix.bySorted[k] {
+			if t := &ix.targets[id]; t.name != r && allowed(t) {
+				ix.emit(s, id, "affix+reordered", 0)
+			}
+		}
+	}
+	if strong {
+		ix.typo(s, r, rf, typoAffix, "affix+", 1)
+	} else {
+		ix.typo(s, r, rf, typoAffixWeak, "affix+", 1)
+	}
+}
+
+// reorderTypo checks every other order of the two or three words of n
+// for a typo.
+func (ix *Index) reorderTypo(s *scratch, n string) {
+	words := strings.Split(n, "-")
+	if len(words) < 2 || len(words) > 3 {
+		return
+	}
+	var perms [][3]int
+	if len(words) == 2 {
+		perms = [][3]int{{1, 0}}
+	} else {
+		perms = [][3]int{{0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+	}
+	for _, p := range perms {
+		var b strings.Builder
+		for i := range words {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteString(words[p[i]])
+		}
+		pn := b.String()
+		if pn == n {
+			continue
+		}
+		ix.typo(s, pn, flatten(pn), typoReorder, "reordered+", 1)
+	}
+}
+
+// Which steps of a tier a typo search uses.
+const (
+	typoWhole = iota
+	typoAffix
+	typoAffixWeak // an affix outside StrongAffixes: not for AffixStrongOnly tiers
+	typoReorder
+)
+
+// typo finds the targets within a weighted edit cost of flat (the
+// separator-free form of n), using the deletion index to depth deletes.
+func (ix *Index) typo(s *scratch, n, flat string, which int, prefix string, depth int) {
+	if len(flat) > maxTypoLen {
+		return
+	}
+	s.ids = s.ids[:0]
+	deletions(flat, depth, func(h uint64) {
+		h &^= idMask
+		i, _ := slices.BinarySearch(ix.dels, h)
+		for ; i < len(ix.dels) && ix.dels[i]&^idMask == h; i++ {
+			s.ids = append(s.ids, int32(ix.dels[i]&idMask))
+		}
+	})
+	if len(s.ids) == 0 {
+		return
+	}
+	slices.Sort(s.ids)
+	s.ids = slices.Compact(s.ids)
+	first, last, _ := ends(n)
+	for _, id := range s.ids {
+		t := &ix.targets[id]
+		if t.flat == flat {
+			continue
+		}
+		var st []step
+		switch which {
+		case typoWhole:
+			// A whole word added to a protected name (django-q) is an
+			// affix, not a typo: only the vocabulary counts.
+			if strings.HasPrefix(n, t.name+"-") || strings.HasSuffix(n, "-"+t.name) {
+				continue
+			}
+			st = t.tier.typo
+		case typoAffix:
+			st = t.tier.affixTypo
+		case typoAffixWeak:
+			if t.tier.AffixStrongOnly {
+				continue
+			}
+			st = t.tier.affixTypo
+		case typoReorder:
+			st = t.tier.reorderTypo
+		}
+		limit := t.tier.allows(st, effLen(t, first, last))
+		if limit == 0 || int32(abs(len(t.flat)-len(flat)))*costGlyph > limit {
+			continue
+		}
+		cost, ops, kind, ok := distance(t.flat, flat, limit, &s.cells)
+		if !ok {
+			continue
+		}
+		name := "typos"
+		if ops == 1 {
+			name = kindNames[kind]
+		}
+		ix.emit(s, id, prefix+name, cost)
+	}
+}
+
+// effLen is the length of t without separators and without a family head
+// or tail that the other name shares.
+func effLen(t *target, first, last string) int {
+	l := len(t.flat)
+	if t.head != "" && first == t.head {
+		l -= len(t.head)
+	}
+	if t.tail != "" && last == t.tail {
+		l -= len(t.tail)
+	}
+	return l
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
