@@ -3,6 +3,8 @@ package lookalike
 import (
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"cheeseshop/internal/pep"
 )
@@ -12,6 +14,8 @@ type scratch struct {
 	name  string
 	cells []cell
 	ids   []int32
+	seen  []uint32 // seen[id] == gen: id is already in ids
+	gen   uint32
 	all   []Match
 	keep  bool // collect every match in all
 	best  Match
@@ -209,19 +213,35 @@ func (ix *Index) typo(s *scratch, n, flat string, which int, prefix string, dept
 	if len(flat) > maxTypoLen {
 		return
 	}
-	s.ids = s.ids[:0]
-	deletions(flat, depth, func(h uint64) {
-		h &^= idMask
-		i, _ := slices.BinarySearch(ix.dels, h)
-		for ; i < len(ix.dels) && ix.dels[i]&^idMask == h; i++ {
-			s.ids = append(s.ids, int32(ix.dels[i]&idMask))
-		}
-	})
-	if len(s.ids) == 0 {
+	if len(flat)+depth < ix.minTypoLen {
 		return
 	}
-	slices.Sort(s.ids)
-	s.ids = slices.Compact(s.ids)
+	s.ids = s.ids[:0]
+	if len(s.seen) != len(ix.targets) {
+		s.seen, s.gen = make([]uint32, len(ix.targets)), 0
+	}
+	s.gen++
+	if s.gen == 0 {
+		clear(s.seen)
+		s.gen = 1
+	}
+	deletions(flat, depth, func(h uint64) {
+		h &^= idMask
+		if f := h >> idBits & (1<<ix.filterBits - 1); ix.filter[f/64]&(1<<(f%64)) == 0 {
+			return
+		}
+		b := h >> (64 - ix.dirBits)
+		for _, d := range ix.dels[ix.dir[b]:ix.dir[b+1]] {
+			if d&^idMask == h {
+				if id := d & idMask; s.seen[id] != s.gen {
+					s.seen[id] = s.gen
+					s.ids = append(s.ids, int32(id))
+				}
+			} else if d&^idMask > h {
+				break
+			}
+		}
+	})
 	first, last, _ := ends(n)
 	for _, id := range s.ids {
 		t := &ix.targets[id]
@@ -281,4 +301,31 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// CheckMany checks names with up to workers goroutines (at least one) and
+// returns the best match of each name in input order; a name let through
+// gets a zero Match (empty Target).
+func (ix *Index) CheckMany(names []string, workers int) []Match {
+	out := make([]Match, len(names))
+	const chunk = 1024
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(names) {
+					return
+				}
+				for i := lo; i < min(lo+chunk, len(names)); i++ {
+					if m, ok := ix.Check(names[i]); ok {
+						out[i] = m
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }

@@ -87,7 +87,16 @@ type Index struct {
 	// idBits. A shared prefix of 40 bits only adds candidates, which the
 	// distance then removes.
 	dels    []uint64
-	scratch sync.Pool
+	dir     []uint32 // dir[b] is the first entry of dels whose top dirBits are ≥ b
+	dirBits uint
+	// filter has the bit (hash >> idBits) mod 2^filterBits set for every
+	// entry of dels.
+	filter     []uint64
+	filterBits uint
+	// minTypoLen is the shortest target length any typo step starts at:
+	// a name shorter by more than the edits allowed needs no search.
+	minTypoLen int
+	scratch    sync.Pool
 }
 
 // New builds an index of names with opt. Names are normalized; a name
@@ -105,6 +114,14 @@ func New(names []Protected, opt Options) *Index {
 	for _, t := range opt.Tiers {
 		ix.tiers = append(ix.tiers, tier{Tier: t, typo: steps(t.Typo),
 			affixTypo: steps(t.AffixTypo), reorderTypo: steps(t.ReorderTypo)})
+	}
+	ix.minTypoLen = 1 << 30
+	for _, t := range ix.tiers {
+		for _, st := range [][]step{t.typo, t.affixTypo, t.reorderTypo} {
+			for _, x := range st {
+				ix.minTypoLen = min(ix.minTypoLen, x.minLen)
+			}
+		}
 	}
 	strong := func(a string) bool { return slices.Contains(opt.StrongAffixes, strings.Trim(a, "-")) }
 	for _, p := range opt.Prefixes {
@@ -175,6 +192,31 @@ func New(names []Protected, opt Options) *Index {
 	}
 	slices.Sort(dels)
 	ix.dels = slices.Compact(dels)
+	// The directory maps the top dirBits of a hash to its first entry,
+	// so that a lookup touches two cache lines instead of binary searching
+	// megabytes.
+	ix.dirBits = 10
+	for 4<<ix.dirBits < len(ix.dels) && ix.dirBits < 26 {
+		ix.dirBits++
+	}
+	ix.dir = make([]uint32, 1<<ix.dirBits+1)
+	b := 0
+	for i, d := range ix.dels {
+		for top := int(d >> (64 - ix.dirBits)); b <= top; b++ {
+			ix.dir[b] = uint32(i)
+		}
+	}
+	for ; b < len(ix.dir); b++ {
+		ix.dir[b] = uint32(len(ix.dels))
+	}
+	// Most deletions of a checked name are in no target: a bitset of a
+	// few bits per entry answers them from the cache.
+	ix.filterBits = ix.dirBits + 4
+	ix.filter = make([]uint64, 1<<ix.filterBits/64)
+	for _, d := range ix.dels {
+		f := d >> idBits & (1<<ix.filterBits - 1)
+		ix.filter[f/64] |= 1 << (f % 64)
+	}
 	return ix
 }
 
@@ -275,10 +317,13 @@ func ends(n string) (first, last string, multi bool) {
 	return n[:i], n[j+1:], true
 }
 
+// glyphRuns are the look-alike runs of letters the skeleton folds.
+var glyphRuns = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
+
 // skeleton folds characters that look alike: separators go, rn, vv and cl
 // become m, w and d, 1 and i become l, 0 becomes o and 5 becomes s.
 func skeleton(flat string) string {
-	s := strings.NewReplacer("rn", "m", "vv", "w", "cl", "d").Replace(flat)
+	s := glyphRuns.Replace(flat)
 	return strings.Map(func(r rune) rune {
 		switch r {
 		case '1', 'i':
