@@ -320,11 +320,11 @@ func ends(n string) (first, last string, multi bool) {
 // glyphRuns are the look-alike runs of letters the skeleton folds.
 var glyphRuns = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
 
-// skeleton folds characters that look alike: separators go, rn, vv and cl
-// become m, w and d, 1 and i become l, 0 becomes o and 5 becomes s.
+// skeleton folds characters that look alike: separators go, 1 and i
+// become l, 0 becomes o and 5 becomes s, then rn, vv and cl become m, w
+// and d.
 func skeleton(flat string) string {
-	s := glyphRuns.Replace(flat)
-	return strings.Map(func(r rune) rune {
+	return glyphRuns.Replace(strings.Map(func(r rune) rune {
 		switch r {
 		case '1', 'i':
 			return 'l'
@@ -334,7 +334,7 @@ func skeleton(flat string) string {
 			return 's'
 		}
 		return r
-	}, s)
+	}, flat))
 }
 
 // sortedKey returns the words of a normalized name in sorted order, if it
