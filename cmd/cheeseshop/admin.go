@@ -23,6 +23,7 @@ type AdminCmd struct {
 	User      AdminUserCmd      `cmd:"" help:"Manage accounts."`
 	Token     AdminTokenCmd     `cmd:"" help:"Manage API tokens."`
 	Name      AdminNameCmd      `cmd:"" help:"Manage prohibited project names."`
+	Names     AdminNamesCmd     `cmd:"" help:"Protect popular names and check names for look-alikes of them."`
 	Blobs     AdminBlobsCmd     `cmd:"" help:"Manage stored files."`
 	Critical  AdminCriticalCmd  `cmd:"" help:"Compute and list the critical projects."`
 	Downloads AdminDownloadsCmd `cmd:"" help:"Import download counts from access logs."`

@@ -284,13 +284,14 @@ func (ix *Index) typo(s *scratch, n, flat string, which int, prefix string, dept
 }
 
 // effLen is the length of t without separators and without a family head
-// or tail that the other name shares.
+// or, failing that, tail that the other name shares (flask-cors counts as
+// cors, not as nothing).
 func effLen(t *target, first, last string) int {
 	l := len(t.flat)
-	if t.head != "" && first == t.head {
+	switch {
+	case t.head != "" && first == t.head:
 		l -= len(t.head)
-	}
-	if t.tail != "" && last == t.tail {
+	case t.tail != "" && last == t.tail:
 		l -= len(t.tail)
 	}
 	return l

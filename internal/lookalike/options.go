@@ -84,7 +84,7 @@ func DefaultOptions() Options {
 			},
 		},
 		Prefixes: []string{"python-", "python", "py-", "py"},
-		Suffixes: []string{"-python", "-py", "py", "-lib", "lib", "-dev", "-utils", "-util",
+		Suffixes: []string{"-python", "python", "-py", "py", "-lib", "lib", "-dev", "-utils", "-util",
 			"-tools", "-tool", "-sdk", "-api", "-client", "-core", "-helper", "-helpers",
 			"-plugin", "-cli", "-async", "-aio", "-wrapper", "-ng", "-new", "-fixed",
 			"-official", "-latest", "-pro", "-lite", "-toolkit", "-package", "-pkg",
