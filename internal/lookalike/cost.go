@@ -1,15 +1,15 @@
 package lookalike
 
 // Edit costs are in tenths, so that sums are exact: a glyph substitution
-// or a doubled letter costs 4 (0.4), a typing slip 6, an omitted last
-// character 8, anything else 10 or 12. Digit edits at the end and digit
+// or a doubled letter costs 4 (0.4), a typing slip 6, an omitted first or
+// last character 8, anything else 10 or 12. Digit edits at the end and digit
 // for digit substitutions are never typos: they are versions (boto2,
 // urllib4, cu12) and go to the version kind.
 const (
 	costGlyph    = 4
 	costDouble   = 4
 	costSlip     = 6
-	costLast     = 8
+	costEnd      = 8
 	costAny      = 10
 	costFirstIns = 12
 	costNever    = 1 << 20
@@ -99,10 +99,8 @@ func delCost(t string, i int) (int32, byte) {
 		return costNever, kindNone
 	case i > 0 && t[i-1] == t[i], i+1 < m && t[i+1] == t[i]:
 		return costDouble, kindOmitted
-	case i == m-1:
-		return costLast, kindOmitted
-	case i == 0:
-		return costAny, kindOmitted
+	case i == m-1, i == 0:
+		return costEnd, kindOmitted
 	}
 	return costSlip, kindOmitted
 }

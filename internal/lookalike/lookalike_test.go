@@ -65,6 +65,8 @@ func TestCheck(t *testing.T) {
 		{"dateutil-pyhton", "python-dateutil", "reordered+swapped"},
 		{"types-reqeusts", "types-requests", "swapped"},
 		{"django-rediss", "django-redis", "repeated"},
+		{"types-six2", "types-six", "version"},
+		{"django-filter-utils", "django-filter", "affix"},
 		{"elasticsearchdsl", "elasticsearch-dsl", "separator"},
 		{"elasticsearch-dls", "elasticsearch-dsl", "swapped"},
 	} {
@@ -81,7 +83,7 @@ func TestCheckLetsThrough(t *testing.T) {
 	for _, name := range []string{
 		"requests", "Requests", "python_dateutil", "PyTest", // protected names themselves
 		"pytest-cob",                 // the family word leaves "cov": too short
-		"types-six2",                 // versions are only for tier A
+		"elasticsearch-dsl2",         // versions are only for tiers A and B
 		"cuml-cu13",                  // digit for digit is a version, and tier C has none
 		"astar",                      // tier C and short
 		"ffmpeg-py",                  // no affix for tier C

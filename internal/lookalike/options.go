@@ -61,7 +61,7 @@ func DefaultOptions() Options {
 		Tiers: []Tier{
 			{
 				MaxRank:        1000,
-				Typo:           []Step{{4, 0.6}, {6, 1.0}, {9, 1.4}},
+				Typo:           []Step{{4, 0.6}, {6, 0.8}, {9, 1.4}},
 				AffixTypo:      []Step{{6, 0.6}, {9, 1.0}},
 				ReorderTypo:    []Step{{6, 0.6}, {9, 1.0}},
 				SkeletonMinLen: 4,
@@ -75,7 +75,8 @@ func DefaultOptions() Options {
 				ReorderTypo:     []Step{{8, 0.6}},
 				SkeletonMinLen:  4,
 				AffixMinLen:     6,
-				AffixStrongOnly: true,
+				AffixStrongOnly: false,
+				Version:         true,
 			},
 			{
 				MaxRank:        0,
