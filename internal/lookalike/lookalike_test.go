@@ -322,3 +322,19 @@ func readFirstColumn(t *testing.T, path string) []string {
 	}
 	return names
 }
+
+func TestRadixSort(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{0, 1, 2, 1000, 100000} {
+		a := make([]uint64, n)
+		for i := range a {
+			a[i] = r.Uint64() >> r.UintN(64)
+		}
+		want := slices.Clone(a)
+		slices.Sort(want)
+		if got := radixSort(a); !slices.Equal(got, want) {
+			t.Errorf("radixSort of %d values is not sorted", n)
+		}
+	}
+}
