@@ -1,6 +1,7 @@
 package lookalike
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -39,19 +40,12 @@ func (ix *Index) Check(name string) (Match, bool) {
 func (ix *Index) CheckAll(name string, limit int) []Match {
 	s := &scratch{keep: true}
 	ix.check(pep.NormalizeName(name), s)
+	// The cheapest match per target, then by rank and cost as Check.
 	slices.SortFunc(s.all, func(a, b Match) int {
-		switch {
-		case a.Target != b.Target:
-			if rankBetter(a.TargetRank, b.TargetRank) || a.TargetRank == b.TargetRank && a.Target < b.Target {
-				return -1
-			}
-			return 1
-		case a.Cost < b.Cost:
-			return -1
-		case a.Cost > b.Cost:
-			return 1
+		if c := strings.Compare(a.Target, b.Target); c != 0 {
+			return c
 		}
-		return 0
+		return cmp.Compare(a.Cost, b.Cost)
 	})
 	out := s.all[:0]
 	for i, m := range s.all {
@@ -59,6 +53,18 @@ func (ix *Index) CheckAll(name string, limit int) []Match {
 			out = append(out, m)
 		}
 	}
+	slices.SortFunc(out, func(a, b Match) int {
+		switch {
+		case rankBetter(a.TargetRank, b.TargetRank):
+			return -1
+		case rankBetter(b.TargetRank, a.TargetRank):
+			return 1
+		}
+		if c := cmp.Compare(a.Cost, b.Cost); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Target, b.Target)
+	})
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
