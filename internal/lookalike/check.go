@@ -111,17 +111,36 @@ func (ix *Index) check(n string, s *scratch) {
 	}
 	ix.version(s, flat)
 	ix.typo(s, n, flat, typoWhole, "", 2)
+	for _, id := range ix.bySimple[flat] {
+		ix.emit(s, id, "simplified", 0)
+	}
+	ix.eachAffix(n, func(r string, strong bool) { ix.affix(s, r, strong) })
+	ix.reorderTypo(s, n)
+}
+
+// eachAffix calls f with n without each vocabulary affix it carries.
+func (ix *Index) eachAffix(n string, f func(rest string, strong bool)) {
 	for _, a := range ix.prefixes {
 		if r, ok := strings.CutPrefix(n, a.text); ok && (strings.HasSuffix(a.text, "-") || !strings.HasPrefix(r, "-")) {
-			ix.affix(s, r, a.strong)
+			f(r, a.strong)
 		}
 	}
 	for _, a := range ix.suffixes {
 		if r, ok := strings.CutSuffix(n, a.text); ok && (strings.HasPrefix(a.text, "-") || !strings.HasSuffix(r, "-")) {
-			ix.affix(s, r, a.strong)
+			f(r, a.strong)
 		}
 	}
-	ix.reorderTypo(s, n)
+}
+
+// withoutAffix returns n without each vocabulary affix it carries.
+func (ix *Index) withoutAffix(n string) []string {
+	var out []string
+	ix.eachAffix(n, func(r string, _ bool) {
+		if r != "" && r[0] != '-' && r[len(r)-1] != '-' {
+			out = append(out, r)
+		}
+	})
+	return out
 }
 
 // version finds a digit changed, added or removed: urllib4, requests2,

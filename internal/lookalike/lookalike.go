@@ -82,6 +82,7 @@ type Index struct {
 	bySorted  map[string][]int32
 	byVersion map[string][]int32 // version key of tier targets with digits
 	byNoVer   map[string][]int32 // flat without its trailing digits
+	bySimple  map[string][]int32 // flat without a vocabulary affix
 	// dels holds, sorted, the deletions of the target flats: the high
 	// bits of each hash (hashKey) with the target's position in the low
 	// idBits. A shared prefix of 40 bits only adds candidates, which the
@@ -109,6 +110,7 @@ func New(names []Protected, opt Options) *Index {
 		bySorted:  make(map[string][]int32),
 		byVersion: make(map[string][]int32),
 		byNoVer:   make(map[string][]int32),
+		bySimple:  make(map[string][]int32),
 	}
 	ix.scratch.New = func() any { return new(scratch) }
 	for _, t := range opt.Tiers {
@@ -183,6 +185,13 @@ func New(names []Protected, opt Options) *Index {
 			}
 			if s := trimVersion(t.flat); s != t.flat {
 				ix.byNoVer[s] = append(ix.byNoVer[s], int32(i))
+			}
+		}
+		if t.tier.SimplifyMinLen > 0 {
+			for _, r := range ix.withoutAffix(t.name) {
+				if rf := flatten(r); len(rf) >= t.tier.SimplifyMinLen {
+					ix.bySimple[rf] = append(ix.bySimple[rf], int32(i))
+				}
 			}
 		}
 		depth := 0

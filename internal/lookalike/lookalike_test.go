@@ -66,6 +66,8 @@ func TestCheck(t *testing.T) {
 		{"types-reqeusts", "types-requests", "swapped"},
 		{"django-rediss", "django-redis", "repeated"},
 		{"types-six2", "types-six", "version"},
+		{"dateutil", "python-dateutil", "simplified"},
+		{"opencv", "opencv-python", "simplified"},
 		{"django-filter-utils", "django-filter", "affix"},
 		{"elasticsearchdsl", "elasticsearch-dsl", "separator"},
 		{"elasticsearch-dls", "elasticsearch-dsl", "swapped"},

@@ -27,6 +27,10 @@ type Tier struct {
 	AffixMinLen int
 	// AffixStrongOnly limits the affixes to Options.StrongAffixes.
 	AffixStrongOnly bool
+	// SimplifyMinLen reports the target without one vocabulary affix
+	// (dateutil for python-dateutil) when the rest has at least this many
+	// characters; 0 turns it off.
+	SimplifyMinLen int
 	// Version reports a digit changed, added or removed (requests2,
 	// urllib4, beautifulsoup) for targets of at least three letters.
 	Version bool
@@ -66,6 +70,7 @@ func DefaultOptions() Options {
 				ReorderTypo:    []Step{{6, 0.6}, {9, 1.0}},
 				SkeletonMinLen: 4,
 				AffixMinLen:    3,
+				SimplifyMinLen: 5,
 				Version:        true,
 			},
 			{
@@ -76,6 +81,7 @@ func DefaultOptions() Options {
 				SkeletonMinLen:  4,
 				AffixMinLen:     6,
 				AffixStrongOnly: false,
+				SimplifyMinLen:  6,
 				Version:         true,
 			},
 			{
