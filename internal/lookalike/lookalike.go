@@ -22,8 +22,10 @@ import (
 
 // Protected is one name to protect.
 type Protected struct {
-	Name   string // any spelling; the index normalizes it (PEP 503)
-	Rank   int    // 1 is the most popular; 0 is unranked
+	Name string // any spelling; the index normalizes it (PEP 503)
+	// Rank is 1 for the most popular name; 0 is unranked, which makes a
+	// target of the last tier, or no target at all when Options.Top is set.
+	Rank   int
 	Source string // where the name comes from, e.g. "index" or "imported"
 }
 
