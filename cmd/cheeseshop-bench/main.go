@@ -7,6 +7,7 @@
 //	cheeseshop-bench quiet    wait until the machine is nearly idle
 //	cheeseshop-bench freeport print a free TCP port on the loopback interface
 //	cheeseshop-bench critical time the daily computation of the critical projects at PyPI's scale
+//	cheeseshop-bench lookalike-eval  measure the look-alike detector (docs/SUPPLY-CHAIN.md)
 package main
 
 import (
@@ -29,6 +30,8 @@ type CLI struct {
 	Quiet    QuietCmd    `cmd:"" help:"Wait until the machine's CPUs are nearly idle (other work skews benchmarks), and print how busy they were."`
 	Freeport FreeportCmd `cmd:"" help:"Print a free TCP port on 127.0.0.1."`
 	Critical CriticalCmd `cmd:"" help:"Load every project of the list with a daily count following its rank, and time the computations of the critical projects (first, daily, dry run)."`
+
+	LookalikeEval LookalikeEvalCmd `cmd:"" name:"lookalike-eval" help:"Measure the look-alike detector: recall on synthetic look-alikes per family, share of real names flagged per top N (Markdown)."`
 }
 
 // env is what commands share.

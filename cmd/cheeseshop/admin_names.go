@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/lookalike"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
@@ -15,11 +20,14 @@ import (
 // command line.
 var cliMeta = audit.Meta{UserAgent: "cheeseshop admin"}
 
-// AdminNamesCmd groups the commands about project names.
+// AdminNamesCmd groups the commands about project names: prohibited ones,
+// protected ones and their look-alikes.
 type AdminNamesCmd struct {
 	Prohibit   NamesProhibitCmd   `cmd:"" help:"Forbid new projects from taking these names, or any name that looks like them once ultranormalized."`
 	Lift       NamesLiftCmd       `cmd:"" help:"Lift the prohibition of names (an administrator's, or a deleted project's)."`
 	Prohibited NamesProhibitedCmd `cmd:"" help:"List the prohibited names, with their reasons."`
+	Protect    NamesProtectCmd    `cmd:"" help:"Replace the imported list of protected names (popular names whose look-alikes are held or flagged) with a TSV file's."`
+	Check      NamesCheckCmd      `cmd:"" help:"Print the names that look like a protected name: name, protected target and kind, tab-separated, in input order."`
 }
 
 // NamesProhibitCmd prohibits project names.
@@ -197,4 +205,113 @@ func (c *LookalikeRejectCmd) Run(e *env) error {
 		fmt.Fprintf(e.stdout, "rejected %s: deleted, its name prohibited\n", r.NormalizedName)
 	}
 	return nil
+}
+
+// NamesProtectCmd replaces the imported list of protected names.
+type NamesProtectCmd struct {
+	File string `arg:"" type:"existingfile" help:"TSV of the names to protect: a header with a 'name' column and an optional rank column (1 = most popular; without one, the file's order), gzip or plain, such as PyPI's most-downloaded projects."`
+	Top  int    `default:"0" help:"Import only the names ranked 1..N (0: every ranked name)."`
+}
+
+// Run implements the command.
+func (c *NamesProtectCmd) Run(e *env) error {
+	if c.Top < 0 {
+		return fmt.Errorf("--top must be 0 or more, not %d", c.Top)
+	}
+	names, err := readProtected(c.File, c.Top)
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	list := make([]store.ProtectedName, len(names))
+	for i, n := range names {
+		list[i] = store.ProtectedName{Name: n.Name, Rank: int64(n.Rank)}
+	}
+	kept, err := index.New(st, nil, index.Config{}, e.log).SetProtectedNames(e.ctx, list)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "protected %d names (of %d read); running servers use them within %s\n", kept, len(names), app.ProtectRefresh)
+	return nil
+}
+
+// readProtected reads a TSV of protected names (gzip or plain).
+func readProtected(path string, top int) ([]lookalike.Protected, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := lookalike.ReadTSV(f, top)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return names, nil
+}
+
+// NamesCheckCmd runs the look-alike detector over names, the way project
+// creation does, so that operators can measure it on any corpus.
+type NamesCheckCmd struct {
+	Protected string   `type:"path" placeholder:"FILE" help:"TSV of the protected names: a header with a 'name' column and an optional rank column (1 = most popular), gzip or plain. Default: the index's own (the imported list and its --top most-downloaded projects)."`
+	Top       int      `default:"0" help:"With --protected, protect only the names ranked 1..N (0: every ranked name; names ranked below N are still never flagged themselves). Without it, how many of the index's most-downloaded projects are protected (0: as serve's default)."`
+	Names     []string `arg:"" optional:"" name:"name" help:"Names to check. Default: one a line on standard input."`
+}
+
+// Run implements the command.
+func (c *NamesCheckCmd) Run(e *env) error {
+	if c.Top < 0 {
+		return fmt.Errorf("--top must be 0 or more, not %d", c.Top)
+	}
+	ix, err := c.detector(e)
+	if err != nil {
+		return err
+	}
+
+	names := c.Names
+	if len(names) == 0 {
+		sc := bufio.NewScanner(e.stdin)
+		for sc.Scan() {
+			if name := strings.TrimSpace(sc.Text()); name != "" {
+				names = append(names, name)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("reading names: %w", err)
+		}
+	}
+	w := bufio.NewWriter(e.stdout)
+	for i, m := range ix.CheckMany(names, runtime.GOMAXPROCS(0)) {
+		if m.Target != "" {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", names[i], m.Target, m.Kind)
+		}
+	}
+	return w.Flush()
+}
+
+// detector builds the detector: from the file, or from the index's
+// protected names as serve does.
+func (c *NamesCheckCmd) detector(e *env) (*lookalike.Index, error) {
+	if c.Protected != "" {
+		protected, err := readProtected(c.Protected, 0)
+		if err != nil {
+			return nil, err
+		}
+		opt := lookalike.DefaultOptions()
+		opt.Top = c.Top
+		return lookalike.New(protected, opt), nil
+	}
+	st, err := e.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	top := c.Top
+	if top == 0 {
+		top = app.DefaultProtectOwnTop
+	}
+	return app.BuildDetector(e.ctx, index.New(st, nil, index.Config{}, e.log), top)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,6 +94,98 @@ func TestAdminLookalikeAndNames(t *testing.T) {
 		}
 		if !strings.Contains(strings.Join(tags, " "), audit.LookalikeApproved) || !strings.Contains(strings.Join(tags, " "), audit.LookalikeRejected) {
 			t.Fatalf("events %v", tags)
+		}
+	})
+}
+
+// TestAdminNamesCheck runs the detector on a small TSV, with names as
+// arguments and on standard input, plain and gzip.
+func TestAdminNamesCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tsv := "name\tversion\tmonth\trank_among_15000_most_downloaded\n" +
+		"requests\t2.32\t2024-05\t1\nnumpy\t2.0\t2024-06\t2\npython-dateutil\t2.9\t2024-03\t3\n" +
+		"colorama\t0.4\t2022-10\t4\nreqeusts\t0.1\t2017-01\t9000\nsomething-else\t1.0\t2020-01\t\n"
+	plain := filepath.Join(dir, "top.tsv")
+	if err := os.WriteFile(plain, []byte(tsv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(dir, "top.tsv.gz")
+	f, err := os.Create(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write([]byte(tsv))
+	zw.Close()
+	f.Close()
+
+	want := "co1orama\tcolorama\thomoglyph\nPython-Requests\trequests\taffix\nnum_py\tnumpy\tseparator\ndateutil-python\tpython-dateutil\treordered\n"
+	stdin := "co1orama\nflask\n\n  Python-Requests  \nnum_py\nrequests\nreqeusts\ndateutil-python\n"
+	for _, file := range []string{plain, gz} {
+		code, out, errs := cli(t, stdin, "admin", "names", "check", "--protected", file)
+		if code != 0 || out != want {
+			t.Errorf("%s, names on stdin: %d %q %q; want %q", file, code, out, errs, want)
+		}
+	}
+	// reqeusts is protected (rank 9000) though --top 4 makes it no target.
+	code, out, errs := cli(t, "", "admin", "names", "check", "--protected", plain, "--top", "4", "reqeusts", "requests-lib", "flask")
+	if code != 0 || out != "requests-lib\trequests\taffix\n" {
+		t.Errorf("names as arguments: %d %q %q", code, out, errs)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin", "names", "check", "--protected", filepath.Join(dir, "missing.tsv"), "x"}, "missing.tsv"},
+		{[]string{"admin", "names", "check", "--protected", plain, "--top=-1", "x"}, "--top must be 0 or more"},
+	} {
+		if code, _, errs := cli(t, "", c.args...); code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: %d %q; want an error with %q", c.args, code, errs, c.want)
+		}
+	}
+	bad := filepath.Join(dir, "bad.tsv")
+	os.WriteFile(bad, []byte("project\nrequests\n"), 0o644)
+	if code, _, errs := cli(t, "", "admin", "names", "check", "--protected", bad, "x"); code == 0 || !strings.Contains(errs, `no "name" column`) {
+		t.Errorf("bad TSV: %d %q", code, errs)
+	}
+}
+
+// TestAdminNamesProtect imports protected names into the index, and
+// checks names against the index's own protected names, as serve does.
+func TestAdminNamesProtect(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		dbURL := storetest.URL(t, d)
+		args := withDB(t.TempDir(), dbURL)
+		file := filepath.Join(t.TempDir(), "top.tsv")
+		storetest.Must(t, os.WriteFile(file, []byte("name\trank\nrequests\t1\nnot a name\t2\n"), 0o644))
+		if code, _, errs := cli(t, "", args("admin", "names", "protect", file)...); code == 0 || !strings.Contains(errs, `line 3: invalid project name "not a name"`) {
+			t.Fatalf("a bad file: %d %q", code, errs)
+		}
+		tsv := "name\trank\nrequests\t1\nNumPy\t2\ncolorama\t4\nflask\t9\n"
+		storetest.Must(t, os.WriteFile(file, []byte(tsv), 0o644))
+		code, out, errs := cli(t, "", args("admin", "names", "protect", file, "--top", "4")...)
+		if code != 0 || !strings.Contains(out, "protected 3 names (of 3 read)") {
+			t.Fatalf("protect: %d %q %q", code, out, errs)
+		}
+		st := openStore(t, dbURL)
+		got, err := st.ProtectedNames(t.Context())
+		storetest.Must(t, err)
+		if len(got) != 3 || got[0].Name != "requests" || got[1].Name != "numpy" || got[1].Rank != 2 || got[2].Name != "colorama" {
+			t.Fatalf("stored protected names: %+v", got)
+		}
+		code, out, errs = cli(t, "reqeusts\nflsk\nnumpy\nco1orama\n", args("admin", "names", "check")...)
+		if code != 0 || out != "reqeusts\trequests\tswapped\nco1orama\tcolorama\thomoglyph\n" {
+			t.Fatalf("check against the index's names: %d %q %q", code, out, errs)
+		}
+		// A second import replaces the first.
+		storetest.Must(t, os.WriteFile(file, []byte("name\trank\nflask\t1\n"), 0o644))
+		if code, out, errs := cli(t, "", args("admin", "names", "protect", file)...); code != 0 || !strings.Contains(out, "protected 1 names") {
+			t.Fatalf("second protect: %d %q %q", code, out, errs)
+		}
+		if code, out, _ := cli(t, "reqeusts\nflsk\n", args("admin", "names", "check")...); code != 0 || out != "flsk\tflask\tomitted\n" {
+			t.Fatalf("after the second import: %q", out)
 		}
 	})
 }

@@ -8,6 +8,7 @@
 //	cheeseshop admin downloads import  count downloads from access logs
 //	cheeseshop admin critical compute  designate the critical projects now
 //	cheeseshop admin critical list     list them, with their collaborators' 2FA
+//	cheeseshop admin names check       print the look-alikes of protected names
 //
 // Every flag can also be set with an environment variable
 // CHEESESHOP_<FLAG>, e.g. CHEESESHOP_DATABASE.

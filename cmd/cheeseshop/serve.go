@@ -40,6 +40,7 @@ type ServeCmd struct {
 	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
 	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
 	LookalikePolicy string        `default:"hold" enum:"hold,flag,off" help:"What happens to a project created under a look-alike of a protected name (a popular project's, docs/SUPPLY-CHAIN.md): hold (created but not published until an administrator approves it at /admin/lookalikes/), flag (published; the administrators are told) or off. With hold and flag, an event and an email to every administrator."`
+	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
 	// Which downloads count (docs/DOWNLOADS.md).
@@ -232,7 +233,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 	if err != nil {
 		return app.Config{}, fmt.Errorf("--lookalike-policy: %w", err)
 	}
-	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike,
+	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
 		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,

@@ -70,9 +70,14 @@ type Config struct {
 	MaxFileSize, MaxProjectSize, CacheBytes int64
 	// LookalikePolicy is what happens to a project created under a
 	// look-alike of a protected name ("": index.LookalikeHold), and
-	// NameCheck the detector that finds them (nil: none).
+	// NameCheck the detector that finds them (nil: the look-alike
+	// detector over the imported protected names and the index's own
+	// ProtectOwnTop most-downloaded projects, rebuilt every
+	// ProtectRefresh; tests may give another). ProtectOwnTop 0 is
+	// DefaultProtectOwnTop; below 0, only the imported list is protected.
 	LookalikePolicy index.LookalikePolicy
 	NameCheck       index.NameCheck
+	ProtectOwnTop   int
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config
@@ -148,6 +153,9 @@ type App struct {
 	cfg          Config
 	stopCounting func()
 	closeOnce    sync.Once
+	// detector finds look-alikes (nil with Config.NameCheck or the policy
+	// off).
+	detector *detector
 }
 
 // New assembles an App. The Store must be migrated. Nothing runs in the
@@ -167,6 +175,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if cfg.DownloadsFlush <= 0 {
 		cfg.DownloadsFlush = DefaultDownloadsFlush
 	}
+	if cfg.ProtectOwnTop == 0 {
+		cfg.ProtectOwnTop = DefaultProtectOwnTop
+	}
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = max(2, runtime.NumCPU())
 	}
@@ -185,9 +196,20 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	nameCheck := cfg.NameCheck
+	if nameCheck == nil && cfg.LookalikePolicy != index.LookalikeOff {
+		a.detector = &detector{ownTop: cfg.ProtectOwnTop, log: log}
+		nameCheck = a.detector.check
+	}
 	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
-		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy}, log)
+		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy}, log)
+	if a.detector != nil {
+		a.detector.idx = a.Index
+		if err := a.detector.refresh(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor}, log, d.Now)
 	if err != nil {
 		return nil, err
@@ -253,6 +275,9 @@ func (a *App) Start(ctx context.Context) {
 	go a.Account.SweepEvery(ctx, SweepInterval)
 	go a.Mandate.RunDaily(ctx)
 	go a.Stats.RunDaily(ctx)
+	if a.detector != nil {
+		go a.detector.refreshEvery(ctx, ProtectRefresh)
+	}
 	if a.Downloads != nil {
 		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
