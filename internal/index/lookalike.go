@@ -52,10 +52,12 @@ type NameMatch struct {
 // upload's transaction.
 type NameCheck func(ctx context.Context, name string) (*NameMatch, error)
 
-// lookalike checks the name of a project being created, after the
+// lookalike checks the name of a project being created by p, after the
 // other name rules passed. Nil: not a look-alike, or the policy is off.
-// A protected name itself is never its own look-alike.
-func (s *Service) lookalike(ctx context.Context, name, normalized string) (*NameMatch, error) {
+// A protected name itself is never its own look-alike, and the
+// collaborators of the protected project may name new projects after it
+// (its Owners publishing django2 or requests-toolbelt imitate nobody).
+func (s *Service) lookalike(ctx context.Context, tx *store.Tx, p *Principal, name, normalized string) (*NameMatch, error) {
 	if s.cfg.NameCheck == nil || s.cfg.LookalikePolicy == LookalikeOff {
 		return nil, nil
 	}
@@ -63,8 +65,24 @@ func (s *Service) lookalike(ctx context.Context, name, normalized string) (*Name
 	if err != nil {
 		return nil, fmt.Errorf("index: check name %q: %w", name, err)
 	}
-	if m == nil || pep.NormalizeName(m.Target) == normalized {
+	target := ""
+	if m != nil {
+		target = pep.NormalizeName(m.Target)
+	}
+	if m == nil || target == normalized {
 		return nil, nil
+	}
+	switch proj, err := tx.ProjectByName(ctx, target); {
+	case errors.Is(err, store.ErrNotFound):
+		return m, nil // protected elsewhere (an imported name), not here
+	case err != nil:
+		return nil, fmt.Errorf("index: look-alike target %q: %w", target, err)
+	default:
+		if _, err := tx.RoleOf(ctx, proj.ID, p.User.ID); err == nil {
+			return nil, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("index: look-alike target %q: %w", target, err)
+		}
 	}
 	return m, nil
 }

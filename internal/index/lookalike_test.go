@@ -20,7 +20,7 @@ import (
 // detector may well report as their own look-alike).
 func testNameCheck(_ context.Context, name string) (*NameMatch, error) {
 	switch strings.ToLower(name) {
-	case "reqests", "requests":
+	case "reqests", "requests", "requests2":
 		return &NameMatch{Target: "requests", TargetRank: 1, Kind: "omission"}, nil
 	case "nunpy":
 		return &NameMatch{Target: "numpy", TargetRank: 2, Kind: "keyboard"}, nil
@@ -44,11 +44,17 @@ func TestLookalikePolicy(t *testing.T) {
 				f := newFixture(t, d, Config{NameCheck: testNameCheck, LookalikePolicy: policy, Mailer: mailer})
 				admin := &store.User{Username: "root", Email: "root@example.org", PasswordHash: "!", IsAdmin: true}
 				storetest.Must(t, f.st.CreateUser(ctx, admin))
-				alice := f.user("alice")
+				alice, rachel := f.user("alice"), f.user("rachel")
 
 				// The protected name itself, created here, is no look-alike.
-				if res := f.mustWheel(alice, disttest.Dist{Name: "requests", Version: "1.0"}); res.Review != nil {
+				if res := f.mustWheel(rachel, disttest.Dist{Name: "requests", Version: "1.0"}); res.Review != nil {
 					t.Fatalf("the protected name was reviewed: %+v", res.Review)
+				}
+				if policy != LookalikeOff {
+					// Its own collaborators may name projects after it.
+					if res := f.mustWheel(rachel, disttest.Dist{Name: "requests2", Version: "1.0"}); res.Review != nil {
+						t.Fatalf("a project of the target's own Owner was reviewed: %+v", res.Review)
+					}
 				}
 				res := f.mustWheel(alice, disttest.Dist{Name: "reqests", Version: "1.0"})
 				_, loadErr := f.svc.LoadProject(ctx, "reqests")
@@ -93,7 +99,7 @@ func TestLookalikePolicy(t *testing.T) {
 					}
 					names, err := f.st.ListProjectNames(ctx)
 					storetest.Must(t, err)
-					if len(names) != 1 {
+					if len(names) != 2 { // requests and requests2
 						t.Fatalf("root lists %v", names)
 					}
 					// Its owner still manages it, and sees why it is held.

@@ -394,7 +394,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		if proj == nil {
 			// The name passed every rule of check; last, is it a
 			// look-alike of a protected name?
-			match, err := s.lookalike(ctx, name, normalized)
+			match, err := s.lookalike(ctx, tx, p, name, normalized)
 			if err != nil {
 				return err
 			}
