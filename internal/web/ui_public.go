@@ -69,7 +69,9 @@ type historyEntry struct {
 
 // projectPage is what project.html and release.html show.
 type projectPage struct {
-	Project     *store.Project
+	Project *store.Project
+	// Reportable: the page links the report form.
+	Reportable  bool
 	Release     *index.ReleaseView // the release shown; nil when there is none
 	Latest      *index.ReleaseView
 	IsLatest    bool
@@ -121,6 +123,7 @@ func (p *public) project(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Mandate = s.freshStatusOf(r.Context(), v.Project)
+	data.Reportable = s.opts.Reports != nil
 	if version == "" {
 		s.render(w, r, http.StatusOK, "project", v.Project.Name, data)
 		return
