@@ -183,8 +183,11 @@ func (s *Service) Report(ctx context.Context, u *store.User, m audit.Meta, proje
 			return problem.Errorf(problem.NotFound, "No project named '%s'.", project)
 		}
 		// One report at a time per user and project: serialized on the
-		// project.
+		// project, whose status is read again under the lock.
 		if err := tx.LockProject(ctx, proj.ID); err != nil {
+			return err
+		}
+		if proj, err = tx.ProjectByID(ctx, proj.ID); err != nil {
 			return err
 		}
 		if proj.Status == store.StatusQuarantined {

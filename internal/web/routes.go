@@ -66,7 +66,7 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("GET /project/{project}/{$}", s.ui(pub.project))
 	mux.Handle("GET /project/{project}/{version}/{$}", s.ui(pub.project))
 	if s.opts.Reports != nil {
-		rep := &reportPages{s: s, rep: s.opts.Reports}
+		rep := &reportPages{s: s}
 		mux.Handle("GET /project/{project}/report/{$}", s.ui(rep.form))
 		mux.Handle("POST /project/{project}/report/{$}", s.ui(rep.submit))
 	}

@@ -16,11 +16,9 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// reportPages serve the report form.
-type reportPages struct {
-	s   *Server
-	rep *report.Service
-}
+// reportPages serve the report form. The service (s.opts.Reports) is
+// read at each request: tests replace it after New.
+type reportPages struct{ s *Server }
 
 // reportKind is a choice of the form.
 type reportKind struct{ Value, Label string }
@@ -74,7 +72,7 @@ func (p *reportPages) submit(w http.ResponseWriter, r *http.Request) {
 		loginToReport(w, r, normalized)
 		return
 	}
-	out, err := p.rep.Report(r.Context(), c.User, meta(r), name, r.PostFormValue("kind"), r.PostFormValue("text"))
+	out, err := p.s.opts.Reports.Report(r.Context(), c.User, meta(r), name, r.PostFormValue("kind"), r.PostFormValue("text"))
 	if err != nil {
 		if e, ok := problem.As(err); ok && (e.Kind == problem.Invalid || e.Kind == problem.Conflict) {
 			p.s.addFlash(w, r, "error", e.Message)
