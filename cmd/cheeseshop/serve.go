@@ -22,27 +22,29 @@ import (
 
 // ServeCmd runs the server.
 type ServeCmd struct {
-	MandateFlags              `embed:""`
-	PromoFlags                `embed:""`
-	Addr                      string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
-	BaseURL                   string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
-	MaxFileSize               byteSize      `default:"100MiB" help:"Largest file accepted."`
-	MaxProjectSize            byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
-	CacheSize                 byteSize      `default:"256MiB" help:"Memory for cached project pages."`
-	GCFloor                   byteSize      `name:"gc-floor" default:"64MiB" help:"Let the heap grow by at least this much between garbage collections, however little memory is live (more throughput for at most this much more memory; 0: Go's default). Ignored when GOGC is set."`
-	AccessLog                 bool          `default:"true" negatable:"" help:"Log every request."`
-	FollowInterval            time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
-	ShutdownTimeout           time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
-	SMTPURL                   string        `name:"smtp-url" env:"CHEESESHOP_SMTP_URL" help:"SMTP server for outbound email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465. Default: write emails to <data>/outbox."`
-	MailFrom                  string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
-	SecretKey                 string        `env:"CHEESESHOP_SECRET_KEY" help:"Server secret key (at least 32 characters) that seals TOTP secrets; every server of a deployment needs the same one. Default: generated once into <data>/secret.key."`
-	Require2FA                bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
-	CountDownloads            bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
-	DownloadsFlush            time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
-	LookalikePolicy           string        `default:"hold" enum:"hold,flag,off" help:"What happens to a project created under a look-alike of a protected name (a popular project's, docs/SUPPLY-CHAIN.md): hold (created but not published until an administrator approves it at /admin/lookalikes/), flag (published; the administrators are told) or off. With hold and flag, an event and an email to every administrator."`
+	MandateFlags    `embed:""`
+	PromoFlags      `embed:""`
+	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
+	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
+	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
+	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
+	CacheSize       byteSize      `default:"256MiB" help:"Memory for cached project pages."`
+	GCFloor         byteSize      `name:"gc-floor" default:"64MiB" help:"Let the heap grow by at least this much between garbage collections, however little memory is live (more throughput for at most this much more memory; 0: Go's default). Ignored when GOGC is set."`
+	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
+	FollowInterval  time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
+	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
+	SMTPURL         string        `name:"smtp-url" env:"CHEESESHOP_SMTP_URL" help:"SMTP server for outbound email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465. Default: write emails to <data>/outbox."`
+	MailFrom        string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
+	SecretKey       string        `env:"CHEESESHOP_SECRET_KEY" help:"Server secret key (at least 32 characters) that seals TOTP secrets; every server of a deployment needs the same one. Default: generated once into <data>/secret.key."`
+	Require2FA      bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
+	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
+	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
+	LookalikePolicy string        `default:"hold" enum:"hold,flag,off" help:"What happens to a project created under a look-alike of a protected name (a popular project's, docs/SUPPLY-CHAIN.md): hold (created but not published until an administrator approves it at /admin/lookalikes/), flag (published; the administrators are told) or off. With hold and flag, an event and an email to every administrator."`
+	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
+
+	// The automatic quarantine on users' reports (docs/SUPPLY-CHAIN.md).
 	ReportQuarantineReporters int           `default:"0" help:"Quarantine a project automatically when this many distinct users, each with an account older than --report-min-account-age, report it within a day (docs/SUPPLY-CHAIN.md). 0 turns the automatic quarantine off: administrators decide at /admin/reports/."`
 	ReportMinAccountAge       time.Duration `default:"720h" help:"How old an account must be for its reports to count towards --report-quarantine-reporters (new accounts cost an attacker nothing)."`
-	RecoveryWait              time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
 	// Which downloads count (docs/DOWNLOADS.md).
 	DownloadPolicyFlags   `embed:""`

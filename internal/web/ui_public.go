@@ -69,9 +69,7 @@ type historyEntry struct {
 
 // projectPage is what project.html and release.html show.
 type projectPage struct {
-	Project *store.Project
-	// Reportable: the page links the report form.
-	Reportable  bool
+	Project     *store.Project
 	Release     *index.ReleaseView // the release shown; nil when there is none
 	Latest      *index.ReleaseView
 	IsLatest    bool
@@ -83,6 +81,7 @@ type projectPage struct {
 	Install     string // the pip command
 	License     string
 	Mandate     mandateStatus // its badges: critical, 2FA required
+	Reportable  bool          // the page links the report form
 }
 
 // project shows a project at its latest release, or at the release named
