@@ -30,6 +30,7 @@ type AdminCmd struct {
 	Promo     AdminPromoCmd     `cmd:"" help:"Manage the promo codes of the security-key giveaway."`
 	Stats     AdminStatsCmd     `cmd:"" help:"Record the public two-factor statistics."`
 	Project   AdminProjectCmd   `cmd:"" help:"Quarantine projects and release them (PEP 792)."`
+	Reports   AdminReportsCmd   `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
 }
 
 // AdminBlobsCmd groups blob-store commands.

@@ -43,6 +43,10 @@ type ServeCmd struct {
 	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
+	// The automatic quarantine on users' reports (docs/SUPPLY-CHAIN.md).
+	ReportQuarantineReporters int           `default:"0" help:"Quarantine a project automatically when this many distinct users, each with an account older than --report-min-account-age, report it within a day (docs/SUPPLY-CHAIN.md). 0 turns the automatic quarantine off: administrators decide at /admin/reports/."`
+	ReportMinAccountAge       time.Duration `default:"720h" help:"How old an account must be for its reports to count towards --report-quarantine-reporters (new accounts cost an attacker nothing)."`
+
 	// Which downloads count (docs/DOWNLOADS.md).
 	DownloadPolicyFlags   `embed:""`
 	DownloadsMaxAddresses int `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
@@ -237,7 +241,11 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
-		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere}
+		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere,
+		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge}
+	if c.ReportQuarantineReporters < 0 || c.ReportMinAccountAge < 0 {
+		return cfg, fmt.Errorf("--report-quarantine-reporters and --report-min-account-age must not be negative")
+	}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {
 			return cfg, fmt.Errorf("--downloads-flush must be positive, not %s", c.DownloadsFlush)

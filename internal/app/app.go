@@ -37,6 +37,7 @@ import (
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/recovery"
+	"cheeseshop/internal/report"
 	"cheeseshop/internal/stats"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/twofactor"
@@ -84,6 +85,11 @@ type Config struct {
 	// Promo is the giveaway's settings; its BaseURL and Mailer are the
 	// App's.
 	Promo promo.Config
+	// ReportQuarantineReporters and ReportMinAccountAge are the automatic
+	// quarantine on users' reports (report.Config.QuarantineReporters, 0:
+	// off, and MinAccountAge, 0: report.DefaultMinAccountAge).
+	ReportQuarantineReporters int
+	ReportMinAccountAge       time.Duration
 	// RecoveryWait is account recovery's waiting period (0: none).
 	RecoveryWait time.Duration
 	// CountDownloads counts the files served as downloads, by the policy
@@ -141,6 +147,7 @@ type App struct {
 	Account   *account.Service
 	Promo     *promo.Service
 	Recovery  *recovery.Service
+	Reports   *report.Service
 	Stats     *stats.Service
 	// Downloads counts the files served (nil without CountDownloads).
 	Downloads *downloads.Counter
@@ -221,10 +228,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		return nil, err
 	}
 	a.Recovery = recovery.New(st, a.Hasher, recovery.Config{BaseURL: cfg.BaseURL, Wait: cfg.RecoveryWait, Mailer: d.Mailer}, log, d.Now)
+	a.Reports = report.New(st, a.Index, report.Config{QuarantineReporters: cfg.ReportQuarantineReporters,
+		MinAccountAge: cfg.ReportMinAccountAge, BaseURL: cfg.BaseURL, Mailer: d.Mailer}, log, d.Now)
 	a.Stats = stats.New(st, log, nil, 0)
 
 	opts := web.Options{AccessLog: cfg.AccessLog, Ready: func() error { return st.DB().PingContext(context.Background()) },
-		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery,
+		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery, Reports: a.Reports,
 		MaxUploadsPerClient: cfg.MaxUploadsPerClient, HSTSMaxAge: cfg.HSTSMaxAge, MetricsToken: cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies}
 	if cfg.CountDownloads {

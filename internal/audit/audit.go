@@ -99,6 +99,11 @@ const (
 	ProjectUndeprecated = "project:status:undeprecate"
 	ProjectQuarantined  = "project:status:quarantine"
 	ProjectReleased     = "project:status:release"
+
+	// A user reports a project to the administrators; an administrator
+	// dismisses its open reports.
+	ProjectReported  = "project:report"
+	ReportsDismissed = "project:report:dismissed"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -273,6 +278,10 @@ func Describe(e *store.Event) string {
 		return withReason("Project quarantined by "+s("by"), s("reason"))
 	case ProjectReleased:
 		return "Project released from quarantine by " + s("by") + ", back to " + s("status")
+	case ProjectReported:
+		return "Reported to the administrators by " + s("by") + " (" + s("kind") + ")"
+	case ReportsDismissed:
+		return fmt.Sprintf("Reports dismissed by an administrator (%s): %v", s("by"), d["count"])
 	}
 	return e.Tag
 }

@@ -97,8 +97,10 @@ func (s *Service) requireOwner(ctx context.Context, tx *store.Tx, p *Principal, 
 	return err
 }
 
-// lockedProject finds a project by any spelling of its name and locks it
-// for the rest of the transaction.
+// lockedProject finds a project by any spelling of its name, locks it for
+// the rest of the transaction and returns it as read under the lock: on
+// PostgreSQL a row read before the lock may predate a change committed
+// meanwhile (a concurrent quarantine).
 func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Project, error) {
 	proj, err := tx.ProjectByName(ctx, pep.NormalizeName(name))
 	if errors.Is(err, store.ErrNotFound) {
@@ -109,7 +111,7 @@ func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Proje
 	if err := tx.LockProject(ctx, proj.ID); err != nil {
 		return nil, err
 	}
-	return proj, nil
+	return tx.ProjectByID(ctx, proj.ID)
 }
 
 // ownedProject locks the named project for the transaction, checks that

@@ -176,7 +176,27 @@ func (s *Service) Quarantine(ctx context.Context, actor *store.User, m audit.Met
 	if err != nil {
 		return err
 	}
-	if reason, err = checkReason(reason); err != nil {
+	return s.quarantine(ctx, by, actorID, m, project, reason)
+}
+
+// AutoQuarantine is the quarantine that users' reports decide, with no
+// administrator (the reports' rule, in package report): it is recorded
+// and told as done by the reports. It refuses, as Quarantine does, a
+// project already quarantined (problem.Conflict), so that of concurrent
+// callers only one quarantines.
+func (s *Service) AutoQuarantine(ctx context.Context, m audit.Meta, project, reason string) error {
+	return s.quarantine(ctx, ReportsActor, 0, m, project, reason)
+}
+
+// ReportsActor names the automatic quarantine on users' reports in
+// events and emails.
+const ReportsActor = "the reports of trusted users (automatic quarantine)"
+
+// quarantine quarantines a project for Quarantine and AutoQuarantine;
+// by (actorID) is who does it.
+func (s *Service) quarantine(ctx context.Context, by string, actorID int64, m audit.Meta, project, reason string) error {
+	reason, err := checkReason(reason)
+	if err != nil {
 		return err
 	}
 	if reason == "" {

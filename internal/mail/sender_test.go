@@ -36,6 +36,12 @@ var (
 		"Rank": int64(3), "Kind": "omission", "Held": false, "Uploader": "mallory"}
 )
 
+// reportedData is the sample of the report email.
+func reportedData(quarantined bool) Data {
+	return Data{"Username": "alice", "Project": "reqests", "Normalized": "reqests", "Reporter": "mallory",
+		"Kind": "malware", "Text": "setup.py runs <script>", "Quarantined": quarantined}
+}
+
 var emails = []struct {
 	name          string
 	data          Data
@@ -219,6 +225,16 @@ var emails = []struct {
 		"Cheese is quarantined", "Hello alice,\n\nThe administrators of " + base + " quarantined Cheese, of which you are an Owner, for this reason:\n\n    malware in setup.py\n\n" +
 			"While it is quarantined, none of its files is served (installers cannot find them), no upload is accepted and nothing in it can change. " +
 			"Nothing is deleted: the administrators can release it, and it is then as it was. If you think this is a mistake, reply to the administrators of " + base + ".\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},
+	{"project-reported", reportedData(false), "Project reported: reqests (malware)", fmt.Sprintf(
+		"Hello alice,\n\nmallory reported the project reqests on %[1]s as malware:\n\nsetup.py runs <script>\n\n"+
+			"Review the reports: quarantine the project or dismiss them.\n\n"+
+			"Reports: %[1]s/admin/reports/\nThe project: %[1]s/project/reqests/\n"+
+			"Or on the command line: cheeseshop admin reports list, cheeseshop admin reports dismiss reqests.", base) + signature},
+	{"project-reported", reportedData(true), "Quarantined on reports: reqests", fmt.Sprintf(
+		"Hello alice,\n\nmallory reported the project reqests on %[1]s as malware:\n\nsetup.py runs <script>\n\n"+
+			"With this report, enough trusted users reported it within a day: reqests is quarantined automatically (none of its files is served, nothing in it can change), and its Owners were told. Review the reports and release it if they are wrong.\n\n"+
+			"Reports: %[1]s/admin/reports/\nThe project: %[1]s/project/reqests/\n"+
+			"Or on the command line: cheeseshop admin reports list, cheeseshop admin reports dismiss reqests.", base) + signature},
 	{"project-status", Data{"Username": "alice", "Project": "Cheese", "Normalized": "cheese", "Status": "archived",
 		"Reason": "", "By": "an administrator at the command line", "Released": true},
 		"Cheese is released from quarantine", "Hello alice,\n\nThe administrators of " + base + " released Cheese, of which you are an Owner, from quarantine. Its files are served again, and it is archived as it was before.\n" + "\nThe project: " + base + "/project/cheese/\n-- \ncheeseshop, " + base + "/\n"},

@@ -24,6 +24,10 @@ type adminIndexPage struct {
 	Critical      bool // the critical projects' page exists
 	Recovery      bool // account recovery is on
 	Promo         bool // the giveaway is on
+	// Reports is on when users may report projects; Reported counts the
+	// projects with open reports.
+	Reports  bool
+	Reported int
 	// Held and Flagged count the projects waiting in the review queue.
 	Held, Flagged int
 }
@@ -39,7 +43,15 @@ func (a *adminPages) adminIndex(w http.ResponseWriter, r *http.Request) {
 		a.s.fail(w, r, err)
 		return
 	}
-	d := adminIndexPage{Critical: a.s.md != nil, Recovery: a.rec != nil, Promo: a.s.opts.Promo != nil}
+	d := adminIndexPage{Critical: a.s.md != nil, Recovery: a.rec != nil, Promo: a.s.opts.Promo != nil, Reports: a.s.opts.Reports != nil}
+	if d.Reports {
+		q, err := a.s.opts.Reports.Queue(r.Context())
+		if err != nil {
+			a.s.fail(w, r, err)
+			return
+		}
+		d.Reported = len(q)
+	}
 	for _, x := range rs {
 		if x.Held {
 			d.Held++

@@ -65,6 +65,11 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("GET /help/{$}", s.ui(pub.help))
 	mux.Handle("GET /project/{project}/{$}", s.ui(pub.project))
 	mux.Handle("GET /project/{project}/{version}/{$}", s.ui(pub.project))
+	if s.opts.Reports != nil {
+		rep := &reportPages{s: s}
+		mux.Handle("GET /project/{project}/report/{$}", s.ui(rep.form))
+		mux.Handle("POST /project/{project}/report/{$}", s.ui(rep.submit))
+	}
 	mux.Handle("GET /project/{project}", s.ui(addSlash))
 	mux.Handle("GET /project/{project}/{version}", s.ui(addSlash))
 	mux.Handle("GET /user/{username}/{$}", s.ui(pub.user))
@@ -204,6 +209,11 @@ func (s *Server) routes(mux *routeMux) {
 	}
 	if s.opts.Promo != nil {
 		mux.Handle("GET /admin/promo/{$}", s.ui(admin.adminPromo))
+	}
+	if s.opts.Reports != nil {
+		mux.Handle("GET /admin/reports/{$}", s.ui(admin.adminReports))
+		mux.Handle("POST /admin/reports/{project}/quarantine", s.ui(admin.adminReportsQuarantine))
+		mux.Handle("POST /admin/reports/{project}/dismiss", s.ui(admin.adminReportsDismiss))
 	}
 	mux.Handle("GET /admin/quarantine/{$}", s.ui(admin.adminQuarantine))
 	mux.Handle("POST /admin/quarantine/{$}", s.ui(admin.adminQuarantinePost))

@@ -45,6 +45,7 @@ import (
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/recovery"
+	"cheeseshop/internal/report"
 	"cheeseshop/internal/stats"
 	"cheeseshop/internal/twofactor"
 )
@@ -74,6 +75,9 @@ type Options struct {
 	// Promo runs the security-key giveaway (the claim page, the admin
 	// page). Nil: no giveaway.
 	Promo *promo.Service
+	// Reports takes users' reports of projects (the report form, the
+	// administrators' queue). Nil: no reports.
+	Reports *report.Service
 	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
 	// gauges on /metrics. Nil: none of them.
 	Stats *stats.Service

@@ -81,6 +81,7 @@ type projectPage struct {
 	Install     string // the pip command
 	License     string
 	Mandate     mandateStatus // its badges: critical, 2FA required
+	Reportable  bool          // the page links the report form
 }
 
 // project shows a project at its latest release, or at the release named
@@ -121,6 +122,7 @@ func (p *public) project(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Mandate = s.freshStatusOf(r.Context(), v.Project)
+	data.Reportable = s.opts.Reports != nil
 	if version == "" {
 		s.render(w, r, http.StatusOK, "project", v.Project.Name, data)
 		return
