@@ -121,6 +121,29 @@ func (f *NoticeFlags) index(e *env, st *store.Store) (*index.Service, error) {
 	return index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer}, e.log), nil
 }
 
+// eachProject opens the store and an index that emails as the flags say,
+// and runs do for each project in turn, printing what it says; it stops
+// at the first error.
+func (f *NoticeFlags) eachProject(e *env, projects []string, do func(idx *index.Service, project string) (string, error)) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx, err := f.index(e, st)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		said, err := do(idx, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, said)
+	}
+	return nil
+}
+
 // LookalikeListCmd lists the review queue.
 type LookalikeListCmd struct{}
 
@@ -156,27 +179,16 @@ type LookalikeApproveCmd struct {
 
 // Run implements the command.
 func (c *LookalikeApproveCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx, err := c.index(e, st)
-	if err != nil {
-		return err
-	}
-	for _, p := range c.Projects {
+	return c.eachProject(e, c.Projects, func(idx *index.Service, p string) (string, error) {
 		r, err := idx.ApproveName(e.ctx, nil, cliMeta, p)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if r.Held {
-			fmt.Fprintf(e.stdout, "approved %s: published\n", r.NormalizedName)
-		} else {
-			fmt.Fprintf(e.stdout, "approved %s\n", r.NormalizedName)
+			return "approved " + r.NormalizedName + ": published", nil
 		}
-	}
-	return nil
+		return "approved " + r.NormalizedName, nil
+	})
 }
 
 // LookalikeRejectCmd deletes projects of the queue and prohibits their
@@ -188,23 +200,13 @@ type LookalikeRejectCmd struct {
 
 // Run implements the command.
 func (c *LookalikeRejectCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx, err := c.index(e, st)
-	if err != nil {
-		return err
-	}
-	for _, p := range c.Projects {
+	return c.eachProject(e, c.Projects, func(idx *index.Service, p string) (string, error) {
 		r, err := idx.RejectName(e.ctx, nil, cliMeta, p)
 		if err != nil {
-			return err
+			return "", err
 		}
-		fmt.Fprintf(e.stdout, "rejected %s: deleted, its name prohibited\n", r.NormalizedName)
-	}
-	return nil
+		return "rejected " + r.NormalizedName + ": deleted, its name prohibited", nil
+	})
 }
 
 // NamesProtectCmd replaces the imported list of protected names.
