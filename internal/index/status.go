@@ -12,7 +12,8 @@ package index
 // What a status forbids is decided in two places only: statusRefusal
 // (the changes, asked by mandated before every change and upload) and
 // servesFiles (the read paths: the published views and the file
-// lookups).
+// lookups, and through Installable the project page and search); the
+// listings leave quarantined projects out in store (listed).
 
 import (
 	"context"
@@ -40,6 +41,12 @@ const (
 // servesFiles reports whether the project's files are served: not while
 // it is quarantined.
 func servesFiles(proj *store.Project) bool { return proj.Status != store.StatusQuarantined }
+
+// Installable reports whether pip can install from the project (its
+// files are served): the project page offers a pip command and search
+// lists the project only then, as the listing queries do (store's
+// listed).
+func Installable(proj *store.Project) bool { return servesFiles(proj) }
 
 // statusRefusal is the refusal, if any, that the project's status makes
 // of a change: a quarantined project refuses every change (the evidence
