@@ -18,6 +18,7 @@ package index
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -218,14 +219,27 @@ func (s *Service) quarantine(ctx context.Context, by string, actorID int64, m au
 		if proj.Status == store.StatusQuarantined {
 			return problem.Errorf(problem.Conflict, "Project '%s' is already quarantined: %s.", proj.Name, reasonOrUnstated(proj.StatusReason))
 		}
-		if err := tx.SetProjectStatus(ctx, proj.ID, store.StatusQuarantined, reason, proj.Status, proj.StatusReason, s.now()); err != nil {
+		now := s.now()
+		if err := tx.SetProjectStatus(ctx, proj.ID, store.StatusQuarantined, reason, proj.Status, proj.StatusReason, now); err != nil {
 			return err
 		}
 		if err := s.bump(ctx, tx, proj, store.ActionQuarantine); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, s.now(), m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ProjectQuarantined},
-			map[string]any{"by": by, "reason": reason, "previous": proj.Status})
+		if err := audit.Record(ctx, tx, now, m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ProjectQuarantined},
+			map[string]any{"by": by, "reason": reason, "previous": proj.Status}); err != nil {
+			return err
+		}
+		// Users' reports of the project are resolved by the quarantine,
+		// whatever its path (the reports' queue, /admin/quarantine/, the
+		// command line, the automatic one), so none stays open on a
+		// project already taken down: all of them, whenever made.
+		n, err := tx.CloseReports(ctx, proj.ID, time.Time{}, store.ReportQuarantined, now)
+		if err != nil || n == 0 {
+			return err
+		}
+		return audit.Record(ctx, tx, now, m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ReportsResolved},
+			map[string]any{"by": by, "count": n})
 	})
 	if err != nil {
 		return wrap(err, "quarantine %s", project)
