@@ -101,9 +101,11 @@ const (
 	ProjectReleased     = "project:status:release"
 
 	// A user reports a project to the administrators; an administrator
-	// dismisses its open reports.
+	// dismisses its open reports, or a quarantine (whatever its path)
+	// resolves them.
 	ProjectReported  = "project:report"
 	ReportsDismissed = "project:report:dismissed"
+	ReportsResolved  = "project:report:resolved"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -282,6 +284,8 @@ func Describe(e *store.Event) string {
 		return "Reported to the administrators by " + s("by") + " (" + s("kind") + ")"
 	case ReportsDismissed:
 		return fmt.Sprintf("Reports dismissed by an administrator (%s): %v", s("by"), d["count"])
+	case ReportsResolved:
+		return fmt.Sprintf("Reports resolved by the quarantine (%s): %v", s("by"), d["count"])
 	}
 	return e.Tag
 }

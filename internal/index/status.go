@@ -12,11 +12,13 @@ package index
 // What a status forbids is decided in two places only: statusRefusal
 // (the changes, asked by mandated before every change and upload) and
 // servesFiles (the read paths: the published views and the file
-// lookups).
+// lookups, and through Installable the project page and search); the
+// listings leave quarantined projects out in store (listed).
 
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -40,6 +42,12 @@ const (
 // servesFiles reports whether the project's files are served: not while
 // it is quarantined.
 func servesFiles(proj *store.Project) bool { return proj.Status != store.StatusQuarantined }
+
+// Installable reports whether pip can install from the project (its
+// files are served): the project page offers a pip command and search
+// lists the project only then, as the listing queries do (store's
+// listed).
+func Installable(proj *store.Project) bool { return servesFiles(proj) }
 
 // statusRefusal is the refusal, if any, that the project's status makes
 // of a change: a quarantined project refuses every change (the evidence
@@ -211,14 +219,27 @@ func (s *Service) quarantine(ctx context.Context, by string, actorID int64, m au
 		if proj.Status == store.StatusQuarantined {
 			return problem.Errorf(problem.Conflict, "Project '%s' is already quarantined: %s.", proj.Name, reasonOrUnstated(proj.StatusReason))
 		}
-		if err := tx.SetProjectStatus(ctx, proj.ID, store.StatusQuarantined, reason, proj.Status, proj.StatusReason, s.now()); err != nil {
+		now := s.now()
+		if err := tx.SetProjectStatus(ctx, proj.ID, store.StatusQuarantined, reason, proj.Status, proj.StatusReason, now); err != nil {
 			return err
 		}
 		if err := s.bump(ctx, tx, proj, store.ActionQuarantine); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, s.now(), m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ProjectQuarantined},
-			map[string]any{"by": by, "reason": reason, "previous": proj.Status})
+		if err := audit.Record(ctx, tx, now, m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ProjectQuarantined},
+			map[string]any{"by": by, "reason": reason, "previous": proj.Status}); err != nil {
+			return err
+		}
+		// Users' reports of the project are resolved by the quarantine,
+		// whatever its path (the reports' queue, /admin/quarantine/, the
+		// command line, the automatic one), so none stays open on a
+		// project already taken down: all of them, whenever made.
+		n, err := tx.CloseReports(ctx, proj.ID, time.Time{}, store.ReportQuarantined, now)
+		if err != nil || n == 0 {
+			return err
+		}
+		return audit.Record(ctx, tx, now, m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ReportsResolved},
+			map[string]any{"by": by, "count": n})
 	})
 	if err != nil {
 		return wrap(err, "quarantine %s", project)

@@ -69,12 +69,6 @@ var (
 	AddressLimit = ratelimit.Rule{Max: 20, Window: time.Hour}
 )
 
-// Resolutions of closed reports.
-const (
-	ResolutionQuarantined = "quarantined"
-	ResolutionDismissed   = "dismissed"
-)
-
 // Config holds the reports' settings.
 type Config struct {
 	// QuarantineReporters is how many distinct trusted users must report
@@ -249,10 +243,7 @@ func (s *Service) autoQuarantine(ctx context.Context, m audit.Meta, proj *store.
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.store.CloseReports(ctx, proj.ID, now, ResolutionQuarantined, now); err != nil {
-		return true, err
-	}
-	return true, nil
+	return true, nil // the quarantine closed the open reports
 }
 
 // tellAdministrators emails a new report to every administrator.
@@ -348,14 +339,8 @@ func (s *Service) QuarantineReported(ctx context.Context, actor *store.User, m a
 		users = "user"
 	}
 	reason := fmt.Sprintf("reported by %d %s (%s)", len(rs), users, p.Kinds())
-	if err := s.idx.Quarantine(ctx, actor, m, proj.Name, reason); err != nil {
-		return err
-	}
-	now := s.now()
-	if _, err := s.store.CloseReports(ctx, proj.ID, rs[len(rs)-1].CreatedAt, ResolutionQuarantined, now); err != nil {
-		return fmt.Errorf("report: close reports of %s: %w", proj.Name, err)
-	}
-	return nil
+	// The quarantine closes the open reports, in its transaction.
+	return s.idx.Quarantine(ctx, actor, m, proj.Name, reason)
 }
 
 // Dismiss closes the open reports of a project without acting on them
@@ -376,7 +361,7 @@ func (s *Service) Dismiss(ctx context.Context, actor *store.User, m audit.Meta, 
 	now := s.now()
 	var n int
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if n, err = tx.CloseReports(ctx, proj.ID, rs[len(rs)-1].CreatedAt, ResolutionDismissed, now); err != nil {
+		if n, err = tx.CloseReports(ctx, proj.ID, rs[len(rs)-1].CreatedAt, store.ReportDismissed, now); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{ProjectID: proj.ID, ProjectName: proj.Name, ActorID: actorID, Tag: audit.ReportsDismissed},

@@ -212,10 +212,10 @@ func TestAutoQuarantine(t *testing.T) {
 		if !strings.Contains(p.StatusReason, "automatically") || !strings.Contains(p.StatusReason, "3 users") {
 			t.Errorf("reason: %q", p.StatusReason)
 		}
-		evs, err := st.ProjectEvents(ctx, f.proj.ID, 1)
+		evs, err := st.ProjectEvents(ctx, f.proj.ID, 2)
 		storetest.Must(t, err)
-		if evs[0].Tag != audit.ProjectQuarantined || !strings.Contains(audit.Describe(evs[0]), "automatic") {
-			t.Errorf("event: %+v", evs[0])
+		if len(evs) != 2 || evs[0].Tag != audit.ReportsResolved || evs[1].Tag != audit.ProjectQuarantined || !strings.Contains(audit.Describe(evs[1]), "automatic") {
+			t.Errorf("events: %+v", evs)
 		}
 		var toOwner, toAdmin bool
 		for _, m := range f.box.All() {
@@ -240,6 +240,41 @@ func TestAutoQuarantine(t *testing.T) {
 		f.clock.Add(time.Minute)
 		if report(f.user(t, "g", old)).Quarantined {
 			t.Error("quarantined again on one report after the release")
+		}
+	})
+}
+
+// TestQuarantineResolvesReports: a quarantine by another path than the
+// reports' queue (the command line, /admin/quarantine/: both
+// index.Quarantine) resolves the project's open reports in its
+// transaction, with an event.
+func TestQuarantineResolvesReports(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, Config{})
+		ctx := context.Background()
+		for i, c := range []struct {
+			actor *store.User
+			by    string
+		}{{nil, "an administrator at the command line"}, {f.admin, f.admin.Username}} { // the command line, then an administrator
+			for j := range 2 {
+				_, err := f.rep.Report(ctx, f.user(t, fmt.Sprintf("u%d%d", i, j), old), audit.Meta{IP: fmt.Sprintf("192.0.2.%d", 10*i+j)}, "reqests", KindMalware, "bad")
+				storetest.Must(t, err)
+			}
+			storetest.Must(t, f.idx.Quarantine(ctx, c.actor, audit.Meta{}, "reqests", "malware"))
+			open, err := st.OpenReportsOf(ctx, f.proj.ID)
+			storetest.Must(t, err)
+			if len(open) != 0 {
+				t.Errorf("quarantine %d: %d reports still open", i, len(open))
+			}
+			evs, err := st.ProjectEvents(ctx, f.proj.ID, 2)
+			storetest.Must(t, err)
+			if len(evs) != 2 || evs[0].Tag != audit.ReportsResolved || evs[1].Tag != audit.ProjectQuarantined ||
+				audit.Describe(evs[0]) != "Reports resolved by the quarantine ("+c.by+"): 2" {
+				t.Errorf("quarantine %d: events %+v", i, evs)
+			}
+			storetest.Must(t, f.idx.ReleaseFromQuarantine(ctx, f.admin, audit.Meta{}, "reqests"))
+			f.clock.Add(time.Minute)
 		}
 	})
 }

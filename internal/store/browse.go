@@ -50,14 +50,15 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// SearchProjects returns the projects whose normalized name contains
+// SearchProjects returns the listed projects (published, not
+// quarantined) whose normalized name contains
 // normalized but is not equal to it, ordered by normalized name, skipping
 // offset of them and returning at most limit. The walk follows the unique
 // index on normalized_name, so a page costs what it scans up to its last
 // match, not a sort of every match. The exact match is ProjectByName's.
 func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]Listing, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+` FROM projects p
-		WHERE p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2 AND `+notHeld+`
+		WHERE p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2 AND `+listed+`
 		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`,
 		"%"+escapeLike(normalized)+"%", normalized, limit, offset)
 	if err != nil {
@@ -70,9 +71,10 @@ func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit 
 	return out, nil
 }
 
-// RecentProjects returns the limit published projects changed last.
+// RecentProjects returns the limit listed projects (published, not
+// quarantined) changed last.
 func (q q) RecentProjects(ctx context.Context, limit int) ([]Listing, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+notHeld+`
+	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+listed+`
 		ORDER BY p.last_serial DESC, p.id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: recent projects: %w", err)
@@ -84,14 +86,14 @@ func (q q) RecentProjects(ctx context.Context, limit int) ([]Listing, error) {
 	return out, nil
 }
 
-// UserProjects returns the published projects a user holds a role on, by
-// normalized name.
+// UserProjects returns the listed projects (published, not quarantined)
+// a user holds a role on, by normalized name.
 //
 // It returns at most limit projects from offset (by name), so that a
 // user with very many projects costs a page no more than any other.
 func (q q) UserProjects(ctx context.Context, userID int64, limit, offset int) ([]Listing, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+`, r.role FROM roles r JOIN projects p ON p.id = r.project_id
-		WHERE r.user_id = $1 AND `+notHeld+` ORDER BY p.normalized_name LIMIT $2 OFFSET $3`, userID, limit, offset)
+		WHERE r.user_id = $1 AND `+listed+` ORDER BY p.normalized_name LIMIT $2 OFFSET $3`, userID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: projects of user %d: %w", userID, err)
 	}
@@ -102,12 +104,12 @@ func (q q) UserProjects(ctx context.Context, userID int64, limit, offset int) ([
 	return out, nil
 }
 
-// CountUserProjects returns how many published projects a user holds a
+// CountUserProjects returns how many listed projects a user holds a
 // role on.
 func (q q) CountUserProjects(ctx context.Context, userID int64) (int, error) {
 	var n int
 	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM roles r JOIN projects p ON p.id = r.project_id
-		WHERE r.user_id = $1 AND `+notHeld, userID).Scan(&n); err != nil {
+		WHERE r.user_id = $1 AND `+listed, userID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count projects of user %d: %w", userID, err)
 	}
 	return n, nil

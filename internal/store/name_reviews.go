@@ -28,6 +28,18 @@ type NameReview struct {
 // for review: only such projects are published.
 const notHeld = `NOT EXISTS (SELECT 1 FROM name_reviews nr WHERE nr.project_id = p.id AND nr.held)`
 
+// listed is the condition, on projects p, that the project appears in the
+// listings people browse (search, the recent list, user pages): published
+// (notHeld) and not quarantined, since nothing of it can be installed.
+// The root simple index lists every published project, quarantined ones
+// included: PEP 792 puts the status on "the per-project level, i.e.
+// within each project's index response, rather than the root index
+// response. No root index response changes are proposed by this PEP." A
+// quarantined project's own page says it is quarantined and offers no
+// file ("The index MUST NOT offer any distributions of the project for
+// download").
+const listed = notHeld + ` AND p.status <> '` + StatusQuarantined + `'`
+
 // AddNameReview puts a project in the review queue.
 func (q q) AddNameReview(ctx context.Context, r *NameReview) error {
 	var uploader sql.NullInt64

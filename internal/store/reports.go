@@ -4,11 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 )
 
-// Report is a user's report of a project, open until an administrator
-// closes it (Resolution: "quarantined" or "dismissed").
+// Resolutions of closed reports: the project was quarantined (by any
+// path: index closes them in the quarantine's transaction), or an
+// administrator dismissed them.
+const (
+	ReportQuarantined = "quarantined"
+	ReportDismissed   = "dismissed"
+)
+
+// Report is a user's report of a project, open until it is closed with a
+// resolution (ReportQuarantined or ReportDismissed).
 type Report struct {
 	ID         int64
 	ProjectID  int64
@@ -94,10 +103,15 @@ func (q q) OpenReportsOf(ctx context.Context, projectID int64) ([]*Report, error
 }
 
 // CloseReports closes the open reports of a project made at or before
-// upTo, with a resolution, as of at; it returns how many it closed.
+// upTo (zero: all of them), with a resolution, as of at; it returns how
+// many it closed.
 func (q q) CloseReports(ctx context.Context, projectID int64, upTo time.Time, resolution string, at time.Time) (int, error) {
+	bound := int64(math.MaxInt64)
+	if !upTo.IsZero() {
+		bound = micros(upTo)
+	}
 	res, err := q.db.ExecContext(ctx, `UPDATE reports SET closed_at = $3, resolution = $4 WHERE project_id = $1 AND closed_at IS NULL AND created_at <= $2`,
-		projectID, micros(upTo), micros(at), resolution)
+		projectID, bound, micros(at), resolution)
 	if err != nil {
 		return 0, fmt.Errorf("store: close reports of project %d: %w", projectID, err)
 	}

@@ -109,6 +109,12 @@ func (a *adminPages) adminLookalikeReject(w http.ResponseWriter, r *http.Request
 	if c == nil {
 		return
 	}
+	// Rejecting deletes the project with its files: like approving an
+	// account recovery, it needs a recent proof that the administrator is
+	// at the keyboard, not a stolen session.
+	if !a.s.requireRecentAuth(w, r, c, "/admin/lookalikes/") {
+		return
+	}
 	rv, err := a.idx.RejectName(r.Context(), c.User, meta(r), r.PathValue("project"))
 	a.done(w, r, err, "/admin/lookalikes/", func() string {
 		return rv.Project + " deleted with its files, and its name prohibited."
@@ -222,6 +228,12 @@ func (a *adminPages) adminUserSetDisabled(w http.ResponseWriter, r *http.Request
 	if disabled && strings.EqualFold(name, c.User.Username) {
 		a.s.addFlash(w, r, "error", "You cannot disable your own account.")
 		redirect(w, r, back)
+		return
+	}
+	// Disabling locks a user out (and could lock out other
+	// administrators): it needs a recent re-authentication, as approving
+	// an account recovery does. Enabling again does not.
+	if disabled && !a.s.requireRecentAuth(w, r, c, back) {
 		return
 	}
 	u, err := a.acct.SetDisabled(r.Context(), c.User, name, disabled, meta(r))

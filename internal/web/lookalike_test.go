@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
+	"cheeseshop/internal/twofactor"
 )
 
 // lookalikes is the test servers' detector: a small table of look-alikes.
@@ -236,6 +238,67 @@ func TestAdminUsersOverHTTP(t *testing.T) {
 		wantStatus(t, "disable oneself", resp, page, http.StatusSeeOther)
 		if u, err := s.st.UserByUsername(context.Background(), "root"); err != nil || u.Disabled {
 			t.Fatalf("the administrator disabled itself: %v", err)
+		}
+	})
+}
+
+// TestAdminReauthOverHTTP: rejecting a look-alike (the project deleted,
+// its name prohibited) and disabling an account need a recent
+// re-authentication of the administrator, as approving an account
+// recovery does: without one the browser is sent to re-authenticate and
+// nothing happens; after it, both are done.
+func TestAdminReauthOverHTTP(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clk := clockServer(t, d, serverConfig{NameCheck: lookalikes})
+		ctx := context.Background()
+		_, tok := s.user("alice")
+		if resp, body := s.uploadAnswer(tok, disttest.Dist{Name: "reqests", Version: "1.0"}); !strings.Contains(body, "held for review") {
+			t.Fatalf("held upload: %s %q", resp.Status, body)
+		}
+		s.user("bob")
+		adminWithPassword(t, s, "root")
+		admin := s.browser(t)
+		admin.login("root", mandatePassword)
+		_, secret := enrolApp(t, admin, clk)
+		clk.Add(twofactor.ReauthWindow + time.Minute)
+
+		actions := []struct{ page, post, back string }{
+			{"/admin/lookalikes/", "/admin/lookalikes/reqests/reject", "/admin/lookalikes/"},
+			{"/admin/users/?user=bob", "/admin/users/bob/disable", "/admin/users/?user=bob"},
+		}
+		done := func() (rejected, disabled bool) {
+			t.Helper()
+			_, err := s.st.ProjectByName(ctx, "reqests")
+			bob, err2 := s.st.UserByUsername(ctx, "bob")
+			storetest.Must(t, err2)
+			return errors.Is(err, store.ErrNotFound), bob.Disabled
+		}
+		for _, a := range actions {
+			getOK(t, admin, a.page)
+			resp, body := admin.post(a.post, nil)
+			wantStatus(t, a.post+" without a recent re-authentication", resp, body, http.StatusSeeOther)
+			if loc := resp.Header.Get("Location"); loc != reauthURL(a.back) {
+				t.Errorf("%s without a recent re-authentication: sent to %q", a.post, loc)
+			}
+		}
+		if rejected, disabled := done(); rejected || disabled {
+			t.Fatalf("done without a recent re-authentication: rejected %v, disabled %v", rejected, disabled)
+		}
+
+		admin.get(reauthURL("/admin/lookalikes/"))
+		resp, body := admin.post("/manage/account/reauth/", url.Values{"method": {"totp"}, "code": {totpCode(t, secret, clk.Now())}, "next": {"/admin/lookalikes/"}})
+		wantStatus(t, "re-authentication", resp, body, http.StatusSeeOther)
+		for _, a := range actions {
+			getOK(t, admin, a.page)
+			resp, body := admin.post(a.post, nil)
+			wantStatus(t, a.post+" after a re-authentication", resp, body, http.StatusSeeOther)
+			if loc := resp.Header.Get("Location"); loc != a.back {
+				t.Errorf("%s after a re-authentication: sent to %q", a.post, loc)
+			}
+		}
+		if rejected, disabled := done(); !rejected || !disabled {
+			t.Errorf("after a re-authentication: rejected %v, disabled %v", rejected, disabled)
 		}
 	})
 }

@@ -200,3 +200,59 @@ func metaContent(page, name string) string {
 	v, _, _ := strings.Cut(rest, `"`)
 	return v
 }
+
+// TestQuarantinedProjectListings checks where a quarantined project
+// shows over HTTP: still in the root simple index, HTML and JSON (PEP 792
+// changes no root response), but out of search (its exact name
+// included), the home page's recent list and its users' pages, and its
+// own page offers no pip command; released, it is back everywhere.
+func TestQuarantinedProjectListings(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		tm := newTeam(t, s)
+		tm.project(t, "widget")
+		type shown struct{ RootHTML, RootJSON, Search, Exact, Recent, User, Install bool }
+		look := func() shown {
+			t.Helper()
+			var v shown
+			_, html := s.get("/simple/")
+			v.RootHTML = strings.Contains(string(html), ">widget</a>")
+			_, js := s.get("/simple/", "Accept", mediaJSON)
+			var root struct{ Projects []struct{ Name string } }
+			storetest.Must(t, json.Unmarshal(js, &root))
+			for _, p := range root.Projects {
+				v.RootJSON = v.RootJSON || p.Name == "widget"
+			}
+			_, search := s.get("/search/?q=widg")
+			v.Search = strings.Contains(string(search), `href="/project/widget/"`)
+			_, exact := s.get("/search/?q=widget")
+			v.Exact = strings.Contains(string(exact), `href="/project/widget/"`)
+			_, home := s.get("/")
+			v.Recent = strings.Contains(string(home), `href="/project/widget/"`)
+			_, user := s.get("/user/owner/")
+			v.User = strings.Contains(string(user), `href="/project/widget/"`)
+			_, page := s.get("/project/widget/")
+			v.Install = strings.Contains(string(page), "pip install --index-url "+s.URL+"/simple/ widget")
+			return v
+		}
+		everywhere := shown{true, true, true, true, true, true, true}
+		if got := look(); got != everywhere {
+			t.Fatalf("active: %+v", got)
+		}
+		root := adminWithPassword(t, s, "root")
+		admin := signIn(t, s, root, time.Now())
+		enrol(t, s, root, time.Now())
+		getOK(t, admin, "/admin/quarantine/")
+		resp, body := admin.post("/admin/quarantine/", url.Values{"project": {"widget"}, "reason": {"malware"}})
+		wantStatus(t, "quarantine", resp, body, http.StatusSeeOther)
+		if got, want := look(), (shown{RootHTML: true, RootJSON: true}); got != want {
+			t.Errorf("quarantined: %+v\nwant %+v", got, want)
+		}
+		resp, body = admin.post("/admin/quarantine/widget/release", nil)
+		wantStatus(t, "release", resp, body, http.StatusSeeOther)
+		if got := look(); got != everywhere {
+			t.Errorf("released: %+v", got)
+		}
+	})
+}

@@ -78,7 +78,7 @@ type projectPage struct {
 	Links       []projectLink
 	History     []historyEntry // newest first
 	Maintainers []store.Collaborator
-	Install     string // the pip command
+	Install     string // the pip command; "" when nothing is installable
 	License     string
 	Mandate     mandateStatus // its badges: critical, 2FA required
 	Reportable  bool          // the page links the report form
@@ -139,13 +139,15 @@ func (p *public) projectData(ctx context.Context, v *index.ProjectView, rel, lat
 		}
 		d.History = append(d.History, historyEntry{ReleaseView: r, Current: r == rel, Latest: r == latest})
 	}
-	cmd := "pip install --index-url " + p.s.idx.Config().BaseURL + "/simple/ " + v.Project.Name
-	if rel != nil && rel != latest {
-		cmd += "==" + rel.Version
-	} else if rel != nil && rel.IsPrerelease {
-		cmd += " --pre"
+	if index.Installable(v.Project) {
+		cmd := "pip install --index-url " + p.s.idx.Config().BaseURL + "/simple/ " + v.Project.Name
+		if rel != nil && rel != latest {
+			cmd += "==" + rel.Version
+		} else if rel != nil && rel.IsPrerelease {
+			cmd += " --pre"
+		}
+		d.Install = cmd
 	}
-	d.Install = cmd
 	if rel == nil {
 		return d, nil
 	}
@@ -336,7 +338,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		exact, err := s.idx.ProjectByName(ctx, norm)
 		switch {
 		case err == nil:
-			if page == 1 {
+			if page == 1 && index.Installable(exact) {
 				found = append(found, store.Listing{ID: exact.ID, Name: exact.Name, Normalized: exact.NormalizedName,
 					LastSerial: exact.LastSerial, CreatedAt: exact.CreatedAt})
 			}
