@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"strings"
 
 	"cheeseshop/internal/index"
@@ -133,7 +134,7 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			budget.inFile = true
-			in, err = a.idx.Receive(ctx, part, part.FileName(), part.Header.Get("Content-Type"), form.Get("name"))
+			in, err = a.idx.Receive(ctx, part, part.FileName(), partType(part.Header), form.Get("name"))
 			budget.inFile = false
 			if err != nil {
 				fail(err)
@@ -179,4 +180,18 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 // fail with a broken connection instead of showing the refusal.
 func drainBody(r *http.Request, limit int64) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, limit))
+}
+
+// partType is the media type of a multipart part as PyPI reads it: a
+// part without a Content-Type header is text/plain (RFC 7578, 4.4), which
+// PyPI accepts as a distribution file (flit sends no header); a header
+// that is present but empty stays empty, which the index refuses.
+func partType(h textproto.MIMEHeader) string {
+	if v, ok := h["Content-Type"]; ok {
+		if len(v) == 0 {
+			return ""
+		}
+		return v[0]
+	}
+	return "text/plain"
 }
