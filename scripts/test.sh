@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)" >&2; exit 1; }
 
-scripts/deps.sh twine python3-venv python3-build python3-packaging python3-wheel python3-setuptools \
+scripts/deps.sh twine flit python3-venv python3-build python3-packaging python3-wheel python3-setuptools \
   python3-pip-whl python3-setuptools-whl postgresql python3-aiosmtpd chromium oathtool
 
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)

@@ -1,0 +1,1 @@
+"""A module published with flit."""
