@@ -38,19 +38,9 @@ type NamesProhibitCmd struct {
 
 // Run implements the command.
 func (c *NamesProhibitCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx := index.New(st, nil, index.Config{}, e.log)
-	for _, n := range c.Names {
-		if err := idx.ProhibitName(e.ctx, nil, cliMeta, n, c.Reason); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "prohibited %s\n", pep.NormalizeName(strings.TrimSpace(n)))
-	}
-	return nil
+	return eachName(e, quietIndex, c.Names, func(idx *index.Service, n string) (string, error) {
+		return "prohibited " + pep.NormalizeName(strings.TrimSpace(n)), idx.ProhibitName(e.ctx, nil, cliMeta, n, c.Reason)
+	})
 }
 
 // NamesLiftCmd lifts prohibitions.
@@ -60,19 +50,9 @@ type NamesLiftCmd struct {
 
 // Run implements the command.
 func (c *NamesLiftCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx := index.New(st, nil, index.Config{}, e.log)
-	for _, n := range c.Names {
-		if err := idx.LiftProhibition(e.ctx, nil, cliMeta, n); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "lifted %s\n", pep.NormalizeName(strings.TrimSpace(n)))
-	}
-	return nil
+	return eachName(e, quietIndex, c.Names, func(idx *index.Service, n string) (string, error) {
+		return "lifted " + pep.NormalizeName(strings.TrimSpace(n)), idx.LiftProhibition(e.ctx, nil, cliMeta, n)
+	})
 }
 
 // NamesProhibitedCmd lists the prohibited names.
@@ -122,26 +102,38 @@ func (f *NoticeFlags) index(e *env, st *store.Store) (*index.Service, error) {
 }
 
 // eachProject opens the store and an index that emails as the flags say,
-// and runs do for each project in turn, printing what it says; it stops
-// at the first error.
+// and runs do for each project in turn (eachName).
 func (f *NoticeFlags) eachProject(e *env, projects []string, do func(idx *index.Service, project string) (string, error)) error {
+	return eachName(e, f.index, projects, do)
+}
+
+// eachName opens the store and the index newIndex makes of it, and runs
+// do for each name in turn, printing what it says; it stops at the first
+// error.
+func eachName(e *env, newIndex func(*env, *store.Store) (*index.Service, error), names []string,
+	do func(idx *index.Service, name string) (string, error)) error {
 	st, err := e.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	idx, err := f.index(e, st)
+	idx, err := newIndex(e, st)
 	if err != nil {
 		return err
 	}
-	for _, p := range projects {
-		said, err := do(idx, p)
+	for _, n := range names {
+		said, err := do(idx, n)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, said)
 	}
 	return nil
+}
+
+// quietIndex is an index that sends no email.
+func quietIndex(e *env, st *store.Store) (*index.Service, error) {
+	return index.New(st, nil, index.Config{}, e.log), nil
 }
 
 // LookalikeListCmd lists the review queue.
