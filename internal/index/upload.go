@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"cheeseshop/internal/audit"
@@ -537,7 +538,7 @@ type reader interface {
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)
 	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
 	UsedFilename(ctx context.Context, filename, key string) (string, error)
-	ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error)
+	ReleaseCreated(ctx context.Context, projectID int64, canonical string) (int64, time.Time, error)
 	CountSdists(ctx context.Context, releaseID int64) (int, error)
 }
 
@@ -604,19 +605,48 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	if proj.TotalSize+u.in.Size > s.cfg.MaxProjectSize {
 		return nil, nil, s.projectTooLarge(proj)
 	}
+	relID, created, err := q.ReleaseCreated(ctx, proj.ID, u.version.Canonical())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return proj, nil, nil // the upload creates the release
+	case err != nil:
+		return nil, nil, err
+	}
+	// After the duplicate checks, as on PyPI: re-uploading a file that
+	// is there (twine --skip-existing) still succeeds.
+	if w := s.cfg.ReleaseUploadWindow; w > 0 && created.Before(s.now().Add(-w)) {
+		s.log.InfoContext(ctx, "upload refused", "reason", "closed-release", "project", proj.Name, "version", u.version.String(),
+			"filename", fn, "user", u.p.User.Username, "release_created", created)
+		return nil, nil, s.releaseClosed()
+	}
 	if u.filetype == "sdist" {
-		relID, err := q.ReleaseID(ctx, proj.ID, u.version.Canonical())
-		if err == nil {
-			if n, err := q.CountSdists(ctx, relID); err != nil {
-				return nil, nil, err
-			} else if n > 0 {
-				return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if n, err := q.CountSdists(ctx, relID); err != nil {
 			return nil, nil, err
+		} else if n > 0 {
+			return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
 		}
 	}
 	return proj, nil, nil
+}
+
+// releaseClosed refuses a new file to a release created longer ago than
+// the upload window, with PyPI's message when the window is in days.
+func (s *Service) releaseClosed() error {
+	w := s.cfg.ReleaseUploadWindow
+	var age string
+	switch day := 24 * time.Hour; {
+	case w == day:
+		age = "1 day"
+	case w%day == 0:
+		age = fmt.Sprintf("%d days", w/day)
+	case w == time.Hour:
+		age = "1 hour"
+	case w%time.Hour == 0:
+		age = fmt.Sprintf("%d hours", w/time.Hour)
+	default:
+		age = w.String()
+	}
+	return problem.Errorf(problem.Invalid, "Uploading new files to releases older than %s is not allowed. Upload the files with a new version (a post-release, for instance) instead.", age)
 }
 
 // projectTooLarge refuses an upload past the project's size limit (its
