@@ -183,6 +183,14 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		descHTML = &h
 	}
 
+	// PEP 740 attestations: an index must not accept what it cannot
+	// verify. PyPI verifies them only from Trusted Publishing, which
+	// cheeseshop does not offer, so it answers every upload carrying the
+	// field (even empty) as PyPI answers one made with an API token.
+	if _, ok := form["attestations"]; ok {
+		return nil, problem.Errorf(problem.Invalid, "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing. cheeseshop cannot verify PEP 740 attestations yet: upload without them (no --attestations).")
+	}
+
 	// The blobs go in before the rows, so that no row ever points at a
 	// missing file. Were the transaction to fail, the blob would be an
 	// unreferenced, invisible orphan.

@@ -115,6 +115,9 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		{name: "stranger uploads to a project", who: bob, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The user 'bob' isn't allowed to upload to project 'foo-bar'", kind: problem.Forbidden},
 		{name: "token scoped to another project", who: scopedToOther, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The given token isn't allowed to upload to project 'foo-bar'", kind: problem.Forbidden},
 		{name: "scoped token creates a project", who: scopedToOther, dist: disttest.Dist{Name: "brand-new", Version: "1.0"}, want: "cannot create new ones", kind: problem.Forbidden},
+		{name: "attestations", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["attestations"] = []string{`[{"version": 1}]`} }, want: "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing", pypi: true, kind: problem.Invalid},
+		{name: "empty attestations", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["attestations"] = []string{""} }, want: "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing", pypi: true, kind: problem.Invalid},
+		{name: "attestations for a new project", dist: disttest.Dist{Name: "attested", Version: "1.0"}, edit: func(f Form) { f["attestations"] = []string{"[]"} }, want: "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing", pypi: true, kind: problem.Invalid},
 		{name: "same content under another name", dist: disttest.Dist{Name: "foo-bar", Version: "1.0"}, file: "foo_bar-1.0-py2.py3-none-any.whl", content: base.Wheel(), want: "File already exists", kind: problem.Invalid},
 	}
 	for _, r := range rows {
