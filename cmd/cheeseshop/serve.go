@@ -43,6 +43,9 @@ type ServeCmd struct {
 	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
+	// New files to old releases (docs/SECURITY.md).
+	ReleaseUploadWindow time.Duration `default:"336h" help:"How long after its creation a release takes new files; later ones are refused, as PyPI does after 14 days, so that a stolen token cannot add files to old releases that users pin (docs/SECURITY.md). Re-uploading an identical file still succeeds. 0 turns the limit off."`
+
 	// The automatic quarantine on users' reports (docs/SUPPLY-CHAIN.md).
 	ReportQuarantineReporters int           `default:"0" help:"Quarantine a project automatically when this many distinct users, each with an account older than --report-min-account-age, report it within a day (docs/SUPPLY-CHAIN.md). 0 turns the automatic quarantine off: administrators decide at /admin/reports/."`
 	ReportMinAccountAge       time.Duration `default:"720h" help:"How old an account must be for its reports to count towards --report-quarantine-reporters (new accounts cost an attacker nothing)."`
@@ -242,9 +245,13 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere,
-		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge}
+		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
+		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	if c.ReportQuarantineReporters < 0 || c.ReportMinAccountAge < 0 {
 		return cfg, fmt.Errorf("--report-quarantine-reporters and --report-min-account-age must not be negative")
+	}
+	if c.ReleaseUploadWindow < 0 {
+		return cfg, fmt.Errorf("--release-upload-window must not be negative, not %s", c.ReleaseUploadWindow)
 	}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {

@@ -69,6 +69,9 @@ type Config struct {
 	// index.DefaultMaxFileSize, index.DefaultMaxProjectSize,
 	// index.DefaultCacheBytes).
 	MaxFileSize, MaxProjectSize, CacheBytes int64
+	// ReleaseUploadWindow is index.Config's: how long after its creation
+	// a release takes new files (0: no limit).
+	ReleaseUploadWindow time.Duration
 	// LookalikePolicy is what happens to a project created under a
 	// look-alike of a protected name ("": index.LookalikeHold), and
 	// NameCheck the detector that finds them (nil: the look-alike
@@ -210,7 +213,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
-		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy}, log)
+		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy,
+		ReleaseUploadWindow: cfg.ReleaseUploadWindow}, log)
 	if a.detector != nil {
 		a.detector.idx = a.Index
 		if err := a.detector.refresh(ctx); err != nil {

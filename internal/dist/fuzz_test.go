@@ -85,6 +85,7 @@ func FuzzInspectWheel(f *testing.F) {
 func FuzzInspectSdist(f *testing.F) {
 	f.Add(buildSdist(f, sdistEntries()...))
 	f.Add(buildSdist(f, sdistEntries(tlink(tar.TypeSymlink, "demo-1.0/l", "../x"))...))
+	f.Add(buildSdist(f, sdistEntries(tdir("demo-1.0/demo/"), tfile("demo-1.0/PKG-INFO", "Name: demo\n"))...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		meta, err := InspectSdist(bytes.NewReader(data), int64(len(data)), "demo-1.0.tar.gz", fuzzLimits)
 		if err != nil {
@@ -102,6 +103,7 @@ func FuzzInspectSdist(f *testing.F) {
 		}
 		tr := tar.NewReader(zr)
 		top := ""
+		var pkgInfo []byte
 		for {
 			hdr, err := tr.Next()
 			if err == io.EOF {
@@ -128,11 +130,17 @@ func FuzzInspectSdist(f *testing.F) {
 				t.Fatalf("accepted member type %q", hdr.Typeflag)
 			}
 			if rest == "PKG-INFO" {
-				got, err := io.ReadAll(tr)
-				if err != nil || !bytes.Equal(got, meta) {
-					t.Fatalf("PKG-INFO reads back as %q, %v; returned %q", got, err, meta)
+				// The last PKG-INFO counts; it must be a regular file.
+				if pkgInfo, err = io.ReadAll(tr); err != nil {
+					t.Fatalf("PKG-INFO does not read back: %v", err)
+				}
+				if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeCont {
+					pkgInfo = nil
 				}
 			}
+		}
+		if pkgInfo == nil || !bytes.Equal(pkgInfo, meta) {
+			t.Fatalf("last PKG-INFO reads back as %q; returned %q", pkgInfo, meta)
 		}
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -46,13 +45,18 @@ var globalPAXKeys = map[string]bool{
 // The file must be gzip data (other formats, including an uncompressed tar,
 // are refused with a message naming them) holding a tar archive with exactly
 // one top-level directory, which directly contains a regular file PKG-INFO of
-// at most lim.MaxMetadataSize bytes. Members must be safely and uniquely named
-// (relative, no ".." or "." components, no backslashes), be regular files,
+// at most lim.MaxMetadataSize bytes. Members must be safely named (relative,
+// no ".." or "." components, no backslashes), be regular files,
 // directories, or links whose targets stay inside the top-level directory
 // (also when following other links in the archive); sparse files, devices,
 // FIFOs and other special members are refused, as are more than
 // lim.MaxMembers members, anything but zero padding after the tar
 // end-of-archive marker, and any data after the gzip stream.
+//
+// A name may appear more than once, as tar allows and PyPI accepts: every
+// occurrence is checked, and, as with Python's tarfile (and every extractor,
+// which writes the members in order), the last one counts, so PKG-INFO is
+// the content of its last occurrence, which must be a regular file.
 //
 // The whole stream is decompressed; if the total uncompressed size, declared
 // by tar headers or actually produced, exceeds lim.MaxUncompressed and its
@@ -100,7 +104,6 @@ func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) (
 		filename: filename,
 		lim:      lim,
 		m:        &meter{limit: lim.bombThreshold(size)},
-		seen:     make(map[[sha256.Size]byte]struct{}),
 	}
 	s.r = &meteredReader{r: gz, m: s.m}
 	tr := tar.NewReader(s.r)
@@ -127,6 +130,9 @@ func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) (
 	if err := checkSymlinks(s.links); err != nil {
 		return nil, err
 	}
+	if s.pkgInfoOther != "" {
+		return nil, s.notRegular(s.pkgInfoOther)
+	}
 	if s.pkgInfo == nil {
 		return nil, errorf("Sdist '%s' does not contain the required %s file: %s/%s",
 			display(filename), pkgInfoName, display(s.top), pkgInfoName)
@@ -142,10 +148,13 @@ type sdistWalker struct {
 	r         io.Reader // decompressed stream, metered
 	count     int
 	top       string
-	seen      map[[sha256.Size]byte]struct{} // hashed names: bounded memory
 	links     []symlink
 	linkBytes int
-	pkgInfo   []byte // non-nil once found, even if empty
+	// pkgInfo is the content of the last PKG-INFO member so far when it
+	// is a regular file (non-nil, even if empty); otherwise pkgInfoOther
+	// names that last member.
+	pkgInfo      []byte
+	pkgInfoOther string
 }
 
 // symlink is a symbolic link member: name is relative to the archive root,
@@ -174,12 +183,6 @@ func (s *sdistWalker) member(hdr *tar.Header, tr *tar.Reader) error {
 		return errorf("Tar file contains a member with an invalid path (%s): '%s'", why, display(hdr.Name))
 	}
 	name := strings.TrimSuffix(hdr.Name, "/")
-	key := sha256.Sum256([]byte(name))
-	if _, dup := s.seen[key]; dup {
-		return errorf("Tar file contains a duplicate member: '%s'", display(name))
-	}
-	s.seen[key] = struct{}{}
-
 	top, rest, nested := strings.Cut(name, "/")
 	if !nested && hdr.Typeflag != tar.TypeDir {
 		return errorf("Sdist '%s' must contain exactly one top-level directory, but '%s' is not a directory",
@@ -192,6 +195,12 @@ func (s *sdistWalker) member(hdr *tar.Header, tr *tar.Reader) error {
 			display(s.filename), display(s.top), display(top))
 	}
 	isPKGInfo := rest == pkgInfoName
+	regular := hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeCont
+	if isPKGInfo && !regular {
+		// Refused at the end unless a regular PKG-INFO follows; the
+		// member's own checks still apply.
+		s.pkgInfo, s.pkgInfoOther = nil, name
+	}
 
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeCont:
@@ -203,18 +212,10 @@ func (s *sdistWalker) member(hdr *tar.Header, tr *tar.Reader) error {
 			return s.readPKGInfo(hdr, tr)
 		}
 	case tar.TypeDir:
-		if isPKGInfo {
-			return s.notRegular(name)
-		}
+		// Nothing to read or resolve.
 	case tar.TypeSymlink:
-		if isPKGInfo {
-			return s.notRegular(name)
-		}
 		return s.addSymlink(name, hdr.Linkname)
 	case tar.TypeLink:
-		if isPKGInfo {
-			return s.notRegular(name)
-		}
 		t := strings.TrimSuffix(hdr.Linkname, "/")
 		if checkMemberName(t) != "" || !strings.HasPrefix(t, s.top+"/") {
 			return errorf("Tar file contains a hard link pointing outside the top-level directory: '%s' -> '%s'",
@@ -244,7 +245,7 @@ func (s *sdistWalker) readPKGInfo(hdr *tar.Header, tr *tar.Reader) error {
 	if _, err := io.ReadFull(tr, data); err != nil {
 		return s.streamError(err)
 	}
-	s.pkgInfo = data
+	s.pkgInfo, s.pkgInfoOther = data, ""
 	return nil
 }
 

@@ -318,17 +318,110 @@ func TestInspectSdist(t *testing.T) {
 			},
 			wantErr: "Tar file contains a member with an invalid path (non-canonical path): './'",
 		},
+		// Duplicated names: accepted, as PyPI does (it refuses them only
+		// in ZIPs); the last member of a name counts, as in Python's
+		// tarfile, and every member is checked.
 		{
-			name: "duplicate member",
+			name: "duplicate directory",
 			build: func(t *testing.T) []byte {
-				return buildSdist(t, sdistEntries(tfile("demo-1.0/PKG-INFO", "Name: evil\n"))...)
+				return buildSdist(t, sdistEntries(tdir("demo-1.0/demo"), tdir("demo-1.0/"))...)
 			},
-			wantErr: "Tar file contains a duplicate member: 'demo-1.0/PKG-INFO'",
 		},
 		{
-			name:    "duplicate directory",
-			build:   func(t *testing.T) []byte { return buildSdist(t, sdistEntries(tdir("demo-1.0/demo"))...) },
-			wantErr: "Tar file contains a duplicate member: 'demo-1.0/demo'",
+			name: "duplicate file",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(tfile("demo-1.0/setup.py", "setup()\n"))...)
+			},
+		},
+		{
+			name: "duplicate PKG-INFO: the last one is read",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(tfile("demo-1.0/PKG-INFO", "Metadata-Version: 2.1\nName: demo\nVersion: 2.0\n"))...)
+			},
+			wantMeta: new("Metadata-Version: 2.1\nName: demo\nVersion: 2.0\n"),
+		},
+		{
+			name: "PKG-INFO a symlink, then a regular file",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, tdir("demo-1.0/"), tlink(tar.TypeSymlink, "demo-1.0/PKG-INFO", "setup.py"),
+					tfile("demo-1.0/setup.py", ""), tfile("demo-1.0/PKG-INFO", testPKGInfo))
+			},
+		},
+		{
+			name: "PKG-INFO a regular file, then a symlink",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(tlink(tar.TypeSymlink, "demo-1.0/PKG-INFO", "setup.py"))...)
+			},
+			wantErr: "Sdist 'demo-1.0.tar.gz' PKG-INFO is not a regular file: demo-1.0/PKG-INFO",
+		},
+		{
+			name: "PKG-INFO a regular file, then a hard link",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(tlink(tar.TypeLink, "demo-1.0/PKG-INFO", "demo-1.0/setup.py"))...)
+			},
+			wantErr: "Sdist 'demo-1.0.tar.gz' PKG-INFO is not a regular file: demo-1.0/PKG-INFO",
+		},
+		{
+			name: "escaping symlink overwritten by a regular file",
+			build: func(t *testing.T) []byte {
+				// An extractor that opens the second member's path
+				// follows the first: it writes to /etc/passwd.
+				return buildSdist(t, sdistEntries(
+					tlink(tar.TypeSymlink, "demo-1.0/passwd", "../../etc/passwd"),
+					tfile("demo-1.0/passwd", "evil"),
+				)...)
+			},
+			wantErr: "Tar file contains a symbolic link pointing outside the top-level directory: 'demo-1.0/passwd' -> '../../etc/passwd'",
+		},
+		{
+			name: "escaping symlink replacing a directory",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(
+					tlink(tar.TypeSymlink, "demo-1.0/demo", "../.."),
+					tfile("demo-1.0/demo/evil.py", "evil"),
+				)...)
+			},
+			wantErr: "Tar file contains a symbolic link pointing outside the top-level directory: 'demo-1.0/demo' -> '../..'",
+		},
+		{
+			name: "symlink inside, redefined to escape",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(
+					tlink(tar.TypeSymlink, "demo-1.0/l", "demo"),
+					tlink(tar.TypeSymlink, "demo-1.0/l", "../x"),
+				)...)
+			},
+			wantErr: "Tar file contains a symbolic link pointing outside the top-level directory: 'demo-1.0/l' -> '../x'",
+		},
+		{
+			name: "directory, then a symlink escaping through it",
+			build: func(t *testing.T) []byte {
+				// demo-1.0/d is a symlink to .. (demo-1.0 itself) once
+				// extracted, so d/../x is outside.
+				return buildSdist(t, sdistEntries(
+					tdir("demo-1.0/d/"),
+					tlink(tar.TypeSymlink, "demo-1.0/d", "."),
+					tlink(tar.TypeSymlink, "demo-1.0/d/up", "../../x"),
+				)...)
+			},
+			wantErr: "Tar file contains a symbolic link pointing outside the top-level directory: 'demo-1.0/d/up' -> '../../x'",
+		},
+		{
+			name: "hard link redefined to escape",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(
+					tlink(tar.TypeLink, "demo-1.0/copy.py", "demo-1.0/setup.py"),
+					tlink(tar.TypeLink, "demo-1.0/copy.py", "../etc/shadow"),
+				)...)
+			},
+			wantErr: "Tar file contains a hard link pointing outside the top-level directory: 'demo-1.0/copy.py' -> '../etc/shadow'",
+		},
+		{
+			name: "top-level directory repeated as a file",
+			build: func(t *testing.T) []byte {
+				return buildSdist(t, sdistEntries(tfile("demo-1.0", ""))...)
+			},
+			wantErr: "Sdist 'demo-1.0.tar.gz' must contain exactly one top-level directory, but 'demo-1.0' is not a directory",
 		},
 		{
 			name:    "too many members",

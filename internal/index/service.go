@@ -33,6 +33,11 @@ type Config struct {
 	BaseURL        string
 	MaxFileSize    int64
 	MaxProjectSize int64
+	// ReleaseUploadWindow is how long after its creation a release takes
+	// new files; later, they are refused, as PyPI does from 2026 on (14
+	// days), so that a stolen token cannot add files to old releases
+	// that users pin. 0: no limit.
+	ReleaseUploadWindow time.Duration
 	// CacheBytes bounds the memory of cached project pages.
 	CacheBytes int64
 	// UploadGate, when set, may refuse a user any upload (for instance

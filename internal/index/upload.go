@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"cheeseshop/internal/audit"
@@ -132,7 +133,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 
 	normalized := pep.NormalizeName(name)
 	fn := in.Filename
-	if err := s.checkFilename(fn, filetype, name, normalized, version); err != nil {
+	if err := checkFilename(fn, filetype); err != nil {
 		return nil, err
 	}
 	if in.Size > s.cfg.MaxFileSize {
@@ -157,6 +158,15 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	} else if existing != nil {
 		return existing, nil
 	}
+	// After the duplicate check, as on PyPI: an identical re-upload of a
+	// file accepted under older rules still succeeds.
+	projectName := name
+	if proj != nil {
+		projectName = proj.Name
+	}
+	if err := checkDistFilename(fn, filetype, projectName, normalized, version); err != nil {
+		return nil, err
+	}
 
 	meta, metaBytes, err := s.inspect(in, filetype, fn, normalized, version)
 	if err != nil {
@@ -171,6 +181,14 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	} else if newRelease {
 		h := string(readme.Render(meta.Description, meta.DescriptionContentType))
 		descHTML = &h
+	}
+
+	// PEP 740 attestations: an index must not accept what it cannot
+	// verify. PyPI verifies them only from Trusted Publishing, which
+	// cheeseshop does not offer, so it answers every upload carrying the
+	// field (even empty) as PyPI answers one made with an API token.
+	if _, ok := form["attestations"]; ok {
+		return nil, problem.Errorf(problem.Invalid, "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing. cheeseshop cannot verify PEP 740 attestations yet: upload without them (no --attestations).")
 	}
 
 	// The blobs go in before the rows, so that no row ever points at a
@@ -236,11 +254,11 @@ func (s *Service) releaseIsNew(ctx context.Context, proj *store.Project, version
 	return false, err
 }
 
-// checkFilename applies PyPI's filename rules, and ours: ASCII only (a
-// letter that folds to an ASCII one, such as the Kelvin sign, would
-// otherwise spell a used name anew), and wheel tags of ASCII letters,
-// digits and '_'.
-func (s *Service) checkFilename(fn, filetype, name, normalized string, version pep.Version) error {
+// checkFilename applies PyPI's rules for the characters and extension of
+// a filename, and ours: ASCII only (a letter that folds to an ASCII one,
+// such as the Kelvin sign, would otherwise spell a used name anew), a
+// filename that parses, and wheel tags of ASCII letters, digits and '_'.
+func checkFilename(fn, filetype string) error {
 	if len(fn) > MaxFilenameBytes {
 		return problem.Errorf(problem.Invalid, "Filename is too long: use %d characters or fewer.", MaxFilenameBytes)
 	}
@@ -272,17 +290,6 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 	}
 
 	if filetype == "sdist" {
-		sName, _, err := pep.ParseSdistFilename(fn)
-		if err != nil {
-			return problem.Errorf(problem.Invalid, "Invalid source distribution filename: %s", err)
-		}
-		if pep.NormalizeName(sName) != normalized {
-			return problem.Errorf(problem.Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
-		}
-		want := pep.SdistFilename(name, version)
-		if fn != want {
-			return problem.Errorf(problem.Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
-		}
 		return nil
 	}
 
@@ -303,16 +310,50 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 			}
 		}
 	}
+	return nil
+}
+
+// checkDistFilename applies PyPI's rules that tie a filename, which
+// checkFilename accepted, to the upload, in PyPI's order: the wheel's
+// platform tags; the name part names the project (projectName, as it is
+// spelled on the index) and, from late 2025 on, is spelled normalized
+// (PEP 427: setuptools < 75.8 wrote Foo_Bar.baz-1.0-…whl, refused now);
+// the version is the form's. An sdist's whole name is PEP 625's.
+func checkDistFilename(fn, filetype, projectName, normalized string, version pep.Version) error {
+	prefix := strings.ReplaceAll(normalized, "-", "_")
+	startWith := func() error {
+		return problem.Errorf(problem.Invalid, "Start filename for '%s' with '%s'.", projectName, prefix)
+	}
+	if filetype == "sdist" {
+		want := pep.SdistFilename(normalized, version)
+		sName, _, err := pep.ParseSdistFilename(fn)
+		if err != nil {
+			return problem.Errorf(problem.Invalid, "Invalid source distribution filename: %s. It should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
+		}
+		if pep.NormalizeName(sName) != normalized && !hyphenatedPost(fn, normalized, version) {
+			return startWith()
+		}
+		if fn != want {
+			return problem.Errorf(problem.Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
+		}
+		return nil
+	}
+
+	w, err := pep.ParseWheelFilename(fn)
+	if err != nil {
+		return problem.Errorf(problem.Invalid, "%s", err)
+	}
 	for _, tag := range w.PlatformTags {
 		if !pep.ValidPlatformTag(tag) {
 			return problem.Errorf(problem.Invalid, "Binary wheel '%s' has an unsupported platform tag '%s'.", fn, tag)
 		}
 	}
-	// The name part must name this project. Like PyPI, accept the
-	// unnormalized spellings older build tools write (setuptools < 75.8
-	// names a wheel Foo_Bar.baz-1.0-…): they normalize to the project.
 	if pep.NormalizeName(w.Name) != normalized {
-		return problem.Errorf(problem.Invalid, "Start filename for '%s' with '%s'.", name, pep.WheelNamePrefix(name))
+		return startWith()
+	}
+	if w.Name != prefix {
+		return problem.Errorf(problem.Invalid, "Filename '%s' should contain the normalized project name '%s', not '%s'. Build the wheel with a current build tool (setuptools 75.8 or later, for instance).",
+			fn, prefix, w.Name)
 	}
 	wv, err := pep.ParseVersion(w.Version)
 	if err != nil {
@@ -322,6 +363,30 @@ func (s *Service) checkFilename(fn, filetype, name, normalized string, version p
 		return problem.Errorf(problem.Invalid, "Version in filename should be '%s' not '%s'.", version.String(), w.Version)
 	}
 	return nil
+}
+
+// hyphenatedPost reports whether fn is the sdist of the project as named
+// with a post-release version spelled with a hyphen (foo-1.0-1.tar.gz for
+// 1.0.post1), which splitting at the last '-' misreads: PyPI then tells
+// the PEP 625 name rather than the project's prefix.
+func hyphenatedPost(fn, normalized string, version pep.Version) bool {
+	if !version.IsPostrelease() {
+		return false
+	}
+	stem, ok := strings.CutSuffix(fn, ".tar.gz")
+	if !ok {
+		stem = strings.TrimSuffix(fn, ".zip")
+	}
+	i := strings.LastIndexByte(stem, '-')
+	if i < 0 {
+		return false
+	}
+	j := strings.LastIndexByte(stem[:i], '-')
+	if j < 0 {
+		return false
+	}
+	_, err := pep.ParseVersion(stem[j+1:])
+	return err == nil && pep.NormalizeName(stem[:j]) == normalized
 }
 
 // inspect opens the archive, checks it is a valid distribution and that
@@ -481,7 +546,7 @@ type reader interface {
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)
 	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
 	UsedFilename(ctx context.Context, filename, key string) (string, error)
-	ReleaseID(ctx context.Context, projectID int64, canonical string) (int64, error)
+	ReleaseCreated(ctx context.Context, projectID int64, canonical string) (int64, time.Time, error)
 	CountSdists(ctx context.Context, releaseID int64) (int, error)
 }
 
@@ -548,19 +613,48 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	if proj.TotalSize+u.in.Size > s.cfg.MaxProjectSize {
 		return nil, nil, s.projectTooLarge(proj)
 	}
+	relID, created, err := q.ReleaseCreated(ctx, proj.ID, u.version.Canonical())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return proj, nil, nil // the upload creates the release
+	case err != nil:
+		return nil, nil, err
+	}
+	// After the duplicate checks, as on PyPI: re-uploading a file that
+	// is there (twine --skip-existing) still succeeds.
+	if w := s.cfg.ReleaseUploadWindow; w > 0 && created.Before(s.now().Add(-w)) {
+		s.log.InfoContext(ctx, "upload refused", "reason", "closed-release", "project", proj.Name, "version", u.version.String(),
+			"filename", fn, "user", u.p.User.Username, "release_created", created)
+		return nil, nil, s.releaseClosed()
+	}
 	if u.filetype == "sdist" {
-		relID, err := q.ReleaseID(ctx, proj.ID, u.version.Canonical())
-		if err == nil {
-			if n, err := q.CountSdists(ctx, relID); err != nil {
-				return nil, nil, err
-			} else if n > 0 {
-				return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if n, err := q.CountSdists(ctx, relID); err != nil {
 			return nil, nil, err
+		} else if n > 0 {
+			return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
 		}
 	}
 	return proj, nil, nil
+}
+
+// releaseClosed refuses a new file to a release created longer ago than
+// the upload window, with PyPI's message when the window is in days.
+func (s *Service) releaseClosed() error {
+	w := s.cfg.ReleaseUploadWindow
+	var age string
+	switch day := 24 * time.Hour; {
+	case w == day:
+		age = "1 day"
+	case w%day == 0:
+		age = fmt.Sprintf("%d days", w/day)
+	case w == time.Hour:
+		age = "1 hour"
+	case w%time.Hour == 0:
+		age = fmt.Sprintf("%d hours", w/time.Hour)
+	default:
+		age = w.String()
+	}
+	return problem.Errorf(problem.Invalid, "Uploading new files to releases older than %s is not allowed. Upload the files with a new version (a post-release, for instance) instead.", age)
 }
 
 // projectTooLarge refuses an upload past the project's size limit (its

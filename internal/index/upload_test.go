@@ -58,6 +58,7 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		edit    func(Form)
 		sdist   bool
 		want    string
+		pypi    bool // want is PyPI's message, which must come first
 		kind    problem.Kind
 	}
 	rows := []row{
@@ -88,9 +89,20 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		{name: "unknown extension", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0.exe", want: "Invalid file extension", kind: problem.Invalid},
 		{name: "wheel extension for an sdist", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo_bar-2.0-py3-none-any.whl", want: "Extension .whl is invalid for filetype sdist", kind: problem.Invalid},
 		{name: "unsupported platform tag", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-cp311-cp311-linux_x86_64.whl", want: "unsupported platform tag 'linux_x86_64'", kind: problem.Invalid},
-		{name: "wheel for another project", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "other-2.0-py3-none-any.whl", want: "Start filename for 'foo-bar' with 'foo_bar'", kind: problem.Invalid},
-		{name: "wheel version differs from form", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-3.0-py3-none-any.whl", want: "Version in filename should be '2.0' not '3.0'", kind: problem.Invalid},
-		{name: "sdist not PEP 625", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo-bar-2.0.tar.gz", want: "Filename 'foo-bar-2.0.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'", kind: problem.Invalid},
+		{name: "macOS fat32 arch", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-2.0-cp311-cp311-macosx_10_5_fat32.whl", want: "Binary wheel 'foo_bar-2.0-cp311-cp311-macosx_10_5_fat32.whl' has an unsupported platform tag 'macosx_10_5_fat32'.", pypi: true, kind: problem.Invalid},
+		{name: "wheel for another project", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "other-2.0-py3-none-any.whl", want: "Start filename for 'foo-bar' with 'foo_bar'.", pypi: true, kind: problem.Invalid},
+		{name: "wheel for another project, project spelled as on the index", dist: disttest.Dist{Name: "Foo.Bar", Version: "2.0"}, file: "other-2.0-py3-none-any.whl", want: "Start filename for 'foo-bar' with 'foo_bar'.", pypi: true, kind: problem.Invalid},
+		{name: "wheel name not normalized (case)", dist: disttest.Dist{Name: "Jinja2", Version: "3.1.2"}, file: "Jinja2-3.1.2-py3-none-any.whl", want: "Filename 'Jinja2-3.1.2-py3-none-any.whl' should contain the normalized project name 'jinja2', not 'Jinja2'.", pypi: true, kind: problem.Invalid},
+		{name: "wheel name not normalized (dot)", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo.bar-2.0-py3-none-any.whl", want: "Filename 'foo.bar-2.0-py3-none-any.whl' should contain the normalized project name 'foo_bar', not 'foo.bar'.", pypi: true, kind: problem.Invalid},
+		{name: "wheel name not normalized (case and dot)", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "Foo.Bar-2.0-py3-none-any.whl", want: "Filename 'Foo.Bar-2.0-py3-none-any.whl' should contain the normalized project name 'foo_bar', not 'Foo.Bar'.", pypi: true, kind: problem.Invalid},
+		{name: "wheel version differs from form", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "foo_bar-3.0-py3-none-any.whl", want: "Version in filename should be '2.0' not '3.0'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist not PEP 625", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo-bar-2.0.tar.gz", want: "Filename 'foo-bar-2.0.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist name not normalized (case)", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "Foo_Bar-2.0.tar.gz", want: "Filename 'Foo_Bar-2.0.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist version not normalized", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo_bar-2.00.tar.gz", want: "Filename 'foo_bar-2.00.tar.gz' is invalid, should be 'foo_bar-2.0.tar.gz'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist as .zip", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo_bar-2.0.zip", want: "Filename 'foo_bar-2.0.zip' is invalid, should be 'foo_bar-2.0.tar.gz'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist with a hyphenated post-release", dist: disttest.Dist{Name: "foo-bar", Version: "2.0.post1"}, sdist: true, file: "foo_bar-2.0-1.tar.gz", want: "Filename 'foo_bar-2.0-1.tar.gz' is invalid, should be 'foo_bar-2.0.post1.tar.gz'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist for another project", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "other-2.0.tar.gz", want: "Start filename for 'foo-bar' with 'foo_bar'.", pypi: true, kind: problem.Invalid},
+		{name: "sdist filename without a version", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, sdist: true, file: "foo_bar.tar.gz", want: "Invalid source distribution filename: foo_bar.tar.gz", pypi: true, kind: problem.Invalid},
 		{name: "wheel without METADATA", dist: disttest.Dist{Name: "nometa", Version: "1.0"}, content: zipOf(zip.Deflate, noMeta), want: "Invalid distribution file. Wheel 'nometa-1.0-py3-none-any.whl' does not contain the required METADATA file", kind: problem.Invalid},
 		{name: "zip bomb", dist: disttest.Dist{Name: "bomb", Version: "1.0"}, content: bomb, want: "Invalid distribution file. File is a zip bomb", kind: problem.Invalid},
 		{name: "not a zip", dist: disttest.Dist{Name: "junk", Version: "1.0"}, content: []byte("this is not a wheel"), want: "Invalid distribution file.", kind: problem.Invalid},
@@ -103,6 +115,9 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		{name: "stranger uploads to a project", who: bob, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The user 'bob' isn't allowed to upload to project 'foo-bar'", kind: problem.Forbidden},
 		{name: "token scoped to another project", who: scopedToOther, dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, want: "The given token isn't allowed to upload to project 'foo-bar'", kind: problem.Forbidden},
 		{name: "scoped token creates a project", who: scopedToOther, dist: disttest.Dist{Name: "brand-new", Version: "1.0"}, want: "cannot create new ones", kind: problem.Forbidden},
+		{name: "attestations", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["attestations"] = []string{`[{"version": 1}]`} }, want: "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing", pypi: true, kind: problem.Invalid},
+		{name: "empty attestations", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, edit: func(f Form) { f["attestations"] = []string{""} }, want: "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing", pypi: true, kind: problem.Invalid},
+		{name: "attestations for a new project", dist: disttest.Dist{Name: "attested", Version: "1.0"}, edit: func(f Form) { f["attestations"] = []string{"[]"} }, want: "Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing", pypi: true, kind: problem.Invalid},
 		{name: "same content under another name", dist: disttest.Dist{Name: "foo-bar", Version: "1.0"}, file: "foo_bar-1.0-py2.py3-none-any.whl", content: base.Wheel(), want: "File already exists", kind: problem.Invalid},
 	}
 	for _, r := range rows {
@@ -128,6 +143,9 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 			res, err := f.upload(who, form, fn, content)
 			if err == nil {
 				t.Fatalf("upload accepted (%+v), want refusal %q", res, r.want)
+			}
+			if r.pypi && !strings.HasPrefix(err.Error(), r.want) {
+				t.Fatalf("refusal = %q\nwant it to start with PyPI's %q", err, r.want)
 			}
 			if !strings.Contains(err.Error(), r.want) {
 				t.Fatalf("refusal = %q\nwant it to contain %q", err, r.want)
@@ -190,12 +208,15 @@ func TestUploadLifecycle(t *testing.T) {
 		if _, err := f.upload(alice, d100.Form("bdist_wheel", d100.Wheel()), "foo_bar_baz-1.0.0-py2-none-any.whl", d100.Wheel()); err != nil {
 			t.Fatalf("a wheel of 1.0.0 for other tags: %v", err)
 		}
-		// setuptools < 75.8 writes the name unnormalized: accepted.
+		// setuptools < 75.8 writes the name unnormalized: refused, as
+		// PyPI does since late 2025.
 		legacy := disttest.Dist{Name: "Foo_Bar.baz", Version: "2.0"}
-		if _, err := f.upload(alice, Form(legacy.Form("bdist_wheel", legacy.Wheel())), "Foo_Bar.baz-2.0-py3-none-any.whl", legacy.Wheel()); err != nil {
+		if _, err := f.upload(alice, Form(legacy.Form("bdist_wheel", legacy.Wheel())), "Foo_Bar.baz-2.0-py3-none-any.whl", legacy.Wheel()); err == nil ||
+			!strings.HasPrefix(err.Error(), "Filename 'Foo_Bar.baz-2.0-py3-none-any.whl' should contain the normalized project name 'foo_bar_baz', not 'Foo_Bar.baz'.") {
 			t.Fatalf("wheel named as setuptools 66 names it: %v", err)
 		}
-		if err := f.svc.DeleteFile(ctx, alice, "Foo_Bar.baz-2.0-py3-none-any.whl"); err != nil {
+		f.mustWheel(alice, legacy)
+		if err := f.svc.DeleteFile(ctx, alice, legacy.WheelFilename()); err != nil {
 			t.Fatal(err)
 		}
 		view, err := f.svc.LoadProject(ctx, "foo-bar-baz")

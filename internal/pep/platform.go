@@ -26,10 +26,12 @@ var fixedPlatformTags = map[string]bool{
 	"linux_armv7l": true,
 }
 
-// macOSArches are the architectures of macosx_* tags.
+// macOSArches are the architectures of macosx_* tags, those packaging
+// writes: fat3 (x86_64, i386, ppc) among them, not "fat32", which PyPI's
+// list had in its place until 2025 and no tool writes.
 var macOSArches = map[string]bool{
 	"x86_64": true, "arm64": true, "universal2": true, "intel": true,
-	"fat": true, "fat32": true, "fat64": true, "universal": true,
+	"fat": true, "fat3": true, "fat64": true, "universal": true,
 	"i386": true, "ppc": true, "ppc64": true,
 }
 
@@ -68,7 +70,7 @@ var androidABIs = map[string]bool{
 //   - linux_armv6l, linux_armv7l (but not other linux_* tags, which name no
 //     portable platform);
 //   - macosx_10_N_{arch} and macosx_{11,12,13,14,15,26}_0_{arch}, arch one of
-//     x86_64, arm64, universal2, intel, fat, fat32, fat64, universal, i386,
+//     x86_64, arm64, universal2, intel, fat, fat3, fat64, universal, i386,
 //     ppc, ppc64;
 //   - PEP 730 ios_X_Y_{arm64,x86_64}_{iphoneos,iphonesimulator};
 //   - PEP 738 android_N_{armeabi_v7a,arm64_v8a,x86,x86_64};

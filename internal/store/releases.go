@@ -65,6 +65,17 @@ func (q q) ReleaseID(ctx context.Context, projectID int64, canonical string) (in
 	return id, nil
 }
 
+// ReleaseCreated finds a project's release by canonical version and
+// returns its id and creation time, reading nothing else of it.
+func (q q) ReleaseCreated(ctx context.Context, projectID int64, canonical string) (id int64, created time.Time, err error) {
+	var micros int64
+	if err := q.db.QueryRowContext(ctx, `SELECT id, created_at FROM releases WHERE project_id = $1 AND canonical_version = $2`,
+		projectID, canonical).Scan(&id, &micros); err != nil {
+		return 0, time.Time{}, fmt.Errorf("store: release %s: %w", canonical, notFound(err))
+	}
+	return id, fromMicros(micros), nil
+}
+
 // StoredMetadataSize is how many bytes the release's stored metadata takes
 // (its core metadata as JSON and its rendered description), which its
 // project's size limit counts.

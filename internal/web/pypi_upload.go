@@ -140,6 +140,9 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 				fail(err)
 				return
 			}
+		// A signature or attestations may come as a file part (twine
+		// sends them as fields); the index refuses attestations, which
+		// it cannot verify.
 		case part.FileName() != "" && field != "gpg_signature" && field != "attestations":
 			fail(&problem.Error{Kind: problem.Invalid, Message: field + ": Should not be a tuple."})
 			return
