@@ -60,6 +60,11 @@ type Metadata struct {
 	ObsoletesDist      []string
 	Dynamic            []string
 	LicenseFiles       []string
+	// ImportNames and ImportNamespaces are metadata 2.5's Import-Name and
+	// Import-Namespace (PEP 794): the importable names the project
+	// provides, each optionally followed by "; private".
+	ImportNames      []string
+	ImportNamespaces []string
 
 	// Fields holds every header as found, keyed by its lower-cased name,
 	// with the values of repeated headers in order. Values are unfolded the
@@ -136,6 +141,10 @@ func (m *Metadata) listField(key string) *[]string {
 		return &m.Dynamic
 	case "license-file":
 		return &m.LicenseFiles
+	case "import-name":
+		return &m.ImportNames
+	case "import-namespace":
+		return &m.ImportNamespaces
 	}
 	return nil
 }
