@@ -364,6 +364,9 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 	if err != nil || mv.Compare(version) != 0 {
 		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
 	}
+	if err := s.checkMetadataValues(meta, in, filetype, fn); err != nil {
+		return nil, nil, err
+	}
 	return meta, raw, nil
 }
 

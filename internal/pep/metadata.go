@@ -27,6 +27,13 @@ func SupportedMetadataVersion(s string) bool {
 	return slices.Contains(SupportedMetadataVersions, strings.TrimSpace(s))
 }
 
+// MetadataVersionAtLeast reports whether the Metadata-Version v is min or
+// newer, both being SupportedMetadataVersions; an unknown v is not.
+func MetadataVersionAtLeast(v, min string) bool {
+	i, j := slices.Index(SupportedMetadataVersions, strings.TrimSpace(v)), slices.Index(SupportedMetadataVersions, min)
+	return i >= 0 && j >= 0 && i >= j
+}
+
 // Metadata is the parsed content of a core metadata file (PKG-INFO in an
 // sdist, METADATA in a wheel). Single-use fields hold the first non-empty
 // value found for their header; list fields hold every non-empty value, in
