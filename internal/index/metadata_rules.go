@@ -18,24 +18,29 @@ import (
 // License-Expression in its canonical form, which the release stores.
 //
 // PyPI applies the same rules to the form fields, which twine and its
-// kin read from this same file.
-func (s *Service) checkMetadataValues(meta *pep.Metadata, in *Incoming, filetype, fn string) error {
-	if errs := pep.ValidateMetadata(meta, pep.ValidateOptions{AllowPrivateClassifiers: s.cfg.AllowPrivateClassifiers}); len(errs) > 0 {
+// kin read from this same file; so a field newer than the file's
+// Metadata-Version is refused only when the form carries it too, as on
+// PyPI (see pep.ValidateOptions.Sent).
+func (s *Service) checkMetadataValues(meta *pep.Metadata, form Form, in *Incoming, filetype, fn string) error {
+	opt := pep.ValidateOptions{
+		AllowPrivateClassifiers: s.cfg.AllowPrivateClassifiers,
+		Sent:                    func(field string) bool { return form.Get(metadataLimits[field].form) != "" },
+	}
+	if errs := pep.ValidateMetadata(meta, opt); len(errs) > 0 {
 		msg := errs[0].Msg
 		if !strings.HasSuffix(msg, ".") {
 			msg += "."
 		}
 		return problem.Errorf(problem.Invalid, "%s %s", msg, metadataHelp)
 	}
-	if meta.LicenseExpression != "" {
-		canonical, err := pep.CanonicalLicenseExpression(meta.LicenseExpression)
-		if err != nil {
-			return fmt.Errorf("index: license expression passed validation: %w", err)
-		}
+	// An expression PyPI never saw (under an old Metadata-Version, not
+	// sent) is stored as found when it is not valid.
+	if canonical, err := pep.CanonicalLicenseExpression(meta.LicenseExpression); err == nil {
 		meta.LicenseExpression = canonical
 	}
 	// License-File lines of metadata older than 2.4 predate PEP 639 (and
-	// its licenses/ folder): see pep.ValidateMetadata.
+	// its licenses/ folder), and PyPI checks them only when sent, which
+	// refuses them first.
 	if len(meta.LicenseFiles) == 0 || !pep.MetadataVersionAtLeast(meta.MetadataVersion, "2.4") {
 		return nil
 	}

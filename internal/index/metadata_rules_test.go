@@ -29,6 +29,7 @@ type metaDist struct {
 	version string
 	mv      string // Metadata-Version; "2.4" when empty
 	formMV  string // the form's metadata_version, when it differs from mv
+	form    Form   // more form fields than twine 4's
 	headers string
 	files   map[string]string
 	sdist   bool
@@ -98,6 +99,9 @@ func (d metaDist) upload(f *fixture, p *Principal) (*UploadResult, error) {
 	content, fn, filetype := d.build()
 	form := Form(disttest.Dist{Name: metaName, Version: d.version}.Form(filetype, content))
 	form["metadata_version"] = []string{orDefault(d.formMV, orDefault(d.mv, "2.4"))}
+	for k, v := range d.form {
+		form[k] = v
+	}
 	return f.upload(p, form, fn, content)
 }
 
@@ -135,8 +139,14 @@ func TestUploadMetadataValues(t *testing.T) {
 					"for a public index: this index refuses them unless its operator allows them." + help},
 			{"invalid license expression", metaDist{headers: "License-Expression: MIT or GPL\n"},
 				"'MIT or GPL' is invalid for license-expression." + help},
-			{"license expression in 2.1", metaDist{mv: "2.1", headers: "License-Expression: MIT\n"},
+			{"hatchling 1.12: License-Expression in 2.1, not sent", metaDist{mv: "2.1", headers: "License-Expression: MIT\nLicense-File: LICENSE\n",
+				files: map[string]string{"meta_demo-%s.dist-info/license_files/LICENSE": "MIT"}}, ""},
+			{"License-Expression in 2.1, sent", metaDist{mv: "2.1", headers: "License-Expression: MIT\n",
+				form: Form{"license_expression": {"MIT"}}},
 				"license-expression introduced in metadata version 2.4, not 2.1." + help},
+			{"License-File in 2.1, sent", metaDist{mv: "2.1", headers: "License-File: LICENSE\n",
+				form: Form{"license_file": {"LICENSE"}}},
+				"license-file introduced in metadata version 2.4, not 2.1." + help},
 			{"license with license expression", metaDist{headers: "License: MIT\nLicense-Expression: MIT\n"},
 				"License is deprecated when License-Expression is present. Only License-Expression should be present." + help},
 			{"direct dependency", metaDist{headers: "Requires-Dist: foo @ https://example.org/foo-1.0.tar.gz\n"},

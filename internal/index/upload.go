@@ -162,6 +162,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkMetadataValues(meta, form, in, filetype, fn); err != nil {
+		return nil, err
+	}
 	// The first file of a release fixes its description: render it now,
 	// once, outside the transaction (the input guards of readme bound
 	// the work), and store the HTML with the release.
@@ -363,9 +366,6 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 	mv, err := pep.ParseVersion(meta.Version)
 	if err != nil || mv.Compare(version) != 0 {
 		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
-	}
-	if err := s.checkMetadataValues(meta, in, filetype, fn); err != nil {
-		return nil, nil, err
 	}
 	return meta, raw, nil
 }

@@ -31,6 +31,15 @@ type ValidateOptions struct {
 	// AllowPrivateClassifiers accepts the "Private :: …" classifiers a
 	// public index refuses, for a private index.
 	AllowPrivateClassifiers bool
+	// Sent, when set, reports whether the upload form carried a field
+	// (by its lower-cased header name). A field newer than the
+	// Metadata-Version that the client did not send is left out of every
+	// check, as PyPI, which validates the form, never sees it: build
+	// backends wrote License-Expression and License-File under
+	// Metadata-Version 2.1 before PEP 639 was final (hatchling < 1.27,
+	// setuptools < 77), and the clients of their time do not send them.
+	// When nil, every field counts as sent.
+	Sent func(field string) bool
 }
 
 // ValidateMetadata checks the values of core metadata as PyPI does on
@@ -49,15 +58,10 @@ type ValidateOptions struct {
 // direct-URL requirements, Dynamic against the fields that may be
 // dynamic, and not both License and License-Expression.
 //
-// One difference is deliberate: License-File under a Metadata-Version
-// older than 2.4 is left alone. setuptools wrote such lines (with
-// Metadata-Version 2.1, and the files outside the licenses/ folder) for
-// years before PEP 639; PyPI accepts those uploads because the clients of
-// that time do not send the field, and so does this check.
-//
 // Names and versions are not checked here: callers check them first, with
 // their own messages.
 func ValidateMetadata(m *Metadata, opt ValidateOptions) []*FieldError {
+	m = withoutUnsent(m, opt.Sent)
 	errs := packagingChecks(m)
 	if len(errs) == 0 {
 		errs = warehouseChecks(m, opt)
@@ -70,6 +74,27 @@ func ValidateMetadata(m *Metadata, opt ValidateOptions) []*FieldError {
 		return strings.Compare(a.Field, b.Field)
 	})
 	return errs
+}
+
+// withoutUnsent returns m, or a copy of m without the fields newer than
+// its Metadata-Version that sent says the client did not send.
+func withoutUnsent(m *Metadata, sent func(string) bool) *Metadata {
+	age := metadataAge(m.MetadataVersion)
+	if sent == nil || age < 0 {
+		return m
+	}
+	c := *m
+	for field, added := range fieldAdded {
+		if metadataAge(added) <= age || sent(field) {
+			continue
+		}
+		if p := c.stringField(field); p != nil {
+			*p = ""
+		} else if p := c.listField(field); p != nil {
+			*p = nil
+		}
+	}
+	return &c
 }
 
 // fieldRank orders the fields of refusals: PyPI reports Metadata-Version,
@@ -164,9 +189,6 @@ func packagingChecks(m *Metadata) []*FieldError {
 			continue
 		}
 		tooNew[field] = true
-		if field == "license-file" {
-			continue // pre-PEP 639 setuptools metadata: see ValidateMetadata
-		}
 		add(field, "%s introduced in metadata version %s, not %s", field, added, m.MetadataVersion)
 	}
 

@@ -1,6 +1,7 @@
 package pep
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,18 @@ func validBase() *Metadata {
 		ProjectURLs:  []string{"Source, https://example.org/src", "Issues, https://example.org/issues"},
 		Dynamic:      []string{"Requires-Dist"},
 		ImportNames:  []string{"sample", "sample._impl ; private"},
+	}
+}
+
+// sentOnly reports the fields an old client sends: the given ones, and
+// none of those newer than Metadata-Version 2.1.
+func sentOnly(fields ...string) func(string) bool {
+	return func(f string) bool {
+		switch f {
+		case "dynamic", "license-expression", "license-file", "import-name", "import-namespace":
+			return slices.Contains(fields, f)
+		}
+		return true
 	}
 }
 
@@ -35,11 +48,25 @@ func TestValidateMetadata(t *testing.T) {
 			ValidateOptions{}, "license-expression: license-expression introduced in metadata version 2.4, not 2.3"},
 		{"import-name in 2.4", func(m *Metadata) { m.MetadataVersion = "2.4" },
 			ValidateOptions{}, "import-name: import-name introduced in metadata version 2.5, not 2.4"},
-		{"setuptools 2.1 License-File kept", func(m *Metadata) {
+		{"setuptools 66: License-File in 2.1", func(m *Metadata) {
+			m.MetadataVersion = "2.1"
+			m.LicenseExpression, m.Dynamic, m.ImportNames = "", nil, nil
+			m.License, m.LicenseFiles = "MIT", []string{"LICENSE"}
+		}, ValidateOptions{}, "license-file: license-file introduced in metadata version 2.4, not 2.1"},
+		{"setuptools 66: License-File in 2.1, not sent", func(m *Metadata) {
 			m.MetadataVersion = "2.1"
 			m.LicenseExpression, m.Dynamic, m.ImportNames = "", nil, nil
 			m.License, m.LicenseFiles = "MIT", []string{"LICENSE", "../weird/*"}
-		}, ValidateOptions{}, ""},
+		}, ValidateOptions{Sent: sentOnly()}, ""},
+		{"hatchling 1.12: License-Expression in 2.1, not sent", func(m *Metadata) {
+			m.MetadataVersion = "2.1"
+			m.Dynamic, m.ImportNames, m.LicenseExpression = nil, nil, "not valid at all"
+			m.License = "MIT"
+		}, ValidateOptions{Sent: sentOnly()}, ""},
+		{"License-Expression in 2.1, sent", func(m *Metadata) {
+			m.MetadataVersion = "2.1"
+			m.Dynamic, m.ImportNames = nil, nil
+		}, ValidateOptions{Sent: sentOnly("license-expression")}, "license-expression: license-expression introduced in metadata version 2.4, not 2.1"},
 		{"unknown license", func(m *Metadata) { m.LicenseExpression = "MIT-ish" }, ValidateOptions{},
 			"license-expression: 'MIT-ish' is invalid for license-expression"},
 		{"bad license syntax", func(m *Metadata) { m.LicenseExpression = "MIT OR" }, ValidateOptions{},
