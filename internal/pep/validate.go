@@ -58,10 +58,12 @@ type ValidateOptions struct {
 // direct-URL requirements, Dynamic against the fields that may be
 // dynamic, and not both License and License-Expression.
 //
-// Names and versions are not checked here: callers check them first, with
+// Values of "UNKNOWN", which PyPI drops, count as absent, and so do the
+// too-new fields the client did not send (ValidateOptions.Sent). Names
+// and versions are not checked here: callers check them first, with
 // their own messages.
 func ValidateMetadata(m *Metadata, opt ValidateOptions) []*FieldError {
-	m = withoutUnsent(m, opt.Sent)
+	m = asPyPISeesIt(m, opt.Sent)
 	errs := packagingChecks(m)
 	if len(errs) == 0 {
 		errs = warehouseChecks(m, opt)
@@ -76,22 +78,24 @@ func ValidateMetadata(m *Metadata, opt ValidateOptions) []*FieldError {
 	return errs
 }
 
-// withoutUnsent returns m, or a copy of m without the fields newer than
-// its Metadata-Version that sent says the client did not send.
-func withoutUnsent(m *Metadata, sent func(string) bool) *Metadata {
-	age := metadataAge(m.MetadataVersion)
-	if sent == nil || age < 0 {
-		return m
-	}
+// asPyPISeesIt returns a copy of m as PyPI's checks see the upload: the
+// values "UNKNOWN" left out (distutils and old setuptools wrote them for
+// missing fields, and PyPI drops them), and so are the fields newer than
+// the Metadata-Version that sent says the client did not send.
+func asPyPISeesIt(m *Metadata, sent func(string) bool) *Metadata {
 	c := *m
-	for field, added := range fieldAdded {
-		if metadataAge(added) <= age || sent(field) {
-			continue
-		}
-		if p := c.stringField(field); p != nil {
+	known := func(v string) bool { return strings.TrimSpace(v) != "UNKNOWN" }
+	age := metadataAge(m.MetadataVersion)
+	for _, field := range emailFields {
+		unsent := sent != nil && age >= 0 && fieldAdded[field] != "" && metadataAge(fieldAdded[field]) > age && !sent(field)
+		if p := c.stringField(field); p != nil && (unsent || !known(*p)) {
 			*p = ""
-		} else if p := c.listField(field); p != nil {
-			*p = nil
+		} else if p := c.listField(field); p != nil && len(*p) > 0 {
+			kept := slices.DeleteFunc(slices.Clone(*p), func(v string) bool { return unsent || !known(v) })
+			if len(kept) == 0 {
+				kept = nil
+			}
+			*p = kept
 		}
 	}
 	return &c

@@ -40,6 +40,10 @@ func TestValidateMetadata(t *testing.T) {
 		want   string // the first refusal's field and message; "" if none
 	}{
 		{"valid", func(m *Metadata) {}, ValidateOptions{}, ""},
+		{"distutils UNKNOWN values", func(m *Metadata) {
+			m.HomePage, m.AuthorEmail, m.MaintainerEmail, m.DownloadURL = "UNKNOWN", "UNKNOWN", " UNKNOWN", "UNKNOWN"
+			m.Platforms, m.Classifiers = []string{"UNKNOWN"}, append(m.Classifiers, "UNKNOWN")
+		}, ValidateOptions{}, ""},
 		{"metadata version 2.0", func(m *Metadata) { m.MetadataVersion = "2.0" }, ValidateOptions{},
 			"metadata-version: '2.0' is not a valid metadata version"},
 		{"license-expression too new", func(m *Metadata) { m.MetadataVersion = "2.1"; m.ImportNames = nil },
