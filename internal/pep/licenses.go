@@ -58,19 +58,18 @@ func CanonicalLicenseExpression(raw string) (string, error) {
 		return "", invalid("Invalid license expression: %s", raw)
 	}
 	padded := strings.NewReplacer("(", " ( ", ")", " ) ").Replace(raw)
-	// LicenseRef- references keep their case after the prefix.
-	refs := make(map[string]string)
-	for _, tok := range strings.Fields(padded) {
-		if lower := strings.ToLower(tok); strings.HasPrefix(lower, "licenseref-") {
-			refs[lower] = "LicenseRef-" + tok[len("licenseref-"):]
-		}
+	// Lower-casing changes no white space: original and tokens match
+	// one to one. LicenseRef- references keep their original case.
+	original := strings.Fields(padded)
+	tokens := make([]string, len(original))
+	for i, tok := range original {
+		tokens[i] = strings.ToLower(tok)
 	}
-	tokens := strings.Fields(strings.ToLower(padded))
 	if !wellFormedLicenseExpression(tokens) {
 		return "", invalid("Invalid license expression: %s", raw)
 	}
 	out := make([]string, 0, len(tokens))
-	for _, tok := range tokens {
+	for i, tok := range tokens {
 		switch tok {
 		case "and", "or", "with", "(", ")":
 			out = append(out, strings.ToUpper(tok))
@@ -90,10 +89,13 @@ func CanonicalLicenseExpression(raw string) (string, error) {
 			suffix = "+"
 		}
 		if strings.HasPrefix(id, "licenseref-") {
-			if !licenseRefChars(id) {
+			// The prefix is ASCII, so it has the same length in the
+			// original token.
+			ref := strings.TrimSuffix(original[i], "+")[len("licenseref-"):]
+			if !licenseRefChars(id) || !licenseRefChars(ref) {
 				return "", invalid("Invalid licenseref: %s", id)
 			}
-			out = append(out, refs[id]+suffix)
+			out = append(out, "LicenseRef-"+ref+suffix)
 			continue
 		}
 		canonical, ok := spdxLicenses[id]
