@@ -43,12 +43,12 @@ type ServeCmd struct {
 	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
-	// Metadata rules of uploads (README.md, Metadata checks).
-	AllowPrivateClassifiers bool `help:"Accept uploads whose classifiers start with 'Private ::'. Projects use them to mark code never meant for a public index, and PyPI refuses them; allow them on a private index."`
-
 	// The automatic quarantine on users' reports (docs/SUPPLY-CHAIN.md).
 	ReportQuarantineReporters int           `default:"0" help:"Quarantine a project automatically when this many distinct users, each with an account older than --report-min-account-age, report it within a day (docs/SUPPLY-CHAIN.md). 0 turns the automatic quarantine off: administrators decide at /admin/reports/."`
 	ReportMinAccountAge       time.Duration `default:"720h" help:"How old an account must be for its reports to count towards --report-quarantine-reporters (new accounts cost an attacker nothing)."`
+
+	// Metadata rules of uploads (README.md, Metadata checks).
+	AllowPrivateClassifiers bool `help:"Accept uploads whose classifiers start with 'Private ::'. Projects use them to mark code never meant for a public index, and PyPI refuses them; allow them on a private index."`
 
 	// Which downloads count (docs/DOWNLOADS.md).
 	DownloadPolicyFlags   `embed:""`
@@ -241,12 +241,12 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		return app.Config{}, fmt.Errorf("--lookalike-policy: %w", err)
 	}
 	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
-		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
+		AllowPrivateClassifiers: c.AllowPrivateClassifiers, CacheBytes: int64(c.CacheSize),
+		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize),
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere,
-		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
-		AllowPrivateClassifiers: c.AllowPrivateClassifiers}
+		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge}
 	if c.ReportQuarantineReporters < 0 || c.ReportMinAccountAge < 0 {
 		return cfg, fmt.Errorf("--report-quarantine-reporters and --report-min-account-age must not be negative")
 	}

@@ -211,9 +211,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		a.detector = &detector{ownTop: cfg.ProtectOwnTop, log: log}
 		nameCheck = a.detector.check
 	}
-	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
+	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
+		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
-		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers}, log)
+		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy}, log)
 	if a.detector != nil {
 		a.detector.idx = a.Index
 		if err := a.detector.refresh(ctx); err != nil {
