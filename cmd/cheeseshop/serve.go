@@ -50,6 +50,9 @@ type ServeCmd struct {
 	ReportQuarantineReporters int           `default:"0" help:"Quarantine a project automatically when this many distinct users, each with an account older than --report-min-account-age, report it within a day (docs/SUPPLY-CHAIN.md). 0 turns the automatic quarantine off: administrators decide at /admin/reports/."`
 	ReportMinAccountAge       time.Duration `default:"720h" help:"How old an account must be for its reports to count towards --report-quarantine-reporters (new accounts cost an attacker nothing)."`
 
+	// Metadata rules of uploads (README.md, Metadata checks).
+	AllowPrivateClassifiers bool `help:"Accept uploads whose classifiers start with 'Private ::'. Projects use them to mark code never meant for a public index, and PyPI refuses them; allow them on a private index."`
+
 	// Which downloads count (docs/DOWNLOADS.md).
 	DownloadPolicyFlags   `embed:""`
 	DownloadsMaxAddresses int `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
@@ -241,7 +244,8 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		return app.Config{}, fmt.Errorf("--lookalike-policy: %w", err)
 	}
 	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
-		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), CacheBytes: int64(c.CacheSize),
+		AllowPrivateClassifiers: c.AllowPrivateClassifiers, CacheBytes: int64(c.CacheSize),
+		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize),
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere,

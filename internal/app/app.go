@@ -95,6 +95,9 @@ type Config struct {
 	ReportMinAccountAge       time.Duration
 	// RecoveryWait is account recovery's waiting period (0: none).
 	RecoveryWait time.Duration
+	// AllowPrivateClassifiers accepts uploads with "Private :: …"
+	// classifiers, which PyPI refuses, for a private index.
+	AllowPrivateClassifiers bool
 	// CountDownloads counts the files served as downloads, by the policy
 	// Downloads, written every DownloadsFlush (0: DefaultDownloadsFlush).
 	CountDownloads bool
@@ -211,7 +214,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		a.detector = &detector{ownTop: cfg.ProtectOwnTop, log: log}
 		nameCheck = a.detector.check
 	}
-	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
+	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
+		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
 		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy,
 		ReleaseUploadWindow: cfg.ReleaseUploadWindow}, log)

@@ -32,6 +32,10 @@ type Dist struct {
 	Module string
 	// Extra files (path inside the archive → content).
 	Extra map[string]string
+	// MetadataVersion is the core metadata's version, "2.1" when empty.
+	MetadataVersion string
+	// Headers are more core metadata header lines ("Import-Name: x\n").
+	Headers string
 }
 
 var nonAlnum = regexp.MustCompile(`[-_.]+`)
@@ -41,10 +45,17 @@ func Escaped(name string) string {
 	return strings.ReplaceAll(strings.ToLower(nonAlnum.ReplaceAllString(name, "-")), "-", "_")
 }
 
+func (d Dist) metadataVersion() string {
+	if d.MetadataVersion == "" {
+		return "2.1"
+	}
+	return d.MetadataVersion
+}
+
 // Metadata renders the core metadata file (METADATA / PKG-INFO).
 func (d Dist) Metadata() string {
 	var b strings.Builder
-	b.WriteString("Metadata-Version: 2.1\n")
+	b.WriteString("Metadata-Version: " + d.metadataVersion() + "\n")
 	b.WriteString("Name: " + d.Name + "\n")
 	b.WriteString("Version: " + d.Version + "\n")
 	if d.Summary != "" {
@@ -56,6 +67,7 @@ func (d Dist) Metadata() string {
 	for _, r := range d.RequiresDist {
 		b.WriteString("Requires-Dist: " + r + "\n")
 	}
+	b.WriteString(d.Headers)
 	b.WriteString("Description-Content-Type: text/markdown\n\n")
 	b.WriteString(d.Description)
 	return b.String()
@@ -152,7 +164,7 @@ func Digest(content []byte) Digests {
 func (d Dist) Form(filetype string, content []byte) map[string][]string {
 	dg := Digest(content)
 	f := map[string][]string{
-		":action": {"file_upload"}, "protocol_version": {"1"}, "metadata_version": {"2.1"},
+		":action": {"file_upload"}, "protocol_version": {"1"}, "metadata_version": {d.metadataVersion()},
 		"name": {d.Name}, "version": {d.Version}, "filetype": {filetype}, "summary": {d.Summary},
 		"md5_digest": {dg.MD5}, "sha256_digest": {dg.SHA256}, "blake2_256_digest": {dg.Blake2_256},
 		"requires_dist": d.RequiresDist, "requires_python": {d.RequiresPython},

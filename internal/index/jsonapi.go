@@ -45,6 +45,11 @@ type JSONInfo struct {
 	// ProjectStatus is the project's status (PEP 792), as the simple
 	// API's "project-status".
 	ProjectStatus jsonStatus `json:"project_status"`
+	// ImportNames and ImportNamespaces are metadata 2.5's Import-Name
+	// and Import-Namespace (PEP 794), null when absent. PyPI's JSON API
+	// does not show them (yet); the names are packaging's.
+	ImportNames      []string `json:"import_names"`
+	ImportNamespaces []string `json:"import_namespaces"`
 }
 
 // JSONFile is a file object of PyPI's JSON API.
@@ -127,6 +132,7 @@ func (s *Service) JSONDocument(ctx context.Context, v *ProjectView, version stri
 		ReleaseURL: base + url.PathEscape(rel.Version) + "/", Downloads: map[string]int{"last_day": -1, "last_week": -1, "last_month": -1},
 		Yanked: rel.Yanked}
 	info.ProjectStatus.Status, info.ProjectStatus.Reason = publishedStatus(v.Project)
+	info.ImportNames, info.ImportNamespaces = meta.ImportNames, meta.ImportNamespaces
 	if rel.Yanked {
 		info.YankedReason = optional(rel.YankedReason)
 	}

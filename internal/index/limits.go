@@ -15,7 +15,7 @@ import (
 // parses them: FormFieldLimit) and the core metadata inside the archive
 // (checkMetadata, after PyPI's rules where PyPI has one: a summary of at
 // most 512 characters on one line, project URL labels of at most 32
-// characters).
+// characters). The values themselves are checked by checkMetadataValues.
 const (
 	// MaxFormFields is the most parts an upload's multipart body may
 	// have. twine sends about 30, plus one per classifier or requirement.
@@ -93,6 +93,8 @@ var metadataLimits = map[string]metadataLimit{
 	"obsoletes-dist":           {header: "Obsoletes-Dist", form: "obsoletes_dist", length: 1024, count: 1024},
 	"dynamic":                  {header: "Dynamic", form: "dynamic", length: 64, count: 128},
 	"license-file":             {header: "License-File", form: "license_file", length: 1024, count: 1024},
+	"import-name":              {header: "Import-Name", form: "import_name", length: 1024, count: 1024},
+	"import-namespace":         {header: "Import-Namespace", form: "import_namespace", length: 1024, count: 1024},
 }
 
 // formFieldBytes bounds the form fields that are not core metadata.
@@ -197,6 +199,8 @@ func archiveMetadata(m *pep.Metadata) map[string][]string {
 	add("obsoletes-dist", m.ObsoletesDist...)
 	add("dynamic", m.Dynamic...)
 	add("license-file", m.LicenseFiles...)
+	add("import-name", m.ImportNames...)
+	add("import-namespace", m.ImportNamespaces...)
 	return out
 }
 
@@ -225,9 +229,9 @@ func checkMetadata(fields map[string][]string, source string) error {
 			}
 			if l.labelMax > 0 {
 				label, _, _ := strings.Cut(v, ",")
-				if n := utf8.RuneCountInString(strings.TrimSpace(label)); n > l.labelMax {
-					return metadataError(source, l.header, fmt.Sprintf("labels must be %d characters or less ('%s…' has %d)",
-						l.labelMax, truncate(strings.TrimSpace(label), 40), n))
+				if label = strings.TrimSpace(label); utf8.RuneCountInString(label) > l.labelMax {
+					// PyPI's message (pep.ValidateMetadata has it too).
+					return problem.Errorf(problem.Invalid, "%s must be %d characters or less. %s", pep.PyRepr(label), l.labelMax, metadataHelp)
 				}
 			}
 		}

@@ -54,6 +54,11 @@ type Config struct {
 	NameCheck NameCheck
 	// LookalikePolicy is what happens to such a project ("": hold).
 	LookalikePolicy LookalikePolicy
+	// AllowPrivateClassifiers accepts uploads with "Private :: …"
+	// classifiers, which mark a project never meant for a public index;
+	// PyPI refuses them, and so does the index unless this is set (for
+	// a private index).
+	AllowPrivateClassifiers bool
 	// Mailer tells users of every API token created for them, uploaders
 	// of held projects and the administrators of look-alikes (nil: the
 	// notices are only logged).

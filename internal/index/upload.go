@@ -172,6 +172,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkMetadataValues(meta, form, in, filetype, fn); err != nil {
+		return nil, err
+	}
 	// The first file of a release fixes its description: render it now,
 	// once, outside the transaction (the input guards of readme bound
 	// the work), and store the HTML with the release.

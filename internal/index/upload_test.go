@@ -81,7 +81,7 @@ func testUploadRefusals(t *testing.T, dialect store.Dialect) {
 		{name: "name too long", dist: base, edit: func(f Form) { f["name"] = []string{strings.Repeat("n", 201)} }, want: "'name' field must be 200 bytes or less", kind: problem.Invalid},
 		{name: "project URL label too long", dist: base, edit: func(f Form) {
 			f["project_urls"] = []string{"Source, https://example.org", strings.Repeat("L", 33) + ", https://example.org"}
-		}, want: "'project-url' field labels must be 32 characters or less", kind: problem.Invalid},
+		}, want: "'" + strings.Repeat("L", 33) + "' must be 32 characters or less. See https://packaging.python.org/specifications/core-metadata", kind: problem.Invalid},
 		{name: "too many classifiers", dist: base, edit: func(f Form) { f["classifiers"] = make([]string, 513) }, want: "'classifier' field must have 512 values or fewer (it has 513)", kind: problem.Invalid},
 		{name: "path in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: "../foo_bar-2.0-py3-none-any.whl", want: "Cannot upload a file with '/' or '\\' in the name", kind: problem.Invalid},
 		{name: "backslash in filename", dist: disttest.Dist{Name: "foo-bar", Version: "2.0"}, file: `x\foo_bar-2.0-py3-none-any.whl`, want: "Cannot upload a file with '/' or '\\' in the name", kind: problem.Invalid},

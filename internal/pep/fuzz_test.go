@@ -118,6 +118,11 @@ func FuzzParseMetadata(f *testing.F) {
 		if !utf8.ValidString(m.Description) {
 			t.Fatalf("invalid UTF-8 description %q", m.Description)
 		}
+		for _, e := range ValidateMetadata(m, ValidateOptions{}) {
+			if e.Field == "" || e.Msg == "" || !utf8.ValidString(e.Msg) {
+				t.Fatalf("bad refusal %+v", e)
+			}
+		}
 	})
 }
 
@@ -223,6 +228,25 @@ func FuzzFilenameKey(f *testing.F) {
 			if got := FilenameKey(variant); got != k {
 				t.Fatalf("FilenameKey(%q) = %q, but FilenameKey(%q) = %q", variant, got, fn, k)
 			}
+		}
+	})
+}
+
+// FuzzCanonicalLicenseExpression: the canonical form of an expression is
+// accepted again and is its own canonical form.
+func FuzzCanonicalLicenseExpression(f *testing.F) {
+	for _, s := range []string{"MIT", "mit or (apache-2.0 AND bsd-3-clause)", "GPL-2.0+ WITH classpath-exception-2.0",
+		"LicenseRef-x.y", "((MIT))", "MIT AND", "(", ")"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := CanonicalLicenseExpression(s)
+		if err != nil {
+			return
+		}
+		again, err := CanonicalLicenseExpression(c)
+		if err != nil || again != c {
+			t.Fatalf("%q -> %q -> %q, %v", s, c, again, err)
 		}
 	})
 }

@@ -27,6 +27,13 @@ func SupportedMetadataVersion(s string) bool {
 	return slices.Contains(SupportedMetadataVersions, strings.TrimSpace(s))
 }
 
+// MetadataVersionAtLeast reports whether the Metadata-Version v is min or
+// newer, both being SupportedMetadataVersions; an unknown v is not.
+func MetadataVersionAtLeast(v, min string) bool {
+	i, j := slices.Index(SupportedMetadataVersions, strings.TrimSpace(v)), slices.Index(SupportedMetadataVersions, min)
+	return i >= 0 && j >= 0 && i >= j
+}
+
 // Metadata is the parsed content of a core metadata file (PKG-INFO in an
 // sdist, METADATA in a wheel). Single-use fields hold the first non-empty
 // value found for their header; list fields hold every non-empty value, in
@@ -60,6 +67,11 @@ type Metadata struct {
 	ObsoletesDist      []string
 	Dynamic            []string
 	LicenseFiles       []string
+	// ImportNames and ImportNamespaces are metadata 2.5's Import-Name and
+	// Import-Namespace (PEP 794): the importable names the project
+	// provides, each optionally followed by "; private".
+	ImportNames      []string
+	ImportNamespaces []string
 
 	// Fields holds every header as found, keyed by its lower-cased name,
 	// with the values of repeated headers in order. Values are unfolded the
@@ -136,6 +148,10 @@ func (m *Metadata) listField(key string) *[]string {
 		return &m.Dynamic
 	case "license-file":
 		return &m.LicenseFiles
+	case "import-name":
+		return &m.ImportNames
+	case "import-namespace":
+		return &m.ImportNamespaces
 	}
 	return nil
 }
