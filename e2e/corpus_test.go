@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -170,7 +171,12 @@ print(r.files("gouda").joinpath("py.typed").is_file(), wheel.__version__)`)
 	})
 
 	t.Run("json", func(t *testing.T) {
-		checkJSONAgainstMetadata(t, s, "gouda", built["gouda"])
+		for _, p := range corpus {
+			t.Run(p.name, func(t *testing.T) {
+				t.Parallel()
+				checkJSONAgainstMetadata(t, s, p.name, built[p.name])
+			})
+		}
 	})
 }
 
@@ -261,8 +267,11 @@ func (v *venv) pipFromWheel(t testing.TB, args ...string) cmdResult {
 }
 
 // checkJSONAgainstMetadata compares the JSON API document of a project
-// with the METADATA of its wheel, field by field, the way PyPI derives
-// each field from the metadata, and its files with the files uploaded.
+// with the METADATA of its wheel, field by field, each derived from the
+// metadata as PyPI derives it (absent fields null, keywords joined with
+// ", ", Requires-Python as a sorted specifier set, Home-page and
+// Download-URL among the project URLs), and its files with the files
+// uploaded.
 func checkJSONAgainstMetadata(t *testing.T, s *server, name string, d pyDist) {
 	t.Helper()
 	msg, err := mail.ReadMessage(strings.NewReader(string(wheelMetadata(t, d.Wheel))))
@@ -270,7 +279,6 @@ func checkJSONAgainstMetadata(t *testing.T, s *server, name string, d pyDist) {
 		t.Fatalf("METADATA of %s: %v", d.Wheel, err)
 	}
 	h := msg.Header
-	all := func(key string) []string { return h[textproto.CanonicalMIMEHeaderKey(key)] }
 	body, err := io.ReadAll(msg.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -287,54 +295,103 @@ func checkJSONAgainstMetadata(t *testing.T, s *server, name string, d pyDist) {
 			PythonVersion  string `json:"python_version"`
 			Digests        map[string]string
 			Size           int64
-			RequiresPython *string `json:"requires_python"`
+			RequiresPython any `json:"requires_python"`
 		} `json:"urls"`
 		Vulnerabilities []any
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	var keywords []string
-	for _, k := range strings.Split(h.Get("Keywords"), ",") {
-		keywords = append(keywords, strings.TrimSpace(k))
+	// one is a single-use field, or nil when absent.
+	one := func(key string) any {
+		if v := h.Get(key); v != "" {
+			return v
+		}
+		return nil
 	}
-	projectURLs := map[string]any{"Homepage": h.Get("Home-page"), "Download": h.Get("Download-URL")}
-	for _, pu := range all("Project-URL") {
-		label, u, _ := strings.Cut(pu, ",")
-		projectURLs[strings.TrimSpace(label)] = strings.TrimSpace(u)
-	}
-	list := func(l []string) []any {
-		out := []any{}
-		for _, s := range l {
-			out = append(out, s)
+	// all is a multiple-use field, or nil when absent.
+	all := func(key string) any {
+		var out []any
+		for _, v := range h[textproto.CanonicalMIMEHeaderKey(key)] {
+			out = append(out, v)
+		}
+		if out == nil {
+			return nil
 		}
 		return out
 	}
+	var keywords any
+	if k := h.Get("Keywords"); k != "" {
+		words := strings.Split(k, ",")
+		for i, w := range words {
+			words[i] = strings.TrimSpace(w)
+		}
+		keywords = strings.Join(words, ", ")
+	}
+	var requiresPython any
+	if rp := h.Get("Requires-Python"); rp != "" {
+		specs := strings.Split(strings.ReplaceAll(rp, " ", ""), ",")
+		slices.Sort(specs)
+		requiresPython = strings.Join(specs, ",")
+	}
+	urls := map[string]any{}
+	if u := h.Get("Home-page"); u != "" {
+		urls["Homepage"] = u
+	}
+	if u := h.Get("Download-URL"); u != "" {
+		urls["Download"] = u
+	}
+	for _, pu := range h[textproto.CanonicalMIMEHeaderKey("Project-URL")] {
+		label, u, _ := strings.Cut(pu, ",")
+		urls[strings.TrimSpace(label)] = strings.TrimSpace(u)
+	}
+	var projectURLs any
+	if len(urls) > 0 {
+		projectURLs = urls
+	}
+	classifiers := []any{}
+	if c, ok := all("Classifier").([]any); ok {
+		classifiers = c
+	}
+	var platform any
+	if p, ok := all("Platform").([]any); ok {
+		platform = p[0]
+	}
+	// A multi-line License keeps its line breaks in the index, and
+	// net/mail unfolds it: compare its words.
+	if l, ok := doc.Info["license"].(string); ok {
+		doc.Info["license"] = strings.Join(strings.Fields(l), " ")
+	}
+	license := one("License")
+	if l, ok := license.(string); ok {
+		license = strings.Join(strings.Fields(l), " ")
+	}
+	version := h.Get("Version")
 	for field, want := range map[string]any{
 		"name":                     h.Get("Name"),
-		"version":                  h.Get("Version"),
-		"summary":                  h.Get("Summary"),
+		"version":                  version,
+		"summary":                  one("Summary"),
 		"description":              string(body),
-		"description_content_type": h.Get("Description-Content-Type"),
-		"author":                   h.Get("Author"),
-		"author_email":             h.Get("Author-email"),
-		"maintainer":               h.Get("Maintainer"),
-		"maintainer_email":         h.Get("Maintainer-email"),
-		"license":                  h.Get("License"),
-		"license_files":            list(all("License-File")),
-		"home_page":                h.Get("Home-page"),
-		"download_url":             h.Get("Download-URL"),
-		"keywords":                 strings.Join(keywords, ", "),
-		"platform":                 all("Platform")[0],
-		"classifiers":              list(all("Classifier")),
-		"requires_python":          h.Get("Requires-Python"),
-		"requires_dist":            list(all("Requires-Dist")),
-		"provides_extra":           list(all("Provides-Extra")),
+		"description_content_type": one("Description-Content-Type"),
+		"author":                   one("Author"),
+		"author_email":             one("Author-email"),
+		"maintainer":               one("Maintainer"),
+		"maintainer_email":         one("Maintainer-email"),
+		"license":                  license,
+		"license_expression":       one("License-Expression"),
+		"license_files":            all("License-File"),
+		"home_page":                one("Home-page"),
+		"download_url":             one("Download-URL"),
+		"keywords":                 keywords,
+		"platform":                 platform,
+		"classifiers":              classifiers,
+		"requires_python":          requiresPython,
+		"requires_dist":            all("Requires-Dist"),
+		"provides_extra":           all("Provides-Extra"),
 		"project_urls":             projectURLs,
-		"license_expression":       nil,
 		"dynamic":                  nil,
 		"project_url":              s.URL + "/project/" + name + "/",
-		"release_url":              s.URL + "/project/" + name + "/" + h.Get("Version") + "/",
+		"release_url":              s.URL + "/project/" + name + "/" + version + "/",
 	} {
 		if got := doc.Info[field]; !reflect.DeepEqual(got, want) {
 			t.Errorf("info.%s = %#v, the METADATA says %#v", field, got, want)
@@ -353,8 +410,7 @@ func checkJSONAgainstMetadata(t *testing.T, s *server, name string, d pyDist) {
 			t.Fatal(err)
 		}
 		if f.Filename != filepath.Base(local) || f.PackageType != kind || f.PythonVersion != pyVersion ||
-			f.Digests["sha256"] != sha256File(t, local) || f.Size != fi.Size() ||
-			f.RequiresPython == nil || *f.RequiresPython != h.Get("Requires-Python") {
+			f.Digests["sha256"] != sha256File(t, local) || f.Size != fi.Size() || f.RequiresPython != requiresPython {
 			t.Errorf("file %+v does not match the uploaded %s", f, local)
 		}
 	}
