@@ -143,6 +143,7 @@ func (s *Service) JSONDocument(ctx context.Context, v *ProjectView, version stri
 	if err != nil {
 		return nil, fmt.Errorf("index: metadata of %s %s: %w", v.Project.NormalizedName, rel.Version, err)
 	}
+	dropUnknown(meta)
 	// PyPI builds these from the project's display name, not the
 	// normalized one (route_url("packaging.project", name=project.name)).
 	base := s.cfg.BaseURL + "/project/" + url.PathEscape(v.Project.Name) + "/"
@@ -185,6 +186,29 @@ func (s *Service) JSONDocument(ctx context.Context, v *ProjectView, version stri
 	}
 	doc.Ownership = map[string]any{"roles": roles, "organization": nil}
 	return doc, nil
+}
+
+// dropUnknown clears the metadata values that are "UNKNOWN", which
+// distutils and old setuptools wrote for missing fields: PyPI deletes every
+// such upload form value before it reads the metadata, so it stores and
+// sends them as absent. A multiple-use field goes whole when its last
+// value is "UNKNOWN", as PyPI's MultiDict.get reads the last value and its
+// del removes them all.
+func dropUnknown(m *pep.Metadata) {
+	unknown := func(s string) bool { return strings.TrimSpace(s) == "UNKNOWN" }
+	for _, f := range []*string{&m.Summary, &m.Description, &m.DescriptionContentType, &m.Keywords, &m.HomePage,
+		&m.DownloadURL, &m.Author, &m.AuthorEmail, &m.Maintainer, &m.MaintainerEmail, &m.License,
+		&m.LicenseExpression, &m.RequiresPython} {
+		if unknown(*f) {
+			*f = ""
+		}
+	}
+	for _, l := range []*[]string{&m.Classifiers, &m.RequiresDist, &m.ProvidesExtra, &m.ProjectURLs, &m.Platforms,
+		&m.Dynamic, &m.LicenseFiles} {
+		if n := len(*l); n > 0 && unknown((*l)[n-1]) {
+			*l = nil
+		}
+	}
 }
 
 func nonNil(s []string) []string {

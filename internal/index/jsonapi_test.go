@@ -134,6 +134,26 @@ Requires-Python: >=3.7
 				"project_url": `"http://index.test/project/Old_Style/"`,
 			},
 		},
+		{
+			// distutils and old setuptools wrote UNKNOWN for missing
+			// fields; PyPI deletes those form values, so they are null.
+			name: "ancient",
+			metadata: `Metadata-Version: 2.1
+Summary: UNKNOWN
+Home-page: UNKNOWN
+Author: UNKNOWN
+Author-email: UNKNOWN
+License: UNKNOWN
+Platform: UNKNOWN
+Classifier: Programming Language :: Python :: 3
+Description: UNKNOWN
+`,
+			info: map[string]string{
+				"summary": `null`, "home_page": `null`, "author": `null`, "author_email": `null`, "license": `null`,
+				"platform": `null`, "description": `""`, "project_urls": `null`,
+				"classifiers": `["Programming Language :: Python :: 3"]`,
+			},
+		},
 	}
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, Config{})
