@@ -11,7 +11,8 @@ export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)" >&2; exit 1; }
 
 scripts/deps.sh twine flit python3-venv python3-build python3-packaging python3-wheel python3-setuptools \
-  python3-pip-whl python3-setuptools-whl postgresql python3-aiosmtpd chromium oathtool
+  python3-pip-whl python3-setuptools-whl postgresql python3-aiosmtpd chromium oathtool \
+  python3-hatchling python3-poetry-core python3-pdm-pep517 python3-wheel-whl
 
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then

@@ -374,6 +374,14 @@ func TestJSONAPI(t *testing.T) {
 		len(doc.Info.RequiresDist) != 1 || doc.Ownership.Roles[0]["user"] != "alice" {
 		t.Fatalf("JSON API = %s", body)
 	}
+	// Absent metadata is null, as PyPI sends it, and the project URLs
+	// carry the display name.
+	for _, want := range []string{`"keywords":null`, `"author":null`, `"home_page":null`, `"project_urls":null`,
+		`"classifiers":[]`, `"project_url":"` + s.URL + `/project/demo/"`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("JSON API lacks %s: %s", want, body)
+		}
+	}
 	resp, _ := s.get("/pypi/demo/json")
 	if etag := resp.Header.Get("ETag"); etag == "" || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("JSON API headers: %v", resp.Header)

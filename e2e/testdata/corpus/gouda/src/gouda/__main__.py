@@ -1,0 +1,5 @@
+import sys
+
+from gouda.cli import main
+
+sys.exit(main())

@@ -1,0 +1,2 @@
+def smoked(wheel):
+    return "smoked " + wheel

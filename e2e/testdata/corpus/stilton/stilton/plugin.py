@@ -1,0 +1,5 @@
+"""A pytest plugin that does nothing but exist."""
+
+
+def pytest_report_header(config):
+    return "stilton: blue"
