@@ -11,8 +11,8 @@ import (
 // the index named as the Pipfile's only source: `pipenv install
 // cheese-app` resolves cheese-dep from the index too, locks both with the
 // hashes of every file the index lists (wheel and sdist), and installs
-// them; a fresh checkout installs from that lock with `pipenv sync`
-// (pip --require-hashes).
+// them (its pip reads the JSON simple API); a fresh checkout installs
+// from that lock with `pipenv sync` (pip --require-hashes).
 func TestPipenv(t *testing.T) {
 	t.Parallel()
 	requireTool(t, debPipenv, "pipenv")
@@ -38,8 +38,12 @@ name = "cheese"
 	app := filepath.Join(t.TempDir(), "app")
 	writeFiles(t, app, map[string]string{"Pipfile": pipfile})
 	installEnv := env()
+	before := s.metrics(t)
 	if r := runCmd(t, app, installEnv, debPipenv, "install", "cheese-app"); r.Code != 0 {
 		t.Fatalf("pipenv install cheese-app: exit %d\n%s", r.Code, r.Out)
+	}
+	if json := simpleJSON(s.metrics(t)) - simpleJSON(before); json < 2 {
+		t.Errorf("pipenv install fetched %v project pages as JSON, want both (cheese-app, cheese-dep)", json)
 	}
 	runScript(t, installEnv, filepath.Join(app, ".venv", "bin", "cheese-app"), "cheese-app: crumbled")
 	lock := readFile(t, filepath.Join(app, "Pipfile.lock"))
