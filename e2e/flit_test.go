@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,15 +15,12 @@ const debFlit = "/usr/bin/flit"
 // `flit publish` uploads the wheel, then stops on the sdist with PyPI's
 // message; `flit publish --format wheel` publishes the wheel alone.
 func TestFlitPublish(t *testing.T) {
+	t.Parallel()
 	requireTool(t, debFlit, "flit")
 	requirePython(t)
 	s, token := startWithUploader(t, serverOptions{})
-	src := filepath.Join(t.TempDir(), "cheese-flit")
-	if err := os.CopyFS(src, os.DirFS(filepath.Join("testdata", "cheese-flit"))); err != nil {
-		t.Fatal(err)
-	}
-	env := cleanEnv("FLIT_INDEX_URL="+s.URL+"/legacy/", "FLIT_USERNAME=__token__", "FLIT_PASSWORD="+token,
-		"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring")
+	src := copyProject(t, "cheese-flit")
+	env := clientEnv(t, "FLIT_INDEX_URL="+s.URL+"/legacy/", "FLIT_USERNAME=__token__", "FLIT_PASSWORD="+token)
 
 	r := runCmd(t, src, env, debFlit, "publish")
 	if r.Code == 0 || !strings.Contains(r.Out, "Filename 'cheese-flit-1.0.tar.gz' is invalid, should be 'cheese_flit-1.0.tar.gz'") {

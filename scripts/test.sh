@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh runs every test of cheeseshop on a fresh machine: it installs the
-# Debian packages the tests drive (twine, pip/venv, python3-build, PostgreSQL,
-# aiosmtpd, Chromium),
+# Debian packages the tests drive (the upload and install clients twine, flit,
+# poetry, pdm, pipenv, pipx and pip/venv; python3-build, PostgreSQL, aiosmtpd,
+# Chromium),
 # starts a throwaway PostgreSQL server shared by the whole run, and runs
 # `go vet` and `go test` over every package.
 set -euo pipefail
@@ -10,9 +11,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)" >&2; exit 1; }
 
-scripts/deps.sh twine flit python3-venv python3-build python3-packaging python3-wheel python3-setuptools \
-  python3-pip-whl python3-setuptools-whl postgresql python3-aiosmtpd chromium oathtool \
-  python3-hatchling python3-poetry-core python3-pdm-pep517 python3-wheel-whl
+scripts/deps.sh twine flit python3-poetry python3-pdm pipenv pipx python3-venv python3-build \
+  python3-packaging python3-wheel python3-setuptools python3-pip-whl python3-setuptools-whl \
+  python3-wheel-whl python3-hatchling python3-poetry-core python3-pdm-pep517 \
+  postgresql python3-aiosmtpd chromium oathtool
 
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
