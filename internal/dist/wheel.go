@@ -37,8 +37,10 @@ const (
 // name and version are the first two components of the wheel filename exactly
 // as they appear there; size is the size in bytes of the file behind r.
 //
-// The file must be a zip archive (and not also a tar archive) whose members
-// are all stored or deflated, unencrypted, regular files or folders (no
+// The file must be a zip archive (and not also a tar archive) whose records
+// pass PyPI's framing check (see checkZipFraming: local headers and central
+// directory agree, no data descriptors, comments on entries or trailing
+// data), whose members are all stored or deflated, unencrypted, regular files or folders (no
 // symbolic links, devices, FIFOs or sockets, whatever the Unix mode in their
 // external attributes), uniquely and safely named (relative, no "..", no
 // backslashes), at most lim.MaxMembers in number, and which
@@ -84,6 +86,11 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	if poly {
 		return nil, errorf("File is both a zip and a tar file")
 	}
+	// The records, walked in order, before any reader that trusts the
+	// central directory alone.
+	if err := checkZipFraming(ra, size, lim.MaxMembers); err != nil {
+		return nil, err
+	}
 	// archive/zip reads every central directory record before anyone can
 	// count them, some 250 bytes of memory for each 47-byte record: a
 	// 100 MiB upload of nothing but records would cost half a gigabyte.
@@ -111,12 +118,10 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 		if why := checkMemberName(f.Name); why != "" {
 			return nil, errorf("Zip file contains a member with an invalid path (%s): '%s'", why, display(f.Name))
 		}
-		if _, dup := byName[f.Name]; dup {
-			return nil, errorf("Zip file contains a duplicate member: '%s'", display(f.Name))
-		}
+		// The framing check refused repeated names.
 		byName[f.Name] = f
 		if f.Method != zip.Store && f.Method != zip.Deflate {
-			return nil, errorf("Zip file contains an unsupported compression method")
+			return nil, errorf("File does not use a supported compression type")
 		}
 		if f.Flags&zipFlagEncrypted != 0 {
 			return nil, errorf("Zip file contains an encrypted member: '%s'", display(f.Name))
