@@ -69,6 +69,9 @@ type Config struct {
 	// index.DefaultMaxFileSize, index.DefaultMaxProjectSize,
 	// index.DefaultCacheBytes).
 	MaxFileSize, MaxProjectSize, CacheBytes int64
+	// StrictRecord refuses wheels whose RECORD disagrees with their
+	// contents (index.Config.StrictRecord).
+	StrictRecord bool
 	// LookalikePolicy is what happens to a project created under a
 	// look-alike of a protected name ("": index.LookalikeHold), and
 	// NameCheck the detector that finds them (nil: the look-alike
@@ -210,7 +213,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
-		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy}, log)
+		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord}, log)
 	if a.detector != nil {
 		a.detector.idx = a.Index
 		if err := a.detector.refresh(ctx); err != nil {

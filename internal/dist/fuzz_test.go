@@ -40,7 +40,8 @@ func FuzzInspectWheel(f *testing.F) {
 	f.Add(validWheel(f))
 	f.Add(buildZip(f, nil, wheelEntries("demo-1.0.dist-info", "RECORD")...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		meta, err := InspectWheel(bytes.NewReader(data), int64(len(data)), "demo-1.0-py3-none-any.whl", "demo", "1.0", fuzzLimits)
+		w, err := InspectWheel(bytes.NewReader(data), int64(len(data)), "demo-1.0-py3-none-any.whl", "demo", "1.0", fuzzLimits)
+		meta := metadataOf(w)
 		if err != nil {
 			checkUploadError(t, meta, err)
 			return

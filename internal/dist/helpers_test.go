@@ -392,3 +392,11 @@ func (c *countingTestReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// metadataOf returns the METADATA of an inspected wheel, nil for none.
+func metadataOf(w *Wheel) []byte {
+	if w == nil {
+		return nil
+	}
+	return w.Metadata
+}

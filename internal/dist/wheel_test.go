@@ -331,8 +331,8 @@ func TestInspectWheel(t *testing.T) {
 			}
 			name, version := splitWheelName(fn)
 			cr := &countingReaderAt{r: bytes.NewReader(data)}
-			meta, err := InspectWheel(cr, int64(len(data)), fn, name, version, tt.lim)
-			checkResult(t, meta, err, tt.wantErr, tt.wantMeta)
+			w, err := InspectWheel(cr, int64(len(data)), fn, name, version, tt.lim)
+			checkResult(t, metadataOf(w), err, tt.wantErr, tt.wantMeta)
 			if tt.maxRead > 0 {
 				t.Logf("read %d of %d bytes", cr.n, len(data))
 				if float64(cr.n) > tt.maxRead*float64(len(data)) {
@@ -385,10 +385,14 @@ func TestInspectWheelSystemWheels(t *testing.T) {
 				t.Fatal(err)
 			}
 			name, version := splitWheelName(filepath.Base(p))
-			meta, err := InspectWheel(f, fi.Size(), filepath.Base(p), name, version, Limits{})
+			w, err := InspectWheel(f, fi.Size(), filepath.Base(p), name, version, Limits{})
 			if err != nil {
 				t.Fatalf("InspectWheel: %v", err)
 			}
+			if w.RecordProblem != "" {
+				t.Errorf("RECORD problem in a real wheel: %s", w.RecordProblem)
+			}
+			meta := w.Metadata
 			if want := "\nName: " + name + "\n"; !bytes.Contains(meta, []byte(want)) {
 				t.Errorf("METADATA does not contain %q:\n%.300s", want, meta)
 			}
@@ -412,7 +416,7 @@ func TestWheelStreamingBombGuard(t *testing.T) {
 	}
 	before := cr.n
 	m := &meter{limit: Limits{}.withDefaults().bombThreshold(int64(len(data)))}
-	_, err = readZipMembers(zr.File, nil, m)
+	_, err = readZipMembers(zr.File, nil, nil, m)
 	var de *Error
 	if !errors.As(err, &de) || de.Msg != wheelBombMsg {
 		t.Fatalf("got %v; want %q", err, wheelBombMsg)

@@ -7,18 +7,19 @@ import (
 	"testing"
 )
 
-// TestZipFramingRealWheels walks real wheels: Debian's bundled ones and,
-// if CHEESESHOP_TEST_WHEELS names a folder, every wheel in it (for instance
-// wheels built locally with setuptools, hatchling, flit-core and
-// poetry-core). None may be refused.
-func TestZipFramingRealWheels(t *testing.T) {
-	paths, _ := filepath.Glob("/usr/share/python-wheels/*.whl")
+// TestRealWheelsFramingAndRecord inspects real wheels: the system's (see
+// systemWheels) and, if CHEESESHOP_TEST_WHEELS names a folder, every wheel
+// in it (for a check by hand, with wheels built by setuptools, hatchling,
+// flit-core and poetry-core, say). Their framing must pass and their
+// RECORD agree with them.
+func TestRealWheelsFramingAndRecord(t *testing.T) {
+	paths := systemWheels(t)
 	if dir := os.Getenv("CHEESESHOP_TEST_WHEELS"); dir != "" {
-		more, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
+		more, err := filepath.Glob(filepath.Join(dir, "*.whl"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		paths = append(paths, more...)
-	}
-	if len(paths) == 0 {
-		t.Skip("no real wheels on this machine")
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
@@ -27,7 +28,15 @@ func TestZipFramingRealWheels(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := checkZipFraming(bytes.NewReader(data), int64(len(data)), DefaultMaxMembers); err != nil {
-				t.Errorf("refused: %v", err)
+				t.Fatalf("framing refused: %v", err)
+			}
+			name, version := splitWheelName(filepath.Base(p))
+			w, err := InspectWheel(bytes.NewReader(data), int64(len(data)), filepath.Base(p), name, version, Limits{})
+			if err != nil {
+				t.Fatalf("InspectWheel: %v", err)
+			}
+			if w.RecordProblem != "" {
+				t.Errorf("RECORD: %s", w.RecordProblem)
 			}
 		})
 	}
