@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"unicode"
 	"unicode/utf8"
@@ -119,8 +120,7 @@ type zipWalker struct {
 	central map[string]bool       // raw names seen in the central directory
 
 	eocd64At    int64 // offset of the ZIP64 end record, -1 if none yet
-	locatorSeen bool
-	haveEOCD64  bool
+	locatorSeen bool  // after a ZIP64 end record, whose values then win
 	cdRecords   uint64
 	cdOffset    int64 // offset of the first central directory record, -1 if none yet
 	cdSize      uint64
@@ -433,27 +433,7 @@ func (f *centralEntry) decodeZip64(data []byte) error {
 
 // corruptExtra is Python's message for an extra field overrunning its header.
 func corruptExtra(id uint16, n int) string {
-	const hex = "0123456789abcdef"
-	b := []byte("Corrupt extra field 0000 (size=")
-	for i := range 4 {
-		b[20+i] = hex[id>>(12-4*i)&0xF]
-	}
-	b = appendUint(b, uint64(n))
-	return string(append(b, ')'))
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
+	return fmt.Sprintf("Corrupt extra field %04x (size=%d)", id, n)
 }
 
 // eocd64 reads a ZIP64 end of central directory record.
@@ -472,7 +452,6 @@ func (w *zipWalker) eocd64(at int64) error {
 	if size != 44 {
 		return walkError("ZIP64 extensible data not allowed")
 	}
-	w.haveEOCD64 = true
 	w.endRecords, w.endSize, w.endOffset = total, le.Uint64(h[36:]), le.Uint64(h[44:])
 	return nil
 }
@@ -506,7 +485,7 @@ func (w *zipWalker) eocd(at int64) error {
 	if onDisk != total {
 		return walkError(malformedMsg)
 	}
-	if !(w.locatorSeen && w.haveEOCD64) {
+	if !w.locatorSeen {
 		w.endRecords, w.endSize, w.endOffset = uint64(total), uint64(le.Uint32(h[8:])), uint64(le.Uint32(h[12:]))
 	}
 	switch {
