@@ -716,7 +716,7 @@ type cursor struct {
 }
 
 func newCursor(r io.ReaderAt, size int64) *cursor {
-	return &cursor{r: r, size: size, buf: make([]byte, copyBufferSize)}
+	return &cursor{r: r, size: size, buf: make([]byte, max(min(size, copyBufferSize), 0))}
 }
 
 // read returns the next n bytes, valid until the next call, or a
