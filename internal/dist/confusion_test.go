@@ -352,6 +352,21 @@ func confusionFixtures() []confusionFixture {
 	})}}), "Invalid duplicate extra in central directory")
 	add("eocd_records_mismatch.zip", a(zarchive{members: honest(), eocd: func(records *uint16, size, offset *uint32) { *records++ }}),
 		"Mismatched central directory records")
+	add("end_record_in_comment.zip", func() []byte {
+		// The archive comment holds a second directory, whose entry
+		// gives another CRC-32, and an end record placing it: zipfile
+		// reads that one.
+		z := zarchive{members: []zmember{stored("pkg/__init__.py", goodInit)}}
+		b := z.bytes()
+		end := b[len(b)-22:]
+		cdOff := binary.LittleEndian.Uint32(end[16:])
+		fakeCD := bytes.Clone(b[cdOff : len(b)-22])
+		binary.LittleEndian.PutUint32(fakeCD[16:], crc32.ChecksumIEEE([]byte(evilInit)))
+		fakeEnd := bytes.Clone(end)
+		binary.LittleEndian.PutUint32(fakeEnd[16:], uint32(len(b))) // where the fake directory starts
+		z.comment = append(fakeCD, fakeEnd...)
+		return z.bytes()
+	}, "Central directory is not the one the end record places")
 	add("not_a_zip.zip", func() []byte { return []byte("just text, not an archive at all") }, "")
 	return fx
 }

@@ -93,12 +93,12 @@ type localEntry struct {
 // The work is linear in size: each record is read once, member data is
 // skipped, and the archive is never decompressed.
 func checkZipFraming(r io.ReaderAt, size int64, maxMembers int) error {
-	dir, err := pythonDirectory(r, size, maxMembers)
+	py, err := pythonDirectory(r, size, maxMembers)
 	if err != nil {
 		return err
 	}
-	w := &zipWalker{c: newCursor(r, size), dir: dir, maxMembers: maxMembers,
-		local: make(map[string]localEntry, len(dir)), central: make(map[string]bool, len(dir))}
+	w := &zipWalker{c: newCursor(r, size), py: py, dir: py.sizes, maxMembers: maxMembers,
+		local: make(map[string]localEntry, len(py.sizes)), central: make(map[string]bool, len(py.sizes))}
 	err = w.walk()
 	var we walkError
 	switch {
@@ -113,13 +113,15 @@ func checkZipFraming(r io.ReaderAt, size int64, maxMembers int) error {
 // zipWalker holds the state of one walk over the records.
 type zipWalker struct {
 	c          *cursor
-	dir        map[string]cdSizes
+	py         *pyDirectory
+	dir        map[string]cdSizes // py.sizes
 	maxMembers int
 
 	local   map[string]localEntry // by raw name
 	central map[string]bool       // raw names seen in the central directory
 
 	eocd64At    int64 // offset of the ZIP64 end record, -1 if none yet
+	eocdAt      int64 // offset of the end record
 	locatorSeen bool  // after a ZIP64 end record, whose values then win
 	cdRecords   uint64
 	cdOffset    int64 // offset of the first central directory record, -1 if none yet
@@ -473,6 +475,7 @@ func (w *zipWalker) locator() error {
 // eocd reads the end of central directory record (at offset at) and its
 // comment, and checks what it declares against what was walked.
 func (w *zipWalker) eocd(at int64) error {
+	w.eocdAt = at
 	if w.cdOffset < 0 {
 		w.cdOffset = at
 	}
@@ -509,6 +512,13 @@ func (w *zipWalker) finish() error {
 	if w.c.off != w.c.size {
 		return walkError("Trailing data")
 	}
+	// Beyond PyPI: zipfile must have read the directory just walked, not
+	// one placed by another end record (hidden in the archive comment, or
+	// a ZIP64 locator hidden in the last record's extra field), whose
+	// entries could say other things of the same files.
+	if w.eocdAt != int64(w.py.end.at) || w.cdOffset != w.py.start || w.locatorSeen != w.py.end.zip64 {
+		return walkError("Central directory is not the one the end record places")
+	}
 	return nil
 }
 
@@ -542,7 +552,7 @@ func printable(s string) bool {
 // entry says so, else code page 437). Its refusals carry zipfile's
 // messages, except an archive without an end record, which is refused with
 // PyPI's "File is not a zipfile" (zipfile.is_zipfile).
-func pythonDirectory(r io.ReaderAt, size int64, maxMembers int) (map[string]cdSizes, error) {
+func pythonDirectory(r io.ReaderAt, size int64, maxMembers int) (*pyDirectory, error) {
 	end, err := findEnd(r, size)
 	if err != nil {
 		return nil, err
@@ -562,6 +572,7 @@ func pythonDirectory(r io.ReaderAt, size int64, maxMembers int) (map[string]cdSi
 	c := newCursor(io.NewSectionReader(r, start, int64(end.size)), int64(end.size))
 	le := binary.LittleEndian
 	dir := make(map[string]cdSizes)
+	pd := &pyDirectory{sizes: dir, start: start, end: end}
 	for total := uint64(0); total < end.size; {
 		if c.size-c.off < centralLen {
 			return nil, zipRefusal("Truncated central directory")
@@ -610,7 +621,14 @@ func pythonDirectory(r io.ReaderAt, size int64, maxMembers int) (map[string]cdSi
 		}
 		total += uint64(centralLen + nameLen + extraLen + commentLen)
 	}
-	return dir, nil
+	return pd, nil
+}
+
+// pyDirectory is the central directory as Python's zipfile reads it.
+type pyDirectory struct {
+	sizes map[string]cdSizes // by name as zipfile decodes it
+	start int64              // offset of its first record
+	end   *endRecord         // the end records that place it
 }
 
 // endRecord is what zipfile makes of an archive's end records.
