@@ -99,7 +99,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	}
 	poly, err := isTarZipPolyglot(ra, size)
 	if err != nil {
-		return nil, errorf("File is not a zip file")
+		return nil, errorf(notZipMsg)
 	}
 	if poly {
 		return nil, errorf("File is both a zip and a tar file")
@@ -124,7 +124,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		// ErrInsecurePath (GODEBUG=zipinsecurepath=0) comes with a usable
 		// reader; the names are checked below anyway.
-		return nil, errorf("File is not a zip file")
+		return nil, errorf(notZipMsg)
 	}
 	if len(zr.File) > lim.MaxMembers {
 		return nil, errorf("Zip file contains too many members (%d, limit %d)", len(zr.File), lim.MaxMembers)
