@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"archive/zip"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -45,4 +46,22 @@ func TestRealWheelsFramingAndRecord(t *testing.T) {
 // zipNotAccepted is PyPI's message for an archive its framing check refuses.
 func zipNotAccepted(why string) string {
 	return "ZIP archive not accepted: " + why + ". See https://docs.pypi.org/archives for more information"
+}
+
+// TestZipFramingSkipsData: the walk reads the records, not the members'
+// data: a wheel with a 4 MiB member costs a few windows of reading.
+func TestZipFramingSkipsData(t *testing.T) {
+	big := make([]byte, 4<<20)
+	for i := range big {
+		big[i] = byte(i * 7 >> 3)
+	}
+	data := validWheel(t, zipEntry{name: "demo/big.bin", body: big, method: zip.Store})
+	cr := &countingReaderAt{r: bytes.NewReader(data)}
+	if err := checkZipFraming(cr, int64(len(data)), DefaultMaxMembers); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read %d of %d bytes", cr.n, len(data))
+	if cr.n > 256<<10 {
+		t.Errorf("read %d of %d bytes, want at most 256 KiB", cr.n, len(data))
+	}
 }
