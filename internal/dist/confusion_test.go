@@ -65,6 +65,8 @@ type zarchive struct {
 	suffix     []byte
 	// eocd, when set, edits the end record's fields before it is written.
 	eocd func(records *uint16, size, offset *uint32)
+	// disk is the end record's disk number.
+	disk uint16
 }
 
 func (z zarchive) bytes() []byte {
@@ -147,6 +149,7 @@ func (z zarchive) bytes() []byte {
 	}
 	var e [22]byte
 	copy(e[:], sigEOCD)
+	le.PutUint16(e[4:], z.disk)
 	le.PutUint16(e[8:], records)
 	le.PutUint16(e[10:], records)
 	le.PutUint32(e[12:], cdSize)
@@ -367,6 +370,13 @@ func confusionFixtures() []confusionFixture {
 		z.comment = append(fakeCD, fakeEnd...)
 		return z.bytes()
 	}, "Central directory is not the one the end record places")
+	add("eocd_disk_number.zip", a(zarchive{members: honest(), disk: 1}), "zipfiles that span multiple disks are not supported")
+	add("zip64_end_record_disagrees.zip", a(zarchive{members: honest(), zip64: true, eocd: func(records *uint16, size, offset *uint32) {
+		*size = 0x30303030
+	}}), "End record disagrees with the ZIP64 end record")
+	add("zip64_end_record_saturated.zip", a(zarchive{members: honest(), zip64: true, eocd: func(records *uint16, size, offset *uint32) {
+		*records, *size, *offset = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+	}}), "")
 	add("not_a_zip.zip", func() []byte { return []byte("just text, not an archive at all") }, "")
 	return fx
 }

@@ -57,6 +57,8 @@ const (
 	notZipMsg = "File is not a zipfile"
 	// malformedMsg is PyPI's message for most framing errors.
 	malformedMsg = "Malformed zip file"
+	// multiDiskMsg is zipfile's message for a split archive.
+	multiDiskMsg = "zipfiles that span multiple disks are not supported"
 )
 
 // zipRefusal returns the *Error PyPI gives for an archive its framing
@@ -455,6 +457,10 @@ func (w *zipWalker) eocd64(at int64) error {
 		return walkError("ZIP64 extensible data not allowed")
 	}
 	w.endRecords, w.endSize, w.endOffset = total, le.Uint64(h[36:]), le.Uint64(h[44:])
+	// Beyond PyPI: unzip treats other disk numbers as a split archive.
+	if le.Uint32(h[12:]) != 0 || le.Uint32(h[16:]) != 0 {
+		return walkError(multiDiskMsg)
+	}
 	return nil
 }
 
@@ -499,8 +505,25 @@ func (w *zipWalker) eocd(at int64) error {
 	case w.endSize != w.cdSize:
 		return walkError("Mismatched central directory size")
 	}
+	// Beyond PyPI. zipfile takes the ZIP64 end record's values whenever
+	// there is one; archive/zip and unzip only when the end record's are
+	// saturated: each must then be saturated or equal.
+	if w.locatorSeen && !(sameOrSaturated(uint64(total), w.endRecords, 0xFFFF) &&
+		sameOrSaturated(uint64(le.Uint32(h[8:])), w.endSize, 0xFFFFFFFF) &&
+		sameOrSaturated(uint64(le.Uint32(h[12:])), w.endOffset, 0xFFFFFFFF)) {
+		return walkError("End record disagrees with the ZIP64 end record")
+	}
+	if d, cd := le.Uint16(h[0:]), le.Uint16(h[2:]); !(d == 0 || w.locatorSeen && d == 0xFFFF) || !(cd == 0 || w.locatorSeen && cd == 0xFFFF) {
+		return walkError(multiDiskMsg)
+	}
 	w.c.skip(uint64(le.Uint16(h[16:])))
 	return nil
+}
+
+// sameOrSaturated reports whether an end record's field v, at most
+// sentinel, stands for v64: equal to it, or the sentinel.
+func sameOrSaturated(v, v64, sentinel uint64) bool {
+	return v == v64 || v == sentinel
 }
 
 // finish applies the checks made once the end record has been read.
@@ -676,7 +699,7 @@ func findEnd(r io.ReaderAt, size int64) (*endRecord, error) {
 		return end, nil
 	}
 	if le.Uint32(loc[4:]) != 0 || le.Uint32(loc[16:]) > 1 {
-		return nil, zipRefusal("zipfiles that span multiple disks are not supported")
+		return nil, zipRefusal(multiDiskMsg)
 	}
 	recAt := locAt - eocd64Len
 	if recAt < 0 {
