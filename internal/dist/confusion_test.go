@@ -370,6 +370,38 @@ func confusionFixtures() []confusionFixture {
 		z.comment = append(fakeCD, fakeEnd...)
 		return z.bytes()
 	}, "Central directory is not the one the end record places")
+	add("zip64_extra_usize.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.usize = 0xFFFFFFFF
+		m.local.extra = extra(extraZip64, nil)
+	})}}), "Malformed zip file")
+	add("zip64_extra_bad_length.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.extra = extra(extraZip64, []byte{1})
+	})}}), "Malformed zip file")
+	add("zip64_extra_uncompressed_only_deflated.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.method = 8
+		m.local.extra = zip64Sizes(uint64(len(goodInit)))
+	})}}), "Malformed zip file")
+	add("data_descriptor_zip64.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.flags = flagDataDescriptor
+		m.local.csize, m.local.usize = 0xFFFFFFFF, 0xFFFFFFFF
+		m.local.extra = zip64Sizes(uint64(len(goodInit)), uint64(len(goodInit)))
+	})}}), "ZIP contains a data descriptor")
+	add("unicode_extra_control_character.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.extra = unicodePath(m.local.name, "pkg/\x01.py")
+	})}}), "Invalid character in filename")
+	add("unicode_extra_not_utf8.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.extra = unicodePath(m.local.name, "pkg/\xf7.py")
+	})}}), "Filename not valid UTF-8")
+	add("eocd_offset_mismatch.zip", a(zarchive{members: honest(), eocd: func(records *uint16, size, offset *uint32) { *offset++ }}),
+		"Mismatched central directory offset")
+	add("eocd_size_mismatch.zip", a(zarchive{members: honest(), eocd: func(records *uint16, size, offset *uint32) { *size++ }}),
+		"Bad magic number for central directory")
 	add("eocd_disk_number.zip", a(zarchive{members: honest(), disk: 1}), "zipfiles that span multiple disks are not supported")
 	add("zip64_end_record_disagrees.zip", a(zarchive{members: honest(), zip64: true, eocd: func(records *uint16, size, offset *uint32) {
 		*size = 0x30303030
