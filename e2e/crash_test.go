@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/store"
 )
 
@@ -198,16 +199,18 @@ func writeBigWheel(t testing.TB, dir, name, version string, payload int64) bigWh
 	defer f.Close()
 	fileHash := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(f, fileHash), 1<<20)
-	zw := zip.NewWriter(bw)
+	zw := disttest.NewZipWriter(bw)
 	var record strings.Builder
 	add := func(member string, method uint16, write func(io.Writer) error) {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: member, Method: method, Modified: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The writer calls write twice (to measure, then to store): the
+		// hash of the last call is the member's.
 		h := sha256.New()
-		cw := &countWriter{w: io.MultiWriter(fw, h)}
-		if err := write(cw); err != nil {
+		var cw *countWriter
+		if err := zw.Add(member, method, func(w io.Writer) error {
+			h.Reset()
+			cw = &countWriter{w: io.MultiWriter(w, h)}
+			return write(cw)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", member, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), cw.n)
@@ -233,11 +236,9 @@ func writeBigWheel(t testing.TB, dir, name, version string, payload int64) bigWh
 	add(distInfo+"METADATA", zip.Deflate, text("Metadata-Version: 2.1\nName: "+name+"\nVersion: "+version+"\nSummary: A big wheel\n"))
 	add(distInfo+"WHEEL", zip.Deflate, text("Wheel-Version: 1.0\nGenerator: cheeseshop-e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
 	record.WriteString(distInfo + "RECORD,,\n")
-	rw, err := zw.CreateHeader(&zip.FileHeader{Name: distInfo + "RECORD", Method: zip.Deflate})
-	if err != nil {
+	if err := zw.AddBytes(distInfo+"RECORD", zip.Deflate, []byte(record.String())); err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(rw, record.String())
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ type ServeCmd struct {
 	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
 	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
 	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
+	StrictRecord    bool          `help:"Refuse wheels whose RECORD disagrees with their contents (a file not listed, an entry for a missing file, a wrong sha256 hash or size). Default: accept them as PyPI does, with a warning in the upload's answer and an event in the project's security log."`
 	CacheSize       byteSize      `default:"256MiB" help:"Memory for cached project pages."`
 	GCFloor         byteSize      `name:"gc-floor" default:"64MiB" help:"Let the heap grow by at least this much between garbage collections, however little memory is live (more throughput for at most this much more memory; 0: Go's default). Ignored when GOGC is set."`
 	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
@@ -245,7 +246,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 	}
 	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
 		AllowPrivateClassifiers: c.AllowPrivateClassifiers, CacheBytes: int64(c.CacheSize),
-		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize),
+		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), StrictRecord: c.StrictRecord,
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
 		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere,

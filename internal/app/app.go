@@ -72,6 +72,9 @@ type Config struct {
 	// ReleaseUploadWindow is index.Config's: how long after its creation
 	// a release takes new files (0: no limit).
 	ReleaseUploadWindow time.Duration
+	// StrictRecord refuses wheels whose RECORD disagrees with their
+	// contents (index.Config.StrictRecord).
+	StrictRecord bool
 	// LookalikePolicy is what happens to a project created under a
 	// look-alike of a protected name ("": index.LookalikeHold), and
 	// NameCheck the detector that finds them (nil: the look-alike
@@ -217,7 +220,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
 		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
-		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy,
+		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord,
 		ReleaseUploadWindow: cfg.ReleaseUploadWindow}, log)
 	if a.detector != nil {
 		a.detector.idx = a.Index

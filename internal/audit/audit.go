@@ -74,6 +74,10 @@ const (
 	RoleChanged      = "project:role:change"
 	RoleRemoved      = "project:role:remove"
 
+	// FileRecordMismatch: a wheel was published although its RECORD
+	// disagrees with its contents (as PyPI does; --strict-record refuses).
+	FileRecordMismatch = "project:file:record_mismatch"
+
 	ProjectCritical       = "project:critical"
 	Project2FARequired    = "project:two_factor:required"
 	Project2FANotRequired = "project:two_factor:not_required"
@@ -228,6 +232,8 @@ func Describe(e *store.Event) string {
 		return "Project deleted by " + s("by")
 	case FileUploaded:
 		return "File uploaded by " + s("by") + ": " + s("filename")
+	case FileRecordMismatch:
+		return "File uploaded with a RECORD that does not match its contents: " + s("filename") + ": " + s("problem")
 	case FileDeleted:
 		return "File deleted by " + s("by") + ": " + s("filename")
 	case ReleaseDeleted:

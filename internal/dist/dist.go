@@ -3,8 +3,9 @@
 // that the index never has to trust the upload form alone.
 //
 // The checks follow PyPI's (warehouse/forklift/legacy.py,
-// _is_valid_dist_file): only well-formed archives with the files the
-// packaging specifications require are accepted, and archives that are
+// _is_valid_dist_file, and the zip framing check of
+// warehouse/utils/zipfiles.py, see zipwalk.go): only well-formed archives
+// with the files the packaging specifications require are accepted, and archives that are
 // unsafe to unpack (decompression bombs, path traversal, special files,
 // links escaping the source tree) are rejected.
 //

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,8 @@ func FuzzInspectWheel(f *testing.F) {
 	f.Add(validWheel(f))
 	f.Add(buildZip(f, nil, wheelEntries("demo-1.0.dist-info", "RECORD")...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		meta, err := InspectWheel(bytes.NewReader(data), int64(len(data)), "demo-1.0-py3-none-any.whl", "demo", "1.0", fuzzLimits)
+		w, err := InspectWheel(bytes.NewReader(data), int64(len(data)), "demo-1.0-py3-none-any.whl", "demo", "1.0", fuzzLimits)
+		meta := metadataOf(w)
 		if err != nil {
 			checkUploadError(t, meta, err)
 			return
@@ -305,6 +307,99 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(content), 0o644); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// FuzzZipWalk checks that the framing check never panics, refuses only
+// with one-line *Error messages, and reads a bounded multiple of the file:
+// the end records' 64 KiB window, the central directory once as zipfile
+// reads it and every record once more in the walk.
+func FuzzZipWalk(f *testing.F) {
+	for _, fx := range confusionFixtures() {
+		f.Add(fx.data())
+	}
+	f.Add(validWheel(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		size := int64(len(data))
+		cr := &countingReaderAt{r: bytes.NewReader(data)}
+		err := checkZipFraming(cr, size, fuzzLimits.MaxMembers)
+		if err != nil {
+			checkUploadError(t, nil, err)
+		}
+		if limit := 3*size + 2*(1<<16+zipEOCDLen) + 2*copyBufferSize; cr.n > limit {
+			t.Fatalf("read %d bytes of a %d-byte file (limit %d)", cr.n, size, limit)
+		}
+		if err != nil {
+			return
+		}
+		// An archive the walk accepts opens in archive/zip with the same
+		// members, in the same order, each at its local header.
+		zr, err := zip.NewReader(bytes.NewReader(data), size)
+		if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+			t.Fatalf("accepted archive does not open: %v", err)
+		}
+		seen := make(map[string]bool)
+		for _, zf := range zr.File {
+			if seen[zf.Name] {
+				t.Fatalf("accepted duplicate %q", zf.Name)
+			}
+			seen[zf.Name] = true
+			if zf.Flags&flagDataDescriptor != 0 {
+				t.Fatalf("accepted data descriptor in %q", zf.Name)
+			}
+		}
+	})
+}
+
+// FuzzRecord checks the RECORD parser and comparison: no panic, paths
+// without backslashes, one-line problems naming RECORD.
+func FuzzRecord(f *testing.F) {
+	f.Add([]byte(goodRecord()))
+	f.Add([]byte("\ufeffdemo/__init__.py,sha256=,1\r\n\"a,b\",\"sha256=x\"\"\",\n\n" + `demo\x.py,,` + "\x1c\u2028"))
+	f.Add([]byte("demo-1.0.dist-info/RECORD.jws,,\ndemo/,,\n\"unterminated"))
+	members := func() map[string]*memberDigest {
+		m := map[string]*memberDigest{}
+		for _, e := range wheelEntries("demo-1.0.dist-info") {
+			d := &memberDigest{sha256: sha256.Sum256(e.body), size: int64(len(e.body))}
+			m[e.name] = d
+		}
+		return m
+	}
+	order := []string{"demo/__init__.py", "demo-1.0.dist-info/METADATA", "demo-1.0.dist-info/WHEEL", "demo-1.0.dist-info/RECORD"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parseRecord(data, func(r recordRow) bool {
+			if strings.Contains(r.path, `\`) {
+				t.Fatalf("path %q keeps a backslash", r.path)
+			}
+			return true
+		})
+		problem, ok := checkRecord(data, members(), order, "demo-1.0.dist-info")
+		if !ok && problem != "" {
+			t.Fatalf("unreadable RECORD with a problem %q", problem)
+		}
+		if problem != "" && (!strings.HasPrefix(problem, "RECORD ") || strings.ContainsAny(problem, "\r\n\x00")) {
+			t.Fatalf("bad problem %q", problem)
+		}
+	})
+}
+
+// BenchmarkZipWalk walks a realistic wheel: pip's from Debian (1.7 MB,
+// 500 members) when present, else a generated one of 500 members.
+func BenchmarkZipWalk(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(systemWheelDir, "pip-23.0.1-py3-none-any.whl"))
+	if err != nil {
+		var entries []zipEntry
+		for i := range 500 {
+			entries = append(entries, file(fmt.Sprintf("demo/module_%03d.py", i), strings.Repeat("x = 1\n", 200)))
+		}
+		data = validWheel(b, entries...)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkZipFraming(bytes.NewReader(data), int64(len(data)), DefaultMaxMembers); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

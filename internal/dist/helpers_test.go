@@ -74,8 +74,17 @@ func buildZip(t testing.TB, prefix []byte, entries ...zipEntry) []byte {
 			fh.Name = e.name
 			w, err = zw.CreateRaw(&fh)
 		} else {
-			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method, Modified: time.Unix(1e9, 0),
-				ExternalAttrs: e.attrs, CreatorVersion: e.creator << 8})
+			// Compressed here and written raw, as wheel builders do:
+			// without a data descriptor, which PyPI refuses.
+			method := e.method
+			if strings.HasSuffix(e.name, "/") {
+				method = zip.Store
+			}
+			fh := &zip.FileHeader{Name: e.name, Method: method, Modified: time.Unix(1e9, 0),
+				ExternalAttrs: e.attrs, CreatorVersion: e.creator << 8}
+			fh.SetModTime(fh.Modified)
+			w, err = zw.CreateRaw(rawHeader(t, fh, e.body))
+			e.body = compressed(t, method, e.body)
 		}
 		if err != nil {
 			t.Fatalf("zip entry %q: %v", e.name, err)
@@ -86,6 +95,33 @@ func buildZip(t testing.TB, prefix []byte, entries ...zipEntry) []byte {
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatalf("closing zip: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// rawHeader completes fh with the CRC-32 and sizes of body compressed by
+// fh.Method, for zip.Writer.CreateRaw.
+func rawHeader(t testing.TB, fh *zip.FileHeader, body []byte) *zip.FileHeader {
+	fh.CRC32 = crc32.ChecksumIEEE(body)
+	fh.UncompressedSize64 = uint64(len(body))
+	fh.CompressedSize64 = uint64(len(compressed(t, fh.Method, body)))
+	return fh
+}
+
+// compressed returns body compressed by method (Store or Deflate; other
+// methods leave it as it is).
+func compressed(t testing.TB, method uint16, body []byte) []byte {
+	if method != zip.Deflate {
+		return body
+	}
+	var buf bytes.Buffer
+	fw, err := flate.NewWriter(&buf, flate.DefaultCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(body)
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
 	}
 	return buf.Bytes()
 }
@@ -355,4 +391,12 @@ func (c *countingTestReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// metadataOf returns the METADATA of an inspected wheel, nil for none.
+func metadataOf(w *Wheel) []byte {
+	if w == nil {
+		return nil
+	}
+	return w.Metadata
 }

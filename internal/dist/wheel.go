@@ -3,6 +3,7 @@ package dist
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -33,12 +34,14 @@ const (
 )
 
 // InspectWheel checks a wheel (PEP 427) and returns the bytes of its
-// <name>-<version>.dist-info/METADATA.
+// <name>-<version>.dist-info/METADATA and how its RECORD agrees with it.
 // name and version are the first two components of the wheel filename exactly
 // as they appear there; size is the size in bytes of the file behind r.
 //
-// The file must be a zip archive (and not also a tar archive) whose members
-// are all stored or deflated, unencrypted, regular files or folders (no
+// The file must be a zip archive (and not also a tar archive) whose records
+// pass PyPI's framing check (see checkZipFraming: local headers and central
+// directory agree, no data descriptors, comments on entries or trailing
+// data), whose members are all stored or deflated, unencrypted, regular files or folders (no
 // symbolic links, devices, FIFOs or sockets, whatever the Unix mode in their
 // external attributes), uniquely and safely named (relative, no "..", no
 // backslashes), at most lim.MaxMembers in number, and which
@@ -48,15 +51,16 @@ const (
 // normalized name with '-' replaced by '_' (the form real wheels use) is
 // accepted as well.
 //
-// Every member is decompressed (never trusting declared sizes) and its CRC-32
-// verified. If the total uncompressed size, declared or actual, exceeds
+// Every member is decompressed (never trusting declared sizes), its CRC-32
+// verified and its SHA-256 hash compared with RECORD's. A RECORD that PyPI
+// cannot read (not UTF-8, not CSV) is refused as missing, as on PyPI. If the total uncompressed size, declared or actual, exceeds
 // lim.MaxUncompressed and its ratio to size exceeds lim.MaxRatio, the wheel is
 // rejected as a zip bomb as soon as that is known.
 //
 // Problems with the upload are reported as *Error. Errors returned by r
 // (including a file shorter than size), a nil r or a negative size are
 // returned as other errors.
-func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim Limits) (metadata []byte, err error) {
+func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim Limits) (*Wheel, error) {
 	if r == nil {
 		return nil, fmt.Errorf("dist: inspecting wheel %q: nil reader", filename)
 	}
@@ -64,25 +68,46 @@ func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim
 		return nil, fmt.Errorf("dist: inspecting wheel %q: negative size %d", filename, size)
 	}
 	ra := &trackingReaderAt{r: r, size: size}
-	metadata, err = inspectWheel(ra, size, filename, name, version, lim.withDefaults())
+	w, err := inspectWheel(ra, size, filename, name, version, lim.withDefaults())
 	if ra.err != nil {
 		// The archive could not be read completely: not the uploader's
 		// fault, whatever the zip reader made of it.
 		return nil, fmt.Errorf("dist: reading wheel %q: %w", filename, ra.err)
 	}
-	return metadata, err
+	return w, err
 }
 
-func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, lim Limits) ([]byte, error) {
+// Wheel is what InspectWheel learns of a wheel it accepts.
+type Wheel struct {
+	// Metadata is the content of <name>-<version>.dist-info/METADATA.
+	Metadata []byte
+	// RecordProblem describes the first disagreement between RECORD and
+	// the archive (a file it does not list, an entry for a file the
+	// archive lacks, a wrong sha256 hash or size), "" if there is none.
+	// PyPI accepts such wheels (and emails the owners): whether to
+	// refuse them is the caller's policy.
+	RecordProblem string
+}
+
+// maxRecordSize bounds the RECORD file, read into memory: some 200 000
+// lines, more than a wheel may have members.
+const maxRecordSize = 32 << 20
+
+func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, lim Limits) (*Wheel, error) {
 	if name == "" || version == "" {
 		return nil, errorf("Invalid wheel filename '%s'", display(filename))
 	}
 	poly, err := isTarZipPolyglot(ra, size)
 	if err != nil {
-		return nil, errorf("File is not a zip file")
+		return nil, errorf(notZipMsg)
 	}
 	if poly {
 		return nil, errorf("File is both a zip and a tar file")
+	}
+	// The records, walked in order, before any reader that trusts the
+	// central directory alone.
+	if err := checkZipFraming(ra, size, lim.MaxMembers); err != nil {
+		return nil, err
 	}
 	// archive/zip reads every central directory record before anyone can
 	// count them, some 250 bytes of memory for each 47-byte record: a
@@ -99,7 +124,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		// ErrInsecurePath (GODEBUG=zipinsecurepath=0) comes with a usable
 		// reader; the names are checked below anyway.
-		return nil, errorf("File is not a zip file")
+		return nil, errorf(notZipMsg)
 	}
 	if len(zr.File) > lim.MaxMembers {
 		return nil, errorf("Zip file contains too many members (%d, limit %d)", len(zr.File), lim.MaxMembers)
@@ -111,12 +136,10 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 		if why := checkMemberName(f.Name); why != "" {
 			return nil, errorf("Zip file contains a member with an invalid path (%s): '%s'", why, display(f.Name))
 		}
-		if _, dup := byName[f.Name]; dup {
-			return nil, errorf("Zip file contains a duplicate member: '%s'", display(f.Name))
-		}
+		// The framing check refused repeated names.
 		byName[f.Name] = f
 		if f.Method != zip.Store && f.Method != zip.Deflate {
-			return nil, errorf("Zip file contains an unsupported compression method")
+			return nil, errorf("File does not use a supported compression type")
 		}
 		if f.Flags&zipFlagEncrypted != 0 {
 			return nil, errorf("Zip file contains an encrypted member: '%s'", display(f.Name))
@@ -144,12 +167,25 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 			return nil, errorf("Wheel '%s' does not contain the required %s file: %s", display(filename), req, display(p))
 		}
 	}
-	md := byName[dir+"/METADATA"]
+	md, rec := byName[dir+"/METADATA"], byName[dir+"/RECORD"]
 	if md.UncompressedSize64 > uint64(lim.MaxMetadataSize) {
 		return nil, errorf("Wheel '%s' METADATA file is too large (%d bytes, limit %d)",
 			display(filename), md.UncompressedSize64, lim.MaxMetadataSize)
 	}
-	return readZipMembers(zr.File, md, m)
+	if rec.UncompressedSize64 > maxRecordSize {
+		return nil, errorf("Wheel '%s' RECORD file is too large (%d bytes, limit %d)",
+			display(filename), rec.UncompressedSize64, maxRecordSize)
+	}
+	c, err := readZipMembers(zr.File, md, rec, m)
+	if err != nil {
+		return nil, err
+	}
+	problem, ok := checkRecord(c.record, c.digests, c.order, dir)
+	if !ok {
+		// PyPI's message for a RECORD it cannot read.
+		return nil, errorf("Wheel '%s' does not contain the required RECORD file: %s", display(filename), display(dir+"/RECORD"))
+	}
+	return &Wheel{Metadata: c.metadata, RecordProblem: problem}, nil
 }
 
 // Unix file types in the upper 16 bits of a zip member's external
@@ -180,14 +216,24 @@ func checkMemberType(f *zip.File) string {
 	return ""
 }
 
+// wheelContents is what one pass over a wheel's members keeps.
+type wheelContents struct {
+	metadata, record []byte
+	digests          map[string]*memberDigest // file members by name
+	order            []string                 // their names in archive order
+}
+
 // readZipMembers decompresses every member of files, in order, counting the
-// output against m and verifying sizes and CRC-32s, and returns the content of
-// keep (whose declared size the caller has bounded).
-func readZipMembers(files []*zip.File, keep *zip.File, m *meter) ([]byte, error) {
+// output against m, verifying sizes and CRC-32s and hashing each file with
+// SHA-256 for the RECORD check, and returns the contents of md and rec
+// (whose declared sizes the caller has bounded).
+func readZipMembers(files []*zip.File, md, rec *zip.File, m *meter) (*wheelContents, error) {
 	buf := make([]byte, copyBufferSize)
-	var kept []byte
+	c := &wheelContents{digests: make(map[string]*memberDigest, len(files))}
+	h := sha256.New()
 	for _, f := range files {
-		data, err := readZipMember(f, f == keep, m, buf)
+		h.Reset()
+		data, n, err := readZipMember(f, f == md || f == rec, m, buf, h)
 		switch {
 		case m.tripped:
 			return nil, errorf(wheelBombMsg)
@@ -196,48 +242,63 @@ func readZipMembers(files []*zip.File, keep *zip.File, m *meter) ([]byte, error)
 		case err != nil:
 			return nil, errorf("Zip file member '%s' is corrupt", display(f.Name))
 		}
-		if f == keep {
-			kept = data
+		switch f {
+		case md:
+			c.metadata = data
+		case rec:
+			c.record = data
 		}
+		if strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		d := &memberDigest{size: n}
+		h.Sum(d.sha256[:0])
+		c.digests[f.Name] = d
+		c.order = append(c.order, f.Name)
 	}
-	return kept, nil
+	return c, nil
 }
 
-// readZipMember streams one member to its end, returning its content if
-// keep is set. archive/zip refuses to produce more than the declared size and
-// checks the CRC-32 unless it is declared as zero; the CRC-32 is checked here
-// too so that a zero declaration does not disable the check.
-func readZipMember(f *zip.File, keep bool, m *meter, buf []byte) ([]byte, error) {
+// readZipMember streams one member to its end through sum, returning its
+// content if keep is set, and its size. archive/zip refuses to produce more
+// than the declared size and checks the CRC-32 unless it is declared as
+// zero; the CRC-32 is checked here too so that a zero declaration does not
+// disable the check.
+func readZipMember(f *zip.File, keep bool, m *meter, buf []byte, sum io.Writer) ([]byte, int64, error) {
 	rc, err := f.Open()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rc.Close()
 	h := crc32.NewIEEE()
-	r := io.TeeReader(&meteredReader{r: rc, m: m}, h)
+	r := io.TeeReader(&meteredReader{r: rc, m: m}, io.MultiWriter(h, sum))
 	var data []byte
+	var n int64
 	if keep {
 		// The size was bounded by the caller and archive/zip enforces it.
 		data = make([]byte, f.UncompressedSize64)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, err
+		k, err := io.ReadFull(r, data)
+		n += int64(k)
+		if err != nil {
+			return nil, n, err
 		}
 	}
 	// Read to EOF even after a kept member: archive/zip reports a CRC
 	// mismatch only once it has seen the end of the data.
 	for {
-		_, err := r.Read(buf)
+		k, err := r.Read(buf)
+		n += int64(k)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, n, err
 		}
 	}
 	if !strings.HasSuffix(f.Name, "/") && h.Sum32() != f.CRC32 {
-		return nil, zip.ErrChecksum
+		return nil, n, zip.ErrChecksum
 	}
-	return data, nil
+	return data, n, nil
 }
 
 // findDistInfo returns the top-level .dist-info directory of the wheel that

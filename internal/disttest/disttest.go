@@ -113,14 +113,11 @@ func (d Dist) Wheel() []byte {
 	files = append(files, struct{ name, body string }{distInfo + "RECORD", record.String()})
 
 	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	zw := NewZipWriter(&buf)
 	for _, f := range files {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: mod})
-		if err != nil {
+		if err := zw.AddBytes(f.name, zip.Deflate, []byte(f.body)); err != nil {
 			panic(err) // writing to memory cannot fail
 		}
-		w.Write([]byte(f.body))
 	}
 	zw.Close()
 	return buf.Bytes()

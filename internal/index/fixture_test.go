@@ -138,10 +138,9 @@ func (f *fixture) mustSdist(p *Principal, d disttest.Dist) *UploadResult {
 // members compressed by method (zip.Deflate or zip.Store).
 func zipOf(method uint16, files map[string][]byte) []byte {
 	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	zw := disttest.NewZipWriter(&buf)
 	for _, name := range sortedKeys(files) {
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
-		w.Write(files[name])
+		zw.AddBytes(name, method, files[name])
 	}
 	zw.Close()
 	return buf.Bytes()

@@ -246,10 +246,11 @@ func wheelWithMetadata(name, version, metadata string, extra map[string]string) 
 	}
 	files[distInfo+"RECORD"] = record.String() + distInfo + "RECORD,,\n"
 	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	zw := disttest.NewZipWriter(&buf)
 	for _, p := range sortedKeys(files) {
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: p, Method: zip.Deflate})
-		w.Write([]byte(files[p]))
+		if err := zw.AddBytes(p, zip.Deflate, []byte(files[p])); err != nil {
+			panic(err)
+		}
 	}
 	zw.Close()
 	return buf.Bytes()

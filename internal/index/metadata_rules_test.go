@@ -85,10 +85,11 @@ func (d metaDist) build() ([]byte, string, string) {
 	}
 	record.WriteString(distInfo + "RECORD,,\n")
 	files[distInfo+"RECORD"] = record.String()
-	zw := zip.NewWriter(&buf)
+	zw := disttest.NewZipWriter(&buf)
 	for _, p := range sortedKeys(files) {
-		w, _ := zw.Create(p)
-		w.Write([]byte(files[p]))
+		if err := zw.AddBytes(p, zip.Deflate, []byte(files[p])); err != nil {
+			panic(err)
+		}
 	}
 	zw.Close()
 	return buf.Bytes(), "meta_demo-" + d.version + "-py3-none-any.whl", "bdist_wheel"

@@ -59,6 +59,11 @@ type Config struct {
 	// PyPI refuses them, and so does the index unless this is set (for
 	// a private index).
 	AllowPrivateClassifiers bool
+	// StrictRecord refuses wheels whose RECORD disagrees with their
+	// contents (a file not listed, an entry for a missing file, a wrong
+	// sha256 hash or size). Off, they are accepted as on PyPI, with a
+	// warning in the upload's answer and an audit event on the project.
+	StrictRecord bool
 	// Mailer tells users of every API token created for them, uploaders
 	// of held projects and the administrators of look-alikes (nil: the
 	// notices are only logged).

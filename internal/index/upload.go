@@ -48,6 +48,9 @@ type UploadResult struct {
 	// published until an administrator approves it), or when this upload
 	// created it under a look-alike name; nil otherwise.
 	Review *store.NameReview
+	// Warnings are told to the uploader with the success, one per line
+	// (PyPI answers 200 with its warnings in the body).
+	Warnings []string
 }
 
 var hexDigest = regexp.MustCompile(`^[A-Fa-f0-9]{64}$`)
@@ -168,10 +171,14 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		return nil, err
 	}
 
-	meta, metaBytes, err := s.inspect(in, filetype, fn, normalized, version)
+	meta, metaBytes, recordProblem, err := s.inspect(in, filetype, fn, normalized, version)
 	if err != nil {
 		return nil, err
 	}
+	if recordProblem != "" && s.cfg.StrictRecord {
+		return nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Wheel '%s' has a RECORD that does not match its contents: %s. Rebuild the wheel: this index refuses such wheels.", fn, recordProblem)
+	}
+	u.recordProblem = recordProblem
 	if err := s.checkMetadataValues(meta, form, in, filetype, fn); err != nil {
 		return nil, err
 	}
@@ -393,28 +400,34 @@ func hyphenatedPost(fn, normalized string, version pep.Version) bool {
 }
 
 // inspect opens the archive, checks it is a valid distribution and that
-// its own metadata agrees with the form, and returns that metadata.
-func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version pep.Version) (*pep.Metadata, []byte, error) {
+// its own metadata agrees with the form, and returns that metadata and,
+// for a wheel, how its RECORD disagrees with it ("" if it does not).
+func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version pep.Version) (*pep.Metadata, []byte, string, error) {
 	var raw []byte
+	var recordProblem string
 	var err error
 	if filetype == "bdist_wheel" {
 		w, perr := pep.ParseWheelFilename(fn)
 		if perr != nil {
-			return nil, nil, problem.Errorf(problem.Invalid, "%s", perr)
+			return nil, nil, "", problem.Errorf(problem.Invalid, "%s", perr)
 		}
-		raw, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
+		var wh *dist.Wheel
+		wh, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
+		if err == nil {
+			raw, recordProblem = wh.Metadata, wh.RecordProblem
+		}
 	} else {
 		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 	}
 	if err != nil {
 		if de, ok := errors.AsType[*dist.Error](err); ok {
-			return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. %s", de.Msg)
+			return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. %s", de.Msg)
 		}
-		return nil, nil, fmt.Errorf("index: inspect %s: %w", fn, err)
+		return nil, nil, "", fmt.Errorf("index: inspect %s: %w", fn, err)
 	}
 	meta, err := pep.ParseMetadata(raw)
 	if err != nil {
-		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
+		return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
 	}
 	// What the release stores comes from here, not from the form: the
 	// same bounds apply.
@@ -423,16 +436,16 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 		metaFile = "METADATA"
 	}
 	if err := checkMetadata(archiveMetadata(meta), metaFile); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if pep.NormalizeName(meta.Name) != normalized {
-		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
+		return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
 	}
 	mv, err := pep.ParseVersion(meta.Version)
 	if err != nil || mv.Compare(version) != 0 {
-		return nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
+		return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
 	}
-	return meta, raw, nil
+	return meta, raw, recordProblem, nil
 }
 
 // publish writes the project (if new), release (if new) and file rows in
@@ -516,6 +529,14 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 			map[string]any{"filename": fn, "version": rel.Version}); err != nil {
 			return err
 		}
+		var warnings []string
+		if u.recordProblem != "" {
+			if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileRecordMismatch, p.User.ID,
+				map[string]any{"filename": fn, "problem": u.recordProblem}); err != nil {
+				return err
+			}
+			warnings = append(warnings, recordWarning(fn, u.recordProblem))
+		}
 		serial, err := tx.AddJournal(ctx, proj.ID, normalized, store.ActionAddFile, now)
 		if err != nil {
 			return err
@@ -523,10 +544,17 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		if err := tx.UpdateProjectAfterUpload(ctx, proj.ID, name, charge, serial); err != nil {
 			return err
 		}
-		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn, Review: review}
+		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn, Review: review, Warnings: warnings}
 		return nil
 	})
 	return res, created, err
+}
+
+// recordWarning tells the uploader of a wheel published although its
+// RECORD disagrees with it, as PyPI does (by email there).
+func recordWarning(fn, problem string) string {
+	return fmt.Sprintf("Warning: wheel '%s' has a RECORD that does not match its contents: %s. "+
+		"Installers that verify RECORD may refuse it; rebuild the wheel with an up-to-date build backend.", fn, problem)
 }
 
 // upload is what the database checks need to know of an upload.
@@ -538,6 +566,9 @@ type upload struct {
 	filetype   string
 	in         *Incoming
 	key        string // pep.FilenameKey of the filename
+	// recordProblem is how a wheel's RECORD disagrees with it, "" if it
+	// does not: published with a warning and an audit event.
+	recordProblem string
 }
 
 // reader is the read side of the store, on the database or in a transaction.

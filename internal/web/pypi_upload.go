@@ -175,6 +175,9 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 	if res.Review != nil && res.Review.Held {
 		io.WriteString(w, index.HoldNotice(res.Review)+"\n")
 	}
+	for _, warning := range res.Warnings {
+		io.WriteString(w, warning+"\n")
+	}
 }
 
 // drainBody reads and discards what is left of a refused upload (at most

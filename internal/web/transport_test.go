@@ -378,41 +378,44 @@ func TestClientKey(t *testing.T) {
 // member of random bytes (the same for a seed) and the dist-info, whose
 // RECORD has every member's hash.
 func bigWheel(w io.Writer, d disttest.Dist, size int64, seed byte) error {
-	zw := zip.NewWriter(w)
+	zw := disttest.NewZipWriter(w)
 	distInfo := disttest.Escaped(d.Name) + "-" + d.Version + ".dist-info/"
 	var record strings.Builder
-	add := func(name string, method uint16, src io.Reader) error {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
-		if err != nil {
+	// add writes a member whose content src returns (called once per pass
+	// of the writer, and once more for RECORD).
+	add := func(name string, method uint16, src func() io.Reader) error {
+		if err := zw.Add(name, method, func(w io.Writer) error {
+			_, err := io.Copy(w, src())
+			return err
+		}); err != nil {
 			return err
 		}
 		h := sha256.New()
-		n, err := io.Copy(io.MultiWriter(fw, h), src)
+		n, err := io.Copy(h, src())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", name, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), n)
 		return nil
 	}
+	text := func(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }
 	mod := disttest.Escaped(d.Name)
-	if err := add(mod+"/__init__.py", zip.Deflate, strings.NewReader("")); err != nil {
+	if err := add(mod+"/__init__.py", zip.Deflate, text("")); err != nil {
 		return err
 	}
-	rng := rand.NewChaCha8([32]byte{seed})
-	if err := add(mod+"/data.bin", zip.Store, io.LimitReader(rng, size)); err != nil {
+	random := func() io.Reader { return io.LimitReader(rand.NewChaCha8([32]byte{seed}), size) }
+	if err := add(mod+"/data.bin", zip.Store, random); err != nil {
 		return err
 	}
 	for _, f := range [][2]string{{"METADATA", d.Metadata()}, {"WHEEL", "Wheel-Version: 1.0\nGenerator: cheeseshop-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}} {
-		if err := add(distInfo+f[0], zip.Deflate, strings.NewReader(f[1])); err != nil {
+		if err := add(distInfo+f[0], zip.Deflate, text(f[1])); err != nil {
 			return err
 		}
 	}
 	record.WriteString(distInfo + "RECORD,,\n")
-	fw, err := zw.Create(distInfo + "RECORD")
-	if err != nil {
+	if err := zw.AddBytes(distInfo+"RECORD", zip.Deflate, []byte(record.String())); err != nil {
 		return err
 	}
-	io.WriteString(fw, record.String())
 	return zw.Close()
 }
 
