@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bufio"
 	"compress/gzip"
 	"crypto/sha256"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cheeseshop/internal/disttest"
 )
 
 // pyDist is a project's wheel and sdist (absolute paths).
@@ -130,10 +133,12 @@ func onlyMatch(pattern string) (string, error) {
 // buildProject copies testdata/<project> (plus extra files) to a fresh
 // folder and builds its wheel and sdist with Debian's setuptools, offline
 // (--no-isolation). Wheels are uploaded as built (setuptools 66 writes
-// Foo_Bar.baz-1.0-py3-none-any.whl, which the index accepts, as PyPI
-// does). The sdist is renamed to its PEP 625 name (foo_bar_baz-1.0.tar.gz),
-// which the index requires and setuptools >= 69.3 writes; rawSdist is the
-// sdist as built, under its original name, which the index refuses.
+// Foo_Bar.baz-1.0-py3-none-any.whl, which PyPI and the index refuse since
+// late 2025, so it is renamed to foo_bar_baz-1.0-py3-none-any.whl, as
+// setuptools >= 75.8 names it). The sdist is renamed to its PEP 625 name
+// (foo_bar_baz-1.0.tar.gz), which the index requires and setuptools >= 69.3
+// writes; rawSdist is the sdist as built, under its original name, which
+// the index refuses.
 func buildProject(root, project, variant string, extra map[string]string) (d pyDist, rawSdist string, err error) {
 	work := filepath.Join(root, project+variant)
 	src, out, raw := filepath.Join(work, "src"), filepath.Join(work, "dist"), filepath.Join(work, "raw")
@@ -158,7 +163,9 @@ func buildProject(root, project, variant string, extra map[string]string) (d pyD
 		p := filepath.Join(out, e.Name())
 		switch {
 		case strings.HasSuffix(e.Name(), ".whl"):
-			d.Wheel = p
+			if d.Wheel, err = normalizeWheel(p); err != nil {
+				return d, "", err
+			}
 		case strings.HasSuffix(e.Name(), ".tar.gz"):
 			if err := os.MkdirAll(raw, 0o755); err != nil {
 				return d, "", err
@@ -239,6 +246,60 @@ func normalizeSdist(path string) (string, error) {
 		return "", err
 	}
 	if err := gw.Close(); err != nil {
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return dst, os.Remove(path)
+}
+
+// normalizeWheel renames a wheel whose name part is not normalized
+// (Foo_Bar.baz-1.0-py3-none-any.whl) to the normalized name, its .dist-info
+// folder and RECORD's paths included, as setuptools >= 75.8 writes it. The
+// other members are copied unchanged, so RECORD's hashes still hold.
+func normalizeWheel(path string) (string, error) {
+	base := filepath.Base(path)
+	name, rest, _ := strings.Cut(base, "-")
+	version, _, _ := strings.Cut(rest, "-")
+	if name == distName(name) {
+		return path, nil
+	}
+	oldInfo, newInfo := name+"-"+version+".dist-info/", distName(name)+"-"+version+".dist-info/"
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return "", err
+	}
+	defer zr.Close()
+	dst := filepath.Join(filepath.Dir(path), distName(name)+"-"+rest)
+	out, err := os.Create(dst)
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	zw := disttest.NewZipWriter(out)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return "", err
+		}
+		member := f.Name
+		if after, ok := strings.CutPrefix(member, oldInfo); ok {
+			member = newInfo + after
+			if after == "RECORD" {
+				b = []byte(strings.ReplaceAll(string(b), oldInfo, newInfo))
+			}
+		}
+		if err := zw.AddBytes(member, f.Method, b); err != nil {
+			return "", err
+		}
+	}
+	if err := zw.Close(); err != nil {
 		return "", err
 	}
 	if err := out.Close(); err != nil {
