@@ -169,8 +169,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if newRelease, err := s.releaseIsNew(ctx, proj, version); err != nil {
 		return nil, err
 	} else if newRelease {
-		h := string(readme.Render(meta.Description, meta.DescriptionContentType))
-		descHTML = &h
+		h, _ := readme.Render(meta.Description, meta.DescriptionContentType)
+		hs := string(h)
+		descHTML = &hs
 	}
 
 	// The blobs go in before the rows, so that no row ever points at a

@@ -1,0 +1,657 @@
+package readme
+
+import (
+	_ "embed"
+	"encoding/csv"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// lexers are the language names Pygments knows (the aliases of its
+// lexers; Pygments 2.14, as Debian 12 ships it): docutils refuses a code
+// block in another language when Pygments is installed, as on PyPI.
+// Regenerate with
+//
+//	python3 -c 'import pygments.lexers as L; print("\n".join(sorted({a.lower() for _, al, _, _ in L.get_all_lexers() for a in al})))'
+//
+//go:embed lexers.txt
+var lexerList string
+
+// lexers is lexerList as a set.
+var lexers = func() map[string]bool {
+	m := map[string]bool{}
+	for _, l := range strings.Fields(lexerList) {
+		m[l] = true
+	}
+	return m
+}()
+
+var (
+	footnoteDefRE     = regexp.MustCompile(`^\.\. +\[(#?[\pL\pN_.:+-]*|\*|[0-9]+)\]( +|$)`)
+	targetDefRE       = regexp.MustCompile(`^\.\. +_(?:` + "`" + `((?:[^` + "`" + `\\]|\\.)+)` + "`" + `|((?:[^:\\]|\\.)+)|_):( +|$)`)
+	malformedTargetRE = regexp.MustCompile(`^\.\. +_\S`)
+	anonDefRE         = regexp.MustCompile(`^(?:\.\. +__:|__)( +|$)`)
+	substDefRE        = regexp.MustCompile(`^\.\. +\|([^|\s](?:[^|]*[^|\s])?)\| +([\w.+-]+)::( +|$)`)
+	directiveRE       = regexp.MustCompile(`^\.\. +([\w][\w.+:-]*?)::( +|$)`)
+	optionLineRE      = regexp.MustCompile(`^:([^:\s][^:]*):( +|$)`)
+)
+
+// normName is a reference name as docutils compares them: white space
+// collapsed, lower case.
+func normName(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+// explicit reads explicit markup at lines[*i]: a footnote, citation,
+// target, substitution definition, directive or comment.
+func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
+	first := lines[*i]
+	ln := lineno + *i
+	blk, end := indented(lines, *i+1)
+	*i = end
+	switch {
+	case anonDefRE.MatchString(first):
+		m := anonDefRE.FindString(first)
+		p.d.anonTargets = append(p.d.anonTargets, joinURL(first[len(m):], blk))
+		return &block{kind: kHidden, line: ln}
+	case targetDefRE.MatchString(first):
+		m := targetDefRE.FindStringSubmatch(first)
+		name := m[1] + m[2]
+		if name == "" {
+			// ".. __:" is an anonymous target
+			p.d.anonTargets = append(p.d.anonTargets, joinURL(first[len(m[0]):], blk))
+			return &block{kind: kHidden, line: ln}
+		}
+		name = unescape(name)
+		link := joinURL(first[len(m[0]):], blk)
+		t := &target{line: ln}
+		switch {
+		case link == "":
+			t.id = p.d.makeID(name)
+		case strings.HasSuffix(link, "_") && !strings.ContainsAny(link, " ") && !strings.HasSuffix(link, `\_`):
+			t.ref = normName(strings.Trim(strings.TrimSuffix(link, "_"), "`"))
+		default:
+			t.url = link
+		}
+		p.d.addTarget(ln, name, t)
+		if t.id != "" {
+			return &block{kind: kTarget, line: ln, id: t.id}
+		}
+		return &block{kind: kHidden, line: ln}
+	case malformedTargetRE.MatchString(first):
+		p.d.fail(ln, "malformed hyperlink target.")
+		return nil
+	case footnoteDefRE.MatchString(first):
+		m := footnoteDefRE.FindStringSubmatch(first)
+		body := dedent(blk)
+		if rest := first[len(m[0]):]; rest != "" {
+			body = append([]string{rest}, body...)
+		}
+		return p.footnote(m[1], ln, p.body(body, ln, depth+1))
+	case substDefRE.MatchString(first):
+		m := substDefRE.FindStringSubmatch(first)
+		name := m[1]
+		s := p.substitution(strings.ToLower(m[2]), first[len(m[0]):], blk, ln)
+		if s == nil {
+			return nil
+		}
+		if _, dup := p.d.subs[name]; dup {
+			p.d.fail(ln, `Duplicate substitution definition name: "%s".`, name)
+			return nil
+		}
+		p.d.subs[name] = s
+		return &block{kind: kHidden, line: ln}
+	case directiveRE.MatchString(first):
+		m := directiveRE.FindStringSubmatch(first)
+		return p.directive(strings.ToLower(m[1]), first[len(m[0]):], blk, ln, depth)
+	}
+	return nil // a comment
+}
+
+// joinURL joins the lines of a target's link: white space is dropped.
+func joinURL(first string, more []string) string {
+	s := first
+	for _, l := range more {
+		s += strings.TrimSpace(l)
+	}
+	return strings.Join(strings.Fields(s), "")
+}
+
+// unescape removes backslash escapes.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for k := 0; k < len(s); k++ {
+		if s[k] == '\\' && k+1 < len(s) {
+			k++
+			if s[k] == ' ' || s[k] == '\n' {
+				continue
+			}
+		}
+		b.WriteByte(s[k])
+	}
+	return b.String()
+}
+
+// addTarget registers an explicit target.
+func (d *doc) addTarget(line int, name string, t *target) {
+	key := normName(name)
+	if old, ok := d.targets[key]; ok && !old.implicit {
+		if old.url != "" && old.url == t.url || old.ref != "" && old.ref == t.ref {
+			return // the same target twice: docutils says so at level INFO
+		}
+		d.fail(line, `Duplicate explicit target name: "%s".`, name)
+		return
+	}
+	d.targets[key] = t
+}
+
+// makeID returns a new id for name as docutils makes them: lower case
+// ASCII letters and digits, other runs of characters a hyphen.
+func (d *doc) makeID(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		} else {
+			dash = true
+		}
+	}
+	id := strings.TrimLeft(b.String(), "0123456789-")
+	if id == "" || d.ids[id] {
+		for n := 1; ; n++ {
+			c := "id" + strconv.Itoa(n)
+			if !d.ids[c] {
+				id = c
+				break
+			}
+		}
+	}
+	d.ids[id] = true
+	return id
+}
+
+// footnote registers a footnote or citation.
+func (p *rstParser) footnote(label string, line int, body []*block) *block {
+	d := p.d
+	f := &footnote{body: body}
+	switch {
+	case label == "#" || strings.HasPrefix(label, "#"):
+		d.noteCount++
+		f.label = strconv.Itoa(len(d.autoNotes) + 1)
+		d.autoNotes = append(d.autoNotes, f)
+		if name := label[1:]; name != "" {
+			d.footnotes["#"+normName(name)] = f
+		}
+	case label == "*":
+		f.label = "*"
+		d.footnotes["*"] = f
+	case label != "" && strings.Trim(label, "0123456789") == "":
+		f.label = label
+		if _, dup := d.footnotes[label]; dup {
+			d.fail(line, `Duplicate explicit target name: "%s".`, label)
+		}
+		d.footnotes[label] = f
+	default:
+		f.label = label
+		if _, dup := d.citations[normName(label)]; dup {
+			d.fail(line, `Duplicate explicit target name: "%s".`, label)
+		}
+		d.citations[normName(label)] = f
+	}
+	f.id = d.makeID("footnote-" + f.label)
+	return &block{kind: kFootnote, line: line, id: f.id, title: f.label, children: body}
+}
+
+// directiveParts splits a directive's block into its arguments, options
+// and content, as docutils does: the arguments run to the first blank
+// line or option, the options to a blank line, the content follows.
+func directiveParts(first string, blk []string, hasArgs bool) (args string, opts map[string]string, optOrder []string, content []string, contentLine int, badOption string) {
+	body := dedent(blk)
+	k := 0
+	argLines := []string{}
+	if hasArgs {
+		if first != "" {
+			argLines = append(argLines, first)
+		}
+		for k < len(body) && body[k] != "" && !optionLineRE.MatchString(body[k]) {
+			argLines = append(argLines, body[k])
+			k++
+		}
+	} else if first != "" {
+		// No arguments: text on the first line starts the content.
+		body = append([]string{first}, body...)
+		contentLine = -1
+	}
+	args = strings.Join(argLines, "\n")
+	opts = map[string]string{}
+	if hasArgs || first == "" {
+		for k < len(body) && optionLineRE.MatchString(body[k]) {
+			m := optionLineRE.FindStringSubmatch(body[k])
+			name := strings.ToLower(m[1])
+			v := strings.TrimSpace(body[k][len(m[0]):])
+			k++
+			for k < len(body) && body[k] != "" && indentOf(body[k]) > 0 {
+				v += " " + strings.TrimSpace(body[k])
+				k++
+			}
+			if _, dup := opts[name]; dup && badOption == "" {
+				badOption = "duplicate option \"" + name + "\""
+			}
+			opts[name] = v
+			optOrder = append(optOrder, name)
+		}
+		if k < len(body) && body[k] != "" && len(optOrder) > 0 && badOption == "" {
+			badOption = "invalid option block"
+		}
+	}
+	for k < len(body) && body[k] == "" {
+		k++
+	}
+	content = body[k:]
+	contentLine += k + 1
+	return args, opts, optOrder, content, contentLine, badOption
+}
+
+// directiveSpec says what a directive takes.
+type directiveSpec struct {
+	args    int    // 0 none, 1 required, -1 optional
+	content int    // 0 none, 1 required, -1 optional
+	options string // the options it accepts, space-separated
+}
+
+var directives = map[string]directiveSpec{
+	"image":             {1, 0, "alt height width scale align target class name loading"},
+	"figure":            {1, -1, "alt height width scale align target class name loading figwidth figclass"},
+	"code":              {-1, 1, "class name number-lines"},
+	"code-block":        {-1, 1, "class name number-lines"},
+	"sourcecode":        {-1, 1, "class name number-lines"},
+	"admonition":        {1, 1, "class name"},
+	"topic":             {1, 1, "class name"},
+	"sidebar":           {-1, 1, "subtitle class name"},
+	"rubric":            {1, 0, "class name"},
+	"epigraph":          {0, 1, ""},
+	"highlights":        {0, 1, ""},
+	"pull-quote":        {0, 1, ""},
+	"compound":          {0, 1, "class name"},
+	"container":         {-1, 1, "name"},
+	"parsed-literal":    {0, 1, "class name"},
+	"line-block":        {0, 1, "class name"},
+	"math":              {-1, -1, "class name"},
+	"contents":          {-1, 0, "depth local backlinks class"},
+	"sectnum":           {0, 0, "depth start prefix suffix"},
+	"section-numbering": {0, 0, "depth start prefix suffix"},
+	"header":            {0, 1, ""},
+	"footer":            {0, 1, ""},
+	"meta":              {0, 1, ""},
+	"title":             {1, 0, ""},
+	"class":             {1, -1, ""},
+	"default-role":      {-1, 0, ""},
+	"role":              {1, -1, "class format language"},
+	"target-notes":      {0, 0, "class name"},
+	"table":             {-1, 1, "align width widths class name"},
+	"list-table":        {-1, 1, "header-rows stub-columns width widths class name align"},
+	"csv-table":         {-1, -1, "header-rows stub-columns header width widths file url encoding class name align delim quote keepspace escape"},
+}
+
+var admonitions = map[string]string{
+	"attention": "Attention", "caution": "Caution", "danger": "!DANGER!", "error": "Error",
+	"hint": "Hint", "important": "Important", "note": "Note", "tip": "Tip", "warning": "Warning",
+}
+
+// directive reads a directive.
+func (p *rstParser) directive(name, first string, blk []string, line, depth int) *block {
+	d := p.d
+	switch name {
+	case "raw", "include":
+		d.fail(line, `"%s" directive disabled.`, name)
+		return nil
+	case "replace", "unicode", "date":
+		d.fail(line, `Invalid context: the "%s" directive can only be used within a substitution definition.`, name)
+		return nil
+	}
+	spec, ok := directives[name]
+	if title, adm := admonitions[name]; adm {
+		spec, ok = directiveSpec{0, 1, "class name"}, true
+		_ = title
+	}
+	if !ok {
+		d.fail(line, `Unknown directive type "%s".`, name)
+		return nil
+	}
+	args, opts, order, content, cline, bad := directiveParts(first, blk, spec.args != 0)
+	cline += line
+	if bad != "" {
+		d.fail(line, `Error in "%s" directive:`+"\n%s.", name, bad)
+		return nil
+	}
+	for _, o := range order {
+		if !strings.Contains(" "+spec.options+" ", " "+o+" ") {
+			d.fail(line, `Error in "%s" directive:`+"\nunknown option: \"%s\".", name, o)
+			return nil
+		}
+	}
+	if spec.args == 1 && strings.TrimSpace(args) == "" {
+		d.fail(line, `Error in "%s" directive:`+"\n1 argument(s) required, 0 supplied.", name)
+		return nil
+	}
+	if spec.content == 1 && len(content) == 0 {
+		d.fail(line, `Content block expected for the "%s" directive; none found.`, name)
+		return nil
+	}
+	if spec.content == 0 && len(content) > 0 {
+		d.fail(line, `Error in "%s" directive:`+"\nno content permitted.", name)
+		return nil
+	}
+	if title, adm := admonitions[name]; adm {
+		return &block{kind: kAdmonition, line: line, style: name, title: title, classes: opts["class"], children: p.body(content, cline, depth+1)}
+	}
+	switch name {
+	case "image", "figure":
+		img, ok := p.imageOpts(name, args, opts, line)
+		if !ok {
+			return nil
+		}
+		if name == "image" {
+			return &block{kind: kImage, line: line, img: img}
+		}
+		f := &block{kind: kFigure, line: line, img: img}
+		f.children = p.body(content, cline, depth+1)
+		return f
+	case "code", "code-block", "sourcecode":
+		lang := strings.TrimSpace(args)
+		if lang != "" && !lexers[strings.ToLower(lang)] {
+			d.fail(line, `Cannot analyze code. No Pygments lexer found for "%s".`, lang)
+			return nil
+		}
+		if n, ok := opts["number-lines"]; ok && n != "" {
+			if _, err := strconv.Atoi(n); err != nil {
+				d.fail(line, `Error in "%s" directive:`+"\ninvalid option value: (option: \"number-lines\"; value: '%s')", name, n)
+				return nil
+			}
+		}
+		return &block{kind: kLiteral, line: line, style: strings.ToLower(lang), text: strings.Join(content, "\n"), classes: "code"}
+	case "parsed-literal", "math":
+		return &block{kind: kLiteral, line: line, text: strings.Join(content, "\n"), classes: name}
+	case "admonition", "topic", "sidebar":
+		k := kAdmonition
+		if name != "admonition" {
+			k = kTopic
+		}
+		return &block{kind: k, line: line, style: name, title: strings.Join(strings.Fields(args), " "), children: p.body(content, cline, depth+1)}
+	case "rubric":
+		return &block{kind: kRubric, line: line, text: strings.TrimSpace(args)}
+	case "epigraph", "highlights", "pull-quote":
+		return &block{kind: kQuote, line: line, classes: name, children: p.body(content, cline, depth+1)}
+	case "compound", "container", "header", "footer", "line-block", "class":
+		if len(content) == 0 {
+			return nil
+		}
+		return &block{kind: kContainer, line: line, children: p.body(content, cline, depth+1)}
+	case "contents":
+		depthOpt := 0
+		if v, ok := opts["depth"]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				d.fail(line, `Error in "contents" directive:`+"\ninvalid option value: (option: \"depth\"; value: '%s')", v)
+				return nil
+			}
+			depthOpt = n
+		}
+		title := strings.TrimSpace(args)
+		if title == "" {
+			title = "Contents"
+		}
+		return &block{kind: kContents, line: line, title: title, n: depthOpt}
+	case "role":
+		m := regexp.MustCompile(`^([\w.+:-]+)(?:\(([\w.+:-]+)\))?$`).FindStringSubmatch(strings.TrimSpace(args))
+		if m == nil {
+			d.fail(line, `Invalid argument for "role" directive:`)
+			return nil
+		}
+		base := strings.ToLower(m[2])
+		if base == "" {
+			base = "generic"
+		}
+		if base != "generic" && !knownRole(base) || base == "raw" {
+			if base == "raw" {
+				d.fail(line, `"raw" directive disabled.`)
+			} else {
+				d.fail(line, `Unknown interpreted text role "%s".`, base)
+			}
+			return nil
+		}
+		d.roles[strings.ToLower(m[1])] = base
+		return nil
+	case "table":
+		if len(content) == 0 || !(gridTopRE.MatchString(content[0]) || simpleTopRE.MatchString(content[0])) {
+			d.fail(line, `Error parsing content block for the "table" directive: exactly one table expected.`)
+			return nil
+		}
+		blocks := p.body(content, cline, depth+1)
+		if len(blocks) != 1 {
+			d.fail(line, `Error parsing content block for the "table" directive: exactly one table expected.`)
+			return nil
+		}
+		blocks[0].title = strings.TrimSpace(args)
+		return blocks[0]
+	case "list-table":
+		return p.listTable(opts, content, cline, line, depth, args)
+	case "csv-table":
+		return p.csvTable(opts, content, cline, line, depth, args)
+	}
+	return nil // sectnum, meta, title, default-role, target-notes: nothing shown
+}
+
+// imageOpts reads an image's address and options.
+func (p *rstParser) imageOpts(name, args string, opts map[string]string, line int) (*image, bool) {
+	img := &image{src: strings.Join(strings.Fields(args), ""), alt: opts["alt"], width: opts["width"], height: opts["height"], align: opts["align"]}
+	if img.align != "" {
+		valid := "top middle bottom left center right"
+		if name == "figure" {
+			valid = "left center right"
+		}
+		if !strings.Contains(" "+valid+" ", " "+img.align+" ") {
+			p.d.fail(line, `Error in "%s" directive:`+"\ninvalid option value: (option: \"align\"; value: '%s')", name, img.align)
+			return nil, false
+		}
+	}
+	if t, ok := opts["target"]; ok {
+		t = strings.TrimSpace(t)
+		if strings.HasSuffix(t, "_") && !strings.HasSuffix(t, `\_`) && (!strings.Contains(t, " ") || strings.HasPrefix(t, "`")) {
+			img.targetRef = normName(unescape(strings.Trim(strings.TrimSuffix(t, "_"), "`")))
+		} else {
+			img.target = strings.Join(strings.Fields(t), "")
+		}
+	}
+	return img, true
+}
+
+// substitution reads a substitution definition's directive.
+func (p *rstParser) substitution(name, first string, blk []string, line int) *subst {
+	switch name {
+	case "image":
+		args, opts, order, _, _, bad := directiveParts(first, blk, true)
+		if bad != "" {
+			p.d.fail(line, `Error in "image" directive:`+"\n%s.", bad)
+			return nil
+		}
+		for _, o := range order {
+			if !strings.Contains(" "+directives["image"].options+" ", " "+o+" ") {
+				p.d.fail(line, `Error in "image" directive:`+"\nunknown option: \"%s\".", o)
+				return nil
+			}
+		}
+		if strings.TrimSpace(args) == "" {
+			p.d.fail(line, `Error in "image" directive:`+"\n1 argument(s) required, 0 supplied.")
+			return nil
+		}
+		img, ok := p.imageOpts("image", args, opts, line)
+		if !ok {
+			return nil
+		}
+		return &subst{img: img, line: line}
+	case "replace":
+		text := strings.TrimSpace(strings.Join(append([]string{first}, dedent(blk)...), "\n"))
+		if text == "" {
+			p.d.fail(line, `Content block expected for the "replace" directive; none found.`)
+			return nil
+		}
+		return &subst{text: text, line: line}
+	case "unicode":
+		var b strings.Builder
+		for _, f := range strings.Fields(strings.Join(append([]string{first}, blk...), " ")) {
+			if f == ".." {
+				break // a comment follows
+			}
+			code := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(f, "0x"), "x"), "\\x"), "U+"), "u")
+			if code != f || strings.HasPrefix(f, "&#x") {
+				n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(code, "&#x"), ";"), 16, 32)
+				if err == nil && n <= 0x10ffff {
+					b.WriteRune(rune(n))
+					continue
+				}
+			}
+			if n, err := strconv.Atoi(f); err == nil && n >= 0 && n <= 0x10ffff {
+				b.WriteRune(rune(n))
+				continue
+			}
+			b.WriteString(f)
+		}
+		return &subst{text: literalMarker + b.String(), line: line}
+	case "date":
+		return &subst{text: "", line: line}
+	}
+	if _, ok := directives[name]; ok {
+		p.d.fail(line, `Substitution definition "%s" empty or invalid.`, name)
+		return nil
+	}
+	if name == "raw" || name == "include" {
+		p.d.fail(line, `"%s" directive disabled.`, name)
+		return nil
+	}
+	p.d.fail(line, `Unknown directive type "%s".`, name)
+	return nil
+}
+
+// literalMarker starts a substitution text that is not parsed inline.
+const literalMarker = "\x00"
+
+// listTable reads a list-table's content: a bullet list of bullet lists.
+func (p *rstParser) listTable(opts map[string]string, content []string, cline, line, depth int, title string) *block {
+	blocks := p.body(content, cline, depth+1)
+	if p.d.err != nil {
+		return nil
+	}
+	bad := func(msg string) *block {
+		p.d.fail(line, `Error parsing content block for the "list-table" directive: %s.`, msg)
+		return nil
+	}
+	if len(blocks) != 1 || blocks[0].kind != kBullet {
+		return bad("exactly one bullet list expected")
+	}
+	t := &block{kind: kTable, line: line, title: strings.TrimSpace(title)}
+	cols := -1
+	for r, item := range blocks[0].children {
+		if len(item.children) != 1 || item.children[0].kind != kBullet {
+			return bad("two-level bullet list expected, but row " + strconv.Itoa(r+1) + " does not contain a second-level bullet list")
+		}
+		var row []*cell
+		for _, c := range item.children[0].children {
+			row = append(row, &cell{colspan: 1, rowspan: 1, body: c.children})
+		}
+		if cols >= 0 && len(row) != cols {
+			return bad("uniform two-level bullet list expected, but row " + strconv.Itoa(r+1) + " does not contain the same number of items as row 1 (" + strconv.Itoa(len(row)) + " vs " + strconv.Itoa(cols) + ")")
+		}
+		cols = len(row)
+		t.rows = append(t.rows, row)
+	}
+	if v, ok := opts["header-rows"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > len(t.rows) {
+			p.d.fail(line, `Error in "list-table" directive:`+"\ninvalid option value: (option: \"header-rows\"; value: '%s')", v)
+			return nil
+		}
+		t.headRows = n
+	}
+	return t
+}
+
+// csvTable reads a csv-table with its data in its content.
+func (p *rstParser) csvTable(opts map[string]string, content []string, cline, line, depth int, title string) *block {
+	if _, ok := opts["file"]; ok {
+		p.d.fail(line, `File and URL access deactivated; ignoring "csv-table" directive.`)
+		return nil
+	}
+	if _, ok := opts["url"]; ok {
+		p.d.fail(line, `File and URL access deactivated; ignoring "csv-table" directive.`)
+		return nil
+	}
+	if len(content) == 0 {
+		p.d.fail(line, `The "csv-table" directive requires content; none supplied.`)
+		return nil
+	}
+	parse := func(text string) ([][]string, bool) {
+		r := csv.NewReader(strings.NewReader(text))
+		r.FieldsPerRecord = -1
+		r.LazyQuotes = true
+		r.TrimLeadingSpace = true
+		if dl := opts["delim"]; len(dl) == 1 {
+			r.Comma = rune(dl[0])
+		}
+		recs, err := r.ReadAll()
+		return recs, err == nil
+	}
+	t := &block{kind: kTable, line: line, title: strings.TrimSpace(title)}
+	addRows := func(recs [][]string) {
+		for _, rec := range recs {
+			var row []*cell
+			for _, f := range rec {
+				row = append(row, &cell{colspan: 1, rowspan: 1, body: p.body(splitLines(f), cline, depth+1)})
+			}
+			t.rows = append(t.rows, row)
+		}
+	}
+	if h, ok := opts["header"]; ok {
+		recs, ok := parse(h)
+		if !ok {
+			p.d.fail(line, `Error with CSV data in "csv-table" directive:`)
+			return nil
+		}
+		addRows(recs)
+		t.headRows = len(recs)
+	}
+	recs, ok := parse(strings.Join(content, "\n"))
+	if !ok {
+		p.d.fail(line, `Error with CSV data in "csv-table" directive:`)
+		return nil
+	}
+	addRows(recs)
+	if v, ok := opts["header-rows"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > len(t.rows) {
+			p.d.fail(line, `Error in "csv-table" directive:`+"\ninvalid option value: (option: \"header-rows\"; value: '%s')", v)
+			return nil
+		}
+		t.headRows += n
+	}
+	cols := 0
+	for _, r := range t.rows {
+		cols = max(cols, len(r))
+	}
+	for k, r := range t.rows {
+		for len(r) < cols {
+			r = append(r, &cell{colspan: 1, rowspan: 1})
+		}
+		t.rows[k] = r
+	}
+	return t
+}
