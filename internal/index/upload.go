@@ -169,7 +169,10 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if newRelease, err := s.releaseIsNew(ctx, proj, version); err != nil {
 		return nil, err
 	} else if newRelease {
-		h, _ := readme.Render(meta.Description, meta.DescriptionContentType)
+		h, err := readme.Render(meta.Description, meta.DescriptionContentType)
+		if err != nil {
+			return nil, s.descriptionRefused(meta.DescriptionContentType, err)
+		}
 		hs := string(h)
 		descHTML = &hs
 	}
@@ -624,4 +627,15 @@ func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) 
 		return err
 	}
 	return nil
+}
+
+// descriptionRefused is PyPI's refusal of a description that fails to
+// render (reStructuredText on which docutils warns), with the reason.
+func (s *Service) descriptionRefused(contentType string, err error) error {
+	what := "in the default format of reStructuredText"
+	if contentType != "" {
+		what = fmt.Sprintf("for '%s'", contentType)
+	}
+	return problem.Errorf(problem.Invalid, "The description failed to render %s. See %s for more information. The renderer stopped at %v.",
+		what, s.helpURL("description-content-type"), err)
 }
