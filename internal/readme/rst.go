@@ -109,6 +109,7 @@ type doc struct {
 	roles       map[string]string // roles defined with the role directive, to a base role
 	styles      []string          // section title styles in order of appearance
 	ids         map[string]bool
+	idSeq       int      // the last number of an id made up
 	sections    []*block // every section, in order, for contents
 	noteCount   int
 	work        int      // lines handled: bounds the total work

@@ -1,31 +1,11 @@
 package readme
 
 import (
-	_ "embed"
 	"encoding/csv"
 	"regexp"
 	"strconv"
 	"strings"
 )
-
-// lexers are the language names Pygments knows (the aliases of its
-// lexers; Pygments 2.14, as Debian 12 ships it): docutils refuses a code
-// block in another language when Pygments is installed, as on PyPI.
-// Regenerate with
-//
-//	python3 -c 'import pygments.lexers as L; print("\n".join(sorted({a.lower() for _, al, _, _ in L.get_all_lexers() for a in al})))'
-//
-//go:embed lexers.txt
-var lexerList string
-
-// lexers is lexerList as a set.
-var lexers = func() map[string]bool {
-	m := map[string]bool{}
-	for _, l := range strings.Fields(lexerList) {
-		m[l] = true
-	}
-	return m
-}()
 
 var (
 	footnoteDefRE     = regexp.MustCompile(`^\.\. +\[(#?[\pL\pN_.:+-]*|\*|[0-9]+)\]( +|$)`)
@@ -166,14 +146,9 @@ func (d *doc) makeID(name string) string {
 		}
 	}
 	id := strings.TrimLeft(b.String(), "0123456789-")
-	if id == "" || d.ids[id] {
-		for n := 1; ; n++ {
-			c := "id" + strconv.Itoa(n)
-			if !d.ids[c] {
-				id = c
-				break
-			}
-		}
+	for id == "" || d.ids[id] {
+		d.idSeq++ // docutils numbers the ids it makes up: id1, id2, ...
+		id = "id" + strconv.Itoa(d.idSeq)
 	}
 	d.ids[id] = true
 	return id
@@ -302,6 +277,10 @@ var directives = map[string]directiveSpec{
 	"csv-table":         {-1, -1, "header-rows stub-columns header width widths file url encoding class name align delim quote keepspace escape"},
 }
 
+// oneWordArgs are the directives whose argument is one word (the others
+// take the rest of the line, spaces and all).
+var oneWordArgs = map[string]bool{"code": true, "code-block": true, "sourcecode": true, "default-role": true}
+
 var admonitions = map[string]string{
 	"attention": "Attention", "caution": "Caution", "danger": "!DANGER!", "error": "Error",
 	"hint": "Hint", "important": "Important", "note": "Note", "tip": "Tip", "warning": "Warning",
@@ -339,6 +318,10 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 			return nil
 		}
 	}
+	if n := len(strings.Fields(args)); n > 1 && oneWordArgs[name] {
+		d.fail(line, `Error in "%s" directive:`+"\nmaximum 1 argument(s) allowed, %d supplied.", name, n)
+		return nil
+	}
 	if spec.args == 1 && strings.TrimSpace(args) == "" {
 		d.fail(line, `Error in "%s" directive:`+"\n1 argument(s) required, 0 supplied.", name)
 		return nil
@@ -367,11 +350,9 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		f.children = p.body(content, cline, depth+1)
 		return f
 	case "code", "code-block", "sourcecode":
+		// An unknown language is no error: with report_level 5, as PyPI
+		// sets it, docutils shows the code unhighlighted.
 		lang := strings.TrimSpace(args)
-		if lang != "" && !lexers[strings.ToLower(lang)] {
-			d.fail(line, `Cannot analyze code. No Pygments lexer found for "%s".`, lang)
-			return nil
-		}
 		if n, ok := opts["number-lines"]; ok && n != "" {
 			if _, err := strconv.Atoi(n); err != nil {
 				d.fail(line, `Error in "%s" directive:`+"\ninvalid option value: (option: \"number-lines\"; value: '%s')", name, n)

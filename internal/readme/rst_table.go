@@ -205,6 +205,11 @@ func (p *rstParser) simpleTable(lines []string, i *int, lineno, depth int) *bloc
 		}
 		head = j
 	}
+	if end < 0 && head >= 0 {
+		// The last border found ends the table (what follows it is not
+		// blank: the caller says so).
+		end, head = head, -1
+	}
 	if end < 0 {
 		p.d.fail(ln, "Malformed table.\nNo bottom table border found.")
 		*i = len(lines)
