@@ -402,12 +402,8 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		if base == "" {
 			base = "generic"
 		}
-		if base != "generic" && !knownRole(base) || base == "raw" {
-			if base == "raw" {
-				d.fail(line, `"raw" directive disabled.`)
-			} else {
-				d.fail(line, `Unknown interpreted text role "%s".`, base)
-			}
+		if base != "generic" && base != "raw" && !knownRole(base) {
+			d.fail(line, `Unknown interpreted text role "%s".`, base)
 			return nil
 		}
 		d.roles[strings.ToLower(m[1])] = base

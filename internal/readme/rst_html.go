@@ -10,11 +10,20 @@ import (
 // *RSTError that makes PyPI refuse it. A description beyond the parser's
 // budgets (nesting, work, output size) is shown as plain text with a
 // note, and not refused.
-func renderRST(src string) (template.HTML, error) {
+func renderRST(src string) (h template.HTML, err error) {
+	const tooComplex = "nests deeper or is more complex than this index renders"
 	blocks, d, tooDeep := parseRST(src)
 	if tooDeep {
-		return plainNote("nests deeper or is more complex than this index renders", src), nil
+		return plainNote(tooComplex, src), nil
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(errTooDeep); !ok {
+				panic(r)
+			}
+			h, err = plainNote(tooComplex, src), nil
+		}
+	}()
 	if d.err != nil {
 		return "", d.err
 	}

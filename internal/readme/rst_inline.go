@@ -13,11 +13,11 @@ import (
 // (`text <url>`_) and count anonymous and footnote references, then to
 // write the HTML.
 type inliner struct {
-	d       *doc
-	collect bool
-	out     *strings.Builder
-	line    int
-	depth   int // substitutions being expanded
+	d         *doc
+	collect   bool
+	out       *strings.Builder
+	line      int
+	expanding []string // the substitutions being expanded
 }
 
 // isStartPrefix reports whether r may precede an inline start-string.
@@ -437,7 +437,7 @@ func (in *inliner) role(role, text string) {
 		}
 		in.link("https://tools.ietf.org/html/rfc"+strconv.Itoa(n)+".html", "RFC "+num, true)
 	case "raw":
-		in.d.fail(in.line, `No format (Writer name) is associated with this role: "raw".`)
+		in.d.fail(in.line, "raw (and derived) roles disabled")
 	default:
 		in.d.fail(in.line, `Unknown interpreted text role "%s".`, role)
 	}
@@ -590,9 +590,11 @@ func (in *inliner) substitution(name, ref string) {
 		d.fail(in.line, `Undefined substitution referenced: "%s".`, name)
 		return
 	}
-	if in.depth > 8 {
-		d.fail(in.line, `Circular substitution definition referenced: "%s".`, name)
-		return
+	for _, e := range in.expanding {
+		if e == name {
+			d.fail(in.line, `Circular substitution definition referenced: "%s".`, name)
+			return
+		}
 	}
 	href := ""
 	switch ref {
@@ -616,9 +618,7 @@ func (in *inliner) substitution(name, ref string) {
 	}
 	if in.collect {
 		if s.img == nil && !strings.HasPrefix(s.text, literalMarker) {
-			in.depth++
-			in.run(s.text)
-			in.depth--
+			in.expand(name, s.text)
 		}
 		return
 	}
@@ -632,10 +632,20 @@ func (in *inliner) substitution(name, ref string) {
 	case strings.HasPrefix(s.text, literalMarker):
 		in.out.WriteString(template.HTMLEscapeString(s.text[len(literalMarker):]))
 	default:
-		in.depth++
-		in.run(s.text)
-		in.depth--
+		in.expand(name, s.text)
 	}
+}
+
+// expand reads the text of substitution name.
+func (in *inliner) expand(name, text string) {
+	// Substitutions made of substitutions grow exponentially.
+	in.d.work += len(text) + 1
+	if in.d.work > 2*maxRSTWork {
+		panic(errTooDeep{})
+	}
+	in.expanding = append(in.expanding, name)
+	in.run(text)
+	in.expanding = in.expanding[:len(in.expanding)-1]
 }
 
 // image writes an image (linked to its target when it has one).

@@ -2,6 +2,7 @@ package readme
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -36,6 +37,11 @@ func TestRSTRefusals(t *testing.T) {
 		{"sphinx directive", ".. automodule:: foo\n", `Unknown directive type "automodule".`},
 		{"sphinx role", "See :ref:`x`.\n", `Unknown interpreted text role "ref".`},
 		{"raw", ".. raw:: html\n\n   <b>x</b>\n", `"raw" directive disabled.`},
+		{"raw role", "x :raw:`<b>x</b>`\n", "raw (and derived) roles disabled"},
+		{"derived raw role", ".. role:: raw-html(raw)\n   :format: html\n\n:raw-html:`<b>x</b>`\n", "raw (and derived) roles disabled"},
+		{"derived raw role unused", ".. role:: raw-html(raw)\n   :format: html\n\nx\n", ""},
+		{"circular substitution", ".. |a| replace:: |b|\n.. |b| replace:: |a|\n\n|a|\n", `Circular substitution definition referenced: "a".`},
+		{"linked badge", "A |b|_ c\n\n.. |b| image:: x.png\n.. _b: http://x\n", ""},
 		{"include", ".. include:: other.rst\n", `"include" directive disabled.`},
 		{"undefined substitution", "Text |nosuch| here.\n", `Undefined substitution referenced: "nosuch".`},
 		{"unexpected indentation", "Para one\nline two\n    indented\n", "Unexpected indentation."},
@@ -156,32 +162,44 @@ func rstWorstCases() map[string]string {
 	const n = MaxBytes - 1024
 	rep := func(s string) string { return strings.Repeat(s, n/len(s)) }
 	return map[string]string{
-		"nested quotes":     nested("  ", "x\n\n", 2000),
-		"nested lists":      nested("  ", "- x\n\n", 2000),
-		"emphasis":          rep("*a* "),
-		"unclosed emphasis": rep("a *b "),
-		"interpreted":       rep("`a` "),
-		"references":        rep("a_ ") + "\n\n.. _a: http://x\n",
-		"phrase references": rep("`a <http://x>`_ "),
-		"substitutions":     rep("|a| ") + "\n\n.. |a| replace:: b\n",
-		"backslashes":       rep("\\"),
-		"bullets":           rep("- a\n"),
-		"titles":            rep("T\n=\n\n"),
-		"grid table":        gridTable(300, 300),
-		"simple table":      "=  =\n" + rep("a  b\n") + "=  =\n",
-		"targets":           rep(".. _a: http://x\n"),
-		"definition list":   rep("t\n  d\n"),
-		"literal block":     "x::\n\n" + rep("   a\n"),
-		"backquotes":        rep("`"),
-		"stars":             rep("*"),
-		"enumerators":       rep("#. a\n"),
-		"field lists":       rep(":a: b\n"),
-		"line blocks":       rep("| a\n"),
-		"recursive replace": ".. |a| replace:: |b|\n.. |b| replace:: |a|\n\n|a|\n",
-		"footnote refs":     rep("[#]_ ") + "\n\n.. [#] x\n",
-		"anonymous":         rep("`a`__ ") + "\n",
-		"indented explicit": nested("   ", ".. note::\n\n", 1000),
+		"nested quotes":       nested("  ", "x\n\n", 2000),
+		"nested lists":        nested("  ", "- x\n\n", 2000),
+		"emphasis":            rep("*a* "),
+		"unclosed emphasis":   rep("a *b "),
+		"interpreted":         rep("`a` "),
+		"references":          rep("a_ ") + "\n\n.. _a: http://x\n",
+		"phrase references":   rep("`a <http://x>`_ "),
+		"substitutions":       rep("|a| ") + "\n\n.. |a| replace:: b\n",
+		"backslashes":         rep("\\"),
+		"bullets":             rep("- a\n"),
+		"titles":              rep("T\n=\n\n"),
+		"grid table":          gridTable(300, 300),
+		"simple table":        "=  =\n" + rep("a  b\n") + "=  =\n",
+		"targets":             rep(".. _a: http://x\n"),
+		"definition list":     rep("t\n  d\n"),
+		"literal block":       "x::\n\n" + rep("   a\n"),
+		"backquotes":          rep("`"),
+		"stars":               rep("*"),
+		"enumerators":         rep("#. a\n"),
+		"field lists":         rep(":a: b\n"),
+		"line blocks":         rep("| a\n"),
+		"recursive replace":   ".. |a| replace:: |b|\n.. |b| replace:: |a|\n\n|a|\n",
+		"exponential replace": exponentialReplace(40),
+		"footnote refs":       rep("[#]_ ") + "\n\n.. [#] x\n",
+		"anonymous":           rep("`a`__ ") + "\n",
+		"indented explicit":   nested("   ", ".. note::\n\n", 1000),
 	}
+}
+
+// exponentialReplace defines n substitutions, each twice the next.
+func exponentialReplace(n int) string {
+	var b strings.Builder
+	b.WriteString("|s0|\n\n")
+	for i := range n {
+		fmt.Fprintf(&b, ".. |s%d| replace:: |s%d| |s%d|\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, ".. |s%d| replace:: x\n", n)
+	return b.String()
 }
 
 func nested(indent, line string, depth int) string {
