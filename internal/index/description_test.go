@@ -34,7 +34,9 @@ func TestUploadDescription(t *testing.T) {
 		{name: "rst with charset", ct: "text/x-rst; charset=UTF-8", desc: "Unknown `target`_.\n",
 			want: "The description failed to render for 'text/x-rst; charset=UTF-8'. See http://index.test/help/#description-content-type for more information."},
 		{name: "sphinx role", ct: disttest.NoContentType, desc: "See :ref:`intro`.\n",
-			want: "The description failed to render in the default format of reStructuredText."},
+			want: "The description failed to render in the default format of reStructuredText. See http://index.test/help/#description-content-type for more information. " +
+				`The renderer stopped at line 1: Unknown interpreted text role "ref".`},
+		{name: "no description", ct: disttest.NoContentType, desc: ""},
 		{name: "good rst", ct: "text/x-rst", desc: goodRST, html: "<p>Some <em>text</em>.</p>"},
 		{name: "good rst without content type", ct: disttest.NoContentType, desc: goodRST, html: `<h2>More</h2>`},
 		{name: "markdown never fails", ct: "text/markdown", desc: badRST, html: "<h1>Title</h1>"},

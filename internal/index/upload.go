@@ -636,6 +636,7 @@ func (s *Service) descriptionRefused(contentType string, err error) error {
 	if contentType != "" {
 		what = fmt.Sprintf("for '%s'", contentType)
 	}
-	return problem.Errorf(problem.Invalid, "The description failed to render %s. See %s for more information. The renderer stopped at %v.",
-		what, s.helpURL("description-content-type"), err)
+	detail := strings.TrimRight(strings.Join(strings.Fields(err.Error()), " "), ":.")
+	return problem.Errorf(problem.Invalid, "The description failed to render %s. See %s for more information. The renderer stopped at %s.",
+		what, s.helpURL("description-content-type"), detail)
 }

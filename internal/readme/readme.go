@@ -82,6 +82,10 @@ func Render(description, contentType string) (template.HTML, error) {
 	description = limit(description)
 	switch KindOf(contentType) {
 	case RST:
+		if strings.TrimSpace(description) == "" {
+			// PyPI renders only a description that has text.
+			return plain(description), nil
+		}
 		h, err := renderRST(description)
 		if err != nil {
 			return plain(description), err

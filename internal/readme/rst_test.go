@@ -67,6 +67,8 @@ func TestRSTRefusals(t *testing.T) {
 		{"internal target", ".. _x:\n\nText\n", ""},
 		{"malformed target", ".. _`x`:http://x\n", "malformed hyperlink target."},
 		{"block quote without blank line", "term\n   def\n  more\n", "Block quote ends without a blank line; unexpected unindent."},
+		{"empty", "", ""},
+		{"blank", " \n\n", ""},
 		{"comment only", ".. comment only\n", "The description renders as nothing."},
 		{"badge", ".. |b| image:: https://img.example/b.svg\n   :target: https://example.org\n\n|b| text\n", ""},
 		{"image target reference", ".. image:: x.png\n   :target: `PyPI link`_\n\n.. _PyPI link: https://pypi.org/\n", ""},
