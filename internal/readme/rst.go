@@ -278,13 +278,50 @@ func dedentBy(lines []string, n int) []string {
 var (
 	bulletRE    = regexp.MustCompile(`^([-+*\x{2022}\x{2023}\x{2043}])( +|$)`)
 	enumRE      = regexp.MustCompile(`^(\(?)([0-9]+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|#)([.)])( +|$)`)
-	fieldRE     = regexp.MustCompile(`^:((?:[^:\\ ]|\\.)(?:[^:\\]|\\.|:[^: ` + "`" + `])*?(?:[^:\\ ]|\\.)?):( +|$)`)
 	optionRE    = regexp.MustCompile(`^((?:-[a-zA-Z0-9]|--[a-zA-Z0-9][a-zA-Z0-9_-]*|/[a-zA-Z0-9])(?:[ =](?:<[^<>]+>|[a-zA-Z][a-zA-Z0-9_-]*))?(?:, (?:-[a-zA-Z0-9]|--[a-zA-Z0-9][a-zA-Z0-9_-]*|/[a-zA-Z0-9])(?:[ =](?:<[^<>]+>|[a-zA-Z][a-zA-Z0-9_-]*))?)*)(  +|$)`)
 	gridTopRE   = regexp.MustCompile(`^\+-[-+]*-\+$`)
 	simpleTopRE = regexp.MustCompile(`^=+( +=+)+$`)
 	explicitRE  = regexp.MustCompile(`^\.\.( +|$)`)
 	anonRE      = regexp.MustCompile(`^__( +|$)`)
 )
+
+// fieldMarker reads the field marker ":name: " at the start of l,
+// returning the name and the marker's length (0 if l has none). The name
+// neither starts nor ends with a space; a colon inside it is followed by
+// neither a space nor a backquote.
+func fieldMarker(l string) (string, int) {
+	if len(l) < 3 || l[0] != ':' || l[1] == ' ' || l[1] == ':' {
+		return "", 0
+	}
+	for k := 1; k < len(l); k++ {
+		switch l[k] {
+		case '\\':
+			k++
+		case ':':
+			if k+1 < len(l) && l[k+1] == '`' {
+				return "", 0
+			}
+			if k+1 < len(l) && l[k+1] != ' ' {
+				continue
+			}
+			if l[k-1] == ' ' && !escaped(l, k-1) {
+				return "", 0
+			}
+			n := k + 1
+			for n < len(l) && l[n] == ' ' {
+				n++
+			}
+			return l[1:k], n
+		}
+	}
+	return "", 0
+}
+
+// isField reports whether l starts with a field marker.
+func isField(l string) bool {
+	_, n := fieldMarker(l)
+	return n > 0
+}
 
 // isPunctLine reports whether l is a line of one repeated punctuation
 // character (a title adornment or transition).
@@ -341,7 +378,7 @@ func (p *rstParser) body(lines []string, lineno int, depth int) []*block {
 		case p.isEnumItem(lines, i):
 			out = append(out, p.list(lines, &i, lineno, depth))
 			ends("Enumerated list")
-		case fieldRE.MatchString(l):
+		case isField(l):
 			out = append(out, p.fields(lines, &i, lineno, depth))
 			ends("Field list")
 		case optionRE.MatchString(l) && (l[0] == '-' || l[0] == '/'):
@@ -411,6 +448,7 @@ func (p *rstParser) overline(lines []string, i *int, lineno, depth int) *block {
 		return nil
 	}
 	// An overlined title: overline, title, underline.
+	// A short overline (under 4 characters) that is not one is text.
 	if *i+2 >= len(lines) || !isPunctLine(lines[*i+2]) {
 		if len(l) < 4 {
 			return nil
@@ -421,10 +459,13 @@ func (p *rstParser) overline(lines []string, i *int, lineno, depth int) *block {
 	title := strings.TrimSpace(next)
 	under := lines[*i+2]
 	if under != l {
+		if len(l) < 4 {
+			return nil
+		}
 		p.d.fail(ln, "Title overline & underline mismatch.")
 		return nil
 	}
-	if width(title) > len(l) {
+	if width(next) > len(l) { // leading spaces count
 		if len(l) < 4 {
 			return nil
 		}
@@ -539,7 +580,7 @@ func (p *rstParser) defList(lines []string, i *int, lineno, depth int) *block {
 		if p.d.err != nil {
 			return dl
 		}
-		if unblanked(lines, *i) {
+		if unblanked(lines, *i) && (isStructural(lines[*i]) || !(*i+1 < len(lines) && lines[*i+1] != "" && indentOf(lines[*i+1]) > 0)) {
 			p.d.fail(lineno+*i, "Definition list ends without a blank line; unexpected unindent.")
 			return dl
 		}
@@ -559,7 +600,9 @@ func unblanked(lines []string, i int) bool {
 // isStructural reports whether l starts some block other than a paragraph
 // (which would end a definition list).
 func isStructural(l string) bool {
-	return bulletRE.MatchString(l) || fieldRE.MatchString(l) || explicitRE.MatchString(l) || gridTopRE.MatchString(l) || simpleTopRE.MatchString(l) || isPunctLine(l)
+	return bulletRE.MatchString(l) || enumRE.MatchString(l) || isField(l) || optionRE.MatchString(l) && (l[0] == '-' || l[0] == '/') ||
+		strings.HasPrefix(l, ">>>") || l == "|" || strings.HasPrefix(l, "| ") ||
+		explicitRE.MatchString(l) || anonRE.MatchString(l) || gridTopRE.MatchString(l) || simpleTopRE.MatchString(l) || isPunctLine(l)
 }
 
 // itemBody returns the body of a list item whose marker and following
@@ -728,12 +771,12 @@ func toRoman(n int) string {
 func (p *rstParser) fields(lines []string, i *int, lineno, depth int) *block {
 	b := &block{kind: kFieldList, line: lineno + *i}
 	for *i < len(lines) && p.d.err == nil {
-		m := fieldRE.FindStringSubmatch(lines[*i])
-		if m == nil {
+		name, n := fieldMarker(lines[*i])
+		if n == 0 {
 			break
 		}
-		f := &block{kind: kField, line: lineno + *i, text: m[1]}
-		first := lines[*i][len(m[0]):]
+		f := &block{kind: kField, line: lineno + *i, text: name}
+		first := lines[*i][n:]
 		ln := lineno + *i
 		blk, end := indented(lines, *i+1)
 		*i = end

@@ -14,7 +14,7 @@ var (
 	anonDefRE         = regexp.MustCompile(`^(?:\.\. +__:|__)( +|$)`)
 	substDefRE        = regexp.MustCompile(`^\.\. +\|([^|\s](?:[^|]*[^|\s])?)\| +([\w.+-]+)::( +|$)`)
 	directiveRE       = regexp.MustCompile(`^\.\. +([\w][\w.+:-]*?)::( +|$)`)
-	optionLineRE      = regexp.MustCompile(`^:([^:\s][^:]*):( +|$)`)
+	optionLineRE      = regexp.MustCompile(`^:([^:\s](?:[^:]*[^:\s])?):( +|$)`)
 )
 
 // normName is a reference name as docutils compares them: white space
@@ -37,6 +37,10 @@ func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
 		return &block{kind: kHidden, line: ln}
 	case targetDefRE.MatchString(first):
 		m := targetDefRE.FindStringSubmatch(first)
+		if strings.HasPrefix(m[2], "_") {
+			p.d.fail(ln, "malformed hyperlink target.")
+			return nil
+		}
 		name := m[1] + m[2]
 		if name == "" {
 			// ".. __:" is an anonymous target
@@ -46,12 +50,11 @@ func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
 		name = unescape(name)
 		link := joinURL(first[len(m[0]):], blk)
 		t := &target{line: ln}
-		switch {
-		case link == "":
+		if ref, ok := refName(first[len(m[0]):], blk); ok {
+			t.ref = ref
+		} else if link == "" {
 			t.id = p.d.makeID(name)
-		case strings.HasSuffix(link, "_") && !strings.ContainsAny(link, " ") && !strings.HasSuffix(link, `\_`):
-			t.ref = normName(strings.Trim(strings.TrimSuffix(link, "_"), "`"))
-		default:
+		} else {
 			t.url = link
 		}
 		p.d.addTarget(ln, name, t)
@@ -96,6 +99,28 @@ func joinURL(first string, more []string) string {
 		s += strings.TrimSpace(l)
 	}
 	return strings.Join(strings.Fields(s), "")
+}
+
+// refName returns the target name a link refers to when it is a
+// reference ("name_" or "`a phrase`_") rather than an address, as
+// docutils reads the link of a target or an image's :target:.
+func refName(first string, more []string) (string, bool) {
+	parts := []string{strings.TrimSpace(first)}
+	for _, l := range more {
+		parts = append(parts, strings.TrimSpace(l))
+	}
+	s := strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+	if !strings.HasSuffix(s, "_") || escaped(s, len(s)-1) {
+		return "", false
+	}
+	body := s[:len(s)-1]
+	if len(body) > 2 && body[0] == '`' && body[len(body)-1] == '`' && body[1] != ' ' && body[len(body)-2] != ' ' {
+		return normName(unescape(body[1 : len(body)-1])), true
+	}
+	if body != "" && simpleName(body, 0) == len(body) {
+		return normName(body), true
+	}
+	return "", false
 }
 
 // unescape removes backslash escapes.
@@ -442,9 +467,8 @@ func (p *rstParser) imageOpts(name, args string, opts map[string]string, line in
 		}
 	}
 	if t, ok := opts["target"]; ok {
-		t = strings.TrimSpace(t)
-		if strings.HasSuffix(t, "_") && !strings.HasSuffix(t, `\_`) && (!strings.Contains(t, " ") || strings.HasPrefix(t, "`")) {
-			img.targetRef = normName(unescape(strings.Trim(strings.TrimSuffix(t, "_"), "`")))
+		if ref, ok := refName(t, nil); ok {
+			img.targetRef = ref
 		} else {
 			img.target = strings.Join(strings.Fields(t), "")
 		}

@@ -217,10 +217,16 @@ func (in *inliner) markup(s string, i int, prev rune, flush func(int)) int {
 		}
 		flush(i)
 		text := s[i+2 : e]
-		if !in.collect {
-			in.out.WriteString(`<span id="` + in.d.makeID(unescape(text)) + `">`)
-			in.run(text)
+		name := normName(unescape(text))
+		if in.collect {
+			// An inline target is an explicit target of the text.
+			in.d.addTarget(in.line, name, &target{id: in.d.makeID(name), line: in.line})
+		} else if t := in.d.targets[name]; t != nil && t.id != "" {
+			in.out.WriteString(`<span id="` + t.id + `">`)
+			in.text(text)
 			in.out.WriteString(`</span>`)
+		} else {
+			in.text(text)
 		}
 		return e + 1 - i
 	case rest[0] == '|':
@@ -454,9 +460,8 @@ func (in *inliner) phraseRef(text string, anon bool) {
 				label = uri
 			}
 			// An alias: <name_> refers to another target.
-			if strings.HasSuffix(uri, "_") && !escaped(uri, len(uri)-1) && !strings.ContainsAny(strings.TrimSpace(uri), " \n") {
-				name := normName(unescape(strings.Trim(strings.TrimSuffix(uri, "_"), "`")))
-				in.reference(name, "", false, label)
+			if name, ok := refName(uri, nil); ok {
+				in.reference(name, "", anon, label)
 				return
 			}
 			url := strings.Join(strings.Fields(unescape(uri)), "")
