@@ -3,6 +3,7 @@ package readme
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -375,7 +376,7 @@ func (p *rstParser) body(lines []string, lineno int, depth int) []*block {
 		case bulletRE.MatchString(l):
 			out = append(out, p.list(lines, &i, lineno, depth))
 			ends("Bullet list")
-		case p.isEnumItem(lines, i):
+		case p.isEnumItem(lines, i, ""):
 			out = append(out, p.list(lines, &i, lineno, depth))
 			ends("Enumerated list")
 		case isField(l):
@@ -415,7 +416,7 @@ func (p *rstParser) body(lines []string, lineno int, depth int) []*block {
 		case isPunctLine(l):
 			if b := p.overline(lines, &i, lineno, depth); b != nil {
 				out = append(out, b)
-			} else {
+			} else if p.d.err == nil {
 				out = append(out, p.text(lines, &i, lineno, depth)...)
 			}
 		default:
@@ -660,7 +661,7 @@ func (p *rstParser) list(lines []string, i *int, lineno, depth int) *block {
 	want := start
 	for *i < len(lines) && p.d.err == nil {
 		m := enumRE.FindStringSubmatch(lines[*i])
-		if m == nil || m[1]+"#"+m[3] != format || !p.isEnumItem(lines, *i) {
+		if m == nil || m[1]+"#"+m[3] != format || !p.isEnumItem(lines, *i, typ) {
 			break
 		}
 		t, n := enumType(m[2], typ)
@@ -678,10 +679,11 @@ func (p *rstParser) list(lines []string, i *int, lineno, depth int) *block {
 	return b
 }
 
-// isEnumItem reports whether lines[i] starts an enumerated list item: an
-// enumerator followed by the end of the list, a blank or indented line,
-// or another enumerator.
-func (p *rstParser) isEnumItem(lines []string, i int) bool {
+// isEnumItem reports whether lines[i] starts an enumerated list item (in
+// a list of type typ, "" for a new list): an enumerator followed by the
+// end of the text, a blank or indented line, or the next enumerator
+// ("#" or the next value, in the same format).
+func (p *rstParser) isEnumItem(lines []string, i int, typ string) bool {
 	m := enumRE.FindStringSubmatch(lines[i])
 	if m == nil {
 		return false
@@ -689,14 +691,40 @@ func (p *rstParser) isEnumItem(lines []string, i int) bool {
 	if m[1] == "(" && m[3] != ")" {
 		return false
 	}
-	if t, _ := enumType(m[2], ""); t == "" {
+	t, n := enumType(m[2], typ)
+	if t == "" {
 		return false
 	}
 	if i+1 >= len(lines) || lines[i+1] == "" || indentOf(lines[i+1]) > 0 {
 		return true
 	}
-	n := enumRE.FindStringSubmatch(lines[i+1])
-	return n != nil && n[1] == m[1] && n[3] == m[3]
+	next := lines[i+1]
+	if strings.HasPrefix(next, m[1]+"#"+m[3]+" ") {
+		return true
+	}
+	v := enumValue(t, n+1)
+	return v != "" && strings.HasPrefix(next, m[1]+v+m[3]+" ")
+}
+
+// enumValue writes ordinal n in an enumeration type.
+func enumValue(typ string, n int) string {
+	switch typ {
+	case "arabic":
+		return strconv.Itoa(n)
+	case "loweralpha", "upperalpha":
+		if n > 26 {
+			return ""
+		}
+		if typ == "loweralpha" {
+			return string(rune('a' + n - 1))
+		}
+		return string(rune('A' + n - 1))
+	case "lowerroman":
+		return strings.ToLower(toRoman(n))
+	case "upperroman":
+		return toRoman(n)
+	}
+	return ""
 }
 
 // enumType returns the type of an enumerator (arabic, loweralpha,
@@ -818,7 +846,14 @@ func (p *rstParser) options(lines []string, i *int, lineno, depth int) *block {
 	}
 	if len(b.children) == 0 {
 		// Not an option list after all: a paragraph.
-		return p.text(lines, i, lineno, depth)[0]
+		bs := p.text(lines, i, lineno, depth)
+		if len(bs) == 0 {
+			return &block{kind: kHidden} // an error was reported
+		}
+		if len(bs) > 1 {
+			return &block{kind: kContainer, children: bs} // a paragraph and its literal block
+		}
+		return bs[0]
 	}
 	return b
 }
@@ -940,18 +975,20 @@ func onlySection(blocks []*block) *block {
 }
 
 // transitions reports transitions where docutils refuses them: first in
-// a document or section, after another, or last in the document.
-func (d *doc) transitions(blocks []*block, document bool) {
+// a document or section, after another, or last in the document (last
+// tells whether blocks end the document: a transition ending a section
+// moves after it).
+func (d *doc) transitions(blocks []*block, last bool) {
 	for k, b := range blocks {
 		switch {
 		case b.kind == kSection:
-			d.transitions(b.children, false)
+			d.transitions(b.children, last && k == len(blocks)-1)
 		case b.kind != kTransition:
 		case k == 0:
 			d.fail(b.line, "Document or section may not begin with a transition.")
 		case blocks[k-1].kind == kTransition:
 			d.fail(b.line, "At least one body element must separate transitions; adjacent transitions are not allowed.")
-		case k == len(blocks)-1 && document:
+		case k == len(blocks)-1 && last:
 			d.fail(b.line, "Document may not end with a transition.")
 		}
 	}

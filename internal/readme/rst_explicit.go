@@ -13,7 +13,8 @@ var (
 	malformedTargetRE = regexp.MustCompile(`^\.\. +_\S`)
 	anonDefRE         = regexp.MustCompile(`^(?:\.\. +__:|__)( +|$)`)
 	substDefRE        = regexp.MustCompile(`^\.\. +\|([^|\s](?:[^|]*[^|\s])?)\| +([\w.+-]+)::( +|$)`)
-	directiveRE       = regexp.MustCompile(`^\.\. +([\w][\w.+:-]*?)::( +|$)`)
+	badSubstDefRE     = regexp.MustCompile(`^\.\. +\|([^|\s](?:[^|]*[^|\s])?)\|( |$)`)
+	directiveRE       = regexp.MustCompile(`^\.\. +([\w][\w.+:-]*?) ?::( +|$)`)
 	optionLineRE      = regexp.MustCompile(`^:([^:\s](?:[^:]*[^:\s])?):( +|$)`)
 )
 
@@ -28,8 +29,19 @@ func normName(s string) string {
 func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
 	first := lines[*i]
 	ln := lineno + *i
-	blk, end := indented(lines, *i+1)
-	*i = end
+	var blk []string
+	if anonDefRE.MatchString(first) || targetDefRE.MatchString(first) {
+		// A target's link ends at the first blank line.
+		end := *i + 1
+		for end < len(lines) && lines[end] != "" && indentOf(lines[end]) > 0 {
+			end++
+		}
+		blk, *i = lines[*i+1:end], end
+	} else {
+		var end int
+		blk, end = indented(lines, *i+1)
+		*i = end
+	}
 	switch {
 	case anonDefRE.MatchString(first):
 		m := anonDefRE.FindString(first)
@@ -85,6 +97,10 @@ func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
 		}
 		p.d.subs[name] = s
 		return &block{kind: kHidden, line: ln}
+	case badSubstDefRE.MatchString(first):
+		m := badSubstDefRE.FindStringSubmatch(first)
+		p.d.fail(ln, `Substitution definition "%s" empty or invalid.`, m[1])
+		return nil
 	case directiveRE.MatchString(first):
 		m := directiveRE.FindStringSubmatch(first)
 		return p.directive(strings.ToLower(m[1]), first[len(m[0]):], blk, ln, depth)
@@ -359,6 +375,13 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		d.fail(line, `Error in "%s" directive:`+"\nno content permitted.", name)
 		return nil
 	}
+	switch name {
+	case "topic", "sidebar", "contents":
+		if depth > 0 {
+			d.fail(line, `The "%s" directive may not be used within topics or body elements.`, name)
+			return nil
+		}
+	}
 	if title, adm := admonitions[name]; adm {
 		return &block{kind: kAdmonition, line: line, style: name, title: title, classes: opts["class"], children: p.body(content, cline, depth+1)}
 	}
@@ -476,71 +499,100 @@ func (p *rstParser) imageOpts(name, args string, opts map[string]string, line in
 	return img, true
 }
 
+// substitutionSpecs are the directives a substitution definition may
+// use.
+var substitutionSpecs = map[string]directiveSpec{
+	"image":   directives["image"],
+	"replace": {0, 1, ""},
+	"unicode": {1, 0, "ltrim rtrim trim"},
+	"date":    {0, -1, ""},
+}
+
 // substitution reads a substitution definition's directive.
 func (p *rstParser) substitution(name, first string, blk []string, line int) *subst {
+	spec, ok := substitutionSpecs[name]
+	if !ok {
+		switch {
+		case name == "raw" || name == "include":
+			p.d.fail(line, `"%s" directive disabled.`, name)
+		case directives[name].options != "" || admonitions[name] != "":
+			p.d.fail(line, `Substitution definition "%s" empty or invalid.`, name)
+		default:
+			p.d.fail(line, `Unknown directive type "%s".`, name)
+		}
+		return nil
+	}
+	args, opts, order, content, _, bad := directiveParts(first, blk, spec.args != 0)
+	fail := func(format string, a ...any) *subst {
+		p.d.fail(line, `Error in "%s" directive:`+"\n"+format, append([]any{name}, a...)...)
+		return nil
+	}
+	if bad != "" {
+		return fail("%s.", bad)
+	}
+	for _, o := range order {
+		if !strings.Contains(" "+spec.options+" ", " "+o+" ") {
+			return fail("unknown option: \"%s\".", o)
+		}
+	}
+	if spec.args == 1 && strings.TrimSpace(args) == "" {
+		return fail("1 argument(s) required, 0 supplied.")
+	}
+	if spec.content == 0 && len(content) > 0 {
+		return fail("no content permitted.")
+	}
 	switch name {
 	case "image":
-		args, opts, order, _, _, bad := directiveParts(first, blk, true)
-		if bad != "" {
-			p.d.fail(line, `Error in "image" directive:`+"\n%s.", bad)
-			return nil
-		}
-		for _, o := range order {
-			if !strings.Contains(" "+directives["image"].options+" ", " "+o+" ") {
-				p.d.fail(line, `Error in "image" directive:`+"\nunknown option: \"%s\".", o)
-				return nil
-			}
-		}
-		if strings.TrimSpace(args) == "" {
-			p.d.fail(line, `Error in "image" directive:`+"\n1 argument(s) required, 0 supplied.")
-			return nil
-		}
 		img, ok := p.imageOpts("image", args, opts, line)
 		if !ok {
 			return nil
 		}
 		return &subst{img: img, line: line}
 	case "replace":
-		text := strings.TrimSpace(strings.Join(append([]string{first}, dedent(blk)...), "\n"))
-		if text == "" {
+		if len(content) == 0 {
 			p.d.fail(line, `Content block expected for the "replace" directive; none found.`)
 			return nil
 		}
-		return &subst{text: text, line: line}
+		for _, l := range content {
+			if l == "" {
+				p.d.fail(line, `Error in "replace" directive: may contain a single paragraph only.`)
+				return nil
+			}
+		}
+		return &subst{text: strings.Join(content, "\n"), line: line}
 	case "unicode":
 		var b strings.Builder
-		for _, f := range strings.Fields(strings.Join(append([]string{first}, blk...), " ")) {
+		for _, f := range strings.Fields(args) {
 			if f == ".." {
 				break // a comment follows
 			}
-			code := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(f, "0x"), "x"), "\\x"), "U+"), "u")
-			if code != f || strings.HasPrefix(f, "&#x") {
-				n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(code, "&#x"), ";"), 16, 32)
-				if err == nil && n <= 0x10ffff {
-					b.WriteRune(rune(n))
-					continue
-				}
-			}
-			if n, err := strconv.Atoi(f); err == nil && n >= 0 && n <= 0x10ffff {
-				b.WriteRune(rune(n))
+			r, ok := unicodeCode(f)
+			if !ok {
+				b.WriteString(f)
 				continue
 			}
-			b.WriteString(f)
+			b.WriteRune(r)
 		}
 		return &subst{text: literalMarker + b.String(), line: line}
-	case "date":
-		return &subst{text: "", line: line}
 	}
-	if _, ok := directives[name]; ok {
-		p.d.fail(line, `Substitution definition "%s" empty or invalid.`, name)
-		return nil
+	return &subst{text: "", line: line} // date: the date of the rendering, not shown here
+}
+
+// unicodeCode reads a character code of the unicode directive: a decimal
+// number, or a hexadecimal one after 0x, x, \x, U+, u, \u or &#x.
+func unicodeCode(f string) (rune, bool) {
+	base, digits := 10, f
+	for _, prefix := range []string{"0x", "x", "\\x", "U+", "u", "\\u", "&#x"} {
+		if len(f) > len(prefix) && strings.EqualFold(f[:len(prefix)], prefix) {
+			base, digits = 16, strings.TrimSuffix(f[len(prefix):], ";")
+			break
+		}
 	}
-	if name == "raw" || name == "include" {
-		p.d.fail(line, `"%s" directive disabled.`, name)
-		return nil
+	n, err := strconv.ParseUint(digits, base, 32)
+	if err != nil || n > 0x10ffff {
+		return 0, false
 	}
-	p.d.fail(line, `Unknown directive type "%s".`, name)
-	return nil
+	return rune(n), true
 }
 
 // literalMarker starts a substitution text that is not parsed inline.
