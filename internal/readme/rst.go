@@ -80,6 +80,7 @@ type block struct {
 	id       string // section id, footnote label
 	title    string // admonition/topic title (inline), figure caption
 	img      *image
+	scope    *block    // the section holding a local table of contents
 	rows     [][]*cell // table rows
 	headRows int       // how many rows are the header
 	classes  string
@@ -383,7 +384,7 @@ func (p *rstParser) body(lines []string, lineno int, depth int) []*block {
 			out = append(out, p.fields(lines, &i, lineno, depth))
 			ends("Field list")
 		case optionRE.MatchString(l) && (l[0] == '-' || l[0] == '/'):
-			out = append(out, p.options(lines, &i, lineno, depth))
+			out = append(out, p.options(lines, &i, lineno, depth)...)
 			ends("Option list")
 		case strings.HasPrefix(l, ">>>") && (len(l) == 3 || l[3] == ' '):
 			j := i
@@ -820,8 +821,9 @@ func (p *rstParser) fields(lines []string, i *int, lineno, depth int) *block {
 	return b
 }
 
-// options reads an option list.
-func (p *rstParser) options(lines []string, i *int, lineno, depth int) *block {
+// options reads an option list (or, when the line is not an option list
+// item after all, a paragraph).
+func (p *rstParser) options(lines []string, i *int, lineno, depth int) []*block {
 	b := &block{kind: kOptionList, line: lineno + *i}
 	for *i < len(lines) && p.d.err == nil {
 		l := lines[*i]
@@ -845,17 +847,9 @@ func (p *rstParser) options(lines []string, i *int, lineno, depth int) *block {
 		b.children = append(b.children, o)
 	}
 	if len(b.children) == 0 {
-		// Not an option list after all: a paragraph.
-		bs := p.text(lines, i, lineno, depth)
-		if len(bs) == 0 {
-			return &block{kind: kHidden} // an error was reported
-		}
-		if len(bs) > 1 {
-			return &block{kind: kContainer, children: bs} // a paragraph and its literal block
-		}
-		return bs[0]
+		return p.text(lines, i, lineno, depth)
 	}
-	return b
+	return []*block{b}
 }
 
 // lineBlock reads a line block.
@@ -889,6 +883,12 @@ func (d *doc) sectionize(flat []*block) []*block {
 		if b.kind != kTitle {
 			top := stack[len(stack)-1]
 			top.children = append(top.children, b)
+			if b.kind == kContents {
+				b.scope = root // the whole document
+				if b.style == "local" {
+					b.scope = top
+				}
+			}
 			continue
 		}
 		level := -1

@@ -408,7 +408,9 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 			}
 		}
 		return &block{kind: kLiteral, line: line, style: strings.ToLower(lang), text: strings.Join(content, "\n"), classes: "code"}
-	case "parsed-literal", "math":
+	case "parsed-literal":
+		return &block{kind: kLiteral, line: line, text: strings.Join(content, "\n"), classes: name}
+	case "math":
 		return &block{kind: kLiteral, line: line, text: strings.Join(content, "\n"), classes: name}
 	case "admonition", "topic", "sidebar":
 		k := kAdmonition
@@ -439,7 +441,8 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		if title == "" {
 			title = "Contents"
 		}
-		return &block{kind: kContents, line: line, title: title, n: depthOpt}
+		_, local := opts["local"]
+		return &block{kind: kContents, line: line, title: title, n: depthOpt, style: map[bool]string{true: "local"}[local]}
 	case "role":
 		m := regexp.MustCompile(`^([\w.+:-]+)(?:\(([\w.+:-]+)\))?$`).FindStringSubmatch(strings.TrimSpace(args))
 		if m == nil {

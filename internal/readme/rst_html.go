@@ -230,6 +230,10 @@ func (w *rstWriter) block(b *block, depth int) {
 			w.s(`<pre class="`, class, `"><code>`, template.HTMLEscapeString(b.text), "</code></pre>\n")
 		case "math":
 			w.s(`<div class="math">`, template.HTMLEscapeString(b.text), "</div>\n")
+		case "parsed-literal":
+			w.s(`<pre class="parsed-literal">`)
+			w.inline(b.text, b.line)
+			w.s("</pre>\n")
 		default:
 			w.s("<pre>", template.HTMLEscapeString(b.text), "</pre>\n")
 		}
@@ -265,7 +269,7 @@ func (w *rstWriter) block(b *block, depth int) {
 		if w.in.collect {
 			w.in.out = &strings.Builder{}
 		}
-		w.in.image(b.img, "")
+		w.in.image(b.img, defaultAlt(b.img)) // docutils' default alt text: the address
 		w.s("\n")
 	case kFigure:
 		w.s(`<figure>`, "\n")
@@ -274,7 +278,7 @@ func (w *rstWriter) block(b *block, depth int) {
 		if w.in.collect {
 			w.in.out = &strings.Builder{}
 		}
-		w.in.image(b.img, "")
+		w.in.image(b.img, defaultAlt(b.img))
 		w.s("\n")
 		if len(b.children) > 0 {
 			w.s("<figcaption>\n")
@@ -302,8 +306,15 @@ func (w *rstWriter) block(b *block, depth int) {
 		w.inline(b.text, b.line)
 		w.s("</p>\n")
 	case kContents:
+		sections := w.d.top
+		if b.scope != nil && b.scope.kind == kSection && b.scope.n > 0 {
+			sections = b.scope.children
+		}
+		if !hasSection(sections) {
+			return // docutils drops an empty table of contents
+		}
 		w.s(`<nav class="contents">`, "\n", `<p class="topic-title">`, template.HTMLEscapeString(b.title), "</p>\n")
-		w.contents(w.d.top, b.n, 1)
+		w.contents(sections, b.n, 1)
 		w.s("</nav>\n")
 	case kFootnote:
 		w.s(`<aside class="footnote" id="`, b.id, `">`, "\n", `<span class="label">[`, template.HTMLEscapeString(b.title), "]</span>\n")
@@ -312,6 +323,25 @@ func (w *rstWriter) block(b *block, depth int) {
 	case kTarget:
 		w.s(`<span id="`, b.id, `"></span>`, "\n")
 	}
+}
+
+// defaultAlt is an image's alternative text when it has none: its
+// address, as docutils writes it, unless the address is dropped.
+func defaultAlt(img *image) string {
+	if safeURL([]byte(img.src)) {
+		return img.src
+	}
+	return ""
+}
+
+// hasSection reports whether bs holds a section.
+func hasSection(bs []*block) bool {
+	for _, b := range bs {
+		if b.kind == kSection {
+			return true
+		}
+	}
+	return false
 }
 
 // contents writes the table of contents of sections, depth levels deep

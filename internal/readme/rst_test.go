@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -297,6 +298,13 @@ func FuzzRST(f *testing.F) {
 		".. contents::\n\nA\n=\n\nB\n-\n",
 	} {
 		f.Add(s)
+	}
+	// The real descriptions of testdata/rst, the small ones.
+	files, _ := filepath.Glob("testdata/rst/*.rst")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil && len(b) <= 4096 {
+			f.Add(string(b))
+		}
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		h, err := Render(in, "text/x-rst")
