@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,6 +38,9 @@ func TestUploadDescription(t *testing.T) {
 			want: "The description failed to render in the default format of reStructuredText. See http://index.test/help/#description-content-type for more information. " +
 				`The renderer stopped at line 1: Unknown interpreted text role "ref".`},
 		{name: "no description", ct: disttest.NoContentType, desc: ""},
+		{name: "long reason cut", ct: "text/x-rst", desc: strings.Repeat("x", 5000) + "_\n",
+			want: "The description failed to render for 'text/x-rst'. See http://index.test/help/#description-content-type for more information. " +
+				`The renderer stopped at line 1: Unknown target name: "xxxx`},
 		{name: "good rst", ct: "text/x-rst", desc: goodRST, html: "<p>Some <em>text</em>.</p>"},
 		{name: "good rst without content type", ct: disttest.NoContentType, desc: goodRST, html: `<h2>More</h2>`},
 		{name: "markdown never fails", ct: "text/markdown", desc: badRST, html: "<h1>Title</h1>"},
@@ -47,12 +51,12 @@ func TestUploadDescription(t *testing.T) {
 		alice := f.user("alice")
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				dist := disttest.Dist{Name: "described", Version: "1." + string(rune('1'+i)), Description: tt.desc, DescriptionContentType: tt.ct}
+				dist := disttest.Dist{Name: "described", Version: "1." + strconv.Itoa(i+1), Description: tt.desc, DescriptionContentType: tt.ct}
 				_, err := f.uploadWheel(alice, dist)
 				if tt.want != "" {
 					var pe *problem.Error
-					if !errors.As(err, &pe) || pe.Kind != problem.Invalid || !strings.HasPrefix(err.Error(), tt.want) {
-						t.Fatalf("upload: %v; want %q", err, tt.want)
+					if !errors.As(err, &pe) || pe.Kind != problem.Invalid || !strings.HasPrefix(err.Error(), tt.want) || len(err.Error()) > 500 {
+						t.Fatalf("upload: %.600v; want %q", err, tt.want)
 					}
 					return
 				}

@@ -637,6 +637,13 @@ func (s *Service) descriptionRefused(contentType string, err error) error {
 		what = fmt.Sprintf("for '%s'", contentType)
 	}
 	detail := strings.TrimRight(strings.Join(strings.Fields(err.Error()), " "), ":.")
+	if len(detail) > 200 { // a name in it can be as long as a line
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(detail[cut]) {
+			cut--
+		}
+		detail = detail[:cut] + "…"
+	}
 	return problem.Errorf(problem.Invalid, "The description failed to render %s. See %s for more information. The renderer stopped at %s.",
 		what, s.helpURL("description-content-type"), detail)
 }
