@@ -230,7 +230,7 @@ func (p *rstParser) footnote(label string, line int, body []*block) *block {
 // directiveParts splits a directive's block into its arguments, options
 // and content, as docutils does: the arguments run to the first blank
 // line or option, the options to a blank line, the content follows.
-func directiveParts(first string, blk []string, hasArgs bool) (args string, opts map[string]string, optOrder []string, content []string, contentLine int, badOption string) {
+func directiveParts(first string, blk []string, hasArgs, hasOpts bool) (args string, opts map[string]string, optOrder []string, content []string, contentLine int, badOption string) {
 	body := dedent(blk)
 	k := 0
 	argLines := []string{}
@@ -238,7 +238,7 @@ func directiveParts(first string, blk []string, hasArgs bool) (args string, opts
 		if first != "" {
 			argLines = append(argLines, first)
 		}
-		for k < len(body) && body[k] != "" && !optionLineRE.MatchString(body[k]) {
+		for k < len(body) && body[k] != "" && !(hasOpts && optionLineRE.MatchString(body[k])) {
 			argLines = append(argLines, body[k])
 			k++
 		}
@@ -249,7 +249,7 @@ func directiveParts(first string, blk []string, hasArgs bool) (args string, opts
 	}
 	args = strings.Join(argLines, "\n")
 	opts = map[string]string{}
-	if hasArgs || first == "" {
+	if hasOpts && (hasArgs || first == "") {
 		for k < len(body) && optionLineRE.MatchString(body[k]) {
 			m := optionLineRE.FindStringSubmatch(body[k])
 			name := strings.ToLower(m[1])
@@ -347,7 +347,7 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		d.fail(line, `Unknown directive type "%s".`, name)
 		return nil
 	}
-	args, opts, order, content, cline, bad := directiveParts(first, blk, spec.args != 0)
+	args, opts, order, content, cline, bad := directiveParts(first, blk, spec.args != 0, spec.options != "")
 	cline += line
 	if bad != "" {
 		d.fail(line, `Error in "%s" directive:`+"\n%s.", name, bad)
@@ -482,6 +482,25 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 // imageOpts reads an image's address and options.
 func (p *rstParser) imageOpts(name, args string, opts map[string]string, line int) (*image, bool) {
 	img := &image{src: strings.Join(strings.Fields(args), ""), alt: opts["alt"], width: opts["width"], height: opts["height"], align: opts["align"]}
+	for _, o := range []struct {
+		name, units string
+	}{{"width", `"em" "ex" "px" "in" "cm" "mm" "pt" "pc" "%"`}, {"height", `"em" "ex" "px" "in" "cm" "mm" "pt" "pc"`}, {"scale", ""}} {
+		v, ok := opts[o.name]
+		if !ok {
+			continue
+		}
+		if o.name == "scale" {
+			if n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "%"))); err != nil || n < 0 {
+				p.d.fail(line, `Error in "%s" directive:`+"\ninvalid option value: (option: \"scale\"; value: '%s')", name, v)
+				return nil, false
+			}
+			continue
+		}
+		if !isMeasure(v, o.name == "width") {
+			p.d.fail(line, `Error in "%s" directive:`+"\ninvalid option value: (option: \"%s\"; value: '%s')\nnot a positive measure of one of the following units:\n%s.", name, o.name, v, o.units)
+			return nil, false
+		}
+	}
 	if img.align != "" {
 		valid := "top middle bottom left center right"
 		if name == "figure" {
@@ -500,6 +519,25 @@ func (p *rstParser) imageOpts(name, args string, opts map[string]string, line in
 		}
 	}
 	return img, true
+}
+
+// isMeasure reports whether v is a length docutils accepts: a number,
+// optionally followed by a unit (or, when percent, "%").
+func isMeasure(v string, percent bool) bool {
+	v = strings.TrimSpace(v)
+	num := strings.TrimRight(v, "abcdefghijklmnopqrstuvwxyz%")
+	unit := v[len(num):]
+	num = strings.TrimRight(num, " ")
+	if f, err := strconv.ParseFloat(num, 64); err != nil || f < 0 || strings.ContainsAny(num, "eE+-") {
+		return false
+	}
+	switch unit {
+	case "", "em", "ex", "px", "in", "cm", "mm", "pt", "pc":
+		return true
+	case "%":
+		return percent
+	}
+	return false
 }
 
 // substitutionSpecs are the directives a substitution definition may
@@ -525,7 +563,7 @@ func (p *rstParser) substitution(name, first string, blk []string, line int) *su
 		}
 		return nil
 	}
-	args, opts, order, content, _, bad := directiveParts(first, blk, spec.args != 0)
+	args, opts, order, content, _, bad := directiveParts(first, blk, spec.args != 0, spec.options != "")
 	fail := func(format string, a ...any) *subst {
 		p.d.fail(line, `Error in "%s" directive:`+"\n"+format, append([]any{name}, a...)...)
 		return nil

@@ -122,7 +122,7 @@ func (in *inliner) run(s string) {
 	textStart := 0
 	flush := func(end int) {
 		if textStart < end {
-			in.text(s[textStart:end])
+			in.implicit(s[textStart:end])
 		}
 	}
 	for i := 0; i < len(s) && in.d.err == nil; {
@@ -292,13 +292,34 @@ func (in *inliner) markup(s string, i int, prev rune, flush func(int)) int {
 			return end - i
 		}
 	}
-	if n := standaloneURL(s, i); n > 0 {
-		flush(i)
-		u := s[i : i+n]
-		in.link(u, u, false)
-		return n
-	}
 	return 0
+}
+
+// implicit writes text between inline markup, making its standalone
+// addresses links (docutils looks for them only there: a reference
+// inside an address, "http://x/a_", is a reference).
+func (in *inliner) implicit(s string) {
+	if in.collect {
+		return
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' {
+			i++
+			continue
+		}
+		if i > 0 && !isStartPrefix(runeBefore(s, i)) {
+			continue
+		}
+		if n := standaloneURL(s, i); n > 0 {
+			in.text(s[start:i])
+			u := s[i : i+n]
+			in.link(u, u, false)
+			i += n - 1
+			start = i + 1
+		}
+	}
+	in.text(s[start:])
 }
 
 // interpreted reads interpreted text or a phrase reference at s[i]: an
