@@ -220,6 +220,7 @@ func (p *rstParser) simpleTable(lines []string, i *int, lineno, depth int) *bloc
 	t := &block{kind: kTable, line: ln}
 	var rowText [][]string // per row, per column, the lines
 	var rowLine []int
+	var rowSpans [][]int // per row, the columns each cell spans (nil: one each)
 	headRows := 0
 	for k, l := range body {
 		if *i-len(body)-1+k == head {
@@ -230,9 +231,42 @@ func (p *rstParser) simpleTable(lines []string, i *int, lineno, depth int) *bloc
 			continue
 		}
 		if simpleTopRE.MatchString(l) || strings.Trim(l, "- ") == "" {
-			continue // a column span underline: not supported, dropped
+			continue // a column span underline, read with the row above it
 		}
 		r := []rune(l)
+		// A row underlined with runs of "-" has cells spanning columns.
+		if k+1 < len(body) && body[k+1] != "" && strings.Trim(body[k+1], "- ") == "" && *i-len(body)+k != head {
+			var texts []string
+			var spans []int
+			u := body[k+1]
+			for a := 0; a < len(u); {
+				if u[a] != '-' {
+					a++
+					continue
+				}
+				b := a
+				for b < len(u) && u[b] == '-' {
+					b++
+				}
+				n := 0
+				for _, cl := range cols {
+					if cl.start >= a && cl.start < b {
+						n++
+					}
+				}
+				end := len(r)
+				if c := strings.IndexByte(u[b:], '-'); c >= 0 {
+					end = min(b+c, len(r))
+				}
+				texts = append(texts, strings.TrimRight(string(r[min(a, len(r)):max(end, min(a, len(r)))]), " "))
+				spans = append(spans, max(n, 1))
+				a = b
+			}
+			rowText = append(rowText, texts)
+			rowSpans = append(rowSpans, spans)
+			rowLine = append(rowLine, ln+k+1)
+			continue
+		}
 		cells := make([]string, len(cols))
 		for c, cl := range cols {
 			s := min(cl.start, len(r))
@@ -249,7 +283,7 @@ func (p *rstParser) simpleTable(lines []string, i *int, lineno, depth int) *bloc
 			}
 			cells[c] = strings.TrimRight(string(r[s:e]), " ")
 		}
-		if len(rowText) > 0 && strings.TrimSpace(cells[0]) == "" && headRows != len(rowText) {
+		if len(rowText) > 0 && strings.TrimSpace(cells[0]) == "" && headRows != len(rowText) && len(rowText[len(rowText)-1]) == len(cells) {
 			prev := rowText[len(rowText)-1]
 			for c := range cells {
 				prev[c] += "\n" + cells[c]
@@ -259,12 +293,17 @@ func (p *rstParser) simpleTable(lines []string, i *int, lineno, depth int) *bloc
 		cellLines := make([]string, len(cells))
 		copy(cellLines, cells)
 		rowText = append(rowText, cellLines)
+		rowSpans = append(rowSpans, nil)
 		rowLine = append(rowLine, ln+k+1)
 	}
 	for r, row := range rowText {
 		var cs []*cell
-		for _, text := range row {
-			cs = append(cs, &cell{colspan: 1, rowspan: 1, body: p.body(dedent(strings.Split(text, "\n")), rowLine[r], depth+1)})
+		for c, text := range row {
+			span := 1
+			if rowSpans[r] != nil {
+				span = rowSpans[r][c]
+			}
+			cs = append(cs, &cell{colspan: span, rowspan: 1, body: p.body(dedent(strings.Split(text, "\n")), rowLine[r], depth+1)})
 		}
 		t.rows = append(t.rows, cs)
 	}

@@ -151,6 +151,8 @@ func TestRSTHTML(t *testing.T) {
 		{"definition list", "term\n    definition\n", []string{"<dl>\n<dt>term</dt>\n<dd><p>definition</p>\n</dd>"}, nil},
 		{"field list", ":Author: me\n", []string{`<dl class="field-list">`, "<dd>me</dd>"}, nil},
 		{"note", ".. note:: Careful.\n", []string{`<aside class="admonition note">`, `<p class="admonition-title">Note</p>`, "<p>Careful.</p>"}, nil},
+		{"simple table with spanning header", "=====  =====  ======\n   Inputs     Output\n------------  ------\n  A      B    A or B\n=====  =====  ======\nFalse  False  False\n=====  =====  ======\n",
+			[]string{`<tr><th colspan="2">Inputs</th><th>Output</th></tr>`, "<td>False</td>"}, nil},
 		{"grid table", "+---+---+\n| a | b |\n+===+===+\n| 1 | 2 |\n+---+---+\n", []string{"<thead>\n<tr><th>a</th><th>b</th></tr>", "<td>2</td>"}, nil},
 		{"simple table", "=  =\na  b\n=  =\n1  2\n=  =\n", []string{"<th>a</th>", "<td>2</td>"}, nil},
 		{"comment stripped", ".. a comment <script>\n\nText\n", []string{"<p>Text</p>"}, []string{"comment", "script"}},
