@@ -27,6 +27,9 @@ type Dist struct {
 	RequiresPython string
 	RequiresDist   []string
 	Description    string
+	// DescriptionContentType is the Description-Content-Type:
+	// text/markdown when empty, none at all when NoContentType.
+	DescriptionContentType string
 	// Module is the importable module written into the archive; default
 	// derived from Name.
 	Module string
@@ -37,6 +40,10 @@ type Dist struct {
 	// Headers are more core metadata header lines ("Import-Name: x\n").
 	Headers string
 }
+
+// NoContentType as a Dist's DescriptionContentType leaves the field out of
+// its metadata (its description is then reStructuredText).
+const NoContentType = "none"
 
 var nonAlnum = regexp.MustCompile(`[-_.]+`)
 
@@ -68,7 +75,14 @@ func (d Dist) Metadata() string {
 		b.WriteString("Requires-Dist: " + r + "\n")
 	}
 	b.WriteString(d.Headers)
-	b.WriteString("Description-Content-Type: text/markdown\n\n")
+	switch d.DescriptionContentType {
+	case "":
+		b.WriteString("Description-Content-Type: text/markdown\n")
+	case NoContentType:
+	default:
+		b.WriteString("Description-Content-Type: " + d.DescriptionContentType + "\n")
+	}
+	b.WriteString("\n")
 	b.WriteString(d.Description)
 	return b.String()
 }

@@ -189,8 +189,12 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if newRelease, err := s.releaseIsNew(ctx, proj, version); err != nil {
 		return nil, err
 	} else if newRelease {
-		h := string(readme.Render(meta.Description, meta.DescriptionContentType))
-		descHTML = &h
+		h, err := readme.Render(meta.Description, meta.DescriptionContentType)
+		if err != nil {
+			return nil, s.descriptionRefused(meta.DescriptionContentType, err)
+		}
+		hs := string(h)
+		descHTML = &hs
 	}
 
 	// PEP 740 attestations: an index must not accept what it cannot
@@ -751,4 +755,23 @@ func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) 
 		return err
 	}
 	return nil
+}
+
+// descriptionRefused is PyPI's refusal of a description that fails to
+// render (reStructuredText on which docutils warns), with the reason.
+func (s *Service) descriptionRefused(contentType string, err error) error {
+	what := "in the default format of reStructuredText"
+	if contentType != "" {
+		what = fmt.Sprintf("for '%s'", contentType)
+	}
+	detail := strings.TrimRight(strings.Join(strings.Fields(err.Error()), " "), ":.")
+	if len(detail) > 200 { // a name in it can be as long as a line
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(detail[cut]) {
+			cut--
+		}
+		detail = detail[:cut] + "…"
+	}
+	return problem.Errorf(problem.Invalid, "The description failed to render %s. See %s for more information. The renderer stopped at %s.",
+		what, s.helpURL("description-content-type"), detail)
 }

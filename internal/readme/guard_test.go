@@ -65,7 +65,8 @@ func TestGuardRefusesPathological(t *testing.T) {
 				_, g := scan(in)
 				t.Fatalf("guard let it through: %+v", g)
 			}
-			out := string(Render(in, "text/markdown"))
+			h, _ := Render(in, "text/markdown")
+			out := string(h)
 			if !strings.HasPrefix(out, `<p class="plain-note">This description is shown as plain text: as Markdown it has `+template.HTMLEscapeString(why)) ||
 				!strings.Contains(out, `<pre class="plain">`) {
 				t.Fatalf("Render = %.300s", out)

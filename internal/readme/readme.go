@@ -1,8 +1,9 @@
 // Package readme renders a project's description (the body of its core
 // metadata) as safe HTML for the project page. Markdown is rendered with
 // GitHub's extensions; raw HTML in it is dropped and links with dangerous
-// schemes are disarmed. reStructuredText, plain text and unknown types are
-// shown as escaped, preformatted text.
+// schemes are disarmed. reStructuredText is rendered by a parser of its
+// own (rst*.go) that refuses what PyPI refuses. Plain text and unknown
+// types are shown as escaped, preformatted text.
 package readme
 
 import (
@@ -35,21 +36,25 @@ type Kind int
 
 // The kinds of description.
 const (
-	Text     Kind = iota // escaped text in a <pre> (reStructuredText, plain text, unknown)
+	Text     Kind = iota // escaped text in a <pre> (plain text, unknown)
 	Markdown             // Markdown, CommonMark with GitHub's extensions
+	RST                  // reStructuredText
 )
 
 // KindOf returns how a Description-Content-Type is rendered: Markdown for
-// text/markdown (any variant), else Text. An empty type is
-// reStructuredText (the default of the core metadata), hence Text.
+// text/markdown (any variant), RST for text/x-rst and for an empty type
+// (the default of the core metadata), else Text.
 func KindOf(contentType string) Kind {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mt, _, _ = strings.Cut(contentType, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
-	if mt == "text/markdown" {
+	switch mt {
+	case "text/markdown":
 		return Markdown
+	case "text/x-rst", "":
+		return RST
 	}
 	return Text
 }
@@ -64,26 +69,49 @@ var md = goldmark.New(
 // Render returns the description as HTML that is safe to put in a page.
 // Its cost is bounded whatever the description: Markdown that exceeds the
 // budgets of guard (deep nesting, masses of markup characters, huge
-// tables), or whose HTML would exceed 16 MiB, is shown as plain text with
-// a note saying why. It is meant to run once per release (at upload, or
-// at the first view of an older release), its result stored.
-func Render(description, contentType string) template.HTML {
+// tables), reStructuredText beyond those of the rST parser, or either
+// whose HTML would exceed 16 MiB, is shown as plain text with a note
+// saying why. It is meant to run once per release (at upload, or at the
+// first view of an older release), its result stored.
+//
+// The error is an *RSTError when the description is reStructuredText that
+// PyPI fails to render (any docutils warning stops its renderer), and so
+// refuses at upload; the HTML is then the description as plain text.
+// Markdown and plain text never fail.
+func Render(description, contentType string) (template.HTML, error) {
 	description = limit(description)
-	if KindOf(contentType) == Markdown {
-		why := guard(description)
-		if why == "" {
-			out := &cappedBuffer{max: maxOutputBytes}
-			if err := md.Convert([]byte(description), out); err == nil {
-				return template.HTML(`<div class="markdown">` + out.String() + `</div>`)
-			}
-			// goldmark only fails when its writer does: the output grew
-			// past the cap.
-			why = "more HTML than a page can hold"
+	switch KindOf(contentType) {
+	case RST:
+		if strings.TrimSpace(description) == "" {
+			// PyPI renders only a description that has text.
+			return plain(description), nil
 		}
-		return template.HTML(`<p class="plain-note">This description is shown as plain text: as Markdown it has ` +
-			template.HTMLEscapeString(why) + `.</p>` + string(plain(description)))
+		h, err := renderRST(description)
+		if err != nil {
+			return plain(description), err
+		}
+		return h, nil
+	case Markdown:
+		return renderMarkdown(description), nil
 	}
-	return plain(description)
+	return plain(description), nil
+}
+
+// renderMarkdown renders Markdown, or shows it as plain text when it
+// exceeds the budgets.
+func renderMarkdown(description string) template.HTML {
+	why := guard(description)
+	if why == "" {
+		out := &cappedBuffer{max: maxOutputBytes}
+		if err := md.Convert([]byte(description), out); err == nil {
+			return template.HTML(`<div class="markdown">` + out.String() + `</div>`)
+		}
+		// goldmark only fails when its writer does: the output grew
+		// past the cap.
+		why = "more HTML than a page can hold"
+	}
+	return template.HTML(`<p class="plain-note">This description is shown as plain text: as Markdown it has ` +
+		template.HTMLEscapeString(why) + `.</p>` + string(plain(description)))
 }
 
 // plain is the description as escaped, preformatted text.

@@ -82,10 +82,11 @@ func TestRender(t *testing.T) {
 		{name: "task list", in: "- [x] done\n- [ ] todo\n", ct: gfm, want: []string{`checked="" disabled="" type="checkbox"`}},
 		{name: "autolink www", in: "see www.example.org now", ct: gfm, want: []string{`<a href="http://www.example.org"`}},
 		{name: "commonmark variant", in: "# Title", ct: "text/markdown; charset=UTF-8; variant=CommonMark", want: []string{"<h1>Title</h1>"}},
-		{name: "rst is text", in: ".. raw:: html\n\n   <script>alert(1)</script>\n", ct: "text/x-rst",
+		{name: "rst raw is refused, shown as text", in: ".. raw:: html\n\n   <script>alert(1)</script>\n", ct: "text/x-rst",
 			want: []string{`<pre class="plain">`, "&lt;script&gt;"}, not: []string{"<script"}},
+		{name: "rst", in: "Some *text*.\n", ct: "text/x-rst", want: []string{`<div class="rst"><p>Some <em>text</em>.</p>`}},
 		{name: "plain text", in: "<b>bold</b> & more", ct: "text/plain", want: []string{"&lt;b&gt;bold&lt;/b&gt; &amp; more"}},
-		{name: "empty type is rst", in: "# not a heading", ct: "", want: []string{`<pre class="plain"># not a heading`}},
+		{name: "empty type is rst", in: "# not a heading", ct: "", want: []string{`<div class="rst"><p># not a heading</p>`}},
 		{name: "unknown type", in: "<i>x</i>", ct: "application/x-weird", not: []string{"<i>"}},
 		{name: "malformed type", in: "# t", ct: "text/markdown;;;=", want: []string{"<h1>t</h1>"}},
 		{name: "invalid utf-8", in: "a\xffb", ct: "text/plain", want: []string{"a\uFFFDb"}},
@@ -93,7 +94,8 @@ func TestRender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			out := string(Render(tt.in, tt.ct))
+			h, _ := Render(tt.in, tt.ct)
+			out := string(h)
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
@@ -113,11 +115,15 @@ func TestRender(t *testing.T) {
 
 func TestRenderLimit(t *testing.T) {
 	t.Parallel()
-	for _, ct := range []string{"text/markdown", "text/plain"} {
+	for _, ct := range []string{"text/markdown", "text/plain", "text/x-rst"} {
 		t.Run(ct, func(t *testing.T) {
 			t.Parallel()
 			in := strings.Repeat("é", MaxBytes) // 2 bytes each: the cut falls inside one
-			out := string(Render(in, ct))
+			h, err := Render(in, ct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(h)
 			if len(out) > MaxBytes+1024 {
 				t.Errorf("output is %d bytes, want about %d", len(out), MaxBytes)
 			}
@@ -135,7 +141,7 @@ func TestKindOf(t *testing.T) {
 	t.Parallel()
 	tests := map[string]Kind{
 		"text/markdown": Markdown, "TEXT/Markdown; variant=GFM": Markdown, "text/markdown;variant=commonmark": Markdown,
-		"text/x-rst": Text, "text/plain": Text, "": Text, "markdown": Text,
+		"text/x-rst": RST, "text/x-rst; charset=UTF-8": RST, "": RST, "text/plain": Text, "markdown": Text,
 	}
 	for ct, want := range tests {
 		if got := KindOf(ct); got != want {
@@ -153,7 +159,8 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Add("<script>x</script>", "text/x-rst")
 	f.Fuzz(func(t *testing.T, in, ct string) {
-		out := string(Render(in, ct))
+		h, _ := Render(in, ct)
+		out := string(h)
 		// Text is escaped, so "<script" or "onerror=" can only be markup.
 		if strings.Contains(strings.ToLower(out), "<script") {
 			t.Fatalf("Render(%q, %q) has a script element:\n%s", in, ct, out)

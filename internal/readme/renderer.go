@@ -85,7 +85,9 @@ func (r *Renderer) Render(ctx context.Context, key int64, description, contentTy
 			return result{plain(limit(description)), nil}, nil // busy: do not keep
 		}
 		defer func() { <-r.slots }()
-		h := Render(description, contentType)
+		// A description PyPI would refuse (only older releases, uploaded
+		// before the refusal) is shown as the plain text Render returns.
+		h, _ := Render(description, contentType)
 		r.keep(key, h)
 		var err error
 		if r.store != nil {
