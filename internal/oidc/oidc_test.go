@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,6 +292,38 @@ func TestKeyRotation(t *testing.T) {
 	f.verify(t, f.is.MintWith(t, kid, claims), "", 0)
 	if n := f.is.JWKSFetches(); n != 3 {
 		t.Fatalf("%d key set fetches after the interval, want 3", n)
+	}
+}
+
+// Verifications that start together on a cold cache share one fetch, and
+// a burst of unknown key ids makes at most one more.
+func TestConcurrentVerificationsFetchOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	claims := oidctest.GitHubClaims(oidctest.GitHubRun{Audience: audience})
+	good := f.is.Mint(t, claims)
+	unknown := forge(map[string]any{"alg": "RS256", "kid": "unknown"}, with(claims, map[string]any{"iss": f.is.URL()}),
+		func([]byte) []byte { return []byte("sig") })
+	for _, raw := range []string{good, unknown} {
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Go(func() {
+				_, err := f.v.Verify(context.Background(), raw)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if (err == nil) != (raw == good) {
+				t.Fatalf("Verify = %v", err)
+			}
+		}
+		f.clk.Add(time.Minute)
+	}
+	if n := f.is.JWKSFetches(); n != 2 {
+		t.Errorf("%d key set fetches, want 2", n)
 	}
 }
 
