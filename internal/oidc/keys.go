@@ -19,8 +19,10 @@ type remote struct {
 	issuer Issuer
 	cfg    *Config
 
-	// mu guards the cache; it is held during a fetch, so that concurrent
-	// verifications wait for one fetch instead of each making their own.
+	// fetching is held during a fetch, so that verifications needing
+	// one wait for it instead of each making their own; mu guards the
+	// cache, never during a fetch, so that cached keys keep serving.
+	fetching  sync.Mutex
 	mu        sync.Mutex
 	keys      map[string]jose.JSONWebKey // by key id
 	fetchedAt time.Time                  // of keys; zero: never fetched
@@ -34,16 +36,25 @@ type remote struct {
 // RefetchInterval. Keys that could not be refreshed are used for up to
 // MaxStale; past that, or with no keys at all, the issuer is unavailable.
 func (r *remote) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.cfg.Now()
-	k, known := r.keys[kid]
-	if known && now.Sub(r.fetchedAt) < r.cfg.KeysTTL {
-		return &k, nil
+	if k, ok := r.cached(kid); ok {
+		return k, nil
 	}
-	if r.triedAt.IsZero() || now.Sub(r.triedAt) >= r.cfg.RefetchInterval || now.Before(r.triedAt) {
+	r.fetching.Lock()
+	defer r.fetching.Unlock()
+	// Another verification may have fetched while this one waited.
+	if k, ok := r.cached(kid); ok {
+		return k, nil
+	}
+	r.mu.Lock()
+	now := r.cfg.Now()
+	due := r.triedAt.IsZero() || now.Sub(r.triedAt) >= r.cfg.RefetchInterval || now.Before(r.triedAt)
+	if due {
 		r.triedAt = now
+	}
+	r.mu.Unlock()
+	if due {
 		keys, err := r.fetch(ctx)
+		r.mu.Lock()
 		if err != nil {
 			r.err = err
 			r.cfg.Log.Warn("oidc: cannot fetch an issuer's keys", "issuer", r.issuer.Name, "url", r.issuer.URL,
@@ -51,8 +62,11 @@ func (r *remote) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) 
 		} else {
 			r.keys, r.fetchedAt, r.err = keys, now, nil
 		}
-		k, known = r.keys[kid]
+		r.mu.Unlock()
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, known := r.keys[kid]
 	switch {
 	case r.err != nil && (r.fetchedAt.IsZero() || now.Sub(r.fetchedAt) >= r.cfg.MaxStale || !known):
 		// The key may be one we cannot see: the issuer, not the token,
@@ -62,6 +76,17 @@ func (r *remote) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) 
 		return nil, invalidToken("unknown signing key")
 	}
 	return &k, nil
+}
+
+// cached returns the key with the id if it is cached and fresh.
+func (r *remote) cached(kid string) (*jose.JSONWebKey, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, ok := r.keys[kid]
+	if !ok || r.cfg.Now().Sub(r.fetchedAt) >= r.cfg.KeysTTL {
+		return nil, false
+	}
+	return &k, true
 }
 
 // discovery is the part of an OpenID Provider Configuration Document we

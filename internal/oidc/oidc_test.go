@@ -327,6 +327,30 @@ func TestConcurrentVerificationsFetchOnce(t *testing.T) {
 	}
 }
 
+// While a fetch for an unknown key id waits on a slow issuer, the cached
+// keys keep verifying tokens.
+func TestCachedKeysServeDuringAFetch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	claims := oidctest.GitHubClaims(oidctest.GitHubRun{Audience: audience})
+	f.verify(t, f.is.Mint(t, claims), "", 0)
+	waiting, release := f.is.Hold(t)
+	f.clk.Add(oidc.DefaultRefetchInterval)
+	unknown := forge(map[string]any{"alg": "RS256", "kid": "unknown"}, with(claims, map[string]any{"iss": f.is.URL()}),
+		func([]byte) []byte { return []byte("sig") })
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.v.Verify(context.Background(), unknown)
+		done <- err
+	}()
+	<-waiting
+	f.verify(t, f.is.Mint(t, claims), "", 0)
+	release()
+	if err := <-done; problem.MessageOf(err) != "malformed or invalid token (unknown signing key)" {
+		t.Fatalf("Verify with an unknown key id = %v", err)
+	}
+}
+
 func TestRetiredKeyExpiresFromCache(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

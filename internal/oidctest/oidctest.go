@@ -47,7 +47,9 @@ type Issuer struct {
 	signing string                     // the id Mint signs with
 	n       int                        // keys made so far
 	down    bool
-	issuer  string // the discovery document's issuer; "" is URL()
+	held    chan struct{} // while not nil, requests wait for it to close
+	waiting chan struct{} // a request that waits sends on it
+	issuer  string        // the discovery document's issuer; "" is URL()
 
 	jwksFetches atomic.Int64
 }
@@ -121,6 +123,46 @@ func (is *Issuer) SetDown(down bool) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	is.down = down
+}
+
+// Hold makes requests for the discovery document and the JWKS wait until
+// release is called (at the latest when the test ends), as a slow issuer
+// would; each request that waits sends on waiting first, so that a test
+// knows a fetch is in flight.
+func (is *Issuer) Hold(t testing.TB) (waiting <-chan struct{}, release func()) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	held, w := make(chan struct{}), make(chan struct{}, 16)
+	is.held, is.waiting = held, w
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			is.mu.Lock()
+			is.held, is.waiting = nil, nil
+			is.mu.Unlock()
+			close(held)
+		})
+	}
+	t.Cleanup(release)
+	return w, release
+}
+
+// wait blocks while requests are held.
+func (is *Issuer) wait(r *http.Request) {
+	is.mu.Lock()
+	held, waiting := is.held, is.waiting
+	is.mu.Unlock()
+	if held == nil {
+		return
+	}
+	select {
+	case waiting <- struct{}{}:
+	default:
+	}
+	select {
+	case <-held:
+	case <-r.Context().Done():
+	}
 }
 
 // SetDiscoveryIssuer makes the discovery document name another issuer
@@ -197,7 +239,8 @@ func (is *Issuer) PublicKey(kid string) crypto.PublicKey {
 	return k.Public().Key
 }
 
-func (is *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+func (is *Issuer) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	is.wait(r)
 	is.mu.Lock()
 	down, iss := is.down, is.issuer
 	is.mu.Unlock()
@@ -218,7 +261,8 @@ func (is *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-func (is *Issuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+func (is *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	is.wait(r)
 	is.jwksFetches.Add(1)
 	is.mu.Lock()
 	down := is.down
