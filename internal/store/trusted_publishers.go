@@ -205,3 +205,13 @@ func (q q) PublisherProjects(ctx context.Context, publisherID int64) ([]*Project
 		FROM projects p JOIN trusted_publisher_projects l ON l.project_id = p.id
 		WHERE l.publisher_id = $1 ORDER BY p.normalized_name`, publisherID)
 }
+
+// PublisherLinked reports whether a publisher uploads to a project.
+func (q q) PublisherLinked(ctx context.Context, publisherID, projectID int64) (bool, error) {
+	var n int
+	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM trusted_publisher_projects WHERE publisher_id = $1 AND project_id = $2`,
+		publisherID, projectID).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: publisher %d of project %d: %w", publisherID, projectID, err)
+	}
+	return n > 0, nil
+}
