@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,12 @@ func newFixture(t *testing.T, d store.Dialect) *fixture {
 	f.idx = index.New(f.st, blobs, index.Config{BaseURL: "http://index.test",
 		ProjectGate: func(context.Context, index.GateQuerier, *store.User, *store.Project) (string, error) {
 			return f.gate, nil
+		},
+		NameCheck: func(_ context.Context, name string) (*index.NameMatch, error) {
+			if name == "reqests" {
+				return &index.NameMatch{Target: "requests", TargetRank: 1, Kind: "omission"}, nil
+			}
+			return nil, nil
 		}}, log)
 	f.svc = publish.New(f.st, f.idx, publish.Config{}, log, f.clock.Now)
 	return f
@@ -341,6 +348,19 @@ func TestPendingPublisher(t *testing.T) {
 			t.Fatalf("first upload through the pending publisher's token: %v", err)
 		}
 
+		// A look-alike name is held for review, as an upload's would be.
+		_, err = f.svc.AddPending(ctx, alice, m, "reqests", publish.Spec{Kind: store.PublisherGoogle, Email: "ci@p.iam.gserviceaccount.com"})
+		storetest.Must(t, err)
+		if _, err := f.svc.Exchange(ctx, publish.Claims{Issuer: "google", Claims: map[string]any{
+			"email": "ci@p.iam.gserviceaccount.com", "email_verified": true, "sub": "1"}}, m); err != nil {
+			t.Fatalf("pending publisher of a look-alike: %v", err)
+		}
+		held, err := f.st.ProjectByName(ctx, "reqests")
+		storetest.Must(t, err)
+		if r, err := f.st.NameReviewOf(ctx, held.ID); err != nil || !r.Held || r.Target != "requests" {
+			t.Fatalf("review of the look-alike: %+v %v", r, err)
+		}
+
 		// A pending publisher whose project exists by then is dropped.
 		_, err = f.svc.AddPending(ctx, bob, m, "taken", publish.Spec{Kind: store.PublisherGitLab, Namespace: "g", Project: "p",
 			CIConfigPath: ".gitlab-ci.yml"})
@@ -356,6 +376,50 @@ func TestPendingPublisher(t *testing.T) {
 		}
 		if left, err := f.svc.ListPending(ctx, bob); err != nil || len(left) != 0 {
 			t.Fatalf("the dropped pending publisher: %+v %v", left, err)
+		}
+	})
+}
+
+// TestConcurrentExchange: one ID token sent at once to two replicas
+// sharing the database mints exactly one token.
+func TestConcurrentExchange(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		alice := f.user("alice")
+		if _, err := f.wheel(f.tokenOf(alice), "widget", "1.0"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.svc.AddPublisher(ctx, alice, audit.Meta{}, "widget", octoRepo)
+		storetest.Must(t, err)
+		replica := publish.New(f.st, f.idx, publish.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		const each = 4
+		results := make(chan error, 2*each)
+		var wg sync.WaitGroup
+		for i := range 2 * each {
+			svc := f.svc
+			if i%2 == 1 {
+				svc = replica
+			}
+			wg.Go(func() {
+				_, err := svc.Exchange(ctx, claims("once"), audit.Meta{})
+				results <- err
+			})
+		}
+		wg.Wait()
+		close(results)
+		minted := 0
+		for err := range results {
+			switch {
+			case err == nil:
+				minted++
+			case code(err) != publish.CodeInvalidReuseToken:
+				t.Errorf("a concurrent exchange failed otherwise: %v", err)
+			}
+		}
+		if minted != 1 {
+			t.Fatalf("%d tokens minted from one ID token, want 1", minted)
 		}
 	})
 }
