@@ -333,7 +333,7 @@ func (s *Service) Exchange(ctx context.Context, c Claims, m audit.Meta) (*Minted
 	}
 	var pub *store.Publisher
 	pending, err := s.find(ctx, k, kindName, lookup, c, true)
-	if e := (*Error)(nil); errors.As(err, &e) {
+	if _, none := errors.AsType[*Error](err); none {
 		pending = nil
 		if pub, err = s.find(ctx, k, kindName, lookup, c, false); err != nil {
 			return nil, err
@@ -538,8 +538,7 @@ func jtiExpiry(c map[string]any, fallback time.Time) time.Time {
 
 // wrap keeps refusals as they are and gives other errors context.
 func wrap(err error, what string) error {
-	var e *Error
-	if err == nil || problem.KindOf(err) != 0 || errors.As(err, &e) {
+	if _, refused := errors.AsType[*Error](err); err == nil || refused || problem.KindOf(err) != 0 {
 		return err
 	}
 	return fmt.Errorf("publish: %s: %w", what, err)
