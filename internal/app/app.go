@@ -36,6 +36,7 @@ import (
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/promo"
+	"cheeseshop/internal/publish"
 	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/report"
 	"cheeseshop/internal/stats"
@@ -157,7 +158,10 @@ type App struct {
 	Promo     *promo.Service
 	Recovery  *recovery.Service
 	Reports   *report.Service
-	Stats     *stats.Service
+	// Publish keeps projects' trusted publishers and exchanges verified
+	// ID tokens for upload tokens.
+	Publish *publish.Service
+	Stats   *stats.Service
 	// Downloads counts the files served (nil without CountDownloads).
 	Downloads *downloads.Counter
 	// Server is the HTTP handler, HTTP the server to run it with.
@@ -241,6 +245,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	a.Recovery = recovery.New(st, a.Hasher, recovery.Config{BaseURL: cfg.BaseURL, Wait: cfg.RecoveryWait, Mailer: d.Mailer}, log, d.Now)
 	a.Reports = report.New(st, a.Index, report.Config{QuarantineReporters: cfg.ReportQuarantineReporters,
 		MinAccountAge: cfg.ReportMinAccountAge, BaseURL: cfg.BaseURL, Mailer: d.Mailer}, log, d.Now)
+	a.Publish = publish.New(st, a.Index, publish.Config{}, log, d.Now)
 	a.Stats = stats.New(st, log, nil, 0)
 
 	opts := web.Options{AccessLog: cfg.AccessLog, Ready: func() error { return st.DB().PingContext(context.Background()) },

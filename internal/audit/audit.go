@@ -110,6 +110,17 @@ const (
 	ProjectReported  = "project:report"
 	ReportsDismissed = "project:report:dismissed"
 	ReportsResolved  = "project:report:resolved"
+
+	// Trusted publishing: an Owner adds or removes a project's
+	// publisher; a publisher's ID token is exchanged for a short-lived
+	// upload token (recorded on each of its projects); an account adds
+	// or removes a pending publisher, which creates its project on first
+	// use.
+	PublisherAdded          = "project:publisher:add"
+	PublisherRemoved        = "project:publisher:remove"
+	PublisherTokenMinted    = "project:publisher:token"
+	PendingPublisherAdded   = "account:pending_publisher:add"
+	PendingPublisherRemoved = "account:pending_publisher:remove"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -292,6 +303,16 @@ func Describe(e *store.Event) string {
 		return fmt.Sprintf("Reports dismissed by an administrator (%s): %v", s("by"), d["count"])
 	case ReportsResolved:
 		return fmt.Sprintf("Reports resolved by the quarantine (%s): %v", s("by"), d["count"])
+	case PublisherAdded:
+		return "Trusted publisher added by " + s("by") + ": " + s("publisher")
+	case PublisherRemoved:
+		return "Trusted publisher removed by " + s("by") + ": " + s("publisher")
+	case PublisherTokenMinted:
+		return "Upload token minted for " + s("publisher") + ", valid until " + s("expires")
+	case PendingPublisherAdded:
+		return "Pending trusted publisher added for the new project " + s("project") + ": " + s("publisher")
+	case PendingPublisherRemoved:
+		return "Pending trusted publisher removed (" + s("project") + "): " + s("publisher")
 	}
 	return e.Tag
 }

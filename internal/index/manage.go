@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,6 +53,11 @@ func (s *Service) CheckManage(ctx context.Context, p *Principal) error {
 // tokenRefused records that p's token tried what it may not do.
 func (s *Service) tokenRefused(ctx context.Context, p *Principal, tried string) {
 	if p.Token == nil {
+		return
+	}
+	if p.User == nil {
+		// A trusted publisher's token: no user's history to show it in.
+		s.log.WarnContext(ctx, "trusted publisher token refused", "token", p.Token.Name, "tried", tried, "ip", p.Meta.IP)
 		return
 	}
 	if err := audit.Record(ctx, s.store, s.now(), p.Meta, store.Event{UserID: p.User.ID, ActorID: p.User.ID, Tag: audit.TokenRefused},
@@ -137,8 +143,15 @@ func (s *Service) projectEvent(ctx context.Context, tx *store.Tx, p *Principal, 
 	if details == nil {
 		details = map[string]any{}
 	}
-	details["by"] = p.User.Username
-	return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: userID, ProjectID: proj.ID, ProjectName: proj.Name, ActorID: p.User.ID, Tag: tag}, details)
+	details["by"] = p.Name()
+	if p.Publisher() {
+		details["publisher_id"] = p.Token.PublisherID
+		var claims map[string]any
+		if json.Unmarshal([]byte(p.Token.PublisherClaims), &claims) == nil {
+			details["publisher_claims"] = claims
+		}
+	}
+	return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: userID, ProjectID: proj.ID, ProjectName: proj.Name, ActorID: p.actorID(), Tag: tag}, details)
 }
 
 // bump journals a change to the project's published pages and sets its

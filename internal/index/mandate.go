@@ -38,6 +38,8 @@ const (
 	ActionSettings         = "change the settings"
 	ActionScopedToken      = "create a token scoped to the project"
 	ActionManageToken      = "create a token that can manage the project"
+	ActionAddPublisher     = "add a trusted publisher"
+	ActionRemovePublisher  = "remove a trusted publisher"
 )
 
 // mandateRefusal is the cause of a refusal of the project gate: the

@@ -119,7 +119,8 @@ func (s *Service) helpURL(anchor string) string {
 const tokenTouchInterval = time.Minute
 
 // Principal is who is acting: a user, through an API token or a
-// signed-in web session.
+// signed-in web session; or a trusted publisher, through a token minted
+// for it (User is then nil: see Publisher).
 type Principal struct {
 	User  *store.User
 	Token *store.Token // nil when acting through a web session
@@ -132,8 +133,31 @@ type Principal struct {
 	Meta audit.Meta
 }
 
-// AuthenticateToken resolves an API token to the user it acts for; m is
-// the origin of the request, kept in the principal for security events.
+// Publisher reports whether p is a trusted publisher, acting through a
+// token minted for it: no user, and the token (upload-only, scoped to
+// the publisher's projects, short-lived) names the publisher.
+func (p *Principal) Publisher() bool { return p.Token != nil && p.Token.PublisherID != 0 }
+
+// Name names who acts, for messages and events: the user's name, or the
+// token's, which names the publisher and the workflow run.
+func (p *Principal) Name() string {
+	if p.Publisher() {
+		return p.Token.Name
+	}
+	return p.User.Username
+}
+
+// actorID is the user acting, 0 for a trusted publisher.
+func (p *Principal) actorID() int64 {
+	if p.User == nil {
+		return 0
+	}
+	return p.User.ID
+}
+
+// AuthenticateToken resolves an API token to the user it acts for, or
+// to the trusted publisher it was minted for; m is the origin of the
+// request, kept in the principal for security events.
 func (s *Service) AuthenticateToken(ctx context.Context, token string, m audit.Meta) (*Principal, error) {
 	t, err := s.store.TokenByHash(ctx, auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
@@ -145,6 +169,15 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string, m audit.M
 	now := s.now()
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
 		return nil, problem.Errorf(problem.Unauthenticated, "Invalid API Token: the token expired at %s. Create a new one.", t.ExpiresAt.Format(time.RFC3339))
+	}
+	if t.PublisherID != 0 {
+		// A minted token lives minutes and its minting is the event;
+		// its last use is kept, no event per use.
+		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
+			return nil, fmt.Errorf("index: authenticate: %w", err)
+		}
+		t.LastUsedAt = now
+		return &Principal{Token: t, Meta: m}, nil
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil {
@@ -167,6 +200,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string, m audit.M
 // canUpload decides whether p may upload to an existing project.
 func (s *Service) canUpload(ctx context.Context, q interface {
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
+	PublisherLinked(ctx context.Context, publisherID, projectID int64) (bool, error)
 	GateQuerier
 }, p *Principal, proj *store.Project) error {
 	if p.Token != nil && p.Token.Scoped {
@@ -177,6 +211,19 @@ func (s *Service) canUpload(ctx context.Context, q interface {
 		if !allowed {
 			return problem.Errorf(problem.Forbidden, "The given token isn't allowed to upload to project '%s'. Use a token scoped to this project or to all your projects.", proj.Name)
 		}
+	}
+	if p.Publisher() {
+		// The publisher's projects are its token's scope; the two-factor
+		// mandate binds people, and an Owner bound by it added the
+		// publisher (as on PyPI). A project taken from the publisher
+		// since the token was minted is out of its reach at once. The
+		// project's status still applies.
+		if linked, err := q.PublisherLinked(ctx, p.Token.PublisherID, proj.ID); err != nil {
+			return fmt.Errorf("index: publisher: %w", err)
+		} else if !linked {
+			return problem.Errorf(problem.Forbidden, "The trusted publisher of this token no longer publishes project '%s'.", proj.Name)
+		}
+		return s.statusRefusal(p, proj, ActionUpload)
 	}
 	if _, err := q.RoleOf(ctx, proj.ID, p.User.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -192,7 +239,7 @@ func (s *Service) canUpload(ctx context.Context, q interface {
 // forbids to upload at all (Config.UploadGate), before any of the upload
 // is read.
 func (s *Service) CheckUploader(ctx context.Context, p *Principal) error {
-	if s.cfg.UploadGate == nil {
+	if s.cfg.UploadGate == nil || p.User == nil {
 		return nil
 	}
 	msg, err := s.cfg.UploadGate(ctx, p.User)

@@ -65,7 +65,7 @@ func (s *Service) statusRefusal(p *Principal, proj *store.Project, action string
 		// Warehouse's refusal (the archived project's permissions lack
 		// upload), with the reason said.
 		return problem.Errorf(problem.Forbidden, "The user '%s' isn't allowed to upload to project '%s': the project is archived. See %s for more information.",
-			p.User.Username, proj.Name, s.helpURL("project-archived"))
+			p.Name(), proj.Name, s.helpURL("project-archived"))
 	}
 	return nil
 }

@@ -239,7 +239,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if !res.Existing {
 		s.cache.Invalidate(normalized, created)
 		s.log.InfoContext(ctx, "upload", "project", res.Project, "version", res.Version, "filename", fn,
-			"size", in.Size, "user", p.User.Username)
+			"size", in.Size, "user", p.Name())
 	}
 	if created && res.Review != nil {
 		s.tellLookalike(ctx, res.Review)
@@ -522,20 +522,20 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		packagetype := form.Get("filetype")
 		f := &store.File{ReleaseID: rel.ID, ProjectID: proj.ID, Filename: fn, PackageType: packagetype, PythonVersion: pyversion,
 			RequiresPython: meta.RequiresPython, Size: in.Size, MD5: in.MD5, SHA256: in.SHA256, Blake2_256: in.Blake2_256,
-			MetadataSHA256: metaSHA, Comment: form.Get("comment"), UploadedBy: p.User.ID, UploadTime: now}
+			MetadataSHA256: metaSHA, Comment: form.Get("comment"), UploadedBy: p.actorID(), UploadTime: now}
 		if err := tx.InsertFile(ctx, f); err != nil {
 			return err
 		}
 		if err := tx.RegisterFilename(ctx, fn, u.key, now); err != nil {
 			return err
 		}
-		if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileUploaded, p.User.ID,
+		if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileUploaded, p.actorID(),
 			map[string]any{"filename": fn, "version": rel.Version}); err != nil {
 			return err
 		}
 		var warnings []string
 		if u.recordProblem != "" {
-			if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileRecordMismatch, p.User.ID,
+			if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.FileRecordMismatch, p.actorID(),
 				map[string]any{"filename": fn, "problem": u.recordProblem}); err != nil {
 				return err
 			}
@@ -581,6 +581,7 @@ type reader interface {
 	GateQuerier
 	ProjectByName(ctx context.Context, normalized string) (*store.Project, error)
 	RoleOf(ctx context.Context, projectID, userID int64) (string, error)
+	PublisherLinked(ctx context.Context, publisherID, projectID int64) (bool, error)
 	FileByFilename(ctx context.Context, filename string) (*store.File, error)
 	FileByDigest(ctx context.Context, sha256, blake2 string) (*store.File, error)
 	UsedFilename(ctx context.Context, filename, key string) (string, error)
@@ -662,7 +663,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	// is there (twine --skip-existing) still succeeds.
 	if w := s.cfg.ReleaseUploadWindow; w > 0 && created.Before(s.now().Add(-w)) {
 		s.log.InfoContext(ctx, "upload refused", "reason", "closed-release", "project", proj.Name, "version", u.version.String(),
-			"filename", fn, "user", u.p.User.Username, "release_created", created)
+			"filename", fn, "user", u.p.Name(), "release_created", created)
 		return nil, nil, s.releaseClosed()
 	}
 	if u.filetype == "sdist" {

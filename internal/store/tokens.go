@@ -7,11 +7,18 @@ import (
 	"time"
 )
 
-// Token is an API token. Only the hash of its secret is stored.
+// Token is an API token. Only the hash of its secret is stored. It
+// belongs to a user, or, when minted by trusted publishing, to a
+// publisher (PublisherID; UserID is then 0).
 type Token struct {
 	ID     int64
 	UserID int64
-	Name   string
+	// PublisherID is the trusted publisher a minted token acts for, and
+	// PublisherClaims the claims of the ID token it was minted from that
+	// events show (a JSON object: workflow, ref, sha, ...).
+	PublisherID     int64
+	PublisherClaims string
+	Name            string
 	// Prefix is the start of the token, shown to its owner to tell tokens apart.
 	Prefix string
 	Hash   string
@@ -36,8 +43,9 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 	if !t.ExpiresAt.IsZero() {
 		expires = micros(t.ExpiresAt)
 	}
-	id, err := q.insertID(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, scoped, can_manage, expires_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, t.UserID, t.Name, t.Prefix, t.Hash, t.Scoped, t.CanManage, expires, micros(t.CreatedAt))
+	id, err := q.insertID(ctx, `INSERT INTO api_tokens (user_id, publisher_id, publisher_claims, name, prefix, token_hash, scoped, can_manage,
+		expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, nullID(t.UserID), nullID(t.PublisherID), t.PublisherClaims,
+		t.Name, t.Prefix, t.Hash, t.Scoped, t.CanManage, expires, micros(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: create token: %w", err)
 	}
@@ -50,17 +58,19 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 	return nil
 }
 
-const tokenColumns = `id, user_id, name, prefix, token_hash, scoped, can_manage, expires_at, last_used_at, created_at`
+const tokenColumns = `id, user_id, publisher_id, publisher_claims, name, prefix, token_hash, scoped, can_manage, expires_at, last_used_at, created_at`
 
 func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 	var (
-		t             Token
-		expires, used sql.NullInt64
-		created       int64
+		t               Token
+		expires, used   sql.NullInt64
+		user, publisher sql.NullInt64
+		created         int64
 	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &t.CanManage, &expires, &used, &created); err != nil {
+	if err := row.Scan(&t.ID, &user, &publisher, &t.PublisherClaims, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &t.CanManage, &expires, &used, &created); err != nil {
 		return nil, notFound(err)
 	}
+	t.UserID, t.PublisherID = user.Int64, publisher.Int64
 	if expires.Valid {
 		t.ExpiresAt = fromMicros(expires.Int64)
 	}

@@ -1,0 +1,118 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/auth"
+	"cheeseshop/internal/pep"
+	"cheeseshop/internal/problem"
+	"cheeseshop/internal/store"
+)
+
+// The hooks of trusted publishing (internal/publish), which keeps its
+// own rows but changes projects only through the index's rules.
+
+// ChangeProjectCredentials runs fn, a change to the named project that
+// grants or withdraws a way to publish it (a trusted publisher), in one
+// transaction: p must act through a signed-in session that proved its
+// identity lately (as to create an API token; no token adds a
+// credential), be one of the project's Owners, and pass the two-factor
+// mandate for action, as every Owner-only change. The project is locked
+// for the transaction; a refusal of the mandate is recorded.
+func (s *Service) ChangeProjectCredentials(ctx context.Context, p *Principal, m audit.Meta, project, action string,
+	fn func(tx *store.Tx, proj *store.Project) error) error {
+	if p.Token != nil {
+		s.tokenRefused(ctx, p, "to "+action)
+		return problem.Errorf(problem.Forbidden, "API tokens cannot %s: sign in to the web UI at %s and do it there.", action, s.cfg.BaseURL)
+	}
+	if !p.RecentAuth {
+		return problem.Wrap(auth.ErrReauthRequired, problem.Forbidden, fmt.Sprintf(
+			"Confirm it is you before you %s: re-authenticate in the web UI at %s/manage/account/reauth/ "+
+				"(with your second factor if you have one), then try again within 10 minutes.", action, s.cfg.BaseURL))
+	}
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		proj, err := s.ownedProject(ctx, tx, p, project, action)
+		if err != nil {
+			return err
+		}
+		return fn(tx, proj)
+	})
+	return wrap(err, "%s of %s", action, project)
+}
+
+// CheckProjectName says whether a project could be created under name
+// now (valid, not prohibited, not a standard-library module, no
+// look-alike collision with an existing project): the early check of a
+// pending trusted publisher, which creates its project later, through
+// CreateProjectFor, where the rules apply again.
+func (s *Service) CheckProjectName(ctx context.Context, name string) error {
+	return s.CheckNewName(ctx, s.store, name)
+}
+
+// CreateProjectFor creates the named project with u as its Owner, as an
+// upload would (the same name rules, and a look-alike of a protected
+// name held or flagged for review by the same policy), and runs fn in
+// the same transaction: a pending trusted publisher becomes the
+// project's publisher there. An existing project is a Conflict. The
+// creation is journalled, recorded as by u, and the cache is told.
+func (s *Service) CreateProjectFor(ctx context.Context, u *store.User, m audit.Meta, name string,
+	fn func(tx *store.Tx, proj *store.Project) error) (*store.Project, error) {
+	p := &Principal{User: u, Meta: m}
+	normalized := pep.NormalizeName(name)
+	var (
+		proj   *store.Project
+		review *store.NameReview
+	)
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+		review = nil
+		if _, err := tx.ProjectByName(ctx, normalized); err == nil {
+			return problem.Errorf(problem.Conflict, "The project '%s' exists already.", name)
+		}
+		if err := s.CheckNewName(ctx, tx, name); err != nil {
+			return err
+		}
+		match, err := s.lookalike(ctx, tx, p, name, normalized)
+		if err != nil {
+			return err
+		}
+		if proj, err = s.createProject(ctx, tx, p, name, normalized); err != nil {
+			return err
+		}
+		if err := s.projectEvent(ctx, tx, p, m, proj, audit.ProjectCreated, u.ID, nil); err != nil {
+			return err
+		}
+		if match != nil {
+			if review, err = s.review(ctx, tx, p, proj, match); err != nil {
+				return err
+			}
+		}
+		return fn(tx, proj)
+	})
+	if err != nil {
+		return nil, wrap(err, "create project %s", name)
+	}
+	s.cache.Invalidate(normalized, true)
+	if review != nil {
+		s.tellLookalike(ctx, review)
+	}
+	return proj, nil
+}
+
+// CollaboratorProject finds the named project for p, which must hold a
+// role on it (within its token's scope): what the lists of a project's
+// trusted publishers ask.
+func (s *Service) CollaboratorProject(ctx context.Context, p *Principal, project string) (*store.Project, error) {
+	proj, err := s.store.ProjectByName(ctx, pep.NormalizeName(project))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.Errorf(problem.NotFound, "No project named '%s'.", project)
+	} else if err != nil {
+		return nil, wrap(err, "project %s", project)
+	}
+	if _, err := s.requireRole(ctx, s.store, p, proj, false); err != nil {
+		return nil, wrap(err, "project %s", project)
+	}
+	return proj, nil
+}
