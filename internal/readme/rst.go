@@ -137,6 +137,10 @@ type target struct {
 	implicit bool   // a section title
 	dup      bool   // an implicit name given twice: no longer a target
 	line     int
+	// href is where an indirect target leads, once resolved; visiting
+	// marks the targets of the chain being resolved, to find a cycle.
+	href     string
+	visiting bool
 }
 
 // subst is a substitution definition.

@@ -173,6 +173,18 @@ func (d *doc) addTarget(line int, name string, t *target) {
 // makeID returns a new id for name as docutils makes them: lower case
 // ASCII letters and digits, other runs of characters a hyphen.
 func (d *doc) makeID(name string) string {
+	id := docutilsID(name)
+	for id == "" || d.ids[id] {
+		d.idSeq++ // docutils numbers the ids it makes up: id1, id2, ...
+		id = "id" + strconv.Itoa(d.idSeq)
+	}
+	d.ids[id] = true
+	return id
+}
+
+// docutilsID is the id docutils makes of name (its make_id), before it
+// numbers the empty ones and the ones taken.
+func docutilsID(name string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(name) {
@@ -186,13 +198,7 @@ func (d *doc) makeID(name string) string {
 			dash = true
 		}
 	}
-	id := strings.TrimLeft(b.String(), "0123456789-")
-	for id == "" || d.ids[id] {
-		d.idSeq++ // docutils numbers the ids it makes up: id1, id2, ...
-		id = "id" + strconv.Itoa(d.idSeq)
-	}
-	d.ids[id] = true
-	return id
+	return strings.TrimLeft(b.String(), "0123456789-")
 }
 
 // footnote registers a footnote or citation.

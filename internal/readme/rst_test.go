@@ -26,6 +26,10 @@ func TestRSTRefusals(t *testing.T) {
 		{"bullet item unindented", "- a\n b\n", "Bullet list ends without a blank line; unexpected unindent."},
 		{"bullet item with paragraphs", "- a\n\n  b\n- c\n", ""},
 		{"enumerator then text is a paragraph", "1. item\ntext\n", ""},
+		{"indirect target chain longer than 16", indirectChain(40) + "\na0_\n", ""},
+		{"circular indirect targets", ".. _a: b_\n.. _b: c_\n.. _c: a_\n\na_\n", `Indirect hyperlink target "a" (id="a") refers to target "b", forming a circular reference.`},
+		{"circular indirect targets, not referenced", "text\n\n.. _a: b_\n.. _b: a_\n", `Indirect hyperlink target "a" (id="a") refers to target "b", forming a circular reference.`},
+		{"indirect target to nothing", "text\n\n.. _a: b_\n", `Indirect hyperlink target "a" (id="a") refers to target "b", which does not exist.`},
 		{"unclosed emphasis", "*emphasis\n", "Inline emphasis start-string without end-string."},
 		{"unclosed strong", "**strong\n", "Inline strong start-string without end-string."},
 		{"unclosed literal", "``literal\n", "Inline literal start-string without end-string."},
@@ -138,6 +142,8 @@ func TestRSTHTML(t *testing.T) {
 		{"standalone link", "Go to https://example.org/x.\n", []string{`<a href="https://example.org/x" rel="nofollow ugc noopener">https://example.org/x</a>.`}, nil},
 		{"javascript link", "`x <javascript:alert(1)>`_\n", []string{"<p>x</p>"}, []string{"<a", "javascript"}},
 		{"javascript target", "x_\n\n.. _x: javascript:alert(1)\n", nil, []string{"<a", "javascript:"}},
+		{"long indirect chain", "a0_\n\n" + indirectChain(40), []string{`<a href="https://example.org/" rel="nofollow ugc noopener">a0</a>`}, nil},
+		{"javascript at the end of an indirect chain", "a0_\n\n" + strings.Replace(indirectChain(3), "https://example.org/", "javascript:alert(1)", 1), []string{"<p>a0</p>"}, []string{"<a", "javascript"}},
 		{"javascript image", ".. image:: javascript:alert(1)\n   :target: javascript:alert(2)\n", []string{"<img"}, []string{"javascript:", "<a"}},
 		{"data image", ".. image:: data:text/html;base64,PHNjcmlwdD4=\n", nil, []string{"data:"}},
 		{"badge", ".. |b| image:: https://img.example/b.svg\n   :target: https://example.org\n   :alt: build\n\n|b|\n",
@@ -215,8 +221,20 @@ func rstWorstCases() map[string]string {
 		"exponential replace": exponentialReplace(40),
 		"footnote refs":       rep("[#]_ ") + "\n\n.. [#] x\n",
 		"anonymous":           rep("`a`__ ") + "\n",
+		"indirect chain":      indirectChain(20000) + "\n" + strings.Repeat("a0_ ", (n-len(indirectChain(20000)))/4),
 		"indented explicit":   nested("   ", ".. note::\n\n", 1000),
 	}
+}
+
+// indirectChain defines n indirect targets a0 to a(n-1), each naming
+// the next, and a(n) with an address.
+func indirectChain(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ".. _a%d: a%d_\n", i, i+1)
+	}
+	fmt.Fprintf(&b, ".. _a%d: https://example.org/\n", n)
+	return b.String()
 }
 
 // exponentialReplace defines n substitutions, each twice the next.
