@@ -37,6 +37,12 @@ func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
 			end++
 		}
 		blk, *i = lines[*i+1:end], end
+	} else if strings.TrimSpace(first) == ".." && (*i+1 == len(lines) || strings.TrimSpace(lines[*i+1]) == "") {
+		// An empty comment before a blank line ends what precedes it
+		// and takes nothing after it: the indented text that follows is
+		// a block quote (docutils' "tiny but practical wart").
+		*i++
+		return nil
 	} else {
 		var end int
 		blk, end = indented(lines, *i+1)
