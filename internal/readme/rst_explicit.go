@@ -145,16 +145,18 @@ func refName(first string, more []string) (string, bool) {
 	return "", false
 }
 
-// unescape removes backslash escapes.
+// unescape removes backslash escapes: an escaped space or line end goes
+// with its backslash, and so does a backslash that ends the text (docutils
+// escapes nothing with it).
 func unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}
 	var b strings.Builder
 	for k := 0; k < len(s); k++ {
-		if s[k] == '\\' && k+1 < len(s) {
+		if s[k] == '\\' {
 			k++
-			if s[k] == ' ' || s[k] == '\n' {
+			if k == len(s) || s[k] == ' ' || s[k] == '\n' {
 				continue
 			}
 		}
@@ -434,11 +436,16 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		return &block{kind: kRubric, line: line, text: strings.TrimSpace(args)}
 	case "epigraph", "highlights", "pull-quote":
 		return &block{kind: kQuote, line: line, classes: name, children: p.body(content, cline, depth+1)}
-	case "compound", "container", "header", "footer", "line-block", "class":
+	case "compound", "container", "line-block", "class":
 		if len(content) == 0 {
 			return nil
 		}
 		return &block{kind: kContainer, line: line, children: p.body(content, cline, depth+1)}
+	case "header", "footer":
+		// Parsed (its errors refuse the description), but docutils puts
+		// it in the page decoration, which PyPI does not show.
+		p.body(content, cline, depth+1)
+		return &block{kind: kHidden, line: line}
 	case "contents":
 		depthOpt := 0
 		if v, ok := opts["depth"]; ok {

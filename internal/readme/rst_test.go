@@ -145,6 +145,8 @@ func TestRSTHTML(t *testing.T) {
 		{"javascript target", "x_\n\n.. _x: javascript:alert(1)\n", nil, []string{"<a", "javascript:"}},
 		{"empty comment ends a list, then a quote", "- item\n\n..\n\n   quote\n\n..\n   comment\n",
 			[]string{"<li>item</li>\n</ul>\n<blockquote>\n<p>quote</p>\n</blockquote>"}, []string{"comment"}},
+		{"header and footer not shown", ".. header:: top text\n\n.. footer:: bottom text\n\nbody\n", []string{"<p>body</p>"}, []string{"top text", "bottom text"}},
+		{"escaped line ends", "a\\\nb and c\\\n\nterm\\\n  def\n", []string{"<p>ab and c</p>", "<dt>term</dt>"}, []string{`\`}},
 		{"long indirect chain", "a0_\n\n" + indirectChain(40), []string{`<a href="https://example.org/" rel="nofollow ugc noopener">a0</a>`}, nil},
 		{"javascript at the end of an indirect chain", "a0_\n\n" + strings.Replace(indirectChain(3), "https://example.org/", "javascript:alert(1)", 1), []string{"<p>a0</p>"}, []string{"<a", "javascript"}},
 		{"javascript image", ".. image:: javascript:alert(1)\n   :target: javascript:alert(2)\n", []string{"<img"}, []string{"javascript:", "<a"}},
