@@ -3,6 +3,7 @@ package readme
 import (
 	"encoding/csv"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -256,14 +257,30 @@ func directiveParts(first string, blk []string, hasArgs, hasOpts bool) (args str
 			argLines = append(argLines, body[k])
 			k++
 		}
-	} else if first != "" {
-		// No arguments: text on the first line starts the content.
-		body = append([]string{first}, body...)
-		contentLine = -1
+	} else {
+		if first != "" {
+			// No arguments: text on the first line starts the content.
+			body = append([]string{first}, body...)
+			contentLine = -1
+		}
+		// As docutils reads them, the options of a directive without
+		// arguments may end the content's first lines, before a blank
+		// line: move them before it.
+		end := slices.Index(body, "")
+		if end < 0 {
+			end = len(body)
+		}
+		for j := 1; hasOpts && j < end; j++ {
+			if optionLineRE.MatchString(body[j]) {
+				body = slices.Concat(body[j:end], []string{""}, body[:j], body[end:])
+				contentLine -= end - j + 1
+				break
+			}
+		}
 	}
 	args = strings.Join(argLines, "\n")
 	opts = map[string]string{}
-	if hasOpts && (hasArgs || first == "") {
+	if hasOpts {
 		for k < len(body) && optionLineRE.MatchString(body[k]) {
 			m := optionLineRE.FindStringSubmatch(body[k])
 			name := strings.ToLower(m[1])
