@@ -250,7 +250,12 @@ func directiveParts(first string, blk []string, hasArgs, hasOpts bool) (args str
 	k := 0
 	argLines := []string{}
 	if hasArgs {
-		if first != "" {
+		switch {
+		case hasOpts && optionLineRE.MatchString(first):
+			// No arguments, options from the first line on.
+			body = append([]string{first}, body...)
+			contentLine = -1
+		case first != "":
 			argLines = append(argLines, first)
 		}
 		for k < len(body) && body[k] != "" && !(hasOpts && optionLineRE.MatchString(body[k])) {
@@ -474,10 +479,10 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 			depthOpt = n
 		}
 		title := strings.TrimSpace(args)
-		if title == "" {
-			title = "Contents"
-		}
 		_, local := opts["local"]
+		if title == "" && !local {
+			title = "Contents" // a local one has no title unless given
+		}
 		return &block{kind: kContents, line: line, title: title, n: depthOpt, style: map[bool]string{true: "local"}[local]}
 	case "role":
 		m := regexp.MustCompile(`^([\w.+:-]+)(?:\(([\w.+:-]+)\))?$`).FindStringSubmatch(strings.TrimSpace(args))

@@ -324,7 +324,10 @@ func (w *rstWriter) block(b *block, depth int) {
 		if !hasSection(sections) {
 			return // docutils drops an empty table of contents
 		}
-		w.s(`<nav class="contents">`, "\n", `<p class="topic-title">`, template.HTMLEscapeString(b.title), "</p>\n")
+		w.s(`<nav class="contents">`, "\n")
+		if b.title != "" {
+			w.s(`<p class="topic-title">`, template.HTMLEscapeString(b.title), "</p>\n")
+		}
 		w.contents(sections, b.n, 1)
 		w.s("</nav>\n")
 	case kFootnote:

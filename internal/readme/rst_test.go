@@ -153,6 +153,8 @@ func TestRSTHTML(t *testing.T) {
 		{"doc title after badge definitions and targets", ".. |b| image:: https://x/b.svg\n.. _x: https://x\n.. _top:\n\nTitle\n=====\n\ntext x_ |b|\n",
 			[]string{`<span id="top"></span>`, `<p>text <a href="https://x"`}, []string{"Title", "<section"}},
 		{"subtitle after a target", "Intro\n\nA\n=\n\n.. _t: https://x\n\nB\n-\n\ntext t_\n", []string{`<p class="section-subtitle">B</p>`}, []string{"<h3>"}},
+		{"options on a directive's first line", "Title\n=====\n\n.. contents:: :local:\n\nA\n-\n\nt\n", []string{`<nav class="contents">` + "\n<ul"}, []string{":local:", "topic-title"}},
+		{"local contents with a title", ".. contents:: Here\n   :local:\n\nA\n=\n\nt\n\nB\n=\n\nu\n", []string{`<p class="topic-title">Here</p>`}, nil},
 		{"long indirect chain", "a0_\n\n" + indirectChain(40), []string{`<a href="https://example.org/" rel="nofollow ugc noopener">a0</a>`}, nil},
 		{"javascript at the end of an indirect chain", "a0_\n\n" + strings.Replace(indirectChain(3), "https://example.org/", "javascript:alert(1)", 1), []string{"<p>a0</p>"}, []string{"<a", "javascript"}},
 		{"javascript image", ".. image:: javascript:alert(1)\n   :target: javascript:alert(2)\n", []string{"<img"}, []string{"javascript:", "<a"}},
