@@ -155,6 +155,14 @@ func TestRSTHTML(t *testing.T) {
 		{"subtitle after a target", "Intro\n\nA\n=\n\n.. _t: https://x\n\nB\n-\n\ntext t_\n", []string{`<p class="section-subtitle">B</p>`}, []string{"<h3>"}},
 		{"options on a directive's first line", "Title\n=====\n\n.. contents:: :local:\n\nA\n-\n\nt\n", []string{`<nav class="contents">` + "\n<ul"}, []string{":local:", "topic-title"}},
 		{"local contents with a title", ".. contents:: Here\n   :local:\n\nA\n=\n\nt\n\nB\n=\n\nu\n", []string{`<p class="topic-title">Here</p>`}, nil},
+		{"grid table with a last row spanning the columns", "+---+---+\n| a | b |\n+===+===+\n| c | d |\n+---+---+\n| spans |\n+-------+\n",
+			[]string{`<tr><td colspan="2">spans</td></tr>`}, nil},
+		{"docutils' grid table example", "+------------+------------+-----------+\n| Header 1   | Header 2   | Header 3  |\n+============+============+===========+\n" +
+			"| body row 1 | column 2   | column 3  |\n+------------+------------+-----------+\n| body row 2 | Cells may span columns.|\n" +
+			"+------------+------------+-----------+\n| body row 3 | Cells may  | - Cells   |\n+------------+ span rows. | - contain |\n" +
+			"| body row 4 |            | - blocks. |\n+------------+------------+-----------+\n",
+			[]string{`<td colspan="2">Cells may span columns.</td>`, `<td rowspan="2">Cells may
+span rows.</td>`, "<td>body row 4</td>"}, nil},
 		{"long indirect chain", "a0_\n\n" + indirectChain(40), []string{`<a href="https://example.org/" rel="nofollow ugc noopener">a0</a>`}, nil},
 		{"javascript at the end of an indirect chain", "a0_\n\n" + strings.Replace(indirectChain(3), "https://example.org/", "javascript:alert(1)", 1), []string{"<p>a0</p>"}, []string{"<a", "javascript"}},
 		{"javascript image", ".. image:: javascript:alert(1)\n   :target: javascript:alert(2)\n", []string{"<img"}, []string{"javascript:", "<a"}},
