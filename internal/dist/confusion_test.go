@@ -2,6 +2,7 @@ package dist
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"flag"
 	"hash/crc32"
@@ -409,6 +410,27 @@ func confusionFixtures() []confusionFixture {
 	add("zip64_end_record_saturated.zip", a(zarchive{members: honest(), zip64: true, eocd: func(records *uint16, size, offset *uint32) {
 		*records, *size, *offset = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
 	}}), "")
+	add("zip64_local_size_override.zip", func() []byte {
+		// The local header gives the size of a deflate stream that ends
+		// early, and a ZIP64 extra (which zipfile, pip and PyPI believe)
+		// the size of that stream and the hidden header after it, which
+		// a reader streaming local headers by their own sizes unpacks.
+		var def bytes.Buffer
+		fw, _ := flate.NewWriter(&def, flate.BestCompression)
+		fw.Write([]byte(goodInit))
+		fw.Close()
+		hidden := zarchive{members: []zmember{stored("pkg/__init__.py", evilInit)}}.bytes()
+		hidden = hidden[:localLen+len("pkg/__init__.py")+len(evilInit)]
+		data := append(def.Bytes(), hidden...)
+		m := zmember{local: zhdr{name: "pkg/__init__.py", method: 8, crc: crc32.ChecksumIEEE([]byte(goodInit)),
+			csize: uint32(def.Len()), usize: uint32(len(goodInit)), extra: zip64Sizes(uint64(len(goodInit)), uint64(len(data)))}, data: data}
+		m.central = &zhdr{name: m.local.name, method: 8, crc: m.local.crc, csize: uint32(len(data)), usize: m.local.usize}
+		return zarchive{members: []zmember{m, stored("pkg-1.0.dist-info/RECORD", "pkg/__init__.py,,\n")}}.bytes()
+	}, "ZIP64 extra disagrees with the local header sizes")
+	add("zip64_local_sizes_repeated.zip", a(zarchive{members: []zmember{with(stored("pkg/__init__.py", goodInit), func(m *zmember) {
+		m.central = ptr(m.local)
+		m.local.extra = zip64Sizes(uint64(len(goodInit)), uint64(len(goodInit)))
+	})}}), "")
 	add("not_a_zip.zip", func() []byte { return []byte("just text, not an archive at all") }, "")
 	return fx
 }

@@ -187,6 +187,7 @@ func (w *zipWalker) localHeader(at int64) error {
 		csize:  uint64(le.Uint32(h[14:])),
 		usize:  uint64(le.Uint32(h[18:])),
 	}
+	headerCsize, headerUsize := e.csize, e.usize
 	nameLen, extraLen := int(le.Uint16(h[22:])), int(le.Uint16(h[24:]))
 	nx, err := w.c.read(nameLen + extraLen)
 	if err != nil {
@@ -220,6 +221,14 @@ func (w *zipWalker) localHeader(at int64) error {
 	name := string(rawName)
 	if _, dup := w.local[name]; dup {
 		return walkError("Duplicate filename in local headers")
+	}
+	// Beyond PyPI, which takes the compressed size from a ZIP64 extra
+	// even when the header gives one: a reader streaming the local
+	// headers takes the header's, and would look for the next record
+	// inside this one's data, where the central directory readers see
+	// none. A ZIP64 extra may only stand for a saturated size.
+	if headerCsize != 0xFFFFFFFF && headerCsize != e.csize || headerUsize != 0xFFFFFFFF && headerUsize != e.usize {
+		return walkError("ZIP64 extra disagrees with the local header sizes")
 	}
 	// Beyond PyPI.
 	if !printable(name) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/clocktest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/problem"
@@ -101,4 +102,45 @@ func TestReleaseClosedMessage(t *testing.T) {
 			t.Errorf("window %s: %q, want %q first", window, got, want)
 		}
 	}
+}
+
+// TestReleaseUploadWindowSpellings: a closed release stays closed to every
+// spelling of its version (they name one release), yanked or not, and
+// with its files deleted: the release's age counts, not its files'.
+func TestReleaseUploadWindowSpellings(t *testing.T) {
+	t.Parallel()
+	const fortnight = 14 * 24 * time.Hour
+	const closed = "Uploading new files to releases older than 14 days is not allowed."
+	storetest.EachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, dialect, Config{ReleaseUploadWindow: fortnight})
+		clk := clocktest.New(time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC))
+		f.svc.now = clk.Now
+		alice := f.user("alice")
+		f.mustWheel(alice, disttest.Dist{Name: "demo", Version: "1.0"})
+		f.mustWheel(alice, disttest.Dist{Name: "demo", Version: "2.0a0"})
+		f.mustWheel(alice, disttest.Dist{Name: "demo", Version: "3.0"})
+		clk.Add(fortnight + time.Second)
+		if err := f.svc.Yank(ctx, alice, audit.Meta{}, "demo", "2.0a0", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.DeleteFile(ctx, alice, "demo-3.0-py3-none-any.whl"); err != nil {
+			t.Fatal(err)
+		}
+		// Another tag than the first wheel's, so that no spelling of
+		// its file name is taken: only the window refuses these.
+		wheel := func(p *Principal, d disttest.Dist) (*UploadResult, error) {
+			w := d.Wheel()
+			return f.upload(p, d.Form("bdist_wheel", w), "demo-"+d.Version+"-py2.py3-none-any.whl", w)
+		}
+		for _, v := range []string{"1.0.0", "1", "01.0", "1.00", "0!1.0", "1.0.0.0", "v1.0", "2.0a", "2.0alpha0", "2.0-a0", "3.0", "3"} {
+			d := disttest.Dist{Name: "demo", Version: v, Summary: "planted"}
+			for kind, up := range map[string]func(*Principal, disttest.Dist) (*UploadResult, error){"wheel": wheel, "sdist": f.uploadSdist} {
+				res, err := up(alice, d)
+				if err == nil || !strings.HasPrefix(err.Error(), closed) && !strings.HasPrefix(err.Error(), "Invalid wheel filename") {
+					t.Errorf("%s %s to a closed release: %+v, %v; want %q", kind, v, res, err, closed)
+				}
+			}
+		}
+	})
 }

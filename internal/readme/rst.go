@@ -3,6 +3,7 @@ package readme
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -137,6 +138,10 @@ type target struct {
 	implicit bool   // a section title
 	dup      bool   // an implicit name given twice: no longer a target
 	line     int
+	// href is where an indirect target leads, once resolved; visiting
+	// marks the targets of the chain being resolved, to find a cycle.
+	href     string
+	visiting bool
 }
 
 // subst is a substitution definition.
@@ -938,11 +943,11 @@ func (d *doc) sectionize(flat []*block) []*block {
 	// part of the fragment PyPI shows); the same once more for a
 	// subtitle.
 	body := root.children
-	if s := onlySection(body); s != nil {
-		body = s.children
+	if s, k := onlySection(body); s != nil {
+		body = slices.Concat(body[:k], s.children)
 		s.n = -1 // the title: not shown, not in contents
-		if t := onlySection(body); t != nil {
-			body = t.children
+		if t, k := onlySection(body); t != nil {
+			body = slices.Concat(body[:k], t.children)
 			t.n = -1
 		}
 	}
@@ -963,19 +968,20 @@ func plainTitle(s string) string {
 	}, s)
 }
 
-// onlySection returns the section of blocks when it is their only
-// element (internal targets aside).
-func onlySection(blocks []*block) *block {
-	var s *block
-	for _, b := range blocks {
+// onlySection returns the section of blocks when it is their last
+// element and only targets and substitution definitions (which docutils
+// leaves out of the count, with comments) come before it, and its index.
+func onlySection(blocks []*block) (*block, int) {
+	for k, b := range blocks {
 		switch {
-		case b.kind == kSection && s == nil:
-			s = b
+		case b.kind == kHidden || b.kind == kTarget:
+		case b.kind == kSection && k == len(blocks)-1:
+			return b, k
 		default:
-			return nil
+			return nil, 0
 		}
 	}
-	return s
+	return nil, 0
 }
 
 // transitions reports transitions where docutils refuses them: first in
@@ -1005,9 +1011,9 @@ func (d *doc) subtitles(blocks []*block) {
 		if b.kind != kSection {
 			continue
 		}
-		if s := onlySection(b.children); s != nil {
+		if s, k := onlySection(b.children); s != nil {
 			b.style = s.title // the subtitle
-			b.children = s.children
+			b.children = slices.Concat(b.children[:k], s.children)
 			s.n = -2
 		}
 		d.subtitles(b.children)

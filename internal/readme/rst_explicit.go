@@ -3,6 +3,7 @@ package readme
 import (
 	"encoding/csv"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,6 +38,12 @@ func (p *rstParser) explicit(lines []string, i *int, lineno, depth int) *block {
 			end++
 		}
 		blk, *i = lines[*i+1:end], end
+	} else if strings.TrimSpace(first) == ".." && (*i+1 == len(lines) || strings.TrimSpace(lines[*i+1]) == "") {
+		// An empty comment before a blank line ends what precedes it
+		// and takes nothing after it: the indented text that follows is
+		// a block quote (docutils' "tiny but practical wart").
+		*i++
+		return nil
 	} else {
 		var end int
 		blk, end = indented(lines, *i+1)
@@ -139,16 +146,18 @@ func refName(first string, more []string) (string, bool) {
 	return "", false
 }
 
-// unescape removes backslash escapes.
+// unescape removes backslash escapes: an escaped space or line end goes
+// with its backslash, and so does a backslash that ends the text (docutils
+// escapes nothing with it).
 func unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}
 	var b strings.Builder
 	for k := 0; k < len(s); k++ {
-		if s[k] == '\\' && k+1 < len(s) {
+		if s[k] == '\\' {
 			k++
-			if s[k] == ' ' || s[k] == '\n' {
+			if k == len(s) || s[k] == ' ' || s[k] == '\n' {
 				continue
 			}
 		}
@@ -173,6 +182,18 @@ func (d *doc) addTarget(line int, name string, t *target) {
 // makeID returns a new id for name as docutils makes them: lower case
 // ASCII letters and digits, other runs of characters a hyphen.
 func (d *doc) makeID(name string) string {
+	id := docutilsID(name)
+	for id == "" || d.ids[id] {
+		d.idSeq++ // docutils numbers the ids it makes up: id1, id2, ...
+		id = "id" + strconv.Itoa(d.idSeq)
+	}
+	d.ids[id] = true
+	return id
+}
+
+// docutilsID is the id docutils makes of name (its make_id), before it
+// numbers the empty ones and the ones taken.
+func docutilsID(name string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(name) {
@@ -186,13 +207,7 @@ func (d *doc) makeID(name string) string {
 			dash = true
 		}
 	}
-	id := strings.TrimLeft(b.String(), "0123456789-")
-	for id == "" || d.ids[id] {
-		d.idSeq++ // docutils numbers the ids it makes up: id1, id2, ...
-		id = "id" + strconv.Itoa(d.idSeq)
-	}
-	d.ids[id] = true
-	return id
+	return strings.TrimLeft(b.String(), "0123456789-")
 }
 
 // footnote registers a footnote or citation.
@@ -235,21 +250,42 @@ func directiveParts(first string, blk []string, hasArgs, hasOpts bool) (args str
 	k := 0
 	argLines := []string{}
 	if hasArgs {
-		if first != "" {
+		switch {
+		case hasOpts && optionLineRE.MatchString(first):
+			// No arguments, options from the first line on.
+			body = append([]string{first}, body...)
+			contentLine = -1
+		case first != "":
 			argLines = append(argLines, first)
 		}
 		for k < len(body) && body[k] != "" && !(hasOpts && optionLineRE.MatchString(body[k])) {
 			argLines = append(argLines, body[k])
 			k++
 		}
-	} else if first != "" {
-		// No arguments: text on the first line starts the content.
-		body = append([]string{first}, body...)
-		contentLine = -1
+	} else {
+		if first != "" {
+			// No arguments: text on the first line starts the content.
+			body = append([]string{first}, body...)
+			contentLine = -1
+		}
+		// As docutils reads them, the options of a directive without
+		// arguments may end the content's first lines, before a blank
+		// line: move them before it.
+		end := slices.Index(body, "")
+		if end < 0 {
+			end = len(body)
+		}
+		for j := 1; hasOpts && j < end; j++ {
+			if optionLineRE.MatchString(body[j]) {
+				body = slices.Concat(body[j:end], []string{""}, body[:j], body[end:])
+				contentLine -= end - j + 1
+				break
+			}
+		}
 	}
 	args = strings.Join(argLines, "\n")
 	opts = map[string]string{}
-	if hasOpts && (hasArgs || first == "") {
+	if hasOpts {
 		for k < len(body) && optionLineRE.MatchString(body[k]) {
 			m := optionLineRE.FindStringSubmatch(body[k])
 			name := strings.ToLower(m[1])
@@ -422,11 +458,16 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 		return &block{kind: kRubric, line: line, text: strings.TrimSpace(args)}
 	case "epigraph", "highlights", "pull-quote":
 		return &block{kind: kQuote, line: line, classes: name, children: p.body(content, cline, depth+1)}
-	case "compound", "container", "header", "footer", "line-block", "class":
+	case "compound", "container", "line-block", "class":
 		if len(content) == 0 {
 			return nil
 		}
 		return &block{kind: kContainer, line: line, children: p.body(content, cline, depth+1)}
+	case "header", "footer":
+		// Parsed (its errors refuse the description), but docutils puts
+		// it in the page decoration, which PyPI does not show.
+		p.body(content, cline, depth+1)
+		return &block{kind: kHidden, line: line}
 	case "contents":
 		depthOpt := 0
 		if v, ok := opts["depth"]; ok {
@@ -438,10 +479,10 @@ func (p *rstParser) directive(name, first string, blk []string, line, depth int)
 			depthOpt = n
 		}
 		title := strings.TrimSpace(args)
-		if title == "" {
-			title = "Contents"
-		}
 		_, local := opts["local"]
+		if title == "" && !local {
+			title = "Contents" // a local one has no title unless given
+		}
 		return &block{kind: kContents, line: line, title: title, n: depthOpt, style: map[bool]string{true: "local"}[local]}
 	case "role":
 		m := regexp.MustCompile(`^([\w.+:-]+)(?:\(([\w.+:-]+)\))?$`).FindStringSubmatch(strings.TrimSpace(args))

@@ -1,7 +1,9 @@
 package readme
 
 import (
+	"cmp"
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -61,16 +63,25 @@ func plainNote(why, src string) template.HTML {
 // known: named references, indirect targets, anonymous and auto-numbered
 // footnote references.
 func (d *doc) check() {
-	for _, r := range d.refs {
-		if _, ok := d.resolve(r.line, r.name); !ok {
+	// Indirect targets first, in document order, as docutils resolves
+	// them (referenced or not).
+	var indirect []string
+	for name, t := range d.targets {
+		if t.ref != "" {
+			indirect = append(indirect, name)
+		}
+	}
+	slices.SortFunc(indirect, func(a, b string) int {
+		return cmp.Or(cmp.Compare(d.targets[a].line, d.targets[b].line), strings.Compare(a, b))
+	})
+	for _, name := range indirect {
+		if _, ok := d.resolve(d.targets[name].line, name); !ok {
 			return
 		}
 	}
-	for name, t := range d.targets {
-		if t.ref != "" {
-			if _, ok := d.resolve(t.line, name); !ok {
-				return
-			}
+	for _, r := range d.refs {
+		if _, ok := d.resolve(r.line, r.name); !ok {
+			return
 		}
 	}
 	if d.anonRefs != len(d.anonTargets) {
@@ -313,7 +324,10 @@ func (w *rstWriter) block(b *block, depth int) {
 		if !hasSection(sections) {
 			return // docutils drops an empty table of contents
 		}
-		w.s(`<nav class="contents">`, "\n", `<p class="topic-title">`, template.HTMLEscapeString(b.title), "</p>\n")
+		w.s(`<nav class="contents">`, "\n")
+		if b.title != "" {
+			w.s(`<p class="topic-title">`, template.HTMLEscapeString(b.title), "</p>\n")
+		}
 		w.contents(sections, b.n, 1)
 		w.s("</nav>\n")
 	case kFootnote:

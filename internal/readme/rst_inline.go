@@ -538,15 +538,29 @@ type pendingRef struct {
 	line int
 }
 
-// resolve returns the address a target name refers to.
+// resolve returns the address a target name refers to, following
+// indirect targets however long their chain, as docutils does. Each
+// target of a chain keeps the address it leads to, so that resolving every
+// reference costs time linear in the targets.
 func (d *doc) resolve(line int, name string) (string, bool) {
-	for hops := 0; hops < 16; hops++ {
+	var chain []*target
+	defer func() {
+		for _, t := range chain {
+			t.visiting = false
+		}
+	}()
+	from := "" // the indirect target that named name
+	for {
 		t, ok := d.targets[name]
 		if !ok {
 			if c, ok := d.citations[name]; ok {
-				return "#" + c.id, true
+				return d.resolved(chain, "#"+c.id), true
 			}
-			d.fail(line, `Unknown target name: "%s".`, name)
+			if from != "" {
+				d.fail(d.targets[from].line, `Indirect hyperlink target "%s" (id="%s") refers to target "%s", which does not exist.`, from, docutilsID(from), name)
+			} else {
+				d.fail(line, `Unknown target name: "%s".`, name)
+			}
 			return "", false
 		}
 		if t.dup {
@@ -555,14 +569,28 @@ func (d *doc) resolve(line int, name string) (string, bool) {
 		}
 		switch {
 		case t.url != "":
-			return t.url, true
+			return d.resolved(chain, t.url), true
 		case t.id != "":
-			return "#" + t.id, true
+			return d.resolved(chain, "#"+t.id), true
+		case t.href != "":
+			return d.resolved(chain, t.href), true
+		case t.visiting:
+			d.fail(t.line, `Indirect hyperlink target "%s" (id="%s") refers to target "%s", forming a circular reference.`, name, docutilsID(name), t.ref)
+			return "", false
 		}
-		name = t.ref
+		t.visiting = true
+		chain = append(chain, t)
+		from, name = name, t.ref
 	}
-	d.fail(line, `Indirect hyperlink target "%s" is circular.`, name)
-	return "", false
+}
+
+// resolved records href as where each indirect target of chain leads,
+// and returns it.
+func (d *doc) resolved(chain []*target, href string) string {
+	for _, t := range chain {
+		t.href = href
+	}
+	return href
 }
 
 // footnoteRef writes a footnote or citation reference.

@@ -1,6 +1,8 @@
 package readme
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -43,19 +45,34 @@ func (p *rstParser) gridTable(lines []string, i *int, lineno, depth int) *block 
 	}
 	type rect struct{ top, left, bottom, right int }
 	var rects []rect
-	done := map[[2]int]bool{}
+	// As docutils' GridTableParser: corners are tried top to bottom, left
+	// to right; a corner inside a cell already found (done holds, for each
+	// text column, the last line seen) is skipped, and so is one where no
+	// cell starts (on the top edge of a cell spanning columns, say); the
+	// cells must then cover the table.
+	done := make([]int, w)
+	for k := range done {
+		done[k] = -1
+	}
 	corners := [][2]int{{0, 0}}
+	addCorner := func(c [2]int) {
+		k, found := slices.BinarySearchFunc(corners, c, func(a, b [2]int) int {
+			return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+		})
+		if !found {
+			corners = slices.Insert(corners, k, c)
+		}
+	}
 	bottom, right := len(g)-1, w-1
 	covered := 0
 	at := func(r, c int) rune { return g[r][c] }
 	for len(corners) > 0 {
 		c := corners[0]
 		corners = corners[1:]
-		if done[c] || c[0] >= bottom || c[1] >= right {
+		top, left := c[0], c[1]
+		if top >= bottom || left >= right || top <= done[left] {
 			continue
 		}
-		done[c] = true
-		top, left := c[0], c[1]
 		found := false
 		// Along the top edge, each corner may be the cell's top right.
 		for r := left + 1; r <= right && !found; r++ {
@@ -93,17 +110,17 @@ func (p *rstParser) gridTable(lines []string, i *int, lineno, depth int) *block 
 				if ok {
 					rects = append(rects, rect{top, left, b, r})
 					covered += (b - top) * (r - left)
-					corners = append(corners, [2]int{top, r}, [2]int{b, left})
+					for col := left; col < r; col++ {
+						done[col] = b - 1
+					}
+					addCorner([2]int{top, r})
+					addCorner([2]int{b, left})
 					found = true
 				}
 			}
 		}
 		if p.d.work > maxRSTWork+maxTableWork {
 			panic(errTooDeep{})
-		}
-		if !found {
-			p.d.fail(ln, "Malformed table.")
-			return nil
 		}
 	}
 	if covered != bottom*right {

@@ -26,6 +26,11 @@ func TestRSTRefusals(t *testing.T) {
 		{"bullet item unindented", "- a\n b\n", "Bullet list ends without a blank line; unexpected unindent."},
 		{"bullet item with paragraphs", "- a\n\n  b\n- c\n", ""},
 		{"enumerator then text is a paragraph", "1. item\ntext\n", ""},
+		{"indirect target chain longer than 16", indirectChain(40) + "\na0_\n", ""},
+		{"circular indirect targets", ".. _a: b_\n.. _b: c_\n.. _c: a_\n\na_\n", `Indirect hyperlink target "a" (id="a") refers to target "b", forming a circular reference.`},
+		{"circular indirect targets, not referenced", "text\n\n.. _a: b_\n.. _b: a_\n", `Indirect hyperlink target "a" (id="a") refers to target "b", forming a circular reference.`},
+		{"indirect target to nothing", "text\n\n.. _a: b_\n", `Indirect hyperlink target "a" (id="a") refers to target "b", which does not exist.`},
+		{"empty comment then a quote", "..\n\n   quote\n", ""},
 		{"unclosed emphasis", "*emphasis\n", "Inline emphasis start-string without end-string."},
 		{"unclosed strong", "**strong\n", "Inline strong start-string without end-string."},
 		{"unclosed literal", "``literal\n", "Inline literal start-string without end-string."},
@@ -138,6 +143,28 @@ func TestRSTHTML(t *testing.T) {
 		{"standalone link", "Go to https://example.org/x.\n", []string{`<a href="https://example.org/x" rel="nofollow ugc noopener">https://example.org/x</a>.`}, nil},
 		{"javascript link", "`x <javascript:alert(1)>`_\n", []string{"<p>x</p>"}, []string{"<a", "javascript"}},
 		{"javascript target", "x_\n\n.. _x: javascript:alert(1)\n", nil, []string{"<a", "javascript:"}},
+		{"empty comment ends a list, then a quote", "- item\n\n..\n\n   quote\n\n..\n   comment\n",
+			[]string{"<li>item</li>\n</ul>\n<blockquote>\n<p>quote</p>\n</blockquote>"}, []string{"comment"}},
+		{"header and footer not shown", ".. header:: top text\n\n.. footer:: bottom text\n\nbody\n", []string{"<p>body</p>"}, []string{"top text", "bottom text"}},
+		{"escaped line ends", "a\\\nb and c\\\n\nterm\\\n  def\n", []string{"<p>ab and c</p>", "<dt>term</dt>"}, []string{`\`}},
+		{"options after an admonition's first line", ".. note:: text\n   :class: x\n\n   more\n", []string{"<p>text</p>\n<p>more</p>"}, []string{":class:", "x\n"}},
+		{"options after an admonition's first content line", ".. note::\n   text\n   :class: x\n", []string{"<p>text</p>"}, []string{":class:"}},
+		{"options after a blank line are content", ".. note::\n\n   text\n   :class: x\n", []string{":class: x"}, nil},
+		{"doc title after badge definitions and targets", ".. |b| image:: https://x/b.svg\n.. _x: https://x\n.. _top:\n\nTitle\n=====\n\ntext x_ |b|\n",
+			[]string{`<span id="top"></span>`, `<p>text <a href="https://x"`}, []string{"Title", "<section"}},
+		{"subtitle after a target", "Intro\n\nA\n=\n\n.. _t: https://x\n\nB\n-\n\ntext t_\n", []string{`<p class="section-subtitle">B</p>`}, []string{"<h3>"}},
+		{"options on a directive's first line", "Title\n=====\n\n.. contents:: :local:\n\nA\n-\n\nt\n", []string{`<nav class="contents">` + "\n<ul"}, []string{":local:", "topic-title"}},
+		{"local contents with a title", ".. contents:: Here\n   :local:\n\nA\n=\n\nt\n\nB\n=\n\nu\n", []string{`<p class="topic-title">Here</p>`}, nil},
+		{"grid table with a last row spanning the columns", "+---+---+\n| a | b |\n+===+===+\n| c | d |\n+---+---+\n| spans |\n+-------+\n",
+			[]string{`<tr><td colspan="2">spans</td></tr>`}, nil},
+		{"docutils' grid table example", "+------------+------------+-----------+\n| Header 1   | Header 2   | Header 3  |\n+============+============+===========+\n" +
+			"| body row 1 | column 2   | column 3  |\n+------------+------------+-----------+\n| body row 2 | Cells may span columns.|\n" +
+			"+------------+------------+-----------+\n| body row 3 | Cells may  | - Cells   |\n+------------+ span rows. | - contain |\n" +
+			"| body row 4 |            | - blocks. |\n+------------+------------+-----------+\n",
+			[]string{`<td colspan="2">Cells may span columns.</td>`, `<td rowspan="2">Cells may
+span rows.</td>`, "<td>body row 4</td>"}, nil},
+		{"long indirect chain", "a0_\n\n" + indirectChain(40), []string{`<a href="https://example.org/" rel="nofollow ugc noopener">a0</a>`}, nil},
+		{"javascript at the end of an indirect chain", "a0_\n\n" + strings.Replace(indirectChain(3), "https://example.org/", "javascript:alert(1)", 1), []string{"<p>a0</p>"}, []string{"<a", "javascript"}},
 		{"javascript image", ".. image:: javascript:alert(1)\n   :target: javascript:alert(2)\n", []string{"<img"}, []string{"javascript:", "<a"}},
 		{"data image", ".. image:: data:text/html;base64,PHNjcmlwdD4=\n", nil, []string{"data:"}},
 		{"badge", ".. |b| image:: https://img.example/b.svg\n   :target: https://example.org\n   :alt: build\n\n|b|\n",
@@ -215,8 +242,20 @@ func rstWorstCases() map[string]string {
 		"exponential replace": exponentialReplace(40),
 		"footnote refs":       rep("[#]_ ") + "\n\n.. [#] x\n",
 		"anonymous":           rep("`a`__ ") + "\n",
+		"indirect chain":      indirectChain(20000) + "\n" + strings.Repeat("a0_ ", (n-len(indirectChain(20000)))/4),
 		"indented explicit":   nested("   ", ".. note::\n\n", 1000),
 	}
+}
+
+// indirectChain defines n indirect targets a0 to a(n-1), each naming
+// the next, and a(n) with an address.
+func indirectChain(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ".. _a%d: a%d_\n", i, i+1)
+	}
+	fmt.Fprintf(&b, ".. _a%d: https://example.org/\n", n)
+	return b.String()
 }
 
 // exponentialReplace defines n substitutions, each twice the next.
