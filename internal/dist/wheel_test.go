@@ -626,3 +626,22 @@ func TestDirectoryReaderCountsAcrossReads(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectWheelLongDirectory: a central directory longer than the
+// framing check's read buffer, so that some record's name starts a new
+// buffer after its fixed part was read from the last (the walk once read
+// that part after its buffer was refilled, and refused wheels of a few
+// thousand members with "Mis-matched local header offset").
+func TestInspectWheelLongDirectory(t *testing.T) {
+	t.Parallel()
+	entries := wheelEntries("demo-1.0.dist-info")
+	for i := range 3000 {
+		entries = append(entries, zipEntry{name: fmt.Sprintf("demo/sub/module_%d.py", i), body: []byte(testModule), method: zip.Store})
+	}
+	data := buildZip(t, nil, entries...)
+	if dirLen := 3000 * (46 + len("demo/sub/module_1000.py")); dirLen < 4*copyBufferSize {
+		t.Fatalf("the central directory (some %d bytes) spans too few read buffers", dirLen)
+	}
+	w, err := InspectWheel(bytes.NewReader(data), int64(len(data)), "demo-1.0-py3-none-any.whl", "demo", "1.0", Limits{})
+	checkResult(t, metadataOf(w), err, "", testMetadata)
+}
