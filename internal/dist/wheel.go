@@ -110,24 +110,16 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 		return nil, err
 	}
 	// archive/zip reads every central directory record before anyone can
-	// count them, some 250 bytes of memory for each 47-byte record: a
-	// 100 MiB upload of nothing but records would cost half a gigabyte.
-	// Each record starts with its signature, so the records it reads are
-	// at most the signatures in what it reads: count those as it reads,
-	// and stop it past the limit.
-	dr := &directoryReader{r: ra, limit: lim.MaxMembers}
-	zr, err := zip.NewReader(dr, size)
-	dr.done = true // members are read through it too: their data is not counted
-	if dr.tripped {
-		return nil, errorf("Zip file contains too many members (more than %d)", lim.MaxMembers)
-	}
+	// count them, some 250 bytes of memory for each 47-byte record. The
+	// framing check has bounded them: the directory archive/zip reads is
+	// the one the walk checked (placed by the same end record, at the
+	// offset it declares), whose records name distinct members, each with
+	// its local header, and the walk stops past lim.MaxMembers of those.
+	zr, err := zip.NewReader(ra, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		// ErrInsecurePath (GODEBUG=zipinsecurepath=0) comes with a usable
 		// reader; the names are checked below anyway.
 		return nil, errorf(notZipMsg)
-	}
-	if len(zr.File) > lim.MaxMembers {
-		return nil, errorf("Zip file contains too many members (%d, limit %d)", len(zr.File), lim.MaxMembers)
 	}
 
 	byName := make(map[string]*zip.File, len(zr.File))
@@ -382,47 +374,9 @@ func isTarZipPolyglot(r io.ReaderAt, size int64) (bool, error) {
 	return i >= 0 && i <= len(tail)-zipEOCDLen, nil
 }
 
-// errTooManyRecords stops archive/zip reading a central directory with
-// more records than a wheel may have members.
-var errTooManyRecords = errors.New("dist: too many zip central directory records")
-
-// directoryReader counts the central directory signatures in what
-// archive/zip reads while it opens an archive (until done is set), and
-// fails its reads once they exceed limit. A signature split between two
-// consecutive reads is counted too.
-type directoryReader struct {
-	r       io.ReaderAt
-	limit   int
-	n       int
-	done    bool
-	tripped bool
-	end     int64  // where the previous read ended
-	tail    []byte // its last len(zipCentralSig)-1 bytes
-}
-
-func (d *directoryReader) ReadAt(p []byte, off int64) (int, error) {
-	if d.done {
-		return d.r.ReadAt(p, off)
-	}
-	if d.tripped {
-		return 0, errTooManyRecords
-	}
-	n, err := d.r.ReadAt(p, off)
-	got := p[:n]
-	d.n += bytes.Count(got, []byte(zipCentralSig))
-	if off == d.end && len(d.tail) > 0 {
-		// The previous read's tail and this read's head.
-		joint := append(append([]byte(nil), d.tail...), got[:min(len(got), len(zipCentralSig)-1)]...)
-		d.n += bytes.Count(joint, []byte(zipCentralSig))
-	}
-	d.end = off + int64(n)
-	d.tail = append(d.tail[:0], got[max(0, len(got)-(len(zipCentralSig)-1)):]...)
-	if d.n > d.limit {
-		d.tripped = true
-		return 0, errTooManyRecords
-	}
-	return n, err
-}
+// errTooManyRecords stops the framing check's walk at more local headers
+// than a wheel may have members.
+var errTooManyRecords = errors.New("dist: too many zip records")
 
 // readFullAt fills p from r at off, reporting short reads as errors.
 func readFullAt(r io.ReaderAt, p []byte, off int64) error {

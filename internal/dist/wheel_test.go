@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -602,27 +603,56 @@ func BenchmarkInspectWheel(b *testing.B) {
 	}
 }
 
-// TestDirectoryReaderCountsAcrossReads counts central directory signatures
-// split between consecutive reads, as archive/zip's buffered reads split
-// them, and fails the reads past its limit.
-func TestDirectoryReaderCountsAcrossReads(t *testing.T) {
-	const chunk = 64
-	b := bytes.Repeat([]byte{'x'}, 10*chunk)
-	at := []int{0, chunk - 1, 2*chunk - 2, 3*chunk - 3, 5 * chunk, 10*chunk - len(zipCentralSig)}
-	for _, o := range at {
-		copy(b[o:], zipCentralSig)
+// TestInspectWheelLongDirectory: a central directory longer than the
+// framing check's read buffer, so that some record's name starts a new
+// buffer after its fixed part was read from the last (the walk once read
+// that part after its buffer was refilled, and refused wheels of a few
+// thousand members with "Mis-matched local header offset").
+func TestInspectWheelLongDirectory(t *testing.T) {
+	t.Parallel()
+	entries := wheelEntries("demo-1.0.dist-info")
+	for i := range 3000 {
+		entries = append(entries, zipEntry{name: fmt.Sprintf("demo/sub/module_%d.py", i), body: []byte(testModule), method: zip.Store})
 	}
-	for _, tc := range []struct {
-		limit   int
-		tripped bool
-	}{{len(at), false}, {len(at) - 1, true}} {
-		d := &directoryReader{r: bytes.NewReader(b), limit: tc.limit}
-		var err error
-		for off := 0; off < len(b) && err == nil; off += chunk {
-			_, err = d.ReadAt(make([]byte, chunk), int64(off))
-		}
-		if d.tripped != tc.tripped || (err != nil) != tc.tripped || (!tc.tripped && d.n != len(at)) {
-			t.Errorf("limit %d: counted %d of %d, tripped %v, err %v", tc.limit, d.n, len(at), d.tripped, err)
-		}
+	data := buildZip(t, nil, entries...)
+	if dirLen := 3000 * (46 + len("demo/sub/module_1000.py")); dirLen < 4*copyBufferSize {
+		t.Fatalf("the central directory (some %d bytes) spans too few read buffers", dirLen)
+	}
+	w, err := InspectWheel(bytes.NewReader(data), int64(len(data)), "demo-1.0-py3-none-any.whl", "demo", "1.0", Limits{})
+	checkResult(t, metadataOf(w), err, "", testMetadata)
+}
+
+// TestInspectWheelMemberLimit: a wheel of exactly MaxMembers members is
+// accepted and one more is refused, at a small limit and at the default,
+// whatever part of the central directory archive/zip reads twice (its
+// end, read once to find the end record).
+func TestInspectWheelMemberLimit(t *testing.T) {
+	t.Parallel()
+	const filename = "demo-1.0-py3-none-any.whl"
+	tests := []struct {
+		limit, members int
+		wantErr        string
+	}{
+		{limit: 100, members: 100},
+		{limit: 100, members: 101, wantErr: "Zip file contains too many members (more than 100)"},
+		{limit: DefaultMaxMembers, members: 99_993},
+		{limit: DefaultMaxMembers, members: DefaultMaxMembers},
+		{limit: DefaultMaxMembers, members: DefaultMaxMembers + 1, wantErr: "Zip file contains too many members (more than 100000)"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d of %d", tt.members, tt.limit), func(t *testing.T) {
+			t.Parallel()
+			entries := wheelEntries("demo-1.0.dist-info")
+			for i := len(entries); i < tt.members; i++ {
+				entries = append(entries, zipEntry{name: "demo/" + strconv.Itoa(i), method: zip.Store})
+			}
+			data := buildZip(t, nil, entries...)
+			w, err := InspectWheel(bytes.NewReader(data), int64(len(data)), filename, "demo", "1.0", Limits{MaxMembers: tt.limit})
+			want := ""
+			if tt.wantErr == "" {
+				want = testMetadata
+			}
+			checkResult(t, metadataOf(w), err, tt.wantErr, want)
+		})
 	}
 }

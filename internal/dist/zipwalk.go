@@ -320,10 +320,15 @@ func (w *zipWalker) centralHeader(at int64) error {
 		w.cdOffset = at
 	}
 	w.cdRecords++
-	h, err := w.c.read(centralLen - 4)
+	rec, err := w.c.read(centralLen - 4)
 	if err != nil {
 		return err
 	}
+	// centralFields reads the header after the name and extra: keep it
+	// from the cursor's next read, which may reuse its buffer.
+	var fixed [centralLen - 4]byte
+	h := fixed[:]
+	copy(h, rec)
 	le := binary.LittleEndian
 	if le.Uint16(h[28:]) != 0 {
 		return walkError("Comment in central directory")

@@ -9,6 +9,7 @@ import (
 
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/problem"
+	"cheeseshop/internal/readme"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -68,12 +69,72 @@ func TestUploadDescription(t *testing.T) {
 				storetest.Must(t, err)
 				rel, err := f.st.ReleaseByCanonicalVersion(ctx, proj.ID, dist.Version)
 				storetest.Must(t, err)
-				html, _, err := f.st.ReleaseDescriptionHTML(ctx, rel.ID)
+				html, version, _, err := f.st.ReleaseDescriptionHTML(ctx, rel.ID)
 				storetest.Must(t, err)
+				if version != readme.Version {
+					t.Errorf("stored rendering of version %d, want readme.Version %d", version, readme.Version)
+				}
 				if !strings.Contains(html, tt.html) {
 					t.Errorf("stored rendering lacks %q:\n%s", tt.html, html)
 				}
 			})
+		}
+	})
+}
+
+// TestDescriptionRerendered: a rendering stored by an older renderer
+// (before a fix to it) is rendered again at the release's next view and
+// replaces the stored one, the project charged by the difference; a
+// current one is read, not rendered again.
+func TestDescriptionRerendered(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, Config{})
+		ctx := context.Background()
+		alice := f.user("alice")
+		f.mustWheel(alice, disttest.Dist{Name: "stale", Version: "1.0", Description: "# Fixed", DescriptionContentType: "text/markdown"})
+		proj, err := f.st.ProjectByName(ctx, "stale")
+		storetest.Must(t, err)
+		rel, err := f.st.ReleaseByCanonicalVersion(ctx, proj.ID, "1")
+		storetest.Must(t, err)
+		current, version, _, err := f.st.ReleaseDescriptionHTML(ctx, rel.ID)
+		storetest.Must(t, err)
+		if version != readme.Version {
+			t.Fatalf("upload stored version %d, want %d", version, readme.Version)
+		}
+
+		// A current rendering is served as stored.
+		_, err = f.st.DB().ExecContext(ctx, `UPDATE releases SET description_html = '<p>kept</p>' WHERE id = $1`, rel.ID)
+		storetest.Must(t, err)
+		if h, err := readme.NewRenderer(f.svc.Descriptions(), 0, 0).Render(ctx, rel.ID, "# Fixed", "text/markdown"); err != nil || h != "<p>kept</p>" {
+			t.Fatalf("a current rendering: %q, %v", h, err)
+		}
+
+		// An old one, as a renderer with a flaw since fixed stored it.
+		stale := `<p><a href="javascript:alert(1)">flawed</a></p>`
+		_, err = f.st.DB().ExecContext(ctx, `UPDATE releases SET description_html = $2, description_version = $3 WHERE id = $1`,
+			rel.ID, stale, readme.Version-1)
+		storetest.Must(t, err)
+		_, err = f.st.DB().ExecContext(ctx, `UPDATE projects SET total_size = total_size - $2 + $3 WHERE id = $1`,
+			proj.ID, len(current), len(stale))
+		storetest.Must(t, err)
+		proj, err = f.st.ProjectByID(ctx, proj.ID)
+		storetest.Must(t, err)
+		before := proj.TotalSize
+
+		h, err := readme.NewRenderer(f.svc.Descriptions(), 0, 0).Render(ctx, rel.ID, "# Fixed", "text/markdown")
+		if err != nil || string(h) != current {
+			t.Fatalf("an old rendering at view: %q, %v; want %q", h, err, current)
+		}
+		html, version, _, err := f.st.ReleaseDescriptionHTML(ctx, rel.ID)
+		storetest.Must(t, err)
+		if html != current || version != readme.Version {
+			t.Fatalf("stored after view: %q version %d", html, version)
+		}
+		proj, err = f.st.ProjectByID(ctx, proj.ID)
+		storetest.Must(t, err)
+		if want := before - int64(len(stale)) + int64(len(current)); proj.TotalSize != want {
+			t.Errorf("charged %d bytes after the rendering was replaced, want %d", proj.TotalSize, want)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/readme"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -56,7 +57,7 @@ func TestStoredMetadataCountsTowardProjectSize(t *testing.T) {
 		before := proj.TotalSize
 		_, err = f.st.DB().Exec(`UPDATE releases SET description_html = NULL WHERE id = $1`, rel.ID)
 		storetest.Must(t, err)
-		storetest.Must(t, f.st.SetReleaseDescriptionHTML(ctx, rel.ID, "<p>rendered later</p>"))
+		storetest.Must(t, f.st.SetReleaseDescriptionHTML(ctx, rel.ID, "<p>rendered later</p>", readme.Version))
 		proj, _ = f.st.ProjectByName(ctx, "wordy")
 		if proj.TotalSize != before+int64(len("<p>rendered later</p>")) {
 			t.Errorf("a rendering stored later: size %d, want %d", proj.TotalSize, before+int64(len("<p>rendered later</p>")))

@@ -508,7 +508,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		if errors.Is(err, store.ErrNotFound) {
 			rel = &store.Release{ProjectID: proj.ID, Version: version.String(), CanonicalVersion: version.Canonical(),
 				IsPrerelease: version.IsPrerelease(), RequiresPython: meta.RequiresPython, Summary: meta.Summary,
-				MetadataJSON: metaJSON, CreatedAt: now, DescriptionHTML: descHTML}
+				MetadataJSON: metaJSON, CreatedAt: now, DescriptionHTML: descHTML, DescriptionVersion: readme.Version}
 			charge += rel.StoredMetadataSize()
 			if proj.TotalSize+charge > s.cfg.MaxProjectSize {
 				return s.projectTooLarge(proj)

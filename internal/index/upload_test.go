@@ -238,7 +238,7 @@ func TestUploadLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			html, _, err := f.st.ReleaseDescriptionHTML(ctx, r.ID)
+			html, _, _, err := f.st.ReleaseDescriptionHTML(ctx, r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

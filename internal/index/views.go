@@ -183,21 +183,23 @@ func (s *Service) File(ctx context.Context, filename string) (*store.File, error
 }
 
 // Descriptions is where the renderings of release descriptions are kept
-// (readme.Store, by release id): in the release rows. Releases uploaded
-// since renderings are stored have theirs from the upload; older ones get
-// theirs at their first view.
+// (readme.Store, by release id): in the release rows, each with the
+// version of the renderer that made it. Releases uploaded since
+// renderings are stored have theirs from the upload; older ones, and those
+// rendered by an older renderer, get theirs at their first view.
 func (s *Service) Descriptions() *Descriptions { return &Descriptions{st: s.store} }
 
 // Descriptions reads and stores renderings of release descriptions.
 type Descriptions struct{ st *store.Store }
 
-// Load returns the stored rendering of a release's description.
-func (d *Descriptions) Load(ctx context.Context, releaseID int64) (string, bool, error) {
+// Load returns the stored rendering of a release's description and the
+// version of the renderer that made it.
+func (d *Descriptions) Load(ctx context.Context, releaseID int64) (string, int, bool, error) {
 	return d.st.ReleaseDescriptionHTML(ctx, releaseID)
 }
 
-// Save stores the rendering of a release's description (not over one
-// stored already).
-func (d *Descriptions) Save(ctx context.Context, releaseID int64, html string) error {
-	return d.st.SetReleaseDescriptionHTML(ctx, releaseID, html)
+// Save stores the rendering of a release's description made by version
+// (not over one of that version or newer).
+func (d *Descriptions) Save(ctx context.Context, releaseID int64, html string, version int) error {
+	return d.st.SetReleaseDescriptionHTML(ctx, releaseID, html, version)
 }

@@ -23,6 +23,14 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
+// Version is the version of the renderer: of the HTML that Render makes
+// for a description. Renderings are stored with it (in the release rows),
+// and one made by an older version is rendered again at its next view and
+// replaces the stored one. Bump it whenever the HTML for some input
+// changes, above all for a security fix: otherwise the fix never reaches
+// the releases rendered before it.
+const Version = 2
+
 // MaxBytes is the longest description rendered (the longest an upload may
 // carry); a longer one is cut at a character boundary and ends with a
 // note.

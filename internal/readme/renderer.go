@@ -10,12 +10,17 @@ import (
 )
 
 // Store keeps the renderings of descriptions by a caller's key (a release
-// id): a description never changes, so it is rendered once, then read.
+// id), each with the Version of the renderer that made it: a description
+// never changes, so it is rendered once, then read, until the renderer
+// changes.
 type Store interface {
-	// Load returns the stored rendering; ok is false when there is none.
-	Load(ctx context.Context, key int64) (html string, ok bool, err error)
-	// Save stores a rendering.
-	Save(ctx context.Context, key int64, html string) error
+	// Load returns the stored rendering and its version; ok is false
+	// when there is none.
+	Load(ctx context.Context, key int64) (html string, version int, ok bool, err error)
+	// Save stores a rendering made by the given version, over a stored
+	// one only if that is of an older version (so that replicas running
+	// different versions do not replace each other's renderings in turn).
+	Save(ctx context.Context, key int64, html string, version int) error
 }
 
 // Defaults of a Renderer.
@@ -26,8 +31,9 @@ const (
 
 // Renderer serves renderings of descriptions: from memory, else from its
 // Store, else rendered now and saved, so that each description is
-// rendered once (the releases uploaded before renderings were stored at
-// upload are rendered at their first view). Render bounds the work of
+// rendered once per Version (the releases uploaded before renderings were
+// stored at upload, and those rendered by an older Version, are rendered
+// at their first view). Render bounds the work of
 // one rendering; the Renderer bounds how many run at once: beyond them, a
 // description is shown as plain text (not kept) until a slot frees. It is
 // safe for concurrent use.
@@ -69,11 +75,11 @@ func (r *Renderer) Render(ctx context.Context, key int64, description, contentTy
 	}
 	v, _, _ := r.loads.Do(strconv.FormatInt(key, 10), func() (any, error) {
 		if r.store != nil {
-			stored, ok, err := r.store.Load(ctx, key)
+			stored, version, ok, err := r.store.Load(ctx, key)
 			if err != nil {
 				return result{plain(limit(description)), err}, nil
 			}
-			if ok {
+			if ok && version >= Version {
 				h := template.HTML(stored)
 				r.keep(key, h)
 				return result{h, nil}, nil
@@ -91,7 +97,7 @@ func (r *Renderer) Render(ctx context.Context, key int64, description, contentTy
 		r.keep(key, h)
 		var err error
 		if r.store != nil {
-			err = r.store.Save(context.WithoutCancel(ctx), key, string(h))
+			err = r.store.Save(context.WithoutCancel(ctx), key, string(h), Version)
 		}
 		return result{h, err}, nil
 	})

@@ -8,29 +8,37 @@ import (
 	"testing"
 )
 
-// memStore is a Store in memory that counts its calls.
+// memStore is a Store in memory that counts its calls. A rendering of
+// version is stored in html, one of an older version in old.
 type memStore struct {
 	mu           sync.Mutex
-	html         map[int64]string
+	html, old    map[int64]string
 	loads, saves int
 	fail         error
 }
 
-func (m *memStore) Load(_ context.Context, key int64) (string, bool, error) {
+func (m *memStore) Load(_ context.Context, key int64) (string, int, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loads++
 	if m.fail != nil {
-		return "", false, m.fail
+		return "", 0, false, m.fail
+	}
+	if h, ok := m.old[key]; ok {
+		return h, Version - 1, true, nil
 	}
 	h, ok := m.html[key]
-	return h, ok, nil
+	return h, Version, ok, nil
 }
 
-func (m *memStore) Save(_ context.Context, key int64, html string) error {
+func (m *memStore) Save(_ context.Context, key int64, html string, version int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if version != Version {
+		panic("saved with a version not the current one")
+	}
 	m.saves++
+	delete(m.old, key)
 	m.html[key] = html
 	return nil
 }
@@ -38,7 +46,7 @@ func (m *memStore) Save(_ context.Context, key int64, html string) error {
 func TestRenderer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := &memStore{html: map[int64]string{}}
+	st := &memStore{html: map[int64]string{}, old: map[int64]string{}}
 	r := NewRenderer(st, 1, 0)
 	// Rendered once, saved, then served from memory.
 	h, err := r.Render(ctx, 7, "# Hi", "text/markdown")
@@ -53,6 +61,13 @@ func TestRenderer(t *testing.T) {
 	st.html[8] = "<p>stored</p>"
 	if h, _ := r.Render(ctx, 8, "# not this", "text/markdown"); h != "<p>stored</p>" || st.saves != 1 {
 		t.Fatalf("stored rendering: %q, saves %d", h, st.saves)
+	}
+	// A rendering by an older version of the renderer (which a fix
+	// since may have changed) is rendered again and replaced.
+	st.old[10] = "<p>old</p>"
+	if h, _ := r.Render(ctx, 10, "# New", "text/markdown"); !strings.Contains(string(h), "<h1>New</h1>") ||
+		st.saves != 2 || st.html[10] != string(h) || st.old[10] != "" {
+		t.Fatalf("old rendering: %q, saves %d, stored %q", h, st.saves, st.html[10])
 	}
 	// A pathological description is shown as plain text, saved as such.
 	h, _ = r.Render(ctx, 9, strings.Repeat(">", 50000)+" <b>x</b>", "text/markdown")

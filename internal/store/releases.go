@@ -27,6 +27,9 @@ type Release struct {
 	// queries do not read it back (it is as large as the description):
 	// ReleaseDescriptionHTML does, for the one release a page shows.
 	DescriptionHTML *string
+	// DescriptionVersion is the version of the renderer that made
+	// DescriptionHTML (readme.Version), which CreateRelease stores with it.
+	DescriptionVersion int
 }
 
 const releaseColumns = `id, project_id, version, canonical_version, is_prerelease, requires_python, summary, metadata_json, yanked, yanked_reason, created_at`
@@ -97,9 +100,10 @@ func (q q) CreateRelease(ctx context.Context, r *Release) error {
 		html = sql.NullString{String: *r.DescriptionHTML, Valid: true}
 	}
 	id, err := q.insertID(ctx, `INSERT INTO releases (project_id, version, canonical_version, is_prerelease, requires_python,
-		summary, metadata_json, yanked, yanked_reason, created_at, description_html) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		summary, metadata_json, yanked, yanked_reason, created_at, description_html, description_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		r.ProjectID, r.Version, r.CanonicalVersion, r.IsPrerelease, r.RequiresPython, r.Summary, string(r.MetadataJSON),
-		r.Yanked, r.YankedReason, micros(r.CreatedAt), html)
+		r.Yanked, r.YankedReason, micros(r.CreatedAt), html, r.DescriptionVersion)
 	if err != nil {
 		return fmt.Errorf("store: create release %s: %w", r.Version, err)
 	}
@@ -108,33 +112,50 @@ func (q q) CreateRelease(ctx context.Context, r *Release) error {
 }
 
 // ReleaseDescriptionHTML returns the stored rendering of a release's
-// description; ok is false when it was never rendered (a release uploaded
-// before renderings were stored).
-func (q q) ReleaseDescriptionHTML(ctx context.Context, releaseID int64) (html string, ok bool, err error) {
+// description and the version of the renderer that made it; ok is false
+// when it was never rendered (a release uploaded before renderings were
+// stored).
+func (q q) ReleaseDescriptionHTML(ctx context.Context, releaseID int64) (html string, version int, ok bool, err error) {
 	var h sql.NullString
-	if err := q.db.QueryRowContext(ctx, `SELECT description_html FROM releases WHERE id = $1`, releaseID).Scan(&h); err != nil {
-		return "", false, fmt.Errorf("store: description of release %d: %w", releaseID, notFound(err))
+	if err := q.db.QueryRowContext(ctx, `SELECT description_html, description_version FROM releases WHERE id = $1`,
+		releaseID).Scan(&h, &version); err != nil {
+		return "", 0, false, fmt.Errorf("store: description of release %d: %w", releaseID, notFound(err))
 	}
-	return h.String, h.Valid, nil
+	return h.String, version, h.Valid, nil
 }
 
 // SetReleaseDescriptionHTML stores the rendering of a release's
-// description, unless one is stored already.
+// description made by the given version of the renderer, unless one of
+// that version or a newer one is stored already (so that replicas of
+// different versions do not replace each other's renderings in turn).
 // The project is charged for the stored rendering, as for one stored at
-// upload.
-func (q q) SetReleaseDescriptionHTML(ctx context.Context, releaseID int64, html string) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE releases SET description_html = $2 WHERE id = $1 AND description_html IS NULL`,
-		releaseID, html)
-	if err != nil {
-		return fmt.Errorf("store: store description of release %d: %w", releaseID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		if _, err := q.db.ExecContext(ctx, `UPDATE projects SET total_size = total_size + $2
+// upload: for a replaced rendering, by the difference in length.
+func (s *Store) SetReleaseDescriptionHTML(ctx context.Context, releaseID int64, html string, version int) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		// Lock the release row, if it is to be replaced, before reading
+		// the length it is charged for: a concurrent replacement waits
+		// here, then finds the rendering current and does nothing.
+		res, err := tx.db.ExecContext(ctx, `UPDATE releases SET description_version = description_version
+			WHERE id = $1 AND (description_html IS NULL OR description_version < $2)`, releaseID, version)
+		if err != nil {
+			return fmt.Errorf("store: lock description of release %d: %w", releaseID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: lock description of release %d: %w", releaseID, err)
+		} else if n != 1 {
+			return nil // current already
+		}
+		if _, err := tx.db.ExecContext(ctx, `UPDATE projects
+			SET total_size = total_size + $2 - (SELECT COALESCE(octet_length(description_html), 0) FROM releases WHERE id = $1)
 			WHERE id = (SELECT project_id FROM releases WHERE id = $1)`, releaseID, int64(len(html))); err != nil {
 			return fmt.Errorf("store: charge description of release %d: %w", releaseID, err)
 		}
-	}
-	return nil
+		if _, err := tx.db.ExecContext(ctx, `UPDATE releases SET description_html = $2, description_version = $3 WHERE id = $1`,
+			releaseID, html, version); err != nil {
+			return fmt.Errorf("store: store description of release %d: %w", releaseID, err)
+		}
+		return nil
+	})
 }
 
 // ReleaseMetadataJSON returns the core metadata of a release, as stored
