@@ -17,6 +17,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/oidc"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 	"cheeseshop/internal/web"
@@ -122,6 +123,9 @@ func TestServeHashesAtProductionCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	if got := a.OIDC.Audience(); got != "localhost:8080" {
+		t.Errorf("serve's OIDC audience %q, want the host of the base URL", got)
+	}
 	if got := a.Hasher.Params(); got != auth.DefaultParams {
 		t.Fatalf("serve's hasher: %v, want auth.DefaultParams %v", got, auth.DefaultParams)
 	}
@@ -163,5 +167,55 @@ func TestServeLookalikePolicy(t *testing.T) {
 	}
 	if _, err := parseServe(t, "--lookalike-policy", "maybe"); err == nil {
 		t.Error("--lookalike-policy maybe accepted")
+	}
+}
+
+// TestServeTrustedPublishing: trusted publishing is on by default with the
+// base URL's host as audience; --oidc-issuer (repeatable, or comma-separated
+// in CHEESESHOP_OIDC_ISSUER), --oidc-audience and --no-trusted-publishing
+// map onto app.Config, and a malformed issuer is refused.
+func TestServeTrustedPublishing(t *testing.T) {
+	gitlab := oidc.Issuer{Name: "corp", URL: "https://gitlab.corp.example", Kind: oidc.GitLab}
+	forgejo := oidc.Issuer{Name: "forgejo", URL: "https://code.example", Kind: oidc.Generic}
+	for _, tc := range []struct {
+		args     []string
+		env      string
+		off      bool
+		audience string
+		issuers  []oidc.Issuer
+	}{
+		{args: nil},
+		{args: []string{"--no-trusted-publishing"}, off: true},
+		{args: []string{"--oidc-audience", "index.example", "--oidc-issuer", "gitlab:corp=https://gitlab.corp.example",
+			"--oidc-issuer", "forgejo=https://code.example"}, audience: "index.example", issuers: []oidc.Issuer{gitlab, forgejo}},
+		{env: "gitlab:corp=https://gitlab.corp.example,forgejo=https://code.example", issuers: []oidc.Issuer{gitlab, forgejo}},
+	} {
+		t.Setenv("CHEESESHOP_OIDC_ISSUER", tc.env)
+		var cli CLI
+		parser, err := kong.New(&cli, kong.Name("cheeseshop"), kong.DefaultEnvars("CHEESESHOP"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parser.Parse(append([]string{"serve"}, tc.args...)); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		cfg, err := cli.Serve.appConfig("http://localhost:8080", []byte(strings.Repeat("k", 32)), web.DefaultLimits(), false)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if cfg.NoTrustedPublishing != tc.off || cfg.OIDCAudience != tc.audience || !reflect.DeepEqual(cfg.OIDCIssuers, tc.issuers) {
+			t.Errorf("%v %q: off %v, audience %q, issuers %+v", tc.args, tc.env, cfg.NoTrustedPublishing, cfg.OIDCAudience, cfg.OIDCIssuers)
+		}
+	}
+	t.Setenv("CHEESESHOP_OIDC_ISSUER", "")
+	for _, bad := range []string{"nourl", "svn:x=https://x.example", "Corp=https://x.example", "corp=http://x.example"} {
+		c, err := parseServe(t, "--oidc-issuer", bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.appConfig("http://localhost:8080", []byte(strings.Repeat("k", 32)), web.DefaultLimits(), false); err == nil ||
+			!strings.Contains(err.Error(), "--oidc-issuer") {
+			t.Errorf("--oidc-issuer %q: %v", bad, err)
+		}
 	}
 }

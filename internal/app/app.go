@@ -35,6 +35,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/oidc"
 	"cheeseshop/internal/promo"
 	"cheeseshop/internal/publish"
 	"cheeseshop/internal/recovery"
@@ -127,6 +128,16 @@ type Config struct {
 	HSTSMaxAge          time.Duration
 	MetricsToken        string
 	MetricsElsewhere    bool
+	// OIDCIssuers are the OpenID Connect issuers trusted for trusted
+	// publishing besides oidc.BuiltinIssuers (--oidc-issuer), and
+	// OIDCAudience is this index's audience ("": oidc.DefaultAudience of
+	// BaseURL). The verifier and the publishers' kinds both come from
+	// this one list.
+	OIDCIssuers  []oidc.Issuer
+	OIDCAudience string
+	// NoTrustedPublishing turns the token exchange off: /_/oidc/*
+	// answers PyPI's not-enabled refusal.
+	NoTrustedPublishing bool
 	// WebOptions, when set, changes the handler's options last: tests
 	// turn a feature off or count downloads their own way.
 	WebOptions func(*web.Options)
@@ -161,7 +172,9 @@ type App struct {
 	// Publish keeps projects' trusted publishers and exchanges verified
 	// ID tokens for upload tokens.
 	Publish *publish.Service
-	Stats   *stats.Service
+	// OIDC verifies the ID tokens of the trusted issuers.
+	OIDC  *oidc.Verifier
+	Stats *stats.Service
 	// Downloads counts the files served (nil without CountDownloads).
 	Downloads *downloads.Counter
 	// Server is the HTTP handler, HTTP the server to run it with.
@@ -245,13 +258,20 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	a.Recovery = recovery.New(st, a.Hasher, recovery.Config{BaseURL: cfg.BaseURL, Wait: cfg.RecoveryWait, Mailer: d.Mailer}, log, d.Now)
 	a.Reports = report.New(st, a.Index, report.Config{QuarantineReporters: cfg.ReportQuarantineReporters,
 		MinAccountAge: cfg.ReportMinAccountAge, BaseURL: cfg.BaseURL, Mailer: d.Mailer}, log, d.Now)
-	a.Publish = publish.New(st, a.Index, publish.Config{}, log, d.Now)
+	if err := a.newTrustedPublishing(cfg, d); err != nil {
+		a.Account.Close()
+		a.Recovery.Close()
+		return nil, err
+	}
 	a.Stats = stats.New(st, log, nil, 0)
 
 	opts := web.Options{AccessLog: cfg.AccessLog, Ready: func() error { return st.DB().PingContext(context.Background()) },
 		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery, Reports: a.Reports,
 		MaxUploadsPerClient: cfg.MaxUploadsPerClient, HSTSMaxAge: cfg.HSTSMaxAge, MetricsToken: cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies}
+	if !cfg.NoTrustedPublishing {
+		opts.OIDC, opts.Publish = a.OIDC, a.Publish
+	}
 	if cfg.CountDownloads {
 		a.Downloads = downloads.NewCounter(st, log, cfg.Downloads)
 		opts.CountDownload = a.Downloads.Count
@@ -267,6 +287,31 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		a.Metrics = web.NewHTTPServer(a.Server.MetricsHandler(), cfg.Limits)
 	}
 	return a, nil
+}
+
+// newTrustedPublishing builds the ID token verifier and the publishers'
+// service from one list of issuers: the built-in ones and the
+// operator's, each issuer's kind naming the publishers it serves.
+func (a *App) newTrustedPublishing(cfg Config, d Deps) error {
+	issuers := append(oidc.BuiltinIssuers(), cfg.OIDCIssuers...)
+	audience := cfg.OIDCAudience
+	if audience == "" {
+		var err error
+		if audience, err = oidc.DefaultAudience(cfg.BaseURL); err != nil {
+			return fmt.Errorf("app: trusted publishing: %w", err)
+		}
+	}
+	v, err := oidc.New(oidc.Config{Issuers: issuers, Audience: audience, Now: d.Now, Log: d.Log})
+	if err != nil {
+		return fmt.Errorf("app: trusted publishing: %w", err)
+	}
+	kinds := make(map[string]string, len(issuers))
+	for _, iss := range issuers {
+		kinds[iss.Name] = string(iss.Kind)
+	}
+	a.OIDC = v
+	a.Publish = publish.New(a.Store, a.Index, publish.Config{Issuers: kinds}, d.Log, d.Now)
+	return nil
 }
 
 // registerDownloads exposes the counter's backlog and what it did not count.

@@ -30,6 +30,7 @@ func TestNew(t *testing.T) {
 		return app.Deps{Store: st, Blobs: blobs, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry()}
 	}
 	key := []byte(strings.Repeat("k", 32))
+	const base = "http://localhost:8080"
 	tests := []struct {
 		name    string
 		cfg     app.Config
@@ -38,11 +39,13 @@ func TestNew(t *testing.T) {
 		wantErr string
 		metrics bool
 	}{
-		{name: "production cost by default", cfg: app.Config{SecretKey: key}, deps: deps(), want: auth.DefaultParams},
-		{name: "cheap cost for tests", cfg: app.Config{SecretKey: key, Password: auth.MinParams, MetricsElsewhere: true}, deps: deps(),
+		{name: "production cost by default", cfg: app.Config{BaseURL: base, SecretKey: key}, deps: deps(), want: auth.DefaultParams},
+		{name: "cheap cost for tests", cfg: app.Config{BaseURL: base, SecretKey: key, Password: auth.MinParams, MetricsElsewhere: true}, deps: deps(),
 			want: auth.MinParams, metrics: true},
 		{name: "cost out of bounds", cfg: app.Config{SecretKey: key, Password: auth.Params{Memory: 1 << 22, Time: 1, Threads: 1}},
 			deps: deps(), wantErr: "password hashes"},
+		{name: "no audience for trusted publishing", cfg: app.Config{SecretKey: key}, deps: deps(), wantErr: "oidc audience"},
+		{name: "audience of PyPI", cfg: app.Config{BaseURL: base, SecretKey: key, OIDCAudience: "pypi"}, deps: deps(), wantErr: "pypi"},
 		{name: "no store", cfg: app.Config{SecretKey: key}, deps: app.Deps{Blobs: blobs}, wantErr: "a store"},
 	}
 	for _, tt := range tests {

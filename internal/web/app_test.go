@@ -22,13 +22,14 @@ func init() {
 		t.Helper()
 		cfg := app.Config{BaseURL: in.BaseURL, SecretKey: []byte(strings.Repeat("test secret key ", 4)), Require2FA: in.Require2FA,
 			MaxFileSize: in.MaxFileSize, Mandate: mandate.Config{Grace: in.MandateGrace}, RecoveryWait: recovery.DefaultWait,
-			Password: auth.MinParams, Limits: in.Limits, WebOptions: in.Options, NameCheck: in.NameCheck, LookalikePolicy: in.LookalikePolicy}
+			Password: auth.MinParams, Limits: in.Limits, WebOptions: in.Options, NameCheck: in.NameCheck, LookalikePolicy: in.LookalikePolicy,
+			OIDCIssuers: in.OIDCIssuers, NoTrustedPublishing: in.NoTrustedPublishing}
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return &web.TestApp{Server: a.Server, HTTP: a.HTTP, Index: a.Index, Account: a.Account, TwoFactor: a.TwoFactor,
-			Mandate: a.Mandate, Recovery: a.Recovery, Hasher: a.Hasher, Close: a.Close}
+			Mandate: a.Mandate, Recovery: a.Recovery, Hasher: a.Hasher, Publish: a.Publish, Close: a.Close}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/oidc"
+	"cheeseshop/internal/publish"
 	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -49,6 +51,8 @@ type testServer struct {
 	http *HTTPServer
 	// files is the blob store's folder (staging in files/tmp).
 	files string
+	// pub is trusted publishing's service (app.App.Publish).
+	pub *publish.Service
 }
 
 // serverConfig varies the test server.
@@ -81,6 +85,10 @@ type serverConfig struct {
 	// none) and --lookalike-policy.
 	NameCheck       index.NameCheck
 	LookalikePolicy index.LookalikePolicy
+	// OIDCIssuers are --oidc-issuer, NoTrustedPublishing
+	// --no-trusted-publishing.
+	OIDCIssuers         []oidc.Issuer
+	NoTrustedPublishing bool
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -94,6 +102,7 @@ type TestApp struct {
 	Mandate   *mandate.Service
 	Recovery  *recovery.Service
 	Hasher    *auth.Hasher
+	Publish   *publish.Service
 	// Close ends the App's work (app.App.Close).
 	Close func()
 }
@@ -118,6 +127,9 @@ type TestAppInput struct {
 	// policy.
 	NameCheck       index.NameCheck
 	LookalikePolicy index.LookalikePolicy
+	// OIDCIssuers and NoTrustedPublishing are app.Config's.
+	OIDCIssuers         []oidc.Issuer
+	NoTrustedPublishing bool
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -177,7 +189,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	}
 	a := NewTestApp(t, TestAppInput{Store: st, Blobs: blobs, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
-		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy})
+		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP
@@ -191,7 +203,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	})
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &testServer{t: t, URL: url, st: st, idx: a.Index, acct: a.Account, client: client, outbox: outbox, tf: a.TwoFactor, md: a.Mandate,
-		srv: a.Server, hasher: a.Hasher, rec: a.Recovery, http: hs, files: files}
+		srv: a.Server, hasher: a.Hasher, rec: a.Recovery, http: hs, files: files, pub: a.Publish}
 }
 
 // drain waits until the server's background work (registrations, reset

@@ -123,6 +123,7 @@ func mandateRoutes() []mandateRoute {
 			return resp.StatusCode, resp.Status + " " + string(body)
 		}, ok: http.StatusOK},
 
+		{pattern: "POST /_/oidc/mint-token", exempt: "exchanges a CI's ID token for an upload token of a trusted publisher: no user acts, and the uploads made with it pass /legacy/'s checks"},
 		{pattern: "POST /account/login/{$}", exempt: exemptAccount},
 		{pattern: "POST /account/logout/{$}", exempt: exemptAccount},
 		{pattern: "POST /account/register/{$}", exempt: exemptAccount},

@@ -29,6 +29,7 @@ import (
 // helpers (sessions, rendering, error answers).
 func (s *Server) routes(mux *routeMux) {
 	pypi := &pypiAPI{s: s, idx: s.idx}
+	tp := &trustedPublishing{s: s, verifier: s.opts.OIDC, publish: s.opts.Publish, limiter: s.acct.Limiter()}
 	pub := &public{s: s, readmes: readme.NewRenderer(s.idx.Descriptions(), 0, 0),
 		searches: make(chan struct{}, searchConcurrency), stats: s.opts.Stats}
 	acct := &accountPages{s: s, acct: s.acct, rec: s.opts.Recovery}
@@ -50,6 +51,11 @@ func (s *Server) routes(mux *routeMux) {
 	mux.HandleFunc("GET /pypi/{project}/{version}/json", pypi.jsonRelease)
 	mux.HandleFunc("GET /pypi/{project}/{version}/json/{$}", pypi.jsonRelease)
 	mux.HandleFunc("GET /files/{sha256}/{filename}", pypi.file)
+	// Trusted publishing (pypi_oidc.go): a CI job exchanges its OIDC ID
+	// token for a short-lived upload token. An API without cookies: a
+	// session gives no power here, so no form token either.
+	mux.HandleFunc("GET /_/oidc/audience", tp.audience)
+	mux.HandleFunc("POST /_/oidc/mint-token", tp.mintToken)
 
 	// Operations (ops.go): probes, metrics and the UI's static files.
 	mux.HandleFunc("GET /healthz", s.healthz)

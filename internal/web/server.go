@@ -43,7 +43,9 @@ import (
 	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/oidc"
 	"cheeseshop/internal/promo"
+	"cheeseshop/internal/publish"
 	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/report"
 	"cheeseshop/internal/stats"
@@ -81,6 +83,12 @@ type Options struct {
 	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
 	// gauges on /metrics. Nil: none of them.
 	Stats *stats.Service
+	// OIDC and Publish run trusted publishing: /_/oidc/audience and
+	// /_/oidc/mint-token, which exchanges a CI's ID token for a
+	// short-lived upload token. Nil: both answer PyPI's not-enabled
+	// refusal.
+	OIDC    *oidc.Verifier
+	Publish *publish.Service
 	// MaxUploadsPerClient caps the uploads in progress from one client
 	// address (as Limits.MaxConnsPerClient counts them); one more is
 	// answered 429 with Retry-After. 0: no cap.
