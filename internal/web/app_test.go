@@ -29,6 +29,6 @@ func init() {
 			t.Fatal(err)
 		}
 		return &web.TestApp{Server: a.Server, HTTP: a.HTTP, Index: a.Index, Account: a.Account, TwoFactor: a.TwoFactor,
-			Mandate: a.Mandate, Recovery: a.Recovery, Hasher: a.Hasher, Close: a.Close}
+			Mandate: a.Mandate, Recovery: a.Recovery, Hasher: a.Hasher, Publish: a.Publish, Close: a.Close}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
+	"cheeseshop/internal/publish"
 	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -94,6 +95,7 @@ type TestApp struct {
 	Mandate   *mandate.Service
 	Recovery  *recovery.Service
 	Hasher    *auth.Hasher
+	Publish   *publish.Service
 	// Close ends the App's work (app.App.Close).
 	Close func()
 }
@@ -178,6 +180,9 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	a := NewTestApp(t, TestAppInput{Store: st, Blobs: blobs, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy})
+	// The management API's publisher routes, until internal/app hands
+	// the server its publish service with the /_/oidc/ routes' wiring.
+	a.Server.opts.Publish = a.Publish
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

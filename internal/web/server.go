@@ -44,6 +44,7 @@ import (
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/promo"
+	"cheeseshop/internal/publish"
 	"cheeseshop/internal/recovery"
 	"cheeseshop/internal/report"
 	"cheeseshop/internal/stats"
@@ -81,6 +82,9 @@ type Options struct {
 	// Stats publishes the two-factor figures: /stats/2fa, its JSON and
 	// gauges on /metrics. Nil: none of them.
 	Stats *stats.Service
+	// Publish keeps projects' trusted publishers: the management API's
+	// publisher routes. Nil: they answer that trusted publishing is off.
+	Publish *publish.Service
 	// MaxUploadsPerClient caps the uploads in progress from one client
 	// address (as Limits.MaxConnsPerClient counts them); one more is
 	// answered 429 with Retry-After. 0: no cap.
