@@ -13,22 +13,23 @@ import (
 )
 
 // apiSpec is a trusted publisher as the management API takes it: the
-// JSON form of publish.Spec. Only the fields of its kind are read.
+// JSON form of publish.Spec. Only the fields of its kind are read (and
+// shown).
 type apiSpec struct {
 	Kind         string            `json:"kind"` // github, gitlab, google or generic
-	Issuer       string            `json:"issuer"`
-	Owner        string            `json:"owner"`
-	OwnerID      string            `json:"owner_id"`
-	Repository   string            `json:"repository"`
-	Workflow     string            `json:"workflow"`
-	Instance     string            `json:"instance"`
-	Namespace    string            `json:"namespace"`
-	Project      string            `json:"project"`
-	CIConfigPath string            `json:"ci_config_path"`
-	Email        string            `json:"email"`
-	Subject      string            `json:"subject"`
-	Rules        map[string]string `json:"rules"`
-	Environment  string            `json:"environment"`
+	Issuer       string            `json:"issuer,omitempty"`
+	Owner        string            `json:"owner,omitempty"`
+	OwnerID      string            `json:"owner_id,omitempty"`
+	Repository   string            `json:"repository,omitempty"`
+	Workflow     string            `json:"workflow,omitempty"`
+	Instance     string            `json:"instance,omitempty"`
+	Namespace    string            `json:"namespace,omitempty"`
+	Project      string            `json:"project,omitempty"`
+	CIConfigPath string            `json:"ci_config_path,omitempty"`
+	Email        string            `json:"email,omitempty"`
+	Subject      string            `json:"subject,omitempty"`
+	Rules        map[string]string `json:"rules,omitempty"`
+	Environment  string            `json:"environment,omitempty"`
 }
 
 func (b apiSpec) spec() publish.Spec {
