@@ -20,17 +20,18 @@ import (
 
 // AdminCmd groups the administration commands.
 type AdminCmd struct {
-	User      AdminUserCmd      `cmd:"" help:"Manage accounts."`
-	Token     AdminTokenCmd     `cmd:"" help:"Manage API tokens."`
-	Names     AdminNamesCmd     `cmd:"" aliases:"name" help:"Manage prohibited project names."`
-	Lookalike AdminLookalikeCmd `cmd:"" help:"Review the projects created under a look-alike of a protected name."`
-	Blobs     AdminBlobsCmd     `cmd:"" help:"Manage stored files."`
-	Critical  AdminCriticalCmd  `cmd:"" help:"Compute and list the critical projects."`
-	Downloads AdminDownloadsCmd `cmd:"" help:"Import download counts from access logs."`
-	Promo     AdminPromoCmd     `cmd:"" help:"Manage the promo codes of the security-key giveaway."`
-	Stats     AdminStatsCmd     `cmd:"" help:"Record the public two-factor statistics."`
-	Project   AdminProjectCmd   `cmd:"" help:"Quarantine projects and release them (PEP 792)."`
-	Reports   AdminReportsCmd   `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
+	User       AdminUserCmd       `cmd:"" help:"Manage accounts."`
+	Token      AdminTokenCmd      `cmd:"" help:"Manage API tokens."`
+	Names      AdminNamesCmd      `cmd:"" aliases:"name" help:"Manage prohibited project names."`
+	Lookalike  AdminLookalikeCmd  `cmd:"" help:"Review the projects created under a look-alike of a protected name."`
+	Blobs      AdminBlobsCmd      `cmd:"" help:"Manage stored files."`
+	Critical   AdminCriticalCmd   `cmd:"" help:"Compute and list the critical projects."`
+	Downloads  AdminDownloadsCmd  `cmd:"" help:"Import download counts from access logs."`
+	Promo      AdminPromoCmd      `cmd:"" help:"Manage the promo codes of the security-key giveaway."`
+	Stats      AdminStatsCmd      `cmd:"" help:"Record the public two-factor statistics."`
+	Project    AdminProjectCmd    `cmd:"" help:"Quarantine projects and release them (PEP 792)."`
+	Reports    AdminReportsCmd    `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
+	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
 }
 
 // AdminBlobsCmd groups blob-store commands.

@@ -144,6 +144,11 @@ func (q q) ProjectPublishers(ctx context.Context, projectID int64) ([]*Publisher
 		WHERE l.project_id = $1 ORDER BY l.created_at, t.id`, projectID)
 }
 
+// Publishers lists every publisher, active and pending, oldest first.
+func (q q) Publishers(ctx context.Context) ([]*Publisher, error) {
+	return queryAll(ctx, q.db, "publishers", scanPublisher, `SELECT `+publisherColumns+` FROM trusted_publishers ORDER BY id`)
+}
+
 // PendingPublishersOf lists the pending publishers an account added,
 // oldest first.
 func (q q) PendingPublishersOf(ctx context.Context, userID int64) ([]*Publisher, error) {

@@ -16,7 +16,9 @@ import (
 )
 
 // manageAPI serves the JSON management API (/api/…): a project, its
-// releases and roles, and the user's API tokens.
+// releases and roles, and the user's API tokens (api_manage.go); the
+// project's trusted publishers and the user's pending ones
+// (api_publishers.go).
 type manageAPI struct {
 	s   *Server // shared helpers: JSON errors
 	idx *index.Service

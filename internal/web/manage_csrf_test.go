@@ -41,6 +41,10 @@ func TestManageCSRF(t *testing.T) {
 		{"DELETE", "/api/projects/guarded/roles/maintainer"},
 		{"POST", "/api/tokens"},
 		{"DELETE", "/api/tokens/1"},
+		{"POST", "/api/projects/guarded/publishers"},
+		{"DELETE", "/api/projects/guarded/publishers/1"},
+		{"POST", "/api/publishers/pending"},
+		{"DELETE", "/api/publishers/pending/1"},
 	}
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		tm := newTeam(t, newTestServer(t, d))

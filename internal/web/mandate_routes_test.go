@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,8 +49,8 @@ func credentials(pattern string) []string {
 	switch {
 	case strings.HasPrefix(path, "/legacy"):
 		return []string{viaUploadToken, viaManageToken}
-	case strings.HasPrefix(path, "/api/tokens"):
-		return []string{viaSession}
+	case strings.HasPrefix(path, "/api/tokens"), strings.Contains(path, "/publishers"):
+		return []string{viaSession} // TestPublisherAPITokens
 	case strings.HasPrefix(path, "/api/"):
 		return []string{viaManageToken, viaSession}
 	}
@@ -111,6 +112,7 @@ func mandateRoutes() []mandateRoute {
 		storetest.Must(t, tm.s.idx.Yank(context.Background(), o, o.Meta, p, "1.0", "bad"))
 	}
 	invite := func(t *testing.T, tm *team, p string) { tm.invite(t, p, "invitee") }
+	addPublisher := func(t *testing.T, tm *team, p string) { tm.addPublisher(t, p, githubSpec(p)) }
 	const proj = "/manage/project/{project}"
 	return []mandateRoute{
 		{pattern: "POST /legacy/{$}", who: "maintainer", do: upload, ok: http.StatusOK},
@@ -160,6 +162,12 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /api/projects/{project}/releases/{version}/unyank", who: "owner", setup: yank, do: call("POST", "/api/projects/{p}/releases/1.0/unyank", nil), ok: http.StatusOK},
 		{pattern: "POST /api/projects/{project}/roles", who: "owner", do: call("POST", "/api/projects/{p}/roles", map[string]string{"username": "invitee", "role": "Maintainer"}), ok: http.StatusCreated},
 		{pattern: "DELETE /api/projects/{project}/roles/{username}", who: "owner", do: call("DELETE", "/api/projects/{p}/roles/maintainer", nil), ok: http.StatusOK},
+		{pattern: "POST /api/projects/{project}/publishers", who: "owner", do: call("POST", "/api/projects/{p}/publishers", githubSpec("crit")), ok: http.StatusCreated},
+		{pattern: "DELETE /api/projects/{project}/publishers/{id}", who: "owner", setup: addPublisher, do: func(t *testing.T, tm *team, via, who, p string) (int, string) {
+			return call("DELETE", "/api/projects/{p}/publishers/"+strconv.FormatInt(tm.publisherID(t, p), 10), nil)(t, tm, via, who, p)
+		}, ok: http.StatusOK},
+		{pattern: "POST /api/publishers/pending", exempt: "the user's own account: the project it names does not exist yet (created on first publish, under the index's name rules)"},
+		{pattern: "DELETE /api/publishers/pending/{id}", exempt: exemptGivesUp},
 		{pattern: "POST /api/tokens", who: "maintainer", do: call("POST", "/api/tokens", map[string]any{"projects": nil}), ok: http.StatusCreated},
 		{pattern: "DELETE /api/tokens/{id}", exempt: exemptGivesUp},
 

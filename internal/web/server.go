@@ -14,7 +14,7 @@
 //	accountPages    ui_session.go, ui_account_*.go
 //	twoFactorPages  ui_twofactor*.go
 //	managePages     ui_manage_*.go
-//	manageAPI       api_manage.go      /api/…
+//	manageAPI       api_*.go           /api/…
 //	adminPages      admin_*.go         /admin/…
 //
 // Server holds the middleware — securityHeaders (headers.go), recoverer
@@ -85,8 +85,9 @@ type Options struct {
 	Stats *stats.Service
 	// OIDC and Publish run trusted publishing: /_/oidc/audience and
 	// /_/oidc/mint-token, which exchanges a CI's ID token for a
-	// short-lived upload token. Nil: both answer PyPI's not-enabled
-	// refusal.
+	// short-lived upload token, and the management API's publisher
+	// routes. Nil: the first two answer PyPI's not-enabled refusal, the
+	// others that trusted publishing is off.
 	OIDC    *oidc.Verifier
 	Publish *publish.Service
 	// MaxUploadsPerClient caps the uploads in progress from one client

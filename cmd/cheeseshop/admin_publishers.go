@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/publish"
+)
+
+// AdminPublishersCmd groups the commands about trusted publishers.
+type AdminPublishersCmd struct {
+	List   PublishersListCmd   `cmd:"" help:"List the trusted publishers, active and pending, with their projects."`
+	Remove PublishersRemoveCmd `cmd:"" help:"Remove a trusted publisher from every project, with the upload tokens minted for it (a takedown: no Owner's consent or second factor needed)."`
+}
+
+// PublishersListCmd lists trusted publishers.
+type PublishersListCmd struct {
+	Project string `arg:"" optional:"" help:"Only this project's publishers, and the pending ones that would create it (any spelling). Default: every publisher."`
+}
+
+// Run implements the command.
+func (c *PublishersListCmd) Run(e *env) error {
+	return withPublish(e, func(svc *publish.Service) error {
+		ls, err := svc.AllPublishers(e.ctx, c.Project)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tISSUER\tPROJECTS\tADDED BY\tADDED\tPUBLISHER")
+		for _, l := range ls {
+			p := l.Publisher
+			projects := strings.Join(l.Projects, ",")
+			if p.Pending() {
+				projects = "(pending) " + p.PendingName
+			}
+			// Quoted, as Go quotes strings: the fields are the Owners',
+			// and may hold terminal escapes.
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Kind, p.Issuer, projects, l.AddedBy,
+				p.CreatedAt.Format("2006-01-02 15:04"), strconv.QuoteToASCII(publish.Describe(p)))
+		}
+		return tw.Flush()
+	})
+}
+
+// PublishersRemoveCmd removes a trusted publisher.
+type PublishersRemoveCmd struct {
+	ID int64 `arg:"" help:"The publisher's number (admin publishers list shows it)."`
+}
+
+// Run implements the command.
+func (c *PublishersRemoveCmd) Run(e *env) error {
+	return withPublish(e, func(svc *publish.Service) error {
+		l, err := svc.RemoveByAdmin(e.ctx, audit.Meta{UserAgent: "cheeseshop admin"}, c.ID)
+		if err != nil {
+			return err
+		}
+		from := "from " + strings.Join(l.Projects, ", ")
+		if l.Publisher.Pending() {
+			from = "pending for " + l.Publisher.PendingName
+		} else if len(l.Projects) == 0 {
+			from = "from no project"
+		}
+		fmt.Fprintf(e.stdout, "removed trusted publisher %d (%s), %s; its upload tokens no longer work\n", c.ID, publish.Describe(l.Publisher), from)
+		return nil
+	})
+}
+
+// withPublish runs fn with trusted publishing on the data directory's
+// database.
+func withPublish(e *env, fn func(svc *publish.Service) error) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(publish.New(st, index.New(st, nil, index.Config{}, e.log), publish.Config{}, e.log, nil))
+}
