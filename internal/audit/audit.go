@@ -242,6 +242,10 @@ func Describe(e *store.Event) string {
 	case ProjectDeleted:
 		return "Project deleted by " + s("by")
 	case FileUploaded:
+		if _, ok := d["publisher_id"]; ok {
+			// The token's name: the publisher and the commit.
+			return "File published by " + s("by") + " (trusted publishing): " + s("filename")
+		}
 		return "File uploaded by " + s("by") + ": " + s("filename")
 	case FileRecordMismatch:
 		return "File uploaded with a RECORD that does not match its contents: " + s("filename") + ": " + s("problem")

@@ -78,6 +78,11 @@ type JSONFile struct {
 	RequiresPython    *string           `json:"requires_python"`
 	Yanked            bool              `json:"yanked"`
 	YankedReason      *string           `json:"yanked_reason"`
+	// TrustedPublisher is who published the file through trusted
+	// publishing, null when a user uploaded it: a cheeseshop extension
+	// (PyPI tells it only through PEP 740 provenance, which cheeseshop
+	// does not keep).
+	TrustedPublisher *FilePublisher `json:"trusted_publisher"`
 }
 
 // JSONDocument is the whole response of PyPI's JSON API.
@@ -111,7 +116,8 @@ func jsonFile(f *FileView) JSONFile {
 		MD5Digest: f.MD5, Digests: map[string]string{"md5": f.MD5, "sha256": f.SHA256, "blake2b_256": f.Blake2_256},
 		CoreMetadata: false, Downloads: -1, Size: f.Size,
 		UploadTime: f.UploadTime.UTC().Format("2006-01-02T15:04:05"), UploadTimeISO8601: isoformat(f.UploadTime),
-		URL: f.URL, RequiresPython: optional(specifierSet(f.RequiresPython)), Yanked: f.Release.Yanked}
+		URL: f.URL, RequiresPython: optional(specifierSet(f.RequiresPython)), Yanked: f.Release.Yanked,
+		TrustedPublisher: f.Publisher}
 	if f.MetadataSHA256 != "" {
 		jf.CoreMetadata = map[string]string{"sha256": f.MetadataSHA256}
 	}

@@ -520,9 +520,17 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 			return err
 		}
 		packagetype := form.Get("filetype")
+		snapshot, err := publisherSnapshot(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		f := &store.File{ReleaseID: rel.ID, ProjectID: proj.ID, Filename: fn, PackageType: packagetype, PythonVersion: pyversion,
 			RequiresPython: meta.RequiresPython, Size: in.Size, MD5: in.MD5, SHA256: in.SHA256, Blake2_256: in.Blake2_256,
-			MetadataSHA256: metaSHA, Comment: form.Get("comment"), UploadedBy: p.actorID(), UploadTime: now}
+			MetadataSHA256: metaSHA, Comment: form.Get("comment"), UploadedBy: p.actorID(), UploadTime: now,
+			TrustedPublisher: snapshot}
+		if p.Publisher() {
+			f.PublisherID = p.Token.PublisherID
+		}
 		if err := tx.InsertFile(ctx, f); err != nil {
 			return err
 		}

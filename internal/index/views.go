@@ -35,6 +35,9 @@ type FileView struct {
 	*store.File
 	Release *ReleaseView
 	URL     string
+	// Publisher is the trusted publisher that uploaded the file, nil
+	// when a user did.
+	Publisher *FilePublisher
 }
 
 // MetadataURL is where the file's core metadata (PEP 658) is served.
@@ -95,7 +98,8 @@ func (s *Service) loadProject(ctx context.Context, normalized string, withHeld b
 		if rv == nil {
 			continue
 		}
-		rv.Files = append(rv.Files, &FileView{File: f, Release: rv, URL: s.FileURL(f.SHA256, f.Filename)})
+		rv.Files = append(rv.Files, &FileView{File: f, Release: rv, URL: s.FileURL(f.SHA256, f.Filename),
+			Publisher: filePublisher(f)})
 	}
 	for _, rv := range v.Releases {
 		slices.SortFunc(rv.Files, func(a, b *FileView) int { return strings.Compare(a.Filename, b.Filename) })

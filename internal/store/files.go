@@ -24,10 +24,18 @@ type File struct {
 	Comment        string
 	UploadedBy     int64
 	UploadTime     time.Time
+	// PublisherID is the trusted publisher that uploaded the file, 0
+	// for a user's upload or once the publisher is removed.
+	PublisherID int64
+	// TrustedPublisher is the JSON snapshot of the trusted publisher and
+	// its workflow run taken at the upload (internal/index reads it), ""
+	// for a user's upload. It outlives the publisher.
+	TrustedPublisher string
 }
 
 const fileColumns = `id, release_id, project_id, filename, packagetype, python_version, requires_python, size,
-	md5_digest, sha256_digest, blake2_256_digest, metadata_sha256, comment_text, uploaded_by, upload_time`
+	md5_digest, sha256_digest, blake2_256_digest, metadata_sha256, comment_text, uploaded_by, upload_time,
+	publisher_id, trusted_publisher`
 
 func scanFile(row interface{ Scan(...any) error }) (*File, error) {
 	var (
@@ -35,14 +43,17 @@ func scanFile(row interface{ Scan(...any) error }) (*File, error) {
 		meta     sql.NullString
 		uploader sql.NullInt64
 		at       int64
+		pub      sql.NullInt64
 	)
 	if err := row.Scan(&f.ID, &f.ReleaseID, &f.ProjectID, &f.Filename, &f.PackageType, &f.PythonVersion, &f.RequiresPython,
-		&f.Size, &f.MD5, &f.SHA256, &f.Blake2_256, &meta, &f.Comment, &uploader, &at); err != nil {
+		&f.Size, &f.MD5, &f.SHA256, &f.Blake2_256, &meta, &f.Comment, &uploader, &at,
+		&pub, &f.TrustedPublisher); err != nil {
 		return nil, notFound(err)
 	}
 	f.MetadataSHA256 = meta.String
 	f.UploadedBy = uploader.Int64
 	f.UploadTime = fromMicros(at)
+	f.PublisherID = pub.Int64
 	return &f, nil
 }
 
@@ -75,11 +86,16 @@ func (q q) InsertFile(ctx context.Context, f *File) error {
 	if f.UploadedBy != 0 {
 		uploader = f.UploadedBy
 	}
+	var pub any
+	if f.PublisherID != 0 {
+		pub = f.PublisherID
+	}
 	id, err := q.insertID(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, requires_python,
-		size, md5_digest, sha256_digest, blake2_256_digest, metadata_sha256, comment_text, uploaded_by, upload_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		size, md5_digest, sha256_digest, blake2_256_digest, metadata_sha256, comment_text, uploaded_by, upload_time,
+		publisher_id, trusted_publisher)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		f.ReleaseID, f.ProjectID, f.Filename, f.PackageType, f.PythonVersion, f.RequiresPython, f.Size, f.MD5, f.SHA256,
-		f.Blake2_256, meta, f.Comment, uploader, micros(f.UploadTime))
+		f.Blake2_256, meta, f.Comment, uploader, micros(f.UploadTime), pub, f.TrustedPublisher)
 	if err != nil {
 		return fmt.Errorf("store: insert file %q: %w", f.Filename, err)
 	}
