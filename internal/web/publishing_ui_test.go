@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"cheeseshop/internal/oidc"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -193,6 +194,64 @@ func TestPublishingPendingPages(t *testing.T) {
 		}
 		if _, body := owner.get(page); strings.Contains(body, "<td>newthing</td>") {
 			t.Error("still listed after its removal")
+		}
+	})
+}
+
+// TestPublishingPagesIssuers is the forms' offer as the operator
+// configured the issuers: a generic issuer adds the generic form, whose
+// rules are lines "claim=value"; a self-managed GitLab adds the choice
+// of issuer and the instance to the GitLab form; with trusted
+// publishing off, there are no pages and no links to them.
+func TestPublishingPagesIssuers(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServerWith(t, d, serverConfig{OIDCIssuers: []oidc.Issuer{
+			{Name: "forge", URL: "https://forge.example", Kind: oidc.Generic},
+			{Name: "corp-gitlab", URL: "https://gitlab.corp.example", Kind: oidc.GitLab},
+		}})
+		tm := newTeam(t, s)
+		tm.project(t, "widget")
+		owner := tm.browsers["owner"]
+		const page = "/manage/project/widget/publishing/"
+		_, body := owner.get(page)
+		for _, want := range []string{`name="rules"`, `<option>gitlab</option><option>corp-gitlab</option>`, `name="instance"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %s", want)
+			}
+		}
+		generic := url.Values{"kind": {"generic"}, "issuer": {"forge"}, "rules": {"repository = org/widget\r\nref=refs/heads/main\r\n"}}
+		if resp, body := owner.post(page+"add", generic); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add a generic publisher: %d\n%s", resp.StatusCode, body)
+		}
+		if _, body := owner.get(page); !strings.Contains(body, `forge {&#34;ref&#34;:&#34;refs/heads/main&#34;,&#34;repository&#34;:&#34;org/widget&#34;}`) {
+			t.Errorf("the generic publisher is not listed:\n%s", body)
+		}
+		generic.Set("rules", "repository org/widget")
+		resp, body := owner.post(page+"add", generic)
+		if at := strings.Index(body, `name="rules"`); resp.StatusCode != http.StatusBadRequest || at < 0 || !strings.Contains(body[at:], "claim=value") {
+			t.Errorf("a rule without '=': %d\n%s", resp.StatusCode, body)
+		}
+		gitlab := url.Values{"kind": {"gitlab"}, "issuer": {"corp-gitlab"}, "instance": {"gitlab.corp.example"}, "namespace": {"team/sub"},
+			"project": {"widget"}, "ci_config_path": {".gitlab-ci.yml"}}
+		if resp, body := owner.post(page+"add", gitlab); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add a self-managed GitLab publisher: %d\n%s", resp.StatusCode, body)
+		}
+		if _, body := owner.get(page); !strings.Contains(body, "GitLab gitlab.corp.example/team/sub/widget, .gitlab-ci.yml") {
+			t.Errorf("the GitLab publisher is not listed:\n%s", body)
+		}
+
+		off := newTestServerWith(t, d, serverConfig{NoTrustedPublishing: true})
+		otm := newTeam(t, off)
+		otm.project(t, "widget")
+		b := otm.browsers["owner"]
+		if _, body := b.get("/manage/project/widget/"); strings.Contains(body, "publishing/") {
+			t.Error("a link to the publishing page with trusted publishing off")
+		}
+		for _, path := range []string{page, "/manage/account/publishing/"} {
+			if resp, _ := b.get(path); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s with trusted publishing off: %d", path, resp.StatusCode)
+			}
 		}
 	})
 }
