@@ -67,6 +67,15 @@ func invalid(format string, args ...any) error {
 	return problem.Errorf(problem.Invalid, format, args...)
 }
 
+// invalidField is a refusal of one field of a publisher's configuration,
+// named as the management API and the web forms name it, so that a form
+// shows the message beside the field.
+func invalidField(field, format string, args ...any) error {
+	e := problem.Errorf(problem.Invalid, format, args...)
+	e.Fields = map[string]string{field: e.Message}
+	return e
+}
+
 // build checks a configuration and returns the publisher it describes,
 // with its lookup key and identity, not yet stored.
 func build(spec Spec) (*store.Publisher, error) {
@@ -89,13 +98,16 @@ func build(spec Spec) (*store.Publisher, error) {
 	case store.PublisherGitHub:
 		p.RepositoryOwner, p.RepositoryOwnerID = strings.TrimSpace(spec.Owner), strings.TrimSpace(spec.OwnerID)
 		p.RepositoryName, p.WorkflowFilename = strings.TrimSpace(spec.Repository), strings.TrimSpace(spec.Workflow)
+		const badName = "Give the repository's owner and name as GitHub spells them (letters, digits, '.', '_' and '-')."
 		switch {
-		case !githubName.MatchString(p.RepositoryOwner) || !githubName.MatchString(p.RepositoryName):
-			return nil, invalid("Give the repository's owner and name as GitHub spells them (letters, digits, '.', '_' and '-').")
+		case !githubName.MatchString(p.RepositoryOwner):
+			return nil, invalidField("owner", badName)
+		case !githubName.MatchString(p.RepositoryName):
+			return nil, invalidField("repository", badName)
 		case !digits.MatchString(p.RepositoryOwnerID):
-			return nil, invalid("Give the numeric id of the repository's owner (https://api.github.com/users/<owner> shows it as \"id\").")
+			return nil, invalidField("owner_id", "Give the numeric id of the repository's owner (https://api.github.com/users/<owner> shows it as \"id\").")
 		case !workflowFile.MatchString(p.WorkflowFilename):
-			return nil, invalid("Give the workflow's file name in .github/workflows/, ending in .yml or .yaml (for instance release.yml).")
+			return nil, invalidField("workflow", "Give the workflow's file name in .github/workflows/, ending in .yml or .yaml (for instance release.yml).")
 		}
 		// GitHub's environments are case-insensitive: kept lower-cased.
 		p.Environment = strings.ToLower(env)
@@ -108,13 +120,16 @@ func build(spec Spec) (*store.Publisher, error) {
 		}
 		p.Namespace, p.GitLabProject = strings.Trim(strings.TrimSpace(spec.Namespace), "/"), strings.TrimSpace(spec.Project)
 		p.CIConfigPath = strings.TrimSpace(spec.CIConfigPath)
+		const badPath = "Give the project's namespace (a user or group, with its subgroups) and its name, as in its URL."
 		switch {
 		case !hostName.MatchString(p.Instance):
-			return nil, invalid("Give the GitLab instance's host name (gitlab.com, or your own).")
-		case !gitlabPath.MatchString(p.Namespace) || !gitlabPath.MatchString(p.GitLabProject) || strings.Contains(p.GitLabProject, "/"):
-			return nil, invalid("Give the project's namespace (a user or group, with its subgroups) and its name, as in its URL.")
+			return nil, invalidField("instance", "Give the GitLab instance's host name (gitlab.com, or your own).")
+		case !gitlabPath.MatchString(p.Namespace):
+			return nil, invalidField("namespace", badPath)
+		case !gitlabPath.MatchString(p.GitLabProject) || strings.Contains(p.GitLabProject, "/"):
+			return nil, invalidField("project", badPath)
 		case !ciConfigPath.MatchString(p.CIConfigPath):
-			return nil, invalid("Give the path of the CI configuration file in the repository, ending in .yml or .yaml (for instance .gitlab-ci.yml).")
+			return nil, invalidField("ci_config_path", "Give the path of the CI configuration file in the repository, ending in .yml or .yaml (for instance .gitlab-ci.yml).")
 		}
 		p.Environment = env
 		p.Lookup = gitlabLookup(p.Namespace+"/"+p.GitLabProject, p.CIConfigPath)
@@ -122,7 +137,7 @@ func build(spec Spec) (*store.Publisher, error) {
 	case store.PublisherGoogle:
 		p.Email, p.Subject = strings.TrimSpace(spec.Email), strings.TrimSpace(spec.Subject)
 		if !strings.Contains(p.Email, "@") || strings.ContainsAny(p.Email, " \t\r\n") {
-			return nil, invalid("Give the email address of the Google service account.")
+			return nil, invalidField("email", "Give the email address of the Google service account.")
 		}
 		p.Lookup = p.Email
 		p.Identity = p.Email + "|" + p.Subject
@@ -131,13 +146,13 @@ func build(spec Spec) (*store.Publisher, error) {
 			return nil, invalid("A generic publisher names an issuer that the operator of this index configured.")
 		}
 		if len(spec.Rules) == 0 || len(spec.Rules) > 16 {
-			return nil, invalid("A generic publisher names 1 to 16 claims and the value each must have.")
+			return nil, invalidField("rules", "A generic publisher names 1 to 16 claims and the value each must have.")
 		}
 		rules := map[string]string{}
 		for k, v := range spec.Rules {
 			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 			if !claimName.MatchString(k) || v == "" || preverified[k] || k == "jti" {
-				return nil, invalid("Claim rules name a claim of the ID token (not iss, aud, exp, nbf, iat or jti) and a value it must equal.")
+				return nil, invalidField("rules", "Claim rules name a claim of the ID token (not iss, aud, exp, nbf, iat or jti) and a value it must equal.")
 			}
 			rules[k] = v
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -67,6 +68,10 @@ func New(st *store.Store, idx *index.Service, cfg Config, log *slog.Logger, now 
 	}
 	return &Service{store: st, idx: idx, cfg: cfg, log: log, now: now}
 }
+
+// Issuers returns the name of every issuer this index trusts, mapped to
+// the kind of publishers it serves: the web UI offers those.
+func (s *Service) Issuers() map[string]string { return maps.Clone(s.cfg.Issuers) }
 
 // newPublisher checks a configuration against the issuers this index
 // trusts.
@@ -211,7 +216,7 @@ func (s *Service) AddPending(ctx context.Context, p *index.Principal, m audit.Me
 	}
 	name := strings.TrimSpace(projectName)
 	if !pep.ValidProjectName(name) || len(name) > index.MaxNameLength {
-		return nil, invalid("The name '%s' is not a valid project name.", truncate(name, index.MaxNameLength))
+		return nil, invalidField("project_name", "The name '%s' is not a valid project name.", truncate(name, index.MaxNameLength))
 	}
 	pub, err := s.newPublisher(spec)
 	if err != nil {

@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"cheeseshop/internal/index"
@@ -36,6 +38,31 @@ func (b apiSpec) spec() publish.Spec {
 	return publish.Spec{Kind: b.Kind, Issuer: b.Issuer, Owner: b.Owner, OwnerID: b.OwnerID, Repository: b.Repository, Workflow: b.Workflow,
 		Instance: b.Instance, Namespace: b.Namespace, Project: b.Project, CIConfigPath: b.CIConfigPath, Email: b.Email, Subject: b.Subject,
 		Rules: b.Rules, Environment: b.Environment}
+}
+
+// formSpec reads a publisher from a web form whose fields bear the JSON
+// names of apiSpec; a generic publisher's rules are lines "claim=value"
+// of the field rules.
+func formSpec(f url.Values) (apiSpec, error) {
+	b := apiSpec{Kind: f.Get("kind"), Issuer: f.Get("issuer"), Owner: f.Get("owner"), OwnerID: f.Get("owner_id"),
+		Repository: f.Get("repository"), Workflow: f.Get("workflow"), Instance: f.Get("instance"), Namespace: f.Get("namespace"),
+		Project: f.Get("project"), CIConfigPath: f.Get("ci_config_path"), Email: f.Get("email"), Subject: f.Get("subject"),
+		Environment: f.Get("environment")}
+	for line := range strings.Lines(f.Get("rules")) {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			msg := "Give one claim rule a line, as claim=value."
+			return b, &problem.Error{Kind: problem.Invalid, Message: msg, Fields: map[string]string{"rules": msg}}
+		}
+		if b.Rules == nil {
+			b.Rules = map[string]string{}
+		}
+		b.Rules[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return b, nil
 }
 
 // apiPublisher is a trusted publisher as the management API shows it.

@@ -33,6 +33,10 @@ func TestManageCSRF(t *testing.T) {
 		{"/manage/project/guarded/collaboration/leave", nil},
 		{"/manage/account/tokens/", url.Values{"name": {"x"}, "scope": {"all"}}},
 		{"/manage/account/tokens/1/revoke", nil},
+		{"/manage/project/guarded/publishing/add", githubForm("guarded")},
+		{"/manage/project/guarded/publishing/1/remove", nil},
+		{"/manage/account/publishing/add", url.Values{"project_name": {"unguarded"}, "kind": {"github"}}},
+		{"/manage/account/publishing/1/remove", nil},
 	}
 	apis := []struct{ method, path string }{
 		{"POST", "/api/projects/guarded/releases/1.0/yank"},
@@ -83,6 +87,12 @@ func TestManageCSRF(t *testing.T) {
 		}
 		if ts, _ := tm.s.st.UserTokens(t.Context(), tm.users["owner"].ID); len(ts) != 2 { // the team's upload and management tokens
 			t.Errorf("owner has %d tokens", len(ts))
+		}
+		if pubs, _ := tm.s.st.ProjectPublishers(t.Context(), mustProject(t, tm.s, "guarded").ID); len(pubs) != 0 {
+			t.Errorf("guarded has %d trusted publishers", len(pubs))
+		}
+		if pubs, _ := tm.s.st.PendingPublishersOf(t.Context(), tm.users["owner"].ID); len(pubs) != 0 {
+			t.Errorf("owner has %d pending publishers", len(pubs))
 		}
 		// With the header, a session may use the API.
 		b := tm.browsers["owner"]

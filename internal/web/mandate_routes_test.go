@@ -153,6 +153,12 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST " + proj + "/collaboration/role", who: "owner", do: form("/manage/project/{p}/collaboration/role", url.Values{"username": {"maintainer"}, "role": {"Owner"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/collaboration/remove", who: "owner", do: form("/manage/project/{p}/collaboration/remove", url.Values{"username": {"maintainer"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/collaboration/leave", exempt: exemptGivesUp},
+		{pattern: "POST " + proj + "/publishing/add", who: "owner", do: form("/manage/project/{p}/publishing/add", githubForm("crit")), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/publishing/{id}/remove", who: "owner", setup: addPublisher, do: func(t *testing.T, tm *team, via, who, p string) (int, string) {
+			return form("/manage/project/{p}/publishing/"+strconv.FormatInt(tm.publisherID(t, p), 10)+"/remove", nil)(t, tm, via, who, p)
+		}, ok: http.StatusSeeOther},
+		{pattern: "POST /manage/account/publishing/add", exempt: "the user's own account: the project it names does not exist yet (created on first publish, under the index's name rules)"},
+		{pattern: "POST /manage/account/publishing/{id}/remove", exempt: exemptGivesUp},
 
 		{pattern: "POST /manage/account/tokens/{$}", who: "maintainer", do: form("/manage/account/tokens/", url.Values{"name": {"scoped"}, "scope": {"projects"}, "project": {"{p}"}}), ok: http.StatusOK},
 		{pattern: "POST /manage/account/tokens/{id}/revoke", exempt: exemptGivesUp},

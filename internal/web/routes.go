@@ -178,6 +178,14 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("POST "+proj+"/collaboration/remove", s.ui(s.manageAction(manage.removeCollaborator)))
 	mux.Handle("POST "+proj+"/collaboration/leave", s.ui(s.manageAction(manage.leaveProject)))
 	mux.Handle("GET "+proj+"/history/{$}", s.ui(manage.manageHistory))
+	if s.opts.Publish != nil {
+		mux.Handle("GET "+proj+"/publishing/{$}", s.ui(manage.managePublishing))
+		mux.Handle("POST "+proj+"/publishing/add", s.ui(manage.addPublisher))
+		mux.Handle("POST "+proj+"/publishing/{id}/remove", s.ui(manage.removePublisher))
+		mux.Handle("GET /manage/account/publishing/{$}", s.ui(manage.managePending))
+		mux.Handle("POST /manage/account/publishing/add", s.ui(manage.addPending))
+		mux.Handle("POST /manage/account/publishing/{id}/remove", s.ui(manage.removePending))
+	}
 	mux.Handle("GET /manage/account/tokens/{$}", s.ui(manage.manageTokens))
 	mux.Handle("POST /manage/account/tokens/{$}", s.ui(manage.createToken))
 	mux.Handle("POST /manage/account/tokens/{id}/revoke", s.ui(s.manageAction(manage.revokeToken)))

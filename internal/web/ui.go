@@ -98,6 +98,9 @@ type view struct {
 	// Mandate is the banner about the signed-in user's critical and
 	// opted-in projects (nil: none).
 	Mandate *mandateBanner
+	// Publishing says whether trusted publishing is on: the navigation
+	// links to its pages.
+	Publishing bool
 }
 
 // uiState is the per-request state of a UI page: who is signed in, and
@@ -238,7 +241,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if !ok {
 		panic("web: no template " + name)
 	}
-	v := view{Title: title, Path: r.URL.Path, BaseURL: s.idx.Config().BaseURL, Data: data, CSRF: s.acct.CSRFToken(s.binding(w, r, true))}
+	v := view{Title: title, Path: r.URL.Path, BaseURL: s.idx.Config().BaseURL, Data: data, CSRF: s.acct.CSRFToken(s.binding(w, r, true)),
+		Publishing: s.opts.Publish != nil}
 	if c := s.current(r); c != nil {
 		v.Me = c.User
 		v.Mandate = s.mandateNotices(r.Context(), c.User.ID)
