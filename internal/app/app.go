@@ -135,6 +135,10 @@ type Config struct {
 	// this one list.
 	OIDCIssuers  []oidc.Issuer
 	OIDCAudience string
+	// MintedTokenLifetime is how long an upload token minted for a
+	// trusted publisher works (--minted-token-lifetime; 0:
+	// publish.DefaultTokenLifetime, 15 minutes).
+	MintedTokenLifetime time.Duration
 	// NoTrustedPublishing turns the token exchange off: /_/oidc/*
 	// answers PyPI's not-enabled refusal.
 	NoTrustedPublishing bool
@@ -310,7 +314,7 @@ func (a *App) newTrustedPublishing(cfg Config, d Deps) error {
 		kinds[iss.Name] = string(iss.Kind)
 	}
 	a.OIDC = v
-	a.Publish = publish.New(a.Store, a.Index, publish.Config{Issuers: kinds}, d.Log, d.Now)
+	a.Publish = publish.New(a.Store, a.Index, publish.Config{Issuers: kinds, TokenLifetime: cfg.MintedTokenLifetime}, d.Log, d.Now)
 	return nil
 }
 

@@ -126,6 +126,7 @@ func mandateRoutes() []mandateRoute {
 		}, ok: http.StatusOK},
 
 		{pattern: "POST /_/oidc/mint-token", exempt: "exchanges a CI's ID token for an upload token of a trusted publisher: no user acts, and the uploads made with it pass /legacy/'s checks"},
+		{pattern: "POST /_/oidc/github/mint-token", exempt: "PyPI's legacy name of /_/oidc/mint-token, the same handler"},
 		{pattern: "POST /account/login/{$}", exempt: exemptAccount},
 		{pattern: "POST /account/logout/{$}", exempt: exemptAccount},
 		{pattern: "POST /account/register/{$}", exempt: exemptAccount},

@@ -56,6 +56,9 @@ func (s *Server) routes(mux *routeMux) {
 	// session gives no power here, so no form token either.
 	mux.HandleFunc("GET /_/oidc/audience", tp.audience)
 	mux.HandleFunc("POST /_/oidc/mint-token", tp.mintToken)
+	// PyPI's legacy name of mint-token, which the publish action
+	// (pypa/gh-action-pypi-publish) still posts to.
+	mux.HandleFunc("POST /_/oidc/github/mint-token", tp.mintToken)
 
 	// Operations (ops.go): probes, metrics and the UI's static files.
 	mux.HandleFunc("GET /healthz", s.healthz)
