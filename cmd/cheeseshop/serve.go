@@ -59,6 +59,7 @@ type ServeCmd struct {
 	// Trusted publishing (README.md, Trusted publishing).
 	TrustedPublishing   bool          `default:"true" negatable:"" help:"Let CI jobs exchange an OpenID Connect ID token of a trusted issuer for a 15-minute upload token (POST /_/oidc/mint-token), as PyPI's trusted publishing. Off (--no-trusted-publishing), the exchange answers PyPI's not-enabled refusal."`
 	OIDCIssuer          []string      `name:"oidc-issuer" sep:"," help:"Trust another OIDC issuer besides GitHub Actions, gitlab.com and Google (repeatable): NAME=URL for an issuer whose publishers match claims by rules (a Forgejo, any OIDC issuer), or KIND:NAME=URL (KIND github, gitlab or google) for a self-managed instance of those, e.g. gitlab:corp=https://gitlab.corp.example. The URL is the issuer of its tokens (https)."`
+	OIDCProviders       []string      `name:"oidc-providers" sep:"," default:"github,gitlab,google" help:"The built-in issuers trusted for trusted publishing (comma-separated: github, gitlab, google; none for none, leaving only --oidc-issuer): trust only the CI services your projects use."`
 	MintedTokenLifetime time.Duration `default:"15m" help:"How long an upload token minted for a trusted publisher works (POST /_/oidc/mint-token), between 1s and 15m (PyPI's 15 minutes, the default): shorter limits what a leaked minted token can do, longer is not allowed."`
 	OIDCAudience        string        `name:"oidc-audience" help:"The audience CI jobs ask their ID tokens for (GET /_/oidc/audience); never pypi, so that tokens for PyPI cannot be replayed here and the reverse. Default: the host of --base-url."`
 
@@ -265,6 +266,15 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		return cfg, fmt.Errorf("--minted-token-lifetime must be between 1s and %s, not %s", publish.DefaultTokenLifetime, c.MintedTokenLifetime)
 	}
 	cfg.MintedTokenLifetime = c.MintedTokenLifetime
+	cfg.OIDCProviders = []string{}
+	for _, p := range c.OIDCProviders {
+		if p != "none" && p != "" {
+			cfg.OIDCProviders = append(cfg.OIDCProviders, p)
+		}
+	}
+	if _, err := oidc.SelectBuiltinIssuers(cfg.OIDCProviders); err != nil {
+		return cfg, fmt.Errorf("--oidc-providers: %w", err)
+	}
 	for _, f := range c.OIDCIssuer {
 		iss, err := oidc.ParseIssuerFlag(f)
 		if err != nil {

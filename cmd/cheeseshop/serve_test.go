@@ -181,11 +181,14 @@ func TestServeTrustedPublishing(t *testing.T) {
 		args     []string
 		env      string
 		off      bool
-		audience string
-		issuers  []oidc.Issuer
+		audience  string
+		issuers   []oidc.Issuer
+		providers []string
 	}{
 		{args: nil},
 		{args: []string{"--no-trusted-publishing"}, off: true},
+		{args: []string{"--oidc-providers", "gitlab,github"}, providers: []string{"gitlab", "github"}},
+		{args: []string{"--oidc-providers", "none"}, providers: []string{}},
 		{args: []string{"--oidc-audience", "index.example", "--oidc-issuer", "gitlab:corp=https://gitlab.corp.example",
 			"--oidc-issuer", "forgejo=https://code.example"}, audience: "index.example", issuers: []oidc.Issuer{gitlab, forgejo}},
 		{env: "gitlab:corp=https://gitlab.corp.example,forgejo=https://code.example", issuers: []oidc.Issuer{gitlab, forgejo}},
@@ -203,11 +206,22 @@ func TestServeTrustedPublishing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		if cfg.NoTrustedPublishing != tc.off || cfg.OIDCAudience != tc.audience || !reflect.DeepEqual(cfg.OIDCIssuers, tc.issuers) {
-			t.Errorf("%v %q: off %v, audience %q, issuers %+v", tc.args, tc.env, cfg.NoTrustedPublishing, cfg.OIDCAudience, cfg.OIDCIssuers)
+		if tc.providers == nil {
+			tc.providers = []string{"github", "gitlab", "google"}
+		}
+		if cfg.NoTrustedPublishing != tc.off || cfg.OIDCAudience != tc.audience || !reflect.DeepEqual(cfg.OIDCIssuers, tc.issuers) ||
+			!reflect.DeepEqual(cfg.OIDCProviders, tc.providers) {
+			t.Errorf("%v %q: off %v, audience %q, issuers %+v, providers %q", tc.args, tc.env, cfg.NoTrustedPublishing, cfg.OIDCAudience,
+				cfg.OIDCIssuers, cfg.OIDCProviders)
 		}
 	}
 	t.Setenv("CHEESESHOP_OIDC_ISSUER", "")
+	if c, err := parseServe(t, "--oidc-providers", "github,svn"); err != nil {
+		t.Fatal(err)
+	} else if _, err := c.appConfig("http://localhost:8080", []byte(strings.Repeat("k", 32)), web.DefaultLimits(), false); err == nil ||
+		!strings.Contains(err.Error(), "--oidc-providers") || !strings.Contains(err.Error(), `"svn"`) {
+		t.Errorf("--oidc-providers github,svn: %v, want a refusal naming the flag and svn", err)
+	}
 	for _, bad := range []string{"nourl", "svn:x=https://x.example", "Corp=https://x.example", "corp=http://x.example"} {
 		c, err := parseServe(t, "--oidc-issuer", bad)
 		if err != nil {

@@ -135,6 +135,10 @@ type Config struct {
 	// this one list.
 	OIDCIssuers  []oidc.Issuer
 	OIDCAudience string
+	// OIDCProviders names the built-in issuers trusted (--oidc-providers:
+	// "github", "gitlab", "google"); nil trusts all three, an empty list
+	// none (only OIDCIssuers then).
+	OIDCProviders []string
 	// MintedTokenLifetime is how long an upload token minted for a
 	// trusted publisher works (--minted-token-lifetime; 0:
 	// publish.DefaultTokenLifetime, 15 minutes).
@@ -297,7 +301,14 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 // service from one list of issuers: the built-in ones and the
 // operator's, each issuer's kind naming the publishers it serves.
 func (a *App) newTrustedPublishing(cfg Config, d Deps) error {
-	issuers := append(oidc.BuiltinIssuers(), cfg.OIDCIssuers...)
+	issuers := oidc.BuiltinIssuers()
+	if cfg.OIDCProviders != nil {
+		var err error
+		if issuers, err = oidc.SelectBuiltinIssuers(cfg.OIDCProviders); err != nil {
+			return fmt.Errorf("app: trusted publishing: %w", err)
+		}
+	}
+	issuers = append(issuers, cfg.OIDCIssuers...)
 	audience := cfg.OIDCAudience
 	if audience == "" {
 		var err error

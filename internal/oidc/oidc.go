@@ -79,6 +79,22 @@ func BuiltinIssuers() []Issuer {
 	}
 }
 
+// SelectBuiltinIssuers returns the built-in issuers named in names
+// ("github", "gitlab", "google"), in that order, so that an operator can
+// trust only the CI services its projects use (--oidc-providers). An
+// unknown name is an error that lists the known ones.
+func SelectBuiltinIssuers(names []string) ([]Issuer, error) {
+	builtin := BuiltinIssuers()
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		if !slices.ContainsFunc(builtin, func(iss Issuer) bool { return iss.Name == n }) {
+			return nil, fmt.Errorf("unknown provider %q: the built-in providers are github, gitlab and google", n)
+		}
+		want[n] = true
+	}
+	return slices.DeleteFunc(builtin, func(iss Issuer) bool { return !want[iss.Name] }), nil
+}
+
 var issuerName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // ParseIssuerFlag parses an operator's issuer, the value of
