@@ -178,9 +178,9 @@ func TestServeTrustedPublishing(t *testing.T) {
 	gitlab := oidc.Issuer{Name: "corp", URL: "https://gitlab.corp.example", Kind: oidc.GitLab}
 	forgejo := oidc.Issuer{Name: "forgejo", URL: "https://code.example", Kind: oidc.Generic}
 	for _, tc := range []struct {
-		args     []string
-		env      string
-		off      bool
+		args      []string
+		env       string
+		off       bool
 		audience  string
 		issuers   []oidc.Issuer
 		providers []string
