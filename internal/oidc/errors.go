@@ -11,7 +11,9 @@ import (
 // the publish action, which print them, read the same from cheeseshop.
 type Code string
 
-// The codes.
+// The codes of the token check. The refusals of the exchange that
+// follows it (no matching publisher, a reused token, a pending publisher
+// whose project exists) are internal/publish's.
 const (
 	// InvalidPayload: the request body, or the JWT in it, cannot be read,
 	// or names an issuer this index does not trust.
@@ -19,13 +21,6 @@ const (
 	// InvalidToken: a JWT from a trusted issuer that does not verify (bad
 	// signature, wrong audience, expired, ...).
 	InvalidToken Code = "invalid-token"
-	// InvalidPublisher: a valid token that no publisher matches.
-	InvalidPublisher Code = "invalid-publisher"
-	// InvalidPendingPublisher: a valid token for a pending publisher whose
-	// project exists by now.
-	InvalidPendingPublisher Code = "invalid-pending-publisher"
-	// InvalidReuseToken: a valid token whose jti was already exchanged.
-	InvalidReuseToken Code = "invalid-reuse-token"
 	// NotEnabled: trusted publishing, or this issuer, is turned off.
 	NotEnabled Code = "not-enabled"
 	// IssuerUnavailable is cheeseshop's own: the issuer's discovery
@@ -89,25 +84,6 @@ func unavailable(cause error, issuer string, retry time.Duration) *problem.Error
 // is not {"token": "<string>"}; description says what is wrong.
 func InvalidPayloadError(description string) error {
 	return refuse(problem.Invalid, InvalidPayload, description)
-}
-
-// NoPublisherError is the refusal of a valid token that no publisher
-// matches; reason says which check failed, as PyPI's InvalidPublisherError
-// does (e.g. "All lookup strategies exhausted").
-func NoPublisherError(reason string) error {
-	return refuse(problem.Invalid, InvalidPublisher, "valid token, but no corresponding publisher ("+reason+")")
-}
-
-// ProjectExistsError is the refusal of a token for a pending publisher
-// whose project was created since.
-func ProjectExistsError() error {
-	return refuse(problem.Invalid, InvalidPendingPublisher, "valid token, but project already exists")
-}
-
-// ReusedTokenError is the refusal of a token whose jti was already
-// exchanged (on any replica).
-func ReusedTokenError() error {
-	return refuse(problem.Invalid, InvalidReuseToken, "invalid token: already used")
 }
 
 // NotEnabledError is the refusal when trusted publishing through the

@@ -492,10 +492,6 @@ func TestRefusalErrors(t *testing.T) {
 		description string
 	}{
 		{oidc.InvalidPayloadError("token: field required"), oidc.InvalidPayload, problem.Invalid, "token: field required"},
-		{oidc.NoPublisherError("All lookup strategies exhausted"), oidc.InvalidPublisher, problem.Invalid,
-			"valid token, but no corresponding publisher (All lookup strategies exhausted)"},
-		{oidc.ProjectExistsError(), oidc.InvalidPendingPublisher, problem.Invalid, "valid token, but project already exists"},
-		{oidc.ReusedTokenError(), oidc.InvalidReuseToken, problem.Invalid, "invalid token: already used"},
 		{oidc.NotEnabledError("GitLab"), oidc.NotEnabled, problem.Forbidden, "GitLab trusted publishing functionality not enabled"},
 		{oidc.NotEnabledError(""), oidc.NotEnabled, problem.Forbidden, "Trusted publishing functionality not enabled"},
 	}
