@@ -43,9 +43,9 @@ func PyRepr(s string) string {
 	return b.String()
 }
 
-// pyList returns strs as Python's repr() writes a list of str:
+// PyList returns strs as Python's repr() writes a list of str:
 // "['A', 'B']".
-func pyList(strs []string) string {
+func PyList(strs []string) string {
 	quoted := make([]string, len(strs))
 	for i, s := range strs {
 		quoted[i] = PyRepr(s)

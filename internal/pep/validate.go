@@ -284,7 +284,7 @@ func warehouseChecks(m *Metadata, opt ValidateOptions) []*FieldError {
 	}
 	for _, c := range used {
 		if by, ok := DeprecatedClassifier(c); ok && len(by) > 0 {
-			add("classifier", "The classifier %s has been deprecated, use one of %s instead.", PyRepr(c), pyList(by))
+			add("classifier", "The classifier %s has been deprecated, use one of %s instead.", PyRepr(c), PyList(by))
 		} else if ok {
 			add("classifier", "The classifier %s has been deprecated.", PyRepr(c))
 		}

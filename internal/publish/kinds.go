@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"cheeseshop/internal/pep"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
@@ -365,15 +366,6 @@ func expectedRefs(base string, refs ...string) []string {
 	return out
 }
 
-// pyList renders strings as a Python list, as Warehouse's messages do.
-func pyList(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = "'" + s + "'"
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
-
 func verifyGitHub(p *store.Publisher, c map[string]any) error {
 	repository := p.RepositoryOwner + "/" + p.RepositoryName
 	if sub, _ := claim(c, "sub"); !checkSub("repo:"+repository, sub) {
@@ -402,7 +394,7 @@ func verifyGitHub(p *store.Publisher, c map[string]any) error {
 	}
 	want := expectedRefs(repository+"/.github/workflows/"+p.WorkflowFilename, ref, sha)
 	if !slices.ContainsFunc(want, func(w string) bool { return refEqual(w, got, len(repository)) }) {
-		return noPublisher(fmt.Sprintf("The job_workflow_ref claim does not match, expecting one of %s, got '%s'", pyList(want), got))
+		return noPublisher(fmt.Sprintf("The job_workflow_ref claim does not match, expecting one of %s, got %s", pep.PyList(want), pep.PyRepr(got)))
 	}
 	// pull_request_target runs with the base repository's privileges on
 	// a pull request's event: its ID tokens never publish.
@@ -444,7 +436,7 @@ func verifyGitLab(p *store.Publisher, c map[string]any) error {
 	base := p.Instance + "/" + path
 	want := expectedRefs(base+"//"+p.CIConfigPath, refPath, sha)
 	if !slices.ContainsFunc(want, func(w string) bool { return refEqual(w, got, len(base)) }) {
-		return noPublisher(fmt.Sprintf("The ci_config_ref_uri claim does not match, expecting one of %s, got '%s'", pyList(want), got))
+		return noPublisher(fmt.Sprintf("The ci_config_ref_uri claim does not match, expecting one of %s, got %s", pep.PyList(want), pep.PyRepr(got)))
 	}
 	if p.Environment != "" {
 		// GitLab's environments are case-sensitive.
