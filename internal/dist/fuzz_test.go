@@ -89,7 +89,8 @@ func FuzzInspectSdist(f *testing.F) {
 	f.Add(buildSdist(f, sdistEntries(tlink(tar.TypeSymlink, "demo-1.0/l", "../x"))...))
 	f.Add(buildSdist(f, sdistEntries(tdir("demo-1.0/demo/"), tfile("demo-1.0/PKG-INFO", "Name: demo\n"))...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		meta, err := InspectSdist(bytes.NewReader(data), int64(len(data)), "demo-1.0.tar.gz", fuzzLimits)
+		sd, err := InspectSdist(bytes.NewReader(data), int64(len(data)), "demo-1.0.tar.gz", fuzzLimits)
+		meta := pkgInfoOf(sd)
 		if err != nil {
 			checkUploadError(t, meta, err)
 			return

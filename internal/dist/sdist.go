@@ -66,7 +66,20 @@ var globalPAXKeys = map[string]bool{
 // Problems with the upload are reported as *Error. Errors returned by r, a
 // nil r, a negative size or a size that does not match the stream are
 // returned as other errors.
-func InspectSdist(r io.Reader, size int64, filename string, lim Limits) (pkgInfo []byte, err error) {
+// Sdist is what InspectSdist found in an sdist it accepted.
+type Sdist struct {
+	// PKGInfo is the content of <top>/PKG-INFO (the last such member, as
+	// Python's tarfile reads it).
+	PKGInfo []byte
+	// Top is the one top-level folder.
+	Top string
+	// Members are the names of every member, without a folder's trailing
+	// '/': the index checks with them that every License-File the
+	// metadata lists is in the archive.
+	Members map[string]bool
+}
+
+func InspectSdist(r io.Reader, size int64, filename string, lim Limits) (*Sdist, error) {
 	if r == nil {
 		return nil, fmt.Errorf("dist: inspecting sdist %q: nil reader", filename)
 	}
@@ -74,7 +87,7 @@ func InspectSdist(r io.Reader, size int64, filename string, lim Limits) (pkgInfo
 		return nil, fmt.Errorf("dist: inspecting sdist %q: negative size %d", filename, size)
 	}
 	cr := &countingReader{r: r}
-	pkgInfo, err = inspectSdist(cr, size, filename, lim.withDefaults())
+	sd, err := inspectSdist(cr, size, filename, lim.withDefaults())
 	switch {
 	case cr.err != nil:
 		return nil, fmt.Errorf("dist: reading sdist %q: %w", filename, cr.err)
@@ -83,10 +96,10 @@ func InspectSdist(r io.Reader, size int64, filename string, lim Limits) (pkgInfo
 	case cr.n != size:
 		return nil, fmt.Errorf("dist: inspecting sdist %q: read %d bytes, but size is %d", filename, cr.n, size)
 	}
-	return pkgInfo, nil
+	return sd, nil
 }
 
-func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) ([]byte, error) {
+func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) (*Sdist, error) {
 	if !hasSuffixFold(filename, sdistSuffix) {
 		return nil, errorf("Invalid sdist filename '%s': only %s source distributions are supported",
 			display(filename), sdistSuffix)
@@ -104,6 +117,7 @@ func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) (
 		filename: filename,
 		lim:      lim,
 		m:        &meter{limit: lim.bombThreshold(size)},
+		members:  make(map[string]bool),
 	}
 	s.r = &meteredReader{r: gz, m: s.m}
 	tr := tar.NewReader(s.r)
@@ -137,7 +151,7 @@ func inspectSdist(cr *countingReader, size int64, filename string, lim Limits) (
 		return nil, errorf("Sdist '%s' does not contain the required %s file: %s/%s",
 			display(filename), pkgInfoName, display(s.top), pkgInfoName)
 	}
-	return s.pkgInfo, nil
+	return &Sdist{PKGInfo: s.pkgInfo, Top: s.top, Members: s.members}, nil
 }
 
 // sdistWalker holds the state of one pass over a tar archive.
@@ -148,6 +162,7 @@ type sdistWalker struct {
 	r         io.Reader // decompressed stream, metered
 	count     int
 	top       string
+	members   map[string]bool
 	links     []symlink
 	linkBytes int
 	// pkgInfo is the content of the last PKG-INFO member so far when it
@@ -183,6 +198,7 @@ func (s *sdistWalker) member(hdr *tar.Header, tr *tar.Reader) error {
 		return errorf("Tar file contains a member with an invalid path (%s): '%s'", why, display(hdr.Name))
 	}
 	name := strings.TrimSuffix(hdr.Name, "/")
+	s.members[name] = true
 	top, rest, nested := strings.Cut(name, "/")
 	if !nested && hdr.Typeflag != tar.TypeDir {
 		return errorf("Sdist '%s' must contain exactly one top-level directory, but '%s' is not a directory",

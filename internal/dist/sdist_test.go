@@ -486,7 +486,8 @@ func TestInspectSdist(t *testing.T) {
 				wantMeta = *tt.wantMeta
 			}
 			cr := &countingTestReader{r: bytes.NewReader(data)}
-			meta, err := InspectSdist(cr, int64(len(data)), fn, tt.lim)
+			sd, err := InspectSdist(cr, int64(len(data)), fn, tt.lim)
+			meta := pkgInfoOf(sd)
 			checkResult(t, meta, err, tt.wantErr, wantMeta)
 			if tt.wantErr == "" && string(meta) != wantMeta {
 				t.Errorf("PKG-INFO = %q; want %q", meta, wantMeta)
@@ -523,7 +524,8 @@ func TestInspectSdistReaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			meta, err := InspectSdist(tt.r, tt.size, "demo-1.0.tar.gz", Limits{})
+			sd, err := InspectSdist(tt.r, tt.size, "demo-1.0.tar.gz", Limits{})
+			meta := pkgInfoOf(sd)
 			if tt.ok {
 				if err != nil || string(meta) != testPKGInfo {
 					t.Fatalf("got %q, %v; want PKG-INFO", meta, err)
@@ -554,4 +556,12 @@ func BenchmarkInspectSdist(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// pkgInfoOf is the PKG-INFO InspectSdist returned (nil when it refused).
+func pkgInfoOf(sd *Sdist) []byte {
+	if sd == nil {
+		return nil
+	}
+	return sd.PKGInfo
 }

@@ -81,6 +81,10 @@ func InspectWheel(r io.ReaderAt, size int64, filename, name, version string, lim
 type Wheel struct {
 	// Metadata is the content of <name>-<version>.dist-info/METADATA.
 	Metadata []byte
+	// Members are the names of every member, as the central directory
+	// lists them: the index checks with them that every License-File the
+	// metadata lists is in the archive.
+	Members map[string]bool
 	// RecordProblem describes the first disagreement between RECORD and
 	// the archive (a file it does not list, an entry for a file the
 	// archive lacks, a wrong sha256 hash or size), "" if there is none.
@@ -123,6 +127,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 	}
 
 	byName := make(map[string]*zip.File, len(zr.File))
+	members := make(map[string]bool, len(zr.File))
 	var declared int64
 	for _, f := range zr.File {
 		if why := checkMemberName(f.Name); why != "" {
@@ -130,6 +135,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 		}
 		// The framing check refused repeated names.
 		byName[f.Name] = f
+		members[f.Name] = true
 		if f.Method != zip.Store && f.Method != zip.Deflate {
 			return nil, errorf("File does not use a supported compression type")
 		}
@@ -177,7 +183,7 @@ func inspectWheel(ra io.ReaderAt, size int64, filename, name, version string, li
 		// PyPI's message for a RECORD it cannot read.
 		return nil, errorf("Wheel '%s' does not contain the required RECORD file: %s", display(filename), display(dir+"/RECORD"))
 	}
-	return &Wheel{Metadata: c.metadata, RecordProblem: problem}, nil
+	return &Wheel{Metadata: c.metadata, RecordProblem: problem, Members: members}, nil
 }
 
 // Unix file types in the upper 16 bits of a zip member's external

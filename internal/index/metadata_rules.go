@@ -1,11 +1,8 @@
 package index
 
 import (
-	"fmt"
-	"io"
 	"strings"
 
-	"cheeseshop/internal/dist"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/problem"
 )
@@ -21,7 +18,7 @@ import (
 // kin read from this same file; so a field newer than the file's
 // Metadata-Version is refused only when the form carries it too, as on
 // PyPI (see pep.ValidateOptions.Sent).
-func (s *Service) checkMetadataValues(meta *pep.Metadata, form Form, in *Incoming, filetype, fn string) error {
+func (s *Service) checkMetadataValues(meta *pep.Metadata, form Form, arc *archive, fn string) error {
 	opt := pep.ValidateOptions{
 		AllowPrivateClassifiers: s.cfg.AllowPrivateClassifiers,
 		Sent:                    func(field string) bool { return form.Get(metadataLimits[field].form) != "" },
@@ -44,43 +41,18 @@ func (s *Service) checkMetadataValues(meta *pep.Metadata, form Form, in *Incomin
 	if len(meta.LicenseFiles) == 0 || !pep.MetadataVersionAtLeast(meta.MetadataVersion, "2.4") {
 		return nil
 	}
-	return checkLicenseFiles(meta.LicenseFiles, in, filetype, fn)
+	return checkLicenseFiles(meta.LicenseFiles, arc, fn)
 }
 
 // checkLicenseFiles refuses an upload whose archive lacks a License-File
 // its metadata lists: in a wheel under <name>-<version>.dist-info/licenses/
 // (name and version as the file name spells them), in an sdist under its
 // top folder.
-func checkLicenseFiles(files []string, in *Incoming, filetype, fn string) error {
-	var names map[string]bool
-	var prefix string
-	var err error
-	if filetype == "bdist_wheel" {
-		names, err = dist.WheelMemberNames(in.staged.ReaderAt(), in.Size)
-		name, rest, _ := strings.Cut(fn, "-")
-		version, _, _ := strings.Cut(rest, "-")
-		prefix = name + "-" + version + ".dist-info/licenses/"
-	} else {
-		names, err = dist.SdistMemberNames(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size))
-		prefix = sdistTop(names) + "/"
-	}
-	if err != nil {
-		return fmt.Errorf("index: license files of %s: %w", fn, err)
-	}
+func checkLicenseFiles(files []string, arc *archive, fn string) error {
 	for _, f := range files {
-		if target := prefix + f; !names[target] {
+		if target := arc.licenseDir + f; !arc.members[target] {
 			return problem.Errorf(problem.Invalid, "License-File %s does not exist in distribution file %s at %s", f, fn, target)
 		}
 	}
 	return nil
-}
-
-// sdistTop returns the top folder of an sdist's members (inspection made
-// sure there is exactly one).
-func sdistTop(names map[string]bool) string {
-	for n := range names {
-		top, _, _ := strings.Cut(n, "/")
-		return top
-	}
-	return ""
 }

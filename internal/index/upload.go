@@ -171,15 +171,15 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		return nil, err
 	}
 
-	meta, metaBytes, recordProblem, err := s.inspect(in, filetype, fn, normalized, version)
+	meta, metaBytes, arc, err := s.inspect(in, filetype, fn, normalized, version)
 	if err != nil {
 		return nil, err
 	}
-	if recordProblem != "" && s.cfg.StrictRecord {
-		return nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Wheel '%s' has a RECORD that does not match its contents: %s. Rebuild the wheel: this index refuses such wheels.", fn, recordProblem)
+	if arc.recordProblem != "" && s.cfg.StrictRecord {
+		return nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Wheel '%s' has a RECORD that does not match its contents: %s. Rebuild the wheel: this index refuses such wheels.", fn, arc.recordProblem)
 	}
-	u.recordProblem = recordProblem
-	if err := s.checkMetadataValues(meta, form, in, filetype, fn); err != nil {
+	u.recordProblem = arc.recordProblem
+	if err := s.checkMetadataValues(meta, form, arc, fn); err != nil {
 		return nil, err
 	}
 	// The first file of a release fixes its description: render it now,
@@ -403,35 +403,55 @@ func hyphenatedPost(fn, normalized string, version pep.Version) bool {
 	return err == nil && pep.NormalizeName(stem[:j]) == normalized
 }
 
+// archive is what inspect learnt of an upload's archive besides its
+// metadata.
+type archive struct {
+	// recordProblem is how a wheel's RECORD disagrees with its members
+	// ("" if it does not, and for an sdist).
+	recordProblem string
+	// members are the archive's member names, and licenseDir the folder
+	// of its PEP 639 License-Files: "<name>-<version>.dist-info/licenses/"
+	// (as the file name spells them) in a wheel, "<top>/" in an sdist.
+	members    map[string]bool
+	licenseDir string
+}
+
 // inspect opens the archive, checks it is a valid distribution and that
-// its own metadata agrees with the form, and returns that metadata and,
-// for a wheel, how its RECORD disagrees with it ("" if it does not).
-func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version pep.Version) (*pep.Metadata, []byte, string, error) {
+// its own metadata agrees with the form, and returns that metadata and
+// what else the rules after it need of the archive.
+func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version pep.Version) (*pep.Metadata, []byte, *archive, error) {
 	var raw []byte
-	var recordProblem string
+	arc := &archive{}
 	var err error
 	if filetype == "bdist_wheel" {
 		w, perr := pep.ParseWheelFilename(fn)
 		if perr != nil {
-			return nil, nil, "", problem.Errorf(problem.Invalid, "%s", perr)
+			return nil, nil, nil, problem.Errorf(problem.Invalid, "%s", perr)
 		}
 		var wh *dist.Wheel
 		wh, err = dist.InspectWheel(in.staged.ReaderAt(), in.Size, fn, w.Name, w.Version, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
 		if err == nil {
-			raw, recordProblem = wh.Metadata, wh.RecordProblem
+			raw, arc.recordProblem, arc.members = wh.Metadata, wh.RecordProblem, wh.Members
+			name, rest, _ := strings.Cut(fn, "-")
+			ver, _, _ := strings.Cut(rest, "-")
+			arc.licenseDir = name + "-" + ver + ".dist-info/licenses/"
 		}
 	} else {
-		raw, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
+		var sd *dist.Sdist
+		sd, err = dist.InspectSdist(io.NewSectionReader(in.staged.ReaderAt(), 0, in.Size), in.Size, fn, dist.Limits{MaxMetadataSize: MaxMetadataBytes})
+		if err == nil {
+			raw, arc.members, arc.licenseDir = sd.PKGInfo, sd.Members, sd.Top+"/"
+		}
 	}
 	if err != nil {
 		if de, ok := errors.AsType[*dist.Error](err); ok {
-			return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. %s", de.Msg)
+			return nil, nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. %s", de.Msg)
 		}
-		return nil, nil, "", fmt.Errorf("index: inspect %s: %w", fn, err)
+		return nil, nil, nil, fmt.Errorf("index: inspect %s: %w", fn, err)
 	}
 	meta, err := pep.ParseMetadata(raw)
 	if err != nil {
-		return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
+		return nil, nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its core metadata cannot be read: %s", err)
 	}
 	// What the release stores comes from here, not from the form: the
 	// same bounds apply.
@@ -440,16 +460,16 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 		metaFile = "METADATA"
 	}
 	if err := checkMetadata(archiveMetadata(meta), metaFile); err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	if pep.NormalizeName(meta.Name) != normalized {
-		return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
+		return nil, nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata names the project '%s', but the upload is for '%s'.", meta.Name, normalized)
 	}
 	mv, err := pep.ParseVersion(meta.Version)
 	if err != nil || mv.Compare(version) != 0 {
-		return nil, nil, "", problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
+		return nil, nil, nil, problem.Errorf(problem.Invalid, "Invalid distribution file. Its metadata gives the version '%s', but the upload is for '%s'.", meta.Version, version.String())
 	}
-	return meta, raw, recordProblem, nil
+	return meta, raw, arc, nil
 }
 
 // publish writes the project (if new), release (if new) and file rows in
