@@ -74,20 +74,9 @@ func (s *Service) CreateProjectFor(ctx context.Context, u *store.User, m audit.M
 		if err := s.CheckNewName(ctx, tx, name); err != nil {
 			return err
 		}
-		match, err := s.lookalike(ctx, tx, p, name, normalized)
-		if err != nil {
+		var err error
+		if proj, review, err = s.newProject(ctx, tx, p, m, name, normalized); err != nil {
 			return err
-		}
-		if proj, err = s.createProject(ctx, tx, p, name, normalized); err != nil {
-			return err
-		}
-		if err := s.projectEvent(ctx, tx, p, m, proj, audit.ProjectCreated, u.ID, nil); err != nil {
-			return err
-		}
-		if match != nil {
-			if review, err = s.review(ctx, tx, p, proj, match); err != nil {
-				return err
-			}
 		}
 		return fn(tx, proj)
 	})
@@ -99,6 +88,32 @@ func (s *Service) CreateProjectFor(ctx context.Context, u *store.User, m audit.M
 		s.tellLookalike(ctx, review)
 	}
 	return proj, nil
+}
+
+// newProject creates a project whose name passed the name rules, with
+// p's user as its Owner, in tx: last, a look-alike of a protected name is
+// put up for review (held or flagged by the policy; the review is
+// returned, for tellLookalike once tx commits). An upload and a pending
+// trusted publisher create projects through it.
+func (s *Service) newProject(ctx context.Context, tx *store.Tx, p *Principal, m audit.Meta, name, normalized string) (*store.Project, *store.NameReview, error) {
+	match, err := s.lookalike(ctx, tx, p, name, normalized)
+	if err != nil {
+		return nil, nil, err
+	}
+	proj, err := s.createProject(ctx, tx, p, name, normalized)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.projectEvent(ctx, tx, p, m, proj, audit.ProjectCreated, p.User.ID, nil); err != nil {
+		return nil, nil, err
+	}
+	var review *store.NameReview
+	if match != nil {
+		if review, err = s.review(ctx, tx, p, proj, match); err != nil {
+			return nil, nil, err
+		}
+	}
+	return proj, review, nil
 }
 
 // CollaboratorProject finds the named project for p, which must hold a

@@ -497,24 +497,11 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		}
 		var review *store.NameReview
 		if proj == nil {
-			// The name passed every rule of check; last, is it a
-			// look-alike of a protected name?
-			match, err := s.lookalike(ctx, tx, p, name, normalized)
-			if err != nil {
-				return err
-			}
-			if proj, err = s.createProject(ctx, tx, p, name, normalized); err != nil {
+			// The name passed every rule of check.
+			if proj, review, err = s.newProject(ctx, tx, p, p.Meta, name, normalized); err != nil {
 				return err
 			}
 			created = true
-			if err := s.projectEvent(ctx, tx, p, p.Meta, proj, audit.ProjectCreated, p.User.ID, nil); err != nil {
-				return err
-			}
-			if match != nil {
-				if review, err = s.review(ctx, tx, p, proj, match); err != nil {
-					return err
-				}
-			}
 		} else if r, err := tx.NameReviewOf(ctx, proj.ID); err == nil && r.Held {
 			review = r
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
