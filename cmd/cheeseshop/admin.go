@@ -60,7 +60,7 @@ func (c *BlobsGCCmd) Run(e *env) error {
 	}
 	defer blobs.Close()
 	idx := index.New(st, blobs, index.Config{}, e.log)
-	res, err := idx.CollectBlobs(e.ctx, blobs, c.Grace)
+	res, err := idx.CollectBlobs(e.ctx, c.Grace)
 	fmt.Fprintf(e.stdout, "blobs: %d seen, %d removed (%d bytes), %d in use, %d newer than %s\n",
 		res.Seen, res.Removed, res.RemovedBytes, res.Referenced, res.Recent, c.Grace)
 	return err

@@ -2,63 +2,50 @@ package blob
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 )
 
 // FS is a Store in a local folder. Blobs live at sha256/ab/cd/<hex>; staged
 // uploads live in tmp/ on the same file system, so that committing is a
-// rename, which is atomic.
+// rename, which is atomic. Several processes may share the folder.
 type FS struct {
-	root *os.Root
-	dir  string
-	// stage is this process's own staging folder, tmp/<random>; its lock
-	// file tmp/<random>.lock is held (flock) while the process lives, so
-	// that CleanTemp can tell abandoned staging folders from live ones.
-	stage string
-	lock  *os.File
+	root  *os.Root
+	dir   string
+	spool *spool
 }
 
 // NewFS opens (creating if needed) a blob folder.
 func NewFS(dir string) (*FS, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "tmp"), filepath.Join(dir, "sha256")} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return nil, fmt.Errorf("blob: create %s: %w", d, err)
-		}
+	if err := os.MkdirAll(filepath.Join(dir, "sha256"), 0o750); err != nil {
+		return nil, fmt.Errorf("blob: create %s: %w", dir, err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("blob: open %s: %w", dir, err)
 	}
-	stage, err := os.MkdirTemp(filepath.Join(dir, "tmp"), "p")
+	sp, err := openSpool(filepath.Join(dir, "tmp"))
 	if err != nil {
 		root.Close()
-		return nil, fmt.Errorf("blob: create staging folder: %w", err)
+		return nil, err
 	}
-	lock, err := os.OpenFile(stage+".lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	}
-	if err != nil {
-		root.Close()
-		os.RemoveAll(stage)
-		return nil, fmt.Errorf("blob: lock staging folder: %w", err)
-	}
-	return &FS{root: root, dir: dir, stage: stage, lock: lock}, nil
+	return &FS{root: root, dir: dir, spool: sp}, nil
 }
+
+// String names the folder, for logs and the start-up banner.
+func (s *FS) String() string { return s.dir }
 
 // Close removes this process's staging folder and releases the folder.
 func (s *FS) Close() error {
-	os.RemoveAll(s.stage)
-	os.Remove(s.lock.Name())
-	s.lock.Close()
+	s.spool.close()
 	return s.root.Close()
 }
 
@@ -66,58 +53,13 @@ func (s *FS) Close() error {
 // were killed) with uploads in flight. Live processes hold a lock on their
 // folder, so this is safe to run while other servers share the folder.
 // It returns how many abandoned folders it removed.
-func (s *FS) CleanTemp() (int, error) {
-	tmp := filepath.Join(s.dir, "tmp")
-	locks, err := filepath.Glob(filepath.Join(tmp, "*.lock"))
-	if err != nil {
-		return 0, fmt.Errorf("blob: list staging folders: %w", err)
-	}
-	n := 0
-	for _, l := range locks {
-		if l == s.lock.Name() {
-			continue
-		}
-		f, err := os.OpenFile(l, os.O_RDWR, 0)
-		if err != nil {
-			continue
-		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-			f.Close() // held by a live process
-			continue
-		}
-		if err := os.RemoveAll(strings.TrimSuffix(l, ".lock")); err != nil {
-			f.Close()
-			return n, fmt.Errorf("blob: remove abandoned staging folder: %w", err)
-		}
-		os.Remove(l)
-		f.Close()
-		n++
-	}
-	return n, nil
-}
-
-func validDigest(sha string) bool {
-	if len(sha) != 64 {
-		return false
-	}
-	for i := 0; i < len(sha); i++ {
-		c := sha[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func blobPath(sha string) string {
-	return filepath.Join("sha256", sha[0:2], sha[2:4], sha)
-}
+func (s *FS) CleanTemp() (int, error) { return s.spool.cleanTemp() }
 
 // Stage implements Store.
 func (s *FS) Stage(ctx context.Context) (Staged, error) {
-	f, err := os.CreateTemp(s.stage, "upload-*")
+	f, err := s.spool.create("upload-*")
 	if err != nil {
-		return nil, fmt.Errorf("blob: stage: %w", err)
+		return nil, err
 	}
 	return &fsStaged{store: s, f: f}, nil
 }
@@ -136,21 +78,29 @@ func (st *fsStaged) Commit(ctx context.Context, sha string) error {
 	if st.done {
 		return errors.New("blob: commit after commit or abort")
 	}
-	if !validDigest(sha) {
+	if !ValidDigest(sha) {
+		st.Abort()
 		return fmt.Errorf("blob: invalid digest %q", sha)
 	}
-	if err := st.f.Sync(); err != nil {
-		st.Abort()
-		return fmt.Errorf("blob: sync: %w", err)
-	}
-	name := st.f.Name()
-	if err := st.f.Close(); err != nil {
-		st.Abort()
-		return fmt.Errorf("blob: close: %w", err)
-	}
 	st.done = true
-	dst := blobPath(sha)
-	if err := st.store.root.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+	return st.store.install(st.f, sha)
+}
+
+// install syncs, closes and renames the spool file f to the blob sha. The
+// rename is atomic; if the blob exists already with the same content
+// (content addressing), replacing it is harmless and refreshes its time.
+func (s *FS) install(f *os.File, sha string) error {
+	name := f.Name()
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("blob: write %s: %w", sha, err)
+	}
+	dst := Key(sha)
+	if err := s.root.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		os.Remove(name)
 		return fmt.Errorf("blob: mkdir: %w", err)
 	}
@@ -158,13 +108,11 @@ func (st *fsStaged) Commit(ctx context.Context, sha string) error {
 		os.Remove(name)
 		return fmt.Errorf("blob: chmod: %w", err)
 	}
-	// Rename is atomic; if the blob already exists with the same content
-	// (content addressing), replacing it is harmless.
-	if err := os.Rename(name, filepath.Join(st.store.dir, dst)); err != nil {
+	if err := os.Rename(name, filepath.Join(s.dir, dst)); err != nil {
 		os.Remove(name)
-		return fmt.Errorf("blob: commit: %w", err)
+		return fmt.Errorf("blob: commit %s: %w", sha, err)
 	}
-	if d, err := os.Open(filepath.Join(st.store.dir, filepath.Dir(dst))); err == nil {
+	if d, err := os.Open(filepath.Join(s.dir, filepath.Dir(dst))); err == nil {
 		d.Sync()
 		d.Close()
 	}
@@ -184,6 +132,55 @@ func (st *fsStaged) Abort() error {
 	return nil
 }
 
+// Put implements Store: it spools r, checking its digest and length, then
+// installs it as Commit does.
+func (s *FS) Put(ctx context.Context, sha string, r io.Reader, size int64) error {
+	if !ValidDigest(sha) {
+		return fmt.Errorf("blob: invalid digest %q", sha)
+	}
+	f, err := s.spool.create("put-*")
+	if err != nil {
+		return err
+	}
+	if err := copyVerified(ctx, f, r, sha, size); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	return s.install(f, sha)
+}
+
+// copyVerified copies exactly size bytes from r to w and checks that their
+// SHA-256 is sha.
+func copyVerified(ctx context.Context, w io.Writer, r io.Reader, sha string, size int64) error {
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, size+1))
+	if err != nil {
+		return fmt.Errorf("blob: put %s: %w", sha, err)
+	}
+	if n != size {
+		return fmt.Errorf("blob: put %s: read %d bytes, want %d", sha, n, size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+		return fmt.Errorf("blob: put %s: content has digest %s", sha, got)
+	}
+	return nil
+}
+
+// ctxReader stops reading when its context is done, so that a long copy can
+// be cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 type fsObject struct {
 	*os.File
 	size    int64
@@ -198,10 +195,10 @@ func (o *fsObject) ModTime() time.Time { return o.modTime }
 
 // Open implements Store.
 func (s *FS) Open(ctx context.Context, sha string) (Object, error) {
-	if !validDigest(sha) {
+	if !ValidDigest(sha) {
 		return nil, ErrNotFound
 	}
-	f, err := s.root.Open(blobPath(sha))
+	f, err := s.root.Open(Key(sha))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
@@ -216,36 +213,35 @@ func (s *FS) Open(ctx context.Context, sha string) (Object, error) {
 	return &fsObject{File: f, size: fi.Size(), modTime: fi.ModTime()}, nil
 }
 
-// Exists implements Store.
-func (s *FS) Exists(ctx context.Context, sha string) (bool, error) {
-	if !validDigest(sha) {
-		return false, nil
+// Stat implements Store.
+func (s *FS) Stat(ctx context.Context, sha string) (Info, error) {
+	if !ValidDigest(sha) {
+		return Info{}, ErrNotFound
 	}
-	_, err := s.root.Stat(blobPath(sha))
-	if err == nil {
-		return true, nil
+	fi, err := s.root.Stat(Key(sha))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Info{}, ErrNotFound
+		}
+		return Info{}, fmt.Errorf("blob: stat %s: %w", sha, err)
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return false, fmt.Errorf("blob: stat %s: %w", sha, err)
+	return Info{SHA256: sha, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
 // Delete implements Store.
 func (s *FS) Delete(ctx context.Context, sha string) error {
-	if !validDigest(sha) {
+	if !ValidDigest(sha) {
 		return nil
 	}
-	err := s.root.Remove(blobPath(sha))
+	err := s.root.Remove(Key(sha))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("blob: delete %s: %w", sha, err)
 	}
 	return nil
 }
 
-// Walk calls fn for every committed blob with its digest and write time,
-// until fn returns an error.
-func (s *FS) Walk(ctx context.Context, fn func(sha256 string, modTime time.Time) error) error {
+// Walk implements Store.
+func (s *FS) Walk(ctx context.Context, fn func(Info) error) error {
 	return fs.WalkDir(s.root.FS(), "sha256", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -253,16 +249,39 @@ func (s *FS) Walk(ctx context.Context, fn func(sha256 string, modTime time.Time)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || !validDigest(d.Name()) {
+		if d.IsDir() || !ValidDigest(d.Name()) {
 			return nil
 		}
-		info, err := d.Info()
+		fi, err := d.Info()
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // deleted meanwhile
 			}
 			return err
 		}
-		return fn(d.Name(), info.ModTime())
+		return fn(Info{SHA256: d.Name(), Size: fi.Size(), ModTime: fi.ModTime()})
 	})
+}
+
+// Probe implements Store: it writes, syncs and removes a small file in this
+// process's spool, which is on the blobs' file system.
+func (s *FS) Probe(ctx context.Context) error {
+	var b [8]byte
+	rand.Read(b[:])
+	f, err := s.spool.create("probe-*")
+	if err != nil {
+		return fmt.Errorf("blob: probe: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(b[:])
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("blob: probe: %w", err)
+	}
+	return nil
 }

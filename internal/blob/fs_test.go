@@ -44,7 +44,7 @@ func TestFSStageCommitOpen(t *testing.T) {
 	if _, err := st.ReaderAt().ReadAt(buf, 0); err != nil || string(buf) != "hello" {
 		t.Fatalf("ReaderAt before commit = %q, %v", buf, err)
 	}
-	if ok, _ := s.Exists(ctx, sha); ok {
+	if ok, _ := Exists(ctx, s, sha); ok {
 		t.Fatal("a staged blob is visible before commit")
 	}
 	if err := st.Commit(ctx, sha); err != nil {
@@ -67,7 +67,7 @@ func TestFSStageCommitOpen(t *testing.T) {
 	st2, _ := s.Stage(ctx)
 	st2.Write([]byte("partial"))
 	st2.Abort()
-	if entries, _ := os.ReadDir(s.stage); len(entries) != 0 {
+	if entries, _ := os.ReadDir(s.spool.dir); len(entries) != 0 {
 		t.Fatalf("staging folder not empty after abort: %v", entries)
 	}
 	if _, err := s.Open(ctx, digest([]byte("partial"))); !errors.Is(err, ErrNotFound) {
@@ -84,7 +84,7 @@ func TestFSStageCommitOpen(t *testing.T) {
 	if err := s.Delete(ctx, sha); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.Exists(ctx, sha); ok {
+	if ok, _ := Exists(ctx, s, sha); ok {
 		t.Fatal("deleted blob still exists")
 	}
 }
@@ -136,7 +136,7 @@ func TestFSCleanTemp(t *testing.T) {
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Fatal("abandoned staging folder still there")
 	}
-	if entries, _ := os.ReadDir(live.stage); len(entries) != 1 {
+	if entries, _ := os.ReadDir(live.spool.dir); len(entries) != 1 {
 		t.Fatalf("live process's staged upload was removed: %v", entries)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
@@ -66,7 +67,7 @@ func TestConcurrentUploadsOfOneFilename(t *testing.T) {
 			t.Fatalf("files stored = %d, want 1", len(view.Files))
 		}
 		// The stored row's blob exists, and no staged upload is left.
-		if ok, _ := f.svc.blobs.Exists(context.Background(), view.Files[0].SHA256); !ok {
+		if ok, _ := blob.Exists(context.Background(), f.svc.blobs, view.Files[0].SHA256); !ok {
 			t.Fatal("the stored file has no blob")
 		}
 		staged, _ := filepath.Glob(filepath.Join(f.dir, "files", "tmp", "p*", "*"))

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// BlobWalker lists the blobs of a store.
-type BlobWalker interface {
-	Walk(ctx context.Context, fn func(sha256 string, modTime time.Time) error) error
-}
+	"cheeseshop/internal/blob"
+)
 
 // GCResult counts what a garbage collection did.
 type GCResult struct {
@@ -21,12 +18,13 @@ type GCResult struct {
 // deleted files, and blobs committed by uploads refused afterwards (a lost
 // race). Blobs written less than grace ago are kept, because an upload in
 // flight commits its blob before its row.
-func (s *Service) CollectBlobs(ctx context.Context, w BlobWalker, grace time.Duration) (GCResult, error) {
+func (s *Service) CollectBlobs(ctx context.Context, grace time.Duration) (GCResult, error) {
 	var res GCResult
 	cutoff := s.now().Add(-grace)
-	err := w.Walk(ctx, func(sha string, modTime time.Time) error {
+	err := s.blobs.Walk(ctx, func(b blob.Info) error {
+		sha := b.SHA256
 		res.Seen++
-		if modTime.After(cutoff) {
+		if b.ModTime.After(cutoff) {
 			res.Recent++
 			return nil
 		}
@@ -38,15 +36,18 @@ func (s *Service) CollectBlobs(ctx context.Context, w BlobWalker, grace time.Dur
 			res.Referenced++
 			return nil
 		}
-		if obj, err := s.blobs.Open(ctx, sha); err == nil {
-			res.RemovedBytes += obj.Size()
-			obj.Close()
+		// An upload may have committed the same digest again since the
+		// walk listed it (which refreshes its time): look once more.
+		if now, err := s.blobs.Stat(ctx, sha); err != nil || now.ModTime.After(cutoff) {
+			res.Recent++
+			return nil
 		}
 		if err := s.blobs.Delete(ctx, sha); err != nil {
 			return err
 		}
 		res.Removed++
-		s.log.InfoContext(ctx, "removed unreferenced blob", "sha256", sha, "written", modTime)
+		res.RemovedBytes += b.Size
+		s.log.InfoContext(ctx, "removed unreferenced blob", "sha256", sha, "written", b.ModTime)
 		return nil
 	})
 	if err != nil {

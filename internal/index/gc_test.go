@@ -34,7 +34,8 @@ func TestCollectBlobs(t *testing.T) {
 		}
 		// Age every blob but the fresh one.
 		old := time.Now().Add(-2 * time.Hour)
-		err = fsBlobs.Walk(ctx, func(sha string, _ time.Time) error {
+		err = fsBlobs.Walk(ctx, func(b blob.Info) error {
+			sha := b.SHA256
 			if sha == fresh {
 				return nil
 			}
@@ -44,7 +45,7 @@ func TestCollectBlobs(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		res, err := f.svc.CollectBlobs(ctx, fsBlobs, time.Hour)
+		res, err := f.svc.CollectBlobs(ctx, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,12 +59,12 @@ func TestCollectBlobs(t *testing.T) {
 		}
 		for _, fv := range view.Files {
 			for _, sha := range []string{fv.SHA256, fv.MetadataSHA256} {
-				if ok, _ := fsBlobs.Exists(ctx, sha); !ok {
+				if ok, _ := blob.Exists(ctx, fsBlobs, sha); !ok {
 					t.Fatalf("referenced blob %s was removed", sha)
 				}
 			}
 		}
-		if ok, _ := fsBlobs.Exists(ctx, fresh); !ok {
+		if ok, _ := blob.Exists(ctx, fsBlobs, fresh); !ok {
 			t.Fatal("a blob younger than the grace period was removed")
 		}
 	})
