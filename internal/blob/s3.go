@@ -175,9 +175,11 @@ func (st *s3Staged) Commit(ctx context.Context, sha string) error {
 	if err != nil {
 		return fmt.Errorf("blob: commit %s: %w", sha, err)
 	}
-	// minio-go reads the parts of an *os.File in parallel with ReadAt,
-	// from offset 0 whatever the file offset is.
-	if _, err := st.store.client.PutObject(ctx, st.store.cfg.bucket, st.store.key(Key(sha)), st.f, fi.Size(), st.store.putOpts); err != nil {
+	// A SectionReader from offset 0 (the file's offset is at its end):
+	// minio-go reads its parts in parallel with ReadAt, and can seek back to
+	// retry a request.
+	r := io.NewSectionReader(st.f, 0, fi.Size())
+	if _, err := st.store.client.PutObject(ctx, st.store.cfg.bucket, st.store.key(Key(sha)), r, fi.Size(), st.store.putOpts); err != nil {
 		return st.store.fault("commit", err)
 	}
 	return nil
