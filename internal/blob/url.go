@@ -51,7 +51,7 @@ func Open(ctx context.Context, rawURL string, o Options) (Store, error) {
 		if o.DataDir == "" {
 			return nil, errors.New("blob: no storage URL and no data folder")
 		}
-		return NewFS(filepath.Join(o.DataDir, "files"))
+		return openFS(filepath.Join(o.DataDir, "files"))
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -63,16 +63,29 @@ func Open(ctx context.Context, rawURL string, o Options) (Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewFS(dir)
+		return openFS(dir)
 	case "s3":
 		cfg, err := parseS3URL(u)
 		if err != nil {
 			return nil, err
 		}
-		return openS3(ctx, cfg, o)
+		s, err := openS3(ctx, cfg, o)
+		if err != nil {
+			return nil, err // not a nil *S3 in a non-nil Store
+		}
+		return s, nil
 	default:
 		return nil, fmt.Errorf("blob: storage URL %q: scheme must be file or s3 (file:///abs/path or s3://bucket/prefix?endpoint=https://host)", redact(u))
 	}
+}
+
+// openFS is NewFS returning a nil Store on failure.
+func openFS(dir string) (Store, error) {
+	s, err := NewFS(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // parseFileURL returns the absolute folder a file URL names.
