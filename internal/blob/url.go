@@ -38,10 +38,13 @@ type Options struct {
 // For s3, every query parameter is optional: endpoint defaults to
 // https://s3.amazonaws.com (an http:// endpoint is used without TLS),
 // region to us-east-1, lookup (path, dns or auto: how the bucket is named
-// in requests) to auto, md5 (send Content-MD5, which some services require)
-// to false, part_size (of multipart uploads, 5MiB to 5GiB) to 16MiB.
+// in requests) to auto, md5 (send Content-MD5, which some services such as
+// R2 and B2 require; uploads then send their parts one after another, each
+// buffered in memory) to false, part_size (of multipart uploads, 5MiB to
+// 5GiB; at most one part per upload is held in memory) to 16MiB.
 // public_endpoint, when set, is the host presigned download URLs name
-// instead of endpoint (a CDN or a public name of the same service).
+// instead of endpoint (a CDN or a public name of the same service; with
+// lookup=dns the bucket becomes a subdomain of it).
 // Credentials never appear in the URL; see Options.Credentials.
 //
 // The store returned implements fmt.Stringer, naming it without secrets.
