@@ -65,6 +65,15 @@ func TestS3Conformance(t *testing.T) {
 	})
 }
 
+// With md5=true (R2, B2) minio-go takes its sequential upload path; small
+// parts make the suite's 16 and 40 MiB blobs multipart there too.
+func TestS3ConformanceMD5(t *testing.T) {
+	t.Parallel()
+	blobtest.Run(t, blobtest.Harness{
+		New: func(tb testing.TB) blob.Store { return openS3(tb, blobtest.RequireS3(tb), "md5=true&part_size=5MiB") },
+	})
+}
+
 func TestS3Open(t *testing.T) {
 	t.Parallel()
 	s3 := blobtest.RequireS3(t)
