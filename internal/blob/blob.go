@@ -109,7 +109,12 @@ type TempCleaner interface {
 // Incomplete is a partly written object a backend keeps outside the blob
 // namespace (an S3 multipart upload a crash left open).
 type Incomplete struct {
-	Key     string
+	// Key is the object's key in the bucket.
+	Key string
+	// UploadID names this one upload among others of the same key (another
+	// replica may be writing the same digest now).
+	UploadID string
+	// Started is when the upload began, by the store's clock.
 	Started time.Time
 }
 
@@ -117,8 +122,10 @@ type Incomplete struct {
 // incomplete objects behind (S3 multipart uploads), so that garbage
 // collection can list and abort them.
 type Incompleter interface {
+	// Incomplete calls fn for every incomplete upload of a blob.
 	Incomplete(ctx context.Context, fn func(Incomplete) error) error
-	AbortIncomplete(ctx context.Context, key string) error
+	// AbortIncomplete aborts that one upload, and no other of its key.
+	AbortIncomplete(ctx context.Context, up Incomplete) error
 }
 
 // PutBytes stores a small blob and returns its hex SHA-256. It writes even

@@ -462,20 +462,22 @@ func (s *S3) Incomplete(ctx context.Context, fn func(Incomplete) error) error {
 		if up.Err != nil {
 			return s.fault("list incomplete", up.Err)
 		}
-		if err := fn(Incomplete{Key: up.Key, Started: up.Initiated}); err != nil {
+		if err := fn(Incomplete{Key: up.Key, UploadID: up.UploadID, Started: up.Initiated}); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// AbortIncomplete implements Incompleter: it aborts the incomplete uploads
-// of a key Incomplete listed. Keys outside this store's blobs are refused.
-func (s *S3) AbortIncomplete(ctx context.Context, key string) error {
-	if !strings.HasPrefix(key, s.key("sha256/")) {
-		return fmt.Errorf("blob: abort incomplete %q: not a blob key of %s", key, s)
+// AbortIncomplete implements Incompleter: it aborts the one upload
+// Incomplete listed, not a newer one of the same digest another replica may
+// be sending. Keys outside this store's blobs are refused.
+func (s *S3) AbortIncomplete(ctx context.Context, up Incomplete) error {
+	if !strings.HasPrefix(up.Key, s.key("sha256/")) || up.UploadID == "" {
+		return fmt.Errorf("blob: abort incomplete %q: not an upload of a blob of %s", up.Key, s)
 	}
-	if err := s.client.RemoveIncompleteUpload(ctx, s.cfg.bucket, key); err != nil {
+	core := minio.Core{Client: s.client}
+	if err := core.AbortMultipartUpload(ctx, s.cfg.bucket, up.Key, up.UploadID); err != nil {
 		return s.fault("abort incomplete", err)
 	}
 	return nil

@@ -156,6 +156,12 @@ func TestS3Incomplete(t *testing.T) {
 	if _, err := core.NewMultipartUpload(ctx, "cheeseshop", key, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Another replica starts sending the same digest: aborting the dead
+	// upload must leave this one alone.
+	live, err := core.NewMultipartUpload(ctx, "cheeseshop", key, minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Not a blob key of this store: not listed, and not abortable.
 	other := prefix + "-other/" + blob.Key(sha)
 	if _, err := core.NewMultipartUpload(ctx, "cheeseshop", other, minio.PutObjectOptions{}); err != nil {
@@ -166,20 +172,25 @@ func TestS3Incomplete(t *testing.T) {
 	if err := inc.Incomplete(ctx, func(i blob.Incomplete) error { got = append(got, i); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Key != key || time.Since(got[0].Started) > time.Minute {
-		t.Fatalf("Incomplete = %+v, want one upload of %s started now", got, key)
+	if len(got) != 2 || got[0].Key != key || got[1].Key != key || got[0].UploadID == got[1].UploadID || time.Since(got[0].Started) > time.Minute {
+		t.Fatalf("Incomplete = %+v, want two uploads of %s started now", got, key)
 	}
-	if err := inc.AbortIncomplete(ctx, other); err == nil {
+	if err := inc.AbortIncomplete(ctx, blob.Incomplete{Key: other, UploadID: got[0].UploadID}); err == nil {
 		t.Errorf("AbortIncomplete(%s) of another prefix succeeded", other)
 	}
-	if err := inc.AbortIncomplete(ctx, key); err != nil {
+	dead := got[0]
+	if dead.UploadID == live {
+		dead = got[1]
+	}
+	if err := inc.AbortIncomplete(ctx, dead); err != nil {
 		t.Fatal(err)
 	}
 	got = nil
-	if err := inc.Incomplete(ctx, func(i blob.Incomplete) error { got = append(got, i); return nil }); err != nil || len(got) != 0 {
-		t.Errorf("Incomplete after the abort = %+v, %v; want none", got, err)
+	if err := inc.Incomplete(ctx, func(i blob.Incomplete) error { got = append(got, i); return nil }); err != nil || len(got) != 1 || got[0].UploadID != live {
+		t.Errorf("Incomplete after the abort = %+v, %v; want only the live upload %s", got, err, live)
 	}
 	core.RemoveIncompleteUpload(ctx, "cheeseshop", other)
+	core.RemoveIncompleteUpload(ctx, "cheeseshop", key)
 }
 
 func newCore(t testing.TB, s3 blobtest.S3) *minio.Core {
