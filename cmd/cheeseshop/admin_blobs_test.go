@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,6 +151,171 @@ func TestAdminBlobsGC(t *testing.T) {
 		states, last := gcLines(t, args("admin", "blobs", "gc", "--grace", "1h")...)
 		if len(states) != 1 || !strings.HasPrefix(last, "blobs: 3 seen, 0 removed (0 bytes), 2 in use, 1 newer than 1h") {
 			t.Errorf("gc again: %v %q", states, last)
+		}
+	})
+}
+
+// cancelAfter is standard output that cancels the command after it has
+// printed n lines starting with prefix.
+type cancelAfter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	prefix string
+	n      int
+	cancel context.CancelFunc
+}
+
+func (w *cancelAfter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range strings.Split(string(p), "\n") {
+		if strings.HasPrefix(l, w.prefix) {
+			if w.n--; w.n == 0 {
+				w.cancel()
+			}
+		}
+	}
+	return w.buf.Write(p)
+}
+
+// copySummary is the last line of blobs copy.
+var copySummary = regexp.MustCompile(`(?m)^copied (\d+) \((\d+) bytes\), skipped (\d+), failed (\d+); (.*)\n\z`)
+
+// copyRun runs blobs copy and returns its exit status, its summary's
+// numbers and the rest of the summary, and its output.
+func copyRun(t *testing.T, args ...string) (code int, copied, skipped, failed int, tail, out string) {
+	t.Helper()
+	code, out, errs := cli(t, "", args...)
+	m := copySummary.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("%q: exit %d, no summary in %q (stderr %q)", args, code, out, errs)
+	}
+	fmt.Sscan(m[1], &copied)
+	fmt.Sscan(m[3], &skipped)
+	fmt.Sscan(m[4], &failed)
+	return code, copied, skipped, failed, m[5], out
+}
+
+// sameBlobs fails unless dst holds every blob of src, byte for byte.
+func sameBlobs(t *testing.T, src, dst blob.Store, except ...string) {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	storetest.Must(t, src.Walk(ctx, func(b blob.Info) error {
+		if slices.Contains(except, b.SHA256) {
+			return nil
+		}
+		n++
+		for _, s := range []blob.Store{src, dst} {
+			ok, err := hashes(ctx, s, b.SHA256)
+			if err != nil || !ok {
+				t.Errorf("%v: %s hashes to its name %v, %v", s, b.SHA256, ok, err)
+			}
+		}
+		return nil
+	}))
+	if n == 0 {
+		t.Fatal("no blobs compared")
+	}
+}
+
+func TestAdminBlobsCopy(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		dataDir, dbURL := t.TempDir(), storetest.URL(t, d)
+		args := withDB(dataDir, dbURL)
+		src, err := blob.NewFS(filepath.Join(dataDir, "files"))
+		storetest.Must(t, err)
+		defer src.Close()
+		var dists []disttest.Dist
+		for i := range 6 {
+			dists = append(dists, disttest.Dist{Name: fmt.Sprintf("cheese%d", i), Version: "1.0"})
+		}
+		s := seed(t, dbURL, src, dists...)
+		const blobs = 12 // a wheel and its metadata each
+		destDir := filepath.Join(t.TempDir(), "dest")
+		to := "file://" + destDir
+		copyArgs := args("admin", "blobs", "copy", "--to", to)
+
+		// Interrupted after three files, as by Ctrl-C.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		w := &cancelAfter{prefix: "copied ", n: 3, cancel: cancel}
+		var errb bytes.Buffer
+		code := runContext(cctx, copyArgs, strings.NewReader(""), w, &errb)
+		m := copySummary.FindStringSubmatch(w.buf.String())
+		if code != 1 || m == nil || m[5] != "interrupted" || !strings.Contains(errb.String(), "run it again to resume") {
+			t.Fatalf("interrupted copy: exit %d, %q, %q", code, w.buf.String(), errb.String())
+		}
+		var first int
+		fmt.Sscan(m[1], &first)
+		if first < 3 || first >= blobs {
+			t.Fatalf("interrupted copy copied %d of %d files", first, blobs)
+		}
+
+		// Run again: it resumes, verifying everything.
+		code, copied, skipped, failed, tail, out := copyRun(t, append(copyArgs, "--verify", "--jobs", "2")...)
+		if code != 0 || copied != blobs-first || skipped != first || failed != 0 || tail != fmt.Sprintf("rows: %d digests, all present", blobs) {
+			t.Fatalf("resumed copy: exit %d, %q", code, out)
+		}
+		dst, err := blob.NewFS(destDir)
+		storetest.Must(t, err)
+		defer dst.Close()
+		sameBlobs(t, src, dst)
+
+		// Once more: nothing to do.
+		if code, copied, skipped, _, _, out := copyRun(t, copyArgs...); code != 0 || copied != 0 || skipped != blobs {
+			t.Fatalf("copy of a copied store: exit %d, %q", code, out)
+		}
+
+		// A corrupt file in the source is reported, and not copied; a
+		// corrupt one in the destination is copied again by --verify.
+		bad, err := blob.PutBytes(ctx, src, []byte("will rot"))
+		storetest.Must(t, err)
+		storetest.Must(t, os.WriteFile(filepath.Join(dataDir, "files", blob.Key(bad)), []byte("has rot!"), 0o640))
+		rotten := s.digests(t, dists[0].WheelFilename())[0]
+		fi, err := dst.Stat(ctx, rotten)
+		storetest.Must(t, err)
+		storetest.Must(t, os.WriteFile(filepath.Join(destDir, blob.Key(rotten)), make([]byte, fi.Size), 0o640))
+		code, copied, skipped, failed, tail, out = copyRun(t, append(copyArgs, "--verify")...)
+		if code != 1 || copied != 1 || skipped != blobs-1 || failed != 1 || tail != fmt.Sprintf("rows: %d digests, all present", blobs) ||
+			!strings.Contains(out, "failed "+bad+": the source is corrupt") || !strings.Contains(out, "corrupt "+rotten+" in the destination") {
+			t.Fatalf("copy with a corrupt source file and a corrupt destination file: exit %d, %q", code, out)
+		}
+		if ok, _ := blob.Exists(ctx, dst, bad); ok {
+			t.Error("a corrupt source file reached the destination")
+		}
+		sameBlobs(t, src, dst, bad)
+		storetest.Must(t, src.Delete(ctx, bad))
+
+		// A file the database names but the source lost is reported.
+		lost := s.digests(t, dists[1].WheelFilename())[1]
+		storetest.Must(t, src.Delete(ctx, lost))
+		other := "file://" + filepath.Join(t.TempDir(), "other")
+		code, copied, _, _, tail, out = copyRun(t, args("admin", "blobs", "copy", "--to", other)...)
+		if code != 1 || copied != blobs-1 || tail != fmt.Sprintf("rows: %d digests, 1 missing", blobs) ||
+			!strings.Contains(out, "missing "+lost+": named by the database, not in the destination") {
+			t.Fatalf("copy with a file lost: exit %d, %q", code, out)
+		}
+
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{args("admin", "blobs", "copy", "--to", "file://"+filepath.Join(dataDir, "files")), "--to names the source storage"},
+			{args("admin", "blobs", "copy", "--to", "file://relative/dest"), "--to:"},
+			{args("admin", "blobs", "copy", "--to", to, "--jobs", "0"), "--jobs must be between 1 and 64"},
+			{args("admin", "blobs", "copy", "--to", to, "--storage", "ftp://nope"), "scheme must be file or s3"},
+		} {
+			if code, out, errs := cli(t, "", c.args...); code == 0 || !strings.Contains(errs, c.want) {
+				t.Errorf("%q: exit %d, %q, %q; want an error with %q", c.args, code, out, errs, c.want)
+			}
+		}
+		// --storage names the source.
+		code, copied, skipped, _, _, out = copyRun(t, args("admin", "blobs", "copy", "--storage", to, "--to", "file://"+filepath.Join(t.TempDir(), "third"))...)
+		if code != 0 || copied != blobs || skipped != 0 {
+			t.Fatalf("copy from --storage %s: exit %d, %q", to, code, out)
 		}
 	})
 }
