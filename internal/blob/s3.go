@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ import (
 type S3 struct {
 	client  *minio.Client
 	signer  *minio.Client // presigns with the public endpoint; client if none
+	tr      *http.Transport
 	cfg     *s3Config
 	spool   *spool
 	logger  *slog.Logger
@@ -62,19 +64,30 @@ func openS3(ctx context.Context, cfg *s3Config, o Options) (*S3, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := newS3Client(cfg.endpoint, cfg, creds)
+	secure := cfg.endpoint.Scheme == "https"
+	tr, err := minio.DefaultTransport(secure)
+	if err != nil {
+		return nil, fmt.Errorf("blob: s3 transport: %w", err)
+	}
+	tr.DialContext = (&net.Dialer{Timeout: s3DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = s3HeaderTimeout
+	tr.TLSHandshakeTimeout = s3DialTimeout
+	client, err := newS3Client(cfg.endpoint, cfg, creds, tr)
 	if err != nil {
 		return nil, err
 	}
 	signer := client
 	if cfg.public != nil {
-		if signer, err = newS3Client(cfg.public, cfg, creds); err != nil {
+		// Signing is offline (the region is known): this client sends
+		// nothing, so it shares the transport.
+		if signer, err = newS3Client(cfg.public, cfg, creds, tr); err != nil {
 			return nil, err
 		}
 	}
 	s := &S3{
 		client: client,
 		signer: signer,
+		tr:     tr,
 		cfg:    cfg,
 		logger: logger,
 		putOpts: minio.PutObjectOptions{
@@ -97,18 +110,10 @@ func openS3(ctx context.Context, cfg *s3Config, o Options) (*S3, error) {
 }
 
 // newS3Client returns a client of the endpoint with cfg's settings.
-func newS3Client(endpoint *url.URL, cfg *s3Config, creds *credentials.Credentials) (*minio.Client, error) {
-	secure := endpoint.Scheme == "https"
-	tr, err := minio.DefaultTransport(secure)
-	if err != nil {
-		return nil, fmt.Errorf("blob: s3 transport: %w", err)
-	}
-	tr.DialContext = (&net.Dialer{Timeout: s3DialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = s3HeaderTimeout
-	tr.TLSHandshakeTimeout = s3DialTimeout
+func newS3Client(endpoint *url.URL, cfg *s3Config, creds *credentials.Credentials, tr *http.Transport) (*minio.Client, error) {
 	c, err := minio.New(endpoint.Host, &minio.Options{
 		Creds:        creds,
-		Secure:       secure,
+		Secure:       endpoint.Scheme == "https",
 		Transport:    tr,
 		Region:       cfg.region,
 		BucketLookup: cfg.lookup,
@@ -133,9 +138,10 @@ func (s *S3) key(path string) string {
 	return s.cfg.prefix + "/" + path
 }
 
-// Close removes this process's spool.
+// Close removes this process's spool and closes idle connections.
 func (s *S3) Close() error {
 	s.spool.close()
+	s.tr.CloseIdleConnections()
 	return nil
 }
 
@@ -175,9 +181,11 @@ func (st *s3Staged) Commit(ctx context.Context, sha string) error {
 	if err != nil {
 		return fmt.Errorf("blob: commit %s: %w", sha, err)
 	}
-	// minio-go reads the parts of an *os.File in parallel with ReadAt,
-	// from offset 0 whatever the file offset is.
-	if _, err := st.store.client.PutObject(ctx, st.store.cfg.bucket, st.store.key(Key(sha)), st.f, fi.Size(), st.store.putOpts); err != nil {
+	// A SectionReader from offset 0 (the file's offset is at its end):
+	// minio-go reads its parts in parallel with ReadAt, and can seek back to
+	// retry a request.
+	r := io.NewSectionReader(st.f, 0, fi.Size())
+	if _, err := st.store.client.PutObject(ctx, st.store.cfg.bucket, st.store.key(Key(sha)), r, fi.Size(), st.store.putOpts); err != nil {
 		return st.store.fault("commit", err)
 	}
 	return nil
