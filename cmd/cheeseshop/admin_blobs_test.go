@@ -395,3 +395,28 @@ func TestAdminBlobsS3(t *testing.T) {
 		}
 	})
 }
+
+func TestStrayState(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		state      index.StrayState
+		incomplete bool
+		want       string
+	}{
+		{index.StrayRemoved, false, "removed"},
+		{index.StrayWouldRemove, false, "would remove"},
+		{index.StrayRecent, false, "kept: newer than 24h"},
+		{index.StrayRemoved, true, "incomplete upload, aborted"},
+		{index.StrayWouldRemove, true, "incomplete upload, would abort"},
+		{index.StrayRecent, true, "incomplete upload, kept: newer than 24h"},
+	} {
+		if got := strayState(index.Stray{State: c.state, Incomplete: c.incomplete}, shortDuration(24*time.Hour)); got != c.want {
+			t.Errorf("strayState(%v, incomplete %v) = %q, want %q", c.state, c.incomplete, got, c.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{time.Minute: "1m", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 24 * time.Hour: "24h"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
