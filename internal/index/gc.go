@@ -147,7 +147,7 @@ func (s *Service) CollectBlobs(ctx context.Context, grace time.Duration, dryRun 
 	}
 	for _, u := range old {
 		if !dryRun {
-			if err := inc.AbortIncomplete(ctx, u.Key); err != nil {
+			if err := inc.AbortIncomplete(ctx, u); err != nil {
 				return res, fmt.Errorf("index: collect blobs: abort incomplete upload %s: %w", u.Key, err)
 			}
 			s.log.InfoContext(ctx, "aborted incomplete upload", "key", u.Key, "started", u.Started)

@@ -38,9 +38,9 @@ func (s *incompleteStore) Incomplete(ctx context.Context, fn func(blob.Incomplet
 	return nil
 }
 
-func (s *incompleteStore) AbortIncomplete(ctx context.Context, key string) error {
-	s.aborted = append(s.aborted, key)
-	s.uploads = slices.DeleteFunc(s.uploads, func(u blob.Incomplete) bool { return u.Key == key })
+func (s *incompleteStore) AbortIncomplete(ctx context.Context, up blob.Incomplete) error {
+	s.aborted = append(s.aborted, up.Key)
+	s.uploads = slices.DeleteFunc(s.uploads, func(u blob.Incomplete) bool { return u.UploadID == up.UploadID })
 	return nil
 }
 
@@ -82,7 +82,7 @@ func TestCollectBlobs(t *testing.T) {
 		// Incomplete uploads a crashed process left (S3 multipart): the
 		// old one goes, the new one stays.
 		inc := &incompleteStore{Store: fsBlobs, uploads: []blob.Incomplete{
-			{Key: "p/sha256/aa/bb/old", Started: old}, {Key: "p/sha256/aa/bb/new", Started: time.Now()}}}
+			{Key: "p/sha256/aa/bb/old", UploadID: "u1", Started: old}, {Key: "p/sha256/aa/bb/new", UploadID: "u2", Started: time.Now()}}}
 		f.svc.blobs = inc
 
 		type line struct {
