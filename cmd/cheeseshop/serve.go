@@ -158,6 +158,9 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
+	// Closed on every way out, also when start-up fails below (the HTTP
+	// server closes it too when it stops; a second Close is harmless).
+	defer ln.Close()
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = defaultBaseURL(ln.Addr())
@@ -165,9 +168,9 @@ func (c *ServeCmd) Run(e *env) error {
 	var mln net.Listener
 	if c.MetricsAddr != "" {
 		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
-			ln.Close()
 			return fmt.Errorf("listen on %s (--metrics-addr): %w", c.MetricsAddr, err)
 		}
+		defer mln.Close()
 	}
 	from := c.MailFrom
 	if from == "" {
