@@ -5,27 +5,42 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"html"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// realFaults returns errors as the machinery really fails: a write to a
-// full device, a refused connection.
-func realFaults(t *testing.T) map[string]error {
+// realFaults returns errors as the machinery really fails, each with the
+// cause the log names: a write to a full device, a refused connection
+// (to the database, and to S3 storage as minio-go reports it, wrapped by
+// the store), PostgreSQL out of disk and shutting down, and a storage
+// fault of each reason.
+func realFaults(t *testing.T) map[string]struct {
+	err   error
+	cause string
+} {
 	t.Helper()
-	faults := map[string]error{}
+	type fault = struct {
+		err   error
+		cause string
+	}
+	faults := map[string]fault{}
 	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatalf("open /dev/full: %v", err)
@@ -34,7 +49,7 @@ func realFaults(t *testing.T) map[string]error {
 	if _, err := f.Write([]byte("x")); err == nil {
 		t.Fatal("a write to /dev/full succeeded")
 	} else {
-		faults["disk full"] = fmt.Errorf("blob: put: %w", err)
+		faults["disk full (ENOSPC)"] = fault{fmt.Errorf("blob: put: %w", err), "storage-full"}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,14 +57,21 @@ func realFaults(t *testing.T) map[string]error {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
+	refused, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		refused.Close()
 		t.Fatal("a closed port accepted a connection")
-	} else {
-		faults["connection refused"] = fmt.Errorf("store: %w", err)
 	}
-	faults["postgres disk full"] = fmt.Errorf("store: insert: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
-	faults["postgres shutting down"] = &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dialing a closed port: %v, want ECONNREFUSED", err)
+	}
+	faults["database connection refused (ECONNREFUSED)"] = fault{fmt.Errorf("store: %w", err), "database"}
+	faults["storage connection refused (ECONNREFUSED)"] = fault{fmt.Errorf("index: commit: %w", &blob.Fault{Op: "put", Reason: blob.Unreachable,
+		Err: &url.Error{Op: "Put", URL: "http://" + addr + "/cheeseshop/sha256/ab/cd/abcd", Err: err}}), "storage-unreachable"}
+	faults["storage full (507)"] = fault{&blob.Fault{Op: "put", Reason: blob.Full, Err: errors.New("InsufficientStorage: 507")}, "storage-full"}
+	faults["storage refuses the credentials"] = fault{&blob.Fault{Op: "open", Reason: blob.Refused, Err: errors.New("InvalidAccessKeyId")}, "storage-refused"}
+	faults["postgres disk full"] = fault{fmt.Errorf("store: insert: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"}), "database"}
+	faults["postgres shutting down"] = fault{&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, "database"}
 	return faults
 }
 
@@ -73,12 +95,12 @@ func TestStatusOf(t *testing.T) {
 		{"a bug", errors.New("nil map"), http.StatusInternalServerError},
 		{"a constraint violated", &pgconn.PgError{Code: "23505"}, http.StatusInternalServerError},
 	}
-	for name, err := range realFaults(t) {
+	for name, f := range realFaults(t) {
 		tests = append(tests, struct {
 			name string
 			err  error
 			want int
-		}{name, err, http.StatusServiceUnavailable})
+		}{name, f.err, http.StatusServiceUnavailable})
 	}
 	for _, tc := range tests {
 		if got := statusOf(tc.err); got != tc.want {
@@ -87,33 +109,59 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
+// faultSays is what clients are told of each cause of a fault.
+var faultSays = map[string]string{
+	"storage-full":        "The index is temporarily unavailable (its file storage is full), retry in 30 seconds.",
+	"storage-unreachable": "The index is temporarily unavailable (its file storage is not answering), retry in 30 seconds.",
+	"storage-refused":     "The index is temporarily unavailable (its file storage refuses the server's credentials), retry in 30 seconds.",
+	"database":            "The index is temporarily unavailable (its database is not answering), retry in 30 seconds.",
+}
+
 // TestFaultAnswers checks what each audience is told of a fault and of a
-// rate limit: the status, Retry-After, and a message that says to retry
-// without internal details.
+// rate limit: the status, Retry-After, and a message that says what is
+// unavailable and to retry, without internal details; and that the log
+// names the fault's cause.
 func TestFaultAnswers(t *testing.T) {
-	fault := fmt.Errorf("store: insert into file_registry: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file \"base/16384/2619\""})
 	limited := &problem.Error{Kind: problem.TooManyRequests, Message: "Too many attempts. Try again in 2 minutes.", RetryAfter: 90 * time.Second}
-	s := newTestServer(t, store.SQLite).srv
+	var log syncBuffer
+	s := newTestServerWith(t, store.SQLite, serverConfig{Log: slog.New(slog.NewTextHandler(&log, nil))}).srv
 	answers := map[string]func(http.ResponseWriter, *http.Request, error){
 		"web UI": s.fail, "script (JSON)": (&twoFactorPages{s: s}).jsonFail, "management API": s.apiFail, "PyPI read": s.serverError,
+		"upload API": s.pypiFail,
+	}
+	for name, f := range realFaults(t) {
+		secret := f.err.Error()[len(f.err.Error())/2:] // some of the cause's text
+		for who, answer := range answers {
+			rec := httptest.NewRecorder()
+			before := len(log.String())
+			answer(rec, httptest.NewRequest(http.MethodPost, "/some/where", nil), f.err)
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" {
+				t.Errorf("%s, %s: answered %d, Retry-After %q; want 503 and 30", name, who, rec.Code, rec.Header().Get("Retry-After"))
+			}
+			body := rec.Body.String()
+			if who == "upload API" {
+				// twine prints the reason phrase (X-Error-Message without a
+				// raw connection to write it on).
+				body = rec.Header().Get("X-Error-Message")
+			}
+			if want := faultSays[f.cause]; !strings.Contains(html.UnescapeString(body), want) || strings.Contains(body, secret) {
+				t.Errorf("%s, %s: the answer must say %q and hide the cause %q:\n%s", name, who, want, secret, body)
+			}
+			logged := log.String()[before:]
+			if !strings.Contains(logged, `msg=fault cause=`+f.cause+` `) || !strings.Contains(logged, "path=/some/where") {
+				t.Errorf("%s, %s: the log does not name the cause %s:\n%s", name, who, f.cause, logged)
+			}
+		}
 	}
 	for who, answer := range answers {
-		rec := httptest.NewRecorder()
-		answer(rec, httptest.NewRequest(http.MethodGet, "/", nil), fault)
-		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" {
-			t.Errorf("%s: a fault answered %d, Retry-After %q; want 503 and 30", who, rec.Code, rec.Header().Get("Retry-After"))
-		}
-		if body := rec.Body.String(); !strings.Contains(body, "Try again") || strings.Contains(body, "base/16384") {
-			t.Errorf("%s: the answer to a fault must say to try again and hide the cause:\n%s", who, body)
-		}
 		if who == "PyPI read" {
 			continue // reads refuse nothing
 		}
-		rec = httptest.NewRecorder()
+		rec := httptest.NewRecorder()
 		answer(rec, httptest.NewRequest(http.MethodGet, "/", nil), limited)
-		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "90" ||
-			!strings.Contains(rec.Body.String(), "Try again in 2 minutes") {
-			t.Errorf("%s: a rate limit answered %d, Retry-After %q:\n%s", who, rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
+		got := rec.Body.String() + rec.Header().Get("X-Error-Message")
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "90" || !strings.Contains(got, "Try again in 2 minutes") {
+			t.Errorf("%s: a rate limit answered %d, Retry-After %q:\n%s", who, rec.Code, rec.Header().Get("Retry-After"), got)
 		}
 	}
 }
