@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -166,15 +167,11 @@ func TestFaultAnswers(t *testing.T) {
 	}
 }
 
-// TestDatabaseOutage takes the server's PostgreSQL database away (it stops
-// accepting connections, and the open ones are ended) and checks that every
-// audience is told 503 with Retry-After, not 500; and that the server
-// serves again once the database is back.
-func TestDatabaseOutage(t *testing.T) {
-	t.Parallel()
-	s := newTestServer(t, store.Postgres)
-	owner, token := s.user("olive")
-	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "0.9"}, false)
+// databaseOutage returns a switch that takes the PostgreSQL database of s
+// away (it stops accepting connections, and the open ones are ended) and
+// brings it back; the database is back when the test ends.
+func databaseOutage(t *testing.T, s *testServer) func(down bool) {
+	t.Helper()
 	ctx := context.Background()
 	var name string
 	if err := s.st.DB().QueryRowContext(ctx, `SELECT current_database()`).Scan(&name); err != nil {
@@ -196,9 +193,21 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 		}
 	}
+	t.Cleanup(func() { outage(false) })
+	return outage
+}
+
+// TestDatabaseOutage takes the server's PostgreSQL database away and
+// checks that every audience is told 503 with Retry-After, not 500; and
+// that the server serves again once the database is back.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.Postgres)
+	owner, token := s.user("olive")
+	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "0.9"}, false)
+	outage := databaseOutage(t, s)
 	manage := s.manageToken(owner)
 	outage(true)
-	t.Cleanup(func() { outage(false) })
 
 	for _, path := range []string{"/project/widget/", "/simple/widget/", "/pypi/widget/json", "/user/olive/", "/search/?q=widget"} {
 		resp, body := s.get(path)
@@ -221,5 +230,67 @@ func TestDatabaseOutage(t *testing.T) {
 	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "1.0"}, false)
 	if resp, body := s.get("/simple/widget/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after the outage: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestDatabaseLocked: with SQLite's write lock held by another writer
+// beyond the busy timeout, an upload and a change through the management
+// API are answered 503 with Retry-After and say that the database is not
+// answering, while reads go on; once the lock is released, the same
+// upload succeeds.
+func TestDatabaseLocked(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	owner, token := s.user("olive")
+	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "0.9"}, false)
+	manage := s.manageToken(owner)
+	d := disttest.Dist{Name: "widget", Version: "1.0"}
+	upload := func() *http.Request {
+		return s.uploadRequest(token, d.Form("bdist_wheel", d.Wheel()), d.WheelFilename(), d.Wheel())
+	}
+
+	release := storetest.HoldWriteLock(t, s.st)
+	if resp, body := s.get("/simple/widget/"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a read while the database is locked: %d\n%s", resp.StatusCode, body)
+	}
+	// Both wait out the busy timeout (10 s) at once.
+	yank, _ := http.NewRequest(http.MethodPost, s.URL+"/api/projects/widget/releases/0.9/yank", strings.NewReader(`{"reason": "locked"}`))
+	yank.Header.Set("Authorization", "Bearer "+manage)
+	yank.Header.Set("Content-Type", "application/json")
+	type answer struct {
+		what   string
+		status string
+		header http.Header
+		body   []byte
+		err    error
+	}
+	answers := make(chan answer, 2)
+	for what, req := range map[string]*http.Request{"upload": upload(), "yank through the management API": yank} {
+		go func() {
+			a := answer{what: what}
+			resp, err := s.client.Do(req)
+			if a.err = err; err == nil {
+				a.status, a.header = resp.Status, resp.Header
+				a.body, a.err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			answers <- a
+		}()
+	}
+	want := faultSays["database"]
+	for range 2 {
+		a := <-answers
+		if a.err != nil {
+			t.Errorf("%s while the database is locked: %v", a.what, a.err)
+			continue
+		}
+		if !strings.HasPrefix(a.status, "503 ") || a.header.Get("Retry-After") != "30" || !strings.Contains(a.status+" "+string(a.body), want) {
+			t.Errorf("%s while the database is locked: %s, Retry-After %q, want 503 saying %q\n%s",
+				a.what, a.status, a.header.Get("Retry-After"), want, a.body)
+		}
+	}
+	release()
+	if resp, body := s.do(upload()); resp.StatusCode != http.StatusOK {
+		t.Errorf("the upload once the lock is released: %s\n%s", resp.Status, body)
 	}
 }

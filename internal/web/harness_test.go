@@ -81,6 +81,8 @@ type serverConfig struct {
 	Options func(*Options)
 	// Log receives the server's log (nil: discarded).
 	Log *slog.Logger
+	// Blobs, when set, wraps the server's blob store (a test double).
+	Blobs func(*blob.FS) blob.Store
 	// NameCheck and LookalikePolicy are the look-alike detector (nil:
 	// none) and --lookalike-policy.
 	NameCheck       index.NameCheck
@@ -152,6 +154,10 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blobs.Close() })
+	var served blob.Store = blobs
+	if cfg.Blobs != nil {
+		served = cfg.Blobs(blobs)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +193,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if cfg.Limits != nil {
 		limits = *cfg.Limits
 	}
-	a := NewTestApp(t, TestAppInput{Store: st, Blobs: blobs, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
+	a := NewTestApp(t, TestAppInput{Store: st, Blobs: served, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing})
 	// Registered first, so that it runs once the HTTP server has stopped.
