@@ -4,16 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-func digest(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // newTestFS opens an FS in a new temporary folder, closed when the test
@@ -28,80 +27,30 @@ func newTestFS(t *testing.T) *FS {
 	return s
 }
 
-func TestFSStageCommitOpen(t *testing.T) {
+// Committed, aborted and refused content leaves nothing in the spool.
+func TestFSSpoolEmptyAfterUse(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newTestFS(t)
-	data := []byte("hello wheel")
-	sha := digest(data)
-
-	st, err := s.Stage(ctx)
-	if err != nil {
+	st, _ := s.Stage(ctx)
+	st.Write([]byte("committed"))
+	if err := st.Commit(ctx, digest("committed")); err != nil {
 		t.Fatal(err)
 	}
-	st.Write(data)
-	buf := make([]byte, 5)
-	if _, err := st.ReaderAt().ReadAt(buf, 0); err != nil || string(buf) != "hello" {
-		t.Fatalf("ReaderAt before commit = %q, %v", buf, err)
-	}
-	if ok, _ := Exists(ctx, s, sha); ok {
-		t.Fatal("a staged blob is visible before commit")
-	}
-	if err := st.Commit(ctx, sha); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Abort(); err != nil {
-		t.Fatalf("Abort after Commit = %v, want nil", err)
-	}
-	obj, err := s.Open(ctx, sha)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(obj)
-	obj.Close()
-	if string(got) != string(data) || obj.Size() != int64(len(data)) {
-		t.Fatalf("Open = %q (size %d)", got, obj.Size())
-	}
-
-	// Aborted content never becomes visible, and leaves no file behind.
 	st2, _ := s.Stage(ctx)
-	st2.Write([]byte("partial"))
+	st2.Write([]byte("aborted"))
 	st2.Abort()
+	if err := s.Put(ctx, digest("put"), strings.NewReader("put"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, digest("put"), strings.NewReader("refused"), 7); err == nil {
+		t.Fatal("Put with a wrong digest succeeded")
+	}
+	if err := s.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if entries, _ := os.ReadDir(s.spool.dir); len(entries) != 0 {
-		t.Fatalf("staging folder not empty after abort: %v", entries)
-	}
-	if _, err := s.Open(ctx, digest([]byte("partial"))); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Open(aborted) = %v, want ErrNotFound", err)
-	}
-	for _, bad := range []string{"", "../../etc/passwd", "ABCDEF", sha[:63]} {
-		if _, err := s.Open(ctx, bad); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Open(%q) = %v, want ErrNotFound", bad, err)
-		}
-	}
-	if err := st2.Commit(ctx, sha); err == nil {
-		t.Fatal("Commit after Abort succeeded")
-	}
-	if err := s.Delete(ctx, sha); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := Exists(ctx, s, sha); ok {
-		t.Fatal("deleted blob still exists")
-	}
-}
-
-func TestFSPutBytes(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newTestFS(t)
-	sha, err := PutBytes(ctx, s, []byte("Metadata-Version: 2.1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sha != digest([]byte("Metadata-Version: 2.1\n")) {
-		t.Fatalf("PutBytes digest %s", sha)
-	}
-	if sha2, err := PutBytes(ctx, s, []byte("Metadata-Version: 2.1\n")); err != nil || sha2 != sha {
-		t.Fatalf("second PutBytes = %s, %v", sha2, err)
+		t.Fatalf("spool not empty: %v", entries)
 	}
 }
 
