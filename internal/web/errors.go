@@ -91,8 +91,9 @@ func isFault(err error) bool {
 
 // logFailure logs a failure answered with status, op naming what failed
 // ("upload", "ui", ...): a fault as "fault" with its cause, so that the
-// operator sees what to mend; any other failure of the server (5xx) as
-// op. Refusals (4xx) are the client's business and are not logged.
+// operator sees what to mend; any other failure of the server (5xx), a
+// bug, as "request failed". Refusals (4xx) are the client's business and
+// are not logged.
 func (s *Server) logFailure(r *http.Request, op string, status int, err error) {
 	if status < 500 {
 		return
@@ -101,7 +102,7 @@ func (s *Server) logFailure(r *http.Request, op string, status int, err error) {
 		s.log.ErrorContext(r.Context(), "fault", "cause", f.cause, "op", op, "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
-	s.log.ErrorContext(r.Context(), op, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	s.log.ErrorContext(r.Context(), "request failed", "op", op, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 }
 
 // setRetryAfter tells the client when to try again after a refusal of
@@ -265,7 +266,7 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	if status < 500 {
 		status = http.StatusInternalServerError // a read refuses nothing: a refusal here is a bug
 	}
-	s.logFailure(r, "request failed", status, err)
+	s.logFailure(r, "read", status, err)
 	setRetryAfter(w, status, err)
 	http.Error(w, userMessage(err, status), status)
 }
@@ -279,7 +280,7 @@ func (s *Server) pypiFail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		status = http.StatusForbidden
 	}
-	s.logFailure(r, "upload failed", status, err)
+	s.logFailure(r, "upload", status, err)
 	setRetryAfter(w, status, err)
 	s.apiError(w, r, status, userMessage(err, status))
 }
