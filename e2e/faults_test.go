@@ -2,8 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/blob/blobtest"
 	"cheeseshop/internal/store"
 )
@@ -50,28 +52,103 @@ func TestStorageFull(t *testing.T) {
 	if !s.waitLog("msg=fault cause=storage-full op=upload") {
 		t.Errorf("the server's log does not name the fault storage-full:\n%s", lastLines(s.Log(), 20))
 	}
-	noTrace(t, s, wheel)
+	files := filepath.Join(data, "files")
+	noTrace(t, s, wheel, inFolder(files), filepath.Join(files, "tmp"))
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	// The failed probe stands for app.ReadinessTTL (5 s).
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, body := s.get(t, "/readyz")
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz once space is freed: %s %q after 15 s, want ready", resp.Status, body)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	waitReady(t, s)
 	if r := twineUpload(t, s, token, wheel.path); r.Code != 0 {
 		t.Fatalf("twine uploading again once space is freed: exit %d:\n%s", r.Code, r.Out)
 	}
 	if _, body := s.get(t, "/simple/fullcheese/", "Accept", "application/vnd.pypi.simple.v1+json"); !strings.Contains(string(body), wheel.sha256) {
 		t.Errorf("/simple/fullcheese/ does not list the wheel:\n%s", body)
+	}
+}
+
+// TestStorageStopped stops the S3 storage (a private versitygw) under a
+// running server: twine uploading is told 503 and that the storage is not
+// answering, a download is 503 with Retry-After, /readyz says the storage
+// is unavailable, the log names storage-unreachable, and nothing of the
+// upload remains; once the storage is back, with no restart of the
+// server, /readyz is ready, the same upload succeeds and the old file is
+// served. It sets the S3 credentials in the environment the server
+// inherits, so it cannot run in parallel.
+func TestStorageStopped(t *testing.T) {
+	requireTool(t, debTwine, "twine")
+	gw := blobtest.StartGateway(t, "")
+	bucket := gw.S3()
+	for _, kv := range bucket.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	data := t.TempDir()
+	s, token := startWithUploader(t, serverOptions{Data: data, Args: []string{"--storage", bucket.URL},
+		ExpectLog: []string{"msg=fault cause=storage-unreachable", `msg="not ready" part=storage`}})
+	dir := t.TempDir()
+	old := writeBigWheel(t, dir, "stormcheese", "1.0", 64<<10)
+	if r := twineUpload(t, s, token, old.path); r.Code != 0 {
+		t.Fatalf("twine upload with the storage up: exit %d:\n%s", r.Code, r.Out)
+	}
+	download := "/files/" + old.sha256 + "/" + filepath.Base(old.path)
+	if resp, _ := s.get(t, download); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s with the storage up: %s", download, resp.Status)
+	}
+	wheel := writeBigWheel(t, dir, "stormcheese", "2.0", 64<<10)
+
+	gw.Stop()
+	start := time.Now()
+	r := twineUpload(t, s, token, wheel.path)
+	want := "The index is temporarily unavailable (its file storage is not answering), retry in 30 seconds."
+	if r.Code == 0 || !strings.Contains(r.Flat(), "HTTPError: 503") || !strings.Contains(r.Flat(), want) {
+		t.Errorf("twine uploading with the storage stopped: exit %d, want a 503 saying %q:\n%s", r.Code, want, r.Out)
+	}
+	t.Logf("twine's 6 attempts with the storage stopped took %s", time.Since(start).Round(time.Millisecond))
+	resp, body := s.get(t, download)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "30" || !strings.Contains(string(body), want) {
+		t.Errorf("GET %s with the storage stopped: %s, Retry-After %q, want 503 saying %q:\n%s", download, resp.Status, resp.Header.Get("Retry-After"), want, body)
+	}
+	resp, body = s.get(t, "/readyz")
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: storage unavailable\n" {
+		t.Errorf("/readyz with the storage stopped: %s %q, want 503 not ready: storage unavailable", resp.Status, body)
+	}
+	if !s.waitLog("msg=fault cause=storage-unreachable op=upload") || !s.waitLog("msg=fault cause=storage-unreachable op=read") {
+		t.Errorf("the server's log does not name the fault storage-unreachable for the upload and the download:\n%s", lastLines(s.Log(), 20))
+	}
+
+	gw.Start()
+	noTrace(t, s, wheel, func(sha256 string) bool {
+		ok, err := blob.Exists(context.Background(), bucket.Open(t), sha256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}, filepath.Join(data, "tmp"))
+	waitReady(t, s)
+	if r := twineUpload(t, s, token, wheel.path); r.Code != 0 {
+		t.Fatalf("twine uploading again once the storage is back: exit %d:\n%s", r.Code, r.Out)
+	}
+	resp, body = s.get(t, download)
+	if sum := sha256.Sum256(body); resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != old.sha256 {
+		t.Errorf("GET %s once the storage is back: %s, sha256 %x; want 200 and %s", download, resp.Status, sum, old.sha256)
+	}
+}
+
+// waitReady polls /readyz until the server is ready again: a failed probe
+// stands for app.ReadinessTTL (5 s).
+func waitReady(t *testing.T, s *server) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, body := s.get(t, "/readyz")
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %s %q after 15 s, want ready", resp.Status, body)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
@@ -94,12 +171,17 @@ func fill(t *testing.T, path string) {
 	}
 }
 
-// noTrace checks that a failed upload of w left nothing: no row, no
-// blob, no staged file.
-func noTrace(t *testing.T, s *server, w bigWheel) {
+// noTrace checks that a failed upload of w left nothing: no file row, no
+// release, no blob (stored says whether a digest is), no file in the
+// spool folder.
+func noTrace(t *testing.T, s *server, w bigWheel, stored func(sha256 string) bool, spool string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, s.Database)
+	db := s.Database
+	if db == "" {
+		db = "sqlite://" + filepath.Join(s.Data, "cheeseshop.db") // serve's default
+	}
+	st, err := store.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,16 +189,28 @@ func noTrace(t *testing.T, s *server, w bigWheel) {
 	if f, err := st.FileByFilename(ctx, filepath.Base(w.path)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("file row %s: %+v, %v; want not found", filepath.Base(w.path), f, err)
 	}
-	if p, err := st.ProjectByName(ctx, w.name); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("project %s: %+v, %v; want not found", w.name, p, err)
-	}
-	filepath.WalkDir(filepath.Join(s.Data, "files", "sha256"), func(p string, e fs.DirEntry, err error) error {
-		if err == nil && e.Name() == w.sha256 {
-			t.Errorf("the blob store holds %s", p)
+	if p, err := st.ProjectByName(ctx, w.name); err == nil {
+		// Versions here are canonical already ("1.0").
+		if r, err := st.ReleaseByCanonicalVersion(ctx, p.ID, w.version); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("release %s %s: %+v, %v; want not found", w.name, w.version, r, err)
 		}
-		return err
-	})
-	if f, n := stagedUpload(s.Data); f != "" {
-		t.Errorf("the spool holds %s (%d bytes)", f, n)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if stored(w.sha256) {
+		t.Errorf("the storage holds the blob %s", w.sha256)
+	}
+	spooled, _ := filepath.Glob(filepath.Join(spool, "p*", "*"))
+	if len(spooled) > 0 {
+		t.Errorf("the spool holds %q", spooled)
+	}
+}
+
+// inFolder reports whether the blob store in the folder files holds a
+// digest.
+func inFolder(files string) func(string) bool {
+	return func(sha256 string) bool {
+		_, err := os.Stat(filepath.Join(files, filepath.FromSlash(blob.Key(sha256))))
+		return err == nil
 	}
 }
