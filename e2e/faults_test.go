@@ -18,30 +18,91 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// TestStorageFull fills the disk of the file storage (`--data` on a real
-// 8 MiB tmpfs, the database elsewhere): /readyz says the storage is
-// unavailable, twine uploading a 6 MiB wheel is told 503 and why, the log
-// names storage-full, and nothing of the upload remains; once space is
-// freed, the server is ready again and the same upload succeeds, with no
-// restart.
+// The faults tests provoke: the server's log has them, as it should.
+var (
+	logFull        = "msg=fault cause=storage-full"
+	logUnreachable = "msg=fault cause=storage-unreachable"
+	logUnready     = `msg="not ready" part=storage`
+)
+
+// TestStorageFull fills the disk of the file storage, `--data` on a real
+// 8 MiB tmpfs (the database elsewhere), and runs fullDisk.
 func TestStorageFull(t *testing.T) {
 	t.Parallel()
 	requireTool(t, debTwine, "twine")
 	data := blobtest.SmallDisk(t, "8m")
 	db := "sqlite://" + filepath.Join(t.TempDir(), "cheeseshop.db")
-	s, token := startWithUploader(t, serverOptions{Data: data, Database: db,
-		ExpectLog: []string{"msg=fault cause=storage-full", `msg="not ready" part=storage`}})
-	wheel := writeBigWheel(t, t.TempDir(), "fullcheese", "1.0", 6<<20)
+	s, token := startWithUploader(t, serverOptions{Data: data, Database: db, ExpectLog: []string{logFull, logUnready}})
+	files := filepath.Join(data, "files")
+	fullDisk{s: s, token: token, disk: data, stored: inFolder(files), spool: filepath.Join(files, "tmp"), probed: true}.run(t)
+}
 
-	filler := filepath.Join(data, "filler")
+// TestStorageS3Full fills the disk of S3 storage (a private versitygw
+// serving a real 8 MiB tmpfs), then the local spool of a server on S3
+// (`--data` on the tmpfs), and runs fullDisk on each. The server's /readyz
+// probes the bucket, not the spool.
+func TestStorageS3Full(t *testing.T) {
+	requireTool(t, debTwine, "twine")
+	t.Run("bucket", func(t *testing.T) {
+		gw := blobtest.StartGateway(t, blobtest.SmallDisk(t, "8m"))
+		data := t.TempDir()
+		s, token, bucket := startOnS3(t, gw, serverOptions{Data: data, ExpectLog: []string{logFull, logUnready}})
+		// With 1 MiB free, the wheel's metadata is stored and its
+		// upload (one PUT) refused: 507 Insufficient Storage.
+		fullDisk{s: s, token: token, disk: gw.Root(), stored: inBucket(t, bucket), spool: filepath.Join(data, "tmp"), probed: true,
+			spare: 1 << 20}.run(t)
+	})
+	t.Run("spool", func(t *testing.T) {
+		gw := blobtest.StartGateway(t, "")
+		data := blobtest.SmallDisk(t, "8m")
+		db := "sqlite://" + filepath.Join(t.TempDir(), "cheeseshop.db")
+		s, token, bucket := startOnS3(t, gw, serverOptions{Data: data, Database: db, ExpectLog: []string{logFull}})
+		fullDisk{s: s, token: token, disk: data, stored: inBucket(t, bucket), spool: filepath.Join(data, "tmp")}.run(t)
+	})
+}
+
+// fullDisk is a server whose file storage is on a small disk the test
+// fills: /readyz says the storage is unavailable (if it probes that
+// disk), twine uploading a 6 MiB wheel is told 503 and why, the log names
+// storage-full, and nothing of the upload remains; once space is freed,
+// the server is ready and the same upload succeeds, with no restart.
+type fullDisk struct {
+	s     *server
+	token string
+	// disk is the small disk's folder; stored reports whether the storage
+	// holds a digest; spool is the folder of the server's spool.
+	disk   string
+	stored func(sha256 string) bool
+	spool  string
+	// probed: /readyz probes the disk.
+	probed bool
+	// spare is how much space to free before uploading, so that the
+	// upload fails further on (0: none).
+	spare int64
+}
+
+func (c fullDisk) run(t *testing.T) {
+	s := c.s
+	wheel := writeBigWheel(t, t.TempDir(), "fullcheese", "1.0", 6<<20)
+	filler := filepath.Join(c.disk, "filler")
 	fill(t, filler)
 
-	resp, body := s.get(t, "/readyz")
-	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: storage unavailable\n" {
-		t.Errorf("/readyz on a full disk: %s %q, want 503 not ready: storage unavailable", resp.Status, body)
+	if c.probed {
+		resp, body := s.get(t, "/readyz")
+		if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: storage unavailable\n" {
+			t.Errorf("/readyz on a full disk: %s %q, want 503 not ready: storage unavailable", resp.Status, body)
+		}
 	}
-
-	r := twineUpload(t, s, token, wheel.path)
+	if c.spare > 0 {
+		fi, err := os.Stat(filler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filler, fi.Size()-c.spare); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := twineUpload(t, s, c.token, wheel.path)
 	// twine retries a 5xx five times at once, then prints the status and
 	// the reason phrase: `HTTPError: 503 Service Unavailable from URL
 	// <reason>`.
@@ -49,17 +110,22 @@ func TestStorageFull(t *testing.T) {
 	if r.Code == 0 || !strings.Contains(r.Flat(), "HTTPError: 503") || !strings.Contains(r.Flat(), want) {
 		t.Errorf("twine uploading to a full disk: exit %d, want a 503 saying %q:\n%s", r.Code, want, r.Out)
 	}
-	if !s.waitLog("msg=fault cause=storage-full op=upload") {
+	if !s.waitLog(logFull + " op=upload") {
 		t.Errorf("the server's log does not name the fault storage-full:\n%s", lastLines(s.Log(), 20))
 	}
-	files := filepath.Join(data, "files")
-	noTrace(t, s, wheel, inFolder(files), filepath.Join(files, "tmp"))
+	for line := range strings.SplitSeq(s.Log(), "\n") {
+		if strings.Contains(line, logFull) {
+			t.Logf("the server logged: %s", line)
+			break
+		}
+	}
+	noTrace(t, s, wheel, c.stored, c.spool)
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, s)
-	if r := twineUpload(t, s, token, wheel.path); r.Code != 0 {
+	if r := twineUpload(t, s, c.token, wheel.path); r.Code != 0 {
 		t.Fatalf("twine uploading again once space is freed: exit %d:\n%s", r.Code, r.Out)
 	}
 	if _, body := s.get(t, "/simple/fullcheese/", "Accept", "application/vnd.pypi.simple.v1+json"); !strings.Contains(string(body), wheel.sha256) {
@@ -73,19 +139,12 @@ func TestStorageFull(t *testing.T) {
 // is unavailable, the log names storage-unreachable, and nothing of the
 // upload remains; once the storage is back, with no restart of the
 // server, /readyz is ready, the same upload succeeds and the old file is
-// served. It sets the S3 credentials in the environment the server
-// inherits, so it cannot run in parallel.
+// served.
 func TestStorageStopped(t *testing.T) {
 	requireTool(t, debTwine, "twine")
 	gw := blobtest.StartGateway(t, "")
-	bucket := gw.S3()
-	for _, kv := range bucket.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
 	data := t.TempDir()
-	s, token := startWithUploader(t, serverOptions{Data: data, Args: []string{"--storage", bucket.URL},
-		ExpectLog: []string{"msg=fault cause=storage-unreachable", `msg="not ready" part=storage`}})
+	s, token, bucket := startOnS3(t, gw, serverOptions{Data: data, ExpectLog: []string{logUnreachable, logUnready}})
 	dir := t.TempDir()
 	old := writeBigWheel(t, dir, "stormcheese", "1.0", 64<<10)
 	if r := twineUpload(t, s, token, old.path); r.Code != 0 {
@@ -113,18 +172,12 @@ func TestStorageStopped(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: storage unavailable\n" {
 		t.Errorf("/readyz with the storage stopped: %s %q, want 503 not ready: storage unavailable", resp.Status, body)
 	}
-	if !s.waitLog("msg=fault cause=storage-unreachable op=upload") || !s.waitLog("msg=fault cause=storage-unreachable op=read") {
+	if !s.waitLog(logUnreachable+" op=upload") || !s.waitLog(logUnreachable+" op=read") {
 		t.Errorf("the server's log does not name the fault storage-unreachable for the upload and the download:\n%s", lastLines(s.Log(), 20))
 	}
 
 	gw.Start()
-	noTrace(t, s, wheel, func(sha256 string) bool {
-		ok, err := blob.Exists(context.Background(), bucket.Open(t), sha256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}, filepath.Join(data, "tmp"))
+	noTrace(t, s, wheel, inBucket(t, bucket), filepath.Join(data, "tmp"))
 	waitReady(t, s)
 	if r := twineUpload(t, s, token, wheel.path); r.Code != 0 {
 		t.Fatalf("twine uploading again once the storage is back: exit %d:\n%s", r.Code, r.Out)
@@ -133,6 +186,21 @@ func TestStorageStopped(t *testing.T) {
 	if sum := sha256.Sum256(body); resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != old.sha256 {
 		t.Errorf("GET %s once the storage is back: %s, sha256 %x; want 200 and %s", download, resp.Status, sum, old.sha256)
 	}
+}
+
+// startOnS3 starts a server (startWithUploader) with --storage on a fresh
+// prefix of the gateway's bucket. The S3 credentials reach the server
+// through the test's environment, so its test cannot run in parallel.
+func startOnS3(t *testing.T, gw *blobtest.Gateway, opts serverOptions) (*server, string, blobtest.S3) {
+	t.Helper()
+	bucket := gw.S3()
+	for _, kv := range bucket.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	opts.Args = append(opts.Args, "--storage", bucket.URL)
+	s, token := startWithUploader(t, opts)
+	return s, token, bucket
 }
 
 // waitReady polls /readyz until the server is ready again: a failed probe
@@ -212,5 +280,17 @@ func inFolder(files string) func(string) bool {
 	return func(sha256 string) bool {
 		_, err := os.Stat(filepath.Join(files, filepath.FromSlash(blob.Key(sha256))))
 		return err == nil
+	}
+}
+
+// inBucket reports whether the S3 store holds a digest.
+func inBucket(t *testing.T, bucket blobtest.S3) func(string) bool {
+	return func(sha256 string) bool {
+		t.Helper()
+		ok, err := blob.Exists(context.Background(), bucket.Open(t), sha256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
 	}
 }
