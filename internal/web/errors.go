@@ -272,9 +272,9 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // pypiFail answers an error of the upload API as apiError does, with its
-// status and message, and logs a failure (logFailure). PyPI answers missing or bad credentials 403, not
-// 401, and clients (twine, uv) expect it: that one difference from
-// statusOf is the protocol's.
+// status and message, and logs a failure (logFailure). PyPI answers
+// missing or bad credentials 403, not 401, and clients (twine, uv) expect
+// it: that one difference from statusOf is the protocol's.
 func (s *Server) pypiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	if status == http.StatusUnauthorized {

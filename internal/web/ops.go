@@ -70,14 +70,14 @@ func (u *Unready) Unwrap() error { return u.Err }
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
-			part := "server"
+			msg := "not ready"
 			if u, ok := errors.AsType[*Unready](err); ok {
-				part = u.Part
+				msg += ": " + u.Part + " unavailable"
 			} else {
 				s.log.WarnContext(r.Context(), "not ready", "err", err)
 			}
 			setRetryAfter(w, http.StatusServiceUnavailable, err)
-			http.Error(w, "not ready: "+part+" unavailable", http.StatusServiceUnavailable)
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 	}
