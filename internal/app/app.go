@@ -283,7 +283,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	a.Stats = stats.New(st, log, nil, 0)
 
-	opts := web.Options{AccessLog: cfg.AccessLog, Ready: func() error { return st.DB().PingContext(context.Background()) },
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	opts := web.Options{AccessLog: cfg.AccessLog, Ready: newReadiness(st, d.Blobs, log, now).check,
 		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery, Reports: a.Reports,
 		MaxUploadsPerClient: cfg.MaxUploadsPerClient, HSTSMaxAge: cfg.HSTSMaxAge, MetricsToken: cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies}

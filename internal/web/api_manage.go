@@ -110,9 +110,7 @@ func (s *Server) gateAPI(w http.ResponseWriter, r *http.Request, u *store.User) 
 // apiFail answers an error as JSON {"message"} with its status.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "management API", "path", r.URL.Path, "status", status, "err", err)
-	}
+	s.logFailure(r, "management API", status, err)
 	setRetryAfter(w, status, err)
 	writeJSON(w, status, map[string]string{"message": userMessage(err, status)})
 }

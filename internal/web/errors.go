@@ -10,9 +10,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
@@ -53,18 +53,56 @@ func statusOf(err error) int {
 // faultRetryAfter is the Retry-After of a fault without one of its own.
 const faultRetryAfter = 30 * time.Second
 
-// isFault reports whether err is a fault of the machinery that may pass
-// (the database unreachable or busy, a full disk) rather than a bug.
-func isFault(err error) bool {
-	if store.IsUnavailable(err) {
-		return true
-	}
-	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT} {
-		if errors.Is(err, errno) {
-			return true
+// fault is a failure of the machinery that may pass, rather than a bug.
+type fault struct {
+	// cause names it in the log: storage-full, storage-unreachable,
+	// storage-refused or database.
+	cause string
+	// says what it is to clients, within "The index is temporarily
+	// unavailable (…)".
+	says string
+}
+
+// faultOf reports whether err is a fault, and which: the file storage
+// full, not answering or refusing the server's credentials (blob), or the
+// database unreachable, busy or full (store).
+func faultOf(err error) (fault, bool) {
+	if reason, ok := blob.FaultReason(err); ok {
+		switch reason {
+		case blob.Full:
+			return fault{"storage-full", "its file storage is full"}, true
+		case blob.Refused:
+			return fault{"storage-refused", "its file storage refuses the server's credentials"}, true
 		}
+		return fault{"storage-unreachable", "its file storage is not answering"}, true
 	}
-	return false
+	if store.IsUnavailable(err) {
+		return fault{"database", "its database is not answering"}, true
+	}
+	return fault{}, false
+}
+
+// isFault reports whether err is a fault of the machinery that may pass
+// (faultOf) rather than a bug.
+func isFault(err error) bool {
+	_, ok := faultOf(err)
+	return ok
+}
+
+// logFailure logs a failure answered with status, op naming what failed
+// ("upload", "ui", ...): a fault as "fault" with its cause, so that the
+// operator sees what to mend; any other failure of the server (5xx), a
+// bug, as "request failed". Refusals (4xx) are the client's business and
+// are not logged.
+func (s *Server) logFailure(r *http.Request, op string, status int, err error) {
+	if status < 500 {
+		return
+	}
+	if f, ok := faultOf(err); ok {
+		s.log.ErrorContext(r.Context(), "fault", "cause", f.cause, "op", op, "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
+	s.log.ErrorContext(r.Context(), "request failed", "op", op, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 }
 
 // setRetryAfter tells the client when to try again after a refusal of
@@ -81,12 +119,17 @@ func setRetryAfter(w http.ResponseWriter, status int, err error) {
 }
 
 // userMessage is what a client is told of err with status: the refusal's
-// message, or for an unexpected failure a generic one (its text is for
-// the log, not the user).
+// message; for a fault, what it is and when to retry (twine prints it);
+// for an unexpected failure a generic one (its text is for the log, not
+// the user).
 func userMessage(err error, status int) string {
 	switch {
 	case status == http.StatusServiceUnavailable && problem.MessageOf(err) == "":
-		return "The index is unavailable for a moment (its storage is not answering). Try again in a minute."
+		what := ""
+		if f, ok := faultOf(err); ok {
+			what = " (" + f.says + ")"
+		}
+		return fmt.Sprintf("The index is temporarily unavailable%s, retry in %d seconds.", what, int(faultRetryAfter/time.Second))
 	case status >= 500:
 		return "Internal server error: the failure was logged. Try again later or contact the index administrators."
 	}
@@ -223,20 +266,21 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	if status < 500 {
 		status = http.StatusInternalServerError // a read refuses nothing: a refusal here is a bug
 	}
-	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	s.logFailure(r, "read", status, err)
 	setRetryAfter(w, status, err)
 	http.Error(w, userMessage(err, status), status)
 }
 
 // pypiFail answers an error of the upload API as apiError does, with its
-// status and message. PyPI answers missing or bad credentials 403, not
-// 401, and clients (twine, uv) expect it: that one difference from
-// statusOf is the protocol's.
+// status and message, and logs a failure (logFailure). PyPI answers
+// missing or bad credentials 403, not 401, and clients (twine, uv) expect
+// it: that one difference from statusOf is the protocol's.
 func (s *Server) pypiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	if status == http.StatusUnauthorized {
 		status = http.StatusForbidden
 	}
+	s.logFailure(r, "upload", status, err)
 	setRetryAfter(w, status, err)
 	s.apiError(w, r, status, userMessage(err, status))
 }

@@ -5,27 +5,43 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"html"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// realFaults returns errors as the machinery really fails: a write to a
-// full device, a refused connection.
-func realFaults(t *testing.T) map[string]error {
+// realFaults returns errors as the machinery really fails, each with the
+// cause the log names: a write to a full device, a refused connection
+// (to the database, and to S3 storage as minio-go reports it, wrapped by
+// the store), PostgreSQL out of disk and shutting down, and a storage
+// fault of each reason.
+func realFaults(t *testing.T) map[string]struct {
+	err   error
+	cause string
+} {
 	t.Helper()
-	faults := map[string]error{}
+	type fault = struct {
+		err   error
+		cause string
+	}
+	faults := map[string]fault{}
 	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatalf("open /dev/full: %v", err)
@@ -34,7 +50,7 @@ func realFaults(t *testing.T) map[string]error {
 	if _, err := f.Write([]byte("x")); err == nil {
 		t.Fatal("a write to /dev/full succeeded")
 	} else {
-		faults["disk full"] = fmt.Errorf("blob: put: %w", err)
+		faults["disk full (ENOSPC)"] = fault{fmt.Errorf("blob: put: %w", err), "storage-full"}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,14 +58,21 @@ func realFaults(t *testing.T) map[string]error {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
+	refused, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		refused.Close()
 		t.Fatal("a closed port accepted a connection")
-	} else {
-		faults["connection refused"] = fmt.Errorf("store: %w", err)
 	}
-	faults["postgres disk full"] = fmt.Errorf("store: insert: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
-	faults["postgres shutting down"] = &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dialing a closed port: %v, want ECONNREFUSED", err)
+	}
+	faults["database connection refused (ECONNREFUSED)"] = fault{fmt.Errorf("store: %w", err), "database"}
+	faults["storage connection refused (ECONNREFUSED)"] = fault{fmt.Errorf("index: commit: %w", &blob.Fault{Op: "put", Reason: blob.Unreachable,
+		Err: &url.Error{Op: "Put", URL: "http://" + addr + "/cheeseshop/sha256/ab/cd/abcd", Err: err}}), "storage-unreachable"}
+	faults["storage full (507)"] = fault{&blob.Fault{Op: "put", Reason: blob.Full, Err: errors.New("InsufficientStorage: 507")}, "storage-full"}
+	faults["storage refuses the credentials"] = fault{&blob.Fault{Op: "open", Reason: blob.Refused, Err: errors.New("InvalidAccessKeyId")}, "storage-refused"}
+	faults["postgres disk full"] = fault{fmt.Errorf("store: insert: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"}), "database"}
+	faults["postgres shutting down"] = fault{&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, "database"}
 	return faults
 }
 
@@ -73,12 +96,12 @@ func TestStatusOf(t *testing.T) {
 		{"a bug", errors.New("nil map"), http.StatusInternalServerError},
 		{"a constraint violated", &pgconn.PgError{Code: "23505"}, http.StatusInternalServerError},
 	}
-	for name, err := range realFaults(t) {
+	for name, f := range realFaults(t) {
 		tests = append(tests, struct {
 			name string
 			err  error
 			want int
-		}{name, err, http.StatusServiceUnavailable})
+		}{name, f.err, http.StatusServiceUnavailable})
 	}
 	for _, tc := range tests {
 		if got := statusOf(tc.err); got != tc.want {
@@ -87,46 +110,68 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
+// faultSays is what clients are told of each cause of a fault.
+var faultSays = map[string]string{
+	"storage-full":        "The index is temporarily unavailable (its file storage is full), retry in 30 seconds.",
+	"storage-unreachable": "The index is temporarily unavailable (its file storage is not answering), retry in 30 seconds.",
+	"storage-refused":     "The index is temporarily unavailable (its file storage refuses the server's credentials), retry in 30 seconds.",
+	"database":            "The index is temporarily unavailable (its database is not answering), retry in 30 seconds.",
+}
+
 // TestFaultAnswers checks what each audience is told of a fault and of a
-// rate limit: the status, Retry-After, and a message that says to retry
-// without internal details.
+// rate limit: the status, Retry-After, and a message that says what is
+// unavailable and to retry, without internal details; and that the log
+// names the fault's cause.
 func TestFaultAnswers(t *testing.T) {
-	fault := fmt.Errorf("store: insert into file_registry: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file \"base/16384/2619\""})
 	limited := &problem.Error{Kind: problem.TooManyRequests, Message: "Too many attempts. Try again in 2 minutes.", RetryAfter: 90 * time.Second}
-	s := newTestServer(t, store.SQLite).srv
+	var log syncBuffer
+	s := newTestServerWith(t, store.SQLite, serverConfig{Log: slog.New(slog.NewTextHandler(&log, nil))}).srv
 	answers := map[string]func(http.ResponseWriter, *http.Request, error){
 		"web UI": s.fail, "script (JSON)": (&twoFactorPages{s: s}).jsonFail, "management API": s.apiFail, "PyPI read": s.serverError,
+		"upload API": s.pypiFail,
+	}
+	for name, f := range realFaults(t) {
+		secret := f.err.Error()[len(f.err.Error())/2:] // some of the cause's text
+		for who, answer := range answers {
+			rec := httptest.NewRecorder()
+			before := len(log.String())
+			answer(rec, httptest.NewRequest(http.MethodPost, "/some/where", nil), f.err)
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" {
+				t.Errorf("%s, %s: answered %d, Retry-After %q; want 503 and 30", name, who, rec.Code, rec.Header().Get("Retry-After"))
+			}
+			body := rec.Body.String()
+			if who == "upload API" {
+				// twine prints the reason phrase (X-Error-Message without a
+				// raw connection to write it on).
+				body = rec.Header().Get("X-Error-Message")
+			}
+			if want := faultSays[f.cause]; !strings.Contains(html.UnescapeString(body), want) || strings.Contains(body, secret) {
+				t.Errorf("%s, %s: the answer must say %q and hide the cause %q:\n%s", name, who, want, secret, body)
+			}
+			logged := log.String()[before:]
+			if !strings.Contains(logged, `msg=fault cause=`+f.cause+` `) || !strings.Contains(logged, "path=/some/where") {
+				t.Errorf("%s, %s: the log does not name the cause %s:\n%s", name, who, f.cause, logged)
+			}
+		}
 	}
 	for who, answer := range answers {
-		rec := httptest.NewRecorder()
-		answer(rec, httptest.NewRequest(http.MethodGet, "/", nil), fault)
-		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" {
-			t.Errorf("%s: a fault answered %d, Retry-After %q; want 503 and 30", who, rec.Code, rec.Header().Get("Retry-After"))
-		}
-		if body := rec.Body.String(); !strings.Contains(body, "Try again") || strings.Contains(body, "base/16384") {
-			t.Errorf("%s: the answer to a fault must say to try again and hide the cause:\n%s", who, body)
-		}
 		if who == "PyPI read" {
 			continue // reads refuse nothing
 		}
-		rec = httptest.NewRecorder()
+		rec := httptest.NewRecorder()
 		answer(rec, httptest.NewRequest(http.MethodGet, "/", nil), limited)
-		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "90" ||
-			!strings.Contains(rec.Body.String(), "Try again in 2 minutes") {
-			t.Errorf("%s: a rate limit answered %d, Retry-After %q:\n%s", who, rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
+		got := rec.Body.String() + rec.Header().Get("X-Error-Message")
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "90" || !strings.Contains(got, "Try again in 2 minutes") {
+			t.Errorf("%s: a rate limit answered %d, Retry-After %q:\n%s", who, rec.Code, rec.Header().Get("Retry-After"), got)
 		}
 	}
 }
 
-// TestDatabaseOutage takes the server's PostgreSQL database away (it stops
-// accepting connections, and the open ones are ended) and checks that every
-// audience is told 503 with Retry-After, not 500; and that the server
-// serves again once the database is back.
-func TestDatabaseOutage(t *testing.T) {
-	t.Parallel()
-	s := newTestServer(t, store.Postgres)
-	owner, token := s.user("olive")
-	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "0.9"}, false)
+// databaseOutage returns a switch that takes the PostgreSQL database of s
+// away (it stops accepting connections, and the open ones are ended) and
+// brings it back; the database is back when the test ends.
+func databaseOutage(t *testing.T, s *testServer) func(down bool) {
+	t.Helper()
 	ctx := context.Background()
 	var name string
 	if err := s.st.DB().QueryRowContext(ctx, `SELECT current_database()`).Scan(&name); err != nil {
@@ -148,9 +193,21 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 		}
 	}
+	t.Cleanup(func() { outage(false) })
+	return outage
+}
+
+// TestDatabaseOutage takes the server's PostgreSQL database away and
+// checks that every audience is told 503 with Retry-After, not 500; and
+// that the server serves again once the database is back.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.Postgres)
+	owner, token := s.user("olive")
+	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "0.9"}, false)
+	outage := databaseOutage(t, s)
 	manage := s.manageToken(owner)
 	outage(true)
-	t.Cleanup(func() { outage(false) })
 
 	for _, path := range []string{"/project/widget/", "/simple/widget/", "/pypi/widget/json", "/user/olive/", "/search/?q=widget"} {
 		resp, body := s.get(path)
@@ -173,5 +230,67 @@ func TestDatabaseOutage(t *testing.T) {
 	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "1.0"}, false)
 	if resp, body := s.get("/simple/widget/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after the outage: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestDatabaseLocked: with SQLite's write lock held by another writer
+// beyond the busy timeout, an upload and a change through the management
+// API are answered 503 with Retry-After and say that the database is not
+// answering, while reads go on; once the lock is released, the same
+// upload succeeds.
+func TestDatabaseLocked(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	owner, token := s.user("olive")
+	s.uploadDist(token, disttest.Dist{Name: "widget", Version: "0.9"}, false)
+	manage := s.manageToken(owner)
+	d := disttest.Dist{Name: "widget", Version: "1.0"}
+	upload := func() *http.Request {
+		return s.uploadRequest(token, d.Form("bdist_wheel", d.Wheel()), d.WheelFilename(), d.Wheel())
+	}
+
+	release := storetest.HoldWriteLock(t, s.st)
+	if resp, body := s.get("/simple/widget/"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a read while the database is locked: %d\n%s", resp.StatusCode, body)
+	}
+	// Both wait out the busy timeout (10 s) at once.
+	yank, _ := http.NewRequest(http.MethodPost, s.URL+"/api/projects/widget/releases/0.9/yank", strings.NewReader(`{"reason": "locked"}`))
+	yank.Header.Set("Authorization", "Bearer "+manage)
+	yank.Header.Set("Content-Type", "application/json")
+	type answer struct {
+		what   string
+		status string
+		header http.Header
+		body   []byte
+		err    error
+	}
+	answers := make(chan answer, 2)
+	for what, req := range map[string]*http.Request{"upload": upload(), "yank through the management API": yank} {
+		go func() {
+			a := answer{what: what}
+			resp, err := s.client.Do(req)
+			if a.err = err; err == nil {
+				a.status, a.header = resp.Status, resp.Header
+				a.body, a.err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			answers <- a
+		}()
+	}
+	want := faultSays["database"]
+	for range 2 {
+		a := <-answers
+		if a.err != nil {
+			t.Errorf("%s while the database is locked: %v", a.what, a.err)
+			continue
+		}
+		if !strings.HasPrefix(a.status, "503 ") || a.header.Get("Retry-After") != "30" || !strings.Contains(a.status+" "+string(a.body), want) {
+			t.Errorf("%s while the database is locked: %s, Retry-After %q, want 503 saying %q\n%s",
+				a.what, a.status, a.header.Get("Retry-After"), want, a.body)
+		}
+	}
+	release()
+	if resp, body := s.do(upload()); resp.StatusCode != http.StatusOK {
+		t.Errorf("the upload once the lock is released: %s\n%s", resp.Status, body)
 	}
 }

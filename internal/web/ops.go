@@ -6,6 +6,7 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -49,13 +50,34 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
+// Unready is the error of Options.Ready when a part the server needs does
+// not work: /readyz names the part and nothing else, since the error may
+// name the database's host, user and name, and anybody may ask /readyz.
+// Whoever probed logs the error.
+type Unready struct {
+	// Part is what does not work: "database" or "storage".
+	Part string
+	// Err is why.
+	Err error
+}
+
+func (u *Unready) Error() string { return u.Part + " unavailable: " + u.Err.Error() }
+
+func (u *Unready) Unwrap() error { return u.Err }
+
+// readyz answers whether the server can take traffic: "ready", or 503
+// "not ready: <part> unavailable" with Retry-After.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
-			// The error names the database's host, user and name: it goes
-			// to the log, and anybody may ask /readyz.
-			s.log.WarnContext(r.Context(), "not ready", "err", err)
-			http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+			msg := "not ready"
+			if u, ok := errors.AsType[*Unready](err); ok {
+				msg += ": " + u.Part + " unavailable"
+			} else {
+				s.log.WarnContext(r.Context(), "not ready", "err", err)
+			}
+			setRetryAfter(w, http.StatusServiceUnavailable, err)
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 	}

@@ -151,9 +151,7 @@ func (tp *trustedPublishing) refuse(w http.ResponseWriter, r *http.Request, err 
 		}
 		entry = mintTokenError{Code: code, Description: userMessage(err, statusOf(err))}
 	}
-	if status >= 500 {
-		tp.s.log.ErrorContext(r.Context(), "mint-token", "status", status, "err", err)
-	}
+	tp.s.logFailure(r, "mint-token", status, err)
 	setRetryAfter(w, status, err)
 	writeJSON(w, status, map[string]any{"message": "Token request failed", "errors": []mintTokenError{entry}})
 }

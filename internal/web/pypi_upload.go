@@ -60,7 +60,6 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		if problem.KindOf(err) == 0 {
 			a.s.metrics.uploads.WithLabelValues("error").Inc()
-			a.s.log.ErrorContext(ctx, "upload failed", "err", err)
 		} else {
 			a.s.metrics.uploads.WithLabelValues("refused").Inc()
 		}

@@ -272,9 +272,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 // shows a 503 (a fault) or a 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "ui", "path", r.URL.Path, "status", status, "err", err)
-	}
+	s.logFailure(r, "ui", status, err)
 	setRetryAfter(w, status, err)
 	s.renderError(w, r, status, userMessage(err, status))
 }

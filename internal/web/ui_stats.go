@@ -106,8 +106,10 @@ func (p *public) statsData(ctx context.Context) (stats.Figures, time.Time, []sta
 func (p *public) statsJSON(w http.ResponseWriter, r *http.Request) {
 	live, at, h, err := p.statsData(r.Context())
 	if err != nil {
-		p.s.log.ErrorContext(r.Context(), "2FA statistics", "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal server error: the failure was logged. Try again later."})
+		status := max(statusOf(err), http.StatusInternalServerError) // a read refuses nothing
+		p.s.logFailure(r, "2FA statistics", status, err)
+		setRetryAfter(w, status, err)
+		writeJSON(w, status, map[string]string{"message": userMessage(err, status)})
 		return
 	}
 	doc := statsDocument{Current: live, TakenAt: at.UTC().Format(time.RFC3339), History: make([]statsDay, 0, len(h))}

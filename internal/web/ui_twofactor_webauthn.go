@@ -51,9 +51,7 @@ func (t *twoFactorPages) jsonFail(w http.ResponseWriter, r *http.Request, err er
 			"redirect": reauthURL("/manage/account/webauthn/")})
 		return
 	}
-	if status >= 500 {
-		t.s.log.ErrorContext(r.Context(), "webauthn", "path", r.URL.Path, "status", status, "err", err)
-	}
+	t.s.logFailure(r, "webauthn", status, err)
 	setRetryAfter(w, status, err)
 	writeJSON(w, status, map[string]string{"message": userMessage(err, status)})
 }
