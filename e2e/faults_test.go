@@ -40,7 +40,7 @@ func TestStorageFull(t *testing.T) {
 // TestStorageS3Full fills the disk of S3 storage (a private versitygw
 // serving a real 8 MiB tmpfs), then the local spool of a server on S3
 // (`--data` on the tmpfs), and runs fullDisk on each. The server's /readyz
-// probes the bucket, not the spool.
+// probes both.
 func TestStorageS3Full(t *testing.T) {
 	requireTool(t, debTwine, "twine")
 	t.Run("bucket", func(t *testing.T) {
@@ -56,8 +56,8 @@ func TestStorageS3Full(t *testing.T) {
 		gw := blobtest.StartGateway(t, "")
 		data := blobtest.SmallDisk(t, "8m")
 		db := "sqlite://" + filepath.Join(t.TempDir(), "cheeseshop.db")
-		s, token, bucket := startOnS3(t, gw, serverOptions{Data: data, Database: db, ExpectLog: []string{logFull}})
-		fullDisk{s: s, token: token, disk: data, stored: inBucket(t, bucket), spool: filepath.Join(data, "tmp")}.run(t)
+		s, token, bucket := startOnS3(t, gw, serverOptions{Data: data, Database: db, ExpectLog: []string{logFull, logUnready}})
+		fullDisk{s: s, token: token, disk: data, stored: inBucket(t, bucket), spool: filepath.Join(data, "tmp"), probed: true}.run(t)
 	})
 }
 

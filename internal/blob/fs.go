@@ -2,7 +2,6 @@ package blob
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -265,23 +264,4 @@ func (s *FS) Walk(ctx context.Context, fn func(Info) error) error {
 
 // Probe implements Store: it writes, syncs and removes a small file in this
 // process's spool, which is on the blobs' file system.
-func (s *FS) Probe(ctx context.Context) error {
-	var b [8]byte
-	rand.Read(b[:])
-	f, err := s.spool.create("probe-*")
-	if err != nil {
-		return fmt.Errorf("blob: probe: %w", err)
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(b[:])
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("blob: probe: %w", err)
-	}
-	return nil
-}
+func (s *FS) Probe(ctx context.Context) error { return s.spool.probe() }

@@ -412,8 +412,13 @@ func (s *S3) Walk(ctx context.Context, fn func(Info) error) error {
 	return ctx.Err()
 }
 
-// Probe implements Store: it writes and removes PREFIX/probe/<random>.
+// Probe implements Store: it writes and removes a file in the local spool
+// (uploads are received there: a full disk under --data fails them), then
+// PREFIX/probe/<random> in the bucket.
 func (s *S3) Probe(ctx context.Context) error {
+	if err := s.spool.probe(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, s3OpTimeout)
 	defer cancel()
 	var b [8]byte

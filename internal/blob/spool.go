@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,4 +84,27 @@ func (s *spool) cleanTemp() (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// probe writes, syncs and removes a small file in the spool, to check that
+// uploads can be received now (a full or read-only disk fails it).
+func (s *spool) probe() error {
+	var b [8]byte
+	rand.Read(b[:])
+	f, err := s.create("probe-*")
+	if err != nil {
+		return fmt.Errorf("blob: probe: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(b[:])
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("blob: probe: %w", err)
+	}
+	return nil
 }

@@ -57,7 +57,9 @@ import (
 type Options struct {
 	// AccessLog logs every request at Info level.
 	AccessLog bool
-	// Ready reports whether the server can take traffic (for /readyz).
+	// Ready reports whether the server can take traffic (for /readyz): nil,
+	// or a *Unready naming the part that cannot (its error is logged, never
+	// shown).
 	Ready func() error
 	// TwoFactor enables the second factors (sign-in step, set-up pages,
 	// the site-wide requirement). Nil: no second factors.
