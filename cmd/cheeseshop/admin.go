@@ -34,38 +34,6 @@ type AdminCmd struct {
 	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
 }
 
-// AdminBlobsCmd groups blob-store commands.
-type AdminBlobsCmd struct {
-	Gc BlobsGCCmd `cmd:"" name:"gc" help:"Remove stored files that no published file references (deleted files, refused uploads)."`
-}
-
-// BlobsGCCmd removes unreferenced blobs.
-type BlobsGCCmd struct {
-	Grace time.Duration `default:"24h" help:"Keep blobs written more recently than this (uploads in flight write their blob before their row)."`
-}
-
-// Run implements the command.
-func (c *BlobsGCCmd) Run(e *env) error {
-	if c.Grace < time.Minute {
-		return errors.New("--grace must be at least 1m: an upload in flight writes its file before its row")
-	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	blobs, err := e.openBlobs()
-	if err != nil {
-		return err
-	}
-	defer blobs.Close()
-	idx := index.New(st, blobs, index.Config{}, e.log)
-	res, err := idx.CollectBlobs(e.ctx, c.Grace)
-	fmt.Fprintf(e.stdout, "blobs: %d seen, %d removed (%d bytes), %d in use, %d newer than %s\n",
-		res.Seen, res.Removed, res.RemovedBytes, res.Referenced, res.Recent, c.Grace)
-	return err
-}
-
 // AdminUserCmd groups account commands.
 type AdminUserCmd struct {
 	Create  UserCreateCmd  `cmd:"" help:"Create an account. The password is read from standard input, or generated and printed."`

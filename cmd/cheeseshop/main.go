@@ -35,6 +35,7 @@ import (
 type Globals struct {
 	Data      string `default:"./data" help:"Folder for the SQLite database and the package files." type:"path"`
 	Database  string `help:"Database URL: sqlite:///path/to/db or postgres://user:pass@host/db. Default: SQLite in --data."`
+	Storage   string `help:"Where the package files are stored: file:///abs/path (a folder) or s3://BUCKET/PREFIX?endpoint=https://host:port&region=us-east-1&lookup=auto (path, dns or auto)&md5=false (true for stores that require Content-MD5, such as R2 and B2)&part_size=16MiB&public_endpoint=URL (the host of presigned URLs); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, never in the URL. Every server of a deployment needs the same one. Default: <data>/files."`
 	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level (debug, info, warn, error)."`
 	LogFormat string `default:"text" enum:"text,json" help:"Log format (text, json)."`
 }
@@ -65,6 +66,14 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdin, stdout, stderr)
+}
+
+// runContext runs the command line until ctx is done (tests interrupt
+// commands through it).
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cli CLI
 	parser, err := kong.New(&cli,
 		kong.Name("cheeseshop"),
@@ -82,8 +91,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cheeseshop: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	e := &env{Globals: &cli.Globals, ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(cli.Globals, stderr)}
 	if err := kctx.Run(e); err != nil {
 		fmt.Fprintf(stderr, "cheeseshop: %v\n", err)
@@ -131,9 +138,10 @@ func (e *env) openStore() (*store.Store, error) {
 	return st, nil
 }
 
-// openBlobs opens the file store in --data.
-func (e *env) openBlobs() (*blob.FS, error) {
-	return blob.NewFS(filepath.Join(e.Data, "files"))
+// openBlobs opens the file store --storage names (by default the folder
+// files in --data).
+func (e *env) openBlobs() (blob.Store, error) {
+	return blob.Open(e.ctx, e.Storage, blob.Options{DataDir: e.Data, Logger: e.log})
 }
 
 // MigrateCmd applies migrations.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"cheeseshop/internal/app"
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/oidc"
@@ -62,6 +63,10 @@ type ServeCmd struct {
 	OIDCProviders       []string      `name:"oidc-providers" sep:"," default:"github,gitlab,google" help:"The built-in issuers trusted for trusted publishing (comma-separated: github, gitlab, google; none for none, leaving only --oidc-issuer): trust only the CI services your projects use."`
 	MintedTokenLifetime time.Duration `default:"15m" help:"How long an upload token minted for a trusted publisher works (POST /_/oidc/mint-token), between 1s and 15m (PyPI's 15 minutes, the default): shorter limits what a leaked minted token can do, longer is not allowed."`
 	OIDCAudience        string        `name:"oidc-audience" help:"The audience CI jobs ask their ID tokens for (GET /_/oidc/audience); never pypi, so that tokens for PyPI cannot be replayed here and the reverse. Default: the host of --base-url."`
+
+	// Downloads from S3 (docs/DEPLOYMENT.md).
+	StorageRedirect    bool          `help:"Answer downloads of files with a redirect (302) to a short-lived presigned URL of the S3 storage, which then sends the bytes (itself or through a CDN in front of --storage's public_endpoint), instead of sending them from this server. Needs s3:// --storage. A GET of a whole file counts as a download at the redirect (docs/DOWNLOADS.md)."`
+	StorageRedirectTTL time.Duration `name:"storage-redirect-ttl" default:"5m" help:"How long the presigned URLs of --storage-redirect work, between 10s and 12h; clients may cache the redirect for half of it."`
 
 	// Which downloads count (docs/DOWNLOADS.md).
 	DownloadPolicyFlags   `embed:""`
@@ -141,10 +146,12 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	defer blobs.Close()
-	if n, err := blobs.CleanTemp(); err != nil {
-		e.log.Warn("cleaning abandoned uploads", "err", err)
-	} else if n > 0 {
-		e.log.Info("removed uploads abandoned by a previous process", "folders", n)
+	if tc, ok := blobs.(blob.TempCleaner); ok {
+		if n, err := tc.CleanTemp(); err != nil {
+			e.log.Warn("cleaning abandoned uploads", "err", err)
+		} else if n > 0 {
+			e.log.Info("removed uploads abandoned by a previous process", "folders", n)
+		}
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -205,7 +212,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if mln != nil {
 		fmt.Fprintf(e.stdout, "  metrics:  http://%s/metrics\n", mln.Addr())
 	}
-	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %s/files\n", redactURL(e.databaseURL()), e.Data)
+	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %v\n", redactURL(e.databaseURL()), blobs)
 	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)
 	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
 	fmt.Fprintf(e.stdout, "  upload:   twine upload --repository-url %s/legacy/ -u __token__ -p TOKEN dist/*\n", base)
@@ -216,7 +223,7 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "    %s admin user create --data %s --username alice --email alice@example.org\n", prog, e.Data)
 	fmt.Fprintf(e.stdout, "    %s admin token create --data %s --username alice\n", prog, e.Data)
-	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect(), "mail", mailDest)
+	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect(), "files", fmt.Sprint(blobs), "mail", mailDest)
 
 	select {
 	case err := <-errc:
@@ -262,6 +269,12 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
 		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
+	if c.StorageRedirectTTL < 10*time.Second || c.StorageRedirectTTL > 12*time.Hour {
+		return cfg, fmt.Errorf("--storage-redirect-ttl must be between 10s and 12h, not %s", c.StorageRedirectTTL)
+	}
+	if c.StorageRedirect {
+		cfg.StorageRedirect = c.StorageRedirectTTL
+	}
 	if c.MintedTokenLifetime < time.Second || c.MintedTokenLifetime > publish.DefaultTokenLifetime {
 		return cfg, fmt.Errorf("--minted-token-lifetime must be between 1s and %s, not %s", publish.DefaultTokenLifetime, c.MintedTokenLifetime)
 	}

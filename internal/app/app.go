@@ -108,6 +108,12 @@ type Config struct {
 	CountDownloads bool
 	Downloads      downloads.Policy
 	DownloadsFlush time.Duration
+	// StorageRedirect, when positive, answers downloads with a redirect
+	// to a URL of the blob store valid this long (--storage-redirect and
+	// --storage-redirect-ttl; web.Options.Presigner), which needs a store
+	// that presigns URLs (blob.Presigner: S3). 0: the server sends the
+	// files.
+	StorageRedirect time.Duration
 	// FollowInterval is how often the cache reads the journal for changes
 	// made by other servers (0: DefaultFollowInterval).
 	FollowInterval time.Duration
@@ -222,6 +228,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = max(2, runtime.NumCPU())
 	}
+	presigner, ok := d.Blobs.(blob.Presigner)
+	if cfg.StorageRedirect > 0 && !ok {
+		return nil, fmt.Errorf("app: --storage-redirect needs a storage that hands out presigned URLs (s3://), which %v does not", d.Blobs)
+	}
 	st, log := d.Store, d.Log
 	a := &App{Store: st, cfg: cfg, stopCounting: func() {}}
 	a.Hasher = auth.NewHasher(cfg.HashConcurrency, cfg.Password)
@@ -279,6 +289,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies}
 	if !cfg.NoTrustedPublishing {
 		opts.OIDC, opts.Publish = a.OIDC, a.Publish
+	}
+	if cfg.StorageRedirect > 0 {
+		opts.Presigner, opts.RedirectTTL = presigner, cfg.StorageRedirect
 	}
 	if cfg.CountDownloads {
 		a.Downloads = downloads.NewCounter(st, log, cfg.Downloads)

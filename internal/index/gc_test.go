@@ -1,9 +1,11 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +14,29 @@ import (
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
+
+// incompleteStore is a blob store with incomplete uploads, as S3 keeps
+// the multipart uploads of a crashed process.
+type incompleteStore struct {
+	blob.Store
+	uploads []blob.Incomplete
+	aborted []string
+}
+
+func (s *incompleteStore) Incomplete(ctx context.Context, fn func(blob.Incomplete) error) error {
+	for _, u := range s.uploads {
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *incompleteStore) AbortIncomplete(ctx context.Context, key string) error {
+	s.aborted = append(s.aborted, key)
+	s.uploads = slices.DeleteFunc(s.uploads, func(u blob.Incomplete) bool { return u.Key == key })
+	return nil
+}
 
 func TestCollectBlobs(t *testing.T) {
 	t.Parallel()
@@ -23,6 +48,10 @@ func TestCollectBlobs(t *testing.T) {
 		gone := disttest.Dist{Name: "keep", Version: "2.0"}
 		f.mustWheel(alice, keep)
 		f.mustWheel(alice, gone)
+		goneRow, err := f.st.FileByFilename(ctx, gone.WheelFilename())
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := f.svc.DeleteFile(ctx, alice, gone.WheelFilename()); err != nil {
 			t.Fatal(err)
 		}
@@ -44,14 +73,55 @@ func TestCollectBlobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Incomplete uploads a crashed process left (S3 multipart): the
+		// old one goes, the new one stays.
+		inc := &incompleteStore{Store: fsBlobs, uploads: []blob.Incomplete{
+			{Key: "p/sha256/aa/bb/old", Started: old}, {Key: "p/sha256/aa/bb/new", Started: time.Now()}}}
+		f.svc.blobs = inc
 
-		res, err := f.svc.CollectBlobs(ctx, time.Hour)
-		if err != nil {
-			t.Fatal(err)
+		type line struct {
+			sha   string
+			inc   bool
+			state StrayState
 		}
-		// Seen: keep's wheel and metadata, gone's wheel and metadata, fresh.
-		if res.Seen != 5 || res.Removed != 2 || res.Referenced != 2 || res.Recent != 1 {
-			t.Fatalf("CollectBlobs = %+v; want 5 seen, 2 removed (the deleted wheel and its metadata), 2 referenced, 1 recent", res)
+		order := func(a, b line) int {
+			return cmp.Or(cmp.Compare(a.state, b.state), cmp.Compare(a.sha, b.sha))
+		}
+		for _, dryRun := range []bool{true, false} {
+			var lines []line
+			res, err := f.svc.CollectBlobs(ctx, time.Hour, dryRun, func(s Stray) {
+				if s.Incomplete != (s.Size == -1) {
+					t.Errorf("stray %+v: size -1 is for incomplete uploads only", s)
+				}
+				lines = append(lines, line{s.SHA256, s.Incomplete, s.State})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Seen: keep's wheel and metadata, gone's wheel and metadata, fresh.
+			if res.Seen != 5 || res.Removed != 2 || res.Referenced != 2 || res.Recent != 1 || res.Aborted != 1 || res.IncompleteRecent != 1 {
+				t.Fatalf("CollectBlobs(dryRun %v) = %+v; want 5 seen, 2 removed (the deleted wheel and its metadata), 2 referenced, 1 recent; 1 incomplete upload aborted, 1 kept",
+					dryRun, res)
+			}
+			removed := StrayRemoved
+			if dryRun {
+				removed = StrayWouldRemove
+			}
+			want := []line{{fresh, false, StrayRecent}, {goneRow.SHA256, false, removed}, {goneRow.MetadataSHA256, false, removed},
+				{"p/sha256/aa/bb/new", true, StrayRecent}, {"p/sha256/aa/bb/old", true, removed}}
+			slices.SortFunc(want, order)
+			slices.SortFunc(lines, order)
+			if !slices.Equal(lines, want) {
+				t.Errorf("CollectBlobs(dryRun %v) reported\n%v, want\n%v", dryRun, lines, want)
+			}
+			for _, sha := range []string{goneRow.SHA256, goneRow.MetadataSHA256} {
+				if ok, _ := blob.Exists(ctx, fsBlobs, sha); ok != dryRun {
+					t.Errorf("dryRun %v: stray %s exists: %v", dryRun, sha, ok)
+				}
+			}
+			if dryRun && len(inc.aborted) != 0 || !dryRun && !slices.Equal(inc.aborted, []string{"p/sha256/aa/bb/old"}) {
+				t.Errorf("dryRun %v: aborted %q", dryRun, inc.aborted)
+			}
 		}
 		view, err := f.svc.LoadProject(ctx, "keep")
 		if err != nil {

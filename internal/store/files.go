@@ -141,6 +141,23 @@ func (q q) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 	return n > 0, nil
 }
 
+// ReferencedDigests returns, in order, up to limit of the blob digests that
+// file rows name (a file's, or its core metadata's), each once, those
+// after the digest after ("" for the first page). Paging by digest keeps
+// no cursor open while the caller works on a page, and each branch is a
+// range scan of its column's index.
+func (q q) ReferencedDigests(ctx context.Context, after string, limit int) ([]string, error) {
+	return queryAll(ctx, q.db, "referenced digests", func(row scanner) (string, error) {
+		var d string
+		err := row.Scan(&d)
+		return d, err
+	}, `SELECT d FROM (
+		SELECT d FROM (SELECT sha256_digest AS d FROM files WHERE sha256_digest > $1 ORDER BY sha256_digest LIMIT $2) AS a
+		UNION
+		SELECT d FROM (SELECT DISTINCT metadata_sha256 AS d FROM files WHERE metadata_sha256 > $1 ORDER BY metadata_sha256 LIMIT $2) AS b
+	) AS r ORDER BY d LIMIT $2`, after, limit)
+}
+
 // ReleaseFiles returns a release's files, by filename.
 func (q q) ReleaseFiles(ctx context.Context, releaseID int64) ([]*File, error) {
 	return queryAll(ctx, q.db, "release files", scanFile,

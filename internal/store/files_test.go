@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,6 +53,43 @@ func TestFilesAndRegistry(t *testing.T) {
 		storetest.Must(t, err)
 		if len(es) != 1 || es[0].NormalizedName != "demo" {
 			t.Fatalf("JournalSince = %+v", es)
+		}
+	})
+}
+
+func TestReferencedDigests(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		p := &store.Project{Name: "demo", NormalizedName: "demo", UltraName: "dem0", CreatedAt: now}
+		storetest.Must(t, s.CreateProject(ctx, p))
+		r := &store.Release{ProjectID: p.ID, Version: "1.0", CanonicalVersion: "1", MetadataJSON: []byte(`{}`), CreatedAt: now}
+		storetest.Must(t, s.CreateRelease(ctx, r))
+		// Files' own digests, and metadata digests: one shared by two
+		// files, one that is also a file's digest, and none.
+		for i, f := range []struct{ sha, meta string }{{"b1", "a0"}, {"b2", "a0"}, {"c3", "b1"}, {"d4", ""}, {"e5", "f6"}} {
+			storetest.Must(t, s.InsertFile(ctx, &store.File{ReleaseID: r.ID, ProjectID: p.ID, Filename: fmt.Sprintf("demo-1.0-%d.whl", i),
+				PackageType: "bdist_wheel", PythonVersion: "py3", SHA256: f.sha, Blake2_256: f.sha, MetadataSHA256: f.meta, UploadTime: now}))
+		}
+		for _, limit := range []int{1, 2, 3, 100} {
+			var got []string
+			after := ""
+			for {
+				page, err := s.ReferencedDigests(ctx, after, limit)
+				storetest.Must(t, err)
+				if len(page) > limit {
+					t.Fatalf("limit %d: a page of %d", limit, len(page))
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page...)
+				after = page[len(page)-1]
+			}
+			if want := []string{"a0", "b1", "b2", "c3", "d4", "e5", "f6"}; !slices.Equal(got, want) {
+				t.Errorf("limit %d: ReferencedDigests pages %q, want %q", limit, got, want)
+			}
 		}
 	})
 }

@@ -89,6 +89,12 @@ type serverConfig struct {
 	// --no-trusted-publishing.
 	OIDCIssuers         []oidc.Issuer
 	NoTrustedPublishing bool
+	// Blobs, when set, gives the blob store the server runs on, from the
+	// folder one it would otherwise (a wrapper, or another store).
+	Blobs func(*blob.FS) blob.Store
+	// StorageRedirect is --storage-redirect-ttl with --storage-redirect
+	// (0: off).
+	StorageRedirect time.Duration
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -130,6 +136,8 @@ type TestAppInput struct {
 	// OIDCIssuers and NoTrustedPublishing are app.Config's.
 	OIDCIssuers         []oidc.Issuer
 	NoTrustedPublishing bool
+	// StorageRedirect is app.Config's.
+	StorageRedirect time.Duration
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -187,7 +195,11 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	if cfg.Limits != nil {
 		limits = *cfg.Limits
 	}
-	a := NewTestApp(t, TestAppInput{Store: st, Blobs: blobs, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
+	var bs blob.Store = blobs
+	if cfg.Blobs != nil {
+		bs = cfg.Blobs(blobs)
+	}
+	a := NewTestApp(t, TestAppInput{Store: st, Blobs: bs, StorageRedirect: cfg.StorageRedirect, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing})
 	// Registered first, so that it runs once the HTTP server has stopped.

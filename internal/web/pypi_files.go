@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ func contentType(filename string) string {
 // file serves a distribution file, or its core metadata (PEP 658) when
 // the name ends in .metadata. Files never change, so they are cached for
 // a year and their ETag is their digest; range requests are honoured.
+// With a Presigner (--storage-redirect), it redirects to the blob store
+// instead.
 func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	sha, name := r.PathValue("sha256"), r.PathValue("filename")
 	kind := "distribution"
@@ -59,6 +62,10 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		key = f.MetadataSHA256
+	}
+	if a.s.opts.Presigner != nil {
+		a.redirect(w, r, f, kind, key, name)
+		return
 	}
 	obj, err := a.idx.Blobs().Open(r.Context(), key)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -94,6 +101,33 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	cw := &statusWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", f.UploadTime, content)
 	if cw.status == http.StatusOK && !cw.failed {
+		a.s.opts.CountDownload(downloads.Download{ProjectID: f.ProjectID, At: time.Now(), Addr: clientHost(r.RemoteAddr),
+			UserAgent: r.UserAgent()})
+	}
+}
+
+// redirect answers a download with a redirect to a short-lived URL of the
+// blob store (--storage-redirect), which then sends the bytes: 302 with
+// the URL, cacheable by the client alone for half its lifetime, so that a
+// cached redirect never leads to an expired URL. The row checks are done
+// (the caller found the file published); the blob's existence is not
+// checked, to spare the store a request: a missing blob is the store's
+// 404. A GET of a distribution file without a Range header counts as a
+// download here, since its bytes never pass through this server: it
+// counts the intent to download, not a completed transfer.
+func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *store.File, kind, key, name string) {
+	ttl := a.s.opts.RedirectTTL
+	u, err := a.s.opts.Presigner.PresignGet(r.Context(), key, name, contentType(name), ttl)
+	if err != nil {
+		a.s.serverError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Location", u.String())
+	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(ttl/2/time.Second)))
+	w.WriteHeader(http.StatusFound)
+	a.s.metrics.files.WithLabelValues(kind, "3xx").Inc()
+	if a.s.opts.CountDownload != nil && kind == "distribution" && r.Method == http.MethodGet && r.Header.Get("Range") == "" {
 		a.s.opts.CountDownload(downloads.Download{ProjectID: f.ProjectID, At: time.Now(), Addr: clientHost(r.RemoteAddr),
 			UserAgent: r.UserAgent()})
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mandate"
@@ -67,10 +68,19 @@ type Options struct {
 	// CountDownload, when set, is told of every complete download of a
 	// distribution file: a GET answered 200 whose body was written
 	// without error (not HEAD, 304, 206, .metadata or an error), with the
-	// time it ended, the client's address and user agent; it reports
+	// time it ended, the client's address and user agent (with a
+	// Presigner: a GET redirected, without a Range header); it reports
 	// whether the download counted. It must be cheap
 	// (downloads.Counter.Count). Nil: no counting.
 	CountDownload func(downloads.Download) bool
+	// Presigner, when set, answers GET and HEAD of a distribution file
+	// and of its metadata with a 302 to a URL from which the blob store
+	// serves it, valid for RedirectTTL (--storage-redirect), instead of
+	// sending the bytes. The redirect is what counts as a download (a
+	// GET of a distribution file without a Range header). Nil: the
+	// server sends the files.
+	Presigner   blob.Presigner
+	RedirectTTL time.Duration
 	// Recovery runs account recovery (the request pages, the admin
 	// page). Nil: none.
 	Recovery *recovery.Service
