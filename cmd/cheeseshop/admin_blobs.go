@@ -49,21 +49,11 @@ func (c *BlobsGCCmd) Run(e *env) error {
 	grace := shortDuration(c.Grace)
 	idx := index.New(st, blobs, index.Config{}, e.log)
 	res, err := idx.CollectBlobs(e.ctx, c.Grace, c.DryRun, func(s index.Stray) {
-		var state string
-		switch s.State {
-		case index.StrayRemoved:
-			state = "removed"
-		case index.StrayWouldRemove:
-			state = "would remove"
-		default:
-			state = "kept: newer than " + grace
-		}
 		size := fmt.Sprint(s.Size)
 		if s.Incomplete {
 			size = "-"
-			state = "incomplete upload, " + strings.NewReplacer("removed", "aborted", "would remove", "would abort").Replace(state)
 		}
-		fmt.Fprintf(e.stdout, "%s %s %s %s\n", s.SHA256, size, s.Written.UTC().Format(time.RFC3339), state)
+		fmt.Fprintf(e.stdout, "%s %s %s %s\n", s.SHA256, size, s.Written.UTC().Format(time.RFC3339), strayState(s, grace))
 	})
 	removed, aborted := "removed", "aborted"
 	if c.DryRun {
@@ -76,6 +66,27 @@ func (c *BlobsGCCmd) Run(e *env) error {
 	}
 	fmt.Fprintln(e.stdout)
 	return err
+}
+
+// strayState says what gc did with a stray: a blob was "removed", "would
+// remove" or "kept: newer than <grace>"; an incomplete upload (whose key
+// is printed instead of a digest) is said to be so.
+func strayState(s index.Stray, grace string) string {
+	state := "kept: newer than " + grace
+	switch {
+	case s.State == index.StrayRemoved && s.Incomplete:
+		state = "aborted"
+	case s.State == index.StrayRemoved:
+		state = "removed"
+	case s.State == index.StrayWouldRemove && s.Incomplete:
+		state = "would abort"
+	case s.State == index.StrayWouldRemove:
+		state = "would remove"
+	}
+	if s.Incomplete {
+		return "incomplete upload, " + state
+	}
+	return state
 }
 
 // shortDuration writes d as time.Duration does, without its zero minutes

@@ -17,6 +17,7 @@ import (
 
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/blob/blobtest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
@@ -318,4 +319,104 @@ func TestAdminBlobsCopy(t *testing.T) {
 			t.Fatalf("copy from --storage %s: exit %d, %q", to, code, out)
 		}
 	})
+}
+
+// TestAdminBlobsS3 moves a deployment from its folder to S3 (interrupted,
+// then resumed and verified), collects the bucket, and serves from it
+// with --storage-redirect. Not parallel: the S3 credentials are in the
+// environment, where serve and admin read them.
+func TestAdminBlobsS3(t *testing.T) {
+	s3 := blobtest.RequireS3(t)
+	for _, kv := range s3.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		dataDir, dbURL := t.TempDir(), storetest.URL(t, d)
+		args := withDB(dataDir, dbURL)
+		src, err := blob.NewFS(filepath.Join(dataDir, "files"))
+		storetest.Must(t, err)
+		defer src.Close()
+		var dists []disttest.Dist
+		for i := range 4 {
+			dists = append(dists, disttest.Dist{Name: fmt.Sprintf("cheese%d", i), Version: "1.0"})
+		}
+		s := seed(t, dbURL, src, dists...)
+		const blobs = 8
+		to := blobtest.RequireS3(t).URL
+		copyArgs := args("admin", "blobs", "copy", "--to", to)
+
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		w := &cancelAfter{prefix: "copied ", n: 3, cancel: cancel}
+		var errb bytes.Buffer
+		if code := runContext(cctx, copyArgs, strings.NewReader(""), w, &errb); code != 1 || !strings.Contains(w.buf.String(), "; interrupted\n") {
+			t.Fatalf("interrupted copy to S3: exit %d, %q, %q", code, w.buf.String(), errb.String())
+		}
+		code, copied, skipped, failed, tail, out := copyRun(t, append(copyArgs, "--verify")...)
+		if code != 0 || copied+skipped != blobs || skipped < 3 || failed != 0 || tail != fmt.Sprintf("rows: %d digests, all present", blobs) {
+			t.Fatalf("resumed copy to S3: exit %d, %q", code, out)
+		}
+		bucket, err := blob.Open(ctx, to, blob.Options{DataDir: t.TempDir()})
+		storetest.Must(t, err)
+		defer bucket.Close()
+		sameBlobs(t, src, bucket)
+
+		// The strays of the bucket: a deleted file's, kept for now.
+		gone := dists[0].WheelFilename()
+		strays := s.digests(t, gone)
+		storetest.Must(t, s.idx.DeleteFile(ctx, s.owner, gone))
+		states, last := gcLines(t, args("admin", "blobs", "gc", "--storage", to, "--dry-run")...)
+		want := map[string]string{strays[0]: "kept: newer than 24h", strays[1]: "kept: newer than 24h"}
+		if fmt.Sprint(states) != fmt.Sprint(want) || !strings.HasPrefix(last, fmt.Sprintf("blobs: %d seen, 0 would be removed (0 bytes), %d in use, 2 newer than 24h", blobs, blobs-2)) {
+			t.Errorf("gc --dry-run of the bucket: %v %q", states, last)
+		}
+
+		// serve runs on the bucket and redirects to it.
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		b := &banner{ready: make(chan struct{})}
+		done := make(chan int)
+		go func() {
+			done <- runContext(sctx, args("serve", "--addr", "127.0.0.1:0", "--storage", to, "--storage-redirect"), strings.NewReader(""), b, &errb)
+		}()
+		select {
+		case <-b.ready:
+		case code := <-done:
+			t.Fatalf("serve on S3 exited %d: %s", code, errb.String())
+		}
+		if !strings.Contains(b.String(), "  files:    "+fmt.Sprint(bucket)+"\n") || strings.Contains(b.String(), s3.SecretKey) {
+			t.Errorf("the banner does not name the bucket %v (or shows its secret):\n%s", bucket, b.String())
+		}
+		stop()
+		if code := <-done; code != 0 {
+			t.Fatalf("serve on S3 exited %d: %s", code, errb.String())
+		}
+	})
+}
+
+func TestStrayState(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		state      index.StrayState
+		incomplete bool
+		want       string
+	}{
+		{index.StrayRemoved, false, "removed"},
+		{index.StrayWouldRemove, false, "would remove"},
+		{index.StrayRecent, false, "kept: newer than 24h"},
+		{index.StrayRemoved, true, "incomplete upload, aborted"},
+		{index.StrayWouldRemove, true, "incomplete upload, would abort"},
+		{index.StrayRecent, true, "incomplete upload, kept: newer than 24h"},
+	} {
+		if got := strayState(index.Stray{State: c.state, Incomplete: c.incomplete}, shortDuration(24*time.Hour)); got != c.want {
+			t.Errorf("strayState(%v, incomplete %v) = %q, want %q", c.state, c.incomplete, got, c.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{time.Minute: "1m", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 24 * time.Hour: "24h"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
 }

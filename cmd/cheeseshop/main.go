@@ -9,6 +9,8 @@
 //	cheeseshop admin critical compute  designate the critical projects now
 //	cheeseshop admin critical list     list them, with their collaborators' 2FA
 //	cheeseshop admin names check       print the look-alikes of protected names
+//	cheeseshop admin blobs gc          remove stored files no row references
+//	cheeseshop admin blobs copy        copy the stored files to another storage
 //
 // Every flag can also be set with an environment variable
 // CHEESESHOP_<FLAG>, e.g. CHEESESHOP_DATABASE.

@@ -3,13 +3,19 @@ package index
 import (
 	"cmp"
 	"context"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/blob/blobtest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -138,4 +144,85 @@ func TestCollectBlobs(t *testing.T) {
 			t.Fatal("a blob younger than the grace period was removed")
 		}
 	})
+}
+
+// TestCollectBlobsS3 collects the blobs of a bucket, and the multipart
+// upload a crashed process left there. S3's times cannot be backdated:
+// the collector's clock runs two hours ahead instead.
+func TestCollectBlobsS3(t *testing.T) {
+	t.Parallel()
+	s3 := blobtest.RequireS3(t)
+	f := newFixture(t, store.SQLite, Config{})
+	bucket := s3.Open(t)
+	f.svc = New(f.st, bucket, Config{BaseURL: "http://index.test"}, f.svc.log)
+	ctx := context.Background()
+	alice := f.user("alice")
+	keep := disttest.Dist{Name: "keep", Version: "1.0"}
+	gone := disttest.Dist{Name: "keep", Version: "2.0"}
+	f.mustWheel(alice, keep)
+	f.mustWheel(alice, gone)
+	goneRow, err := f.st.FileByFilename(ctx, gone.WheelFilename())
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := bucket.Stat(ctx, goneRow.MetadataSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneBytes := goneRow.Size + meta.Size
+	if err := f.svc.DeleteFile(ctx, alice, gone.WheelFilename()); err != nil {
+		t.Fatal(err)
+	}
+	// A multipart upload a process killed during a Commit left.
+	u, err := url.Parse(s3.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint, err := url.Parse(u.Query().Get("endpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := minio.NewCore(endpoint.Host, &minio.Options{Creds: s3.Credentials(), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := strings.Repeat("ab", 32)
+	killedKey := strings.Trim(u.Path, "/") + "/" + blob.Key(killed)
+	if _, err := core.NewMultipartUpload(ctx, u.Host, killedKey, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		ahead   time.Duration
+		dryRun  bool
+		removed StrayState
+		want    GCResult
+	}{
+		{0, true, StrayRecent, GCResult{Seen: 4, Referenced: 2, Recent: 2, IncompleteRecent: 1}},
+		{2 * time.Hour, true, StrayWouldRemove, GCResult{Seen: 4, Referenced: 2, Removed: 2, RemovedBytes: goneBytes, Aborted: 1}},
+		{2 * time.Hour, false, StrayRemoved, GCResult{Seen: 4, Referenced: 2, Removed: 2, RemovedBytes: goneBytes, Aborted: 1}},
+	} {
+		f.svc.now = func() time.Time { return time.Now().Add(c.ahead) }
+		got := map[string]StrayState{}
+		res, err := f.svc.CollectBlobs(ctx, time.Hour, c.dryRun, func(s Stray) { got[s.SHA256] = s.State })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res != c.want {
+			t.Errorf("%s ahead, dry run %v: %+v, want %+v", c.ahead, c.dryRun, res, c.want)
+		}
+		want := map[string]StrayState{goneRow.SHA256: c.removed, goneRow.MetadataSHA256: c.removed, killedKey: c.removed}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s ahead, dry run %v: strays %v, want %v", c.ahead, c.dryRun, got, want)
+		}
+	}
+	for _, sha := range []string{goneRow.SHA256, goneRow.MetadataSHA256} {
+		if ok, err := blob.Exists(ctx, bucket, sha); ok || err != nil {
+			t.Errorf("a collected blob exists: %v, %v", ok, err)
+		}
+	}
+	n := 0
+	if err := bucket.(blob.Incompleter).Incomplete(ctx, func(blob.Incomplete) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("after the collection: %d incomplete uploads, %v", n, err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/blob"
+	"cheeseshop/internal/blob/blobtest"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/downloads"
 	"cheeseshop/internal/store"
@@ -168,5 +169,56 @@ func TestFileRedirect(t *testing.T) {
 	}
 	if calls := ps.takeCalls(); len(calls) != 0 {
 		t.Errorf("a quarantined project's file was presigned: %+v", calls)
+	}
+}
+
+// TestFileRedirectS3: with an S3 store, a client that follows the
+// redirect gets the file, its ranges and its metadata from S3.
+func TestFileRedirectS3(t *testing.T) {
+	t.Parallel()
+	s3 := blobtest.RequireS3(t)
+	s := newTestServerWith(t, store.SQLite, serverConfig{
+		Blobs:           func(*blob.FS) blob.Store { return s3.Open(t) },
+		StorageRedirect: time.Minute,
+	})
+	_, tok := s.user("alice")
+	d := disttest.Dist{Name: "demo", Version: "1.0"}
+	s.uploadDist(tok, d, false)
+	wheel := d.Wheel()
+	sum := sha256.Sum256(wheel)
+	path := "/files/" + hex.EncodeToString(sum[:]) + "/" + d.WheelFilename()
+
+	resp, _ := s.get(path)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 302 || err != nil || loc.Query().Get("X-Amz-Expires") != "60" {
+		t.Fatalf("GET: %s, Location %q (%v), want a URL presigned for 60 s", resp.Status, resp.Header.Get("Location"), err)
+	}
+	follow := func(path string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		if _, err := b.ReadFrom(resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return resp, b.Bytes()
+	}
+	resp, body := follow(path)
+	if resp.StatusCode != 200 || !bytes.Equal(body, wheel) || resp.Header.Get("Content-Type") != "application/zip" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), d.WheelFilename()) {
+		t.Fatalf("following the redirect to S3: %s %v, %d bytes", resp.Status, resp.Header, len(body))
+	}
+	if resp, body := follow(path, "Range", "bytes=10-19"); resp.StatusCode != 206 || !bytes.Equal(body, wheel[10:20]) {
+		t.Fatalf("a range from S3: %s %q", resp.Status, body)
+	}
+	if resp, body := follow(path + ".metadata"); resp.StatusCode != 200 || !bytes.Contains(body, []byte("Name: demo")) {
+		t.Fatalf("the metadata from S3: %s %q", resp.Status, body)
 	}
 }
