@@ -42,11 +42,17 @@ type S3 struct {
 }
 
 // The client's patience: a store that is down or stalled must fail a
-// request within seconds, so that clients get a 503 rather than a hang.
+// request within seconds, so that clients get a 503 rather than a hang. A
+// stopped server refuses connections (about 1 s with the retries). A
+// stalled one (SIGSTOP, a dead proxy) accepts them and never answers: the
+// small operations (open, stat, delete, probe) give up after s3OpTimeout;
+// uploads, whose answer comes after the body, wait s3HeaderTimeout for it
+// on each of the s3MaxRetries tries.
 const (
 	s3MaxRetries     = 3
 	s3DialTimeout    = 5 * time.Second
 	s3HeaderTimeout  = 30 * time.Second
+	s3OpTimeout      = 10 * time.Second
 	s3ContentTypeBin = "application/octet-stream"
 )
 
@@ -96,7 +102,9 @@ func openS3(ctx context.Context, cfg *s3Config, o Options) (*S3, error) {
 			SendContentMd5: cfg.md5,
 		},
 	}
-	ok, err := client.BucketExists(ctx, cfg.bucket)
+	bctx, cancel := context.WithTimeout(ctx, s3OpTimeout)
+	defer cancel()
+	ok, err := client.BucketExists(bctx, cfg.bucket)
 	if err != nil {
 		return nil, s.fault("open", err)
 	}
@@ -234,9 +242,6 @@ func (s *S3) Put(ctx context.Context, sha string, r io.Reader, size int64) error
 	return nil
 }
 
-// errPutMismatch marks a Put whose content was not what its caller said.
-var errPutMismatch = errors.New("content does not match")
-
 // verifyingReader passes exactly left bytes of r through, hashing them.
 // The read that would deliver the last bytes first checks that r ends
 // there and that the digest is sha; if not, it returns an error instead of
@@ -268,11 +273,16 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	if err == io.EOF {
-		v.err = fmt.Errorf("blob: put %s: %w: %d bytes short", v.sha, errPutMismatch, v.left)
-		return 0, v.err
+	switch {
+	case err == io.EOF:
+		v.err = fmt.Errorf("blob: put %s: content is %d bytes short", v.sha, v.left)
+	case err != nil:
+		// The source failed (a client went away): not the store's fault.
+		v.err = fmt.Errorf("blob: put %s: read: %w", v.sha, err)
+	default:
+		return n, nil
 	}
-	return n, err
+	return 0, v.err
 }
 
 // finish checks, once all bytes were read, that r has no more and that
@@ -282,7 +292,7 @@ func (v *verifyingReader) finish() error {
 	for {
 		n, err := v.r.Read(one[:])
 		if n > 0 {
-			v.err = fmt.Errorf("blob: put %s: %w: longer than its size", v.sha, errPutMismatch)
+			v.err = fmt.Errorf("blob: put %s: content is longer than its size", v.sha)
 			return v.err
 		}
 		if err == io.EOF {
@@ -294,7 +304,7 @@ func (v *verifyingReader) finish() error {
 		}
 	}
 	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.sha {
-		v.err = fmt.Errorf("blob: put %s: %w: its digest is %s", v.sha, errPutMismatch, got)
+		v.err = fmt.Errorf("blob: put %s: content has digest %s", v.sha, got)
 		return v.err
 	}
 	return nil
@@ -306,6 +316,13 @@ type s3Object struct {
 	*minio.Object
 	size    int64
 	modTime time.Time
+	cancel  context.CancelFunc
+}
+
+func (o *s3Object) Close() error {
+	err := o.Object.Close()
+	o.cancel()
+	return err
 }
 
 func (o *s3Object) Size() int64        { return o.size }
@@ -317,16 +334,26 @@ func (s *S3) Open(ctx context.Context, sha string) (Object, error) {
 	if !ValidDigest(sha) {
 		return nil, ErrNotFound
 	}
+	// The object reads with ctx until it is closed, so the first answer
+	// is bounded by a timer rather than a deadline.
+	ctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(s3OpTimeout, cancel)
 	obj, err := s.client.GetObject(ctx, s.cfg.bucket, s.key(Key(sha)), minio.GetObjectOptions{})
+	var info minio.ObjectInfo
+	if err == nil {
+		info, err = obj.Stat()
+	}
+	if !timer.Stop() {
+		err = fmt.Errorf("no answer within %v: %w", s3OpTimeout, context.DeadlineExceeded)
+	}
 	if err != nil {
+		if obj != nil {
+			obj.Close()
+		}
+		cancel()
 		return nil, s.fault("open", err)
 	}
-	info, err := obj.Stat()
-	if err != nil {
-		obj.Close()
-		return nil, s.fault("open", err)
-	}
-	return &s3Object{Object: obj, size: info.Size, modTime: info.LastModified}, nil
+	return &s3Object{Object: obj, size: info.Size, modTime: info.LastModified, cancel: cancel}, nil
 }
 
 // Stat implements Store.
@@ -334,6 +361,8 @@ func (s *S3) Stat(ctx context.Context, sha string) (Info, error) {
 	if !ValidDigest(sha) {
 		return Info{}, ErrNotFound
 	}
+	ctx, cancel := context.WithTimeout(ctx, s3OpTimeout)
+	defer cancel()
 	info, err := s.client.StatObject(ctx, s.cfg.bucket, s.key(Key(sha)), minio.StatObjectOptions{})
 	if err != nil {
 		return Info{}, s.fault("stat", err)
@@ -346,6 +375,8 @@ func (s *S3) Delete(ctx context.Context, sha string) error {
 	if !ValidDigest(sha) {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, s3OpTimeout)
+	defer cancel()
 	err := s.client.RemoveObject(ctx, s.cfg.bucket, s.key(Key(sha)), minio.RemoveObjectOptions{})
 	if err != nil {
 		if err = s.fault("delete", err); errors.Is(err, ErrNotFound) {
@@ -383,6 +414,8 @@ func (s *S3) Walk(ctx context.Context, fn func(Info) error) error {
 
 // Probe implements Store: it writes and removes PREFIX/probe/<random>.
 func (s *S3) Probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s3OpTimeout)
+	defer cancel()
 	var b [8]byte
 	rand.Read(b[:])
 	key := s.key("probe/" + hex.EncodeToString(b[:]))

@@ -38,10 +38,13 @@ type Options struct {
 // For s3, every query parameter is optional: endpoint defaults to
 // https://s3.amazonaws.com (an http:// endpoint is used without TLS),
 // region to us-east-1, lookup (path, dns or auto: how the bucket is named
-// in requests) to auto, md5 (send Content-MD5, which some services require)
-// to false, part_size (of multipart uploads, 5MiB to 5GiB) to 16MiB.
+// in requests) to auto, md5 (send Content-MD5, which some services such as
+// R2 and B2 require; uploads then send their parts one after another, each
+// buffered in memory) to false, part_size (of multipart uploads, 5MiB to
+// 5GiB; at most one part per upload is held in memory) to 16MiB.
 // public_endpoint, when set, is the host presigned download URLs name
-// instead of endpoint (a CDN or a public name of the same service).
+// instead of endpoint (a CDN or a public name of the same service; with
+// lookup=dns the bucket becomes a subdomain of it).
 // Credentials never appear in the URL; see Options.Credentials.
 //
 // The store returned implements fmt.Stringer, naming it without secrets.
@@ -51,7 +54,7 @@ func Open(ctx context.Context, rawURL string, o Options) (Store, error) {
 		if o.DataDir == "" {
 			return nil, errors.New("blob: no storage URL and no data folder")
 		}
-		return NewFS(filepath.Join(o.DataDir, "files"))
+		return openFS(filepath.Join(o.DataDir, "files"))
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -63,16 +66,29 @@ func Open(ctx context.Context, rawURL string, o Options) (Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewFS(dir)
+		return openFS(dir)
 	case "s3":
 		cfg, err := parseS3URL(u)
 		if err != nil {
 			return nil, err
 		}
-		return openS3(ctx, cfg, o)
+		s, err := openS3(ctx, cfg, o)
+		if err != nil {
+			return nil, err // not a nil *S3 in a non-nil Store
+		}
+		return s, nil
 	default:
 		return nil, fmt.Errorf("blob: storage URL %q: scheme must be file or s3 (file:///abs/path or s3://bucket/prefix?endpoint=https://host)", redact(u))
 	}
+}
+
+// openFS is NewFS returning a nil Store on failure.
+func openFS(dir string) (Store, error) {
+	s, err := NewFS(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // parseFileURL returns the absolute folder a file URL names.

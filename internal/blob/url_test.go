@@ -122,6 +122,10 @@ func TestOpenFS(t *testing.T) {
 	if _, err := Open(context.Background(), "", Options{}); err == nil {
 		t.Error(`Open("") without a data folder succeeded`)
 	}
+	// A failure returns a nil Store, not a nil *FS inside one.
+	if s, err := Open(context.Background(), "file:///proc/cheeseshop", Options{}); err == nil || s != nil {
+		t.Errorf("Open(file:///proc/cheeseshop) = %#v, %v; want nil and an error", s, err)
+	}
 }
 
 func TestOpenS3Unreachable(t *testing.T) {

@@ -118,12 +118,31 @@ func (g *Gateway) Start() {
 	}
 }
 
+// Pause stops the gateway's process (SIGSTOP) without closing its port:
+// connections are accepted and never answered, as with a stalled server or
+// a dead proxy. Resume continues it; both are undone when the test ends.
+func (g *Gateway) Pause() {
+	g.t.Helper()
+	if err := g.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		g.t.Fatalf("blobtest: pause versitygw: %v", err)
+	}
+	g.t.Cleanup(g.Resume)
+}
+
+// Resume continues a paused gateway.
+func (g *Gateway) Resume() {
+	if g.cmd != nil {
+		g.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
 // Stop stops the gateway (SIGTERM, then SIGKILL after 5 s) and waits until
 // it has exited. Stopping a stopped gateway does nothing.
 func (g *Gateway) Stop() {
 	if g.cmd == nil {
 		return
 	}
+	g.cmd.Process.Signal(syscall.SIGCONT) // if paused
 	g.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-g.exited:
