@@ -121,9 +121,11 @@ func TestReplicas(t *testing.T) {
 			dir := t.TempDir()
 			wg.Go(func() { ends[i] = rawUploader(dir, a.URL, token, fmt.Sprintf("replica-raw-%d", i), rec) })
 		}
-		// X: 40 MiB, paced, stopped in the middle of its body.
+		// X: 40 MiB, paced, stopped in the middle of its body. Y: 20 MiB,
+		// more than one part of the S3 store's multipart uploads.
 		dir := t.TempDir()
 		x := writeBigWheel(t, dir, "replicax", "1.0", 40<<20)
+		bigY = writeBigWheel(t, dir, "replicay", "1.0", 20<<20)
 		px, doneX := startPacedUpload(t, a.URL, token, x, 8<<20)
 		px.more <- struct{}{}
 		px.more <- struct{}{}
@@ -132,9 +134,8 @@ func TestReplicas(t *testing.T) {
 		}) {
 			t.Fatalf("A does not spool X's first 16 MiB in %s/tmp: %v", a.Data, spooled(a.Data))
 		}
-		// Y: 20 MiB at full speed, held by the gate in its multipart commit.
+		// Y at full speed, held by the gate in its multipart commit.
 		gate.armed.Store(true)
-		bigY = writeBigWheel(t, dir, "replicay", "1.0", 20<<20)
 		doneY := make(chan uploadResult, 1)
 		go func() { s, err := uploadWheel(a.URL, token, bigY, nil); doneY <- uploadResult{s, err} }()
 		select {
@@ -146,11 +147,13 @@ func TestReplicas(t *testing.T) {
 			t.Fatal("Y's commit sent no part within 60s")
 		}
 		// One twine, uploading four files one after the other; A is killed
-		// once it has taken the first.
+		// once it has taken the first, or after 15 s (X must not stall for
+		// --body-timeout, nor Y's parts wait for the store's 30 s answer
+		// timeout).
 		twineDone := make(chan cmdResult, 1)
 		go func() { twineDone <- twineUploadQuiet(a, token, twineFiles...) }()
-		if !poll(20*time.Second, func() bool { return strings.Contains(a.Log(), "filename="+filepath.Base(twineFiles[0])) }) {
-			t.Logf("twine had uploaded nothing through A after 20s; killing A anyway")
+		if !poll(15*time.Second, func() bool { return strings.Contains(a.Log(), "filename="+filepath.Base(twineFiles[0])) }) {
+			t.Logf("twine had uploaded nothing through A after 15s; killing A anyway")
 		}
 		spool := spooled(a.Data)
 		t.Logf("killing A (SIGKILL); its spool holds %v", spool)
