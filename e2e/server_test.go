@@ -25,6 +25,11 @@ type serverOptions struct {
 	Data string
 	// Database is --database; SQLite in Data when empty.
 	Database string
+	// Storage is --storage; the folder Data/files when empty.
+	Storage string
+	// Env is more environment (KEY=VALUE) for serve and admin commands,
+	// such as the S3 credentials.
+	Env []string
 	// Args are more `serve` flags.
 	Args []string
 	// ExpectLog are substrings of the warnings and errors the test
@@ -39,6 +44,8 @@ type server struct {
 	URL      string // http://127.0.0.1:PORT, from the first line of stdout
 	Data     string
 	Database string
+	Storage  string
+	env      []string // the commands' environment
 
 	cmd     *exec.Cmd
 	stderr  *syncBuffer
@@ -81,10 +88,14 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	if opts.Database != "" {
 		args = append(args, "--database", opts.Database)
 	}
+	if opts.Storage != "" {
+		args = append(args, "--storage", opts.Storage)
+	}
 	args = append(args, opts.Args...)
-	s := &server{t: t, Data: opts.Data, Database: opts.Database, stderr: &syncBuffer{}, done: make(chan struct{}), expectLog: opts.ExpectLog}
+	s := &server{t: t, Data: opts.Data, Database: opts.Database, Storage: opts.Storage, env: cleanEnv(opts.Env...),
+		stderr: &syncBuffer{}, done: make(chan struct{}), expectLog: opts.ExpectLog}
 	s.cmd = exec.Command(binPath, args...)
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = s.env
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -213,16 +224,19 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// admin runs `cheeseshop admin ARGS` on the server's data folder and
-// database, and returns its standard output.
+// admin runs `cheeseshop admin ARGS` on the server's data folder,
+// database and storage, and returns its standard output.
 func (s *server) admin(t testing.TB, args ...string) string {
 	t.Helper()
 	args = append(append([]string{"admin"}, args...), "--data", s.Data)
 	if s.Database != "" {
 		args = append(args, "--database", s.Database)
 	}
+	if s.Storage != "" {
+		args = append(args, "--storage", s.Storage)
+	}
 	cmd := exec.Command(binPath, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = s.env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -42,15 +42,36 @@
 #   counts every download served (the check that all were counted holds);
 #   BENCH_DL_ON=--no-count-downloads: an A/A run, two identical servers,
 #   which shows how far apart two servers measure with nothing different
+#
+# `scripts/bench.sh s3` measures S3 storage against the folder: it starts a
+# throwaway versitygw (scripts/s3.sh) on the disk of BENCH_DISK_DIR, uploads
+# a small and a large wheel to a folder-backed server, copies its files to
+# the bucket (admin blobs copy), and runs wrk on both downloads against the
+# folder-backed server, the S3-backed one, and the S3-backed one with
+# --storage-redirect (wrk then measures the 302 answers, as it follows no
+# redirect; a curl --parallel loop that follows them measures the whole
+# download, and the same loop runs against the other two); then uploads,
+# with 4 concurrent uploaders, of tiny wheels (cheeseshop-bench uploads) and
+# of large ones (curl), to each storage.
+#   s3 mode: BENCH_WRK (default "-t2 -c16 -d3s --timeout 10s"), BENCH_REPEAT
+#   (default 3), BENCH_S3_SMALL_KIB=16 and BENCH_S3_LARGE_MIB=8 (payloads of
+#   the two downloaded wheels), BENCH_S3_FOLLOW=400 (downloads of the
+#   small wheel per curl loop; a tenth of it for the large one),
+#   BENCH_S3_UPLOAD_MIB=20 (large uploads: above the 16 MiB part size, so S3
+#   takes them as multipart uploads), BENCH_S3_UPLOADS_EACH=5 (large uploads
+#   per uploader), BENCH_UPLOAD_SECONDS (default 10), BENCH_UPLOADERS
 set -euo pipefail
 
 mode=${1:-all}
 case $mode in
-  all | downloads) ;;
-  *) echo "usage: $0 [downloads]" >&2; exit 2 ;;
+  all | downloads | s3) ;;
+  *) echo "usage: $0 [downloads | s3]" >&2; exit 2 ;;
 esac
 if [ "$mode" = downloads ]; then
   : "${BENCH_WRK:=-t2 -c64 -d5s --timeout 10s}" "${BENCH_REPEAT:=12}"
+fi
+if [ "$mode" = s3 ]; then
+  : "${BENCH_WRK:=-t2 -c16 -d3s --timeout 10s}" "${BENCH_REPEAT:=3}" "${BENCH_UPLOAD_SECONDS:=10}"
 fi
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,7 +99,7 @@ mkdir -p "$disk_dir"
 work=$(mktemp -d "$fast_dir/cheeseshop-bench.XXXXXX")
 diskwork=$(mktemp -d "$disk_dir/cheeseshop-bench-disk.XXXXXX")
 chmod 755 "$work" # nginx workers may run as another user
-server_pid="" nginx_pid=""
+server_pid="" nginx_pid="" s3_dir=""
 
 stop_server() {
   if [ -n "$server_pid" ]; then
@@ -97,6 +118,7 @@ stop_nginx() {
 cleanup() {
   stop_server
   stop_nginx
+  [ -z "$s3_dir" ] || scripts/s3.sh stop "$s3_dir"
   if [ "${BENCH_KEEP:-}" = 1 ]; then
     echo "bench: kept $work and $diskwork" >&2
   else
@@ -338,8 +360,202 @@ bench_downloads() {
   say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
 }
 
+# mkwheel OUT NAME VERSION BYTES: writes a valid wheel of NAME VERSION
+# holding BYTES of random (incompressible) data, STORED, and prints its
+# sha256.
+mkwheel() {
+  python3 - "$@" <<'PY'
+import base64, hashlib, os, sys, zipfile
+out, name, version, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+info = f"{name}-{version}.dist-info/"
+members = [
+    (f"{name}/__init__.py", b""),
+    (f"{name}/payload.bin", os.urandom(size)),
+    (info + "METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: bench\n".encode()),
+    (info + "WHEEL", b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+]
+record = "".join(f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b'=').decode()},{len(b)}\n" for n, b in members)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+    for n, b in members + [(info + "RECORD", (record + info + "RECORD,,\n").encode())]:
+        z.writestr(n, b)
+h = hashlib.sha256()
+with open(out, "rb") as f:
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+print(h.hexdigest())
+PY
+}
+
+# upload_wheel URL TOKEN FILE NAME VERSION SHA256: uploads as twine does;
+# prints the HTTP status.
+upload_wheel() {
+  curl -sS -o /dev/null -w '%{http_code}' -u "__token__:$2" -F ':action=file_upload' -F protocol_version=1 \
+    -F metadata_version=2.1 -F "name=$4" -F "version=$5" -F filetype=bdist_wheel -F pyversion=py3 \
+    -F "sha256_digest=$6" -F "content=@$3;type=application/octet-stream" "$1/legacy/"
+}
+
+# follow URL N PARALLEL: downloads URL N times with curl, PARALLEL at a
+# time, following redirects; prints "downloads/s MB/s non-200-count".
+follow() {
+  local cfg t0 t1 codes
+  cfg=$(mktemp)
+  for _ in $(seq "$2"); do printf 'url = "%s"\noutput = "/dev/null"\n' "$1"; done >"$cfg"
+  t0=$(date +%s.%N)
+  codes=$(curl -sL --parallel --parallel-immediate --parallel-max "$3" -w '%{http_code} %{size_download}\n' -K "$cfg" 2>/dev/null)
+  t1=$(date +%s.%N)
+  rm -f "$cfg"
+  awk -v t0="$t0" -v t1="$t1" '{n++; b += $2; if ($1 != 200) bad++}
+    END {printf "%.1f %.1f %d\n", n / (t1 - t0), b / (t1 - t0) / 1048576, bad + 0}' <<<"$codes"
+}
+
+# bench_s3: S3 storage against the folder (see the top).
+bench_s3() {
+  local dir=$diskwork/index small_kib=${BENCH_S3_SMALL_KIB:-16} large_mib=${BENCH_S3_LARGE_MIB:-8}
+  local n_follow=${BENCH_S3_FOLLOW:-400} up_mib=${BENCH_S3_UPLOAD_MIB:-20} up_each=${BENCH_S3_UPLOADS_EACH:-5}
+  s3_dir=$diskwork/versitygw
+  mkdir -p "$dir" "$s3_dir" "$diskwork/wheels"
+  scripts/s3.sh install >/dev/null
+  local S3_URL
+  eval "$(scripts/s3.sh start "$s3_dir")"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  local storage=${S3_URL/cheeseshop\?/cheeseshop/bench?}
+  say
+  say "== S3 storage against the folder (versitygw v1.8.0, posix backend in $s3_dir, $(df -T "$s3_dir" | awk 'NR==2 {print $2}'); folder $dir/files)"
+  say "storage: $storage"
+
+  local token small_sha large_sha
+  token=$(new_token "$dir")
+  small_sha=$(mkwheel "$diskwork/wheels/benchsmall-1.0-py3-none-any.whl" benchsmall 1.0 $((small_kib << 10)))
+  large_sha=$(mkwheel "$diskwork/wheels/benchlarge-1.0-py3-none-any.whl" benchlarge 1.0 $((large_mib << 20)))
+  start_server "$dir"
+  for w in "benchsmall $small_sha" "benchlarge $large_sha"; do
+    set -- $w
+    [ "$(upload_wheel "$url" "$token" "$diskwork/wheels/$1-1.0-py3-none-any.whl" "$1" 1.0 "$2")" = 200 ] ||
+      { echo "bench: uploading $1 failed" >&2; exit 1; }
+  done
+  local small_path large_path
+  small_path=$(curl -sf -H "Accept: $json" "$url/simple/benchsmall/" | grep -o '"url":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+  large_path=$(curl -sf -H "Accept: $json" "$url/simple/benchlarge/" | grep -o '"url":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+  small_path=${small_path#"$url"} large_path=${large_path#"$url"}
+  stop_server
+  say "copy: $("$bin/cheeseshop" admin blobs copy --data "$dir" --to "$storage" | tail -n 1)"
+
+  local rows=() follows=() uploads_rows=()
+  local kind flags
+  for kind in folder s3 s3-redirect; do
+    flags=()
+    [ "$kind" = folder ] || flags=(--storage "$storage")
+    [ "$kind" = s3-redirect ] && flags+=(--storage-redirect)
+    start_server "$dir" "${flags[@]}"
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url$small_path")
+    say "-- $kind: $url (GET of a wheel answers $code)"
+    wrk -t1 -c8 -d2s "$url$small_path" >/dev/null
+    local what path bytes
+    for what in small large; do
+      path=$small_path bytes=$(stat -c %s "$diskwork/wheels/benchsmall-1.0-py3-none-any.whl")
+      [ "$what" = large ] && path=$large_path bytes=$(stat -c %s "$diskwork/wheels/benchlarge-1.0-py3-none-any.whl")
+      local busy all=() errs=0 r e
+      busy=$(quiet)
+      for _ in $(seq "$repeat"); do
+        read -r r e < <(run_wrk "$url$path")
+        all+=("$r") errs=$((errs + e))
+      done
+      local m
+      m=$(median "${all[@]}")
+      rows+=("$kind|$what|$bytes|$code|$m|$errs|${all[*]}|$busy")
+      printf '  wrk %-5s %9s B: %8.0f req/s (%s) %6.1f MiB/s  errors %s  (CPUs %s busy before)\n' "$what" "$bytes" "$m" "${all[*]}" \
+        "$(awk -v r="$m" -v b="$bytes" -v c="$code" 'BEGIN {print (c == 200 ? r * b / 1048576 : 0)}')" "$errs" "$busy"
+      local n=$n_follow
+      [ "$what" = large ] && n=$((n_follow / 10))
+      busy=$(quiet)
+      read -r r m e < <(follow "$url$path" "$n" 8)
+      follows+=("$kind|$what|$bytes|$n|$r|$m|$e|$busy")
+      printf '  curl -L %-5s x%d, 8 at a time: %7.1f downloads/s %7.1f MiB/s  non-200 %s  (CPUs %s busy before)\n' "$what" "$n" "$r" "$m" "$e" "$busy"
+    done
+    stop_server
+  done
+
+  # Uploads: tiny wheels (cheeseshop-bench uploads), then large ones.
+  local i j
+  for kind in folder s3; do
+    flags=()
+    [ "$kind" = s3 ] && flags=(--storage "$storage")
+    start_server "$dir" "${flags[@]}"
+    local busy out
+    busy=$(quiet)
+    out=$("$bin/cheeseshop-bench" uploads --url "$url" --token "$token" --concurrency "$uploaders" --duration "${upload_seconds}s")
+    say "-- uploads to $kind, tiny wheels, $uploaders uploaders, ${upload_seconds}s (CPUs $busy busy before)"
+    say "$out" | grep -v '^RESULT'
+    uploads_rows+=("$kind|tiny|$(grep '^RESULT' <<<"$out")")
+    # Large: each uploader sends its own new wheels, one after the other.
+    for i in $(seq "$uploaders"); do
+      for j in $(seq "$up_each"); do
+        mkwheel "$diskwork/wheels/up$kind$i-1.$j-py3-none-any.whl" "up$kind$i" "1.$j" $((up_mib << 20)) \
+          >"$diskwork/wheels/up$kind$i-1.$j.sha"
+      done
+    done
+    busy=$(quiet)
+    local t0 t1 pids=() fails=0
+    t0=$(date +%s.%N)
+    for i in $(seq "$uploaders"); do
+      (
+        for j in $(seq "$up_each"); do
+          c=$(upload_wheel "$url" "$token" "$diskwork/wheels/up$kind$i-1.$j-py3-none-any.whl" "up$kind$i" "1.$j" \
+            "$(cat "$diskwork/wheels/up$kind$i-1.$j.sha")")
+          [ "$c" = 200 ] || { echo "bench: large upload answered $c" >&2; exit 1; }
+        done
+      ) &
+      pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+    t1=$(date +%s.%N)
+    local total=$((uploaders * up_each)) bytes
+    bytes=$(stat -c %s "$diskwork/wheels/up$kind"1-1.1-py3-none-any.whl)
+    local line
+    line=$(awk -v t0="$t0" -v t1="$t1" -v n="$total" -v b="$bytes" -v f="$fails" \
+      'BEGIN {printf "uploads_per_s=%.2f mib_per_s=%.1f seconds=%.1f failed_uploaders=%d", n / (t1 - t0), n * b / (t1 - t0) / 1048576, t1 - t0, f}')
+    say "-- uploads to $kind, $total wheels of $bytes B, $uploaders uploaders (CPUs $busy busy before): $line"
+    uploads_rows+=("$kind|large|$line")
+    rm -f "$diskwork/wheels/up$kind"*
+    stop_server
+  done
+
+  say
+  say "== summary (markdown)"
+  say
+  say "| storage | file | bytes | answer | wrk req/s (median of $repeat) | MiB/s | wrk errors | runs | CPUs busy before |"
+  say "|---|---|---:|---:|---:|---:|---:|---|---:|"
+  local row k w b c r e runs busy
+  for row in "${rows[@]}"; do
+    IFS='|' read -r k w b c r e runs busy <<<"$row"
+    printf '| %s | %s | %s | %s | %.0f | %s | %s | %s | %s |\n' "$k" "$w" "$b" "$c" "$r" \
+      "$(awk -v r="$r" -v b="$b" -v c="$c" 'BEGIN {if (c == 200) printf "%.1f", r * b / 1048576; else print "—"}')" "$e" "$runs" "$busy"
+  done
+  say
+  say "| storage | file | bytes | curl -L downloads | downloads/s | MiB/s | non-200 | CPUs busy before |"
+  say "|---|---|---:|---:|---:|---:|---:|---:|"
+  for row in "${follows[@]}"; do
+    IFS='|' read -r k w b n r m e busy <<<"$row"
+    say "| $k | $w | $b | $n | $r | $m | $e | $busy |"
+  done
+  say
+  say "| storage | uploads | result |"
+  say "|---|---|---|"
+  for row in "${uploads_rows[@]}"; do
+    IFS='|' read -r k w line <<<"$row"
+    say "| $k | $w | ${line#RESULT } |"
+  done
+  say
+  say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
+}
+
 if [ "$mode" = downloads ]; then
   bench_downloads
+  exit 0
+fi
+if [ "$mode" = s3 ]; then
+  bench_s3
   exit 0
 fi
 
