@@ -42,8 +42,10 @@ func TestStorageFull(t *testing.T) {
 // (`--data` on the tmpfs), and runs fullDisk on each. The server's /readyz
 // probes both.
 func TestStorageS3Full(t *testing.T) {
+	t.Parallel()
 	requireTool(t, debTwine, "twine")
 	t.Run("bucket", func(t *testing.T) {
+		t.Parallel()
 		gw := blobtest.StartGateway(t, blobtest.SmallDisk(t, "8m"))
 		data := t.TempDir()
 		s, token, bucket := startOnS3(t, gw, serverOptions{Data: data, ExpectLog: []string{logFull, logUnready}})
@@ -53,6 +55,7 @@ func TestStorageS3Full(t *testing.T) {
 			spare: 1 << 20}.run(t)
 	})
 	t.Run("spool", func(t *testing.T) {
+		t.Parallel()
 		gw := blobtest.StartGateway(t, "")
 		data := blobtest.SmallDisk(t, "8m")
 		db := "sqlite://" + filepath.Join(t.TempDir(), "cheeseshop.db")
@@ -141,6 +144,7 @@ func (c fullDisk) run(t *testing.T) {
 // server, /readyz is ready, the same upload succeeds and the old file is
 // served.
 func TestStorageStopped(t *testing.T) {
+	t.Parallel()
 	requireTool(t, debTwine, "twine")
 	gw := blobtest.StartGateway(t, "")
 	data := t.TempDir()
@@ -189,16 +193,12 @@ func TestStorageStopped(t *testing.T) {
 }
 
 // startOnS3 starts a server (startWithUploader) with --storage on a fresh
-// prefix of the gateway's bucket. The S3 credentials reach the server
-// through the test's environment, so its test cannot run in parallel.
+// prefix of the gateway's bucket, the S3 credentials in its environment.
 func startOnS3(t *testing.T, gw *blobtest.Gateway, opts serverOptions) (*server, string, blobtest.S3) {
 	t.Helper()
 	bucket := gw.S3()
-	for _, kv := range bucket.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	opts.Args = append(opts.Args, "--storage", bucket.URL)
+	opts.Storage = bucket.URL
+	opts.Env = append(opts.Env, bucket.Env()...)
 	s, token := startWithUploader(t, opts)
 	return s, token, bucket
 }
