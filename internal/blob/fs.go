@@ -60,18 +60,13 @@ func (s *FS) Stage(ctx context.Context) (Staged, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fsStaged{store: s, f: f}, nil
+	return &fsStaged{spoolFile: spoolFile{f: f}, store: s}, nil
 }
 
 type fsStaged struct {
+	spoolFile
 	store *FS
-	f     *os.File
-	done  bool
 }
-
-func (st *fsStaged) Write(p []byte) (int, error) { return st.f.Write(p) }
-
-func (st *fsStaged) ReaderAt() io.ReaderAt { return st.f }
 
 func (st *fsStaged) Commit(ctx context.Context, sha string) error {
 	if st.done {
@@ -114,19 +109,6 @@ func (s *FS) install(f *os.File, sha string) error {
 	if d, err := os.Open(filepath.Join(s.dir, filepath.Dir(dst))); err == nil {
 		d.Sync()
 		d.Close()
-	}
-	return nil
-}
-
-func (st *fsStaged) Abort() error {
-	if st.done {
-		return nil
-	}
-	st.done = true
-	name := st.f.Name()
-	st.f.Close()
-	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blob: abort: %w", err)
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -162,18 +161,13 @@ func (s *S3) Stage(ctx context.Context) (Staged, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &s3Staged{store: s, f: f}, nil
+	return &s3Staged{spoolFile: spoolFile{f: f}, store: s}, nil
 }
 
 type s3Staged struct {
+	spoolFile
 	store *S3
-	f     *os.File
-	done  bool
 }
-
-func (st *s3Staged) Write(p []byte) (int, error) { return st.f.Write(p) }
-
-func (st *s3Staged) ReaderAt() io.ReaderAt { return st.f }
 
 // Commit uploads the spool file. Uploading a digest that exists already
 // writes the same bytes again, which refreshes its LastModified.
@@ -195,20 +189,6 @@ func (st *s3Staged) Commit(ctx context.Context, sha string) error {
 	r := io.NewSectionReader(st.f, 0, fi.Size())
 	if _, err := st.store.client.PutObject(ctx, st.store.cfg.bucket, st.store.key(Key(sha)), r, fi.Size(), st.store.putOpts); err != nil {
 		return st.store.fault("commit", err)
-	}
-	return nil
-}
-
-// Abort removes the spool file.
-func (st *s3Staged) Abort() error {
-	if st.done {
-		return nil
-	}
-	st.done = true
-	name := st.f.Name()
-	st.f.Close()
-	if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("blob: abort: %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,10 @@ package blob
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +108,32 @@ func (s *spool) probe() error {
 	}
 	if err != nil {
 		return fmt.Errorf("blob: probe: %w", err)
+	}
+	return nil
+}
+
+// spoolFile is a staged upload's file in a spool. Both stores' Staged
+// embed it and add their own Commit.
+type spoolFile struct {
+	f    *os.File
+	done bool
+}
+
+func (st *spoolFile) Write(p []byte) (int, error) { return st.f.Write(p) }
+
+// ReaderAt gives read access to what was written so far.
+func (st *spoolFile) ReaderAt() io.ReaderAt { return st.f }
+
+// Abort closes and removes the file; after Commit or Abort it does nothing.
+func (st *spoolFile) Abort() error {
+	if st.done {
+		return nil
+	}
+	st.done = true
+	name := st.f.Name()
+	st.f.Close()
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob: abort: %w", err)
 	}
 	return nil
 }
