@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"cheeseshop/internal/audit"
-	"cheeseshop/internal/auth"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
@@ -114,7 +114,7 @@ const (
 type readers struct {
 	gen     atomic.Uint64 // bumped by every access change
 	mu      sync.RWMutex
-	entries map[string]cachedReader
+	entries map[[sha256.Size]byte]cachedReader
 }
 
 type cachedReader struct {
@@ -123,7 +123,7 @@ type cachedReader struct {
 	at  time.Time
 }
 
-func (c *readers) get(hash string, now time.Time) *Reader {
+func (c *readers) get(hash [sha256.Size]byte, now time.Time) *Reader {
 	c.mu.RLock()
 	e, ok := c.entries[hash]
 	c.mu.RUnlock()
@@ -136,14 +136,14 @@ func (c *readers) get(hash string, now time.Time) *Reader {
 	return e.r
 }
 
-func (c *readers) put(hash string, r *Reader, gen uint64, now time.Time) {
+func (c *readers) put(hash [sha256.Size]byte, r *Reader, gen uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen.Load() {
 		return // an access change happened during the lookup
 	}
 	if c.entries == nil {
-		c.entries = make(map[string]cachedReader)
+		c.entries = make(map[[sha256.Size]byte]cachedReader)
 	}
 	if len(c.entries) >= maxCachedReaders {
 		for k, e := range c.entries { // drop the stale first, else any
@@ -200,7 +200,7 @@ func (s *Service) JournalAccessChanged(ctx context.Context) error {
 // forgotten at once on an access change, so that the hot read paths
 // (pip's GETs) do not query the database.
 func (s *Service) ReaderForToken(ctx context.Context, secret string, m audit.Meta) (*Reader, error) {
-	hash := auth.HashToken(secret)
+	hash := sha256.Sum256([]byte(secret)) // as auth.HashToken, without its hex
 	now := s.now()
 	if r := s.readers.get(hash, now); r != nil {
 		return r, nil

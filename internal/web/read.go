@@ -85,14 +85,16 @@ func (s *Server) readGate(next http.Handler) http.Handler {
 	authenticated := s.idx.ReadRequiresAuth()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := readKindOf(r.URL.Path)
-		if kind == readExempt || (!authenticated && r.Header.Get("Authorization") == "") {
+		_, creds := r.Header["Authorization"]
+		if kind == readExempt || (!authenticated && !creds) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if stateOf(r) == nil { // the session is looked up once, here or by s.ui
+		if !creds && stateOf(r) == nil {
+			// The session is looked up once, here or by s.ui.
 			r = r.WithContext(context.WithValue(r.Context(), uiKey{}, &uiState{w: w}))
 		}
-		rd, err := s.resolveReader(r)
+		rd, err := s.resolveReader(r, creds)
 		if err != nil {
 			if problem.KindOf(err) != problem.Unauthenticated {
 				s.serverError(w, r, err)
@@ -127,10 +129,10 @@ func (s *Server) readGate(next http.Handler) http.Handler {
 	})
 }
 
-// resolveReader finds who reads r: its token, else its session, else
-// anonymous.
-func (s *Server) resolveReader(r *http.Request) (*index.Reader, error) {
-	if r.Header.Get("Authorization") != "" {
+// resolveReader finds who reads r: its token (creds: it has an
+// Authorization header), else its session, else anonymous.
+func (s *Server) resolveReader(r *http.Request, creds bool) (*index.Reader, error) {
+	if creds {
 		secret, err := s.credentials(r)
 		if err != nil {
 			return nil, err
