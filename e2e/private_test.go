@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// TestPrivateIndex runs an index with --read-access authenticated with
+// the real clients: twine uploads with its upload token as always; pip
+// installs with a read-only token in the index URL, and with one in
+// .netrc; without credentials pip fails on the 401 (and says so) and
+// nothing of the index is answered; a read token scoped to one project
+// finds no other (404, never 403), nor its files, and lists only its own;
+// a wrong token is a 401; a read-only token cannot upload.
+func TestPrivateIndex(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		privateIndex(t, serverOptions{})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		privateIndex(t, serverOptions{Database: storetest.URL(t, store.Postgres)})
+	})
+}
+
+func privateIndex(t *testing.T, opts serverOptions) {
+	requireTool(t, debTwine, "twine")
+	d := pythonDists(t)
+	opts.Args = append(opts.Args, "--read-access=authenticated")
+	s := startServer(t, opts)
+	s.createUser(t, "olive")
+	upload := s.token(t, "olive")
+	for _, files := range [][]string{d.Dep.Files(), d.FooBar.Files()} {
+		if r := twineUpload(t, s, upload, files...); r.Code != 0 {
+			t.Fatalf("twine upload on a private index: exit %d\n%s", r.Code, r.Out)
+		}
+	}
+	readToken := func(projects ...string) string {
+		args := []string{"token", "create", "--username", "olive", "--read"}
+		for _, p := range projects {
+			args = append(args, "--project", p)
+		}
+		return strings.TrimSpace(s.admin(t, args...))
+	}
+	all, depOnly := readToken(), readToken("cheese-dep")
+	host := strings.TrimPrefix(s.URL, "http://")
+	hostname, _, _ := strings.Cut(host, ":")
+	index := s.URL + "/simple/"
+	withToken := func(token string) string { return "http://__token__:" + token + "@" + host + "/simple/" }
+	basic := func(token string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+token))
+	}
+
+	// pip runs in the isolated client environment, whose HOME holds
+	// .netrc when the test writes one.
+	v := newVenv(t)
+	env := clientEnv(t, "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_CACHE_DIR=1",
+		"PIP_NO_INPUT=1", "PIP_DEFAULT_TIMEOUT=60", "VIRTUAL_ENV="+v.Dir)
+	home := ""
+	for _, kv := range env {
+		if h, ok := strings.CutPrefix(kv, "HOME="); ok {
+			home = h
+		}
+	}
+	pipDownload := func(indexURL, project string, more ...string) cmdResult {
+		t.Helper()
+		args := append([]string{"-m", "pip", "download", "--no-deps", "--index-url", indexURL, "-d", t.TempDir(), project}, more...)
+		return runCmd(t, v.Dir, env, filepath.Join(v.Dir, "bin", "python"), args...)
+	}
+	mustDownload := func(indexURL, project, how string) {
+		t.Helper()
+		if r := pipDownload(indexURL, project); r.Code != 0 {
+			t.Fatalf("pip download %s with %s: exit %d\n%s", project, how, r.Code, r.Out)
+		}
+	}
+
+	// 1. A read token in the index URL: the page, then the file (pip
+	// sends the credentials it found for the host with every request).
+	mustDownload(withToken(all), "cheese-dep", "a read token in the index URL")
+
+	// 2. No credentials: pip finds nothing to install and, asked for
+	// details (-vv: Debian's pip logs the failed fetch at debug level),
+	// tells of the 401; nothing of the index is answered.
+	r := pipDownload(index, "foo-bar-baz", "-vv")
+	if r.Code == 0 || !strings.Contains(r.Out, "401") || !strings.Contains(r.Out, "No matching distribution found for foo-bar-baz") {
+		t.Errorf("pip without credentials: exit %d, want a failure naming the 401 and the project\n%s", r.Code, r.Out)
+	}
+	resp, body := s.get(t, "/simple/foo-bar-baz/")
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != `Basic realm="`+hostname+`", charset="UTF-8"` ||
+		resp.Header.Get("Cache-Control") != "no-store" || strings.Contains(string(body), ".whl") {
+		t.Errorf("anonymous GET: %d %q %q\n%s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Cache-Control"), body)
+	}
+
+	// 3. The token in .netrc, by host name (the port is not part of
+	// it), and a plain index URL.
+	netrc := "machine " + hostname + " login __token__ password " + all + "\n"
+	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte(netrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustDownload(index, "foo-bar-baz", "a read token in .netrc")
+	if err := os.Remove(filepath.Join(home, ".netrc")); err != nil {
+		t.Fatal(err)
+	}
+
+	// 4. A read token scoped to cheese-dep reads cheese-dep only.
+	mustDownload(withToken(depOnly), "cheese-dep", "a read token scoped to it")
+	if r := pipDownload(withToken(depOnly), "foo-bar-baz"); r.Code == 0 || !strings.Contains(r.Out, "No matching distribution") {
+		t.Errorf("pip with a token scoped to another project: exit %d\n%s", r.Code, r.Out)
+	}
+	wheel := filepath.Base(d.FooBar.Wheel)
+	for _, path := range []string{"/simple/foo-bar-baz/", "/pypi/foo-bar-baz/json", "/files/" + sha256File(t, d.FooBar.Wheel) + "/" + wheel} {
+		if resp, body := s.get(t, path, "Authorization", basic(depOnly)); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s with a token scoped to cheese-dep: %d, want 404\n%s", path, resp.StatusCode, body)
+		}
+	}
+	if resp, body := s.get(t, "/simple/", "Authorization", basic(depOnly)); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(string(body), "cheese-dep") || strings.Contains(string(body), "foo-bar-baz") {
+		t.Errorf("the project list of a token scoped to cheese-dep: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := s.get(t, "/simple/", "Authorization", basic(all)); !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
+		t.Errorf("a private answer says Cache-Control %q", resp.Header.Get("Cache-Control"))
+	}
+
+	// 5. A wrong token is a 401, never anonymous.
+	if resp, _ := s.get(t, "/simple/cheese-dep/", "Authorization", basic("pypi-wrong")); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d, want 401", resp.StatusCode)
+	}
+	if r := pipDownload(withToken("pypi-wrong"), "cheese-dep", "-vv"); r.Code == 0 || !strings.Contains(r.Out, "401") {
+		t.Errorf("pip with a wrong token: exit %d\n%s", r.Code, r.Out)
+	}
+
+	// 6. A read-only token does not upload.
+	if r := twineUpload(t, s, all, d.Dep2.Files()...); r.Code == 0 || !strings.Contains(r.Out, "can only read") {
+		t.Errorf("twine upload with a read-only token: exit %d\n%s", r.Code, r.Out)
+	}
+}
