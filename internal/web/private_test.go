@@ -364,6 +364,17 @@ func TestReadOnlyTokenWrites(t *testing.T) {
 			t.Errorf("management API with a read-only token: %d %s", resp.StatusCode, body)
 		}
 
+		// The token page makes read-only tokens, and tells how pip uses
+		// them.
+		ob := s.browser(t)
+		ob.login("olive", "correct horse battery")
+		ob.get("/manage/account/tokens/")
+		r1, page := ob.post("/manage/account/tokens/", url.Values{"name": {"installer"}, "scope": {"all"}, "read_only": {"on"}})
+		if r1.StatusCode != http.StatusOK || !strings.Contains(page, "pip install --index-url http://__token__:cheeseshop-") ||
+			!strings.Contains(page, "Read only") {
+			t.Errorf("read-only token from the token page: %d\n%s", r1.StatusCode, page)
+		}
+
 		// Registration is closed; the page says who creates accounts.
 		resp, body = s.get("/account/register/")
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "created by its administrators") {
