@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
@@ -18,7 +19,9 @@ import (
 // .netrc; without credentials pip fails on the 401 (and says so) and
 // nothing of the index is answered; a read token scoped to one project
 // finds no other (404, never 403), nor its files, and lists only its own;
-// a wrong token is a 401; a read-only token cannot upload.
+// a wrong token is a 401; a read-only token cannot upload; a disabled
+// account's token stops reading on every replica within the follow
+// interval.
 func TestPrivateIndex(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		privateIndex(t, serverOptions{})
@@ -31,7 +34,7 @@ func TestPrivateIndex(t *testing.T) {
 func privateIndex(t *testing.T, opts serverOptions) {
 	requireTool(t, debTwine, "twine")
 	d := pythonDists(t)
-	opts.Args = append(opts.Args, "--read-access=authenticated")
+	opts.Args = append(opts.Args, "--read-access=authenticated", "--follow-interval="+followInterval.String())
 	s := startServer(t, opts)
 	s.createUser(t, "olive")
 	upload := s.token(t, "olive")
@@ -138,4 +141,32 @@ func privateIndex(t *testing.T, opts serverOptions) {
 	if r := twineUpload(t, s, all, d.Dep2.Files()...); r.Code == 0 || !strings.Contains(r.Out, "can only read") {
 		t.Errorf("twine upload with a read-only token: exit %d\n%s", r.Code, r.Out)
 	}
+
+	// 7. On two replicas that cached a token's reader, disabling its
+	// account from the command line (another process) stops it on both
+	// within the follow interval.
+	b := startServer(t, serverOptions{Data: s.Data, Database: s.Database, Args: opts.Args})
+	s.createUser(t, "dora")
+	dora := strings.TrimSpace(s.admin(t, "token", "create", "--username", "dora", "--read"))
+	for _, r := range []*server{s, b} {
+		if resp, body := r.get(t, "/simple/cheese-dep/", "Authorization", basic(dora)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: dora's read token: %d\n%s", r.URL, resp.StatusCode, body)
+		}
+	}
+	s.admin(t, "user", "disable", "--username", "dora")
+	start := time.Now()
+	for _, r := range []*server{s, b} {
+		for {
+			resp, _ := r.get(t, "/simple/cheese-dep/", "Authorization", basic(dora))
+			if resp.StatusCode == http.StatusUnauthorized {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("%s: a disabled account's token still reads after 10s: %d", r.URL, resp.StatusCode)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Logf("a disabled account's token stopped reading on both replicas within %s (--follow-interval %s)",
+		time.Since(start).Round(time.Millisecond), followInterval)
 }
