@@ -310,20 +310,31 @@ func readBody(t *testing.T, resp *http.Response) string {
 // everything with shareable answers, as before; a token adds nothing and
 // takes nothing away (a scoped token in .netrc still reads the whole
 // index), but a wrong one is refused loudly rather than read as
-// anonymous.
+// anonymous; credentials that are not a __token__ (a reverse proxy's own
+// Basic authentication, an OAuth proxy's bearer token) are not looked at.
 func TestPublicReadsWithCredentials(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := newPrivateIndex(t, d, index.ReadPublic)
 		readAlpha, _ := s.readToken(s.owner, time.Time{}, "alpha")
 		for _, c := range []struct {
-			name, secret string
-			want         int
-		}{{"anonymous", "", 200}, {"scoped read token", readAlpha, 200}, {"unknown token", "nope", 401}} {
+			name, user, secret string
+			want               int
+		}{
+			{"anonymous", "", "", 200},
+			{"scoped read token", "__token__", readAlpha, 200},
+			{"unknown token", "__token__", "nope", 401},
+			{"a proxy's password", "olive", "correct horse battery", 200},
+			{"a proxy's bearer token", "Bearer", "eyJhbGciOi.x.y", 200},
+		} {
 			for _, path := range []string{"/simple/beta/", "/pypi/beta/json", fileURL(s.beta), "/simple/"} {
 				req, _ := http.NewRequest("GET", s.URL+path, nil)
-				if c.secret != "" {
-					req.SetBasicAuth("__token__", c.secret)
+				switch c.user {
+				case "":
+				case "Bearer":
+					req.Header.Set("Authorization", "Bearer "+c.secret)
+				default:
+					req.SetBasicAuth(c.user, c.secret)
 				}
 				resp, body := s.do(req)
 				if resp.StatusCode != c.want {

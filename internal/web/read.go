@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,28 +74,33 @@ func (s *Server) reader(r *http.Request) *index.Reader {
 
 // readGate decides who reads every request that is not exempt
 // (readKindOf): an API token in the Authorization header (HTTP Basic
-// with the username __token__, or Bearer), else the signed-in session,
-// else nobody, who, with authenticated reads, is answered 401 (protocol)
-// or sent to sign in (pages). A wrong, expired or revoked token, or one
-// of a disabled account, is a 401 in both modes, even where a session
-// would do: a wrong token must be loud, never read as anonymous. No
-// password is ever checked on a read. With public reads, a request
-// without an Authorization header goes through untouched (anonymous
-// reads everything a session would).
+// with the username __token__, as pip and uv send it, or Bearer), else
+// the signed-in session, else nobody, who, with authenticated reads, is
+// answered 401 (protocol) or sent to sign in (pages). A wrong, expired
+// or revoked token, or one of a disabled account, is a 401 even where a
+// session would do: a wrong token must be loud, never read as anonymous.
+// No password is ever checked on a read. With public reads, only a
+// __token__ credential is looked at (and refused when wrong): anything
+// else, such as a reverse proxy's own Basic authentication or an OAuth
+// proxy's bearer token, reads as anonymous, who reads everything.
 func (s *Server) readGate(next http.Handler) http.Handler {
 	authenticated := s.idx.ReadRequiresAuth()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := readKindOf(r.URL.Path)
-		_, creds := r.Header["Authorization"]
-		if kind == readExempt || (!authenticated && !creds) {
+		if kind == readExempt {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !creds && stateOf(r) == nil {
+		cred := readCredentials(r)
+		if !authenticated && cred.kind != credIndexToken {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if cred.kind == credNone && stateOf(r) == nil {
 			// The session is looked up once, here or by s.ui.
 			r = r.WithContext(context.WithValue(r.Context(), uiKey{}, &uiState{w: w}))
 		}
-		rd, err := s.resolveReader(r, creds)
+		rd, err := s.resolveReader(r, cred)
 		if err != nil {
 			if problem.KindOf(err) != problem.Unauthenticated {
 				s.serverError(w, r, err)
@@ -129,15 +135,51 @@ func (s *Server) readGate(next http.Handler) http.Handler {
 	})
 }
 
-// resolveReader finds who reads r: its token (creds: it has an
-// Authorization header), else its session, else anonymous.
-func (s *Server) resolveReader(r *http.Request, creds bool) (*index.Reader, error) {
-	if creds {
-		secret, err := s.credentials(r)
-		if err != nil {
-			return nil, err
+// credKind is what a request's Authorization header holds, for reads.
+type credKind int
+
+const (
+	credNone       credKind = iota // no Authorization header
+	credIndexToken                 // Basic with the username __token__: an API token, as pip and uv send it
+	credBearer                     // Bearer (or "token"): an API token, as scripts send it
+	credForeign                    // anything else: a password, another scheme, garbage
+)
+
+// readCredential is the credential of a read: its kind and, for a
+// token, its secret.
+type readCredential struct {
+	kind   credKind
+	secret string
+}
+
+// readCredentials parses the Authorization header of a read.
+func readCredentials(r *http.Request) readCredential {
+	h := r.Header["Authorization"]
+	if len(h) == 0 {
+		return readCredential{}
+	}
+	scheme, rest, _ := strings.Cut(h[0], " ")
+	rest = strings.TrimSpace(rest)
+	switch {
+	case strings.EqualFold(scheme, "basic"):
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if user, pass, _ := strings.Cut(string(raw), ":"); err == nil && user == "__token__" {
+			return readCredential{kind: credIndexToken, secret: pass}
 		}
-		return s.idx.ReaderForToken(r.Context(), secret, meta(r))
+	case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "token"):
+		return readCredential{kind: credBearer, secret: rest}
+	}
+	return readCredential{kind: credForeign}
+}
+
+// resolveReader finds who reads r: its token, else its session, else
+// anonymous.
+func (s *Server) resolveReader(r *http.Request, cred readCredential) (*index.Reader, error) {
+	switch cred.kind {
+	case credIndexToken, credBearer:
+		return s.idx.ReaderForToken(r.Context(), cred.secret, meta(r))
+	case credForeign:
+		return nil, problem.Errorf(problem.Unauthenticated, "Only API tokens read this index, never passwords.")
 	}
 	if c := s.current(r); c != nil {
 		return s.idx.ReaderForUser(r.Context(), c.User)
