@@ -48,7 +48,8 @@ type Reader struct {
 func (r *Reader) Authenticated() bool { return r.User != nil || r.Token != nil }
 
 // Scoped reports whether the reader's token is limited to some projects
-// (a scoped token, or a trusted publisher's): Scope lists them.
+// (a scoped token, or a trusted publisher's, which reads the projects it
+// publishes).
 func (r *Reader) Scoped() bool { return r.scoped }
 
 // ReadRequiresAuth reports whether every read needs a reader who signed
@@ -88,10 +89,10 @@ func (s *Service) CanReadFile(r *Reader, f *store.File) bool {
 	return s.CanRead(r, &store.Project{ID: f.ProjectID})
 }
 
-// Shareable reports whether an answer about a project readable by r may
-// be kept by shared caches (a CDN) and given to anybody: only when the
-// index is read by anyone. With authenticated reads every answer is the
-// reader's own.
+// Shareable reports whether the read answers (pages, JSON API, files)
+// may be kept by shared caches (a CDN) and given to anybody: only when
+// the index is read by anyone. With authenticated reads every answer is
+// the reader's own.
 func (s *Service) Shareable() bool { return !s.ReadRequiresAuth() }
 
 // ReaderForUser returns the reader of a signed-in session of u.
@@ -181,17 +182,6 @@ func (s *Service) accessChanged(ctx context.Context, tx *store.Tx) error {
 	return err
 }
 
-// JournalAccessChanged records, outside the index's own writes (an
-// account disabled by the account service), that who may read changed,
-// and forgets this replica's cached readers.
-func (s *Service) JournalAccessChanged(ctx context.Context) error {
-	if _, err := s.store.AddJournal(ctx, 0, "", store.ActionAccessChanged, s.now()); err != nil {
-		return fmt.Errorf("index: access changed: %w", err)
-	}
-	s.AccessChanged()
-	return nil
-}
-
 // ReaderForToken returns the reader of an API token (the password of
 // HTTP Basic with the username __token__): every token reads, within its
 // scope. An unknown, revoked or expired token, or one of a disabled
@@ -276,7 +266,7 @@ func (s *Service) RootFor(ctx context.Context, r *Reader) (*RootPage, error) {
 	return p, nil
 }
 
-// ErrReadOnlyToken is the refusal of a read-only token by every route
+// errReadOnlyToken is the refusal of a read-only token by every route
 // that writes (uploads, the management API).
 var errReadOnlyToken = problem.Errorf(problem.Forbidden, "This API token can only read (install packages): create an upload token to upload.")
 

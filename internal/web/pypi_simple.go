@@ -215,6 +215,7 @@ func (a *pypiAPI) simpleProjectNoSlash(w http.ResponseWriter, r *http.Request) {
 func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("project")
 	if strings.ContainsAny(name, "/\\") || !pep.ValidProjectName(name) {
+		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no project of that name; names contain only ASCII letters, digits, '.', '_' and '-'.", http.StatusNotFound)
 		return
 	}
