@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"encoding/base64"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,4 +171,121 @@ func privateIndex(t *testing.T, opts serverOptions) {
 	}
 	t.Logf("a disabled account's token stopped reading on both replicas within %s (--follow-interval %s)",
 		time.Since(start).Round(time.Millisecond), followInterval)
+}
+
+// TestPrivateIndexBehindCache puts a shared cache (nginx's proxy_cache,
+// told to keep every 200 for 10 minutes, honouring the answers' headers
+// as CDNs do) in front of a private index and of a public one: the
+// private index's pages and files, read with a token, are never served
+// from the cache, and an anonymous request through it gets the 401, never
+// a cached answer; the public index's page is a cache hit the second
+// time, which shows the test sees caching at all. The cache does not
+// depend on the database: SQLite only.
+func TestPrivateIndexBehindCache(t *testing.T) {
+	requireTool(t, "/usr/sbin/nginx", "nginx-light")
+	requireTool(t, debTwine, "twine")
+	d := pythonDists(t)
+	private := startServer(t, serverOptions{Args: []string{"--read-access=authenticated"}})
+	public := startServer(t, serverOptions{})
+	tokens := map[*server]string{}
+	for _, s := range []*server{private, public} {
+		s.createUser(t, "olive")
+		tokens[s] = s.token(t, "olive")
+		if r := twineUpload(t, s, tokens[s], d.Dep.Files()...); r.Code != 0 {
+			t.Fatalf("twine upload: exit %d\n%s", r.Code, r.Out)
+		}
+	}
+	privateCache, publicCache := startCachingProxy(t, private.URL), startCachingProxy(t, public.URL)
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+tokens[private]))
+	file := "/files/" + sha256File(t, d.Dep.Wheel) + "/" + filepath.Base(d.Dep.Wheel)
+
+	get := func(base, path string, header ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("X-Cache")
+	}
+	for _, path := range []string{"/simple/cheese-dep/", "/simple/", "/pypi/cheese-dep/json", file} {
+		for range 2 {
+			if status, cache := get(privateCache, path, "Authorization", auth); status != http.StatusOK || cache == "HIT" {
+				t.Errorf("GET %s with a token through the cache: %d, X-Cache %s (a private answer must not be kept)", path, status, cache)
+			}
+		}
+		if status, cache := get(privateCache, path); status != http.StatusUnauthorized || cache == "HIT" {
+			t.Errorf("anonymous GET %s through the cache: %d, X-Cache %s, want the 401, never a cached answer", path, status, cache)
+		}
+	}
+	get(publicCache, "/simple/cheese-dep/")
+	if status, cache := get(publicCache, "/simple/cheese-dep/"); status != http.StatusOK || cache != "HIT" {
+		t.Errorf("public page through the cache the second time: %d, X-Cache %q, want a HIT", status, cache)
+	}
+}
+
+// startCachingProxy starts nginx on a free loopback port as a caching
+// reverse proxy of upstream that keeps every 200 for 10 minutes unless
+// the answer's headers forbid it (proxy_cache honours Cache-Control
+// private and no-store, Set-Cookie and Vary), and tells the cache's
+// verdict in X-Cache. It stops when the test ends.
+func startCachingProxy(t *testing.T, upstream string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	conf := `daemon off;
+master_process off;
+pid ` + dir + `/nginx.pid;
+error_log ` + dir + `/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ` + dir + `/body;
+  proxy_temp_path ` + dir + `/proxy;
+  fastcgi_temp_path ` + dir + `/fastcgi;
+  uwsgi_temp_path ` + dir + `/uwsgi;
+  scgi_temp_path ` + dir + `/scgi;
+  proxy_cache_path ` + dir + `/cache keys_zone=shared:1m;
+  server {
+    listen ` + addr + `;
+    location / {
+      proxy_pass ` + upstream + `;
+      proxy_cache shared;
+      proxy_cache_valid 200 10m;
+      add_header X-Cache $upstream_cache_status always;
+    }
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/usr/sbin/nginx", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	url := "http://" + addr
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := httpClient.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			return url
+		}
+		if time.Since(start) > 10*time.Second {
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not answer within 10s:\n%s", log)
+		}
+	}
 }
