@@ -166,6 +166,7 @@ type TokenCreateCmd struct {
 	Expires      time.Duration `help:"Lifetime of the token, e.g. 720h. Default: never expires."`
 	Name         string        `default:"cli" help:"A name to tell tokens apart."`
 	Manage       bool          `help:"Let the token also use the management API (yank, roles, invitations) on its projects. Default: upload only."`
+	Read         bool          `help:"Make a read-only token: it reads the index (pip and uv installs from a private index) and never uploads or manages. With --project it reads only those projects, which need not be the user's. Default: upload only (upload tokens read too)."`
 	BaseURL      string        `default:"http://localhost:8080" help:"Public URL of the index, for the links in the email that tells the user."`
 	SMTPURL      string        `name:"smtp-url" help:"SMTP server for the email to the user (as for serve). Default: write it to <data>/outbox."`
 	MailFrom     string        `help:"Sender of the email. Default: cheeseshop <noreply@HOST of --base-url>."`
@@ -193,7 +194,7 @@ func (c *TokenCreateCmd) Run(e *env) error {
 		return err
 	}
 	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: app.ProjectGate(md), Mailer: mailer}, e.log)
-	req := index.TokenRequest{Name: c.Name, Projects: c.Project, Manage: c.Manage}
+	req := index.TokenRequest{Name: c.Name, Projects: c.Project, Manage: c.Manage, ReadOnly: c.Read}
 	if c.Expires > 0 {
 		at := time.Now().Add(c.Expires)
 		req.Expires = &at

@@ -47,6 +47,10 @@ type ServeCmd struct {
 	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
+	// Private reads (README.md, Private index).
+	ReadAccess   string `default:"public" enum:"public,authenticated" help:"Who reads the index: public (anybody) or authenticated (every read, the simple and JSON APIs, files and the web pages other than signing in, needs a signed-in session or an API token given as HTTP Basic with the username __token__; pip and uv send it from the index URL, .netrc or a keyring)."`
+	Registration string `default:"auto" enum:"auto,open,closed" help:"Whether people may create accounts on the site: open, closed (administrators create them with admin user create) or auto (open with public reads, closed with authenticated reads, where anybody who registers could read every project)."`
+
 	// New files to old releases (docs/SECURITY.md).
 	ReleaseUploadWindow time.Duration `default:"336h" help:"How long after its creation a release takes new files; later ones are refused, as PyPI does after 14 days, so that a stolen token cannot add files to old releases that users pin (docs/SECURITY.md). Re-uploading an identical file still succeeds. 0 turns the limit off."`
 
@@ -272,6 +276,8 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
 		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
+	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)
+	cfg.RegistrationClosed = c.Registration == "closed" || (c.Registration == "auto" && cfg.ReadAccess == index.ReadAuthenticated)
 	if c.StorageRedirectTTL < 10*time.Second || c.StorageRedirectTTL > 12*time.Hour {
 		return cfg, fmt.Errorf("--storage-redirect-ttl must be between 10s and 12h, not %s", c.StorageRedirectTTL)
 	}

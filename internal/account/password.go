@@ -306,7 +306,9 @@ func (s *Service) History(ctx context.Context, c *Current, limit int) ([]*store.
 
 // SetDisabled disables (or re-enables) an account, for an administrator
 // (by; nil: the command line). Disabling ends every session of the user
-// at once; its API tokens are refused from then on.
+// at once; its API tokens are refused from then on (on other replicas,
+// and on this one until index.Service.AccessChanged is called, once they
+// follow the journal).
 func (s *Service) SetDisabled(ctx context.Context, by *store.User, username string, disabled bool, m audit.Meta) (*store.User, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
@@ -325,6 +327,11 @@ func (s *Service) SetDisabled(ctx context.Context, by *store.User, username stri
 		var ended int64
 		if disabled {
 			if ended, err = tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+				return err
+			}
+			// Every replica forgets the readers of the user's tokens
+			// it cached (index.Service.ReaderForToken).
+			if _, err := tx.AddJournal(ctx, 0, "", store.ActionAccessChanged, s.now()); err != nil {
 				return err
 			}
 		}

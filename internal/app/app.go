@@ -86,7 +86,11 @@ type Config struct {
 	// DefaultProtectOwnTop; below 0, only the imported list is protected.
 	LookalikePolicy index.LookalikePolicy
 	NameCheck       index.NameCheck
-	ProtectOwnTop   int
+	// ReadAccess says who reads the index ("": index.ReadPublic), and
+	// RegistrationClosed whether people may register on the site.
+	ReadAccess         index.ReadAccess
+	RegistrationClosed bool
+	ProtectOwnTop      int
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config
@@ -256,7 +260,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
 		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord,
-		ReleaseUploadWindow: cfg.ReleaseUploadWindow}, log)
+		ReleaseUploadWindow: cfg.ReleaseUploadWindow, ReadAccess: cfg.ReadAccess}, log)
+	if cfg.ReadAccess == index.ReadAuthenticated && !cfg.RegistrationClosed {
+		log.Warn("reads need authentication but registration is open: anyone who registers can read every project")
+	}
 	if a.detector != nil {
 		a.detector.idx = a.Index
 		if err := a.detector.refresh(ctx); err != nil {
@@ -290,7 +297,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	opts := web.Options{AccessLog: cfg.AccessLog, Ready: newReadiness(st, d.Blobs, log, now).check,
 		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery, Reports: a.Reports,
 		MaxUploadsPerClient: cfg.MaxUploadsPerClient, HSTSMaxAge: cfg.HSTSMaxAge, MetricsToken: cfg.MetricsToken,
-		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies}
+		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies, RegistrationClosed: cfg.RegistrationClosed}
 	if !cfg.NoTrustedPublishing {
 		opts.OIDC, opts.Publish = a.OIDC, a.Publish
 	}

@@ -329,6 +329,11 @@ func (c *Cache) catchUp(ctx context.Context) error {
 				continue
 			}
 			c.seen[e.ID] = true
+			if e.Action == store.ActionAccessChanged {
+				c.svc.AccessChanged()
+				high = max(high, e.ID)
+				continue
+			}
 			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject
 			c.Invalidate(e.NormalizedName, root)
 			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject || e.Action == store.ActionQuarantine {

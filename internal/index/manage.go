@@ -31,6 +31,9 @@ type roleReader interface {
 // uploads, nothing more, unless it was created with the management scope.
 // Every management call checks it.
 func (s *Service) mayManage(p *Principal) error {
+	if p.Token != nil && p.Token.ReadOnly {
+		return errReadOnlyToken
+	}
 	if p.Token != nil && !p.Token.CanManage {
 		return problem.Errorf(problem.Forbidden, "This API token is upload-only: it uploads files (twine, uv publish), nothing more. "+
 			"Manage projects in the web UI, or create a token with the management permission at %s/manage/account/tokens/.", s.cfg.BaseURL)

@@ -64,6 +64,8 @@ type Config struct {
 	// sha256 hash or size). Off, they are accepted as on PyPI, with a
 	// warning in the upload's answer and an audit event on the project.
 	StrictRecord bool
+	// ReadAccess says who may read the index ("": ReadPublic).
+	ReadAccess ReadAccess
 	// Mailer tells users of every API token created for them, uploaders
 	// of held projects and the administrators of look-alikes (nil: the
 	// notices are only logged).
@@ -79,6 +81,8 @@ type Service struct {
 	now   func() time.Time
 	cache *Cache
 	mail  *mail.Sender // the users' token notices, through cfg.Mailer
+	// readers caches the readers of API tokens (ReaderForToken).
+	readers readers
 }
 
 // New returns a Service.
@@ -91,6 +95,9 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger) *Servi
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.ReadAccess == "" {
+		cfg.ReadAccess = ReadPublic
 	}
 	if cfg.LookalikePolicy == "" {
 		cfg.LookalikePolicy = LookalikeHold
@@ -203,6 +210,9 @@ func (s *Service) canUpload(ctx context.Context, q interface {
 	PublisherLinked(ctx context.Context, publisherID, projectID int64) (bool, error)
 	GateQuerier
 }, p *Principal, proj *store.Project) error {
+	if p.Token != nil && p.Token.ReadOnly {
+		return errReadOnlyToken
+	}
 	if p.Token != nil && p.Token.Scoped {
 		allowed := false
 		for _, id := range p.Token.ProjectIDs {

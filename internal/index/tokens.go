@@ -32,6 +32,11 @@ type TokenRequest struct {
 	// invitations) within its projects, as PyPI's tokens never do;
 	// otherwise it uploads, nothing more.
 	Manage bool
+	// ReadOnly makes a token that only reads the index (pip and uv
+	// installs, a private index's CI): never an upload or a management
+	// call. It may be scoped to any project the user may read, and is
+	// not bound by the two-factor mandate, which never gates reads.
+	ReadOnly bool
 }
 
 // NewToken is a token just created, with its secret, which is never
@@ -52,7 +57,10 @@ func tokenScope(t *store.Token, names []string) string {
 // TokenPermission describes what a token may do, for events, emails and
 // pages.
 func TokenPermission(t *store.Token) string {
-	if t.CanManage {
+	switch {
+	case t.ReadOnly:
+		return "read only"
+	case t.CanManage:
 		return "upload and manage"
 	}
 	return "upload only"
@@ -115,13 +123,16 @@ func (s *Service) createToken(ctx context.Context, p *Principal, m audit.Meta, r
 	if name == "" || utf8.RuneCountInString(name) > maxTokenName || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, problem.Errorf(problem.Invalid, "Give the token a name of 1 to %d printable characters, to tell it apart.", maxTokenName)
 	}
+	if req.ReadOnly && req.Manage {
+		return nil, problem.Errorf(problem.Invalid, "A token either only reads or may manage projects, not both.")
+	}
 	now := s.now()
 	if req.Expires != nil && !req.Expires.After(now) {
 		return nil, problem.Errorf(problem.Invalid, "The expiry date must be in the future.")
 	}
 	secret, hash := auth.NewToken()
 	t := &store.Token{UserID: p.User.ID, Name: name, Prefix: auth.DisplayPrefix(secret), Hash: hash, Scoped: len(req.Projects) > 0,
-		CanManage: req.Manage, CreatedAt: now}
+		CanManage: req.Manage, ReadOnly: req.ReadOnly, CreatedAt: now}
 	if req.Expires != nil {
 		t.ExpiresAt = req.Expires.UTC()
 	}
@@ -133,6 +144,21 @@ func (s *Service) createToken(ctx context.Context, p *Principal, m audit.Meta, r
 				return problem.Errorf(problem.Invalid, "No project named '%s'.", pn)
 			} else if err != nil {
 				return err
+			}
+			if req.ReadOnly {
+				// A read token reads what its user reads, no more.
+				reader, err := s.ReaderForUser(ctx, p.User)
+				if err != nil {
+					return err
+				}
+				if !s.CanRead(reader, proj) {
+					return problem.Errorf(problem.Invalid, "No project named '%s'.", pn)
+				}
+				if !slices.Contains(t.ProjectIDs, proj.ID) {
+					t.ProjectIDs = append(t.ProjectIDs, proj.ID)
+					names = append(names, proj.Name)
+				}
+				continue
 			}
 			if _, err := tx.RoleOf(ctx, proj.ID, p.User.ID); errors.Is(err, store.ErrNotFound) {
 				return problem.Errorf(problem.Forbidden, "You are not a collaborator on '%s': a token can only be scoped to your projects.", proj.Name)
@@ -222,12 +248,16 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, m audit.Meta, i
 		if err := tx.DeleteToken(ctx, t.ID); err != nil {
 			return err
 		}
+		if err := s.accessChanged(ctx, tx); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, s.now(), m, store.Event{UserID: p.User.ID, ActorID: p.User.ID, Tag: audit.TokenRevoked},
 			map[string]any{"name": t.Name, "prefix": t.Prefix})
 	})
 	if err != nil {
 		return wrap(err, "revoke token %d", id)
 	}
+	s.AccessChanged()
 	s.revokeNotice(ctx, p.User, t, m)
 	return nil
 }

@@ -23,6 +23,10 @@ const (
 	// ActionReleaseQuarantine: an administrator released the project
 	// from quarantine.
 	ActionReleaseQuarantine = "release project from quarantine"
+	// ActionAccessChanged: who may read changed (a token revoked, an
+	// account disabled); project_id 0, no name. Every replica forgets the
+	// readers it cached.
+	ActionAccessChanged = "access changed"
 )
 
 // JournalEntry is one change to the index.

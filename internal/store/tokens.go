@@ -28,9 +28,13 @@ type Token struct {
 	// CanManage tokens may also use the management API (yank, roles,
 	// invitations) within their scope; others only upload. No token
 	// creates, lists or revokes tokens.
-	CanManage  bool
+	CanManage bool
+	// ReadOnly tokens only read the index (the simple and JSON APIs,
+	// files): no upload, no management. Every other token reads too.
+	ReadOnly   bool
 	ProjectIDs []int64
-	// ProjectNames are the names of ProjectIDs, filled by UserTokens.
+	// ProjectNames are the names of ProjectIDs, filled by UserTokens and
+	// TokenByHash.
 	ProjectNames []string
 	ExpiresAt    time.Time // zero: never
 	LastUsedAt   time.Time // zero: never used
@@ -44,8 +48,8 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 		expires = micros(t.ExpiresAt)
 	}
 	id, err := q.insertID(ctx, `INSERT INTO api_tokens (user_id, publisher_id, publisher_claims, name, prefix, token_hash, scoped, can_manage,
-		expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, nullID(t.UserID), nullID(t.PublisherID), t.PublisherClaims,
-		t.Name, t.Prefix, t.Hash, t.Scoped, t.CanManage, expires, micros(t.CreatedAt))
+		read_only, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, nullID(t.UserID), nullID(t.PublisherID), t.PublisherClaims,
+		t.Name, t.Prefix, t.Hash, t.Scoped, t.CanManage, t.ReadOnly, expires, micros(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: create token: %w", err)
 	}
@@ -58,7 +62,7 @@ func (q q) CreateToken(ctx context.Context, t *Token) error {
 	return nil
 }
 
-const tokenColumns = `id, user_id, publisher_id, publisher_claims, name, prefix, token_hash, scoped, can_manage, expires_at, last_used_at, created_at`
+const tokenColumns = `id, user_id, publisher_id, publisher_claims, name, prefix, token_hash, scoped, can_manage, read_only, expires_at, last_used_at, created_at`
 
 func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 	var (
@@ -67,7 +71,7 @@ func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 		user, publisher sql.NullInt64
 		created         int64
 	)
-	if err := row.Scan(&t.ID, &user, &publisher, &t.PublisherClaims, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &t.CanManage, &expires, &used, &created); err != nil {
+	if err := row.Scan(&t.ID, &user, &publisher, &t.PublisherClaims, &t.Name, &t.Prefix, &t.Hash, &t.Scoped, &t.CanManage, &t.ReadOnly, &expires, &used, &created); err != nil {
 		return nil, notFound(err)
 	}
 	t.UserID, t.PublisherID = user.Int64, publisher.Int64
@@ -81,24 +85,28 @@ func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 	return &t, nil
 }
 
-// TokenByHash finds a token by the hash of its secret.
+// TokenByHash finds a token by the hash of its secret, with its scope
+// (ProjectIDs and their ProjectNames).
 func (q q) TokenByHash(ctx context.Context, hash string) (*Token, error) {
 	t, err := scanToken(q.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE token_hash = $1`, hash))
 	if err != nil {
 		return nil, fmt.Errorf("store: token: %w", err)
 	}
 	if t.Scoped {
-		rows, err := q.db.QueryContext(ctx, `SELECT project_id FROM api_token_projects WHERE token_id = $1 ORDER BY project_id`, t.ID)
+		rows, err := q.db.QueryContext(ctx, `SELECT tp.project_id, p.name FROM api_token_projects tp
+			JOIN projects p ON p.id = tp.project_id WHERE tp.token_id = $1 ORDER BY tp.project_id`, t.ID)
 		if err != nil {
 			return nil, fmt.Errorf("store: token scope: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var pid int64
-			if err := rows.Scan(&pid); err != nil {
+			var name string
+			if err := rows.Scan(&pid, &name); err != nil {
 				return nil, fmt.Errorf("store: token scope: %w", err)
 			}
 			t.ProjectIDs = append(t.ProjectIDs, pid)
+			t.ProjectNames = append(t.ProjectNames, name)
 		}
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("store: token scope: %w", err)

@@ -237,6 +237,9 @@ func (a *adminPages) adminUserSetDisabled(w http.ResponseWriter, r *http.Request
 		return
 	}
 	u, err := a.acct.SetDisabled(r.Context(), c.User, name, disabled, meta(r))
+	if err == nil && disabled {
+		a.idx.AccessChanged() // its tokens stop reading here at once
+	}
 	a.done(w, r, err, back, func() string {
 		if disabled {
 			return u.Username + " is disabled: every session ended, its API tokens are refused."

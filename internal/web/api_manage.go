@@ -55,8 +55,13 @@ func (s *Server) api(h apiHandler) http.Handler {
 				return
 			}
 			p.Meta = meta(r)
-			// An upload-only token (every token made without the
-			// management scope) stops here, whatever the route.
+			// A read-only or upload-only token (every token made
+			// without the management scope) stops here, whatever the
+			// route.
+			if err := s.idx.CheckWrite(r.Context(), p); err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
 			if err := s.idx.CheckManage(r.Context(), p); err != nil {
 				s.apiFail(w, r, err)
 				return
@@ -319,6 +324,7 @@ func (a *manageAPI) apiCreateToken(w http.ResponseWriter, r *http.Request, p *in
 		Projects      []string `json:"projects"`
 		ExpiresInDays int      `json:"expires_in_days"`
 		Manage        bool     `json:"manage"`
+		ReadOnly      bool     `json:"read_only"`
 	}
 	if err := decode(r, &body); err != nil {
 		a.s.apiFail(w, r, err)
@@ -334,6 +340,7 @@ func (a *manageAPI) apiCreateToken(w http.ResponseWriter, r *http.Request, p *in
 		return
 	}
 	req.Manage = body.Manage
+	req.ReadOnly = body.ReadOnly
 	nt, err := a.idx.CreateToken(r.Context(), p, p.Meta, req)
 	if err != nil {
 		a.s.apiFail(w, r, err)

@@ -23,7 +23,8 @@ func init() {
 		cfg := app.Config{BaseURL: in.BaseURL, SecretKey: []byte(strings.Repeat("test secret key ", 4)), Require2FA: in.Require2FA,
 			MaxFileSize: in.MaxFileSize, Mandate: mandate.Config{Grace: in.MandateGrace}, RecoveryWait: recovery.DefaultWait,
 			Password: auth.MinParams, Limits: in.Limits, WebOptions: in.Options, NameCheck: in.NameCheck, LookalikePolicy: in.LookalikePolicy,
-			OIDCIssuers: in.OIDCIssuers, NoTrustedPublishing: in.NoTrustedPublishing, StorageRedirect: in.StorageRedirect}
+			OIDCIssuers: in.OIDCIssuers, NoTrustedPublishing: in.NoTrustedPublishing, StorageRedirect: in.StorageRedirect,
+			ReadAccess: in.ReadAccess, RegistrationClosed: in.RegistrationClosed}
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now})
 		if err != nil {

@@ -95,6 +95,10 @@ type serverConfig struct {
 	// StorageRedirect is --storage-redirect-ttl with --storage-redirect
 	// (0: off).
 	StorageRedirect time.Duration
+	// ReadAccess is --read-access ("": public), RegistrationClosed
+	// --registration closed.
+	ReadAccess         index.ReadAccess
+	RegistrationClosed bool
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -138,6 +142,9 @@ type TestAppInput struct {
 	NoTrustedPublishing bool
 	// StorageRedirect is app.Config's.
 	StorageRedirect time.Duration
+	// ReadAccess and RegistrationClosed are app.Config's.
+	ReadAccess         index.ReadAccess
+	RegistrationClosed bool
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -201,7 +208,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	}
 	a := NewTestApp(t, TestAppInput{Store: st, Blobs: bs, StorageRedirect: cfg.StorageRedirect, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
-		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing})
+		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
+		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

@@ -9,7 +9,7 @@ import (
 // Security headers set on every response, before any handler runs, so
 // that no page can lack them: simple API pages, errors, redirects, 404s and
 // 405s of the mux included. UI pages (s.ui) replace the policy with theirs.
-// The shared slices are only read by net/http (see hdrVary).
+// The shared slices are only read by net/http (see hdrContentType).
 var (
 	// hdrBaseCSP allows nothing: the simple API's HTML is links only, and
 	// pip ignores the header anyway.

@@ -44,10 +44,11 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	}
 	notFound := func() {
 		a.s.metrics.files.WithLabelValues(kind, "404").Inc()
+		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no such file on this index.", http.StatusNotFound)
 	}
 	f, err := a.idx.File(r.Context(), distName)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && f.SHA256 != sha) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (f.SHA256 != sha || !a.idx.CanReadFile(a.s.reader(r), f))) {
 		notFound()
 		return
 	}
@@ -81,7 +82,11 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", contentType(name))
 	h.Set("ETag", `"`+key+`"`)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	pol := a.s.readPolicy()
+	h["Cache-Control"] = pol.file
+	if pol.docVary != nil {
+		h["Vary"] = pol.docVary
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	a.s.metrics.files.WithLabelValues(kind, "2xx").Inc()
 	// Hand net/http the *os.File itself when there is one: it then sends
@@ -125,6 +130,9 @@ func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *store.File
 	h := w.Header()
 	h.Set("Location", u.String())
 	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(ttl/2/time.Second)))
+	if pol := a.s.readPolicy(); pol.docVary != nil {
+		h["Vary"] = pol.docVary
+	}
 	w.WriteHeader(http.StatusFound)
 	a.s.metrics.files.WithLabelValues(kind, "3xx").Inc()
 	if a.s.opts.CountDownload != nil && kind == "distribution" && r.Method == http.MethodGet && r.Header.Get("Range") == "" {

@@ -30,7 +30,11 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 		return
 	}
 	page, err := a.idx.Cache().Project(r.Context(), norm)
+	if err == nil && !a.idx.CanRead(a.s.reader(r), page.View.Project) {
+		err = store.ErrNotFound // the same answer as a project that does not exist
+	}
 	if errors.Is(err, store.ErrNotFound) {
+		w.Header()["Cache-Control"] = hdrNoStore
 		jsonError(w, http.StatusNotFound, "Not Found: no project named '"+norm+"' on this index.")
 		return
 	}
@@ -40,6 +44,7 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 	}
 	body, err := a.idx.JSONAPIPage(r.Context(), page, version)
 	if errors.Is(err, store.ErrNotFound) {
+		w.Header()["Cache-Control"] = hdrNoStore
 		jsonError(w, http.StatusNotFound, "Not Found: project '"+norm+"' has no release '"+version+"'.")
 		return
 	}
@@ -48,16 +53,21 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 		return
 	}
 	h := w.Header()
-	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	pol := a.s.readPolicy()
+	if pol.anyOrigin {
+		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	}
+	if pol.docVary != nil {
+		h["Vary"] = pol.docVary
+	}
 	h["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
-	writeDoc(w, r, body, hdrJSONAPI, hdrJSONAPICache)
+	writeDoc(w, r, body, hdrJSONAPI, pol.jsonAPI)
 }
 
 // Header values of the JSON API.
 var (
-	hdrJSONAPI      = []string{"application/json"}
-	hdrJSONAPICache = []string{"max-age=900, public"}
-	hdrAnyOrigin    = []string{"*"}
+	hdrJSONAPI   = []string{"application/json"}
+	hdrAnyOrigin = []string{"*"}
 )
 
 func jsonError(w http.ResponseWriter, status int, msg string) {

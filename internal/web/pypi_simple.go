@@ -103,23 +103,22 @@ func formatParam(r *http.Request) string {
 
 // Header values shared by every cached page. net/http only reads header
 // slices, so assigning these shared slices saves an allocation per header
-// and request on the hottest path.
+// and request on the hottest path (so do the cachePolicy values).
 var (
-	hdrVary         = []string{"Accept, Accept-Encoding"}
-	hdrCacheControl = []string{"max-age=600, public"}
-	hdrGzip         = []string{"gzip"}
-	hdrContentType  = map[string][]string{
+	hdrGzip        = []string{"gzip"}
+	hdrContentType = map[string][]string{
 		mediaJSON:       {mediaJSON},
 		mediaHTML:       {mediaHTML},
 		mediaLegacyHTML: {"text/html; charset=utf-8"},
 	}
 )
 
-// writePage writes a cached page with its validators, answering 304 to a
-// matching If-None-Match.
-func writePage(w http.ResponseWriter, r *http.Request, p index.Page, media string, gz []byte) {
-	w.Header()["Vary"] = hdrVary
-	writeDocGzip(w, r, p, hdrContentType[media], hdrCacheControl, gz)
+// writePage writes a cached page with its validators and the caching
+// headers of pol, answering 304 to a matching If-None-Match. The caller
+// decided that the reader may read it.
+func writePage(w http.ResponseWriter, r *http.Request, p index.Page, media string, gz []byte, pol *cachePolicy) {
+	w.Header()["Vary"] = pol.pageVary
+	writeDocGzip(w, r, p, hdrContentType[media], pol.page, gz)
 }
 
 // writeDoc writes a prepared document with its validators, answering 304
@@ -177,7 +176,7 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 func (a *pypiAPI) simpleRoot(w http.ResponseWriter, r *http.Request) {
-	page, err := a.idx.Cache().Root(r.Context())
+	page, err := a.idx.RootFor(r.Context(), a.s.reader(r))
 	if err != nil {
 		a.s.serverError(w, r, err)
 		return
@@ -185,11 +184,12 @@ func (a *pypiAPI) simpleRoot(w http.ResponseWriter, r *http.Request) {
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleRootPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.Serial, 10)}
+	pol := a.s.readPolicy()
 	if media == mediaJSON {
-		writePage(w, r, page.JSON, media, page.JSONGzip)
+		writePage(w, r, page.JSON, media, page.JSONGzip, pol)
 		return
 	}
-	writePage(w, r, page.HTML, media, page.HTMLGzip)
+	writePage(w, r, page.HTML, media, page.HTMLGzip, pol)
 }
 
 // normalizedOr301 redirects to the normalized URL when the name in the
@@ -215,6 +215,7 @@ func (a *pypiAPI) simpleProjectNoSlash(w http.ResponseWriter, r *http.Request) {
 func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("project")
 	if strings.ContainsAny(name, "/\\") || !pep.ValidProjectName(name) {
+		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no project of that name; names contain only ASCII letters, digits, '.', '_' and '-'.", http.StatusNotFound)
 		return
 	}
@@ -223,7 +224,11 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := a.idx.Cache().Project(r.Context(), norm)
+	if err == nil && !a.idx.CanRead(a.s.reader(r), page.View.Project) {
+		err = store.ErrNotFound // the same answer as a project that does not exist
+	}
 	if errors.Is(err, store.ErrNotFound) {
+		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no project named '"+norm+"' on this index.", http.StatusNotFound)
 		return
 	}
@@ -234,9 +239,10 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleProjectPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
+	pol := a.s.readPolicy()
 	if media == mediaJSON {
-		writePage(w, r, page.JSON, media, nil)
+		writePage(w, r, page.JSON, media, nil, pol)
 		return
 	}
-	writePage(w, r, page.HTML, media, nil)
+	writePage(w, r, page.HTML, media, nil, pol)
 }

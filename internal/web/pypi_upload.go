@@ -77,6 +77,10 @@ func (a *pypiAPI) upload(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	if err := a.idx.CheckWrite(ctx, principal); err != nil {
+		fail(err)
+		return
+	}
 	if err := a.idx.CheckUploader(ctx, principal); err != nil {
 		fail(err)
 		return

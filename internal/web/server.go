@@ -114,6 +114,11 @@ type Options struct {
 	// MetricsElsewhere leaves /metrics out of the server's routes: it is
 	// served on a listener of its own (MetricsHandler).
 	MetricsElsewhere bool
+	// RegistrationClosed refuses registration on the site: the
+	// administrators create the accounts (--registration closed, the
+	// default of an index with authenticated reads, which anybody who
+	// registers could otherwise read).
+	RegistrationClosed bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (see TrustedProxies); none: every request is its peer's.
 	TrustedProxies TrustedProxies
@@ -136,6 +141,9 @@ type Server struct {
 	// uploads counts the uploads in progress per client address (nil:
 	// no cap).
 	uploads *perClient
+	// challenge is the WWW-Authenticate header of a read refused for
+	// want of credentials (authRequired).
+	challenge string
 }
 
 // New returns a Server for idx and acct. Its metrics are registered in
@@ -145,7 +153,8 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	if err != nil {
 		panic(err) // the templates are embedded: a parse error is a bug
 	}
-	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, md: opts.Mandate, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg)}
+	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, md: opts.Mandate, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg),
+		challenge: basicChallenge(idx.Config().BaseURL)}
 	if opts.MaxUploadsPerClient > 0 {
 		s.uploads = newPerClient(opts.MaxUploadsPerClient)
 	}
@@ -172,8 +181,11 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	// then the administrators' pages are hidden from everybody else before
 	// anything can tell that they exist.
 	// realClient comes before the access log and every handler, so that
-	// they all see the same client address.
-	s.handler = s.securityHeaders(s.recoverer(s.realClient(s.observe(s.adminOnly(cop.Handler(mux))))))
+	// they all see the same client address. With authenticated reads,
+	// readGate then decides who reads (after the access log, which shows
+	// its 401s, and after adminOnly, so that /admin/ stays a 404 to
+	// strangers), before the mux's redirects and 405s can answer.
+	s.handler = s.securityHeaders(s.recoverer(s.realClient(s.observe(s.adminOnly(s.readGate(cop.Handler(mux)))))))
 	return s
 }
 

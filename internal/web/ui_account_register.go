@@ -11,6 +11,9 @@ import (
 type registerForm struct {
 	Username string
 	Email    string
+	// Closed: nobody registers (--registration closed); administrators
+	// create the accounts.
+	Closed bool
 	formErrors
 }
 
@@ -19,10 +22,14 @@ func (a *accountPages) registerPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/manage/account/")
 		return
 	}
-	a.s.render(w, r, http.StatusOK, "account_register", "Create an account", registerForm{})
+	a.s.render(w, r, http.StatusOK, "account_register", "Create an account", registerForm{Closed: a.s.opts.RegistrationClosed})
 }
 
 func (a *accountPages) registerPost(w http.ResponseWriter, r *http.Request) {
+	if a.s.opts.RegistrationClosed {
+		a.s.render(w, r, http.StatusForbidden, "account_register", "Create an account", registerForm{Closed: true})
+		return
+	}
 	reg := account.Registration{
 		Username:        strings.TrimSpace(r.PostFormValue("username")),
 		Email:           strings.TrimSpace(r.PostFormValue("email")),

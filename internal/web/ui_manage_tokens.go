@@ -32,6 +32,8 @@ type tokensPage struct {
 	Tokens   []*store.Token
 	Projects []store.UserProject
 	New      *index.NewToken // just created: its secret is shown this once
+	// IndexURL is the simple API's URL with a new read-only token in it.
+	IndexURL string
 	Error    string
 	Form     url.Values
 	Now      time.Time
@@ -71,6 +73,7 @@ func (m *managePages) createToken(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	req, err := tokenRequest(r.PostForm.Get("name"), r.PostForm.Get("scope") == "projects", r.PostForm["project"], r.PostForm.Get("expires_days"))
 	req.Manage = r.PostForm.Get("manage") == "on"
+	req.ReadOnly = r.PostForm.Get("read_only") == "on"
 	var nt *index.NewToken
 	if err == nil {
 		nt, err = m.idx.CreateToken(r.Context(), p, p.Meta, req)
@@ -87,7 +90,14 @@ func (m *managePages) createToken(w http.ResponseWriter, r *http.Request) {
 		m.s.fail(w, r, err)
 		return
 	}
-	m.renderTokens(w, r, p, http.StatusOK, &tokensPage{New: nt})
+	pg := &tokensPage{New: nt}
+	if nt.Token.ReadOnly {
+		if u, err := url.Parse(m.idx.Config().BaseURL + "/simple/"); err == nil {
+			u.User = url.UserPassword("__token__", nt.Secret)
+			pg.IndexURL = u.String()
+		}
+	}
+	m.renderTokens(w, r, p, http.StatusOK, pg)
 }
 
 // tokenRequest builds a token request from a form or a JSON body.
