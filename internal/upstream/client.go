@@ -189,10 +189,11 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// newRequest builds a GET of u with the User-Agent, and the upstream's
-// credentials when u is on its own host. Nothing else is sent.
-func (c *Client) newRequest(ctx context.Context, u *url.URL) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+// newRequest builds a request of u (GET or HEAD) with the User-Agent,
+// and the upstream's credentials when u is on its own host. Nothing else
+// is sent.
+func (c *Client) newRequest(ctx context.Context, method string, u *url.URL) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +276,7 @@ func (c *Client) FetchPage(ctx context.Context, normalized string, prev Validato
 func (c *Client) fetchPage(ctx context.Context, u *url.URL, normalized string, prev Validators) (*Page, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.PageTimeout)
 	defer cancel()
-	req, err := c.newRequest(ctx, u)
+	req, err := c.newRequest(ctx, http.MethodGet, u)
 	if err != nil {
 		return nil, c.fail(u, ErrUnavailable, err)
 	}

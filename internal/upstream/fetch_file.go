@@ -57,15 +57,56 @@ func (c *Client) FetchMetadata(ctx context.Context, f File, dst io.Writer) (Tran
 	return c.fetch(ctx, f.MetadataURL(), f.MetadataSHA256, -1, MaxMetadataSize, dst)
 }
 
+// FileSize asks the upstream the size of f with a HEAD of its URL (an
+// HTML page lists none, and PEP 700 pages must give one): its
+// Content-Length, or -1 when the answer has none. The request is bounded
+// by Config.HeaderTimeout and follows the same rules as a fetch; a size
+// beyond Config.MaxFileSize is ErrHostile.
+func (c *Client) FileSize(ctx context.Context, f File) (int64, error) {
+	u, err := c.allowedURL(f.URL)
+	if err != nil {
+		return -1, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.HeaderTimeout)
+	defer cancel()
+	req, err := c.newRequest(ctx, http.MethodHead, u)
+	if err != nil {
+		return -1, c.fail(u, ErrUnavailable, err)
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := c.do(req)
+	if err != nil {
+		return -1, err
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return -1, c.statusError(resp)
+	case resp.ContentLength > c.cfg.MaxFileSize:
+		return -1, c.fail(resp.Request.URL, ErrHostile, fmt.Errorf("%d bytes, more than the %d allowed", resp.ContentLength, c.cfg.MaxFileSize))
+	}
+	return resp.ContentLength, nil
+}
+
+// allowedURL parses a file URL and checks it is allowed (the URL comes
+// from a page, or from a row written from one).
+func (c *Client) allowedURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, c.fail(&url.URL{Opaque: "(unparsable)"}, ErrHostile, errors.New("not a URL"))
+	}
+	if !c.up.Allowed(u) {
+		return nil, c.fail(u, ErrHostile, errors.New("not an allowed URL"))
+	}
+	return u, nil
+}
+
 // fetch streams rawURL into dst: size is the length listed (-1 unknown),
 // max the most bytes accepted.
 func (c *Client) fetch(ctx context.Context, rawURL, want string, size, max int64, dst io.Writer) (Transfer, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || !c.up.Allowed(u) {
-		if u == nil {
-			u = &url.URL{}
-		}
-		return Transfer{}, c.fail(u, ErrHostile, errors.New("not an allowed URL"))
+	u, err := c.allowedURL(rawURL)
+	if err != nil {
+		return Transfer{}, err
 	}
 	if !validDigest(want) {
 		return Transfer{}, c.fail(u, ErrHostile, errors.New("no valid SHA-256 to check against"))
@@ -75,7 +116,7 @@ func (c *Client) fetch(ctx context.Context, rawURL, want string, size, max int64
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := c.newRequest(ctx, u)
+	req, err := c.newRequest(ctx, http.MethodGet, u)
 	if err != nil {
 		return Transfer{}, c.fail(u, ErrUnavailable, err)
 	}

@@ -237,3 +237,44 @@ func TestFetchFileIntoBlobStore(t *testing.T) {
 		}
 	}
 }
+
+func TestFileSize(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			t.Errorf("method %s", r.Method)
+		}
+		switch r.URL.Path {
+		case "/packages/holygrail-1.0.tar.gz":
+			w.Header().Set("Content-Length", "12345")
+		case "/packages/huge.tar.gz":
+			w.Header().Set("Content-Length", "100000")
+		case "/packages/chunked.tar.gz":
+			w.(http.Flusher).Flush()
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	c := newClient(t, s.URL, upstream.Config{MaxFileSize: 50000})
+	for _, tc := range []struct {
+		path string
+		want int64
+		err  error
+	}{
+		{"/packages/holygrail-1.0.tar.gz", 12345, nil},
+		{"/packages/chunked.tar.gz", -1, nil},
+		{"/packages/huge.tar.gz", -1, upstream.ErrHostile},
+		{"/packages/gone.tar.gz", -1, upstream.ErrNotFound},
+	} {
+		f := fileOf(s, "x", -1)
+		f.URL = s.URL + tc.path
+		got, err := c.FileSize(context.Background(), f)
+		if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+			t.Errorf("%s: %d, %v; want %d, %v", tc.path, got, err, tc.want, tc.err)
+		}
+	}
+	f := fileOf(s, "x", -1)
+	f.URL = "https://evil.example/x.tar.gz"
+	if _, err := c.FileSize(context.Background(), f); !errors.Is(err, upstream.ErrHostile) {
+		t.Errorf("evil URL: %v", err)
+	}
+}

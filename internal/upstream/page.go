@@ -32,10 +32,14 @@ type Page struct {
 	ETag, LastModified string
 	// Format is "json" (PEP 691) or "html" (PEP 503).
 	Format string
-	// Dropped counts the entries left out, and Warnings says why (the first
-	// few, for a log line).
+	// Dropped counts the entries left out as unsafe or unreadable, and
+	// Warnings says why (the first few, for a log line).
 	Dropped  int
 	Warnings []string
+	// Skipped counts the files of formats pip does not install (eggs,
+	// Windows installers, ...), left out without a warning: old projects
+	// on PyPI list many.
+	Skipped int
 }
 
 // File is one distribution file of an upstream page.
@@ -190,6 +194,10 @@ func (b *builder) resolve(base *url.URL, ref string) (u *url.URL, fragment strin
 
 // add checks an entry and keeps it, or drops it.
 func (b *builder) add(f rawFile) {
+	if slices.ContainsFunc(uninstallable, func(ext string) bool { return strings.HasSuffix(f.filename, ext) }) {
+		b.page.Skipped++
+		return
+	}
 	version, reason := checkFilename(f.filename, b.o.Project)
 	switch {
 	case reason != "":
@@ -239,6 +247,10 @@ func (b *builder) add(f rawFile) {
 		SHA256: sha, RequiresPython: rp, MetadataSHA256: meta, Yanked: f.yanked, YankedReason: yr,
 		Size: size, UploadTime: t})
 }
+
+// uninstallable are the extensions of the distributions pip never
+// installs, which PyPI still lists.
+var uninstallable = []string{".egg", ".exe", ".msi", ".rpm", ".dmg", ".deb"}
 
 // archiveExtensions are the distribution archives pip installs, besides
 // wheels: sdists and legacy source archives.

@@ -178,8 +178,6 @@ func TestParseJSONHostileFiles(t *testing.T) {
 		{name: "another project's wheel", fields: map[string]string{"filename": `"acme_private-1.0-py3-none-any.whl"`}, dropped: true},
 		{name: "another project's sdist", fields: map[string]string{"filename": `"holygrail2-1.0.tar.gz"`}, dropped: true},
 		{name: "a prefix of another project", fields: map[string]string{"filename": `"holygrail-extra-1.0.tar.gz"`}, dropped: true},
-		{name: "an egg", fields: map[string]string{"filename": `"holygrail-1.0-py2.7.egg"`}, dropped: true},
-		{name: "an exe", fields: map[string]string{"filename": `"holygrail-1.0.win32.exe"`}, dropped: true},
 		{name: "a wheel without tags", fields: map[string]string{"filename": `"holygrail-1.0.whl"`}, dropped: true},
 		{name: "no version", fields: map[string]string{"filename": `"holygrail.tar.gz"`}, dropped: true},
 		{name: "not a version", fields: map[string]string{"filename": `"holygrail-latest.tar.gz"`}, dropped: true},
@@ -264,6 +262,21 @@ func TestParseJSONHostileFiles(t *testing.T) {
 				t.Fatalf("kept %+v", page.Files[0])
 			}
 		})
+	}
+}
+
+// TestParseSkipped: eggs and installers are left out quietly.
+func TestParseSkipped(t *testing.T) {
+	page, err := upstream.ParseJSON(jsonPage(
+		jsonFile(map[string]string{"filename": `"holygrail-1.0-py2.7.egg"`}),
+		jsonFile(map[string]string{"filename": `"holygrail-1.0.win32.exe"`}),
+		jsonFile(map[string]string{"filename": `"acme_private-1.0.win32.msi"`}),
+	), pypiOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Files) != 0 || page.Skipped != 3 || page.Dropped != 0 || len(page.Warnings) != 0 {
+		t.Fatalf("page %+v", page)
 	}
 }
 
