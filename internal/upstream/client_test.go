@@ -419,3 +419,73 @@ func TestRedirects(t *testing.T) {
 		t.Errorf("credentials logged: %s", logs.String())
 	}
 }
+
+// TestProxySetting: the environment's proxy is not used unless the
+// configuration says so.
+func TestProxySetting(t *testing.T) {
+	proxy := newServer(t, namedPage) // answers the absolute-form requests a proxy gets
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+	c := newClient(t, "http://upstream.invalid", upstream.Config{})
+	if _, err := c.FetchPage(context.Background(), "holygrail", upstream.Validators{}); !errors.Is(err, upstream.ErrUnavailable) {
+		t.Fatalf("direct: %v", err)
+	}
+	if proxy.count() != 0 {
+		t.Fatalf("the environment's proxy got %d requests", proxy.count())
+	}
+	c = newClient(t, "http://upstream.invalid", upstream.Config{Proxy: http.ProxyFromEnvironment})
+	if _, err := c.FetchPage(context.Background(), "holygrail", upstream.Validators{}); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	if proxy.count() != 1 || proxy.last().Host != "upstream.invalid" {
+		t.Fatalf("the proxy got %d requests", proxy.count())
+	}
+}
+
+// TestTLS fetches a page and a file over HTTPS with HTTP/2, the file from
+// a file host that gets no credentials.
+func TestTLS(t *testing.T) {
+	var files *httptest.Server
+	var protos sync.Map
+	files = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store("file", r.Proto)
+		if r.Header.Get("Authorization") != "" {
+			t.Error("credentials sent to the file host")
+		}
+		w.Write([]byte("a"))
+	}))
+	files.EnableHTTP2 = true
+	files.StartTLS()
+	t.Cleanup(files.Close)
+	page := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store("page", r.Proto)
+		if _, password, _ := r.BasicAuth(); password != "s3cret" {
+			t.Error("no credentials sent to the upstream")
+		}
+		serveJSON(jsonPageOf(files.URL+"/packages/holygrail-1.0.tar.gz"))(w, r)
+	}))
+	page.EnableHTTP2 = true
+	page.StartTLS()
+	t.Cleanup(page.Close)
+	up, err := upstream.ParseUpstream("https://__token__:s3cret@"+strings.TrimPrefix(page.URL, "https://")+"/simple/",
+		strings.TrimPrefix(files.URL, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both test servers share one certificate authority.
+	c := upstream.NewClient(up, upstream.Config{TLSConfig: page.Client().Transport.(*http.Transport).TLSClientConfig})
+	t.Cleanup(c.Close)
+	p, err := c.FetchPage(context.Background(), "holygrail", upstream.Validators{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dst bytes.Buffer
+	if _, err := c.FetchFile(context.Background(), p.Files[0], &dst); err != nil || dst.String() != "a" {
+		t.Fatalf("FetchFile: %v", err)
+	}
+	for _, k := range []string{"page", "file"} {
+		if proto, _ := protos.Load(k); proto != "HTTP/2.0" {
+			t.Errorf("%s fetched over %v", k, proto)
+		}
+	}
+}
