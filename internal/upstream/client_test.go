@@ -188,6 +188,10 @@ func TestFetchPageErrors(t *testing.T) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write(bomb)
 		}, upstream.ErrHostile},
+		{"headers too big", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Padding", strings.Repeat("x", upstream.MaxHeaderBytes))
+			serveJSON(jsonPageOf("/x"))(w, r)
+		}, upstream.ErrUnavailable},
 		{"truncated", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
 			w.Header().Set("Content-Length", "100")
