@@ -317,6 +317,12 @@ func TestPublicReadsWithCredentials(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := newPrivateIndex(t, d, index.ReadPublic)
 		readAlpha, _ := s.readToken(s.owner, time.Time{}, "alpha")
+		// Registration is open on a public index: the pages link to it.
+		for _, path := range []string{"/account/login/", "/help/"} {
+			if _, page := s.browser(t).get(path); !strings.Contains(page, `href="/account/register/"`) {
+				t.Errorf("%s does not link to registration on an open index", path)
+			}
+		}
 		for _, c := range []struct {
 			name, user, secret string
 			want               int
@@ -392,6 +398,13 @@ func TestReadOnlyTokenWrites(t *testing.T) {
 			t.Errorf("register page: %d %s", resp.StatusCode, body)
 		}
 		br := s.browser(t)
+		// No page links to the form: not the header, the sign-in page
+		// or the help.
+		for _, path := range []string{"/account/login/", "/help/"} {
+			if _, page := br.get(path); strings.Contains(page, `href="/account/register/"`) {
+				t.Errorf("%s links to registration on a closed index", path)
+			}
+		}
 		br.get("/account/login/") // a form token (the closed page has no form)
 		r2, page := br.post("/account/register/", url.Values{"username": {"eve"}, "email": {"eve@example.org"},
 			"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"}})

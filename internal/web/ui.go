@@ -101,6 +101,9 @@ type view struct {
 	// Publishing says whether trusted publishing is on: the navigation
 	// links to its pages.
 	Publishing bool
+	// Registration says whether anyone may create an account here
+	// (--registration): the pages link to the form only then.
+	Registration bool
 }
 
 // uiState is the per-request state of a UI page: who is signed in, and
@@ -242,7 +245,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		panic("web: no template " + name)
 	}
 	v := view{Title: title, Path: r.URL.Path, BaseURL: s.idx.Config().BaseURL, Data: data, CSRF: s.acct.CSRFToken(s.binding(w, r, true)),
-		Publishing: s.opts.Publish != nil}
+		Publishing: s.opts.Publish != nil, Registration: !s.opts.RegistrationClosed}
 	if c := s.current(r); c != nil {
 		v.Me = c.User
 		v.Mandate = s.mandateNotices(r.Context(), c.User.ID)
