@@ -281,7 +281,9 @@ type apiToken struct {
 	Scope    string   `json:"scope"` // "all" or "projects"
 	Projects []string `json:"projects"`
 	// Manage is set on a token that may use this API; others only upload.
-	Manage   bool    `json:"manage"`
+	Manage bool `json:"manage"`
+	// ReadOnly is set on a token that only reads (installs).
+	ReadOnly bool    `json:"read_only"`
 	Created  string  `json:"created"`
 	LastUsed *string `json:"last_used"`
 	Expires  *string `json:"expires"`
@@ -296,7 +298,7 @@ func tokenDoc(t *store.Token) apiToken {
 		s := at.Format(time.RFC3339)
 		return &s
 	}
-	d := apiToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scope: "all", Projects: []string{}, Manage: t.CanManage, Created: t.CreatedAt.Format(time.RFC3339),
+	d := apiToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scope: "all", Projects: []string{}, Manage: t.CanManage, ReadOnly: t.ReadOnly, Created: t.CreatedAt.Format(time.RFC3339),
 		LastUsed: opt(t.LastUsedAt), Expires: opt(t.ExpiresAt)}
 	if t.Scoped {
 		d.Scope = "projects"

@@ -295,6 +295,23 @@ func TestManageTokens(t *testing.T) {
 		if resp, raw := ob.sessionAPI("GET", "/api/tokens", nil); resp.StatusCode != http.StatusOK || strings.Contains(raw, created.Token) || !strings.Contains(raw, `"ci"`) {
 			t.Fatalf("api list tokens: %d %s", resp.StatusCode, raw)
 		}
+		// A read-only token: made and listed as such, refused for uploads.
+		resp, raw = ob.sessionAPI("POST", "/api/tokens", map[string]any{"name": "installer", "read_only": true})
+		var reader apiToken
+		if resp.StatusCode != http.StatusCreated || json.Unmarshal([]byte(raw), &reader) != nil || !reader.ReadOnly || reader.Manage {
+			t.Fatalf("api create read-only token: %d %s", resp.StatusCode, raw)
+		}
+		if resp, raw := ob.sessionAPI("GET", "/api/tokens", nil); !strings.Contains(raw, `"read_only":true`) || !strings.Contains(raw, `"read_only":false`) {
+			t.Fatalf("api list tokens does not tell read-only ones: %d %s", resp.StatusCode, raw)
+		}
+		d2 := disttest.Dist{Name: "tokened", Version: "4.1"}
+		c2 := d2.Wheel()
+		if resp, body := tm.s.do(tm.s.uploadRequest(reader.Token, d2.Form("bdist_wheel", c2), d2.WheelFilename(), c2)); resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Status+string(body), "only read") {
+			t.Fatalf("read-only token uploading: %s %s", resp.Status, body)
+		}
+		if resp, raw := ob.sessionAPI("POST", "/api/tokens", map[string]any{"name": "both", "read_only": true, "manage": true}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("api create a read-only managing token: %d %s", resp.StatusCode, raw)
+		}
 		if resp, _ := ob.sessionAPI("DELETE", "/api/tokens/"+strconv.FormatInt(created.ID, 10), nil); resp.StatusCode != http.StatusOK {
 			t.Fatalf("api revoke: %d", resp.StatusCode)
 		}
