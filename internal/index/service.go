@@ -66,6 +66,13 @@ type Config struct {
 	StrictRecord bool
 	// ReadAccess says who may read the index ("": ReadPublic).
 	ReadAccess ReadAccess
+	// Upstream is the proxy of upstream indexes (nil: none): names that
+	// do not exist locally are served from it (ResolveProject).
+	Upstream Upstream
+	// LocalNames is what happens when a new local project takes a name an
+	// upstream lists (dependency confusion): LocalNamesRefuse,
+	// LocalNamesAllow or LocalNamesAsk ("": ask). Unused without Upstream.
+	LocalNames LocalNamesPolicy
 	// Mailer tells users of every API token created for them, uploaders
 	// of held projects and the administrators of look-alikes (nil: the
 	// notices are only logged).

@@ -27,6 +27,18 @@ const (
 	// account disabled); project_id 0, no name. Every replica forgets the
 	// readers it cached.
 	ActionAccessChanged = "access changed"
+	// ActionSetVisibility: an Owner or an administrator made the project
+	// private or public; every replica re-renders its pages, its root
+	// and forgets its files.
+	ActionSetVisibility = "set project visibility"
+	// ActionUpstreamRefresh: a proxied project's rows changed
+	// (upstream_projects, upstream_files; project_id is the
+	// upstream_projects id): every replica re-renders it from the rows.
+	ActionUpstreamRefresh = "refresh upstream project"
+	// ActionUpstreamQuarantine and ActionUpstreamRelease: an
+	// administrator quarantined a proxied name, or released it.
+	ActionUpstreamQuarantine = "quarantine upstream project"
+	ActionUpstreamRelease    = "release upstream project"
 )
 
 // JournalEntry is one change to the index.
