@@ -35,6 +35,11 @@ type Upstream interface {
 	// served without files, with the administrator's reason.
 	Quarantine(ctx context.Context, actor *store.User, m audit.Meta, normalized, reason string) error
 	Release(ctx context.Context, actor *store.User, m audit.Meta, normalized string) error
+	// Invalidate drops what the proxy holds in memory for a name (its
+	// rendered page), so that the next read re-renders it from the rows:
+	// Cache.Follow calls it for the journal's upstream entries written by
+	// other replicas and the command line.
+	Invalidate(normalized string)
 }
 
 // LocalNamesPolicy is what happens when a new local project takes a
