@@ -310,5 +310,5 @@ func (c *NamesCheckCmd) detector(e *env) (*lookalike.Index, error) {
 	if top == 0 {
 		top = app.DefaultProtectOwnTop
 	}
-	return app.BuildDetector(e.ctx, index.New(st, nil, index.Config{}, e.log), top)
+	return app.BuildDetector(e.ctx, index.New(st, nil, index.Config{}, e.log), top, app.DefaultProtectUpstreamTop)
 }

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/lookalike"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
@@ -284,6 +286,65 @@ func TestUpstreamNamesOff(t *testing.T) {
 		f := newFixture(t, d, Config{LocalNames: LocalNamesRefuse})
 		if res := f.mustWheel(f.user("alice"), disttest.Dist{Name: "requests", Version: "1.0"}); res.Review != nil {
 			t.Fatalf("review %+v", res.Review)
+		}
+	})
+}
+
+// TestUpstreamLookalikes: the proxied projects most downloaded through
+// the index are protected names (Source upstream), ranked by their own
+// downloads and merged with the others, so that a local reqeusts is held
+// when requests is installed through the proxy.
+func TestUpstreamLookalikes(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{LookalikePolicy: LookalikeHold})
+		_, err := f.svc.SetProtectedNames(ctx, []store.ProtectedName{{Name: "numpy", Rank: 1}, {Name: "flask", Rank: 2}})
+		storetest.Must(t, err)
+		for name, n := range map[string]int64{"requests": 500, "flask": 10} {
+			var id int64
+			storetest.Must(t, f.st.DB().QueryRowContext(ctx, `INSERT INTO upstream_projects (normalized_name, name, upstream, found, checked_at, created_at)
+				VALUES ($1, $1, $2, TRUE, 0, 0) RETURNING id`, name, testUpstreamURL).Scan(&id))
+			_, err := f.st.DB().ExecContext(ctx, `INSERT INTO upstream_downloads (upstream_project_id, day, downloads) VALUES ($1, 5, $2)`, id, n)
+			storetest.Must(t, err)
+		}
+		storetest.Must(t, f.st.InTx(ctx, func(tx *store.Tx) error {
+			w, err := tx.LockDownloads(ctx)
+			if err != nil {
+				return err
+			}
+			return tx.MoveWindow(ctx, w, 1, 5)
+		}))
+		got, err := f.svc.ProtectedNames(ctx, 10, 10)
+		storetest.Must(t, err)
+		var s []string
+		for _, p := range got {
+			s = append(s, fmt.Sprintf("%s:%s:%d", p.Name, p.Source, p.Rank))
+		}
+		// requests: upstream rank 1; flask: imported 2 beats upstream 2
+		// (the first source wins a tie).
+		if strings.Join(s, " ") != "numpy:import:1 requests:upstream:1 flask:import:2" {
+			t.Fatalf("protected %v", s)
+		}
+		if got, err := f.svc.ProtectedNames(ctx, 10, 0); err != nil || len(got) != 2 {
+			t.Fatalf("without upstream names: %v, %v", got, err)
+		}
+
+		// The detector built from them holds a local reqeusts.
+		ps := make([]lookalike.Protected, len(got))
+		for i, n := range got {
+			ps[i] = lookalike.Protected{Name: n.Name, Rank: int(n.Rank), Source: n.Source}
+		}
+		ix := lookalike.New(ps, lookalike.DefaultOptions())
+		f.svc.cfg.NameCheck = func(_ context.Context, name string) (*NameMatch, error) {
+			if m, ok := ix.Check(name); ok {
+				return &NameMatch{Target: m.Target, TargetRank: m.TargetRank, Kind: m.Kind}, nil
+			}
+			return nil, nil
+		}
+		res := f.mustWheel(f.user("alice"), disttest.Dist{Name: "reqeusts", Version: "1.0"})
+		if res.Review == nil || !res.Review.Held || res.Review.Target != "requests" {
+			t.Fatalf("reqeusts: review %+v", res.Review)
 		}
 	})
 }
