@@ -141,6 +141,10 @@ func (s *Service) RemoveUpstreamRule(ctx context.Context, actor *store.User, m a
 	return removed, nil
 }
 
+// Proxying reports whether the index proxies upstream indexes
+// (Config.Upstream).
+func (s *Service) Proxying() bool { return s.cfg.Upstream != nil }
+
 // UpstreamRules returns every rule on upstream names by pattern, expired
 // ones included (an expired rule applies to nothing: UpstreamRules.Match).
 func (s *Service) UpstreamRules(ctx context.Context) (UpstreamRules, error) {
