@@ -45,11 +45,19 @@ func (s *Service) ChangeProjectCredentials(ctx context.Context, p *Principal, m 
 
 // CheckProjectName says whether a project could be created under name
 // now (valid, not prohibited, not a standard-library module, no
-// look-alike collision with an existing project): the early check of a
-// pending trusted publisher, which creates its project later, through
-// CreateProjectFor, where the rules apply again.
+// look-alike collision with an existing project, and, when local
+// projects may not take upstream names, no upstream lists it): the early
+// check of a pending trusted publisher, which creates its project later,
+// through CreateProjectFor, where the rules apply again.
 func (s *Service) CheckProjectName(ctx context.Context, name string) error {
-	return s.CheckNewName(ctx, s.store, name)
+	if err := s.CheckNewName(ctx, s.store, name); err != nil {
+		return err
+	}
+	if s.cfg.Upstream != nil && s.cfg.LocalNames == LocalNamesRefuse {
+		_, err := s.upstreamDecision(ctx, nil, name, pep.NormalizeName(name))
+		return err
+	}
+	return nil
 }
 
 // CreateProjectFor creates the named project with u as its Owner, as an

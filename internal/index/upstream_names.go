@@ -33,7 +33,8 @@ type upstreamVerdict struct {
 }
 
 // upstreamDecision asks the upstreams whether they list normalized, the
-// name of a project p's upload or pending publisher would create, and
+// name of a project p's upload or pending publisher would create (p nil:
+// an early check, which records no refusal), and
 // applies Config.LocalNames: a refusal is a problem (Invalid, or
 // Unavailable when the upstreams could not be asked under "refuse"). An
 // administrator's unexpired "local" rule for the name lets the project be
@@ -64,10 +65,8 @@ func (s *Service) upstreamDecision(ctx context.Context, p *Principal, name, norm
 	v.name = n
 	switch s.cfg.LocalNames {
 	case LocalNamesRefuse:
-		if rerr := audit.Record(ctx, s.store, s.now(), p.Meta, store.Event{UserID: p.User.ID, ProjectName: normalized,
-			ActorID: p.actorID(), Tag: audit.UpstreamNameRefused},
-			map[string]any{"by": p.Name(), "upstream": n.Upstream, "unknown": n.Unknown}); rerr != nil {
-			s.log.ErrorContext(ctx, "record upstream name refusal", "project", normalized, "err", rerr)
+		if p != nil {
+			s.recordUpstreamRefusal(ctx, p, normalized, n)
 		}
 		if n.Unknown {
 			e := problem.Errorf(problem.Unavailable, "Could not check the upstream index for '%s'; retry.", name)
@@ -86,6 +85,17 @@ func (s *Service) upstreamDecision(ctx context.Context, p *Principal, name, norm
 		v.hold = true
 	}
 	return v, nil
+}
+
+// recordUpstreamRefusal records that p was refused a new project of an
+// upstream's name.
+func (s *Service) recordUpstreamRefusal(ctx context.Context, p *Principal, normalized string, n UpstreamName) {
+	err := audit.Record(ctx, s.store, s.now(), p.Meta, store.Event{UserID: p.User.ID, ProjectName: normalized,
+		ActorID: p.actorID(), Tag: audit.UpstreamNameRefused},
+		map[string]any{"by": p.Name(), "upstream": n.Upstream, "unknown": n.Unknown})
+	if err != nil {
+		s.log.ErrorContext(ctx, "record upstream name refusal", "project", normalized, "err", err)
+	}
 }
 
 // upstreamHold puts a project just created under an upstream's name in

@@ -168,6 +168,13 @@ func testUpstreamNames(t *testing.T, d store.Dialect, policy LocalNamesPolicy, v
 		if exists("offline") {
 			t.Fatal("project created while the upstream was down")
 		}
+		// A pending publisher is told at once.
+		if err := f.svc.CheckProjectName(ctx, "Requests"); problem.KindOf(err) != problem.Invalid {
+			t.Fatalf("early check of an upstream name: %v", err)
+		}
+		if err := f.svc.CheckProjectName(ctx, "theirs-not"); err != nil {
+			t.Fatalf("early check of a free name: %v", err)
+		}
 		// An administrator's decision lets it through.
 		if _, err := f.svc.AddUpstreamRule(ctx, nil, audit.Meta{}, store.UpstreamRule{Pattern: "Requests", Action: store.RuleLocal}); err != nil {
 			t.Fatal(err)
