@@ -84,6 +84,9 @@ type Config struct {
 	// ProtectOwnTop most-downloaded projects, rebuilt every
 	// ProtectRefresh; tests may give another). ProtectOwnTop 0 is
 	// DefaultProtectOwnTop; below 0, only the imported list is protected.
+	// ProtectUpstreamTop is how many proxied projects, the most
+	// downloaded through the index, are protected too (0:
+	// DefaultProtectUpstreamTop; below 0: none).
 	LookalikePolicy index.LookalikePolicy
 	NameCheck       index.NameCheck
 	// ReadAccess says who reads the index ("": index.ReadPublic), and
@@ -91,6 +94,7 @@ type Config struct {
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
 	ProtectOwnTop      int
+	ProtectUpstreamTop int
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config
@@ -229,6 +233,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if cfg.ProtectOwnTop == 0 {
 		cfg.ProtectOwnTop = DefaultProtectOwnTop
 	}
+	if cfg.ProtectUpstreamTop == 0 {
+		cfg.ProtectUpstreamTop = DefaultProtectUpstreamTop
+	}
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = max(2, runtime.NumCPU())
 	}
@@ -253,7 +260,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	nameCheck := cfg.NameCheck
 	if nameCheck == nil && cfg.LookalikePolicy != index.LookalikeOff {
-		a.detector = &detector{ownTop: cfg.ProtectOwnTop, log: log}
+		a.detector = &detector{ownTop: cfg.ProtectOwnTop, upstreamTop: cfg.ProtectUpstreamTop, log: log}
 		nameCheck = a.detector.check
 	}
 	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
