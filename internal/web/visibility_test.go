@@ -12,6 +12,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
@@ -304,6 +305,88 @@ func TestProjectVisibility(t *testing.T) {
 		}
 		if !slices.Contains(tags, audit.ProjectPrivate) || !slices.Contains(tags, audit.ProjectPublic) {
 			t.Errorf("events of beta: %v", tags)
+		}
+	})
+}
+
+// TestPrivateFileRedirect: with --storage-redirect, a private project's
+// files are redirected for its readers only (a private redirect), and
+// everybody else gets the 404 without a URL of the store being made.
+func TestPrivateFileRedirect(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		var ps *presigningFS
+		s := newTestServerWith(t, d, serverConfig{
+			Blobs:           func(fs *blob.FS) blob.Store { ps = newPresigningFS(t, fs); return ps },
+			StorageRedirect: 5 * time.Minute,
+		})
+		alice, tok := s.user("alice")
+		_, eve := s.user("eve")
+		dist := disttest.Dist{Name: "demo", Version: "1.0"}
+		s.uploadDist(tok, dist, false)
+		storetest.Must(t, s.idx.SetVisibility(context.Background(), &index.Principal{User: alice}, audit.Meta{}, "demo", index.VisibilityPrivate))
+		ps.takeCalls()
+		for _, path := range []string{fileURL(dist), fileURL(dist) + ".metadata"} {
+			for _, c := range []struct {
+				who, token string
+				want       int
+			}{{"anonymous", "", http.StatusNotFound}, {"stranger", eve, http.StatusNotFound}, {"owner", tok, http.StatusFound}} {
+				req, _ := http.NewRequest("GET", s.URL+path, nil)
+				if c.token != "" {
+					req.SetBasicAuth("__token__", c.token)
+				}
+				resp, body := s.do(req)
+				calls := ps.takeCalls()
+				if resp.StatusCode != c.want {
+					t.Fatalf("%s as %s: %d, want %d\n%s", path, c.who, resp.StatusCode, c.want, body)
+				}
+				cc, vary := resp.Header.Get("Cache-Control"), resp.Header.Get("Vary")
+				switch c.want {
+				case http.StatusNotFound:
+					if len(calls) != 0 || resp.Header.Get("Location") != "" || cc != "no-store" {
+						t.Errorf("%s as %s: presigned %v, Location %q, Cache-Control %q", path, c.who, calls, resp.Header.Get("Location"), cc)
+					}
+				default:
+					if len(calls) != 1 || !strings.HasPrefix(cc, "private") || !strings.Contains(vary, "Authorization") {
+						t.Errorf("%s as %s: presigned %v, Cache-Control %q, Vary %q", path, c.who, calls, cc, vary)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestPrivateProjectOnPrivateIndex: with authenticated reads, a private
+// project is read by its collaborators' tokens only, though every
+// signed-in reader reads the others.
+func TestPrivateProjectOnPrivateIndex(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newPrivateIndex(t, d, index.ReadAuthenticated)
+		storetest.Must(t, s.idx.SetVisibility(context.Background(), &index.Principal{User: s.owner}, audit.Meta{}, "beta", index.VisibilityPrivate))
+		dan, _ := s.user("dan")
+		danRead, _ := s.readToken(dan, time.Time{})
+		oliveRead, _ := s.readToken(s.owner, time.Time{})
+		for _, c := range []struct {
+			who, token string
+			beta       int
+		}{{"another user's read token", danRead, http.StatusNotFound}, {"the Owner's read token", oliveRead, http.StatusOK}} {
+			get := func(path string) (*http.Response, string) {
+				req, _ := http.NewRequest("GET", s.URL+path, nil)
+				req.SetBasicAuth("__token__", c.token)
+				resp, body := s.do(req)
+				return resp, string(body)
+			}
+			if resp, _ := get("/simple/alpha/"); resp.StatusCode != http.StatusOK {
+				t.Errorf("alpha as %s: %d", c.who, resp.StatusCode)
+			}
+			if resp, _ := get("/simple/beta/"); resp.StatusCode != c.beta {
+				t.Errorf("beta as %s: %d, want %d", c.who, resp.StatusCode, c.beta)
+			}
+			resp, body := get("/simple/")
+			if !strings.Contains(body, "alpha") || strings.Contains(body, "beta") != (c.beta == http.StatusOK) || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
+				t.Errorf("root as %s: %q\n%s", c.who, resp.Header.Get("Cache-Control"), body)
+			}
 		}
 	})
 }
