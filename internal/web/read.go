@@ -12,13 +12,14 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// Reads of a private index (--read-access authenticated): who reads is
-// decided once per request, before the mux (readGate), and the handlers
-// ask the index whether that reader may read the project at hand
-// (index.Service.CanRead), before any validator is looked at, so that a
-// 304 or an ETag never tells a reader who may not read about a project.
-// The caching headers of every read answer come from cachePolicy: an
-// answer that depends on who asks is never shareable.
+// Reads of a private index (--read-access authenticated) and of private
+// projects (on any index): who reads is decided once per request, before
+// the mux (readGate), and the handlers ask the index whether that reader
+// may read the project at hand (index.Service.CanRead), before any
+// validator is looked at, so that a 304 or an ETag never tells a reader
+// who may not read about a project. The caching headers of every read
+// answer come from cachePolicy: an answer that depends on who asks is
+// never shareable.
 
 // readKind is how readGate treats a path.
 type readKind int
