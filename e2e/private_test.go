@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -179,14 +180,24 @@ func privateIndex(t *testing.T, opts serverOptions) {
 // private index's pages and files, read with a token, are never served
 // from the cache, and an anonymous request through it gets the 401, never
 // a cached answer; the public index's page is a cache hit the second
-// time, which shows the test sees caching at all. The cache does not
-// depend on the database: SQLite only.
+// time, which shows the test sees caching at all. On the public index a
+// project made private is installed by pip through the cache with its
+// Owner's token in the index URL, and then an anonymous request of any
+// of its reads through the cache gets 404, never a cache hit, and the
+// project list the cache keeps for everybody does not name it. The cache
+// does not depend on the database: SQLite only.
 func TestPrivateIndexBehindCache(t *testing.T) {
 	requireTool(t, "/usr/sbin/nginx", "nginx-light")
 	requireTool(t, debTwine, "twine")
 	d := pythonDists(t)
 	private := startServer(t, serverOptions{Args: []string{"--read-access=authenticated"}})
-	public := startServer(t, serverOptions{})
+	// The public index is read through the cache, which is its base URL
+	// (the file URLs of its pages are absolute): its URL is the cache's.
+	publicAddr, publicCacheAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	public := startServer(t, serverOptions{Args: []string{"--follow-interval=" + followInterval.String(),
+		"--addr", publicAddr, "--base-url", "http://" + publicCacheAddr}})
+	privateCache := startCachingProxy(t, freeLoopbackAddr(t), private.URL)
+	publicCache := startCachingProxy(t, publicCacheAddr, "http://"+publicAddr)
 	tokens := map[*server]string{}
 	for _, s := range []*server{private, public} {
 		s.createUser(t, "olive")
@@ -195,7 +206,6 @@ func TestPrivateIndexBehindCache(t *testing.T) {
 			t.Fatalf("twine upload: exit %d\n%s", r.Code, r.Out)
 		}
 	}
-	privateCache, publicCache := startCachingProxy(t, private.URL), startCachingProxy(t, public.URL)
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+tokens[private]))
 	file := "/files/" + sha256File(t, d.Dep.Wheel) + "/" + filepath.Base(d.Dep.Wheel)
 
@@ -226,22 +236,85 @@ func TestPrivateIndexBehindCache(t *testing.T) {
 	if status, cache := get(publicCache, "/simple/cheese-dep/"); status != http.StatusOK || cache != "HIT" {
 		t.Errorf("public page through the cache the second time: %d, X-Cache %q, want a HIT", status, cache)
 	}
+
+	// A private project on the public index (made so from the command
+	// line: the server follows within the follow interval).
+	if r := twineUpload(t, public, tokens[public], d.FooBar.Files()...); r.Code != 0 {
+		t.Fatalf("twine upload: exit %d\n%s", r.Code, r.Out)
+	}
+	public.admin(t, "project", "visibility", "foo-bar-baz", "private")
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if status, _ := get("http://"+publicAddr, "/simple/foo-bar-baz/"); status == http.StatusNotFound {
+			t.Logf("the server hid the project made private from the command line within %s", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the project made private is still read anonymously after 10s")
+		}
+	}
+	host := strings.TrimPrefix(publicCache, "http://")
+	v := newVenv(t)
+	r := v.pip(t, "install", "--no-deps", "--no-cache-dir", "--index-url", "http://__token__:"+tokens[public]+"@"+host+"/simple/", "foo-bar-baz")
+	if r.Code != 0 || !installedFooBar.MatchString(r.Out) {
+		t.Fatalf("pip install of the private project through the cache with its Owner's token: exit %d\n%s", r.Code, r.Out)
+	}
+	fooFile := "/files/" + sha256File(t, d.FooBar.Wheel) + "/" + filepath.Base(d.FooBar.Wheel)
+	publicAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+tokens[public]))
+	for _, path := range []string{"/simple/foo-bar-baz/", "/pypi/foo-bar-baz/json", "/pypi/foo-bar-baz/1.0/json", fooFile, fooFile + ".metadata"} {
+		if status, cache := get(publicCache, path, "Authorization", publicAuth); status != http.StatusOK || cache == "HIT" {
+			t.Errorf("GET %s with the Owner's token through the cache: %d, X-Cache %s (a private answer must not be kept)", path, status, cache)
+		}
+		for range 2 {
+			if status, cache := get(publicCache, path); status != http.StatusNotFound || cache == "HIT" {
+				t.Errorf("anonymous GET %s of the private project through the cache: %d, X-Cache %s, want a 404, never a cached answer", path, status, cache)
+			}
+		}
+	}
+	// The list everybody reads may be kept, but never names it; the
+	// Owner's list names it and is never kept.
+	for range 2 {
+		req, _ := http.NewRequest("GET", publicCache+"/simple/", nil)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || strings.Contains(string(body), "foo-bar-baz") || !strings.Contains(string(body), "cheese-dep") {
+			t.Errorf("anonymous project list through the cache: %d, X-Cache %s\n%s", resp.StatusCode, resp.Header.Get("X-Cache"), body)
+		}
+		req.Header.Set("Authorization", publicAuth)
+		if resp, err = httpClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "foo-bar-baz") || resp.Header.Get("X-Cache") == "HIT" {
+			t.Errorf("the Owner's project list through the cache: %d, X-Cache %s\n%s", resp.StatusCode, resp.Header.Get("X-Cache"), body)
+		}
+	}
 }
 
-// startCachingProxy starts nginx on a free loopback port as a caching
-// reverse proxy of upstream that keeps every 200 for 10 minutes unless
-// the answer's headers forbid it (proxy_cache honours Cache-Control
-// private and no-store, Set-Cookie and Vary), and tells the cache's
-// verdict in X-Cache. It stops when the test ends.
-func startCachingProxy(t *testing.T, upstream string) string {
+// freeLoopbackAddr returns a loopback address (127.0.0.1:PORT) that was
+// free a moment ago.
+func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startCachingProxy starts nginx on addr as a caching reverse proxy of
+// upstream that keeps every 200 for 10 minutes unless the answer's
+// headers forbid it (proxy_cache honours Cache-Control private and
+// no-store, Set-Cookie and Vary), and tells the cache's verdict in
+// X-Cache. It stops when the test ends.
+func startCachingProxy(t *testing.T, addr, upstream string) string {
+	t.Helper()
+	dir := t.TempDir()
 	conf := `daemon off;
 master_process off;
 pid ` + dir + `/nginx.pid;

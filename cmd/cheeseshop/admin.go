@@ -29,7 +29,7 @@ type AdminCmd struct {
 	Downloads  AdminDownloadsCmd  `cmd:"" help:"Import download counts from access logs."`
 	Promo      AdminPromoCmd      `cmd:"" help:"Manage the promo codes of the security-key giveaway."`
 	Stats      AdminStatsCmd      `cmd:"" help:"Record the public two-factor statistics."`
-	Project    AdminProjectCmd    `cmd:"" help:"Quarantine projects and release them (PEP 792)."`
+	Project    AdminProjectCmd    `cmd:"" help:"Quarantine projects and release them (PEP 792); make them private or public."`
 	Reports    AdminReportsCmd    `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
 	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
 	Upstream   AdminUpstreamCmd   `cmd:"" help:"Rules on the names of the upstream indexes (--upstream): allow, deny, local projects, break glasses of the minimum release age."`

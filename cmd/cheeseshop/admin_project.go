@@ -8,10 +8,12 @@ import (
 	"cheeseshop/internal/index"
 )
 
-// AdminProjectCmd groups the commands about a project's status.
+// AdminProjectCmd groups the commands about a project's status and
+// visibility.
 type AdminProjectCmd struct {
 	Quarantine ProjectQuarantineCmd `cmd:"" help:"Quarantine a project: none of its files is served, no upload or change is accepted, nothing is deleted. Running servers follow within --follow-interval."`
 	Release    ProjectReleaseCmd    `cmd:"" help:"Release a project from quarantine: it gets back the status it had, and its files are served again."`
+	Visibility ProjectVisibilityCmd `cmd:"" help:"Make a project private (read only by its collaborators and the administrators; 404 for everybody else) or public. Running servers follow within --follow-interval."`
 }
 
 // projectMailFlags are the email settings of the project commands, which
@@ -55,6 +57,27 @@ func (c *ProjectReleaseCmd) Run(e *env) error {
 		fmt.Fprintf(e.stdout, "released %s from quarantine: its files are served again; its Owners were told\n", c.Name)
 		return nil
 	})
+}
+
+// ProjectVisibilityCmd makes a project private or public.
+type ProjectVisibilityCmd struct {
+	Name       string `arg:"" help:"Project name (any spelling)."`
+	Visibility string `arg:"" enum:"public,private" help:"public or private."`
+}
+
+// Run implements the command.
+func (c *ProjectVisibilityCmd) Run(e *env) error {
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx := index.New(st, nil, index.Config{}, e.log)
+	if err := idx.SetVisibility(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name, c.Visibility); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s is %s\n", c.Name, c.Visibility)
+	return nil
 }
 
 // withProjectIndex runs fn with the index of the data directory and

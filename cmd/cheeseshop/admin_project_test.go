@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,51 @@ func TestAdminProjectQuarantine(t *testing.T) {
 		if strings.Join(subjects, "|") != "Demo is quarantined|Demo is released from quarantine" &&
 			strings.Join(subjects, "|") != "Demo is released from quarantine|Demo is quarantined" {
 			t.Errorf("emails: %q", subjects)
+		}
+	})
+}
+
+func TestAdminProjectVisibility(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		dataDir, dbURL := t.TempDir(), storetest.URL(t, d)
+		args := func(a ...string) []string {
+			return append(append([]string{}, a...), "--data", dataDir, "--database", dbURL)
+		}
+		st, err := store.Open(ctx, dbURL)
+		storetest.Must(t, err)
+		defer st.Close()
+		storetest.Must(t, st.Migrate(ctx))
+		p := &store.Project{Name: "Demo", NormalizedName: "demo", UltraName: "dem0", CreatedAt: time.Now()}
+		storetest.Must(t, st.CreateProject(ctx, p))
+		visibility := func() string {
+			t.Helper()
+			p, err := st.ProjectByName(ctx, "demo")
+			storetest.Must(t, err)
+			return p.Visibility
+		}
+		code, out, errs := cli(t, "", args("admin", "project", "visibility", "DEMO", "private")...)
+		if code != 0 || !strings.Contains(out, "DEMO is private") || visibility() != store.VisibilityPrivate {
+			t.Fatalf("private: %d %q %q, %s", code, out, errs, visibility())
+		}
+		if code, _, errs := cli(t, "", args("admin", "project", "visibility", "demo", "secret")...); code == 0 || !strings.Contains(errs, "must be one of") {
+			t.Errorf("visibility secret: %d %q", code, errs)
+		}
+		if code, _, errs := cli(t, "", args("admin", "project", "visibility", "nope", "public")...); code == 0 || !strings.Contains(errs, "No project named 'nope'") {
+			t.Errorf("visibility of an unknown project: %d %q", code, errs)
+		}
+		if code, _, errs := cli(t, "", args("admin", "project", "visibility", "demo", "public")...); code != 0 || visibility() != store.VisibilityPublic {
+			t.Errorf("public: %d %q, %s", code, errs, visibility())
+		}
+		evs, err := st.ProjectEvents(ctx, p.ID, 10)
+		storetest.Must(t, err)
+		var tags []string
+		for _, e := range evs {
+			tags = append(tags, e.Tag)
+		}
+		if !slices.Contains(tags, audit.ProjectPrivate) || !slices.Contains(tags, audit.ProjectPublic) {
+			t.Errorf("events: %v", tags)
 		}
 	})
 }

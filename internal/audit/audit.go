@@ -83,6 +83,11 @@ const (
 	Project2FANotRequired = "project:two_factor:not_required"
 	MandateRefused        = "project:two_factor:refused"
 
+	// An Owner or an administrator makes a project private (read only by
+	// its collaborators and the administrators) or public again.
+	ProjectPrivate = "project:visibility:private"
+	ProjectPublic  = "project:visibility:public"
+
 	// A project created under a look-alike of a protected name: held
 	// out of the index, or published and flagged; then an
 	// administrator's decision.

@@ -47,15 +47,17 @@ type Cache struct {
 	rootMu    sync.Mutex
 	rootCost  atomic.Int64 // nanoseconds the last root build took
 
+	variants rootVariants // the lists of readers of private projects (RootFor)
+
 	filesMu sync.RWMutex
-	files   map[string]*store.File // downloads: filename → row
+	files   map[string]*FileEntry // downloads: filename → row
 
 	serial atomic.Int64   // newest journal entry applied
 	seen   map[int64]bool // journal entries applied within the window; Follow's goroutine only
 }
 
 func newCache(s *Service) *Cache {
-	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), maxBytes: s.cfg.CacheBytes, files: make(map[string]*store.File), seen: make(map[int64]bool)}
+	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), maxBytes: s.cfg.CacheBytes, files: make(map[string]*FileEntry), seen: make(map[int64]bool)}
 	c.rootDirty.Store(true)
 	return c
 }
@@ -89,11 +91,25 @@ func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 // maxCachedFiles bounds the file-lookup cache.
 const maxCachedFiles = 200_000
 
+// FileEntry is a published file, with what a read decides on of its
+// project.
+type FileEntry struct {
+	*store.File
+	ProjectName string // normalized
+	Visibility  string
+}
+
+// Project returns the file's project as far as CanRead and Shareable
+// need it.
+func (f *FileEntry) Project() *store.Project {
+	return &store.Project{ID: f.ProjectID, NormalizedName: f.ProjectName, Visibility: f.Visibility}
+}
+
 // File returns a published file by name, from memory when it can. Files
-// never change; only their removal, or their project's quarantine,
-// invalidates this cache. The files of a quarantined project, or of one
-// held for review, are not found.
-func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) {
+// never change; only their removal, or their project's quarantine or
+// change of visibility, invalidates this cache. The files of a
+// quarantined project, or of one held for review, are not found.
+func (c *Cache) File(ctx context.Context, filename string) (*FileEntry, error) {
 	c.filesMu.RLock()
 	f := c.files[filename]
 	c.filesMu.RUnlock()
@@ -103,11 +119,11 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	c.mu.RLock()
 	gen := c.gen
 	c.mu.RUnlock()
-	f, err := c.svc.store.FileByFilename(ctx, filename)
+	row, err := c.svc.store.FileByFilename(ctx, filename)
 	if err != nil {
 		return nil, err
 	}
-	proj, err := c.svc.store.ProjectByID(ctx, f.ProjectID)
+	proj, err := c.svc.store.ProjectByID(ctx, row.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +132,12 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 	}
 	// The files of a project held for review are not published; being
 	// left out of this cache, they appear at its approval.
-	if held, err := c.svc.store.IsHeld(ctx, f.ProjectID); err != nil {
+	if held, err := c.svc.store.IsHeld(ctx, row.ProjectID); err != nil {
 		return nil, err
 	} else if held {
 		return nil, fmt.Errorf("index: file %s is held for review: %w", filename, store.ErrNotFound)
 	}
+	f = &FileEntry{File: row, ProjectName: proj.NormalizedName, Visibility: proj.Visibility}
 	c.mu.RLock()
 	unchanged := c.gen == gen
 	c.mu.RUnlock()
@@ -136,7 +153,7 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 }
 
 // forgetFiles empties the file-lookup cache: a file or project was
-// removed, or a project quarantined.
+// removed, or a project quarantined or made private or public.
 func (c *Cache) forgetFiles() {
 	c.filesMu.Lock()
 	clear(c.files)
@@ -254,10 +271,25 @@ func (c *Cache) buildRoot(ctx context.Context) (*RootPage, error) {
 	if err != nil {
 		return nil, err
 	}
+	anyPrivate, err := c.svc.store.AnyPrivateProject(ctx)
+	if err != nil {
+		return nil, err
+	}
 	slices.SortFunc(names, func(a, b store.ProjectName) int { return strings.Compare(a.Normalized, b.Normalized) })
-	p := &RootPage{Projects: len(names), Serial: serial, BuiltAt: time.Now()}
+	p, err := renderRoot(names, serial)
+	if err != nil {
+		return nil, err
+	}
+	p.AnyPrivate = anyPrivate
+	return p, nil
+}
+
+// renderRoot renders the project list of names (sorted), gzipped too.
+func renderRoot(names []store.ProjectName, serial int64) (*RootPage, error) {
+	p := &RootPage{Projects: len(names), Serial: serial, BuiltAt: time.Now(), names: names}
 	p.HTML = newPage(renderRootHTML(names, serial))
 	p.JSON = newPage(renderRootJSON(names, serial))
+	var err error
 	if p.HTMLGzip, err = gzipBytes(p.HTML.Body); err != nil {
 		return nil, err
 	}
@@ -265,6 +297,58 @@ func (c *Cache) buildRoot(ctx context.Context) (*RootPage, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// maxRootVariants bounds the project lists kept for readers of private
+// projects: one per set of private projects read, so few.
+const maxRootVariants = 32
+
+// rootVariants keeps the project lists of readers of private projects,
+// by Reader.key, the least recently used dropped first. A list is good
+// while it was built on the current list of public projects and no
+// access changed since.
+type rootVariants struct {
+	mu      sync.Mutex
+	entries map[string]*rootVariant
+	order   []string // least recently used first
+}
+
+type rootVariant struct {
+	page, base *RootPage
+	gen        uint64 // of the readers' cache
+}
+
+func (v *rootVariants) get(key string, base *RootPage, gen uint64) *RootPage {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e := v.entries[key]
+	if e == nil || e.base != base || e.gen != gen {
+		return nil
+	}
+	v.touch(key)
+	return e.page
+}
+
+func (v *rootVariants) put(key string, page, base *RootPage, gen uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.entries == nil {
+		v.entries = make(map[string]*rootVariant)
+	}
+	if _, ok := v.entries[key]; !ok && len(v.entries) >= maxRootVariants {
+		delete(v.entries, v.order[0])
+		v.order = v.order[1:]
+	}
+	v.entries[key] = &rootVariant{page: page, base: base, gen: gen}
+	v.touch(key)
+}
+
+// touch makes key the most recently used; v.mu must be held.
+func (v *rootVariants) touch(key string) {
+	if i := slices.Index(v.order, key); i >= 0 {
+		v.order = slices.Delete(v.order, i, i+1)
+	}
+	v.order = append(v.order, key)
 }
 
 func gzipBytes(b []byte) ([]byte, error) {
@@ -334,9 +418,10 @@ func (c *Cache) catchUp(ctx context.Context) error {
 				high = max(high, e.ID)
 				continue
 			}
-			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject
+			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject || e.Action == store.ActionSetVisibility
 			c.Invalidate(e.NormalizedName, root)
-			if e.Action == store.ActionRemoveFile || e.Action == store.ActionRemoveProject || e.Action == store.ActionQuarantine {
+			switch e.Action {
+			case store.ActionRemoveFile, store.ActionRemoveProject, store.ActionQuarantine, store.ActionSetVisibility:
 				c.forgetFiles()
 			}
 			high = max(high, e.ID)

@@ -135,12 +135,16 @@ func (s *Service) DeleteProject(ctx context.Context, p *Principal, m audit.Meta,
 		if _, err := tx.AddJournal(ctx, proj.ID, proj.NormalizedName, store.ActionRemoveProject, s.now()); err != nil {
 			return err
 		}
+		if err := s.accessChanged(ctx, tx); err != nil {
+			return err
+		}
 		normalized = proj.NormalizedName
 		return s.projectEvent(ctx, tx, p, m, proj, audit.ProjectDeleted, 0, nil)
 	})
 	if err != nil {
 		return wrap(err, "delete project %s", project)
 	}
+	s.AccessChanged()
 	s.cache.Invalidate(normalized, true)
 	s.cache.forgetFiles()
 	return nil

@@ -92,7 +92,7 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 
 // answerInvitation accepts or declines p's invitation to the project.
 func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Meta, project string, accept bool) error {
-	return s.writeTx(ctx, p, m, func(tx *store.Tx) error {
+	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
 		proj, err := lockedProject(ctx, tx, project)
 		if err != nil {
 			return err
@@ -129,9 +129,17 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 			if err := tx.AddRole(ctx, proj.ID, p.User.ID, inv.Role, s.now()); err != nil {
 				return err
 			}
+			// A new collaborator reads the project if it is private.
+			if err := s.accessChanged(ctx, tx); err != nil {
+				return err
+			}
 		}
 		return s.projectEvent(ctx, tx, p, m, proj, tag, p.User.ID, map[string]any{"user": p.User.Username, "role": inv.Role})
 	})
+	if err == nil && accept {
+		s.AccessChanged()
+	}
+	return err
 }
 
 // inviterStillOwner refuses an invitation whose inviter no longer holds
@@ -217,8 +225,14 @@ func (s *Service) ChangeRole(ctx context.Context, p *Principal, m audit.Meta, pr
 		if err := tx.SetRole(ctx, proj.ID, u.ID, role); err != nil {
 			return err
 		}
+		if err := s.accessChanged(ctx, tx); err != nil {
+			return err
+		}
 		return s.projectEvent(ctx, tx, p, m, proj, audit.RoleChanged, u.ID, map[string]any{"user": u.Username, "role": role, "old": old})
 	})
+	if err == nil {
+		s.AccessChanged()
+	}
 	return wrap(err, "change role of %s on %s", username, project)
 }
 
@@ -236,6 +250,9 @@ func (s *Service) RemoveCollaborator(ctx context.Context, p *Principal, m audit.
 		}
 		return s.removeRole(ctx, tx, p, m, proj, u, role)
 	})
+	if err == nil {
+		s.AccessChanged()
+	}
 	return wrap(err, "remove %s from %s", username, project)
 }
 
@@ -257,6 +274,9 @@ func (s *Service) LeaveProject(ctx context.Context, p *Principal, m audit.Meta, 
 		}
 		return s.removeRole(ctx, tx, p, m, proj, p.User, role)
 	})
+	if err == nil {
+		s.AccessChanged()
+	}
 	return wrap(err, "leave %s", project)
 }
 
@@ -265,6 +285,11 @@ func (s *Service) removeRole(ctx context.Context, tx *store.Tx, p *Principal, m 
 		return err
 	}
 	if err := tx.RemoveRole(ctx, proj.ID, u.ID); err != nil {
+		return err
+	}
+	// A former collaborator no longer reads the project if it is private;
+	// the caller calls AccessChanged once tx committed.
+	if err := s.accessChanged(ctx, tx); err != nil {
 		return err
 	}
 	return s.projectEvent(ctx, tx, p, m, proj, audit.RoleRemoved, u.ID, map[string]any{"user": u.Username, "role": role})

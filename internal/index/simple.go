@@ -198,4 +198,13 @@ type RootPage struct {
 	Projects           int
 	Serial             int64
 	BuiltAt            time.Time
+	// Personal is set on a list made for one reader (one who reads
+	// private projects, or a scoped token with authenticated reads): no
+	// shared cache may keep it.
+	Personal bool
+	// AnyPrivate is set on the list everybody reads when some project is
+	// private: its readers get another list, so a shared cache must key
+	// it on their credentials (Vary).
+	AnyPrivate bool
+	names      []store.ProjectName // the list, sorted, for the variants (RootFor)
 }

@@ -182,7 +182,7 @@ func (v *ProjectView) Release(version string) *ReleaseView {
 }
 
 // File returns a published file by name.
-func (s *Service) File(ctx context.Context, filename string) (*store.File, error) {
+func (s *Service) File(ctx context.Context, filename string) (*FileEntry, error) {
 	return s.cache.File(ctx, filename)
 }
 

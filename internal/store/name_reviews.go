@@ -44,8 +44,9 @@ const notHeld = `NOT EXISTS (SELECT 1 FROM name_reviews nr WHERE nr.project_id =
 // response. No root index response changes are proposed by this PEP." A
 // quarantined project's own page says it is quarantined and offers no
 // file ("The index MUST NOT offer any distributions of the project for
-// download").
-const listed = notHeld + ` AND p.status <> '` + StatusQuarantined + `'`
+// download"). Private projects are listed nowhere but in the simple
+// root of their readers (PrivateProjectNames).
+const listed = notHeld + ` AND p.status <> '` + StatusQuarantined + `' AND ` + notPrivate
 
 // AddNameReview puts a project in the review queue.
 func (q q) AddNameReview(ctx context.Context, r *NameReview) error {

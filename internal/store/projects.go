@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,13 +33,27 @@ type Project struct {
 	PriorStatus, PriorStatusReason string
 	// StatusChangedAt is when the status last changed (zero: never).
 	StatusChangedAt time.Time
+	// Visibility is VisibilityPublic or VisibilityPrivate: a private
+	// project is read only by its collaborators and the administrators,
+	// and listed nowhere else.
+	Visibility string
 }
+
+// Visibilities of a project.
+const (
+	VisibilityPublic  = "public"
+	VisibilityPrivate = "private"
+)
+
+// Private reports whether the project is read only by its collaborators
+// and the administrators.
+func (p *Project) Private() bool { return p.Visibility == VisibilityPrivate }
 
 // Critical reports whether the project is critical.
 func (p *Project) Critical() bool { return !p.CriticalSince.IsZero() }
 
 const projectColumns = `id, name, normalized_name, ultranormalized_name, total_size, last_serial, created_at, critical_since, require_2fa, ` +
-	`status, status_reason, prior_status, prior_status_reason, status_changed_at`
+	`status, status_reason, prior_status, prior_status_reason, status_changed_at, visibility`
 
 // prefixed qualifies each of a comma-separated list of columns.
 func prefixed(prefix, columns string) string {
@@ -54,7 +69,7 @@ func scanProject(row interface{ Scan(...any) error }) (*Project, error) {
 	var created int64
 	var critical, changed sql.NullInt64
 	if err := row.Scan(&p.ID, &p.Name, &p.NormalizedName, &p.UltraName, &p.TotalSize, &p.LastSerial, &created, &critical, &p.Require2FA,
-		&p.Status, &p.StatusReason, &p.PriorStatus, &p.PriorStatusReason, &changed); err != nil {
+		&p.Status, &p.StatusReason, &p.PriorStatus, &p.PriorStatusReason, &changed, &p.Visibility); err != nil {
 		return nil, notFound(err)
 	}
 	p.CreatedAt = fromMicros(created)
@@ -102,7 +117,8 @@ func (q q) CreateProject(ctx context.Context, p *Project) error {
 		return fmt.Errorf("store: create project %q: %w", p.Name, err)
 	}
 	p.ID = id
-	p.Status = StatusActive // the column's default
+	p.Status = StatusActive // the columns' defaults
+	p.Visibility = VisibilityPublic
 	return nil
 }
 
@@ -123,14 +139,61 @@ type ProjectName struct {
 	LastSerial       int64
 }
 
-// ListProjectNames returns every published project (none held for
-// review), ordered by normalized name.
+// ListProjectNames returns every published public project (none held
+// for review, none private), ordered by normalized name: the root of the
+// simple index that everybody reads.
 func (q q) ListProjectNames(ctx context.Context) ([]ProjectName, error) {
-	return queryAll(ctx, q.db, "list projects", func(row scanner) (ProjectName, error) {
-		var p ProjectName
-		err := row.Scan(&p.Name, &p.Normalized, &p.LastSerial)
-		return p, err
-	}, `SELECT p.name, p.normalized_name, p.last_serial FROM projects p WHERE `+notHeld)
+	return queryAll(ctx, q.db, "list projects", scanProjectName,
+		`SELECT p.name, p.normalized_name, p.last_serial FROM projects p WHERE `+notHeld+` AND `+notPrivate)
+}
+
+// PrivateProjectNames returns the published private projects among ids,
+// ordered by normalized name: what a reader of them adds to the root.
+func (q q) PrivateProjectNames(ctx context.Context, ids []int64) ([]ProjectName, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, args := idList(ids)
+	return queryAll(ctx, q.db, "list private projects", scanProjectName,
+		`SELECT p.name, p.normalized_name, p.last_serial FROM projects p WHERE p.id IN (`+list+`) AND `+notHeld+
+			` AND p.visibility = '`+VisibilityPrivate+`' ORDER BY p.normalized_name`, args...)
+}
+
+func scanProjectName(row scanner) (ProjectName, error) {
+	var p ProjectName
+	err := row.Scan(&p.Name, &p.Normalized, &p.LastSerial)
+	return p, err
+}
+
+// notPrivate is the condition, on projects p, that anybody may read the
+// project.
+const notPrivate = `p.visibility <> '` + VisibilityPrivate + `'`
+
+// PrivateProjectIDs returns the IDs of every private project, sorted:
+// what an administrator reads beyond the public ones.
+func (q q) PrivateProjectIDs(ctx context.Context) ([]int64, error) {
+	return queryAll(ctx, q.db, "private projects", scanID,
+		`SELECT id FROM projects WHERE visibility = '`+VisibilityPrivate+`' ORDER BY id`)
+}
+
+// AnyPrivateProject reports whether some project is private.
+func (q q) AnyPrivateProject(ctx context.Context) (bool, error) {
+	var one int
+	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE visibility = '`+VisibilityPrivate+`' LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("store: any private project: %w", err)
+	}
+	return true, nil
+}
+
+// SetProjectVisibility sets a project's visibility.
+func (q q) SetProjectVisibility(ctx context.Context, projectID int64, visibility string) error {
+	if _, err := q.db.ExecContext(ctx, `UPDATE projects SET visibility = $2 WHERE id = $1`, projectID, visibility); err != nil {
+		return fmt.Errorf("store: set visibility of project %d: %w", projectID, err)
+	}
+	return nil
 }
 
 // CountProjects returns the number of projects.
@@ -176,4 +239,10 @@ func (q q) DeleteProject(ctx context.Context, id int64) error {
 		}
 	}
 	return nil
+}
+
+func scanID(row scanner) (int64, error) {
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }

@@ -93,3 +93,11 @@ func (q q) ProjectsOfUser(ctx context.Context, userID int64) ([]UserProject, err
 		(SELECT COUNT(*) FROM releases rel WHERE rel.project_id = p.id)
 		FROM roles r JOIN projects p ON p.id = r.project_id WHERE r.user_id = $1 ORDER BY p.normalized_name`, userID)
 }
+
+// PrivateProjectsOf returns the IDs of the private projects on which the
+// user holds a role (any), sorted: the private projects it reads.
+func (q q) PrivateProjectsOf(ctx context.Context, userID int64) ([]int64, error) {
+	return queryAll(ctx, q.db, "private projects of user", scanID,
+		`SELECT p.id FROM roles r JOIN projects p ON p.id = r.project_id
+		WHERE r.user_id = $1 AND p.visibility = '`+VisibilityPrivate+`' ORDER BY p.id`, userID)
+}

@@ -185,6 +185,7 @@ func projectDoc(m *index.ManagedProject) map[string]any {
 	doc := roleDoc(m)
 	doc["name"], doc["role"], doc["releases"] = m.Project.Name, m.Role, rels
 	doc["status"], doc["status_reason"] = m.Status(), m.Project.StatusReason
+	doc["visibility"] = m.Project.Visibility
 	return doc
 }
 
@@ -233,6 +234,23 @@ func (a *manageAPI) apiStatus(w http.ResponseWriter, r *http.Request, p *index.P
 		return
 	}
 	if err := a.idx.SetStatus(r.Context(), p, p.Meta, r.PathValue("project"), body.Status, body.Reason); err != nil {
+		a.s.apiFail(w, r, err)
+		return
+	}
+	a.apiProject(w, r, p)
+}
+
+// apiVisibility makes the project private or public as an Owner:
+// {"visibility": "private" | "public"}.
+func (a *manageAPI) apiVisibility(w http.ResponseWriter, r *http.Request, p *index.Principal) {
+	var body struct {
+		Visibility string `json:"visibility"`
+	}
+	if err := decode(r, &body); err != nil {
+		a.s.apiFail(w, r, err)
+		return
+	}
+	if err := a.idx.SetVisibility(r.Context(), p, p.Meta, r.PathValue("project"), body.Visibility); err != nil {
 		a.s.apiFail(w, r, err)
 		return
 	}

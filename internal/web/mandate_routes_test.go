@@ -143,6 +143,7 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST " + proj + "/delete", who: "owner", do: form("/manage/project/{p}/delete", url.Values{"confirm_name": {"{p}"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/settings/two-factor", who: "owner", do: form("/manage/project/{p}/settings/two-factor", url.Values{"require": {"on"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/settings/status", who: "owner", do: form("/manage/project/{p}/settings/status", url.Values{"status": {"deprecated"}, "reason": {"use another"}}), ok: http.StatusSeeOther},
+		{pattern: "POST " + proj + "/settings/visibility", who: "owner", do: form("/manage/project/{p}/settings/visibility", url.Values{"visibility": {"private"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/release/{version}/yank", who: "owner", do: form("/manage/project/{p}/release/1.0/yank", url.Values{"reason": {"broken"}}), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/release/{version}/unyank", who: "owner", setup: yank, do: form("/manage/project/{p}/release/1.0/unyank", nil), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/release/{version}/delete", who: "owner", do: form("/manage/project/{p}/release/1.0/delete", nil), ok: http.StatusSeeOther},
@@ -165,6 +166,7 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /manage/account/tokens/{id}/revoke", exempt: exemptGivesUp},
 
 		{pattern: "POST /api/projects/{project}/status", who: "owner", do: call("POST", "/api/projects/{p}/status", map[string]string{"status": "deprecated"}), ok: http.StatusOK},
+		{pattern: "POST /api/projects/{project}/visibility", who: "owner", do: call("POST", "/api/projects/{p}/visibility", map[string]string{"visibility": "public"}), ok: http.StatusOK},
 		{pattern: "POST /api/projects/{project}/releases/{version}/yank", who: "owner", do: call("POST", "/api/projects/{p}/releases/1.0/yank", map[string]string{"reason": "broken"}), ok: http.StatusOK},
 		{pattern: "POST /api/projects/{project}/releases/{version}/unyank", who: "owner", setup: yank, do: call("POST", "/api/projects/{p}/releases/1.0/unyank", nil), ok: http.StatusOK},
 		{pattern: "POST /api/projects/{project}/roles", who: "owner", do: call("POST", "/api/projects/{p}/roles", map[string]string{"username": "invitee", "role": "Maintainer"}), ok: http.StatusCreated},

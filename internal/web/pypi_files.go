@@ -12,6 +12,7 @@ import (
 
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/downloads"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
@@ -82,7 +83,7 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", contentType(name))
 	h.Set("ETag", `"`+key+`"`)
-	pol := a.s.readPolicy()
+	pol := a.s.readPolicy(f.Project())
 	h["Cache-Control"] = pol.file
 	if pol.docVary != nil {
 		h["Vary"] = pol.docVary
@@ -120,7 +121,7 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 // 404. A GET of a distribution file without a Range header counts as a
 // download here, since its bytes never pass through this server: it
 // counts the intent to download, not a completed transfer.
-func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *store.File, kind, key, name string) {
+func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *index.FileEntry, kind, key, name string) {
 	ttl := a.s.opts.RedirectTTL
 	u, err := a.s.opts.Presigner.PresignGet(r.Context(), key, name, contentType(name), ttl)
 	if err != nil {
@@ -130,7 +131,7 @@ func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *store.File
 	h := w.Header()
 	h.Set("Location", u.String())
 	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(ttl/2/time.Second)))
-	if pol := a.s.readPolicy(); pol.docVary != nil {
+	if pol := a.s.readPolicy(f.Project()); pol.docVary != nil {
 		h["Vary"] = pol.docVary
 	}
 	w.WriteHeader(http.StatusFound)

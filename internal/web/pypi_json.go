@@ -53,7 +53,7 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 		return
 	}
 	h := w.Header()
-	pol := a.s.readPolicy()
+	pol := a.s.readPolicy(page.View.Project)
 	if pol.anyOrigin {
 		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 	}

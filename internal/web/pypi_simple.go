@@ -184,7 +184,7 @@ func (a *pypiAPI) simpleRoot(w http.ResponseWriter, r *http.Request) {
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleRootPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.Serial, 10)}
-	pol := a.s.readPolicy()
+	pol := a.s.rootPolicy(page)
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, page.JSONGzip, pol)
 		return
@@ -239,7 +239,7 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleProjectPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
-	pol := a.s.readPolicy()
+	pol := a.s.readPolicy(page.View.Project)
 	if media == mediaJSON {
 		writePage(w, r, page.JSON, media, nil, pol)
 		return

@@ -9,15 +9,17 @@ import (
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/problem"
+	"cheeseshop/internal/store"
 )
 
-// Reads of a private index (--read-access authenticated): who reads is
-// decided once per request, before the mux (readGate), and the handlers
-// ask the index whether that reader may read the project at hand
-// (index.Service.CanRead), before any validator is looked at, so that a
-// 304 or an ETag never tells a reader who may not read about a project.
-// The caching headers of every read answer come from cachePolicy: an
-// answer that depends on who asks is never shareable.
+// Reads of a private index (--read-access authenticated) and of private
+// projects (on any index): who reads is decided once per request, before
+// the mux (readGate), and the handlers ask the index whether that reader
+// may read the project at hand (index.Service.CanRead), before any
+// validator is looked at, so that a 304 or an ETag never tells a reader
+// who may not read about a project. The caching headers of every read
+// answer come from cachePolicy: an answer that depends on who asks is
+// never shareable.
 
 // readKind is how readGate treats a path.
 type readKind int
@@ -80,9 +82,10 @@ func (s *Server) reader(r *http.Request) *index.Reader {
 // or revoked token, or one of a disabled account, is a 401 even where a
 // session would do: a wrong token must be loud, never read as anonymous.
 // No password is ever checked on a read. With public reads, only a
-// __token__ credential is looked at (and refused when wrong): anything
-// else, such as a reverse proxy's own Basic authentication or an OAuth
-// proxy's bearer token, reads as anonymous, who reads everything.
+// __token__ credential or a session is looked at (a wrong token is
+// refused): anything else, such as a reverse proxy's own Basic
+// authentication or an OAuth proxy's bearer token, reads as anonymous,
+// who reads every public project.
 func (s *Server) readGate(next http.Handler) http.Handler {
 	authenticated := s.idx.ReadRequiresAuth()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +95,7 @@ func (s *Server) readGate(next http.Handler) http.Handler {
 			return
 		}
 		cred := readCredentials(r)
-		if !authenticated && cred.kind != credIndexToken {
+		if !authenticated && cred.kind != credIndexToken && (cred.kind != credNone || !s.hasSession(r)) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -109,7 +112,7 @@ func (s *Server) readGate(next http.Handler) http.Handler {
 			s.authRequired(w, r, problem.MessageOf(err))
 			return
 		}
-		if !rd.Authenticated() {
+		if !rd.Authenticated() && authenticated {
 			if kind == readProtocol {
 				s.authRequired(w, r, "")
 				return
@@ -133,6 +136,12 @@ func (s *Server) readGate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), readerKey{}, rd)))
 	})
+}
+
+// hasSession reports whether the request carries a session cookie.
+func (s *Server) hasSession(r *http.Request) bool {
+	_, err := r.Cookie(s.cookieName(cookieSession))
+	return err == nil
 }
 
 // credKind is what a request's Authorization header holds, for reads.
@@ -258,12 +267,30 @@ var (
 		pageVary: []string{"Accept, Accept-Encoding, Authorization, Cookie"},
 		docVary:  []string{"Authorization, Cookie"},
 	}
+	// sharedListVaryAuth: the list of projects everybody reads, when
+	// some are private: their readers get another list, so a shared
+	// cache that keeps it must key it on their credentials.
+	sharedListVaryAuth = &cachePolicy{
+		page:     sharedReads.page,
+		pageVary: privateReads.pageVary,
+	}
 )
 
-// readPolicy returns the caching headers of read answers.
-func (s *Server) readPolicy() *cachePolicy {
-	if s.idx.Shareable() {
+// readPolicy returns the caching headers of read answers about proj.
+func (s *Server) readPolicy(proj *store.Project) *cachePolicy {
+	if s.idx.Shareable(proj) {
 		return sharedReads
 	}
 	return privateReads
+}
+
+// rootPolicy returns the caching headers of the project list page.
+func (s *Server) rootPolicy(page *index.RootPage) *cachePolicy {
+	switch {
+	case page.Personal || s.idx.ReadRequiresAuth():
+		return privateReads
+	case page.AnyPrivate:
+		return sharedListVaryAuth
+	}
+	return sharedReads
 }

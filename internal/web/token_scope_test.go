@@ -33,6 +33,7 @@ func apiRoutes() map[string]apiRoute {
 		"POST /api/projects/{project}/releases/{version}/yank":   {"POST", "/api/projects/{p}/releases/1.0/yank", map[string]string{"reason": "pwned"}},
 		"POST /api/projects/{project}/releases/{version}/unyank": {"POST", "/api/projects/{p}/releases/1.0/unyank", nil},
 		"POST /api/projects/{project}/status":                    {"POST", "/api/projects/{p}/status", map[string]string{"status": "archived"}},
+		"POST /api/projects/{project}/visibility":                {"POST", "/api/projects/{p}/visibility", map[string]string{"visibility": "private"}},
 		"GET /api/projects/{project}/roles":                      {"GET", "/api/projects/{p}/roles", nil},
 		"POST /api/projects/{project}/roles":                     {"POST", "/api/projects/{p}/roles", map[string]string{"username": "stranger", "role": "Owner"}},
 		"DELETE /api/projects/{project}/roles/{username}":        {"DELETE", "/api/projects/{p}/roles/maintainer", nil},

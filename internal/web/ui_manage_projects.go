@@ -124,6 +124,18 @@ func (m *managePages) setStatus(r *http.Request, p *index.Principal) (outcome, e
 	return o, m.idx.SetStatus(r.Context(), p, p.Meta, name, status, r.PostFormValue("reason"))
 }
 
+// setVisibility makes the project private (read only by its
+// collaborators and the administrators) or public.
+func (m *managePages) setVisibility(r *http.Request, p *index.Principal) (outcome, error) {
+	name, visibility := r.PathValue("project"), r.PostFormValue("visibility")
+	msg := name + " is public: anybody who reads this index reads it."
+	if visibility == index.VisibilityPrivate {
+		msg = name + " is private: only its collaborators and the administrators of this index read it."
+	}
+	o := outcome{msg: msg, to: projectURL(name) + "#visibility", back: projectURL(name) + "#visibility"}
+	return o, m.idx.SetVisibility(r.Context(), p, p.Meta, name, visibility)
+}
+
 func (m *managePages) yankRelease(r *http.Request, p *index.Principal) (outcome, error) {
 	name, v := r.PathValue("project"), r.PathValue("version")
 	o := outcome{msg: "Release " + v + " yanked.", to: projectURL(name), back: projectURL(name)}

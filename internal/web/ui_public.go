@@ -91,6 +91,9 @@ func (p *public) project(w http.ResponseWriter, r *http.Request) {
 	name, version := r.PathValue("project"), r.PathValue("version")
 	normalized := pep.NormalizeName(name)
 	page, err := s.idx.Cache().Project(r.Context(), normalized)
+	if err == nil && !s.idx.CanRead(s.reader(r), page.View.Project) {
+		err = store.ErrNotFound // the same answer as a project that does not exist
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.renderError(w, r, http.StatusNotFound, "There is no project named “"+name+"”.")
 		return
@@ -336,6 +339,9 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		norm := pep.NormalizeName(q)
 		var found []store.Listing
 		exact, err := s.idx.ProjectByName(ctx, norm)
+		if err == nil && !s.idx.CanRead(s.reader(r), exact) {
+			exact, err = nil, store.ErrNotFound // as if it did not exist
+		}
 		switch {
 		case err == nil:
 			if page == 1 && index.Installable(exact) {

@@ -49,6 +49,9 @@ func (p *reportPages) form(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proj, err := p.s.idx.ProjectByName(r.Context(), normalized)
+	if err == nil && !p.s.idx.CanRead(p.s.reader(r), proj) {
+		err = store.ErrNotFound // the same answer as a project that does not exist
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		p.s.renderError(w, r, http.StatusNotFound, "There is no project named “"+name+"”.")
 		return
@@ -70,6 +73,10 @@ func (p *reportPages) submit(w http.ResponseWriter, r *http.Request) {
 	c := p.s.current(r)
 	if c == nil {
 		loginToReport(w, r, normalized)
+		return
+	}
+	if proj, err := p.s.idx.ProjectByName(r.Context(), normalized); err == nil && !p.s.idx.CanRead(p.s.reader(r), proj) {
+		p.s.renderError(w, r, http.StatusNotFound, "There is no project named “"+name+"”.")
 		return
 	}
 	out, err := p.s.opts.Reports.Report(r.Context(), c.User, meta(r), name, r.PostFormValue("kind"), r.PostFormValue("text"))

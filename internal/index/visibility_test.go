@@ -1,0 +1,180 @@
+package index
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/problem"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// TestSetVisibility: only an Owner or an administrator makes a project
+// private (a Maintainer, a stranger and a token scoped elsewhere are
+// refused); then only its collaborators and the administrators read it,
+// its readers' project list names it and the list everybody reads does
+// not; a file lookup carries the visibility; a new collaborator reads it
+// at once, a removed one no more.
+func TestSetVisibility(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{})
+		m := audit.Meta{IP: "192.0.2.7"}
+		owner := f.user("owner")
+		up := f.mustWheel(owner, disttest.Dist{Name: "widget", Version: "1.0"})
+		f.mustWheel(owner, disttest.Dist{Name: "gadget", Version: "1.0"})
+		maint, stranger := f.user("maint"), f.user("stranger")
+		widget, err := f.st.ProjectByName(ctx, "widget")
+		storetest.Must(t, err)
+		storetest.Must(t, f.st.AddRole(ctx, widget.ID, maint.User.ID, store.RoleMaintainer, time.Now()))
+		admin := f.user("admin")
+		admin.User.IsAdmin = true
+		scopedElsewhere := f.token(owner.User, true, "gadget")
+
+		for name, c := range map[string]struct {
+			p          *Principal
+			visibility string
+			want       problem.Kind
+		}{
+			"maintainer":        {maint, VisibilityPrivate, problem.Forbidden},
+			"stranger":          {stranger, VisibilityPrivate, problem.Forbidden},
+			"token scoped away": {scopedElsewhere, VisibilityPrivate, problem.Forbidden},
+			"bad value":         {owner, "hidden", problem.Invalid},
+		} {
+			if err := f.svc.SetVisibility(ctx, c.p, m, "widget", c.visibility); problem.KindOf(err) != c.want {
+				t.Errorf("%s: %v, want %v", name, err, c.want)
+			}
+		}
+		// The readers of sessions are cached: they see the change at once.
+		maintReader, err := f.svc.ReaderForUser(ctx, maint.User)
+		storetest.Must(t, err)
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, m, "Widget", VisibilityPrivate))
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, m, "widget", VisibilityPrivate)) // no change
+
+		widget, err = f.st.ProjectByName(ctx, "widget")
+		storetest.Must(t, err)
+		reader := func(p *Principal) *Reader {
+			t.Helper()
+			r, err := f.svc.ReaderForUser(ctx, p.User)
+			storetest.Must(t, err)
+			return r
+		}
+		maintReader = reader(maint)
+		for name, c := range map[string]struct {
+			r    *Reader
+			want bool
+		}{
+			"owner":      {reader(owner), true},
+			"maintainer": {maintReader, true},
+			"admin":      {reader(admin), true},
+			"stranger":   {reader(stranger), false},
+			"anonymous":  {f.svc.Anonymous(), false},
+		} {
+			if got := f.svc.CanRead(c.r, widget); got != c.want {
+				t.Errorf("%s reads private widget: %v, want %v", name, got, c.want)
+			}
+			root, err := f.svc.RootFor(ctx, c.r)
+			storetest.Must(t, err)
+			if body := string(root.HTML.Body); strings.Contains(body, "widget") != c.want || !strings.Contains(body, "gadget") || root.Personal != c.want {
+				t.Errorf("%s's project list (personal %v): %s", name, root.Personal, body)
+			}
+			if !c.want && !root.AnyPrivate {
+				t.Errorf("%s's project list does not say some project is private", name)
+			}
+		}
+		if f.svc.Shareable(widget) {
+			t.Error("a private project's answers are shareable")
+		}
+		fe, err := f.svc.File(ctx, up.Filename)
+		storetest.Must(t, err)
+		if fe.Visibility != VisibilityPrivate || fe.ProjectName != "widget" || f.svc.CanReadFile(reader(stranger), fe) || !f.svc.CanReadFile(maintReader, fe) {
+			t.Errorf("file entry %+v", fe)
+		}
+
+		// A removed collaborator reads it no more, at once.
+		storetest.Must(t, f.svc.RemoveCollaborator(ctx, owner, m, "widget", "maint"))
+		if f.svc.CanRead(reader(maint), widget) {
+			t.Error("a removed Maintainer still reads the private project")
+		}
+		// An administrator makes it public again.
+		storetest.Must(t, f.svc.SetVisibility(ctx, admin, m, "widget", VisibilityPublic))
+		widget, err = f.st.ProjectByName(ctx, "widget")
+		storetest.Must(t, err)
+		root, err := f.svc.RootFor(ctx, f.svc.Anonymous())
+		storetest.Must(t, err)
+		if !f.svc.CanRead(reader(stranger), widget) || !strings.Contains(string(root.HTML.Body), "widget") || root.AnyPrivate {
+			t.Errorf("public again: root %s", root.HTML.Body)
+		}
+		evs, err := f.st.ProjectEvents(ctx, widget.ID, 50)
+		storetest.Must(t, err)
+		var private, public int
+		for _, e := range evs {
+			switch e.Tag {
+			case audit.ProjectPrivate:
+				private++
+			case audit.ProjectPublic:
+				public++
+			}
+		}
+		if private != 1 || public != 1 {
+			t.Errorf("events: %d private, %d public", private, public)
+		}
+	})
+}
+
+// TestVisibilityFollowsOtherReplicas: a project made private through
+// another replica leaves this one's project list and file lookups, and
+// this one's cached readers learn who reads it, once it read the journal.
+func TestVisibilityFollowsOtherReplicas(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		a := newFixture(t, d, Config{})
+		b := New(a.st, nil, Config{BaseURL: "http://index.test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		storetest.Must(t, a.svc.cache.startFollowing(ctx))
+		owner := a.user("owner")
+		up := a.mustWheel(owner, disttest.Dist{Name: "shared", Version: "1.0"})
+		ownerReader, err := a.svc.ReaderForUser(ctx, owner.User)
+		storetest.Must(t, err)
+		if _, err := a.svc.File(ctx, up.Filename); err != nil {
+			t.Fatal(err)
+		}
+		if root, err := a.svc.RootFor(ctx, a.svc.Anonymous()); err != nil || root.Projects != 1 {
+			t.Fatalf("root %+v, %v", root, err)
+		}
+
+		storetest.Must(t, b.SetVisibility(ctx, nil, audit.Meta{}, "shared", VisibilityPrivate))
+		storetest.Must(t, a.svc.cache.catchUp(ctx))
+		a.svc.cache.rootCost.Store(0)
+		root, err := a.svc.RootFor(ctx, a.svc.Anonymous())
+		storetest.Must(t, err)
+		if root.Projects != 0 || !root.AnyPrivate {
+			t.Errorf("root after the other replica made shared private: %+v", root)
+		}
+		fe, err := a.svc.File(ctx, up.Filename)
+		storetest.Must(t, err)
+		if fe.Visibility != VisibilityPrivate {
+			t.Errorf("file entry after the other replica made shared private: %+v", fe)
+		}
+		page, err := a.svc.Cache().Project(ctx, "shared")
+		storetest.Must(t, err)
+		if a.svc.CanRead(a.svc.Anonymous(), page.View.Project) {
+			t.Error("anonymous reads the project made private by another replica")
+		}
+		if a.svc.CanRead(ownerReader, page.View.Project) {
+			t.Fatal("the reader cached before the change is stale: the test proves nothing")
+		}
+		ownerReader, err = a.svc.ReaderForUser(ctx, owner.User)
+		storetest.Must(t, err)
+		if !a.svc.CanRead(ownerReader, page.View.Project) {
+			t.Error("the Owner does not read its project made private by another replica")
+		}
+	})
+}
