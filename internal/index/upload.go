@@ -784,6 +784,9 @@ func (s *Service) CheckNewName(ctx context.Context, q nameChecker, name string) 
 	}
 	if other, err := q.ProjectByUltraName(ctx, pep.UltraNormalizeName(name)); err == nil {
 		if other.NormalizedName != normalized {
+			if other.Visibility == VisibilityPrivate { // its name is not for every uploader to learn
+				return problem.Errorf(problem.Invalid, "The name '%s' is too similar to an existing project. See %s for more information.", name, s.helpURL("project-name"))
+			}
 			return problem.Errorf(problem.Invalid, "The name '%s' is too similar to an existing project ('%s'). See %s for more information.", name, other.Name, s.helpURL("project-name"))
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {

@@ -178,3 +178,27 @@ func TestVisibilityFollowsOtherReplicas(t *testing.T) {
 		}
 	})
 }
+
+// TestPrivateNameNotToldToLookalikes: an upload under an ultranormalized
+// collision with a private project is refused without naming it, since
+// the uploader may not read it; a public one is named.
+func TestPrivateNameNotToldToLookalikes(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{})
+		owner, other := f.user("owner"), f.user("other")
+		f.mustWheel(owner, disttest.Dist{Name: "Secret.Tool", Version: "1.0"})
+		f.mustWheel(owner, disttest.Dist{Name: "Open.Tool", Version: "1.0"})
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, audit.Meta{}, "secret-tool", VisibilityPrivate))
+		for name, want := range map[string]string{
+			"secrettool": "too similar to an existing project. See",
+			"opentool":   "too similar to an existing project ('Open.Tool')",
+		} {
+			_, err := f.uploadWheel(other, disttest.Dist{Name: name, Version: "1.0"})
+			if err == nil || !strings.Contains(err.Error(), want) || (name == "secrettool" && strings.Contains(strings.ToLower(err.Error()), "secret.tool")) {
+				t.Errorf("upload of %s: %v, want %q", name, err, want)
+			}
+		}
+	})
+}
