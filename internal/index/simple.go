@@ -6,10 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
 
@@ -54,12 +57,15 @@ type SimpleProject struct {
 // SimpleFile is a file of a simple page.
 type SimpleFile struct {
 	Filename, URL, SHA256 string
-	RequiresPython        string
-	MetadataSHA256        string // "": no core metadata (PEP 658)
-	Yanked                bool
-	YankedReason          string
-	Size                  int64     // < 0: unknown, left out of the JSON
-	UploadTime            time.Time // zero: left out of the JSON
+	// Version is the release the file belongs to (for the JSON API; the
+	// simple pages do not show it).
+	Version        string
+	RequiresPython string
+	MetadataSHA256 string // "": no core metadata (PEP 658)
+	Yanked         bool
+	YankedReason   string
+	Size           int64     // < 0: unknown, left out of the JSON
+	UploadTime     time.Time // zero: left out of the JSON
 }
 
 // simple returns what the simple pages of a local project say.
@@ -73,7 +79,7 @@ func (v *ProjectView) simple() *SimpleProject {
 		}
 	}
 	for _, f := range v.Files {
-		p.Files = append(p.Files, SimpleFile{Filename: f.Filename, URL: f.URL, SHA256: f.SHA256,
+		p.Files = append(p.Files, SimpleFile{Filename: f.Filename, URL: f.URL, SHA256: f.SHA256, Version: f.Release.Version,
 			RequiresPython: f.RequiresPython, MetadataSHA256: f.MetadataSHA256, Yanked: f.Release.Yanked,
 			YankedReason: f.Release.YankedReason, Size: f.Size, UploadTime: f.UploadTime})
 	}
@@ -211,6 +217,64 @@ func RenderSimpleJSON(p *SimpleProject) []byte {
 	b, _ := json.Marshal(out) // cannot fail: plain types only
 	return b
 }
+
+// RenderSimpleAPI renders the JSON API document (/pypi/<name>/json) of
+// a project known only by its simple page (a proxied one): info.name
+// (display name) and info.version (the latest version with a file not
+// yanked, else with any file), releases and urls with digests, size,
+// upload time, yank and requires-python; every field of the core
+// metadata is null, as this index never read it.
+func RenderSimpleAPI(p *SimpleProject, displayName string) []byte {
+	latest := ""
+	for _, yanked := range []bool{false, true} {
+		for _, f := range p.Files {
+			if (yanked || !f.Yanked) && (latest == "" || versionIndex(p.Versions, f.Version) > versionIndex(p.Versions, latest)) {
+				latest = f.Version
+			}
+		}
+		if latest != "" {
+			break
+		}
+	}
+	status := p.Status
+	if status == "" {
+		status = store.StatusActive
+	}
+	doc := JSONDocument{Info: JSONInfo{Name: displayName, Version: latest, Classifiers: []string{},
+		ProjectURLs: map[string]string{}, Downloads: map[string]int{"last_day": -1, "last_week": -1, "last_month": -1},
+		ProjectStatus: jsonStatus{Status: status, Reason: p.StatusReason}},
+		LastSerial: p.Serial, Releases: map[string][]JSONFile{}, URLs: []JSONFile{}, Vulnerabilities: []any{},
+		Ownership: map[string]any{"roles": []map[string]string{}, "organization": nil}}
+	for _, v := range p.Versions {
+		doc.Releases[v] = []JSONFile{}
+	}
+	for _, f := range p.Files {
+		jf := JSONFile{Filename: f.Filename, PackageType: "sdist", PythonVersion: "source",
+			Digests: map[string]string{"sha256": f.SHA256}, CoreMetadata: false, Downloads: -1, Size: max(f.Size, 0),
+			URL: f.URL, RequiresPython: optional(f.RequiresPython), Yanked: f.Yanked}
+		if w, err := pep.ParseWheelFilename(f.Filename); err == nil {
+			jf.PackageType, jf.PythonVersion = "bdist_wheel", strings.Join(w.PythonTags, ".")
+		}
+		if !f.UploadTime.IsZero() {
+			jf.UploadTime, jf.UploadTimeISO8601 = f.UploadTime.UTC().Format("2006-01-02T15:04:05"), isoformat(f.UploadTime)
+		}
+		if f.MetadataSHA256 != "" {
+			jf.CoreMetadata = map[string]string{"sha256": f.MetadataSHA256}
+		}
+		if f.Yanked {
+			jf.YankedReason = optional(f.YankedReason)
+		}
+		doc.Releases[f.Version] = append(doc.Releases[f.Version], jf)
+		if f.Version == latest {
+			doc.URLs = append(doc.URLs, jf)
+		}
+	}
+	b, _ := json.Marshal(doc) // cannot fail: plain types only
+	return b
+}
+
+// versionIndex is the place of v in versions (ordered), -1 if absent.
+func versionIndex(versions []string, v string) int { return slices.Index(versions, v) }
 
 // renderRootHTML renders the PEP 503 project list.
 func renderRootHTML(names []store.ProjectName, serial int64) []byte {
