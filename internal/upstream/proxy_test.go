@@ -30,7 +30,7 @@ type proxyFixture struct {
 	cfg   upstream.ProxyConfig
 }
 
-func newProxyFixture(t *testing.T, st *store.Store, cfg upstream.ProxyConfig, ups ...*fakeIndex) *proxyFixture {
+func newProxyFixture(t testing.TB, st *store.Store, cfg upstream.ProxyConfig, ups ...*fakeIndex) *proxyFixture {
 	t.Helper()
 	blobs, err := blob.NewFS(t.TempDir())
 	if err != nil {
@@ -50,7 +50,7 @@ func newProxyFixture(t *testing.T, st *store.Store, cfg upstream.ProxyConfig, up
 }
 
 // proxy returns a new Proxy of the fixture (a restart when called again).
-func (fx *proxyFixture) proxy(t *testing.T) *upstream.Proxy {
+func (fx *proxyFixture) proxy(t testing.TB) *upstream.Proxy {
 	t.Helper()
 	p, err := upstream.NewProxy(fx.st, fx.blobs, fx.cfg)
 	if err != nil {
