@@ -47,8 +47,10 @@ type fakeIndex struct {
 	html     bool
 	down     bool
 	gets     map[string]int
-	// hold, when set, is waited for before a page or file is answered.
-	hold chan struct{}
+	// hold, when set, is waited for before a page or file is answered,
+	// after the path is sent on entered (when set).
+	hold    chan struct{}
+	entered chan string
 }
 
 func newFakeIndex(t testing.TB) *fakeIndex {
@@ -83,8 +85,11 @@ func (f *fakeIndex) count(path string) int {
 func (f *fakeIndex) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.gets[r.URL.Path]++
-	down, hold, asHTML := f.down, f.hold, f.html
+	down, hold, entered, asHTML := f.down, f.hold, f.entered, f.html
 	f.mu.Unlock()
+	if entered != nil {
+		entered <- r.URL.Path
+	}
 	if hold != nil {
 		<-hold
 	}

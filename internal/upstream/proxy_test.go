@@ -486,3 +486,39 @@ func TestProxyName(t *testing.T) {
 }
 
 func audit0Meta() audit.Meta { return audit.Meta{IP: "192.0.2.1", UserAgent: "test"} }
+
+// TestProxyMaxFetches: beyond MaxFetches, a file fetch waits, then
+// answers unavailable; the fetches under way are not disturbed.
+func TestProxyMaxFetches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		up := newFakeIndex(t)
+		a, b := wheel("demo", "1.0", t0.Add(-time.Hour)), wheel("demo", "2.0", t0.Add(-time.Hour))
+		up.set("demo", a, b)
+		p := newProxyFixture(t, st, upstream.ProxyConfig{MaxFetches: 1}, up).proxy(t)
+		if _, err := p.Project(ctx, "demo"); err != nil {
+			t.Fatal(err)
+		}
+		up.mu.Lock()
+		up.hold, up.entered = make(chan struct{}), make(chan string, 10)
+		up.mu.Unlock()
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.File(ctx, a.sha(), a.name, false)
+			done <- err
+		}()
+		if path := <-up.entered; path != "/files/"+a.name {
+			t.Fatalf("fetched %s", path)
+		}
+		if _, err := p.File(ctx, b.sha(), b.name, false); !problem.Is(err, problem.Unavailable) {
+			t.Fatalf("beyond the bound: %v", err)
+		}
+		close(up.hold)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.File(ctx, b.sha(), b.name, false); err != nil {
+			t.Fatalf("after: %v", err)
+		}
+	})
+}
