@@ -50,20 +50,31 @@ func (e *pageEntry) current(now time.Time) (*index.ProxiedPage, bool, error) {
 }
 
 // pageCache is a least-recently-used map of rendered pages, bounded in
-// entries and bytes. Its generation moves on every removal, so that a
-// page rendered from rows read before an invalidation is not kept.
+// entries and bytes. A page rendered from rows read before its name was
+// invalidated (or before the cache was cleared) is not kept: put
+// compares the generation taken before the read with the generation of
+// the name's last removal.
 type pageCache struct {
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
 	bytes      int64
 	gen        uint64
-	order      *list.List // front: most recently used
-	byName     map[string]*list.Element
+	// removed is the generation of each name's last removal since floor;
+	// below floor every generation is refused (a clear, or removed grown
+	// past maxRemoved).
+	removed map[string]uint64
+	floor   uint64
+	order   *list.List // front: most recently used
+	byName  map[string]*list.Element
 }
 
+// maxRemoved bounds pageCache.removed.
+const maxRemoved = 4096
+
 func newPageCache(maxEntries int, maxBytes int64) *pageCache {
-	return &pageCache{maxEntries: maxEntries, maxBytes: maxBytes, order: list.New(), byName: map[string]*list.Element{}}
+	return &pageCache{maxEntries: maxEntries, maxBytes: maxBytes, order: list.New(), byName: map[string]*list.Element{},
+		removed: map[string]uint64{}}
 }
 
 func (c *pageCache) get(name string) *pageEntry {
@@ -84,11 +95,11 @@ func (c *pageCache) generation() uint64 {
 	return c.gen
 }
 
-// put keeps e unless something was removed since e.gen was taken.
+// put keeps e unless its name was removed since e.gen was taken.
 func (c *pageCache) put(e *pageEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.gen != c.gen || e.cost > c.maxBytes {
+	if e.gen < c.floor || c.removed[e.name] > e.gen || e.cost > c.maxBytes {
 		return
 	}
 	if el := c.byName[e.name]; el != nil {
@@ -111,6 +122,11 @@ func (c *pageCache) remove(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	if len(c.removed) >= maxRemoved {
+		clear(c.removed)
+		c.floor = c.gen
+	}
+	c.removed[name] = c.gen
 	if el := c.byName[name]; el != nil {
 		c.drop(el)
 	}
@@ -120,6 +136,8 @@ func (c *pageCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	c.floor = c.gen
+	clear(c.removed)
 	c.order.Init()
 	clear(c.byName)
 	c.bytes = 0
@@ -230,8 +248,13 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 				return p.save(ctx, name, c, page, now)
 			case !errors.Is(err, ErrNotFound):
 				return nil, err
+			case now.Before(row.CheckedAt.Add(p.cfg.TTL + p.cfg.NegativeTTL)):
+				// The pinned upstream dropped the name: served from the
+				// rows for a negative TTL (a glitch must not let another
+				// upstream take the name) ...
+				return nil, err
 			}
-			// The pinned upstream dropped the name: ask them all again.
+			// ... then unpinned: the upstreams are asked again, in order.
 		}
 	}
 	var firstErr error

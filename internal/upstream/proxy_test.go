@@ -214,6 +214,22 @@ func TestProxyPinsTheFirstUpstream(t *testing.T) {
 		if _, err := p.File(ctx, sum([]byte("wheel demo-9.9-py3-none-any.whl")), "demo-9.9-py3-none-any.whl", false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("file of the other upstream: %v", err)
 		}
+		// The pinned upstream drops the name: its page is served (stale)
+		// for a negative TTL, then the name is unpinned and the upstreams
+		// asked again in order; the files are never merged.
+		second.mu.Lock()
+		delete(second.projects, "demo")
+		second.mu.Unlock()
+		fx.clk.Add(upstream.DefaultTTL + time.Second)
+		page, err = p.Project(ctx, "demo")
+		if err != nil || !page.Stale || page.Upstream != second.root() || first.count("/simple/demo/") != 1 {
+			t.Fatalf("pinned upstream lost it: %v, %+v", err, page)
+		}
+		fx.clk.Add(upstream.DefaultNegativeTTL)
+		page, err = p.Project(ctx, "demo")
+		if err != nil || page.Stale || page.Upstream != first.root() || filenames(t, page) != "demo-9.9-py3-none-any.whl" {
+			t.Fatalf("unpinned: %v, %+v", err, page)
+		}
 	})
 }
 
