@@ -245,7 +245,7 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 				row.CheckedAt = now
 				return row, nil
 			case err == nil:
-				return p.save(ctx, name, c, page, now)
+				return p.save(ctx, name, c, page, row, now)
 			case !errors.Is(err, ErrNotFound):
 				return nil, err
 			case now.Before(row.CheckedAt.Add(p.cfg.TTL + p.cfg.NegativeTTL)):
@@ -265,7 +265,7 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 			if firstErr != nil {
 				return nil, firstErr
 			}
-			return p.save(ctx, name, c, page, now)
+			return p.save(ctx, name, c, page, row, now)
 		case errors.Is(err, ErrNotFound):
 		default:
 			if firstErr == nil {
@@ -283,8 +283,13 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 	return p.st.UpstreamProjectByName(ctx, name)
 }
 
-// save records a fetched page of upstream c as the rows of name.
-func (p *Proxy) save(ctx context.Context, name string, c *Client, page *Page, now time.Time) (*store.UpstreamProject, error) {
+// save records a fetched page of upstream c as the rows of name (prev:
+// the rows' project before, nil if none), after learning the sizes the
+// page does not give (learnSizes).
+func (p *Proxy) save(ctx context.Context, name string, c *Client, page *Page, prev *store.UpstreamProject, now time.Time) (*store.UpstreamProject, error) {
+	if err := p.learnSizes(ctx, c, page, prev); err != nil {
+		return nil, err
+	}
 	row := &store.UpstreamProject{Name: page.Name, NormalizedName: name, Upstream: c.up.String(), Found: true,
 		ETag: page.ETag, LastModified: page.LastModified, UpstreamStatus: page.Status,
 		UpstreamStatusReason: page.StatusReason, FetchedAt: now}
@@ -298,6 +303,61 @@ func (p *Proxy) save(ctx context.Context, name string, c *Client, page *Page, no
 		return nil, err
 	}
 	return p.st.UpstreamProjectByName(ctx, name)
+}
+
+// Bounds of learnSizes.
+const (
+	maxSizeQueries     = 64
+	sizeQueriesAtOnce  = 8
+	sizeQueriesTimeout = 5 * time.Second
+)
+
+// learnSizes asks the upstream the size of the files a page lists
+// without one (PEP 503 HTML gives none; PEP 700 JSON requires it) and
+// that the rows do not know: a HEAD of each, at most maxSizeQueries per
+// page, sizeQueriesAtOnce at a time, within sizeQueriesTimeout. A size
+// not learnt stays unknown (left out of the JSON page) until a later
+// fetch of the page or of the file learns it.
+func (p *Proxy) learnSizes(ctx context.Context, c *Client, page *Page, prev *store.UpstreamProject) error {
+	known := map[string]int64{}
+	if prev != nil {
+		rows, err := p.st.UpstreamFiles(ctx, prev.ID)
+		if err != nil {
+			return err
+		}
+		for _, f := range rows {
+			known[f.SHA256] = f.Size
+		}
+	}
+	var ask []int
+	for i, f := range page.Files {
+		if f.Size >= 0 {
+			continue
+		}
+		if n, ok := known[f.SHA256]; ok && n >= 0 {
+			page.Files[i].Size = n
+		} else if len(ask) < maxSizeQueries {
+			ask = append(ask, i)
+		}
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, sizeQueriesTimeout)
+	defer cancel()
+	sem := make(chan struct{}, sizeQueriesAtOnce)
+	var wg sync.WaitGroup
+	for _, i := range ask {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if n, err := c.FileSize(ctx, page.Files[i]); err == nil && n >= 0 {
+				page.Files[i].Size = n
+			}
+		})
+	}
+	wg.Wait()
+	return nil
 }
 
 // render builds a name's entry from its rows.
