@@ -145,6 +145,9 @@ func (c *pageCache) clear() {
 
 // Project returns the page of a proxied name (index.Upstream).
 func (p *Proxy) Project(ctx context.Context, normalized string) (*index.ProxiedPage, error) {
+	if !pep.ValidProjectName(normalized) || pep.NormalizeName(normalized) != normalized {
+		return nil, fmt.Errorf("upstream: %q is not a normalized project name: %w", normalized, store.ErrNotFound)
+	}
 	rules, err := p.currentRules(ctx)
 	if err != nil {
 		return nil, err

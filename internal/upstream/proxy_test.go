@@ -498,6 +498,12 @@ func TestProxyRules(t *testing.T) {
 				}
 			}
 		}
+		p := newProxyFixture(t, st, upstream.ProxyConfig{}, up).proxy(t)
+		for _, name := range []string{"Demo", "de_mo", "", "-x"} {
+			if _, err := p.Project(ctx, name); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%q: %v", name, err)
+			}
+		}
 		if n := up.count("/simple/acme-secret/"); n != 0 {
 			t.Fatalf("a denied name was asked %d times", n)
 		}
