@@ -40,13 +40,20 @@ func (e *pageEntry) current(now time.Time) (*index.ProxiedPage, bool, error) {
 	if !now.Before(e.freshUntil) || (!e.changeAt.IsZero() && !now.Before(e.changeAt)) {
 		return nil, false, nil
 	}
-	if !e.found {
-		return nil, true, fmt.Errorf("upstream: %s: %w", e.name, store.ErrNotFound)
+	page, err := e.served()
+	return page, true, err
+}
+
+// served returns what the entry serves, fresh or not: its page (said
+// stale when the last refresh failed), or ErrNotFound.
+func (e *pageEntry) served() (*index.ProxiedPage, error) {
+	switch {
+	case !e.found:
+		return nil, fmt.Errorf("upstream: %s: %w", e.name, store.ErrNotFound)
+	case e.servedStale:
+		return e.stale, nil
 	}
-	if e.servedStale {
-		return e.stale, true, nil
-	}
-	return e.page, true, nil
+	return e.page, nil
 }
 
 // pageCache is a least-recently-used map of rendered pages, bounded in
@@ -167,14 +174,7 @@ func (p *Proxy) Project(ctx context.Context, normalized string) (*index.ProxiedP
 	if err != nil {
 		return nil, err
 	}
-	page, _, err := e.current(p.cfg.Now())
-	if page == nil && err == nil { // a page that changes at once
-		page = e.page
-		if e.servedStale {
-			page = e.stale
-		}
-	}
-	return page, err
+	return e.served()
 }
 
 // load renders a name from its rows, first refreshing them from the
@@ -192,9 +192,12 @@ func (p *Proxy) load(ctx context.Context, name string, rules index.UpstreamRules
 	stale := false
 	if row == nil || (row.LocalStatus != store.UpstreamQuarantined && !p.fresh(row, now)) {
 		fetched, err := p.refresh(ctx, name, row)
+		_, upstreamFailed := errors.AsType[*Error](err)
 		switch {
 		case err == nil:
 			row = fetched
+		case !upstreamFailed:
+			return nil, err // the store's failure, not the upstream's
 		case row != nil && row.Found:
 			p.log.Warn("upstream not answering: serving the cached page", "project", name, "upstream", row.Upstream, "err", err)
 			stale = true
