@@ -173,6 +173,9 @@ type Deps struct {
 	// Now is the clock of the services that keep time in the database
 	// (nil: the system's).
 	Now func() time.Time
+	// Upstream, when set, is the proxy of upstream indexes, used instead
+	// of building one from Config: tests.
+	Upstream index.Upstream
 }
 
 // App is an assembled server. Its fields are for the command and the
@@ -260,7 +263,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
 		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord,
-		ReleaseUploadWindow: cfg.ReleaseUploadWindow, ReadAccess: cfg.ReadAccess}, log)
+		ReleaseUploadWindow: cfg.ReleaseUploadWindow, ReadAccess: cfg.ReadAccess, Upstream: d.Upstream}, log)
 	if cfg.ReadAccess == index.ReadAuthenticated && !cfg.RegistrationClosed {
 		log.Warn("reads need authentication but registration is open: anyone who registers can read every project")
 	}
