@@ -172,7 +172,7 @@ func TestUpstreamReads(t *testing.T) {
 		wantHeaders(t, "proxied JSON API", resp, map[string]string{"X-Cheeseshop-Upstream": "fresh", "Cache-Control": "max-age=900, public",
 			"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"})
 		resp, body = ts.get("/pypi/proxied/1.0/json")
-		wantStatus(t, "proxied release JSON", resp, string(body), http.StatusNotFound, "only its project document")
+		wantStatus(t, "proxied release JSON", resp, string(body), http.StatusNotFound, "only the project document")
 
 		// The file, from the blob store, counted as a proxied download.
 		resp, body = ts.get("/files/"+sha+"/"+filename, "User-Agent", "pip/24.0")
