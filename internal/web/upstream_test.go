@@ -3,7 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,7 +144,8 @@ func TestUpstreamReads(t *testing.T) {
 			Size: int64(len(content)), ModTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 		up.page("old", id+1, true)
 		up.down["down"] = true
-		up.fileErrs["bad-1.0.tar.gz"] = fmt.Errorf("upstream: fetch bad-1.0.tar.gz: %w", index.ErrUpstreamMismatch)
+		up.fileErrs["bad-1.0.tar.gz"] = problem.Wrap(errors.New("SHA-256 0000 where 1111 is listed"), problem.BadGateway,
+			"The upstream index sent a file whose SHA-256 differs from the one it lists; it was not stored.")
 
 		// The simple pages, in both formats, shareable, and 304.
 		resp, body := ts.get("/simple/proxied/")
