@@ -2,9 +2,13 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -266,4 +270,73 @@ func wantHeaders(t *testing.T, what string, resp *http.Response, want map[string
 			t.Errorf("%s: %s: %q, want %q", what, k, got, v)
 		}
 	}
+}
+
+// TestUpstreamRealProxy reads through the proxy the server builds from
+// --upstream (internal/upstream), in front of an httptest upstream
+// serving PEP 691 JSON: the page, then the file, fetched once, verified
+// and stored, then served from the blob store; a local project of the
+// name created afterwards shadows both at once, and the upstream is not
+// asked for that name again.
+func TestUpstreamRealProxy(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		content := []byte("the upstream's sdist of realproj")
+		sum := sha256.Sum256(content)
+		sha := hex.EncodeToString(sum[:])
+		const filename = "realproj-1.0.tar.gz"
+		var mu sync.Mutex
+		gets := map[string]int{}
+		var upURL string
+		upstreamIndex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			gets[r.URL.Path]++
+			mu.Unlock()
+			switch r.URL.Path {
+			case "/simple/realproj/":
+				w.Header().Set("Content-Type", mediaJSON)
+				fmt.Fprintf(w, `{"meta": {"api-version": "1.1"}, "name": "realproj", "files": [{"filename": %q, "url": %q,
+					"hashes": {"sha256": %q}, "size": %d, "upload-time": "2026-01-02T03:04:05Z"}]}`,
+					filename, upURL+"/packages/"+filename, sha, len(content))
+			case "/packages/" + filename:
+				w.Write(content)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		t.Cleanup(upstreamIndex.Close)
+		upURL = upstreamIndex.URL
+		count := func(path string) int {
+			mu.Lock()
+			defer mu.Unlock()
+			return gets[path]
+		}
+		ts := newTestServerWith(t, d, serverConfig{Upstreams: []string{upURL + "/simple/"}})
+
+		resp, body := ts.get("/simple/realproj/", "Accept", mediaJSON)
+		fileURL := ts.URL + "/files/" + sha + "/" + filename
+		wantStatus(t, "proxied page", resp, string(body), http.StatusOK, fileURL)
+		wantHeaders(t, "proxied page", resp, map[string]string{"X-Cheeseshop-Upstream": "fresh"})
+		for range 2 {
+			resp, body = ts.get("/files/" + sha + "/" + filename)
+			if resp.StatusCode != http.StatusOK || string(body) != string(content) {
+				t.Fatalf("proxied file: %s %q", resp.Status, body)
+			}
+		}
+		if n := count("/packages/" + filename); n != 1 {
+			t.Errorf("the upstream served the file %d times, want once", n)
+		}
+
+		pages := count("/simple/realproj/")
+		_, token := ts.user("owner")
+		ts.uploadDist(token, disttest.Dist{Name: "realproj", Version: "2.0"}, true)
+		resp, body = ts.get("/simple/realproj/")
+		wantStatus(t, "shadowed page", resp, string(body), http.StatusOK, "realproj-2.0.tar.gz")
+		if resp, _ := ts.get("/files/" + sha + "/" + filename); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("proxied file of a project now local: %d, want 404", resp.StatusCode)
+		}
+		if n := count("/simple/realproj/"); n != pages {
+			t.Errorf("the upstream was asked for a local name: %d page fetches, %d before", n, pages)
+		}
+	})
 }
