@@ -81,7 +81,7 @@ func (a *pypiAPI) proxiedJSON(w http.ResponseWriter, r *http.Request, p *index.P
 			"project document (/pypi/"+norm+"/json) is served here, not a release's.")
 		return
 	}
-	pol := a.s.readPolicy()
+	pol := a.s.proxiedPolicy()
 	if pol.anyOrigin {
 		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 	}

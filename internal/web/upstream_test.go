@@ -340,3 +340,38 @@ func TestUpstreamRealProxy(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamFileRedirect: with --storage-redirect, a proxied file the
+// proxy stored is redirected to the store as a local one, and counted
+// as a download of its proxied project.
+func TestUpstreamFileRedirect(t *testing.T) {
+	t.Parallel()
+	up := newMemUpstream()
+	var ps *presigningFS
+	counted := make(chan downloads.Download, 1)
+	s := newTestServerWith(t, store.SQLite, serverConfig{
+		Upstream:        up,
+		Blobs:           func(fs *blob.FS) blob.Store { ps = newPresigningFS(t, fs); return ps },
+		StorageRedirect: 5 * time.Minute,
+		Options: func(o *Options) {
+			o.CountDownload = func(dl downloads.Download) bool { counted <- dl; return true }
+		},
+	})
+	sha := strings.Repeat("ab", 32)
+	const filename = "proxied-1.0-py3-none-any.whl"
+	up.files[filename] = &index.ProxiedFile{UpstreamProjectID: 42, Project: "proxied", Filename: filename, Key: sha}
+	up.page("proxied", 42, false)
+	resp, body := s.get("/files/" + sha + "/" + filename)
+	wantStatus(t, "redirect of a proxied file", resp, string(body), http.StatusFound)
+	if calls := ps.takeCalls(); len(calls) != 1 || calls[0] != (presignCall{sha, filename, "application/zip", 5 * time.Minute}) {
+		t.Errorf("presigned %+v", calls)
+	}
+	select {
+	case dl := <-counted:
+		if dl.UpstreamProjectID != 42 || dl.ProjectID != 0 {
+			t.Errorf("download %+v, want of upstream project 42", dl)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the redirected proxied download was not counted")
+	}
+}
