@@ -94,23 +94,22 @@ func (s *Service) ResolveProject(ctx context.Context, r *Reader, normalized stri
 // project still resolves to the upstream: a local project created since
 // shadows it at once.
 func (s *Service) ResolveFile(ctx context.Context, r *Reader, sha256, filename string, metadata bool) (local *store.File, proxied *ProxiedFile, err error) {
-	notFound := fmt.Errorf("index: file %s: %w", filename, store.ErrNotFound)
 	if s.cfg.Upstream == nil || !s.cache.nonLocalFile(filename) {
 		gen := s.cache.generation()
 		f, err := s.cache.File(ctx, filename)
 		switch {
 		case err == nil:
 			if f.SHA256 != sha256 || !s.CanReadFile(r, f) || (metadata && f.MetadataSHA256 == "") {
-				return nil, nil, notFound
+				return nil, nil, fileNotFound(filename)
 			}
 			return f, nil, nil
 		case errors.Is(err, errWithheld):
-			return nil, nil, notFound
+			return nil, nil, fileNotFound(filename)
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, nil, err
 		}
 		if s.cfg.Upstream == nil {
-			return nil, nil, notFound
+			return nil, nil, fileNotFound(filename)
 		}
 		s.cache.rememberNonLocalFile(filename, gen)
 	}
@@ -121,9 +120,14 @@ func (s *Service) ResolveFile(ctx context.Context, r *Reader, sha256, filename s
 	if src, err := s.sourceOf(ctx, pf.Project); err != nil {
 		return nil, nil, err
 	} else if src != sourceUpstream {
-		return nil, nil, notFound
+		return nil, nil, fileNotFound(filename)
 	}
 	return nil, pf, nil
+}
+
+// fileNotFound is ResolveFile's store.ErrNotFound.
+func fileNotFound(filename string) error {
+	return fmt.Errorf("index: file %s: %w", filename, store.ErrNotFound)
 }
 
 // sourceOf returns where a name is answered from, from memory when it
