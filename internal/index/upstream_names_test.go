@@ -21,15 +21,15 @@ import (
 
 const testUpstreamURL = "https://pypi.org/simple/"
 
-// fakeUpstream is an Upstream that lists "requests", "reqests" and
+// listingUpstream is an Upstream that lists "requests", "reqests" and
 // "acme-lib", cannot be asked about "offline", and counts the names it
 // is asked about.
-type fakeUpstream struct {
+type listingUpstream struct {
 	mu    sync.Mutex
 	asked []string
 }
 
-func (u *fakeUpstream) Name(_ context.Context, normalized string) (UpstreamName, error) {
+func (u *listingUpstream) Name(_ context.Context, normalized string) (UpstreamName, error) {
 	u.mu.Lock()
 	u.asked = append(u.asked, normalized)
 	u.mu.Unlock()
@@ -42,25 +42,25 @@ func (u *fakeUpstream) Name(_ context.Context, normalized string) (UpstreamName,
 	return UpstreamName{}, nil
 }
 
-func (u *fakeUpstream) calls() []string {
+func (u *listingUpstream) calls() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return slices.Clone(u.asked)
 }
 
-func (u *fakeUpstream) Project(context.Context, string) (*ProxiedPage, error) {
+func (u *listingUpstream) Project(context.Context, string) (*ProxiedPage, error) {
 	return nil, store.ErrNotFound
 }
 
-func (u *fakeUpstream) File(context.Context, string, string, bool) (*ProxiedFile, error) {
+func (u *listingUpstream) File(context.Context, string, string, bool) (*ProxiedFile, error) {
 	return nil, store.ErrNotFound
 }
 
-func (u *fakeUpstream) Quarantine(context.Context, *store.User, audit.Meta, string, string) error {
+func (u *listingUpstream) Quarantine(context.Context, *store.User, audit.Meta, string, string) error {
 	return nil
 }
-func (u *fakeUpstream) Release(context.Context, *store.User, audit.Meta, string) error { return nil }
-func (u *fakeUpstream) Invalidate(string)                                              {}
+func (u *listingUpstream) Release(context.Context, *store.User, audit.Meta, string) error { return nil }
+func (u *listingUpstream) Invalidate(string)                                              {}
 
 // TestUpstreamNames: a new local project whose name an upstream lists
 // is refused, let through (shadowing the upstream's) or held, by the
@@ -86,7 +86,7 @@ func testUpstreamNames(t *testing.T, d store.Dialect, policy LocalNamesPolicy, v
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	mailer, err := mail.New("", outbox, "cheeseshop <noreply@index.test>")
 	storetest.Must(t, err)
-	up := &fakeUpstream{}
+	up := &listingUpstream{}
 	f := newFixture(t, d, Config{Upstream: up, LocalNames: policy, Mailer: mailer, NameCheck: testNameCheck, LookalikePolicy: LookalikeHold})
 	admin := &store.User{Username: "root", Email: "root@example.org", PasswordHash: "!", IsAdmin: true}
 	storetest.Must(t, f.st.CreateUser(ctx, admin))

@@ -40,6 +40,8 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case problem.Unavailable:
 		return http.StatusServiceUnavailable
+	case problem.BadGateway:
+		return http.StatusBadGateway
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -119,7 +121,8 @@ func setRetryAfter(w http.ResponseWriter, status int, err error) {
 }
 
 // userMessage is what a client is told of err with status: the refusal's
-// message; for a fault, what it is and when to retry (twine prints it);
+// message (a problem.Unavailable's and BadGateway's too); for a fault, what it is and when
+// to retry (twine prints it);
 // for an unexpected failure a generic one (its text is for the log, not
 // the user).
 func userMessage(err error, status int) string {
@@ -130,6 +133,10 @@ func userMessage(err error, status int) string {
 			what = " (" + f.says + ")"
 		}
 		return fmt.Sprintf("The index is temporarily unavailable%s, retry in %d seconds.", what, int(faultRetryAfter/time.Second))
+	case status == http.StatusServiceUnavailable, status == http.StatusBadGateway && problem.MessageOf(err) != "":
+		// What is unavailable (an upstream index), or what an upstream
+		// sent that was refused.
+		return problem.MessageOf(err)
 	case status >= 500:
 		return "Internal server error: the failure was logged. Try again later or contact the index administrators."
 	}
