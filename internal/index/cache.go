@@ -46,6 +46,9 @@ type Cache struct {
 	rootDirty atomic.Bool
 	rootMu    sync.Mutex
 	rootCost  atomic.Int64 // nanoseconds the last root build took
+	// rootUrgent: the next read rebuilds the list whatever its cost, as
+	// a project left it that some readers may not see (made private).
+	rootUrgent atomic.Bool
 
 	variants rootVariants // the lists of readers of private projects (RootFor)
 
@@ -84,6 +87,11 @@ func (c *Cache) Stats() (pages int, bytes int64) {
 	defer c.mu.RUnlock()
 	return len(c.projects), c.bytes
 }
+
+// hide makes the next read of the project list rebuild it at once, not
+// within twice its cost: a project's visibility changed, and the list
+// everybody reads must not name a private project a moment longer.
+func (c *Cache) hide() { c.rootUrgent.Store(true) }
 
 // Invalidate drops a project's pages; rootChanged also rebuilds the list.
 // It forgets what names resolve to and which filenames are no local
@@ -312,7 +320,7 @@ func (c *Cache) Root(ctx context.Context) (*RootPage, error) {
 	if cur != nil && !c.rootDirty.Load() {
 		return cur, nil
 	}
-	if cur != nil {
+	if cur != nil && !c.rootUrgent.Load() {
 		minGap := 2 * time.Duration(c.rootCost.Load())
 		if time.Since(cur.BuiltAt) < minGap || !c.rootMu.TryLock() {
 			return cur, nil
@@ -325,6 +333,7 @@ func (c *Cache) Root(ctx context.Context) (*RootPage, error) {
 		return cur, nil
 	}
 	c.rootDirty.Store(false)
+	c.rootUrgent.Store(false)
 	start := time.Now()
 	page, err := c.buildRoot(context.WithoutCancel(ctx))
 	if err != nil {
@@ -499,6 +508,9 @@ func (c *Cache) catchUp(ctx context.Context) error {
 				}
 				high = max(high, e.ID)
 				continue
+			}
+			if e.Action == store.ActionSetVisibility {
+				c.hide()
 			}
 			root := e.Action == store.ActionCreateProject || e.Action == store.ActionRemoveProject || e.Action == store.ActionSetVisibility
 			c.Invalidate(e.NormalizedName, root)

@@ -126,10 +126,11 @@ func TestResolveProject(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		m := audit.Meta{IP: "192.0.2.7"}
-		// Every name below is listed upstream.
+		// Every name below is listed upstream; the local ones were let take
+		// their names (LocalNamesAllow).
 		up := newFakeUpstream("local", "lookalike", "upheld", "quarantined", "private", "banned", "b-anned", "gone",
 			"my-pkg", "proxied", "late")
-		f := newFixture(t, d, Config{Upstream: up, NameCheck: resolveNameCheck, LookalikePolicy: LookalikeHold,
+		f := newFixture(t, d, Config{Upstream: up, LocalNames: LocalNamesAllow, NameCheck: resolveNameCheck, LookalikePolicy: LookalikeHold,
 			ReadAccess: ReadAuthenticated})
 		owner := f.user("owner")
 		for _, n := range []string{"local", "lookalike", "upheld", "quarantined", "private", "gone", "mypkg"} {
@@ -240,7 +241,7 @@ func TestResolveFile(t *testing.T) {
 		ctx := context.Background()
 		m := audit.Meta{IP: "192.0.2.7"}
 		up := newFakeUpstream("proxied", "upheld", "quarantined")
-		f := newFixture(t, d, Config{Upstream: up, NameCheck: resolveNameCheck, LookalikePolicy: LookalikeHold})
+		f := newFixture(t, d, Config{Upstream: up, LocalNames: LocalNamesAllow, NameCheck: resolveNameCheck, LookalikePolicy: LookalikeHold})
 		owner := f.user("owner")
 		own := f.mustSdist(owner, disttest.Dist{Name: "local", Version: "1.0"})
 		held := f.mustSdist(owner, disttest.Dist{Name: "upheld", Version: "1.0"})

@@ -51,6 +51,7 @@ func (s *Service) SetVisibility(ctx context.Context, p *Principal, m audit.Meta,
 	}
 	if normalized != "" {
 		s.AccessChanged()
+		s.cache.hide()
 		s.cache.Invalidate(normalized, true)
 		s.cache.forgetFiles()
 	}

@@ -103,7 +103,9 @@ func TestSetVisibility(t *testing.T) {
 		if f.svc.CanRead(reader(maint), widget) {
 			t.Error("a removed Maintainer still reads the private project")
 		}
-		// An administrator makes it public again.
+		// An administrator makes it public again; the list is rebuilt at
+		// once, however long its last build took.
+		f.svc.cache.rootCost.Store(int64(time.Hour))
 		storetest.Must(t, f.svc.SetVisibility(ctx, admin, m, "widget", VisibilityPublic))
 		widget, err = f.st.ProjectByName(ctx, "widget")
 		storetest.Must(t, err)
@@ -152,7 +154,7 @@ func TestVisibilityFollowsOtherReplicas(t *testing.T) {
 
 		storetest.Must(t, b.SetVisibility(ctx, nil, audit.Meta{}, "shared", VisibilityPrivate))
 		storetest.Must(t, a.svc.cache.catchUp(ctx))
-		a.svc.cache.rootCost.Store(0)
+		a.svc.cache.rootCost.Store(int64(time.Hour)) // a visibility change is rebuilt at once all the same
 		root, err := a.svc.RootFor(ctx, a.svc.Anonymous())
 		storetest.Must(t, err)
 		if root.Projects != 0 || !root.AnyPrivate {
