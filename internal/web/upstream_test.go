@@ -327,9 +327,25 @@ func TestUpstreamRealProxy(t *testing.T) {
 			t.Errorf("the upstream served the file %d times, want once", n)
 		}
 
-		pages := count("/simple/realproj/")
+		// A local upload of the upstream's name is held (--upstream-local-names
+		// ask): until an administrator approves it, the upstream's project
+		// is still served, and its file.
 		_, token := ts.user("owner")
 		ts.uploadDist(token, disttest.Dist{Name: "realproj", Version: "2.0"}, true)
+		resp, body = ts.get("/simple/realproj/", "Accept", mediaJSON)
+		wantStatus(t, "page of a held upstream name", resp, string(body), http.StatusOK, fileURL)
+		if strings.Contains(string(body), "realproj-2.0.tar.gz") {
+			t.Errorf("a held local upload shows on the proxied page: %s", body)
+		}
+		if resp, _ := ts.get("/files/" + sha + "/" + filename); resp.StatusCode != http.StatusOK {
+			t.Errorf("proxied file while the local name is held: %d, want 200", resp.StatusCode)
+		}
+		admin, _ := ts.user("admin")
+		admin.IsAdmin = true
+		if _, err := ts.idx.ApproveName(context.Background(), admin, audit.Meta{}, "realproj"); err != nil {
+			t.Fatal(err)
+		}
+		pages := count("/simple/realproj/")
 		resp, body = ts.get("/simple/realproj/")
 		wantStatus(t, "shadowed page", resp, string(body), http.StatusOK, "realproj-2.0.tar.gz")
 		if resp, _ := ts.get("/files/" + sha + "/" + filename); resp.StatusCode != http.StatusNotFound {
