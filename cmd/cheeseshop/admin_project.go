@@ -6,6 +6,7 @@ import (
 
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/upstream"
 )
 
 // AdminProjectCmd groups the commands about a project's status and
@@ -34,8 +35,16 @@ type ProjectQuarantineCmd struct {
 // Run implements the command.
 func (c *ProjectQuarantineCmd) Run(e *env) error {
 	return withProjectIndex(e, c.projectMailFlags, func(idx *index.Service) error {
+		proxied, err := idx.IsProxiedName(e.ctx, c.Name)
+		if err != nil {
+			return err
+		}
 		if err := idx.Quarantine(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name, c.Reason); err != nil {
 			return err
+		}
+		if proxied {
+			fmt.Fprintf(e.stdout, "quarantined %s: no local project has that name; no upstream's project of that name is served (--upstream)\n", c.Name)
+			return nil
 		}
 		fmt.Fprintf(e.stdout, "quarantined %s: its files are no longer served; its Owners were told\n", c.Name)
 		return nil
@@ -51,8 +60,16 @@ type ProjectReleaseCmd struct {
 // Run implements the command.
 func (c *ProjectReleaseCmd) Run(e *env) error {
 	return withProjectIndex(e, c.projectMailFlags, func(idx *index.Service) error {
+		proxied, err := idx.IsProxiedName(e.ctx, c.Name)
+		if err != nil {
+			return err
+		}
 		if err := idx.ReleaseFromQuarantine(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name); err != nil {
 			return err
+		}
+		if proxied {
+			fmt.Fprintf(e.stdout, "released %s from quarantine: the upstream's project of that name is served again\n", c.Name)
+			return nil
 		}
 		fmt.Fprintf(e.stdout, "released %s from quarantine: its files are served again; its Owners were told\n", c.Name)
 		return nil
@@ -93,5 +110,11 @@ func withProjectIndex(e *env, f projectMailFlags, fn func(idx *index.Service) er
 	if err != nil {
 		return err
 	}
-	return fn(index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer}, e.log))
+	// A name without a local project may be a proxied one: its quarantine
+	// is the proxy's row, which the servers follow.
+	proxy, err := upstream.Offline(st, upstream.ProxyConfig{Log: e.log})
+	if err != nil {
+		return err
+	}
+	return fn(index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer, Upstream: proxy}, e.log))
 }

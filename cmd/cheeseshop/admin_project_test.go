@@ -54,8 +54,20 @@ func TestAdminProjectQuarantine(t *testing.T) {
 		if code, _, errs := cli(t, "", args("admin", "project", "quarantine", "demo", "--reason", "again")...); code == 0 || !strings.Contains(errs, "already quarantined") {
 			t.Errorf("quarantine twice: %d %q", code, errs)
 		}
-		if code, _, errs := cli(t, "", args("admin", "project", "quarantine", "nope", "--reason", "x")...); code == 0 || !strings.Contains(errs, "No project named 'nope'") {
-			t.Errorf("quarantine of an unknown project: %d %q", code, errs)
+		if code, _, errs := cli(t, "", args("admin", "project", "quarantine", "no/pe", "--reason", "x")...); code == 0 || !strings.Contains(errs, "No project named 'no/pe'") {
+			t.Errorf("quarantine of an invalid name: %d %q", code, errs)
+		}
+		// A name with no local project is a proxied one's: blocked in
+		// advance (the servers with --upstream follow the row), and released.
+		code, out, errs = cli(t, "", args("admin", "project", "quarantine", "Nope", "--reason", "typosquat of demo")...)
+		if code != 0 || !strings.Contains(out, "no local project has that name") {
+			t.Fatalf("quarantine of a proxied name: %d %q %q", code, out, errs)
+		}
+		if row, err := st.UpstreamProjectByName(ctx, "nope"); err != nil || row.LocalStatus != store.UpstreamQuarantined || row.LocalStatusReason != "typosquat of demo" {
+			t.Errorf("proxied name's row after quarantine: %+v, %v", row, err)
+		}
+		if code, out, errs := cli(t, "", args("admin", "project", "release", "nope")...); code != 0 || !strings.Contains(out, "upstream's project of that name is served again") {
+			t.Errorf("release of a proxied name: %d %q %q", code, out, errs)
 		}
 		code, out, errs = cli(t, "", args("admin", "project", "release", "demo")...)
 		if code != 0 || !strings.Contains(out, "released demo") {

@@ -205,9 +205,13 @@ func (s *Service) Quarantine(ctx context.Context, actor *store.User, m audit.Met
 	return s.quarantine(ctx, by, actorID, m, project, reason)
 }
 
-// proxiedName reports whether an administrator's quarantine or release
-// of project acts on a proxied project: there is an upstream, the name
-// is valid and no local project has it.
+// IsProxiedName reports whether an administrator's quarantine or
+// release of project acts on a proxied project: there is an upstream, the
+// name is valid and no local project has it.
+func (s *Service) IsProxiedName(ctx context.Context, project string) (bool, error) {
+	return s.proxiedName(ctx, project)
+}
+
 func (s *Service) proxiedName(ctx context.Context, project string) (bool, error) {
 	if s.cfg.Upstream == nil || !pep.ValidProjectName(project) {
 		return false, nil

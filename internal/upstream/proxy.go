@@ -105,6 +105,18 @@ func NewProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 	if len(cfg.Upstreams) == 0 {
 		return nil, errors.New("upstream: a proxy needs an upstream")
 	}
+	return newProxy(st, blobs, cfg)
+}
+
+// Offline returns a Proxy that asks no upstream and stores no file: the
+// command line's, which quarantines and releases proxied names (rows and
+// journal entries the servers follow) and serves nothing.
+func Offline(st *store.Store, cfg ProxyConfig) (*Proxy, error) {
+	cfg.Upstreams = nil
+	return newProxy(st, nil, cfg)
+}
+
+func newProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error) {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}

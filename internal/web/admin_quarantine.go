@@ -41,8 +41,12 @@ func (a *adminPages) adminQuarantinePost(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	name := r.PostFormValue("project")
+	done := name + " is quarantined: none of its files is served, nothing in it can change. Its Owners were told."
+	if proxied, err := a.s.idx.IsProxiedName(r.Context(), name); err == nil && proxied {
+		done = name + " is quarantined: no local project has that name, and no upstream's project of that name is served."
+	}
 	err := a.s.idx.Quarantine(r.Context(), c.User, meta(r), name, r.PostFormValue("reason"))
-	a.quarantineDone(w, r, err, name+" is quarantined: none of its files is served, nothing in it can change. Its Owners were told.")
+	a.quarantineDone(w, r, err, done)
 }
 
 // adminQuarantineRelease releases a project from quarantine.
@@ -52,8 +56,12 @@ func (a *adminPages) adminQuarantineRelease(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	name := r.PathValue("project")
+	done := name + " is released from quarantine: it is as it was before, and its files are served again. Its Owners were told."
+	if proxied, err := a.s.idx.IsProxiedName(r.Context(), name); err == nil && proxied {
+		done = name + " is released from quarantine: the upstream's project of that name is served again."
+	}
 	err := a.s.idx.ReleaseFromQuarantine(r.Context(), c.User, meta(r), name)
-	a.quarantineDone(w, r, err, name+" is released from quarantine: it is as it was before, and its files are served again. Its Owners were told.")
+	a.quarantineDone(w, r, err, done)
 }
 
 // quarantineDone goes back to the list with the outcome: a refusal (an
