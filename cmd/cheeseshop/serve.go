@@ -211,6 +211,7 @@ func (c *ServeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	cfg.SpoolDir = filepath.Join(e.Data, "tmp")
 	a, err := app.New(e.ctx, cfg, app.Deps{Store: st, Blobs: blobs, Mailer: mailer, Log: e.log, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err

@@ -110,6 +110,12 @@ type Config struct {
 	UpstreamMaxFileSize int64
 	UpstreamMaxFetches  int
 	LocalNames          index.LocalNamesPolicy
+	// UpstreamStreamAbove is the size above which a first fetch is
+	// streamed to its clients (0: upstream.DefaultStreamAbove).
+	UpstreamStreamAbove int64
+	// SpoolDir is the folder of the proxy's streamed first fetches
+	// (<data>/tmp; "": the system's temporary folder).
+	SpoolDir string
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"os"
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/upstream"
@@ -20,7 +21,7 @@ func (a *App) newUpstream(cfg Config, d Deps) (index.Upstream, error) {
 	}
 	pcfg := upstream.ProxyConfig{TTL: cfg.UpstreamTTL, NegativeTTL: cfg.UpstreamNegativeTTL, MinAge: cfg.UpstreamMinAge,
 		AllowList: cfg.UpstreamAllowList, MaxFetches: cfg.UpstreamMaxFetches, MaxFileSize: cfg.UpstreamMaxFileSize,
-		BaseURL: cfg.BaseURL, Now: d.Now, Log: d.Log.With("component", "upstream"),
+		BaseURL: cfg.BaseURL, SpoolDir: cfg.SpoolDir, StreamAbove: cfg.UpstreamStreamAbove, Now: d.Now, Log: d.Log.With("component", "upstream"),
 		Client: upstream.Config{UserAgent: "cheeseshop (+" + cfg.BaseURL + ")", HeaderTimeout: cfg.UpstreamTimeout}}
 	if cfg.UpstreamTimeout > upstream.DefaultPageTimeout {
 		pcfg.Client.PageTimeout = cfg.UpstreamTimeout
@@ -37,6 +38,11 @@ func (a *App) newUpstream(cfg Config, d Deps) (index.Upstream, error) {
 	if cfg.UpstreamMinAge > 0 {
 		d.Log.Warn("a minimum release age applies to upstream files: files without an upload time are never listed, so an upstream serving PEP 503 HTML lists nothing except under a break glass",
 			"min_age", cfg.UpstreamMinAge)
+	}
+	if cfg.SpoolDir != "" {
+		if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
+			return nil, fmt.Errorf("app: upstream spool: %w", err)
+		}
 	}
 	p, err := upstream.NewProxy(a.Store, d.Blobs, pcfg)
 	if err != nil {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"io"
 	"strings"
 	"time"
 
@@ -82,6 +83,12 @@ type ProxiedFile struct {
 	Key               string // the blob served: the file's digest, or its metadata's
 	Size              int64
 	ModTime           time.Time
+	// Stream, when set, is the file being fetched for the first time
+	// (a large one), from its first byte as it arrives: the caller sends
+	// Size bytes from it and closes it, and cuts the answer short if it
+	// fails (the upstream's bytes did not match; the tail is held back
+	// until they did). Nil: the file is in the blob store under Key.
+	Stream io.ReadCloser
 }
 
 // UpstreamName is what the upstreams say of a name.

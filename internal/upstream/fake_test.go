@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,9 @@ type fakeIndex struct {
 	// after the path is sent on entered (when set).
 	hold    chan struct{}
 	entered chan string
+	// resume, when set, holds a file's answer after its first half was
+	// sent, until it is closed.
+	resume chan struct{}
 }
 
 func newFakeIndex(t testing.TB) *fakeIndex {
@@ -117,24 +121,42 @@ func (f *fakeIndex) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name, ok := strings.CutPrefix(r.URL.Path, "/files/"); ok {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, files := range f.projects {
-			for _, file := range files {
-				switch name {
-				case file.name:
-					w.Write(file.body)
-					return
-				case file.name + ".metadata":
-					if file.meta != nil {
-						w.Write(file.meta)
-						return
-					}
+		if body := f.file(name); body != nil {
+			f.mu.Lock()
+			resume := f.resume
+			f.mu.Unlock()
+			if resume != nil {
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				w.Write(body[:len(body)/2])
+				w.(http.Flusher).Flush()
+				<-resume
+				body = body[len(body)/2:]
+			}
+			w.Write(body)
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+// file returns the body of a file (or of its metadata, name ending in
+// ".metadata"), nil if none.
+func (f *fakeIndex) file(name string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, files := range f.projects {
+		for _, file := range files {
+			switch name {
+			case file.name:
+				return file.body
+			case file.name + ".metadata":
+				if file.meta != nil {
+					return file.meta
 				}
 			}
 		}
 	}
-	http.NotFound(w, r)
+	return nil
 }
 
 func (f *fakeIndex) page(name string, files []fakeFile, asHTML bool) ([]byte, string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 // minimum age and not quarantined, else store.ErrNotFound. A file not
 // stored yet is fetched once (concurrent callers share the fetch, at
 // most MaxFetches at a time), verified against the listed SHA-256 and
-// size and stored before it is returned; this version fetches the whole
-// file before answering. A digest that differs stores nothing, records
+// size and stored before it is returned; a distribution file larger than
+// StreamAbove is streamed to its first readers while it arrives instead
+// (ProxiedFile.Stream, stream.go). A digest that differs stores nothing, records
 // an upstream:file:hash_mismatch event and fails with problem.BadGateway.
 func (p *Proxy) File(ctx context.Context, sha256, filename string, metadata bool) (*index.ProxiedFile, error) {
 	notFound := fmt.Errorf("upstream: file %s/%s: %w", sha256, filename, store.ErrNotFound)
@@ -61,6 +63,9 @@ func (p *Proxy) File(ctx context.Context, sha256, filename string, metadata bool
 	if c == nil {
 		return nil, problem.Errorf(problem.Unavailable, "The upstream index of '%s' is not configured any more.", proj.NormalizedName)
 	}
+	if !metadata && f.Size > p.cfg.StreamAbove {
+		return p.streamFile(ctx, c, f, proj, pf)
+	}
 	got, _, err := p.fileFlight.Do(ctx, "file:"+key, func(ctx context.Context) (*index.ProxiedFile, error) {
 		// A fetch that ended since the row was read stored it.
 		again, _, err := p.st.UpstreamFileBySHA(ctx, f.SHA256)
@@ -74,7 +79,7 @@ func (p *Proxy) File(ctx context.Context, sha256, filename string, metadata bool
 		if stored, err := p.stored(ctx, pf, storedAt); stored != nil || err != nil {
 			return stored, err
 		}
-		return p.fetchFile(ctx, c, f, proj, metadata, pf)
+		return p.fetchInto(ctx, c, f, proj, metadata, pf, nil)
 	})
 	return got, err
 }
@@ -96,14 +101,18 @@ func (p *Proxy) stored(ctx context.Context, pf *index.ProxiedFile, storedAt time
 	return &got, nil
 }
 
-// fetchFile fetches a file (or its metadata) into the blob store.
-func (p *Proxy) fetchFile(ctx context.Context, c *Client, f *store.UpstreamFile, proj *store.UpstreamProject,
-	metadata bool, pf *index.ProxiedFile) (*index.ProxiedFile, error) {
-	release, err := p.acquire(ctx)
-	if err != nil {
-		return nil, err
+// fetchInto fetches a file (or its metadata) into the blob store, and
+// into spool too when it is not nil (a streamed fetch, which holds its
+// fetch slot already).
+func (p *Proxy) fetchInto(ctx context.Context, c *Client, f *store.UpstreamFile, proj *store.UpstreamProject,
+	metadata bool, pf *index.ProxiedFile, spool io.Writer) (*index.ProxiedFile, error) {
+	if spool == nil {
+		release, err := p.acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
-	defer release()
 	staged, err := p.blobs.Stage(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: stage %s: %w", pf.Key, err)
@@ -113,7 +122,11 @@ func (p *Proxy) fetchFile(ctx context.Context, c *Client, f *store.UpstreamFile,
 	if metadata {
 		fetch = c.FetchMetadata
 	}
-	t, err := fetch(ctx, fileOf(f), staged)
+	var dst io.Writer = staged
+	if spool != nil {
+		dst = io.MultiWriter(staged, spool)
+	}
+	t, err := fetch(ctx, fileOf(f), dst)
 	if err != nil {
 		return nil, p.fetchFailed(ctx, proj, f, metadata, err)
 	}

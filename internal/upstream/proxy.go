@@ -63,6 +63,12 @@ type ProxyConfig struct {
 	// BaseURL is the index's external URL: files are linked as
 	// BaseURL/files/<sha256>/<filename>, as local ones.
 	BaseURL string
+	// StreamAbove is the size of a file above which its first fetch is
+	// streamed to the clients asking for it while it arrives (0:
+	// DefaultStreamAbove); SpoolDir is where such a fetch is spooled
+	// ("": the system's temporary folder).
+	StreamAbove int64
+	SpoolDir    string
 	// Now is the clock; nil: the wall clock.
 	Now func() time.Time
 	// Log receives the proxy's warnings; nil: discarded.
@@ -87,6 +93,9 @@ type Proxy struct {
 	pageFlight *Flight[*pageEntry]
 	fileFlight *Flight[*index.ProxiedFile]
 	fetches    chan struct{}
+
+	spoolsMu sync.Mutex
+	spools   map[string]*spool // streamed fetches in progress, by SHA-256
 
 	rulesMu  sync.Mutex
 	rules    index.UpstreamRules
@@ -126,6 +135,9 @@ func newProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 	if cfg.MaxFetches <= 0 {
 		cfg.MaxFetches = DefaultMaxFetches
 	}
+	if cfg.StreamAbove <= 0 {
+		cfg.StreamAbove = DefaultStreamAbove
+	}
 	if cfg.MinAge < 0 {
 		return nil, errors.New("upstream: the minimum release age is negative")
 	}
@@ -148,7 +160,7 @@ func newProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 		pages:      newPageCache(pageCacheEntries, pageCacheBytes),
 		pageFlight: NewFlight[*pageEntry](DefaultPageTimeout + 5*time.Second),
 		fileFlight: NewFlight[*index.ProxiedFile](fileFlightTimeout),
-		fetches:    make(chan struct{}, cfg.MaxFetches)}
+		fetches:    make(chan struct{}, cfg.MaxFetches), spools: make(map[string]*spool)}
 	seen := map[string]bool{}
 	for _, up := range cfg.Upstreams {
 		if seen[up.String()] {

@@ -103,6 +103,9 @@ type serverConfig struct {
 	// Upstreams the upstream indexes the real proxy serves (--upstream).
 	Upstream  index.Upstream
 	Upstreams []string
+	// UpstreamStreamAbove is the size above which the proxy streams a
+	// first fetch (0: its default).
+	UpstreamStreamAbove int64
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -149,9 +152,11 @@ type TestAppInput struct {
 	// ReadAccess and RegistrationClosed are app.Config's.
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
-	// Upstream is app.Deps's, Upstreams app.Config's.
-	Upstream  index.Upstream
-	Upstreams []string
+	// Upstream is app.Deps's, Upstreams and UpstreamStreamAbove
+	// app.Config's.
+	Upstream            index.Upstream
+	Upstreams           []string
+	UpstreamStreamAbove int64
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -217,7 +222,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
 		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream,
-		Upstreams: cfg.Upstreams})
+		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

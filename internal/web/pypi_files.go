@@ -12,6 +12,7 @@ import (
 
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/downloads"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
@@ -72,6 +73,10 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 			sf.key = f.MetadataSHA256
 		}
 	}
+	if proxied != nil && proxied.Stream != nil {
+		a.stream(w, r, sf, proxied, kind, name)
+		return
+	}
 	if a.s.opts.Presigner != nil {
 		a.redirect(w, r, sf, kind, name)
 		return
@@ -116,6 +121,44 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		a.count(r, sf.download)
 	}
 }
+
+// stream sends a proxied file while the proxy fetches it for the first
+// time (index.ProxiedFile.Stream): 200 with the listed length, whatever
+// Range asked (the file is not all here yet), the bytes as they are
+// verified. If the upstream's bytes turn out wrong the connection is cut
+// (http.ErrAbortHandler), so the client holds a short body, never a
+// complete unverified file. A complete GET counts as a download.
+func (a *pypiAPI) stream(w http.ResponseWriter, r *http.Request, sf servedFile, pf *index.ProxiedFile, kind, name string) {
+	defer pf.Stream.Close()
+	h := w.Header()
+	h.Set("Content-Type", contentType(name))
+	h.Set("Content-Length", strconv.FormatInt(pf.Size, 10))
+	h.Set("ETag", `"`+sf.key+`"`)
+	h["Cache-Control"] = sf.policy.file
+	if sf.policy.docVary != nil {
+		h["Vary"] = sf.policy.docVary
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	h["X-Cheeseshop-Upstream"] = hdrUpstreamFetching
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	n, err := io.Copy(w, pf.Stream)
+	if err != nil || n != pf.Size {
+		a.s.metrics.files.WithLabelValues(kind, "aborted").Inc()
+		a.s.log.WarnContext(r.Context(), "streamed upstream file cut short", "file", sf.filename, "sent", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	a.s.metrics.files.WithLabelValues(kind, "2xx").Inc()
+	if a.s.opts.CountDownload != nil && kind == "distribution" {
+		a.count(r, sf.download)
+	}
+}
+
+// hdrUpstreamFetching is X-Cheeseshop-Upstream of a file streamed while
+// the proxy fetches it.
+var hdrUpstreamFetching = []string{"fetching"}
 
 // servedFile is what file serves: the blob, its time, the file's name
 // (for the log), the download it counts and its caching headers, of a

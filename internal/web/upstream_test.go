@@ -1,15 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +26,7 @@ import (
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
+	"cheeseshop/internal/upstream"
 )
 
 // memUpstream is an index.Upstream holding prepared pages and files in
@@ -390,4 +394,88 @@ func TestUpstreamFileRedirect(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the redirected proxied download was not counted")
 	}
+}
+
+// TestUpstreamStreamedFirstFetch: a proxied file above the streaming
+// size reaches the client while the upstream still sends it (pip would
+// time out waiting for a whole large wheel): 200 with the listed length,
+// the first half before the upstream sent the rest. When the upstream's
+// bytes do not match the listed SHA-256, the answer is cut short, so the
+// client never holds a complete unverified file, and nothing is stored.
+func TestUpstreamStreamedFirstFetch(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		content := make([]byte, 2<<20)
+		for i := range content {
+			content[i] = byte(i * 7 / 3)
+		}
+		wrong := bytes.Clone(content)
+		wrong[len(wrong)-1] ^= 1
+		sum := sha256.Sum256(content)
+		sha := hex.EncodeToString(sum[:])
+		resume := make(chan struct{})
+		var upURL string
+		upstreamIndex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/simple/bigproj/":
+				w.Header().Set("Content-Type", mediaJSON)
+				fmt.Fprintf(w, `{"meta": {"api-version": "1.1"}, "name": "bigproj", "files": [
+					{"filename": "bigproj-1.0.tar.gz", "url": %q, "hashes": {"sha256": %q}, "size": %d, "upload-time": "2026-01-02T03:04:05Z"},
+					{"filename": "bigproj-2.0.tar.gz", "url": %q, "hashes": {"sha256": %q}, "size": %d, "upload-time": "2026-01-02T03:04:05Z"}]}`,
+					upURL+"/packages/bigproj-1.0.tar.gz", sha, len(content), upURL+"/packages/bigproj-2.0.tar.gz", sha[:63]+"0", len(content))
+			case "/packages/bigproj-1.0.tar.gz":
+				w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+				w.Write(content[:len(content)/2])
+				w.(http.Flusher).Flush()
+				<-resume
+				w.Write(content[len(content)/2:])
+			case "/packages/bigproj-2.0.tar.gz":
+				w.Write(wrong)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		t.Cleanup(upstreamIndex.Close)
+		upURL = upstreamIndex.URL
+		ts := newTestServerWith(t, d, serverConfig{Upstreams: []string{upURL + "/simple/"}, UpstreamStreamAbove: 1 << 20})
+		if resp, body := ts.get("/simple/bigproj/"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("page: %s %s", resp.Status, body)
+		}
+
+		resp, err := ts.client.Get(ts.URL + "/files/" + sha + "/bigproj-1.0.tar.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		wantHeaders(t, "streamed file", resp, map[string]string{"Content-Length": strconv.Itoa(len(content)),
+			"X-Cheeseshop-Upstream": "fetching"})
+		first := make([]byte, len(content)/2)
+		if _, err := io.ReadFull(resp.Body, first); err != nil || !bytes.Equal(first, content[:len(first)]) {
+			t.Fatalf("the first half before the upstream sent the rest: %v", err)
+		}
+		close(resume)
+		rest, err := io.ReadAll(resp.Body)
+		if err != nil || !bytes.Equal(rest, content[len(first):]) {
+			t.Fatalf("the rest: %d bytes, %v", len(rest), err)
+		}
+		// Stored: served from the blob store now.
+		resp2, body := ts.get("/files/" + sha + "/bigproj-1.0.tar.gz")
+		if resp2.StatusCode != http.StatusOK || resp2.Header.Get("X-Cheeseshop-Upstream") != "" || !bytes.Equal(body, content) {
+			t.Fatalf("after the fetch: %s, %d bytes, %q", resp2.Status, len(body), resp2.Header.Get("X-Cheeseshop-Upstream"))
+		}
+
+		// The listed digest of 2.0 is not its bytes': the answer is cut.
+		resp, err = ts.client.Get(ts.URL + "/files/" + sha[:63] + "0/bigproj-2.0.tar.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil || len(got) >= len(wrong) {
+			t.Fatalf("a mismatching stream was answered whole: %d bytes, %v", len(got), err)
+		}
+		if len(got) > len(wrong)-upstream.HoldBack {
+			t.Errorf("%d bytes of a mismatching file reached the client: the tail was not held back", len(got))
+		}
+	})
 }
