@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"cheeseshop/internal/store"
@@ -64,19 +65,118 @@ func URL(t testing.TB, d store.Dialect) string {
 	return ""
 }
 
-// Open returns a fresh, migrated store of the dialect, closed when the test ends.
+// Open returns a fresh, migrated store of the dialect, closed when the
+// test ends. It is a copy of a database migrated once per test process
+// (a file's bytes for SQLite, a template database on PostgreSQL): running
+// every migration for each test cost a second per SQLite database under
+// the race detector.
 func Open(t testing.TB, d store.Dialect) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, URL(t, d))
+	var u string
+	switch d {
+	case store.SQLite:
+		u = URL(t, d)
+		image, err := sqliteTemplate()
+		if err != nil {
+			t.Fatalf("storetest: migrated SQLite template: %v", err)
+		}
+		path, err := url.PathUnescape(strings.TrimPrefix(u, "sqlite://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, image, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	case store.Postgres:
+		base := RequirePostgres(t)
+		tmpl, err := postgresTemplate(base)
+		if err != nil {
+			t.Fatalf("storetest: migrated PostgreSQL template: %v", err)
+		}
+		u = newPostgresDBFrom(t, tmpl)
+	default:
+		t.Fatalf("storetest: unknown dialect %q", d)
+	}
+	s, err := store.Open(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return s
+}
+
+// The migrated templates, made once per test process.
+var (
+	sqliteOnce  sync.Once
+	sqliteImage []byte
+	sqliteErr   error
+
+	postgresOnce sync.Once
+	postgresName string
+	postgresErr  error
+)
+
+// sqliteTemplate returns the bytes of a migrated SQLite database.
+func sqliteTemplate() ([]byte, error) {
+	sqliteOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cheeseshop-template-")
+		if err != nil {
+			sqliteErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "template.db")
+		if sqliteErr = migrate("sqlite://" + path); sqliteErr != nil {
+			return
+		}
+		// Closing the last connection checkpointed the WAL into the file.
+		sqliteImage, sqliteErr = os.ReadFile(path)
+	})
+	return sqliteImage, sqliteErr
+}
+
+// postgresTemplate returns the name of a migrated database on the server
+// at base, which new databases copy (CREATE DATABASE … TEMPLATE). It is
+// left on the server, which `make test` throws away.
+func postgresTemplate(base string) (string, error) {
+	postgresOnce.Do(func() {
+		name := "tmpl_" + strings.ToLower(rand.Text())
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			postgresErr = err
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+			postgresErr = err
+			return
+		}
+		u, err := url.Parse(base)
+		if err != nil {
+			postgresErr = err
+			return
+		}
+		u.Path = "/" + name
+		if postgresErr = migrate(u.String()); postgresErr == nil {
+			postgresName = name
+		}
+	})
+	return postgresName, postgresErr
+}
+
+// migrate migrates the database at rawURL and closes it.
+func migrate(rawURL string) error {
+	ctx := context.Background()
+	s, err := store.Open(ctx, rawURL)
+	if err != nil {
+		return err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	return s.Close()
 }
 
 // RequirePostgres returns the server URL, failing (under CI) or skipping
@@ -95,6 +195,13 @@ func RequirePostgres(t testing.TB) string {
 
 func newPostgresDB(t testing.TB) string {
 	t.Helper()
+	return newPostgresDBFrom(t, "")
+}
+
+// newPostgresDBFrom creates a database, a copy of template when it is
+// not "", dropped when the test ends.
+func newPostgresDBFrom(t testing.TB, template string) string {
+	t.Helper()
 	base := RequirePostgres(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
@@ -102,7 +209,11 @@ func newPostgresDB(t testing.TB) string {
 	}
 	defer admin.Close()
 	name := "t_" + strings.ToLower(rand.Text())
-	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+	create := `CREATE DATABASE ` + name
+	if template != "" {
+		create += ` TEMPLATE ` + template
+	}
+	if _, err := admin.Exec(create); err != nil {
 		t.Fatalf("storetest: create database: %v", err)
 	}
 	t.Cleanup(func() {
