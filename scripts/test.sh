@@ -22,6 +22,7 @@ if [ -n "$unformatted" ]; then
   echo "test.sh: these files need gofmt:" >&2; echo "$unformatted" >&2; exit 1
 fi
 go vet ./...
+go vet -tags cheeseshop_testclock ./cmd/cheeseshop
 
 pgdir=$(mktemp -d /tmp/cheeseshop-pg.XXXXXX)
 s3dir=$(mktemp -d /tmp/cheeseshop-s3.XXXXXX)
@@ -54,6 +55,8 @@ mkdir -p "$CHEESESHOP_ARTIFACTS"
 
 # Tests that need a tool fail (never skip) when CI=true.
 go test -count=1 -timeout 30m "$@" ./...
+# The clock that e2e moves exists only in binaries built with this tag.
+go test -count=1 -tags cheeseshop_testclock -run TestServerClock ./cmd/cheeseshop
 
 # The packages with concurrent code paths, again under the race detector.
 go test -race -count=1 -timeout 20m ./internal/index ./internal/web ./internal/blob ./internal/store
