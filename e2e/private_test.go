@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"encoding/base64"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -195,7 +193,7 @@ func TestPrivateIndexBehindCache(t *testing.T) {
 			t.Fatalf("twine upload: exit %d\n%s", r.Code, r.Out)
 		}
 	}
-	privateCache, publicCache := startCachingProxy(t, private.URL), startCachingProxy(t, public.URL)
+	privateCache, publicCache := startNginx(t, nginxSite{CacheOf: private.URL}), startNginx(t, nginxSite{CacheOf: public.URL})
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+tokens[private]))
 	file := "/files/" + sha256File(t, d.Dep.Wheel) + "/" + filepath.Base(d.Dep.Wheel)
 
@@ -225,67 +223,5 @@ func TestPrivateIndexBehindCache(t *testing.T) {
 	get(publicCache, "/simple/cheese-dep/")
 	if status, cache := get(publicCache, "/simple/cheese-dep/"); status != http.StatusOK || cache != "HIT" {
 		t.Errorf("public page through the cache the second time: %d, X-Cache %q, want a HIT", status, cache)
-	}
-}
-
-// startCachingProxy starts nginx on a free loopback port as a caching
-// reverse proxy of upstream that keeps every 200 for 10 minutes unless
-// the answer's headers forbid it (proxy_cache honours Cache-Control
-// private and no-store, Set-Cookie and Vary), and tells the cache's
-// verdict in X-Cache. It stops when the test ends.
-func startCachingProxy(t *testing.T, upstream string) string {
-	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	conf := `daemon off;
-master_process off;
-pid ` + dir + `/nginx.pid;
-error_log ` + dir + `/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ` + dir + `/body;
-  proxy_temp_path ` + dir + `/proxy;
-  fastcgi_temp_path ` + dir + `/fastcgi;
-  uwsgi_temp_path ` + dir + `/uwsgi;
-  scgi_temp_path ` + dir + `/scgi;
-  proxy_cache_path ` + dir + `/cache keys_zone=shared:1m;
-  server {
-    listen ` + addr + `;
-    location / {
-      proxy_pass ` + upstream + `;
-      proxy_cache shared;
-      proxy_cache_valid 200 10m;
-      add_header X-Cache $upstream_cache_status always;
-    }
-  }
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/usr/sbin/nginx", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	url := "http://" + addr
-	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := httpClient.Get(url + "/healthz"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Since(start) > 10*time.Second {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not answer within 10s:\n%s", log)
-		}
 	}
 }
