@@ -73,8 +73,19 @@ type ServeCmd struct {
 	StorageRedirectTTL time.Duration `name:"storage-redirect-ttl" default:"5m" help:"How long the presigned URLs of --storage-redirect work, between 10s and 12h; clients may cache the redirect for half of it."`
 
 	// Which downloads count (docs/DOWNLOADS.md).
-	DownloadPolicyFlags   `embed:""`
-	DownloadsMaxAddresses int `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
+	DownloadPolicyFlags `embed:""`
+	// The proxy of upstream indexes (README.md, Upstream proxy).
+	Upstream              []string      `name:"upstream" sep:"," help:"Proxy an upstream index: the root of its simple API, e.g. https://pypi.org/simple/ (repeatable, in priority order). A project that does not exist on this index is served from the first upstream that lists it, its files fetched, checked against the upstream's SHA-256 and stored on first use. Credentials in the URL (https://user:secret@host/simple/) are sent to that host only and never logged."`
+	UpstreamFileHost      []string      `name:"upstream-file-host" sep:"," help:"Another host (host or host:port) the upstreams' pages may link files on (repeatable); files.pythonhosted.org is added for pypi.org."`
+	UpstreamTTL           time.Duration `name:"upstream-ttl" default:"10m" help:"How long a proxied project's page is served before the upstream is asked again (conditionally); when it does not answer, the last page is served."`
+	UpstreamNegativeTTL   time.Duration `name:"upstream-negative-ttl" default:"1m" help:"How long a name no upstream lists is remembered as such."`
+	UpstreamTimeout       time.Duration `name:"upstream-timeout" default:"10s" help:"How long to wait for an upstream's answer to a page request (the whole page is bounded by 30s, or by this when longer)."`
+	UpstreamMinAge        ageDuration   `name:"upstream-min-age" default:"0" help:"Minimum release age of proxied files, e.g. 7d or 72h: younger files, and files whose upload time the upstream does not give (every file of an upstream serving PEP 503 HTML), are neither listed nor served, except for a project an administrator exempts. 0: off."`
+	UpstreamAllowList     bool          `name:"upstream-allow-list" help:"Proxy only the names an allow rule of the administrators names (admin upstream allow); every other name answers 404."`
+	UpstreamMaxFileSize   byteSize      `name:"upstream-max-file-size" default:"4GiB" help:"Largest proxied file fetched from an upstream whose page does not give its size (and the largest listed size accepted)."`
+	UpstreamMaxFetches    int           `name:"upstream-max-fetches" default:"16" help:"The most files fetched from the upstreams at once, server-wide; a first download beyond it waits 2s, then answers 503."`
+	UpstreamLocalNames    string        `name:"upstream-local-names" default:"ask" enum:"refuse,allow,ask" help:"What happens when a new local project takes a name an upstream lists (dependency confusion): refuse it, allow it (it shadows the upstream's from then on) or ask (created held until an administrator approves it; meanwhile the upstream's project is still served)."`
+	DownloadsMaxAddresses int           `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
 	TransportFlags        `embed:""`
 }
 
@@ -277,6 +288,9 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
 	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)
+	if err := c.upstreamConfig(&cfg); err != nil {
+		return cfg, err
+	}
 	cfg.RegistrationClosed = c.Registration == "closed" || (c.Registration == "auto" && cfg.ReadAccess == index.ReadAuthenticated)
 	if c.StorageRedirectTTL < 10*time.Second || c.StorageRedirectTTL > 12*time.Hour {
 		return cfg, fmt.Errorf("--storage-redirect-ttl must be between 10s and 12h, not %s", c.StorageRedirectTTL)
@@ -339,4 +353,31 @@ func defaultBaseURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// upstreamConfig maps the upstream flags onto cfg.
+func (c *ServeCmd) upstreamConfig(cfg *app.Config) error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--upstream-ttl", c.UpstreamTTL}, {"--upstream-negative-ttl", c.UpstreamNegativeTTL}, {"--upstream-timeout", c.UpstreamTimeout}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive, not %s", d.flag, d.v)
+		}
+	}
+	if c.UpstreamMaxFetches < 1 {
+		return fmt.Errorf("--upstream-max-fetches must be at least 1, not %d", c.UpstreamMaxFetches)
+	}
+	if c.UpstreamMaxFileSize <= 0 {
+		return errors.New("--upstream-max-file-size must be positive")
+	}
+	if len(c.Upstream) == 0 && len(c.UpstreamFileHost) > 0 {
+		return errors.New("--upstream-file-host needs an --upstream")
+	}
+	cfg.Upstreams, cfg.UpstreamFileHosts = c.Upstream, c.UpstreamFileHost
+	cfg.UpstreamTTL, cfg.UpstreamNegativeTTL, cfg.UpstreamTimeout = c.UpstreamTTL, c.UpstreamNegativeTTL, c.UpstreamTimeout
+	cfg.UpstreamMinAge, cfg.UpstreamAllowList = time.Duration(c.UpstreamMinAge), c.UpstreamAllowList
+	cfg.UpstreamMaxFileSize, cfg.UpstreamMaxFetches = int64(c.UpstreamMaxFileSize), c.UpstreamMaxFetches
+	cfg.LocalNames = index.LocalNamesPolicy(c.UpstreamLocalNames)
+	return nil
 }

@@ -91,6 +91,21 @@ type Config struct {
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
 	ProtectOwnTop      int
+	// Upstreams are the upstream indexes proxied, in priority order
+	// (--upstream; none: no proxy), UpstreamFileHosts the other hosts
+	// their pages may link files on; the other Upstream fields configure
+	// the proxy (upstream.ProxyConfig; 0: its defaults). LocalNames is
+	// what happens when a local project takes an upstream's name.
+	Upstreams           []string
+	UpstreamFileHosts   []string
+	UpstreamTTL         time.Duration
+	UpstreamNegativeTTL time.Duration
+	UpstreamTimeout     time.Duration
+	UpstreamMinAge      time.Duration
+	UpstreamAllowList   bool
+	UpstreamMaxFileSize int64
+	UpstreamMaxFetches  int
+	LocalNames          index.LocalNamesPolicy
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config
@@ -173,6 +188,9 @@ type Deps struct {
 	// Now is the clock of the services that keep time in the database
 	// (nil: the system's).
 	Now func() time.Time
+	// Upstream, when set, is used instead of building one from Config:
+	// tests.
+	Upstream index.Upstream
 }
 
 // App is an assembled server. Its fields are for the command and the
@@ -203,7 +221,9 @@ type App struct {
 
 	cfg          Config
 	stopCounting func()
-	closeOnce    sync.Once
+	// closeUpstream closes the proxy New built (a no-op otherwise).
+	closeUpstream func()
+	closeOnce     sync.Once
 	// detector finds look-alikes (nil with Config.NameCheck or the policy
 	// off).
 	detector *detector
@@ -237,7 +257,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		return nil, fmt.Errorf("app: --storage-redirect needs a storage that hands out presigned URLs (s3://), which %v does not", d.Blobs)
 	}
 	st, log := d.Store, d.Log
-	a := &App{Store: st, cfg: cfg, stopCounting: func() {}}
+	a := &App{Store: st, cfg: cfg, stopCounting: func() {}, closeUpstream: func() {}}
 	a.Hasher = auth.NewHasher(cfg.HashConcurrency, cfg.Password)
 
 	var err error
@@ -256,7 +276,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		a.detector = &detector{ownTop: cfg.ProtectOwnTop, log: log}
 		nameCheck = a.detector.check
 	}
-	a.Index = index.New(st, d.Blobs, index.Config{BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
+	up, err := a.newUpstream(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	a.Index = index.New(st, d.Blobs, index.Config{Upstream: up, LocalNames: cfg.LocalNames, BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
 		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
 		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord,
@@ -403,6 +427,7 @@ func (a *App) Start(ctx context.Context) {
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		a.stopCounting()
+		a.closeUpstream()
 		a.Recovery.Close()
 		a.Account.Close()
 	})

@@ -121,6 +121,14 @@ const (
 	PublisherTokenMinted    = "project:publisher:token"
 	PendingPublisherAdded   = "account:pending_publisher:add"
 	PendingPublisherRemoved = "account:pending_publisher:remove"
+
+	// The proxy of upstream indexes: an administrator quarantines a
+	// proxied name or releases it (project_id is empty: the name has no
+	// local project); an upstream sent a file whose SHA-256 or size
+	// differs from what its page lists (nothing was stored).
+	UpstreamQuarantined  = "upstream:quarantine"
+	UpstreamReleased     = "upstream:release"
+	UpstreamHashMismatch = "upstream:file:hash_mismatch"
 )
 
 // Adder is what records events: the store or a transaction.

@@ -41,10 +41,14 @@ const (
 	// Unavailable: a fault of the machinery (the database or the storage
 	// down, a full disk); the request may succeed later (RetryAfter).
 	Unavailable
+	// BadGateway: a server this one relies on (an upstream index) sent
+	// something refused, such as a file whose digest differs from the
+	// one it lists; a later request may succeed.
+	BadGateway
 )
 
 var kindNames = [...]string{"unexpected", "invalid", "unauthenticated", "forbidden", "not found",
-	"conflict", "gone", "too many requests", "unavailable"}
+	"conflict", "gone", "too many requests", "unavailable", "bad gateway"}
 
 // String names the kind, for logs.
 func (k Kind) String() string {

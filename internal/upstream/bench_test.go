@@ -61,10 +61,10 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// BenchmarkFirstFetch fetches a file from a loopback upstream into a
-// staged blob of a folder store and commits it: the first fetch of a
-// proxied file, without the web layer.
-func BenchmarkFirstFetch(b *testing.B) {
+// BenchmarkFetchFile fetches a file from a loopback upstream into a
+// staged blob of a folder store and commits it: the client's part of the
+// first fetch of a proxied file (BenchmarkFirstFetch is the Proxy's).
+func BenchmarkFetchFile(b *testing.B) {
 	store, err := blob.NewFS(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
