@@ -21,16 +21,34 @@ import (
 // limit.
 const FlushTimeout = 10 * time.Second
 
-// countKey is a project on a day.
+// countKey is a project, local or proxied, on a day.
 type countKey struct {
-	project int64
-	day     store.Day
+	upstream bool // project is an upstream_projects id
+	project  int64
+	day      store.Day
 }
 
-// Download is one complete download that a server answered.
+// scope is the project of the key for the per-address limit: a local
+// project's id, or the negated id of a proxied one, so that the two
+// never share a limit.
+func (k countKey) scope() int64 {
+	if k.upstream {
+		return -k.project
+	}
+	return k.project
+}
+
+// Download is one complete download that a server answered, of a local
+// project's file or of a proxied project's (the proxy of upstream
+// indexes).
 type Download struct {
-	// ProjectID is the project of the file.
+	// ProjectID is the local project of the file; 0 for a proxied one.
 	ProjectID int64
+	// UpstreamProjectID is the proxied project of the file (its
+	// upstream_projects id); 0 for a local one. Proxied downloads are
+	// counted apart (upstream_downloads), with the same policy, and never
+	// enter the computation of critical projects.
+	UpstreamProjectID int64
 	// At is when the download ended; its UTC day is the day it counts on.
 	At time.Time
 	// Addr is the client's address (an IP address, with or without a
@@ -41,7 +59,7 @@ type Download struct {
 }
 
 // Counter counts the downloads served by this process in memory, per
-// project and UTC day, and writes them to the store in batches: Flush
+// project (local or proxied) and UTC day, and writes them to the store in batches: Flush
 // writes every pending count in one transaction, Run flushes at an
 // interval and once more at the end. Counting is a map increment under a
 // mutex, so serving a file does not wait for the database.
@@ -100,13 +118,16 @@ func (c *Counter) Count(d Download) bool {
 		return false
 	}
 	k := countKey{project: d.ProjectID, day: store.DayOf(d.At)}
+	if d.UpstreamProjectID != 0 {
+		k.upstream, k.project = true, d.UpstreamProjectID
+	}
 	var (
 		hash    uint64
 		limited bool
 	)
 	if c.policy.PerAddress > 0 {
 		if client, ok := clientOf(d.Addr); ok {
-			hash, limited = client.hash(c.seed, d.ProjectID), true
+			hash, limited = client.hash(c.seed, k.scope()), true
 		}
 	}
 	c.mu.Lock()
@@ -172,7 +193,8 @@ func (c *Counter) Pending() int64 {
 // Flush writes the pending counts in one transaction. Downloads counted
 // meanwhile wait for the next flush. On failure the counts are kept,
 // added to those counted since, and the error is returned. Counts of
-// projects deleted meanwhile are dropped (store.Tx.AddDownloads).
+// projects deleted meanwhile are dropped (store.Tx.AddDownloads,
+// store.Tx.AddUpstreamDownloads).
 func (c *Counter) Flush(ctx context.Context) error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
@@ -186,20 +208,39 @@ func (c *Counter) Flush(ctx context.Context) error {
 	c.pending, c.total = make(map[countKey]int64, len(batch)), 0
 	c.mu.Unlock()
 
-	counts := make([]store.DownloadCount, 0, len(batch))
+	var counts, upstream []store.DownloadCount
 	for k, n := range batch {
-		counts = append(counts, store.DownloadCount{ProjectID: k.project, Day: k.day, Downloads: n})
+		dc := store.DownloadCount{ProjectID: k.project, Day: k.day, Downloads: n}
+		if k.upstream {
+			upstream = append(upstream, dc)
+		} else {
+			counts = append(counts, dc)
+		}
 	}
 	// A stable order: the same rows are always written in the same order.
-	slices.SortFunc(counts, func(a, b store.DownloadCount) int {
+	byProjectDay := func(a, b store.DownloadCount) int {
 		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Day, b.Day))
-	})
+	}
+	slices.SortFunc(counts, byProjectDay)
+	slices.SortFunc(upstream, byProjectDay)
 	start := time.Now()
 	kept := 0
 	err := c.st.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		kept, err = tx.AddDownloads(ctx, counts)
-		return err
+		if len(counts) > 0 {
+			n, err := tx.AddDownloads(ctx, counts)
+			if err != nil {
+				return err
+			}
+			kept += n
+		}
+		if len(upstream) > 0 {
+			n, err := tx.AddUpstreamDownloads(ctx, upstream)
+			if err != nil {
+				return err
+			}
+			kept += n
+		}
+		return nil
 	})
 	if err != nil {
 		c.mu.Lock()
@@ -209,10 +250,10 @@ func (c *Counter) Flush(ctx context.Context) error {
 		c.total += total
 		c.mu.Unlock()
 		return fmt.Errorf("downloads: flush %d downloads of %d projects and days (kept for the next flush): %w",
-			total, len(counts), err)
+			total, len(batch), err)
 	}
-	c.log.DebugContext(ctx, "downloads flushed", "downloads", total, "rows", len(counts),
-		"dropped_rows", len(counts)-kept, "duration_ms", time.Since(start).Milliseconds())
+	c.log.DebugContext(ctx, "downloads flushed", "downloads", total, "rows", len(batch),
+		"dropped_rows", len(batch)-kept, "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }
 

@@ -222,6 +222,43 @@ func TestCounterDeletedProject(t *testing.T) {
 	})
 }
 
+// TestCounterUpstream: downloads of proxied projects are counted apart
+// (upstream_downloads), with the same per-address limit as local ones but
+// never sharing it with a local project of the same id, and flushed with
+// them in one transaction.
+func TestCounterUpstream(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		ids := counterProjects(t, s, 1)
+		up := storetest.AddProxiedFile(t, s, "proxied", storetest.ProxiedFile{Filename: "proxied-1.0.tar.gz", SHA256: "b1"})
+		c := downloads.NewCounter(s, quietLog(), downloads.Policy{PerAddress: 2})
+		now := time.Now()
+		for range 3 {
+			c.Count(downloads.Download{ProjectID: ids[0], At: now, Addr: "192.0.2.1"})
+			c.Count(downloads.Download{UpstreamProjectID: up, At: now, Addr: "192.0.2.1"})
+		}
+		c.Count(downloads.Download{UpstreamProjectID: up, At: now, Addr: "192.0.2.2"})
+		c.Count(downloads.Download{UpstreamProjectID: up + 100, At: now}) // a proxied project gone since
+		if n := c.Pending(); n != 6 {
+			t.Fatalf("pending %d, want 6 (2 local and 3 proxied within the limit, 1 of a gone project)", n)
+		}
+		storetest.Must(t, c.Flush(ctx))
+		day := store.DayOf(now)
+		if got := downloadsOn(t, s, ids[0], day); got != 2 {
+			t.Errorf("local downloads %d, want 2", got)
+		}
+		n, err := s.UpstreamProjectDownloads(ctx, up, day, day)
+		storetest.Must(t, err)
+		if n != 3 {
+			t.Errorf("proxied downloads %d, want 3", n)
+		}
+		if n := c.Pending(); n != 0 {
+			t.Errorf("pending after the flush: %d", n)
+		}
+	})
+}
+
 // TestCounterRun checks the periodic flush, and the last flush when the
 // context is done (with an interval too long to have fired).
 func TestCounterRun(t *testing.T) {

@@ -50,12 +50,20 @@ type Cache struct {
 	filesMu sync.RWMutex
 	files   map[string]*store.File // downloads: filename → row
 
+	// What names resolve to (ResolveProject) and the filenames of no
+	// local file, so that the reads of proxied projects do not query the
+	// database: forgotten by every invalidation (which bumps gen).
+	nonLocalMu    sync.RWMutex
+	sources       map[string]source
+	nonLocalFiles map[string]struct{}
+
 	serial atomic.Int64   // newest journal entry applied
 	seen   map[int64]bool // journal entries applied within the window; Follow's goroutine only
 }
 
 func newCache(s *Service) *Cache {
-	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), maxBytes: s.cfg.CacheBytes, files: make(map[string]*store.File), seen: make(map[int64]bool)}
+	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), maxBytes: s.cfg.CacheBytes, files: make(map[string]*store.File), seen: make(map[int64]bool),
+		sources: make(map[string]source), nonLocalFiles: make(map[string]struct{})}
 	c.rootDirty.Store(true)
 	return c
 }
@@ -76,23 +84,90 @@ func (c *Cache) Stats() (pages int, bytes int64) {
 }
 
 // Invalidate drops a project's pages; rootChanged also rebuilds the list.
+// It forgets what names resolve to and which filenames are no local
+// file's: a change of any local project may change that of others
+// (ultranormalized collisions), and changes are rare next to reads.
 func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 	c.mu.Lock()
 	c.drop(normalized)
 	c.gen++
 	c.mu.Unlock()
+	// After gen moved: a resolution read before it is not kept.
+	c.nonLocalMu.Lock()
+	clear(c.sources)
+	clear(c.nonLocalFiles)
+	c.nonLocalMu.Unlock()
 	if rootChanged {
 		c.rootDirty.Store(true)
 	}
 }
 
+// generation returns the count of invalidations, to read before a load
+// whose result is kept only if nothing was invalidated meanwhile.
+func (c *Cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// maxNonLocal bounds the resolutions and filenames kept by
+// rememberSource and rememberNonLocalFile (each).
+const maxNonLocal = 100_000
+
+// source returns what a name resolves to, 0 when not known.
+func (c *Cache) source(normalized string) source {
+	c.nonLocalMu.RLock()
+	defer c.nonLocalMu.RUnlock()
+	return c.sources[normalized]
+}
+
+// rememberSource keeps what a name resolves to, read at generation gen.
+func (c *Cache) rememberSource(normalized string, src source, gen uint64) {
+	c.nonLocalMu.Lock()
+	defer c.nonLocalMu.Unlock()
+	if c.generation() != gen {
+		return
+	}
+	if len(c.sources) >= maxNonLocal {
+		clear(c.sources)
+	}
+	c.sources[normalized] = src
+}
+
+// nonLocalFile reports whether filename is known to be no local file's.
+func (c *Cache) nonLocalFile(filename string) bool {
+	c.nonLocalMu.RLock()
+	defer c.nonLocalMu.RUnlock()
+	_, ok := c.nonLocalFiles[filename]
+	return ok
+}
+
+// rememberNonLocalFile keeps that no local file has the name, as read
+// at generation gen.
+func (c *Cache) rememberNonLocalFile(filename string, gen uint64) {
+	c.nonLocalMu.Lock()
+	defer c.nonLocalMu.Unlock()
+	if c.generation() != gen {
+		return
+	}
+	if len(c.nonLocalFiles) >= maxNonLocal {
+		clear(c.nonLocalFiles)
+	}
+	c.nonLocalFiles[filename] = struct{}{}
+}
+
 // maxCachedFiles bounds the file-lookup cache.
 const maxCachedFiles = 200_000
+
+// errWithheld is the error (wrapped, and wrapping store.ErrNotFound) of
+// Cache.File for a local file that is not served: its project is
+// quarantined or held for review.
+var errWithheld = fmt.Errorf("file withheld: %w", store.ErrNotFound)
 
 // File returns a published file by name, from memory when it can. Files
 // never change; only their removal, or their project's quarantine,
 // invalidates this cache. The files of a quarantined project, or of one
-// held for review, are not found.
+// held for review, are not found (errWithheld).
 func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) {
 	c.filesMu.RLock()
 	f := c.files[filename]
@@ -112,14 +187,14 @@ func (c *Cache) File(ctx context.Context, filename string) (*store.File, error) 
 		return nil, err
 	}
 	if !servesFiles(proj) {
-		return nil, fmt.Errorf("index: file %s of quarantined project %s: %w", filename, proj.Name, store.ErrNotFound)
+		return nil, fmt.Errorf("index: file %s of quarantined project %s: %w", filename, proj.Name, errWithheld)
 	}
 	// The files of a project held for review are not published; being
 	// left out of this cache, they appear at its approval.
 	if held, err := c.svc.store.IsHeld(ctx, f.ProjectID); err != nil {
 		return nil, err
 	} else if held {
-		return nil, fmt.Errorf("index: file %s is held for review: %w", filename, store.ErrNotFound)
+		return nil, fmt.Errorf("index: file %s is held for review: %w", filename, errWithheld)
 	}
 	c.mu.RLock()
 	unchanged := c.gen == gen
@@ -329,8 +404,15 @@ func (c *Cache) catchUp(ctx context.Context) error {
 				continue
 			}
 			c.seen[e.ID] = true
-			if e.Action == store.ActionAccessChanged {
+			switch e.Action {
+			case store.ActionAccessChanged:
 				c.svc.AccessChanged()
+				high = max(high, e.ID)
+				continue
+			case store.ActionUpstreamRefresh, store.ActionUpstreamQuarantine, store.ActionUpstreamRelease:
+				if u := c.svc.cfg.Upstream; u != nil {
+					u.Invalidate(e.NormalizedName)
+				}
 				high = max(high, e.ID)
 				continue
 			}

@@ -276,10 +276,17 @@ func (s *Service) ProhibitName(ctx context.Context, by *store.User, m audit.Meta
 		if err := tx.ProhibitName(ctx, normalized, pep.UltraNormalizeName(name), reason, s.now()); err != nil {
 			return err
 		}
+		if _, err := tx.AddJournal(ctx, 0, normalized, store.ActionProhibitName, s.now()); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, s.now(), m, store.Event{ProjectName: normalized, ActorID: whoID, Tag: audit.NameProhibited},
 			map[string]any{"by": who, "reason": reason})
 	})
-	return wrap(err, "prohibit %s", name)
+	if err != nil {
+		return wrap(err, "prohibit %s", name)
+	}
+	s.cache.Invalidate(normalized, false) // the name is proxied no more
+	return nil
 }
 
 // LiftProhibition lets new projects take a prohibited name again (an
@@ -294,8 +301,15 @@ func (s *Service) LiftProhibition(ctx context.Context, by *store.User, m audit.M
 		} else if err != nil {
 			return err
 		}
+		if _, err := tx.AddJournal(ctx, 0, normalized, store.ActionProhibitName, s.now()); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, s.now(), m, store.Event{ProjectName: normalized, ActorID: whoID, Tag: audit.NameLifted},
 			map[string]any{"by": who})
 	})
-	return wrap(err, "lift prohibition of %s", name)
+	if err != nil {
+		return wrap(err, "lift prohibition of %s", name)
+	}
+	s.cache.Invalidate(normalized, false)
+	return nil
 }

@@ -17,6 +17,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -179,12 +180,43 @@ func adminActor(actor *store.User) (name string, id int64, err error) {
 // Nothing is deleted: ReleaseFromQuarantine restores it as it was. actor
 // is the administrator (nil: the command line); the reason, required, is
 // published with the status and sent to the Owners.
+//
+// A name of no local project is a proxied one (Config.Upstream): the
+// upstream's project is quarantined instead (Upstream.Quarantine), even
+// one never fetched yet, as a pre-emptive block. Without an upstream, it
+// is not found.
 func (s *Service) Quarantine(ctx context.Context, actor *store.User, m audit.Meta, project, reason string) error {
 	by, actorID, err := adminActor(actor)
 	if err != nil {
 		return err
 	}
+	if proxied, err := s.proxiedName(ctx, project); err != nil {
+		return err
+	} else if proxied {
+		reason, err := checkReason(reason)
+		if err != nil {
+			return err
+		}
+		if reason == "" {
+			return problem.Errorf(problem.Invalid, "Say why the project is quarantined: the reason is shown to installers.")
+		}
+		return wrap(s.cfg.Upstream.Quarantine(ctx, actor, m, pep.NormalizeName(project), reason), "quarantine proxied %s", project)
+	}
 	return s.quarantine(ctx, by, actorID, m, project, reason)
+}
+
+// proxiedName reports whether an administrator's quarantine or release
+// of project acts on a proxied project: there is an upstream, the name
+// is valid and no local project has it.
+func (s *Service) proxiedName(ctx context.Context, project string) (bool, error) {
+	if s.cfg.Upstream == nil || !pep.ValidProjectName(project) {
+		return false, nil
+	}
+	_, err := s.store.ProjectByName(ctx, pep.NormalizeName(project))
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	return false, wrap(err, "find project %s", project)
 }
 
 // AutoQuarantine is the quarantine that users' reports decide, with no
@@ -253,11 +285,18 @@ func (s *Service) quarantine(ctx context.Context, by string, actorID int64, m au
 
 // ReleaseFromQuarantine lifts a project's quarantine: it gets back the
 // status (and reason) it had before, and serves its files again. actor
-// is the administrator (nil: the command line).
+// is the administrator (nil: the command line). A name of no local
+// project is released on the upstream's side (Upstream.Release), as
+// Quarantine does.
 func (s *Service) ReleaseFromQuarantine(ctx context.Context, actor *store.User, m audit.Meta, project string) error {
 	by, actorID, err := adminActor(actor)
 	if err != nil {
 		return err
+	}
+	if proxied, err := s.proxiedName(ctx, project); err != nil {
+		return err
+	} else if proxied {
+		return wrap(s.cfg.Upstream.Release(ctx, actor, m, pep.NormalizeName(project)), "release proxied %s", project)
 	}
 	var proj *store.Project
 	var status, reason string

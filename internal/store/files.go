@@ -131,10 +131,14 @@ func (q q) DeleteFile(ctx context.Context, f *File) error {
 }
 
 // BlobReferenced reports whether a file, or a file's core metadata, is
-// stored under the digest.
+// stored under the digest: a local file's, or a proxied file's that the
+// proxy stored (upstream_files.stored_at, metadata_stored_at).
 func (q q) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 	var n int
-	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE sha256_digest = $1 OR metadata_sha256 = $1`, sha256).Scan(&n)
+	err := q.db.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM files WHERE sha256_digest = $1 OR metadata_sha256 = $1) +
+		(SELECT COUNT(*) FROM upstream_files WHERE sha256 = $1 AND stored_at IS NOT NULL) +
+		(SELECT COUNT(*) FROM upstream_files WHERE metadata_sha256 = $1 AND metadata_stored_at IS NOT NULL)`, sha256).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: blob references: %w", err)
 	}
@@ -142,10 +146,11 @@ func (q q) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 }
 
 // ReferencedDigests returns, in order, up to limit of the blob digests that
-// file rows name (a file's, or its core metadata's), each once, those
-// after the digest after ("" for the first page). Paging by digest keeps
-// no cursor open while the caller works on a page, and each branch is a
-// range scan of its column's index.
+// file rows name (a file's, or its core metadata's; a proxied file's
+// once the proxy stored it), each once, those after the digest after (""
+// for the first page). Paging by digest keeps no cursor open while the
+// caller works on a page, and each branch is a range scan of its
+// column's index.
 func (q q) ReferencedDigests(ctx context.Context, after string, limit int) ([]string, error) {
 	return queryAll(ctx, q.db, "referenced digests", func(row scanner) (string, error) {
 		var d string
@@ -155,6 +160,11 @@ func (q q) ReferencedDigests(ctx context.Context, after string, limit int) ([]st
 		SELECT d FROM (SELECT sha256_digest AS d FROM files WHERE sha256_digest > $1 ORDER BY sha256_digest LIMIT $2) AS a
 		UNION
 		SELECT d FROM (SELECT DISTINCT metadata_sha256 AS d FROM files WHERE metadata_sha256 > $1 ORDER BY metadata_sha256 LIMIT $2) AS b
+		UNION
+		SELECT d FROM (SELECT sha256 AS d FROM upstream_files WHERE sha256 > $1 AND stored_at IS NOT NULL ORDER BY sha256 LIMIT $2) AS c
+		UNION
+		SELECT d FROM (SELECT DISTINCT metadata_sha256 AS d FROM upstream_files
+			WHERE metadata_sha256 > $1 AND metadata_stored_at IS NOT NULL ORDER BY metadata_sha256 LIMIT $2) AS e
 	) AS r ORDER BY d LIMIT $2`, after, limit)
 }
 

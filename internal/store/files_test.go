@@ -93,3 +93,41 @@ func TestReferencedDigests(t *testing.T) {
 		}
 	})
 }
+
+// TestReferencedProxiedDigests: the blobs of proxied files are
+// referenced once the proxy stored them (a file, its metadata), and not
+// before, so that garbage collection keeps the one and takes the other.
+func TestReferencedProxiedDigests(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		storetest.AddProxiedFile(t, s, "up", storetest.ProxiedFile{Filename: "up-1.0-py3-none-any.whl", SHA256: "b1",
+			MetadataSHA256: "a1", Stored: true, MetadataStored: true})
+		storetest.AddProxiedFile(t, s, "up", storetest.ProxiedFile{Filename: "up-1.1-py3-none-any.whl", SHA256: "b2",
+			MetadataSHA256: "a2", Stored: true})
+		storetest.AddProxiedFile(t, s, "up", storetest.ProxiedFile{Filename: "up-1.2.tar.gz", SHA256: "c3"})
+		for sha, want := range map[string]bool{"a1": true, "b1": true, "a2": false, "b2": true, "c3": false, "d4": false} {
+			got, err := s.BlobReferenced(ctx, sha)
+			storetest.Must(t, err)
+			if got != want {
+				t.Errorf("BlobReferenced(%s) = %v, want %v", sha, got, want)
+			}
+		}
+		for _, limit := range []int{1, 2, 100} {
+			var got []string
+			after := ""
+			for {
+				page, err := s.ReferencedDigests(ctx, after, limit)
+				storetest.Must(t, err)
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page...)
+				after = page[len(page)-1]
+			}
+			if want := []string{"a1", "b1", "b2"}; !slices.Equal(got, want) {
+				t.Errorf("limit %d: ReferencedDigests %q, want %q", limit, got, want)
+			}
+		}
+	})
+}

@@ -39,6 +39,10 @@ const (
 	// administrator quarantined a proxied name, or released it.
 	ActionUpstreamQuarantine = "quarantine upstream project"
 	ActionUpstreamRelease    = "release upstream project"
+	// ActionProhibitName: an administrator prohibited a name, or lifted
+	// its prohibition (project_id 0): every replica forgets what the
+	// names it proxies resolve to.
+	ActionProhibitName = "change prohibited name"
 )
 
 // JournalEntry is one change to the index.

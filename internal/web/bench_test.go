@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"cheeseshop/internal/app"
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
@@ -368,5 +369,57 @@ func BenchmarkUpload(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
 		})
+	})
+}
+
+// benchUpstream is an index.Upstream serving one prepared proxied page
+// from memory: what a proxied read costs once the proxy holds the page
+// (the resolution and the handler), without the proxy's own work.
+type benchUpstream struct{ page *index.ProxiedPage }
+
+func (u benchUpstream) Project(_ context.Context, normalized string) (*index.ProxiedPage, error) {
+	if normalized != u.page.Name {
+		return nil, store.ErrNotFound
+	}
+	return u.page, nil
+}
+
+func (benchUpstream) File(context.Context, string, string, bool) (*index.ProxiedFile, error) {
+	return nil, store.ErrNotFound
+}
+
+func (benchUpstream) Name(context.Context, string) (index.UpstreamName, error) {
+	return index.UpstreamName{}, nil
+}
+
+func (benchUpstream) Quarantine(context.Context, *store.User, audit.Meta, string, string) error {
+	return nil
+}
+func (benchUpstream) Release(context.Context, *store.User, audit.Meta, string) error { return nil }
+func (benchUpstream) Invalidate(string)                                              {}
+
+// BenchmarkSimpleProxiedCached reads a proxied project's page held in
+// memory by the proxy (the same bodies as the local project's), next to
+// the local project's page on the same server with the proxy on: the
+// resolution of a proxied name (remembered, no database query) and of a
+// local one must cost about what the local read costs without a proxy
+// (BenchmarkSimpleProjectPage).
+func BenchmarkSimpleProxiedCached(b *testing.B) {
+	benchForSizes(b, func(b *testing.B, ix *benchIndex) {
+		local, err := ix.svc.Cache().Project(context.Background(), benchProjectName)
+		if err != nil {
+			b.Fatal(err)
+		}
+		up := benchUpstream{page: &index.ProxiedPage{UpstreamProjectID: 1, Name: "bench-proxied", LastSerial: 1,
+			HTML: local.HTML, JSON: local.JSON}}
+		a, err := app.New(context.Background(), app.Config{BaseURL: "http://bench.test", SecretKey: bytes.Repeat([]byte("k"), 32),
+			Password: auth.MinParams}, app.Deps{Store: ix.st, Blobs: ix.blobs, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Registry: prometheus.NewRegistry(), Upstream: up})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(a.Close)
+		b.Run("proxied-json", func(b *testing.B) { benchGet(b, a.Server, "/simple/bench-proxied/", "Accept", benchMediaJSON) })
+		b.Run("local-json", func(b *testing.B) { benchGet(b, a.Server, "/simple/"+benchProjectName+"/", "Accept", benchMediaJSON) })
 	})
 }

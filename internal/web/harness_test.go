@@ -99,6 +99,8 @@ type serverConfig struct {
 	// --registration closed.
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
+	// Upstream is the proxy of upstream indexes (nil: none).
+	Upstream index.Upstream
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -145,6 +147,8 @@ type TestAppInput struct {
 	// ReadAccess and RegistrationClosed are app.Config's.
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
+	// Upstream is app.Deps's.
+	Upstream index.Upstream
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -209,7 +213,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	a := NewTestApp(t, TestAppInput{Store: st, Blobs: bs, StorageRedirect: cfg.StorageRedirect, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
-		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed})
+		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

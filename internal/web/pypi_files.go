@@ -30,9 +30,11 @@ func contentType(filename string) string {
 }
 
 // file serves a distribution file, or its core metadata (PEP 658) when
-// the name ends in .metadata. Files never change, so they are cached for
-// a year and their ETag is their digest; range requests are honoured.
-// With a Presigner (--storage-redirect), it redirects to the blob store
+// the name ends in .metadata: a local file, or a proxied project's
+// (fetched, verified and stored by the proxy on first use), served alike
+// from the blob store. Files never change, so they are cached for a year
+// and their ETag is their digest; range requests are honoured. With a
+// Presigner (--storage-redirect), it redirects to the blob store
 // instead.
 func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	sha, name := r.PathValue("sha256"), r.PathValue("filename")
@@ -47,8 +49,9 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no such file on this index.", http.StatusNotFound)
 	}
-	f, err := a.idx.File(r.Context(), distName)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (f.SHA256 != sha || !a.idx.CanReadFile(a.s.reader(r), f))) {
+	// A file of a project the reader may not read is not found either.
+	f, proxied, err := a.idx.ResolveFile(r.Context(), a.s.reader(r), sha, distName, kind == "metadata")
+	if errors.Is(err, store.ErrNotFound) {
 		notFound()
 		return
 	}
@@ -56,21 +59,24 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		a.s.serverError(w, r, err)
 		return
 	}
-	key := f.SHA256
-	if kind == "metadata" {
-		if f.MetadataSHA256 == "" {
-			notFound()
-			return
+	// The blob served, when it was written, and the download it makes.
+	var sf servedFile
+	if proxied != nil {
+		sf = servedFile{key: proxied.Key, modTime: proxied.ModTime, filename: proxied.Filename,
+			download: downloads.Download{UpstreamProjectID: proxied.UpstreamProjectID}}
+	} else {
+		sf = servedFile{key: f.SHA256, modTime: f.UploadTime, filename: f.Filename, download: downloads.Download{ProjectID: f.ProjectID}}
+		if kind == "metadata" {
+			sf.key = f.MetadataSHA256
 		}
-		key = f.MetadataSHA256
 	}
 	if a.s.opts.Presigner != nil {
-		a.redirect(w, r, f, kind, key, name)
+		a.redirect(w, r, sf, kind, name)
 		return
 	}
-	obj, err := a.idx.Blobs().Open(r.Context(), key)
+	obj, err := a.idx.Blobs().Open(r.Context(), sf.key)
 	if errors.Is(err, blob.ErrNotFound) {
-		a.s.log.ErrorContext(r.Context(), "file row without blob", "filename", f.Filename, "blob", key)
+		a.s.log.ErrorContext(r.Context(), "file row without blob", "filename", sf.filename, "blob", sf.key)
 		notFound()
 		return
 	}
@@ -81,7 +87,7 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	defer obj.Close()
 	h := w.Header()
 	h.Set("Content-Type", contentType(name))
-	h.Set("ETag", `"`+key+`"`)
+	h.Set("ETag", `"`+sf.key+`"`)
 	pol := a.s.readPolicy()
 	h["Cache-Control"] = pol.file
 	if pol.docVary != nil {
@@ -96,7 +102,7 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		content = of.OSFile()
 	}
 	if a.s.opts.CountDownload == nil || kind != "distribution" || r.Method != http.MethodGet {
-		http.ServeContent(w, r, "", f.UploadTime, content)
+		http.ServeContent(w, r, "", sf.modTime, content)
 		return
 	}
 	// Count the download once it is complete: 200 (not 304, not a 206
@@ -104,11 +110,26 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	// policy limits the downloads counted per client address and drops
 	// bots by their user agent.
 	cw := &statusWriter{ResponseWriter: w}
-	http.ServeContent(cw, r, "", f.UploadTime, content)
+	http.ServeContent(cw, r, "", sf.modTime, content)
 	if cw.status == http.StatusOK && !cw.failed {
-		a.s.opts.CountDownload(downloads.Download{ProjectID: f.ProjectID, At: time.Now(), Addr: clientHost(r.RemoteAddr),
-			UserAgent: r.UserAgent()})
+		a.count(r, sf.download)
 	}
+}
+
+// servedFile is what file serves: the blob, its time, the file's name
+// (for the log) and the download it counts, of a local project or a
+// proxied one.
+type servedFile struct {
+	key      string
+	modTime  time.Time
+	filename string
+	download downloads.Download
+}
+
+// count counts a download d (its project set) by the request's client.
+func (a *pypiAPI) count(r *http.Request, d downloads.Download) {
+	d.At, d.Addr, d.UserAgent = time.Now(), clientHost(r.RemoteAddr), r.UserAgent()
+	a.s.opts.CountDownload(d)
 }
 
 // redirect answers a download with a redirect to a short-lived URL of the
@@ -120,9 +141,9 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 // 404. A GET of a distribution file without a Range header counts as a
 // download here, since its bytes never pass through this server: it
 // counts the intent to download, not a completed transfer.
-func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *store.File, kind, key, name string) {
+func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, sf servedFile, kind, name string) {
 	ttl := a.s.opts.RedirectTTL
-	u, err := a.s.opts.Presigner.PresignGet(r.Context(), key, name, contentType(name), ttl)
+	u, err := a.s.opts.Presigner.PresignGet(r.Context(), sf.key, name, contentType(name), ttl)
 	if err != nil {
 		a.s.serverError(w, r, err)
 		return
@@ -136,8 +157,7 @@ func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, f *store.File
 	w.WriteHeader(http.StatusFound)
 	a.s.metrics.files.WithLabelValues(kind, "3xx").Inc()
 	if a.s.opts.CountDownload != nil && kind == "distribution" && r.Method == http.MethodGet && r.Header.Get("Range") == "" {
-		a.s.opts.CountDownload(downloads.Download{ProjectID: f.ProjectID, At: time.Now(), Addr: clientHost(r.RemoteAddr),
-			UserAgent: r.UserAgent()})
+		a.count(r, sf.download)
 	}
 }
 

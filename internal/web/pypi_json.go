@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
@@ -29,10 +30,9 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 	if done {
 		return
 	}
-	page, err := a.idx.Cache().Project(r.Context(), norm)
-	if err == nil && !a.idx.CanRead(a.s.reader(r), page.View.Project) {
-		err = store.ErrNotFound // the same answer as a project that does not exist
-	}
+	// A project the reader may not read is not found, as one that does
+	// not exist.
+	page, proxied, err := a.idx.ResolveProject(r.Context(), a.s.reader(r), norm)
 	if errors.Is(err, store.ErrNotFound) {
 		w.Header()["Cache-Control"] = hdrNoStore
 		jsonError(w, http.StatusNotFound, "Not Found: no project named '"+norm+"' on this index.")
@@ -40,6 +40,10 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 	}
 	if err != nil {
 		a.s.serverError(w, r, err)
+		return
+	}
+	if proxied != nil {
+		a.proxiedJSON(w, r, proxied, norm, version)
 		return
 	}
 	body, err := a.idx.JSONAPIPage(r.Context(), page, version)
@@ -62,6 +66,30 @@ func (a *pypiAPI) jsonAPI(w http.ResponseWriter, r *http.Request, version string
 	}
 	h["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
 	writeDoc(w, r, body, hdrJSONAPI, pol.jsonAPI)
+}
+
+// proxiedJSON serves the JSON API document of a proxied project, built
+// by this index from the upstream's simple page: the project's alone
+// (a release's document would need the release's metadata, which the
+// simple API does not give).
+func (a *pypiAPI) proxiedJSON(w http.ResponseWriter, r *http.Request, p *index.ProxiedPage, norm, version string) {
+	h := w.Header()
+	h["X-Cheeseshop-Upstream"] = upstreamState(p)
+	if version != "" {
+		h["Cache-Control"] = hdrNoStore
+		jsonError(w, http.StatusNotFound, "Not Found: '"+p.Name+"' is proxied from an upstream index, and only its project document "+
+			"(/pypi/"+norm+"/json) is: ask the upstream index for a release's.")
+		return
+	}
+	pol := a.s.readPolicy()
+	if pol.anyOrigin {
+		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	}
+	if pol.docVary != nil {
+		h["Vary"] = pol.docVary
+	}
+	h["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(p.LastSerial, 10)}
+	writeDoc(w, r, p.API, hdrJSONAPI, pol.jsonAPI)
 }
 
 // Header values of the JSON API.

@@ -223,10 +223,9 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	if done {
 		return
 	}
-	page, err := a.idx.Cache().Project(r.Context(), norm)
-	if err == nil && !a.idx.CanRead(a.s.reader(r), page.View.Project) {
-		err = store.ErrNotFound // the same answer as a project that does not exist
-	}
+	// A project the reader may not read is not found, as one that does
+	// not exist.
+	page, proxied, err := a.idx.ResolveProject(r.Context(), a.s.reader(r), norm)
 	if errors.Is(err, store.ErrNotFound) {
 		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no project named '"+norm+"' on this index.", http.StatusNotFound)
@@ -238,11 +237,35 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	}
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleProjectPage, media).Inc()
-	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.View.Project.LastSerial, 10)}
 	pol := a.s.readPolicy()
+	var html, json index.Page
+	var serial int64
+	if proxied != nil {
+		html, json, serial = proxied.HTML, proxied.JSON, proxied.LastSerial
+		w.Header()["X-Cheeseshop-Upstream"] = upstreamState(proxied)
+	} else {
+		html, json, serial = page.HTML, page.JSON, page.View.Project.LastSerial
+	}
+	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(serial, 10)}
 	if media == mediaJSON {
-		writePage(w, r, page.JSON, media, nil, pol)
+		writePage(w, r, json, media, nil, pol)
 		return
 	}
-	writePage(w, r, page.HTML, media, nil, pol)
+	writePage(w, r, html, media, nil, pol)
+}
+
+// Values of X-Cheeseshop-Upstream, the header of every answer about a
+// proxied project: fresh, or stale when the upstream did not answer and
+// the last page it gave is served.
+var (
+	hdrUpstreamFresh = []string{"fresh"}
+	hdrUpstreamStale = []string{"stale"}
+)
+
+// upstreamState is the X-Cheeseshop-Upstream header of a proxied page.
+func upstreamState(p *index.ProxiedPage) []string {
+	if p.Stale {
+		return hdrUpstreamStale
+	}
+	return hdrUpstreamFresh
 }

@@ -1,0 +1,268 @@
+package web
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/blob"
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/downloads"
+	"cheeseshop/internal/index"
+	"cheeseshop/internal/problem"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// memUpstream is an index.Upstream holding prepared pages and files in
+// memory; it records the names it is asked for.
+type memUpstream struct {
+	mu          sync.Mutex
+	pages       map[string]*index.ProxiedPage
+	files       map[string]*index.ProxiedFile // by filename
+	fileErrs    map[string]error              // by filename
+	down        map[string]bool               // names whose upstream does not answer
+	asked       []string
+	quarantined map[string]string
+}
+
+func newMemUpstream() *memUpstream {
+	return &memUpstream{pages: map[string]*index.ProxiedPage{}, files: map[string]*index.ProxiedFile{},
+		fileErrs: map[string]error{}, down: map[string]bool{}, quarantined: map[string]string{}}
+}
+
+// page adds a proxied project whose pages say body.
+func (u *memUpstream) page(name string, id int64, stale bool) *index.ProxiedPage {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p := &index.ProxiedPage{UpstreamProjectID: id, Name: name, Upstream: "https://upstream.test/simple/", LastSerial: 7, Stale: stale,
+		HTML: pageOf("<!DOCTYPE html><html><body><a>" + name + " html</a></body></html>"),
+		JSON: pageOf(`{"name": "` + name + `"}`), API: pageOf(`{"info": {"name": "` + name + `"}}`)}
+	u.pages[name] = p
+	return p
+}
+
+func pageOf(s string) index.Page {
+	return index.Page{Body: []byte(s), ETag: `"` + base64.RawURLEncoding.EncodeToString([]byte(s))[:16] + `"`}
+}
+
+func (u *memUpstream) Project(_ context.Context, normalized string) (*index.ProxiedPage, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.asked = append(u.asked, normalized)
+	if u.down[normalized] {
+		return nil, &problem.Error{Kind: problem.Unavailable, RetryAfter: 30 * time.Second,
+			Message: "The upstream index is not answering and this project is not cached yet."}
+	}
+	if p := u.pages[normalized]; p != nil {
+		return p, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+func (u *memUpstream) File(_ context.Context, sha256, filename string, metadata bool) (*index.ProxiedFile, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err := u.fileErrs[filename]; err != nil {
+		return nil, err
+	}
+	if f := u.files[filename]; f != nil && f.Key == sha256 && !metadata {
+		return f, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+func (u *memUpstream) Name(context.Context, string) (index.UpstreamName, error) {
+	return index.UpstreamName{}, nil
+}
+
+func (u *memUpstream) Quarantine(_ context.Context, _ *store.User, _ audit.Meta, normalized, reason string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.quarantined[normalized] = reason
+	return nil
+}
+
+func (u *memUpstream) Release(_ context.Context, _ *store.User, _ audit.Meta, normalized string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.quarantined, normalized)
+	return nil
+}
+
+func (u *memUpstream) Invalidate(string) {}
+
+// takeAsked returns the names asked since the last call.
+func (u *memUpstream) takeAsked() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	a := u.asked
+	u.asked = nil
+	return a
+}
+
+// TestUpstreamReads serves proxied projects through the PyPI routes: the
+// simple pages, the JSON API and the files, with their headers; the
+// upstream's failures (503 with Retry-After, a stale page, a file whose
+// digest differs: 502); a proxied download counted as such; the
+// quarantine of a proxied name from /admin/quarantine/; and a local
+// project created after a proxied file was served shadows it at once.
+func TestUpstreamReads(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		up := newMemUpstream()
+		var counter *downloads.Counter
+		counted := make(chan downloads.Download, 4)
+		ts := newTestServerWith(t, d, serverConfig{Upstream: up, Options: func(o *Options) {
+			o.CountDownload = func(dl downloads.Download) bool {
+				ok := counter.Count(dl)
+				counted <- dl
+				return ok
+			}
+		}})
+		counter = downloads.NewCounter(ts.st, discardLogger(), downloads.Policy{PerAddress: 10, Agents: downloads.Installers})
+
+		// A proxied project whose file the proxy stored.
+		fs, err := blob.NewFS(ts.files)
+		storetest.Must(t, err)
+		t.Cleanup(func() { fs.Close() })
+		content := []byte("the proxied sdist")
+		sha, err := blob.PutBytes(ctx, fs, content)
+		storetest.Must(t, err)
+		const filename = "proxied-1.0.tar.gz"
+		id := storetest.AddProxiedFile(t, ts.st, "proxied", storetest.ProxiedFile{Filename: filename, SHA256: sha, Stored: true})
+		page := up.page("proxied", id, false)
+		up.files[filename] = &index.ProxiedFile{UpstreamProjectID: id, Project: "proxied", Filename: filename, Key: sha,
+			Size: int64(len(content)), ModTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		up.page("old", id+1, true)
+		up.down["down"] = true
+		up.fileErrs["bad-1.0.tar.gz"] = fmt.Errorf("upstream: fetch bad-1.0.tar.gz: %w", index.ErrUpstreamMismatch)
+
+		// The simple pages, in both formats, shareable, and 304.
+		resp, body := ts.get("/simple/proxied/")
+		wantStatus(t, "proxied page", resp, string(body), http.StatusOK, "proxied html")
+		wantHeaders(t, "proxied page", resp, map[string]string{"X-Cheeseshop-Upstream": "fresh", "Cache-Control": "max-age=600, public",
+			"X-Pypi-Last-Serial": "7", "Etag": page.HTML.ETag})
+		resp, body = ts.get("/simple/proxied/", "Accept", mediaJSON)
+		wantStatus(t, "proxied JSON page", resp, string(body), http.StatusOK, `"name": "proxied"`)
+		if resp, _ := ts.get("/simple/proxied/", "If-None-Match", page.HTML.ETag); resp.StatusCode != http.StatusNotModified {
+			t.Errorf("proxied page with its ETag: %d, want 304", resp.StatusCode)
+		}
+		resp, body = ts.get("/simple/old/")
+		wantStatus(t, "stale page", resp, string(body), http.StatusOK, "old html")
+		wantHeaders(t, "stale page", resp, map[string]string{"X-Cheeseshop-Upstream": "stale"})
+		resp, body = ts.get("/simple/down/")
+		wantStatus(t, "upstream down", resp, string(body), http.StatusServiceUnavailable, "not answering")
+		wantHeaders(t, "upstream down", resp, map[string]string{"Retry-After": "30"})
+		resp, body = ts.get("/simple/nowhere/")
+		wantStatus(t, "not on the upstream", resp, string(body), http.StatusNotFound)
+		wantHeaders(t, "not on the upstream", resp, map[string]string{"Cache-Control": "no-store"})
+
+		// The JSON API: the project's document alone.
+		resp, body = ts.get("/pypi/proxied/json")
+		wantStatus(t, "proxied JSON API", resp, string(body), http.StatusOK, `"info": {"name": "proxied"}`)
+		wantHeaders(t, "proxied JSON API", resp, map[string]string{"X-Cheeseshop-Upstream": "fresh", "Cache-Control": "max-age=900, public",
+			"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"})
+		resp, body = ts.get("/pypi/proxied/1.0/json")
+		wantStatus(t, "proxied release JSON", resp, string(body), http.StatusNotFound, "only its project document")
+
+		// The file, from the blob store, counted as a proxied download.
+		resp, body = ts.get("/files/"+sha+"/"+filename, "User-Agent", "pip/24.0")
+		wantStatus(t, "proxied file", resp, "", http.StatusOK)
+		if string(body) != string(content) {
+			t.Errorf("proxied file body %q", body)
+		}
+		wantHeaders(t, "proxied file", resp, map[string]string{"Etag": `"` + sha + `"`, "Cache-Control": "public, max-age=31536000, immutable",
+			"Last-Modified": "Fri, 02 Jan 2026 03:04:05 GMT"})
+		select {
+		case dl := <-counted:
+			if dl.UpstreamProjectID != id || dl.ProjectID != 0 {
+				t.Errorf("download %+v, want of upstream project %d", dl, id)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the proxied download was not counted")
+		}
+		storetest.Must(t, counter.Flush(ctx))
+		today := store.DayOf(time.Now())
+		if n, err := ts.st.UpstreamProjectDownloads(ctx, id, today-1, today+1); err != nil || n != 1 {
+			t.Errorf("upstream downloads %d, %v; want 1", n, err)
+		}
+		if resp, _ := ts.get("/files/" + strings.Repeat("0", 64) + "/" + filename); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("proxied file under another digest: %d", resp.StatusCode)
+		}
+		resp, body = ts.get("/files/" + sha + "/bad-1.0.tar.gz")
+		wantStatus(t, "a file whose digest differs", resp, string(body), http.StatusBadGateway, "SHA-256 differs")
+
+		// The quarantine of a proxied name, from the administrators' page.
+		root := adminWithPassword(t, ts, "root")
+		admin := signIn(t, ts, root, time.Now())
+		enrol(t, ts, root, time.Now())
+		getOK(t, admin, "/admin/quarantine/")
+		resp, text := admin.post("/admin/quarantine/", url.Values{"project": {"Proxied"}, "reason": {"malware upstream"}})
+		wantStatus(t, "quarantine a proxied name", resp, text, http.StatusSeeOther)
+		resp, text = admin.post("/admin/quarantine/never-fetched/release", nil)
+		wantStatus(t, "release a proxied name", resp, text, http.StatusSeeOther)
+		up.mu.Lock()
+		if len(up.quarantined) != 1 || up.quarantined["proxied"] != "malware upstream" {
+			t.Errorf("the upstream's quarantined names: %v", up.quarantined)
+		}
+		up.mu.Unlock()
+
+		// A local project of that name shadows the proxied one at once:
+		// its page and its file.
+		up.takeAsked()
+		_, token := ts.user("owner")
+		ts.uploadDist(token, disttest.Dist{Name: "proxied", Version: "2.0"}, true)
+		resp, body = ts.get("/simple/proxied/")
+		wantStatus(t, "shadowed page", resp, string(body), http.StatusOK, "proxied-2.0.tar.gz")
+		if resp.Header.Get("X-Cheeseshop-Upstream") != "" {
+			t.Error("a local page says it is proxied")
+		}
+		if resp, _ := ts.get("/files/" + sha + "/" + filename); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("proxied file of a project now local: %d, want 404", resp.StatusCode)
+		}
+		if asked := up.takeAsked(); len(asked) != 0 {
+			t.Errorf("the upstream was asked %q for a local name", asked)
+		}
+	})
+}
+
+// TestUpstreamPrivateReads: on an index read with tokens, a proxied
+// project is read by every reader allowed to read, a scoped token too,
+// with the caching headers of a reader's own answers.
+func TestUpstreamPrivateReads(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		up := newMemUpstream()
+		ts := newTestServerWith(t, d, serverConfig{Upstream: up, ReadAccess: index.ReadAuthenticated})
+		up.page("proxied", 1, false)
+		u, token := ts.user("owner")
+		ts.uploadDist(token, disttest.Dist{Name: "mine", Version: "1.0"}, true)
+		scoped := ts.token(u, "mine")
+		if resp, _ := ts.get("/simple/proxied/"); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("anonymous read of a proxied page: %d, want 401", resp.StatusCode)
+		}
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+scoped))
+		resp, body := ts.get("/simple/proxied/", "Authorization", auth)
+		wantStatus(t, "scoped token", resp, string(body), http.StatusOK, "proxied html")
+		wantHeaders(t, "scoped token", resp, map[string]string{"Cache-Control": "private, max-age=600"})
+	})
+}
+
+// wantHeaders checks some headers of a response.
+func wantHeaders(t *testing.T, what string, resp *http.Response, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s: %s: %q, want %q", what, k, got, v)
+		}
+	}
+}
