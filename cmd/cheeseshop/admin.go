@@ -32,6 +32,7 @@ type AdminCmd struct {
 	Project    AdminProjectCmd    `cmd:"" help:"Quarantine projects and release them (PEP 792)."`
 	Reports    AdminReportsCmd    `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
 	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
+	Upstream   AdminUpstreamCmd   `cmd:"" help:"Rules on the names of the upstream indexes (--upstream): allow, deny, local projects, break glasses of the minimum release age."`
 }
 
 // AdminUserCmd groups account commands.

@@ -81,7 +81,7 @@ func (c *NamesProhibitedCmd) Run(e *env) error {
 type AdminLookalikeCmd struct {
 	List    LookalikeListCmd    `cmd:"" help:"List the projects waiting for review: held (not published) and flagged."`
 	Approve LookalikeApproveCmd `cmd:"" help:"Approve projects: a held one is published at once. The uploader is emailed."`
-	Reject  LookalikeRejectCmd  `cmd:"" help:"Delete projects of the queue with their files, and prohibit their names. The uploader is emailed."`
+	Reject  LookalikeRejectCmd  `cmd:"" help:"Delete projects of the queue with their files, and prohibit their names (not an upstream's name: its project stays served). The uploader is emailed."`
 }
 
 // NoticeFlags say how a command emails the users it concerns.
@@ -197,6 +197,9 @@ func (c *LookalikeRejectCmd) Run(e *env) error {
 		if err != nil {
 			return "", err
 		}
+		if r.Kind == store.ReviewUpstreamName {
+			return "rejected " + r.NormalizedName + ": deleted; the upstream's project of that name stays served", nil
+		}
 		return "rejected " + r.NormalizedName + ": deleted, its name prohibited", nil
 	})
 }
@@ -307,5 +310,5 @@ func (c *NamesCheckCmd) detector(e *env) (*lookalike.Index, error) {
 	if top == 0 {
 		top = app.DefaultProtectOwnTop
 	}
-	return app.BuildDetector(e.ctx, index.New(st, nil, index.Config{}, e.log), top)
+	return app.BuildDetector(e.ctx, index.New(st, nil, index.Config{}, e.log), top, app.DefaultProtectUpstreamTop)
 }

@@ -61,6 +61,9 @@ type ServeCmd struct {
 	// Metadata rules of uploads (README.md, Metadata checks).
 	AllowPrivateClassifiers bool `help:"Accept uploads whose classifiers start with 'Private ::'. Projects use them to mark code never meant for a public index, and PyPI refuses them; allow them on a private index."`
 
+	// Look-alikes of the upstreams' popular names (docs/SUPPLY-CHAIN.md).
+	ProtectUpstreamTop int `default:"1000" help:"How many proxied projects (--upstream), the most downloaded through this index over the download window of the critical computation, are protected from look-alikes beside --protect-own-top (a local reqeusts is held when requests is installed through the proxy); -1: none."`
+
 	// Trusted publishing (README.md, Trusted publishing).
 	TrustedPublishing   bool          `default:"true" negatable:"" help:"Let CI jobs exchange an OpenID Connect ID token of a trusted issuer for a 15-minute upload token (POST /_/oidc/mint-token), as PyPI's trusted publishing. Off (--no-trusted-publishing), the exchange answers PyPI's not-enabled refusal."`
 	OIDCIssuer          []string      `name:"oidc-issuer" sep:"," help:"Trust another OIDC issuer besides GitHub Actions, gitlab.com and Google (repeatable): NAME=URL for an issuer whose publishers match claims by rules (a Forgejo, any OIDC issuer), or KIND:NAME=URL (KIND github, gitlab or google) for a self-managed instance of those, e.g. gitlab:corp=https://gitlab.corp.example. The URL is the issuer of its tokens (https)."`
@@ -287,6 +290,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
 		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
+	cfg.ProtectUpstreamTop = c.ProtectUpstreamTop
 	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)
 	if err := c.upstreamConfig(&cfg); err != nil {
 		return cfg, err

@@ -84,6 +84,9 @@ type Config struct {
 	// ProtectOwnTop most-downloaded projects, rebuilt every
 	// ProtectRefresh; tests may give another). ProtectOwnTop 0 is
 	// DefaultProtectOwnTop; below 0, only the imported list is protected.
+	// ProtectUpstreamTop is how many proxied projects, the most
+	// downloaded through the index, are protected too (0:
+	// DefaultProtectUpstreamTop; below 0: none).
 	LookalikePolicy index.LookalikePolicy
 	NameCheck       index.NameCheck
 	// ReadAccess says who reads the index ("": index.ReadPublic), and
@@ -106,6 +109,7 @@ type Config struct {
 	UpstreamMaxFileSize int64
 	UpstreamMaxFetches  int
 	LocalNames          index.LocalNamesPolicy
+	ProtectUpstreamTop int
 	// Mandate is the critical-project mandate's settings; its BaseURL and
 	// Mailer are the App's.
 	Mandate mandate.Config
@@ -249,6 +253,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if cfg.ProtectOwnTop == 0 {
 		cfg.ProtectOwnTop = DefaultProtectOwnTop
 	}
+	if cfg.ProtectUpstreamTop == 0 {
+		cfg.ProtectUpstreamTop = DefaultProtectUpstreamTop
+	}
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = max(2, runtime.NumCPU())
 	}
@@ -273,7 +280,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	nameCheck := cfg.NameCheck
 	if nameCheck == nil && cfg.LookalikePolicy != index.LookalikeOff {
-		a.detector = &detector{ownTop: cfg.ProtectOwnTop, log: log}
+		a.detector = &detector{ownTop: cfg.ProtectOwnTop, upstreamTop: cfg.ProtectUpstreamTop, log: log}
 		nameCheck = a.detector.check
 	}
 	up, err := a.newUpstream(cfg, d)

@@ -15,16 +15,21 @@ import (
 // projects are protected from look-alikes, beside the imported list.
 const DefaultProtectOwnTop = 1000
 
+// DefaultProtectUpstreamTop is how many of the proxied projects most
+// downloaded through the index are protected from look-alikes.
+const DefaultProtectUpstreamTop = 1000
+
 // ProtectRefresh is how often the detector is rebuilt from the protected
 // names, so that an imported list (`admin names protect`) and the
 // downloads of every replica reach it.
 const ProtectRefresh = 10 * time.Minute
 
 // BuildDetector builds the look-alike detector from the index's protected
-// names: the imported list and its own ownTop most-downloaded projects
-// (the best rank of a name wins).
-func BuildDetector(ctx context.Context, idx *index.Service, ownTop int) (*lookalike.Index, error) {
-	names, err := idx.ProtectedNames(ctx, ownTop)
+// names: the imported list, its own ownTop most-downloaded projects and
+// the upstreamTop proxied projects most downloaded through it (the best
+// rank of a name wins).
+func BuildDetector(ctx context.Context, idx *index.Service, ownTop, upstreamTop int) (*lookalike.Index, error) {
+	names, err := idx.ProtectedNames(ctx, ownTop, upstreamTop)
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +43,11 @@ func BuildDetector(ctx context.Context, idx *index.Service, ownTop int) (*lookal
 // detector is the look-alike detector project creation asks
 // (index.Config.NameCheck), swapped whole when it is rebuilt.
 type detector struct {
-	ix     atomic.Pointer[lookalike.Index]
-	idx    *index.Service
-	ownTop int
-	log    *slog.Logger
+	ix          atomic.Pointer[lookalike.Index]
+	idx         *index.Service
+	ownTop      int
+	upstreamTop int
+	log         *slog.Logger
 }
 
 // check is an index.NameCheck.
@@ -59,7 +65,7 @@ func (d *detector) check(_ context.Context, name string) (*index.NameMatch, erro
 
 // refresh rebuilds the detector from the protected names.
 func (d *detector) refresh(ctx context.Context) error {
-	ix, err := BuildDetector(ctx, d.idx, d.ownTop)
+	ix, err := BuildDetector(ctx, d.idx, d.ownTop, d.upstreamTop)
 	if err != nil {
 		return fmt.Errorf("app: look-alike detector: %w", err)
 	}

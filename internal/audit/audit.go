@@ -91,6 +91,18 @@ const (
 	LookalikeApproved = "project:lookalike:approved"
 	LookalikeRejected = "project:lookalike:rejected"
 
+	// A new local project takes a name an upstream index lists
+	// (dependency confusion, --upstream-local-names): refused, held for
+	// review, or created and shadowing the upstream's project.
+	UpstreamNameRefused  = "project:upstream_name:refused"
+	UpstreamNameHeld     = "project:upstream_name:held"
+	UpstreamNameShadowed = "project:upstream_name:shadowed"
+
+	// An administrator adds or removes a rule on upstream names (allow,
+	// deny, local; a break glass of the minimum release age).
+	UpstreamRuleAdded   = "upstream:rule:added"
+	UpstreamRuleRemoved = "upstream:rule:removed"
+
 	// An administrator prohibits a project name, or lifts a prohibition.
 	NameProhibited = "admin:name:prohibited"
 	NameLifted     = "admin:name:lifted"
@@ -292,7 +304,33 @@ func Describe(e *store.Event) string {
 	case LookalikeApproved:
 		return "Name approved by an administrator (" + s("by") + ")"
 	case LookalikeRejected:
+		if s("kind") == "upstream-name" {
+			return "Deleted by an administrator (" + s("by") + "): the name is the upstream index's (" + s("target") + ")"
+		}
 		return "Deleted by an administrator (" + s("by") + ") as a look-alike of " + s("target") + "; the name is prohibited"
+	case UpstreamNameRefused:
+		if d["unknown"] == true {
+			return "Refused to " + s("by") + ": the upstream index could not be asked whether it lists the name"
+		}
+		return "Refused to " + s("by") + ": the name exists on the upstream index " + s("upstream")
+	case UpstreamNameHeld:
+		if d["unknown"] == true {
+			return "Held for review: the upstream index could not be asked whether it lists the name"
+		}
+		return "Held for review: the name exists on the upstream index " + s("upstream")
+	case UpstreamNameShadowed:
+		return "Created although the upstream index " + s("upstream") + " lists the name: this project hides the upstream's"
+	case UpstreamRuleAdded:
+		desc := "Upstream rule added by " + s("by") + ": " + s("action") + " " + s("pattern")
+		if d["skip_min_age"] == true {
+			desc += " (skips the minimum release age)"
+		}
+		if x := s("expires"); x != "" {
+			desc += ", until " + x
+		}
+		return withReason(desc, s("reason"))
+	case UpstreamRuleRemoved:
+		return "Upstream rule removed by " + s("by") + ": " + s("action") + " " + s("pattern")
 	case NameProhibited:
 		return "Name prohibited by an administrator (" + s("by") + "): " + s("reason")
 	case NameLifted:

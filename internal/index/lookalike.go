@@ -107,6 +107,17 @@ func (s *Service) review(ctx context.Context, tx *store.Tx, p *Principal, proj *
 // HoldNotice tells the uploader of a held project why and what happens
 // next: the answer to the upload, and the management page.
 func HoldNotice(r *store.NameReview) string {
+	if r.Kind == store.ReviewUpstreamName {
+		where := "exists on the upstream index " + r.Target
+		if r.Target == "" {
+			where = "may exist on the upstream index, which could not be asked"
+		}
+		return fmt.Sprintf("The project '%s' is held for review: its name %s, and a local project of that name would hide the upstream's "+
+			"from everyone who installs through this index (dependency confusion). Your files are kept, but the project is not published "+
+			"(installers get the upstream's project) until an administrator of this index approves it. "+
+			"Further uploads are accepted and stay held. You will be told by email when it is decided.",
+			r.Project, where)
+	}
 	return fmt.Sprintf("The project '%s' is held for review: its name resembles '%s' (%s), one of the most downloaded projects. "+
 		"Your files are kept, but the project is not published (installers cannot see it) until an administrator of this index approves it. "+
 		"Further uploads are accepted and stay held. You will be told by email when it is decided.",
@@ -118,12 +129,16 @@ func HoldNotice(r *store.NameReview) string {
 func (s *Service) tellLookalike(ctx context.Context, r *store.NameReview) {
 	data := mail.Data{"Project": r.Project, "Normalized": r.NormalizedName, "Target": r.Target, "Rank": r.TargetRank,
 		"Kind": r.Kind, "Held": r.Held, "Uploader": r.Uploader}
+	held, review := "lookalike-held", "lookalike-review"
+	if r.Kind == store.ReviewUpstreamName {
+		held, review = "upstream-name-held", "upstream-name-review"
+	}
 	if r.Held {
 		d := mail.Data{"Username": r.Uploader}
 		for k, v := range data {
 			d[k] = v
 		}
-		_ = s.mail.Send(ctx, r.UploaderEmail, "lookalike-held", d)
+		_ = s.mail.Send(ctx, r.UploaderEmail, held, d)
 	}
 	admins, err := s.store.Administrators(ctx)
 	if err != nil {
@@ -135,7 +150,7 @@ func (s *Service) tellLookalike(ctx context.Context, r *store.NameReview) {
 		for k, v := range data {
 			d[k] = v
 		}
-		_ = s.mail.Send(ctx, a.Email, "lookalike-review", d)
+		_ = s.mail.Send(ctx, a.Email, review, d)
 	}
 	s.log.InfoContext(ctx, "look-alike name", "project", r.Project, "target", r.Target, "kind", r.Kind, "held", r.Held,
 		"administrators", len(admins))
@@ -205,8 +220,10 @@ func (s *Service) ApproveName(ctx context.Context, by *store.User, m audit.Meta,
 }
 
 // RejectName deletes a project of the review queue with everything in
-// it, and prohibits its name. by is the administrator (nil: the command
-// line).
+// it, and prohibits its name — but for a project held under an
+// upstream's name (store.ReviewUpstreamName): prohibiting that name would
+// keep the upstream's project off the proxy too. by is the administrator
+// (nil: the command line).
 func (s *Service) RejectName(ctx context.Context, by *store.User, m audit.Meta, project string) (*store.NameReview, error) {
 	who, whoID := adminName(by)
 	var r *store.NameReview
@@ -219,9 +236,11 @@ func (s *Service) RejectName(ctx context.Context, by *store.User, m audit.Meta, 
 		if err := tx.DeleteProject(ctx, proj.ID); err != nil {
 			return err
 		}
-		if err := tx.ProhibitName(ctx, proj.NormalizedName, pep.UltraNormalizeName(proj.Name),
-			"look-alike of "+r.Target, s.now()); err != nil {
-			return err
+		if r.Kind != store.ReviewUpstreamName {
+			if err := tx.ProhibitName(ctx, proj.NormalizedName, pep.UltraNormalizeName(proj.Name),
+				"look-alike of "+r.Target, s.now()); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.AddJournal(ctx, proj.ID, proj.NormalizedName, store.ActionRemoveProject, s.now()); err != nil {
 			return err
@@ -243,6 +262,9 @@ func (s *Service) RejectName(ctx context.Context, by *store.User, m audit.Meta, 
 func (s *Service) tellUploader(ctx context.Context, r *store.NameReview, email string) {
 	if r.UploaderEmail == "" {
 		return
+	}
+	if r.Kind == store.ReviewUpstreamName {
+		email = strings.Replace(email, "lookalike-", "upstream-name-", 1)
 	}
 	_ = s.mail.Send(ctx, r.UploaderEmail, email, mail.Data{"Username": r.Uploader, "Project": r.Project,
 		"Normalized": r.NormalizedName, "Target": r.Target, "Kind": r.Kind, "Held": r.Held})

@@ -239,7 +239,7 @@ func TestProtectedNamesMerged(t *testing.T) {
 			}
 			return tx.MoveWindow(ctx, w, 1, 5)
 		}))
-		got, err := f.svc.ProtectedNames(ctx, 10)
+		got, err := f.svc.ProtectedNames(ctx, 10, 10)
 		storetest.Must(t, err)
 		var s []string
 		for _, p := range got {

@@ -29,22 +29,33 @@ func (s *Service) SetProtectedNames(ctx context.Context, names []store.Protected
 }
 
 // ProtectedNames returns the names new projects must not imitate: the
-// imported list and this index's own top ownTop projects by downloads
-// (the ranking of the critical computation), normalized, each once with
-// its best rank, best first. The look-alike detector is built from it.
-func (s *Service) ProtectedNames(ctx context.Context, ownTop int) ([]store.ProtectedName, error) {
+// imported list, this index's own top ownTop projects by downloads (the
+// ranking of the critical computation) and the top upstreamTop proxied
+// projects by their downloads through this index over the same window
+// (what the organisation installs from the upstreams: a local reqeusts
+// is held when requests is popular through the proxy), normalized, each
+// once with its best rank, best first. Each ranking counts from 1: the
+// upstream projects this organisation installs most are as popular here
+// as its own, and the detector's tiers (by rank) protect them as much.
+// The look-alike detector is built from it.
+func (s *Service) ProtectedNames(ctx context.Context, ownTop, upstreamTop int) ([]store.ProtectedName, error) {
 	imported, err := s.store.ProtectedNames(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("index: protected names: %w", err)
 	}
-	var own []store.ProtectedName
+	var own, upstream []store.ProtectedName
 	if ownTop > 0 {
 		if own, err = s.store.TopDownloaded(ctx, ownTop); err != nil {
 			return nil, fmt.Errorf("index: protected names: %w", err)
 		}
 	}
-	best := make(map[string]store.ProtectedName, len(imported)+len(own))
-	for _, n := range slices.Concat(imported, own) {
+	if upstreamTop > 0 {
+		if upstream, err = s.store.TopDownloadedUpstream(ctx, upstreamTop); err != nil {
+			return nil, fmt.Errorf("index: protected names: %w", err)
+		}
+	}
+	best := make(map[string]store.ProtectedName, len(imported)+len(own)+len(upstream))
+	for _, n := range slices.Concat(imported, own, upstream) {
 		n.Name = pep.NormalizeName(n.Name)
 		if b, ok := best[n.Name]; !ok || n.Rank < b.Rank {
 			best[n.Name] = n

@@ -161,6 +161,13 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	} else if existing != nil {
 		return existing, nil
 	}
+	if proj == nil {
+		// A new project: may it take a name an upstream lists? Asked
+		// here, outside the transaction (it may take the network).
+		if u.verdict, err = s.upstreamDecision(ctx, p, name, normalized); err != nil {
+			return nil, err
+		}
+	}
 	// After the duplicate check, as on PyPI: an identical re-upload of a
 	// file accepted under older rules still succeeds.
 	projectName := name
@@ -229,6 +236,12 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// again sees the winner's rows and answers accordingly.
 	for attempt := 0; ; attempt++ {
 		res, created, err = s.publish(ctx, &u, form, pyversion, meta, metaJSON, metaSHA, descHTML)
+		if errors.Is(err, errUpstreamUndecided) && attempt < 3 {
+			if u.verdict, err = s.upstreamDecision(ctx, p, name, normalized); err != nil {
+				break
+			}
+			continue
+		}
 		if err == nil || !store.IsUniqueViolation(err) || attempt >= 3 {
 			break
 		}
@@ -243,6 +256,9 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	}
 	if created && res.Review != nil {
 		s.tellLookalike(ctx, res.Review)
+	}
+	if created && u.verdict.shadow {
+		s.tellShadowed(ctx, p, res.Project, normalized, u.verdict.name)
 	}
 	return res, nil
 }
@@ -498,7 +514,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		var review *store.NameReview
 		if proj == nil {
 			// The name passed every rule of check.
-			if proj, review, err = s.newProject(ctx, tx, p, p.Meta, name, normalized); err != nil {
+			if proj, review, err = s.newProject(ctx, tx, p, p.Meta, name, normalized, u.verdict); err != nil {
 				return err
 			}
 			created = true
@@ -588,6 +604,9 @@ type upload struct {
 	// recordProblem is how a wheel's RECORD disagrees with it, "" if it
 	// does not: published with a warning and an audit event.
 	recordProblem string
+	// verdict is what the upstreams make of the name, when the upload
+	// creates the project.
+	verdict upstreamVerdict
 }
 
 // reader is the read side of the store, on the database or in a transaction.

@@ -36,6 +36,11 @@ var (
 		"Rank": int64(3), "Kind": "omission", "Held": false, "Uploader": "mallory"}
 )
 
+// upstreamNameData is the sample of the emails of a project held under
+// an upstream's name.
+var upstreamNameData = Data{"Username": "alice", "Project": "requests", "Normalized": "requests", "Target": "https://pypi.org/simple/",
+	"Rank": int64(0), "Kind": "upstream-name", "Held": true, "Uploader": "mallory"}
+
 // reportedData is the sample of the report email.
 func reportedData(quarantined bool) Data {
 	return Data{"Username": "alice", "Project": "reqests", "Normalized": "reqests", "Reporter": "mallory",
@@ -69,6 +74,20 @@ var emails = []struct {
 		"reqests was deleted as a look-alike of requests", fmt.Sprintf(
 			"Hello alice,\n\nAn administrator of %[1]s reviewed the name of your project reqests, which resembles requests (omission), "+
 				"and deleted the project with its files. The name is now prohibited.\n\nIf you believe this is a mistake, contact the administrators of %[1]s.", base) + signature},
+	{"upstream-name-held", upstreamNameData,
+		"requests is held for review: an upstream index lists its name", "Hello alice,\n\nYou created the project requests on " + base + ". The upstream index https://pypi.org/simple/, whose projects this index serves to the people who install from it, lists a project of the same name. A local project of that name would hide the upstream's from everyone who installs through this index: attackers publish private names on public indexes, and public names on private ones, to get their code installed instead (dependency confusion). So the project is held for review:\n\n- your upload was accepted and kept, but the project is not published: installers still get the upstream's project;\n- further uploads to it are accepted too, and stay held;\n- an administrator of the index will look at it and either approve it (it is then published at once, with everything you uploaded, and hides the upstream's project) or delete it. You will get an email either way.\n\nIf the name is meant to be local, you have nothing to do. To explain it or hurry the review, contact the administrators of " + base + ". Your project's page: " + base + "/manage/project/requests/" + signature},
+	{"upstream-name-review", upstreamNameData,
+		"Upstream name held: requests exists on https://pypi.org/simple/", "Hello alice,\n\nmallory created the project requests on " + base + ". The upstream index https://pypi.org/simple/ lists a project of the same name: approved, the local project would hide the upstream's from everyone who installs through this index (dependency confusion).\n\nThe project is held: it is not published, and the upstream's project is still served, until an administrator approves it.\n\nReview queue: " + base + "/admin/lookalikes/\nOr on the command line: cheeseshop admin lookalike approve requests, or cheeseshop admin lookalike reject requests (deletes the local project; the upstream's stays served)." + signature},
+	{"upstream-name-approved", upstreamNameData,
+		"requests is approved and published", "Hello alice,\n\nAn administrator of " + base + " reviewed your project requests, whose name the upstream index https://pypi.org/simple/ lists too, and approved it. The project is now published: installers that use " + base + " get it instead of the upstream's.\n\nThe project: " + base + "/project/requests/" + signature},
+	{"upstream-name-rejected", upstreamNameData,
+		"requests was deleted: the name is the upstream index's", "Hello alice,\n\nAn administrator of " + base + " reviewed your project requests, whose name the upstream index https://pypi.org/simple/ lists too, and deleted the project with its files: installers that use " + base + " keep getting the upstream's project of that name.\n\nIf you believe this is a mistake, contact the administrators of " + base + "." + signature},
+	{"upstream-name-shadowed", Data{"Username": "alice", "Project": "requests", "Normalized": "requests", "Upstream": "https://pypi.org/simple/", "Uploader": "mallory"},
+		"Local project requests now hides the upstream's", "Hello alice,\n\nmallory created the project requests on " + base + ", although the upstream index https://pypi.org/simple/ lists a project of the same name. This index lets local projects take upstream names (--upstream-local-names allow): from now on, everyone who installs requests through this index gets the local project, not the upstream's.\n\nIf that is not meant (dependency confusion), quarantine or delete the project: " + base + "/admin/quarantine/\nOr on the command line: cheeseshop admin project quarantine requests --reason TEXT" + signature},
+	{"upstream-break-glass", Data{"Username": "alice", "Project": "requests", "By": "root", "Reason": "CVE fix", "Expires": t0},
+		"Break glass: requests skips the minimum release age", "Hello alice,\n\nroot let the files of requests through the minimum release age of " + base + " until 2025-03-08 12:30 UTC: installers can now get its newest files from the upstream index, however recent, and a malicious release published minutes ago would no longer be held back.\n\nThe reason given: CVE fix\n\nThe rules on upstream names: cheeseshop admin upstream rules\nTo close it again: cheeseshop admin upstream remove requests" + signature},
+	{"upstream-break-glass", Data{"Username": "alice", "Project": "requests", "By": "root", "Reason": "", "Expires": time.Time{}},
+		"Break glass: requests skips the minimum release age", "Hello alice,\n\nroot let the files of requests through the minimum release age of " + base + ", with no expiry: installers can now get its newest files from the upstream index, however recent, and a malicious release published minutes ago would no longer be held back.\n\nThe rules on upstream names: cheeseshop admin upstream rules\nTo close it again: cheeseshop admin upstream remove requests" + signature},
 	{"register-username-taken", Data{"Username": "alice"},
 		"Your cheeseshop account was not created", fmt.Sprintf(
 			"Hello,\n\nSomeone (we hope you) asked to create an account named %s on cheeseshop with this address, "+

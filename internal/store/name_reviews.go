@@ -24,6 +24,13 @@ type NameReview struct {
 	UploaderEmail  string
 }
 
+// ReviewUpstreamName is the Kind of a review that holds a new local
+// project because an upstream index lists its name (dependency
+// confusion, --upstream-local-names ask); its Target is the upstream's
+// URL ("" when the upstreams did not answer) and its TargetRank 0. Until
+// approved, such a project does not hide the upstream's.
+const ReviewUpstreamName = "upstream-name"
+
 // notHeld is the condition, on projects p, that the project is not held
 // for review: only such projects are published.
 const notHeld = `NOT EXISTS (SELECT 1 FROM name_reviews nr WHERE nr.project_id = p.id AND nr.held)`

@@ -10,7 +10,7 @@ import (
 type ProtectedName struct {
 	Name   string
 	Rank   int64
-	Source string // ProtectedImported or ProtectedOwn
+	Source string // ProtectedImported, ProtectedOwn or ProtectedUpstream
 }
 
 // Sources of protected names.
@@ -19,6 +19,9 @@ const (
 	ProtectedImported = "import"
 	// ProtectedOwn is this index's own most-downloaded projects.
 	ProtectedOwn = "own"
+	// ProtectedUpstream is the upstreams' projects most downloaded
+	// through this index's proxy.
+	ProtectedUpstream = "upstream"
 )
 
 // ReplaceProtectedNames makes names the imported list of protected names,
@@ -59,6 +62,31 @@ func (q q) TopDownloaded(ctx context.Context, n int) ([]ProtectedName, error) {
 		return p, err
 	}, `SELECT p.normalized_name FROM download_window w JOIN projects p ON p.id = w.project_id
 		WHERE w.downloads > 0 ORDER BY w.downloads DESC, p.id LIMIT $1`, n)
+	for i := range names {
+		names[i].Rank = int64(i + 1)
+	}
+	return names, err
+}
+
+// TopDownloadedUpstream returns the n proxied projects most downloaded
+// through this index (upstream_downloads) over the same days as
+// TopDownloaded (the window of the last critical computation), with
+// their rank, most downloaded first: what the organisation installs from
+// the upstreams. None before a first computation; projects without
+// downloads are not ranked.
+func (q q) TopDownloadedUpstream(ctx context.Context, n int) ([]ProtectedName, error) {
+	names, err := queryAll(ctx, q.db, "top downloaded upstream", func(row scanner) (ProtectedName, error) {
+		p := ProtectedName{Source: ProtectedUpstream}
+		err := row.Scan(&p.Name)
+		return p, err
+	}, `SELECT up.normalized_name
+		FROM download_window_state s
+		JOIN upstream_downloads d ON d.day BETWEEN s.first_day AND s.last_day
+		JOIN upstream_projects up ON up.id = d.upstream_project_id
+		WHERE s.id = 1
+		GROUP BY up.id, up.normalized_name
+		HAVING SUM(d.downloads) > 0
+		ORDER BY SUM(d.downloads) DESC, up.id LIMIT $1`, n)
 	for i := range names {
 		names[i].Rank = int64(i + 1)
 	}

@@ -117,6 +117,9 @@ func (a *adminPages) adminLookalikeReject(w http.ResponseWriter, r *http.Request
 	}
 	rv, err := a.idx.RejectName(r.Context(), c.User, meta(r), r.PathValue("project"))
 	a.done(w, r, err, "/admin/lookalikes/", func() string {
+		if rv.Kind == store.ReviewUpstreamName {
+			return rv.Project + " deleted with its files; the upstream's project of that name stays served."
+		}
 		return rv.Project + " deleted with its files, and its name prohibited."
 	})
 }
