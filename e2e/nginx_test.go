@@ -14,6 +14,9 @@ import (
 // nginxSite is what startNginx serves: the files under Root (a static
 // PEP 503 tree), or a shared cache in front of CacheOf.
 type nginxSite struct {
+	// Addr is the address to listen on (127.0.0.1:PORT); a free loopback
+	// port when empty.
+	Addr string
 	// Root is a folder served as it is.
 	Root string
 	// CacheOf is a URL proxied with proxy_cache: every 200 is kept for 10
@@ -68,17 +71,19 @@ func startNginx(t testing.TB, site nginxSite) string {
 		t.Fatalf("startNginx: give a Root or a CacheOf, not %+v", site)
 	}
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if site.Addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		site.Addr = ln.Addr().String()
+		ln.Close()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	var conf strings.Builder
 	if err := nginxConf.Execute(&conf, struct {
 		nginxSite
-		Dir, Addr string
-	}{site, dir, addr}); err != nil {
+		Dir string
+	}{site, dir}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
@@ -97,7 +102,7 @@ func startNginx(t testing.TB, site nginxSite) string {
 		cmd.Process.Kill()
 		<-done
 	})
-	url := "http://" + addr
+	url := "http://" + site.Addr
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		// Any answer, a 404 included, says it listens.
 		if resp, err := httpClient.Get(url + "/"); err == nil {
