@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"io/fs"
 	"net/http"
 	"os"
@@ -47,8 +48,9 @@ func TestUpstream(t *testing.T) {
 // upstreamWheels are the wheels of TestUpstream besides pythonDists'.
 type upstreamWheels struct {
 	// Secret is cheese-secret 1.0, a project of P; SecretUp is 9.9,
-	// published on U under the same name.
-	Secret, SecretUp bigWheel
+	// published on U under the same name. Private and PrivateUp
+	// likewise, the project of P being private.
+	Secret, SecretUp, Private, PrivateUp bigWheel
 	// SharedUp is cheese-shared 1.0 on U, SharedLocal 2.0 uploaded to P
 	// (held: U has the name); RefusedUp and RefusedLocal likewise under
 	// --upstream-local-names refuse.
@@ -72,6 +74,7 @@ func newUpstreamWheels(t *testing.T) *upstreamWheels {
 	}
 	return &upstreamWheels{
 		Secret: wheel("cheese-secret", "1.0"), SecretUp: wheel("cheese-secret", "9.9"),
+		Private: wheel("cheese-private", "1.0"), PrivateUp: wheel("cheese-private", "9.9"),
 		SharedUp: wheel("cheese-shared", "1.0"), SharedLocal: wheel("cheese-shared", "2.0"),
 		RefusedUp: wheel("cheese-refused", "1.0"), RefusedLocal: wheel("cheese-refused", "2.0"),
 		Young: wheel("cheese-young", "1.0"), Young2: wheel("cheese-young2", "1.0"),
@@ -106,9 +109,19 @@ func upstreamProxy(t *testing.T, opts serverOptions) {
 	p.createUser(t, "alice")
 	alice := p.token(t, "alice")
 	// P's own projects come first: before U has any of their names.
-	mustTwine(t, p, alice, append(d.App.Files(), w.Secret.path)...)
+	mustTwine(t, p, alice, append(d.App.Files(), w.Secret.path, w.Private.path)...)
 	uLogFrom := len(u.Log())
-	mustTwine(t, u, ursula, append(d.Dep.Files(), w.SecretUp.path, w.SharedUp.path, w.RefusedUp.path, w.Young.path, w.Young2.path)...)
+	mustTwine(t, u, ursula, append(d.Dep.Files(), w.SecretUp.path, w.PrivateUp.path, w.SharedUp.path, w.RefusedUp.path, w.Young.path, w.Young2.path)...)
+	// askedU fails the test if P asked U about project since its local
+	// one was created.
+	askedU := func(t *testing.T, project string) {
+		t.Helper()
+		for line := range strings.SplitSeq(u.Log()[uLogFrom:], "\n") {
+			if strings.Contains(line, "msg=request") && (strings.Contains(line, project) || strings.Contains(line, distName(project))) {
+				t.Errorf("P asked U about its own project %s:\n%s", project, line)
+			}
+		}
+	}
 
 	v := newVenv(t)
 	download := func(index, project string, more ...string) (cmdResult, []string) {
@@ -157,11 +170,7 @@ func upstreamProxy(t *testing.T, opts serverOptions) {
 		if _, body := p.get(t, "/simple/cheese-secret/"); strings.Contains(string(body), "9.9") {
 			t.Errorf("P's page of cheese-secret lists U's 9.9:\n%s", body)
 		}
-		for line := range strings.SplitSeq(u.Log()[uLogFrom:], "\n") {
-			if strings.Contains(line, "msg=request") && (strings.Contains(line, "cheese-secret") || strings.Contains(line, "cheese_secret")) {
-				t.Errorf("P asked U about its own project cheese-secret:\n%s", line)
-			}
-		}
+		askedU(t, "cheese-secret")
 
 		// A new local project under a name U has: held (ask, the default)
 		// — the upload succeeds and says why — and pip keeps getting U's
@@ -191,6 +200,42 @@ func upstreamProxy(t *testing.T, opts serverOptions) {
 		if r.Code == 0 || !strings.Contains(r.Flat(), "400") || !strings.Contains(r.Flat(), "cheese-refused") {
 			t.Errorf("twine upload of cheese-refused, a name U has, under refuse: exit %d, want the 400 refusal naming it\n%s", r.Code, r.Out)
 		}
+	})
+
+	t.Run("private", func(t *testing.T) {
+		// A private project of P: its collaborators install it, never
+		// U's higher version; for everybody else it does not exist, and
+		// U's project is not served in its place either.
+		p.admin(t, "project", "visibility", "cheese-private", "private")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if resp, _ := p.get(t, "/simple/cheese-private/"); resp.StatusCode == http.StatusNotFound {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("cheese-private, made private, is still read anonymously after 10s")
+			}
+		}
+		read := strings.TrimSpace(p.admin(t, "token", "create", "--username", "alice", "--read"))
+		withToken := "http://__token__:" + read + "@" + strings.TrimPrefix(p.URL, "http://") + "/simple/"
+		r, got := download(withToken, "cheese-private")
+		if r.Code != 0 || len(got) != 1 || got[0] != filepath.Base(w.Private.path) {
+			t.Errorf("pip download cheese-private with its owner's read token: exit %d, got %v, want only P's %s\n%s", r.Code, got, filepath.Base(w.Private.path), r.Out)
+		}
+		r, got = download(p.URL+"/simple/", "cheese-private")
+		if r.Code == 0 || !strings.Contains(r.Out, "No matching distribution found for cheese-private") {
+			t.Errorf("anonymous pip download of the private cheese-private: exit %d, got %v\n%s", r.Code, got, r.Out)
+		}
+		upFile := "/files/" + w.PrivateUp.sha256 + "/" + filepath.Base(w.PrivateUp.path)
+		for _, path := range []string{"/simple/cheese-private/", "/pypi/cheese-private/json", upFile} {
+			if resp, body := p.get(t, path); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("anonymous GET %s on P: %d, want 404\n%s", path, resp.StatusCode, body)
+			}
+		}
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("__token__:"+read))
+		if resp, body := p.get(t, upFile, "Authorization", auth); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s (U's cheese-private 9.9) on P with the owner's token: %d, want 404\n%s", upFile, resp.StatusCode, body)
+		}
+		askedU(t, "cheese-private")
 	})
 
 	t.Run("min-age", func(t *testing.T) {
