@@ -151,7 +151,8 @@ func (q q) UpstreamFileBySHA(ctx context.Context, sha256 string) (*UpstreamFile,
 // SaveUpstreamPage records what an upstream answered for a name, in one
 // transaction: p (by p.NormalizedName; its ID is set) and, when p.Found,
 // the files of its page: new ones are added (first seen at now), changed
-// ones updated, those no longer listed marked removed (their rows and
+// ones updated (a size the page does not give, Size < 0, keeps the one
+// known), those no longer listed marked removed (their rows and
 // blobs stay). A file whose digest or filename another proxied project
 // holds is left out. When p is not found every file is marked removed.
 // The local status is never changed here. When anything a page shows
@@ -267,18 +268,17 @@ func (t *Tx) diffUpstreamFiles(ctx context.Context, projectID int64, listed []*U
 			continue
 		}
 		seen[f.SHA256] = true
+		if f.Size < 0 {
+			f.Size = old.Size // unknown to the page (HTML), learnt since
+		}
 		if old.URL == f.URL && old.Size == f.Size && old.RequiresPython == f.RequiresPython && old.Yanked == f.Yanked &&
 			old.YankedReason == f.YankedReason && old.MetadataSHA256 == f.MetadataSHA256 &&
 			old.UploadTime.Equal(f.UploadTime) && old.RemovedAt.IsZero() && old.Filename == f.Filename {
 			continue
 		}
-		size := f.Size
-		if size < 0 && old.Size >= 0 {
-			size = old.Size // learnt by storing it
-		}
 		_, err := t.db.ExecContext(ctx, `UPDATE upstream_files SET url = $2, size = $3, requires_python = $4,
 			yanked = $5, yanked_reason = $6, metadata_sha256 = $7, upload_time = $8, removed_at = NULL
-			WHERE sha256 = $1`, f.SHA256, f.URL, nullSize(size), f.RequiresPython, f.Yanked, f.YankedReason,
+			WHERE sha256 = $1`, f.SHA256, f.URL, nullSize(f.Size), f.RequiresPython, f.Yanked, f.YankedReason,
 			nullString(f.MetadataSHA256), nullMicros(f.UploadTime))
 		if err != nil {
 			return false, fmt.Errorf("store: update upstream file %s: %w", f.Filename, err)

@@ -81,6 +81,15 @@ func TestSaveUpstreamPage(t *testing.T) {
 		if err != nil || f.Size != 42 || !f.StoredAt.Equal(at) || !f.MetadataStoredAt.Equal(at) {
 			t.Fatalf("stored file = %+v, %v", f, err)
 		}
+		// A page that gives no size (HTML) keeps the one learnt: no change.
+		again2 := file('a', "demo-1.0.tar.gz")
+		again2.Yanked, again2.YankedReason = true, "broken"
+		if changed, err := s.SaveUpstreamPage(ctx, page, []*store.UpstreamFile{again2}, at.Add(3*time.Minute)); err != nil || changed {
+			t.Fatalf("same page without a size: changed %v, %v", changed, err)
+		}
+		if f, _, _ := s.UpstreamFileBySHA(ctx, sha('a')); f.Size != 42 {
+			t.Fatalf("size %d after a page without one", f.Size)
+		}
 		if err := s.MarkUpstreamStored(ctx, sha('c'), false, 1, at); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("mark unknown: %v", err)
 		}

@@ -18,7 +18,16 @@
 // Failures are *Error values that match (errors.Is) one of ErrNotFound,
 // ErrUnavailable (callers serve what they have cached), ErrHostile or
 // ErrMismatch (the upstream sent something refused), or ErrNotModified.
-// The package serves no HTTP and writes no database.
+//
+// Proxy, above the clients, is the index's proxy (index.Upstream, built
+// by internal/app from --upstream): it keeps what the upstreams answered
+// in the upstream_projects and upstream_files rows (through the store),
+// renders pages with the index's renderer (index.RenderSimpleHTML/JSON,
+// so nothing of an upstream's markup is echoed), pins each name to the
+// first upstream listing it, applies the administrators' rules, the
+// minimum release age and local quarantines, and fetches each file once
+// into the blob store, verified. The package serves no HTTP: the web
+// layer reaches the proxy through index.Upstream.
 package upstream
 
 import (

@@ -40,13 +40,20 @@ func (e *pageEntry) current(now time.Time) (*index.ProxiedPage, bool, error) {
 	if !now.Before(e.freshUntil) || (!e.changeAt.IsZero() && !now.Before(e.changeAt)) {
 		return nil, false, nil
 	}
-	if !e.found {
-		return nil, true, fmt.Errorf("upstream: %s: %w", e.name, store.ErrNotFound)
+	page, err := e.served()
+	return page, true, err
+}
+
+// served returns what the entry serves, fresh or not: its page (said
+// stale when the last refresh failed), or ErrNotFound.
+func (e *pageEntry) served() (*index.ProxiedPage, error) {
+	switch {
+	case !e.found:
+		return nil, fmt.Errorf("upstream: %s: %w", e.name, store.ErrNotFound)
+	case e.servedStale:
+		return e.stale, nil
 	}
-	if e.servedStale {
-		return e.stale, true, nil
-	}
-	return e.page, true, nil
+	return e.page, nil
 }
 
 // pageCache is a least-recently-used map of rendered pages, bounded in
@@ -145,6 +152,9 @@ func (c *pageCache) clear() {
 
 // Project returns the page of a proxied name (index.Upstream).
 func (p *Proxy) Project(ctx context.Context, normalized string) (*index.ProxiedPage, error) {
+	if !pep.ValidProjectName(normalized) || pep.NormalizeName(normalized) != normalized {
+		return nil, fmt.Errorf("upstream: %q is not a normalized project name: %w", normalized, store.ErrNotFound)
+	}
 	rules, err := p.currentRules(ctx)
 	if err != nil {
 		return nil, err
@@ -164,14 +174,7 @@ func (p *Proxy) Project(ctx context.Context, normalized string) (*index.ProxiedP
 	if err != nil {
 		return nil, err
 	}
-	page, _, err := e.current(p.cfg.Now())
-	if page == nil && err == nil { // a page that changes at once
-		page = e.page
-		if e.servedStale {
-			page = e.stale
-		}
-	}
-	return page, err
+	return e.served()
 }
 
 // load renders a name from its rows, first refreshing them from the
@@ -189,9 +192,12 @@ func (p *Proxy) load(ctx context.Context, name string, rules index.UpstreamRules
 	stale := false
 	if row == nil || (row.LocalStatus != store.UpstreamQuarantined && !p.fresh(row, now)) {
 		fetched, err := p.refresh(ctx, name, row)
+		_, upstreamFailed := errors.AsType[*Error](err)
 		switch {
 		case err == nil:
 			row = fetched
+		case !upstreamFailed:
+			return nil, err // the store's failure, not the upstream's
 		case row != nil && row.Found:
 			p.log.Warn("upstream not answering: serving the cached page", "project", name, "upstream", row.Upstream, "err", err)
 			stale = true
@@ -245,7 +251,7 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 				row.CheckedAt = now
 				return row, nil
 			case err == nil:
-				return p.save(ctx, name, c, page, now)
+				return p.save(ctx, name, c, page, row, now)
 			case !errors.Is(err, ErrNotFound):
 				return nil, err
 			case now.Before(row.CheckedAt.Add(p.cfg.TTL + p.cfg.NegativeTTL)):
@@ -265,7 +271,7 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 			if firstErr != nil {
 				return nil, firstErr
 			}
-			return p.save(ctx, name, c, page, now)
+			return p.save(ctx, name, c, page, row, now)
 		case errors.Is(err, ErrNotFound):
 		default:
 			if firstErr == nil {
@@ -283,8 +289,13 @@ func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamPro
 	return p.st.UpstreamProjectByName(ctx, name)
 }
 
-// save records a fetched page of upstream c as the rows of name.
-func (p *Proxy) save(ctx context.Context, name string, c *Client, page *Page, now time.Time) (*store.UpstreamProject, error) {
+// save records a fetched page of upstream c as the rows of name (prev:
+// the rows' project before, nil if none), after learning the sizes the
+// page does not give (learnSizes).
+func (p *Proxy) save(ctx context.Context, name string, c *Client, page *Page, prev *store.UpstreamProject, now time.Time) (*store.UpstreamProject, error) {
+	if err := p.learnSizes(ctx, c, page, prev); err != nil {
+		return nil, err
+	}
 	row := &store.UpstreamProject{Name: page.Name, NormalizedName: name, Upstream: c.up.String(), Found: true,
 		ETag: page.ETag, LastModified: page.LastModified, UpstreamStatus: page.Status,
 		UpstreamStatusReason: page.StatusReason, FetchedAt: now}
@@ -298,6 +309,61 @@ func (p *Proxy) save(ctx context.Context, name string, c *Client, page *Page, no
 		return nil, err
 	}
 	return p.st.UpstreamProjectByName(ctx, name)
+}
+
+// Bounds of learnSizes.
+const (
+	maxSizeQueries     = 64
+	sizeQueriesAtOnce  = 8
+	sizeQueriesTimeout = 5 * time.Second
+)
+
+// learnSizes asks the upstream the size of the files a page lists
+// without one (PEP 503 HTML gives none; PEP 700 JSON requires it) and
+// that the rows do not know: a HEAD of each, at most maxSizeQueries per
+// page, sizeQueriesAtOnce at a time, within sizeQueriesTimeout. A size
+// not learnt stays unknown (left out of the JSON page) until a later
+// fetch of the page or of the file learns it.
+func (p *Proxy) learnSizes(ctx context.Context, c *Client, page *Page, prev *store.UpstreamProject) error {
+	known := map[string]int64{}
+	if prev != nil {
+		rows, err := p.st.UpstreamFiles(ctx, prev.ID)
+		if err != nil {
+			return err
+		}
+		for _, f := range rows {
+			known[f.SHA256] = f.Size
+		}
+	}
+	var ask []int
+	for i, f := range page.Files {
+		if f.Size >= 0 {
+			continue
+		}
+		if n, ok := known[f.SHA256]; ok && n >= 0 {
+			page.Files[i].Size = n
+		} else if len(ask) < maxSizeQueries {
+			ask = append(ask, i)
+		}
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, sizeQueriesTimeout)
+	defer cancel()
+	sem := make(chan struct{}, sizeQueriesAtOnce)
+	var wg sync.WaitGroup
+	for _, i := range ask {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if n, err := c.FileSize(ctx, page.Files[i]); err == nil && n >= 0 {
+				page.Files[i].Size = n
+			}
+		})
+	}
+	wg.Wait()
+	return nil
 }
 
 // render builds a name's entry from its rows.

@@ -155,10 +155,6 @@ func (p *Proxy) Close() {
 	}
 }
 
-// Clients returns the clients of the upstreams, in priority order (for a
-// status page).
-func (p *Proxy) Clients() []*Client { return slices.Clone(p.clients) }
-
 // client returns the client of a pinned upstream (its redacted URL), nil
 // when it is not configured any more.
 func (p *Proxy) client(pinned string) *Client {

@@ -319,15 +319,37 @@ func TestProxyMinAge(t *testing.T) {
 	})
 }
 
-func TestProxyHTMLUpstreamUnderMinAge(t *testing.T) {
+func TestProxyHTMLUpstream(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		up := newFakeIndex(t)
 		up.html = true
-		up.set("demo", wheel("demo", "1.0", t0.Add(-365*24*time.Hour)))
-		p := newProxyFixture(t, st, upstream.ProxyConfig{MinAge: time.Hour}, up).proxy(t)
+		w := wheel("demo", "1.0", time.Time{})
+		up.set("demo", w)
+		fx := newProxyFixture(t, st, upstream.ProxyConfig{}, up)
+		p := fx.proxy(t)
 		page, err := p.Project(ctx, "demo")
-		if err != nil || filenames(t, page) != "" {
+		if err != nil || filenames(t, page) != w.name {
+			t.Fatalf("%v, %q", err, filenames(t, page))
+		}
+		// The size HTML does not give is asked with a HEAD, once.
+		var doc struct {
+			Files []map[string]any `json:"files"`
+		}
+		if err := json.Unmarshal(page.JSON.Body, &doc); err != nil || doc.Files[0]["size"] != float64(len(w.body)) {
+			t.Fatalf("size: %v, %s", err, page.JSON.Body)
+		}
+		if n := up.count("/files/" + w.name); n != 1 {
+			t.Fatalf("%d requests of the file, want 1 HEAD", n)
+		}
+		up.set("demo", w, wheel("demo", "2.0", time.Time{}))
+		fx.clk.Add(upstream.DefaultTTL + time.Second)
+		if page, err = p.Project(ctx, "demo"); err != nil || len(parsePage(t, page).Files) != 2 || up.count("/files/"+w.name) != 1 {
+			t.Fatalf("refresh: %v, %s, %d requests of the first file", err, page.JSON.Body, up.count("/files/"+w.name))
+		}
+		// Under a minimum age, files without an upload time are hidden.
+		fx.cfg.MinAge = time.Hour
+		if page, err = fx.proxy(t).Project(ctx, "demo"); err != nil || filenames(t, page) != "" {
 			t.Fatalf("an HTML upstream gives no upload time: %v, %q", err, filenames(t, page))
 		}
 	})
@@ -474,6 +496,12 @@ func TestProxyRules(t *testing.T) {
 				if proxied && err != nil || !proxied && !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("allow-list %v, %s: %v", allowList, name, err)
 				}
+			}
+		}
+		p := newProxyFixture(t, st, upstream.ProxyConfig{}, up).proxy(t)
+		for _, name := range []string{"Demo", "de_mo", "", "-x"} {
+			if _, err := p.Project(ctx, name); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%q: %v", name, err)
 			}
 		}
 		if n := up.count("/simple/acme-secret/"); n != 0 {
