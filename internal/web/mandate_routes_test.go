@@ -205,6 +205,8 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /admin/lookalikes/{project}/reject", exempt: "an administrator's review of a look-alike name, not a collaborator's change (administrators with 2FA only)"},
 		{pattern: "POST /admin/names/{$}", exempt: "an administrator prohibits a name no project has (administrators with 2FA only)"},
 		{pattern: "POST /admin/names/{name}/lift", exempt: "an administrator lifts a name no project has (administrators with 2FA only)"},
+		{pattern: "POST /admin/upstream/{$}", exempt: "an administrator's rule on upstream names, not a collaborator's change (administrators with 2FA only)"},
+		{pattern: "POST /admin/upstream/remove", exempt: "an administrator's rule on upstream names, not a collaborator's change (administrators with 2FA only)"},
 		{pattern: "POST /admin/users/{username}/disable", exempt: "an administrator's decision on another account, not a project change (administrators with 2FA only)"},
 		{pattern: "POST /admin/users/{username}/enable", exempt: "an administrator's decision on another account, not a project change (administrators with 2FA only)"},
 		{pattern: "POST /account/two-factor/totp/{$}", exempt: "the second step of signing in"},
