@@ -192,8 +192,8 @@ type Deps struct {
 	// Now is the clock of the services that keep time in the database
 	// (nil: the system's).
 	Now func() time.Time
-	// Upstream, when set, is the proxy of upstream indexes, used instead
-	// of building one from Config: tests.
+	// Upstream, when set, is used instead of building one from Config:
+	// tests.
 	Upstream index.Upstream
 }
 

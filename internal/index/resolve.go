@@ -34,12 +34,6 @@ import (
 // the upstream's project until approved.
 const kindUpstreamName = "upstream-name"
 
-// ErrUpstreamMismatch is the error (wrapped) of a proxied file whose
-// bytes, as an upstream sent them, do not have the SHA-256 the upstream
-// lists: nothing was stored, and the read fails (502) rather than serve
-// them.
-var ErrUpstreamMismatch = errors.New("the upstream index sent a file whose SHA-256 differs from the one it lists")
-
 // source is where a project name is answered from.
 type source uint8
 

@@ -24,7 +24,7 @@ func init() {
 			MaxFileSize: in.MaxFileSize, Mandate: mandate.Config{Grace: in.MandateGrace}, RecoveryWait: recovery.DefaultWait,
 			Password: auth.MinParams, Limits: in.Limits, WebOptions: in.Options, NameCheck: in.NameCheck, LookalikePolicy: in.LookalikePolicy,
 			OIDCIssuers: in.OIDCIssuers, NoTrustedPublishing: in.NoTrustedPublishing, StorageRedirect: in.StorageRedirect,
-			ReadAccess: in.ReadAccess, RegistrationClosed: in.RegistrationClosed}
+			ReadAccess: in.ReadAccess, RegistrationClosed: in.RegistrationClosed, Upstreams: in.Upstreams}
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now, Upstream: in.Upstream})
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"cheeseshop/internal/blob"
-	"cheeseshop/internal/index"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 )
@@ -21,13 +20,9 @@ import (
 // statusOf is the HTTP status of err, the one mapping of the domain's
 // error vocabulary (problem.Kind) for every audience: the web UI, the
 // management API and the PyPI API. A fault of the machinery (the
-// database or the storage down, a full disk) is 503, a proxied file an
-// upstream index sent with another digest than it lists 502; any other
-// error that is not a *problem.Error is a bug: 500.
+// database or the storage down, a full disk) is 503; any other error
+// that is not a *problem.Error is a bug: 500.
 func statusOf(err error) int {
-	if errors.Is(err, index.ErrUpstreamMismatch) {
-		return http.StatusBadGateway // whatever kind the proxy gave it
-	}
 	switch problem.KindOf(err) {
 	case problem.Invalid:
 		return http.StatusBadRequest
@@ -45,6 +40,8 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case problem.Unavailable:
 		return http.StatusServiceUnavailable
+	case problem.BadGateway:
+		return http.StatusBadGateway
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -124,7 +121,7 @@ func setRetryAfter(w http.ResponseWriter, status int, err error) {
 }
 
 // userMessage is what a client is told of err with status: the refusal's
-// message (a problem.Unavailable's too); for a fault, what it is and when
+// message (a problem.Unavailable's and BadGateway's too); for a fault, what it is and when
 // to retry (twine prints it);
 // for an unexpected failure a generic one (its text is for the log, not
 // the user).
@@ -136,10 +133,10 @@ func userMessage(err error, status int) string {
 			what = " (" + f.says + ")"
 		}
 		return fmt.Sprintf("The index is temporarily unavailable%s, retry in %d seconds.", what, int(faultRetryAfter/time.Second))
-	case status == http.StatusServiceUnavailable:
-		return problem.MessageOf(err) // a refusal saying what is unavailable (an upstream index)
-	case status == http.StatusBadGateway && errors.Is(err, index.ErrUpstreamMismatch):
-		return "The upstream index sent a file whose SHA-256 differs from the one it lists; it was not stored. Try again later, or ask the index administrators."
+	case status == http.StatusServiceUnavailable, status == http.StatusBadGateway && problem.MessageOf(err) != "":
+		// What is unavailable (an upstream index), or what an upstream
+		// sent that was refused.
+		return problem.MessageOf(err)
 	case status >= 500:
 		return "Internal server error: the failure was logged. Try again later or contact the index administrators."
 	}

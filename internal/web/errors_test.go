@@ -91,6 +91,7 @@ func TestStatusOf(t *testing.T) {
 		{"gone", problem.New(problem.Gone, "x"), http.StatusGone},
 		{"rate limited", problem.New(problem.TooManyRequests, "x"), http.StatusTooManyRequests},
 		{"unavailable", problem.New(problem.Unavailable, "x"), http.StatusServiceUnavailable},
+		{"bad gateway", problem.New(problem.BadGateway, "x"), http.StatusBadGateway},
 		{"wrapped refusal", fmt.Errorf("ctx: %w", problem.New(problem.Forbidden, "x")), http.StatusForbidden},
 		{"store not found", fmt.Errorf("ctx: %w", store.ErrNotFound), http.StatusNotFound},
 		{"a bug", errors.New("nil map"), http.StatusInternalServerError},

@@ -99,8 +99,10 @@ type serverConfig struct {
 	// --registration closed.
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
-	// Upstream is the proxy of upstream indexes (nil: none).
-	Upstream index.Upstream
+	// Upstream is the proxy of upstream indexes (nil: none), or
+	// Upstreams the upstream indexes the real proxy serves (--upstream).
+	Upstream  index.Upstream
+	Upstreams []string
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -147,8 +149,9 @@ type TestAppInput struct {
 	// ReadAccess and RegistrationClosed are app.Config's.
 	ReadAccess         index.ReadAccess
 	RegistrationClosed bool
-	// Upstream is app.Deps's.
-	Upstream index.Upstream
+	// Upstream is app.Deps's, Upstreams app.Config's.
+	Upstream  index.Upstream
+	Upstreams []string
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -213,7 +216,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 	a := NewTestApp(t, TestAppInput{Store: st, Blobs: bs, StorageRedirect: cfg.StorageRedirect, Mailer: mailer, Log: log, Now: cfg.Now, BaseURL: base,
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
-		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream})
+		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream,
+		Upstreams: cfg.Upstreams})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

@@ -59,13 +59,15 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		a.s.serverError(w, r, err)
 		return
 	}
-	// The blob served, when it was written, and the download it makes.
+	// The blob served, when it was written, the download it makes, and
+	// how it may be cached.
 	var sf servedFile
 	if proxied != nil {
 		sf = servedFile{key: proxied.Key, modTime: proxied.ModTime, filename: proxied.Filename,
-			download: downloads.Download{UpstreamProjectID: proxied.UpstreamProjectID}}
+			download: downloads.Download{UpstreamProjectID: proxied.UpstreamProjectID}, policy: a.s.proxiedPolicy()}
 	} else {
-		sf = servedFile{key: f.SHA256, modTime: f.UploadTime, filename: f.Filename, download: downloads.Download{ProjectID: f.ProjectID}}
+		sf = servedFile{key: f.SHA256, modTime: f.UploadTime, filename: f.Filename, download: downloads.Download{ProjectID: f.ProjectID},
+			policy: a.s.readPolicy()}
 		if kind == "metadata" {
 			sf.key = f.MetadataSHA256
 		}
@@ -88,10 +90,9 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", contentType(name))
 	h.Set("ETag", `"`+sf.key+`"`)
-	pol := a.s.readPolicy()
-	h["Cache-Control"] = pol.file
-	if pol.docVary != nil {
-		h["Vary"] = pol.docVary
+	h["Cache-Control"] = sf.policy.file
+	if sf.policy.docVary != nil {
+		h["Vary"] = sf.policy.docVary
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	a.s.metrics.files.WithLabelValues(kind, "2xx").Inc()
@@ -117,13 +118,14 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 }
 
 // servedFile is what file serves: the blob, its time, the file's name
-// (for the log) and the download it counts, of a local project or a
-// proxied one.
+// (for the log), the download it counts and its caching headers, of a
+// local project or a proxied one.
 type servedFile struct {
 	key      string
 	modTime  time.Time
 	filename string
 	download downloads.Download
+	policy   *cachePolicy
 }
 
 // count counts a download d (its project set) by the request's client.
@@ -151,8 +153,8 @@ func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, sf servedFile
 	h := w.Header()
 	h.Set("Location", u.String())
 	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(ttl/2/time.Second)))
-	if pol := a.s.readPolicy(); pol.docVary != nil {
-		h["Vary"] = pol.docVary
+	if sf.policy.docVary != nil {
+		h["Vary"] = sf.policy.docVary
 	}
 	w.WriteHeader(http.StatusFound)
 	a.s.metrics.files.WithLabelValues(kind, "3xx").Inc()

@@ -77,11 +77,11 @@ func (a *pypiAPI) proxiedJSON(w http.ResponseWriter, r *http.Request, p *index.P
 	h["X-Cheeseshop-Upstream"] = upstreamState(p)
 	if version != "" {
 		h["Cache-Control"] = hdrNoStore
-		jsonError(w, http.StatusNotFound, "Not Found: '"+p.Name+"' is proxied from an upstream index, and only its project document "+
-			"(/pypi/"+norm+"/json) is: ask the upstream index for a release's.")
+		jsonError(w, http.StatusNotFound, "Not Found: project '"+p.Name+"' is proxied from an upstream index: of its JSON API, only the "+
+			"project document (/pypi/"+norm+"/json) is served here, not a release's.")
 		return
 	}
-	pol := a.s.readPolicy()
+	pol := a.s.proxiedPolicy()
 	if pol.anyOrigin {
 		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 	}

@@ -237,14 +237,16 @@ func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
 	}
 	media := negotiate(r)
 	a.s.metrics.simpleResponse(simpleProjectPage, media).Inc()
-	pol := a.s.readPolicy()
 	var html, json index.Page
 	var serial int64
+	var pol *cachePolicy
 	if proxied != nil {
 		html, json, serial = proxied.HTML, proxied.JSON, proxied.LastSerial
+		pol = a.s.proxiedPolicy()
 		w.Header()["X-Cheeseshop-Upstream"] = upstreamState(proxied)
 	} else {
 		html, json, serial = page.HTML, page.JSON, page.View.Project.LastSerial
+		pol = a.s.readPolicy()
 	}
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(serial, 10)}
 	if media == mediaJSON {
@@ -269,3 +271,8 @@ func upstreamState(p *index.ProxiedPage) []string {
 	}
 	return hdrUpstreamFresh
 }
+
+// proxiedPolicy returns the caching headers of the answers about a
+// proxied project: shareable as a public local project's (the same for
+// every reader allowed to read at all).
+func (s *Server) proxiedPolicy() *cachePolicy { return s.readPolicy() }

@@ -2,9 +2,13 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -144,7 +148,8 @@ func TestUpstreamReads(t *testing.T) {
 			Size: int64(len(content)), ModTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 		up.page("old", id+1, true)
 		up.down["down"] = true
-		up.fileErrs["bad-1.0.tar.gz"] = fmt.Errorf("upstream: fetch bad-1.0.tar.gz: %w", index.ErrUpstreamMismatch)
+		up.fileErrs["bad-1.0.tar.gz"] = problem.Wrap(errors.New("SHA-256 0000 where 1111 is listed"), problem.BadGateway,
+			"The upstream index sent a file whose SHA-256 differs from the one it lists; it was not stored.")
 
 		// The simple pages, in both formats, shareable, and 304.
 		resp, body := ts.get("/simple/proxied/")
@@ -172,7 +177,7 @@ func TestUpstreamReads(t *testing.T) {
 		wantHeaders(t, "proxied JSON API", resp, map[string]string{"X-Cheeseshop-Upstream": "fresh", "Cache-Control": "max-age=900, public",
 			"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"})
 		resp, body = ts.get("/pypi/proxied/1.0/json")
-		wantStatus(t, "proxied release JSON", resp, string(body), http.StatusNotFound, "only its project document")
+		wantStatus(t, "proxied release JSON", resp, string(body), http.StatusNotFound, "only the project document")
 
 		// The file, from the blob store, counted as a proxied download.
 		resp, body = ts.get("/files/"+sha+"/"+filename, "User-Agent", "pip/24.0")
@@ -264,5 +269,109 @@ func wantHeaders(t *testing.T, what string, resp *http.Response, want map[string
 		if got := resp.Header.Get(k); got != v {
 			t.Errorf("%s: %s: %q, want %q", what, k, got, v)
 		}
+	}
+}
+
+// TestUpstreamRealProxy reads through the proxy the server builds from
+// --upstream (internal/upstream), in front of an httptest upstream
+// serving PEP 691 JSON: the page, then the file, fetched once, verified
+// and stored, then served from the blob store; a local project of the
+// name created afterwards shadows both at once, and the upstream is not
+// asked for that name again.
+func TestUpstreamRealProxy(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		content := []byte("the upstream's sdist of realproj")
+		sum := sha256.Sum256(content)
+		sha := hex.EncodeToString(sum[:])
+		const filename = "realproj-1.0.tar.gz"
+		var mu sync.Mutex
+		gets := map[string]int{}
+		var upURL string
+		upstreamIndex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			gets[r.URL.Path]++
+			mu.Unlock()
+			switch r.URL.Path {
+			case "/simple/realproj/":
+				w.Header().Set("Content-Type", mediaJSON)
+				fmt.Fprintf(w, `{"meta": {"api-version": "1.1"}, "name": "realproj", "files": [{"filename": %q, "url": %q,
+					"hashes": {"sha256": %q}, "size": %d, "upload-time": "2026-01-02T03:04:05Z"}]}`,
+					filename, upURL+"/packages/"+filename, sha, len(content))
+			case "/packages/" + filename:
+				w.Write(content)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		t.Cleanup(upstreamIndex.Close)
+		upURL = upstreamIndex.URL
+		count := func(path string) int {
+			mu.Lock()
+			defer mu.Unlock()
+			return gets[path]
+		}
+		ts := newTestServerWith(t, d, serverConfig{Upstreams: []string{upURL + "/simple/"}})
+
+		resp, body := ts.get("/simple/realproj/", "Accept", mediaJSON)
+		fileURL := ts.URL + "/files/" + sha + "/" + filename
+		wantStatus(t, "proxied page", resp, string(body), http.StatusOK, fileURL)
+		wantHeaders(t, "proxied page", resp, map[string]string{"X-Cheeseshop-Upstream": "fresh"})
+		for range 2 {
+			resp, body = ts.get("/files/" + sha + "/" + filename)
+			if resp.StatusCode != http.StatusOK || string(body) != string(content) {
+				t.Fatalf("proxied file: %s %q", resp.Status, body)
+			}
+		}
+		if n := count("/packages/" + filename); n != 1 {
+			t.Errorf("the upstream served the file %d times, want once", n)
+		}
+
+		pages := count("/simple/realproj/")
+		_, token := ts.user("owner")
+		ts.uploadDist(token, disttest.Dist{Name: "realproj", Version: "2.0"}, true)
+		resp, body = ts.get("/simple/realproj/")
+		wantStatus(t, "shadowed page", resp, string(body), http.StatusOK, "realproj-2.0.tar.gz")
+		if resp, _ := ts.get("/files/" + sha + "/" + filename); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("proxied file of a project now local: %d, want 404", resp.StatusCode)
+		}
+		if n := count("/simple/realproj/"); n != pages {
+			t.Errorf("the upstream was asked for a local name: %d page fetches, %d before", n, pages)
+		}
+	})
+}
+
+// TestUpstreamFileRedirect: with --storage-redirect, a proxied file the
+// proxy stored is redirected to the store as a local one, and counted
+// as a download of its proxied project.
+func TestUpstreamFileRedirect(t *testing.T) {
+	t.Parallel()
+	up := newMemUpstream()
+	var ps *presigningFS
+	counted := make(chan downloads.Download, 1)
+	s := newTestServerWith(t, store.SQLite, serverConfig{
+		Upstream:        up,
+		Blobs:           func(fs *blob.FS) blob.Store { ps = newPresigningFS(t, fs); return ps },
+		StorageRedirect: 5 * time.Minute,
+		Options: func(o *Options) {
+			o.CountDownload = func(dl downloads.Download) bool { counted <- dl; return true }
+		},
+	})
+	sha := strings.Repeat("ab", 32)
+	const filename = "proxied-1.0-py3-none-any.whl"
+	up.files[filename] = &index.ProxiedFile{UpstreamProjectID: 42, Project: "proxied", Filename: filename, Key: sha}
+	up.page("proxied", 42, false)
+	resp, body := s.get("/files/" + sha + "/" + filename)
+	wantStatus(t, "redirect of a proxied file", resp, string(body), http.StatusFound)
+	if calls := ps.takeCalls(); len(calls) != 1 || calls[0] != (presignCall{sha, filename, "application/zip", 5 * time.Minute}) {
+		t.Errorf("presigned %+v", calls)
+	}
+	select {
+	case dl := <-counted:
+		if dl.UpstreamProjectID != 42 || dl.ProjectID != 0 {
+			t.Errorf("download %+v, want of upstream project 42", dl)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the redirected proxied download was not counted")
 	}
 }
