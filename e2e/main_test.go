@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,6 +46,74 @@ func testMain(m *testing.M) int {
 	}
 	fmt.Printf("e2e: built cheeseshop in %s\n", time.Since(start).Round(time.Millisecond))
 	return m.Run()
+}
+
+// testClockTag is the build tag of a binary whose clock a test moves
+// (cmd/cheeseshop/clock_testclock.go).
+const testClockTag = "cheeseshop_testclock"
+
+var (
+	clockBinOnce sync.Once
+	clockBinPath string
+	clockBinErr  error
+	clockBinTook time.Duration
+)
+
+// clockBinary builds, once for all tests, the cheeseshop binary with the
+// test clock (-tags cheeseshop_testclock): serve adds to its clock the
+// offset written in the file CHEESESHOP_TEST_CLOCK_FILE names. Only the
+// main package recompiles. Tests use it only where the clock moves.
+func clockBinary(t testing.TB) string {
+	t.Helper()
+	clockBinOnce.Do(func() {
+		start := time.Now()
+		clockBinPath = filepath.Join(sharedDir, "cheeseshop-testclock")
+		out, err := exec.Command(goCommand(), "build", "-tags", testClockTag, "-o", clockBinPath, "cheeseshop/cmd/cheeseshop").CombinedOutput()
+		if err != nil {
+			clockBinErr = fmt.Errorf("go build -tags %s: %v\n%s", testClockTag, err, out)
+		}
+		clockBinTook = time.Since(start)
+	})
+	if clockBinErr != nil {
+		t.Fatal(clockBinErr)
+	}
+	t.Logf("⏱ cheeseshop with the test clock (built once for all tests): %s", clockBinTook.Round(time.Millisecond))
+	return clockBinPath
+}
+
+// moveClock sets the offset of the test clock in file (see
+// clockBinary), atomically: a server never reads a half-written file.
+func moveClock(t testing.TB, file string, offset time.Duration) {
+	t.Helper()
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(offset.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReleaseBinaryHasNoTestClock: the binary every other test runs (built
+// as a release is) was built without the test clock's tag, and holds none
+// of its code, so a test that passes proves nothing a moved clock did.
+func TestReleaseBinaryHasNoTestClock(t *testing.T) {
+	out, err := exec.Command(goCommand(), "version", "-m", binPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m %s: %v\n%s", binPath, err, out)
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "build" && strings.HasPrefix(f[1], "-tags=") {
+			t.Errorf("the e2e binary was built with %s", f[1])
+		}
+	}
+	bin, err := os.ReadFile(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(bin, []byte("CHEESESHOP_TEST_CLOCK_FILE")) {
+		t.Error("the e2e binary holds the test clock's code (CHEESESHOP_TEST_CLOCK_FILE)")
+	}
 }
 
 // goCommand is the go tool that runs these tests, so that the binary is

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -196,8 +195,8 @@ func TestPrivateIndexBehindCache(t *testing.T) {
 	publicAddr, publicCacheAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	public := startServer(t, serverOptions{Args: []string{"--follow-interval=" + followInterval.String(),
 		"--addr", publicAddr, "--base-url", "http://" + publicCacheAddr}})
-	privateCache := startCachingProxy(t, freeLoopbackAddr(t), private.URL)
-	publicCache := startCachingProxy(t, publicCacheAddr, "http://"+publicAddr)
+	privateCache := startNginx(t, nginxSite{CacheOf: private.URL})
+	publicCache := startNginx(t, nginxSite{Addr: publicCacheAddr, CacheOf: "http://" + publicAddr})
 	tokens := map[*server]string{}
 	for _, s := range []*server{private, public} {
 		s.createUser(t, "olive")
@@ -305,60 +304,4 @@ func freeLoopbackAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// startCachingProxy starts nginx on addr as a caching reverse proxy of
-// upstream that keeps every 200 for 10 minutes unless the answer's
-// headers forbid it (proxy_cache honours Cache-Control private and
-// no-store, Set-Cookie and Vary), and tells the cache's verdict in
-// X-Cache. It stops when the test ends.
-func startCachingProxy(t *testing.T, addr, upstream string) string {
-	t.Helper()
-	dir := t.TempDir()
-	conf := `daemon off;
-master_process off;
-pid ` + dir + `/nginx.pid;
-error_log ` + dir + `/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ` + dir + `/body;
-  proxy_temp_path ` + dir + `/proxy;
-  fastcgi_temp_path ` + dir + `/fastcgi;
-  uwsgi_temp_path ` + dir + `/uwsgi;
-  scgi_temp_path ` + dir + `/scgi;
-  proxy_cache_path ` + dir + `/cache keys_zone=shared:1m;
-  server {
-    listen ` + addr + `;
-    location / {
-      proxy_pass ` + upstream + `;
-      proxy_cache shared;
-      proxy_cache_valid 200 10m;
-      add_header X-Cache $upstream_cache_status always;
-    }
-  }
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/usr/sbin/nginx", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	url := "http://" + addr
-	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := httpClient.Get(url + "/healthz"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Since(start) > 10*time.Second {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not answer within 10s:\n%s", log)
-		}
-	}
 }

@@ -21,6 +21,9 @@ import (
 
 // serverOptions configure startServer.
 type serverOptions struct {
+	// Binary is the cheeseshop binary to serve with (clockBinary); the
+	// one TestMain built when empty.
+	Binary string
 	// Data is the --data folder; a new temporary one when empty.
 	Data string
 	// Database is --database; SQLite in Data when empty.
@@ -94,7 +97,11 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	args = append(args, opts.Args...)
 	s := &server{t: t, Data: opts.Data, Database: opts.Database, Storage: opts.Storage, env: cleanEnv(opts.Env...),
 		stderr: &syncBuffer{}, done: make(chan struct{}), expectLog: opts.ExpectLog}
-	s.cmd = exec.Command(binPath, args...)
+	bin := opts.Binary
+	if bin == "" {
+		bin = binPath
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = s.env
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()

@@ -2,7 +2,7 @@
 # test.sh runs every test of cheeseshop on a fresh machine: it installs the
 # Debian packages the tests drive (the upload and install clients twine, flit,
 # poetry, pdm, pipenv, pipx and pip/venv; python3-build, PostgreSQL, aiosmtpd,
-# Chromium),
+# Chromium, nginx),
 # starts a throwaway PostgreSQL server and an S3 server (versitygw, built once
 # into ~/.cache/cheeseshop/tools by scripts/s3.sh) shared by the whole run,
 # and runs `go vet` and `go test` over every package.
@@ -15,13 +15,14 @@ command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)"
 scripts/deps.sh twine flit python3-poetry python3-pdm pipenv pipx python3-venv python3-build \
   python3-packaging python3-wheel python3-setuptools python3-pip-whl python3-setuptools-whl \
   python3-wheel-whl python3-hatchling python3-poetry-core python3-pdm-pep517 \
-  postgresql python3-aiosmtpd chromium oathtool curl
+  postgresql python3-aiosmtpd chromium oathtool curl nginx-light
 
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
   echo "test.sh: these files need gofmt:" >&2; echo "$unformatted" >&2; exit 1
 fi
 go vet ./...
+go vet -tags cheeseshop_testclock ./cmd/cheeseshop
 
 pgdir=$(mktemp -d /tmp/cheeseshop-pg.XXXXXX)
 s3dir=$(mktemp -d /tmp/cheeseshop-s3.XXXXXX)
@@ -54,6 +55,8 @@ mkdir -p "$CHEESESHOP_ARTIFACTS"
 
 # Tests that need a tool fail (never skip) when CI=true.
 go test -count=1 -timeout 30m "$@" ./...
+# The clock that e2e moves exists only in binaries built with this tag.
+go test -count=1 -tags cheeseshop_testclock -run TestServerClock ./cmd/cheeseshop
 
 # The packages with concurrent code paths, again under the race detector.
 go test -race -count=1 -timeout 20m ./internal/index ./internal/web ./internal/blob ./internal/store

@@ -212,7 +212,7 @@ func (c *ServeCmd) Run(e *env) error {
 		return err
 	}
 	cfg.SpoolDir = filepath.Join(e.Data, "tmp")
-	a, err := app.New(e.ctx, cfg, app.Deps{Store: st, Blobs: blobs, Mailer: mailer, Log: e.log, Registry: prometheus.NewRegistry()})
+	a, err := app.New(e.ctx, cfg, app.Deps{Store: st, Blobs: blobs, Mailer: mailer, Log: e.log, Registry: prometheus.NewRegistry(), Now: serverClock(e.log)})
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,12 @@ func (s *Server) logFailure(r *http.Request, op string, status int, err error) {
 		s.log.ErrorContext(r.Context(), "fault", "cause", f.cause, "op", op, "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
+	if e, ok := problem.As(err); ok && (e.Kind == problem.Unavailable || e.Kind == problem.BadGateway) {
+		// The domain's own verdict (an upstream down or lying), which it
+		// logged where it saw the cause: not a failure of this server.
+		s.log.WarnContext(r.Context(), "request refused", "op", op, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		return
+	}
 	s.log.ErrorContext(r.Context(), "request failed", "op", op, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 }
 
