@@ -104,7 +104,7 @@ func upstreamProxy(t *testing.T, opts serverOptions) {
 	pOpts := opts
 	pOpts.Args = pArgs
 	// With U stopped (offline), P serves what it has and says so.
-	pOpts.ExpectLog = []string{"upstream not answering"}
+	pOpts.ExpectLog = []string{"upstream not answering", "request refused"}
 	p := startServer(t, pOpts)
 	p.createUser(t, "alice")
 	alice := p.token(t, "alice")
@@ -305,7 +305,7 @@ func upstreamProxy(t *testing.T, opts serverOptions) {
 
 		// The proxy's own error about the refused file is expected; the
 		// refusal is no bug of the server.
-		p3Opts := serverOptions{Args: []string{"--upstream", static + "/simple/"}, ExpectLog: []string{"upstream file refused"}}
+		p3Opts := serverOptions{Args: []string{"--upstream", static + "/simple/"}, ExpectLog: []string{"upstream file refused", "request refused"}}
 		if opts.Database != "" {
 			p3Opts.Database = storetest.URL(t, store.Postgres)
 		}
