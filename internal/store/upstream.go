@@ -313,6 +313,23 @@ func (q q) TouchUpstreamProject(ctx context.Context, id int64, now time.Time) er
 	return nil
 }
 
+// PruneUpstreamNegatives deletes the names no upstream listed when last
+// asked before before: rows any reader creates by asking for a name that
+// exists nowhere, which would otherwise grow the table for ever. A name
+// with a local status (a quarantine made in advance), with files, or with
+// downloads is kept. It returns how many rows went.
+func (q q) PruneUpstreamNegatives(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM upstream_projects WHERE found = FALSE AND local_status = ''
+		AND checked_at < $1
+		AND NOT EXISTS (SELECT 1 FROM upstream_files f WHERE f.upstream_project_id = upstream_projects.id)
+		AND NOT EXISTS (SELECT 1 FROM upstream_downloads d WHERE d.upstream_project_id = upstream_projects.id)`, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune upstream negatives: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 // MarkUpstreamStored records that a proxied file (metadata false) or its
 // core metadata (true) was verified and put in the blob store at at; a
 // stored file's size becomes known.

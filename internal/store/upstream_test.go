@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,43 @@ func TestSaveUpstreamPage(t *testing.T) {
 		}
 		if _, err := s.UpstreamProjectByName(ctx, "nothing"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown name: %v", err)
+		}
+	})
+}
+
+// TestPruneUpstreamNegatives: names no upstream listed go once older than
+// the cut; a newer one, one quarantined in advance, one with files and a
+// found one stay.
+func TestPruneUpstreamNegatives(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+		save := func(name string, found bool, checked time.Time, files ...*store.UpstreamFile) {
+			t.Helper()
+			p := &store.UpstreamProject{Name: name, NormalizedName: name, Found: found, FetchedAt: checked}
+			if found {
+				p.Upstream = "https://up.example/simple/"
+			}
+			if _, err := s.SaveUpstreamPage(ctx, p, files, checked); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save("old-miss", false, at.Add(-time.Hour))
+		save("new-miss", false, at)
+		save("found", true, at.Add(-time.Hour), &store.UpstreamFile{SHA256: strings.Repeat("c", 64),
+			Filename: "found-1.0.tar.gz", URL: "https://files.example/found-1.0.tar.gz", Version: "1.0", Size: -1})
+		if _, err := s.SetUpstreamLocalStatus(ctx, "blocked", "blocked", store.UpstreamQuarantined, "typosquat", at.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PruneUpstreamNegatives(ctx, at.Add(-time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want 1", n, err)
+		}
+		for name, want := range map[string]bool{"old-miss": false, "new-miss": true, "found": true, "blocked": true} {
+			_, err := s.UpstreamProjectByName(ctx, name)
+			if got := err == nil; got != want {
+				t.Errorf("%s kept %v, want %v (%v)", name, got, want, err)
+			}
 		}
 	})
 }

@@ -94,6 +94,9 @@ type Proxy struct {
 	fileFlight *Flight[*index.ProxiedFile]
 	fetches    chan struct{}
 
+	stopPruning context.CancelFunc // nil: no pruning (Offline)
+	pruned      chan struct{}
+
 	spoolsMu sync.Mutex
 	spools   map[string]*spool // streamed fetches in progress, by SHA-256
 
@@ -114,7 +117,15 @@ func NewProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 	if len(cfg.Upstreams) == 0 {
 		return nil, errors.New("upstream: a proxy needs an upstream")
 	}
-	return newProxy(st, blobs, cfg)
+	p, err := newProxy(st, blobs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var ctx context.Context
+	ctx, p.stopPruning = context.WithCancel(context.Background())
+	p.pruned = make(chan struct{})
+	go p.pruneNegatives(ctx)
+	return p, nil
 }
 
 // Offline returns a Proxy that asks no upstream and stores no file: the
@@ -174,8 +185,38 @@ func newProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 
 // Close closes the idle connections to the upstreams.
 func (p *Proxy) Close() {
+	if p.stopPruning != nil {
+		p.stopPruning()
+		<-p.pruned
+	}
 	for _, c := range p.clients {
 		c.Close()
+	}
+}
+
+// pruneEvery is how often a proxy deletes the names found on no upstream
+// (a negative answer older than the negative TTL is asked again anyway).
+const pruneEvery = 10 * time.Minute
+
+// pruneNegatives deletes, every pruneEvery until ctx ends, the rows of
+// names no upstream listed, once older than the negative TTL: any reader
+// can create one per name it makes up.
+func (p *Proxy) pruneNegatives(ctx context.Context) {
+	defer close(p.pruned)
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := p.st.PruneUpstreamNegatives(ctx, p.cfg.Now().Add(-p.cfg.NegativeTTL))
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("upstream: prune names found nowhere", "err", err)
+		} else if n > 0 {
+			p.log.Info("upstream: pruned names found nowhere", "rows", n)
+		}
 	}
 }
 
