@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -437,7 +438,14 @@ func TestProxySetting(t *testing.T) {
 	if proxy.count() != 0 {
 		t.Fatalf("the environment's proxy got %d requests", proxy.count())
 	}
-	c = newClient(t, "http://upstream.invalid", upstream.Config{Proxy: http.ProxyFromEnvironment})
+	// A proxy given in the configuration is used. (Not ProxyFromEnvironment:
+	// it reads the environment once per process, so that a second run of
+	// this test, -count=2, would get the first run's closed proxy.)
+	proxyURL, err := url.Parse(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = newClient(t, "http://upstream.invalid", upstream.Config{Proxy: http.ProxyURL(proxyURL)})
 	if _, err := c.FetchPage(context.Background(), "holygrail", upstream.Validators{}); err != nil {
 		t.Fatalf("through the proxy: %v", err)
 	}
