@@ -39,51 +39,19 @@ func (tx *Tx) AddDownloads(ctx context.Context, counts []DownloadCount) (int, er
 	if err != nil {
 		return 0, err
 	}
-	// One row per (project, day): an upsert may not touch a row twice.
-	type key struct {
-		project int64
-		day     Day
+	rows := sumCounts(counts)
+	kept, err := tx.upsertDayCounts(ctx, "downloads", "project_id", "projects", rows)
+	if err != nil {
+		return kept, err
 	}
-	sums := make(map[key]int64, len(counts))
-	var keys []key
-	for _, c := range counts {
-		if c.Downloads == 0 {
-			continue
-		}
-		k := key{c.ProjectID, c.Day}
-		if _, ok := sums[k]; !ok {
-			keys = append(keys, k)
-		}
-		sums[k] += c.Downloads
-	}
-	kept := 0
 	windowSums := map[int64]int64{}
 	var windowKeys []int64
-	for start := 0; start < len(keys); start += downloadBatch {
-		batch := keys[start:min(start+downloadBatch, len(keys))]
-		rows := make([]DownloadCount, len(batch))
-		for i, k := range batch {
-			rows[i] = DownloadCount{ProjectID: k.project, Day: k.day, Downloads: sums[k]}
-		}
-		values, args := downloadValues(tx.dialect, rows, true)
-		res, err := tx.db.ExecContext(ctx, `INSERT INTO downloads (project_id, day, downloads)
-			SELECT column1, column2, column3 FROM (VALUES `+values+`) AS v WHERE column1 IN (SELECT id FROM projects)
-			ON CONFLICT (project_id, day) DO UPDATE SET downloads = downloads.downloads + excluded.downloads`, args...)
-		if err != nil {
-			return kept, fmt.Errorf("store: add downloads: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return kept, fmt.Errorf("store: add downloads: %w", err)
-		}
-		kept += int(n)
-		for _, k := range batch {
-			if w.Contains(k.day) {
-				if _, ok := windowSums[k.project]; !ok {
-					windowKeys = append(windowKeys, k.project)
-				}
-				windowSums[k.project] += sums[k]
+	for _, r := range rows {
+		if w.Contains(r.Day) {
+			if _, ok := windowSums[r.ProjectID]; !ok {
+				windowKeys = append(windowKeys, r.ProjectID)
 			}
+			windowSums[r.ProjectID] += r.Downloads
 		}
 	}
 	for start := 0; start < len(windowKeys); start += downloadBatch {
@@ -98,6 +66,53 @@ func (tx *Tx) AddDownloads(ctx context.Context, counts []DownloadCount) (int, er
 			ON CONFLICT (project_id) DO UPDATE SET downloads = download_window.downloads + excluded.downloads`, args...); err != nil {
 			return kept, fmt.Errorf("store: add downloads to window: %w", err)
 		}
+	}
+	return kept, nil
+}
+
+// sumCounts folds counts into one per project and day, in the order they
+// first appear, leaving out zeros: an upsert may not touch a row twice.
+func sumCounts(counts []DownloadCount) []DownloadCount {
+	type key struct {
+		project int64
+		day     Day
+	}
+	at := make(map[key]int, len(counts))
+	var rows []DownloadCount
+	for _, c := range counts {
+		if c.Downloads == 0 {
+			continue
+		}
+		k := key{c.ProjectID, c.Day}
+		if i, ok := at[k]; ok {
+			rows[i].Downloads += c.Downloads
+			continue
+		}
+		at[k] = len(rows)
+		rows = append(rows, DownloadCount{ProjectID: c.ProjectID, Day: c.Day, Downloads: c.Downloads})
+	}
+	return rows
+}
+
+// upsertDayCounts adds rows, one per project and day, to table (downloads
+// or upstream_downloads, whose project column idColumn refers to parent),
+// in batches of downloadBatch; counts of projects no longer in parent are
+// dropped. It returns how many rows were kept.
+func (tx *Tx) upsertDayCounts(ctx context.Context, table, idColumn, parent string, rows []DownloadCount) (int, error) {
+	kept := 0
+	for start := 0; start < len(rows); start += downloadBatch {
+		values, args := downloadValues(tx.dialect, rows[start:min(start+downloadBatch, len(rows))], true)
+		res, err := tx.db.ExecContext(ctx, `INSERT INTO `+table+` (`+idColumn+`, day, downloads)
+			SELECT column1, column2, column3 FROM (VALUES `+values+`) AS v WHERE column1 IN (SELECT id FROM `+parent+`)
+			ON CONFLICT (`+idColumn+`, day) DO UPDATE SET downloads = `+table+`.downloads + excluded.downloads`, args...)
+		if err != nil {
+			return kept, fmt.Errorf("store: add %s: %w", table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return kept, fmt.Errorf("store: add %s: %w", table, err)
+		}
+		kept += int(n)
 	}
 	return kept, nil
 }
