@@ -16,6 +16,15 @@
 # request, the medians and their ratios, checks that every download served
 # was counted, and runs the Go benchmarks of counting.
 #
+# `scripts/bench.sh proxy` measures the upstream proxy (issue 18): it
+# starts an upstream cheeseshop U with a project and a proxy P with
+# --upstream U, a local project on P, and runs wrk against P's page of the
+# local project, P's page of the proxied one (fresh in memory) and nginx
+# serving the same bytes; then it uploads BENCH_PROXY_FILES wheels of
+# BENCH_PROXY_MIB MiB to U and downloads each through P twice with curl:
+# the first fetch (fetched, verified, stored) and the second (stored),
+# with time to first byte and total time (median, p95).
+#
 # Settings (environment):
 #   BENCH_SIZES="100 100000"  index sizes
 #   BENCH_WRK="-t2 -c64 -d3s --timeout 10s"  wrk options
@@ -64,11 +73,14 @@ set -euo pipefail
 
 mode=${1:-all}
 case $mode in
-  all | downloads | s3) ;;
-  *) echo "usage: $0 [downloads | s3]" >&2; exit 2 ;;
+  all | downloads | s3 | proxy) ;;
+  *) echo "usage: $0 [downloads | s3 | proxy]" >&2; exit 2 ;;
 esac
 if [ "$mode" = downloads ]; then
   : "${BENCH_WRK:=-t2 -c64 -d5s --timeout 10s}" "${BENCH_REPEAT:=12}"
+fi
+if [ "$mode" = proxy ]; then
+  : "${BENCH_WRK:=-t2 -c64 -d3s --timeout 10s}" "${BENCH_REPEAT:=5}"
 fi
 if [ "$mode" = s3 ]; then
   : "${BENCH_WRK:=-t2 -c16 -d3s --timeout 10s}" "${BENCH_REPEAT:=3}" "${BENCH_UPLOAD_SECONDS:=10}"
@@ -408,6 +420,70 @@ follow() {
     END {printf "%.1f %.1f %d\n", n / (t1 - t0), b / (t1 - t0) / 1048576, bad + 0}' <<<"$codes"
 }
 
+# pct P X...: the P-th percentile (nearest rank) of numbers.
+pct() { local p=$1; shift; printf '%s\n' "$@" | sort -g | awk -v p="$p" '{v[NR] = $1} END {i = int((p * NR + 99) / 100); print v[i < 1 ? 1 : i]}'; }
+
+# bench_proxy: the upstream proxy (see the top).
+bench_proxy() {
+  local udir=$work/upstream pdir=$work/proxy up_pid up_url up_token p_token sha w i
+  local nfiles=${BENCH_PROXY_FILES:-20} mib=${BENCH_PROXY_MIB:-8}
+  mkdir -p "$udir" "$pdir" "$work/wheels"
+  up_token=$(new_token "$udir")
+  start_server "$udir"
+  up_pid=$server_pid up_url=$url server_pid=""
+  w=$work/wheels/upstream_proj-1.0-py3-none-any.whl
+  sha=$(mkwheel "$w" upstream_proj 1.0 16384)
+  [ "$(upload_wheel "$up_url" "$up_token" "$w" upstream-proj 1.0 "$sha")" = 200 ] || { echo "bench: upload to U failed" >&2; exit 1; }
+  for i in $(seq 1 "$nfiles"); do
+    w=$work/wheels/big_proj-1.$i-py3-none-any.whl
+    sha=$(mkwheel "$w" big_proj "1.$i" $((mib << 20)))
+    [ "$(upload_wheel "$up_url" "$up_token" "$w" big-proj "1.$i" "$sha")" = 200 ] || { echo "bench: upload to U failed" >&2; exit 1; }
+    rm -f "$w"
+  done
+  p_token=$(new_token "$pdir")
+  start_server "$pdir" --upstream "$up_url/simple/" --upstream-ttl 1h
+  w=$work/wheels/local_proj-1.0-py3-none-any.whl
+  sha=$(mkwheel "$w" local_proj 1.0 16384)
+  [ "$(upload_wheel "$url" "$p_token" "$w" local-proj 1.0 "$sha")" = 200 ] || { echo "bench: upload to P failed" >&2; exit 1; }
+
+  local root=$work/nginx-root
+  mkdir -p "$root"
+  curl -sf -H "Accept: $json" "$url/simple/local-proj/" -o "$root/local.json"
+  curl -sf -H "Accept: $json" "$url/simple/upstream-proj/" -o "$root/proxied.json"
+  curl -sf -o "$root/project.json" "$url/simple/local-proj/?format=$json"
+  start_nginx "$root"
+  say "== proxy: simple pages, wrk $wrk_opts, $repeat rounds (CPUs $(quiet) busy before)"
+  local spec label path npath all n_all r e
+  for spec in "local page|/simple/local-proj/|/local.json" "proxied page|/simple/upstream-proj/|/proxied.json"; do
+    IFS='|' read -r label path npath <<<"$spec"
+    all=() n_all=()
+    for _ in $(seq "$repeat"); do
+      read -r r e < <(run_wrk "$url$path" "$json")
+      all+=("$r")
+      read -r r e < <(run_wrk "$nginx_url$npath" "$json")
+      n_all+=("$r")
+    done
+    printf '%-14s %6s B  cheeseshop %8.0f req/s  nginx %8.0f req/s  (runs: %s ; %s)\n' "$label" \
+      "$(stat -c %s "$root${npath}")" "$(median "${all[@]}")" "$(median "${n_all[@]}")" "${all[*]}" "${n_all[*]}"
+  done
+  stop_nginx
+
+  say "== proxy: $nfiles files of $mib MiB through P (CPUs $(quiet) busy before)"
+  local page first=() firstb=() second=() secondb=() line
+  page=$(curl -sf -H "Accept: $json" "$url/simple/big-proj/")
+  while read -r line; do
+    read -r ttfb total < <(curl -sf -o /dev/null -w '%{time_starttransfer} %{time_total}\n' "$line")
+    firstb+=("$ttfb") first+=("$total")
+    read -r ttfb total < <(curl -sf -o /dev/null -w '%{time_starttransfer} %{time_total}\n' "$line")
+    secondb+=("$ttfb") second+=("$total")
+  done < <(python3 -c 'import json,sys; [print(f["url"]) for f in json.load(sys.stdin)["files"]]' <<<"$page")
+  say "first fetch:  first byte median $(median "${firstb[@]}") s p95 $(pct 95 "${firstb[@]}") s; total median $(median "${first[@]}") s p95 $(pct 95 "${first[@]}") s"
+  say "stored:       first byte median $(median "${secondb[@]}") s p95 $(pct 95 "${secondb[@]}") s; total median $(median "${second[@]}") s p95 $(pct 95 "${second[@]}") s"
+  stop_server
+  kill "$up_pid" 2>/dev/null || true
+  wait "$up_pid" 2>/dev/null || true
+}
+
 # bench_s3: S3 storage against the folder (see the top).
 bench_s3() {
   local dir=$diskwork/index small_kib=${BENCH_S3_SMALL_KIB:-16} large_mib=${BENCH_S3_LARGE_MIB:-8}
@@ -552,6 +628,10 @@ bench_s3() {
 
 if [ "$mode" = downloads ]; then
   bench_downloads
+  exit 0
+fi
+if [ "$mode" = proxy ]; then
+  bench_proxy
   exit 0
 fi
 if [ "$mode" = s3 ]; then
