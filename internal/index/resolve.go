@@ -113,9 +113,14 @@ func (s *Service) ResolveFile(ctx context.Context, r *Reader, sha256, filename s
 	if err != nil {
 		return nil, nil, fmt.Errorf("index: proxied file %s: %w", filename, err)
 	}
-	if src, err := s.sourceOf(ctx, pf.Project); err != nil {
-		return nil, nil, err
-	} else if src != sourceUpstream {
+	src, err := s.sourceOf(ctx, pf.Project)
+	if err != nil || src != sourceUpstream {
+		if pf.Stream != nil {
+			pf.Stream.Close() // a first fetch the proxy streams: not read here
+		}
+		if err != nil {
+			return nil, nil, err
+		}
 		return nil, nil, fileNotFound(filename)
 	}
 	return nil, pf, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -427,6 +428,43 @@ func TestResolveLookalikeKeepsUpstream(t *testing.T) {
 			case !c.proxied && !errors.Is(err, store.ErrNotFound):
 				t.Errorf("%s: %v, %v, want not found", c.name, pp, err)
 			}
+		}
+	})
+}
+
+// closeCounter is a ProxiedFile.Stream that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	mu     sync.Mutex
+	closes int
+}
+
+func (c *closeCounter) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closes++
+	return nil
+}
+
+// TestResolveFileClosesRefusedStream: a streamed first fetch the proxy
+// started for a file whose project resolves locally now is not served,
+// and its stream is closed (else its spool stays open for ever).
+func TestResolveFileClosesRefusedStream(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		up := newFakeUpstream("late")
+		stream := &closeCounter{Reader: strings.NewReader("x")}
+		up.files["late-0.9.tar.gz"].Stream = stream
+		f := newFixture(t, d, Config{Upstream: up, LocalNames: LocalNamesAllow})
+		f.mustSdist(f.user("owner"), disttest.Dist{Name: "late", Version: "2.0"})
+		if _, _, err := f.svc.ResolveFile(ctx, f.svc.Anonymous(), "sha-late", "late-0.9.tar.gz", false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("proxied file of a local project: %v, want not found", err)
+		}
+		stream.mu.Lock()
+		defer stream.mu.Unlock()
+		if stream.closes != 1 {
+			t.Errorf("the refused stream was closed %d times, want 1", stream.closes)
 		}
 	})
 }
