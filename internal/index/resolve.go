@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
@@ -112,12 +113,34 @@ func (s *Service) ResolveFile(ctx context.Context, r *Reader, sha256, filename s
 	if err != nil {
 		return nil, nil, fmt.Errorf("index: proxied file %s: %w", filename, err)
 	}
-	if src, err := s.sourceOf(ctx, pf.Project); err != nil {
-		return nil, nil, err
-	} else if src != sourceUpstream {
+	src, err := s.sourceOf(ctx, pf.Project)
+	if err != nil || src != sourceUpstream {
+		if pf.Stream != nil {
+			pf.Stream.Close() // a first fetch the proxy streams: not read here
+		}
+		if err != nil {
+			return nil, nil, err
+		}
 		return nil, nil, fileNotFound(filename)
 	}
 	return nil, pf, nil
+}
+
+// upstreamServedSince returns when this proxy's rows first recorded the
+// upstream's project of a name, zero when they hold none found. Rows are
+// written only for names that resolve to the upstream, so a row found
+// predates every look-alike that blocks the name since.
+func (s *Service) upstreamServedSince(ctx context.Context, normalized string) (time.Time, error) {
+	row, err := s.store.UpstreamProjectByName(ctx, normalized)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, err
+	case !row.Found:
+		return time.Time{}, nil
+	}
+	return row.CreatedAt, nil
 }
 
 // fileNotFound is ResolveFile's store.ErrNotFound.
@@ -156,15 +179,27 @@ func (s *Service) loadSource(ctx context.Context, normalized string) (source, er
 	case !errors.Is(err, store.ErrNotFound):
 		return 0, err
 	}
-	ultra := pep.UltraNormalizeName(normalized)
-	if bad, err := s.store.IsProhibited(ctx, ultra); err != nil {
+	// A look-alike's prohibition or a colliding local project made
+	// after this proxy first served the upstream's project does not take
+	// it off: else any uploader could, with co-lorama for colorama, held
+	// or rejected. The name's own prohibition always does.
+	first, err := s.upstreamServedSince(ctx, normalized)
+	if err != nil {
 		return 0, err
-	} else if bad {
-		return sourceNone, nil
+	}
+	ultra := pep.UltraNormalizeName(normalized)
+	bans, err := s.store.ProhibitionsLike(ctx, ultra)
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range bans {
+		if b.Normalized == normalized || first.IsZero() || !first.Before(b.CreatedAt) {
+			return sourceNone, nil
+		}
 	}
 	other, err := s.store.ProjectByUltraName(ctx, ultra)
 	switch {
-	case err == nil && other.NormalizedName != normalized:
+	case err == nil && other.NormalizedName != normalized && (first.IsZero() || !first.Before(other.CreatedAt)):
 		s.log.WarnContext(ctx, "upstream blocked: collides with local project", "project", normalized, "local", other.NormalizedName)
 		return sourceNone, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -368,6 +369,102 @@ func TestQuarantineProxied(t *testing.T) {
 		plain := newFixture(t, d, Config{})
 		if err := plain.svc.Quarantine(ctx, nil, m, "proxied", "malware"); problem.KindOf(err) != problem.NotFound {
 			t.Errorf("no upstream: %v, want not found", err)
+		}
+	})
+}
+
+// TestResolveLookalikeKeepsUpstream: a stranger cannot take an upstream
+// project this proxy served off it with a local look-alike that
+// collides with it once ultranormalized (co-lorama for colorama), nor
+// through the prohibition a rejected look-alike leaves (f0obar for
+// foobar). A collision or a look-alike prohibition older than the
+// proxy's first answer for the name, or the name's exact prohibition,
+// still blocks it.
+func TestResolveLookalikeKeepsUpstream(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		m := audit.Meta{IP: "192.0.2.7"}
+		up := newFakeUpstream("colorama", "foobar", "acme-lib", "banned")
+		check := func(_ context.Context, name string) (*NameMatch, error) {
+			if name == "f0obar" {
+				return &NameMatch{Target: "foobar", TargetRank: 1, Kind: "homoglyph"}, nil
+			}
+			return nil, nil
+		}
+		f := newFixture(t, d, Config{Upstream: up, NameCheck: check, LookalikePolicy: LookalikeHold})
+		// The proxy answered colorama, foobar and banned before the local
+		// projects below existed; acme-lib only after acmelib did.
+		past, later := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		for name, at := range map[string]time.Time{"colorama": past, "foobar": past, "banned": past, "acme-lib": later} {
+			_, err := f.st.SaveUpstreamPage(ctx, &store.UpstreamProject{Name: name, NormalizedName: name,
+				Upstream: "https://upstream.test/simple/", Found: true}, nil, at)
+			storetest.Must(t, err)
+		}
+		stranger := f.user("stranger")
+		for _, n := range []string{"co-lorama", "f0obar", "acmelib"} {
+			if _, err := f.uploadSdist(stranger, disttest.Dist{Name: n, Version: "1.0"}); err != nil {
+				t.Fatalf("upload %s: %v", n, err)
+			}
+		}
+		if _, err := f.svc.RejectName(ctx, nil, m, "f0obar"); err != nil {
+			t.Fatalf("reject f0obar: %v", err)
+		}
+		storetest.Must(t, f.svc.ProhibitName(ctx, nil, m, "banned", "taken down"))
+		anon := f.svc.Anonymous()
+		for _, c := range []struct {
+			name    string
+			proxied bool
+		}{
+			{"colorama", true}, // a look-alike created since does not hide it
+			{"foobar", true},   // nor a rejected look-alike's prohibition
+			{"acme-lib", false},
+			{"banned", false}, // prohibited itself
+		} {
+			_, pp, err := f.svc.ResolveProject(ctx, anon, c.name)
+			switch {
+			case c.proxied && (err != nil || pp == nil):
+				t.Errorf("%s: %v, want the upstream's project", c.name, err)
+			case !c.proxied && !errors.Is(err, store.ErrNotFound):
+				t.Errorf("%s: %v, %v, want not found", c.name, pp, err)
+			}
+		}
+	})
+}
+
+// closeCounter is a ProxiedFile.Stream that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	mu     sync.Mutex
+	closes int
+}
+
+func (c *closeCounter) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closes++
+	return nil
+}
+
+// TestResolveFileClosesRefusedStream: a streamed first fetch the proxy
+// started for a file whose project resolves locally now is not served,
+// and its stream is closed (else its spool stays open for ever).
+func TestResolveFileClosesRefusedStream(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		up := newFakeUpstream("late")
+		stream := &closeCounter{Reader: strings.NewReader("x")}
+		up.files["late-0.9.tar.gz"].Stream = stream
+		f := newFixture(t, d, Config{Upstream: up, LocalNames: LocalNamesAllow})
+		f.mustSdist(f.user("owner"), disttest.Dist{Name: "late", Version: "2.0"})
+		if _, _, err := f.svc.ResolveFile(ctx, f.svc.Anonymous(), "sha-late", "late-0.9.tar.gz", false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("proxied file of a local project: %v, want not found", err)
+		}
+		stream.mu.Lock()
+		defer stream.mu.Unlock()
+		if stream.closes != 1 {
+			t.Errorf("the refused stream was closed %d times, want 1", stream.closes)
 		}
 	})
 }

@@ -46,6 +46,19 @@ func (q q) ProhibitedNames(ctx context.Context) ([]ProhibitedName, error) {
 	}, `SELECT normalized_name, reason, created_at FROM prohibited_names ORDER BY normalized_name`)
 }
 
+// ProhibitionsLike returns the prohibited names whose ultranormalized
+// form is ultra: the proxy tells a name's own prohibition from a
+// look-alike's, and when each was made.
+func (q q) ProhibitionsLike(ctx context.Context, ultra string) ([]ProhibitedName, error) {
+	return queryAll(ctx, q.db, "prohibited names like "+ultra, func(row scanner) (ProhibitedName, error) {
+		var n ProhibitedName
+		var at int64
+		err := row.Scan(&n.Normalized, &n.Reason, &at)
+		n.CreatedAt = fromMicros(at)
+		return n, err
+	}, `SELECT normalized_name, reason, created_at FROM prohibited_names WHERE ultranormalized_name = $1`, ultra)
+}
+
 // LiftProhibition makes a prohibited name (normalized) free again; it
 // returns ErrNotFound when the name was not prohibited.
 func (q q) LiftProhibition(ctx context.Context, normalized string) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"cheeseshop/internal/audit"
@@ -15,7 +14,9 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// File returns a proxied file, or its core metadata (index.Upstream):
+// File returns a proxied file, or its core metadata (index.Upstream),
+// named by the distribution's filename either way (the name
+// index.Service.ResolveFile checks against the local files first):
 // it must be listed now by a proxied project's page, visible under the
 // minimum age and not quarantined, else store.ErrNotFound. A file not
 // stored yet is fetched once (concurrent callers share the fetch, at
@@ -34,9 +35,6 @@ func (p *Proxy) File(ctx context.Context, sha256, filename string, metadata bool
 		return nil, notFound
 	} else if err != nil {
 		return nil, err
-	}
-	if metadata {
-		filename = strings.TrimSuffix(filename, ".metadata")
 	}
 	rules, err := p.currentRules(ctx)
 	if err != nil {

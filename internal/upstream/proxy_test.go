@@ -293,8 +293,14 @@ func TestProxyMinAge(t *testing.T) {
 		if err != nil || filenames(t, page) != old.name+" "+young.name || up.count("/simple/demo/") != 1 {
 			t.Fatalf("of age: %v, %q, %d GETs", err, filenames(t, page), up.count("/simple/demo/"))
 		}
-		if f, err := p.File(ctx, young.sha(), young.name+".metadata", true); err != nil || f.Key != sum(young.meta) {
+		if f, err := p.File(ctx, young.sha(), young.name, true); err != nil || f.Key != sum(young.meta) {
 			t.Fatalf("metadata: %v, %+v", err, f)
+		}
+		// Asked by its distribution's filename, the one the index checks
+		// against its local files first: another name is not found
+		// (/files/<sha>/<name>.metadata.metadata got past that check).
+		if _, err := p.File(ctx, young.sha(), young.name+".metadata", true); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("metadata asked as %s.metadata: %v, want not found", young.name, err)
 		}
 		// A break glass lists the undated file until it expires.
 		if err := st.PutUpstreamRule(ctx, store.UpstreamRule{Pattern: "demo", Action: store.RuleAllow, SkipMinAge: true,

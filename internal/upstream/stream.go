@@ -174,43 +174,64 @@ func (r ctxReader) Read(p []byte) (int, error) { return r.read(r.ctx, p) }
 // and returns pf with Stream set: the file from its first byte, read as
 // it arrives, for ctx's request. The fetch runs detached from the
 // caller, so a client that leaves does not stop it; it stores the file
-// as a whole fetch does.
+// as a whole fetch does. A reader joining a fetch under way needs no
+// fetch slot, and never waits behind a caller waiting for one.
 func (p *Proxy) streamFile(ctx context.Context, c *Client, f *store.UpstreamFile, proj *store.UpstreamProject,
 	pf *index.ProxiedFile) (*index.ProxiedFile, error) {
 	p.spoolsMu.Lock()
-	defer p.spoolsMu.Unlock()
 	sp := p.spools[f.SHA256]
+	p.spoolsMu.Unlock()
 	if sp == nil {
-		// A fetch that ended since the row was read stored it.
-		again, _, err := p.st.UpstreamFileBySHA(ctx, f.SHA256)
-		if err != nil {
-			return nil, err
-		}
-		if stored, err := p.stored(ctx, pf, again.StoredAt); stored != nil || err != nil {
-			return stored, err
-		}
 		release, err := p.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if sp, err = newSpool(p.cfg.SpoolDir, f.Size); err != nil {
-			release()
-			return nil, err
+		var stored *index.ProxiedFile
+		if sp, stored, err = p.startStream(ctx, c, f, proj, pf, release); sp == nil {
+			return stored, err
 		}
-		p.spools[f.SHA256] = sp
-		go func() {
-			defer release()
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fileFlightTimeout)
-			defer cancel()
-			_, err := p.fetchInto(fctx, c, f, proj, false, pf, sp)
-			p.spoolsMu.Lock()
-			delete(p.spools, f.SHA256)
-			p.spoolsMu.Unlock()
-			sp.finish(err)
-		}()
 	}
 	got := *pf
 	got.Size, got.ModTime = f.Size, p.cfg.Now()
 	got.Stream = ctxReader{spoolReader: sp.open(), ctx: ctx}
 	return &got, nil
+}
+
+// startStream starts the streamed fetch of f, which frees the fetch
+// slot release frees when it ends, and returns its spool. It frees the
+// slot at once and starts nothing when another caller started the fetch
+// meanwhile (its spool is returned), when the file was stored since the
+// row was read (stored), or on an error.
+func (p *Proxy) startStream(ctx context.Context, c *Client, f *store.UpstreamFile, proj *store.UpstreamProject,
+	pf *index.ProxiedFile, release func()) (sp *spool, stored *index.ProxiedFile, err error) {
+	p.spoolsMu.Lock()
+	defer p.spoolsMu.Unlock()
+	if sp := p.spools[f.SHA256]; sp != nil {
+		release()
+		return sp, nil, nil
+	}
+	// A fetch leaves p.spools only once it stored the file or failed.
+	again, _, err := p.st.UpstreamFileBySHA(ctx, f.SHA256)
+	if err == nil {
+		stored, err = p.stored(ctx, pf, again.StoredAt)
+	}
+	if err == nil && stored == nil {
+		sp, err = newSpool(p.cfg.SpoolDir, f.Size)
+	}
+	if sp == nil {
+		release()
+		return nil, stored, err
+	}
+	p.spools[f.SHA256] = sp
+	go func() {
+		defer release()
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fileFlightTimeout)
+		defer cancel()
+		_, err := p.fetchInto(fctx, c, f, proj, false, pf, sp)
+		p.spoolsMu.Lock()
+		delete(p.spools, f.SHA256)
+		p.spoolsMu.Unlock()
+		sp.finish(err)
+	}()
+	return sp, nil, nil
 }

@@ -138,3 +138,56 @@ func TestProxyStreamMismatch(t *testing.T) {
 		}
 	})
 }
+
+// TestProxyStreamJoinDoesNotWaitForASlot: while every fetch slot is
+// taken, a request for another large file waits for one (then answers
+// unavailable), and readers joining a stream under way are not held
+// behind it: they need no slot. Each join must return well within the
+// wait for a slot.
+func TestProxyStreamJoinDoesNotWaitForASlot(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		up := newFakeIndex(t)
+		one, two := bigWheel("big", 2<<20), bigWheel("big", 2<<20)
+		two.name = "big-2.0-py3-none-any.whl"
+		two.body[0] ^= 1
+		up.set("big", one, two)
+		up.resume = make(chan struct{})
+		defer close(up.resume)
+		fx := newProxyFixture(t, st, upstream.ProxyConfig{StreamAbove: 1 << 20, SpoolDir: t.TempDir(), MaxFetches: 1}, up)
+		p := fx.proxy(t)
+		if _, err := p.Project(ctx, "big"); err != nil {
+			t.Fatal(err)
+		}
+		first, err := p.File(ctx, one.sha(), one.name, false)
+		if err != nil || first.Stream == nil {
+			t.Fatalf("first fetch: %+v, %v", first, err)
+		}
+		defer first.Stream.Close()
+		readAtLeast(t, first.Stream, 1<<10) // the fetch holds the one slot
+		waited := make(chan error, 1)
+		go func() {
+			_, err := p.File(ctx, two.sha(), two.name, false)
+			waited <- err
+		}()
+		for {
+			select {
+			case err := <-waited:
+				if !problem.Is(err, problem.Unavailable) {
+					t.Errorf("another file with no slot free: %v, want unavailable", err)
+				}
+				return
+			default:
+			}
+			start := time.Now()
+			pf, err := p.File(ctx, one.sha(), one.name, false)
+			if err != nil || pf.Stream == nil {
+				t.Fatalf("join: %+v, %v", pf, err)
+			}
+			pf.Stream.Close()
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("joining a stream took %s: held behind a wait for a fetch slot", d)
+			}
+		}
+	})
+}
