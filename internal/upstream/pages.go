@@ -239,6 +239,26 @@ func (p *Proxy) fresh(row *store.UpstreamProject, now time.Time) bool {
 // did not answer: a lower-priority upstream is never pinned while a
 // higher one could not be asked.
 func (p *Proxy) refresh(ctx context.Context, name string, row *store.UpstreamProject) (*store.UpstreamProject, error) {
+	// Every made-up name a reader asks for is a request to the upstream:
+	// at most MaxPageFetches at once, so that a flood of names neither
+	// piles up connections nor turns this index into a cannon against
+	// the upstream. Beyond, the cached page is served (or a 503).
+	select {
+	case p.pageSlots <- struct{}{}:
+		defer func() { <-p.pageSlots }()
+	default:
+		t := time.NewTimer(pageSlotWait)
+		defer t.Stop()
+		select {
+		case p.pageSlots <- struct{}{}:
+			defer func() { <-p.pageSlots }()
+		case <-t.C:
+			return nil, &Error{Upstream: "-", URL: name, Kind: ErrUnavailable,
+				Err: errors.New("too many page fetches under way")}
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
 	now := p.cfg.Now()
 	if row != nil && row.Found {
 		if c := p.client(row.Upstream); c != nil {

@@ -30,6 +30,10 @@ const (
 	staleRetry = 10 * time.Second
 	// fetchWait is how long a file fetch waits for one of MaxFetches.
 	fetchWait = 2 * time.Second
+	// DefaultMaxPageFetches bounds the page fetches of a proxy under way
+	// at once; pageSlotWait is how long one more waits for a slot.
+	DefaultMaxPageFetches = 64
+	pageSlotWait          = 5 * time.Second
 	// fileFlightTimeout bounds a whole file fetch (the client's minimum
 	// rate bounds it sooner for a stalled one).
 	fileFlightTimeout = 2 * time.Hour
@@ -58,6 +62,10 @@ type ProxyConfig struct {
 	// MaxFetches bounds the concurrent file fetches of the server; beyond
 	// it a fetch waits 2 s, then answers unavailable.
 	MaxFetches int
+	// MaxPageFetches bounds the page fetches under way at once (0:
+	// DefaultMaxPageFetches); one more waits 5 s for a slot, then is
+	// answered as if the upstream were down (the cached page, or 503).
+	MaxPageFetches int
 	// MaxFileSize bounds a proxied file (with Client.MaxFileSize unset).
 	MaxFileSize int64
 	// BaseURL is the index's external URL: files are linked as
@@ -91,6 +99,7 @@ type Proxy struct {
 
 	pages      *pageCache
 	pageFlight *Flight[*pageEntry]
+	pageSlots  chan struct{} // page fetches under way (MaxPageFetches)
 	fileFlight *Flight[*index.ProxiedFile]
 	fetches    chan struct{}
 
@@ -146,6 +155,9 @@ func newProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 	if cfg.MaxFetches <= 0 {
 		cfg.MaxFetches = DefaultMaxFetches
 	}
+	if cfg.MaxPageFetches <= 0 {
+		cfg.MaxPageFetches = DefaultMaxPageFetches
+	}
 	if cfg.StreamAbove <= 0 {
 		cfg.StreamAbove = DefaultStreamAbove
 	}
@@ -169,7 +181,8 @@ func newProxy(st *store.Store, blobs blob.Store, cfg ProxyConfig) (*Proxy, error
 	}
 	p := &Proxy{st: st, blobs: blobs, cfg: cfg, log: cfg.Log,
 		pages:      newPageCache(pageCacheEntries, pageCacheBytes),
-		pageFlight: NewFlight[*pageEntry](DefaultPageTimeout + 5*time.Second),
+		pageFlight: NewFlight[*pageEntry](max(DefaultPageTimeout, cfg.Client.PageTimeout) + pageSlotWait + 5*time.Second),
+		pageSlots:  make(chan struct{}, cfg.MaxPageFetches),
 		fileFlight: NewFlight[*index.ProxiedFile](fileFlightTimeout),
 		fetches:    make(chan struct{}, cfg.MaxFetches), spools: make(map[string]*spool)}
 	seen := map[string]bool{}

@@ -280,7 +280,7 @@ func TestProxyMinAge(t *testing.T) {
 				t.Fatalf("hidden %s: %v", f.name, err)
 			}
 		}
-		if _, err := p.File(ctx, sum(young.meta), young.name, true); !errors.Is(err, store.ErrNotFound) {
+		if _, err := p.File(ctx, young.sha(), young.name, true); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("metadata of a hidden file: %v", err)
 		}
 		// One second before and after it comes of age; re-rendered, not fetched.
@@ -568,6 +568,44 @@ func TestProxyMaxFetches(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := p.File(ctx, b.sha(), b.name, false); err != nil {
+			t.Fatalf("after: %v", err)
+		}
+	})
+}
+
+// TestProxyMaxPageFetches: page fetches beyond MaxPageFetches wait for a
+// slot, then are answered as an upstream that does not answer (503 for a
+// name never fetched), so a flood of made-up names cannot pile up
+// requests to the upstream.
+func TestProxyMaxPageFetches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		up := newFakeIndex(t)
+		up.set("one", wheel("one", "1.0", t0.Add(-time.Hour)))
+		up.set("two", wheel("two", "1.0", t0.Add(-time.Hour)))
+		p := newProxyFixture(t, st, upstream.ProxyConfig{MaxPageFetches: 1}, up).proxy(t)
+		up.mu.Lock()
+		up.hold, up.entered = make(chan struct{}), make(chan string, 10)
+		up.mu.Unlock()
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Project(ctx, "one")
+			done <- err
+		}()
+		if path := <-up.entered; path != "/simple/one/" {
+			t.Fatalf("fetched %s", path)
+		}
+		if _, err := p.Project(ctx, "two"); !problem.Is(err, problem.Unavailable) {
+			t.Fatalf("beyond the bound: %v", err)
+		}
+		if n := up.count("/simple/two/"); n != 0 {
+			t.Fatalf("the upstream was asked for two %d times while the slot was taken", n)
+		}
+		close(up.hold)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Project(ctx, "two"); err != nil {
 			t.Fatalf("after: %v", err)
 		}
 	})
