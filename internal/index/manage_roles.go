@@ -93,7 +93,7 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 // answerInvitation accepts or declines p's invitation to the project.
 func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Meta, project string, accept bool) error {
 	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := s.lockedProjectFor(ctx, tx, p, project)
 		if err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (s *Service) RemoveCollaborator(ctx context.Context, p *Principal, m audit.
 // LeaveProject gives up p's own role, unless p is the last Owner.
 func (s *Service) LeaveProject(ctx context.Context, p *Principal, m audit.Meta, project string) error {
 	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := s.lockedProjectFor(ctx, tx, p, project)
 		if err != nil {
 			return err
 		}

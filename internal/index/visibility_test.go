@@ -204,3 +204,78 @@ func TestPrivateNameNotToldToLookalikes(t *testing.T) {
 		}
 	})
 }
+
+// TestPrivateProjectNotToldToManagers: every management call about a
+// private project, by anybody who may not read it (a stranger, a
+// collaborator's token scoped to another project, a removed
+// collaborator), is refused exactly as the same call about a project that
+// does not exist (the same kind and message, for the name as spelled),
+// never "you are not a collaborator on it", which would confirm it.
+func TestPrivateProjectNotToldToManagers(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{})
+		m := audit.Meta{}
+		owner := f.user("owner")
+		up := f.mustWheel(owner, disttest.Dist{Name: "Widget", Version: "1.0"})
+		f.mustWheel(owner, disttest.Dist{Name: "gadget", Version: "1.0"})
+		removed := f.user("removed")
+		widget, err := f.st.ProjectByName(ctx, "widget")
+		storetest.Must(t, err)
+		storetest.Must(t, f.st.AddRole(ctx, widget.ID, removed.User.ID, store.RoleOwner, time.Now()))
+		scopedAway := f.token(removed.User, true, "gadget")
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, m, "widget", VisibilityPrivate))
+		storetest.Must(t, f.svc.RemoveCollaborator(ctx, owner, m, "widget", "removed"))
+		stranger := f.user("stranger")
+		calls := map[string]func(p *Principal, project, file string) error{
+			"managed": func(p *Principal, project, _ string) error { _, err := f.svc.Managed(ctx, p, project); return err },
+			"history": func(p *Principal, project, _ string) error {
+				_, _, err := f.svc.ProjectHistory(ctx, p, project, 10)
+				return err
+			},
+			"publishers": func(p *Principal, project, _ string) error {
+				_, err := f.svc.CollaboratorProject(ctx, p, project)
+				return err
+			},
+			"visibility": func(p *Principal, project, _ string) error {
+				return f.svc.SetVisibility(ctx, p, m, project, VisibilityPublic)
+			},
+			"status": func(p *Principal, project, _ string) error {
+				return f.svc.SetStatus(ctx, p, m, project, "archived", "")
+			},
+			"yank": func(p *Principal, project, _ string) error { return f.svc.Yank(ctx, p, m, project, "1.0", "") },
+			"invite": func(p *Principal, project, _ string) error {
+				_, err := f.svc.InviteCollaborator(ctx, p, m, project, "owner", store.RoleOwner)
+				return err
+			},
+			"accept": func(p *Principal, project, _ string) error { return f.svc.AcceptInvitation(ctx, p, m, project) },
+			"leave":  func(p *Principal, project, _ string) error { return f.svc.LeaveProject(ctx, p, m, project) },
+			"remove": func(p *Principal, project, _ string) error {
+				return f.svc.RemoveCollaborator(ctx, p, m, project, "owner")
+			},
+			"delete file": func(p *Principal, project, file string) error {
+				return f.svc.DeleteProjectFile(ctx, p, m, project, file)
+			},
+			"scoped token": func(p *Principal, project, _ string) error {
+				u := *p.User
+				u.EmailVerified = true
+				session := &Principal{User: &u, RecentAuth: true} // tokens are made in a session
+				_, err := f.svc.CreateToken(ctx, session, m, TokenRequest{Name: "ci", Projects: []string{project}})
+				return err
+			},
+		}
+		const unknownFile = "nosuch-1.0-py3-none-any.whl"
+		for who, p := range map[string]*Principal{"stranger": stranger, "token scoped away": scopedAway, "removed collaborator": removed} {
+			for name, call := range calls {
+				hidden := call(p, "WIDGET", up.Filename)
+				unknown := call(p, "NOSUCH", unknownFile)
+				got := strings.NewReplacer("WIDGET", "X", up.Filename, "F").Replace(problem.MessageOf(hidden))
+				want := strings.NewReplacer("NOSUCH", "X", unknownFile, "F").Replace(problem.MessageOf(unknown))
+				if hidden == nil || problem.KindOf(hidden) != problem.KindOf(unknown) || got != want {
+					t.Errorf("%s by %s: %v (%v), want as an unknown project: %v (%v)", name, who, hidden, problem.KindOf(hidden), unknown, problem.KindOf(unknown))
+				}
+			}
+		}
+	})
+}
