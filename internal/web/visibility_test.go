@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -386,6 +388,34 @@ func TestPrivateProjectOnPrivateIndex(t *testing.T) {
 			resp, body := get("/simple/")
 			if !strings.Contains(body, "alpha") || strings.Contains(body, "beta") != (c.beta == http.StatusOK) || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
 				t.Errorf("root as %s: %q\n%s", c.who, resp.Header.Get("Cache-Control"), body)
+			}
+		}
+	})
+}
+
+// TestPrivateProjectReportAsUnknown: a report of a private project by a
+// user who may not read it is answered exactly as a report of a project
+// that does not exist, whether the form is valid or not (a refused kind
+// must not tell the two apart), and uses none of the reporter's quota.
+func TestPrivateProjectReportAsUnknown(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		v := newVisibilityIndex(t, d)
+		eve := v.browser(t)
+		eve.login("eve", visibilityPassword)
+		for _, form := range []url.Values{
+			{"kind": {"malware"}, "text": {"it steals keys"}},
+			{"kind": {"bogus"}, "text": {"x"}},
+			{"text": {"x"}},
+		} {
+			answer := func(project string) string {
+				eve.get("/project/alpha/report/") // a page with a form token
+				resp, body := eve.post("/project/"+project+"/report/", url.Values(maps.Clone(form)))
+				body = csrfField.ReplaceAllString(body, "")
+				return fmt.Sprintf("%d %q %s", resp.StatusCode, resp.Header.Get("Location"), strings.ReplaceAll(body, project, "P"))
+			}
+			if got, want := answer("beta"), answer("zeta"); got != want {
+				t.Errorf("report %v of private beta:\n%s\nwant as unknown zeta:\n%s", form, got, want)
 			}
 		}
 	})
