@@ -279,3 +279,45 @@ func TestPrivateProjectNotToldToManagers(t *testing.T) {
 		}
 	})
 }
+
+// TestPrivateProjectUploadRefusal: an upload to a private project by
+// somebody who may not read it never spells the project's name (only the
+// name as given), and a scoped token (a stranger's, a collaborator's
+// scoped to another project, a trusted publisher's of another project)
+// is refused exactly as for a name that does not exist.
+func TestPrivateProjectUploadRefusal(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{})
+		owner, stranger := f.user("owner"), f.user("stranger")
+		f.mustWheel(owner, disttest.Dist{Name: "Secret.Tool", Version: "1.0"})
+		f.mustWheel(owner, disttest.Dist{Name: "gadget", Version: "1.0"})
+		f.mustWheel(stranger, disttest.Dist{Name: "mine", Version: "1.0"})
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, audit.Meta{}, "secret-tool", VisibilityPrivate))
+		gadget, err := f.st.ProjectByName(ctx, "gadget")
+		storetest.Must(t, err)
+		pub := &store.Publisher{Kind: store.PublisherGitHub, Issuer: "github", RepositoryOwner: "o", RepositoryName: "r",
+			WorkflowFilename: "release.yml", Lookup: "l", Identity: "i", CreatedAt: time.Now()}
+		storetest.Must(t, f.st.AddPublisher(ctx, pub))
+		storetest.Must(t, f.st.LinkPublisher(ctx, pub.ID, gadget.ID, time.Now()))
+		publisher := &Principal{Token: &store.Token{ID: -1, PublisherID: pub.ID, Name: "ci", Scoped: true}}
+
+		_, err = f.uploadWheel(stranger, disttest.Dist{Name: "secret-tool", Version: "2.0"})
+		if problem.KindOf(err) != problem.Forbidden || strings.Contains(err.Error(), "Secret.Tool") || !strings.Contains(err.Error(), "'secret-tool'") {
+			t.Errorf("upload by a stranger: %v", err)
+		}
+		for who, p := range map[string]*Principal{
+			"stranger's scoped token":         f.token(stranger.User, true, "mine"),
+			"owner's token scoped to another": f.token(owner.User, true, "gadget"),
+			"publisher of another project":    publisher,
+		} {
+			_, hidden := f.uploadWheel(p, disttest.Dist{Name: "secret-tool", Version: "2.0"})
+			_, unknown := f.uploadWheel(p, disttest.Dist{Name: "nosuch-tool", Version: "2.0"})
+			if hidden == nil || problem.KindOf(hidden) != problem.KindOf(unknown) ||
+				strings.ReplaceAll(hidden.Error(), "secret-tool", "X") != strings.ReplaceAll(unknown.Error(), "nosuch-tool", "X") {
+				t.Errorf("upload by %s: %v, want as a new name: %v", who, hidden, unknown)
+			}
+		}
+	})
+}
