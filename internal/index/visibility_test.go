@@ -321,3 +321,39 @@ func TestPrivateProjectUploadRefusal(t *testing.T) {
 		}
 	})
 }
+
+// TestPrivateProjectNoLookalikeTarget: a private project among the
+// protected names (its downloads rank it) is no look-alike target for an
+// uploader who may not read it: holding the new project would tell its
+// uploader the private name (the upload's answer, the email, the
+// project's page and history). The new project is created as one that
+// resembles nothing.
+func TestPrivateProjectNoLookalikeTarget(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		check := func(_ context.Context, name string) (*NameMatch, error) {
+			if strings.ToLower(name) == "secret-toool" {
+				return &NameMatch{Target: "secret-tool", TargetRank: 1, Kind: "repetition"}, nil
+			}
+			return nil, nil
+		}
+		f := newFixture(t, d, Config{NameCheck: check, LookalikePolicy: LookalikeHold})
+		owner, stranger := f.user("owner"), f.user("stranger")
+		f.mustWheel(owner, disttest.Dist{Name: "secret-tool", Version: "1.0"})
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, audit.Meta{}, "secret-tool", VisibilityPrivate))
+		res, err := f.uploadWheel(stranger, disttest.Dist{Name: "secret-toool", Version: "1.0"})
+		if err != nil || res.Review != nil {
+			t.Fatalf("look-alike of a private project by a stranger: %v, review %+v", err, res.Review)
+		}
+		proj, err := f.st.ProjectByName(ctx, "secret-toool")
+		storetest.Must(t, err)
+		evs, err := f.st.ProjectEvents(ctx, proj.ID, 50)
+		storetest.Must(t, err)
+		for _, e := range evs {
+			if strings.Contains(e.Details, "secret-tool\"") {
+				t.Errorf("the new project's history names the private project: %s %s", e.Tag, e.Details)
+			}
+		}
+	})
+}
