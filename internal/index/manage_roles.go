@@ -93,8 +93,21 @@ func (s *Service) InviteCollaborator(ctx context.Context, p *Principal, m audit.
 // answerInvitation accepts or declines p's invitation to the project.
 func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Meta, project string, accept bool) error {
 	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
-		proj, err := s.lockedProjectFor(ctx, tx, p, project)
+		proj, err := lockedProject(ctx, tx, project)
 		if err != nil {
+			return err
+		}
+		// Its invitation told the invitee of a private project; anybody
+		// else who may not read it is told of no such project.
+		if p.User == nil {
+			if err := s.unhide(ctx, tx, p, proj, project); err != nil {
+				return err
+			}
+		} else if _, err := tx.InvitationOf(ctx, proj.ID, p.User.ID); errors.Is(err, store.ErrNotFound) {
+			if err := s.unhide(ctx, tx, p, proj, project); err != nil {
+				return err
+			}
+		} else if err != nil {
 			return err
 		}
 		if err := s.inScope(p, proj); err != nil {

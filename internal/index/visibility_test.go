@@ -265,6 +265,21 @@ func TestPrivateProjectNotToldToManagers(t *testing.T) {
 				return err
 			},
 		}
+		// An invitee of the private project answers its invitation.
+		iu := &store.User{Username: "invitee", Email: "invitee@example.org", PasswordHash: "!", EmailVerified: true, CreatedAt: time.Now()}
+		storetest.Must(t, f.st.CreateUser(ctx, iu))
+		invitee := &Principal{User: iu}
+		for _, accept := range []bool{false, true} {
+			_, err := f.svc.InviteCollaborator(ctx, owner, m, "widget", "invitee", store.RoleMaintainer)
+			storetest.Must(t, err)
+			answer := f.svc.DeclineInvitation
+			if accept {
+				answer = f.svc.AcceptInvitation
+			}
+			if err := answer(ctx, invitee, m, "WIDGET"); err != nil {
+				t.Errorf("the invitee answers (accept %v): %v", accept, err)
+			}
+		}
 		const unknownFile = "nosuch-1.0-py3-none-any.whl"
 		for who, p := range map[string]*Principal{"stranger": stranger, "token scoped away": scopedAway, "removed collaborator": removed} {
 			for name, call := range calls {
