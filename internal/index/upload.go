@@ -642,7 +642,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		return nil, nil, err
 	default:
 		if err := s.canUpload(ctx, q, u.p, proj); err != nil {
-			return nil, nil, s.hideUploadRefusal(ctx, q, u, proj, err)
+			return nil, nil, s.hideUploadRefusal(ctx, q, u.p, u.name, proj, err)
 		}
 	}
 	// The registry is read before the files: a file row and its registry
@@ -764,26 +764,32 @@ func (s *Service) createProject(ctx context.Context, tx *store.Tx, p *Principal,
 // spells the project's own name; a scoped token (a trusted publisher's
 // too) gets exactly what a name that does not exist gets. (Any other
 // uploader learns that the name is taken: docs/SECURITY.md.)
-func (s *Service) hideUploadRefusal(ctx context.Context, q reader, u *upload, proj *store.Project, refusal error) error {
+func (s *Service) hideUploadRefusal(ctx context.Context, q uploaderReader, p *Principal, name string, proj *store.Project, refusal error) error {
 	if !proj.Private() || problem.KindOf(refusal) != problem.Forbidden {
 		return refusal
 	}
-	if u.p.Publisher() {
-		if linked, err := q.PublisherLinked(ctx, u.p.Token.PublisherID, proj.ID); err != nil {
+	if p.Publisher() {
+		if linked, err := q.PublisherLinked(ctx, p.Token.PublisherID, proj.ID); err != nil {
 			return fmt.Errorf("index: publisher: %w", err)
 		} else if linked {
 			return refusal
 		}
-	} else if err := s.unhide(ctx, q, u.p, proj, u.name); err == nil {
+	} else if err := s.unhide(ctx, q, p, proj, name); err == nil {
 		return refusal
 	} else if problem.KindOf(err) != problem.NotFound {
 		return err
 	}
-	if u.p.Token != nil && u.p.Token.Scoped {
-		return errScopedNewProject(u.name)
+	if p.Token != nil && p.Token.Scoped {
+		return errScopedNewProject(name)
 	}
 	return problem.Errorf(problem.Forbidden, "The user '%s' isn't allowed to upload to project '%s'. See %s for more information.",
-		u.p.User.Username, u.name, s.helpURL("project-name"))
+		p.User.Username, name, s.helpURL("project-name"))
+}
+
+// uploaderReader reads who may upload to a project.
+type uploaderReader interface {
+	roleReader
+	PublisherLinked(ctx context.Context, publisherID, projectID int64) (bool, error)
 }
 
 // errScopedNewProject refuses a scoped token the creation of a project.

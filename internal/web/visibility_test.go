@@ -420,3 +420,33 @@ func TestPrivateProjectReportAsUnknown(t *testing.T) {
 		}
 	})
 }
+
+// TestPrivateProjectUploadAsUnknown: over HTTP (where the refusal comes
+// before the file is read), an upload to a private project by a token
+// scoped elsewhere is answered exactly as an upload to a name that does
+// not exist, and a stranger's unscoped token is refused without the
+// project's own spelling of its name.
+func TestPrivateProjectUploadAsUnknown(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		olive, oliveTok := s.user("olive")
+		s.uploadDist(oliveTok, disttest.Dist{Name: "Secret.Tool", Version: "1.0"}, false)
+		storetest.Must(t, s.idx.SetVisibility(context.Background(), &index.Principal{User: olive}, audit.Meta{}, "secret-tool", index.VisibilityPrivate))
+		eve, eveTok := s.user("eve")
+		s.uploadDist(eveTok, disttest.Dist{Name: "mine", Version: "1.0"}, false)
+		upload := func(token, name string) string {
+			dist := disttest.Dist{Name: name, Version: "2.0"}
+			content := dist.Wheel()
+			resp, body := s.do(s.uploadRequest(token, dist.Form("bdist_wheel", content), dist.WheelFilename(), content))
+			return strings.ReplaceAll(resp.Status+" "+string(body), name, "NAME")
+		}
+		scoped := s.token(eve, "mine")
+		if got, want := upload(scoped, "secret-tool"), upload(scoped, "nosuch-tool"); got != want {
+			t.Errorf("upload to private secret-tool by a scoped token:\n%s\nwant as a new name:\n%s", got, want)
+		}
+		if got := upload(eveTok, "secret-tool"); !strings.HasPrefix(got, "403") || strings.Contains(got, "Secret.Tool") {
+			t.Errorf("upload to private secret-tool by a stranger: %s", got)
+		}
+	})
+}
