@@ -56,7 +56,8 @@ type NameCheck func(ctx context.Context, name string) (*NameMatch, error)
 // other name rules passed. Nil: not a look-alike, or the policy is off.
 // A protected name itself is never its own look-alike, and the
 // collaborators of the protected project may name new projects after it
-// (its Owners publishing django2 or requests-toolbelt imitate nobody).
+// (its Owners publishing django2 or requests-toolbelt imitate nobody); a
+// private project is no target for those who may not read it.
 func (s *Service) lookalike(ctx context.Context, tx *store.Tx, p *Principal, name, normalized string) (*NameMatch, error) {
 	if s.cfg.NameCheck == nil || s.cfg.LookalikePolicy == LookalikeOff {
 		return nil, nil
@@ -81,6 +82,14 @@ func (s *Service) lookalike(ctx context.Context, tx *store.Tx, p *Principal, nam
 		if _, err := tx.RoleOf(ctx, proj.ID, p.User.ID); err == nil {
 			return nil, nil
 		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("index: look-alike target %q: %w", target, err)
+		}
+		// A private project is nobody's target but for those who read
+		// it: a hold would tell the uploader its name (the answer, the
+		// email, the new project's page and history).
+		if err := s.unhide(ctx, tx, p, proj, target); problem.KindOf(err) == problem.NotFound {
+			return nil, nil
+		} else if err != nil {
 			return nil, fmt.Errorf("index: look-alike target %q: %w", target, err)
 		}
 	}

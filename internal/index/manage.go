@@ -123,11 +123,48 @@ func lockedProject(ctx context.Context, tx *store.Tx, name string) (*store.Proje
 	return tx.ProjectByID(ctx, proj.ID)
 }
 
+// lockedProjectFor is lockedProject for p: a private project that p may
+// not read is not found (unhide).
+func (s *Service) lockedProjectFor(ctx context.Context, tx *store.Tx, p *Principal, name string) (*store.Project, error) {
+	proj, err := lockedProject(ctx, tx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.unhide(ctx, tx, p, proj, name); err != nil {
+		return nil, err
+	}
+	return proj, nil
+}
+
+// unhide refuses p a private project that it may not read (it holds no
+// role on it, or its token's scope leaves it out) with the refusal of a
+// project that does not exist, for the name as p spelled it: the
+// management calls, like the reads, never tell a stranger that a private
+// project exists. Administrators see every project; a trusted
+// publisher's token manages nothing.
+func (s *Service) unhide(ctx context.Context, q roleReader, p *Principal, proj *store.Project, name string) error {
+	if p == nil || !proj.Private() {
+		return nil
+	}
+	hidden := p.User == nil || (p.Token != nil && p.Token.Scoped && !slices.Contains(p.Token.ProjectIDs, proj.ID))
+	if !hidden && !(p.User.IsAdmin && !p.User.Disabled) {
+		_, err := q.RoleOf(ctx, proj.ID, p.User.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		hidden = err != nil
+	}
+	if hidden {
+		return problem.Errorf(problem.NotFound, "No project named '%s'.", name)
+	}
+	return nil
+}
+
 // ownedProject locks the named project for the transaction, checks that
 // p is one of its Owners, and runs the project gate for the action: the
 // start of every Owner-only change.
 func (s *Service) ownedProject(ctx context.Context, tx *store.Tx, p *Principal, name, action string) (*store.Project, error) {
-	proj, err := lockedProject(ctx, tx, name)
+	proj, err := s.lockedProjectFor(ctx, tx, p, name)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +235,11 @@ func (s *Service) DeleteProjectFile(ctx context.Context, p *Principal, m audit.M
 		}
 		proj, err := tx.ProjectByID(ctx, f.ProjectID)
 		if err != nil {
+			return err
+		}
+		if err := s.unhide(ctx, tx, p, proj, project); problem.KindOf(err) == problem.NotFound {
+			return problem.Errorf(problem.NotFound, "No file named '%s'.", filename)
+		} else if err != nil {
 			return err
 		}
 		if project != "" && pep.NormalizeName(project) != proj.NormalizedName {

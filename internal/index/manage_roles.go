@@ -97,6 +97,19 @@ func (s *Service) answerInvitation(ctx context.Context, p *Principal, m audit.Me
 		if err != nil {
 			return err
 		}
+		// Its invitation told the invitee of a private project; anybody
+		// else who may not read it is told of no such project.
+		if p.User == nil {
+			if err := s.unhide(ctx, tx, p, proj, project); err != nil {
+				return err
+			}
+		} else if _, err := tx.InvitationOf(ctx, proj.ID, p.User.ID); errors.Is(err, store.ErrNotFound) {
+			if err := s.unhide(ctx, tx, p, proj, project); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
 		if err := s.inScope(p, proj); err != nil {
 			return err
 		}
@@ -259,7 +272,7 @@ func (s *Service) RemoveCollaborator(ctx context.Context, p *Principal, m audit.
 // LeaveProject gives up p's own role, unless p is the last Owner.
 func (s *Service) LeaveProject(ctx context.Context, p *Principal, m audit.Meta, project string) error {
 	err := s.writeTx(ctx, p, m, func(tx *store.Tx) error {
-		proj, err := lockedProject(ctx, tx, project)
+		proj, err := s.lockedProjectFor(ctx, tx, p, project)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,9 @@ func (s *Service) Managed(ctx context.Context, p *Principal, project string) (*M
 	} else if err != nil {
 		return nil, wrap(err, "manage %s", project)
 	}
+	if err := s.unhide(ctx, s.store, p, v.Project, project); err != nil {
+		return nil, err
+	}
 	role, err := s.requireRole(ctx, s.store, p, v.Project, false)
 	if err != nil {
 		return nil, wrap(err, "manage %s", project)
@@ -56,6 +59,9 @@ func (s *Service) ProjectHistory(ctx context.Context, p *Principal, project stri
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, problem.Errorf(problem.NotFound, "No project named '%s'.", project)
 	} else if err != nil {
+		return nil, nil, wrap(err, "history of %s", project)
+	}
+	if err := s.unhide(ctx, s.store, p, proj, project); err != nil {
 		return nil, nil, wrap(err, "history of %s", project)
 	}
 	if _, err := s.requireRole(ctx, s.store, p, proj, false); err != nil {

@@ -140,7 +140,9 @@ func (s *Service) CheckProjectUpload(ctx context.Context, p *Principal, name str
 	} else if err != nil {
 		return fmt.Errorf("index: check upload to %s: %w", name, err)
 	}
-	err = s.canUpload(ctx, s.store, p, proj)
+	if err = s.canUpload(ctx, s.store, p, proj); err != nil {
+		err = s.hideUploadRefusal(ctx, s.store, p, name, proj, err)
+	}
 	s.recordRefusal(ctx, p, p.Meta, err)
 	return err
 }

@@ -181,6 +181,9 @@ func (s *Service) CollaboratorProject(ctx context.Context, p *Principal, project
 	} else if err != nil {
 		return nil, wrap(err, "project %s", project)
 	}
+	if err := s.unhide(ctx, s.store, p, proj, project); err != nil {
+		return nil, wrap(err, "project %s", project)
+	}
 	if _, err := s.requireRole(ctx, s.store, p, proj, false); err != nil {
 		return nil, wrap(err, "project %s", project)
 	}

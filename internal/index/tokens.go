@@ -160,6 +160,11 @@ func (s *Service) createToken(ctx context.Context, p *Principal, m audit.Meta, r
 				}
 				continue
 			}
+			if err := s.unhide(ctx, tx, p, proj, pn); problem.KindOf(err) == problem.NotFound {
+				return problem.Errorf(problem.Invalid, "No project named '%s'.", pn)
+			} else if err != nil {
+				return err
+			}
 			if _, err := tx.RoleOf(ctx, proj.ID, p.User.ID); errors.Is(err, store.ErrNotFound) {
 				return problem.Errorf(problem.Forbidden, "You are not a collaborator on '%s': a token can only be scoped to your projects.", proj.Name)
 			} else if err != nil {

@@ -633,7 +633,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	case errors.Is(err, store.ErrNotFound):
 		proj = nil
 		if u.p.Token != nil && u.p.Token.Scoped {
-			return nil, nil, problem.Errorf(problem.Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", u.name)
+			return nil, nil, errScopedNewProject(u.name)
 		}
 		if err := s.CheckNewName(ctx, q, u.name); err != nil {
 			return nil, nil, err
@@ -642,7 +642,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		return nil, nil, err
 	default:
 		if err := s.canUpload(ctx, q, u.p, proj); err != nil {
-			return nil, nil, err
+			return nil, nil, s.hideUploadRefusal(ctx, q, u.p, u.name, proj, err)
 		}
 	}
 	// The registry is read before the files: a file row and its registry
@@ -756,6 +756,45 @@ func (s *Service) createProject(ctx context.Context, tx *store.Tx, p *Principal,
 		return nil, err
 	}
 	return proj, nil
+}
+
+// hideUploadRefusal returns the refusal of u by canUpload, unless proj is
+// private and u's principal may not read it: then the refusal of a name
+// it may not take, for the name as given, so that the answer never
+// spells the project's own name; a scoped token (a trusted publisher's
+// too) gets exactly what a name that does not exist gets. (Any other
+// uploader learns that the name is taken: docs/SECURITY.md.)
+func (s *Service) hideUploadRefusal(ctx context.Context, q uploaderReader, p *Principal, name string, proj *store.Project, refusal error) error {
+	if !proj.Private() || problem.KindOf(refusal) != problem.Forbidden {
+		return refusal
+	}
+	if p.Publisher() {
+		if linked, err := q.PublisherLinked(ctx, p.Token.PublisherID, proj.ID); err != nil {
+			return fmt.Errorf("index: publisher: %w", err)
+		} else if linked {
+			return refusal
+		}
+	} else if err := s.unhide(ctx, q, p, proj, name); err == nil {
+		return refusal
+	} else if problem.KindOf(err) != problem.NotFound {
+		return err
+	}
+	if p.Token != nil && p.Token.Scoped {
+		return errScopedNewProject(name)
+	}
+	return problem.Errorf(problem.Forbidden, "The user '%s' isn't allowed to upload to project '%s'. See %s for more information.",
+		p.User.Username, name, s.helpURL("project-name"))
+}
+
+// uploaderReader reads who may upload to a project.
+type uploaderReader interface {
+	roleReader
+	PublisherLinked(ctx context.Context, publisherID, projectID int64) (bool, error)
+}
+
+// errScopedNewProject refuses a scoped token the creation of a project.
+func errScopedNewProject(name string) error {
+	return problem.Errorf(problem.Forbidden, "The given token isn't allowed to upload to project '%s': a token scoped to projects cannot create new ones. Use a token for all your projects.", name)
 }
 
 // nameChecker is the part of the store CheckNewName needs.

@@ -68,7 +68,7 @@ func (s *Service) visibilityProject(ctx context.Context, tx *store.Tx, p *Princi
 		return proj, cliActor, 0, err
 	}
 	if p.User != nil && p.User.IsAdmin && !p.User.Disabled {
-		proj, err := lockedProject(ctx, tx, name)
+		proj, err := s.lockedProjectFor(ctx, tx, p, name)
 		if err != nil {
 			return nil, "", 0, err
 		}

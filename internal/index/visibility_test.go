@@ -204,3 +204,171 @@ func TestPrivateNameNotToldToLookalikes(t *testing.T) {
 		}
 	})
 }
+
+// TestPrivateProjectNotToldToManagers: every management call about a
+// private project, by anybody who may not read it (a stranger, a
+// collaborator's token scoped to another project, a removed
+// collaborator), is refused exactly as the same call about a project that
+// does not exist (the same kind and message, for the name as spelled),
+// never "you are not a collaborator on it", which would confirm it.
+func TestPrivateProjectNotToldToManagers(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{})
+		m := audit.Meta{}
+		owner := f.user("owner")
+		up := f.mustWheel(owner, disttest.Dist{Name: "Widget", Version: "1.0"})
+		f.mustWheel(owner, disttest.Dist{Name: "gadget", Version: "1.0"})
+		removed := f.user("removed")
+		widget, err := f.st.ProjectByName(ctx, "widget")
+		storetest.Must(t, err)
+		storetest.Must(t, f.st.AddRole(ctx, widget.ID, removed.User.ID, store.RoleOwner, time.Now()))
+		scopedAway := f.token(removed.User, true, "gadget")
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, m, "widget", VisibilityPrivate))
+		storetest.Must(t, f.svc.RemoveCollaborator(ctx, owner, m, "widget", "removed"))
+		stranger := f.user("stranger")
+		calls := map[string]func(p *Principal, project, file string) error{
+			"managed": func(p *Principal, project, _ string) error { _, err := f.svc.Managed(ctx, p, project); return err },
+			"history": func(p *Principal, project, _ string) error {
+				_, _, err := f.svc.ProjectHistory(ctx, p, project, 10)
+				return err
+			},
+			"publishers": func(p *Principal, project, _ string) error {
+				_, err := f.svc.CollaboratorProject(ctx, p, project)
+				return err
+			},
+			"visibility": func(p *Principal, project, _ string) error {
+				return f.svc.SetVisibility(ctx, p, m, project, VisibilityPublic)
+			},
+			"status": func(p *Principal, project, _ string) error {
+				return f.svc.SetStatus(ctx, p, m, project, "archived", "")
+			},
+			"yank": func(p *Principal, project, _ string) error { return f.svc.Yank(ctx, p, m, project, "1.0", "") },
+			"invite": func(p *Principal, project, _ string) error {
+				_, err := f.svc.InviteCollaborator(ctx, p, m, project, "owner", store.RoleOwner)
+				return err
+			},
+			"accept": func(p *Principal, project, _ string) error { return f.svc.AcceptInvitation(ctx, p, m, project) },
+			"leave":  func(p *Principal, project, _ string) error { return f.svc.LeaveProject(ctx, p, m, project) },
+			"remove": func(p *Principal, project, _ string) error {
+				return f.svc.RemoveCollaborator(ctx, p, m, project, "owner")
+			},
+			"delete file": func(p *Principal, project, file string) error {
+				return f.svc.DeleteProjectFile(ctx, p, m, project, file)
+			},
+			"scoped token": func(p *Principal, project, _ string) error {
+				u := *p.User
+				u.EmailVerified = true
+				session := &Principal{User: &u, RecentAuth: true} // tokens are made in a session
+				_, err := f.svc.CreateToken(ctx, session, m, TokenRequest{Name: "ci", Projects: []string{project}})
+				return err
+			},
+		}
+		// An invitee of the private project answers its invitation.
+		iu := &store.User{Username: "invitee", Email: "invitee@example.org", PasswordHash: "!", EmailVerified: true, CreatedAt: time.Now()}
+		storetest.Must(t, f.st.CreateUser(ctx, iu))
+		invitee := &Principal{User: iu}
+		for _, accept := range []bool{false, true} {
+			_, err := f.svc.InviteCollaborator(ctx, owner, m, "widget", "invitee", store.RoleMaintainer)
+			storetest.Must(t, err)
+			answer := f.svc.DeclineInvitation
+			if accept {
+				answer = f.svc.AcceptInvitation
+			}
+			if err := answer(ctx, invitee, m, "WIDGET"); err != nil {
+				t.Errorf("the invitee answers (accept %v): %v", accept, err)
+			}
+		}
+		const unknownFile = "nosuch-1.0-py3-none-any.whl"
+		for who, p := range map[string]*Principal{"stranger": stranger, "token scoped away": scopedAway, "removed collaborator": removed} {
+			for name, call := range calls {
+				hidden := call(p, "WIDGET", up.Filename)
+				unknown := call(p, "NOSUCH", unknownFile)
+				got := strings.NewReplacer("WIDGET", "X", up.Filename, "F").Replace(problem.MessageOf(hidden))
+				want := strings.NewReplacer("NOSUCH", "X", unknownFile, "F").Replace(problem.MessageOf(unknown))
+				if hidden == nil || problem.KindOf(hidden) != problem.KindOf(unknown) || got != want {
+					t.Errorf("%s by %s: %v (%v), want as an unknown project: %v (%v)", name, who, hidden, problem.KindOf(hidden), unknown, problem.KindOf(unknown))
+				}
+			}
+		}
+	})
+}
+
+// TestPrivateProjectUploadRefusal: an upload to a private project by
+// somebody who may not read it never spells the project's name (only the
+// name as given), and a scoped token (a stranger's, a collaborator's
+// scoped to another project, a trusted publisher's of another project)
+// is refused exactly as for a name that does not exist.
+func TestPrivateProjectUploadRefusal(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d, Config{})
+		owner, stranger := f.user("owner"), f.user("stranger")
+		f.mustWheel(owner, disttest.Dist{Name: "Secret.Tool", Version: "1.0"})
+		f.mustWheel(owner, disttest.Dist{Name: "gadget", Version: "1.0"})
+		f.mustWheel(stranger, disttest.Dist{Name: "mine", Version: "1.0"})
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, audit.Meta{}, "secret-tool", VisibilityPrivate))
+		gadget, err := f.st.ProjectByName(ctx, "gadget")
+		storetest.Must(t, err)
+		pub := &store.Publisher{Kind: store.PublisherGitHub, Issuer: "github", RepositoryOwner: "o", RepositoryName: "r",
+			WorkflowFilename: "release.yml", Lookup: "l", Identity: "i", CreatedAt: time.Now()}
+		storetest.Must(t, f.st.AddPublisher(ctx, pub))
+		storetest.Must(t, f.st.LinkPublisher(ctx, pub.ID, gadget.ID, time.Now()))
+		publisher := &Principal{Token: &store.Token{ID: -1, PublisherID: pub.ID, Name: "ci", Scoped: true}}
+
+		_, err = f.uploadWheel(stranger, disttest.Dist{Name: "secret-tool", Version: "2.0"})
+		if problem.KindOf(err) != problem.Forbidden || strings.Contains(err.Error(), "Secret.Tool") || !strings.Contains(err.Error(), "'secret-tool'") {
+			t.Errorf("upload by a stranger: %v", err)
+		}
+		for who, p := range map[string]*Principal{
+			"stranger's scoped token":         f.token(stranger.User, true, "mine"),
+			"owner's token scoped to another": f.token(owner.User, true, "gadget"),
+			"publisher of another project":    publisher,
+		} {
+			_, hidden := f.uploadWheel(p, disttest.Dist{Name: "secret-tool", Version: "2.0"})
+			_, unknown := f.uploadWheel(p, disttest.Dist{Name: "nosuch-tool", Version: "2.0"})
+			if hidden == nil || problem.KindOf(hidden) != problem.KindOf(unknown) ||
+				strings.ReplaceAll(hidden.Error(), "secret-tool", "X") != strings.ReplaceAll(unknown.Error(), "nosuch-tool", "X") {
+				t.Errorf("upload by %s: %v, want as a new name: %v", who, hidden, unknown)
+			}
+		}
+	})
+}
+
+// TestPrivateProjectNoLookalikeTarget: a private project among the
+// protected names (its downloads rank it) is no look-alike target for an
+// uploader who may not read it: holding the new project would tell its
+// uploader the private name (the upload's answer, the email, the
+// project's page and history). The new project is created as one that
+// resembles nothing.
+func TestPrivateProjectNoLookalikeTarget(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		check := func(_ context.Context, name string) (*NameMatch, error) {
+			if strings.ToLower(name) == "secret-toool" {
+				return &NameMatch{Target: "secret-tool", TargetRank: 1, Kind: "repetition"}, nil
+			}
+			return nil, nil
+		}
+		f := newFixture(t, d, Config{NameCheck: check, LookalikePolicy: LookalikeHold})
+		owner, stranger := f.user("owner"), f.user("stranger")
+		f.mustWheel(owner, disttest.Dist{Name: "secret-tool", Version: "1.0"})
+		storetest.Must(t, f.svc.SetVisibility(ctx, owner, audit.Meta{}, "secret-tool", VisibilityPrivate))
+		res, err := f.uploadWheel(stranger, disttest.Dist{Name: "secret-toool", Version: "1.0"})
+		if err != nil || res.Review != nil {
+			t.Fatalf("look-alike of a private project by a stranger: %v, review %+v", err, res.Review)
+		}
+		proj, err := f.st.ProjectByName(ctx, "secret-toool")
+		storetest.Must(t, err)
+		evs, err := f.st.ProjectEvents(ctx, proj.ID, 50)
+		storetest.Must(t, err)
+		for _, e := range evs {
+			if strings.Contains(e.Details, "secret-tool\"") {
+				t.Errorf("the new project's history names the private project: %s %s", e.Tag, e.Details)
+			}
+		}
+	})
+}

@@ -75,8 +75,18 @@ func (p *reportPages) submit(w http.ResponseWriter, r *http.Request) {
 		loginToReport(w, r, normalized)
 		return
 	}
-	if proj, err := p.s.idx.ProjectByName(r.Context(), normalized); err == nil && !p.s.idx.CanRead(p.s.reader(r), proj) {
+	// A project that does not exist and one the reader may not read get
+	// the same answer, before the form is checked or a report counted.
+	proj, err := p.s.idx.ProjectByName(r.Context(), normalized)
+	if err == nil && !p.s.idx.CanRead(p.s.reader(r), proj) {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		p.s.renderError(w, r, http.StatusNotFound, "There is no project named “"+name+"”.")
+		return
+	}
+	if err != nil {
+		p.s.fail(w, r, err)
 		return
 	}
 	out, err := p.s.opts.Reports.Report(r.Context(), c.User, meta(r), name, r.PostFormValue("kind"), r.PostFormValue("text"))

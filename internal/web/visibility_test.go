@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -387,6 +389,64 @@ func TestPrivateProjectOnPrivateIndex(t *testing.T) {
 			if !strings.Contains(body, "alpha") || strings.Contains(body, "beta") != (c.beta == http.StatusOK) || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
 				t.Errorf("root as %s: %q\n%s", c.who, resp.Header.Get("Cache-Control"), body)
 			}
+		}
+	})
+}
+
+// TestPrivateProjectReportAsUnknown: a report of a private project by a
+// user who may not read it is answered exactly as a report of a project
+// that does not exist, whether the form is valid or not (a refused kind
+// must not tell the two apart), and uses none of the reporter's quota.
+func TestPrivateProjectReportAsUnknown(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		v := newVisibilityIndex(t, d)
+		eve := v.browser(t)
+		eve.login("eve", visibilityPassword)
+		for _, form := range []url.Values{
+			{"kind": {"malware"}, "text": {"it steals keys"}},
+			{"kind": {"bogus"}, "text": {"x"}},
+			{"text": {"x"}},
+		} {
+			answer := func(project string) string {
+				eve.get("/project/alpha/report/") // a page with a form token
+				resp, body := eve.post("/project/"+project+"/report/", url.Values(maps.Clone(form)))
+				body = csrfField.ReplaceAllString(body, "")
+				return fmt.Sprintf("%d %q %s", resp.StatusCode, resp.Header.Get("Location"), strings.ReplaceAll(body, project, "P"))
+			}
+			if got, want := answer("beta"), answer("zeta"); got != want {
+				t.Errorf("report %v of private beta:\n%s\nwant as unknown zeta:\n%s", form, got, want)
+			}
+		}
+	})
+}
+
+// TestPrivateProjectUploadAsUnknown: over HTTP (where the refusal comes
+// before the file is read), an upload to a private project by a token
+// scoped elsewhere is answered exactly as an upload to a name that does
+// not exist, and a stranger's unscoped token is refused without the
+// project's own spelling of its name.
+func TestPrivateProjectUploadAsUnknown(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServer(t, d)
+		olive, oliveTok := s.user("olive")
+		s.uploadDist(oliveTok, disttest.Dist{Name: "Secret.Tool", Version: "1.0"}, false)
+		storetest.Must(t, s.idx.SetVisibility(context.Background(), &index.Principal{User: olive}, audit.Meta{}, "secret-tool", index.VisibilityPrivate))
+		eve, eveTok := s.user("eve")
+		s.uploadDist(eveTok, disttest.Dist{Name: "mine", Version: "1.0"}, false)
+		upload := func(token, name string) string {
+			dist := disttest.Dist{Name: name, Version: "2.0"}
+			content := dist.Wheel()
+			resp, body := s.do(s.uploadRequest(token, dist.Form("bdist_wheel", content), dist.WheelFilename(), content))
+			return strings.ReplaceAll(resp.Status+" "+string(body), name, "NAME")
+		}
+		scoped := s.token(eve, "mine")
+		if got, want := upload(scoped, "secret-tool"), upload(scoped, "nosuch-tool"); got != want {
+			t.Errorf("upload to private secret-tool by a scoped token:\n%s\nwant as a new name:\n%s", got, want)
+		}
+		if got := upload(eveTok, "secret-tool"); !strings.HasPrefix(got, "403") || strings.Contains(got, "Secret.Tool") {
+			t.Errorf("upload to private secret-tool by a stranger: %s", got)
 		}
 	})
 }
