@@ -178,43 +178,50 @@ func (r ctxReader) Read(p []byte) (int, error) { return r.read(r.ctx, p) }
 // fetch slot, and never waits behind a caller waiting for one.
 func (p *Proxy) streamFile(ctx context.Context, c *Client, f *store.UpstreamFile, proj *store.UpstreamProject,
 	pf *index.ProxiedFile) (*index.ProxiedFile, error) {
+	// A reader is opened under spoolsMu: a fetch leaves p.spools (under
+	// it) before it releases its spool, so the spool cannot close between
+	// finding it and opening a reader of it.
 	p.spoolsMu.Lock()
-	sp := p.spools[f.SHA256]
+	var r *spoolReader
+	if sp := p.spools[f.SHA256]; sp != nil {
+		r = sp.open()
+	}
 	p.spoolsMu.Unlock()
-	if sp == nil {
+	if r == nil {
 		release, err := p.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
 		var stored *index.ProxiedFile
-		if sp, stored, err = p.startStream(ctx, c, f, proj, pf, release); sp == nil {
+		if r, stored, err = p.startStream(ctx, c, f, proj, pf, release); r == nil {
 			return stored, err
 		}
 	}
 	got := *pf
 	got.Size, got.ModTime = f.Size, p.cfg.Now()
-	got.Stream = ctxReader{spoolReader: sp.open(), ctx: ctx}
+	got.Stream = ctxReader{spoolReader: r, ctx: ctx}
 	return &got, nil
 }
 
 // startStream starts the streamed fetch of f, which frees the fetch
-// slot release frees when it ends, and returns its spool. It frees the
-// slot at once and starts nothing when another caller started the fetch
-// meanwhile (its spool is returned), when the file was stored since the
-// row was read (stored), or on an error.
+// slot release frees when it ends, and returns a reader of its spool. It
+// frees the slot at once and starts nothing when another caller started
+// the fetch meanwhile (a reader of its spool is returned), when the file
+// was stored since the row was read (stored), or on an error.
 func (p *Proxy) startStream(ctx context.Context, c *Client, f *store.UpstreamFile, proj *store.UpstreamProject,
-	pf *index.ProxiedFile, release func()) (sp *spool, stored *index.ProxiedFile, err error) {
+	pf *index.ProxiedFile, release func()) (r *spoolReader, stored *index.ProxiedFile, err error) {
 	p.spoolsMu.Lock()
 	defer p.spoolsMu.Unlock()
 	if sp := p.spools[f.SHA256]; sp != nil {
 		release()
-		return sp, nil, nil
+		return sp.open(), nil, nil
 	}
 	// A fetch leaves p.spools only once it stored the file or failed.
 	again, _, err := p.st.UpstreamFileBySHA(ctx, f.SHA256)
 	if err == nil {
 		stored, err = p.stored(ctx, pf, again.StoredAt)
 	}
+	var sp *spool
 	if err == nil && stored == nil {
 		sp, err = newSpool(p.cfg.SpoolDir, f.Size)
 	}
@@ -223,6 +230,7 @@ func (p *Proxy) startStream(ctx context.Context, c *Client, f *store.UpstreamFil
 		return nil, stored, err
 	}
 	p.spools[f.SHA256] = sp
+	r = sp.open()
 	go func() {
 		defer release()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fileFlightTimeout)
@@ -233,5 +241,5 @@ func (p *Proxy) startStream(ctx context.Context, c *Client, f *store.UpstreamFil
 		p.spoolsMu.Unlock()
 		sp.finish(err)
 	}()
-	return sp, nil, nil
+	return r, nil, nil
 }
