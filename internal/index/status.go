@@ -190,7 +190,7 @@ func (s *Service) Quarantine(ctx context.Context, actor *store.User, m audit.Met
 	if err != nil {
 		return err
 	}
-	if proxied, err := s.proxiedName(ctx, project); err != nil {
+	if proxied, err := s.IsProxiedName(ctx, project); err != nil {
 		return err
 	} else if proxied {
 		reason, err := checkReason(reason)
@@ -209,10 +209,6 @@ func (s *Service) Quarantine(ctx context.Context, actor *store.User, m audit.Met
 // release of project acts on a proxied project: there is an upstream, the
 // name is valid and no local project has it.
 func (s *Service) IsProxiedName(ctx context.Context, project string) (bool, error) {
-	return s.proxiedName(ctx, project)
-}
-
-func (s *Service) proxiedName(ctx context.Context, project string) (bool, error) {
 	if s.cfg.Upstream == nil || !pep.ValidProjectName(project) {
 		return false, nil
 	}
@@ -297,7 +293,7 @@ func (s *Service) ReleaseFromQuarantine(ctx context.Context, actor *store.User, 
 	if err != nil {
 		return err
 	}
-	if proxied, err := s.proxiedName(ctx, project); err != nil {
+	if proxied, err := s.IsProxiedName(ctx, project); err != nil {
 		return err
 	} else if proxied {
 		return wrap(s.cfg.Upstream.Release(ctx, actor, m, pep.NormalizeName(project)), "release proxied %s", project)
