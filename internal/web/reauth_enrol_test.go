@@ -116,7 +116,7 @@ func TestEnrolNeedsRecentAuth(t *testing.T) {
 
 		// An extra security key: options, then registration.
 		rp, authr := s.rpOf(), virtualwebauthn.NewAuthenticator()
-		cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		cred := newEC2Key()
 		clk.Add(staleAge)
 		_, page := b.page("/manage/account/webauthn/")
 		if strings.Contains(page, `data-webauthn="register"`) || !strings.Contains(page, "Confirm it is you") {
