@@ -20,15 +20,28 @@ type SecurityKey struct {
 	SignCount    int64
 	CreatedAt    time.Time
 	LastUsedAt   time.Time // zero: never used
+	// Discoverable is a passkey: a resident credential registered with
+	// user verification, which signs in alone.
+	Discoverable bool
+	// UserVerified: the authenticator verified its user (PIN, biometric)
+	// at registration.
+	UserVerified bool
+	// BackupEligible: the credential may be synced to other devices (it
+	// never changes for a credential); BackupState: it is backed up now
+	// (updated at each use).
+	BackupEligible bool
+	BackupState    bool
 }
 
-const keyColumns = `id, user_id, label, credential_id, public_key, credential, sign_count, created_at, last_used_at`
+const keyColumns = `id, user_id, label, credential_id, public_key, credential, sign_count, created_at, last_used_at,
+	discoverable, user_verified, backup_eligible, backup_state`
 
 func scanKey(row interface{ Scan(...any) error }) (*SecurityKey, error) {
 	var k SecurityKey
 	var created int64
 	var used sql.NullInt64
-	if err := row.Scan(&k.ID, &k.UserID, &k.Label, &k.CredentialID, &k.PublicKey, &k.Credential, &k.SignCount, &created, &used); err != nil {
+	if err := row.Scan(&k.ID, &k.UserID, &k.Label, &k.CredentialID, &k.PublicKey, &k.Credential, &k.SignCount, &created, &used,
+		&k.Discoverable, &k.UserVerified, &k.BackupEligible, &k.BackupState); err != nil {
 		return nil, notFound(err)
 	}
 	k.CreatedAt = fromMicros(created)
@@ -42,8 +55,10 @@ func scanKey(row interface{ Scan(...any) error }) (*SecurityKey, error) {
 // the user, or a credential id or public key already registered, is a
 // unique violation.
 func (q q) AddSecurityKey(ctx context.Context, k *SecurityKey) error {
-	id, err := q.insertID(ctx, `INSERT INTO security_keys (user_id, label, credential_id, public_key, credential, sign_count, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, k.UserID, k.Label, k.CredentialID, k.PublicKey, k.Credential, k.SignCount, micros(k.CreatedAt))
+	id, err := q.insertID(ctx, `INSERT INTO security_keys (user_id, label, credential_id, public_key, credential, sign_count, created_at,
+		discoverable, user_verified, backup_eligible, backup_state)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, k.UserID, k.Label, k.CredentialID, k.PublicKey, k.Credential, k.SignCount,
+		micros(k.CreatedAt), k.Discoverable, k.UserVerified, k.BackupEligible, k.BackupState)
 	if err != nil {
 		return fmt.Errorf("store: add security key: %w", err)
 	}
@@ -67,12 +82,12 @@ func (q q) SecurityKeyByCredentialID(ctx context.Context, credentialID string) (
 }
 
 // UseSecurityKey records a successful use: the updated credential and
-// sign counter. It only applies if the stored counter is still oldCount,
+// sign counter, and whether the credential is backed up now. It only applies if the stored counter is still oldCount,
 // so that two concurrent uses of a cloned key cannot both pass; it
 // reports whether it applied.
-func (q q) UseSecurityKey(ctx context.Context, id int64, credential string, oldCount, newCount int64, at time.Time) (bool, error) {
-	res, err := q.db.ExecContext(ctx, `UPDATE security_keys SET credential = $2, sign_count = $4, last_used_at = $5
-		WHERE id = $1 AND sign_count = $3`, id, credential, oldCount, newCount, micros(at))
+func (q q) UseSecurityKey(ctx context.Context, id int64, credential string, oldCount, newCount int64, backupState bool, at time.Time) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE security_keys SET credential = $2, sign_count = $4, last_used_at = $5, backup_state = $6
+		WHERE id = $1 AND sign_count = $3`, id, credential, oldCount, newCount, micros(at), backupState)
 	if err != nil {
 		return false, fmt.Errorf("store: use security key: %w", err)
 	}

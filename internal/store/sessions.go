@@ -25,14 +25,27 @@ type Session struct {
 	AuthenticatedAt time.Time // when the user last proved who it is
 	IP              string
 	UserAgent       string
+	// AuthMethod is how the session signed in: "password", "totp",
+	// "webauthn", "passkey" or "recovery-code".
+	AuthMethod string
+	// Awaiting is what a pending session waits for: "" its second
+	// factor, AwaitingDevice the emailed confirmation of a new device.
+	Awaiting string
+	// ConfirmHash is the SHA-256 of the secret of the link emailed to
+	// confirm a new device (Awaiting = AwaitingDevice), or "".
+	ConfirmHash string
 }
 
-const sessionColumns = `id_hash, user_id, state, created_at, last_seen_at, expires_at, authenticated_at, ip, user_agent`
+// AwaitingDevice is a pending session whose second factor passed, waiting
+// for the emailed confirmation of a browser the user has not used before.
+const AwaitingDevice = "device"
+
+const sessionColumns = `id_hash, user_id, state, created_at, last_seen_at, expires_at, authenticated_at, ip, user_agent, auth_method, awaiting, confirm_hash`
 
 func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
 	var s Session
 	var created, seen, expires, authed int64
-	if err := row.Scan(&s.IDHash, &s.UserID, &s.State, &created, &seen, &expires, &authed, &s.IP, &s.UserAgent); err != nil {
+	if err := row.Scan(&s.IDHash, &s.UserID, &s.State, &created, &seen, &expires, &authed, &s.IP, &s.UserAgent, &s.AuthMethod, &s.Awaiting, &s.ConfirmHash); err != nil {
 		return nil, notFound(err)
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AuthenticatedAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(authed)
@@ -41,9 +54,9 @@ func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
 
 // CreateSession inserts a session.
 func (q q) CreateSession(ctx context.Context, s *Session) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := q.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		s.IDHash, s.UserID, s.State, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.AuthenticatedAt),
-		s.IP, s.UserAgent)
+		s.IP, s.UserAgent, s.AuthMethod, s.Awaiting, s.ConfirmHash)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}

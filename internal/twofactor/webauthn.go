@@ -257,7 +257,8 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	}
 	now := s.now()
 	key := &store.SecurityKey{UserID: c.User.ID, Label: label, CredentialID: b64(cred.ID), PublicKey: b64(cred.PublicKey),
-		Credential: string(blob), SignCount: int64(cred.Authenticator.SignCount), CreatedAt: now}
+		Credential: string(blob), SignCount: int64(cred.Authenticator.SignCount), CreatedAt: now,
+		UserVerified: cred.Flags.UserVerified, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.AddSecurityKey(ctx, key); err != nil {
 			return err
@@ -378,7 +379,7 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 		return nil, fmt.Errorf("twofactor: credential: %w", err)
 	}
 	now := s.now()
-	ok, err := s.store.UseSecurityKey(ctx, key.ID, string(blob), key.SignCount, got, now)
+	ok, err := s.store.UseSecurityKey(ctx, key.ID, string(blob), key.SignCount, got, cred.Flags.BackupState, now)
 	if err != nil {
 		return nil, fmt.Errorf("twofactor: %w", err)
 	}
@@ -386,7 +387,7 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 		// Another sign-in with the same key moved the counter meanwhile.
 		return nil, s.cloned(ctx, u, m, key, got)
 	}
-	key.Credential, key.SignCount, key.LastUsedAt = string(blob), got, now
+	key.Credential, key.SignCount, key.LastUsedAt, key.BackupState = string(blob), got, now, cred.Flags.BackupState
 	if err := res.Release(ctx); err != nil {
 		return nil, err
 	}
