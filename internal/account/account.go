@@ -296,11 +296,11 @@ func (s *Service) Login(ctx context.Context, username, password string, m audit.
 	if err != nil {
 		return nil, err
 	}
-	state := store.SessionActive
+	state, method := store.SessionActive, "password"
 	if pending {
-		state = store.SessionPending
+		state, method = store.SessionPending, ""
 	}
-	cookie, sess, err := s.startSession(ctx, u, state, m)
+	cookie, sess, err := s.startSession(ctx, u, state, method, m)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, 
 	if err := s.store.DeleteSession(ctx, c.Session.IDHash); err != nil {
 		return "", fmt.Errorf("account: %w", err)
 	}
-	cookie, _, err := s.startSession(ctx, c.User, store.SessionActive, m)
+	cookie, _, err := s.startSession(ctx, c.User, store.SessionActive, method, m)
 	if err != nil {
 		return "", err
 	}
@@ -391,7 +391,9 @@ func (s *Service) CheckPassword(ctx context.Context, u *store.User, password str
 	return res.Release(ctx)
 }
 
-func (s *Service) startSession(ctx context.Context, u *store.User, state string, m audit.Meta) (string, *store.Session, error) {
+// startSession creates a session of u in state, signed in with method
+// ("" for a pending session), and returns its cookie.
+func (s *Service) startSession(ctx context.Context, u *store.User, state, method string, m audit.Meta) (string, *store.Session, error) {
 	now := s.now()
 	cookie := rand.Text() + rand.Text()
 	end := now.Add(s.cfg.AbsoluteTimeout)
@@ -399,7 +401,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, state string,
 		end = now.Add(s.cfg.PendingTimeout)
 	}
 	sess := &store.Session{IDHash: auth.HashToken(cookie), UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: end, AuthenticatedAt: now, IP: m.IP, UserAgent: truncate(m.UserAgent, 512)}
+		ExpiresAt: end, AuthenticatedAt: now, IP: m.IP, UserAgent: truncate(m.UserAgent, 512), AuthMethod: method}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", nil, fmt.Errorf("account: %w", err)
 	}
