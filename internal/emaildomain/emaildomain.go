@@ -77,7 +77,7 @@ func Normalize(domain string) (string, error) {
 	}
 	// A name spelt in Unicode must come back as itself from its punycode:
 	// the form kept must normalise to itself.
-	if a != d && !isASCII(d) {
+	if !isASCII(d) {
 		if again, err := idna.Lookup.ToASCII(a); err != nil || again != a {
 			return "", fmt.Errorf("%w: %q has no stable ASCII form", ErrInvalid, domain)
 		}
@@ -98,6 +98,7 @@ func Normalize(domain string) (string, error) {
 	return a, nil
 }
 
+// isASCII reports whether s has only ASCII characters.
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -167,18 +168,6 @@ func (l list) match(domain string) (listed string, allowed bool) {
 	return listed, allowed
 }
 
-// Embedded returns the number of disposable domains of the embedded list
-// (without the allowed ones), for tests and the operators' listing.
-func (s *Service) Embedded() int {
-	n := 0
-	for _, allowed := range s.embedded {
-		if !allowed {
-			n++
-		}
-	}
-	return n
-}
-
 // DefaultDNSTimeout bounds the DNS check of one address: past it, the
 // address is accepted.
 const DefaultDNSTimeout = 2 * time.Second
@@ -220,6 +209,18 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) *S
 	l.add(embeddedBlocklist, false)
 	l.add(embeddedAllowlist, true)
 	return &Service{store: st, embedded: l, cfg: cfg, log: log, now: now}
+}
+
+// Embedded returns the number of disposable domains of the embedded list
+// (without the allowed ones), for tests and the operators' listing.
+func (s *Service) Embedded() int {
+	n := 0
+	for _, allowed := range s.embedded {
+		if !allowed {
+			n++
+		}
+	}
+	return n
 }
 
 // Verdict is what the lists say of a domain.
@@ -295,7 +296,7 @@ func (s *Service) Check(ctx context.Context, address string) error {
 	switch {
 	case errors.Is(err, ErrInvalid) || at < 0 || !strings.Contains(v.Domain, "."):
 		return problem.Wrap(ErrInvalid, problem.Invalid,
-			"The domain of this address is not valid: check the address, as name@example.org.")
+			"This address has no valid domain: check it (an address looks like name@example.org).")
 	case err != nil:
 		return err
 	case v.Kind == store.EmailDomainDisposable:

@@ -157,7 +157,7 @@ func TestCheck(t *testing.T) {
 			{"dave@fastmail.com", nil, ""},
 			{"dave@bad.fastmail.com", emaildomain.ErrProhibited, ""}, // over the embedded allowlist
 			// No valid domain.
-			{"erin@", emaildomain.ErrInvalid, "The domain of this address is not valid: check the address, as name@example.org."},
+			{"erin@", emaildomain.ErrInvalid, "This address has no valid domain: check it (an address looks like name@example.org)."},
 			{"erin", emaildomain.ErrInvalid, ""},
 			{"erin@[192.0.2.1]", emaildomain.ErrInvalid, ""},
 			{"erin@a_b.example", emaildomain.ErrInvalid, ""},
