@@ -33,6 +33,8 @@ type AdminCmd struct {
 	Reports    AdminReportsCmd    `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
 	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
 	Upstream   AdminUpstreamCmd   `cmd:"" help:"Rules on the names of the upstream indexes (--upstream): allow, deny, local projects, break glasses of the minimum release age."`
+
+	EmailDomains AdminEmailDomainsCmd `cmd:"" name:"email-domains" help:"Rules on the domains of new accounts' email addresses: refuse (disposable, prohibited), allow, import a list."`
 }
 
 // AdminUserCmd groups account commands.
@@ -88,6 +90,8 @@ type UserCreateCmd struct {
 	Username string `required:"" help:"Account name."`
 	Email    string `required:"" help:"Email address."`
 	Admin    bool   `help:"Make the account an administrator."`
+
+	AllowAnyEmail bool `help:"Create the account even if the address's domain is disposable or prohibited (docs/SECURITY.md, Email addresses)."`
 }
 
 // Run implements the command.
@@ -107,6 +111,9 @@ func (c *UserCreateCmd) Run(e *env) error {
 		return err
 	}
 	defer st.Close()
+	if err := checkNewEmail(e, st, c.Email, c.AllowAnyEmail); err != nil {
+		return err
+	}
 	hash, err := auth.NewHasher(1, auth.Params{}).Hash(e.ctx, password)
 	if err != nil {
 		return err

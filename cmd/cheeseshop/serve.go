@@ -71,6 +71,9 @@ type ServeCmd struct {
 	MintedTokenLifetime time.Duration `default:"15m" help:"How long an upload token minted for a trusted publisher works (POST /_/oidc/mint-token), between 1s and 15m (PyPI's 15 minutes, the default): shorter limits what a leaked minted token can do, longer is not allowed."`
 	OIDCAudience        string        `name:"oidc-audience" help:"The audience CI jobs ask their ID tokens for (GET /_/oidc/audience); never pypi, so that tokens for PyPI cannot be replayed here and the reverse. Default: the host of --base-url."`
 
+	// New accounts' email addresses (docs/SECURITY.md, Email addresses).
+	EmailCheckDNS bool `name:"email-check-dns" default:"true" negatable:"" help:"Refuse new addresses (registration, email change) at domains that cannot receive mail: no such domain, a null MX, or neither MX nor address records. A DNS that fails or takes over 2s lets the address through (logged). Off (--no-email-check-dns) on a network without DNS; disposable and prohibited domains are refused either way."`
+
 	// Downloads from S3 (docs/DEPLOYMENT.md).
 	StorageRedirect    bool          `help:"Answer downloads of files with a redirect (302) to a short-lived presigned URL of the S3 storage, which then sends the bytes (itself or through a CDN in front of --storage's public_endpoint), instead of sending them from this server. Needs s3:// --storage. A GET of a whole file counts as a download at the redirect (docs/DOWNLOADS.md)."`
 	StorageRedirectTTL time.Duration `name:"storage-redirect-ttl" default:"5m" help:"How long the presigned URLs of --storage-redirect work, between 10s and 12h; clients may cache the redirect for half of it."`
@@ -292,6 +295,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
 	cfg.ProtectUpstreamTop = c.ProtectUpstreamTop
+	cfg.EmailCheckDNS = c.EmailCheckDNS
 	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)
 	if err := c.upstreamConfig(&cfg); err != nil {
 		return cfg, err

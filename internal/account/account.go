@@ -58,6 +58,12 @@ type Config struct {
 	// PasswordChecksPerIP bounds the password hashes per client address,
 	// right or wrong (zero: DefaultPasswordChecksPerIP).
 	PasswordChecksPerIP ratelimit.Rule
+
+	// CheckEmail decides whether a new address (at registration and
+	// email change) may be used: a *problem.Error of kind Invalid refuses
+	// it with its message (emaildomain.Service.Check). Nil: any address
+	// of a valid form.
+	CheckEmail func(ctx context.Context, email string) error
 }
 
 // Service manages accounts and sessions. It is safe for concurrent use.

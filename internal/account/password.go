@@ -229,11 +229,20 @@ func (s *Service) ChangePassword(ctx context.Context, c *Current, current, passw
 }
 
 // ChangeEmail replaces the signed-in user's address, after its current
-// password. The new address is unverified until the user follows the link
-// emailed to it; the old address is told.
+// password, if Config.CheckEmail accepts it. The new address is unverified
+// until the user follows the link emailed to it; the old address is told.
 func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password string, m audit.Meta) error {
 	u := c.User
 	email = strings.TrimSpace(email)
+	// The domain first: its refusal writes nothing, not even a password
+	// check.
+	if checkEmail(email) == "" && !sameEmail(email, u.Email) {
+		if msg, err := s.emailRefusal(ctx, email); err != nil {
+			return err
+		} else if msg != "" {
+			return invalidFields(map[string]string{FieldEmail: msg})
+		}
+	}
 	if err := s.checkCurrentPassword(ctx, u, password, m); err != nil {
 		return err
 	}

@@ -83,6 +83,21 @@ func checkEmail(email string) string {
 	return ""
 }
 
+// emailRefusal returns why Config.CheckEmail refuses an address ("" when
+// it accepts it), or an error when it could not decide.
+func (s *Service) emailRefusal(ctx context.Context, email string) (string, error) {
+	if s.cfg.CheckEmail == nil {
+		return "", nil
+	}
+	err := s.cfg.CheckEmail(ctx, email)
+	if pe, ok := problem.As(err); ok && pe.Kind == problem.Invalid {
+		return pe.Message, nil
+	} else if err != nil {
+		return "", fmt.Errorf("account: check email: %w", err)
+	}
+	return "", nil
+}
+
 // checkNewPassword returns what is wrong with a chosen password and its
 // confirmation, as form field errors.
 func checkNewPassword(fields map[string]string, password, confirm, username, email string) {
@@ -115,7 +130,10 @@ type Registration struct {
 // registered, a notice to its owner. The person registering is not
 // signed in: it logs in once the account exists (with the link's page).
 // Registrations per IP address are limited by RegisterLimit, reserved
-// before any work and given back when the form is refused.
+// before any work and given back when the form is refused. The address's
+// domain is checked (Config.CheckEmail) here, before the answer and for
+// every address alike, so that a refusal says nothing of whether the
+// address is registered.
 func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) error {
 	reg.Username, reg.Email = strings.TrimSpace(reg.Username), strings.TrimSpace(reg.Email)
 	ipKey := "register:ip:" + ratelimit.ClientKey(m.IP)
@@ -137,6 +155,10 @@ func (s *Service) Register(ctx context.Context, reg Registration, m audit.Meta) 
 		}
 	}
 	if msg := checkEmail(reg.Email); msg != "" {
+		fields[FieldEmail] = msg
+	} else if msg, err := s.emailRefusal(ctx, reg.Email); err != nil {
+		return errors.Join(err, res.Release(ctx))
+	} else if msg != "" {
 		fields[FieldEmail] = msg
 	}
 	checkNewPassword(fields, reg.Password, reg.PasswordConfirm, reg.Username, reg.Email)

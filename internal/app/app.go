@@ -32,6 +32,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/downloads"
+	"cheeseshop/internal/emaildomain"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
@@ -184,6 +185,10 @@ type Config struct {
 	// WebOptions, when set, changes the handler's options last: tests
 	// turn a feature off or count downloads their own way.
 	WebOptions func(*web.Options)
+
+	// EmailCheckDNS refuses new addresses at domains that cannot receive
+	// mail (--email-check-dns; emaildomain.Config.CheckDNS).
+	EmailCheckDNS bool
 }
 
 // Deps are what the App runs on and reports to.
@@ -201,6 +206,10 @@ type Deps struct {
 	// Upstream, when set, is used instead of building one from Config:
 	// tests.
 	Upstream index.Upstream
+
+	// EmailResolver answers the DNS check of new addresses (nil:
+	// net.DefaultResolver; tests give a fake one).
+	EmailResolver emaildomain.Resolver
 }
 
 // App is an assembled server. Its fields are for the command and the
@@ -221,6 +230,8 @@ type App struct {
 	// OIDC verifies the ID tokens of the trusted issuers.
 	OIDC  *oidc.Verifier
 	Stats *stats.Service
+	// EmailDomains decides which domains new addresses may have.
+	EmailDomains *emaildomain.Service
 	// Downloads counts the files served (nil without CountDownloads).
 	Downloads *downloads.Counter
 	// Server is the HTTP handler, HTTP the server to run it with.
@@ -307,7 +318,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 			return nil, err
 		}
 	}
-	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor}, log, d.Now)
+	a.EmailDomains = emaildomain.New(st, emaildomain.Config{CheckDNS: cfg.EmailCheckDNS, Resolver: d.EmailResolver}, log, d.Now)
+	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor,
+		CheckEmail: a.EmailDomains.Check}, log, d.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,14 @@ const (
 	UpstreamQuarantined  = "upstream:quarantine"
 	UpstreamReleased     = "upstream:release"
 	UpstreamHashMismatch = "upstream:file:hash_mismatch"
+
+	// An administrator refuses the email addresses of a domain (as
+	// disposable or prohibited), allows them, removes its rule, or
+	// imports a list of disposable domains.
+	EmailDomainBlocked  = "admin:email_domain:blocked"
+	EmailDomainAllowed  = "admin:email_domain:allowed"
+	EmailDomainRemoved  = "admin:email_domain:removed"
+	EmailDomainImported = "admin:email_domain:imported"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -368,6 +376,15 @@ func Describe(e *store.Event) string {
 		return "Pending trusted publisher added for the new project " + s("project") + ": " + s("publisher")
 	case PendingPublisherRemoved:
 		return "Pending trusted publisher removed (" + s("project") + "): " + s("publisher")
+
+	case EmailDomainBlocked:
+		return withReason("Email domain "+s("domain")+" refused as "+s("kind")+" by "+s("by"), s("reason"))
+	case EmailDomainAllowed:
+		return withReason("Email domain "+s("domain")+" allowed by "+s("by"), s("reason"))
+	case EmailDomainRemoved:
+		return "Rule on the email domain " + s("domain") + " (" + s("kind") + ") removed by " + s("by")
+	case EmailDomainImported:
+		return fmt.Sprintf("%v disposable email domains imported by %s (%v read)", d["added"], s("by"), d["read"])
 	}
 	return e.Tag
 }

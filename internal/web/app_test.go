@@ -26,8 +26,10 @@ func init() {
 			OIDCIssuers: in.OIDCIssuers, NoTrustedPublishing: in.NoTrustedPublishing, StorageRedirect: in.StorageRedirect,
 			ReadAccess: in.ReadAccess, RegistrationClosed: in.RegistrationClosed, Upstreams: in.Upstreams,
 			UpstreamStreamAbove: in.UpstreamStreamAbove}
+		// The DNS check of new addresses: off unless a test gives a resolver.
+		cfg.EmailCheckDNS = in.EmailResolver != nil
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
-			Registry: prometheus.NewRegistry(), Now: in.Now, Upstream: in.Upstream})
+			Registry: prometheus.NewRegistry(), Now: in.Now, Upstream: in.Upstream, EmailResolver: in.EmailResolver})
 		if err != nil {
 			t.Fatal(err)
 		}

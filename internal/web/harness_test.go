@@ -19,6 +19,7 @@ import (
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/emaildomain"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/mandate"
@@ -106,6 +107,10 @@ type serverConfig struct {
 	// UpstreamStreamAbove is the size above which the proxy streams a
 	// first fetch (0: its default).
 	UpstreamStreamAbove int64
+
+	// EmailResolver, when set, turns the DNS check of new addresses on
+	// (--email-check-dns) with this resolver; nil: off.
+	EmailResolver emaildomain.Resolver
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -157,6 +162,9 @@ type TestAppInput struct {
 	Upstream            index.Upstream
 	Upstreams           []string
 	UpstreamStreamAbove int64
+
+	// EmailResolver is serverConfig's.
+	EmailResolver emaildomain.Resolver
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -222,7 +230,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
 		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream,
-		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove})
+		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove,
+		EmailResolver: cfg.EmailResolver})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

@@ -1,0 +1,193 @@
+package emaildomain_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"cheeseshop/internal/audit"
+	"cheeseshop/internal/emaildomain"
+	"cheeseshop/internal/problem"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// TestEmbeddedList: the embedded list is loaded whole, holds the
+// well-known disposable services and none of the big real providers.
+func TestEmbeddedList(t *testing.T) {
+	t.Parallel()
+	s := emaildomain.New(nil, emaildomain.Config{}, quiet, nil)
+	if n := s.Embedded(); n < 4000 {
+		t.Fatalf("embedded list: %d disposable domains, want the whole file (over 4000)", n)
+	}
+	ctx := context.Background()
+	for _, d := range []string{"mailinator.com", "guerrillamail.com", "10minutemail.com", "yopmail.com", "sharklasers.com", "zzz.com"} {
+		if v, err := s.Lookup(ctx, d); err != nil || v.Kind != store.EmailDomainDisposable || v.Operator {
+			t.Errorf("Lookup(%s) = %+v, %v: want disposable", d, v, err)
+		}
+	}
+	for _, d := range []string{"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com",
+		"proton.me", "protonmail.com", "gmx.de", "web.de", "python.org", "example.org"} {
+		if v, err := s.Lookup(ctx, d); err != nil || v.Refused() {
+			t.Errorf("Lookup(%s) = %+v, %v: a real provider is refused", d, v, err)
+		}
+	}
+	// The project's allowlist wins over its blocklist (both name
+	// xmail.com: the files come from different commits).
+	for _, d := range []string{"xmail.com", "fastmail.com", "sub.fastmail.com"} {
+		if v, err := s.Lookup(ctx, d); err != nil || v.Kind != store.EmailDomainAllowed {
+			t.Errorf("Lookup(%s) = %+v, %v: want allowed by the embedded allowlist", d, v, err)
+		}
+	}
+}
+
+// TestEmbeddedEntriesNormalized: every embedded domain is already in the
+// form lookups compare (else it could never match).
+func TestEmbeddedEntriesNormalized(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"data/disposable_email_blocklist.conf", "data/allowlist.conf"} {
+		for i, line := range strings.Split(strings.TrimSuffix(readFile(t, name), "\n"), "\n") {
+			if d, err := emaildomain.Normalize(line); err != nil || d != line {
+				t.Errorf("%s:%d: %q normalises to %q, %v", name, i+1, line, d, err)
+			}
+		}
+	}
+}
+
+// TestNormalize: case, trailing dot, IDN, and what is not a host name.
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"example.org", "example.org"},
+		{"EXAMPLE.Org", "example.org"},
+		{"example.org.", "example.org"},
+		{"Bücher.example", "xn--bcher-kva.example"},
+		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
+		{"XN--BCHER-KVA.EXAMPLE", "xn--bcher-kva.example"},
+		{"例え.テスト", "xn--r8jz45g.xn--zckzah"},
+		{"x.mailinator\u3002com", "x.mailinator.com"}, // an ideographic full stop
+		{"ｍａｉｌｉｎａｔｏｒ.com", "mailinator.com"},          // full-width letters
+		{"org", "org"},
+		{"a-b.c-d.example", "a-b.c-d.example"},
+		{strings.Repeat("a", 63) + ".example", strings.Repeat("a", 63) + ".example"},
+		// Refused:
+		{"", ""}, {".", ""}, {"example.org..", ""}, {".example.org", ""}, {"a..b", ""},
+		{"exa mple.org", ""}, {"a_b.org", ""}, {"-a.org", ""}, {"a-.org", ""},
+		{"[192.0.2.1]", ""}, {"192.0.2.1", ""}, {"example.123", ""},
+		{strings.Repeat("a", 64) + ".example", ""},
+		{strings.Repeat("abcdefghi.", 26) + "org", ""}, // 263 characters
+		{"user@example.org", ""}, {"example.org/x", ""}, {"\x00.org", ""},
+	} {
+		got, err := emaildomain.Normalize(c.in)
+		if c.want == "" {
+			if err == nil || !errors.Is(err, emaildomain.ErrInvalid) {
+				t.Errorf("Normalize(%q) = %q, %v: want ErrInvalid", c.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("Normalize(%q) = %q, %v: want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+// TestCheck: what an address's domain gets, through the embedded list and
+// the operators' rules, on both databases.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		s := emaildomain.New(st, emaildomain.Config{}, quiet, nil)
+		m := audit.Meta{UserAgent: "test"}
+		for _, r := range []struct{ domain, kind, reason string }{
+			{"corp.example", store.EmailDomainProhibited, "use your work address at corp.test"},
+			{"noreason.example", store.EmailDomainProhibited, ""},
+			{"throwaway.example", store.EmailDomainDisposable, ""},
+			{"good.throwaway.example", store.EmailDomainAllowed, ""},
+			{"keep.mailinator.com", store.EmailDomainAllowed, "our partner"},
+			{"yopmail.com", store.EmailDomainAllowed, ""},
+			{"bad.fastmail.com", store.EmailDomainProhibited, "compromised"},
+		} {
+			var err error
+			if r.kind == store.EmailDomainAllowed {
+				_, err = s.Allow(ctx, nil, m, r.domain, r.reason)
+			} else {
+				_, err = s.Block(ctx, nil, m, r.domain, r.kind, r.reason)
+			}
+			storetest.Must(t, err)
+		}
+		const disposable = "disposable; use an address you will keep: we send security notices and account-recovery links there."
+		for _, c := range []struct {
+			address string
+			cause   error  // nil: accepted
+			message string // the refusal's message
+		}{
+			{"alice@gmail.com", nil, ""},
+			{"alice@example.org", nil, ""},
+			{"bob@mailinator.com", emaildomain.ErrDisposable, "Addresses at mailinator.com are " + disposable},
+			{"bob@MailInator.COM", emaildomain.ErrDisposable, "Addresses at mailinator.com are " + disposable},
+			{"bob@mailinator.com.", emaildomain.ErrDisposable, "Addresses at mailinator.com are " + disposable},
+			{"bob@x.mailinator.com", emaildomain.ErrDisposable, "Addresses at x.mailinator.com are " + disposable},
+			{"bob@a.b.c.mailinator.com", emaildomain.ErrDisposable, "Addresses at a.b.c.mailinator.com are " + disposable},
+			{"bob@notmailinator.com", emaildomain.ErrDisposable, ""}, // listed itself
+			{"bob@mailinator.com.example", nil, ""},                  // not a subdomain
+			{"bob@xmailinator.com", nil, ""},
+			// IDN: the punycode of a listed domain, spelt in Unicode.
+			{"bob@ｍａｉｌｉｎａｔｏｒ.com", emaildomain.ErrDisposable, ""},
+			{"bob@xn--9kq967o.com", emaildomain.ErrDisposable, ""},
+			// Operators' rules.
+			{"carol@corp.example", emaildomain.ErrProhibited,
+				"This server does not accept addresses at corp.example (use your work address at corp.test). Use another address."},
+			{"carol@eu.Corp.Example", emaildomain.ErrProhibited, ""},
+			{"carol@noreason.example", emaildomain.ErrProhibited, "This server does not accept addresses at noreason.example. Use another address."},
+			{"dave@throwaway.example", emaildomain.ErrDisposable, "Addresses at throwaway.example are " + disposable},
+			{"dave@x.throwaway.example", emaildomain.ErrDisposable, ""},
+			{"dave@good.throwaway.example", nil, ""},   // allowed: itself
+			{"dave@x.good.throwaway.example", nil, ""}, // and its subdomains
+			{"dave@keep.mailinator.com", nil, ""},      // out of the embedded list
+			{"dave@x.keep.mailinator.com", nil, ""},
+			{"dave@other.mailinator.com", emaildomain.ErrDisposable, ""}, // only itself
+			{"dave@yopmail.com", nil, ""},
+			{"dave@fastmail.com", nil, ""},
+			{"dave@bad.fastmail.com", emaildomain.ErrProhibited, ""}, // over the embedded allowlist
+			// No valid domain.
+			{"erin@", emaildomain.ErrInvalid, "This address has no valid domain: check it (an address looks like name@example.org)."},
+			{"erin", emaildomain.ErrInvalid, ""},
+			{"erin@[192.0.2.1]", emaildomain.ErrInvalid, ""},
+			{"erin@a_b.example", emaildomain.ErrInvalid, ""},
+			{"erin@localhost", emaildomain.ErrInvalid, ""},
+			{"erin@org.", emaildomain.ErrInvalid, ""},
+		} {
+			err := s.Check(ctx, c.address)
+			if c.cause == nil {
+				if err != nil {
+					t.Errorf("Check(%q) = %v, want accepted", c.address, err)
+				}
+				continue
+			}
+			pe, ok := problem.As(err)
+			if !ok || pe.Kind != problem.Invalid || !errors.Is(err, c.cause) {
+				t.Errorf("Check(%q) = %v, want a refusal for %v", c.address, err, c.cause)
+				continue
+			}
+			if c.message != "" && pe.Message != c.message {
+				t.Errorf("Check(%q) says %q, want %q", c.address, pe.Message, c.message)
+			}
+		}
+	})
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
