@@ -95,6 +95,7 @@ func TestDNSCheck(t *testing.T) {
 		"servfail.example.":      {mxErr: servFail},
 		"afail.example.":         {addrErr: servFail},
 		"xn--bcher-kva.example.": {mx: []*net.MX{{Host: "mail.example.", Pref: 5}}},
+		"gmail.com.":             {mx: []*net.MX{{Host: "gmail-smtp-in.l.google.com.", Pref: 5}}},
 	}}
 	var logs bytes.Buffer
 	var logMu sync.Mutex
@@ -146,6 +147,9 @@ func TestDNSCheck(t *testing.T) {
 		}
 	}
 	for _, q := range res.queries {
+		if q == "MX gmail.com." {
+			continue // the canary
+		}
 		if strings.Contains(q, "mailinator") {
 			t.Errorf("a domain the list refuses was asked to the DNS: %s", q)
 		}
@@ -173,7 +177,7 @@ func TestDNSCheckOff(t *testing.T) {
 		t.Fatalf("DNS off: %v, asked %q", err, res.queries)
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		res := &fakeResolver{zones: map[string]fakeZone{}}
+		res := &fakeResolver{zones: map[string]fakeZone{"gmail.com.": {mx: []*net.MX{{Host: "gmail-smtp-in.l.google.com.", Pref: 5}}}}}
 		s := emaildomain.New(st, emaildomain.Config{CheckDNS: true, Resolver: res}, quiet, nil)
 		if _, err := s.Allow(ctx, nil, audit.Meta{}, "intranet.example", "split DNS"); err != nil {
 			t.Fatal(err)
@@ -184,10 +188,47 @@ func TestDNSCheckOff(t *testing.T) {
 		if err := s.Check(ctx, "a@elsewhere.example"); !errors.Is(err, emaildomain.ErrNoMail) {
 			t.Fatalf("not allowed: %v", err)
 		}
-		if strings.Join(res.queries, ",") != "MX elsewhere.example.,IP elsewhere.example." {
+		if strings.Join(res.queries, ",") != "MX elsewhere.example.,IP elsewhere.example.,MX gmail.com." {
 			t.Errorf("DNS queries %q: want only the domain no operator allows", res.queries)
 		}
 	})
+}
+
+// TestDNSCheckLyingResolver: a resolver that says no name exists (this
+// machine's sandbox, a captive network) finds none of the canaries, and
+// the check lets every address through, logged, rather than refuse all;
+// the verdict is kept a minute, then asked again.
+func TestDNSCheckLyingResolver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	res := &fakeResolver{zones: map[string]fakeZone{}}
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	s := emaildomain.New(nil, emaildomain.Config{CheckDNS: true, Resolver: res}, log, func() time.Time { return now })
+	for _, a := range []string{"a@gmail.com", "b@example.net"} {
+		if err := s.Check(ctx, a); err != nil {
+			t.Errorf("Check(%q) with a resolver that finds nothing: %v, want accepted", a, err)
+		}
+	}
+	if n := strings.Count(strings.Join(res.queries, ","), "MX yahoo.com."); n != 1 {
+		t.Errorf("the canaries were asked %d times in a minute, want once: %q", n, res.queries)
+	}
+	logMu.Lock()
+	if !strings.Contains(logs.String(), "DNS check skipped") {
+		t.Errorf("no log of the skipped check:\n%s", logs.String())
+	}
+	logMu.Unlock()
+	// The network comes back: after a minute the canaries are asked again,
+	// and a dead domain is refused.
+	res.mu.Lock()
+	res.zones["gmail.com."] = fakeZone{mx: []*net.MX{{Host: "gmail-smtp-in.l.google.com.", Pref: 5}}}
+	res.mu.Unlock()
+	now = now.Add(2 * time.Minute)
+	if err := s.Check(ctx, "b@example.net"); !errors.Is(err, emaildomain.ErrNoMail) {
+		t.Errorf("with a resolver that finds the canaries: %v, want ErrNoMail", err)
+	}
 }
 
 type lockedWriter struct {

@@ -181,7 +181,17 @@ type Config struct {
 	// DNSTimeout bounds the DNS check of one address (0:
 	// DefaultDNSTimeout).
 	DNSTimeout time.Duration
+	// DNSCanaries are domains known to receive mail (nil:
+	// DefaultDNSCanaries). Before the DNS check refuses a domain, the
+	// resolver must find an MX record of one of them: a resolver that
+	// says every name is missing (a sandbox, a broken network) must not
+	// refuse every address.
+	DNSCanaries []string
 }
+
+// DefaultDNSCanaries are the canaries of the DNS check: large mail
+// providers whose MX records have not changed in years.
+var DefaultDNSCanaries = []string{"gmail.com", "outlook.com", "yahoo.com"}
 
 // Service checks addresses' domains and keeps the operators' rules. It is
 // safe for concurrent use.
@@ -191,6 +201,9 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
+	// canary caches whether the resolver can be trusted to say a domain
+	// is missing (resolverTrusted).
+	canary canaryState
 }
 
 // New returns a Service over the operators' rules of st (nil: none) and
@@ -201,6 +214,9 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) *S
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.DNSCanaries == nil {
+		cfg.DNSCanaries = DefaultDNSCanaries
 	}
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
