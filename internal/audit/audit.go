@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/useragent"
 )
 
 // Meta describes the request behind an action.
@@ -146,6 +147,10 @@ const (
 	UpstreamQuarantined  = "upstream:quarantine"
 	UpstreamReleased     = "upstream:release"
 	UpstreamHashMismatch = "upstream:file:hash_mismatch"
+
+	// SessionRevoked: the user signed out one of its other sessions from
+	// the sessions page (details: that session's ip and user_agent).
+	SessionRevoked = "account:session:revoked"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -225,6 +230,8 @@ func Describe(e *store.Event) string {
 		return "Signed out"
 	case LogoutEverywhere:
 		return "Signed out of every session"
+	case SessionRevoked:
+		return "Signed out another session: " + useragent.Summary(s("user_agent")) + ", from " + useragent.Printable(s("ip"), 64)
 	case AccountCreated:
 		return "Account created"
 	case RegisterEmailTaken:
