@@ -408,11 +408,15 @@ func (s *Service) startSession(ctx context.Context, u *store.User, state, method
 	return cookie, sess, nil
 }
 
+// truncate cuts a client's text (its User-Agent) to at most n bytes of
+// valid UTF-8 without NUL: PostgreSQL refuses both in a text column (an
+// agent with a byte 0xff would fail the write), and a cut may split a
+// character.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		s = s[:n]
 	}
-	return s[:n]
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 }
 
 // sessionTouchInterval is how stale a session's recorded activity may be.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"cheeseshop/internal/store"
@@ -175,11 +176,15 @@ func Record(ctx context.Context, q Adder, at time.Time, m Meta, e store.Event, d
 	return nil
 }
 
+// truncate cuts a client's text (its User-Agent) to at most n bytes of
+// valid UTF-8 without NUL: PostgreSQL refuses both in a text column (an
+// agent with a byte 0xff would fail the write), and a cut may split a
+// character.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		s = s[:n]
 	}
-	return s[:n]
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 }
 
 // Describe turns an event into a sentence for the security history pages.
