@@ -116,3 +116,17 @@ func FuzzSummary(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSummary(b *testing.B) {
+	for _, bc := range []struct{ name, ua string }{
+		{"firefox", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"},
+		{"pip", `pip/24.0 {"ci":null,"cpu":"x86_64","implementation":{"name":"CPython","version":"3.12.3"},"system":{"name":"Linux","release":"6.8.0"}}`},
+		{"hostile-10k", strings.Repeat("a/1 (", 2048)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				Summary(bc.ua)
+			}
+		})
+	}
+}
