@@ -347,3 +347,28 @@ func TestSessionsPageHostileAgent(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionsPageWithoutSecondFactor: while --require-2fa stops a user
+// without a second factor everywhere but its set-up, the sessions page
+// stays open: signing out a session that is not one's own must not wait.
+func TestSessionsPageWithoutSecondFactor(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := newTestServerWith(t, d, serverConfig{Require2FA: true})
+		const pw = "a long enough password"
+		s.userWithPassword("trent", pw)
+		me, other := s.browser(t), s.browser(t)
+		me.login("trent", pw)
+		other.login("trent", pw)
+		resp, body := me.get("/manage/projects/")
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/two-factor/" {
+			t.Fatalf("the 2FA requirement does not apply: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+		}
+		resp, body = me.get(sessionsURL)
+		wantStatus(t, "sessions page", resp, body, http.StatusOK, "this browser")
+		resp, body = me.post(sessionsURL+s.sessionIDOf(other)+"/logout", nil)
+		wantStatus(t, "sign out the other", resp, body, http.StatusSeeOther)
+		if other.signedIn() {
+			t.Fatal("the other session lives on")
+		}
+	})
+}
