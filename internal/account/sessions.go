@@ -116,9 +116,39 @@ func (s *Service) SignOutSession(ctx context.Context, c *Current, id string, m a
 	if err := s.store.DeleteSession(ctx, x.IDHash); err != nil {
 		return false, fmt.Errorf("account: %w", err)
 	}
+	return false, s.revoked(ctx, c, x, m)
+}
+
+// revoked records that the user of c ended its other session x.
+func (s *Service) revoked(ctx context.Context, c *Current, x *store.Session, m audit.Meta) error {
 	details := map[string]any{"ip": x.IP, "user_agent": x.UserAgent}
 	if x.State == store.SessionPending {
 		details["pending"] = true
 	}
-	return false, audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.SessionRevoked}, details)
+	return audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.SessionRevoked}, details)
+}
+
+// maxRevokedEvents bounds the events of one LogoutEverywhere: a user may
+// have many sessions (each sign-in makes one), and one event for each
+// would let whoever knows the password make a sign-out write without
+// bound.
+const maxRevokedEvents = 20
+
+// revokedEvents records the end of each live session of sessions (listed
+// before LogoutEverywhere ended them) but c's, the newest first, at most
+// maxRevokedEvents of them.
+func (s *Service) revokedEvents(ctx context.Context, c *Current, sessions []*store.Session, m audit.Meta) error {
+	now, n := s.now(), 0
+	for _, x := range sessions {
+		if x.IDHash == c.Session.IDHash || !s.live(x, now) {
+			continue
+		}
+		if n++; n > maxRevokedEvents {
+			break
+		}
+		if err := s.revoked(ctx, c, x, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,58 @@ func TestSessionsAndSignOut(t *testing.T) {
 		}
 		if ev, _ := st.UserEvents(ctx, l.User.ID, 1); ev[0].Tag != audit.Logout {
 			t.Fatalf("signing out this session recorded %s", ev[0].Tag)
+		}
+	})
+}
+
+func TestLogoutEverywhereEvents(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st)
+		l := f.register(t, "frank")
+		me, err := f.svc.Session(ctx, l.Cookie)
+		if err != nil || me == nil {
+			t.Fatalf("session: %v %v", me, err)
+		}
+		count := func() (revoked, everywhere int) {
+			ev, err := st.UserEvents(ctx, l.User.ID, 100)
+			storetest.Must(t, err)
+			for _, e := range ev {
+				switch e.Tag {
+				case audit.SessionRevoked:
+					revoked++
+				case audit.LogoutEverywhere:
+					everywhere++
+				}
+			}
+			return revoked, everywhere
+		}
+		add := func(n int) {
+			for i := range n {
+				now := f.clock.Now()
+				storetest.Must(t, st.CreateSession(ctx, &store.Session{IDHash: fmt.Sprintf("other-%d-%d", n, i), UserID: l.User.ID,
+					State: store.SessionActive, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), AuthenticatedAt: now,
+					IP: "198.51.100.9", UserAgent: "curl/8.5.0"}))
+			}
+		}
+		add(2)
+		if n, err := f.svc.LogoutEverywhere(ctx, me, here); err != nil || n != 2 {
+			t.Fatalf("logout everywhere: %d %v", n, err)
+		}
+		if r, e := count(); r != 2 || e != 1 {
+			t.Fatalf("%d revoked and %d everywhere events, want 2 and 1", r, e)
+		}
+		// Many sessions: the events are bounded, the sign-out is not.
+		add(maxRevokedEvents + 5)
+		if n, err := f.svc.LogoutEverywhere(ctx, me, here); err != nil || n != maxRevokedEvents+5 {
+			t.Fatalf("logout everywhere: %d %v", n, err)
+		}
+		if r, e := count(); r != 2+maxRevokedEvents || e != 2 {
+			t.Fatalf("%d revoked and %d everywhere events, want %d and 2", r, e, 2+maxRevokedEvents)
+		}
+		if list, _ := f.svc.Sessions(ctx, me); len(list) != 1 || !list[0].Current {
+			t.Fatalf("sessions left: %+v", list)
 		}
 	})
 }
