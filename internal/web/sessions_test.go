@@ -214,8 +214,8 @@ func TestSessionsPageOrderAndPending(t *testing.T) {
 
 		resp, body = first.get(sessionsURL)
 		wantStatus(t, "sessions page with pending ones", resp, body, http.StatusOK, "waiting for a second factor",
-			"waiting for the emailed device confirmation", "203.0.113.9", "192.0.2.55", "someone knows your password",
-			`href="/manage/account/#password"`)
+			"waiting for the emailed device confirmation", "203.0.113.9", "192.0.2.55", "someone knows your password:",
+			"do not open the emailed link", `href="/manage/account/#password"`)
 		if n := len(sessionIDs(body)); n != 4 {
 			t.Fatalf("%d rows, want 4", n)
 		}
