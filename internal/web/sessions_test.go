@@ -372,3 +372,29 @@ func TestSessionsPageWithoutSecondFactor(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionsPageBounded: the page lists at most maxSessionRows
+// sessions, the current one always, and says how many more there are.
+func TestSessionsPageBounded(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clock := proxiedServer(t, d, serverConfig{})
+		ctx := context.Background()
+		const pw = "a long enough password"
+		u := s.userWithPassword("uma", pw)
+		me := s.browser(t)
+		me.login("uma", pw)
+		// Newer activity than this browser's, every one of them.
+		clock.Add(time.Minute)
+		for i := range maxSessionRows + 3 {
+			now := clock.Now().Add(time.Duration(i) * time.Second)
+			storetest.Must(t, s.st.CreateSession(ctx, &store.Session{IDHash: auth.HashToken("flood" + itoa(int64(i))), UserID: u.ID,
+				State: store.SessionPending, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(5 * time.Minute), AuthenticatedAt: now,
+				IP: "203.0.113.99", UserAgent: "curl/8.5.0"}))
+		}
+		resp, body := me.get(sessionsURL)
+		wantStatus(t, "sessions page", resp, body, http.StatusOK, "this browser", "3 more sessions are not listed")
+		if ids := sessionIDs(body); len(ids) != maxSessionRows+1 || ids[len(ids)-1] != s.sessionIDOf(me) {
+			t.Fatalf("%d rows, the last %s; want %d, the last this browser's", len(ids), ids[len(ids)-1], maxSessionRows+1)
+		}
+	})
+}

@@ -41,9 +41,16 @@ var methodNames = map[string]string{
 	"recovery-code": "password and recovery code",
 }
 
+// maxSessionRows bounds the sessions the page lists (the latest activity
+// first, and always the current one): whoever knows the password can make
+// sessions faster than anyone reads them.
+const maxSessionRows = 100
+
 // sessionsPage is the data of the sessions page.
 type sessionsPage struct {
 	Sessions []sessionRow
+	// Hidden counts the sessions beyond maxSessionRows.
+	Hidden int
 	// Keys are the user's security keys and passkeys (KeysOn: the server
 	// has second factors at all).
 	Keys   []*store.SecurityKey
@@ -66,7 +73,11 @@ func (p *sessionPages) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := sessionsPage{KeysOn: p.tf != nil}
-	for _, x := range sessions {
+	for i, x := range sessions {
+		if i >= maxSessionRows && !x.Current {
+			data.Hidden++
+			continue
+		}
 		data.Sessions = append(data.Sessions, sessionRow{SessionView: x, Method: methodNames[x.AuthMethod],
 			ConfirmingDevice: x.Pending && x.Awaiting == store.AwaitingDevice})
 	}
