@@ -414,11 +414,15 @@ func (s *Service) startSession(ctx context.Context, u *store.User, state, method
 	return cookie, sess, nil
 }
 
+// truncate cuts a client's text (its User-Agent) to at most n bytes of
+// valid UTF-8 without NUL: PostgreSQL refuses both in a text column (an
+// agent with a byte 0xff would fail the write), and a cut may split a
+// character.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		s = s[:n]
 	}
-	return s[:n]
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 }
 
 // sessionTouchInterval is how stale a session's recorded activity may be.
@@ -485,14 +489,23 @@ func (s *Service) UserByUsername(ctx context.Context, username string) (*store.U
 	return s.store.UserByUsername(ctx, username)
 }
 
-// LogoutEverywhere ends every other session of the user.
+// LogoutEverywhere ends every other session of the user, and records it:
+// one event with their number, then one for each live session it ended
+// (revokedEvents).
 func (s *Service) LogoutEverywhere(ctx context.Context, c *Current, m audit.Meta) (int64, error) {
+	before, err := s.store.UserSessions(ctx, c.User.ID)
+	if err != nil {
+		return 0, fmt.Errorf("account: %w", err)
+	}
 	n, err := s.store.DeleteUserSessions(ctx, c.User.ID, c.Session.IDHash)
 	if err != nil {
 		return 0, fmt.Errorf("account: %w", err)
 	}
-	return n, audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, Tag: audit.LogoutEverywhere},
-		map[string]any{"sessions": n})
+	if err := audit.Record(ctx, s.store, s.now(), m, store.Event{UserID: c.User.ID, Tag: audit.LogoutEverywhere},
+		map[string]any{"sessions": n}); err != nil {
+		return n, err
+	}
+	return n, s.revokedEvents(ctx, c, before, m)
 }
 
 // CSRFToken returns the form token of a session (or, for a visitor who is

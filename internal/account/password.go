@@ -288,22 +288,6 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password s
 	return nil
 }
 
-// Sessions lists the signed-in sessions of the user, newest first.
-func (s *Service) Sessions(ctx context.Context, c *Current) ([]*store.Session, error) {
-	all, err := s.store.UserSessions(ctx, c.User.ID)
-	if err != nil {
-		return nil, fmt.Errorf("account: %w", err)
-	}
-	now := s.now()
-	var out []*store.Session
-	for _, x := range all {
-		if x.State == store.SessionActive && now.Before(x.ExpiresAt) && now.Sub(x.LastSeenAt) < s.cfg.IdleTimeout {
-			out = append(out, x)
-		}
-	}
-	return out, nil
-}
-
 // History returns the latest security events of the user, newest first.
 func (s *Service) History(ctx context.Context, c *Current, limit int) ([]*store.Event, error) {
 	ev, err := s.store.UserEvents(ctx, c.User.ID, limit)

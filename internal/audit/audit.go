@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/useragent"
 )
 
 // Meta describes the request behind an action.
@@ -154,6 +156,10 @@ const (
 	EmailDomainAllowed  = "admin:email_domain:allowed"
 	EmailDomainRemoved  = "admin:email_domain:removed"
 	EmailDomainImported = "admin:email_domain:imported"
+
+	// SessionRevoked: the user signed out one of its other sessions from
+	// the sessions page (details: that session's ip and user_agent).
+	SessionRevoked = "account:session:revoked"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -178,11 +184,15 @@ func Record(ctx context.Context, q Adder, at time.Time, m Meta, e store.Event, d
 	return nil
 }
 
+// truncate cuts a client's text (its User-Agent) to at most n bytes of
+// valid UTF-8 without NUL: PostgreSQL refuses both in a text column (an
+// agent with a byte 0xff would fail the write), and a cut may split a
+// character.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		s = s[:n]
 	}
-	return s[:n]
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 }
 
 // Describe turns an event into a sentence for the security history pages.
@@ -233,6 +243,8 @@ func Describe(e *store.Event) string {
 		return "Signed out"
 	case LogoutEverywhere:
 		return "Signed out of every session"
+	case SessionRevoked:
+		return "Signed out another session: " + useragent.Summary(s("user_agent")) + ", from " + useragent.Printable(s("ip"), 64)
 	case AccountCreated:
 		return "Account created"
 	case RegisterEmailTaken:

@@ -536,12 +536,15 @@ func TestAccountSessionsAndHistory(t *testing.T) {
 			t.Fatalf("login: %d\n%s", resp.StatusCode, body)
 		}
 		resp, body := b1.get("/manage/account/")
-		wantStatus(t, "account page", resp, body, http.StatusOK, "this session", "Go-http-client", "&lt;script&gt;", "/manage/account/tokens/", "/manage/account/security-history/")
-		if strings.Count(body, "<tr><td>") != 2 || strings.Count(body, "this session") != 1 {
+		wantStatus(t, "account page", resp, body, http.StatusOK, "You have 2 sessions", "/manage/account/sessions/",
+			"/manage/account/tokens/", "/manage/account/security-history/")
+		resp, body = b1.get("/manage/account/sessions/")
+		wantStatus(t, "sessions page", resp, body, http.StatusOK, "this browser", "Go HTTP client", "Go-http-client", "&lt;script&gt;")
+		if strings.Count(body, "<tr data-session=") != 2 || strings.Count(body, "this browser") != 1 {
 			t.Fatalf("want 2 sessions, one of them this one:\n%s", body)
 		}
 		if strings.Contains(body, script) {
-			t.Fatal("raw <script> on the account page")
+			t.Fatal("raw <script> on the sessions page")
 		}
 		// A failed sign-in from a third browser, also with a hostile UA.
 		b3 := s.browser(t)
@@ -567,8 +570,11 @@ func TestAccountSessionsAndHistory(t *testing.T) {
 		if b2.signedIn() {
 			t.Fatal("the other session survived")
 		}
-		_, body = b1.get("/manage/account/")
-		if !strings.Contains(body, "Signed out of 1 other session") || strings.Count(body, "<tr><td>") != 1 {
+		if loc := resp.Header.Get("Location"); loc != "/manage/account/sessions/" {
+			t.Fatalf("signing out the others led to %q", loc)
+		}
+		_, body = b1.get("/manage/account/sessions/")
+		if !strings.Contains(body, "Signed out of 1 other session") || strings.Count(body, "<tr data-session=") != 1 {
 			t.Fatalf("after logging out the others:\n%s", body)
 		}
 		if anon := s.browser(t); anon.signedIn() {

@@ -137,6 +137,7 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /manage/account/password/{$}", exempt: exemptAccount},
 		{pattern: "POST /manage/account/resend-verification/{$}", exempt: exemptAccount},
 		{pattern: "POST /manage/account/sessions/logout-all/{$}", exempt: exemptAccount},
+		{pattern: "POST /manage/account/sessions/{id}/logout", exempt: exemptAccount},
 
 		{pattern: "POST " + proj + "/invitation/accept", who: "invitee", setup: invite, do: form("/manage/project/{p}/invitation/accept", nil), ok: http.StatusSeeOther},
 		{pattern: "POST " + proj + "/invitation/decline", exempt: exemptGivesUp},

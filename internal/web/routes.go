@@ -119,6 +119,11 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("POST /manage/account/resend-verification/{$}", s.ui(acct.resendVerificationPost))
 	mux.Handle("POST /manage/account/sessions/logout-all/{$}", s.ui(acct.logoutAllPost))
 	mux.Handle("GET /manage/account/security-history/{$}", s.ui(acct.securityHistoryPage))
+	// The sessions page (ui_account_sessions.go): where the user is
+	// signed in, sign out one session; its keys' and tokens' last use.
+	sess := &sessionPages{s: s, acct: s.acct, tf: s.tf, idx: s.idx}
+	mux.Handle("GET /manage/account/sessions/{$}", s.ui(sess.page))
+	mux.Handle("POST /manage/account/sessions/{id}/logout", s.ui(sess.signOut))
 	if s.opts.Promo != nil {
 		mux.Handle("GET /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayPage))
 		mux.Handle("POST /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayClaim))

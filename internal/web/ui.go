@@ -20,6 +20,7 @@ import (
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/useragent"
 )
 
 //go:embed templates
@@ -53,6 +54,10 @@ var funcs = template.FuncMap{
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"describe": func(e *store.Event) string { return audit.Describe(e) },
 	"bytes":    byteSize,
+	// A client's own words (a User-Agent, an address), bounded and
+	// printable; device summarises a User-Agent.
+	"printable": useragent.Printable,
+	"device":    useragent.Summary,
 }
 
 func loadTemplates() (templates, error) {

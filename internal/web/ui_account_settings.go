@@ -12,15 +12,11 @@ import (
 // historyLimit is how many events the security history shows.
 const historyLimit = 100
 
-type sessionRow struct {
-	*store.Session
-	Current bool
-}
-
 // manageAccount is the data of the account settings page.
 type manageAccount struct {
-	User     *store.User
-	Sessions []sessionRow
+	User *store.User
+	// Sessions counts the live sessions (the sessions page lists them).
+	Sessions int
 	// What the change forms show again after a refusal.
 	NewEmail string
 	Email    formErrors
@@ -41,10 +37,7 @@ func (a *accountPages) renderManageAccount(w http.ResponseWriter, r *http.Reques
 		a.s.fail(w, r, err)
 		return
 	}
-	data.User = c.User
-	for _, x := range sessions {
-		data.Sessions = append(data.Sessions, sessionRow{Session: x, Current: x.IDHash == c.Session.IDHash})
-	}
+	data.User, data.Sessions = c.User, len(sessions)
 	a.s.render(w, r, status, "account_manage", "Account settings", data)
 }
 
@@ -101,7 +94,7 @@ func (a *accountPages) logoutAllPost(w http.ResponseWriter, r *http.Request) {
 		msg = "Signed out of 1 other session."
 	}
 	a.s.addFlash(w, r, "ok", msg)
-	redirect(w, r, "/manage/account/")
+	redirect(w, r, sessionsURL)
 }
 
 type historyPage struct {

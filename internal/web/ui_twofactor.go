@@ -146,7 +146,9 @@ func needsNoSecondFactor(path string) bool {
 	for _, p := range []string{"/manage/account/two-factor/", "/manage/account/totp/", "/manage/account/webauthn/",
 		"/manage/account/recovery-codes/", "/manage/account/reauth/", "/account/", "/help/",
 		// A free security key is how many will set up their second factor.
-		"/manage/account/security-keys-giveaway/"} {
+		"/manage/account/security-keys-giveaway/",
+		// Signing out a session an attacker holds must never wait.
+		"/manage/account/sessions/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
