@@ -465,9 +465,18 @@ func TestUpstreamStreamedFirstFetch(t *testing.T) {
 		}
 
 		// The listed digest of 2.0 is not its bytes': the answer is cut.
+		// When the server finds the mismatch before its headers left (the
+		// upstream sends the whole file at once, and a loaded machine may
+		// read it all before the first flush), the connection is closed
+		// with nothing sent, or the answer is a 502: both keep every byte
+		// from the client.
 		resp, err = ts.client.Get(ts.URL + "/files/" + sha[:63] + "0/bigproj-2.0.tar.gz")
 		if err != nil {
-			t.Fatal(err)
+			return
+		}
+		if resp.StatusCode == http.StatusBadGateway {
+			resp.Body.Close()
+			return
 		}
 		got, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
