@@ -196,6 +196,9 @@ var emails = []struct {
 	{"passkey-added", Data{"Username": "alice", "Label": "Phone"},
 		"Two-factor method added: passkey", "Hello alice,\n\n" +
 			"A passkey named \"Phone\" was added to your account. It signs you in by itself, without your password.\n" + notYou},
+	{"passkey-removed", Data{"Username": "alice", "Label": "Phone"},
+		"Two-factor method removed: passkey", "Hello alice,\n\n" +
+			"The passkey named \"Phone\" was removed from your account.\n" + notYou},
 	{"passkey-upgraded", Data{"Username": "alice", "Label": "Yubi"},
 		"Security key made a passkey", "Hello alice,\n\n" +
 			"Your security key named \"Yubi\" was replaced by a passkey of the same name, which signs you in by itself, without your password.\n" + notYou},

@@ -153,6 +153,12 @@ func TestPasskeyRegistration(t *testing.T) {
 				if has, _ := f.tf.HasTwoFactor(ctx, h.c.User.ID); !has {
 					t.Fatal("a passkey is not two-factor authentication")
 				}
+				// Removed as a security key is, said as a passkey.
+				storetest.Must(t, f.tf.RemoveKey(ctx, h.c, key.ID, meta1))
+				evs, _ = st.UserEvents(ctx, h.c.User.ID, 1)
+				if evs[0].Tag != audit.TwoFactorRemoved || audit.Describe(evs[0]) != "Two-factor method removed: passkey \u201cPhone\u201d" {
+					t.Fatalf("removal event: %s %s", evs[0].Tag, audit.Describe(evs[0]))
+				}
 			})
 		}
 

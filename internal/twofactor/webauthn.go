@@ -497,6 +497,10 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 	if err != nil {
 		return err
 	}
+	method, notice := "webauthn", "key-removed"
+	if key.Discoverable {
+		method, notice = "passkey", "passkey-removed"
+	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := s.removable(ctx, tx, c.User); err != nil {
@@ -508,14 +512,14 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
-			map[string]any{"method": "webauthn", "label": key.Label})
+			map[string]any{"method": method, "label": key.Label})
 	})
 	if problem.KindOf(err) != 0 {
 		return err
 	} else if err != nil {
 		return fmt.Errorf("twofactor: remove security key: %w", err)
 	}
-	s.notify(ctx, c.User, "key-removed", mail.Data{"Label": key.Label})
+	s.notify(ctx, c.User, notice, mail.Data{"Label": key.Label})
 	return nil
 }
 
