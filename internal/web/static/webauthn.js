@@ -62,13 +62,17 @@
     });
   }
 
-  // browserMessage explains a refusal of navigator.credentials.
-  function browserMessage(err) {
+  // browserMessage explains a refusal of navigator.credentials (kind is
+  // the button's data-webauthn).
+  function browserMessage(err, kind) {
     switch (err && err.name) {
       case "NotAllowedError":
         return "The security key did not answer, or the request was cancelled. Try again.";
       case "InvalidStateError":
-        return "This security key (or passkey) is already registered on your account.";
+        if (kind === "register-passkey") {
+          return "This authenticator already holds one of your security keys. To make that key a passkey, use \u201cMake it a passkey\u201d beside it.";
+        }
+        return "This security key is already registered on your account.";
       case "SecurityError":
         return "Your browser refused to use security keys on this address. Open the site at its configured address (HTTPS).";
       case "NotSupportedError":
@@ -118,7 +122,7 @@
       })
       .catch(function (err) {
         button.disabled = false;
-        show(button, err && err.server ? err.message : browserMessage(err), true);
+        show(button, err && err.server ? err.message : browserMessage(err, kind), true);
       });
   }
 
