@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -304,4 +305,38 @@ func TestPasskeyOptionsRateLimit(t *testing.T) {
 			t.Fatalf("answers of %d concurrent options calls: %v, want %d 200s and 429s with Retry-After", n, codes, twofactor.PasskeyOptionsPerIP.Max)
 		}
 	})
+}
+
+// TestPasskeyCookieHTTPS: over https the ceremony's cookie is Secure and
+// __Host- prefixed, as the other cookies.
+func TestPasskeyCookieHTTPS(t *testing.T) {
+	s, _ := clockServer(t, store.SQLite, serverConfig{BaseHost: "localhost", HTTPS: true})
+	// The jar would not send Secure cookies over the test's plain http:
+	// the browser's cookies are sent by hand.
+	resp, err := s.client.Get(s.URL + "/account/login/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	anon := setCookieOf(resp, "__Host-"+cookieAnon)
+	m := dataCSRF.FindStringSubmatch(string(body))
+	if anon == "" || m == nil {
+		t.Fatalf("login page: cookie %q, token %v", anon, m)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/account/login/passkey/options", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", m[1])
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Cookie", strings.SplitN(anon, ";", 2)[0])
+	resp, err = s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ck := setCookieOf(resp, "__Host-"+cookiePasskey)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") ||
+		!strings.Contains(ck, "SameSite=Lax") || !strings.Contains(ck, "Path=/") {
+		t.Fatalf("options over https: %d, cookie %q", resp.StatusCode, ck)
+	}
 }
