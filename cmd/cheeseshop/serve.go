@@ -41,6 +41,7 @@ type ServeCmd struct {
 	MailFrom        string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
 	SecretKey       string        `env:"CHEESESHOP_SECRET_KEY" help:"Server secret key (at least 32 characters) that seals TOTP secrets; every server of a deployment needs the same one. Default: generated once into <data>/secret.key."`
 	Require2FA      bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
+	Passkeys        bool          `default:"true" negatable:"" help:"Let users register passkeys (discoverable security keys that verify the user with a PIN or a biometric) and sign in with them alone, without a username or password. Off (--no-passkeys), the passkeys already registered still work as security keys after a password."`
 	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
 	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
 	LookalikePolicy string        `default:"hold" enum:"hold,flag,off" help:"What happens to a project created under a look-alike of a protected name (a popular project's, docs/SUPPLY-CHAIN.md): hold (created but not published until an administrator approves it at /admin/lookalikes/), flag (published; the administrators are told) or off. With hold and flag, an event and an email to every administrator."`
@@ -294,6 +295,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
 		ReleaseUploadWindow: c.ReleaseUploadWindow}
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
+	cfg.NoPasskeys = !c.Passkeys
 	cfg.ProtectUpstreamTop = c.ProtectUpstreamTop
 	cfg.EmailCheckDNS = c.EmailCheckDNS
 	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)

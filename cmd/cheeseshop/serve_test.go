@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -234,6 +235,33 @@ func TestServeTrustedPublishing(t *testing.T) {
 		if _, err := c.appConfig("http://localhost:8080", []byte(strings.Repeat("k", 32)), web.DefaultLimits(), false); err == nil ||
 			!strings.Contains(err.Error(), "--oidc-issuer") {
 			t.Errorf("--oidc-issuer %q: %v", bad, err)
+		}
+	}
+}
+
+// TestServePasskeys: passkeys are on by default; --no-passkeys (or
+// CHEESESHOP_PASSKEYS=false) turns them off in app.Config.
+func TestServePasskeys(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		off  bool
+	}{{nil, "", false}, {[]string{"--no-passkeys"}, "", true}, {[]string{"--passkeys"}, "", false}, {nil, "false", true}} {
+		t.Setenv("CHEESESHOP_PASSKEYS", tc.env) // restored after the test
+		if tc.env == "" {
+			os.Unsetenv("CHEESESHOP_PASSKEYS")
+		}
+		var cli CLI
+		parser, err := kong.New(&cli, kong.Name("cheeseshop"), kong.DefaultEnvars("CHEESESHOP"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parser.Parse(append([]string{"serve"}, tc.args...)); err != nil {
+			t.Fatalf("%v %q: %v", tc.args, tc.env, err)
+		}
+		cfg, err := cli.Serve.appConfig("http://localhost:8080", []byte(strings.Repeat("k", 32)), web.DefaultLimits(), false)
+		if err != nil || cfg.NoPasskeys != tc.off {
+			t.Errorf("%v %q: NoPasskeys %v, %v; want %v", tc.args, tc.env, cfg.NoPasskeys, err, tc.off)
 		}
 	}
 }

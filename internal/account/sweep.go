@@ -24,6 +24,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err := s.limiter.Prune(ctx, rateLimitMemory); err != nil {
 		return fmt.Errorf("account: sweep: %w", err)
 	}
+	// Passkey sign-ins begun and never answered.
+	if _, err := s.store.DeleteExpiredPasskeyChallenges(ctx, now); err != nil {
+		return fmt.Errorf("account: sweep: %w", err)
+	}
 	if n > 0 {
 		s.log.InfoContext(ctx, "expired sessions removed", "sessions", n)
 	}

@@ -182,6 +182,10 @@ type Config struct {
 	// NoTrustedPublishing turns the token exchange off: /_/oidc/*
 	// answers PyPI's not-enabled refusal.
 	NoTrustedPublishing bool
+	// NoPasskeys turns passkeys off (--no-passkeys): no passkey sign-in,
+	// registration or upgrade; the passkeys registered still work as
+	// security keys after a password.
+	NoPasskeys bool
 	// WebOptions, when set, changes the handler's options last: tests
 	// turn a feature off or count downloads their own way.
 	WebOptions func(*web.Options)
@@ -291,7 +295,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		return nil, err
 	}
 	a.TwoFactor, err = twofactor.New(st, cfg.SecretKey,
-		twofactor.Config{BaseURL: cfg.BaseURL, RequireAll: cfg.Require2FA, Mailer: d.Mailer, Bound: a.Mandate.Bound}, log, d.Now)
+		twofactor.Config{BaseURL: cfg.BaseURL, RequireAll: cfg.Require2FA, Mailer: d.Mailer, Bound: a.Mandate.Bound,
+			Passkeys: !cfg.NoPasskeys}, log, d.Now)
 	if err != nil {
 		return nil, err
 	}

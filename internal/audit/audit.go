@@ -47,6 +47,10 @@ const (
 	RecoveryCodeUsed       = "account:recovery_codes:used"
 	Reauthenticated        = "account:reauthenticated"
 
+	// SecurityKeyUpgraded: a security key was replaced by a passkey
+	// (a discoverable, user-verified credential) under the same label.
+	SecurityKeyUpgraded = "account:two_factor:key_upgraded"
+
 	RecoveryRequested = "account:recovery:requested"
 	RecoveryConfirmed = "account:recovery:confirmed"
 	RecoveryCancelled = "account:recovery:cancelled"
@@ -205,7 +209,9 @@ func Describe(e *store.Event) string {
 	}
 	switch e.Tag {
 	case LoginSuccess:
-		if m := s("two_factor_method"); m != "" {
+		if m := s("two_factor_method"); m == "passkey" {
+			return "Signed in with " + methodName(m, s("label"))
+		} else if m != "" {
 			return "Signed in with a password and " + methodName(m, s("label"))
 		}
 		return "Signed in"
@@ -215,6 +221,8 @@ func Describe(e *store.Event) string {
 		return "Two-factor method removed: " + methodName(s("method"), s("label"))
 	case SecurityKeyRenamed:
 		return "Security key renamed from " + s("old") + " to " + s("label")
+	case SecurityKeyUpgraded:
+		return "Security key made a passkey: " + methodName(s("method"), s("label"))
 	case SecurityKeyCloned:
 		return "Security key refused: its signature counter went backwards (" + s("label") + "), a sign that it was cloned"
 	case TwoFactorFailure:
@@ -419,6 +427,11 @@ func methodName(method, label string) string {
 			return "security key \u201c" + label + "\u201d"
 		}
 		return "security key"
+	case "passkey":
+		if label != "" {
+			return "passkey \u201c" + label + "\u201d"
+		}
+		return "passkey"
 	case "recovery-code":
 		return "recovery code"
 	case "password":

@@ -193,6 +193,15 @@ var emails = []struct {
 	{"key-added", Data{"Username": "alice", "Label": `Yubi "5"`},
 		"Two-factor method added: security key", "Hello alice,\n\n" +
 			fmt.Sprintf("A security key named %q was added to your account as a second factor.\n", `Yubi "5"`) + notYou},
+	{"passkey-added", Data{"Username": "alice", "Label": "Phone"},
+		"Two-factor method added: passkey", "Hello alice,\n\n" +
+			"A passkey named \"Phone\" was added to your account. It signs you in by itself, without your password.\n" + notYou},
+	{"passkey-removed", Data{"Username": "alice", "Label": "Phone"},
+		"Two-factor method removed: passkey", "Hello alice,\n\n" +
+			"The passkey named \"Phone\" was removed from your account.\n" + notYou},
+	{"passkey-upgraded", Data{"Username": "alice", "Label": "Yubi"},
+		"Security key made a passkey", "Hello alice,\n\n" +
+			"Your security key named \"Yubi\" was replaced by a passkey of the same name, which signs you in by itself, without your password.\n" + notYou},
 	{"key-copied", Data{"Username": "alice", "Label": "Yubi", "IP": "192.0.2.1", "Got": uint32(3), "Stored": int64(7)},
 		"Security key refused: it may have been copied", "Hello alice,\n\n" +
 			fmt.Sprintf("Your security key %q was used to sign in to your account %q from %s, but its signature counter went "+

@@ -39,7 +39,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	hasher := auth.NewHasher(1, auth.MinParams)
 	outbox := t.TempDir()
 	tf, err := New(st, []byte(strings.Repeat("test secret key ", 4)),
-		Config{BaseURL: "http://index.test", Mailer: &mail.Outbox{Dir: outbox, From: "index@example.org"}}, log, clk.Now)
+		Config{BaseURL: "http://index.test", Mailer: &mail.Outbox{Dir: outbox, From: "index@example.org"}, Passkeys: true}, log, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

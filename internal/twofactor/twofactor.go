@@ -48,6 +48,10 @@ type Config struct {
 	RequireAll bool
 	// Mailer sends the notices of every change.
 	Mailer mail.Mailer
+	// Passkeys lets users register passkeys and sign in with them alone
+	// (--passkeys). Off, the passkeys registered still work as security
+	// keys after a password.
+	Passkeys bool
 	// Bound, when set, returns the projects whose mandate binds the user
 	// (critical or opted in): such a user cannot remove its last second
 	// factor. q is the transaction of the removal.

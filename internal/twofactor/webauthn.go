@@ -173,11 +173,8 @@ func (s *Service) CheckKeyLabel(ctx context.Context, userID int64, label string,
 // data, bound to the web session, for 5 minutes. It needs a recent
 // re-authentication, as every change of second factors.
 func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) ([]byte, error) {
-	if err := s.requireRecentAuth(c); err != nil {
+	if err := s.canAddKey(c, "a security key"); err != nil {
 		return nil, err
-	}
-	if !c.User.RecoveryCodesConfirmed {
-		return nil, problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
 	}
 	return s.begin(ctx, c, purposeKeyRegister, func(wa *webauthn.WebAuthn, ku *keyUser) (any, *webauthn.SessionData, error) {
 		creation, sd, err := wa.BeginRegistration(ku,
@@ -189,6 +186,19 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c *account.Current) 
 		}
 		return creation.Response, sd, nil
 	})
+}
+
+// canAddKey refuses to add a key (what: "a security key", "a passkey")
+// to c's user without a recent re-authentication or before its recovery
+// codes are confirmed: they are its way back in if it loses its keys.
+func (s *Service) canAddKey(c *account.Current, what string) error {
+	if err := s.requireRecentAuth(c); err != nil {
+		return err
+	}
+	if !c.User.RecoveryCodesConfirmed {
+		return problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you add %s.", what)
+	}
+	return nil
 }
 
 // begin starts a ceremony of purpose with the user's keys: start asks the
@@ -219,21 +229,61 @@ func (s *Service) begin(ctx context.Context, c *account.Current, purpose string,
 // of BeginKeyRegistration (response is the credential's toJSON()), named
 // label, after a recent re-authentication.
 func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current, label string, response []byte, m audit.Meta) (*store.SecurityKey, error) {
-	if err := s.requireRecentAuth(c); err != nil {
+	return s.registerKey(ctx, c, label, response, m, false)
+}
+
+// registerKey adds the key that answered the registration options of
+// c's session (a passkey's, when passkey), named label: the checks, the
+// event and the email of every new key.
+func (s *Service) registerKey(ctx context.Context, c *account.Current, label string, response []byte, m audit.Meta, passkey bool) (*store.SecurityKey, error) {
+	purpose, what, method, notice := purposeKeyRegister, "a security key", "webauthn", "key-added"
+	var check func(*protocol.ParsedCredentialCreationData) error
+	if passkey {
+		purpose, what, method, notice, check = purposePasskeyRegister, "a passkey", "passkey", "passkey-added", checkPasskey
+	}
+	if err := s.canAddKey(c, what); err != nil {
 		return nil, err
 	}
 	label = strings.TrimSpace(label)
 	if err := s.CheckKeyLabel(ctx, c.User.ID, label, 0); err != nil {
 		return nil, err
 	}
-	if !c.User.RecoveryCodesConfirmed {
-		return nil, problem.Errorf(problem.Forbidden, "Generate your recovery codes and confirm that you saved them before you add a security key.")
+	key, err := s.newKey(ctx, c, purpose, label, response, check)
+	if err != nil {
+		return nil, err
 	}
+	key.Discoverable = passkey
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.AddSecurityKey(ctx, key); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, key.CreatedAt, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorAdded},
+			map[string]any{"method": method, "label": label})
+	})
+	if store.IsUniqueViolation(err) {
+		if _, e := s.store.SecurityKeyByCredentialID(ctx, key.CredentialID); e == nil {
+			return nil, problem.Errorf(problem.Invalid, "This %s is already registered.", strings.TrimPrefix(what, "a "))
+		}
+		return nil, problem.Errorf(problem.Invalid, "You already have a security key named %q. Choose another name.", label)
+	} else if err != nil {
+		return nil, fmt.Errorf("twofactor: add security key: %w", err)
+	}
+	s.notify(ctx, c.User, notice, mail.Data{"Label": label})
+	return key, nil
+}
+
+// newKey checks the answer (response, the credential's toJSON()) to the
+// registration ceremony of purpose begun for c's session, and returns the
+// key it makes, labelled label, not yet stored. check, when set, looks at
+// the parsed answer before the library does (a passkey's flags), to
+// refuse it with a clear message.
+func (s *Service) newKey(ctx context.Context, c *account.Current, purpose, label string, response []byte,
+	check func(*protocol.ParsedCredentialCreationData) error) (*store.SecurityKey, error) {
 	wa, err := s.relyingParty()
 	if err != nil {
 		return nil, err
 	}
-	sd, err := s.takeSession(ctx, c, purposeKeyRegister)
+	sd, err := s.takeSession(ctx, c, purpose)
 	if errors.Is(err, errNoChallenge) {
 		return nil, problem.Errorf(problem.Invalid, "This registration expired or was already used. Start again.")
 	} else if err != nil {
@@ -247,6 +297,11 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	if err != nil {
 		return nil, problem.Errorf(problem.Invalid, "The security key's answer could not be read (%s). Try again.", protocolDetail(err))
 	}
+	if check != nil {
+		if err := check(parsed); err != nil {
+			return nil, err
+		}
+	}
 	cred, err := wa.CreateCredential(ku, *sd, parsed)
 	if err != nil {
 		return nil, problem.Errorf(problem.Invalid, "The security key's answer was refused (%s). Try again.", protocolDetail(err))
@@ -255,27 +310,9 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *account.Current,
 	if err != nil {
 		return nil, fmt.Errorf("twofactor: credential: %w", err)
 	}
-	now := s.now()
-	key := &store.SecurityKey{UserID: c.User.ID, Label: label, CredentialID: b64(cred.ID), PublicKey: b64(cred.PublicKey),
-		Credential: string(blob), SignCount: int64(cred.Authenticator.SignCount), CreatedAt: now,
-		UserVerified: cred.Flags.UserVerified, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.AddSecurityKey(ctx, key); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorAdded},
-			map[string]any{"method": "webauthn", "label": label})
-	})
-	if store.IsUniqueViolation(err) {
-		if _, e := s.store.SecurityKeyByCredentialID(ctx, key.CredentialID); e == nil {
-			return nil, problem.Errorf(problem.Invalid, "This security key is already registered.")
-		}
-		return nil, problem.Errorf(problem.Invalid, "You already have a security key named %q. Choose another name.", label)
-	} else if err != nil {
-		return nil, fmt.Errorf("twofactor: add security key: %w", err)
-	}
-	s.notify(ctx, c.User, "key-added", mail.Data{"Label": label})
-	return key, nil
+	return &store.SecurityKey{UserID: c.User.ID, Label: label, CredentialID: b64(cred.ID), PublicKey: b64(cred.PublicKey),
+		Credential: string(blob), SignCount: int64(cred.Authenticator.SignCount), CreatedAt: s.now(),
+		UserVerified: cred.Flags.UserVerified, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState}, nil
 }
 
 // checkKeyPurpose checks that a sign-in ceremony fits its session.
@@ -366,32 +403,44 @@ func (s *Service) FinishKeyLogin(ctx context.Context, c *account.Current, purpos
 		return nil, s.failed(ctx, u, m, "webauthn", key.Label, "refused: "+protocolDetail(err),
 			problem.Errorf(problem.Unauthenticated, "The security key's answer was refused. Try again with a key registered on your account."))
 	}
-	// The signature counter: when the key keeps one (the stored or the new
-	// count is not zero), it must have increased since its last use;
-	// otherwise a copy of the key may be in use.
-	got := int64(parsed.Response.AuthenticatorData.Counter)
-	if (key.SignCount != 0 || got != 0) && got <= key.SignCount {
-		return nil, s.cloned(ctx, u, m, key, got)
+	if err := s.useKey(ctx, u, m, key, parsed, cred); err != nil {
+		return nil, err
 	}
-	cred.Authenticator.CloneWarning = false
-	blob, err := json.Marshal(cred)
-	if err != nil {
-		return nil, fmt.Errorf("twofactor: credential: %w", err)
-	}
-	now := s.now()
-	ok, err := s.store.UseSecurityKey(ctx, key.ID, string(blob), key.SignCount, got, cred.Flags.BackupState, now)
-	if err != nil {
-		return nil, fmt.Errorf("twofactor: %w", err)
-	}
-	if !ok {
-		// Another sign-in with the same key moved the counter meanwhile.
-		return nil, s.cloned(ctx, u, m, key, got)
-	}
-	key.Credential, key.SignCount, key.LastUsedAt, key.BackupState = string(blob), got, now, cred.Flags.BackupState
 	if err := res.Release(ctx); err != nil {
 		return nil, err
 	}
 	return key, nil
+}
+
+// useKey records a proof that the library accepted (cred, the updated
+// credential record, from the answer parsed) with key, a key of u, and
+// updates key. The signature counter: when the key keeps one (the stored
+// or the new count is not zero), it must have increased since its last
+// use; otherwise a copy of the key may be in use, and the proof is
+// refused as cloned does. Every sign-in with a key (second step,
+// re-authentication, passkey) checks it here.
+func (s *Service) useKey(ctx context.Context, u *store.User, m audit.Meta, key *store.SecurityKey,
+	parsed *protocol.ParsedCredentialAssertionData, cred *webauthn.Credential) error {
+	got := int64(parsed.Response.AuthenticatorData.Counter)
+	if (key.SignCount != 0 || got != 0) && got <= key.SignCount {
+		return s.cloned(ctx, u, m, key, got)
+	}
+	cred.Authenticator.CloneWarning = false
+	blob, err := json.Marshal(cred)
+	if err != nil {
+		return fmt.Errorf("twofactor: credential: %w", err)
+	}
+	now := s.now()
+	ok, err := s.store.UseSecurityKey(ctx, key.ID, string(blob), key.SignCount, got, cred.Flags.BackupState, now)
+	if err != nil {
+		return fmt.Errorf("twofactor: %w", err)
+	}
+	if !ok {
+		// Another sign-in with the same key moved the counter meanwhile.
+		return s.cloned(ctx, u, m, key, got)
+	}
+	key.Credential, key.SignCount, key.LastUsedAt, key.BackupState = string(blob), got, now, cred.Flags.BackupState
+	return nil
 }
 
 // cloned refuses a key whose signature counter did not increase (a failed
@@ -448,6 +497,10 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 	if err != nil {
 		return err
 	}
+	method, notice := "webauthn", "key-removed"
+	if key.Discoverable {
+		method, notice = "passkey", "passkey-removed"
+	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := s.removable(ctx, tx, c.User); err != nil {
@@ -459,14 +512,14 @@ func (s *Service) RemoveKey(ctx context.Context, c *account.Current, id int64, m
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: c.User.ID, ActorID: c.User.ID, Tag: audit.TwoFactorRemoved},
-			map[string]any{"method": "webauthn", "label": key.Label})
+			map[string]any{"method": method, "label": key.Label})
 	})
 	if problem.KindOf(err) != 0 {
 		return err
 	} else if err != nil {
 		return fmt.Errorf("twofactor: remove security key: %w", err)
 	}
-	s.notify(ctx, c.User, "key-removed", mail.Data{"Label": key.Label})
+	s.notify(ctx, c.User, notice, mail.Data{"Label": key.Label})
 	return nil
 }
 

@@ -28,6 +28,7 @@ func init() {
 			UpstreamStreamAbove: in.UpstreamStreamAbove}
 		// The DNS check of new addresses: off unless a test gives a resolver.
 		cfg.EmailCheckDNS = in.EmailResolver != nil
+		cfg.NoPasskeys = in.NoPasskeys
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now, Upstream: in.Upstream, EmailResolver: in.EmailResolver})
 		if err != nil {

@@ -111,6 +111,8 @@ type serverConfig struct {
 	// EmailResolver, when set, turns the DNS check of new addresses on
 	// (--email-check-dns) with this resolver; nil: off.
 	EmailResolver emaildomain.Resolver
+	// NoPasskeys is --no-passkeys.
+	NoPasskeys bool
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -165,6 +167,8 @@ type TestAppInput struct {
 
 	// EmailResolver is serverConfig's.
 	EmailResolver emaildomain.Resolver
+	// NoPasskeys is app.Config's.
+	NoPasskeys bool
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -231,7 +235,7 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
 		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream,
 		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove,
-		EmailResolver: cfg.EmailResolver})
+		EmailResolver: cfg.EmailResolver, NoPasskeys: cfg.NoPasskeys})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

@@ -216,6 +216,13 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /account/two-factor/recovery-code/{$}", exempt: "the second step of signing in"},
 		{pattern: "POST /account/two-factor/webauthn/options", exempt: "the second step of signing in"},
 		{pattern: "POST /account/two-factor/webauthn/verify", exempt: "the second step of signing in"},
+
+		{pattern: "POST /account/login/passkey/options", exempt: "signing in with a passkey, by a visitor not signed in"},
+		{pattern: "POST /account/login/passkey/verify", exempt: "signing in with a passkey, by a visitor not signed in"},
+		{pattern: "POST /manage/account/webauthn/passkey/options", exempt: exemptSetup},
+		{pattern: "POST /manage/account/webauthn/passkey/register", exempt: exemptSetup},
+		{pattern: "POST /manage/account/webauthn/{id}/passkey/options", exempt: exemptSetup},
+		{pattern: "POST /manage/account/webauthn/{id}/passkey/upgrade", exempt: exemptSetup},
 	}
 }
 

@@ -163,6 +163,17 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("POST /manage/account/reauth/webauthn/verify", s.ui(tfa.webauthnReauthVerify))
 	}
 
+	// Passkeys (ui_passkey.go), unless turned off (--no-passkeys): signing
+	// in with one alone, adding one, and making a security key one.
+	if s.passkeysOn() {
+		mux.Handle("POST /account/login/passkey/options", s.ui(tfa.passkeyLoginOptions))
+		mux.Handle("POST /account/login/passkey/verify", s.ui(tfa.passkeyLoginVerify))
+		mux.Handle("POST /manage/account/webauthn/passkey/options", s.ui(tfa.passkeyRegisterOptions))
+		mux.Handle("POST /manage/account/webauthn/passkey/register", s.ui(tfa.passkeyRegister))
+		mux.Handle("POST /manage/account/webauthn/{id}/passkey/options", s.ui(tfa.passkeyUpgradeOptions))
+		mux.Handle("POST /manage/account/webauthn/{id}/passkey/upgrade", s.ui(tfa.passkeyUpgrade))
+	}
+
 	// Project management pages (ui_manage_*.go): the user's projects and
 	// invitations, a project's releases, collaborators and history, and
 	// the user's API tokens.

@@ -24,6 +24,8 @@ type loginForm struct {
 	Username string
 	Next     string
 	Error    string
+	// Passkeys offers signing in with a passkey.
+	Passkeys bool
 }
 
 func (a *accountPages) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +34,7 @@ func (a *accountPages) loginPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, next)
 		return
 	}
-	a.s.render(w, r, http.StatusOK, "login", "Log in", loginForm{Next: next})
+	a.s.render(w, r, http.StatusOK, "login", "Log in", loginForm{Next: next, Passkeys: a.s.passkeysOn()})
 }
 
 func (a *accountPages) loginPost(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +48,7 @@ func (a *accountPages) loginPost(w http.ResponseWriter, r *http.Request) {
 			if problem.KindOf(err) == problem.Forbidden {
 				status = http.StatusForbidden
 			}
-			a.s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error()})
+			a.s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error(), Passkeys: a.s.passkeysOn()})
 			return
 		}
 		a.s.fail(w, r, err)

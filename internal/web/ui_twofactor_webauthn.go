@@ -110,6 +110,7 @@ func (t *twoFactorPages) webauthnManage(w http.ResponseWriter, r *http.Request) 
 		"Keys": m.Keys, "RecoveryConfirmed": c.User.RecoveryCodesConfirmed, "Required": req != "",
 		"Last": m.Count() == 1 && len(m.Keys) == 1, "MaxLabel": twofactor.MaxKeyLabel,
 		"Fresh": t.tf.RecentlyAuthenticated(c), "Reauth": reauthURL("/manage/account/webauthn/"),
+		"Passkeys": t.tf.PasskeysEnabled(),
 	})
 }
 

@@ -1,17 +1,22 @@
 // Security keys (WebAuthn). A button with data-webauthn="register",
-// "login" or "reauth" runs a ceremony when clicked:
+// "register-passkey", "upgrade-passkey", "login" or "reauth" runs a
+// ceremony when clicked:
 //   1. POST data-options (with the form token data-csrf in X-CSRF-Token)
 //      for the options, as PublicKeyCredential*OptionsJSON;
-//   2. navigator.credentials.create (register) or .get (login, reauth);
+//   2. navigator.credentials.create (register, register-passkey,
+//      upgrade-passkey) or .get (login, reauth);
 //   3. POST {label, next, credential: credential.toJSON()} to data-verify;
-//   4. follow {"redirect"}, or show {"message"} in the .webauthn-status
-//      element that follows the button.
+//   4. follow {"redirect"}, or show {"message"} in the element that
+//      data-status names (by CSS selector), else the .webauthn-status
+//      element of the button's section.
 // data-label names (by CSS selector) the input holding the new key's
 // name; data-next is where to go once done.
 (function () {
   "use strict";
 
   function statusFor(button) {
+    var sel = button.getAttribute("data-status");
+    if (sel && document.querySelector(sel)) return document.querySelector(sel);
     var scope = button.closest("section") || document;
     return scope.querySelector(".webauthn-status");
   }
@@ -57,12 +62,16 @@
     });
   }
 
-  // browserMessage explains a refusal of navigator.credentials.
-  function browserMessage(err) {
+  // browserMessage explains a refusal of navigator.credentials (kind is
+  // the button's data-webauthn).
+  function browserMessage(err, kind) {
     switch (err && err.name) {
       case "NotAllowedError":
         return "The security key did not answer, or the request was cancelled. Try again.";
       case "InvalidStateError":
+        if (kind === "register-passkey") {
+          return "This authenticator already holds one of your security keys. To make that key a passkey, use \u201cMake it a passkey\u201d beside it.";
+        }
         return "This security key is already registered on your account.";
       case "SecurityError":
         return "Your browser refused to use security keys on this address. Open the site at its configured address (HTTPS).";
@@ -76,11 +85,13 @@
     var kind = button.getAttribute("data-webauthn");
     var csrf = button.getAttribute("data-csrf") || "";
     var body = { next: button.getAttribute("data-next") || "" };
-    if (kind === "register") {
+    var creating = kind === "register" || kind === "register-passkey" || kind === "upgrade-passkey";
+    var passkey = kind === "register-passkey" || kind === "upgrade-passkey";
+    if (kind === "register" || kind === "register-passkey") {
       var input = document.querySelector(button.getAttribute("data-label") || "#key-label");
       body.label = input ? input.value.trim() : "";
       if (!body.label) {
-        show(button, "Give the security key a name first.", true);
+        show(button, passkey ? "Give the passkey a name first." : "Give the security key a name first.", true);
         if (input) input.focus();
         return;
       }
@@ -90,10 +101,11 @@
       return;
     }
     button.disabled = true;
-    show(button, kind === "register" ? "Touch your new security key…" : "Touch your security key…", false);
+    show(button, passkey ? "Unlock your authenticator (PIN, fingerprint or face) to make the passkey…" :
+      kind === "register" ? "Touch your new security key…" : "Touch your security key…", false);
     post(button.getAttribute("data-options"), csrf, body)
       .then(function (options) {
-        if (kind === "register") {
+        if (creating) {
           return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
         }
         return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
@@ -110,7 +122,7 @@
       })
       .catch(function (err) {
         button.disabled = false;
-        show(button, err && err.server ? err.message : browserMessage(err), true);
+        show(button, err && err.server ? err.message : browserMessage(err, kind), true);
       });
   }
 
