@@ -30,6 +30,13 @@ func TestBrowserSecurityKeys(t *testing.T) {
 // WebAuthn relying party id must be a host name, not an IP address.
 func keyServer(t *testing.T, database string) (*server, string) {
 	t.Helper()
+	return keyServerWith(t, serverOptions{Database: database})
+}
+
+// keyServerWith is keyServer with more options (opts.Args are appended to
+// the address and base URL it chooses).
+func keyServerWith(t *testing.T, opts serverOptions) (*server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -37,9 +44,8 @@ func keyServer(t *testing.T, database string) (*server, string) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	base := fmt.Sprintf("http://localhost:%d", port)
-	s := startServer(t, serverOptions{Database: database,
-		Args: []string{"--addr", fmt.Sprintf("127.0.0.1:%d", port), "--base-url", base}})
-	return s, base
+	opts.Args = append([]string{"--addr", fmt.Sprintf("127.0.0.1:%d", port), "--base-url", base}, opts.Args...)
+	return startServer(t, opts), base
 }
 
 // authenticator is a virtual security key plugged into the tab.
@@ -52,12 +58,26 @@ type authenticator struct {
 // creds if any.
 func (b *tab) plugKey(creds ...*webauthn.Credential) *authenticator {
 	b.t.Helper()
+	return b.plug(webauthn.AuthenticatorTransportUsb, creds...)
+}
+
+// plugPlatformKey adds a virtual platform authenticator (the laptop's
+// built-in passkey store: resident keys, user verification), holding creds
+// if any. Chromium offers its passkeys to conditional mediation, which it
+// resolves at once under DevTools.
+func (b *tab) plugPlatformKey(creds ...*webauthn.Credential) *authenticator {
+	b.t.Helper()
+	return b.plug(webauthn.AuthenticatorTransportInternal, creds...)
+}
+
+func (b *tab) plug(transport webauthn.AuthenticatorTransport, creds ...*webauthn.Credential) *authenticator {
+	b.t.Helper()
 	if _, err := chromedp.Call(b.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		b.t.Fatalf("webauthn enable: %v", err)
 	}
 	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
 		Options: &webauthn.VirtualAuthenticatorOptions{
-			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportUsb,
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: transport,
 			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
 			// addCredential always sends the CMTG fields, which only such an authenticator accepts.
 			HasCmtgKey: true,
