@@ -81,7 +81,7 @@ func browserPasskeys(t *testing.T, database string) {
 	if len(creds) != 1 || !creds[0].IsResidentCredential {
 		t.Fatalf("the laptop holds %d credentials (resident: %v)", len(creds), len(creds) > 0 && creds[0].IsResidentCredential)
 	}
-	b.plugKey(creds...)
+	usb := b.plugKey(creds...)
 	b.open("/account/login/")
 	if got := b.evalAwait(`PublicKeyCredential.isConditionalMediationAvailable().then(String)`); got != "false" {
 		t.Fatalf("conditional mediation with a USB key only: %s", got)
@@ -93,8 +93,11 @@ func browserPasskeys(t *testing.T, database string) {
 	b.clickJS(`document.querySelector('[data-passkey="button"]')`)
 	b.waitSignedIn("pat")
 
-	// Passkeys turned off: no button, the key is a second factor.
+	// Passkeys turned off: no button, the key is a second factor. Back on
+	// the laptop: the key's options name the transport it registered with
+	// ("internal"), which the browser looks for.
 	b.logout()
+	b.plugPlatformKey(usb.unplug()...)
 	s.stop()
 	s, base = keyServerWith(t, serverOptions{Data: s.Data, Database: s.Database, Args: append(args, "--passkeys=false")})
 	b.base = base
