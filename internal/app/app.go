@@ -181,6 +181,10 @@ type Config struct {
 	// NoTrustedPublishing turns the token exchange off: /_/oidc/*
 	// answers PyPI's not-enabled refusal.
 	NoTrustedPublishing bool
+	// NoNewDeviceConfirmation turns off the emailed confirmation of a
+	// sign-in by an authenticator app or a recovery code from a browser
+	// new to the account (account.Config.NewDeviceConfirmation).
+	NoNewDeviceConfirmation bool
 	// WebOptions, when set, changes the handler's options last: tests
 	// turn a feature off or count downloads their own way.
 	WebOptions func(*web.Options)
@@ -307,7 +311,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 			return nil, err
 		}
 	}
-	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor}, log, d.Now)
+	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor,
+		NewDeviceConfirmation: !cfg.NoNewDeviceConfirmation}, log, d.Now)
 	if err != nil {
 		return nil, err
 	}

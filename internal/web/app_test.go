@@ -26,6 +26,7 @@ func init() {
 			OIDCIssuers: in.OIDCIssuers, NoTrustedPublishing: in.NoTrustedPublishing, StorageRedirect: in.StorageRedirect,
 			ReadAccess: in.ReadAccess, RegistrationClosed: in.RegistrationClosed, Upstreams: in.Upstreams,
 			UpstreamStreamAbove: in.UpstreamStreamAbove}
+		cfg.NoNewDeviceConfirmation = in.NoNewDeviceConfirmation
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now, Upstream: in.Upstream})
 		if err != nil {

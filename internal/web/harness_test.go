@@ -106,6 +106,8 @@ type serverConfig struct {
 	// UpstreamStreamAbove is the size above which the proxy streams a
 	// first fetch (0: its default).
 	UpstreamStreamAbove int64
+	// NoNewDeviceConfirmation is --no-new-device-confirmation.
+	NoNewDeviceConfirmation bool
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -157,6 +159,8 @@ type TestAppInput struct {
 	Upstream            index.Upstream
 	Upstreams           []string
 	UpstreamStreamAbove int64
+	// NoNewDeviceConfirmation is app.Config's.
+	NoNewDeviceConfirmation bool
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -222,7 +226,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		Require2FA: cfg.Require2FA, MandateGrace: cfg.MandateGrace, MaxFileSize: maxFile, Limits: limits, Options: cfg.Options,
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
 		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream,
-		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove})
+		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove,
+		NoNewDeviceConfirmation: cfg.NoNewDeviceConfirmation})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

@@ -215,6 +215,9 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /account/two-factor/recovery-code/{$}", exempt: "the second step of signing in"},
 		{pattern: "POST /account/two-factor/webauthn/options", exempt: "the second step of signing in"},
 		{pattern: "POST /account/two-factor/webauthn/verify", exempt: "the second step of signing in"},
+
+		{pattern: "POST /account/new-device/resend", exempt: "signing in: the emailed confirmation of a new browser"},
+		{pattern: "POST /account/confirm-device/{$}", exempt: "signing in: the emailed confirmation of a new browser"},
 	}
 }
 
