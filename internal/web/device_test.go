@@ -139,7 +139,8 @@ func TestNewDeviceWeb(t *testing.T) {
 		for name, b := range map[string]*browser{"a phone": phone, "bob's browser": bobs} {
 			b.get(map[*browser]string{phone: "/account/login/", bobs: "/manage/account/"}[b]) // a form token
 			resp, body := b.get(link)
-			wantStatus(t, "the link in "+name, resp, body, http.StatusForbidden, "only works in the browser where you are signing in")
+			wantStatus(t, "the link in "+name, resp, body, http.StatusForbidden, "only works in the browser where you are signing in",
+				"If you are not signing in right now")
 			if strings.Contains(body, "Confirm and sign in") {
 				t.Errorf("the page of the link in %s offers to confirm", name)
 			}
@@ -262,6 +263,9 @@ func TestNewDeviceKeysAndSettings(t *testing.T) {
 			resp, body := nb.post("/account/two-factor/recovery-code/", url.Values{"code": {codes[0]}})
 			wantStatus(t, "recovery code", resp, body, http.StatusSeeOther)
 			wantWaits(t, "a recovery code in a new browser, off", resp, false)
+			if b.cookie("device") != "" || nb.cookie("device") != "" {
+				t.Error("a device cookie is set with the confirmation off")
+			}
 		})
 	})
 }

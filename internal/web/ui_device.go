@@ -6,6 +6,7 @@ import (
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/problem"
+	"cheeseshop/internal/words"
 )
 
 // cookieDevice holds the browser's device id and its HMAC
@@ -18,8 +19,12 @@ const (
 
 // deviceID returns the browser's device id, from its device cookie when
 // this deployment minted it, else from a new cookie set on w (a forged or
-// altered cookie is replaced, never looked up).
+// altered cookie is replaced, never looked up). Without new-device
+// confirmation, browsers are not told apart: "", and no cookie.
 func (s *Server) deviceID(w http.ResponseWriter, r *http.Request) string {
+	if !s.acct.Config().NewDeviceConfirmation {
+		return ""
+	}
 	st := stateOf(r)
 	if st != nil && st.device != "" {
 		return st.device
@@ -45,7 +50,11 @@ func (s *Server) deviceID(w http.ResponseWriter, r *http.Request) string {
 // not asked to confirm the browser by email. A failure is logged: it
 // only costs a confirmation later.
 func (s *Server) rememberDevice(w http.ResponseWriter, r *http.Request, userID int64) {
-	if err := s.acct.RememberDevice(r.Context(), userID, s.deviceID(w, r), meta(r)); err != nil {
+	device := s.deviceID(w, r)
+	if device == "" {
+		return
+	}
+	if err := s.acct.RememberDevice(r.Context(), userID, device, meta(r)); err != nil {
 		s.log.ErrorContext(r.Context(), "remember device", "user", userID, "err", err)
 	}
 }
@@ -91,7 +100,7 @@ func (d *devicePages) waitPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.s.render(w, r, http.StatusOK, "device_wait", "Confirm this browser", deviceWaitView{
-		Email: maskEmail(c.User.Email), Next: next, TTL: "15 minutes"})
+		Email: maskEmail(c.User.Email), Next: next, TTL: words.Duration(account.DeviceConfirmTTL)})
 }
 
 // resendPost emails a new link (the earlier ones stop working).
@@ -119,9 +128,11 @@ func (d *devicePages) resendPost(w http.ResponseWriter, r *http.Request) {
 type deviceLinkView struct {
 	Token string
 	// Here: the link works in this browser (a button confirms);
-	// otherwise Error says why not.
-	Here  bool
-	Error string
+	// otherwise Error says why not, and Elsewhere whether it works in
+	// another browser.
+	Here      bool
+	Elsewhere bool
+	Error     string
 }
 
 // linkPage shows the page of an emailed link: a button when this browser
@@ -143,7 +154,8 @@ func (d *devicePages) linkPage(w http.ResponseWriter, r *http.Request) {
 
 // linkRefused shows why a link does not work in this browser.
 func (d *devicePages) linkRefused(w http.ResponseWriter, r *http.Request, err error) {
-	d.s.render(w, r, statusOf(err), "device_confirm", "Confirm this browser", deviceLinkView{Error: err.Error()})
+	d.s.render(w, r, statusOf(err), "device_confirm", "Confirm this browser",
+		deviceLinkView{Error: err.Error(), Elsewhere: problem.KindOf(err) == problem.Forbidden})
 }
 
 // linkPost confirms the browser with the link, when this browser is the
