@@ -269,3 +269,19 @@ func TestNewDeviceKeysAndSettings(t *testing.T) {
 		})
 	})
 }
+
+// TestNewDeviceHelp checks that the help page explains the confirmation
+// of a new browser when it is on, and only then.
+func TestNewDeviceHelp(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		for _, off := range []bool{false, true} {
+			s := newTestServerWith(t, d, serverConfig{NoNewDeviceConfirmation: off})
+			_, b := s.get("/help/")
+			body := strings.Join(strings.Fields(string(b)), " ")
+			if has := strings.Contains(body, `id="new-device"`) && strings.Contains(body, "it works for 15 minutes, once"); has == off {
+				t.Errorf("with the confirmation off: %v, the help page explains it: %v", off, has)
+			}
+		}
+	})
+}

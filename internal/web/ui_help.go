@@ -23,10 +23,13 @@ type helpPage struct {
 
 	// TwoFactor is false when the server runs without second factors;
 	// the rest of this group is then unset.
-	TwoFactor          bool
-	RequireAll         bool // --require-2fa
-	RecoveryCodes      int
-	PendingTimeout     string // time for the second step of a sign-in
+	TwoFactor      bool
+	RequireAll     bool // --require-2fa
+	RecoveryCodes  int
+	PendingTimeout string // time for the second step of a sign-in
+	// NewDeviceTTL is how long the emailed confirmation of a new browser
+	// works ("": no confirmation asked).
+	NewDeviceTTL       string
 	ReauthWindow       string
 	FailedMax          int // second-step failures per user before a wait
 	FailedWindow       string
@@ -60,6 +63,9 @@ func (p *public) help(w http.ResponseWriter, r *http.Request) {
 		d.ReauthWindow = words.Duration(twofactor.ReauthWindow)
 		d.FailedMax = limit.Max
 		d.FailedWindow = words.Duration(limit.Window)
+		if p.s.acct.Config().NewDeviceConfirmation {
+			d.NewDeviceTTL = words.Duration(account.DeviceConfirmTTL)
+		}
 	}
 	if rec := p.s.opts.Recovery; rec != nil {
 		d.RecoveryWait = words.Duration(rec.Config().Wait)
