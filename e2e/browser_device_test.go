@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
 )
 
 // TestBrowserNewDevice: new-device confirmation in real Chromium. alice
@@ -18,8 +21,14 @@ import (
 // in again with the app there is not asked; a key sign-in from a fourth
 // new browser is not asked either. The server runs on the test clock,
 // moved one TOTP step before each code so that no code is spent twice.
+// Runs on SQLite and PostgreSQL.
 func TestBrowserNewDevice(t *testing.T) {
 	requireTool(t, debOathtool, "oathtool")
+	t.Run("sqlite", func(t *testing.T) { newDevice(t, "") })
+	t.Run("postgres", func(t *testing.T) { newDevice(t, storetest.URL(t, store.Postgres)) })
+}
+
+func newDevice(t *testing.T, database string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +37,7 @@ func TestBrowserNewDevice(t *testing.T) {
 	ln.Close()
 	base := fmt.Sprintf("http://localhost:%d", port) // security keys need a host name
 	clock := filepath.Join(t.TempDir(), "clock")
-	s := startServer(t, serverOptions{Binary: clockBinary(t), Env: []string{"CHEESESHOP_TEST_CLOCK_FILE=" + clock},
+	s := startServer(t, serverOptions{Binary: clockBinary(t), Database: database, Env: []string{"CHEESESHOP_TEST_CLOCK_FILE=" + clock},
 		Args: []string{"--addr", fmt.Sprintf("127.0.0.1:%d", port), "--base-url", base}})
 	outbox := filepath.Join(s.Data, "outbox")
 	const pw = "correct horse battery staple"
