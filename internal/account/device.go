@@ -155,7 +155,7 @@ func (s *Service) needsDeviceConfirmation(ctx context.Context, userID int64, met
 // the browser: it stores the SHA-256 of a new link's secret, gives the
 // session DeviceConfirmTTL, records the event and emails the link.
 func (s *Service) awaitDevice(ctx context.Context, c *Current, method string, m audit.Meta) error {
-	secret := rand.Text() + rand.Text()
+	secret := newLinkSecret()
 	expires := s.now().Add(DeviceConfirmTTL)
 	err := s.store.AwaitDevice(ctx, c.Session.IDHash, method, auth.HashToken(secret), expires)
 	if errors.Is(err, store.ErrNotFound) {
@@ -203,7 +203,7 @@ func (s *Service) ResendDeviceLink(ctx context.Context, c *Current, m audit.Meta
 		}
 		return err
 	}
-	secret := rand.Text() + rand.Text()
+	secret := newLinkSecret()
 	err := s.store.RenewDeviceConfirmation(ctx, c.Session.IDHash, auth.HashToken(secret))
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.Errorf(problem.Unauthenticated, "Your sign-in expired. Log in again.")
@@ -229,13 +229,19 @@ const (
 	DeviceLinkHere
 )
 
-// maxLinkSecret bounds the secret of a link read from a request.
-const maxLinkSecret = 128
+// linkSecretLen is the length of a link's secret (two rand.Text): no
+// other is looked up. The lookup of a link opened in another browser
+// (store.SessionByConfirmHash) reads sessions by a column without an
+// index, so anything but a well-formed secret is refused before it.
+const linkSecretLen = 52
+
+// newLinkSecret returns the secret of a new link.
+func newLinkSecret() string { return rand.Text() + rand.Text() }
 
 // CheckDeviceLink tells what the link of secret is to the browser whose
 // session is c (nil: none), changing nothing.
 func (s *Service) CheckDeviceLink(ctx context.Context, c *Current, secret string) (DeviceLink, error) {
-	if secret == "" || len(secret) > maxLinkSecret {
+	if len(secret) != linkSecretLen {
 		return DeviceLinkDead, nil
 	}
 	hash := auth.HashToken(secret)

@@ -103,6 +103,9 @@ func TestDeviceCookie(t *testing.T) {
 		if a, b := f.svc.NewDeviceCookie(), f.svc.NewDeviceCookie(); a == b {
 			t.Error("two device cookies are the same")
 		}
+		if s := newLinkSecret(); len(s) != linkSecretLen {
+			t.Errorf("a link's secret %q is not %d long", s, linkSecretLen)
+		}
 	})
 }
 
