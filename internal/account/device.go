@@ -239,18 +239,27 @@ const linkSecretLen = 52
 func newLinkSecret() string { return rand.Text() + rand.Text() }
 
 // CheckDeviceLink tells what the link of secret is to the browser whose
-// session is c (nil: none), changing nothing.
-func (s *Service) CheckDeviceLink(ctx context.Context, c *Current, secret string) (DeviceLink, error) {
-	if len(secret) != linkSecretLen {
-		return DeviceLinkDead, nil
-	}
+// session is c (nil: none), from the address of m. Only a link that does
+// not work here costs something: it counts against DeviceLinkLimit per
+// client address, past which it is refused (TooManyRequests) before any
+// lookup.
+func (s *Service) CheckDeviceLink(ctx context.Context, c *Current, secret string, m audit.Meta) (DeviceLink, error) {
 	hash := auth.HashToken(secret)
 	now := s.now()
-	if c != nil && c.AwaitingDevice() && subtle.ConstantTimeCompare([]byte(c.Session.ConfirmHash), []byte(hash)) == 1 {
-		if !now.Before(c.Session.ExpiresAt) {
-			return DeviceLinkDead, nil
-		}
+	if c != nil && c.AwaitingDevice() && len(secret) == linkSecretLen &&
+		subtle.ConstantTimeCompare([]byte(c.Session.ConfirmHash), []byte(hash)) == 1 && now.Before(c.Session.ExpiresAt) {
 		return DeviceLinkHere, nil
+	}
+	limit := ratelimit.Limit{Key: "device-link:ip:" + ratelimit.ClientKey(m.IP), Rules: []ratelimit.Rule{DeviceLinkLimit}}
+	if _, err := s.limiter.Reserve(ctx, limit); err != nil {
+		var uid int64
+		if c != nil {
+			uid = c.User.ID
+		}
+		return DeviceLinkDead, s.tooMany(ctx, err, uid, "confirmation link", m)
+	}
+	if len(secret) != linkSecretLen {
+		return DeviceLinkDead, nil
 	}
 	sess, err := s.store.SessionByConfirmHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -297,18 +306,9 @@ func IsDeviceLinkError(err error) bool {
 // active one (whose cookie is returned), the browser of device (a
 // DeviceID) is remembered for the user and the sign-in recorded. The link
 // works once: of two concurrent confirmations, one wins. Failed attempts
-// count against DeviceLinkLimit per client address.
+// count against DeviceLinkLimit per client address (CheckDeviceLink).
 func (s *Service) ConfirmDevice(ctx context.Context, c *Current, secret, device string, m audit.Meta) (string, error) {
-	limit := ratelimit.Limit{Key: "device-link:ip:" + ratelimit.ClientKey(m.IP), Rules: []ratelimit.Rule{DeviceLinkLimit}}
-	res, err := s.limiter.Reserve(ctx, limit)
-	if err != nil {
-		var uid int64
-		if c != nil {
-			uid = c.User.ID
-		}
-		return "", s.tooMany(ctx, err, uid, "confirmation link", m)
-	}
-	state, err := s.CheckDeviceLink(ctx, c, secret)
+	state, err := s.CheckDeviceLink(ctx, c, secret, m)
 	if err != nil {
 		return "", err
 	}
@@ -321,9 +321,6 @@ func (s *Service) ConfirmDevice(ctx context.Context, c *Current, secret, device 
 	}
 	if !won {
 		return "", errDeviceLinkDead
-	}
-	if err := res.Release(ctx); err != nil {
-		return "", err
 	}
 	method := c.Session.AuthMethod
 	cookie, _, err := s.startSession(ctx, c.User, store.SessionActive, method, m)

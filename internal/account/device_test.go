@@ -204,17 +204,18 @@ func TestNewDeviceConfirmation(t *testing.T) {
 		// pending session of ann) confirms nothing.
 		other, _ := f.pending(t, "ann")
 		bobs, _ := f.pending(t, "bob")
+		phoneMeta := audit.Meta{IP: "198.51.100.7", UserAgent: "a mail app"}
 		for _, s := range []*Current{nil, bobs, other} {
-			if st, err := f.svc.CheckDeviceLink(ctx, s, link); err != nil || st != DeviceLinkElsewhere {
+			if st, err := f.svc.CheckDeviceLink(ctx, s, link, phoneMeta); err != nil || st != DeviceLinkElsewhere {
 				t.Fatalf("CheckDeviceLink elsewhere = %v, %v", st, err)
 			}
-			_, err := f.svc.ConfirmDevice(ctx, s, link, laptop, here)
+			_, err := f.svc.ConfirmDevice(ctx, s, link, laptop, phoneMeta)
 			wantKind(t, "the link in another browser", err, problem.Forbidden, "only works in the browser where you are signing in")
 		}
 		// A wrong link in the right browser confirms nothing either.
 		_, err = f.svc.ConfirmDevice(ctx, c, link[1:], phone, here)
 		wantKind(t, "a wrong link", err, problem.NotFound, "does not work any more")
-		if st, err := f.svc.CheckDeviceLink(ctx, c, link); err != nil || st != DeviceLinkHere {
+		if st, err := f.svc.CheckDeviceLink(ctx, c, link, here); err != nil || st != DeviceLinkHere {
 			t.Fatalf("CheckDeviceLink here = %v, %v", st, err)
 		}
 		active, err := f.svc.ConfirmDevice(ctx, c, link, phone, here)
@@ -259,7 +260,7 @@ func TestNewDeviceConfirmation(t *testing.T) {
 		f.clock.Add(DeviceConfirmTTL)
 		// c, resolved before, is stale: the session has expired since.
 		for _, s := range []*Current{c, nil} {
-			if st, err := f.svc.CheckDeviceLink(ctx, s, link); err != nil || st != DeviceLinkDead {
+			if st, err := f.svc.CheckDeviceLink(ctx, s, link, here); err != nil || st != DeviceLinkDead {
 				t.Fatalf("CheckDeviceLink of an expired link = %v, %v", st, err)
 			}
 			_, err = f.svc.ConfirmDevice(ctx, s, link, tablet, here)
@@ -352,18 +353,22 @@ func TestDeviceLinkLimits(t *testing.T) {
 		wantKind(t, "past the resend limit", err, problem.TooManyRequests, "Try again in")
 		last := f.lastDeviceLink(t, "ann@example.org")
 		c = f.current(t, cookie)
-		if st, _ := f.svc.CheckDeviceLink(ctx, c, first); st != DeviceLinkDead {
+		if st, _ := f.svc.CheckDeviceLink(ctx, c, first, here); st != DeviceLinkDead {
 			t.Errorf("the first link after a resend: %v", st)
 		}
-		for range DeviceLinkLimit.Max {
+		for range DeviceLinkLimit.Max - 1 {
 			_, err := f.svc.ConfirmDevice(ctx, c, first, dev, here)
 			wantKind(t, "an old link", err, problem.NotFound, "")
 		}
-		_, err = f.svc.ConfirmDevice(ctx, c, last, dev, here)
-		wantKind(t, "past the failure limit", err, problem.TooManyRequests, "Try again in")
-		f.clock.Add(DeviceLinkLimit.Window)
-		// The session has expired meanwhile (its 15 minutes).
-		_, err = f.svc.ConfirmDevice(ctx, nil, last, dev, here)
-		wantKind(t, "after the window", err, problem.NotFound, "")
+		// Past the limit, a link that does not work here is refused
+		// before any lookup, whether it works elsewhere or not at all.
+		for _, link := range []string{first, last, "junk"} {
+			_, err = f.svc.ConfirmDevice(ctx, nil, link, dev, here)
+			wantKind(t, "past the failure limit", err, problem.TooManyRequests, "Try again in")
+		}
+		// The right link in the right browser still works.
+		if _, err := f.svc.ConfirmDevice(ctx, c, last, dev, here); err != nil {
+			t.Fatalf("the right link past the failure limit: %v", err)
+		}
 	})
 }

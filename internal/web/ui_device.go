@@ -140,7 +140,7 @@ type deviceLinkView struct {
 // links), else why the link does nothing here.
 func (d *devicePages) linkPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
-	state, err := d.acct.CheckDeviceLink(r.Context(), d.s.session(r), token)
+	state, err := d.acct.CheckDeviceLink(r.Context(), d.s.session(r), token, meta(r))
 	if err != nil {
 		d.s.fail(w, r, err)
 		return
