@@ -23,13 +23,10 @@ type helpPage struct {
 
 	// TwoFactor is false when the server runs without second factors;
 	// the rest of this group is then unset.
-	TwoFactor      bool
-	RequireAll     bool // --require-2fa
-	RecoveryCodes  int
-	PendingTimeout string // time for the second step of a sign-in
-	// NewDeviceTTL is how long the emailed confirmation of a new browser
-	// works ("": no confirmation asked).
-	NewDeviceTTL       string
+	TwoFactor          bool
+	RequireAll         bool // --require-2fa
+	RecoveryCodes      int
+	PendingTimeout     string // time for the second step of a sign-in
 	ReauthWindow       string
 	FailedMax          int // second-step failures per user before a wait
 	FailedWindow       string
@@ -42,6 +39,10 @@ type helpPage struct {
 	GiveawayEnd        string // its last day ("": no end)
 	GiveawayRoleAge    string // "": no minimum
 	GiveawayKeyOwners  bool   // users with a security key may claim
+
+	// NewDeviceTTL is how long the emailed confirmation of a sign-in from
+	// a new browser works ("": no confirmation asked).
+	NewDeviceTTL string
 }
 
 func (p *public) help(w http.ResponseWriter, r *http.Request) {
