@@ -48,6 +48,9 @@ type ServeCmd struct {
 	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
+	// New-device confirmation (README.md, Two-factor authentication).
+	NewDeviceConfirmation bool `default:"true" negatable:"" help:"Make a sign-in whose second step was an authenticator app or a recovery code, from a browser the account has not used before, wait for a link emailed to the account that works only in that browser, so that a phishing page relaying the password and the code cannot finish it. Security keys are exempt. Off (--no-new-device-confirmation), no sign-in waits."`
+
 	// Private reads (README.md, Private index).
 	ReadAccess   string `default:"public" enum:"public,authenticated" help:"Who reads the index: public (anybody) or authenticated (every read, the simple and JSON APIs, files and the web pages other than signing in, needs a signed-in session or an API token given as HTTP Basic with the username __token__; pip and uv send it from the index URL, .netrc or a keyring)."`
 	Registration string `default:"auto" enum:"auto,open,closed" help:"Whether people may create accounts on the site: open, closed (administrators create them with admin user create) or auto (open with public reads, closed with authenticated reads, where anybody who registers could read every project)."`
@@ -298,6 +301,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 	cfg.NoPasskeys = !c.Passkeys
 	cfg.ProtectUpstreamTop = c.ProtectUpstreamTop
 	cfg.EmailCheckDNS = c.EmailCheckDNS
+	cfg.NoNewDeviceConfirmation = !c.NewDeviceConfirmation
 	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)
 	if err := c.upstreamConfig(&cfg); err != nil {
 		return cfg, err

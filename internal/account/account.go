@@ -64,6 +64,11 @@ type Config struct {
 	// it with its message (emaildomain.Service.Check). Nil: any address
 	// of a valid form.
 	CheckEmail func(ctx context.Context, email string) error
+	// NewDeviceConfirmation makes a sign-in by an authenticator app or a
+	// recovery code, from a browser the account has not used, wait for a
+	// link emailed to the account (see device.go). False: no sign-in
+	// waits.
+	NewDeviceConfirmation bool
 }
 
 // Service manages accounts and sessions. It is safe for concurrent use.
@@ -76,6 +81,9 @@ type Service struct {
 	now     func() time.Time
 	mail    *mail.Sender // the user's emails, through cfg.Mailer
 	secret  []byte       // deployment-wide, from the database
+	// cookieKey signs device cookies and knownKey makes the keys of known
+	// devices: both derived from secret (deviceKeys).
+	cookieKey, knownKey []byte
 	// dummyHash is verified against when a username does not exist, so
 	// that a wrong username costs as much time as a wrong password.
 	dummyHash string
@@ -118,9 +126,11 @@ func New(ctx context.Context, st *store.Store, hasher *auth.Hasher, cfg Config, 
 	if err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}
+	cookieKey, knownKey := deviceKeys([]byte(secret))
 	return &Service{store: st, hasher: hasher, limiter: ratelimit.New(st, now), cfg: cfg, log: log, now: now,
 		mail:   &mail.Sender{Mailer: cfg.Mailer, BaseURL: cfg.BaseURL, Log: log},
-		secret: []byte(secret), dummyHash: dummy, jobs: jobs.New(JobWorkers, JobBacklog, log)}, nil
+		secret: []byte(secret), cookieKey: cookieKey, knownKey: knownKey,
+		dummyHash: dummy, jobs: jobs.New(JobWorkers, JobBacklog, log)}, nil
 }
 
 // later runs fn after the answer, on the service's queue, logging its
@@ -333,27 +343,50 @@ func (s *Service) signedIn(ctx context.Context, u *store.User, m audit.Meta, det
 
 // CompleteSecondFactor signs in the user of a pending session that passed
 // its second step (method "totp", "webauthn" or "recovery-code"; label
-// names the key). The pending session is replaced by a new, active one
-// (a new id, as at every change of privilege); its cookie is returned.
-func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, label string, m audit.Meta) (string, error) {
+// names the key) in the browser of device (a DeviceID, "" for none). The
+// pending session is replaced by a new, active one (a new id, as at every
+// change of privilege), whose cookie is returned, and the browser is
+// remembered for the user. But an app or a recovery code in a browser the
+// user has not used before (with Config.NewDeviceConfirmation) keeps the
+// session pending, awaiting the link emailed to the account
+// (SecondStep.AwaitingDevice; ConfirmDevice).
+func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, label, device string, m audit.Meta) (*SecondStep, error) {
 	if !c.Pending() {
-		return "", problem.Errorf(problem.Invalid, "This session is already signed in.")
+		return nil, problem.Errorf(problem.Invalid, "This session is already signed in.")
+	}
+	if c.AwaitingDevice() {
+		return nil, problem.Errorf(problem.Invalid, "This sign-in waits for the link we emailed you.")
+	}
+	wait, err := s.needsDeviceConfirmation(ctx, c.User.ID, method, device)
+	if err != nil {
+		return nil, err
+	}
+	if wait {
+		if err := s.awaitDevice(ctx, c, method, m); err != nil {
+			return nil, err
+		}
+		return &SecondStep{AwaitingDevice: true}, nil
 	}
 	if err := s.store.DeleteSession(ctx, c.Session.IDHash); err != nil {
-		return "", fmt.Errorf("account: %w", err)
+		return nil, fmt.Errorf("account: %w", err)
 	}
 	cookie, _, err := s.startSession(ctx, c.User, store.SessionActive, method, m)
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	if device != "" {
+		if err := s.RememberDevice(ctx, c.User.ID, device, m); err != nil {
+			return nil, err
+		}
 	}
 	details := map[string]any{"two_factor_method": method}
 	if label != "" {
 		details["label"] = label
 	}
 	if err := s.signedIn(ctx, c.User, m, details); err != nil {
-		return "", err
+		return nil, err
 	}
-	return cookie, nil
+	return &SecondStep{Cookie: cookie}, nil
 }
 
 // Reauthenticated records that the user of a signed-in session proved its

@@ -186,6 +186,10 @@ type Config struct {
 	// registration or upgrade; the passkeys registered still work as
 	// security keys after a password.
 	NoPasskeys bool
+	// NoNewDeviceConfirmation turns off the emailed confirmation of a
+	// sign-in by an authenticator app or a recovery code from a browser
+	// new to the account (account.Config.NewDeviceConfirmation).
+	NoNewDeviceConfirmation bool
 	// WebOptions, when set, changes the handler's options last: tests
 	// turn a feature off or count downloads their own way.
 	WebOptions func(*web.Options)
@@ -325,7 +329,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	a.EmailDomains = emaildomain.New(st, emaildomain.Config{CheckDNS: cfg.EmailCheckDNS, Resolver: d.EmailResolver}, log, d.Now)
 	a.Account, err = account.New(ctx, st, a.Hasher, account.Config{BaseURL: cfg.BaseURL, Mailer: d.Mailer, HasSecondFactor: a.TwoFactor.HasTwoFactor,
-		CheckEmail: a.EmailDomains.Check}, log, d.Now)
+		CheckEmail: a.EmailDomains.Check, NewDeviceConfirmation: !cfg.NoNewDeviceConfirmation}, log, d.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,11 @@ const (
 	AccountEnabled     = "account:enabled"
 	RateLimited        = "account:ratelimited"
 
+	// LoginNewDevice: a second step by an authenticator app or a recovery
+	// code passed in a browser the account had not used, and a link to
+	// confirm it was emailed.
+	LoginNewDevice = "account:login:new_device"
+
 	TwoFactorAdded         = "account:two_factor:method_added"
 	TwoFactorRemoved       = "account:two_factor:method_removed"
 	SecurityKeyRenamed     = "account:two_factor:key_renamed"
@@ -212,9 +217,14 @@ func Describe(e *store.Event) string {
 		if m := s("two_factor_method"); m == "passkey" {
 			return "Signed in with " + methodName(m, s("label"))
 		} else if m != "" {
+			if d["new_device"] == true {
+				return "Signed in with a password and " + methodName(m, s("label")) + " from a new browser, confirmed by the emailed link"
+			}
 			return "Signed in with a password and " + methodName(m, s("label"))
 		}
 		return "Signed in"
+	case LoginNewDevice:
+		return "Sign-in with a password and " + methodName(s("two_factor_method"), "") + " from a new browser: a confirmation link was emailed"
 	case TwoFactorAdded:
 		return "Two-factor method added: " + methodName(s("method"), s("label"))
 	case TwoFactorRemoved:

@@ -111,6 +111,17 @@ var emails = []struct {
 				"To choose a new password, open this link:\n\n%s\n\n"+
 				"The link works once, for %s. If you did not ask for it, ignore this email: your password stays as it is.",
 			"alice", link, "1 hour") + signature},
+	{"new-device", Data{"Username": "alice", "Used": "a code from its authenticator app", "Factor": "authenticator app",
+		"When": time.Date(2026, 12, 6, 19, 5, 0, 0, time.UTC), "IP": "192.0.2.1", "Browser": "Firefox/140.0", "TTL": 15 * time.Minute, "Link": link},
+		"Confirm a sign-in from a new browser", fmt.Sprintf(
+			"Hello %[1]s,\n\nSomeone (we hope you) signed in to your cheeseshop account %[2]q with its password and a code from its authenticator app, "+
+				"from a browser this account has not used before:\n\n"+
+				"  When:    2026-12-06 19:05 UTC\n  Address: 192.0.2.1\n  Browser: Firefox/140.0\n\n"+
+				"To finish signing in, open this link in THAT browser, the one where you are signing in (it works once, for 15 minutes):\n\n%[3]s\n\n"+
+				"The link does nothing in any other browser or mail app: it only finishes the sign-in in the browser that is waiting for it.\n\n"+
+				"If this was not you, someone has your password AND your authenticator app: change both now, "+
+				"at %[4]s/manage/account/ (your password) and %[4]s/manage/account/two-factor/ (your second factors). Do not open the link.",
+			"alice", "alice", link, base) + signature},
 	{"password-reset", Data{"Username": "alice", "IP": "192.0.2.1"},
 		"Your password was changed", fmt.Sprintf(
 			"Hello %s,\n\nThe password of your cheeseshop account was reset with a link sent to this address, "+

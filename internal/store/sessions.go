@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -90,6 +91,55 @@ func (q q) ReauthenticateSession(ctx context.Context, idHash, state string, at t
 	return nil
 }
 
+// AwaitDevice turns a pending session whose second step passed (by
+// method) into one awaiting the emailed confirmation of a new device:
+// confirmHash is the SHA-256 of the link's secret, expires its new end.
+// ErrNotFound when the session is gone, or no longer waits for its
+// second step.
+func (q q) AwaitDevice(ctx context.Context, idHash, method, confirmHash string, expires time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE sessions SET awaiting = $2, auth_method = $3, confirm_hash = $4, expires_at = $5
+		WHERE id_hash = $1 AND state = $6 AND awaiting = ''`,
+		idHash, AwaitingDevice, method, confirmHash, micros(expires), SessionPending)
+	return affectedOne(res, err, "await device")
+}
+
+// RenewDeviceConfirmation replaces the link secret's hash of a session
+// awaiting its device's confirmation (a new email, the old link dead);
+// ErrNotFound when no session of idHash awaits it.
+func (q q) RenewDeviceConfirmation(ctx context.Context, idHash, confirmHash string) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE sessions SET confirm_hash = $2 WHERE id_hash = $1 AND awaiting = $3`,
+		idHash, confirmHash, AwaitingDevice)
+	return affectedOne(res, err, "renew device confirmation")
+}
+
+// SessionByConfirmHash finds the session awaiting the confirmation of a
+// new device whose link secret's SHA-256 is confirmHash.
+func (q q) SessionByConfirmHash(ctx context.Context, confirmHash string) (*Session, error) {
+	s, err := scanSession(q.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE confirm_hash = $1 AND awaiting = $2`,
+		confirmHash, AwaitingDevice))
+	if err != nil {
+		return nil, fmt.Errorf("store: session by confirmation: %w", err)
+	}
+	return s, nil
+}
+
+// TakeAwaitingSession ends the session of idHash if it awaits the
+// confirmation of its device by the link whose secret's SHA-256 is
+// confirmHash and has not expired at now, and reports whether it did: of
+// two takers of one link, one wins.
+func (q q) TakeAwaitingSession(ctx context.Context, idHash, confirmHash string, now time.Time) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1 AND awaiting = $2 AND confirm_hash = $3 AND expires_at > $4`,
+		idHash, AwaitingDevice, confirmHash, micros(now))
+	if err != nil {
+		return false, fmt.Errorf("store: take awaiting session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: take awaiting session: %w", err)
+	}
+	return n == 1, nil
+}
+
 // DeleteSession ends one session.
 func (q q) DeleteSession(ctx context.Context, idHash string) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
@@ -124,4 +174,19 @@ func (q q) DeleteExpiredSessions(ctx context.Context, t, idleBefore time.Time) (
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// affectedOne turns the result of an update of one session into
+// ErrNotFound when no row changed; what names the update in errors.
+func affectedOne(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	return nil
 }

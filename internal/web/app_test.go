@@ -29,6 +29,7 @@ func init() {
 		// The DNS check of new addresses: off unless a test gives a resolver.
 		cfg.EmailCheckDNS = in.EmailResolver != nil
 		cfg.NoPasskeys = in.NoPasskeys
+		cfg.NoNewDeviceConfirmation = in.NoNewDeviceConfirmation
 		a, err := app.New(context.Background(), cfg, app.Deps{Store: in.Store, Blobs: in.Blobs, Mailer: in.Mailer, Log: in.Log,
 			Registry: prometheus.NewRegistry(), Now: in.Now, Upstream: in.Upstream, EmailResolver: in.EmailResolver})
 		if err != nil {

@@ -113,6 +113,8 @@ type serverConfig struct {
 	EmailResolver emaildomain.Resolver
 	// NoPasskeys is --no-passkeys.
 	NoPasskeys bool
+	// NoNewDeviceConfirmation is --no-new-device-confirmation.
+	NoNewDeviceConfirmation bool
 }
 
 // TestApp is what the one wiring of the server, internal/app, builds for a
@@ -169,6 +171,8 @@ type TestAppInput struct {
 	EmailResolver emaildomain.Resolver
 	// NoPasskeys is app.Config's.
 	NoPasskeys bool
+	// NoNewDeviceConfirmation is app.Config's.
+	NoNewDeviceConfirmation bool
 }
 
 // NewTestApp builds a test server's services and handler through
@@ -235,7 +239,8 @@ func newTestServerWith(t testing.TB, d store.Dialect, cfg serverConfig) *testSer
 		NameCheck: cfg.NameCheck, LookalikePolicy: cfg.LookalikePolicy, OIDCIssuers: cfg.OIDCIssuers, NoTrustedPublishing: cfg.NoTrustedPublishing,
 		ReadAccess: cfg.ReadAccess, RegistrationClosed: cfg.RegistrationClosed, Upstream: cfg.Upstream,
 		Upstreams: cfg.Upstreams, UpstreamStreamAbove: cfg.UpstreamStreamAbove,
-		EmailResolver: cfg.EmailResolver, NoPasskeys: cfg.NoPasskeys})
+		EmailResolver: cfg.EmailResolver, NoPasskeys: cfg.NoPasskeys,
+		NoNewDeviceConfirmation: cfg.NoNewDeviceConfirmation})
 	// Registered first, so that it runs once the HTTP server has stopped.
 	t.Cleanup(a.Close)
 	hs := a.HTTP

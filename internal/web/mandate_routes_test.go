@@ -223,6 +223,8 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /manage/account/webauthn/passkey/register", exempt: exemptSetup},
 		{pattern: "POST /manage/account/webauthn/{id}/passkey/options", exempt: exemptSetup},
 		{pattern: "POST /manage/account/webauthn/{id}/passkey/upgrade", exempt: exemptSetup},
+		{pattern: "POST /account/new-device/resend", exempt: "signing in: the emailed confirmation of a new browser"},
+		{pattern: "POST /account/confirm-device/{$}", exempt: "signing in: the emailed confirmation of a new browser"},
 	}
 }
 

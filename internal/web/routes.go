@@ -129,6 +129,14 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("POST /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayClaim))
 	}
 
+	// New-device confirmation (ui_device.go): the page a sign-in from a
+	// new browser waits on, and the emailed link that confirms it.
+	dev := &devicePages{s: s, acct: s.acct}
+	mux.Handle("GET /account/new-device/{$}", s.ui(dev.waitPage))
+	mux.Handle("POST /account/new-device/resend", s.ui(dev.resendPost))
+	mux.Handle("GET /account/confirm-device/{$}", s.ui(dev.linkPage))
+	mux.Handle("POST /account/confirm-device/{$}", s.ui(dev.linkPost))
+
 	// Two-factor authentication (ui_twofactor*.go), when enabled: the
 	// second step of signing in, the set-up pages of authenticator apps
 	// (TOTP), security keys (WebAuthn) and recovery codes, and

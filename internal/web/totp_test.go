@@ -150,13 +150,17 @@ func loginPending(t *testing.T, b *browser, user, pw string) string {
 	return resp.Header.Get("Location")
 }
 
-// loginTOTP signs the browser in with the password and the app.
+// loginTOTP signs the browser in with the password and the app (and,
+// when the browser is new to the user, the emailed link).
 func loginTOTP(t *testing.T, b *browser, user, pw, secret string, clk *clocktest.Clock) {
 	t.Helper()
 	clk.Add(30 * time.Second) // a code of a new step: the last one was used
 	loginPending(t, b, user, pw)
 	b.get("/account/two-factor/totp/")
 	resp, body := b.post("/account/two-factor/totp/", url.Values{"code": {totpCode(t, secret, clk.Now())}, "next": {"/manage/account/"}})
+	if strings.HasPrefix(resp.Header.Get("Location"), "/account/new-device/") {
+		confirmNewDevice(t, b, user)
+	}
 	if resp.StatusCode != http.StatusSeeOther || !signedIn(t, b) {
 		t.Fatalf("second step of %s: %d\n%s", user, resp.StatusCode, body)
 	}
@@ -221,9 +225,10 @@ func TestTOTPWeb(t *testing.T) {
 			}
 			code := totpCode(t, secret, clk.Now())
 			resp, body = b.post("/account/two-factor/totp/", url.Values{"code": {code}, "next": {"/manage/account/"}})
-			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/manage/account/" {
-				t.Fatalf("right code: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/new-device/?next=%2Fmanage%2Faccount%2F" {
+				t.Fatalf("right code in a new browser: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 			}
+			confirmNewDevice(t, b, "alice")
 			if !signedIn(t, b) {
 				t.Fatal("not signed in after the second step")
 			}
@@ -255,7 +260,13 @@ func TestTOTPWeb(t *testing.T) {
 				if resp.StatusCode != http.StatusSeeOther {
 					t.Fatalf("recovery code %d: %d\n%s", i, resp.StatusCode, body)
 				}
-				_, page := b.get(resp.Header.Get("Location"))
+				// A new browser: the page it waits on shows the warnings.
+				loc := resp.Header.Get("Location")
+				if !strings.HasPrefix(loc, "/account/new-device/") {
+					t.Fatalf("recovery code %d in a new browser sent to %q", i, loc)
+				}
+				_, page := b.get(loc)
+				confirmNewDevice(t, b, "alice")
 				left := len(codes) - i - 1
 				switch {
 				case left == 0 && !strings.Contains(page, "You used your last recovery code"):

@@ -118,6 +118,7 @@ type uiState struct {
 	current *account.Current
 	err     error
 	anon    string // the anonymous cookie's value
+	device  string // the browser's device id (Server.deviceID)
 	w       http.ResponseWriter
 }
 

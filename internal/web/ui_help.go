@@ -39,6 +39,10 @@ type helpPage struct {
 	GiveawayEnd        string // its last day ("": no end)
 	GiveawayRoleAge    string // "": no minimum
 	GiveawayKeyOwners  bool   // users with a security key may claim
+
+	// NewDeviceTTL is how long the emailed confirmation of a sign-in from
+	// a new browser works ("": no confirmation asked).
+	NewDeviceTTL string
 }
 
 func (p *public) help(w http.ResponseWriter, r *http.Request) {
@@ -60,6 +64,9 @@ func (p *public) help(w http.ResponseWriter, r *http.Request) {
 		d.ReauthWindow = words.Duration(twofactor.ReauthWindow)
 		d.FailedMax = limit.Max
 		d.FailedWindow = words.Duration(limit.Window)
+		if p.s.acct.Config().NewDeviceConfirmation {
+			d.NewDeviceTTL = words.Duration(account.DeviceConfirmTTL)
+		}
 	}
 	if rec := p.s.opts.Recovery; rec != nil {
 		d.RecoveryWait = words.Duration(rec.Config().Wait)

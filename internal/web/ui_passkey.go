@@ -72,6 +72,9 @@ func (t *twoFactorPages) passkeyLoginVerify(w http.ResponseWriter, r *http.Reque
 	}
 	t.s.setCookie(w, cookieSession, cookie, 0)
 	t.s.setCookie(w, cookieAnon, "", -1)
+	// A passkey cannot be phished: the browser it signs in is known to
+	// the account from now on, as after any second factor.
+	t.s.rememberDevice(w, r, u.ID)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(req.Next)})
 }
 
@@ -112,6 +115,8 @@ func (t *twoFactorPages) passkeyRegister(w http.ResponseWriter, r *http.Request)
 		t.jsonFail(w, r, err)
 		return
 	}
+	// A browser in which its user set up a passkey is known.
+	t.s.rememberDevice(w, r, c.User.ID)
 	t.s.addFlash(w, r, "ok", fmt.Sprintf("Passkey %q added. You can now sign in with it alone, without your password.", key.Label))
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
 }

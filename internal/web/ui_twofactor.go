@@ -21,9 +21,15 @@ type twoFactorPages struct {
 }
 
 // pendingSession returns the session waiting for its second step, or
-// sends the browser to the login page and returns nil.
+// sends the browser to the login page (or, when its second step passed
+// and it waits for the confirmation of the browser, to the waiting page)
+// and returns nil.
 func (t *twoFactorPages) pendingSession(w http.ResponseWriter, r *http.Request) *account.Current {
 	c := t.s.session(r)
+	if c != nil && c.AwaitingDevice() {
+		redirect(w, r, "/account/new-device/?next="+url.QueryEscape(safeNext(r.FormValue("next"))))
+		return nil
+	}
 	if c == nil || !c.Pending() {
 		t.s.addFlash(w, r, "error", "Your sign-in expired. Log in again.")
 		redirect(w, r, "/account/login/")
@@ -82,19 +88,25 @@ func (t *twoFactorPages) secondStepMethods(r *http.Request, c *account.Current, 
 }
 
 // finishSecondStep signs in a pending session that passed its second
-// step, and goes on to next. After a recovery code, the user is told how
-// many are left when few are.
+// step, and goes on to next; or, in a browser new to the user, sends it
+// to wait for the emailed link. After a recovery code, the user is told
+// how many are left when few are.
 func (t *twoFactorPages) finishSecondStep(w http.ResponseWriter, r *http.Request, c *account.Current, method, label string, recoveryLeft int) {
-	cookie, err := t.acct.CompleteSecondFactor(r.Context(), c, method, label, meta(r))
+	step, err := t.acct.CompleteSecondFactor(r.Context(), c, method, label, t.s.deviceID(w, r), meta(r))
 	if err != nil {
 		t.s.fail(w, r, err)
 		return
 	}
-	t.s.setCookie(w, cookieSession, cookie, 0)
 	if method == "recovery-code" {
 		t.recoveryWarning(w, r, recoveryLeft)
 	}
-	redirect(w, r, safeNext(r.FormValue("next")))
+	next := safeNext(r.FormValue("next"))
+	if step.AwaitingDevice {
+		redirect(w, r, "/account/new-device/?next="+url.QueryEscape(next))
+		return
+	}
+	t.s.setCookie(w, cookieSession, step.Cookie, 0)
+	redirect(w, r, next)
 }
 
 // recoveryWarning warns a user who just used a recovery code when few or

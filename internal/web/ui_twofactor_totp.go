@@ -167,6 +167,8 @@ func (t *twoFactorPages) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		t.totpRefused(w, r, c, err)
 		return
 	}
+	// A browser in which its user set up the app is known.
+	t.s.rememberDevice(w, r, c.User.ID)
 	t.s.addFlash(w, r, "ok", "Your authenticator app is enabled. From now on, signing in asks for a code from it.")
 	redirect(w, r, "/manage/account/two-factor/")
 }

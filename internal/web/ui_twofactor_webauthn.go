@@ -88,6 +88,10 @@ func (t *twoFactorPages) jsonPending(w http.ResponseWriter, r *http.Request) *ac
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Your sign-in expired. Log in again.", "redirect": "/account/login/"})
 		return nil
 	}
+	if c.AwaitingDevice() {
+		writeJSON(w, http.StatusConflict, map[string]string{"message": "This sign-in waits for the link we emailed you.", "redirect": "/account/new-device/"})
+		return nil
+	}
 	return c
 }
 
@@ -151,6 +155,8 @@ func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request
 		t.jsonFail(w, r, err)
 		return
 	}
+	// A browser in which its user set up a key is known.
+	t.s.rememberDevice(w, r, c.User.ID)
 	t.s.addFlash(w, r, "ok", fmt.Sprintf("Security key %q added. You can now use it to sign in.", key.Label))
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
 }
@@ -236,9 +242,9 @@ func (t *twoFactorPages) webauthnLoginOptions(w http.ResponseWriter, r *http.Req
 // session in (under a new id) and sends the browser on.
 func (t *twoFactorPages) webauthnLoginVerify(w http.ResponseWriter, r *http.Request) {
 	t.keyVerify(w, r, t.jsonPending, twofactor.PurposeKeyLogin, func(c *account.Current, key *store.SecurityKey) error {
-		cookie, err := t.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, meta(r))
+		step, err := t.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, t.s.deviceID(w, r), meta(r))
 		if err == nil {
-			t.s.setCookie(w, cookieSession, cookie, 0)
+			t.s.setCookie(w, cookieSession, step.Cookie, 0)
 		}
 		return err
 	})
