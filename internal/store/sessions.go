@@ -115,7 +115,7 @@ func (q q) RenewDeviceConfirmation(ctx context.Context, idHash, confirmHash stri
 // SessionByConfirmHash finds the session awaiting the confirmation of a
 // new device whose link secret's SHA-256 is confirmHash.
 func (q q) SessionByConfirmHash(ctx context.Context, confirmHash string) (*Session, error) {
-	s, err := scanSession(q.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE confirm_hash = $1 AND awaiting = $2`,
+	s, err := scanSession(q.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE confirm_hash = $1 AND confirm_hash <> '' AND awaiting = $2`,
 		confirmHash, AwaitingDevice))
 	if err != nil {
 		return nil, fmt.Errorf("store: session by confirmation: %w", err)

@@ -33,6 +33,7 @@ CREATE INDEX passkey_challenges_expires ON passkey_challenges (expires_at);
 ALTER TABLE sessions ADD COLUMN auth_method TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN awaiting TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN confirm_hash TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_confirm ON sessions (confirm_hash) WHERE confirm_hash <> '';
 
 -- Browsers a user has signed in from and confirmed: device_hash is an
 -- HMAC, under the deployment's secret, of the user id and the browser's
@@ -64,6 +65,7 @@ CREATE TABLE email_domains (
 -- +goose Down
 DROP TABLE email_domains;
 DROP TABLE known_devices;
+DROP INDEX sessions_confirm;
 ALTER TABLE sessions DROP COLUMN confirm_hash;
 ALTER TABLE sessions DROP COLUMN awaiting;
 ALTER TABLE sessions DROP COLUMN auth_method;
