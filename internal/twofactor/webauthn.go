@@ -79,6 +79,15 @@ func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 	return wa, nil
 }
 
+// KeysUsable reports whether security keys and passkeys can work on this
+// site at all: its base URL names a host, not an IP address. Pages that
+// would start a ceremony on their own (the login page's passkey autofill)
+// offer none when they cannot.
+func (s *Service) KeysUsable() bool {
+	u, err := url.Parse(s.cfg.BaseURL)
+	return err == nil && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil
+}
+
 // keyUser is a user as the WebAuthn library sees it, with its keys.
 type keyUser struct {
 	u     *store.User

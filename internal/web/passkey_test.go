@@ -268,6 +268,26 @@ func TestPasskeysTurnedOff(t *testing.T) {
 	})
 }
 
+// TestPasskeysIPBaseURL: with a base URL naming an IP address (make run's
+// default), where browsers refuse every WebAuthn ceremony, the login page
+// offers no passkey (no button, no autofill request that would greet each
+// visitor with an error); with a host name it does.
+func TestPasskeysIPBaseURL(t *testing.T) {
+	for _, c := range []struct {
+		host  string
+		offer bool
+	}{{"", false}, {"localhost", true}} {
+		s := newTestServerWith(t, store.SQLite, serverConfig{BaseHost: c.host})
+		resp, body := s.browser(t).page("/account/login/")
+		wantStatus(t, "login page", resp, body, http.StatusOK)
+		for _, mark := range []string{`data-passkey="button"`, "username webauthn", "passkey.js"} {
+			if strings.Contains(body, mark) != c.offer {
+				t.Errorf("base URL %s: the login page shows %s: %v, want %v", s.URL, mark, !c.offer, c.offer)
+			}
+		}
+	}
+}
+
 // TestPasskeyOptionsRateLimit: concurrent options calls from one address
 // cannot pass twofactor.PasskeyOptionsPerIP.
 func TestPasskeyOptionsRateLimit(t *testing.T) {

@@ -27,6 +27,12 @@ const cookiePasskey = "cs_passkey"
 // passkeysOn reports whether passkeys are turned on.
 func (s *Server) passkeysOn() bool { return s.tf != nil && s.tf.PasskeysEnabled() }
 
+// passkeySignIn reports whether the login page offers passkeys: they are
+// on, and the base URL names a host (with an IP address, as `make run`'s
+// default, the browser refuses every ceremony, and the page would greet
+// each visitor with that error).
+func (s *Server) passkeySignIn() bool { return s.passkeysOn() && s.tf.KeysUsable() }
+
 // passkeyLoginOptions begins a passkey sign-in: the options for
 // navigator.credentials.get, and the ceremony's secret in a cookie that
 // lives as long as its challenge.

@@ -34,7 +34,7 @@ func (a *accountPages) loginPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, next)
 		return
 	}
-	a.s.render(w, r, http.StatusOK, "login", "Log in", loginForm{Next: next, Passkeys: a.s.passkeysOn()})
+	a.s.render(w, r, http.StatusOK, "login", "Log in", loginForm{Next: next, Passkeys: a.s.passkeySignIn()})
 }
 
 func (a *accountPages) loginPost(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +48,7 @@ func (a *accountPages) loginPost(w http.ResponseWriter, r *http.Request) {
 			if problem.KindOf(err) == problem.Forbidden {
 				status = http.StatusForbidden
 			}
-			a.s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error(), Passkeys: a.s.passkeysOn()})
+			a.s.render(w, r, status, "login", "Log in", loginForm{Username: username, Next: next, Error: err.Error(), Passkeys: a.s.passkeySignIn()})
 			return
 		}
 		a.s.fail(w, r, err)
