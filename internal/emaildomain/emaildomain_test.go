@@ -141,6 +141,27 @@ func TestCheck(t *testing.T) {
 			// IDN: the punycode of a listed domain, spelt in Unicode.
 			{"bob@ｍａｉｌｉｎａｔｏｒ.com", emaildomain.ErrDisposable, ""},
 			{"bob@xn--9kq967o.com", emaildomain.ErrDisposable, ""},
+			// The domain the check sees must be the one mail goes to: no
+			// spelling that a mapping turns into another domain.
+			{"bob@ex\u200bample.org", emaildomain.ErrInvalid, "Write the domain of this address as example.org: as it is written " +
+				"(invisible or look-alike characters, another width or case), mail servers may read it as another domain."},
+			{"bob@ex\u00adample.org", emaildomain.ErrInvalid, ""},
+			{"bob@ｅxample.org", emaildomain.ErrInvalid, ""},
+			{"bob@example。org", emaildomain.ErrInvalid, ""},
+			{"bob@ﬁle.example", emaildomain.ErrInvalid, ""},
+			{"bob@ℂorp.example", emaildomain.ErrProhibited, ""}, // the lists first
+			{"bob@MÜNCHEN.de", emaildomain.ErrInvalid, ""},
+			{"bob@mu\u0308nchen.de", emaildomain.ErrInvalid, ""}, // not NFC
+			{"bob@münchen.de", nil, ""},
+			{"bob@xn--mnchen-3ya.de", nil, ""},
+			{"bob@XN--MNCHEN-3YA.DE", nil, ""},
+			{"bob@faß.de", emaildomain.ErrInvalid, "Write the domain of this address as xn--fa-hia.de: as it is written " +
+				"(invisible or look-alike characters, another width or case), mail servers may read it as another domain."},
+			{"bob@xn--fa-hia.de", nil, ""},
+			{"bob@ς.example", emaildomain.ErrInvalid, ""},
+			{"bob@mаilinator.com", nil, ""}, // Cyrillic а: another domain, mail goes to it
+			{"dave@ex\u200bample.org.", emaildomain.ErrInvalid, ""},
+			{"dave@good.throwaway\u200b.example", emaildomain.ErrInvalid, ""}, // allowed, but not as written
 			// Operators' rules.
 			{"carol@corp.example", emaildomain.ErrProhibited,
 				"This server does not accept addresses at corp.example (use your work address at corp.test). Use another address."},
