@@ -38,6 +38,8 @@ var (
 	embeddedBlocklist string
 	//go:embed data/allowlist.conf
 	embeddedAllowlist string
+	//go:embed data/additions.conf
+	embeddedAdditions string
 )
 
 // Causes of the refusals, for errors.Is.
@@ -241,6 +243,7 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) *S
 	}
 	l := make(list, 5000)
 	l.add(embeddedBlocklist, false)
+	l.add(embeddedAdditions, false)
 	l.add(embeddedAllowlist, true)
 	return &Service{store: st, embedded: l, cfg: cfg, log: log, now: now}
 }
