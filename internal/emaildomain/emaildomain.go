@@ -24,6 +24,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -116,6 +117,16 @@ func canonical(written, ascii, unicode string) bool {
 		return strings.EqualFold(written, ascii)
 	}
 	return written == unicode && !strings.ContainsAny(written, deviations)
+}
+
+// plainLocalPart reports whether the part of an address before its last @
+// is printable UTF-8 without the characters that route mail elsewhere
+// than the domain after that @ (the percent hack, bang paths, a quoted or
+// commented @) or that mail software reads apart.
+func plainLocalPart(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return !unicode.IsPrint(r) || strings.ContainsRune(" %!@\"()<>[]\\,;:", r)
+	}) < 0
 }
 
 // isASCII reports whether s has only ASCII characters.
@@ -328,6 +339,10 @@ func (s *Service) Lookup(ctx context.Context, domain string) (Verdict, error) {
 // time or fails (logged).
 func (s *Service) Check(ctx context.Context, address string) error {
 	at := strings.LastIndexByte(address, '@')
+	if at > 0 && !plainLocalPart(address[:at]) {
+		return problem.Wrap(ErrInvalid, problem.Invalid, "Use a plain address: the part before the @ may not hold %, !, "+
+			"quotes, comments, spaces or invisible characters (some mail servers send such addresses to another domain).")
+	}
 	written := strings.TrimSuffix(address[at+1:], ".")
 	v, err := s.Lookup(ctx, address[at+1:])
 	switch {

@@ -199,6 +199,18 @@ func TestCheck(t *testing.T) {
 			{"bob@mаilinator.com", nil, ""}, // Cyrillic а: another domain, mail goes to it
 			{"dave@ex\u200bample.org.", emaildomain.ErrInvalid, ""},
 			{"dave@good.throwaway\u200b.example", emaildomain.ErrInvalid, ""}, // allowed, but not as written
+			// Nor a local part that routes elsewhere (account.EmailProblem
+			// refuses these first; Check holds on its own).
+			{"a%mailinator.com@example.org", emaildomain.ErrInvalid, "Use a plain address: the part before the @ may not hold %, !, " +
+				"quotes, comments, spaces or invisible characters (some mail servers send such addresses to another domain)."},
+			{"mailinator.com!a@example.org", emaildomain.ErrInvalid, ""},
+			{`"a@mailinator.com"@example.org`, emaildomain.ErrInvalid, ""},
+			{"(a@mailinator.com)b@example.org", emaildomain.ErrInvalid, ""},
+			{"a\u200b@example.org", emaildomain.ErrInvalid, ""},
+			{"a b@example.org", emaildomain.ErrInvalid, ""},
+			{"a\r\nBcc: x@example.org", emaildomain.ErrInvalid, ""},
+			{"first.last+tag@example.org", nil, ""},
+			{"josé@example.org", nil, ""},
 			// Operators' rules.
 			{"carol@corp.example", emaildomain.ErrProhibited,
 				"This server does not accept addresses at corp.example (use your work address at corp.test). Use another address."},
