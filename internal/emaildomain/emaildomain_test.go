@@ -35,7 +35,7 @@ func TestEmbeddedList(t *testing.T) {
 		"temp-mail.org", "trashmail.com", "trashmail.de", "trashmail.net", "wegwerfmail.de", "maildrop.cc", "getnada.com",
 		"dispostable.com", "mohmal.com", "throwawaymail.com", "mailnesia.com", "mailcatch.com", "mytemp.email", "discard.email",
 		"emailondeck.com", "fakeinbox.com", "mintemail.com", "mailto.plus", "fexpost.com", "1secmail.com", "tempmail.plus",
-		"temp-mail.io", "mail.tm"} {
+		"temp-mail.io", "mail.tm", "generator.email"} {
 		if v, err := s.Lookup(ctx, d); err != nil || v.Kind != store.EmailDomainDisposable || v.Operator {
 			t.Errorf("Lookup(%s) = %+v, %v: want disposable", d, v, err)
 		}
