@@ -99,8 +99,8 @@ func (c *UserCreateCmd) Run(e *env) error {
 	if !validUsername(c.Username) {
 		return fmt.Errorf("invalid username %q: use 1-50 ASCII letters, digits, '.', '_' or '-', starting and ending with a letter or digit", c.Username)
 	}
-	if !strings.Contains(c.Email, "@") || strings.ContainsAny(c.Email, " \t\r\n<>") {
-		return fmt.Errorf("invalid email address %q", c.Email)
+	if msg := account.EmailProblem(c.Email); msg != "" {
+		return fmt.Errorf("invalid email address %q: %s", c.Email, msg)
 	}
 	password, generated, err := readPassword(e)
 	if err != nil {

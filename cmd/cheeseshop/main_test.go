@@ -70,6 +70,8 @@ func TestAdminCommands(t *testing.T) {
 			{"short password", "short\n", []string{"admin", "user", "create", "--username", "carol", "--email", "c@example.org"}, "too short"},
 			{"bad username", "", []string{"admin", "user", "create", "--username", "x-", "--email", "c@example.org"}, "invalid username"},
 			{"bad email", "", []string{"admin", "user", "create", "--username", "carol", "--email", "nope"}, "invalid email"},
+			{"quoted email", "", []string{"admin", "user", "create", "--username", "carol", "--email", `"c@mailinator.com"@example.org`}, "invalid email"},
+			{"percent hack", "", []string{"admin", "user", "create", "--username", "carol", "--email", "c%mailinator.com@example.org"}, "invalid email"},
 			{"token for nobody", "", []string{"admin", "token", "create", "--username", "nobody"}, `No user named "nobody"`},
 			{"token for a missing project", "", []string{"admin", "token", "create", "--username", "alice", "--project", "ghost"}, `No project named 'ghost'`},
 			{"bad name", "", []string{"admin", "name", "prohibit", "bad!"}, "invalid project name"},

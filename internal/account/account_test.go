@@ -332,9 +332,18 @@ func TestCheckEmail(t *testing.T) {
 		"": false, "a": false, "a@b": false, "A <a@example.org>": false, "a@example.org, b@example.org": false,
 		"<a@example.org>": false, "a@example.org\r\nBcc: x@example.org": false, strings.Repeat("a", 250) + "@example.org": false,
 		`"<script>"@example.org`: false,
+		// What mail servers could route elsewhere than the domain checked.
+		`"a@mailinator.com"@example.org`: false, "(x)a@example.org": false, "a@example.org(x)": false,
+		"<@example.net:a@example.org>": false, "a%mailinator.com@example.org": false, "mailinator.com!a@example.org": false,
+		"a@[192.0.2.1]": false, "a@example.org.": false, "a@@example.org": false, "a@b@example.org": false,
+		// Invisible and control characters.
+		"a\u200b@example.org": false, "a@ex\u00adample.org": false, "a\u00a0@example.org": false, "\u202eb@example.org": false,
+		"a\u2028@example.org": false, "a\u0085@example.org": false, "a\x00@example.org": false, "a\xff@example.org": false,
+		// Sub-addresses and internationalised addresses are addresses.
+		"a+tag@example.org": true, "josé@example.org": true, "a@münchen.de": true, "A@EXAMPLE.ORG": true,
 	} {
-		if got := checkEmail(email) == ""; got != ok {
-			t.Errorf("checkEmail(%q) accepted = %v", email, got)
+		if got := EmailProblem(email) == ""; got != ok {
+			t.Errorf("EmailProblem(%q) accepted = %v", email, got)
 		}
 	}
 }

@@ -236,7 +236,7 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password s
 	email = strings.TrimSpace(email)
 	// The domain first: its refusal writes nothing, not even a password
 	// check.
-	if checkEmail(email) == "" && !sameEmail(email, u.Email) {
+	if EmailProblem(email) == "" && !sameEmail(email, u.Email) {
 		if msg, err := s.emailRefusal(ctx, email); err != nil {
 			return err
 		} else if msg != "" {
@@ -246,7 +246,7 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Current, email, password s
 	if err := s.checkCurrentPassword(ctx, u, password, m); err != nil {
 		return err
 	}
-	if msg := checkEmail(email); msg != "" {
+	if msg := EmailProblem(email); msg != "" {
 		return invalidFields(map[string]string{FieldEmail: msg})
 	}
 	if sameEmail(email, u.Email) {

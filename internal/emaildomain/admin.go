@@ -125,7 +125,7 @@ func (s *Service) Rules(ctx context.Context) ([]store.EmailDomain, error) {
 
 // Imported counts what an import did.
 type Imported struct {
-	Read  int // domains in the file
+	Read  int // distinct domains in the file
 	Added int // new rules; the others had a rule already, kept as it was
 }
 
@@ -137,19 +137,31 @@ type Imported struct {
 // it, naming the line.
 func (s *Service) Import(ctx context.Context, by *store.User, m audit.Meta, r io.Reader, reason string) (Imported, error) {
 	var domains []string
+	seen := map[string]bool{}
 	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		d, err := Normalize(line)
 		if err != nil {
+			// A binary file's "line" may be long: the message shows its start.
+			if len(line) > 80 {
+				line = line[:80] + "…"
+			}
 			return Imported{}, problem.Wrap(err, problem.Invalid, fmt.Sprintf("Line %d: %q is not a domain name; nothing was imported.", n, line))
 		}
-		domains = append(domains, d)
+		if !seen[d] { // the same domain twice (a case or a dot apart) is one
+			seen[d] = true
+			domains = append(domains, d)
+		}
 	}
-	if err := sc.Err(); err != nil {
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return Imported{}, problem.Wrap(sc.Err(), problem.Invalid, fmt.Sprintf("Line %d is too long for a domain name "+
+			"(is this a list of domains, one a line?); nothing was imported.", n))
+	} else if err := sc.Err(); err != nil {
 		return Imported{}, fmt.Errorf("emaildomain: import: %w", err)
 	}
 	reason = strings.Join(strings.Fields(reason), " ")

@@ -54,13 +54,28 @@ func TestRules(t *testing.T) {
 		if pe, ok := problem.As(err); !ok || pe.Message != `Line 2: "not a domain" is not a domain name; nothing was imported.` {
 			t.Fatalf("Import of a bad file: %v", err)
 		}
+		// A hostile file: refused whole, with the line and no more than
+		// its start; a domain twice is counted once.
+		for _, c := range []struct{ data, message string }{
+			{"ok.example\n" + strings.Repeat("a", 70000) + "\n", "Line 2 is too long for a domain name (is this a list of domains, one a line?); nothing was imported."},
+			{"\x00\xff" + strings.Repeat("\x00", 5000) + "\n", `Line 1: "\x00\xff` + strings.Repeat(`\x00`, 78) + `…" is not a domain name; nothing was imported.`},
+		} {
+			_, err = s.Import(ctx, nil, m, strings.NewReader(c.data), "")
+			if pe, ok := problem.As(err); !ok || pe.Message != c.message {
+				t.Fatalf("Import of a hostile file: %v, want %q", err, c.message)
+			}
+		}
+		res, err = s.Import(ctx, nil, m, strings.NewReader("twice.example\r\nTWICE.example.\r\nthrow.example\r\n"), "")
+		if err != nil || res != (emaildomain.Imported{Read: 2, Added: 1}) {
+			t.Fatalf("Import with a domain twice = %+v, %v", res, err)
+		}
 		rules, err := s.Rules(ctx)
 		storetest.Must(t, err)
 		var got []string
 		for _, r := range rules {
 			got = append(got, r.Domain+" "+r.Kind)
 		}
-		if strings.Join(got, ", ") != "throw.example disposable, throw2.example disposable, xn--bcher-kva.example allowed" {
+		if strings.Join(got, ", ") != "throw.example disposable, throw2.example disposable, twice.example disposable, xn--bcher-kva.example allowed" {
 			t.Fatalf("rules: %q", got)
 		}
 		if _, err := s.Remove(ctx, admin, m, "Throw.Example"); err != nil {
@@ -87,6 +102,7 @@ func TestRules(t *testing.T) {
 			"Email domain xn--bcher-kva.example refused as prohibited by root: no books",
 			"Email domain xn--bcher-kva.example allowed by cheeseshop admin",
 			"2 disposable email domains imported by cheeseshop admin (3 read)",
+			"1 disposable email domains imported by cheeseshop admin (2 read)",
 			"Rule on the email domain throw.example (disposable) removed by root",
 		}
 		if strings.Join(said, "\n") != strings.Join(want, "\n") {

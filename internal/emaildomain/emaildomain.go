@@ -24,6 +24,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -38,6 +39,8 @@ var (
 	embeddedBlocklist string
 	//go:embed data/allowlist.conf
 	embeddedAllowlist string
+	//go:embed data/additions.conf
+	embeddedAdditions string
 )
 
 // Causes of the refusals, for errors.Is.
@@ -96,6 +99,34 @@ func Normalize(domain string) (string, error) {
 		return "", fmt.Errorf("%w: %q ends in a number", ErrInvalid, domain)
 	}
 	return a, nil
+}
+
+// deviations are the characters that IDNA 2008 keeps and IDNA 2003 (still
+// used by some mail software) maps to others or removes: faß.de is
+// xn--fa-hia.de to one and fass.de to the other.
+const deviations = "\u00df\u03c2\u200c\u200d"
+
+// canonical reports whether a domain, written as in an address (without
+// its trailing dot), is the domain whose ASCII form is ascii, spelt so
+// that every mail server reads it as that domain: in ASCII, in any case;
+// internationalised, exactly as unicode (the normal form: lower case,
+// NFC, nothing mapped away or to another character) and without
+// deviation characters.
+func canonical(written, ascii, unicode string) bool {
+	if isASCII(written) {
+		return strings.EqualFold(written, ascii)
+	}
+	return written == unicode && !strings.ContainsAny(written, deviations)
+}
+
+// plainLocalPart reports whether the part of an address before its last @
+// is printable UTF-8 without the characters that route mail elsewhere
+// than the domain after that @ (the percent hack, bang paths, a quoted or
+// commented @) or that mail software reads apart.
+func plainLocalPart(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return !unicode.IsPrint(r) || strings.ContainsRune(" %!@\"()<>[]\\,;:", r)
+	}) < 0
 }
 
 // isASCII reports whether s has only ASCII characters.
@@ -223,6 +254,7 @@ func New(st *store.Store, cfg Config, log *slog.Logger, now func() time.Time) *S
 	}
 	l := make(list, 5000)
 	l.add(embeddedBlocklist, false)
+	l.add(embeddedAdditions, false)
 	l.add(embeddedAllowlist, true)
 	return &Service{store: st, embedded: l, cfg: cfg, log: log, now: now}
 }
@@ -307,7 +339,11 @@ func (s *Service) Lookup(ctx context.Context, domain string) (Verdict, error) {
 // time or fails (logged).
 func (s *Service) Check(ctx context.Context, address string) error {
 	at := strings.LastIndexByte(address, '@')
-	shown := strings.ToLower(strings.TrimSuffix(address[at+1:], "."))
+	if at > 0 && !plainLocalPart(address[:at]) {
+		return problem.Wrap(ErrInvalid, problem.Invalid, "Use a plain address: the part before the @ may not hold %, !, "+
+			"quotes, comments, spaces or invisible characters (some mail servers send such addresses to another domain).")
+	}
+	written := strings.TrimSuffix(address[at+1:], ".")
 	v, err := s.Lookup(ctx, address[at+1:])
 	switch {
 	case errors.Is(err, ErrInvalid) || at < 0 || !strings.Contains(v.Domain, "."):
@@ -315,6 +351,14 @@ func (s *Service) Check(ctx context.Context, address string) error {
 			"This address has no valid domain: check it (an address looks like name@example.org).")
 	case err != nil:
 		return err
+	}
+	// The domain is shown as the check saw it: never with the invisible
+	// characters or look-alike forms the address may hold.
+	shown, err := idna.Lookup.ToUnicode(v.Domain)
+	if err != nil {
+		shown = v.Domain
+	}
+	switch {
 	case v.Kind == store.EmailDomainDisposable:
 		return problem.Wrap(ErrDisposable, problem.Invalid, fmt.Sprintf("Addresses at %s are disposable; use an address you "+
 			"will keep: we send security notices and account-recovery links there.", shown))
@@ -324,6 +368,16 @@ func (s *Service) Check(ctx context.Context, address string) error {
 			msg = fmt.Sprintf("This server does not accept addresses at %s (%s). Use another address.", shown, v.Reason)
 		}
 		return problem.Wrap(ErrProhibited, problem.Invalid, msg)
+	case !canonical(written, v.Domain, shown):
+		// Mail is sent to the address as written: the check must have
+		// seen that domain, not one a mapping made of it.
+		spell := shown
+		if strings.ContainsAny(written, deviations) {
+			spell = v.Domain
+		}
+		return problem.Wrap(fmt.Errorf("%w: %q is not written as %s", ErrInvalid, written, spell), problem.Invalid,
+			fmt.Sprintf("Write the domain of this address as %s: as it is written (invisible or look-alike "+
+				"characters, another width or case), mail servers may read it as another domain.", spell))
 	case v.Kind == store.EmailDomainAllowed && v.Operator, !s.cfg.CheckDNS:
 		return nil
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/idna"
+
 	"cheeseshop/internal/emaildomain"
 )
 
@@ -51,6 +53,14 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if _, err := s.Lookup(context.Background(), in); err != nil {
 			t.Fatalf("Lookup(%q): %v", in, err)
+		}
+		// Accepted, the domain is written as the check saw it: mail goes
+		// to the address as written.
+		if err := s.Check(context.Background(), "a@"+in); err == nil {
+			w := strings.TrimSuffix(in, ".")
+			if u, _ := idna.Lookup.ToUnicode(d); !strings.EqualFold(w, d) && w != u {
+				t.Fatalf("Check(a@%q) accepts the address, though it checked %q", in, d)
+			}
 		}
 	})
 }
