@@ -121,6 +121,9 @@ func (c *UserCreateCmd) Run(e *env) error {
 	u := &store.User{EmailVerified: true, Username: c.Username, Email: c.Email, PasswordHash: hash, IsAdmin: c.Admin, CreatedAt: time.Now().UTC()}
 	if err := st.CreateUser(e.ctx, u); err != nil {
 		if store.IsUniqueViolation(err) {
+			if _, e := st.UserByEmail(e.ctx, c.Email); e == nil {
+				return fmt.Errorf("the address %s is already the email of another user; give another --email", c.Email)
+			}
 			return fmt.Errorf("a user named %q already exists", c.Username)
 		}
 		return err

@@ -67,6 +67,7 @@ func TestAdminCommands(t *testing.T) {
 			want  string
 		}{
 			{"duplicate user", "correct horse battery\n", []string{"admin", "user", "create", "--username", "ALICE", "--email", "a@example.org"}, `a user named "ALICE" already exists`},
+			{"duplicate email", "correct horse battery\n", []string{"admin", "user", "create", "--username", "alice2", "--email", "alice@example.org"}, `the address alice@example.org is already the email of another user`},
 			{"short password", "short\n", []string{"admin", "user", "create", "--username", "carol", "--email", "c@example.org"}, "too short"},
 			{"bad username", "", []string{"admin", "user", "create", "--username", "x-", "--email", "c@example.org"}, "invalid username"},
 			{"bad email", "", []string{"admin", "user", "create", "--username", "carol", "--email", "nope"}, "invalid email"},
