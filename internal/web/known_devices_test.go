@@ -194,3 +194,43 @@ func TestDeviceCookieRenewal(t *testing.T) {
 		}
 	})
 }
+
+// TestKnownDevicesBoundedAndOff checks that the page lists at most
+// maxDeviceRows browsers (and always this one), says how many it left
+// out, and shows no section when new browsers are not confirmed.
+func TestKnownDevicesBoundedAndOff(t *testing.T) {
+	const pw = "a long enough password"
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		s, clk := clockServer(t, d, serverConfig{})
+		ctx := t.Context()
+		u := s.userWithPassword("uma", pw)
+		me := s.browser(t)
+		me.login("uma", pw)
+		value := s.acct.NewDeviceCookie()
+		setCookie(me, cookieDevice, value)
+		_, err := s.acct.RememberDevice(ctx, u.ID, s.acct.DeviceID(value), audit.Meta{IP: "192.0.2.1"})
+		storetest.Must(t, err)
+		// Newer than this browser, every one of them.
+		clk.Add(time.Minute)
+		for i := range maxDeviceRows + 2 {
+			_, err := s.st.RememberDevice(ctx, &store.KnownDevice{UserID: u.ID, DeviceHash: "flood" + itoa(int64(i)),
+				IP: "203.0.113.99", UserAgent: "curl/8.5.0", LastSeenAt: clk.Now().Add(time.Duration(i) * time.Second)}, clk.Now())
+			storetest.Must(t, err)
+		}
+		resp, body := me.get(sessionsURL)
+		wantStatus(t, "sessions page", resp, body, http.StatusOK, "2 more browsers are not listed")
+		if ids, mine := knownDeviceRows(body); len(ids) != maxDeviceRows+1 || mine != ids[len(ids)-1] {
+			t.Fatalf("%d rows, this browser %q; want %d, the last this browser", len(ids), mine, maxDeviceRows+1)
+		}
+
+		off := newTestServerWith(t, d, serverConfig{NoNewDeviceConfirmation: true})
+		off.userWithPassword("uma", pw)
+		b := off.browser(t)
+		b.login("uma", pw)
+		resp, body = b.get(sessionsURL)
+		wantStatus(t, "sessions page, confirmation off", resp, body, http.StatusOK)
+		if strings.Contains(body, "known-devices") {
+			t.Fatal("the known browsers are shown with the confirmation off")
+		}
+	})
+}
