@@ -374,8 +374,9 @@ func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, 
 	if err != nil {
 		return nil, err
 	}
+	var renew bool
 	if device != "" {
-		if err := s.RememberDevice(ctx, c.User.ID, device, m); err != nil {
+		if renew, err = s.RememberDevice(ctx, c.User.ID, device, m); err != nil {
 			return nil, err
 		}
 	}
@@ -386,7 +387,7 @@ func (s *Service) CompleteSecondFactor(ctx context.Context, c *Current, method, 
 	if err := s.signedIn(ctx, c.User, m, details); err != nil {
 		return nil, err
 	}
-	return &SecondStep{Cookie: cookie}, nil
+	return &SecondStep{Cookie: cookie, RenewDevice: renew}, nil
 }
 
 // Reauthenticated records that the user of a signed-in session proved its

@@ -58,6 +58,9 @@ type SecondStep struct {
 	// session stays pending until the link emailed to the account is
 	// opened in this browser (ConfirmDevice).
 	AwaitingDevice bool
+	// RenewDevice: the browser's device cookie is to be set again for
+	// its full lifetime (RememberDevice wrote).
+	RenewDevice bool
 }
 
 // AwaitingDevice reports whether the session passed its second step and
@@ -127,17 +130,21 @@ func (s *Service) KnownDevice(ctx context.Context, userID int64, device string) 
 // RememberDevice records that the user signed in (or set up a second
 // factor) in the browser of device (a DeviceID), which is then known for
 // that user: a sign-in from it is not asked to confirm it again. A known
-// browser's last use, address and user agent are updated.
-func (s *Service) RememberDevice(ctx context.Context, userID int64, device string, m audit.Meta) error {
+// browser's last use, address and user agent are updated at most once per
+// DeviceRefresh. It reports whether it wrote (the browser is new to the
+// user, or was last seen more than DeviceRefresh ago): then the browser's
+// device cookie is to be renewed, so that a browser in use keeps it.
+func (s *Service) RememberDevice(ctx context.Context, userID int64, device string, m audit.Meta) (bool, error) {
 	if device == "" {
-		return errors.New("account: remember device: no device id")
+		return false, errors.New("account: remember device: no device id")
 	}
-	err := s.store.RememberDevice(ctx, &store.KnownDevice{UserID: userID, DeviceHash: s.deviceHash(userID, device),
-		IP: m.IP, UserAgent: truncate(m.UserAgent, 512), LastSeenAt: s.now()})
+	now := s.now()
+	wrote, err := s.store.RememberDevice(ctx, &store.KnownDevice{UserID: userID, DeviceHash: s.deviceHash(userID, device),
+		IP: m.IP, UserAgent: truncate(m.UserAgent, 512), LastSeenAt: now}, now.Add(-DeviceRefresh))
 	if err != nil {
-		return fmt.Errorf("account: %w", err)
+		return false, fmt.Errorf("account: %w", err)
 	}
-	return nil
+	return wrote, nil
 }
 
 // needsDeviceConfirmation says whether a second step by method, in the
@@ -328,7 +335,7 @@ func (s *Service) ConfirmDevice(ctx context.Context, c *Current, secret, device 
 		return "", err
 	}
 	if device != "" {
-		if err := s.RememberDevice(ctx, c.User.ID, device, m); err != nil {
+		if _, err := s.RememberDevice(ctx, c.User.ID, device, m); err != nil {
 			return "", err
 		}
 	}

@@ -99,8 +99,9 @@ func (s *Service) PeekPasswordReset(ctx context.Context, token string) (*store.U
 
 // ResetPassword uses a reset link to set a new password. The link is used
 // only once the password is acceptable, so that a typo does not spend it.
-// Every session of the user ends and every reset link stops working; the
-// user is told by email.
+// Every session of the user ends, every reset link stops working and
+// every known device is forgotten (as at ChangePassword); the user is
+// told by email.
 func (s *Service) ResetPassword(ctx context.Context, token, password, confirm string, m audit.Meta) (*store.User, error) {
 	u, err := s.PeekPasswordReset(ctx, token)
 	if err != nil {
@@ -115,7 +116,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 	if err != nil {
 		return nil, fmt.Errorf("account: reset password: %w", err)
 	}
-	var ended int64
+	var ended, forgotten int64
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		t, err := s.takeLink(ctx, tx, token, store.PurposeResetPassword)
 		if err != nil {
@@ -129,6 +130,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 			return err
 		}
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		// Whoever had the password may have had a browser confirmed.
+		if forgotten, err = tx.ForgetUserDevices(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
@@ -145,7 +150,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 			}
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.PasswordReset},
-			map[string]any{"sessions_ended": ended})
+			map[string]any{"sessions_ended": ended, "devices_forgotten": forgotten})
 	})
 	if err != nil {
 		if problem.KindOf(err) != 0 {
@@ -187,8 +192,18 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, passw
 }
 
 // ChangePassword sets a new password for the signed-in user, who gives its
-// current one. Every other session ends, reset links stop working, and the
-// user is told by email.
+// current one. Every other session ends, reset links stop working, every
+// known device is forgotten, and the user is told by email.
+//
+// Forgetting the known devices: whoever had the password may have had a
+// browser confirmed (it signed in when the account had no second factor
+// and set one up, or it relayed a code and the emailed link), and a
+// password change is the owner's answer to a password that leaked. This
+// browser is forgotten too: the change needs the password alone, in a
+// session that may be the attacker's, who must not keep its own browser
+// known while the owner's are forgotten. The cost is one emailed link per
+// browser at its next sign-in with an authenticator app or a recovery
+// code. Sessions other than this one end anyway.
 func (s *Service) ChangePassword(ctx context.Context, c *Current, current, password, confirm string, m audit.Meta) error {
 	u := c.User
 	if err := s.checkCurrentPassword(ctx, u, current, m); err != nil {
@@ -215,11 +230,16 @@ func (s *Service) ChangePassword(ctx context.Context, c *Current, current, passw
 		if err != nil {
 			return err
 		}
+		// Every known browser, this one's included (see above).
+		forgotten, err := tx.ForgetUserDevices(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: u.ID, ActorID: u.ID, Tag: audit.PasswordChanged},
-			map[string]any{"sessions_ended": ended})
+			map[string]any{"sessions_ended": ended, "devices_forgotten": forgotten})
 	})
 	if err != nil {
 		return fmt.Errorf("account: change password: %w", err)

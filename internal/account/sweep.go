@@ -12,8 +12,9 @@ import (
 const rateLimitMemory = 24 * time.Hour
 
 // Sweep removes what has expired: sessions past their absolute end or
-// idle for longer than the idle timeout, and failed attempts older than
-// every rate-limit window. Any server may run it; running it twice is
+// idle for longer than the idle timeout, failed attempts older than
+// every rate-limit window, and known devices not seen for
+// KnownDeviceTTL. Any server may run it; running it twice is
 // harmless.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
@@ -26,6 +27,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	// Passkey sign-ins begun and never answered.
 	if _, err := s.store.DeleteExpiredPasskeyChallenges(ctx, now); err != nil {
+		return fmt.Errorf("account: sweep: %w", err)
+	}
+	// Browsers not seen for over a year (their device cookie expired).
+	if _, err := s.store.DeleteStaleKnownDevices(ctx, now.Add(-KnownDeviceTTL)); err != nil {
 		return fmt.Errorf("account: sweep: %w", err)
 	}
 	if n > 0 {

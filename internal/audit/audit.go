@@ -169,6 +169,13 @@ const (
 	// SessionRevoked: the user signed out one of its other sessions from
 	// the sessions page (details: that session's ip and user_agent).
 	SessionRevoked = "account:session:revoked"
+
+	// The user forgot one of the browsers that skip the emailed
+	// confirmation of a new device, from the sessions page (details: its
+	// ip and user_agent when last seen), or all of them (details: how
+	// many devices).
+	DeviceForgotten  = "account:device:forgotten"
+	DevicesForgotten = "account:devices:forgotten"
 )
 
 // Adder is what records events: the store or a transaction.
@@ -252,7 +259,7 @@ func Describe(e *store.Event) string {
 	case RecoveryCancelled:
 		return "Account recovery request cancelled"
 	case RecoveryApproved:
-		return "Account recovery approved by " + s("by") + ": every second factor removed, every session ended, password reset required"
+		return "Account recovery approved by " + s("by") + ": every second factor removed, every session ended, password reset required" + devicesForgotten(d)
 	case RecoveryRejected:
 		return "Account recovery rejected by " + s("by")
 	case LoginFailure:
@@ -263,6 +270,11 @@ func Describe(e *store.Event) string {
 		return "Signed out of every session"
 	case SessionRevoked:
 		return "Signed out another session: " + useragent.Summary(s("user_agent")) + ", from " + useragent.Printable(s("ip"), 64)
+	case DeviceForgotten:
+		return "Browser forgotten: " + useragent.Summary(s("user_agent")) + ", last seen from " + useragent.Printable(s("ip"), 64) +
+			"; its next sign-in with an authenticator app or a recovery code asks for the emailed confirmation again"
+	case DevicesForgotten:
+		return fmt.Sprintf("Every browser forgotten (%v): their next sign-in with an authenticator app or a recovery code asks for the emailed confirmation again", d["devices"])
 	case AccountCreated:
 		return "Account created"
 	case RegisterEmailTaken:
@@ -272,9 +284,9 @@ func Describe(e *store.Event) string {
 	case EmailChanged:
 		return "Email address changed from " + s("old") + " to " + s("new")
 	case PasswordChanged:
-		return "Password changed"
+		return "Password changed" + devicesForgotten(d)
 	case PasswordReset:
-		return "Password reset by email link"
+		return "Password reset by email link" + devicesForgotten(d)
 	case PasswordResetAsked:
 		return "Password reset requested"
 	case AccountDisabled:
@@ -448,4 +460,14 @@ func methodName(method, label string) string {
 		return "password"
 	}
 	return method
+}
+
+// devicesForgotten is the end of the description of an event that forgot
+// the user's known devices (details: devices_forgotten, how many), or ""
+// when there was none.
+func devicesForgotten(d map[string]any) string {
+	if n, _ := d["devices_forgotten"].(float64); n > 0 {
+		return "; the browsers that skipped the emailed confirmation must confirm again"
+	}
+	return ""
 }

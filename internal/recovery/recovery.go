@@ -460,8 +460,10 @@ func (s *Service) decidable(ctx context.Context, admin *store.User, id int64) (*
 // Approve approves a waiting request whose waiting period is over, for
 // an administrator: in one transaction every second factor of the user
 // (authenticator app, security keys, recovery codes) is removed, whatever
-// mandate binds the user; every session ends; the password is replaced by
-// a random one nobody knows; and the user is emailed a link to choose a
+// mandate binds the user; every session ends; every known device is
+// forgotten (a sign-in with a new authenticator app asks again for the
+// emailed confirmation of its browser); the password is replaced by a
+// random one nobody knows; and the user is emailed a link to choose a
 // new password.
 func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m audit.Meta) (*store.RecoveryRequest, error) {
 	r, err := s.decidable(ctx, admin, id)
@@ -498,6 +500,12 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 		if err != nil {
 			return err
 		}
+		// The browsers confirmed by whoever had the second factors (the
+		// owner who lost them, or an attacker) must confirm again.
+		forgotten, err := tx.ForgetUserDevices(ctx, r.UserID)
+		if err != nil {
+			return err
+		}
 		for _, p := range []string{store.PurposeResetPassword, store.PurposeRecoveryConfirm, store.PurposeRecoveryCancel} {
 			if err := tx.DeleteAccountTokens(ctx, r.UserID, p); err != nil {
 				return err
@@ -510,7 +518,7 @@ func (s *Service) Approve(ctx context.Context, admin *store.User, id int64, m au
 		r.State, r.DecidedAt, r.DecidedBy = store.RecoveryApproved, now, admin.ID
 		return audit.Record(ctx, tx, now, m, store.Event{UserID: r.UserID, ActorID: admin.ID, Tag: audit.RecoveryApproved},
 			map[string]any{"request": r.ID, "by": admin.Username, "totp": totp, "security_keys": keys,
-				"recovery_codes": codes, "sessions_ended": ended})
+				"recovery_codes": codes, "sessions_ended": ended, "devices_forgotten": forgotten})
 	})
 	if err != nil {
 		if problem.KindOf(err) != 0 {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func (f *fixture) confirmed(ctx context.Context, who, reason string) *store.Reco
 }
 
 // user creates a verified account with an authenticator app, a security
-// key, recovery codes and two sessions.
+// key, recovery codes, two sessions and a known browser.
 func (f *fixture) user(name string, admin bool) *store.User {
 	f.t.Helper()
 	ctx := f.t.Context()
@@ -139,6 +140,9 @@ func (f *fixture) user(name string, admin bool) *store.User {
 			f.t.Fatalf("login %d of %s: %v (pending %v)", i, name, err, l != nil && l.Pending)
 		}
 	}
+	if _, err := f.acct.RememberDevice(ctx, u.ID, f.acct.DeviceID(f.acct.NewDeviceCookie()), m0); err != nil {
+		f.t.Fatal(err)
+	}
 	return u
 }
 
@@ -149,6 +153,7 @@ type state struct {
 	Codes      int
 	Confirmed  bool
 	Sessions   int
+	Devices    int // known browsers
 	Hash       string
 	Recoveries string
 }
@@ -172,7 +177,12 @@ func (f *fixture) state(u *store.User) state {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return state{TOTP: totp, Keys: keys, Codes: len(codes), Confirmed: fresh.RecoveryCodesConfirmed, Sessions: len(sess), Hash: fresh.PasswordHash}
+	devices, err := f.st.UserKnownDevices(ctx, u.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return state{TOTP: totp, Keys: keys, Codes: len(codes), Confirmed: fresh.RecoveryCodesConfirmed, Sessions: len(sess),
+		Devices: len(devices), Hash: fresh.PasswordHash}
 }
 
 func (f *fixture) tags(u *store.User) string {
@@ -225,6 +235,9 @@ func TestRecoveryLifecycle(t *testing.T) {
 			t.Fatalf("confirm twice: %v", err)
 		}
 		before := f.state(u)
+		if before.Devices != 1 {
+			t.Fatalf("before approval: %+v, want a known browser", before)
+		}
 		f.clk.Add(wait - time.Minute)
 		if _, err := f.rec.Approve(ctx, admin, r.ID, m0); kind(err) != problem.Forbidden || !strings.Contains(err.Error(), "waiting period") {
 			t.Fatalf("approve during the waiting period: %v", err)
@@ -244,7 +257,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 			t.Fatalf("approve twice: %v", err)
 		}
 		got := f.state(u)
-		if got.TOTP || got.Keys != 0 || got.Codes != 0 || got.Confirmed || got.Sessions != 0 || got.Hash == before.Hash {
+		if got.TOTP || got.Keys != 0 || got.Codes != 0 || got.Confirmed || got.Sessions != 0 || got.Devices != 0 || got.Hash == before.Hash {
 			t.Fatalf("after approval: %+v", got)
 		}
 		if _, err := f.acct.Login(ctx, "alice", password, m0); kind(err) != problem.Unauthenticated {
@@ -261,6 +274,12 @@ func TestRecoveryLifecycle(t *testing.T) {
 		if got, want := f.tags(u), "requested,confirmed,approved"; got != want {
 			t.Fatalf("events %q, want %q", got, want)
 		}
+		if evs, err := f.st.UserEvents(ctx, u.ID, 100); err != nil {
+			t.Fatal(err)
+		} else if i := slices.IndexFunc(evs, func(e *store.Event) bool { return e.Tag == audit.RecoveryApproved }); i < 0 ||
+			!strings.HasSuffix(audit.Describe(evs[i]), "; the browsers that skipped the emailed confirmation must confirm again") {
+			t.Fatalf("the approval's event does not say the browsers were forgotten: %v", evs)
+		}
 		subjects := map[string]bool{}
 		for _, m := range f.box.All() {
 			if m.To == u.Email {
@@ -274,7 +293,7 @@ func TestRecoveryLifecycle(t *testing.T) {
 			}
 		}
 		// The admin's own second factors are untouched.
-		if a := f.state(admin); !a.TOTP || a.Keys != 1 {
+		if a := f.state(admin); !a.TOTP || a.Keys != 1 || a.Devices != 1 {
 			t.Fatalf("admin after approval: %+v", a)
 		}
 	})

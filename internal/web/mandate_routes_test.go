@@ -225,6 +225,8 @@ func mandateRoutes() []mandateRoute {
 		{pattern: "POST /manage/account/webauthn/{id}/passkey/upgrade", exempt: exemptSetup},
 		{pattern: "POST /account/new-device/resend", exempt: "signing in: the emailed confirmation of a new browser"},
 		{pattern: "POST /account/confirm-device/{$}", exempt: "signing in: the emailed confirmation of a new browser"},
+		{pattern: "POST /manage/account/sessions/devices/{id}/forget", exempt: exemptAccount},
+		{pattern: "POST /manage/account/sessions/devices/forget-all/{$}", exempt: exemptAccount},
 	}
 }
 

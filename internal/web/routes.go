@@ -124,6 +124,10 @@ func (s *Server) routes(mux *routeMux) {
 	sess := &sessionPages{s: s, acct: s.acct, tf: s.tf, idx: s.idx}
 	mux.Handle("GET /manage/account/sessions/{$}", s.ui(sess.page))
 	mux.Handle("POST /manage/account/sessions/{id}/logout", s.ui(sess.signOut))
+	// Its browsers that skip the new-device confirmation
+	// (ui_known_devices.go): forget one, or all.
+	mux.Handle("POST /manage/account/sessions/devices/{id}/forget", s.ui(sess.forgetDevice))
+	mux.Handle("POST /manage/account/sessions/devices/forget-all/{$}", s.ui(sess.forgetDevices))
 	if s.opts.Promo != nil {
 		mux.Handle("GET /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayPage))
 		mux.Handle("POST /manage/account/security-keys-giveaway/{$}", s.ui(acct.giveawayClaim))

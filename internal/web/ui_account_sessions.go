@@ -59,6 +59,8 @@ type sessionsPage struct {
 	// any (zero: none was used).
 	Tokens    int
 	TokenUsed time.Time
+	// Known are the browsers that skip the new-device confirmation.
+	Known knownDevicesSection
 }
 
 func (p *sessionPages) page(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +90,10 @@ func (p *sessionPages) page(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data.Keys = m.Keys
+	}
+	if data.Known, err = p.knownDevices(r, c); err != nil {
+		p.s.fail(w, r, err)
+		return
 	}
 	tokens, err := p.idx.ListTokens(ctx, &index.Principal{User: c.User, Meta: meta(r)})
 	if err != nil {

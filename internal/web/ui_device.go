@@ -47,15 +47,19 @@ func (s *Server) deviceID(w http.ResponseWriter, r *http.Request) string {
 // rememberDevice records that the user signed in, or set up a second
 // factor, in the browser of r (minting its device cookie if it has none):
 // a later sign-in from it with an authenticator app or a recovery code is
-// not asked to confirm the browser by email. A failure is logged: it
-// only costs a confirmation later.
+// not asked to confirm the browser by email. Its device cookie is renewed
+// when the record was (at most once a day). A failure is logged: it only
+// costs a confirmation later.
 func (s *Server) rememberDevice(w http.ResponseWriter, r *http.Request, userID int64) {
 	device := s.deviceID(w, r)
 	if device == "" {
 		return
 	}
-	if err := s.acct.RememberDevice(r.Context(), userID, device, meta(r)); err != nil {
+	renew, err := s.acct.RememberDevice(r.Context(), userID, device, meta(r))
+	if err != nil {
 		s.log.ErrorContext(r.Context(), "remember device", "user", userID, "err", err)
+	} else if renew {
+		s.renewDeviceCookie(w, r)
 	}
 }
 
@@ -171,6 +175,7 @@ func (d *devicePages) linkPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.s.setCookie(w, cookieSession, cookie, 0)
+	d.s.renewDeviceCookie(w, r)
 	d.s.addFlash(w, r, "ok", "This browser is confirmed: you are signed in. Signing in here again will not ask for an email link.")
 	redirect(w, r, "/manage/account/")
 }

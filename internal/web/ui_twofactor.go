@@ -106,6 +106,9 @@ func (t *twoFactorPages) finishSecondStep(w http.ResponseWriter, r *http.Request
 		return
 	}
 	t.s.setCookie(w, cookieSession, step.Cookie, 0)
+	if step.RenewDevice {
+		t.s.renewDeviceCookie(w, r)
+	}
 	redirect(w, r, next)
 }
 

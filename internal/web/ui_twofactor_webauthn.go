@@ -245,6 +245,9 @@ func (t *twoFactorPages) webauthnLoginVerify(w http.ResponseWriter, r *http.Requ
 		step, err := t.acct.CompleteSecondFactor(r.Context(), c, "webauthn", key.Label, t.s.deviceID(w, r), meta(r))
 		if err == nil {
 			t.s.setCookie(w, cookieSession, step.Cookie, 0)
+			if step.RenewDevice {
+				t.s.renewDeviceCookie(w, r)
+			}
 		}
 		return err
 	})
