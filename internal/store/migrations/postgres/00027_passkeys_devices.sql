@@ -49,6 +49,7 @@ CREATE TABLE known_devices (
     last_seen_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, device_hash)
 );
+CREATE INDEX known_devices_seen ON known_devices (last_seen_at);
 
 -- Email domains an operator refuses or allows, beyond the embedded list
 -- of disposable domains: kind 'disposable' (added to that list),
