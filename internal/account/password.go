@@ -131,6 +131,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
 			return err
 		}
+		// Whoever confirmed a browser before the reset confirms it again.
+		if _, err := tx.ForgetDevices(ctx, u.ID); err != nil {
+			return err
+		}
 		if err := tx.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {
 			return err
 		}
