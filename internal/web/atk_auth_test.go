@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/descope/virtualwebauthn"
 
@@ -198,4 +199,22 @@ func TestPasskeySignInAttacks(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMaskEmail: the waiting page shows the first letter of the mailbox
+// and the domain, never more, and never half a letter.
+func TestMaskEmail(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"alice@example.org", "a•••••@example.org"},
+		{"a@example.org", "a•@example.org"},
+		{"averyveryverylongname@example.org", "a••••••@example.org"},
+		{"émile@example.org", "é•••••@example.org"},
+		{"@example.org", "your email address"},
+		{"nobody", "your email address"},
+	} {
+		got := maskEmail(tt.in)
+		if got != tt.want || !utf8.ValidString(got) {
+			t.Errorf("maskEmail(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }
