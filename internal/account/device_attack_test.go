@@ -36,29 +36,40 @@ func TestDeviceEmailHostileAgent(t *testing.T) {
 	})
 }
 
-// TestPasswordResetForgetsDevices: a password reset is how an owner takes
-// its account back; a browser an intruder had confirmed must not stay
-// exempt from the emailed confirmation afterwards.
+// TestPasswordResetForgetsDevices: a password reset or change is how an
+// owner takes its account back (the new-device email itself says
+// "change your password"); a browser an intruder had confirmed, say with
+// a link its victim pasted into a phishing page, must not stay exempt
+// from the emailed confirmation afterwards.
 func TestPasswordResetForgetsDevices(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		f := newDeviceFixture(t, st, true)
-		ann := f.register(t, "ann").User
-		bob := f.register(t, "bob").User
-		dev := f.device(t)
-		for _, id := range []int64{ann.ID, bob.ID} {
-			storetest.Must(t, f.svc.RememberDevice(ctx, id, dev, here))
-		}
-		storetest.Must(t, f.svc.RequestPasswordReset(ctx, "ann", here))
-		if _, err := f.svc.ResetPassword(ctx, lastToken(t, f.mail, "ann@example.org"), "brand new password", "brand new password", here); err != nil {
-			t.Fatal(err)
-		}
-		if known, err := f.svc.KnownDevice(ctx, ann.ID, dev); err != nil || known {
-			t.Fatalf("ann's browser is still known after her password reset: %v, %v", known, err)
-		}
-		if known, err := f.svc.KnownDevice(ctx, bob.ID, dev); err != nil || !known {
-			t.Fatalf("bob's browser was forgotten by ann's reset: %v, %v", known, err)
+		for _, how := range []string{"reset", "change"} {
+			ann := f.register(t, "ann"+how).User
+			bob := f.register(t, "bob"+how).User
+			dev := f.device(t)
+			for _, id := range []int64{ann.ID, bob.ID} {
+				storetest.Must(t, f.svc.RememberDevice(ctx, id, dev, here))
+			}
+			switch how {
+			case "reset":
+				storetest.Must(t, f.svc.RequestPasswordReset(ctx, ann.Username, here))
+				_, err := f.svc.ResetPassword(ctx, lastToken(t, f.mail, ann.Email), "brand new password", "brand new password", here)
+				storetest.Must(t, err)
+			case "change":
+				c, _ := f.pending(t, ann.Username)
+				step, err := f.svc.CompleteSecondFactor(ctx, c, "webauthn", "key", dev, here)
+				storetest.Must(t, err)
+				storetest.Must(t, f.svc.ChangePassword(ctx, f.current(t, step.Cookie), pw, "brand new password", "brand new password", here))
+			}
+			if known, err := f.svc.KnownDevice(ctx, ann.ID, dev); err != nil || known {
+				t.Fatalf("ann's browser is still known after her password %s: %v, %v", how, known, err)
+			}
+			if known, err := f.svc.KnownDevice(ctx, bob.ID, dev); err != nil || !known {
+				t.Fatalf("bob's browser was forgotten by ann's password %s: %v, %v", how, known, err)
+			}
 		}
 	})
 }

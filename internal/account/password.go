@@ -99,8 +99,8 @@ func (s *Service) PeekPasswordReset(ctx context.Context, token string) (*store.U
 
 // ResetPassword uses a reset link to set a new password. The link is used
 // only once the password is acceptable, so that a typo does not spend it.
-// Every session of the user ends and every reset link stops working; the
-// user is told by email.
+// Every session of the user ends, every reset link stops working and
+// every known browser is forgotten; the user is told by email.
 func (s *Service) ResetPassword(ctx context.Context, token, password, confirm string, m audit.Meta) (*store.User, error) {
 	u, err := s.PeekPasswordReset(ctx, token)
 	if err != nil {
@@ -191,8 +191,8 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *store.User, passw
 }
 
 // ChangePassword sets a new password for the signed-in user, who gives its
-// current one. Every other session ends, reset links stop working, and the
-// user is told by email.
+// current one. Every other session ends, reset links stop working, every
+// known browser is forgotten, and the user is told by email.
 func (s *Service) ChangePassword(ctx context.Context, c *Current, current, password, confirm string, m audit.Meta) error {
 	u := c.User
 	if err := s.checkCurrentPassword(ctx, u, current, m); err != nil {
@@ -217,6 +217,10 @@ func (s *Service) ChangePassword(ctx context.Context, c *Current, current, passw
 		}
 		ended, err := tx.DeleteUserSessions(ctx, u.ID, c.Session.IDHash)
 		if err != nil {
+			return err
+		}
+		// As at a reset: every browser confirms itself again.
+		if _, err := tx.ForgetDevices(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.DeleteAccountTokens(ctx, u.ID, store.PurposeResetPassword); err != nil {

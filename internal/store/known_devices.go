@@ -55,9 +55,9 @@ func (q q) RememberDevice(ctx context.Context, d *KnownDevice) error {
 }
 
 // ForgetDevices forgets every browser known for userID (at a password
-// reset, which is also how an account recovery ends: the owner takes the
-// account back, and a browser an intruder confirmed must be confirmed
-// again); it returns how many went.
+// change or reset, which is also how an account recovery ends: the owner
+// takes the account back, and a browser an intruder confirmed must be
+// confirmed again); it returns how many went.
 func (q q) ForgetDevices(ctx context.Context, userID int64) (int64, error) {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM known_devices WHERE user_id = $1`, userID)
 	if err != nil {
