@@ -1,10 +1,13 @@
 package account
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"cheeseshop/internal/audit"
+	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -70,6 +73,50 @@ func TestPasswordResetForgetsDevices(t *testing.T) {
 			if known, err := f.svc.KnownDevice(ctx, bob.ID, dev); err != nil || !known {
 				t.Fatalf("bob's browser was forgotten by ann's password %s: %v, %v", how, known, err)
 			}
+		}
+	})
+}
+
+// TestSecondStepRace: a phishing relay that posts its victim's code twice
+// at once, from a browser new to the account, gets no signed-in session:
+// of the concurrent second steps one waits for the emailed link, the
+// others are refused, and one email goes out.
+func TestSecondStepRace(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newDeviceFixture(t, st, true)
+		f.register(t, "ann")
+		c, cookie := f.pending(t, "ann")
+		dev := f.device(t)
+		before := len(f.mail.All())
+		const n = 4
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		waits := 0
+		for range n {
+			wg.Go(func() {
+				own := *c // each request resolves its own copy of the session
+				sess := *c.Session
+				own.Session = &sess
+				step, err := f.svc.CompleteSecondFactor(context.Background(), &own, "totp", "", dev, here)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && step.AwaitingDevice:
+					waits++
+				case err == nil:
+					t.Errorf("a concurrent second step signed in: %+v", step)
+				case problem.KindOf(err) == 0:
+					t.Errorf("a concurrent second step failed: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if waits != 1 || len(f.mail.All()) != before+1 {
+			t.Fatalf("%d second steps wait, %d emails; want 1 and 1", waits, len(f.mail.All())-before)
+		}
+		if c := f.current(t, cookie); !c.AwaitingDevice() {
+			t.Fatalf("the session after the race: %+v", c.Session)
 		}
 	})
 }
