@@ -20,6 +20,7 @@ import (
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/ratelimit"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/useragent"
 	"cheeseshop/internal/words"
 )
 
@@ -185,12 +186,15 @@ func (s *Service) sendDeviceLink(ctx context.Context, c *Current, secret string,
 	if c.Session.AuthMethod == "recovery-code" {
 		used, factor = "a recovery code", "recovery codes"
 	}
-	browser := m.UserAgent
+	// The User-Agent is the signing-in client's own words, maybe a
+	// phisher's: without line breaks and bidirectional overrides, which
+	// could forge lines of this email or reorder them.
+	browser := useragent.Printable(m.UserAgent, 200)
 	if browser == "" {
 		browser = "(not told)"
 	}
 	return s.mail.Send(ctx, c.User.Email, "new-device", mail.Data{"Username": c.User.Username, "Used": used, "Factor": factor,
-		"When": s.now(), "IP": m.IP, "Browser": truncate(browser, 200), "TTL": DeviceConfirmTTL,
+		"When": s.now(), "IP": m.IP, "Browser": browser, "TTL": DeviceConfirmTTL,
 		"Link": s.cfg.BaseURL + "/account/confirm-device/?token=" + secret})
 }
 

@@ -22,6 +22,7 @@ import (
 	"cheeseshop/internal/mail"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
+	"cheeseshop/internal/useragent"
 )
 
 // Security keys (WebAuthn, go-webauthn v0.18). The relying party id is the
@@ -546,16 +547,23 @@ func (s *Service) keyOf(ctx context.Context, userID, id int64) (*store.SecurityK
 	return nil, problem.Errorf(problem.NotFound, "No such security key on your account.")
 }
 
+// maxProtocolDetail bounds protocolDetail.
+const maxProtocolDetail = 200
+
 // protocolDetail is the library's explanation of a refusal, for the
-// security history.
+// security history and the owner's email. It quotes what the client
+// sent (a ceremony type, an origin), which a script writes at will, up
+// to the size of the request: it is cut, without line breaks or other
+// control and format characters.
 func protocolDetail(err error) string {
+	detail := err.Error()
 	if e, ok := errors.AsType[*protocol.Error](err); ok {
+		detail = e.Details
 		if e.DevInfo != "" {
-			return e.Details + ": " + e.DevInfo
+			detail += ": " + e.DevInfo
 		}
-		return e.Details
 	}
-	return err.Error()
+	return useragent.Printable(detail, maxProtocolDetail)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -298,11 +298,11 @@ func bound(s string) string {
 	return s
 }
 
-// Printable returns s without its control and format characters (line
-// breaks, bidirectional overrides and the like) and invalid UTF-8, cut to
-// at most n bytes, with "…" when it was cut: a client's User-Agent or
-// address as it may be shown raw (a title attribute). At most 8n+64
-// bytes of s are read.
+// Printable returns s without its control and format characters, line
+// and paragraph separators (line breaks, bidirectional overrides and the
+// like) and invalid UTF-8, cut to at most n bytes, with "…" when it was
+// cut: a client's User-Agent or address as it may be shown raw (a title
+// attribute, an email). At most 8n+64 bytes of s are read.
 func Printable(s string, n int) string {
 	if n <= 0 {
 		return ""
@@ -316,7 +316,7 @@ func Printable(s string, n int) string {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
 			continue
 		}
 		if len(b)+utf8.RuneLen(r) > n {

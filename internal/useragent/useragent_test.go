@@ -66,6 +66,7 @@ func TestPrintable(t *testing.T) {
 		{"Firefox/133.0", 100, "Firefox/133.0"},
 		{"a\x00b\r\nc\td\u202ee\u200bf", 100, "abcdef"},
 		{"bad \xff\xfe utf-8", 100, "bad  utf-8"},
+		{"line\u2028paragraph\u2029next\u0085end", 100, "lineparagraphnextend"},
 		{"abcdefghij", 5, "ab…"},
 		{"abcdefghij", 10, "abcdefghij"},
 		{"abcdefghij", 2, "ab"},

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"cheeseshop/internal/account"
 	"cheeseshop/internal/problem"
@@ -187,5 +188,6 @@ func maskEmail(addr string) string {
 	if !ok || local == "" {
 		return "your email address"
 	}
-	return local[:1] + strings.Repeat("•", min(len(local)-1, 5)+1) + "@" + domain
+	_, first := utf8.DecodeRuneInString(local) // a letter, not a byte of one
+	return local[:first] + strings.Repeat("•", min(utf8.RuneCountInString(local[first:]), 5)+1) + "@" + domain
 }
