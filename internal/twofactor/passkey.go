@@ -270,20 +270,31 @@ func (s *Service) takePasskeySession(ctx context.Context, secret string) (*webau
 }
 
 // passkeyAttempt is what the discoverable handler learnt of a passkey
-// sign-in: the key that answered, its owner, and the owner's reserved
-// second-step slot; refusal is why it stopped the sign-in (or a fault).
+// sign-in: the key that answered and its owner; refusal is why it
+// stopped the sign-in (or a fault).
 type passkeyAttempt struct {
 	key     *store.SecurityKey
 	owner   *keyUser
-	res     *ratelimit.Reservation
 	refusal error
 }
 
+// passkeyRefused records a passkey sign-in refused before its signature
+// was found good, and returns refusal. Unlike a failed second step it
+// neither counts against the owner's second-step limits nor emails the
+// owner: whoever knows a credential id (not a secret: the second step's
+// options show them) can post such answers without the password, and
+// must not be able to hold the owner's sign-ins or flood its mailbox.
+// The per-address budget of PasskeyOptionsPerIP bounds them.
+func (s *Service) passkeyRefused(ctx context.Context, u *store.User, m audit.Meta, label, reason string, refusal error) error {
+	if err := s.record(ctx, u, m, audit.TwoFactorFailure, map[string]any{"method": "passkey", "label": label, "reason": reason}); err != nil {
+		return err
+	}
+	return refusal
+}
+
 // owner is the discoverable handler of a passkey sign-in: it finds the
-// key of the credential id rawID and its owner, reserves a slot of the
-// owner's second-step limits (before the signature is checked), and
-// refuses a key that is not a passkey or a user handle that is not the
-// owner's.
+// key of the credential id rawID and its owner, and refuses a key that is
+// not a passkey or a user handle that is not the owner's.
 func (s *Service) owner(ctx context.Context, a *passkeyAttempt, rawID, userHandle []byte, m audit.Meta) error {
 	key, err := s.store.SecurityKeyByCredentialID(ctx, b64(rawID))
 	if errors.Is(err, store.ErrNotFound) {
@@ -299,20 +310,17 @@ func (s *Service) owner(ctx context.Context, a *passkeyAttempt, rawID, userHandl
 		a.refusal = fmt.Errorf("twofactor: %w", err)
 		return a.refusal
 	}
-	if a.res, a.refusal = s.reserve(ctx, u, m); a.refusal != nil {
-		return a.refusal
-	}
 	if a.owner, a.refusal = s.loadKeyUser(ctx, u); a.refusal != nil {
 		return a.refusal
 	}
 	a.key = key
 	switch {
 	case !key.Discoverable:
-		a.refusal = s.failed(ctx, u, m, "passkey", key.Label, "not a passkey", problem.Errorf(problem.Unauthenticated,
+		a.refusal = s.passkeyRefused(ctx, u, m, key.Label, "not a passkey", problem.Errorf(problem.Unauthenticated,
 			"Your security key %q is not a passkey: sign in with your username and password, then use it as your second step. "+
 				"You can make it a passkey on your security keys page.", key.Label))
 	case !bytes.Equal(userHandle, a.owner.WebAuthnID()):
-		a.refusal = s.failed(ctx, u, m, "passkey", key.Label, "user handle of another account", problem.Errorf(problem.Unauthenticated,
+		a.refusal = s.passkeyRefused(ctx, u, m, key.Label, "user handle of another account", problem.Errorf(problem.Unauthenticated,
 			"The passkey's answer was refused: it does not belong to the account it names. Try again."))
 	}
 	return a.refusal
@@ -325,8 +333,8 @@ func (s *Service) owner(ctx context.Context, a *passkeyAttempt, rawID, userHandl
 // user; the key must be a passkey, named by its owner's user handle,
 // with the backup-eligible flag it was registered with; its signature
 // counter is checked as FinishKeyLogin does; a disabled user is refused.
-// Once the owner is known, failures count against its second-step rate
-// limits and are recorded and emailed.
+// Once the owner is known, a refusal is recorded in its history
+// (passkeyRefused); a counter gone backwards is also emailed, as for keys.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, secret string, response []byte, m audit.Meta) (*store.User, *store.SecurityKey, error) {
 	if err := s.passkeysOn(); err != nil {
 		return nil, nil, err
@@ -364,7 +372,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, secret string, respons
 			reason, msg = "user not verified", "Your passkey did not verify that it is you (with a PIN, a fingerprint or your face), "+
 				"which signing in with a passkey needs. Try again, or sign in with your username and password."
 		}
-		return nil, nil, s.failed(ctx, a.owner.u, m, "passkey", a.key.Label, reason, problem.Errorf(problem.Unauthenticated, "%s", msg))
+		return nil, nil, s.passkeyRefused(ctx, a.owner.u, m, a.key.Label, reason, problem.Errorf(problem.Unauthenticated, "%s", msg))
 	}
 	u, key := a.owner.u, a.key
 	if u.Disabled {
@@ -374,9 +382,6 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, secret string, respons
 		return nil, nil, problem.Errorf(problem.Forbidden, "This account is disabled. The administrators of this site can tell you why.")
 	}
 	if err := s.useKey(ctx, u, m, key, parsed, cred); err != nil {
-		return nil, nil, err
-	}
-	if err := a.res.Release(ctx); err != nil {
 		return nil, nil, err
 	}
 	return u, key, nil

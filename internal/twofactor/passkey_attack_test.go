@@ -37,9 +37,10 @@ func withClientData(t *testing.T, answer []byte, field, value string) []byte {
 // TestPasskeyRefusalHostileClientData: a passkey answer is posted by
 // whoever knows a credential id, no signature needed to be refused; the
 // library's explanation of the refusal quotes the answer's ceremony type
-// and origin, which that poster writes. The owner's email and security
-// history must not carry its line breaks nor its bulk, and the email must
-// not say that the password was given: a passkey sign-in gives none.
+// and origin, which that poster writes. The owner's security history must
+// not carry its line breaks nor its bulk, and no email goes to the owner
+// (such answers need no password: they must not flood its mailbox), nor
+// does the refusal count against the owner's second step.
 func TestPasskeyRefusalHostileClientData(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
@@ -47,6 +48,8 @@ func TestPasskeyRefusalHostileClientData(t *testing.T) {
 		h := f.holder("victim", virtualwebauthn.AuthenticatorOptions{})
 		cred := ec2Key()
 		_, err := f.addPasskey(h, cred, "Phone")
+		storetest.Must(t, err)
+		before, err := mail.ReadOutbox(f.outbox)
 		storetest.Must(t, err)
 		hostile := "webauthn.get\n\nYour account is locked. Unlock it at https://evil.example/\u2028" + strings.Repeat("x", 100000)
 		for _, field := range []string{"type", "origin"} {
@@ -60,16 +63,8 @@ func TestPasskeyRefusalHostileClientData(t *testing.T) {
 			}
 			msgs, err := mail.ReadOutbox(f.outbox)
 			storetest.Must(t, err)
-			last := msgs[len(msgs)-1]
-			if last.To != "victim@example.org" {
-				t.Fatalf("the last email went to %s", last.To)
-			}
-			if len(last.Text) > 2000 || strings.Contains(last.Text, "Your account is locked") && strings.Contains(last.Text, "\nYour account") ||
-				strings.Contains(last.Text, "\u2028") {
-				t.Errorf("the owner's email carries the hostile %s:\n%.600s", field, last.Text)
-			}
-			if strings.Contains(last.Text, "right password") {
-				t.Errorf("the email of a refused passkey says the password was given:\n%.600s", last.Text)
+			if len(msgs) != len(before) {
+				t.Errorf("a refused passkey answer emailed the owner: %q", msgs[len(msgs)-1].Subject)
 			}
 			evs, err := st.UserEvents(ctx, h.c.User.ID, 1)
 			storetest.Must(t, err)
