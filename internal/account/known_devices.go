@@ -3,8 +3,6 @@ package account
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -58,10 +56,7 @@ type KnownDeviceView struct {
 // deviceHash: the first 16 bytes of an HMAC of it under the deployment's
 // secret, in hex, as SessionID does for sessions.
 func (s *Service) KnownDeviceID(deviceHash string) string {
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write([]byte("known-device-id\x00"))
-	mac.Write([]byte(deviceHash))
-	return hex.EncodeToString(mac.Sum(nil)[:16])
+	return s.publicID("known-device-id", deviceHash)
 }
 
 // KnownDevices lists the known devices of the user of c, the latest used

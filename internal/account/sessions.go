@@ -53,10 +53,14 @@ type SessionView struct {
 // deployment's secret, in hex. The lookup key itself must not appear in a
 // page: whoever reads it could not sign in with it, but it is the
 // session's row key, and the page needs no more than a name.
-func (s *Service) SessionID(idHash string) string {
+func (s *Service) SessionID(idHash string) string { return s.publicID("session-id", idHash) }
+
+// publicID names a row whose key is key in a page: the first 16 bytes of
+// an HMAC of it under the deployment's secret, for purpose, in hex.
+func (s *Service) publicID(purpose, key string) string {
 	mac := hmac.New(sha256.New, s.secret)
-	mac.Write([]byte("session-id\x00"))
-	mac.Write([]byte(idHash))
+	mac.Write([]byte(purpose + "\x00"))
+	mac.Write([]byte(key))
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
 

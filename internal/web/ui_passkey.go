@@ -87,44 +87,12 @@ func (t *twoFactorPages) passkeyLoginVerify(w http.ResponseWriter, r *http.Reque
 // passkeyRegisterOptions checks the new passkey's label, then starts its
 // registration ceremony.
 func (t *twoFactorPages) passkeyRegisterOptions(w http.ResponseWriter, r *http.Request) {
-	c := t.jsonUser(w, r)
-	if c == nil {
-		return
-	}
-	req, err := readWebauthn(r)
-	if err == nil {
-		err = t.tf.CheckKeyLabel(r.Context(), c.User.ID, req.Label, 0)
-	}
-	var options []byte
-	if err == nil {
-		options, err = t.tf.BeginPasskeyRegistration(r.Context(), c)
-	}
-	if err != nil {
-		t.jsonFail(w, r, err)
-		return
-	}
-	writeOptions(w, options)
+	t.registerOptions(w, r, t.tf.BeginPasskeyRegistration)
 }
 
 // passkeyRegister adds the passkey that answered the options.
 func (t *twoFactorPages) passkeyRegister(w http.ResponseWriter, r *http.Request) {
-	c := t.jsonUser(w, r)
-	if c == nil {
-		return
-	}
-	req, err := readWebauthn(r)
-	var key *store.SecurityKey
-	if err == nil {
-		key, err = t.tf.FinishPasskeyRegistration(r.Context(), c, req.Label, req.Credential, meta(r))
-	}
-	if err != nil {
-		t.jsonFail(w, r, err)
-		return
-	}
-	// A browser in which its user set up a passkey is known.
-	t.s.rememberDevice(w, r, c.User.ID)
-	t.s.addFlash(w, r, "ok", fmt.Sprintf("Passkey %q added. You can now sign in with it alone, without your password.", key.Label))
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
+	t.register(w, r, t.tf.FinishPasskeyRegistration, "Passkey %q added. You can now sign in with it alone, without your password.")
 }
 
 // jsonKey returns the signed-in session and the key its URL's {id} names,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 
 	"cheeseshop/internal/account"
+	"cheeseshop/internal/audit"
 	"cheeseshop/internal/auth"
 	"cheeseshop/internal/problem"
 	"cheeseshop/internal/store"
@@ -121,6 +123,18 @@ func (t *twoFactorPages) webauthnManage(w http.ResponseWriter, r *http.Request) 
 // webauthnRegisterOptions checks the new key's label, then starts the
 // registration ceremony.
 func (t *twoFactorPages) webauthnRegisterOptions(w http.ResponseWriter, r *http.Request) {
+	t.registerOptions(w, r, t.tf.BeginKeyRegistration)
+}
+
+// webauthnRegister adds the key that answered the options.
+func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request) {
+	t.register(w, r, t.tf.FinishKeyRegistration, "Security key %q added. You can now use it to sign in.")
+}
+
+// registerOptions checks the label of a new key or passkey, then starts
+// its registration ceremony with begin.
+func (t *twoFactorPages) registerOptions(w http.ResponseWriter, r *http.Request,
+	begin func(context.Context, *account.Current) ([]byte, error)) {
 	c := t.jsonUser(w, r)
 	if c == nil {
 		return
@@ -131,7 +145,7 @@ func (t *twoFactorPages) webauthnRegisterOptions(w http.ResponseWriter, r *http.
 	}
 	var options []byte
 	if err == nil {
-		options, err = t.tf.BeginKeyRegistration(r.Context(), c)
+		options, err = begin(r.Context(), c)
 	}
 	if err != nil {
 		t.jsonFail(w, r, err)
@@ -140,8 +154,11 @@ func (t *twoFactorPages) webauthnRegisterOptions(w http.ResponseWriter, r *http.
 	writeOptions(w, options)
 }
 
-// webauthnRegister adds the key that answered the options.
-func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request) {
+// register adds the key or passkey that answered the options, with
+// finish, remembers the browser as known (its user set up a key in it),
+// and flashes done (a format of the key's label).
+func (t *twoFactorPages) register(w http.ResponseWriter, r *http.Request,
+	finish func(context.Context, *account.Current, string, []byte, audit.Meta) (*store.SecurityKey, error), done string) {
 	c := t.jsonUser(w, r)
 	if c == nil {
 		return
@@ -149,15 +166,14 @@ func (t *twoFactorPages) webauthnRegister(w http.ResponseWriter, r *http.Request
 	req, err := readWebauthn(r)
 	var key *store.SecurityKey
 	if err == nil {
-		key, err = t.tf.FinishKeyRegistration(r.Context(), c, req.Label, req.Credential, meta(r))
+		key, err = finish(r.Context(), c, req.Label, req.Credential, meta(r))
 	}
 	if err != nil {
 		t.jsonFail(w, r, err)
 		return
 	}
-	// A browser in which its user set up a key is known.
 	t.s.rememberDevice(w, r, c.User.ID)
-	t.s.addFlash(w, r, "ok", fmt.Sprintf("Security key %q added. You can now use it to sign in.", key.Label))
+	t.s.addFlash(w, r, "ok", fmt.Sprintf(done, key.Label))
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/manage/account/webauthn/"})
 }
 
