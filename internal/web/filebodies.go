@@ -28,28 +28,35 @@ const maxCachedBody = 64 << 10
 // is dropped for each new one.
 type fileBodies struct {
 	mu   sync.RWMutex
-	m    map[string][]byte
-	used int64 // bytes held in m
+	m    map[string]*heldBody
+	used int64 // bytes of the bodies held in m
 	max  int64 // bound of used; 0: nothing is kept
+}
+
+// heldBody is a blob held by fileBodies: its bytes, and its ETag header
+// value, built once rather than per response.
+type heldBody struct {
+	body []byte
+	etag []string
 }
 
 // newFileBodies returns a cache of at most max bytes (0: off).
 func newFileBodies(max int64) *fileBodies {
-	return &fileBodies{m: make(map[string][]byte), max: max}
+	return &fileBodies{m: make(map[string]*heldBody), max: max}
 }
 
-// get returns the bytes of the blob key, if held.
-func (c *fileBodies) get(key string) ([]byte, bool) {
+// get returns the blob key, if held.
+func (c *fileBodies) get(key string) (*heldBody, bool) {
 	c.mu.RLock()
 	b, ok := c.m[key]
 	c.mu.RUnlock()
 	return b, ok
 }
 
-// load reads the whole of obj, the blob key, and keeps its bytes when it
-// is small enough to be held; it reports false (having read nothing) when
-// it is not, for the caller to send obj itself.
-func (c *fileBodies) load(key string, obj blob.Object) ([]byte, bool, error) {
+// load reads the whole of obj, the blob key, and keeps it when it is
+// small enough to be held; it reports false (having read nothing) when it
+// is not, for the caller to send obj itself.
+func (c *fileBodies) load(key string, obj blob.Object) (*heldBody, bool, error) {
 	size := obj.Size()
 	if c.max == 0 || size > maxCachedBody || size > c.max {
 		return nil, false, nil
@@ -58,22 +65,26 @@ func (c *fileBodies) load(key string, obj blob.Object) ([]byte, bool, error) {
 	if _, err := io.ReadFull(obj, b); err != nil {
 		return nil, false, fmt.Errorf("web: read blob %s: %w", key, err)
 	}
+	hb := &heldBody{body: b, etag: etag(key)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[key]; ok {
-		return b, true, nil
+		return hb, true, nil
 	}
 	for k, v := range c.m {
 		if c.used+size <= c.max {
 			break
 		}
 		delete(c.m, k)
-		c.used -= int64(len(v))
+		c.used -= int64(len(v.body))
 	}
-	c.m[key] = b
+	c.m[key] = hb
 	c.used += size
-	return b, true, nil
+	return hb, true, nil
 }
+
+// etag returns the ETag header value of the blob key: its digest.
+func etag(key string) []string { return []string{`"` + key + `"`} }
 
 // stats returns the number of blobs held and their bytes.
 func (c *fileBodies) stats() (n int, bytes int64) {

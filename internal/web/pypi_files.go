@@ -98,9 +98,12 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	}
 	// A small file's bytes are sent from memory (fileBodies); any other
 	// is opened in the blob store.
-	var content io.ReadSeeker
-	if body, ok := a.s.bodies.get(sf.key); ok {
-		content = bytes.NewReader(body)
+	var (
+		content io.ReadSeeker
+		tag     []string
+	)
+	if hb, ok := a.s.bodies.get(sf.key); ok {
+		content, tag = bytes.NewReader(hb.body), hb.etag
 	} else {
 		obj, err := a.idx.Blobs().Open(r.Context(), sf.key)
 		if errors.Is(err, blob.ErrNotFound) {
@@ -113,14 +116,15 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer obj.Close()
-		body, held, err := a.s.bodies.load(sf.key, obj)
+		hb, held, err := a.s.bodies.load(sf.key, obj)
 		switch {
 		case err != nil:
 			a.s.serverError(w, r, err)
 			return
 		case held:
-			content = bytes.NewReader(body)
+			content, tag = bytes.NewReader(hb.body), hb.etag
 		default:
+			tag = etag(sf.key)
 			// Hand net/http the *os.File itself when there is one: it
 			// then sends the file with sendfile(2) instead of copying it
 			// through user space.
@@ -132,7 +136,7 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h["Content-Type"] = contentType(name)
-	h["Etag"] = []string{`"` + sf.key + `"`}
+	h["Etag"] = tag
 	h["Cache-Control"] = sf.policy.file
 	if sf.policy.docVary != nil {
 		h["Vary"] = sf.policy.docVary
@@ -164,7 +168,7 @@ func (a *pypiAPI) stream(w http.ResponseWriter, r *http.Request, sf servedFile, 
 	h := w.Header()
 	h["Content-Type"] = contentType(name)
 	h.Set("Content-Length", strconv.FormatInt(pf.Size, 10))
-	h.Set("ETag", `"`+sf.key+`"`)
+	h["Etag"] = etag(sf.key)
 	h["Cache-Control"] = sf.policy.file
 	if sf.policy.docVary != nil {
 		h["Vary"] = sf.policy.docVary
