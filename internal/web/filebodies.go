@@ -13,6 +13,12 @@ import (
 // opening the file costs little next to sending it.
 const maxCachedBody = 64 << 10
 
+// heldOverhead estimates the memory of a blob held by fileBodies besides
+// its bytes: its key and ETag strings (64 and 66 bytes), the entry and its
+// slot in the map. Without it, a cache full of 200-byte metadata files
+// would use half as much memory again as its bound.
+const heldOverhead = 256
+
 // fileBodies keeps the bytes of small blobs (small wheels, most files'
 // PEP 658 metadata) in memory, so that serving one opens, stats and closes
 // no file: in a local folder that is a walk of the blob's folders (eight
@@ -29,7 +35,7 @@ const maxCachedBody = 64 << 10
 type fileBodies struct {
 	mu   sync.RWMutex
 	m    map[string]*heldBody
-	used int64 // bytes of the bodies held in m
+	used int64 // estimated memory of the entries of m (heldOverhead each)
 	max  int64 // bound of used; 0: nothing is kept
 }
 
@@ -58,7 +64,7 @@ func (c *fileBodies) get(key string) (*heldBody, bool) {
 // is not, for the caller to send obj itself.
 func (c *fileBodies) load(key string, obj blob.Object) (*heldBody, bool, error) {
 	size := obj.Size()
-	if c.max == 0 || size > maxCachedBody || size > c.max {
+	if c.max == 0 || size > maxCachedBody || size+heldOverhead > c.max {
 		return nil, false, nil
 	}
 	b := make([]byte, size)
@@ -72,21 +78,21 @@ func (c *fileBodies) load(key string, obj blob.Object) (*heldBody, bool, error) 
 		return hb, true, nil
 	}
 	for k, v := range c.m {
-		if c.used+size <= c.max {
+		if c.used+size+heldOverhead <= c.max {
 			break
 		}
 		delete(c.m, k)
-		c.used -= int64(len(v.body))
+		c.used -= int64(len(v.body)) + heldOverhead
 	}
 	c.m[key] = hb
-	c.used += size
+	c.used += size + heldOverhead
 	return hb, true, nil
 }
 
 // etag returns the ETag header value of the blob key: its digest.
 func etag(key string) []string { return []string{`"` + key + `"`} }
 
-// stats returns the number of blobs held and their bytes.
+// stats returns the number of blobs held and their estimated memory.
 func (c *fileBodies) stats() (n int, bytes int64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -42,10 +42,10 @@ func TestFileBodiesBound(t *testing.T) {
 		wantBytes int64 // at most
 	}{
 		{"off", 0, 100, 10, false, 0},
-		{"small", 1 << 20, 1000, 10, true, 10_000},
+		{"small", 1 << 20, 1000, 10, true, 10 * (1000 + heldOverhead)},
 		{"bounded", 4000, 1000, 10, true, 4000},
 		{"too large for the cache", 1 << 20, maxCachedBody + 1, 1, false, 0},
-		{"larger than the bound", 500, 1000, 1, false, 0},
+		{"larger than the bound", 1000, 1000, 1, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newFileBodies(tc.max)
@@ -59,7 +59,7 @@ func TestFileBodiesBound(t *testing.T) {
 					t.Fatalf("get %s right after its load: %v, want %v", key, ok, tc.held)
 				}
 			}
-			if n, used := c.stats(); used > tc.wantBytes || used != int64(n*tc.size) {
+			if n, used := c.stats(); used > tc.wantBytes || used != int64(n*(tc.size+heldOverhead)) {
 				t.Errorf("%d blobs of %d bytes held: %d bytes, want at most %d", n, tc.size, used, tc.wantBytes)
 			}
 		})

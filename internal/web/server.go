@@ -168,7 +168,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_bytes", Help: "Estimated memory of the cached project pages (bounded by --cache-size)."},
 			func() float64 { _, b := idx.Cache().Stats(); return float64(b) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_file_bytes", Help: "Bytes of small files held in memory (bounded by --file-cache-size)."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_file_bytes", Help: "Estimated memory of the small files held (bounded by --file-cache-size)."},
 			func() float64 { _, b := s.bodies.stats(); return float64(b) }),
 	)
 	if opts.Stats != nil {
