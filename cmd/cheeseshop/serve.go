@@ -33,6 +33,7 @@ type ServeCmd struct {
 	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
 	StrictRecord    bool          `help:"Refuse wheels whose RECORD disagrees with their contents (a file not listed, an entry for a missing file, a wrong sha256 hash or size). Default: accept them as PyPI does, with a warning in the upload's answer and an event in the project's security log."`
 	CacheSize       byteSize      `default:"256MiB" help:"Memory for cached project pages."`
+	FileCacheSize   byteSize      `default:"64MiB" help:"Memory for the bytes of small files (64 KiB or less), sent from there instead of the storage. 0: none."`
 	GCFloor         byteSize      `name:"gc-floor" default:"64MiB" help:"Let the heap grow by at least this much between garbage collections, however little memory is live (more throughput for at most this much more memory; 0: Go's default). Ignored when GOGC is set."`
 	AccessLog       bool          `default:"true" negatable:"" help:"Log every request."`
 	FollowInterval  time.Duration `default:"1s" help:"How often to read the database journal for changes made by other servers."`
@@ -290,7 +291,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		return app.Config{}, fmt.Errorf("--lookalike-policy: %w", err)
 	}
 	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
-		AllowPrivateClassifiers: c.AllowPrivateClassifiers, CacheBytes: int64(c.CacheSize),
+		AllowPrivateClassifiers: c.AllowPrivateClassifiers, CacheBytes: int64(c.CacheSize), FileCacheBytes: fileCacheBytes(c.FileCacheSize),
 		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), StrictRecord: c.StrictRecord,
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
@@ -395,4 +396,13 @@ func (c *ServeCmd) upstreamConfig(cfg *app.Config) error {
 	cfg.UpstreamMaxFileSize, cfg.UpstreamMaxFetches = int64(c.UpstreamMaxFileSize), c.UpstreamMaxFetches
 	cfg.LocalNames = index.LocalNamesPolicy(c.UpstreamLocalNames)
 	return nil
+}
+
+// fileCacheBytes maps --file-cache-size onto app.Config.FileCacheBytes,
+// where 0 is the default: the flag's 0 holds no files.
+func fileCacheBytes(size byteSize) int64 {
+	if size == 0 {
+		return -1
+	}
+	return int64(size)
 }

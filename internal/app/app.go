@@ -51,6 +51,8 @@ import (
 const (
 	// DefaultFollowInterval is how often the cache reads the journal.
 	DefaultFollowInterval = time.Second
+	// DefaultFileCacheBytes is the memory for small files' bytes.
+	DefaultFileCacheBytes = 64 << 20
 	// DefaultDownloadsFlush is how often counted downloads are written.
 	DefaultDownloadsFlush = 5 * time.Second
 	// SweepInterval is how often expired sessions and old rate-limit
@@ -72,6 +74,10 @@ type Config struct {
 	// index.DefaultMaxFileSize, index.DefaultMaxProjectSize,
 	// index.DefaultCacheBytes).
 	MaxFileSize, MaxProjectSize, CacheBytes int64
+	// FileCacheBytes bounds the memory holding small files' bytes, sent
+	// from there (web.Options.FileCacheBytes; 0: DefaultFileCacheBytes,
+	// negative: none held).
+	FileCacheBytes int64
 	// ReleaseUploadWindow is index.Config's: how long after its creation
 	// a release takes new files (0: no limit).
 	ReleaseUploadWindow time.Duration
@@ -272,6 +278,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if cfg.FollowInterval <= 0 {
 		cfg.FollowInterval = DefaultFollowInterval
 	}
+	switch {
+	case cfg.FileCacheBytes == 0:
+		cfg.FileCacheBytes = DefaultFileCacheBytes
+	case cfg.FileCacheBytes < 0:
+		cfg.FileCacheBytes = 0
+	}
 	if cfg.DownloadsFlush <= 0 {
 		cfg.DownloadsFlush = DefaultDownloadsFlush
 	}
@@ -356,7 +368,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	opts := web.Options{AccessLog: cfg.AccessLog, Ready: newReadiness(st, d.Blobs, log, now).check,
 		TwoFactor: a.TwoFactor, Mandate: a.Mandate, Promo: a.Promo, Stats: a.Stats, Recovery: a.Recovery, Reports: a.Reports,
 		MaxUploadsPerClient: cfg.MaxUploadsPerClient, HSTSMaxAge: cfg.HSTSMaxAge, MetricsToken: cfg.MetricsToken,
-		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies, RegistrationClosed: cfg.RegistrationClosed}
+		MetricsElsewhere: cfg.MetricsElsewhere, TrustedProxies: cfg.Limits.TrustedProxies, RegistrationClosed: cfg.RegistrationClosed,
+		FileCacheBytes: cfg.FileCacheBytes}
 	if !cfg.NoTrustedPublishing {
 		opts.OIDC, opts.Publish = a.OIDC, a.Publish
 	}

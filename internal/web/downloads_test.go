@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,7 @@ type readFromWriter struct {
 	h        http.Header
 	status   int
 	readFrom int
+	file     bool // ReadFrom was handed an *os.File (sendfile's case)
 	fail     bool
 }
 
@@ -176,6 +178,9 @@ func (w *readFromWriter) Write(b []byte) (int, error) {
 
 func (w *readFromWriter) ReadFrom(r io.Reader) (int64, error) {
 	w.readFrom++
+	if lr, ok := r.(*io.LimitedReader); ok {
+		_, w.file = lr.R.(*os.File)
+	}
 	if w.fail {
 		return 0, errors.New("connection reset by peer")
 	}

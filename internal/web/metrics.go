@@ -22,7 +22,10 @@ type metrics struct {
 	// once: see simpleResponse.
 	simpleBy [2][2]prometheus.Counter
 	files    *prometheus.CounterVec
-	uploads  *prometheus.CounterVec
+	// filesServed holds the children of files of a distribution and of
+	// a metadata file sent (2xx), resolved once: see fileServed.
+	filesServed [2]prometheus.Counter
+	uploads     *prometheus.CounterVec
 }
 
 type routeKey struct {
@@ -48,6 +51,15 @@ func (m *metrics) simpleResponse(page int, media string) prometheus.Counter {
 		return m.simpleBy[page][1]
 	}
 	return m.simpleBy[page][0]
+}
+
+// fileServed returns the counter of files of a kind ("distribution" or
+// "metadata") sent.
+func (m *metrics) fileServed(kind string) prometheus.Counter {
+	if kind == "metadata" {
+		return m.filesServed[1]
+	}
+	return m.filesServed[0]
 }
 
 // route returns the metrics of a request's route, method and status.
@@ -90,6 +102,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			m.simpleBy[i][j] = m.simple.WithLabelValues(page, format)
 		}
 	}
+	m.filesServed = [2]prometheus.Counter{m.files.WithLabelValues("distribution", "2xx"), m.files.WithLabelValues("metadata", "2xx")}
 	reg.MustRegister(m.requests, m.duration, m.simple, m.files, m.uploads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

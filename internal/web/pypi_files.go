@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -16,18 +17,32 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// contentType of a distribution file by its name.
-func contentType(filename string) string {
-	lower := strings.ToLower(filename)
+// Content-Type header values of the files served, shared by every
+// response (only read by net/http).
+var (
+	hdrTypeMetadata = []string{"text/plain; charset=utf-8"}
+	hdrTypeZip      = []string{"application/zip"}
+	hdrTypeGzip     = []string{"application/gzip"}
+	hdrTypeOctets   = []string{"application/octet-stream"}
+)
+
+// contentType of a distribution file by its name, as a header value.
+func contentType(filename string) []string {
 	switch {
-	case strings.HasSuffix(lower, ".metadata"):
-		return "text/plain; charset=utf-8"
-	case strings.HasSuffix(lower, ".whl"), strings.HasSuffix(lower, ".zip"):
-		return "application/zip"
-	case strings.HasSuffix(lower, ".tar.gz"):
-		return "application/gzip"
+	case hasSuffixFold(filename, ".metadata"):
+		return hdrTypeMetadata
+	case hasSuffixFold(filename, ".whl"), hasSuffixFold(filename, ".zip"):
+		return hdrTypeZip
+	case hasSuffixFold(filename, ".tar.gz"):
+		return hdrTypeGzip
 	}
-	return "application/octet-stream"
+	return hdrTypeOctets
+}
+
+// hasSuffixFold is strings.HasSuffix ignoring ASCII case, without
+// lowering a copy of s.
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
 // file serves a distribution file, or its core metadata (PEP 658) when
@@ -81,32 +96,52 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		a.redirect(w, r, sf, kind, name)
 		return
 	}
-	obj, err := a.idx.Blobs().Open(r.Context(), sf.key)
-	if errors.Is(err, blob.ErrNotFound) {
-		a.s.log.ErrorContext(r.Context(), "file row without blob", "filename", sf.filename, "blob", sf.key)
-		notFound()
-		return
+	// A small file's bytes are sent from memory (fileBodies); any other
+	// is opened in the blob store.
+	var (
+		content io.ReadSeeker
+		tag     []string
+	)
+	if hb, ok := a.s.bodies.get(sf.key); ok {
+		content, tag = bytes.NewReader(hb.body), hb.etag
+	} else {
+		obj, err := a.idx.Blobs().Open(r.Context(), sf.key)
+		if errors.Is(err, blob.ErrNotFound) {
+			a.s.log.ErrorContext(r.Context(), "file row without blob", "filename", sf.filename, "blob", sf.key)
+			notFound()
+			return
+		}
+		if err != nil {
+			a.s.serverError(w, r, err)
+			return
+		}
+		defer obj.Close()
+		hb, held, err := a.s.bodies.load(sf.key, obj)
+		switch {
+		case err != nil:
+			a.s.serverError(w, r, err)
+			return
+		case held:
+			content, tag = bytes.NewReader(hb.body), hb.etag
+		default:
+			tag = etag(sf.key)
+			// Hand net/http the *os.File itself when there is one: it
+			// then sends the file with sendfile(2) instead of copying it
+			// through user space.
+			content = obj
+			if of, ok := obj.(interface{ OSFile() *os.File }); ok {
+				content = of.OSFile()
+			}
+		}
 	}
-	if err != nil {
-		a.s.serverError(w, r, err)
-		return
-	}
-	defer obj.Close()
 	h := w.Header()
-	h.Set("Content-Type", contentType(name))
-	h.Set("ETag", `"`+sf.key+`"`)
+	h["Content-Type"] = contentType(name)
+	h["Etag"] = tag
 	h["Cache-Control"] = sf.policy.file
 	if sf.policy.docVary != nil {
 		h["Vary"] = sf.policy.docVary
 	}
-	h.Set("X-Content-Type-Options", "nosniff")
-	a.s.metrics.files.WithLabelValues(kind, "2xx").Inc()
-	// Hand net/http the *os.File itself when there is one: it then sends
-	// the file with sendfile(2) instead of copying it through user space.
-	var content io.ReadSeeker = obj
-	if of, ok := obj.(interface{ OSFile() *os.File }); ok {
-		content = of.OSFile()
-	}
+	a.s.metrics.fileServed(kind).Inc()
 	if a.s.opts.CountDownload == nil || kind != "distribution" || r.Method != http.MethodGet {
 		http.ServeContent(w, r, "", sf.modTime, content)
 		return
@@ -131,9 +166,9 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 func (a *pypiAPI) stream(w http.ResponseWriter, r *http.Request, sf servedFile, pf *index.ProxiedFile, kind, name string) {
 	defer pf.Stream.Close()
 	h := w.Header()
-	h.Set("Content-Type", contentType(name))
+	h["Content-Type"] = contentType(name)
 	h.Set("Content-Length", strconv.FormatInt(pf.Size, 10))
-	h.Set("ETag", `"`+sf.key+`"`)
+	h["Etag"] = etag(sf.key)
 	h["Cache-Control"] = sf.policy.file
 	if sf.policy.docVary != nil {
 		h["Vary"] = sf.policy.docVary
@@ -188,7 +223,7 @@ func (a *pypiAPI) count(r *http.Request, d downloads.Download) {
 // counts the intent to download, not a completed transfer.
 func (a *pypiAPI) redirect(w http.ResponseWriter, r *http.Request, sf servedFile, kind, name string) {
 	ttl := a.s.opts.RedirectTTL
-	u, err := a.s.opts.Presigner.PresignGet(r.Context(), sf.key, name, contentType(name), ttl)
+	u, err := a.s.opts.Presigner.PresignGet(r.Context(), sf.key, name, contentType(name)[0], ttl)
 	if err != nil {
 		a.s.serverError(w, r, err)
 		return

@@ -122,6 +122,10 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (see TrustedProxies); none: every request is its peer's.
 	TrustedProxies TrustedProxies
+	// FileCacheBytes bounds the memory holding the bytes of small files
+	// (at most 64 KiB each), sent from there instead of the blob store
+	// (--file-cache-size). 0: none are held.
+	FileCacheBytes int64
 }
 
 // Server serves the HTTP API of an index and its web UI.
@@ -135,6 +139,7 @@ type Server struct {
 	opts    Options
 	reg     *prometheus.Registry
 	metrics *metrics
+	bodies  *fileBodies // small files' bytes
 	handler http.Handler
 	// patterns lists every route registered, in order.
 	patterns []string
@@ -154,7 +159,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 		panic(err) // the templates are embedded: a parse error is a bug
 	}
 	s := &Server{idx: idx, acct: acct, tf: opts.TwoFactor, md: opts.Mandate, tmpl: tmpl, log: log, opts: opts, reg: reg, metrics: newMetrics(reg),
-		challenge: basicChallenge(idx.Config().BaseURL)}
+		bodies: newFileBodies(opts.FileCacheBytes), challenge: basicChallenge(idx.Config().BaseURL)}
 	if opts.MaxUploadsPerClient > 0 {
 		s.uploads = newPerClient(opts.MaxUploadsPerClient)
 	}
@@ -163,6 +168,8 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 			func() float64 { n, _ := idx.Cache().Stats(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_bytes", Help: "Estimated memory of the cached project pages (bounded by --cache-size)."},
 			func() float64 { _, b := idx.Cache().Stats(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cheeseshop_cache_file_bytes", Help: "Estimated memory of the small files held (bounded by --file-cache-size)."},
+			func() float64 { _, b := s.bodies.stats(); return float64(b) }),
 	)
 	if opts.Stats != nil {
 		reg.MustRegister(&statsCollector{svc: opts.Stats, log: log})
