@@ -52,7 +52,8 @@ func escapeLike(s string) string {
 }
 
 // searchWindow is how many names, in order, SearchProjects reads on
-// SQLite before it turns to the trigram index: a query found in very
+// SQLite before it turns to the trigram index (q.searchWindow; tests
+// make it smaller): a query found in very
 // many names ("django") fills its page within them, sooner than the
 // index would give all its matches to sort. Measured at PyPI's 886k
 // names (BenchmarkSearchProjects), a walk of 10,000 names costs a few
@@ -82,11 +83,11 @@ func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit 
 	if q.dialect != SQLite || utf8.RuneCountInString(normalized) < 3 {
 		return q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+match, args...)
 	}
-	if offset+limit <= searchWindow {
+	if offset+limit <= q.searchWindow {
 		// The first matches among the first names are the first of all.
 		out, err := q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p
 			WHERE p.normalized_name <= (SELECT normalized_name FROM projects ORDER BY normalized_name
-				LIMIT 1 OFFSET `+strconv.Itoa(searchWindow-1)+`) AND `+match, args...)
+				LIMIT 1 OFFSET `+strconv.Itoa(q.searchWindow-1)+`) AND `+match, args...)
 		if err != nil || len(out) == limit {
 			return out, err
 		}

@@ -38,13 +38,6 @@ func likeSearch(ctx context.Context, t *testing.T, s *store.Store, normalized st
 func TestSearchProjectsLikeTheScan(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		// More fillers than SQLite's window of names read in order, so
-		// that a query is served by the window, by the index, or by both.
-		var names []string
-		for i := range 10_050 {
-			names = append(names, fmt.Sprintf("pkg-%05d", i))
-		}
-		fillNames(t, s, names)
 		hidden := map[string]string{"django-private": "private", "django-quarantined": "quarantined", "django-held": "held"}
 		for _, n := range []string{"django", "django-rest", "a-django-x", "zope-django", "a_b%c", "ab-c", "a\\b",
 			"café-tools", "tools-café", "q\"uote", "x", "xy", "django-private", "django-quarantined", "django-held"} {
@@ -62,25 +55,49 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 					Kind: "insertion", Held: true, CreatedAt: time.Now()}))
 			}
 		}
-		pages := []struct{ offset, limit int }{{0, 21}, {0, 3}, {2, 3}, {9_990, 21}, {20_000, 21}}
-		for _, q := range []string{"", "d", "dj", "django", "jang", "zope", "pkg", "pkg-0", "pkg-100", "00", "zz", "zzz",
-			"café", "afé", "é", "-café", "%", "_", "_b%", "a_b", "b%c", "\\", "a\\b", `"`, `q"u`, "x", "xy", "xyz"} {
-			for _, pg := range pages {
-				want := likeSearch(ctx, t, s, q, pg.offset, pg.limit)
-				ls, err := s.SearchProjects(ctx, q, pg.offset, pg.limit)
-				storetest.Must(t, err)
-				var got []string
-				for _, l := range ls {
-					got = append(got, l.Normalized)
-					if hidden[l.Normalized] != "" {
-						t.Errorf("SearchProjects(%q) lists %s, %s", q, l.Normalized, hidden[l.Normalized])
-					}
-				}
-				if !slices.Equal(got, want) {
-					t.Errorf("SearchProjects(%q, %d, %d) = %q; the scan finds %q", q, pg.offset, pg.limit, got, want)
+		var fillers []string
+		for i := range 50 {
+			fillers = append(fillers, fmt.Sprintf("pkg-%05d", i))
+		}
+		fillNames(t, s, fillers)
+		check := func(q string, offset, limit int) {
+			t.Helper()
+			want := likeSearch(ctx, t, s, q, offset, limit)
+			ls, err := s.SearchProjects(ctx, q, offset, limit)
+			storetest.Must(t, err)
+			var got []string
+			for _, l := range ls {
+				got = append(got, l.Normalized)
+				if hidden[l.Normalized] != "" {
+					t.Errorf("SearchProjects(%q) lists %s, %s", q, l.Normalized, hidden[l.Normalized])
 				}
 			}
+			if !slices.Equal(got, want) {
+				t.Errorf("SearchProjects(%q, %d, %d) = %q; the scan finds %q", q, offset, limit, got, want)
+			}
 		}
+		queries := []string{"", "d", "dj", "django", "jang", "zope", "pkg", "pkg-0", "pkg-0004", "00", "zz", "zzz",
+			"café", "afé", "é", "-café", "%", "_", "_b%", "a_b", "b%c", "\\", "a\\b", `"`, `q"u`, "x", "xy", "xyz"}
+		for _, q := range queries {
+			for _, pg := range []struct{ offset, limit int }{{0, 21}, {0, 3}, {2, 3}, {40, 21}} {
+				check(q, pg.offset, pg.limit)
+			}
+		}
+
+		// More names than SQLite's window of names read in order, so that
+		// a query is served by the window ("pkg-0"), by the index after
+		// the window ("django": zope-django comes after it), or by the
+		// index alone (a page beyond the window).
+		s.SetSearchWindow(100)
+		fillers = fillers[:0]
+		for i := 50; i < 150; i++ {
+			fillers = append(fillers, fmt.Sprintf("pkg-%05d", i))
+		}
+		fillNames(t, s, fillers)
+		check("pkg-0", 0, 21)
+		check("django", 0, 21)
+		check("pkg-0", 85, 21)
+
 		// The index follows deletions.
 		ls, err := s.SearchProjects(ctx, "zope-dj", 0, 10)
 		storetest.Must(t, err)
