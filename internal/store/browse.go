@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Listing is a project as the public lists show it (search results, a
@@ -50,17 +51,59 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// searchWindow is how many names, in order, SearchProjects reads on
+// SQLite before it turns to the trigram index (q.searchWindow; tests
+// make it smaller): a query found in very
+// many names ("django") fills its page within them, sooner than the
+// index would give all its matches to sort. Measured at PyPI's 886k
+// names (BenchmarkSearchProjects), a walk of 10,000 names costs a few
+// milliseconds, what the index takes for a few thousand matches.
+const searchWindow = 10_000
+
 // SearchProjects returns the listed projects (published, not
-// quarantined) whose normalized name contains
-// normalized but is not equal to it, ordered by normalized name, skipping
-// offset of them and returning at most limit. The walk follows the unique
-// index on normalized_name, so a page costs what it scans up to its last
-// match, not a sort of every match. The exact match is ProjectByName's.
+// quarantined) whose normalized name contains normalized (wildcards taken
+// literally) but is not equal to it, ordered by normalized name, skipping
+// offset of them and returning at most limit. The exact match is
+// ProjectByName's.
+//
+// A query of three characters or more is looked up in a trigram index
+// (SQLite: the FTS5 table project_names; PostgreSQL: a pg_trgm GIN index
+// on normalized_name), so that a query that matches few names costs what
+// it matches, not a read of every project; the matches are then sorted.
+// PostgreSQL's planner chooses between the index and a walk of the names
+// in order; on SQLite the first searchWindow names are walked first, and
+// the index is read only when they do not fill the page. A shorter query
+// has no trigram: it walks the unique index on normalized_name in order
+// and stops at its page, which such a query (one or two characters, found
+// in very many names) reaches soon.
 func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]Listing, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+listingColumns+` FROM projects p
-		WHERE p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2 AND `+listed+`
-		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`,
-		"%"+escapeLike(normalized)+"%", normalized, limit, offset)
+	const match = `p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2 AND ` + listed + `
+		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`
+	args := []any{"%" + escapeLike(normalized) + "%", normalized, limit, offset}
+	if q.dialect != SQLite || utf8.RuneCountInString(normalized) < 3 {
+		return q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+match, args...)
+	}
+	if offset+limit <= q.searchWindow {
+		// The first matches among the first names are the first of all.
+		out, err := q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p
+			WHERE p.normalized_name <= (SELECT normalized_name FROM projects ORDER BY normalized_name
+				LIMIT 1 OFFSET `+strconv.Itoa(q.searchWindow-1)+`) AND `+match, args...)
+		if err != nil || len(out) == limit {
+			return out, err
+		}
+	}
+	// The phrase matches the names that hold its trigrams in a row: a
+	// superset of the LIKE's matches (it folds the case of every letter,
+	// LIKE only ASCII's), which the LIKE then checks. CROSS JOIN keeps the
+	// index as the outer loop.
+	return q.searchProjects(ctx, `SELECT `+listingColumns+` FROM project_names f CROSS JOIN projects p ON p.id = f.rowid
+		WHERE f.project_names MATCH $5 AND `+match,
+		append(args, `"`+strings.ReplaceAll(normalized, `"`, `""`)+`"`)...)
+}
+
+// searchProjects runs a query of SearchProjects.
+func (q q) searchProjects(ctx context.Context, query string, args ...any) ([]Listing, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: search projects: %w", err)
 	}

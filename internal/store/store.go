@@ -96,7 +96,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", redact(rawURL), err)
 	}
-	return &Store{q: q{db: db, dialect: dialect}, db: db, dialect: dialect}, nil
+	return &Store{q: q{db: db, dialect: dialect, searchWindow: searchWindow}, db: db, dialect: dialect}, nil
 }
 
 // redact hides a password in a database URL for messages.
@@ -175,7 +175,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{q: q{db: sqlTx, dialect: s.dialect}}
+	tx := &Tx{q: q{db: sqlTx, dialect: s.dialect, searchWindow: s.searchWindow}}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
@@ -204,6 +204,10 @@ type dbtx interface {
 type q struct {
 	db      dbtx
 	dialect Dialect
+	// searchWindow is how many names SearchProjects walks in order on
+	// SQLite before it reads the trigram index: searchWindow, or fewer
+	// in tests.
+	searchWindow int
 }
 
 // scanner is a row to scan: *sql.Row or *sql.Rows.
