@@ -14,7 +14,8 @@
 # table with the full/100 ratio of each.
 #
 # The filled indexes are kept in a cache folder and reused by the next run:
-# BENCH_FULL_CACHE/<sha256 of the list>-schema<last migration>/ holds
+# BENCH_FULL_CACHE/<sha256 of the list>-schema<last migration>-fill<sha256
+# of the fill's code>/ holds
 # sqlite-<size>/ (database and files), pg/ (a PostgreSQL cluster, one
 # database per size) and pg-<size>/ (files). A run with another list or
 # schema fills anew; `rm -rf BENCH_FULL_CACHE` clears them all.
@@ -42,6 +43,7 @@ json='application/vnd.pypi.simple.v1+json'
 
 scripts/deps.sh curl sqlite3
 key=$(sha256sum "$tsv" | cut -c1-12)-schema$(ls internal/store/migrations/sqlite | sort | tail -n 1 | cut -c1-5)
+key+=-fill$(cat cmd/cheeseshop-bench/fillfull.go internal/store/storetest/index.go | sha256sum | cut -c1-8)
 cache=$cache_root/$key
 mkdir -p "$cache"
 chmod 755 "$cache_root" "$cache" # the PostgreSQL cluster runs as postgres
@@ -94,7 +96,7 @@ fill() {
   rm -rf "$dir"
   mkdir -p "$dir"
   if [ "$db" = postgres ]; then
-    psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_$size" -c "CREATE DATABASE bench_$size" >/dev/null
+    PGOPTIONS='-c client_min_messages=warning' psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_$size" -c "CREATE DATABASE bench_$size" >/dev/null
     args=(--database "$(db_url "$db" "$size" "$dir")")
   fi
   say "-- $db, $size: filling $dir"

@@ -198,6 +198,7 @@ func writeWheel(dir string, p *storetest.IndexProject, made map[string]bool) err
 	md := md5.Sum(content)
 	b2 := blake2b.Sum256(content)
 	p.Filename, p.Size = d.WheelFilename(), int64(len(content))
+	p.FilenameKey = pep.FilenameKey(p.Filename)
 	p.SHA256, p.MD5, p.Blake2 = hex.EncodeToString(sha[:]), hex.EncodeToString(md[:]), hex.EncodeToString(b2[:])
 	dst := filepath.Join(dir, filepath.FromSlash(blob.Key(p.SHA256)))
 	if folder := filepath.Dir(dst); !made[folder] {

@@ -14,8 +14,11 @@ import (
 type IndexProject struct {
 	Name, NormalizedName, UltraName string
 	// Daily is the project's downloads per day (0: none).
-	Daily               int64
-	Filename            string
+	Daily    int64
+	Filename string
+	// FilenameKey is pep.FilenameKey(Filename), the file registry's
+	// canonical key (without it the server's start-up backfills them all).
+	FilenameKey         string
 	Size                int64
 	MD5, SHA256, Blake2 string
 }
@@ -55,7 +58,7 @@ func LoadIndex(ctx context.Context, st *store.Store, l *IndexLoad) error {
 		return fmt.Errorf("storetest: load index: %w\n%s", err, q)
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE bench_index (ord `+idType+` PRIMARY KEY, name TEXT NOT NULL,
-		normalized_name TEXT NOT NULL, ultranormalized_name TEXT NOT NULL, daily BIGINT NOT NULL, filename TEXT NOT NULL,
+		normalized_name TEXT NOT NULL, ultranormalized_name TEXT NOT NULL, daily BIGINT NOT NULL, filename TEXT NOT NULL, filename_key TEXT NOT NULL,
 		size BIGINT NOT NULL, md5 TEXT NOT NULL, sha256 TEXT NOT NULL, blake2 TEXT NOT NULL)`); err != nil {
 		return fail(err, "CREATE TABLE bench_index")
 	}
@@ -64,20 +67,20 @@ func LoadIndex(ctx context.Context, st *store.Store, l *IndexLoad) error {
 		return fail(err, "BEGIN")
 	}
 	defer tx.Rollback()
-	const cols = 10
+	const cols = 11
 	var sb strings.Builder
 	args := make([]any, 0, cols*loadBatch)
 	for start := 0; start < len(l.Projects); start += loadBatch {
 		batch := l.Projects[start:min(start+loadBatch, len(l.Projects))]
 		sb.Reset()
 		args = args[:0]
-		sb.WriteString(`INSERT INTO bench_index (ord, name, normalized_name, ultranormalized_name, daily, filename, size, md5, sha256, blake2) VALUES `)
+		sb.WriteString(`INSERT INTO bench_index (ord, name, normalized_name, ultranormalized_name, daily, filename, filename_key, size, md5, sha256, blake2) VALUES `)
 		for i, p := range batch {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			if st.Dialect() == store.SQLite {
-				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") // see loadProjects
+				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") // see loadProjects
 			} else {
 				sb.WriteByte('(')
 				for j := range cols {
@@ -88,7 +91,7 @@ func LoadIndex(ctx context.Context, st *store.Store, l *IndexLoad) error {
 				}
 				sb.WriteByte(')')
 			}
-			args = append(args, int64(start+i), p.Name, p.NormalizedName, p.UltraName, p.Daily, p.Filename, p.Size, p.MD5, p.SHA256, p.Blake2)
+			args = append(args, int64(start+i), p.Name, p.NormalizedName, p.UltraName, p.Daily, p.Filename, p.FilenameKey, p.Size, p.MD5, p.SHA256, p.Blake2)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fail(err, "INSERT INTO bench_index")
@@ -111,7 +114,7 @@ func LoadIndex(ctx context.Context, st *store.Store, l *IndexLoad) error {
 				blake2_256_digest, uploaded_by, upload_time)
 			SELECT r.id, b.project_id, b.filename, 'bdist_wheel', 'py3', b.size, b.md5, b.sha256, b.blake2, $2, $1
 			FROM bench_ids b JOIN releases r ON r.project_id = b.project_id ORDER BY b.project_id`, owned},
-		{"file registry", `INSERT INTO file_registry (filename, created_at) SELECT filename, $1 FROM bench_ids`, []any{now}},
+		{"file registry", `INSERT INTO file_registry (filename, canonical_key, created_at) SELECT filename, filename_key, $1 FROM bench_ids`, []any{now}},
 	}
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {

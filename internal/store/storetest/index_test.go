@@ -22,7 +22,7 @@ func TestLoadIndex(t *testing.T) {
 		for i, daily := range []int64{1000, 0, 3} {
 			name := fmt.Sprintf("proj-%d", i)
 			projects = append(projects, storetest.IndexProject{Name: name, NormalizedName: name, UltraName: name, Daily: daily,
-				Filename: fmt.Sprintf("proj_%d-0.1.0-py3-none-any.whl", i), Size: int64(900 + i),
+				Filename: fmt.Sprintf("proj_%d-0.1.0-py3-none-any.whl", i), FilenameKey: fmt.Sprintf("key-%d", i), Size: int64(900 + i),
 				MD5: fmt.Sprintf("%032x", i), SHA256: fmt.Sprintf("%064x", i), Blake2: fmt.Sprintf("b%063x", i)})
 		}
 		storetest.Must(t, storetest.LoadIndex(ctx, s, &storetest.IndexLoad{Projects: projects, Owner: u.ID, First: 100, Last: 106}))
