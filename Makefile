@@ -5,7 +5,7 @@ BIN := bin/cheeseshop
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: run test bench build vet fmt fuzz clean
+.PHONY: run test bench bench-full build vet fmt fuzz clean
 
 ## run: build and start the server on SQLite + $(DATA) at $(ADDR)
 run: build
@@ -18,6 +18,10 @@ test:
 ## bench: Go benchmarks and the wrk/nginx load comparison
 bench:
 	scripts/bench.sh
+
+## bench-full: fill (once, cached) and measure indexes of every PyPI name, SQLite and PostgreSQL
+bench-full:
+	scripts/bench-full.sh
 
 build:
 	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/cheeseshop

@@ -2,6 +2,7 @@
 // benchmarks (scripts/bench.sh, docs/BENCHMARKS.md).
 //
 //	cheeseshop-bench fill     fill an index with real project names, in-process
+//	cheeseshop-bench fill-full fill an index with all 886k names in bulk (make bench-full)
 //	cheeseshop-bench uploads  upload new wheels to a running server, as twine does
 //	cheeseshop-bench serve    the server, as 'cheeseshop serve', with a CPU profile
 //	cheeseshop-bench quiet    wait until the machine is nearly idle
@@ -29,6 +30,7 @@ type CLI struct {
 	Serve    ServeCmd    `cmd:"" help:"Serve an index as 'cheeseshop serve' does, with a CPU profile of the run (for profiling under load)."`
 	Quiet    QuietCmd    `cmd:"" help:"Wait until the machine's CPUs are nearly idle (other work skews benchmarks), and print how busy they were."`
 	Freeport FreeportCmd `cmd:"" help:"Print a free TCP port on 127.0.0.1."`
+	FillFull FillFullCmd `cmd:"" name:"fill-full" help:"Fill an index with every name of the list in bulk (rows written by the database, one real wheel each, download counts following the rank), for make bench-full."`
 	Critical CriticalCmd `cmd:"" help:"Load every project of the list with a daily count following its rank, and time the computations of the critical projects (first, daily, dry run)."`
 
 	LookalikeEval LookalikeEvalCmd `cmd:"" name:"lookalike-eval" help:"Measure the look-alike detector: recall on synthetic look-alikes per family, share of real names flagged per top N (Markdown)."`
