@@ -41,6 +41,8 @@
 #   BENCH_QUIET_WAIT=120      before each measurement, wait up to this many
 #                             seconds for the CPUs to be idle (shared machines)
 #   BENCH_KEEP=1              keep the work folders
+#   BENCH_SERVE_FLAGS=        more `cheeseshop serve` flags for the wrk
+#                             comparison's server (e.g. "--gc-floor 0")
 #   downloads mode: BENCH_WRK (default "-t2 -c64 -d5s --timeout 10s"),
 #   BENCH_REPEAT (default 12 rounds), BENCH_DL_FLUSH=5s (--downloads-flush),
 #   BENCH_DL_ON="--count-downloads --downloads-agents=all" flags of the "on"
@@ -101,6 +103,7 @@ fast_dir=${BENCH_FAST_DIR:-/dev/shm}
 [ -d "$fast_dir" ] && [ -w "$fast_dir" ] || fast_dir=${TMPDIR:-/tmp}
 disk_dir=${BENCH_DISK_DIR:-$here/tmp}
 quiet_wait=${BENCH_QUIET_WAIT:-120}
+serve_flags=${BENCH_SERVE_FLAGS:-}
 json='application/vnd.pypi.simple.v1+json'
 
 [ -f "$tsv" ] || { echo "bench: no project names at $tsv (set BENCH_TSV)" >&2; exit 1; }
@@ -680,8 +683,9 @@ for n in $sizes; do
   mkdir -p "$dir"
   "$bin/cheeseshop-bench" fill --data "$dir" --projects "$n" --tsv "$tsv" --names-out "$dir/names.txt"
   token=$(new_token "$dir")
-  start_server "$dir"
-  say "cheeseshop: $url (pid $server_pid)"
+  # shellcheck disable=SC2086
+  start_server "$dir" $serve_flags
+  say "cheeseshop: $url (pid $server_pid${serve_flags:+, serve $serve_flags})"
 
   # A 1 MiB wheel (incompressible payload), uploaded as twine does: sent
   # with sendfile(2) by all three servers.

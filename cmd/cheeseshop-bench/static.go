@@ -85,6 +85,7 @@ func (c *StaticCmd) Run(e *env) error {
 		srv.Close()
 	}()
 	fmt.Fprintf(e.stdout, "static listening on http://%s\n", ln.Addr())
+	defer allocReport(e.stdout)()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
