@@ -2,10 +2,14 @@
 # bench.sh — cheeseshop's benchmarks (docs/BENCHMARKS.md), run by `make bench`.
 #
 # For each index size (100 and 100,000 real project names), it fills a fresh
-# SQLite index, starts `cheeseshop serve`, saves the exact bodies it serves
-# for a project page (JSON and HTML), the root index /simple/ (HTML and JSON)
-# and a wheel into an nginx root, and runs wrk against both servers: same
-# bytes, same client, same machine. Then it loads the upload API with 4
+# SQLite index, starts `cheeseshop serve`, uploads a 1 MiB wheel, saves the
+# exact bodies it serves (and their headers) for a project page (JSON and
+# HTML), the root index /simple/ (HTML and JSON), a small wheel and the
+# 1 MiB one into an nginx root, and runs wrk against three servers in
+# turn: cheeseshop, a bare net/http server of the same bytes and headers
+# (`cheeseshop-bench static`: the best Go's HTTP server does) and nginx;
+# same bytes, same client, same machine. It prints both ratios and each
+# server's RSS after the wrk runs. Then it loads the upload API with 4
 # concurrent twine-like uploaders, and runs the Go benchmarks.
 #
 # `scripts/bench.sh downloads` measures instead what counting downloads
