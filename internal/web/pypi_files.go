@@ -138,7 +138,7 @@ func (a *pypiAPI) serveFile(w http.ResponseWriter, r *http.Request, sha, name st
 	if plainRequest(r) {
 		// Nearly every download: answered as http.ServeContent would,
 		// with the header values built once per held file.
-		if a.sendPlain(w, r, sf, hb, obj) && counted {
+		if sendPlain(w, r, sf, hb, obj) && counted {
 			a.count(r, sf.download)
 		}
 		return
@@ -195,7 +195,7 @@ var hdrAcceptRanges = []string{"bytes"}
 // held (hb, its header values built once), else from obj (with
 // sendfile(2) from a local folder). It reports whether the whole body was
 // written.
-func (a *pypiAPI) sendPlain(w http.ResponseWriter, r *http.Request, sf servedFile, hb *heldBody, obj blob.Object) bool {
+func sendPlain(w http.ResponseWriter, r *http.Request, sf servedFile, hb *heldBody, obj blob.Object) bool {
 	h := w.Header()
 	h["Accept-Ranges"] = hdrAcceptRanges
 	if hb != nil {
