@@ -2,10 +2,14 @@
 # bench.sh — cheeseshop's benchmarks (docs/BENCHMARKS.md), run by `make bench`.
 #
 # For each index size (100 and 100,000 real project names), it fills a fresh
-# SQLite index, starts `cheeseshop serve`, saves the exact bodies it serves
-# for a project page (JSON and HTML), the root index /simple/ (HTML and JSON)
-# and a wheel into an nginx root, and runs wrk against both servers: same
-# bytes, same client, same machine. Then it loads the upload API with 4
+# SQLite index, starts `cheeseshop serve`, uploads a 1 MiB wheel, saves the
+# exact bodies it serves (and their headers) for a project page (JSON and
+# HTML), the root index /simple/ (HTML and JSON), a small wheel and the
+# 1 MiB one into an nginx root, and runs wrk against three servers in
+# turn: cheeseshop, a bare net/http server of the same bytes and headers
+# (`cheeseshop-bench static`: the best Go's HTTP server does) and nginx;
+# same bytes, same client, same machine. It prints both ratios and each
+# server's RSS after the wrk runs. Then it loads the upload API with 4
 # concurrent twine-like uploaders, and runs the Go benchmarks.
 #
 # `scripts/bench.sh downloads` measures instead what counting downloads
@@ -41,6 +45,8 @@
 #   BENCH_QUIET_WAIT=120      before each measurement, wait up to this many
 #                             seconds for the CPUs to be idle (shared machines)
 #   BENCH_KEEP=1              keep the work folders
+#   BENCH_SERVE_FLAGS=        more `cheeseshop serve` flags for the wrk
+#                             comparison's server (e.g. "--gc-floor 0")
 #   downloads mode: BENCH_WRK (default "-t2 -c64 -d5s --timeout 10s"),
 #   BENCH_REPEAT (default 12 rounds), BENCH_DL_FLUSH=5s (--downloads-flush),
 #   BENCH_DL_ON="--count-downloads --downloads-agents=all" flags of the "on"
@@ -101,6 +107,7 @@ fast_dir=${BENCH_FAST_DIR:-/dev/shm}
 [ -d "$fast_dir" ] && [ -w "$fast_dir" ] || fast_dir=${TMPDIR:-/tmp}
 disk_dir=${BENCH_DISK_DIR:-$here/tmp}
 quiet_wait=${BENCH_QUIET_WAIT:-120}
+serve_flags=${BENCH_SERVE_FLAGS:-}
 json='application/vnd.pypi.simple.v1+json'
 
 [ -f "$tsv" ] || { echo "bench: no project names at $tsv (set BENCH_TSV)" >&2; exit 1; }
@@ -127,9 +134,17 @@ stop_nginx() {
     nginx_pid=""
   fi
 }
+stop_static() {
+  if [ -n "${static_pid:-}" ]; then
+    kill "$static_pid" 2>/dev/null || true
+    wait "$static_pid" 2>/dev/null || true
+    static_pid=""
+  fi
+}
 cleanup() {
   stop_server
   stop_nginx
+  stop_static
   [ -z "$s3_dir" ] || scripts/s3.sh stop "$s3_dir"
   if [ "${BENCH_KEEP:-}" = 1 ]; then
     echo "bench: kept $work and $diskwork" >&2
@@ -231,6 +246,28 @@ EOF
   echo "bench: nginx did not start" >&2
   exit 1
 }
+
+# start_static ROUTE...: starts `cheeseshop-bench static` (a bare net/http
+# server of the same bytes and headers) on a free port; sets static_pid,
+# static_url.
+start_static() {
+  local out=$work/static.out
+  "$bin/cheeseshop-bench" static --addr 127.0.0.1:0 "$@" >"$out" 2>"$work/static.err" &
+  static_pid=$!
+  static_url=""
+  for _ in $(seq 1 100); do
+    static_url=$(sed -n '1s/^static listening on //p' "$out" 2>/dev/null)
+    [ -n "$static_url" ] && return 0
+    kill -0 "$static_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$work/static.err" >&2
+  echo "bench: the static server did not start" >&2
+  exit 1
+}
+
+# rss PID: the resident memory of a process, in MiB.
+rss() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo '?'; }
 
 # run_wrk URL [ACCEPT]: prints "requests/s errors".
 run_wrk() {
@@ -639,8 +676,9 @@ if [ "$mode" = s3 ]; then
   exit 0
 fi
 
-results=()   # "size|endpoint|bytes|cheeseshop|nginx|errors|busy"
+results=()   # "size|endpoint|bytes|cheeseshop|net/http|nginx|errors|busy"
 uploads=()   # "where|size|RESULT line"
+rss_rows=()  # "size|cheeseshop MiB|net/http MiB|nginx MiB"
 
 for n in $sizes; do
   say
@@ -649,28 +687,48 @@ for n in $sizes; do
   mkdir -p "$dir"
   "$bin/cheeseshop-bench" fill --data "$dir" --projects "$n" --tsv "$tsv" --names-out "$dir/names.txt"
   token=$(new_token "$dir")
-  start_server "$dir"
-  say "cheeseshop: $url (pid $server_pid)"
+  # shellcheck disable=SC2086
+  start_server "$dir" $serve_flags
+  say "cheeseshop: $url (pid $server_pid${serve_flags:+, serve $serve_flags})"
 
-  # A project from the middle of the list, by its normalized name.
+  # A 1 MiB wheel (incompressible payload), uploaded as twine does: sent
+  # with sendfile(2) by all three servers.
+  mkdir -p "$work/wheels"
+  large_whl=$work/wheels/cheeseshop_bench_large-1.0-py3-none-any.whl
+  large_sha=$(mkwheel "$large_whl" cheeseshop_bench_large 1.0 $((1 << 20)))
+  [ "$(upload_wheel "$url" "$token" "$large_whl" cheeseshop-bench-large 1.0 "$large_sha")" = 200 ] ||
+    { echo "bench: uploading the 1 MiB wheel failed" >&2; exit 1; }
+
+  # A project from the middle of the list, by its normalized name. Each
+  # body is saved with the headers cheeseshop sent (NAME.head), which the
+  # bare net/http server sends too.
   count=$(wc -l <"$dir/names.txt")
   name=$(sed -n "$(( (count + 1) / 2 ))p" "$dir/names.txt" | tr 'A-Z' 'a-z' | sed -E 's/[-_.]+/-/g')
   root=$work/www-$n
   mkdir -p "$root"
-  curl -sf -H "Accept: $json" "$url/simple/$name/" -o "$root/project.json"
-  curl -sf -H "Accept: text/html" "$url/simple/$name/" -o "$root/project.html"
-  curl -sf "$url/simple/" -o "$root/index.html"
-  curl -sf -H "Accept: $json" "$url/simple/" -o "$root/index.json"
+  save() { curl -sf -D "$root/$1.head" -o "$root/$1" "${@:2}"; }
+  save project.json -H "Accept: $json" "$url/simple/$name/"
+  save project.html -H "Accept: text/html" "$url/simple/$name/"
+  save index.html "$url/simple/"
+  save index.json -H "Accept: $json" "$url/simple/"
   file_url=$(grep -o '"url":"[^"]*"' "$root/project.json" | head -n 1 | cut -d'"' -f4)
   file_path=${file_url#"$url"}
-  curl -sf "$url$file_path" -o "$root/file.whl"
+  save file.whl "$url$file_path"
+  large_url=$(curl -sf -H "Accept: $json" "$url/simple/cheeseshop-bench-large/" | grep -o '"url":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+  large_path=${large_url#"$url"}
+  save large.whl "$url$large_path"
   chmod -R a+rX "$root"
-  say "project page: /simple/$name/ ; file: $file_path ; /simple/ lists $(grep -c '<a href' "$root/index.html") projects"
+  say "project page: /simple/$name/ ; file: $file_path ; large file: $large_path ; /simple/ lists $(grep -c '<a href' "$root/index.html") projects"
   start_nginx "$root"
   say "nginx:      $nginx_url (pid $nginx_pid)"
+  routes=()
+  for f in project.json project.html index.html index.json file.whl large.whl; do routes+=("/$f=$root/$f,$root/$f.head"); done
+  start_static "${routes[@]}"
+  say "net/http:   $static_url (pid $static_pid; cheeseshop-bench static: the same bytes and headers, nothing else)"
 
-  # Warm both servers up (connections, Go's heap and GC pacing).
+  # Warm the servers up (connections, Go's heap and GC pacing).
   wrk -t1 -c8 -d2s -H "Accept: $json" "$url/simple/$name/" >/dev/null
+  wrk -t1 -c8 -d2s -H "Accept: $json" "$static_url/project.json" >/dev/null
   wrk -t1 -c8 -d2s -H "Accept: $json" "$nginx_url/project.json" >/dev/null
 
   for spec in \
@@ -678,24 +736,32 @@ for n in $sizes; do
     "project page HTML|/simple/$name/|/project.html|text/html|project.html" \
     "root /simple/ HTML|/simple/|/index.html||index.html" \
     "root /simple/ JSON|/simple/|/index.json|$json|index.json" \
-    "wheel download|$file_path|/file.whl||file.whl"; do
+    "wheel download|$file_path|/file.whl||file.whl" \
+    "1 MiB wheel download|$large_path|/large.whl||large.whl"; do
     IFS='|' read -r label cpath npath accept file <<<"$spec"
     busy=$(quiet)
-    c_all=() n_all=() c_err=0 n_err=0
+    c_all=() s_all=() n_all=() c_err=0 s_err=0 n_err=0
     for _ in $(seq "$repeat"); do
       read -r r e < <(run_wrk "$url$cpath" "$accept")
       c_all+=("$r") c_err=$((c_err + e))
+      read -r r e < <(run_wrk "$static_url$npath" "$accept")
+      s_all+=("$r") s_err=$((s_err + e))
       read -r r e < <(run_wrk "$nginx_url$npath" "$accept")
       n_all+=("$r") n_err=$((n_err + e))
     done
-    c_rps=$(median "${c_all[@]}") n_rps=$(median "${n_all[@]}")
-    say "  runs: cheeseshop ${c_all[*]} ; nginx ${n_all[*]}"
+    c_rps=$(median "${c_all[@]}") s_rps=$(median "${s_all[@]}") n_rps=$(median "${n_all[@]}")
+    say "  runs: cheeseshop ${c_all[*]} ; net/http ${s_all[*]} ; nginx ${n_all[*]}"
     bytes=$(stat -c %s "$root/$file")
-    results+=("$n|$label|$bytes|$c_rps|$n_rps|$c_err/$n_err|$busy")
-    printf '%-20s %9s B  cheeseshop %8.0f req/s  nginx %8.0f req/s  ratio %5.2f  errors %s/%s  (CPUs %s busy before)\n' \
-      "$label" "$bytes" "$c_rps" "$n_rps" "$(awk -v a="$c_rps" -v b="$n_rps" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$c_err" "$n_err" "$busy"
+    results+=("$n|$label|$bytes|$c_rps|$s_rps|$n_rps|$c_err/$s_err/$n_err|$busy")
+    printf '%-20s %9s B  cheeseshop %8.0f  net/http %8.0f  nginx %8.0f req/s  cheeseshop/nginx %5.2f  cheeseshop/net-http %5.2f  errors %s/%s/%s  (CPUs %s busy before)\n' \
+      "$label" "$bytes" "$c_rps" "$s_rps" "$n_rps" "$(awk -v a="$c_rps" -v b="$n_rps" 'BEGIN {print (b > 0 ? a / b : 0)}')" \
+      "$(awk -v a="$c_rps" -v b="$s_rps" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$c_err" "$s_err" "$n_err" "$busy"
   done
+  nginx_rss=$(ps -o rss= --pid "$nginx_pid" --ppid "$nginx_pid" | awk '{s += $1} END {printf "%.1f", s / 1024}')
+  rss_rows+=("$n|$(rss "$server_pid")|$(rss "$static_pid")|$nginx_rss")
+  say "RSS after the wrk runs: cheeseshop $(rss "$server_pid") MiB, net/http $(rss "$static_pid") MiB, nginx $nginx_rss MiB (master and workers)"
   stop_nginx
+  stop_static
 
   say "-- uploads: $uploaders concurrent uploaders for ${upload_seconds}s (index on $(df -T "$dir" | awk 'NR==2 {print $2}'), CPUs $(quiet) busy before)"
   out=$("$bin/cheeseshop-bench" uploads --url "$url" --token "$token" --concurrency "$uploaders" --duration "${upload_seconds}s")
@@ -728,12 +794,19 @@ fi
 say
 say "== summary (markdown)"
 say
-say "| projects | endpoint | body bytes | cheeseshop req/s | nginx req/s | cheeseshop / nginx | errors (c/n) | CPUs busy before |"
-say "|---:|---|---:|---:|---:|---:|---:|---:|"
+say "| projects | endpoint | body bytes | cheeseshop req/s | net/http req/s | nginx req/s | cheeseshop / nginx | cheeseshop / net/http | errors (c/s/n) | CPUs busy before |"
+say "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in "${results[@]}"; do
-  IFS='|' read -r n label bytes c n_ e b <<<"$r"
-  printf '| %s | %s | %s | %.0f | %.0f | %.2f | %s | %s |\n' "$n" "$label" "$bytes" "$c" "$n_" \
-    "$(awk -v a="$c" -v b="$n_" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$e" "$b"
+  IFS='|' read -r n label bytes c s_ n_ e b <<<"$r"
+  printf '| %s | %s | %s | %.0f | %.0f | %.0f | %.2f | %.2f | %s | %s |\n' "$n" "$label" "$bytes" "$c" "$s_" "$n_" \
+    "$(awk -v a="$c" -v b="$n_" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$(awk -v a="$c" -v b="$s_" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$e" "$b"
+done
+say
+say "| projects | RSS after the wrk runs: cheeseshop MiB | net/http MiB | nginx MiB |"
+say "|---:|---:|---:|---:|"
+for r in "${rss_rows[@]}"; do
+  IFS='|' read -r n c s_ n_ <<<"$r"
+  say "| $n | $c | $s_ | $n_ |"
 done
 # Size independence: cheeseshop's req/s at the largest size over the smallest.
 small=$(tr ' ' '\n' <<<"$sizes" | grep . | sort -n | head -n 1)
@@ -743,10 +816,10 @@ if [ "$small" != "$large" ]; then
   say "| endpoint | cheeseshop req/s, $small projects | $large projects | $large / $small |"
   say "|---|---:|---:|---:|"
   for r in "${results[@]}"; do
-    IFS='|' read -r n label _ c _ _ _ <<<"$r"
+    IFS='|' read -r n label _ c _ _ _ _ <<<"$r"
     [ "$n" = "$small" ] || continue
     for r2 in "${results[@]}"; do
-      IFS='|' read -r n2 label2 _ c2 _ _ _ <<<"$r2"
+      IFS='|' read -r n2 label2 _ c2 _ _ _ _ <<<"$r2"
       [ "$n2" = "$large" ] && [ "$label2" = "$label" ] || continue
       printf '| %s | %.0f | %.0f | %.2f |\n' "$label" "$c" "$c2" "$(awk -v a="$c2" -v b="$c" 'BEGIN {print (b > 0 ? a / b : 0)}')"
     done

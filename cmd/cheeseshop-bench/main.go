@@ -5,6 +5,7 @@
 //	cheeseshop-bench fill-full fill an index with all 886k names in bulk (make bench-full)
 //	cheeseshop-bench uploads  upload new wheels to a running server, as twine does
 //	cheeseshop-bench serve    the server, as 'cheeseshop serve', with a CPU profile
+//	cheeseshop-bench static   a bare net/http server of given bytes: the floor of the wrk comparison
 //	cheeseshop-bench quiet    wait until the machine is nearly idle
 //	cheeseshop-bench freeport print a free TCP port on the loopback interface
 //	cheeseshop-bench critical time the daily computation of the critical projects at PyPI's scale
@@ -28,6 +29,7 @@ type CLI struct {
 	Fill     FillCmd     `cmd:"" help:"Fill an index with the first N real project names, one tiny wheel each, through the index's own upload rules."`
 	Uploads  UploadsCmd  `cmd:"" help:"Upload new wheels (a new version per request) to a running server's /legacy/, as twine does, and report the rate and latencies."`
 	Serve    ServeCmd    `cmd:"" help:"Serve an index as 'cheeseshop serve' does, with a CPU profile of the run (for profiling under load)."`
+	Static   StaticCmd   `cmd:"" help:"Serve given files' bytes at given paths with given headers from a bare net/http server: the best Go's HTTP server does, for the wrk comparison."`
 	Quiet    QuietCmd    `cmd:"" help:"Wait until the machine's CPUs are nearly idle (other work skews benchmarks), and print how busy they were."`
 	Freeport FreeportCmd `cmd:"" help:"Print a free TCP port on 127.0.0.1."`
 	FillFull FillFullCmd `cmd:"" name:"fill-full" help:"Fill an index with every name of the list in bulk (rows written by the database, one real wheel each, download counts following the rank), for make bench-full."`

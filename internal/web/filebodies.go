@@ -3,7 +3,11 @@ package web
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"cheeseshop/internal/blob"
 )
@@ -39,11 +43,33 @@ type fileBodies struct {
 	max  int64 // bound of used; 0: nothing is kept
 }
 
-// heldBody is a blob held by fileBodies: its bytes, and its ETag header
-// value, built once rather than per response.
+// heldBody is a blob held by fileBodies: its bytes, and its header
+// values, built once rather than per response.
 type heldBody struct {
-	body []byte
-	etag []string
+	body   []byte
+	etag   []string // ETag
+	length []string // Content-Length
+	// lastMod is the Last-Modified of the file last served with these
+	// bytes: nearly always the only one (a blob is one file's, but
+	// the metadata of a release's wheels is often the same bytes).
+	lastMod atomic.Pointer[lastModified]
+}
+
+// lastModified is a time and its Last-Modified header value.
+type lastModified struct {
+	t   time.Time
+	hdr []string
+}
+
+// lastModified returns the Last-Modified header value of t, formatted
+// once for the last t asked.
+func (hb *heldBody) lastModified(t time.Time) []string {
+	if lm := hb.lastMod.Load(); lm != nil && lm.t.Equal(t) {
+		return lm.hdr
+	}
+	lm := &lastModified{t: t, hdr: []string{t.UTC().Format(http.TimeFormat)}}
+	hb.lastMod.Store(lm)
+	return lm.hdr
 }
 
 // newFileBodies returns a cache of at most max bytes (0: off).
@@ -71,7 +97,7 @@ func (c *fileBodies) load(key string, obj blob.Object) (*heldBody, bool, error) 
 	if _, err := io.ReadFull(obj, b); err != nil {
 		return nil, false, fmt.Errorf("web: read blob %s: %w", key, err)
 	}
-	hb := &heldBody{body: b, etag: etag(key)}
+	hb := &heldBody{body: b, etag: etag(key), length: []string{strconv.Itoa(len(b))}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[key]; ok {

@@ -53,7 +53,12 @@ func hasSuffixFold(s, suffix string) bool {
 // Presigner (--storage-redirect), it redirects to the blob store
 // instead.
 func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
-	sha, name := r.PathValue("sha256"), r.PathValue("filename")
+	a.serveFile(w, r, r.PathValue("sha256"), r.PathValue("filename"))
+}
+
+// serveFile is file, of the path values sha and name (hotRoutes passes
+// them).
+func (a *pypiAPI) serveFile(w http.ResponseWriter, r *http.Request, sha, name string) {
 	kind := "distribution"
 	distName := name
 	if strings.HasSuffix(name, ".metadata") {
@@ -98,14 +103,10 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 	}
 	// A small file's bytes are sent from memory (fileBodies); any other
 	// is opened in the blob store.
-	var (
-		content io.ReadSeeker
-		tag     []string
-	)
-	if hb, ok := a.s.bodies.get(sf.key); ok {
-		content, tag = bytes.NewReader(hb.body), hb.etag
-	} else {
-		obj, err := a.idx.Blobs().Open(r.Context(), sf.key)
+	hb, held := a.s.bodies.get(sf.key)
+	var obj blob.Object
+	if !held {
+		obj, err = a.idx.Blobs().Open(r.Context(), sf.key)
 		if errors.Is(err, blob.ErrNotFound) {
 			a.s.log.ErrorContext(r.Context(), "file row without blob", "filename", sf.filename, "blob", sf.key)
 			notFound()
@@ -116,33 +117,39 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer obj.Close()
-		hb, held, err := a.s.bodies.load(sf.key, obj)
-		switch {
-		case err != nil:
+		if hb, held, err = a.s.bodies.load(sf.key, obj); err != nil {
 			a.s.serverError(w, r, err)
 			return
-		case held:
-			content, tag = bytes.NewReader(hb.body), hb.etag
-		default:
-			tag = etag(sf.key)
-			// Hand net/http the *os.File itself when there is one: it
-			// then sends the file with sendfile(2) instead of copying it
-			// through user space.
-			content = obj
-			if of, ok := obj.(interface{ OSFile() *os.File }); ok {
-				content = of.OSFile()
-			}
 		}
 	}
 	h := w.Header()
 	h["Content-Type"] = contentType(name)
-	h["Etag"] = tag
+	if held {
+		h["Etag"] = hb.etag
+	} else {
+		h["Etag"] = etag(sf.key)
+	}
 	h["Cache-Control"] = sf.policy.file
 	if sf.policy.docVary != nil {
 		h["Vary"] = sf.policy.docVary
 	}
 	a.s.metrics.fileServed(kind).Inc()
-	if a.s.opts.CountDownload == nil || kind != "distribution" || r.Method != http.MethodGet {
+	counted := a.s.opts.CountDownload != nil && kind == "distribution" && r.Method == http.MethodGet
+	if plainRequest(r) {
+		// Nearly every download: answered as http.ServeContent would,
+		// with the header values built once per held file.
+		if sendPlain(w, r, sf, hb, obj) && counted {
+			a.count(r, sf.download)
+		}
+		return
+	}
+	var content io.ReadSeeker
+	if held {
+		content = bytes.NewReader(hb.body)
+	} else {
+		content = osFile(obj)
+	}
+	if !counted {
 		http.ServeContent(w, r, "", sf.modTime, content)
 		return
 	}
@@ -156,6 +163,71 @@ func (a *pypiAPI) file(w http.ResponseWriter, r *http.Request) {
 		a.count(r, sf.download)
 	}
 }
+
+// osFile returns the *os.File of a blob when there is one, for net/http
+// to send it with sendfile(2) instead of copying it through user space;
+// else the blob itself.
+func osFile(obj blob.Object) io.ReadSeeker {
+	if of, ok := obj.(interface{ OSFile() *os.File }); ok {
+		return of.OSFile()
+	}
+	return obj
+}
+
+// plainRequest reports whether r is a GET or HEAD without a Range or a
+// conditional header: the request of nearly every download, whose answer
+// (200, the whole file) needs none of http.ServeContent's checks.
+func plainRequest(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	h := r.Header
+	return h["Range"] == nil && h["If-None-Match"] == nil && h["If-Modified-Since"] == nil &&
+		h["If-Match"] == nil && h["If-Unmodified-Since"] == nil
+}
+
+// hdrAcceptRanges is the Accept-Ranges header of every file sent.
+var hdrAcceptRanges = []string{"bytes"}
+
+// sendPlain answers a plainRequest for a file with the headers and body
+// http.ServeContent would send (Last-Modified, Accept-Ranges,
+// Content-Length, 200, the whole body unless HEAD): from memory when
+// held (hb, its header values built once), else from obj (with
+// sendfile(2) from a local folder). It reports whether the whole body was
+// written.
+func sendPlain(w http.ResponseWriter, r *http.Request, sf servedFile, hb *heldBody, obj blob.Object) bool {
+	h := w.Header()
+	h["Accept-Ranges"] = hdrAcceptRanges
+	if hb != nil {
+		if !isZeroTime(sf.modTime) {
+			h["Last-Modified"] = hb.lastModified(sf.modTime)
+		}
+		h["Content-Length"] = hb.length
+	} else {
+		if !isZeroTime(sf.modTime) {
+			h["Last-Modified"] = []string{sf.modTime.UTC().Format(http.TimeFormat)}
+		}
+		h["Content-Length"] = []string{strconv.FormatInt(obj.Size(), 10)}
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return true
+	}
+	if hb != nil {
+		_, err := w.Write(hb.body)
+		return err == nil
+	}
+	// Through an io.LimitedReader, as http.ServeContent sends it: net/http
+	// sends an *os.File (or a LimitedReader of one) with sendfile(2),
+	// whereas io.Copy of the bare file would go through the file's
+	// WriteTo, which copies through user space to anything but a socket.
+	n, err := io.CopyN(w, osFile(obj), obj.Size())
+	return err == nil && n == obj.Size()
+}
+
+// isZeroTime reports whether t is the zero time or the Unix epoch, which
+// http.ServeContent takes for "no modification time" (no Last-Modified).
+func isZeroTime(t time.Time) bool { return t.IsZero() || t.Equal(time.Unix(0, 0)) }
 
 // stream sends a proxied file while the proxy fetches it for the first
 // time (index.ProxiedFile.Stream): 200 with the listed length, whatever

@@ -213,7 +213,12 @@ func (a *pypiAPI) simpleProjectNoSlash(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *pypiAPI) simpleProject(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("project")
+	a.serveProject(w, r, r.PathValue("project"))
+}
+
+// serveProject is simpleProject, of the path value name (hotRoutes passes
+// it).
+func (a *pypiAPI) serveProject(w http.ResponseWriter, r *http.Request, name string) {
 	if strings.ContainsAny(name, "/\\") || !pep.ValidProjectName(name) {
 		w.Header()["Cache-Control"] = hdrNoStore
 		http.Error(w, "Not Found: no project of that name; names contain only ASCII letters, digits, '.', '_' and '-'.", http.StatusNotFound)

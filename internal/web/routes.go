@@ -27,7 +27,10 @@ import (
 // The handlers are grouped by audience, each group a type holding the
 // services it uses and a back-pointer to the Server for the shared
 // helpers (sessions, rendering, error answers).
-func (s *Server) routes(mux *routeMux) {
+//
+// It returns the handler of every route: the mux, behind hotRoutes, which
+// routes the two hottest (file downloads and project pages) first.
+func (s *Server) routes(mux *routeMux) http.Handler {
 	pypi := &pypiAPI{s: s, idx: s.idx}
 	tp := &trustedPublishing{s: s, verifier: s.opts.OIDC, publish: s.opts.Publish, limiter: s.acct.Limiter()}
 	pub := &public{s: s, readmes: readme.NewRenderer(s.idx.Descriptions(), 0, 0),
@@ -44,13 +47,13 @@ func (s *Server) routes(mux *routeMux) {
 	mux.HandleFunc("POST /legacy", s.uploadSlots(pypi.upload)) // never redirect a POST
 	mux.HandleFunc("GET /simple/{$}", pypi.simpleRoot)
 	mux.HandleFunc("GET /simple", redirectTo("/simple/"))
-	mux.HandleFunc("GET /simple/{project}/{$}", pypi.simpleProject)
+	mux.HandleFunc(patternProject, pypi.simpleProject)
 	mux.HandleFunc("GET /simple/{project}", pypi.simpleProjectNoSlash)
 	mux.HandleFunc("GET /pypi/{project}/json", pypi.jsonProject)
 	mux.HandleFunc("GET /pypi/{project}/json/{$}", pypi.jsonProject)
 	mux.HandleFunc("GET /pypi/{project}/{version}/json", pypi.jsonRelease)
 	mux.HandleFunc("GET /pypi/{project}/{version}/json/{$}", pypi.jsonRelease)
-	mux.HandleFunc("GET /files/{sha256}/{filename}", pypi.file)
+	mux.HandleFunc(patternFile, pypi.file)
 	// Trusted publishing (pypi_oidc.go): a CI job exchanges its OIDC ID
 	// token for a short-lived upload token. An API without cookies: a
 	// session gives no power here, so no form token either.
@@ -274,6 +277,7 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("GET /admin/quarantine/{$}", s.ui(admin.adminQuarantine))
 	mux.Handle("POST /admin/quarantine/{$}", s.ui(admin.adminQuarantinePost))
 	mux.Handle("POST /admin/quarantine/{project}/release", s.ui(admin.adminQuarantineRelease))
+	return &hotRoutes{mux: mux.ServeMux, file: pypi.serveFile, project: pypi.serveProject}
 }
 
 // routeMux is a ServeMux that remembers its patterns, so that tests can

@@ -35,6 +35,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -175,7 +176,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 		reg.MustRegister(&statsCollector{svc: opts.Stats, log: log})
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
-	s.routes(mux)
+	routed := s.routes(mux)
 	s.patterns = mux.patterns
 	// Browsers say where a request comes from: refuse cross-origin
 	// form posts before any handler runs. Clients that are not browsers
@@ -192,7 +193,7 @@ func New(idx *index.Service, acct *account.Service, log *slog.Logger, reg *prome
 	// readGate then decides who reads (after the access log, which shows
 	// its 401s, and after adminOnly, so that /admin/ stays a 404 to
 	// strangers), before the mux's redirects and 405s can answer.
-	s.handler = s.securityHeaders(s.recoverer(s.realClient(s.observe(s.adminOnly(s.readGate(cop.Handler(mux)))))))
+	s.handler = s.securityHeaders(s.recoverer(s.realClient(s.observe(s.adminOnly(s.readGate(cop.Handler(routed)))))))
 	return s
 }
 
@@ -261,11 +262,21 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 // Unwrap lets http.ResponseController (and hijacking) reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// statusWriters recycles observe's writers: one allocation less per
+// request. A handler never keeps its writer past its return (net/http
+// forbids it), so a writer is free again once the request is observed.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
 // observe records the request in the metrics and, optionally, the access log.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusWriters.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
+		defer func() {
+			*sw = statusWriter{}
+			statusWriters.Put(sw)
+		}()
 		next.ServeHTTP(hijackable(sw), r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK // hijacked or empty
