@@ -68,15 +68,21 @@ const searchWindow = 10_000
 const SearchMinInside = 3
 
 // prefixEnd returns the least string above every string that starts with
-// prefix in byte order ("" when there is none): prefix with its last byte
-// raised.
+// prefix, in the order of code points (UTF-8's bytes sort the same):
+// prefix with its last character raised by one, or "" when there is none
+// (prefix is "", or made of the last code point).
 func prefixEnd(prefix string) string {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
+	r := []rune(prefix)
+	for i := len(r) - 1; i >= 0; i-- {
+		switch {
+		case r[i] == 0xD7FF: // the surrogates are no characters
+			r[i] = 0xE000
+		case r[i] < utf8.MaxRune:
+			r[i]++
+		default:
+			continue
 		}
+		return string(r[:i+1])
 	}
 	return ""
 }

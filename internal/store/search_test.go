@@ -52,7 +52,7 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 		ctx := context.Background()
 		hidden := map[string]string{"django-private": "private", "django-quarantined": "quarantined", "django-held": "held"}
 		for _, n := range []string{"django", "django-rest", "a-django-x", "zope-django", "a_b%c", "ab-c", "a\\b",
-			"café-tools", "tools-café", "q\"uote", "x", "xy", "django-private", "django-quarantined", "django-held"} {
+			"café-tools", "tools-café", "пп-x", "x-ппп", "q\"uote", "x", "xy", "django-private", "django-quarantined", "django-held"} {
 			p := &store.Project{Name: n, NormalizedName: n, UltraName: n, CreatedAt: time.Now()}
 			storetest.Must(t, s.CreateProject(ctx, p))
 			switch hidden[n] {
@@ -89,7 +89,7 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 			}
 		}
 		queries := []string{"", "d", "dj", "django", "jang", "zope", "pkg", "pkg-0", "pkg-0004", "00", "zz", "zzz",
-			"café", "afé", "é", "-café", "%", "_", "_b%", "a_b", "b%c", "\\", "a\\b", `"`, `q"u`, "x", "xy", "xyz"}
+			"café", "afé", "é", "-café", "п", "пп", "ппп", "%", "_", "_b%", "a_b", "b%c", "\\", "a\\b", `"`, `q"u`, "x", "xy", "xyz"}
 		for _, q := range queries {
 			for _, pg := range []struct{ offset, limit int }{{0, 21}, {0, 3}, {1, 2}, {2, 3}, {3, 21}, {40, 21}} {
 				check(q, pg.offset, pg.limit)
