@@ -25,7 +25,10 @@
 #   BENCH_FULL_DBS="sqlite postgres"   databases
 #   BENCH_FULL_SIZES="100 all"         index sizes (all: every name)
 #   BENCH_FULL_REPEAT=7                curl runs per measurement; the median counts
-#   BENCH_FULL_QUERY=requests          the search query
+#   BENCH_FULL_QUERY="requests django py a cheeseshop zzqqzz django&page=50 python&page=500"
+#                                      the search queries (common, short, rare,
+#                                      none, deep pages; the first is warmed up
+#                                      with the other endpoints)
 #   BENCH_TSV=...                      project names (gzipped TSV)
 set -euo pipefail
 
@@ -35,7 +38,8 @@ cache_root=${BENCH_FULL_CACHE:-/var/tmp/cheeseshop-bench-full}
 dbs=${BENCH_FULL_DBS:-"sqlite postgres"}
 sizes=${BENCH_FULL_SIZES:-"100 all"}
 repeat=${BENCH_FULL_REPEAT:-7}
-query=${BENCH_FULL_QUERY:-requests}
+queries=${BENCH_FULL_QUERY:-"requests django py a cheeseshop zzqqzz django&page=50 python&page=500"}
+query=${queries%% *}
 tsv=${BENCH_TSV:-/work/shared/data/pypi-projects.tsv.gz}
 [ -f "$tsv" ] || tsv=$here/data/pypi-projects.tsv.gz
 [ -f "$tsv" ] || { echo "bench-full: no project names at $tsv (set BENCH_TSV)" >&2; exit 1; }
@@ -159,7 +163,10 @@ measure() {
   put "$db" "$size" "TTFB /pypi/PROJECT/json (ms)" "$(ttfb "$url/pypi/$name/json")"
   put "$db" "$size" "TTFB /project/PROJECT/ HTML (ms)" "$(ttfb "$url/project/$name/")"
   put "$db" "$size" "TTFB download (ms)" "$(ttfb "$url$file_path")"
-  put "$db" "$size" "TTFB /search/?q=$query (ms)" "$(ttfb "$url/search/?q=$query")"
+  for q in $queries; do
+    for _ in 1 2 3; do curl -s -o /dev/null "$url/search/?q=$q"; done
+    put "$db" "$size" "TTFB /search/?q=$q (ms)" "$(ttfb "$url/search/?q=$q")"
+  done
   put "$db" "$size" "RSS after warm-up (MiB)" "$(rss_mib "$server_pid")"
 
   token=$("$bin/cheeseshop" admin token create --data "$dir" --database "$dburl" --username bench-fill --name "bench-full-$(date +%s%N)")

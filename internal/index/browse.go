@@ -17,9 +17,11 @@ func (s *Service) RecentProjects(ctx context.Context, limit int) ([]store.Listin
 	return s.store.RecentProjects(ctx, limit)
 }
 
-// SearchProjects returns the projects whose normalized name contains
-// normalized but is not equal to it (ProjectByName finds that one), by
-// normalized name, skipping offset and returning at most limit.
+// SearchProjects returns the projects whose normalized name starts with
+// normalized, then (for a query of store.SearchMinInside characters or
+// more) those that contain it elsewhere, each part by normalized name,
+// never the one equal to it (ProjectByName finds that one), skipping
+// offset and returning at most limit.
 func (s *Service) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]store.Listing, error) {
 	return s.store.SearchProjects(ctx, normalized, offset, limit)
 }

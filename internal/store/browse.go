@@ -51,54 +51,116 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// searchWindow is how many names, in order, SearchProjects reads on
-// SQLite before it turns to the trigram index (q.searchWindow; tests
-// make it smaller): a query found in very
-// many names ("django") fills its page within them, sooner than the
-// index would give all its matches to sort. Measured at PyPI's 886k
-// names (BenchmarkSearchProjects), a walk of 10,000 names costs a few
-// milliseconds, what the index takes for a few thousand matches.
+// searchWindow is how many names, in order, SearchProjects walks for the
+// names that contain the query (q.searchWindow; tests make it smaller)
+// before it turns to the trigram index: a query found inside very many
+// names ("python") fills its page within them, sooner than the index
+// would give all its matches to sort. Measured at PyPI's 886k names
+// (BenchmarkSearchProjects), a walk of 10,000 names costs a few
+// milliseconds, what the index takes for a few thousand matches; a query
+// whose page is not within them matches fewer than about
+// 886k×page/10,000 names, what the index then reads.
 const searchWindow = 10_000
 
-// SearchProjects returns the listed projects (published, not
-// quarantined) whose normalized name contains normalized (wildcards taken
-// literally) but is not equal to it, ordered by normalized name, skipping
-// offset of them and returning at most limit. The exact match is
-// ProjectByName's.
-//
-// A query of three characters or more is looked up in a trigram index
-// (SQLite: the FTS5 table project_names; PostgreSQL: a pg_trgm GIN index
-// on normalized_name), so that a query that matches few names costs what
-// it matches, not a read of every project; the matches are then sorted.
-// PostgreSQL's planner chooses between the index and a walk of the names
-// in order; on SQLite the first searchWindow names are walked first, and
-// the index is read only when they do not fill the page. A shorter query
-// has no trigram: it walks the unique index on normalized_name in order
-// and stops at its page, which such a query (one or two characters, found
-// in very many names) reaches soon.
-func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]Listing, error) {
-	const match = `p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2 AND ` + listed + `
-		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`
-	args := []any{"%" + escapeLike(normalized) + "%", normalized, limit, offset}
-	if q.dialect != SQLite || utf8.RuneCountInString(normalized) < 3 {
-		return q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+match, args...)
+// SearchMinInside is the shortest query SearchProjects looks for inside
+// names (a trigram); a shorter one finds only the names that start with
+// it.
+const SearchMinInside = 3
+
+// prefixEnd returns the least string above every string that starts with
+// prefix, in the order of code points (UTF-8's bytes sort the same):
+// prefix with its last character raised by one, or "" when there is none
+// (prefix is "", or made of the last code point).
+func prefixEnd(prefix string) string {
+	r := []rune(prefix)
+	for i := len(r) - 1; i >= 0; i-- {
+		switch {
+		case r[i] == 0xD7FF: // the surrogates are no characters
+			r[i] = 0xE000
+		case r[i] < utf8.MaxRune:
+			r[i]++
+		default:
+			continue
+		}
+		return string(r[:i+1])
 	}
-	if offset+limit <= q.searchWindow {
+	return ""
+}
+
+// SearchProjects returns the listed projects (published, not
+// quarantined) whose normalized name starts with normalized, by name,
+// then, for a query of SearchMinInside characters or more, those that
+// contain it elsewhere (wildcards taken literally), by name; never the
+// name equal to it (ProjectByName's). It skips offset of them and returns
+// at most limit.
+//
+// Every part reads an index, never every project (886k on PyPI): the
+// names that start with the query are a range of the unique index on
+// normalized_name, read up to offset+limit. Those that contain it are
+// looked for first among the first searchWindow names in order, and
+// otherwise in a trigram index (SQLite: the FTS5 table project_names;
+// PostgreSQL: a pg_trgm GIN index on normalized_name), whose matches are
+// then sorted. The ranges assume an order of bytes (SQLite's BINARY, a C
+// or C.UTF-8 collation on PostgreSQL).
+func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit int) ([]Listing, error) {
+	// $1 and $2 bound the names that start with the query, a range that
+	// the index reads and stops at; with no upper bound (the query is ""
+	// or ends in bytes 0xff) the range is open.
+	end := prefixEnd(normalized)
+	startsWith := `p.normalized_name > $1 AND p.normalized_name < $2`
+	if end == "" {
+		startsWith = `p.normalized_name > $1 AND $2 = ''`
+	}
+	out, err := q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+startsWith+` AND `+listed+`
+		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`, normalized, end, limit, offset)
+	if err != nil || len(out) == limit || utf8.RuneCountInString(normalized) < SearchMinInside {
+		return out, err
+	}
+	// The names that contain the query come after all those that start
+	// with it: skip what is left of offset once those are counted (at
+	// most offset of them are read).
+	inside := 0
+	if len(out) == 0 && offset > 0 {
+		var before int
+		if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM projects p WHERE `+startsWith+` AND `+listed+`
+			LIMIT $3) AS s`, normalized, end, offset).Scan(&before); err != nil {
+			return nil, fmt.Errorf("store: search projects: %w", err)
+		}
+		inside = offset - before
+	}
+	limit -= len(out)
+	// Not a range (name < $2 OR name >= end): SQLite would read the name
+	// index for each side of the OR.
+	match := `p.normalized_name LIKE $1 ESCAPE '\' AND SUBSTR(p.normalized_name, 1, $3) <> $2 AND ` + listed
+	args := []any{"%" + escapeLike(normalized) + "%", normalized, utf8.RuneCountInString(normalized), limit, inside}
+	if inside+limit <= q.searchWindow {
 		// The first matches among the first names are the first of all.
-		out, err := q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p
+		more, err := q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p
 			WHERE p.normalized_name <= (SELECT normalized_name FROM projects ORDER BY normalized_name
-				LIMIT 1 OFFSET `+strconv.Itoa(q.searchWindow-1)+`) AND `+match, args...)
-		if err != nil || len(out) == limit {
-			return out, err
+				LIMIT 1 OFFSET `+strconv.Itoa(q.searchWindow-1)+`) AND `+match+`
+			ORDER BY p.normalized_name LIMIT $4 OFFSET $5`, args...)
+		if err != nil || len(more) == limit {
+			return append(out, more...), err
 		}
 	}
-	// The phrase matches the names that hold its trigrams in a row: a
-	// superset of the LIKE's matches (it folds the case of every letter,
-	// LIKE only ASCII's), which the LIKE then checks. CROSS JOIN keeps the
-	// index as the outer loop.
-	return q.searchProjects(ctx, `SELECT `+listingColumns+` FROM project_names f CROSS JOIN projects p ON p.id = f.rowid
-		WHERE f.project_names MATCH $5 AND `+match,
-		append(args, `"`+strings.ReplaceAll(normalized, `"`, `""`)+`"`)...)
+	var more []Listing
+	if q.dialect == SQLite {
+		// The phrase matches the names that hold its trigrams in a row: a
+		// superset of the LIKE's matches (it folds the case of every
+		// letter, LIKE only ASCII's), which the LIKE then checks. CROSS
+		// JOIN keeps the index as the outer loop.
+		more, err = q.searchProjects(ctx, `SELECT `+listingColumns+` FROM project_names f CROSS JOIN projects p ON p.id = f.rowid
+			WHERE f.project_names MATCH $6 AND `+match+` ORDER BY p.normalized_name LIMIT $4 OFFSET $5`,
+			append(args, `"`+strings.ReplaceAll(normalized, `"`, `""`)+`"`)...)
+	} else {
+		// MATERIALIZED keeps the planner from walking the name index in
+		// order for the ORDER BY … LIMIT (it would read names until its
+		// page is full: 90k of them for "requests"): the matches come
+		// from the trigram index, then are sorted.
+		more, err = q.searchProjects(ctx, `WITH m AS MATERIALIZED (SELECT `+listingColumns+` FROM projects p WHERE `+match+`)
+			SELECT * FROM m ORDER BY normalized_name LIMIT $4 OFFSET $5`, args...)
+	}
+	return append(out, more...), err
 }
 
 // searchProjects runs a query of SearchProjects.

@@ -20,6 +20,10 @@ func (w WindowState) Empty() bool { return w.First > w.Last }
 // Contains reports whether d is inside the window.
 func (w WindowState) Contains(d Day) bool { return d >= w.First && d <= w.Last }
 
+// windowProjectKey is the name PostgreSQL gave the foreign key of
+// download_window to projects (migration 00006).
+const windowProjectKey = `download_window_project_id_fkey`
+
 // MoveWindow makes download_window hold the sums over [first, last]. When
 // the kept window overlaps the new one, it subtracts the days that leave
 // and adds the days that enter (a daily computation reads two days of
@@ -41,15 +45,42 @@ func (tx *Tx) MoveWindow(ctx context.Context, from WindowState, first, last Day)
 	leave, enter, shift := windowChange(from, to)
 	switch {
 	case !shift:
-		if _, err := tx.db.ExecContext(ctx, `DELETE FROM download_window`); err != nil {
+		empty := `DELETE FROM download_window`
+		if tx.dialect == Postgres {
+			// PostgreSQL checks the foreign key of each inserted row
+			// apart, locking its project (FOR KEY SHARE: a write to
+			// the project's row): half of the rebuild's time at 886k
+			// projects (30 s of 62 s for 668k sums, under load). The
+			// constraint is dropped for the rebuild and added back after
+			// it, which checks every row in one join. The table is then
+			// locked until the transaction ends (writers of counts wait
+			// for LockDownloads anyway), so TRUNCATE costs no more than
+			// DELETE, without leaving every row dead.
+			if _, err := tx.db.ExecContext(ctx, `ALTER TABLE download_window DROP CONSTRAINT `+windowProjectKey); err != nil {
+				return fmt.Errorf("store: rebuild window: %w", err)
+			}
+			empty = `TRUNCATE download_window`
+		}
+		if _, err := tx.db.ExecContext(ctx, empty); err != nil {
 			return fmt.Errorf("store: rebuild window: %w", err)
 		}
 		// +day keeps SQLite off the day index: scanning the table in
-		// (project, day) order groups without sorting every row.
+		// (project, day) order groups without sorting every row. The
+		// sums go in by project (PostgreSQL's hash aggregate gives them
+		// in no order): the primary key's B-tree then grows at its right
+		// edge instead of taking each row at a random page, half the
+		// insert's time at 886k projects.
 		if _, err := tx.db.ExecContext(ctx, `INSERT INTO download_window (project_id, downloads)
-			SELECT project_id, SUM(downloads) FROM downloads WHERE +day >= $1 AND +day <= $2 GROUP BY project_id`,
+			SELECT project_id, SUM(downloads) FROM downloads WHERE +day >= $1 AND +day <= $2 GROUP BY project_id
+			ORDER BY project_id`,
 			int64(first), int64(last)); err != nil {
 			return fmt.Errorf("store: rebuild window: %w", err)
+		}
+		if tx.dialect == Postgres {
+			if _, err := tx.db.ExecContext(ctx, `ALTER TABLE download_window ADD CONSTRAINT `+windowProjectKey+`
+				FOREIGN KEY (project_id) REFERENCES projects (id) ON DELETE CASCADE`); err != nil {
+				return fmt.Errorf("store: rebuild window: %w", err)
+			}
 		}
 	case len(leave)+len(enter) > 0:
 		leaving, args := daysUnion("-downloads", leave, nil)

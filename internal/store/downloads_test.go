@@ -129,5 +129,19 @@ func TestDownloadWindow(t *testing.T) {
 		if cut, err := s.WindowCutoff(ctx, 1); err != nil || cut != 0 {
 			t.Fatalf("WindowCutoff of an empty window = %d, %v; want 0", cut, err)
 		}
+
+		// The rebuild keeps the window's foreign key (PostgreSQL drops it
+		// meanwhile): a deleted project leaves the window with its sum,
+		// and a sum of no project is refused.
+		move(100, 119)
+		storetest.Must(t, s.DeleteProject(ctx, ids[0]))
+		var n int
+		storetest.Must(t, s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM download_window WHERE project_id = $1`, ids[0]).Scan(&n))
+		if n != 0 {
+			t.Fatalf("a deleted project keeps %d window rows", n)
+		}
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO download_window (project_id, downloads) VALUES (999999, 1)`); err == nil {
+			t.Fatal("the window takes the sum of a project that does not exist")
+		}
 	})
 }

@@ -75,9 +75,10 @@ func fillNames(b testing.TB, st *store.Store, names []string) {
 }
 
 // BenchmarkSearchProjects searches a store of the first 100 PyPI names
-// and of all of them (886k, skipped under -short), for a query with many
-// matches, a rare one, one that matches nothing, two short ones (below a
-// trigram) and a deep page:
+// and of all of them (886k, skipped under -short), for common queries
+// (many names start with them, or hold them inside), a rare one, one that
+// matches nothing, short ones (below a trigram: the names that start with
+// them) and deep pages (the web UI's last is 500):
 //
 //	go test -run='^$' -bench=SearchProjects -benchmem ./internal/store/
 func BenchmarkSearchProjects(b *testing.B) {
@@ -86,12 +87,21 @@ func BenchmarkSearchProjects(b *testing.B) {
 		label, q string
 		offset   int
 	}{
-		{"many", "django", 0},
+		{"django", "django", 0},
+		{"requests", "requests", 0},
+		{"python", "python", 0},
+		{"test", "test", 0},
+		{"aws", "aws", 0},
 		{"rare", "cheeseshop", 0},
 		{"none", "zzqqzz", 0},
-		{"short-1", "x", 0},
-		{"short-2", "zq", 0},
+		{"short-1", "a", 0},
+		{"short-2", "py", 0},
+		{"short-none", "zq", 0},
 		{"page-50", "django", 49 * 20},
+		{"page-500", "django", 499 * 20},
+		{"inside-page-50", "python", 49 * 20},
+		{"inside-page-500", "python", 499 * 20},
+		{"short-page-500", "py", 499 * 20},
 	}
 	for _, size := range []struct {
 		label string

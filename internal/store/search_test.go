@@ -7,32 +7,44 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
 
-// likeSearch is SearchProjects as it was before the trigram index: a
-// walk of every name with LIKE, the reference that the index must agree
-// with.
+// likeSearch is SearchProjects done with walks of every name: the
+// names that start with the query, by name, then (for a query of
+// store.SearchMinInside characters or more) those that contain it
+// elsewhere, by name; the reference that the indexes must agree with.
 func likeSearch(ctx context.Context, t *testing.T, s *store.Store, normalized string, offset, limit int) []string {
 	t.Helper()
-	pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(normalized) + "%"
-	rows, err := s.DB().QueryContext(ctx, `SELECT p.normalized_name FROM projects p
-		WHERE p.normalized_name LIKE $1 ESCAPE '\' AND p.normalized_name <> $2
-		AND NOT EXISTS (SELECT 1 FROM name_reviews nr WHERE nr.project_id = p.id AND nr.held)
-		AND p.status <> 'quarantined' AND p.visibility <> 'private'
-		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`, pattern, normalized, limit, offset)
-	storetest.Must(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		storetest.Must(t, rows.Scan(&n))
-		out = append(out, n)
+	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(normalized)
+	scan := func(cond string, args ...any) []string {
+		rows, err := s.DB().QueryContext(ctx, `SELECT p.normalized_name FROM projects p
+			WHERE `+cond+` AND p.normalized_name <> $1
+			AND NOT EXISTS (SELECT 1 FROM name_reviews nr WHERE nr.project_id = p.id AND nr.held)
+			AND p.status <> 'quarantined' AND p.visibility <> 'private'
+			ORDER BY p.normalized_name`, append([]any{normalized}, args...)...)
+		storetest.Must(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			storetest.Must(t, rows.Scan(&n))
+			out = append(out, n)
+		}
+		storetest.Must(t, rows.Err())
+		return out
 	}
-	storetest.Must(t, rows.Err())
-	return out
+	// LIKE folds ASCII's case on SQLite: the names are lowercase already.
+	all := scan(`p.normalized_name LIKE $2 ESCAPE '\'`, escaped+"%")
+	if utf8.RuneCountInString(normalized) >= store.SearchMinInside {
+		all = append(all, scan(`p.normalized_name LIKE $2 ESCAPE '\' AND p.normalized_name NOT LIKE $3 ESCAPE '\'`,
+			"%"+escaped+"%", escaped+"%")...)
+	}
+	all = all[min(offset, len(all)):]
+	return all[:min(limit, len(all))]
 }
 
 func TestSearchProjectsLikeTheScan(t *testing.T) {
@@ -40,7 +52,7 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 		ctx := context.Background()
 		hidden := map[string]string{"django-private": "private", "django-quarantined": "quarantined", "django-held": "held"}
 		for _, n := range []string{"django", "django-rest", "a-django-x", "zope-django", "a_b%c", "ab-c", "a\\b",
-			"café-tools", "tools-café", "q\"uote", "x", "xy", "django-private", "django-quarantined", "django-held"} {
+			"café-tools", "tools-café", "пп-x", "x-ппп", "q\"uote", "x", "xy", "django-private", "django-quarantined", "django-held"} {
 			p := &store.Project{Name: n, NormalizedName: n, UltraName: n, CreatedAt: time.Now()}
 			storetest.Must(t, s.CreateProject(ctx, p))
 			switch hidden[n] {
@@ -77,9 +89,9 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 			}
 		}
 		queries := []string{"", "d", "dj", "django", "jang", "zope", "pkg", "pkg-0", "pkg-0004", "00", "zz", "zzz",
-			"café", "afé", "é", "-café", "%", "_", "_b%", "a_b", "b%c", "\\", "a\\b", `"`, `q"u`, "x", "xy", "xyz"}
+			"café", "afé", "é", "-café", "п", "пп", "ппп", "%", "_", "_b%", "a_b", "b%c", "\\", "a\\b", `"`, `q"u`, "x", "xy", "xyz"}
 		for _, q := range queries {
-			for _, pg := range []struct{ offset, limit int }{{0, 21}, {0, 3}, {2, 3}, {40, 21}} {
+			for _, pg := range []struct{ offset, limit int }{{0, 21}, {0, 3}, {1, 2}, {2, 3}, {3, 21}, {40, 21}} {
 				check(q, pg.offset, pg.limit)
 			}
 		}
@@ -97,6 +109,9 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 		check("pkg-0", 0, 21)
 		check("django", 0, 21)
 		check("pkg-0", 85, 21)
+		check("kg-0", 0, 21)  // inside the names, within the window
+		check("kg-0", 85, 21) // beyond it
+		check("kg-001", 3, 21)
 
 		// The index follows deletions.
 		ls, err := s.SearchProjects(ctx, "zope-dj", 0, 10)

@@ -255,7 +255,9 @@ func TestPublicSearch(t *testing.T) {
 			{"ALPHA", []string{"alpha", "alpha-one", "alpha-two", "beta-alpha"}},
 			{"alpha.two", []string{"alpha-two"}},
 			{"pha_t", []string{"alpha-two"}},
-			{"%", []string{"alp%25ha"}}, // a wildcard is a character like any other
+			{"p%h", []string{"alp%25ha"}}, // a wildcard is a character like any other
+			{"%", nil},                    // too short to be looked for inside names
+			{"al", []string{"alp%25ha", "alp-ha-x", "alpha", "alpha-one", "alpha-two"}},
 			{"alp_ha", []string{"alp-ha-x"}},
 			{"zzz", nil},
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
@@ -25,10 +26,11 @@ const (
 	searchMaxPage  = 500 // deeper pages cost a long index walk; refine the query instead
 	searchMaxQuery = 200
 	// searchConcurrency is how many searches run at once, server-wide.
-	// A search that matches nothing walks the whole index of names (some
-	// 100 ms per 400,000 projects on SQLite) and holds a database
-	// connection meanwhile: unbounded, a few anonymous clients would take
-	// every CPU and every connection of the pool from the index itself.
+	// A search reads indexes, but a deep page of a common query still
+	// sorts thousands of matches (tens of ms at PyPI's 886k projects) and
+	// holds a database connection meanwhile: unbounded, a few anonymous
+	// clients would take every CPU and every connection of the pool from
+	// the index itself.
 	searchConcurrency = 2
 	// searchWait is how long a search waits for its turn before it is
 	// answered 503 with Retry-After.
@@ -289,6 +291,7 @@ type searchPage struct {
 	TooDeep  bool
 	TooLong  bool
 	Searched bool
+	Short    bool // too short to be looked for inside names: they start with it
 }
 
 // searchTurn waits for one of the searchConcurrency turns (at most
@@ -312,7 +315,9 @@ func (p *public) searchTurn(ctx context.Context) bool {
 }
 
 // search finds projects whose normalized name contains the normalized
-// query: the exact match first, then the others by name.
+// query: the exact match first, then those that start with it, then the
+// others, by name (only those that start with a query shorter than
+// store.SearchMinInside).
 func (p *public) search(w http.ResponseWriter, r *http.Request) {
 	s := p.s
 	ctx := r.Context()
@@ -337,6 +342,7 @@ func (p *public) search(w http.ResponseWriter, r *http.Request) {
 		defer func() { <-p.searches }()
 		d.Searched = true
 		norm := pep.NormalizeName(q)
+		d.Short = utf8.RuneCountInString(norm) < store.SearchMinInside
 		var found []store.Listing
 		exact, err := s.idx.ProjectByName(ctx, norm)
 		if err == nil && !s.idx.CanRead(s.reader(r), exact) {
