@@ -391,7 +391,7 @@ func (s *Service) scopeRoot(ctx context.Context, r *Reader, base *RootPage) (*Ro
 		if !s.CanRead(r, p) {
 			continue
 		}
-		names = append(names, store.ProjectName{Name: p.Name, Normalized: p.NormalizedName, LastSerial: p.LastSerial})
+		names = append(names, store.ProjectName{Name: p.Name, Normalized: p.NormalizedName})
 	}
 	p := newRootPage(names, base.Serial, false)
 	p.Personal = true
