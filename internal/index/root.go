@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,6 +204,11 @@ func (c *Cache) Warm(ctx context.Context) {
 		return
 	}
 	c.svc.log.InfoContext(ctx, "cache: project list built", "projects", page.Projects, "took", time.Since(start))
+	// The build's garbage (the database's copy of the names, the
+	// compressors' state) is about as large as the list: give it back to
+	// the system now rather than hold it as heap until the scavenger
+	// does (60 MiB of RSS at 886k projects).
+	debug.FreeOSMemory()
 }
 
 // Root returns the project list. It never rebuilds the list more often
