@@ -7,8 +7,8 @@
 # and on PostgreSQL (`cheeseshop-bench fill-full`), and an index of the
 # first 100 names the same way; then, against `cheeseshop serve` on each
 # index, it measures with curl: start-up (process start to the first 200
-# of /simple/), RSS after start and after warm-up, time to first byte of
-# /simple/ (plain and gzip), a project page (simple HTML and JSON, /pypi/
+# of /healthz, then of /simple/), RSS after start and after warm-up, time
+# to first byte of /simple/ (plain, gzip and zstd), a project page (simple HTML and JSON, /pypi/
 # JSON, /project/ HTML), a download, an upload, a search and the daily
 # critical computation (admin critical compute --dry-run), and prints one
 # table with the full/100 ratio of each.
@@ -134,20 +134,27 @@ measure() {
   "$bin/cheeseshop" serve --data "$dir" --database "$dburl" --addr "127.0.0.1:$port" --no-access-log --log-level warn \
     >"$out.out" 2>"$out.err" &
   server_pid=$!
-  code=000
-  while [ "$code" != 200 ]; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$out.err" >&2; echo "bench-full: the server died" >&2; exit 1; }
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url/simple/" || true)
-    [ "$code" = 200 ] || sleep 0.02
+  # The server listens at once and builds the project list meanwhile: the
+  # first GET of /simple/ waits for that build.
+  local p
+  for p in /healthz /simple/; do
+    code=000
+    while [ "$code" != 200 ]; do
+      kill -0 "$server_pid" 2>/dev/null || { cat "$out.err" >&2; echo "bench-full: the server died" >&2; exit 1; }
+      code=$(curl -s -o /dev/null -w '%{http_code}' "$url$p" || true)
+      [ "$code" = 200 ] || sleep 0.02
+    done
+    t1=$(now)
+    put "$db" "$size" "start-up to first 200 of $p (s)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
   done
-  t1=$(now)
-  put "$db" "$size" "start-up to first 200 of /simple/ (s)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
   put "$db" "$size" "RSS after start (MiB)" "$(rss_mib "$server_pid")"
 
   local name file_path token
   name=$(sed -n "$(( ($(wc -l <"$dir/names.txt") + 1) / 2 ))p" "$dir/names.txt" | tr 'A-Z' 'a-z' | sed -E 's/[-_.]+/-/g')
   file_path=$(curl -sf -H "Accept: $json" "$url/simple/$name/" | grep -o '"url":"[^"]*"' | head -n 1 | cut -d'"' -f4 | sed -E 's|^https?://[^/]*||')
   put "$db" "$size" "/simple/ HTML bytes" "$(curl -s "$url/simple/" | wc -c)"
+  put "$db" "$size" "/simple/ HTML bytes, gzip" "$(curl -s -H 'Accept-Encoding: gzip' "$url/simple/" | wc -c)"
+  put "$db" "$size" "/simple/ HTML bytes, zstd" "$(curl -s -H 'Accept-Encoding: zstd' "$url/simple/" | wc -c)"
 
   # Warm-up: every endpoint a few times.
   for _ in 1 2 3; do
@@ -155,9 +162,11 @@ measure() {
       curl -s -o /dev/null "$url$p"
     done
     curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url/simple/"
+    curl -s -o /dev/null -H 'Accept-Encoding: zstd' "$url/simple/"
   done
   put "$db" "$size" "TTFB /simple/ (ms)" "$(ttfb "$url/simple/")"
   put "$db" "$size" "TTFB /simple/ gzip (ms)" "$(ttfb "$url/simple/" -H 'Accept-Encoding: gzip')"
+  put "$db" "$size" "TTFB /simple/ zstd (ms)" "$(ttfb "$url/simple/" -H 'Accept-Encoding: zstd')"
   put "$db" "$size" "TTFB /simple/PROJECT/ HTML (ms)" "$(ttfb "$url/simple/$name/")"
   put "$db" "$size" "TTFB /simple/PROJECT/ JSON (ms)" "$(ttfb "$url/simple/$name/" -H "Accept: $json")"
   put "$db" "$size" "TTFB /pypi/PROJECT/json (ms)" "$(ttfb "$url/pypi/$name/json")"

@@ -447,11 +447,13 @@ func ProjectGate(md *mandate.Service) index.ProjectGate {
 }
 
 // Start runs the background loops of a server until ctx is done: the
+// project list is built at once (the server need not wait for it), the
 // cache follows the journal, expired sessions are swept, the critical
 // projects are computed and the two-factor figures recorded daily, and
 // counted downloads are written. The counter outlives ctx: it writes its
 // last counts in Close, once the HTTP server no longer counts.
 func (a *App) Start(ctx context.Context) {
+	go a.Index.Cache().Warm(ctx)
 	go a.Index.Cache().Follow(ctx, a.cfg.FollowInterval)
 	go a.Account.SweepEvery(ctx, SweepInterval)
 	go a.Mandate.RunDaily(ctx)

@@ -1,13 +1,9 @@
 package index
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -310,141 +306,6 @@ func (c *Cache) charge(normalized string, p *ProjectPage, n int64) {
 	delete(c.projects, normalized) // not a candidate for its own eviction
 	c.makeRoom(0)
 	c.projects[normalized] = p
-}
-
-// Root returns the project list. It never rebuilds the list more often
-// than its own cost allows: while a rebuild runs, or too soon after the
-// last one, callers get the previous list (at most a moment old).
-func (c *Cache) Root(ctx context.Context) (*RootPage, error) {
-	cur := c.root.Load()
-	if cur != nil && !c.rootDirty.Load() {
-		return cur, nil
-	}
-	if cur != nil && !c.rootUrgent.Load() {
-		minGap := 2 * time.Duration(c.rootCost.Load())
-		if time.Since(cur.BuiltAt) < minGap || !c.rootMu.TryLock() {
-			return cur, nil
-		}
-	} else {
-		c.rootMu.Lock()
-	}
-	defer c.rootMu.Unlock()
-	if cur := c.root.Load(); cur != nil && !c.rootDirty.Load() {
-		return cur, nil
-	}
-	c.rootDirty.Store(false)
-	c.rootUrgent.Store(false)
-	start := time.Now()
-	page, err := c.buildRoot(context.WithoutCancel(ctx))
-	if err != nil {
-		c.rootDirty.Store(true)
-		return nil, err
-	}
-	c.rootCost.Store(int64(time.Since(start)))
-	c.root.Store(page)
-	return page, nil
-}
-
-func (c *Cache) buildRoot(ctx context.Context) (*RootPage, error) {
-	// Read the serial first: a change after it is reapplied by Follow.
-	serial, err := c.svc.store.LastSerial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names, err := c.svc.store.ListProjectNames(ctx)
-	if err != nil {
-		return nil, err
-	}
-	anyPrivate, err := c.svc.store.AnyPrivateProject(ctx)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(names, func(a, b store.ProjectName) int { return strings.Compare(a.Normalized, b.Normalized) })
-	p, err := renderRoot(names, serial)
-	if err != nil {
-		return nil, err
-	}
-	p.AnyPrivate = anyPrivate
-	return p, nil
-}
-
-// renderRoot renders the project list of names (sorted), gzipped too.
-func renderRoot(names []store.ProjectName, serial int64) (*RootPage, error) {
-	p := &RootPage{Projects: len(names), Serial: serial, BuiltAt: time.Now(), names: names}
-	p.HTML = newPage(renderRootHTML(names, serial))
-	p.JSON = newPage(renderRootJSON(names, serial))
-	var err error
-	if p.HTMLGzip, err = gzipBytes(p.HTML.Body); err != nil {
-		return nil, err
-	}
-	if p.JSONGzip, err = gzipBytes(p.JSON.Body); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// maxRootVariants bounds the project lists kept for readers of private
-// projects: one per set of private projects read, so few.
-const maxRootVariants = 32
-
-// rootVariants keeps the project lists of readers of private projects,
-// by Reader.key, the least recently used dropped first. A list is good
-// while it was built on the current list of public projects and no
-// access changed since.
-type rootVariants struct {
-	mu      sync.Mutex
-	entries map[string]*rootVariant
-	order   []string // least recently used first
-}
-
-type rootVariant struct {
-	page, base *RootPage
-	gen        uint64 // of the readers' cache
-}
-
-func (v *rootVariants) get(key string, base *RootPage, gen uint64) *RootPage {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	e := v.entries[key]
-	if e == nil || e.base != base || e.gen != gen {
-		return nil
-	}
-	v.touch(key)
-	return e.page
-}
-
-func (v *rootVariants) put(key string, page, base *RootPage, gen uint64) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.entries == nil {
-		v.entries = make(map[string]*rootVariant)
-	}
-	if _, ok := v.entries[key]; !ok && len(v.entries) >= maxRootVariants {
-		delete(v.entries, v.order[0])
-		v.order = v.order[1:]
-	}
-	v.entries[key] = &rootVariant{page: page, base: base, gen: gen}
-	v.touch(key)
-}
-
-// touch makes key the most recently used; v.mu must be held.
-func (v *rootVariants) touch(key string) {
-	if i := slices.Index(v.order, key); i >= 0 {
-		v.order = slices.Delete(v.order, i, i+1)
-	}
-	v.order = append(v.order, key)
-}
-
-func gzipBytes(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if _, err := zw.Write(b); err != nil {
-		return nil, fmt.Errorf("index: gzip: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("index: gzip: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // Follow applies the database journal to the cache every interval until

@@ -370,10 +370,7 @@ func (s *Service) RootFor(ctx context.Context, r *Reader) (*RootPage, error) {
 			j++
 		}
 	}
-	p, err := renderRoot(names, base.Serial)
-	if err != nil {
-		return nil, err
-	}
+	p := newRootPage(names, base.Serial, true)
 	p.Personal = true
 	s.cache.variants.put(r.key, p, base, gen)
 	return p, nil
@@ -394,11 +391,10 @@ func (s *Service) scopeRoot(ctx context.Context, r *Reader, base *RootPage) (*Ro
 		if !s.CanRead(r, p) {
 			continue
 		}
-		names = append(names, store.ProjectName{Name: p.Name, Normalized: p.NormalizedName, LastSerial: p.LastSerial})
+		names = append(names, store.ProjectName{Name: p.Name, Normalized: p.NormalizedName})
 	}
-	p := &RootPage{Projects: len(names), Serial: base.Serial, BuiltAt: time.Now(), Personal: true}
-	p.HTML = newPage(renderRootHTML(names, base.Serial))
-	p.JSON = newPage(renderRootJSON(names, base.Serial))
+	p := newRootPage(names, base.Serial, false)
+	p.Personal = true
 	return p, nil
 }
 

@@ -276,37 +276,6 @@ func RenderSimpleAPI(p *SimpleProject, displayName string) []byte {
 // versionIndex is the place of v in versions (ordered), -1 if absent.
 func versionIndex(versions []string, v string) int { return slices.Index(versions, v) }
 
-// renderRootHTML renders the PEP 503 project list.
-func renderRootHTML(names []store.ProjectName, serial int64) []byte {
-	var b bytes.Buffer
-	b.Grow(len(names)*64 + 256)
-	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n")
-	b.WriteString("    <title>Simple index</title>\n  </head>\n  <body>\n")
-	for _, n := range names {
-		b.WriteString(`    <a href="/simple/` + n.Normalized + `/">` + html.EscapeString(n.Name) + "</a>\n")
-	}
-	b.WriteString("  </body>\n</html>\n<!--SERIAL " + strconv.FormatInt(serial, 10) + "-->\n")
-	return b.Bytes()
-}
-
-// renderRootJSON renders the PEP 691 project list.
-func renderRootJSON(names []store.ProjectName, serial int64) []byte {
-	var b bytes.Buffer
-	b.Grow(len(names)*32 + 128)
-	b.WriteString(`{"meta":{"api-version":"` + APIVersion + `","_last-serial":` + strconv.FormatInt(serial, 10) + `},"projects":[`)
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		nb, _ := json.Marshal(n.Name)
-		b.WriteString(`{"name":`)
-		b.Write(nb)
-		b.WriteByte('}')
-	}
-	b.WriteString("]}")
-	return b.Bytes()
-}
-
 // ProjectPage is a project's cached, rendered simple pages and view.
 type ProjectPage struct {
 	View     *ProjectView
@@ -320,22 +289,4 @@ type ProjectPage struct {
 	apiErr  error
 
 	cost int64 // the memory it holds, as the cache counts it (Cache.mu)
-}
-
-// RootPage is the cached, rendered project list.
-type RootPage struct {
-	HTML, JSON         Page
-	HTMLGzip, JSONGzip []byte
-	Projects           int
-	Serial             int64
-	BuiltAt            time.Time
-	// Personal is set on a list made for one reader (one who reads
-	// private projects, or a scoped token with authenticated reads): no
-	// shared cache may keep it.
-	Personal bool
-	// AnyPrivate is set on the list everybody reads when some project is
-	// private: its readers get another list, so a shared cache must key
-	// it on their credentials (Vary).
-	AnyPrivate bool
-	names      []store.ProjectName // the list, sorted, for the variants (RootFor)
 }

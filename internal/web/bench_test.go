@@ -217,6 +217,7 @@ func BenchmarkRootIndex(b *testing.B) {
 		b.Run("html", func(b *testing.B) { benchGet(b, ix.srv, "/simple/") })
 		b.Run("json", func(b *testing.B) { benchGet(b, ix.srv, "/simple/", "Accept", benchMediaJSON) })
 		b.Run("html-gzip", func(b *testing.B) { benchGet(b, ix.srv, "/simple/", "Accept-Encoding", "gzip") })
+		b.Run("html-zstd", func(b *testing.B) { benchGet(b, ix.srv, "/simple/", "Accept-Encoding", "zstd") })
 	})
 }
 

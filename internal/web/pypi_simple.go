@@ -105,7 +105,6 @@ func formatParam(r *http.Request) string {
 // slices, so assigning these shared slices saves an allocation per header
 // and request on the hottest path (so do the cachePolicy values).
 var (
-	hdrGzip        = []string{"gzip"}
 	hdrContentType = map[string][]string{
 		mediaJSON:       {mediaJSON},
 		mediaHTML:       {mediaHTML},
@@ -116,19 +115,14 @@ var (
 // writePage writes a cached page with its validators and the caching
 // headers of pol, answering 304 to a matching If-None-Match. The caller
 // decided that the reader may read it.
-func writePage(w http.ResponseWriter, r *http.Request, p index.Page, media string, gz []byte, pol *cachePolicy) {
+func writePage(w http.ResponseWriter, r *http.Request, p index.Page, media string, pol *cachePolicy) {
 	w.Header()["Vary"] = pol.pageVary
-	writeDocGzip(w, r, p, hdrContentType[media], pol.page, gz)
+	writeDoc(w, r, p, hdrContentType[media], pol.page)
 }
 
 // writeDoc writes a prepared document with its validators, answering 304
 // to a matching If-None-Match.
 func writeDoc(w http.ResponseWriter, r *http.Request, p index.Page, contentType, cacheControl []string) {
-	writeDocGzip(w, r, p, contentType, cacheControl, nil)
-}
-
-// writeDocGzip is writeDoc with an optional gzip variant of the body.
-func writeDocGzip(w http.ResponseWriter, r *http.Request, p index.Page, contentType, cacheControl []string, gz []byte) {
 	h := w.Header()
 	h["Content-Type"] = contentType
 	h["Cache-Control"] = cacheControl
@@ -137,16 +131,11 @@ func writeDocGzip(w http.ResponseWriter, r *http.Request, p index.Page, contentT
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	body := p.Body
-	if gz != nil && acceptsGzip(r) {
-		h["Content-Encoding"] = hdrGzip
-		body = gz
-	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = []string{strconv.Itoa(len(p.Body))}
 	if r.Method == http.MethodHead {
 		return
 	}
-	writeWhole(w, r, body)
+	writeWhole(w, r, p.Body)
 }
 
 func etagMatch(header, etag string) bool {
@@ -155,22 +144,6 @@ func etagMatch(header, etag string) bool {
 		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
 			return true
 		}
-	}
-	return false
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
-			continue
-		}
-		k, v, ok := strings.Cut(strings.TrimSpace(params), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return err == nil && q > 0
-		}
-		return true
 	}
 	return false
 }
@@ -185,11 +158,12 @@ func (a *pypiAPI) simpleRoot(w http.ResponseWriter, r *http.Request) {
 	a.s.metrics.simpleResponse(simpleRootPage, media).Inc()
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(page.Serial, 10)}
 	pol := a.s.rootPolicy(page)
+	body := &page.HTML
 	if media == mediaJSON {
-		writePage(w, r, page.JSON, media, page.JSONGzip, pol)
-		return
+		body = page.JSON()
 	}
-	writePage(w, r, page.HTML, media, page.HTMLGzip, pol)
+	w.Header()["Vary"] = pol.pageVary
+	writeEncoded(w, r, body, hdrContentType[media], pol.page)
 }
 
 // normalizedOr301 redirects to the normalized URL when the name in the
@@ -255,10 +229,10 @@ func (a *pypiAPI) serveProject(w http.ResponseWriter, r *http.Request, name stri
 	}
 	w.Header()["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(serial, 10)}
 	if media == mediaJSON {
-		writePage(w, r, json, media, nil, pol)
+		writePage(w, r, json, media, pol)
 		return
 	}
-	writePage(w, r, html, media, nil, pol)
+	writePage(w, r, html, media, pol)
 }
 
 // Values of X-Cheeseshop-Upstream, the header of every answer about a
