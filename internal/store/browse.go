@@ -106,13 +106,17 @@ func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit 
 	// $1 and $2 bound the names that start with the query, a range that
 	// the index reads and stops at; with no upper bound (the query is ""
 	// or ends in bytes 0xff) the range is open.
+	// $3 checks each name of the range: under a linguistic collation
+	// (PostgreSQL's en_US, which ignores '-' at first) the range may hold
+	// names that do not start with the query.
 	end := prefixEnd(normalized)
-	startsWith := `p.normalized_name > $1 AND p.normalized_name < $2`
+	startsWith := `p.normalized_name > $1 AND p.normalized_name < $2 AND p.normalized_name LIKE $3 ESCAPE '\'`
 	if end == "" {
-		startsWith = `p.normalized_name > $1 AND $2 = ''`
+		startsWith = `p.normalized_name > $1 AND $2 = '' AND p.normalized_name LIKE $3 ESCAPE '\'`
 	}
+	prefix := escapeLike(normalized) + "%"
 	out, err := q.searchProjects(ctx, `SELECT `+listingColumns+` FROM projects p WHERE `+startsWith+` AND `+listed+`
-		ORDER BY p.normalized_name LIMIT $3 OFFSET $4`, normalized, end, limit, offset)
+		ORDER BY p.normalized_name LIMIT $4 OFFSET $5`, normalized, end, prefix, limit, offset)
 	if err != nil || len(out) == limit || utf8.RuneCountInString(normalized) < SearchMinInside {
 		return out, err
 	}
@@ -123,7 +127,7 @@ func (q q) SearchProjects(ctx context.Context, normalized string, offset, limit 
 	if len(out) == 0 && offset > 0 {
 		var before int
 		if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM projects p WHERE `+startsWith+` AND `+listed+`
-			LIMIT $3) AS s`, normalized, end, offset).Scan(&before); err != nil {
+			LIMIT $4) AS s`, normalized, end, prefix, offset).Scan(&before); err != nil {
 			return nil, fmt.Errorf("store: search projects: %w", err)
 		}
 		inside = offset - before
