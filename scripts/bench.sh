@@ -742,10 +742,21 @@ bench_install() {
 
   local busy modes=("wheels only|--only-binary :all:" "sdists allowed|") rows=()
   busy=$(quiet)
-  local spec label args i which first s ms c_all n_all c_cpu n_cpu ref ref_run k=0 freeze
+  # What each server spends idle (cheeseshop reads the database journal
+  # every --follow-interval), subtracted from its CPU time per install.
+  local ci0 ni0 ci1 ni1 c_idle n_idle
+  ci0=$(cpu_us "$server_pid") ni0=$(cpu_us "$nginx_pid")
+  sleep 5
+  ci1=$(cpu_us "$server_pid") ni1=$(cpu_us "$nginx_pid")
+  c_idle=$(awk -v a="$ci0" -v b="$ci1" 'BEGIN {printf "%.3f", (b - a) / 5000}')
+  n_idle=$(awk -v a="$ni0" -v b="$ni1" 'BEGIN {printf "%.3f", (b - a) / 5000}')
+  say "idle CPU:   cheeseshop $c_idle ms/s, nginx $n_idle ms/s"
+  # net S MS IDLE: MS less IDLE ms/s over S seconds.
+  net() { awk -v s="$1" -v ms="$2" -v i="$3" 'BEGIN {printf "%.1f", ms - i * s}'; }
+  local spec label args i which first s ms c_all n_all c_cpu n_cpu c_net n_net ref ref_run k=0 freeze
   for spec in "${modes[@]}"; do
     IFS='|' read -r label args <<<"$spec"
-    c_all=() n_all=() c_cpu=() n_cpu=() ref=""
+    c_all=() n_all=() c_cpu=() n_cpu=() c_net=() n_net=() ref=""
     for i in $(seq "$n_runs"); do
       first=cheeseshop
       [ $((i % 2)) = 0 ] && first=nginx
@@ -754,10 +765,10 @@ bench_install() {
         # shellcheck disable=SC2086
         if [ "$which" = cheeseshop ]; then
           read -r s ms < <(install_run "$k" "$c_index" "$server_pid" $args)
-          c_all+=("$s") c_cpu+=("$ms")
+          c_all+=("$s") c_cpu+=("$ms") c_net+=("$(net "$s" "$ms" "$c_idle")")
         else
           read -r s ms < <(install_run "$k" "$n_index" "$nginx_pid" $args)
-          n_all+=("$s") n_cpu+=("$ms")
+          n_all+=("$s") n_cpu+=("$ms") n_net+=("$(net "$s" "$ms" "$n_idle")")
         fi
         [ -n "$s" ] || exit 1 # install_run failed and said why
         freeze=$(tr '\n' ' ' <"$iw/runs/$k.freeze")
@@ -776,21 +787,21 @@ bench_install() {
     nget=$(grep -c . <<<"$got")
     bytes=$(for f in $got; do stat -c %s "$iw/dist/$f"; done | awk '{b += $1} END {printf "%.0f", b / 1024}')
     built=$(grep -c 'Building wheel for .*finished' "$log" || true)
-    say "-- $label (pip install ${args:-with no option}): cheeseshop ${c_all[*]} s, ${c_cpu[*]} ms CPU ; nginx ${n_all[*]} s, ${n_cpu[*]} ms CPU"
+    say "-- $label (pip install ${args:-with no option}): cheeseshop ${c_all[*]} s, ${c_cpu[*]} ms CPU (${c_net[*]} net of idle) ; nginx ${n_all[*]} s, ${n_cpu[*]} ms CPU (${n_net[*]})"
     say "   installed: $ref"
-    rows+=("$label|${args:-(none)}|$nget files, $bytes KiB$([ "$built" = 0 ] || echo ", $built sdist built (+ setuptools, wheel)")|$(median "${c_all[@]}")|$(range "${c_all[@]}")|$(median "${n_all[@]}")|$(range "${n_all[@]}")|$(median "${c_cpu[@]}")|$(median "${n_cpu[@]}")")
+    rows+=("$label|${args:-(none)}|$nget files, $bytes KiB$([ "$built" = 0 ] || echo ", $built sdist built (+ setuptools, wheel)")|$(median "${c_all[@]}")|$(range "${c_all[@]}")|$(median "${n_all[@]}")|$(range "${n_all[@]}")|$(median "${c_cpu[@]}")|$(median "${n_cpu[@]}")|$(median "${c_net[@]}")|$(median "${n_net[@]}")")
   done
   stop_nginx
   stop_server
 
   say
-  say "| pip install fromagerie, cold cache, $n_runs runs each | pip options | downloads | cheeseshop s (median) | min–max | nginx s (median) | min–max | cheeseshop / nginx | server CPU ms per install, cheeseshop / nginx (medians) |"
-  say "|---|---|---|---:|---:|---:|---:|---:|---:|"
-  local r opts dl cm cr nm nr cc nc
+  say "| pip install fromagerie, cold cache, $n_runs runs each | pip options | downloads | cheeseshop s (median) | min–max | nginx s (median) | min–max | cheeseshop / nginx | server CPU ms per install, cheeseshop / nginx | the same, idle CPU taken off |"
+  say "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  local r opts dl cm cr nm nr cc nc cn nn
   for r in "${rows[@]}"; do
-    IFS='|' read -r label opts dl cm cr nm nr cc nc <<<"$r"
-    printf '| %s | `%s` | %s | %.2f | %s | %.2f | %s | %.2f | %s / %s |\n' "$label" "$opts" "$dl" "$cm" "$cr" "$nm" "$nr" \
-      "$(awk -v a="$cm" -v b="$nm" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$cc" "$nc"
+    IFS='|' read -r label opts dl cm cr nm nr cc nc cn nn <<<"$r"
+    printf '| %s | `%s` | %s | %.2f | %s | %.2f | %s | %.2f | %s / %s | %s / %s |\n' "$label" "$opts" "$dl" "$cm" "$cr" "$nm" "$nr" \
+      "$(awk -v a="$cm" -v b="$nm" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$cc" "$nc" "$cn" "$nn"
   done
   say
   say "CPUs $busy busy before the runs; load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after them"
