@@ -80,11 +80,12 @@
 # setuptools and wheel; then the same pages (HTML, file URLs made relative)
 # and files (checked against their hashes) are saved into a static PEP 503
 # mirror for nginx. Each run installs into a fresh venv (a copy of one
-# made first, not timed) with --no-cache-dir, alternating cheeseshop and
+# made first, not timed) with an empty cache, alternating cheeseshop and
 # nginx, once with --only-binary :all: and once allowing sdists (one release
 # is an sdist only: pip builds it, fetching setuptools and wheel from the
 # index). Every run must install the same versions (pip freeze) and the
-# application must run.
+# application must run. pip gets cheeseshop's JSON pages and nginx's HTML
+# ones; both make it fetch the same files (see the mirror below).
 #   install mode: BENCH_INSTALL_REPEAT=5 runs per index and pip mode
 set -euo pipefail
 
@@ -671,12 +672,16 @@ bench_install() {
 
   # The static mirror: cheeseshop's HTML pages with the file URLs made
   # relative to the host, and the files (and their PEP 658 metadata) at the
-  # same paths, checked against the hashes the pages give.
+  # same paths, checked against the hashes the pages give. The pages drop
+  # the old data-dist-info-metadata attribute (keeping data-core-metadata,
+  # PEP 714), as cheeseshop's JSON pages do: pip 23.0 reads only the old
+  # one, and then fetches every .metadata and downloads every wheel twice
+  # (pypa/pip#11847), which it does not do with cheeseshop's JSON.
   local root=$iw/www p line path sha nfiles=0
   curl -sf "$url/simple/" -o "$root/simple/index.html"
   for p in $(grep -o 'href="/simple/[^/"]*/"' "$root/simple/index.html" | cut -d/ -f3); do
     mkdir -p "$root/simple/$p"
-    curl -sf -H 'Accept: text/html' "$url/simple/$p/" | sed "s|href=\"$url/|href=\"/|g" >"$root/simple/$p/index.html"
+    curl -sf -H 'Accept: text/html' "$url/simple/$p/" | sed -E "s|href=\"$url/|href=\"/|g; s| data-dist-info-metadata=\"[^\"]*\"||g" >"$root/simple/$p/index.html"
     while read -r line; do
       path=$(sed -E 's/^.*href="([^"#]*)#sha256=([0-9a-f]*)".*$/\1/' <<<"$line")
       sha=$(sed -E 's/^.*href="([^"#]*)#sha256=([0-9a-f]*)".*$/\2/' <<<"$line")
@@ -717,16 +722,17 @@ bench_install() {
   # fresh venv runs/N from INDEX (served by PID) with a cold cache; prints
   # the seconds pip took and the server's CPU milliseconds meanwhile.
   # Fails the benchmark if pip fails or the application does not run.
+  # The cache is an empty PIP_CACHE_DIR, as on a new machine.
   install_run() {
     local v=$iw/runs/$1 index=$2 pid=$3 s0 s1 c0 c1
     shift 3
     cp -a "$iw/venv" "$v"
-    mkdir -p "$v.home"
+    mkdir -p "$v.home" "$v.cache"
     c0=$(cpu_us "$pid")
     s0=$(date +%s.%N)
-    if ! env -i PATH="$v/bin:/usr/bin:/bin" HOME="$v.home" VIRTUAL_ENV="$v" PIP_CONFIG_FILE=/dev/null \
+    if ! env -i PATH="$v/bin:/usr/bin:/bin" HOME="$v.home" VIRTUAL_ENV="$v" PIP_CONFIG_FILE=/dev/null PIP_CACHE_DIR="$v.cache" \
       PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_DEFAULT_TIMEOUT=60 \
-      "$v/bin/python" -m pip install --no-cache-dir --index-url "$index" "$@" fromagerie >"$v.log" 2>&1; then
+      "$v/bin/python" -m pip install --index-url "$index" "$@" fromagerie >"$v.log" 2>&1; then
       cat "$v.log" >&2
       echo "bench: install: pip install from $index failed (log above, $v.log)" >&2
       exit 1
@@ -736,6 +742,13 @@ bench_install() {
     "$v/bin/fromagerie" >/dev/null || { echo "bench: install: fromagerie does not run in $v" >&2; exit 1; }
     "$v/bin/python" -m pip freeze >"$v.freeze"
     awk -v a="$s0" -v b="$s1" -v c="$((c1 - c0))" 'BEGIN {printf "%.2f %.1f\n", b - a, c / 1000}'
+  }
+  # downloads LOG: "N files, K KiB", what pip's LOG says it downloaded
+  # (the mirror holds every file at the same path as cheeseshop).
+  downloads() {
+    grep -o 'Downloading http[^ ]*' "$1" | sed -E 's|^Downloading https?://[^/]*||' |
+      while read -r path; do stat -c %s "$root$path"; done |
+      awk '{n++; b += $1} END {printf "%d files, %.0f KiB", n, b / 1024}'
   }
   # range X...: "min–max" of numbers.
   range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}'; }
@@ -756,7 +769,7 @@ bench_install() {
   local spec label args i which first s ms c_all n_all c_cpu n_cpu c_net n_net ref ref_run k=0 freeze
   for spec in "${modes[@]}"; do
     IFS='|' read -r label args <<<"$spec"
-    c_all=() n_all=() c_cpu=() n_cpu=() c_net=() n_net=() ref=""
+    c_all=() n_all=() c_cpu=() n_cpu=() c_net=() n_net=() ref="" c_first="" n_first=""
     for i in $(seq "$n_runs"); do
       first=cheeseshop
       [ $((i % 2)) = 0 ] && first=nginx
@@ -765,37 +778,34 @@ bench_install() {
         # shellcheck disable=SC2086
         if [ "$which" = cheeseshop ]; then
           read -r s ms < <(install_run "$k" "$c_index" "$server_pid" $args)
-          c_all+=("$s") c_cpu+=("$ms") c_net+=("$(net "$s" "$ms" "$c_idle")")
+          c_all+=("$s") c_cpu+=("$ms") c_net+=("$(net "$s" "$ms" "$c_idle")") c_first=${c_first:-$k}
         else
           read -r s ms < <(install_run "$k" "$n_index" "$nginx_pid" $args)
-          n_all+=("$s") n_cpu+=("$ms") n_net+=("$(net "$s" "$ms" "$n_idle")")
+          n_all+=("$s") n_cpu+=("$ms") n_net+=("$(net "$s" "$ms" "$n_idle")") n_first=${n_first:-$k}
         fi
         [ -n "$s" ] || exit 1 # install_run failed and said why
         freeze=$(tr '\n' ' ' <"$iw/runs/$k.freeze")
         [ -n "$ref" ] || { ref=$freeze; ref_run=$k; }
         [ "$freeze" = "$ref" ] ||
           { echo "bench: install: run $k ($which, $label) installed $freeze, run $ref_run installed $ref" >&2; exit 1; }
-        rm -rf "$iw/runs/$k" "$iw/runs/$k.home"
+        rm -rf "$iw/runs/$k" "$iw/runs/$k.home" "$iw/runs/$k.cache"
       done
     done
-    # What the first run downloaded, in bytes of the uploaded files (pip's
-    # own log: the isolated builds' downloads of setuptools and wheel are
-    # not in it).
-    local log got nget bytes built
-    log=$iw/runs/$((k - 2 * n_runs + 1)).log
-    got=$(grep -o 'Downloading [^ ]*' "$log" | sed 's|.*/||')
-    nget=$(grep -c . <<<"$got")
-    bytes=$(for f in $got; do stat -c %s "$iw/dist/$f"; done | awk '{b += $1} END {printf "%.0f", b / 1024}')
-    built=$(grep -c 'Building wheel for .*finished' "$log" || true)
+    # What the first run from each server downloaded (pip's own log: the
+    # isolated builds' downloads of setuptools and wheel are not in it).
+    local c_dl n_dl built
+    c_dl=$(downloads "$iw/runs/$c_first.log") n_dl=$(downloads "$iw/runs/$n_first.log")
+    built=$(grep -c 'Building wheel for .*finished' "$iw/runs/$c_first.log" || true)
+    [ "$c_dl" = "$n_dl" ] || say "   warning: pip fetched other files from each server: $c_dl / $n_dl"
     say "-- $label (pip install ${args:-with no option}): cheeseshop ${c_all[*]} s, ${c_cpu[*]} ms CPU (${c_net[*]} net of idle) ; nginx ${n_all[*]} s, ${n_cpu[*]} ms CPU (${n_net[*]})"
     say "   installed: $ref"
-    rows+=("$label|${args:-(none)}|$nget files, $bytes KiB$([ "$built" = 0 ] || echo ", $built sdist built (+ setuptools, wheel)")|$(median "${c_all[@]}")|$(range "${c_all[@]}")|$(median "${n_all[@]}")|$(range "${n_all[@]}")|$(median "${c_cpu[@]}")|$(median "${n_cpu[@]}")|$(median "${c_net[@]}")|$(median "${n_net[@]}")")
+    rows+=("$label|${args:-(none)}|$c_dl / $n_dl$([ "$built" = 0 ] || echo "; $built sdist built (+ setuptools, wheel)")|$(median "${c_all[@]}")|$(range "${c_all[@]}")|$(median "${n_all[@]}")|$(range "${n_all[@]}")|$(median "${c_cpu[@]}")|$(median "${n_cpu[@]}")|$(median "${c_net[@]}")|$(median "${n_net[@]}")")
   done
   stop_nginx
   stop_server
 
   say
-  say "| pip install fromagerie, cold cache, $n_runs runs each | pip options | downloads | cheeseshop s (median) | min–max | nginx s (median) | min–max | cheeseshop / nginx | server CPU ms per install, cheeseshop / nginx | the same, idle CPU taken off |"
+  say "| pip install fromagerie, cold cache, $n_runs runs each | pip options | downloads (cheeseshop / nginx) | cheeseshop s (median) | min–max | nginx s (median) | min–max | cheeseshop / nginx | server CPU ms per install, cheeseshop / nginx | the same, idle CPU taken off |"
   say "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
   local r opts dl cm cr nm nr cc nc cn nn
   for r in "${rows[@]}"; do
