@@ -75,12 +75,30 @@
 #   BENCH_S3_UPLOAD_MIB=20 (large uploads: above the 16 MiB part size, so S3
 #   takes them as multipart uploads), BENCH_S3_UPLOADS_EACH=5 (large uploads
 #   per uploader), BENCH_UPLOAD_SECONDS (default 10), BENCH_UPLOADERS
+#
+# `scripts/bench.sh install` (also the last part of the default run) times
+# `pip install` of a small application with a cold cache: ten projects of
+# realistic sizes and metadata, a dependency graph with shared dependencies
+# and version specifiers, built offline by Debian's build backends
+# (setuptools, flit_core, hatchling, poetry-core, pdm-pep517;
+# scripts/install-dists.py), wheels and sdists uploaded with twine to a
+# fresh cheeseshop (SQLite, in BENCH_FAST_DIR) with Debian's wheels of pip,
+# setuptools and wheel; then the same pages (HTML, file URLs made relative)
+# and files (checked against their hashes) are saved into a static PEP 503
+# mirror for nginx. Each run installs into a fresh venv (a copy of one
+# made first, not timed) with an empty cache, alternating cheeseshop and
+# nginx, once with --only-binary :all: and once allowing sdists (one release
+# is an sdist only: pip builds it, fetching setuptools and wheel from the
+# index). Every run must install the same versions (pip freeze) and the
+# application must run. pip gets cheeseshop's JSON pages and nginx's HTML
+# ones; both make it fetch the same files (see the mirror below).
+#   install mode: BENCH_INSTALL_REPEAT=5 runs per index and pip mode
 set -euo pipefail
 
 mode=${1:-all}
 case $mode in
-  all | downloads | s3 | proxy) ;;
-  *) echo "usage: $0 [downloads | s3 | proxy]" >&2; exit 2 ;;
+  all | downloads | s3 | proxy | install) ;;
+  *) echo "usage: $0 [downloads | s3 | proxy | install]" >&2; exit 2 ;;
 esac
 if [ "$mode" = downloads ]; then
   : "${BENCH_WRK:=-t2 -c64 -d5s --timeout 10s}" "${BENCH_REPEAT:=12}"
@@ -663,6 +681,183 @@ bench_s3() {
   say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
 }
 
+# bench_install: pip install of a small application with a cold cache,
+# from cheeseshop and from nginx serving a static PEP 503 mirror of the
+# same files (see the top).
+bench_install() {
+  local iw=$work/install py=/usr/bin/python3 n_runs=${BENCH_INSTALL_REPEAT:-5}
+  scripts/deps.sh python3-venv python3-pip-whl python3-setuptools-whl python3-wheel-whl python3-build \
+    python3-setuptools python3-wheel flit python3-hatchling python3-poetry-core python3-pdm-pep517 twine
+  "$py" -c 'import venv, build, setuptools, wheel, flit_core, hatchling, poetry.core, pdm.pep517' ||
+    { echo "bench: install: $py lacks a build backend (scripts/deps.sh could not install it)" >&2; exit 1; }
+  [ -x /usr/bin/twine ] || { echo "bench: install: /usr/bin/twine is missing (Debian package twine)" >&2; exit 1; }
+  say
+  say "== install: pip install fromagerie (ten projects, five build backends) with a cold cache, $n_runs runs per index and mode"
+  mkdir -p "$iw/index" "$iw/www/simple" "$iw/runs"
+  local t0
+  t0=$(date +%s.%N)
+  "$py" scripts/install-dists.py "$iw" >"$iw/dists.txt"
+  say "built $(grep -c . "$iw/dists.txt") files ($(awk '{b += $1} END {printf "%.0f KiB", b / 1024}' "$iw/dists.txt"), three of them Debian's wheels of pip, setuptools, wheel) in $(awk -v t="$t0" -v n="$(date +%s.%N)" 'BEGIN {printf "%.1f", n - t}') s; sources in $iw/src"
+
+  # Upload them all with twine, as a maintainer would.
+  local token
+  token=$(new_token "$iw/index")
+  start_server "$iw/index"
+  TWINE_USERNAME=__token__ TWINE_PASSWORD=$token PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring \
+    /usr/bin/twine upload --repository-url "$url/legacy/" --non-interactive --disable-progress-bar "$iw"/dist/* \
+    >"$iw/twine.log" 2>&1 || { cat "$iw/twine.log" >&2; echo "bench: install: twine upload failed" >&2; exit 1; }
+
+  # The static mirror: cheeseshop's HTML pages with the file URLs made
+  # relative to the host, and the files (and their PEP 658 metadata) at the
+  # same paths, checked against the hashes the pages give. The pages drop
+  # the old data-dist-info-metadata attribute (keeping data-core-metadata,
+  # PEP 714), as cheeseshop's JSON pages do: pip 23.0 reads only the old
+  # one, and then fetches every .metadata and downloads every wheel twice
+  # (pypa/pip#11847), which it does not do with cheeseshop's JSON.
+  local root=$iw/www p line path sha nfiles=0
+  curl -sf "$url/simple/" -o "$root/simple/index.html"
+  for p in $(grep -o 'href="/simple/[^/"]*/"' "$root/simple/index.html" | cut -d/ -f3); do
+    mkdir -p "$root/simple/$p"
+    curl -sf -H 'Accept: text/html' "$url/simple/$p/" | sed -E "s|href=\"$url/|href=\"/|g; s| data-dist-info-metadata=\"[^\"]*\"||g" >"$root/simple/$p/index.html"
+    while read -r line; do
+      path=$(sed -E 's/^.*href="([^"#]*)#sha256=([0-9a-f]*)".*$/\1/' <<<"$line")
+      sha=$(sed -E 's/^.*href="([^"#]*)#sha256=([0-9a-f]*)".*$/\2/' <<<"$line")
+      mkdir -p "$root${path%/*}"
+      curl -sf "$url$path" -o "$root$path"
+      [ "$(sha256sum "$root$path" | cut -d' ' -f1)" = "$sha" ] || { echo "bench: install: $path does not match its hash" >&2; exit 1; }
+      case $line in *data-core-metadata=*) curl -sf "$url$path.metadata" -o "$root$path.metadata" ;; esac
+      nfiles=$((nfiles + 1))
+    done < <(grep -o '<a href="/files/[^>]*>' "$root/simple/$p/index.html")
+  done
+  [ "$nfiles" = "$(grep -c . "$iw/dists.txt")" ] ||
+    { echo "bench: install: the mirror has $nfiles files, $(grep -c . "$iw/dists.txt") were uploaded" >&2; exit 1; }
+  curl -sf -H "Accept: $json" "$url/simple/fromagerie/" -o "$root/project.json" # start_nginx waits for it
+  chmod -R a+rX "$root"
+  start_nginx "$root"
+  local c_index=$url/simple/ n_index=${nginx_url/127.0.0.1/localhost}/simple/
+  say "cheeseshop: $c_index (pip gets the JSON pages, PEP 691); nginx: $n_index (the HTML pages, PEP 503; $nfiles files)"
+
+  # Fresh venvs are copies of one made here (python3 -m venv, Debian's pip
+  # wheel installed without byte-compiling it): copying is not timed.
+  "$py" -m venv --without-pip "$iw/venv"
+  local pipwhl
+  pipwhl=$(ls /usr/share/python-wheels/pip-*.whl)
+  "$iw/venv/bin/python" "$pipwhl/pip" install --no-index --no-compile --quiet "$pipwhl"
+  say "pip:        $("$iw/venv/bin/python" -m pip --version | cut -d' ' -f1-2), Python $("$iw/venv/bin/python" -c 'import sys; print(sys.version.split()[0])')"
+
+  # cpu_us PID: the CPU time PID and its children (nginx's workers) have
+  # run, all their threads, in µs (from the scheduler's nanoseconds: a
+  # server's share of an install is a few ms, under /proc/PID/stat's ticks).
+  cpu_us() {
+    local p
+    for p in "$1" $(ps -o pid= --ppid "$1"); do
+      cat /proc/"$p"/task/*/schedstat 2>/dev/null || true
+    done | awk '{t += $1} END {printf "%.0f\n", t / 1000}'
+  }
+
+  # install_run N INDEX PID [PIP-ARGS...]: pip install fromagerie into a
+  # fresh venv runs/N from INDEX (served by PID) with a cold cache; prints
+  # the seconds pip took and the server's CPU milliseconds meanwhile.
+  # Fails the benchmark if pip fails or the application does not run.
+  # The cache is an empty PIP_CACHE_DIR, as on a new machine.
+  install_run() {
+    local v=$iw/runs/$1 index=$2 pid=$3 s0 s1 c0 c1
+    shift 3
+    cp -a "$iw/venv" "$v"
+    mkdir -p "$v.home" "$v.cache"
+    c0=$(cpu_us "$pid")
+    s0=$(date +%s.%N)
+    if ! env -i PATH="$v/bin:/usr/bin:/bin" HOME="$v.home" VIRTUAL_ENV="$v" PIP_CONFIG_FILE=/dev/null PIP_CACHE_DIR="$v.cache" \
+      PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_DEFAULT_TIMEOUT=60 \
+      "$v/bin/python" -m pip install --index-url "$index" "$@" fromagerie >"$v.log" 2>&1; then
+      cat "$v.log" >&2
+      echo "bench: install: pip install from $index failed (log above, $v.log)" >&2
+      exit 1
+    fi
+    s1=$(date +%s.%N)
+    c1=$(cpu_us "$pid")
+    "$v/bin/fromagerie" >/dev/null || { echo "bench: install: fromagerie does not run in $v" >&2; exit 1; }
+    "$v/bin/python" -m pip freeze >"$v.freeze"
+    awk -v a="$s0" -v b="$s1" -v c="$((c1 - c0))" 'BEGIN {printf "%.2f %.1f\n", b - a, c / 1000}'
+  }
+  # downloads LOG: "N files, K KiB", what pip's LOG says it downloaded
+  # (the mirror holds every file at the same path as cheeseshop).
+  downloads() {
+    grep -o 'Downloading http[^ ]*' "$1" | sed -E 's|^Downloading https?://[^/]*||' |
+      while read -r path; do stat -c %s "$root$path"; done |
+      awk '{n++; b += $1} END {printf "%d files, %.0f KiB", n, b / 1024}'
+  }
+  # range X...: "min–max" of numbers.
+  range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}'; }
+
+  local busy modes=("wheels only|--only-binary :all:" "sdists allowed|") rows=()
+  busy=$(quiet)
+  # What each server spends idle (cheeseshop reads the database journal
+  # every --follow-interval), subtracted from its CPU time per install.
+  local ci0 ni0 ci1 ni1 c_idle n_idle
+  ci0=$(cpu_us "$server_pid") ni0=$(cpu_us "$nginx_pid")
+  sleep 5
+  ci1=$(cpu_us "$server_pid") ni1=$(cpu_us "$nginx_pid")
+  c_idle=$(awk -v a="$ci0" -v b="$ci1" 'BEGIN {printf "%.3f", (b - a) / 5000}')
+  n_idle=$(awk -v a="$ni0" -v b="$ni1" 'BEGIN {printf "%.3f", (b - a) / 5000}')
+  say "idle CPU:   cheeseshop $c_idle ms/s, nginx $n_idle ms/s"
+  # net S MS IDLE: MS less IDLE ms/s over S seconds.
+  net() { awk -v s="$1" -v ms="$2" -v i="$3" 'BEGIN {printf "%.1f", ms - i * s}'; }
+  local spec label args i which first s ms c_all n_all c_cpu n_cpu c_net n_net ref ref_run k=0 freeze
+  for spec in "${modes[@]}"; do
+    IFS='|' read -r label args <<<"$spec"
+    c_all=() n_all=() c_cpu=() n_cpu=() c_net=() n_net=() ref="" c_first="" n_first=""
+    for i in $(seq "$n_runs"); do
+      first=cheeseshop
+      [ $((i % 2)) = 0 ] && first=nginx
+      for which in $first $([ "$first" = nginx ] && echo cheeseshop || echo nginx); do
+        k=$((k + 1))
+        # shellcheck disable=SC2086
+        if [ "$which" = cheeseshop ]; then
+          read -r s ms < <(install_run "$k" "$c_index" "$server_pid" $args)
+          c_all+=("$s") c_cpu+=("$ms") c_net+=("$(net "$s" "$ms" "$c_idle")") c_first=${c_first:-$k}
+        else
+          read -r s ms < <(install_run "$k" "$n_index" "$nginx_pid" $args)
+          n_all+=("$s") n_cpu+=("$ms") n_net+=("$(net "$s" "$ms" "$n_idle")") n_first=${n_first:-$k}
+        fi
+        [ -n "$s" ] || exit 1 # install_run failed and said why
+        freeze=$(tr '\n' ' ' <"$iw/runs/$k.freeze")
+        [ -n "$ref" ] || { ref=$freeze; ref_run=$k; }
+        [ "$freeze" = "$ref" ] ||
+          { echo "bench: install: run $k ($which, $label) installed $freeze, run $ref_run installed $ref" >&2; exit 1; }
+        rm -rf "$iw/runs/$k" "$iw/runs/$k.home" "$iw/runs/$k.cache"
+      done
+    done
+    # What the first run from each server downloaded (pip's own log: the
+    # isolated builds' downloads of setuptools and wheel are not in it).
+    local c_dl n_dl built
+    c_dl=$(downloads "$iw/runs/$c_first.log") n_dl=$(downloads "$iw/runs/$n_first.log")
+    built=$(grep -c 'Building wheel for .*finished' "$iw/runs/$c_first.log" || true)
+    [ "$c_dl" = "$n_dl" ] || say "   warning: pip fetched other files from each server: $c_dl / $n_dl"
+    say "-- $label (pip install ${args:-with no option}): cheeseshop ${c_all[*]} s, ${c_cpu[*]} ms CPU (${c_net[*]} net of idle) ; nginx ${n_all[*]} s, ${n_cpu[*]} ms CPU (${n_net[*]})"
+    say "   installed: $ref"
+    rows+=("$label|${args:-(none)}|$c_dl / $n_dl$([ "$built" = 0 ] || echo "; $built sdist built (+ setuptools, wheel)")|$(median "${c_all[@]}")|$(range "${c_all[@]}")|$(median "${n_all[@]}")|$(range "${n_all[@]}")|$(median "${c_cpu[@]}")|$(median "${n_cpu[@]}")|$(median "${c_net[@]}")|$(median "${n_net[@]}")")
+  done
+  stop_nginx
+  stop_server
+
+  say
+  say "| pip install fromagerie, cold cache, $n_runs runs each | pip options | downloads (cheeseshop / nginx) | cheeseshop s (median) | min–max | nginx s (median) | min–max | cheeseshop / nginx | server CPU ms per install, cheeseshop / nginx | the same, idle CPU taken off |"
+  say "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  local r opts dl cm cr nm nr cc nc cn nn
+  for r in "${rows[@]}"; do
+    IFS='|' read -r label opts dl cm cr nm nr cc nc cn nn <<<"$r"
+    printf '| %s | `%s` | %s | %.2f | %s | %.2f | %s | %.2f | %s / %s | %s / %s |\n' "$label" "$opts" "$dl" "$cm" "$cr" "$nm" "$nr" \
+      "$(awk -v a="$cm" -v b="$nm" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$cc" "$nc" "$cn" "$nn"
+  done
+  say
+  say "CPUs $busy busy before the runs; load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after them"
+}
+
+if [ "$mode" = install ]; then
+  bench_install
+  exit 0
+fi
 if [ "$mode" = downloads ]; then
   bench_downloads
   exit 0
@@ -835,3 +1030,8 @@ for u in "${uploads[@]}"; do
 done
 say
 say "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
+
+# The install benchmark closes the default run.
+if [ "$mode" = all ]; then
+  bench_install
+fi
