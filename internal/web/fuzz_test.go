@@ -5,6 +5,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"cheeseshop/internal/disttest"
@@ -27,6 +28,47 @@ func FuzzNegotiate(f *testing.F) {
 		case mediaJSON, mediaHTML, mediaLegacyHTML:
 		default:
 			t.Fatalf("negotiate(%q, %q) = %q", accept, format, got)
+		}
+	})
+}
+
+// FuzzPickCoding reads arbitrary Accept-Encoding headers: the coding
+// chosen is always one offered (or identity), and never one the header
+// refuses by name with q=0.
+func FuzzPickCoding(f *testing.F) {
+	for _, s := range []string{"", "gzip, deflate", "gzip", "zstd;q=0, gzip", "*;q=0", "identity;q=0, *;q=0",
+		"br;q=1.0, zstd;q=0.5, gzip;q=0.9", "x-gzip", "GZIP;Q=0.001", "zstd;q=NaN", "gzip;q=1e309,,;;", "*"} {
+		f.Add(s, true, true)
+	}
+	f.Fuzz(func(t *testing.T, header string, gzip, zstd bool) {
+		got := pickCoding(header, gzip, zstd)
+		switch {
+		case got == codingIdentity:
+		case got == codingGzip && gzip, got == codingZstd && zstd:
+		default:
+			t.Fatalf("pickCoding(%q, %v, %v) = %q: not offered", header, gzip, zstd, got)
+		}
+		if got == codingIdentity {
+			return
+		}
+		for part := range strings.SplitSeq(header, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			if got == codingGzip && strings.EqualFold(name, "x-gzip") {
+				name = codingGzip
+			}
+			if strings.EqualFold(name, got) && strings.ReplaceAll(strings.ToLower(params), " ", "") == "q=0" {
+				refused := true
+				for other := range strings.SplitSeq(header, ",") { // named again with a q above 0
+					n, _, _ := strings.Cut(other, ";")
+					if other != part && strings.EqualFold(strings.TrimSpace(n), got) {
+						refused = false
+					}
+				}
+				if refused {
+					t.Fatalf("pickCoding(%q) = %q, which the header refuses", header, got)
+				}
+			}
 		}
 	})
 }
