@@ -146,7 +146,9 @@ func (s *FS) install(ctx context.Context, f *os.File, sha string) error {
 		}
 		changed = append(changed, filepath.Dir(d))
 	}
-	if err := s.dirs.Sync(ctx, changed...); err != nil {
+	// The blob is in place: from here on, the commit fails only if the
+	// sync does, never because ctx ended.
+	if err := s.dirs.Sync(context.WithoutCancel(ctx), changed...); err != nil {
 		return fmt.Errorf("blob: commit %s: %w", sha, err)
 	}
 	for _, d := range changed[:len(changed)-1] {

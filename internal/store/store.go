@@ -214,7 +214,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if s.walSync != nil {
-		if err := s.walSync.Sync(ctx, s.walPath); err != nil {
+		// Committed: the sync is waited for even if ctx ends now.
+		if err := s.walSync.Sync(context.WithoutCancel(ctx), s.walPath); err != nil {
 			return fmt.Errorf("store: commit: sync the log: %w", err)
 		}
 	}
