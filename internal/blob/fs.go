@@ -10,21 +10,39 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"cheeseshop/internal/groupsync"
 )
 
 // FS is a Store in a local folder. Blobs live at sha256/ab/cd/<hex>; staged
 // uploads live in tmp/ on the same file system, so that committing is a
 // rename, which is atomic. Several processes may share the folder.
+//
+// A commit is durable when it returns: the file's content is synced before
+// the rename (so that a crash never leaves a partial file under a blob's
+// name), and the folders whose entries changed after it. The folder syncs
+// of concurrent commits are grouped (package groupsync).
 type FS struct {
 	root  *os.Root
 	dir   string
 	spool *spool
+	dirs  *groupsync.Group
+	// top is the folder sha256/. durable holds the folders under it
+	// (sha256/ab, sha256/ab/cd) whose entries in their parents this
+	// process has synced: a commit into one of them syncs only the blob's
+	// folder.
+	top     string
+	durable sync.Map
 }
 
 // NewFS opens (creating if needed) a blob folder.
 func NewFS(dir string) (*FS, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "sha256"), 0o750); err != nil {
+		return nil, fmt.Errorf("blob: create %s: %w", dir, err)
+	}
+	if err := groupsync.File(dir); err != nil { // its entry sha256
 		return nil, fmt.Errorf("blob: create %s: %w", dir, err)
 	}
 	root, err := os.OpenRoot(dir)
@@ -36,7 +54,8 @@ func NewFS(dir string) (*FS, error) {
 		root.Close()
 		return nil, err
 	}
-	return &FS{root: root, dir: dir, spool: sp}, nil
+	return &FS{root: root, dir: dir, spool: sp, dirs: groupsync.New(groupsync.File),
+		top: filepath.Join(dir, "sha256")}, nil
 }
 
 // String names the folder, for logs and the start-up banner.
@@ -44,6 +63,7 @@ func (s *FS) String() string { return s.dir }
 
 // Close removes this process's staging folder and releases the folder.
 func (s *FS) Close() error {
+	s.dirs.Close()
 	s.spool.close()
 	return s.root.Close()
 }
@@ -77,13 +97,17 @@ func (st *fsStaged) Commit(ctx context.Context, sha string) error {
 		return fmt.Errorf("blob: invalid digest %q", sha)
 	}
 	st.done = true
-	return st.store.install(st.f, sha)
+	return st.store.install(ctx, st.f, sha)
 }
 
-// install syncs, closes and renames the spool file f to the blob sha. The
-// rename is atomic; if the blob exists already with the same content
-// (content addressing), replacing it is harmless and refreshes its time.
-func (s *FS) install(f *os.File, sha string) error {
+// install syncs, closes and renames the spool file f to the blob sha, then
+// syncs the folders the rename changed. The spool file is written once and
+// becomes the blob: its sync before the rename is the blob's. The rename
+// is atomic; if the blob exists already with the same content (content
+// addressing), replacing it is harmless and refreshes its time. When the
+// folder sync fails, the blob may be visible but not durable: install
+// returns the error, and no record may name the blob.
+func (s *FS) install(ctx context.Context, f *os.File, sha string) error {
 	name := f.Name()
 	err := f.Sync()
 	if cerr := f.Close(); err == nil {
@@ -93,22 +117,42 @@ func (s *FS) install(f *os.File, sha string) error {
 		os.Remove(name)
 		return fmt.Errorf("blob: write %s: %w", sha, err)
 	}
-	dst := Key(sha)
-	if err := s.root.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("blob: mkdir: %w", err)
-	}
 	if err := os.Chmod(name, 0o640); err != nil {
 		os.Remove(name)
 		return fmt.Errorf("blob: chmod: %w", err)
 	}
-	if err := os.Rename(name, filepath.Join(s.dir, dst)); err != nil {
+	dst := filepath.Join(s.dir, filepath.FromSlash(Key(sha)))
+	folder := filepath.Dir(dst)
+	err = os.Rename(name, dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The blob's folder is new (the rename is tried first: in a
+		// filled store the folders exist).
+		if err = os.MkdirAll(folder, 0o750); err == nil {
+			err = os.Rename(name, dst)
+		}
+	}
+	if err != nil {
 		os.Remove(name)
 		return fmt.Errorf("blob: commit %s: %w", sha, err)
 	}
-	if d, err := os.Open(filepath.Join(s.dir, filepath.Dir(dst))); err == nil {
-		d.Sync()
-		d.Close()
+	// The rename changed the blob's folder. Until this process has synced
+	// the folder's parent, the folder's own entry may not be durable
+	// either (it may be new, made by this commit or a concurrent one), and
+	// so on up to sha256/, whose entry NewFS synced.
+	changed := []string{folder}
+	for d := folder; d != s.top && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, ok := s.durable.Load(d); ok {
+			break
+		}
+		changed = append(changed, filepath.Dir(d))
+	}
+	// The blob is in place: from here on, the commit fails only if the
+	// sync does, never because ctx ended.
+	if err := s.dirs.Sync(context.WithoutCancel(ctx), changed...); err != nil {
+		return fmt.Errorf("blob: commit %s: %w", sha, err)
+	}
+	for _, d := range changed[:len(changed)-1] {
+		s.durable.Store(d, struct{}{})
 	}
 	return nil
 }
@@ -128,7 +172,7 @@ func (s *FS) Put(ctx context.Context, sha string, r io.Reader, size int64) error
 		os.Remove(f.Name())
 		return err
 	}
-	return s.install(f, sha)
+	return s.install(ctx, f, sha)
 }
 
 // copyVerified copies exactly size bytes from r to w and checks that their

@@ -4,10 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"cheeseshop/internal/groupsync"
 )
 
 func digest(s string) string {
@@ -87,5 +92,73 @@ func TestFSCleanTemp(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(live.spool.dir); len(entries) != 1 {
 		t.Fatalf("live process's staged upload was removed: %v", entries)
+	}
+}
+
+// recordSyncs replaces the store's folder syncs with fn's, for the test.
+func recordSyncs(t *testing.T, s *FS, fn func(path string) error) {
+	t.Helper()
+	s.dirs.Close()
+	s.dirs = groupsync.New(fn)
+}
+
+// A commit returns after the folders whose entries it changed are synced:
+// the blob's folder, and its parents until this process has synced them
+// once; and a failed folder sync fails the commit.
+func TestFSCommitSyncsFolders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newTestFS(t)
+	var mu sync.Mutex
+	var synced []string
+	var fail error
+	recordSyncs(t, s, func(p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		rel, _ := filepath.Rel(s.dir, p)
+		synced = append(synced, filepath.ToSlash(rel))
+		return fail
+	})
+	commit := func(content string) error {
+		st, err := s.Stage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Abort()
+		st.Write([]byte(content))
+		return st.Commit(ctx, digest(content))
+	}
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		got := synced
+		synced = nil
+		slices.Sort(got)
+		return got
+	}
+
+	sha := digest("first")
+	if err := commit("first"); err != nil {
+		t.Fatal(err)
+	}
+	leaf := "sha256/" + sha[:2] + "/" + sha[2:4]
+	if got, want := taken(), []string{"sha256", "sha256/" + sha[:2], leaf}; !slices.Equal(got, want) {
+		t.Fatalf("new folder: synced %v, want %v", got, want)
+	}
+	// Committing it again changes only the blob's folder.
+	if err := commit("first"); err != nil {
+		t.Fatal(err)
+	}
+	if got := taken(); !slices.Equal(got, []string{leaf}) {
+		t.Fatalf("existing folder: synced %v, want %v", got, []string{leaf})
+	}
+	mu.Lock()
+	fail = errors.New("folder sync failed")
+	mu.Unlock()
+	if err := commit("second"); err == nil || !strings.Contains(err.Error(), "folder sync failed") {
+		t.Fatalf("commit with a failing folder sync: %v", err)
+	}
+	if err := s.Put(ctx, digest("third"), strings.NewReader("third"), 5); err == nil {
+		t.Fatal("Put with a failing folder sync succeeded")
 	}
 }

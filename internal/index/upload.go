@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -193,9 +194,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	// once, outside the transaction (the input guards of readme bound
 	// the work), and store the HTML with the release.
 	var descHTML *string
-	if newRelease, err := s.releaseIsNew(ctx, proj, version); err != nil {
-		return nil, err
-	} else if newRelease {
+	if !u.releaseExists { // as far as check saw; the transaction decides
 		h, err := readme.Render(meta.Description, meta.DescriptionContentType)
 		if err != nil {
 			return nil, s.descriptionRefused(meta.DescriptionContentType, err)
@@ -214,14 +213,22 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 
 	// The blobs go in before the rows, so that no row ever points at a
 	// missing file. Were the transaction to fail, the blob would be an
-	// unreferenced, invisible orphan.
-	var metaSHA string
+	// unreferenced, invisible orphan. A wheel's two blobs are written at
+	// once: each commit waits for the disk (its syncs), not for the CPU.
+	var (
+		metaSHA string
+		metaErr error
+		wg      sync.WaitGroup
+	)
 	if filetype == "bdist_wheel" {
-		if metaSHA, err = blob.PutBytes(ctx, s.blobs, metaBytes); err != nil {
-			return nil, fmt.Errorf("index: store metadata: %w", err)
-		}
+		wg.Go(func() { metaSHA, metaErr = blob.PutBytes(ctx, s.blobs, metaBytes) })
 	}
-	if err := in.staged.Commit(ctx, in.SHA256); err != nil {
+	err = in.staged.Commit(ctx, in.SHA256)
+	wg.Wait()
+	if metaErr != nil {
+		return nil, fmt.Errorf("index: store metadata: %w", metaErr)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("index: store file: %w", err)
 	}
 	metaJSON, err := json.Marshal(meta)
@@ -269,19 +276,6 @@ func truncate(s string, n int) string {
 		return string(r[:n])
 	}
 	return s
-}
-
-// releaseIsNew reports whether an upload would create its release (as
-// far as the database says now; the transaction decides).
-func (s *Service) releaseIsNew(ctx context.Context, proj *store.Project, version pep.Version) (bool, error) {
-	if proj == nil {
-		return true, nil
-	}
-	_, err := s.store.ReleaseID(ctx, proj.ID, version.Canonical())
-	if errors.Is(err, store.ErrNotFound) {
-		return true, nil
-	}
-	return false, err
 }
 
 // checkFilename applies PyPI's rules for the characters and extension of
@@ -607,6 +601,9 @@ type upload struct {
 	// verdict is what the upstreams make of the name, when the upload
 	// creates the project.
 	verdict upstreamVerdict
+	// releaseExists is whether check, the last time it ran, found the
+	// upload's release.
+	releaseExists bool
 }
 
 // reader is the read side of the store, on the database or in a transaction.
@@ -628,6 +625,7 @@ type reader interface {
 // an identical retry, or the refusal.
 func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Project, *UploadResult, error) {
 	fn := u.in.Filename
+	u.releaseExists = false
 	proj, err := q.ProjectByName(ctx, u.normalized)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -693,6 +691,7 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	case err != nil:
 		return nil, nil, err
 	}
+	u.releaseExists = true
 	// After the duplicate checks, as on PyPI: re-uploading a file that
 	// is there (twine --skip-existing) still succeeds.
 	if w := s.cfg.ReleaseUploadWindow; w > 0 && created.Before(s.now().Add(-w)) {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/groupsync"
+
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
@@ -44,6 +46,10 @@ type Store struct {
 	q
 	db      *sql.DB
 	dialect Dialect
+	// walSync makes SQLite commits durable (see InTx); nil on PostgreSQL,
+	// whose commits are.
+	walSync *groupsync.Group
+	walPath string
 }
 
 // Open connects to the database named by rawURL: sqlite:///abs/path.db,
@@ -54,6 +60,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db      *sql.DB
 		err     error
 		dialect Dialect
+		walPath string // SQLite's write-ahead log
 	)
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite://"):
@@ -68,9 +75,12 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		if path, err = url.PathUnescape(path); err != nil {
 			return nil, fmt.Errorf("store: sqlite URL %q: %w", rawURL, err)
 		}
+		walPath = path + "-wal"
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("store: create folder for %s: %w", path, err)
 		}
+		// synchronous(NORMAL) does not sync the write-ahead log at each
+		// commit; InTx does, for every transaction at once (walSync).
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
@@ -96,7 +106,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", redact(rawURL), err)
 	}
-	return &Store{q: q{db: db, dialect: dialect, searchWindow: searchWindow}, db: db, dialect: dialect}, nil
+	st := &Store{q: q{db: db, dialect: dialect, searchWindow: searchWindow}, db: db, dialect: dialect}
+	if dialect == SQLite {
+		st.walPath, st.walSync = walPath, groupsync.New(groupsync.Data)
+	}
+	return st, nil
 }
 
 // redact hides a password in a database URL for messages.
@@ -115,7 +129,12 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.walSync != nil {
+		s.walSync.Close()
+	}
+	return s.db.Close()
+}
 
 // Migrate applies every pending migration. It is safe to run from several
 // processes at once on PostgreSQL (goose takes an advisory lock) and on
@@ -170,6 +189,15 @@ func (s *Store) migrations() (*goose.Provider, error) {
 // InTx runs fn in a transaction, committing if it returns nil. On SQLite
 // the transaction takes the write lock at once (BEGIN IMMEDIATE), so that
 // read-then-write transactions never fail with SQLITE_BUSY.
+//
+// The commit is durable when InTx returns nil. PostgreSQL syncs its log
+// at commit. SQLite runs with synchronous(NORMAL), which writes the
+// commit to the write-ahead log without syncing it; InTx then syncs the
+// log, outside the write lock, in a group commit: one fdatasync for the
+// transactions of every connection that committed meanwhile. The log is
+// written in order, so that sync also makes every earlier commit durable.
+// When the sync fails, the transaction is committed (visible) but may be
+// lost in a power failure, and InTx returns the error.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -184,6 +212,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if s.walSync != nil {
+		// Committed: the sync is waited for even if ctx ends now.
+		if err := s.walSync.Sync(context.WithoutCancel(ctx), s.walPath); err != nil {
+			return fmt.Errorf("store: commit: sync the log: %w", err)
+		}
 	}
 	return nil
 }
