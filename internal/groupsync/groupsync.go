@@ -170,7 +170,7 @@ func Data(path string) error {
 	} else if err != nil {
 		return fmt.Errorf("groupsync: %w", err)
 	}
-	err = ignoringEINTR(func() error { return syscall.Fdatasync(int(f.Fd())) })
+	err = ignoringEINTR(func() error { return fdatasync(f) })
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
