@@ -213,13 +213,32 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
-	if s.walSync != nil {
-		// Committed: the sync is waited for even if ctx ends now.
-		if err := s.walSync.Sync(context.WithoutCancel(ctx), s.walPath); err != nil {
-			return fmt.Errorf("store: commit: sync the log: %w", err)
-		}
+	return s.syncLog(ctx)
+}
+
+// syncLog makes every commit so far durable on SQLite (see InTx); it
+// waits for the sync even if ctx ends meanwhile, as the commit stands.
+func (s *Store) syncLog(ctx context.Context) error {
+	if s.walSync == nil {
+		return nil
+	}
+	if err := s.walSync.Sync(context.WithoutCancel(ctx), s.walPath); err != nil {
+		return fmt.Errorf("store: commit: sync the log: %w", err)
 	}
 	return nil
+}
+
+// AddEvent records an event outside a transaction and, on SQLite, makes
+// it durable with every write before it before it returns. Every
+// security-relevant action records its event after its change, so a
+// change made by single statements (a logout, a session ended) is on
+// disk once it is recorded. Events within a transaction are synced by
+// InTx.
+func (s *Store) AddEvent(ctx context.Context, e *Event) error {
+	if err := s.q.AddEvent(ctx, e); err != nil {
+		return err
+	}
+	return s.syncLog(ctx)
 }
 
 // Tx is a transaction; it has every query method of Store.

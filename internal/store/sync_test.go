@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"cheeseshop/internal/groupsync"
 )
@@ -52,5 +53,39 @@ func TestInTxSyncsSQLiteLog(t *testing.T) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 2 {
 		t.Fatalf("rows: %d, %v; want 2 (the commit stands)", n, err)
+	}
+}
+
+// TestAddEventSyncsSQLiteLog checks that an event recorded outside a
+// transaction (after a logout's single-statement delete, say) is made
+// durable, with what came before it, before AddEvent returns.
+func TestAddEventSyncsSQLiteLog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sync.db")
+	s, err := Open(ctx, "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var synced []string
+	s.walSync.Close()
+	s.walSync = groupsync.New(func(p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		synced = append(synced, p)
+		return nil
+	})
+	if err := s.AddEvent(ctx, &Event{Tag: "test:event", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(synced) != 1 || synced[0] != path+"-wal" {
+		t.Fatalf("synced %v, want the log %s once", synced, path+"-wal")
 	}
 }
