@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,4 +254,51 @@ func TestCRC32Combine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRootPatchesConcurrent: readers of the list while it is patched
+// read whole lists (run with -race), and the last is the database's.
+func TestRootPatchesConcurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, store.SQLite, Config{})
+	ctx := context.Background()
+	c := f.svc.cache
+	c.rootPieceBytes = 100
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				page, err := c.Root(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if b := page.HTML.Bytes(); !bytes.HasSuffix(b, []byte("-->\n")) || len(b) != page.HTML.Len() {
+					t.Errorf("a list of %d bytes, cut", len(b))
+				}
+				page.JSON()
+			}
+		})
+	}
+	for i := range 40 {
+		n := fmt.Sprintf("c%02d", (i*7)%40)
+		if err := f.st.CreateProject(ctx, &store.Project{Name: n, NormalizedName: n, UltraName: n, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		c.Invalidate(n, true)
+	}
+	close(done)
+	wg.Wait()
+	c.rootCost.Store(0)
+	page, err := c.Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoot(t, f, page)
 }

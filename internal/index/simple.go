@@ -30,7 +30,9 @@ type Page struct {
 	// apart so that a change renders one of them again).
 	Parts [][]byte
 	// ETag is a strong validator of the body: a quoted digest, equal for
-	// equal bodies on every replica.
+	// equal bodies on every replica. That of a body in Parts digests the
+	// parts' digests: it also names where the parts are cut (which the
+	// compressed codings' bytes depend on).
 	ETag string
 }
 
