@@ -104,7 +104,7 @@ func BenchmarkRootBuild(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(len(p.HTML.Body)), "html-bytes")
+		b.ReportMetric(float64(p.HTML.Len()), "html-bytes")
 	})
 }
 

@@ -45,6 +45,15 @@ type Cache struct {
 	// rootUrgent: the next read rebuilds the list whatever its cost, as
 	// a project left it that some readers may not see (made private).
 	rootUrgent atomic.Bool
+	// The projects changed since the list was built (noteRootChange),
+	// which the next read patches it with, unless rootWhole: then it
+	// is built whole (too many changes, or a failed build).
+	rootChanges    map[string]struct{}
+	rootChangesMu  sync.Mutex
+	rootWhole      atomic.Bool
+	rootPieceBytes int // HTML in a piece of the list (DefaultRootPieceBytes)
+	rootCodecOnce  sync.Once
+	rootCodecs     *rootCodec
 
 	variants rootVariants // the lists of readers of private projects (RootFor)
 
@@ -64,7 +73,8 @@ type Cache struct {
 
 func newCache(s *Service) *Cache {
 	c := &Cache{svc: s, projects: make(map[string]*ProjectPage), maxBytes: s.cfg.CacheBytes, files: make(map[string]*FileEntry), seen: make(map[int64]bool),
-		sources: make(map[string]source), nonLocalFiles: make(map[string]struct{})}
+		sources: make(map[string]source), nonLocalFiles: make(map[string]struct{}),
+		rootChanges: make(map[string]struct{}), rootPieceBytes: DefaultRootPieceBytes}
 	c.rootDirty.Store(true)
 	return c
 }
@@ -89,7 +99,8 @@ func (c *Cache) Stats() (pages int, bytes int64) {
 // everybody reads must not name a private project a moment longer.
 func (c *Cache) hide() { c.rootUrgent.Store(true) }
 
-// Invalidate drops a project's pages; rootChanged also rebuilds the list.
+// Invalidate drops a project's pages; rootChanged also rebuilds the list
+// (the project's piece of it).
 // It forgets what names resolve to and which filenames are no local
 // file's: a change of any local project may change that of others
 // (ultranormalized collisions), and changes are rare next to reads.
@@ -103,9 +114,7 @@ func (c *Cache) Invalidate(normalized string, rootChanged bool) {
 	clear(c.sources)
 	clear(c.nonLocalFiles)
 	c.nonLocalMu.Unlock()
-	if rootChanged {
-		c.rootDirty.Store(true)
-	}
+	c.noteRootChange(normalized, rootChanged)
 }
 
 // generation returns the count of invalidations, to read before a load

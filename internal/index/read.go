@@ -359,11 +359,12 @@ func (s *Service) RootFor(ctx context.Context, r *Reader) (*RootPage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: root: %w", err)
 	}
-	names := make([]store.ProjectName, 0, len(base.names)+len(private))
+	public := base.allNames()
+	names := make([]store.ProjectName, 0, len(public)+len(private))
 	i, j := 0, 0
-	for i < len(base.names) || j < len(private) {
-		if j == len(private) || (i < len(base.names) && base.names[i].Normalized < private[j].Normalized) {
-			names = append(names, base.names[i])
+	for i < len(public) || j < len(private) {
+		if j == len(private) || (i < len(public) && public[i].Normalized < private[j].Normalized) {
+			names = append(names, public[i])
 			i++
 		} else {
 			names = append(names, private[j])

@@ -64,7 +64,7 @@ func TestReadTokens(t *testing.T) {
 		}
 		root, err := f.svc.RootFor(ctx, r)
 		storetest.Must(t, err)
-		if body := string(root.HTML.Body); !strings.Contains(body, "widget") || strings.Contains(body, "gadget") {
+		if body := string(root.HTML.Bytes()); !strings.Contains(body, "widget") || strings.Contains(body, "gadget") {
 			t.Errorf("scoped project list: %s", body)
 		}
 

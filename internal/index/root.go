@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"runtime/debug"
 	"slices"
@@ -34,8 +35,12 @@ type RootPage struct {
 	// it on their credentials (Vary).
 	AnyPrivate bool
 
-	names    []store.ProjectName // the list, sorted, for the variants (RootFor) and JSON
-	compress bool                // whether the encodings are prepared
+	// The list, sorted, for the variants (RootFor) and JSON: names of a
+	// list rendered whole, body of the list everybody reads (pieces).
+	names     []store.ProjectName
+	body      *rootBody
+	namesOnce sync.Once
+	compress  bool // whether the encodings are prepared
 
 	jsonOnce sync.Once
 	json     Encoded
@@ -54,8 +59,23 @@ type Encoded struct {
 // JSON returns the PEP 691 list, rendered (and compressed) on first use:
 // most readers of the list are installers and mirrors that ask for HTML.
 func (p *RootPage) JSON() *Encoded {
-	p.jsonOnce.Do(func() { p.json = encode(renderRootJSON(p.names, p.Serial), p.compress) })
+	p.jsonOnce.Do(func() { p.json = encode(renderRootJSON(p.allNames(), p.Serial), p.compress) })
 	return &p.json
+}
+
+// allNames returns the names of the list, sorted: of a list in pieces,
+// joined on first use.
+func (p *RootPage) allNames() []store.ProjectName {
+	p.namesOnce.Do(func() {
+		if p.body == nil {
+			return
+		}
+		p.names = make([]store.ProjectName, 0, p.Projects)
+		for _, piece := range p.body.mid {
+			p.names = append(p.names, piece.names...)
+		}
+	})
+	return p.names
 }
 
 // newRootPage renders the project list of names (sorted); compress also
@@ -121,19 +141,9 @@ const (
 // renderRootHTML renders the PEP 503 project list, appending to one
 // buffer of the right size: at 886k projects it is 49 MB.
 func renderRootHTML(names []store.ProjectName, serial int64) []byte {
-	size := len(rootHTMLHead) + len(rootHTMLTail) + 32
-	for _, n := range names {
-		size += len(rootHTMLLink) + len(n.Normalized) + len(rootHTMLMiddle) + len(n.Name) + len(rootHTMLEnd)
-	}
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, len(rootHTMLHead)+namesSize(names)+len(rootHTMLTail)+32)
 	b = append(b, rootHTMLHead...)
-	for _, n := range names {
-		b = append(b, rootHTMLLink...)
-		b = append(b, n.Normalized...)
-		b = append(b, rootHTMLMiddle...)
-		b = appendHTMLText(b, n.Name)
-		b = append(b, rootHTMLEnd...)
-	}
+	b = renderRootNames(b, names)
 	b = append(b, rootHTMLTail...)
 	b = strconv.AppendInt(b, serial, 10)
 	return append(b, "-->\n"...)
@@ -233,10 +243,21 @@ func (c *Cache) Root(ctx context.Context) (*RootPage, error) {
 	}
 	c.rootDirty.Store(false)
 	c.rootUrgent.Store(false)
+	changed, whole := c.takeRootChanges()
 	start := time.Now()
-	page, err := c.buildRoot(context.WithoutCancel(ctx))
+	var page *RootPage
+	var err error
+	if cur := c.root.Load(); cur != nil && cur.body != nil && !whole {
+		if page, err = c.patchRoot(context.WithoutCancel(ctx), cur, changed); err != nil {
+			c.svc.log.WarnContext(ctx, "cache: patching the project list; building it whole", "err", err)
+		}
+	}
+	if page == nil {
+		page, err = c.buildRoot(context.WithoutCancel(ctx))
+	}
 	if err != nil {
 		c.rootDirty.Store(true)
+		c.rootWhole.Store(true)
 		return nil, err
 	}
 	c.rootCost.Store(int64(time.Since(start)))
@@ -259,9 +280,86 @@ func (c *Cache) buildRoot(ctx context.Context) (*RootPage, error) {
 		return nil, err
 	}
 	slices.SortFunc(names, func(a, b store.ProjectName) int { return strings.Compare(a.Normalized, b.Normalized) })
-	p := newRootPage(names, serial, true)
-	p.AnyPrivate = anyPrivate
-	return p, nil
+	codec := c.rootCodec()
+	body := &rootBody{head: codec.text(rootHTMLHead), mid: codec.pieces(chunkNames(names, c.rootPieceBytes)), tail: codec.tail(serial)}
+	return newPiecedRootPage(body, serial, anyPrivate), nil
+}
+
+// maxRootPatch is the most projects whose change patches the project
+// list: beyond, it is built whole.
+const maxRootPatch = 256
+
+// noteRootChange records that a project changed: listed, it entered or
+// left the list (and the next read patches the list with it); else its
+// display name may have changed (an upload), which the list shows from
+// its next change on, as a list built whole would.
+func (c *Cache) noteRootChange(normalized string, listed bool) {
+	c.rootChangesMu.Lock()
+	if len(c.rootChanges) >= maxRootPatch {
+		c.rootWhole.Store(true)
+	} else {
+		c.rootChanges[normalized] = struct{}{}
+	}
+	c.rootChangesMu.Unlock()
+	if listed {
+		c.rootDirty.Store(true)
+	}
+}
+
+// takeRootChanges returns the projects changed since the last call, and
+// whether the list must be built whole.
+func (c *Cache) takeRootChanges() (map[string]struct{}, bool) {
+	c.rootChangesMu.Lock()
+	defer c.rootChangesMu.Unlock()
+	changed := c.rootChanges
+	c.rootChanges = make(map[string]struct{})
+	return changed, c.rootWhole.Swap(false)
+}
+
+// patchRoot returns cur with the projects changed read again: what
+// ListProjectNames lists (a project neither private nor held) is in
+// it, the rest is not. Only their pieces are rendered again.
+func (c *Cache) patchRoot(ctx context.Context, cur *RootPage, changed map[string]struct{}) (*RootPage, error) {
+	// Read the serial first: a change after it is reapplied by Follow.
+	serial, err := c.svc.store.LastSerial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]rootChange, 0, len(changed))
+	for name := range changed {
+		ch := rootChange{normalized: name}
+		p, err := c.svc.store.ProjectByName(ctx, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, err
+		case p.Visibility == store.VisibilityPrivate:
+		default:
+			held, err := c.svc.store.IsHeld(ctx, p.ID)
+			if err != nil {
+				return nil, err
+			}
+			ch.present = !held
+			ch.name = store.ProjectName{Name: p.Name, Normalized: p.NormalizedName}
+		}
+		changes = append(changes, ch)
+	}
+	anyPrivate, err := c.svc.store.AnyPrivateProject(ctx)
+	if err != nil {
+		return nil, err
+	}
+	codec := c.rootCodec()
+	body := &rootBody{head: cur.body.head, mid: codec.patchPieces(cur.body.mid, changes, c.rootPieceBytes), tail: cur.body.tail}
+	if serial != cur.Serial {
+		body.tail = codec.tail(serial)
+	}
+	return newPiecedRootPage(body, serial, anyPrivate), nil
+}
+
+// rootCodec returns the compressors of the project list's pieces.
+func (c *Cache) rootCodec() *rootCodec {
+	c.rootCodecOnce.Do(func() { c.rootCodecs = newRootCodec() })
+	return c.rootCodecs
 }
 
 // maxRootVariants bounds the project lists kept for readers of private

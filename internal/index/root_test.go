@@ -87,7 +87,7 @@ func TestWarmRoot(t *testing.T) {
 			t.Fatal("the list was built more than once")
 		}
 	}
-	if warm.Projects != 1 || warm.HTML.Gzip.Body == nil || warm.HTML.Zstd.Body == nil {
-		t.Errorf("warm list: %d projects, gzip %d bytes, zstd %d bytes", warm.Projects, len(warm.HTML.Gzip.Body), len(warm.HTML.Zstd.Body))
+	if warm.Projects != 1 || !warm.HTML.Gzip.Prepared() || !warm.HTML.Zstd.Prepared() {
+		t.Errorf("warm list: %d projects, gzip %d bytes, zstd %d bytes", warm.Projects, warm.HTML.Gzip.Len(), warm.HTML.Zstd.Len())
 	}
 }

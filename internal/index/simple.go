@@ -25,9 +25,39 @@ const APIVersion = "1.4"
 // Page is a rendered response body with its entity tag.
 type Page struct {
 	Body []byte
-	// ETag is a strong validator of Body: a quoted digest, equal for
-	// equal bodies on every replica.
+	// Parts, when not nil, is the body instead of Body: pieces written
+	// one after the other (the project list, whose pieces are rendered
+	// apart so that a change renders one of them again).
+	Parts [][]byte
+	// ETag is a strong validator of the body: a quoted digest, equal for
+	// equal bodies on every replica. That of a body in Parts digests the
+	// parts' digests: it also names where the parts are cut (which the
+	// compressed codings' bytes depend on).
 	ETag string
+}
+
+// Prepared reports whether the page has a body (an Encoded's codings
+// have none when not prepared).
+func (p *Page) Prepared() bool { return p.Body != nil || p.Parts != nil }
+
+// Len returns the length of the body.
+func (p *Page) Len() int {
+	if p.Parts == nil {
+		return len(p.Body)
+	}
+	n := 0
+	for _, b := range p.Parts {
+		n += len(b)
+	}
+	return n
+}
+
+// Bytes returns the body whole: Body, or Parts joined.
+func (p *Page) Bytes() []byte {
+	if p.Parts == nil {
+		return p.Body
+	}
+	return bytes.Join(p.Parts, nil)
 }
 
 // NewPage returns body as a Page, with its entity tag.

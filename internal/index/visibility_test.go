@@ -82,7 +82,7 @@ func TestSetVisibility(t *testing.T) {
 			}
 			root, err := f.svc.RootFor(ctx, c.r)
 			storetest.Must(t, err)
-			if body := string(root.HTML.Body); strings.Contains(body, "widget") != c.want || !strings.Contains(body, "gadget") || root.Personal != c.want {
+			if body := string(root.HTML.Bytes()); strings.Contains(body, "widget") != c.want || !strings.Contains(body, "gadget") || root.Personal != c.want {
 				t.Errorf("%s's project list (personal %v): %s", name, root.Personal, body)
 			}
 			if !c.want && !root.AnyPrivate {
@@ -111,8 +111,8 @@ func TestSetVisibility(t *testing.T) {
 		storetest.Must(t, err)
 		root, err := f.svc.RootFor(ctx, f.svc.Anonymous())
 		storetest.Must(t, err)
-		if !f.svc.CanRead(reader(stranger), widget) || !strings.Contains(string(root.HTML.Body), "widget") || root.AnyPrivate {
-			t.Errorf("public again: root %s", root.HTML.Body)
+		if !f.svc.CanRead(reader(stranger), widget) || !strings.Contains(string(root.HTML.Bytes()), "widget") || root.AnyPrivate {
+			t.Errorf("public again: root %s", root.HTML.Bytes())
 		}
 		evs, err := f.st.ProjectEvents(ctx, widget.ID, 50)
 		storetest.Must(t, err)

@@ -94,7 +94,7 @@ func parseQ(v string) int {
 func writeEncoded(w http.ResponseWriter, r *http.Request, e *index.Encoded, contentType, cacheControl []string) {
 	h := w.Header()
 	p := e.Page
-	switch pickCoding(r.Header.Get("Accept-Encoding"), e.Gzip.Body != nil, e.Zstd.Body != nil) {
+	switch pickCoding(r.Header.Get("Accept-Encoding"), e.Gzip.Prepared(), e.Zstd.Prepared()) {
 	case codingZstd:
 		p = e.Zstd
 		h["Content-Encoding"] = hdrZstd

@@ -131,11 +131,20 @@ func writeDoc(w http.ResponseWriter, r *http.Request, p index.Page, contentType,
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(p.Body))}
+	h["Content-Length"] = []string{strconv.Itoa(p.Len())}
 	if r.Method == http.MethodHead {
 		return
 	}
-	writeWhole(w, r, p.Body)
+	if p.Parts == nil {
+		writeWhole(w, r, p.Body)
+		return
+	}
+	// The project list's pieces, as they are: no copy of the list.
+	for _, b := range p.Parts {
+		if _, err := w.Write(b); err != nil {
+			return
+		}
+	}
 }
 
 func etagMatch(header, etag string) bool {
