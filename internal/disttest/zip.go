@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -65,15 +66,27 @@ func compress(method uint16, tee, out io.Writer, write func(io.Writer) error) er
 	if method == zip.Store {
 		return write(io.MultiWriter(tee, out))
 	}
-	fw, err := flate.NewWriter(out, flate.DefaultCompression)
-	if err != nil {
-		return err
-	}
+	fw := flaters.Get().(*flate.Writer)
+	defer flaters.Put(fw)
+	fw.Reset(out)
 	if err := write(io.MultiWriter(tee, fw)); err != nil {
 		return err
 	}
 	return fw.Close()
 }
+
+// flaters keeps deflate compressors for reuse: a new one allocates about
+// 1 MB, and each member is compressed twice, which made the cost of a
+// small wheel (and of cheeseshop-bench's upload load generator) mostly
+// compressor set-up. Reset makes a compressor's output the same as a new
+// one's.
+var flaters = sync.Pool{New: func() any {
+	fw, err := flate.NewWriter(io.Discard, flate.DefaultCompression)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	return fw
+}}
 
 // Close finishes the archive (writing the central directory); it does
 // not close the underlying writer.
