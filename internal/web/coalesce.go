@@ -228,12 +228,8 @@ func (c *coalescingConn) CloseWrite() error {
 // call when the connection allows it and the body is of a size where that
 // matters. The headers must be set.
 func writeWhole(w http.ResponseWriter, r *http.Request, body []byte) {
-	if len(body) < coalesceMin || len(body) > coalesceMax {
-		w.Write(body)
-		return
-	}
-	c, ok := r.Context().Value(connKey{}).(*coalescingConn)
-	if !ok || r.ProtoMajor != 1 {
+	c := holdFor(r, len(body))
+	if c == nil {
 		w.Write(body)
 		return
 	}
@@ -245,4 +241,35 @@ func writeWhole(w http.ResponseWriter, r *http.Request, body []byte) {
 	// Push the headers and body from net/http's buffers into the held
 	// buffer; release then sends them.
 	http.NewResponseController(w).Flush()
+}
+
+// writeParts writes parts, n bytes in all, as the whole response body,
+// as writeWhole does: the project list kept in pieces (a small index's
+// list is three) leaves in one write too.
+func writeParts(w http.ResponseWriter, r *http.Request, parts [][]byte, n int) {
+	c := holdFor(r, n)
+	if c != nil {
+		c.hold()
+		defer c.release()
+	}
+	for _, b := range parts {
+		if _, err := w.Write(b); err != nil {
+			return
+		}
+	}
+	if c != nil {
+		http.NewResponseController(w).Flush()
+	}
+}
+
+// holdFor returns the connection whose writes to hold for a response
+// body of n bytes, or nil: bodies that fit net/http's buffer, or are
+// large enough that one more write does not matter, are not held; nor
+// are those of connections that are not coalescingConns or not HTTP/1.
+func holdFor(r *http.Request, n int) *coalescingConn {
+	if n < coalesceMin || n > coalesceMax || r.ProtoMajor != 1 {
+		return nil
+	}
+	c, _ := r.Context().Value(connKey{}).(*coalescingConn)
+	return c
 }

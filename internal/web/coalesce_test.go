@@ -78,6 +78,12 @@ func TestCoalescedResponses(t *testing.T) {
 		w.Header().Set("Content-Length", strconv.Itoa(n))
 		writeWhole(w, r, body(n))
 	})
+	mux.HandleFunc("GET /parts/{size}", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.PathValue("size"))
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		b := body(n)
+		writeParts(w, r, [][]byte{b[:n/3], b[n/3 : 2*n/3], b[2*n/3:]}, n)
+	})
 	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
 		f, err := os.Open(file)
 		if err != nil {
@@ -137,6 +143,15 @@ func TestCoalescedResponses(t *testing.T) {
 			}
 			if writes, _ := counting.counts(); writes != tc.writes {
 				t.Errorf("%d bytes took %d writes, want %d", tc.size, writes, tc.writes)
+			}
+			if tc.size > coalesceMax {
+				return // not held: the writes of parts depend on where they are cut
+			}
+			if got := get(t, "/parts/"+strconv.Itoa(tc.size)); !bytes.Equal(got, body(tc.size)) {
+				t.Fatalf("the body in three parts differs (%d bytes)", len(got))
+			}
+			if writes, _ := counting.counts(); writes != tc.writes {
+				t.Errorf("%d bytes in three parts took %d writes, want %d", tc.size, writes, tc.writes)
 			}
 		})
 	}

@@ -140,11 +140,7 @@ func writeDoc(w http.ResponseWriter, r *http.Request, p index.Page, contentType,
 		return
 	}
 	// The project list's pieces, as they are: no copy of the list.
-	for _, b := range p.Parts {
-		if _, err := w.Write(b); err != nil {
-			return
-		}
-	}
+	writeParts(w, r, p.Parts, p.Len())
 }
 
 func etagMatch(header, etag string) bool {
