@@ -148,6 +148,21 @@ type rootChange struct {
 	name       store.ProjectName
 }
 
+// apply makes the change in names (sorted), where j and found are the
+// name's place as a binary search gives them: the name replaced,
+// inserted or removed.
+func (ch rootChange) apply(names []store.ProjectName, j int, found bool) []store.ProjectName {
+	switch {
+	case ch.present && found:
+		names[j] = ch.name
+	case ch.present:
+		names = slices.Insert(names, j, ch.name)
+	case found:
+		names = slices.Delete(names, j, j+1)
+	}
+	return names
+}
+
 // patchPieces returns the pieces of names (mid, sorted, in order) with
 // changes applied: the pieces changed are rendered again, split when
 // above twice target bytes, merged with the next when below half of
@@ -160,14 +175,7 @@ func (c *rootCodec) patchPieces(mid []*rootPiece, changes []rootChange, target i
 	for _, ch := range changes {
 		if len(mid) == 0 {
 			j, found := slices.BinarySearchFunc(orphans, ch.normalized, compareName)
-			switch {
-			case ch.present && found:
-				orphans[j] = ch.name
-			case ch.present:
-				orphans = slices.Insert(orphans, j, ch.name)
-			case found:
-				orphans = slices.Delete(orphans, j, j+1)
-			}
+			orphans = ch.apply(orphans, j, found)
 			continue
 		}
 		i, found := slices.BinarySearchFunc(mid, ch.normalized, func(p *rootPiece, k string) int { return strings.Compare(p.names[0].Normalized, k) })
@@ -185,15 +193,7 @@ func (c *rootCodec) patchPieces(mid []*rootPiece, changes []rootChange, target i
 		if !ok {
 			names = slices.Clone(names)
 		}
-		switch {
-		case ch.present && found:
-			names[j] = ch.name
-		case ch.present:
-			names = slices.Insert(names, j, ch.name)
-		case found:
-			names = slices.Delete(names, j, j+1)
-		}
-		edited[i] = names
+		edited[i] = ch.apply(names, j, found)
 	}
 	if len(mid) == 0 {
 		return c.pieces(chunkNames(orphans, target))

@@ -11,27 +11,53 @@ import (
 	"cheeseshop/internal/groupsync"
 )
 
+// syncRecorder is a SQLite store whose log syncs are recorded, not made,
+// and fail with fail when it is set.
+type syncRecorder struct {
+	*Store
+	path   string // the database file
+	mu     sync.Mutex
+	synced []string
+	fail   error
+}
+
+func newSyncRecorder(t *testing.T) *syncRecorder {
+	t.Helper()
+	r := &syncRecorder{path: filepath.Join(t.TempDir(), "sync.db")}
+	s, err := Open(context.Background(), "sqlite://"+r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.walSync.Close()
+	s.walSync = groupsync.New(func(p string) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.synced = append(r.synced, p)
+		return r.fail
+	})
+	r.Store = s
+	return r
+}
+
+// syncedOnce fails t unless the log was synced exactly once since the
+// last call.
+func (r *syncRecorder) syncedOnce(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.synced) != 1 || r.synced[0] != r.path+"-wal" {
+		t.Fatalf("synced %v, want the log %s once", r.synced, r.path+"-wal")
+	}
+	r.synced = nil
+}
+
 // On SQLite, InTx returns after the write-ahead log is synced, and a
 // failed sync reaches the caller although the transaction is committed.
 func TestInTxSyncsSQLiteLog(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sync.db")
-	s, err := Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var mu sync.Mutex
-	var synced []string
-	var fail error
-	s.walSync.Close()
-	s.walSync = groupsync.New(func(p string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		synced = append(synced, p)
-		return fail
-	})
+	s := newSyncRecorder(t)
 	write := func(v int) error {
 		return s.InTx(ctx, func(tx *Tx) error {
 			_, err := tx.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS t (v INTEGER); INSERT INTO t VALUES ($1)", v)
@@ -41,12 +67,11 @@ func TestInTxSyncsSQLiteLog(t *testing.T) {
 	if err := write(1); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(synced) != 1 || synced[0] != path+"-wal" {
-		t.Fatalf("synced %v, want the log %s once", synced, path+"-wal")
-	}
-	fail = errors.New("log sync failed")
-	mu.Unlock()
+	s.syncedOnce(t)
+	fail := errors.New("log sync failed")
+	s.mu.Lock()
+	s.fail = fail
+	s.mu.Unlock()
 	if err := write(2); err == nil || !errors.Is(err, fail) {
 		t.Fatalf("InTx with a failing log sync: %v", err)
 	}
@@ -62,30 +87,15 @@ func TestInTxSyncsSQLiteLog(t *testing.T) {
 func TestAddEventSyncsSQLiteLog(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sync.db")
-	s, err := Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSyncRecorder(t)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var synced []string
-	s.walSync.Close()
-	s.walSync = groupsync.New(func(p string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		synced = append(synced, p)
-		return nil
-	})
+	s.mu.Lock()
+	s.synced = nil // the migrations' own transactions
+	s.mu.Unlock()
 	if err := s.AddEvent(ctx, &Event{Tag: "test:event", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(synced) != 1 || synced[0] != path+"-wal" {
-		t.Fatalf("synced %v, want the log %s once", synced, path+"-wal")
-	}
+	s.syncedOnce(t)
 }
