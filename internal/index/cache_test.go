@@ -124,6 +124,25 @@ func TestRootRebuildRate(t *testing.T) {
 	}
 }
 
+// TestRootShowsNewDisplayName: an upload under another spelling of the
+// project's name changes the display name the project list shows.
+func TestRootShowsNewDisplayName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, store.SQLite, Config{})
+	ctx := context.Background()
+	alice := f.user("alice")
+	f.mustWheel(alice, disttest.Dist{Name: "Cheese_Board", Version: "1.0"})
+	if root, err := f.svc.Cache().Root(ctx); err != nil || !bytes.Contains(root.HTML.Bytes(), []byte(">Cheese_Board<")) {
+		t.Fatalf("root (%v) does not show Cheese_Board", err)
+	}
+	f.mustWheel(alice, disttest.Dist{Name: "cheese-board", Version: "1.1"})
+	f.svc.cache.rootCost.Store(0) // no wait for the rebuild (TestRootRebuildRate)
+	root, err := f.svc.Cache().Root(ctx)
+	if err != nil || !bytes.Contains(root.HTML.Bytes(), []byte(">cheese-board<")) {
+		t.Fatalf("root (%v) does not show the new display name cheese-board", err)
+	}
+}
+
 // TestCacheMemoryBound: the project-page cache stays within its byte
 // budget, however many projects are read.
 func TestCacheMemoryBound(t *testing.T) {

@@ -237,12 +237,12 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	}
 
 	var res *UploadResult
-	var created bool
+	var created, renamed bool
 	// Concurrent uploads can race to create the same project or file;
 	// the loser's transaction fails on a unique constraint, and running it
 	// again sees the winner's rows and answers accordingly.
 	for attempt := 0; ; attempt++ {
-		res, created, err = s.publish(ctx, &u, form, pyversion, meta, metaJSON, metaSHA, descHTML)
+		res, created, renamed, err = s.publish(ctx, &u, form, pyversion, meta, metaJSON, metaSHA, descHTML)
 		if errors.Is(err, errUpstreamUndecided) && attempt < 3 {
 			if u.verdict, err = s.upstreamDecision(ctx, p, name, normalized); err != nil {
 				break
@@ -257,7 +257,8 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		return nil, err
 	}
 	if !res.Existing {
-		s.cache.Invalidate(normalized, created)
+		// The project list shows display names: a new one changes it.
+		s.cache.Invalidate(normalized, created || renamed)
 		s.log.InfoContext(ctx, "upload", "project", res.Project, "version", res.Version, "filename", fn,
 			"size", in.Size, "user", p.Name())
 	}
@@ -486,10 +487,8 @@ func (s *Service) inspect(in *Incoming, filetype, fn, normalized string, version
 // one transaction, re-checking everything that a concurrent upload could
 // have changed since the first look.
 func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion string, meta *pep.Metadata, metaJSON []byte,
-	metaSHA string, descHTML *string) (*UploadResult, bool, error) {
+	metaSHA string, descHTML *string) (res *UploadResult, created, renamed bool, err error) {
 	var (
-		res     *UploadResult
-		created bool
 		now     = s.now()
 		p       = u.p
 		in      = u.in
@@ -498,8 +497,8 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		version = u.version
 	)
 	normalized := u.normalized
-	err := s.writeTx(ctx, p, p.Meta, func(tx *store.Tx) error {
-		created = false
+	err = s.writeTx(ctx, p, p.Meta, func(tx *store.Tx) error {
+		created, renamed = false, false
 		proj, existing, err := s.check(ctx, tx, u)
 		if err != nil || existing != nil {
 			res = existing
@@ -512,10 +511,13 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 				return err
 			}
 			created = true
-		} else if r, err := tx.NameReviewOf(ctx, proj.ID); err == nil && r.Held {
-			review = r
-		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+		} else {
+			renamed = proj.Name != name
+			if r, err := tx.NameReviewOf(ctx, proj.ID); err == nil && r.Held {
+				review = r
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
 		// The project is charged for the file and, with a new release,
 		// for the metadata it stores (a small compressed upload can carry
@@ -576,7 +578,7 @@ func (s *Service) publish(ctx context.Context, u *upload, form Form, pyversion s
 		res = &UploadResult{Project: name, Version: rel.Version, Filename: fn, Review: review, Warnings: warnings}
 		return nil
 	})
-	return res, created, err
+	return res, created, renamed, err
 }
 
 // recordWarning tells the uploader of a wheel published although its
