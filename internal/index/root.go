@@ -210,7 +210,9 @@ func (c *Cache) Warm(ctx context.Context) {
 	start := time.Now()
 	page, err := c.Root(ctx)
 	if err != nil {
-		c.svc.log.ErrorContext(ctx, "cache: building the project list", "err", err)
+		if ctx.Err() == nil { // not a server stopping (its database closed)
+			c.svc.log.ErrorContext(ctx, "cache: building the project list", "err", err)
+		}
 		return
 	}
 	c.svc.log.InfoContext(ctx, "cache: project list built", "projects", page.Projects, "took", time.Since(start))

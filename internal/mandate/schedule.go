@@ -33,13 +33,15 @@ func (s *Service) RunDue(ctx context.Context) (*Result, time.Time, error) {
 // until ctx is done. Several servers may run it: the
 // computation's lock lets one make it and the others skip it.
 func (s *Service) RunDaily(ctx context.Context) {
-	if err := s.StartWindow(ctx); err != nil {
+	if err := s.StartWindow(ctx); err != nil && ctx.Err() == nil {
 		// The computation starts it too (as a full sum): not fatal.
 		s.log.ErrorContext(ctx, "download window", "err", err)
 	}
 	for {
 		res, next, err := s.RunDue(ctx)
 		switch {
+		case ctx.Err() != nil:
+			return // shutting down: the work stopped is not a failure
 		case err != nil:
 			s.log.ErrorContext(ctx, "daily critical computation failed", "err", err, "retry_at", next)
 		case res != nil && res.Skipped:
