@@ -65,6 +65,7 @@ type ServeCmd struct {
 
 	// Metadata rules of uploads (README.md, Metadata checks).
 	AllowPrivateClassifiers bool `help:"Accept uploads whose classifiers start with 'Private ::'. Projects use them to mark code never meant for a public index, and PyPI refuses them; allow them on a private index."`
+	LegacySdistNames        bool `help:"Accept an sdist whose file name spells the project's name otherwise than PEP 625 (nc-hello-0.1.0.tar.gz, as setuptools before 69.3 writes it) and store it under its PEP 625 name (nc_hello-0.1.0.tar.gz), the only one pages, downloads and the duplicate checks then know. Default: refuse it, as PyPI does (/help/#sdist-file-names)."`
 
 	// Look-alikes of the upstreams' popular names (docs/SUPPLY-CHAIN.md).
 	ProtectUpstreamTop int `default:"1000" help:"How many proxied projects (--upstream), the most downloaded through this index over the download window of the critical computation, are protected from look-alikes beside --protect-own-top (a local reqeusts is held when requests is installed through the proxy); -1: none."`
@@ -291,7 +292,7 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 		return app.Config{}, fmt.Errorf("--lookalike-policy: %w", err)
 	}
 	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
-		AllowPrivateClassifiers: c.AllowPrivateClassifiers, CacheBytes: int64(c.CacheSize), FileCacheBytes: fileCacheBytes(c.FileCacheSize),
+		AllowPrivateClassifiers: c.AllowPrivateClassifiers, LegacySdistNames: c.LegacySdistNames, CacheBytes: int64(c.CacheSize), FileCacheBytes: fileCacheBytes(c.FileCacheSize),
 		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), StrictRecord: c.StrictRecord,
 		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
 		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,

@@ -139,6 +139,9 @@ type Config struct {
 	// AllowPrivateClassifiers accepts uploads with "Private :: …"
 	// classifiers, which PyPI refuses, for a private index.
 	AllowPrivateClassifiers bool
+	// LegacySdistNames accepts legacy sdist file names, stored under
+	// their PEP 625 names (index.Config.LegacySdistNames).
+	LegacySdistNames bool
 	// CountDownloads counts the files served as downloads, by the policy
 	// Downloads, written every DownloadsFlush (0: DefaultDownloadsFlush).
 	CountDownloads bool
@@ -328,7 +331,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	a.Index = index.New(st, d.Blobs, index.Config{Upstream: up, LocalNames: cfg.LocalNames, BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
 		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
 		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
-		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord,
+		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord, LegacySdistNames: cfg.LegacySdistNames,
 		ReleaseUploadWindow: cfg.ReleaseUploadWindow, ReadAccess: cfg.ReadAccess}, log)
 	if cfg.ReadAccess == index.ReadAuthenticated && !cfg.RegistrationClosed {
 		log.Warn("reads need authentication but registration is open: anyone who registers can read every project")

@@ -64,6 +64,13 @@ type Config struct {
 	// sha256 hash or size). Off, they are accepted as on PyPI, with a
 	// warning in the upload's answer and an audit event on the project.
 	StrictRecord bool
+	// LegacySdistNames accepts an sdist whose file name spells the
+	// project's name or version otherwise than PEP 625 does, as
+	// setuptools before 69.3 writes it (nc-hello-0.1.0.tar.gz), and
+	// stores it under its PEP 625 name (nc_hello-0.1.0.tar.gz), which is
+	// then the only one the duplicate checks, the pages and the downloads
+	// know. Off, such names are refused as PyPI refuses them.
+	LegacySdistNames bool
 	// ReadAccess says who may read the index ("": ReadPublic).
 	ReadAccess ReadAccess
 	// Upstream is the proxy of upstream indexes (nil: none): names that

@@ -140,6 +140,13 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if err := checkFilename(fn, filetype); err != nil {
 		return nil, err
 	}
+	if filetype == "sdist" && s.cfg.LegacySdistNames {
+		// Stored, checked for reuse and shown under its PEP 625 name.
+		if stored := legacySdistName(fn, normalized, version); stored != fn {
+			renamed := *in
+			renamed.Filename, fn, in = stored, stored, &renamed
+		}
+	}
 	if in.Size > s.cfg.MaxFileSize {
 		return nil, s.fileTooLarge(name)
 	}
@@ -175,7 +182,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	if proj != nil {
 		projectName = proj.Name
 	}
-	if err := checkDistFilename(fn, filetype, projectName, normalized, version); err != nil {
+	if err := s.checkDistFilename(fn, filetype, projectName, normalized, version); err != nil {
 		return nil, err
 	}
 
@@ -343,8 +350,9 @@ func checkFilename(fn, filetype string) error {
 // platform tags; the name part names the project (projectName, as it is
 // spelled on the index) and, from late 2025 on, is spelled normalized
 // (PEP 427: setuptools < 75.8 wrote Foo_Bar.baz-1.0-…whl, refused now);
-// the version is the form's. An sdist's whole name is PEP 625's.
-func checkDistFilename(fn, filetype, projectName, normalized string, version pep.Version) error {
+// the version is the form's. An sdist's whole name is PEP 625's: the
+// refusal of a legacy one says how to get it (sdistNameRefused).
+func (s *Service) checkDistFilename(fn, filetype, projectName, normalized string, version pep.Version) error {
 	prefix := strings.ReplaceAll(normalized, "-", "_")
 	startWith := func() error {
 		return problem.Errorf(problem.Invalid, "Start filename for '%s' with '%s'.", projectName, prefix)
@@ -359,7 +367,7 @@ func checkDistFilename(fn, filetype, projectName, normalized string, version pep
 			return startWith()
 		}
 		if fn != want {
-			return problem.Errorf(problem.Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information.", fn, want)
+			return s.sdistNameRefused(fn, want)
 		}
 		return nil
 	}
@@ -388,6 +396,37 @@ func checkDistFilename(fn, filetype, projectName, normalized string, version pep
 		return problem.Errorf(problem.Invalid, "Version in filename should be '%s' not '%s'.", version.String(), w.Version)
 	}
 	return nil
+}
+
+// sdistNameRefused refuses an sdist of the project and version whose file
+// name is not PEP 625's (want): PyPI's message first, as clients and
+// tests match it, then what to do. Old build tools (setuptools before
+// 69.3, Debian 12's 66 among them) write the project's name as spelled,
+// nc-hello-0.1.0.tar.gz, and twine has usually uploaded the wheel
+// already, so the uploader is told that it stays. Renaming a .tar.gz is
+// enough here: the index reads the name and version from PKG-INFO,
+// whatever the sdist's top folder is called.
+func (s *Service) sdistNameRefused(fn, want string) error {
+	fix := "Renaming the file is enough for this index, which reads the name and version from its PKG-INFO."
+	if !strings.HasSuffix(fn, ".tar.gz") {
+		fix = "Upload a .tar.gz sdist, as every current build backend writes."
+	}
+	return problem.Errorf(problem.Invalid, "Filename '%s' is invalid, should be '%s'. See https://peps.python.org/pep-0625/ for more information. "+
+		"A current build backend writes that name: setuptools 69.3 or later (not Debian 12's 66), hatchling, flit_core, pdm-backend or poetry-core. "+
+		"%s The files of this release already uploaded stay; upload the sdist again. See %s for more information.",
+		fn, want, fix, s.helpURL("sdist-file-names"))
+}
+
+// legacySdistName returns the name under which an sdist uploaded as fn is
+// stored when the index accepts legacy sdist names
+// (Config.LegacySdistNames): its PEP 625 name when fn is a spelling of
+// this project's name and version (pep.NormalizeSdistFilename), else fn,
+// which checkDistFilename then refuses.
+func legacySdistName(fn, normalized string, version pep.Version) string {
+	if stored, ok := pep.NormalizeSdistFilename(fn); ok && stored == pep.SdistFilename(normalized, version) {
+		return stored
+	}
+	return fn
 }
 
 // hyphenatedPost reports whether fn is the sdist of the project as named

@@ -167,6 +167,32 @@ func SdistFilename(name string, v Version) string {
 	return WheelNamePrefix(name) + "-" + v.String() + ".tar.gz"
 }
 
+// NormalizeSdistFilename returns the PEP 625 filename of the source
+// distribution that filename names, and whether it names one: a ".tar.gz"
+// whose name part, split at the last '-' as ParseSdistFilename does, is a
+// valid project name (ValidProjectName) and whose version part is a PEP 440
+// version. The name part is normalized as in SdistFilename and the version
+// is written in its normalized form, so the legacy names that setuptools
+// before 69.3 and other old tools wrote become the names PyPI requires:
+// "nc-hello-0.1.0.tar.gz" and "NC.Hello-0.1.00.tar.gz" both give
+// "nc_hello-0.1.0.tar.gz". A PEP 625 filename is returned unchanged.
+//
+// A ".zip" sdist (which no rename makes a ".tar.gz"), a version spelled
+// with a hyphen ("foo-1.0-1.tar.gz", read as the project "foo-1.0") and
+// any other filename give "", false. The caller must still check that the
+// name and version are those of the upload or of the archive's PKG-INFO.
+func NormalizeSdistFilename(filename string) (string, bool) {
+	if !strings.HasSuffix(filename, ".tar.gz") {
+		return "", false
+	}
+	name, version, err := ParseSdistFilename(filename)
+	if err != nil || !ValidProjectName(name) {
+		return "", false
+	}
+	v, _ := ParseVersion(version) // ParseSdistFilename checked it
+	return SdistFilename(name, v), true
+}
+
 // ValidTag reports whether s is acceptable as one member of a wheel
 // filename's Python, ABI or platform tag set (the parts between '.'): one
 // or more ASCII letters, digits and '_', as every tag packaging and

@@ -167,6 +167,62 @@ func TestSdistFilename(t *testing.T) {
 	}
 }
 
+func TestNormalizeSdistFilename(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		// What setuptools < 69.3 writes: the name as the project spells it.
+		{"nc-hello-0.1.0.tar.gz", "nc_hello-0.1.0.tar.gz", true},
+		{"Foo.Bar-1.0.tar.gz", "foo_bar-1.0.tar.gz", true},
+		{"Foo_Bar.baz-1.0.tar.gz", "foo_bar_baz-1.0.tar.gz", true},
+		{"zope.interface-5.0.tar.gz", "zope_interface-5.0.tar.gz", true},
+		{"a--b__c..d-1.0.tar.gz", "a_b_c_d-1.0.tar.gz", true},
+		// The version in its normalized form.
+		{"nc-hello-0.1.00.tar.gz", "nc_hello-0.1.0.tar.gz", true},
+		{"typing-extensions-4.0.0-ALPHA1.tar.gz", "", false}, // split at the last '-': "ALPHA1" is no version
+		{"typing-extensions-4.0.0ALPHA1.tar.gz", "typing_extensions-4.0.0a1.tar.gz", true},
+		{"requests-v2.31.0.tar.gz", "requests-2.31.0.tar.gz", true},
+		{"zope.interface-1!5.0+local.tar.gz", "zope_interface-1!5.0+local.tar.gz", true},
+		// Already PEP 625: unchanged.
+		{"nc_hello-0.1.0.tar.gz", "nc_hello-0.1.0.tar.gz", true},
+		{"x-1.tar.gz", "x-1.tar.gz", true},
+		// A hyphenated post-release reads as another project, as packaging reads it.
+		{"foo-1.0-1.tar.gz", "foo_1_0-1.tar.gz", true},
+		// Not a .tar.gz sdist, or no valid name or version.
+		{"nc-hello-0.1.0.zip", "", false},
+		{"nc-hello-0.1.0.TAR.GZ", "", false},
+		{"nc-hello-0.1.0.tar", "", false},
+		{"nc_hello-0.1.0-py3-none-any.whl", "", false},
+		{"nc-hello.tar.gz", "", false},
+		{"-1.0.tar.gz", "", false},
+		{"nc-hello-.tar.gz", "", false},
+		{"nc-hello-one.tar.gz", "", false},
+		{"_nc-1.0.tar.gz", "", false},
+		{"nc hello-1.0.tar.gz", "", false},
+		{"caf\u00e9-1.0.tar.gz", "", false},
+		{"de\u212amo-1.0.tar.gz", "", false}, // the Kelvin sign folds to k in Python's re, not here
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := NormalizeSdistFilename(tt.in)
+			if got != tt.want || ok != tt.ok {
+				t.Fatalf("NormalizeSdistFilename(%q) = %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			if again, ok := NormalizeSdistFilename(got); again != got || !ok {
+				t.Errorf("NormalizeSdistFilename(%q) = %q, %v: not idempotent", got, again, ok)
+			}
+			if FilenameKey(got) != FilenameKey(tt.in) {
+				t.Errorf("FilenameKey(%q) = %q, but FilenameKey(%q) = %q", got, FilenameKey(got), tt.in, FilenameKey(tt.in))
+			}
+		})
+	}
+}
+
 func TestValidTag(t *testing.T) {
 	for _, good := range []string{"py3", "cp312", "none", "abi3", "manylinux_2_17_x86_64", "ANY", "_"} {
 		if !ValidTag(good) {

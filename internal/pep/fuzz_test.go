@@ -232,6 +232,40 @@ func FuzzFilenameKey(f *testing.F) {
 	})
 }
 
+// FuzzNormalizeSdistFilename checks that NormalizeSdistFilename never
+// panics and that what it returns is a PEP 625 filename: its own
+// normalization, SdistFilename of its parts, with the key of the input.
+func FuzzNormalizeSdistFilename(f *testing.F) {
+	addInputs(f, "filenames.txt", func(s string) { f.Add(s) })
+	for _, s := range []string{"nc-hello-0.1.0.tar.gz", "Foo_Bar.baz-1.0.tar.gz", "nc-hello-0.1.00.tar.gz",
+		"foo-1.0-1.tar.gz", "nc-hello-0.1.0.zip", "zope.interface-1!5.0+local.tar.gz", "-1.0.tar.gz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, fn string) {
+		got, ok := NormalizeSdistFilename(fn)
+		if !ok {
+			if got != "" {
+				t.Fatalf("NormalizeSdistFilename(%q) = %q, false; want \"\" with false", fn, got)
+			}
+			return
+		}
+		if again, ok := NormalizeSdistFilename(got); !ok || again != got {
+			t.Fatalf("NormalizeSdistFilename(%q) = %q, but that normalizes to %q, %v", fn, got, again, ok)
+		}
+		name, version, err := ParseSdistFilename(got)
+		if err != nil {
+			t.Fatalf("NormalizeSdistFilename(%q) = %q, which does not parse: %v", fn, got, err)
+		}
+		v, _ := ParseVersion(version)
+		if want := SdistFilename(name, v); want != got || name != WheelNamePrefix(name) {
+			t.Fatalf("NormalizeSdistFilename(%q) = %q, not a PEP 625 name (%q)", fn, got, want)
+		}
+		if FilenameKey(got) != FilenameKey(fn) {
+			t.Fatalf("FilenameKey(%q) = %q, but FilenameKey(%q) = %q", got, FilenameKey(got), fn, FilenameKey(fn))
+		}
+	})
+}
+
 // FuzzCanonicalLicenseExpression: the canonical form of an expression is
 // accepted again and is its own canonical form.
 func FuzzCanonicalLicenseExpression(f *testing.F) {

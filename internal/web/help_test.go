@@ -125,6 +125,7 @@ func TestHelpContent(t *testing.T) {
 			`id="critical-projects"`, "Reads and downloads are never affected",
 			`href="/manage/account/security-keys-giveaway/"`,
 			"management permission", "uploads, nothing more",
+			`id="sdist-file-names"`, "setuptools 69.3 or later", "This index refuses such a file", "--legacy-sdist-names",
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the help page lacks %q", want)

@@ -17,6 +17,7 @@ import (
 // base URL is the view's.
 type helpPage struct {
 	MaxFileSize, MaxProjectSize string
+	LegacySdistNames            bool // --legacy-sdist-names
 	MinPasswordLength           int
 	VerifyEmailTTL, ResetTTL    string
 	InvitationLifetime          string
@@ -50,6 +51,7 @@ func (p *public) help(w http.ResponseWriter, r *http.Request) {
 	d := helpPage{
 		MaxFileSize:        byteSize(cfg.MaxFileSize),
 		MaxProjectSize:     byteSize(cfg.MaxProjectSize),
+		LegacySdistNames:   cfg.LegacySdistNames,
 		MinPasswordLength:  auth.MinPasswordLength,
 		VerifyEmailTTL:     words.Duration(account.VerifyEmailTTL),
 		ResetTTL:           words.Duration(account.ResetPasswordTTL),
