@@ -251,7 +251,7 @@ func (s *source) handler(t *testing.T) http.Handler {
 				}
 				var yanked any = false
 				attr := ""
-				if strings.Contains(name, "-0.9") {
+				if strings.Contains(name, "-0.9") || strings.HasSuffix(name, "-0.8-py3-none-any.whl") {
 					yanked, attr = "broken", ` data-yanked="broken"`
 				}
 				files = append(files, jf{name, "../../files/" + name, map[string]string{"sha256": digest}, when, yanked})
@@ -284,10 +284,12 @@ func TestSimple(t *testing.T) {
 				tg := newTarget(t, st)
 				v1 := disttest.Dist{Name: "alpha", Version: "1.0"}
 				v09 := disttest.Dist{Name: "alpha", Version: "0.9"}
+				v08 := disttest.Dist{Name: "alpha", Version: "0.8"} // its wheel alone is yanked
 				bad := disttest.Dist{Name: "alpha", Version: "2.0"}
 				s := &source{html: format == "html", bad: bad.WheelFilename(), files: map[string][]byte{
 					v1.WheelFilename(): v1.Wheel(), v1.SdistFilename(): v1.Sdist(),
 					v09.WheelFilename(): v09.Wheel(), bad.WheelFilename(): bad.Wheel(),
+					v08.WheelFilename(): v08.Wheel(), v08.SdistFilename(): v08.Sdist(),
 				}}
 				srv := httptest.NewServer(s.handler(t))
 				defer srv.Close()
@@ -299,8 +301,11 @@ func TestSimple(t *testing.T) {
 					t.Fatalf("the source's name shows the password: %s", src)
 				}
 				sum := tg.run(t, nil, src)
-				if sum.Files != 3 || sum.Releases != 2 || sum.Projects != 1 || sum.Yanked != 1 {
+				if sum.Files != 5 || sum.Releases != 3 || sum.Projects != 1 || sum.Yanked != 1 {
 					t.Fatalf("first import: %+v", sum)
+				}
+				if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0].Reason, "release 0.8: 1 of its 2 files are yanked") {
+					t.Errorf("warnings: %+v", sum.Warnings)
 				}
 				if len(sum.Refused) != 1 || sum.Refused[0].File != bad.WheelFilename() || !strings.Contains(sum.Refused[0].Reason, "sha256") {
 					t.Fatalf("refused: %+v", sum.Refused)
@@ -325,7 +330,7 @@ func TestSimple(t *testing.T) {
 					t.Errorf("upload time %v, want the source's %v", f.UploadTime, want)
 				}
 				sum = tg.run(t, nil, src)
-				if sum.Files != 0 || sum.Present != 3 || sum.Yanked != 0 {
+				if sum.Files != 0 || sum.Present != 5 || sum.Yanked != 0 {
 					t.Fatalf("second import: %+v", sum)
 				}
 				sum = tg.run(t, []string{"nothere"}, src)
@@ -350,4 +355,60 @@ func TestSimpleDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), url) {
 		t.Fatalf("error %v does not name %s", err, url)
 	}
+}
+
+// cancelAfter cancels the import after n files.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Source(importer.Source, int)     {}
+func (c *cancelAfter) Project(*importer.ProjectReport) {}
+func (c *cancelAfter) File(string, string) {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		tg := newTarget(t, st)
+		dir := t.TempDir()
+		for _, d := range []disttest.Dist{{Name: "one", Version: "1.0"}, {Name: "one", Version: "2.0"}, {Name: "two", Version: "1.0"}} {
+			write(t, filepath.Join(dir, d.WheelFilename()), d.Wheel(), time.Now())
+			write(t, filepath.Join(dir, d.SdistFilename()), d.Sdist(), time.Now())
+		}
+		src, err := importer.OpenFolder(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		im := &importer.Importer{Index: tg.idx, Owner: tg.owner, Progress: &cancelAfter{n: 3, cancel: cancel}}
+		first, err := im.Run(ctx, src)
+		if err == nil {
+			t.Fatal("the interrupted import says nothing")
+		}
+		if first.Files != 3 {
+			t.Fatalf("interrupted after %d files, want 3: %+v", first.Files, first)
+		}
+		again := tg.run(t, nil, src)
+		if again.Files != 3 || again.Present != 3 || again.Failed() {
+			t.Fatalf("run again: %+v", again)
+		}
+		for _, name := range []string{"one", "two"} {
+			proj, err := st.ProjectByName(context.Background(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := st.ListFiles(context.Background(), proj.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int{"one": 4, "two": 2}[name]; len(files) != want {
+				t.Errorf("%s has %d files, want %d", name, len(files), want)
+			}
+		}
+	})
 }

@@ -495,13 +495,25 @@ func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, ve
 }
 
 // ImportPresent reports whether a file of that name and SHA-256 is here
-// already, so that an import run again need not fetch it.
+// already, so that an import run again need not fetch it: under the name,
+// or, for a legacy sdist name, under the PEP 625 name Import gives it.
 func (s *Service) ImportPresent(ctx context.Context, filename, sha256 string) (bool, error) {
-	f, err := s.store.FileByFilename(ctx, filename)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("index: import: %w", err)
+	names := []string{filename}
+	if name, version, err := pep.ParseSdistFilename(filename); err == nil && strings.HasSuffix(filename, ".tar.gz") {
+		if v, err := pep.ParseVersion(version); err == nil && pep.SdistFilename(name, v) != filename {
+			names = append(names, pep.SdistFilename(name, v))
+		}
 	}
-	return f.SHA256 == strings.ToLower(sha256), nil
+	for _, n := range names {
+		f, err := s.store.FileByFilename(ctx, n)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return false, fmt.Errorf("index: import: %w", err)
+		}
+		if f.SHA256 == strings.ToLower(sha256) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
