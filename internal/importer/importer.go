@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
@@ -137,6 +138,9 @@ func (im *Importer) project(ctx context.Context, src Source, name string, sum *S
 		sum.Skipped = append(sum.Skipped, Note{Project: name, Reason: r.Skipped})
 		return r, nil
 	}
+	// The oldest first: the first file of a release dates it.
+	files = slices.Clone(files)
+	slices.SortStableFunc(files, func(a, b File) int { return a.UploadTime.Compare(b.UploadTime) })
 	releases := map[string]*release{}
 	var order []string
 	project := name // as this index spells it, once a file is here

@@ -231,7 +231,8 @@ func (s *Service) Import(ctx context.Context, owner *store.User, in *Incoming, f
 	}
 	res.Original, res.Warnings = fn, warnings
 	s.cache.Invalidate(normalized, res.CreatedProject)
-	s.log.InfoContext(ctx, "import", "project", res.Project, "version", res.Version, "filename", stored, "size", in.Size,
+	// The command's summary tells each file: the log has it for debugging.
+	s.log.DebugContext(ctx, "import", "project", res.Project, "version", res.Version, "filename", stored, "size", in.Size,
 		"owner", owner.Username, "source", f.Source)
 	if res.CreatedProject && res.Review != nil {
 		s.tellLookalike(ctx, res.Review)
