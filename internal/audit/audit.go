@@ -89,6 +89,11 @@ const (
 	// disagrees with its contents (as PyPI does; --strict-record refuses).
 	FileRecordMismatch = "project:file:record_mismatch"
 
+	// ProjectImported: an administrator imported a file of the project
+	// from another index (cheeseshop admin import), creating its release
+	// or the project itself when new.
+	ProjectImported = "project:import"
+
 	ProjectCritical       = "project:critical"
 	Project2FARequired    = "project:two_factor:required"
 	Project2FANotRequired = "project:two_factor:not_required"
@@ -322,6 +327,15 @@ func Describe(e *store.Event) string {
 			return "File published by " + s("by") + " (trusted publishing): " + s("filename")
 		}
 		return "File uploaded by " + s("by") + ": " + s("filename")
+	case ProjectImported:
+		d := "File imported by " + s("by") + ": " + s("filename")
+		if o := s("original"); o != "" {
+			d += " (" + o + " in the source)"
+		}
+		if src := s("source"); src != "" {
+			d += " from " + src
+		}
+		return d
 	case FileRecordMismatch:
 		return "File uploaded with a RECORD that does not match its contents: " + s("filename") + ": " + s("problem")
 	case FileDeleted:
