@@ -120,7 +120,7 @@ func (s *Service) Import(ctx context.Context, owner *store.User, in *Incoming, f
 		}
 		want := pep.SdistFilename(name, version)
 		if fn != want {
-			if !legacySdistName(fn, name, version) {
+			if !importedSdistName(fn, name, version) {
 				return nil, problem.Errorf(problem.Invalid, "Filename '%s' does not name the project '%s' version '%s' its metadata gives.", fn, name, version.String())
 			}
 			stored = want
@@ -421,12 +421,14 @@ func (s *Service) sdistMetadata(in *Incoming, fn string) (*pep.Metadata, error) 
 	return meta, nil
 }
 
-// legacySdistName reports whether fn is a pre-PEP 625 name of the sdist
+// importedSdistName reports whether fn is a pre-PEP 625 name of the sdist
 // of the project called name at version v: "{name}-{version}.tar.gz"
 // with the name spelled in any way that normalizes alike (nc-hello,
 // NC.Hello) and the version in any spelling of it (1.0-1 for 1.0.post1).
-// It is this package's own until internal/pep has one.
-func legacySdistName(fn, name string, v pep.Version) bool {
+// It is wider than legacySdistName, which the upload setting uses: an
+// index that accepted the file vouched for it, so an import also takes the
+// old spellings of a version (pep.NormalizeSdistFilename does not).
+func importedSdistName(fn, name string, v pep.Version) bool {
 	stem, ok := strings.CutSuffix(fn, ".tar.gz")
 	if !ok {
 		return false

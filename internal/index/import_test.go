@@ -15,7 +15,7 @@ import (
 	"cheeseshop/internal/store/storetest"
 )
 
-func TestLegacySdistName(t *testing.T) {
+func TestImportedSdistName(t *testing.T) {
 	for _, tc := range []struct {
 		fn, name, version string
 		want              bool
@@ -33,8 +33,8 @@ func TestLegacySdistName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := legacySdistName(tc.fn, tc.name, v); got != tc.want {
-			t.Errorf("legacySdistName(%q, %q, %s) = %v, want %v", tc.fn, tc.name, tc.version, got, tc.want)
+		if got := importedSdistName(tc.fn, tc.name, v); got != tc.want {
+			t.Errorf("importedSdistName(%q, %q, %s) = %v, want %v", tc.fn, tc.name, tc.version, got, tc.want)
 		}
 	}
 }
