@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)" >&2; exit 1; }
 
-scripts/deps.sh twine flit python3-poetry python3-pdm pipenv pipx python3-venv python3-build \
+scripts/deps.sh make twine flit python3-poetry python3-pdm pipenv pipx python3-venv python3-build \
   python3-packaging python3-wheel python3-setuptools python3-pip-whl python3-setuptools-whl \
   python3-wheel-whl python3-hatchling python3-poetry-core python3-pdm-pep517 \
   postgresql python3-aiosmtpd chromium oathtool curl nginx-light zstd gzip

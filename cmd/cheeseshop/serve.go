@@ -240,12 +240,13 @@ func (c *ServeCmd) Run(e *env) error {
 		go func() { errc <- msrv.Serve(mln) }()
 	}
 	fmt.Fprintf(e.stdout, "cheeseshop listening on %s\n", base)
+	fmt.Fprintf(e.stdout, "  web:      %s/   (bound to %s)\n", base, ln.Addr())
 	if mln != nil {
 		fmt.Fprintf(e.stdout, "  metrics:  http://%s/metrics\n", mln.Addr())
 	}
 	fmt.Fprintf(e.stdout, "  database: %s\n  files:    %v\n", redactURL(e.databaseURL()), blobs)
 	fmt.Fprintf(e.stdout, "  email:    %s, from %s\n", mailDest, from)
-	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT\n", base)
+	fmt.Fprintf(e.stdout, "  install:  pip install --index-url %s/simple/ PROJECT   (in a venv)\n", base)
 	fmt.Fprintf(e.stdout, "  upload:   twine upload --repository-url %s/legacy/ -u __token__ -p TOKEN dist/*\n", base)
 	fmt.Fprintf(e.stdout, "  create a user and a token (in another terminal):\n")
 	prog := "cheeseshop"
@@ -254,6 +255,7 @@ func (c *ServeCmd) Run(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "    %s admin user create --data %s --username alice --email alice@example.org\n", prog, e.Data)
 	fmt.Fprintf(e.stdout, "    %s admin token create --data %s --username alice\n", prog, e.Data)
+	fmt.Fprintf(e.stdout, "  step by step, from building a project to installing it: README.md, \"Your first upload\"\n")
 	e.log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "database", st.Dialect(), "files", fmt.Sprint(blobs), "mail", mailDest)
 
 	select {
