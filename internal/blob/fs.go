@@ -25,10 +25,12 @@ import (
 // name), and the folders whose entries changed after it. The folder syncs
 // of concurrent commits are grouped (package groupsync).
 type FS struct {
-	root  *os.Root
-	dir   string
-	spool *spool
-	dirs  *groupsync.Group
+	root *os.Root
+	// beneath opens the blobs that downloads read (Open).
+	beneath *beneath
+	dir     string
+	spool   *spool
+	dirs    *groupsync.Group
 	// top is the folder sha256/. durable holds the folders under it
 	// (sha256/ab, sha256/ab/cd) whose entries in their parents this
 	// process has synced: a commit into one of them syncs only the blob's
@@ -49,12 +51,18 @@ func NewFS(dir string) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: open %s: %w", dir, err)
 	}
-	sp, err := openSpool(filepath.Join(dir, "tmp"))
+	bn, err := openBeneath(dir)
 	if err != nil {
 		root.Close()
 		return nil, err
 	}
-	return &FS{root: root, dir: dir, spool: sp, dirs: groupsync.New(groupsync.File),
+	sp, err := openSpool(filepath.Join(dir, "tmp"))
+	if err != nil {
+		bn.close()
+		root.Close()
+		return nil, err
+	}
+	return &FS{root: root, beneath: bn, dir: dir, spool: sp, dirs: groupsync.New(groupsync.File),
 		top: filepath.Join(dir, "sha256")}, nil
 }
 
@@ -65,7 +73,7 @@ func (s *FS) String() string { return s.dir }
 func (s *FS) Close() error {
 	s.dirs.Close()
 	s.spool.close()
-	return s.root.Close()
+	return errors.Join(s.beneath.close(), s.root.Close())
 }
 
 // CleanTemp removes the staging folders of processes that died (crashed or
@@ -223,7 +231,7 @@ func (s *FS) Open(ctx context.Context, sha string) (Object, error) {
 	if !ValidDigest(sha) {
 		return nil, ErrNotFound
 	}
-	f, err := s.root.Open(Key(sha))
+	f, err := s.beneath.open(s.root, Key(sha))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound

@@ -169,6 +169,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 	} else if existing != nil {
 		return existing, nil
 	}
+	u.noFiles = true
 	if proj == nil {
 		// A new project: may it take a name an upstream lists? Asked
 		// here, outside the transaction (it may take the network).
@@ -259,6 +260,7 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 		if err == nil || !store.IsUniqueViolation(err) || attempt >= 3 {
 			break
 		}
+		u.noFiles = false
 	}
 	if err != nil {
 		return nil, err
@@ -645,6 +647,13 @@ type upload struct {
 	// releaseExists is whether check, the last time it ran, found the
 	// upload's release.
 	releaseExists bool
+	// noFiles is set when check found no file with the upload's name,
+	// canonical key or digests: checks in the transaction then leave a
+	// file arriving meanwhile to the unique constraints of files and
+	// file_registry, whose violation runs the transaction again with
+	// noFiles unset (Upload's retry loop). It keeps two reads out of the
+	// write lock.
+	noFiles bool
 }
 
 // reader is the read side of the store, on the database or in a transaction.
@@ -684,40 +693,12 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 			return nil, nil, s.hideUploadRefusal(ctx, q, u.p, u.name, proj, err)
 		}
 	}
-	// The registry is read before the files: a file row and its registry
-	// row commit together, so under READ COMMITTED (PostgreSQL) a
-	// concurrent upload that committed between two of these statements is
-	// seen whole by the later one, and never mistaken for a deletion.
-	identical := func(f *store.File) bool {
-		return f.Filename == fn && f.SHA256 == u.in.SHA256 && f.Blake2_256 == u.in.Blake2_256
-	}
-	retry := &UploadResult{Project: u.name, Version: u.version.String(), Filename: fn, Existing: true}
-	// The filename, or a spelling of it (its canonical key), was used.
-	if used, err := q.UsedFilename(ctx, fn, u.key); err == nil {
-		f, err := q.FileByFilename(ctx, used)
-		switch {
-		case errors.Is(err, store.ErrNotFound) && used == fn:
-			return nil, nil, problem.Errorf(problem.Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
-		case errors.Is(err, store.ErrNotFound):
-			return nil, nil, problem.Errorf(problem.Invalid, "This filename has already been used, as '%s', by a file that has since been deleted. Use a different version. See %s for more information.", used, s.helpURL("file-name-reuse"))
-		case err != nil:
+	if !u.noFiles {
+		if retry, err := s.checkFiles(ctx, q, u); err != nil {
 			return nil, nil, err
-		case identical(f):
-			return proj, retry, nil
-		case used != fn && u.filetype == "sdist":
-			return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
-		}
-		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, nil, err
-	}
-	if f, err := q.FileByDigest(ctx, u.in.SHA256, u.in.Blake2_256); err == nil {
-		if identical(f) {
+		} else if retry != nil {
 			return proj, retry, nil
 		}
-		return nil, nil, s.fileExists(fn, u.in.Blake2_256)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, nil, err
 	}
 	if proj == nil {
 		return nil, nil, nil
@@ -748,6 +729,49 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 		}
 	}
 	return proj, nil, nil
+}
+
+// checkFiles refuses an upload whose filename, canonical key or digests
+// a file has (or had) taken, unless it is an identical retry, for which it
+// returns the result.
+func (s *Service) checkFiles(ctx context.Context, q reader, u *upload) (*UploadResult, error) {
+	fn := u.in.Filename
+	// The registry is read before the files: a file row and its registry
+	// row commit together, so under READ COMMITTED (PostgreSQL) a
+	// concurrent upload that committed between two of these statements is
+	// seen whole by the later one, and never mistaken for a deletion.
+	identical := func(f *store.File) bool {
+		return f.Filename == fn && f.SHA256 == u.in.SHA256 && f.Blake2_256 == u.in.Blake2_256
+	}
+	retry := &UploadResult{Project: u.name, Version: u.version.String(), Filename: fn, Existing: true}
+	// The filename, or a spelling of it (its canonical key), was used.
+	if used, err := q.UsedFilename(ctx, fn, u.key); err == nil {
+		f, err := q.FileByFilename(ctx, used)
+		switch {
+		case errors.Is(err, store.ErrNotFound) && used == fn:
+			return nil, problem.Errorf(problem.Invalid, "This filename was previously used by a file that has since been deleted. Use a different version. See %s for more information.", s.helpURL("file-name-reuse"))
+		case errors.Is(err, store.ErrNotFound):
+			return nil, problem.Errorf(problem.Invalid, "This filename has already been used, as '%s', by a file that has since been deleted. Use a different version. See %s for more information.", used, s.helpURL("file-name-reuse"))
+		case err != nil:
+			return nil, err
+		case identical(f):
+			return retry, nil
+		case used != fn && u.filetype == "sdist":
+			return nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
+		}
+		return nil, s.fileExists(fn, u.in.Blake2_256)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if f, err := q.FileByDigest(ctx, u.in.SHA256, u.in.Blake2_256); err == nil {
+		if identical(f) {
+			return retry, nil
+		}
+		return nil, s.fileExists(fn, u.in.Blake2_256)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return nil, nil
 }
 
 // releaseClosed refuses a new file to a release created longer ago than

@@ -83,10 +83,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// commit; InTx does, for every transaction at once (walSync).
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
-		db, err = sql.Open("sqlite", dsn)
+		connector, err := sqlite.NewConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 		}
+		db = sql.OpenDB(stmtConnector{connector})
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 		db.SetConnMaxIdleTime(0)

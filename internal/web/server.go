@@ -150,6 +150,10 @@ type Server struct {
 	// challenge is the WWW-Authenticate header of a read refused for
 	// want of credentials (authRequired).
 	challenge string
+	// statusWriters recycles observe's writers: one allocation less per
+	// request. A handler never keeps its writer past its return (net/http
+	// forbids it), so a writer is free again once the request is observed.
+	statusWriters sync.Pool
 }
 
 // New returns a Server for idx and acct. Its metrics are registered in
@@ -262,20 +266,18 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 // Unwrap lets http.ResponseController (and hijacking) reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// statusWriters recycles observe's writers: one allocation less per
-// request. A handler never keeps its writer past its return (net/http
-// forbids it), so a writer is free again once the request is observed.
-var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
-
 // observe records the request in the metrics and, optionally, the access log.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := statusWriters.Get().(*statusWriter)
+		sw, _ := s.statusWriters.Get().(*statusWriter)
+		if sw == nil {
+			sw = new(statusWriter)
+		}
 		*sw = statusWriter{ResponseWriter: w}
 		defer func() {
 			*sw = statusWriter{}
-			statusWriters.Put(sw)
+			s.statusWriters.Put(sw)
 		}()
 		next.ServeHTTP(hijackable(sw), r)
 		if sw.status == 0 {
