@@ -29,12 +29,23 @@ type tab struct {
 
 // newTab starts headless Chromium (closed when the test ends) with a
 // window of width×height, and returns its first tab; who names its
-// screenshots.
+// screenshots. Chromium keeps its profile in the test's temporary folder
+// and its temporary files (the folder of its SingletonSocket, which it
+// leaves when killed) in a folder of its own, both removed when the test
+// ends.
 func newTab(t testing.TB, who, base string, width, height int) *tab {
 	t.Helper()
 	requireTool(t, debChromium, "chromium")
+	// Not t.TempDir(), whose path holds the test's name: the socket's path
+	// must fit in 108 bytes.
+	tmp, err := os.MkdirTemp("", "chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(debChromium),
+		chromedp.Env("TMPDIR=" + tmp),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),

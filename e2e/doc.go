@@ -10,5 +10,10 @@
 // scripts/deps.sh). Without them a test is skipped, except under CI=true,
 // where it fails.
 //
+// A run leaves nothing in the system's temporary folder: every test and
+// every program it starts writes its temporary files under one folder of
+// the run (TMPDIR, internal/testtemp), and the run fails if anything is
+// left there when the tests end.
+//
 // Run: CHEESESHOP_TEST_POSTGRES=postgres://... go test ./e2e/ -v
 package e2e

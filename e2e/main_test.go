@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cheeseshop/internal/testtemp"
 )
 
 var (
@@ -23,12 +25,15 @@ var (
 	sharedDir string
 )
 
+// TestMain runs the tests with a temporary folder of their own (TMPDIR,
+// which the servers, Chromium, pip and twine use too), and fails the run
+// if they leave anything in it (testtemp.Run).
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
+	os.Exit(testtemp.Run("cheeseshop-e2e-", os.Stderr, func() int { return testMain(m) }))
 }
 
 func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "cheeseshop-e2e-")
+	dir, err := os.MkdirTemp("", "shared-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1

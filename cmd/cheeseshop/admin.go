@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ type AdminCmd struct {
 
 // AdminUserCmd groups account commands.
 type AdminUserCmd struct {
-	Create  UserCreateCmd  `cmd:"" help:"Create an account. The password is read from standard input, or generated and printed."`
+	Create  UserCreateCmd  `cmd:"" help:"Create an account. On a terminal, asks for its password twice (not shown); otherwise reads it from the first line of standard input. With --generate-password, or an empty line on standard input, makes a random one and prints it."`
 	Disable UserDisableCmd `cmd:"" help:"Disable an account: its sessions end and its API tokens are refused at once."`
 	Enable  UserEnableCmd  `cmd:"" help:"Re-enable a disabled account."`
 }
@@ -92,6 +91,8 @@ type UserCreateCmd struct {
 	Email    string `required:"" help:"Email address."`
 	Admin    bool   `help:"Make the account an administrator."`
 
+	GeneratePassword bool `help:"Make a random password and print it, instead of asking for one on the terminal or reading it from standard input."`
+
 	AllowAnyEmail bool `help:"Create the account even if the address's domain is disposable or prohibited (docs/SECURITY.md, Email addresses)."`
 }
 
@@ -103,16 +104,16 @@ func (c *UserCreateCmd) Run(e *env) error {
 	if msg := account.EmailProblem(c.Email); msg != "" {
 		return fmt.Errorf("invalid email address %q: %s", c.Email, msg)
 	}
-	password, generated, err := readPassword(e)
-	if err != nil {
-		return err
-	}
 	st, err := e.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if err := checkNewEmail(e, st, c.Email, c.AllowAnyEmail); err != nil {
+		return err
+	}
+	password, generated, err := c.password(e, st)
+	if err != nil {
 		return err
 	}
 	hash, err := auth.NewHasher(1, auth.Params{}).Hash(e.ctx, password)
@@ -143,13 +144,28 @@ func validUsername(s string) bool {
 	return pep.ValidProjectName(s) // same alphabet and shape as PyPI usernames
 }
 
-// readPassword reads a password from standard input when it is not a
-// terminal, or generates one.
-func readPassword(e *env) (password string, generated bool, err error) {
-	if f, ok := e.stdin.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return auth.GeneratePassword(), true, nil
+// password is the new account's password: generated with
+// --generate-password, asked twice on a terminal (once the name and the
+// address are known to be free, so that nobody types it for nothing), or
+// else read from the first line of standard input, where an empty line or
+// none makes one too (scripts rely on both).
+func (c *UserCreateCmd) password(e *env, st *store.Store) (password string, generated bool, err error) {
+	if c.GeneratePassword {
+		return auth.GeneratePassword(), true, nil
+	}
+	if e.terminal != nil {
+		if _, err := st.UserByUsername(e.ctx, c.Username); err == nil {
+			return "", false, fmt.Errorf("a user named %q already exists", c.Username)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
 		}
+		if _, err := st.UserByEmail(e.ctx, c.Email); err == nil {
+			return "", false, fmt.Errorf("the address %s is already the email of another user; give another --email", c.Email)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
+		}
+		password, err := askNewPassword(e.ctx, e.terminal, e.stderr, c.Username, c.Email)
+		return password, false, err
 	}
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && line == "" {

@@ -2,7 +2,7 @@
 //
 //	cheeseshop serve                 run the server (SQLite + ./data by default)
 //	cheeseshop migrate               bring the database schema up to date
-//	cheeseshop admin user create     create an account
+//	cheeseshop admin user create     create an account (its password asked on the terminal)
 //	cheeseshop admin token create    create an API token for uploads
 //	cheeseshop admin name prohibit   forbid project names
 //	cheeseshop admin downloads import  count downloads from access logs
@@ -61,6 +61,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// terminal is the terminal standard input is, nil when it is none.
+	terminal passwordTerminal
 }
 
 func main() {
@@ -93,7 +95,8 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "cheeseshop: %v\n", err)
 		return 2
 	}
-	e := &env{Globals: &cli.Globals, ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(cli.Globals, stderr)}
+	e := &env{Globals: &cli.Globals, ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(cli.Globals, stderr),
+		terminal: stdinTerminal(stdin, stderr)}
 	if err := kctx.Run(e); err != nil {
 		fmt.Fprintf(stderr, "cheeseshop: %v\n", err)
 		return 1
