@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -248,6 +249,8 @@ func redactArgs(args []string) string {
 		out[i] = a
 		if i > 0 && (args[i-1] == "-p" || args[i-1] == "--password") {
 			out[i] = "***"
+		} else if u, err := url.Parse(a); err == nil && u.User != nil {
+			out[i] = u.Redacted() // a token in an index URL's userinfo
 		}
 	}
 	return strings.Join(out, " ")
