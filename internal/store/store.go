@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,23 @@ type Store struct {
 	// whose commits are.
 	walSync *groupsync.Group
 	walPath string
+	// writeTurn, on SQLite, lets one InTx of this process hold the write
+	// lock at a time; nil on PostgreSQL. See InTx.
+	writeTurn chan struct{}
+	// writeWait bounds the wait for the turn, as busy_timeout bounds the
+	// wait for SQLite's lock.
+	writeWait time.Duration
 }
+
+// sqliteBusyTimeout is how long a writer waits for SQLite's write lock:
+// the busy_timeout of every connection, and the wait for InTx's turn.
+const sqliteBusyTimeout = 10 * time.Second
+
+// errWriteBusy is InTx's answer when another transaction of this process
+// held SQLite's write lock for longer than sqliteBusyTimeout (or a
+// transaction began another inside itself): a fault that may pass, as
+// SQLITE_BUSY is.
+var errWriteBusy = errors.New("store: the database is busy: another write held it too long")
 
 // Open connects to the database named by rawURL: sqlite:///abs/path.db,
 // sqlite://rel/path.db, or postgres://… (any URL pgx accepts). It does not
@@ -81,7 +98,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		// synchronous(NORMAL) does not sync the write-ahead log at each
 		// commit; InTx does, for every transaction at once (walSync).
-		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10) + ")&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 		connector, err := sqlite.NewConnector(dsn)
 		if err != nil {
@@ -110,6 +127,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	st := &Store{q: q{db: db, dialect: dialect, searchWindow: searchWindow}, db: db, dialect: dialect}
 	if dialect == SQLite {
 		st.walPath, st.walSync = walPath, groupsync.New(groupsync.Data)
+		st.writeTurn, st.writeWait = make(chan struct{}, 1), sqliteBusyTimeout
 	}
 	return st, nil
 }
@@ -199,7 +217,61 @@ func (s *Store) migrations() (*goose.Provider, error) {
 // written in order, so that sync also makes every earlier commit durable.
 // When the sync fails, the transaction is committed (visible) but may be
 // lost in a power failure, and InTx returns the error.
+//
+// On SQLite, the transactions of this process take turns before they ask
+// for the write lock: a transaction that finds the lock held would
+// otherwise sleep in SQLite's busy handler (1, 2, 5, 10 ms… before each
+// new try) long after the holder is done, and four concurrent uploads
+// spent more time asleep than writing. The turn passes as soon as the
+// holder commits. Other processes on the same file (the admin commands)
+// still meet the lock through busy_timeout.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.writeTurn != nil {
+		if err := s.takeWriteTurn(ctx); err != nil {
+			return err
+		}
+		released := false
+		release := func() {
+			if !released {
+				released = true
+				<-s.writeTurn
+			}
+		}
+		defer release()
+		if err := s.inTx(ctx, fn); err != nil {
+			return err
+		}
+		release() // the sync below needs no lock
+		return s.syncLog(ctx)
+	}
+	if err := s.inTx(ctx, fn); err != nil {
+		return err
+	}
+	return s.syncLog(ctx)
+}
+
+// takeWriteTurn waits for this process's turn to write (see InTx), at most
+// writeWait, or until ctx ends.
+func (s *Store) takeWriteTurn(ctx context.Context) error {
+	select {
+	case s.writeTurn <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(s.writeWait)
+	defer t.Stop()
+	select {
+	case s.writeTurn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("store: begin: %w", ctx.Err())
+	case <-t.C:
+		return errWriteBusy
+	}
+}
+
+// inTx runs fn in a transaction and commits it.
+func (s *Store) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -214,7 +286,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
-	return s.syncLog(ctx)
+	return nil
 }
 
 // syncLog makes every commit so far durable on SQLite (see InTx); it
