@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"cheeseshop/internal/audit"
-	"cheeseshop/internal/blob"
 	"cheeseshop/internal/dist"
 	"cheeseshop/internal/pep"
 	"cheeseshop/internal/problem"
@@ -179,21 +177,9 @@ func (s *Service) Import(ctx context.Context, owner *store.User, in *Incoming, f
 	}
 
 	// The blobs before the rows, as an upload writes them.
-	var (
-		metaSHA string
-		metaErr error
-		wg      sync.WaitGroup
-	)
-	if filetype == "bdist_wheel" {
-		wg.Go(func() { metaSHA, metaErr = blob.PutBytes(ctx, s.blobs, metaBytes) })
-	}
-	err = in.staged.Commit(ctx, in.SHA256)
-	wg.Wait()
-	if metaErr != nil {
-		return nil, fmt.Errorf("index: import: store metadata: %w", metaErr)
-	}
+	metaSHA, err := s.commitBlobs(ctx, in, filetype, metaBytes)
 	if err != nil {
-		return nil, fmt.Errorf("index: import: store file: %w", err)
+		return nil, err
 	}
 	metaJSON, err := json.Marshal(meta)
 	if err != nil {

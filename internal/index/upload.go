@@ -221,23 +221,10 @@ func (s *Service) Upload(ctx context.Context, p *Principal, form Form, in *Incom
 
 	// The blobs go in before the rows, so that no row ever points at a
 	// missing file. Were the transaction to fail, the blob would be an
-	// unreferenced, invisible orphan. A wheel's two blobs are written at
-	// once: each commit waits for the disk (its syncs), not for the CPU.
-	var (
-		metaSHA string
-		metaErr error
-		wg      sync.WaitGroup
-	)
-	if filetype == "bdist_wheel" {
-		wg.Go(func() { metaSHA, metaErr = blob.PutBytes(ctx, s.blobs, metaBytes) })
-	}
-	err = in.staged.Commit(ctx, in.SHA256)
-	wg.Wait()
-	if metaErr != nil {
-		return nil, fmt.Errorf("index: store metadata: %w", metaErr)
-	}
+	// unreferenced, invisible orphan.
+	metaSHA, err := s.commitBlobs(ctx, in, filetype, metaBytes)
 	if err != nil {
-		return nil, fmt.Errorf("index: store file: %w", err)
+		return nil, err
 	}
 	metaJSON, err := json.Marshal(meta)
 	if err != nil {
@@ -915,4 +902,27 @@ func (s *Service) descriptionRefused(contentType string, err error) error {
 	}
 	return problem.Errorf(problem.Invalid, "The description failed to render %s. See %s for more information. The renderer stopped at %s.",
 		what, s.helpURL("description-content-type"), detail)
+}
+
+// commitBlobs commits an incoming file's blob and, for a wheel, the blob
+// of its METADATA served for PEP 658, whose digest it returns. The two are
+// written at once: each commit waits for the disk (its syncs), not for the
+// CPU.
+func (s *Service) commitBlobs(ctx context.Context, in *Incoming, filetype string, metaBytes []byte) (metaSHA string, err error) {
+	var (
+		metaErr error
+		wg      sync.WaitGroup
+	)
+	if filetype == "bdist_wheel" {
+		wg.Go(func() { metaSHA, metaErr = blob.PutBytes(ctx, s.blobs, metaBytes) })
+	}
+	err = in.staged.Commit(ctx, in.SHA256)
+	wg.Wait()
+	if metaErr != nil {
+		return "", fmt.Errorf("index: store metadata: %w", metaErr)
+	}
+	if err != nil {
+		return "", fmt.Errorf("index: store file: %w", err)
+	}
+	return metaSHA, nil
 }
