@@ -28,6 +28,20 @@ func cheeseshop(t testing.TB, data, database string, args ...string) cmdResult {
 	return runCmd(t, "", cleanEnv(), binPath, args...)
 }
 
+// importTarget makes an empty index on dialect with the account alice,
+// who owns what is imported into it: its data folder and database URL
+// ("" for SQLite in the folder).
+func importTarget(t *testing.T, dialect store.Dialect) (data, database string) {
+	t.Helper()
+	if dialect == store.Postgres {
+		database = storetest.URL(t, store.Postgres) // skips locally, fails under CI, without a server
+	}
+	data = t.TempDir()
+	mustRun(t, "", cleanEnv(), binPath, append([]string{"admin", "user", "create", "--username", "alice", "--email", "alice@example.org", "--data", data},
+		databaseArgs(database)...)...)
+	return data, database
+}
+
 // simpleFile is a file of a project's PEP 691 page, as compared between
 // the source and the target of an import.
 type simpleFile struct {
@@ -132,13 +146,7 @@ func TestImportFolder(t *testing.T) {
 	for _, dialect := range []store.Dialect{store.SQLite, store.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			database := ""
-			if dialect == store.Postgres {
-				database = storetest.URL(t, store.Postgres) // skips locally, fails under CI, without a server
-			}
-			data := t.TempDir()
-			mustRun(t, "", cleanEnv(), binPath, append([]string{"admin", "user", "create", "--username", "alice", "--email", "alice@example.org", "--data", data},
-				databaseArgs(database)...)...)
+			data, database := importTarget(t, dialect)
 			r := cheeseshop(t, data, database, "admin", "import", "--owner", "alice", dir)
 			if r.Code != 0 {
 				t.Fatalf("admin import exited with %d:\n%s", r.Code, r.Out)
@@ -214,13 +222,7 @@ func TestImportIndex(t *testing.T) {
 	for _, dialect := range []store.Dialect{store.SQLite, store.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			database := ""
-			if dialect == store.Postgres {
-				database = storetest.URL(t, store.Postgres) // skips locally, fails under CI, without a server
-			}
-			data := t.TempDir()
-			mustRun(t, "", cleanEnv(), binPath, append([]string{"admin", "user", "create", "--username", "alice", "--email", "alice@example.org", "--data", data},
-				databaseArgs(database)...)...)
+			data, database := importTarget(t, dialect)
 			r := cheeseshop(t, data, database, "admin", "import", "--owner", "alice", sourceURL)
 			if r.Code != 0 {
 				t.Fatalf("admin import exited with %d:\n%s", r.Code, r.Out)

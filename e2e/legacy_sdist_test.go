@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -174,52 +170,4 @@ requires-python = ">=3.8"
 		t.Fatalf("python3 -m build made %v, want nc_hello-0.1.0-py3-none-any.whl and %s or %s", entries, legacySdist, pep625Sdist)
 	}
 	return wheel, sdist
-}
-
-// renameSdist copies the sdist at src to dst, renaming its top folder
-// from to to.
-func renameSdist(src, dst, from, to string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	gr, err := gzip.NewReader(in)
-	if err != nil {
-		return err
-	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	gw := gzip.NewWriter(out)
-	tw := tar.NewWriter(gw)
-	tr := tar.NewReader(gr)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if hdr.Name == from || strings.HasPrefix(hdr.Name, from+"/") {
-			hdr.Name = to + strings.TrimPrefix(hdr.Name, from)
-			delete(hdr.PAXRecords, "path") // the name is hdr.Name
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	if err := gw.Close(); err != nil {
-		return err
-	}
-	return out.Close()
 }

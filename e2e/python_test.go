@@ -206,19 +206,28 @@ func normalizeSdist(path string) (string, error) {
 	if stem == want {
 		return path, nil
 	}
-	in, err := os.Open(path)
-	if err != nil {
+	dst := filepath.Join(filepath.Dir(path), want+".tar.gz")
+	if err := renameSdist(path, dst, stem, want); err != nil {
 		return "", err
+	}
+	return dst, os.Remove(path)
+}
+
+// renameSdist copies the sdist at src to dst, renaming its top folder
+// from to to.
+func renameSdist(src, dst, from, to string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
 	}
 	defer in.Close()
 	gr, err := gzip.NewReader(in)
 	if err != nil {
-		return "", err
+		return err
 	}
-	dst := filepath.Join(filepath.Dir(path), want+".tar.gz")
 	out, err := os.Create(dst)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer out.Close()
 	gw := gzip.NewWriter(out)
@@ -230,28 +239,26 @@ func normalizeSdist(path string) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", err
+			return err
 		}
-		if hdr.Name == stem || strings.HasPrefix(hdr.Name, stem+"/") {
-			hdr.Name = want + strings.TrimPrefix(hdr.Name, stem)
+		if hdr.Name == from || strings.HasPrefix(hdr.Name, from+"/") {
+			hdr.Name = to + strings.TrimPrefix(hdr.Name, from)
+			delete(hdr.PAXRecords, "path") // the name is hdr.Name
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
-			return "", err
+			return err
 		}
 		if _, err := io.Copy(tw, tr); err != nil {
-			return "", err
+			return err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return "", err
+		return err
 	}
 	if err := gw.Close(); err != nil {
-		return "", err
+		return err
 	}
-	if err := out.Close(); err != nil {
-		return "", err
-	}
-	return dst, os.Remove(path)
+	return out.Close()
 }
 
 // normalizeWheel renames a wheel whose name part is not normalized
