@@ -690,8 +690,22 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	if proj == nil {
 		return nil, nil, nil
 	}
+	// The rules below come after the file probes: when the transaction
+	// skipped them (noFiles), a file that arrived since the first pass
+	// answers before these refusals do, as it would have there (an
+	// identical retry of an sdist, say, is not a second sdist).
+	refuse := func(refusal error) (*store.Project, *UploadResult, error) {
+		if u.noFiles {
+			if retry, err := s.checkFiles(ctx, q, u); err != nil {
+				return nil, nil, err
+			} else if retry != nil {
+				return proj, retry, nil
+			}
+		}
+		return nil, nil, refusal
+	}
 	if proj.TotalSize+u.in.Size > s.cfg.MaxProjectSize {
-		return nil, nil, s.projectTooLarge(proj)
+		return refuse(s.projectTooLarge(proj))
 	}
 	relID, created, err := q.ReleaseCreated(ctx, proj.ID, u.version.Canonical())
 	switch {
@@ -706,13 +720,13 @@ func (s *Service) check(ctx context.Context, q reader, u *upload) (*store.Projec
 	if w := s.cfg.ReleaseUploadWindow; w > 0 && created.Before(s.now().Add(-w)) {
 		s.log.InfoContext(ctx, "upload refused", "reason", "closed-release", "project", proj.Name, "version", u.version.String(),
 			"filename", fn, "user", u.p.Name(), "release_created", created)
-		return nil, nil, s.releaseClosed()
+		return refuse(s.releaseClosed())
 	}
 	if u.filetype == "sdist" {
 		if n, err := q.CountSdists(ctx, relID); err != nil {
 			return nil, nil, err
 		} else if n > 0 {
-			return nil, nil, problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release.")
+			return refuse(problem.Errorf(problem.Invalid, "Only one sdist may be uploaded per release."))
 		}
 	}
 	return proj, nil, nil
