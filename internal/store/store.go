@@ -277,12 +277,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &Tx{q: q{db: sqlTx, dialect: s.dialect, searchWindow: s.searchWindow}}
+	committed := false
+	defer func() {
+		// fn panicked: give the connection (and SQLite's write lock)
+		// back now, not when ctx ends, which may be never.
+		if !committed {
+			sqlTx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}
 		return err
 	}
+	committed = true // the transaction is done either way
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}

@@ -100,3 +100,40 @@ func TestInTxTurnWait(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A transaction whose function panics is rolled back at once: its write
+// is gone, and the next transaction gets the turn and SQLite's lock
+// without waiting for the first one's context to end.
+func TestInTxPanicRollsBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTurnTest(t)
+	s.writeWait = time.Second
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the function's panic", r)
+			}
+		}()
+		s.InTx(ctx, func(tx *Tx) error {
+			if _, err := tx.db.ExecContext(ctx, `UPDATE counter SET n = 42`); err != nil {
+				t.Error(err)
+			}
+			panic("boom")
+		})
+	}()
+	err := s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.db.ExecContext(ctx, `UPDATE counter SET n = n + 1`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("InTx after a panic: %v", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT n FROM counter`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("counter %d, want 1: the panicking transaction's write must be rolled back", n)
+	}
+}
