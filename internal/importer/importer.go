@@ -214,6 +214,11 @@ func (im *Importer) project(ctx context.Context, src Source, name string, sum *S
 		case rel.yanked == 0:
 		case rel.yanked == rel.files:
 			yanked, err := im.Index.ImportYank(ctx, im.Owner, project, v, rel.reason)
+			if errors.Is(err, index.ErrNotOwner) {
+				r.Skipped = problem.MessageOf(err)
+				sum.Skipped = append(sum.Skipped, Note{Project: name, Reason: r.Skipped})
+				return r, nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("import: %w", err)
 			}
@@ -241,8 +246,8 @@ func (im *Importer) file(ctx context.Context, src Source, project string, f File
 		return nil, notDistribution, nil
 	}
 	if f.SHA256 != "" {
-		if ok, err := im.Index.ImportPresent(ctx, f.Filename, f.SHA256); err != nil {
-			return nil, "", err
+		if ok, err := im.Index.ImportPresent(ctx, im.Owner, project, f.Filename, f.SHA256); err != nil {
+			return nil, "", err // the database, or index.ErrNotOwner
 		} else if ok {
 			return im.present(f, project), "", nil
 		}

@@ -345,13 +345,8 @@ func (s *Service) importCheck(ctx context.Context, q reader, u *upload, stored s
 	case err != nil:
 		return nil, nil, err
 	default:
-		role, err := q.RoleOf(ctx, proj.ID, u.p.User.ID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.importOwner(ctx, q, u.p.User, proj); err != nil {
 			return nil, nil, err
-		}
-		if role != store.RoleOwner {
-			return nil, nil, problem.Wrap(ErrNotOwner, problem.Forbidden,
-				fmt.Sprintf("Project '%s' exists here and '%s' is not an Owner of it: its files are not imported.", proj.Name, u.p.User.Username))
 		}
 		if err := s.statusRefusal(u.p, proj, ActionUpload); err != nil {
 			return nil, nil, err
@@ -465,7 +460,8 @@ func importFiletype(fn string) string {
 // ImportYank yanks, with the reason, a release imported from a source that
 // yanked all of its files (PEP 592): here a release is yanked, not a file.
 // It does nothing when the release is yanked already, so that an import
-// run again changes nothing; it reports whether it yanked.
+// run again changes nothing; it reports whether it yanked. Only an Owner
+// may (ErrNotOwner).
 func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, version, reason string) (bool, error) {
 	p := &Principal{User: owner, Meta: audit.Meta{UserAgent: importAgent}}
 	var normalized string
@@ -473,6 +469,9 @@ func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, ve
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		proj, err := tx.ProjectByName(ctx, pep.NormalizeName(project))
 		if err != nil {
+			return err
+		}
+		if err := s.importOwner(ctx, tx, owner, proj); err != nil {
 			return err
 		}
 		r, err := release(ctx, tx, proj, version)
@@ -498,9 +497,13 @@ func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, ve
 }
 
 // ImportPresent reports whether a file of that name and SHA-256 is here
-// already, so that an import run again need not fetch it: under the name,
-// or, for a legacy sdist name, under the PEP 625 name Import gives it.
-func (s *Service) ImportPresent(ctx context.Context, filename, sha256 string) (bool, error) {
+// already as a file of project, so that an import run again need not fetch
+// it: under the name, or, for a legacy sdist name, under the PEP 625 name
+// Import gives it. A file of another project is not present (Import then
+// refuses it). When owner is not an Owner of the project, its refusal
+// wraps ErrNotOwner, as Import's does: a source may list this index's own
+// files with their digests, which must not make them the owner's.
+func (s *Service) ImportPresent(ctx context.Context, owner *store.User, project, filename, sha256 string) (bool, error) {
 	names := []string{filename}
 	if name, version, err := pep.ParseSdistFilename(filename); err == nil && strings.HasSuffix(filename, ".tar.gz") {
 		if v, err := pep.ParseVersion(version); err == nil && pep.SdistFilename(name, v) != filename {
@@ -514,9 +517,34 @@ func (s *Service) ImportPresent(ctx context.Context, filename, sha256 string) (b
 		} else if err != nil {
 			return false, fmt.Errorf("index: import: %w", err)
 		}
-		if f.SHA256 == strings.ToLower(sha256) {
-			return true, nil
+		if f.SHA256 != strings.ToLower(sha256) {
+			continue
 		}
+		proj, err := s.store.ProjectByID(ctx, f.ProjectID)
+		if err != nil {
+			return false, fmt.Errorf("index: import: %w", err)
+		}
+		if proj.NormalizedName != pep.NormalizeName(project) {
+			return false, nil
+		}
+		if err := s.importOwner(ctx, s.store, owner, proj); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 	return false, nil
+}
+
+// importOwner refuses, wrapping ErrNotOwner, an import into a project here
+// that owner does not own.
+func (s *Service) importOwner(ctx context.Context, q reader, owner *store.User, proj *store.Project) error {
+	role, err := q.RoleOf(ctx, proj.ID, owner.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if role != store.RoleOwner {
+		return problem.Wrap(ErrNotOwner, problem.Forbidden,
+			fmt.Sprintf("Project '%s' exists here and '%s' is not an Owner of it: its files are not imported.", proj.Name, owner.Username))
+	}
+	return nil
 }

@@ -1,0 +1,76 @@
+package importer_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/importer"
+	"cheeseshop/internal/store"
+	"cheeseshop/internal/store/storetest"
+)
+
+// A source lists, as yanked, the files of a project that someone else owns
+// here, with their true digests (this index publishes them): the import
+// must neither count them as its own nor yank the victim's release.
+func TestAttackYankNotOwned(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		tg := newTarget(t, st)
+		victim := newUser(t, st, "victim")
+		d := disttest.Dist{Name: "victim-pkg", Version: "1.0"}
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, d.WheelFilename()), d.Wheel(), time.Now())
+		src, err := importer.OpenFolder(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&importer.Importer{Index: tg.idx, Owner: victim}).Run(ctx, src); err != nil {
+			t.Fatal(err)
+		}
+
+		sum := sha256.Sum256(d.Wheel())
+		digest := hex.EncodeToString(sum[:])
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			switch r.URL.Path {
+			case "/simple/":
+				json.NewEncoder(w).Encode(map[string]any{"projects": []map[string]string{{"name": "victim-pkg"}}})
+			case "/simple/victim-pkg/":
+				json.NewEncoder(w).Encode(map[string]any{"files": []map[string]any{{
+					"filename": d.WheelFilename(), "url": "/files/" + d.WheelFilename(),
+					"hashes": map[string]string{"sha256": digest}, "yanked": "pwned"}}})
+			default:
+				w.Write(d.Wheel())
+			}
+		}))
+		defer srv.Close()
+		remote, err := importer.NewSimple(srv.URL + "/simple/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tg.run(t, nil, remote)
+		proj, err := st.ProjectByName(ctx, "victim-pkg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, err := st.ReleaseByCanonicalVersion(ctx, proj.ID, "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel.Yanked {
+			t.Errorf("the import yanked the release of a project its user does not own (reason %q)", rel.YankedReason)
+		}
+		if got.Present != 0 || got.Yanked != 0 || len(got.Skipped) != 1 || !strings.Contains(got.Skipped[0].Reason, "not an Owner") {
+			t.Errorf("summary: %+v, want the project skipped as not owned", got)
+		}
+	})
+}
