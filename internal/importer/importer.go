@@ -222,6 +222,11 @@ func (im *Importer) project(ctx context.Context, src Source, name string, sum *S
 				sum.Skipped = append(sum.Skipped, Note{Project: name, Reason: r.Skipped})
 				return r, nil
 			}
+			if msg := problem.MessageOf(err); msg != "" && problem.KindOf(err) != problem.Unavailable {
+				r.Refused++
+				sum.Refused = append(sum.Refused, Note{Project: project, Reason: fmt.Sprintf("release %s is not yanked as in the source: %s", v, msg)})
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("import: %w", err)
 			}

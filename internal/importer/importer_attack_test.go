@@ -101,3 +101,85 @@ func TestAttackSummaryEscapes(t *testing.T) {
 		}
 	})
 }
+
+// yankingSource serves one project whose one file is yanked with reason.
+func yankingSource(t *testing.T, project string, d disttest.Dist, reason string) importer.Source {
+	t.Helper()
+	sum := sha256.Sum256(d.Wheel())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+		switch r.URL.Path {
+		case "/simple/":
+			json.NewEncoder(w).Encode(map[string]any{"projects": []map[string]string{{"name": project}}})
+		case "/simple/" + project + "/":
+			json.NewEncoder(w).Encode(map[string]any{"files": []map[string]any{{
+				"filename": d.WheelFilename(), "url": "/files/" + d.WheelFilename(),
+				"hashes": map[string]string{"sha256": hex.EncodeToString(sum[:])}, "yanked": reason}}})
+		default:
+			w.Write(d.Wheel())
+		}
+	}))
+	t.Cleanup(srv.Close)
+	src, err := importer.NewSimple(srv.URL + "/simple/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// A source's yank reason is bounded here as a yank's is, in the release
+// and in its security event; a quarantined project's release is not
+// yanked (nothing in it may change), and the import goes on.
+func TestAttackYankBounds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		tg := newTarget(t, st)
+		d := disttest.Dist{Name: "mine", Version: "1.0"}
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, d.WheelFilename()), d.Wheel(), time.Now())
+		src, err := importer.OpenFolder(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg.run(t, nil, src)
+		proj, err := st.ProjectByName(ctx, "mine")
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if err := st.SetProjectStatus(ctx, proj.ID, store.StatusQuarantined, "evidence", "", "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := (&importer.Importer{Index: tg.idx, Owner: tg.owner}).Run(ctx, yankingSource(t, "mine", d, "quarantined"))
+		if err != nil {
+			t.Fatalf("a release that may not be yanked stops the import: %v", err)
+		}
+		if rel, err := st.ReleaseByCanonicalVersion(ctx, proj.ID, "1"); err != nil || rel.Yanked {
+			t.Errorf("the quarantined project's release is yanked (%v)", err)
+		}
+		if len(got.Refused) != 1 || !strings.Contains(got.Refused[0].Reason, "quarantined") {
+			t.Errorf("summary %+v, want the yank refused", got)
+		}
+		if err := st.SetProjectStatus(ctx, proj.ID, store.StatusActive, "", "", "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+
+		tg.run(t, nil, yankingSource(t, "mine", d, strings.Repeat("x", 1<<20)))
+		rel, err := st.ReleaseByCanonicalVersion(ctx, proj.ID, "1")
+		if err != nil || !rel.Yanked {
+			t.Fatalf("the release is not yanked (%v)", err)
+		}
+		if len(rel.YankedReason) > 1000 {
+			t.Errorf("the yank reason has %d characters", len(rel.YankedReason))
+		}
+		events, err := st.ProjectEvents(ctx, proj.ID, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if len(e.Details) > 2000 {
+				t.Errorf("event %s keeps %d bytes of details from the source", e.Tag, len(e.Details))
+			}
+		}
+	})
+}

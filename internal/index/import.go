@@ -461,9 +461,11 @@ func importFiletype(fn string) string {
 // yanked all of its files (PEP 592): here a release is yanked, not a file.
 // It does nothing when the release is yanked already, so that an import
 // run again changes nothing; it reports whether it yanked. Only an Owner
-// may (ErrNotOwner).
+// may (ErrNotOwner), and not in a quarantined project. The reason is cut
+// to the length a yank's may have.
 func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, version, reason string) (bool, error) {
 	p := &Principal{User: owner, Meta: audit.Meta{UserAgent: importAgent}}
+	reason = truncate(strings.TrimSpace(reason), maxYankReason) // the source's, as long as it likes
 	var normalized string
 	yanked := false
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -474,11 +476,14 @@ func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, ve
 		if err := s.importOwner(ctx, tx, owner, proj); err != nil {
 			return err
 		}
+		if err := s.statusRefusal(p, proj, ActionYank); err != nil {
+			return err
+		}
 		r, err := release(ctx, tx, proj, version)
 		if err != nil || r.Yanked {
 			return err
 		}
-		if err := tx.SetYanked(ctx, r.ID, true, truncate(strings.TrimSpace(reason), maxYankReason)); err != nil {
+		if err := tx.SetYanked(ctx, r.ID, true, reason); err != nil {
 			return err
 		}
 		if err := s.bump(ctx, tx, proj, store.ActionYank); err != nil {
