@@ -183,3 +183,29 @@ func TestAttackYankBounds(t *testing.T) {
 		}
 	})
 }
+
+// A file of a folder swapped for a symbolic link to a file outside it,
+// after the folder was listed, is not read.
+func TestAttackFolderSymlinkSwap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		tg := newTarget(t, st)
+		dir, outside := t.TempDir(), t.TempDir()
+		d := disttest.Dist{Name: "swapped", Version: "1.0"}
+		write(t, filepath.Join(dir, "swapped", d.WheelFilename()), []byte("placeholder"), time.Now())
+		write(t, filepath.Join(outside, d.WheelFilename()), d.Wheel(), time.Now())
+		src, err := importer.OpenFolder(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Join(dir, "swapped")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(dir, "swapped")); err != nil {
+			t.Fatal(err)
+		}
+		got := tg.run(t, nil, src)
+		if got.Files != 0 || len(got.Refused) != 1 {
+			t.Errorf("summary %+v: a file outside the folder was read", got)
+		}
+	})
+}
