@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/blob"
 	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/importer"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -206,6 +211,80 @@ func TestAttackFolderSymlinkSwap(t *testing.T) {
 		got := tg.run(t, nil, src)
 		if got.Files != 0 || len(got.Refused) != 1 {
 			t.Errorf("summary %+v: a file outside the folder was read", got)
+		}
+	})
+}
+
+// What holds: names that would leave the data folder (the file store is
+// content-addressed, and the names are refused anyway), a prohibited
+// project name, and a file over the size limit sent without a length.
+func TestAttackHolds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if err := st.ProhibitName(ctx, "banned", "banned", "test", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		blobs, err := blob.NewFS(filepath.Join(t.TempDir(), "files"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { blobs.Close() })
+		idx := index.New(st, blobs, index.Config{BaseURL: "http://index.test", MaxFileSize: 4 << 10}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		owner := newUser(t, st, "importer")
+
+		evil := disttest.Dist{Name: "evil", Version: "1.0"}
+		var noise strings.Builder // hex digests, which deflate compresses by half only
+		for i := range 1000 {
+			d := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+			noise.WriteString(hex.EncodeToString(d[:]))
+		}
+		big := disttest.Dist{Name: "evil", Version: "2.0", Description: noise.String()}
+		banned := disttest.Dist{Name: "banned", Version: "1.0"}
+		files := map[string][]map[string]any{"evil": {}, "banned": {}}
+		content := map[string][]byte{}
+		add := func(project, filename, url string, body []byte) {
+			content[url] = body
+			files[project] = append(files[project], map[string]any{"filename": filename, "url": url})
+		}
+		for i, name := range []string{"../" + evil.WheelFilename(), "/tmp/" + evil.WheelFilename(),
+			`..\` + evil.WheelFilename(), "evil\x00-1.0-py3-none-any.whl", "%2e%2e%2f" + evil.WheelFilename()} {
+			add("evil", name, fmt.Sprintf("/files/%d", i), evil.Wheel())
+		}
+		add("evil", big.WheelFilename(), "/files/big", big.Wheel())
+		add("banned", banned.WheelFilename(), "/files/banned", banned.Wheel())
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if body, ok := content[r.URL.Path]; ok {
+				w.Write(body[:1]) // chunked: no Content-Length
+				w.(http.Flusher).Flush()
+				w.Write(body[1:])
+				return
+			}
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			if r.URL.Path == "/simple/" {
+				json.NewEncoder(w).Encode(map[string]any{"projects": []map[string]string{{"name": "evil"}, {"name": "banned"}}})
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]any{"files": files[strings.Trim(strings.TrimPrefix(r.URL.Path, "/simple/"), "/")]})
+		}))
+		defer srv.Close()
+		src, err := importer.NewSimple(srv.URL + "/simple/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := (&importer.Importer{Index: idx, Owner: owner}).Run(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Files != 0 || len(sum.Refused) != 7 {
+			t.Fatalf("summary %+v, want every file refused", sum)
+		}
+		for _, n := range sum.Refused {
+			if n.File == big.WheelFilename() && !strings.Contains(n.Reason, "File too large") {
+				t.Errorf("%s: %s", n.File, n.Reason)
+			}
+			if n.File == banned.WheelFilename() && !strings.Contains(n.Reason, "isn't allowed") {
+				t.Errorf("%s: %s", n.File, n.Reason)
+			}
 		}
 	})
 }
