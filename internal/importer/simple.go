@@ -128,7 +128,7 @@ func (s *Simple) get(ctx context.Context, u *url.URL, accept string) (*http.Resp
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", u, printable(resp.Status)) // the source's text
 	}
 	return resp, nil
 }

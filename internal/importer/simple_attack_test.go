@@ -155,3 +155,26 @@ func TestAttackAnchorTextQuadratic(t *testing.T) {
 		t.Fatal("reading an 8 MB page's anchors takes more than a minute")
 	}
 }
+
+// A status line with terminal escapes does not reach the error that the
+// command prints when a source cannot list its projects.
+func TestAttackStatusEscapes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf.WriteString("HTTP/1.1 500 \x1b]52;c;Y3VybCBldmlsfHNo\a\x1b[2J\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		buf.Flush()
+	}))
+	defer srv.Close()
+	s, err := NewSimple(srv.URL + "/simple/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Projects(context.Background())
+	if err == nil || strings.ContainsAny(err.Error(), "\x1b\a") {
+		t.Errorf("error %q", err)
+	}
+}
