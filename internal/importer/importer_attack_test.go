@@ -288,3 +288,48 @@ func TestAttackHolds(t *testing.T) {
 		}
 	})
 }
+
+// A source's upload time in the future is not believed: it would date the
+// release after every real one and keep its upload window open for years.
+func TestAttackFutureUploadTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		tg := newTarget(t, st)
+		d := disttest.Dist{Name: "later", Version: "1.0"}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			switch r.URL.Path {
+			case "/simple/":
+				json.NewEncoder(w).Encode(map[string]any{"projects": []map[string]string{{"name": "later"}}})
+			case "/simple/later/":
+				json.NewEncoder(w).Encode(map[string]any{"files": []map[string]any{{
+					"filename": d.WheelFilename(), "url": "/files/x", "upload-time": "2999-01-01T00:00:00Z"}}})
+			default:
+				w.Write(d.Wheel())
+			}
+		}))
+		defer srv.Close()
+		src, err := importer.NewSimple(srv.URL + "/simple/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := tg.run(t, nil, src); sum.Files != 1 {
+			t.Fatalf("summary %+v", sum)
+		}
+		f, err := st.FileByFilename(ctx, d.WheelFilename())
+		if err != nil {
+			t.Fatal(err)
+		}
+		proj, err := st.ProjectByName(ctx, "later")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, err := st.ReleaseByCanonicalVersion(ctx, proj.ID, "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if soon := time.Now().Add(time.Hour); f.UploadTime.After(soon) || rel.CreatedAt.After(soon) {
+			t.Errorf("file uploaded %v, release created %v: in the future", f.UploadTime, rel.CreatedAt)
+		}
+	})
+}

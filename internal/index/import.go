@@ -26,7 +26,7 @@ type ImportFile struct {
 	// source does not say (the archive's metadata names it then).
 	Project string
 	// UploadTime is when the source says the file was uploaded; the zero
-	// time for now.
+	// time for now. A time in the future is taken as now, with a warning.
 	UploadTime time.Time
 	// Source names where the file comes from (no credentials), for the
 	// project's security history.
@@ -200,8 +200,13 @@ func (s *Service) Import(ctx context.Context, owner *store.User, in *Incoming, f
 		return nil, fmt.Errorf("index: import: encode metadata: %w", err)
 	}
 	at := f.UploadTime.UTC()
-	if at.IsZero() {
-		at = s.now()
+	if now := s.now(); at.After(now) {
+		// Not believed: it would date the release after every real one
+		// and keep its upload window open until then.
+		warnings = append(warnings, fmt.Sprintf("the source's upload time %s is in the future: dated now", at.Format(time.RFC3339)))
+		at = now
+	} else if at.IsZero() {
+		at = now
 	}
 	pyversion := "source"
 	if filetype == "bdist_wheel" {
