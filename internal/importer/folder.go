@@ -87,8 +87,7 @@ func (f *Folder) add(rel string, e os.DirEntry, project string) error {
 		p = &folderProject{name: group}
 		f.projects[key] = p
 	}
-	p.files = append(p.files, File{Filename: name, Project: project, UploadTime: info.ModTime().UTC(),
-		loc: filepath.Join(f.root, rel)})
+	p.files = append(p.files, File{Filename: name, Project: project, UploadTime: info.ModTime().UTC(), loc: rel})
 	return nil
 }
 
@@ -113,9 +112,16 @@ func (f *Folder) Files(_ context.Context, project string) ([]File, error) {
 	return nil, nil
 }
 
-// Open implements Source.
+// Open implements Source: the file, within the folder even if a
+// sub-folder or the file was swapped for a symbolic link to elsewhere
+// since the listing.
 func (f *Folder) Open(_ context.Context, file File) (io.ReadCloser, error) {
-	return os.Open(file.loc)
+	root, err := os.OpenRoot(f.root)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.Open(file.loc)
 }
 
 // Ignored lists the folder's files that are not distributions (relative

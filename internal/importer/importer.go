@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/pep"
@@ -129,7 +132,7 @@ func (im *Importer) project(ctx context.Context, src Source, name string, sum *S
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		r.Skipped = err.Error()
+		r.Skipped = printable(err.Error())
 		sum.Refused = append(sum.Refused, Note{Project: name, Reason: r.Skipped})
 		return r, nil
 	}
@@ -214,6 +217,16 @@ func (im *Importer) project(ctx context.Context, src Source, name string, sum *S
 		case rel.yanked == 0:
 		case rel.yanked == rel.files:
 			yanked, err := im.Index.ImportYank(ctx, im.Owner, project, v, rel.reason)
+			if errors.Is(err, index.ErrNotOwner) {
+				r.Skipped = problem.MessageOf(err)
+				sum.Skipped = append(sum.Skipped, Note{Project: name, Reason: r.Skipped})
+				return r, nil
+			}
+			if msg := problem.MessageOf(err); msg != "" && problem.KindOf(err) != problem.Unavailable {
+				r.Refused++
+				sum.Refused = append(sum.Refused, Note{Project: project, Reason: fmt.Sprintf("release %s is not yanked as in the source: %s", v, msg)})
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("import: %w", err)
 			}
@@ -241,8 +254,8 @@ func (im *Importer) file(ctx context.Context, src Source, project string, f File
 		return nil, notDistribution, nil
 	}
 	if f.SHA256 != "" {
-		if ok, err := im.Index.ImportPresent(ctx, f.Filename, f.SHA256); err != nil {
-			return nil, "", err
+		if ok, err := im.Index.ImportPresent(ctx, im.Owner, project, f.Filename, f.SHA256); err != nil {
+			return nil, "", err // the database, or index.ErrNotOwner
 		} else if ok {
 			return im.present(f, project), "", nil
 		}
@@ -310,10 +323,29 @@ func (s *Summary) Print(w io.Writer) {
 			if n.File != "" {
 				what = n.File
 			}
-			fmt.Fprintf(w, "  %s: %s\n", what, n.Reason)
+			fmt.Fprintf(w, "  %s: %s\n", printable(what), printable(n.Reason))
 		}
 	}
 	section("kept with warnings", s.Warnings)
 	section("skipped", s.Skipped)
 	section("refused", s.Refused)
+}
+
+// printable escapes the control characters of a text from a source (a
+// file name, an error's status line) as Go does (\x1b), so that a
+// terminal shows it rather than obeys it.
+func printable(text string) string {
+	if !strings.ContainsFunc(text, unicode.IsControl) {
+		return text
+	}
+	var b strings.Builder
+	for _, r := range text {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -75,10 +75,22 @@ func NewSimple(raw string) (*Simple, error) {
 			if len(via) >= 5 {
 				return errors.New("too many redirects")
 			}
+			if !s.trusted(req.URL) {
+				// net/http keeps them for the same host name on any
+				// port or scheme.
+				req.Header.Del("Authorization")
+			}
 			return nil
 		},
 	}
 	return s, nil
+}
+
+// trusted reports whether the credentials may go to u: the index's own
+// host (and port), over the root's scheme or https; never in clear to an
+// https index's host, nor to another port, along a link or a redirect.
+func (s *Simple) trusted(u *url.URL) bool {
+	return u.Host == s.root.Host && (u.Scheme == s.root.Scheme || u.Scheme == "https")
 }
 
 // redact hides the password of a URL as typed, for an error.
@@ -103,7 +115,7 @@ func (s *Simple) get(ctx context.Context, u *url.URL, accept string) (*http.Resp
 		req.Header.Set("Accept", accept)
 	}
 	req.Header.Set("User-Agent", "cheeseshop-import")
-	if (s.user != "" || s.hasPW) && u.Host == s.root.Host {
+	if (s.user != "" || s.hasPW) && s.trusted(u) {
 		req.SetBasicAuth(s.user, s.pass)
 	}
 	resp, err := s.client.Do(req)
@@ -116,7 +128,7 @@ func (s *Simple) get(ctx context.Context, u *url.URL, accept string) (*http.Resp
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", u, printable(resp.Status)) // the source's text
 	}
 	return resp, nil
 }
@@ -169,7 +181,7 @@ func (s *Simple) Projects(ctx context.Context) ([]string, error) {
 	}
 	var names []string
 	for _, a := range anchors(body) {
-		if name := strings.TrimSpace(a.text); pep.ValidProjectName(name) {
+		if name := strings.TrimSpace(string(a.text)); pep.ValidProjectName(name) {
 			names = append(names, name)
 		}
 	}
@@ -261,11 +273,17 @@ func htmlFiles(body []byte, page *url.URL, project string) ([]File, error) {
 	return files, nil
 }
 
+// maxAnchorText bounds the text kept of an anchor: a project's name is
+// far shorter, and a page of many text pieces in one anchor is read in
+// linear time.
+const maxAnchorText = 1024
+
 // anchor is an <a> of an HTML page.
 type anchor struct {
-	href, text, base string
-	yanked           string
-	isYanked         bool
+	href, base string
+	text       []byte
+	yanked     string
+	isYanked   bool
 }
 
 // anchors reads the <a href> of an HTML page, with the <base href> before
@@ -307,8 +325,8 @@ func anchors(body []byte) []anchor {
 				}
 			}
 		case html.TextToken:
-			if cur >= 0 {
-				out[cur].text += string(z.Text())
+			if cur >= 0 && len(out[cur].text) < maxAnchorText {
+				out[cur].text = append(out[cur].text, z.Text()...)
 			}
 		case html.EndTagToken:
 			if t := z.Token(); t.Data == "a" {

@@ -46,8 +46,8 @@ type File struct {
 	// Yanked and YankedReason are the file's PEP 592 yank.
 	Yanked       bool
 	YankedReason string
-	// loc is where the source finds it: a path or a URL; remote is true
-	// for a URL (whose content the SHA-256 verifies).
+	// loc is where the source finds it: a path in a folder or a URL;
+	// remote is true for a URL (whose content the SHA-256 verifies).
 	loc    string
 	remote bool
 }

@@ -24,7 +24,7 @@ type ImportFile struct {
 	// source does not say (the archive's metadata names it then).
 	Project string
 	// UploadTime is when the source says the file was uploaded; the zero
-	// time for now.
+	// time for now. A time in the future is taken as now, with a warning.
 	UploadTime time.Time
 	// Source names where the file comes from (no credentials), for the
 	// project's security history.
@@ -186,8 +186,13 @@ func (s *Service) Import(ctx context.Context, owner *store.User, in *Incoming, f
 		return nil, fmt.Errorf("index: import: encode metadata: %w", err)
 	}
 	at := f.UploadTime.UTC()
-	if at.IsZero() {
-		at = s.now()
+	if now := s.now(); at.After(now) {
+		// Not believed: it would date the release after every real one
+		// and keep its upload window open until then.
+		warnings = append(warnings, fmt.Sprintf("the source's upload time %s is in the future: dated now", at.Format(time.RFC3339)))
+		at = now
+	} else if at.IsZero() {
+		at = now
 	}
 	pyversion := "source"
 	if filetype == "bdist_wheel" {
@@ -331,13 +336,8 @@ func (s *Service) importCheck(ctx context.Context, q reader, u *upload, stored s
 	case err != nil:
 		return nil, nil, err
 	default:
-		role, err := q.RoleOf(ctx, proj.ID, u.p.User.ID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.importOwner(ctx, q, u.p.User, proj); err != nil {
 			return nil, nil, err
-		}
-		if role != store.RoleOwner {
-			return nil, nil, problem.Wrap(ErrNotOwner, problem.Forbidden,
-				fmt.Sprintf("Project '%s' exists here and '%s' is not an Owner of it: its files are not imported.", proj.Name, u.p.User.Username))
 		}
 		if err := s.statusRefusal(u.p, proj, ActionUpload); err != nil {
 			return nil, nil, err
@@ -451,9 +451,12 @@ func importFiletype(fn string) string {
 // ImportYank yanks, with the reason, a release imported from a source that
 // yanked all of its files (PEP 592): here a release is yanked, not a file.
 // It does nothing when the release is yanked already, so that an import
-// run again changes nothing; it reports whether it yanked.
+// run again changes nothing; it reports whether it yanked. Only an Owner
+// may (ErrNotOwner), and not in a quarantined project. The reason is cut
+// to the length a yank's may have.
 func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, version, reason string) (bool, error) {
 	p := &Principal{User: owner, Meta: audit.Meta{UserAgent: importAgent}}
+	reason = truncate(strings.TrimSpace(reason), maxYankReason) // the source's, as long as it likes
 	var normalized string
 	yanked := false
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -461,11 +464,17 @@ func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, ve
 		if err != nil {
 			return err
 		}
+		if err := s.importOwner(ctx, tx, owner, proj); err != nil {
+			return err
+		}
+		if err := s.statusRefusal(p, proj, ActionYank); err != nil {
+			return err
+		}
 		r, err := release(ctx, tx, proj, version)
 		if err != nil || r.Yanked {
 			return err
 		}
-		if err := tx.SetYanked(ctx, r.ID, true, truncate(strings.TrimSpace(reason), maxYankReason)); err != nil {
+		if err := tx.SetYanked(ctx, r.ID, true, reason); err != nil {
 			return err
 		}
 		if err := s.bump(ctx, tx, proj, store.ActionYank); err != nil {
@@ -484,9 +493,13 @@ func (s *Service) ImportYank(ctx context.Context, owner *store.User, project, ve
 }
 
 // ImportPresent reports whether a file of that name and SHA-256 is here
-// already, so that an import run again need not fetch it: under the name,
-// or, for a legacy sdist name, under the PEP 625 name Import gives it.
-func (s *Service) ImportPresent(ctx context.Context, filename, sha256 string) (bool, error) {
+// already as a file of project, so that an import run again need not fetch
+// it: under the name, or, for a legacy sdist name, under the PEP 625 name
+// Import gives it. A file of another project is not present (Import then
+// refuses it). When owner is not an Owner of the project, its refusal
+// wraps ErrNotOwner, as Import's does: a source may list this index's own
+// files with their digests, which must not make them the owner's.
+func (s *Service) ImportPresent(ctx context.Context, owner *store.User, project, filename, sha256 string) (bool, error) {
 	names := []string{filename}
 	if name, version, err := pep.ParseSdistFilename(filename); err == nil && strings.HasSuffix(filename, ".tar.gz") {
 		if v, err := pep.ParseVersion(version); err == nil && pep.SdistFilename(name, v) != filename {
@@ -500,9 +513,34 @@ func (s *Service) ImportPresent(ctx context.Context, filename, sha256 string) (b
 		} else if err != nil {
 			return false, fmt.Errorf("index: import: %w", err)
 		}
-		if f.SHA256 == strings.ToLower(sha256) {
-			return true, nil
+		if f.SHA256 != strings.ToLower(sha256) {
+			continue
 		}
+		proj, err := s.store.ProjectByID(ctx, f.ProjectID)
+		if err != nil {
+			return false, fmt.Errorf("index: import: %w", err)
+		}
+		if proj.NormalizedName != pep.NormalizeName(project) {
+			return false, nil
+		}
+		if err := s.importOwner(ctx, s.store, owner, proj); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 	return false, nil
+}
+
+// importOwner refuses, wrapping ErrNotOwner, an import into a project here
+// that owner does not own.
+func (s *Service) importOwner(ctx context.Context, q reader, owner *store.User, proj *store.Project) error {
+	role, err := q.RoleOf(ctx, proj.ID, owner.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if role != store.RoleOwner {
+		return problem.Wrap(ErrNotOwner, problem.Forbidden,
+			fmt.Sprintf("Project '%s' exists here and '%s' is not an Owner of it: its files are not imported.", proj.Name, owner.Username))
+	}
+	return nil
 }
