@@ -926,9 +926,10 @@ func (s *Service) commitBlobs(ctx context.Context, in *Incoming, filetype string
 	var (
 		metaErr error
 		wg      sync.WaitGroup
+		blobs   = s.blobs // read here, not in the goroutine (tests swap it during Commit)
 	)
 	if filetype == "bdist_wheel" {
-		wg.Go(func() { metaSHA, metaErr = blob.PutBytes(ctx, s.blobs, metaBytes) })
+		wg.Go(func() { metaSHA, metaErr = blob.PutBytes(ctx, blobs, metaBytes) })
 	}
 	err = in.staged.Commit(ctx, in.SHA256)
 	wg.Wait()
