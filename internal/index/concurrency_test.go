@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -106,64 +105,6 @@ func TestConcurrentIdenticalUploads(t *testing.T) {
 		}
 		if len(view.Files) != 1 {
 			t.Fatalf("files = %d, want 1", len(view.Files))
-		}
-	})
-}
-
-// putHook is a blob store that runs hook before the first Put: an upload
-// stores its metadata blob with Put after its first check and before its
-// transaction.
-type putHook struct {
-	blob.Store
-	once sync.Once
-	hook func()
-}
-
-func (h *putHook) Put(ctx context.Context, sha string, r io.Reader, size int64) error {
-	h.once.Do(h.hook)
-	return h.Store.Put(ctx, sha, r, size)
-}
-
-// TestUploadFileArrivesAfterCheck: a file with the upload's name lands
-// between the upload's first check and its transaction, which no longer
-// reads the files (upload.noFiles): the unique constraints catch it, and
-// the upload gets the answer it would have had, checked again.
-func TestUploadFileArrivesAfterCheck(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		meantime disttest.Dist // uploaded meanwhile, by the same user
-		refusal  string        // "" when the upload is an identical retry
-	}{
-		{"other bytes", disttest.Dist{Name: "late", Version: "1.0", Summary: "the other one"}, "File already exists"},
-		{"same bytes", disttest.Dist{Name: "late", Version: "1.0"}, ""},
-	}
-	storetest.EachDialect(t, func(t *testing.T, dialect store.Dialect) {
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, dialect, Config{})
-				alice := f.user("alice")
-				f.mustWheel(alice, disttest.Dist{Name: "late", Version: "0.9"})
-				blobs := f.svc.blobs
-				f.svc.blobs = &putHook{Store: blobs, hook: func() {
-					f.svc.blobs = blobs
-					f.mustWheel(alice, tt.meantime)
-				}}
-				res, err := f.uploadWheel(alice, disttest.Dist{Name: "late", Version: "1.0"})
-				switch {
-				case tt.refusal != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.refusal)):
-					t.Fatalf("got %+v, %v; want the refusal %q", res, err, tt.refusal)
-				case tt.refusal == "" && (err != nil || !res.Existing):
-					t.Fatalf("got %+v, %v; want an identical retry", res, err)
-				}
-				view, err := f.svc.LoadProject(context.Background(), "late")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(view.Files) != 2 {
-					t.Fatalf("files = %d, want 2", len(view.Files))
-				}
-			})
 		}
 	})
 }

@@ -39,30 +39,26 @@ func (s *hookStaged) Commit(ctx context.Context, sha256 string) error {
 	return s.Staged.Commit(ctx, sha256)
 }
 
-// TestUploadFileArrivesBeforeLaterRules: the same file (or one with its
-// name) lands between an upload's first check and its transaction, which
-// no longer reads the files (upload.noFiles). The rules that check runs
-// after the file probes (one sdist per release, the project's size) must
-// not answer in their place: an identical retry still succeeds, and other
-// bytes under the name are "File already exists", as when the first check
-// sees the file.
-func TestUploadFileArrivesBeforeLaterRules(t *testing.T) {
+// TestUploadFileArrivesAfterCheck: the same file (or one with its name)
+// lands between an upload's first check and its transaction, which no
+// longer reads the files (upload.noFiles): the unique constraints catch
+// it, and the upload gets the answer it would have had. The rules that
+// check runs after the file probes (one sdist per release, the project's
+// size) must not answer in their place: an identical retry still
+// succeeds, and other bytes under the name are "File already exists", as
+// when the first check sees the file.
+func TestUploadFileArrivesAfterCheck(t *testing.T) {
 	t.Parallel()
-	sdist := func(f *fixture, p *Principal, d disttest.Dist) error {
-		_, err := f.uploadSdist(p, d)
-		return err
-	}
-	wheel := func(f *fixture, p *Principal, d disttest.Dist) error {
-		_, err := f.uploadWheel(p, d)
-		return err
-	}
+	sdist, wheel := (*fixture).uploadSdist, (*fixture).uploadWheel
 	tests := []struct {
 		name     string
 		limit    bool // the project is full once the upload meanwhile is in
-		send     func(f *fixture, p *Principal, d disttest.Dist) error
-		meantime disttest.Dist
-		refusal  string // "" when the upload is an identical retry
+		send     func(f *fixture, p *Principal, d disttest.Dist) (*UploadResult, error)
+		meantime disttest.Dist // uploaded meanwhile, by the same user
+		refusal  string        // "" when the upload is an identical retry
 	}{
+		{"same wheel", false, wheel, disttest.Dist{Name: "late", Version: "1.0"}, ""},
+		{"other wheel bytes", false, wheel, disttest.Dist{Name: "late", Version: "1.0", Summary: "the other one"}, "File already exists"},
 		{"same sdist", false, sdist, disttest.Dist{Name: "late", Version: "1.0"}, ""},
 		{"other sdist bytes", false, sdist, disttest.Dist{Name: "late", Version: "1.0", Summary: "the other one"}, "File already exists"},
 		{"same wheel at the size limit", true, wheel, disttest.Dist{Name: "late", Version: "1.0"}, ""},
@@ -76,19 +72,26 @@ func TestUploadFileArrivesBeforeLaterRules(t *testing.T) {
 				blobs := f.svc.blobs
 				f.svc.blobs = &commitHook{Store: blobs, hook: func() {
 					f.svc.blobs = blobs
-					if err := tt.send(f, alice, tt.meantime); err != nil {
+					if _, err := tt.send(f, alice, tt.meantime); err != nil {
 						t.Errorf("the upload meanwhile: %v", err)
 					}
 					if tt.limit {
 						f.svc.cfg.MaxProjectSize = f.project("late").TotalSize
 					}
 				}}
-				err := tt.send(f, alice, disttest.Dist{Name: "late", Version: "1.0"})
+				res, err := tt.send(f, alice, disttest.Dist{Name: "late", Version: "1.0"})
 				switch {
 				case tt.refusal != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.refusal)):
-					t.Fatalf("got %v; want the refusal %q", err, tt.refusal)
-				case tt.refusal == "" && err != nil:
-					t.Fatalf("got %v; want an identical retry", err)
+					t.Fatalf("got %+v, %v; want the refusal %q", res, err, tt.refusal)
+				case tt.refusal == "" && (err != nil || !res.Existing):
+					t.Fatalf("got %+v, %v; want an identical retry", res, err)
+				}
+				view, err := f.svc.LoadProject(context.Background(), "late")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(view.Files) != 2 {
+					t.Fatalf("files = %d, want 2 (0.9's wheel and the file that arrived meanwhile)", len(view.Files))
 				}
 			})
 		}
