@@ -6,8 +6,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -180,6 +182,30 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 		return fmt.Errorf("store: migrate to %d: %w", version, err)
 	}
 	return nil
+}
+
+// MigrationsDigest returns a digest of every embedded migration of both
+// dialects (their names and contents): two binaries with the same digest
+// build the same schema. Tests name their migrated template databases
+// after it, so that test processes share one per schema.
+func MigrationsDigest() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations, "migrations", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := migrations.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: migrations digest: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // migrations returns the migrations of the store's dialect.

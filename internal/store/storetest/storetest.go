@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -138,31 +139,73 @@ func sqliteTemplate() ([]byte, error) {
 
 // postgresTemplate returns the name of a migrated database on the server
 // at base, which new databases copy (CREATE DATABASE … TEMPLATE). It is
-// left on the server, which `make test` throws away.
+// named after the migrations (store.MigrationsDigest) and shared by every
+// test process of every package, now and in later runs on the same
+// server: the first to need it makes it, under an advisory lock, and marks
+// it complete (a comment on the database) once migrated; a template left
+// unmarked by a process that died mid-way is made again. A server thus
+// keeps one template per schema, never one per package and run.
 func postgresTemplate(base string) (string, error) {
 	postgresOnce.Do(func() {
-		name := "tmpl_" + strings.ToLower(rand.Text())
-		admin, err := sql.Open("pgx", base)
+		digest, err := store.MigrationsDigest()
 		if err != nil {
 			postgresErr = err
 			return
 		}
-		defer admin.Close()
-		if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
-			postgresErr = err
-			return
-		}
-		u, err := url.Parse(base)
-		if err != nil {
-			postgresErr = err
-			return
-		}
-		u.Path = "/" + name
-		if postgresErr = migrate(u.String()); postgresErr == nil {
-			postgresName = name
-		}
+		postgresName, postgresErr = postgresTemplateNamed(context.Background(), base, "tmpl_"+digest[:20])
 	})
 	return postgresName, postgresErr
+}
+
+// templateReady is the comment of a template database whose migrations
+// all ran.
+const templateReady = "cheeseshop test template: migrated"
+
+// postgresTemplateNamed returns name, a migrated template database on the
+// server at base, made and migrated first unless it is marked complete.
+func postgresTemplateNamed(ctx context.Context, base, name string) (string, error) {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	conn, err := admin.Conn(ctx) // the advisory lock is held by a session
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtext($1))`, name); err != nil {
+		return "", fmt.Errorf("lock %s: %w", name, err)
+	}
+	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtext($1))`, name)
+	var comment sql.NullString
+	err = conn.QueryRowContext(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`,
+		name).Scan(&comment)
+	switch {
+	case err == nil && comment.String == templateReady:
+		return name, nil
+	case err == nil: // an unfinished one
+		if _, err := conn.ExecContext(ctx, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+			return "", fmt.Errorf("drop unfinished %s: %w", name, err)
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("look for %s: %w", name, err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	if err := migrate(u.String()); err != nil {
+		return "", err
+	}
+	if _, err := conn.ExecContext(ctx, `COMMENT ON DATABASE `+name+` IS '`+templateReady+`'`); err != nil {
+		return "", fmt.Errorf("mark %s: %w", name, err)
+	}
+	return name, nil
 }
 
 // migrate migrates the database at rawURL and closes it.
