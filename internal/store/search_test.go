@@ -98,8 +98,9 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 
 		// More names than SQLite's window of names read in order, so that
 		// a query is served by the window ("pkg-0"), by the index after
-		// the window ("django": zope-django comes after it), or by the
-		// index alone (a page beyond the window).
+		// the window ("django": zope-django comes after it), by the index
+		// alone (a page beyond the window), or, found in fewer names than
+		// a twentieth of the window (5 here), taken whole from the index.
 		s.SetSearchWindow(100)
 		fillers = fillers[:0]
 		for i := 50; i < 150; i++ {
@@ -112,6 +113,9 @@ func TestSearchProjectsLikeTheScan(t *testing.T) {
 		check("kg-0", 0, 21)  // inside the names, within the window
 		check("kg-0", 85, 21) // beyond it
 		check("kg-001", 3, 21)
+		check("ope-d", 0, 21)  // in one name: taken whole from the index
+		check("ango-r", 0, 21) // likewise
+		check("zzzz", 0, 21)   // in none
 
 		// The index follows deletions.
 		ls, err := s.SearchProjects(ctx, "zope-dj", 0, 10)
