@@ -221,9 +221,33 @@ new_token() {
   "$bin/cheeseshop" admin token create --data "$1" --username loadtest --name bench
 }
 
-# start_nginx ROOT: serves ROOT on a free loopback port; sets nginx_pid, nginx_url.
+# nginx_headers ROOT FILE...: prints an nginx location for each FILE of
+# ROOT that has the headers cheeseshop sent with it (FILE.head), so that
+# nginx sends them too (Cache-Control, Content-Security-Policy, Vary...):
+# the same bytes, headers included. The headers nginx writes itself (Date,
+# Content-Type, Content-Length, ETag, Last-Modified, Accept-Ranges) are
+# left to it: they are there either way, with values of the same length.
+nginx_headers() {
+  local root=$1 f
+  shift
+  for f in "$@"; do
+    [ -f "$root/$f.head" ] || continue
+    printf '    location = /%s {\n' "$f"
+    tr -d '\r' <"$root/$f.head" | awk -F': ' 'NR > 1 && NF >= 2 {
+      name = $1; value = substr($0, length($1) + 3)
+      if (tolower(name) ~ /^(date|content-type|content-length|etag|last-modified|accept-ranges|server|connection|transfer-encoding|content-encoding)$/) next
+      if (value ~ /[$"\\]/) { print "bench: cannot give nginx the header " name > "/dev/stderr"; exit 1 }
+      printf "      add_header %s \"%s\" always;\n", name, value
+    }'
+    printf '    }\n'
+  done
+}
+
+# start_nginx ROOT [LOCATIONS]: serves ROOT on a free loopback port, with
+# LOCATIONS (nginx_headers' output) in its server block; sets nginx_pid,
+# nginx_url.
 start_nginx() {
-  local root=$1 ngx=$work/nginx port
+  local root=$1 locations=${2:-} ngx=$work/nginx port
   mkdir -p "$ngx/tmp"
   port=$("$bin/cheeseshop-bench" freeport)
   cat >"$ngx/nginx.conf" <<EOF
@@ -249,6 +273,7 @@ http {
   server {
     listen 127.0.0.1:$port;
     root $root;
+$locations
   }
 }
 EOF
@@ -918,8 +943,9 @@ for n in $sizes; do
   save large.whl "$url$large_path"
   chmod -R a+rX "$root"
   say "project page: /simple/$name/ ; file: $file_path ; large file: $large_path ; /simple/ lists $(grep -c '<a href' "$root/index.html") projects"
-  start_nginx "$root"
-  say "nginx:      $nginx_url (pid $nginx_pid)"
+  locations=$(nginx_headers "$root" project.json project.html index.html index.json file.whl large.whl)
+  start_nginx "$root" "$locations"
+  say "nginx:      $nginx_url (pid $nginx_pid; the same headers as cheeseshop's, added to its own)"
   routes=()
   for f in project.json project.html index.html index.json file.whl large.whl; do routes+=("/$f=$root/$f,$root/$f.head"); done
   start_static "${routes[@]}"
