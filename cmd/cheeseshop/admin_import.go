@@ -90,7 +90,7 @@ func (c *AdminImportCmd) Run(e *env) error {
 		return err
 	}
 	if sum.Failed() {
-		return fmt.Errorf("%d files refused (listed above); the rest was imported: run the import again once they are fixed", len(sum.Refused))
+		return fmt.Errorf("%s refused (listed above); the rest was imported: run the import again once fixed", plural(len(sum.Refused), "file"))
 	}
 	return nil
 }
@@ -135,9 +135,17 @@ func projectLine(r *importer.ProjectReport) string {
 		s += "; project created"
 	}
 	if r.YankedReleases > 0 {
-		s += fmt.Sprintf("; %d releases yanked", r.YankedReleases)
+		s += "; " + plural(r.YankedReleases, "release") + " yanked"
 	}
 	return s
+}
+
+// plural is n and the noun, plural unless n is 1: "1 file", "2 files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // bar redraws one line: projects done of all, files handled, the project
