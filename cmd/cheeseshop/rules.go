@@ -3,10 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"cheeseshop/internal/app"
 	"cheeseshop/internal/index"
+	"cheeseshop/internal/upstream"
 )
 
 // RuleFlags are the settings that decide what the index accepts and who
@@ -96,4 +100,48 @@ func (f *RuleFlags) upstreamConfig(cfg *app.Config) error {
 	cfg.UpstreamMaxFileSize, cfg.UpstreamMaxFetches = int64(f.UpstreamMaxFileSize), f.UpstreamMaxFetches
 	cfg.LocalNames = index.LocalNamesPolicy(f.UpstreamLocalNames)
 	return nil
+}
+
+// withApp runs fn with the services of the data directory and database,
+// assembled by app.New as serve assembles them, under the rules the flags
+// set, emailing as mail says. Nothing runs in the background (no App.Start:
+// no listener, no loop), and the App is closed when fn returns, once the
+// mail it queued is sent. With proxiedNames and no --upstream, the index
+// still knows the names proxied so far (the command line's offline proxy,
+// which asks no upstream): quarantine and release act on them.
+func withApp(e *env, rules *RuleFlags, mail NoticeFlags, proxiedNames bool, fn func(a *app.App) error) error {
+	base := strings.TrimRight(mail.BaseURL, "/")
+	cfg, err := rules.config(base)
+	if err != nil {
+		return err
+	}
+	if cfg.SecretKey, err = secretKey(e.Data, rules.SecretKey); err != nil {
+		return err
+	}
+	mailer, err := e.mailer(mail.SMTPURL, mail.MailFrom, base)
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	blobs, err := e.openBlobs()
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	deps := app.Deps{Store: st, Blobs: blobs, Mailer: mailer, Log: e.log, Registry: prometheus.NewRegistry()}
+	if proxiedNames && len(cfg.Upstreams) == 0 {
+		if deps.Upstream, err = upstream.Offline(st, upstream.ProxyConfig{Log: e.log}); err != nil {
+			return err
+		}
+	}
+	a, err := app.New(e.ctx, cfg, deps)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
 }
