@@ -56,7 +56,7 @@ type RuleFlags struct {
 // config maps the flags onto the settings of an index at base; the
 // secret key is left to the caller (secretKey).
 func (f *RuleFlags) config(base string) (app.Config, error) {
-	md, err := f.MandateFlags.config(base, nil)
+	md, err := f.MandateFlags.config()
 	if err != nil {
 		return app.Config{}, err
 	}
