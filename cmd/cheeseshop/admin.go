@@ -32,7 +32,7 @@ type AdminCmd struct {
 	Reports    AdminReportsCmd    `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
 	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
 	Upstream   AdminUpstreamCmd   `cmd:"" help:"Rules on the names of the upstream indexes (--upstream): allow, deny, local projects, break glasses of the minimum release age."`
-	Import     AdminImportCmd     `cmd:"" help:"Import the distributions of another index: a folder (pypiserver) or a simple-API URL (pypiserver, devpi, a cheeseshop, a static mirror)."`
+	Import     AdminImportCmd     `cmd:"" help:"Import the distributions of another index: a folder (pypiserver) or a simple-API URL (pypiserver, devpi, a cheeseshop, a static mirror). Each file is checked as an upload is, under serve's flags (sizes, --strict-record, look-alikes, --upstream-local-names), except that an administrator imports: neither the two-factor mandate nor --release-upload-window applies, and a legacy sdist name the source published is kept (under its PEP 625 name) whatever --legacy-sdist-names says."`
 
 	EmailDomains AdminEmailDomainsCmd `cmd:"" name:"email-domains" help:"Rules on the domains of new accounts' email addresses: refuse (disposable, prohibited), allow, import a list."`
 }

@@ -12,14 +12,9 @@ import (
 	"cheeseshop/internal/store"
 )
 
-// AdminImportCmd imports the distributions of another index. serve's
-// rules (RuleFlags) apply to each file as to an upload: sizes,
-// --strict-record, look-alikes, --upstream-local-names. Not those made
-// for uploaders: an administrator imports, so neither the two-factor
-// mandate nor --release-upload-window applies (the files keep the
-// source's dates), and what the source published is kept with a warning
-// whatever --legacy-sdist-names and --allow-private-classifiers say (a
-// legacy sdist name is stored under its PEP 625 name; index.Import).
+// AdminImportCmd imports the distributions of another index, under the
+// rules of serve's flags but those made for uploaders (its help says
+// which; index.Import).
 type AdminImportCmd struct {
 	Owner   string   `required:"" help:"The user who owns the projects the import creates, and who must own those that exist here already (the others are skipped)."`
 	Project []string `name:"project" help:"Import only this project (any spelling; repeat the flag for several). Default: every project of each source."`
