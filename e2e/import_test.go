@@ -230,7 +230,7 @@ func TestImportIndex(t *testing.T) {
 			if strings.Contains(r.Out, read) {
 				t.Errorf("admin import printed the source's credentials:\n%s", r.Out)
 			}
-			if !strings.Contains(r.Out, "imported: 6 files, 3 releases, 2 projects; 1 releases yanked as in the source") {
+			if !strings.Contains(r.Out, "imported: 6 files, 3 releases, 2 projects; 1 release yanked as in the source") {
 				t.Errorf("admin import's summary:\n%s", r.Out)
 			}
 

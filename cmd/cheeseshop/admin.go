@@ -32,7 +32,7 @@ type AdminCmd struct {
 	Reports    AdminReportsCmd    `cmd:"" help:"Users' reports of projects (malware, spam, typosquats): list them, dismiss them."`
 	Publishers AdminPublishersCmd `cmd:"" aliases:"publisher" help:"Trusted publishers (CI that uploads with short-lived tokens): list them, remove one."`
 	Upstream   AdminUpstreamCmd   `cmd:"" help:"Rules on the names of the upstream indexes (--upstream): allow, deny, local projects, break glasses of the minimum release age."`
-	Import     AdminImportCmd     `cmd:"" help:"Import the distributions of another index: a folder (pypiserver) or a simple-API URL (pypiserver, devpi, a cheeseshop, a static mirror)."`
+	Import     AdminImportCmd     `cmd:"" help:"Import the distributions of another index: a folder (pypiserver) or a simple-API URL (pypiserver, devpi, a cheeseshop, a static mirror). Each file is checked as an upload is, under serve's flags (sizes, --strict-record, look-alikes, --upstream-local-names), except that an administrator imports: neither the two-factor mandate nor --release-upload-window applies, and a legacy sdist name the source published is kept (under its PEP 625 name) whatever --legacy-sdist-names says."`
 
 	EmailDomains AdminEmailDomainsCmd `cmd:"" name:"email-domains" help:"Rules on the domains of new accounts' email addresses: refuse (disposable, prohibited), allow, import a list."`
 }
@@ -188,16 +188,14 @@ type AdminTokenCmd struct {
 
 // TokenCreateCmd creates an API token.
 type TokenCreateCmd struct {
-	MandateFlags `embed:""`
-	Username     string        `required:"" help:"Account the token acts for."`
-	Project      []string      `help:"Limit the token to this project (repeatable). Default: all the user's projects."`
-	Expires      time.Duration `help:"Lifetime of the token, e.g. 720h. Default: never expires."`
-	Name         string        `default:"cli" help:"A name to tell tokens apart."`
-	Manage       bool          `help:"Let the token also use the management API (yank, roles, invitations) on its projects. Default: upload only."`
-	Read         bool          `help:"Make a read-only token: it reads the index (pip and uv installs from a private index) and never uploads or manages. With --project it reads only those projects, which need not be the user's. Default: upload only (upload tokens read too)."`
-	BaseURL      string        `default:"http://localhost:8080" help:"Public URL of the index, for the links in the email that tells the user."`
-	SMTPURL      string        `name:"smtp-url" help:"SMTP server for the email to the user (as for serve). Default: write it to <data>/outbox."`
-	MailFrom     string        `help:"Sender of the email. Default: cheeseshop <noreply@HOST of --base-url>."`
+	RuleFlags   `embed:""`
+	NoticeFlags `embed:""`
+	Username    string        `required:"" help:"Account the token acts for."`
+	Project     []string      `help:"Limit the token to this project (repeatable). Default: all the user's projects."`
+	Expires     time.Duration `help:"Lifetime of the token, e.g. 720h. Default: never expires."`
+	Name        string        `default:"cli" help:"A name to tell tokens apart."`
+	Manage      bool          `help:"Let the token also use the management API (yank, roles, invitations) on its projects. Default: upload only."`
+	Read        bool          `help:"Make a read-only token: it reads the index (pip and uv installs from a private index) and never uploads or manages. With --project it reads only those projects, which need not be the user's. Default: upload only (upload tokens read too)."`
 }
 
 // Run implements the command. The token is recorded in the user's
@@ -207,32 +205,19 @@ func (c *TokenCreateCmd) Run(e *env) error {
 	if c.Expires < 0 {
 		return errors.New("--expires must be positive")
 	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	base := strings.TrimRight(c.BaseURL, "/")
-	mailer, err := e.mailer(c.SMTPURL, c.MailFrom, base)
-	if err != nil {
-		return err
-	}
-	md, err := c.newMandate(st, base, mailer, e.log)
-	if err != nil {
-		return err
-	}
-	idx := index.New(st, nil, index.Config{BaseURL: base, ProjectGate: app.ProjectGate(md), Mailer: mailer}, e.log)
 	req := index.TokenRequest{Name: c.Name, Projects: c.Project, Manage: c.Manage, ReadOnly: c.Read}
 	if c.Expires > 0 {
 		at := time.Now().Add(c.Expires)
 		req.Expires = &at
 	}
-	nt, err := idx.AdminCreateToken(e.ctx, c.Username, audit.Meta{UserAgent: "cheeseshop admin"}, req)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, nt.Secret)
-	return nil
+	return withApp(e, &c.RuleFlags, c.NoticeFlags, false, func(a *app.App) error {
+		nt, err := a.Index.AdminCreateToken(e.ctx, c.Username, audit.Meta{UserAgent: "cheeseshop admin"}, req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, nt.Secret)
+		return nil
+	})
 }
 
 func redactURL(raw string) string {

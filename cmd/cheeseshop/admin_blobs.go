@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/blob"
 	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
@@ -26,8 +27,9 @@ type AdminBlobsCmd struct {
 
 // BlobsGCCmd removes unreferenced blobs.
 type BlobsGCCmd struct {
-	Grace  time.Duration `default:"24h" help:"Keep blobs written more recently than this (uploads in flight write their blob before their row; the times are the storage's clock: allow for the skew between it and this machine)."`
-	DryRun bool          `help:"List what would be removed, and remove nothing."`
+	Grace     time.Duration `default:"24h" help:"Keep blobs written more recently than this (uploads in flight write their blob before their row; the times are the storage's clock: allow for the skew between it and this machine)."`
+	DryRun    bool          `help:"List what would be removed, and remove nothing."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command. It prints one line per stray (sha256, size,
@@ -36,36 +38,27 @@ func (c *BlobsGCCmd) Run(e *env) error {
 	if c.Grace < time.Minute {
 		return errors.New("--grace must be at least 1m: an upload in flight writes its file before its row")
 	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	blobs, err := e.openBlobs()
-	if err != nil {
-		return err
-	}
-	defer blobs.Close()
-	grace := shortDuration(c.Grace)
-	idx := index.New(st, blobs, index.Config{}, e.log)
-	res, err := idx.CollectBlobs(e.ctx, c.Grace, c.DryRun, func(s index.Stray) {
-		size := fmt.Sprint(s.Size)
-		if s.Incomplete {
-			size = "-"
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		grace := shortDuration(c.Grace)
+		res, err := a.Index.CollectBlobs(e.ctx, c.Grace, c.DryRun, func(s index.Stray) {
+			size := fmt.Sprint(s.Size)
+			if s.Incomplete {
+				size = "-"
+			}
+			fmt.Fprintf(e.stdout, "%s %s %s %s\n", s.SHA256, size, s.Written.UTC().Format(time.RFC3339), strayState(s, grace))
+		})
+		removed, aborted := "removed", "aborted"
+		if c.DryRun {
+			removed, aborted = "would be removed", "would be aborted"
 		}
-		fmt.Fprintf(e.stdout, "%s %s %s %s\n", s.SHA256, size, s.Written.UTC().Format(time.RFC3339), strayState(s, grace))
+		fmt.Fprintf(e.stdout, "blobs: %d seen, %d %s (%d bytes), %d in use, %d newer than %s",
+			res.Seen, res.Removed, removed, res.RemovedBytes, res.Referenced, res.Recent, grace)
+		if res.Aborted+res.IncompleteRecent > 0 {
+			fmt.Fprintf(e.stdout, "; incomplete uploads: %d %s, %d newer than %s", res.Aborted, aborted, res.IncompleteRecent, grace)
+		}
+		fmt.Fprintln(e.stdout)
+		return err
 	})
-	removed, aborted := "removed", "aborted"
-	if c.DryRun {
-		removed, aborted = "would be removed", "would be aborted"
-	}
-	fmt.Fprintf(e.stdout, "blobs: %d seen, %d %s (%d bytes), %d in use, %d newer than %s",
-		res.Seen, res.Removed, removed, res.RemovedBytes, res.Referenced, res.Recent, grace)
-	if res.Aborted+res.IncompleteRecent > 0 {
-		fmt.Fprintf(e.stdout, "; incomplete uploads: %d %s, %d newer than %s", res.Aborted, aborted, res.IncompleteRecent, grace)
-	}
-	fmt.Fprintln(e.stdout)
-	return err
 }
 
 // strayState says what gc did with a stray: a blob was "removed", "would

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"strings"
 	"time"
 
-	"cheeseshop/internal/mail"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/mandate"
 	"cheeseshop/internal/store"
 )
@@ -20,8 +18,9 @@ type MandateFlags struct {
 	MandateGrace    int     `default:"0" help:"Days a newly critical project's collaborators have to set up two-factor authentication before it is required."`
 }
 
-// config turns the flags into the mandate's settings.
-func (f *MandateFlags) config(base string, mailer mail.Mailer) (mandate.Config, error) {
+// config turns the flags into the mandate's settings (app.New sets their
+// BaseURL and Mailer).
+func (f *MandateFlags) config() (mandate.Config, error) {
 	at, err := time.Parse("15:04", f.CriticalAt)
 	if err != nil {
 		return mandate.Config{}, fmt.Errorf("--critical-at %q: write the time of day as HH:MM (UTC), e.g. 03:00", f.CriticalAt)
@@ -29,19 +28,9 @@ func (f *MandateFlags) config(base string, mailer mail.Mailer) (mandate.Config, 
 	if f.MandateGrace < 0 {
 		return mandate.Config{}, fmt.Errorf("--mandate-grace must be 0 or more days, not %d", f.MandateGrace)
 	}
-	return mandate.Config{BaseURL: base, Percent: f.CriticalPercent, WindowDays: f.CriticalWindow,
-		Grace:  time.Duration(f.MandateGrace) * 24 * time.Hour,
-		RunAt:  time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute,
-		Mailer: mailer}, nil
-}
-
-// newMandate returns the mandate service of a server or a command.
-func (f *MandateFlags) newMandate(st *store.Store, base string, mailer mail.Mailer, log *slog.Logger) (*mandate.Service, error) {
-	cfg, err := f.config(base, mailer)
-	if err != nil {
-		return nil, err
-	}
-	return mandate.New(st, cfg, log, nil)
+	return mandate.Config{Percent: f.CriticalPercent, WindowDays: f.CriticalWindow,
+		Grace: time.Duration(f.MandateGrace) * 24 * time.Hour,
+		RunAt: time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute}, nil
 }
 
 // AdminCriticalCmd groups the commands about critical projects.
@@ -52,12 +41,10 @@ type AdminCriticalCmd struct {
 
 // CriticalComputeCmd runs the computation of the critical projects.
 type CriticalComputeCmd struct {
-	MandateFlags `embed:""`
-	DryRun       bool   `help:"Show what the computation would designate, without changing anything or telling anyone."`
-	AsOf         string `help:"Compute as of this day (YYYY-MM-DD, UTC): the window is the days before it. Default: today."`
-	BaseURL      string `default:"http://localhost:8080" help:"Public URL of the index, for the links in the notices sent to collaborators."`
-	SMTPURL      string `name:"smtp-url" help:"SMTP server for the notices (as for serve). Default: write them to <data>/outbox."`
-	MailFrom     string `help:"Sender of the notices. Default: cheeseshop <noreply@HOST of --base-url>."`
+	RuleFlags   `embed:""`
+	NoticeFlags `embed:""`
+	DryRun      bool   `help:"Show what the computation would designate, without changing anything or telling anyone."`
+	AsOf        string `help:"Compute as of this day (YYYY-MM-DD, UTC): the window is the days before it. Default: today."`
 }
 
 // Run implements the command.
@@ -70,20 +57,11 @@ func (c *CriticalComputeCmd) Run(e *env) error {
 		}
 		asOf = d
 	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	base := strings.TrimRight(c.BaseURL, "/")
-	mailer, err := e.mailer(c.SMTPURL, c.MailFrom, base)
-	if err != nil {
-		return err
-	}
-	svc, err := c.newMandate(st, base, mailer, e.log)
-	if err != nil {
-		return err
-	}
+	return withApp(e, &c.RuleFlags, c.NoticeFlags, false, func(a *app.App) error { return c.compute(e, a.Mandate, asOf) })
+}
+
+// compute designates the critical projects as of asOf and says which.
+func (c *CriticalComputeCmd) compute(e *env, svc *mandate.Service, asOf store.Day) error {
 	started := time.Now()
 	res, err := svc.Compute(e.ctx, asOf, mandate.ComputeOptions{DryRun: c.DryRun, Trigger: mandate.TriggerAdmin})
 	if err != nil {

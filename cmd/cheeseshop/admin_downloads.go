@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/downloads"
+	"cheeseshop/internal/store"
 )
 
 // AdminDownloadsCmd groups the commands about download counts.
@@ -23,9 +25,9 @@ type AdminDownloadsCmd struct {
 // DownloadsImportCmd imports access logs into the download counts.
 type DownloadsImportCmd struct {
 	Files []string `arg:"" name:"file" help:"Access logs to import, each in its own transaction."`
-	// The window of the computation: the import keeps its sums (see
-	// mandate.Service.StartWindow).
-	MandateFlags `embed:""`
+	// The window of the computation (--critical-window): the import keeps
+	// its sums (see mandate.Service.StartWindow).
+	RuleFlags `embed:""`
 	// Which lines count: as the server counts.
 	DownloadPolicyFlags `embed:""`
 }
@@ -51,20 +53,19 @@ func (f *DownloadPolicyFlags) policy() (downloads.Policy, error) {
 
 // Run implements the command.
 func (c *DownloadsImportCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	md, err := c.newMandate(st, "", nil, e.log)
-	if err != nil {
-		return err
-	}
-	// Counts imported into the window of the computation then keep its
-	// sums, and the next computation only shifts it.
-	if err := md.StartWindow(e.ctx); err != nil {
-		return err
-	}
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		// Counts imported into the window of the computation then keep
+		// its sums, and the next computation only shifts it.
+		if err := a.Mandate.StartWindow(e.ctx); err != nil {
+			return err
+		}
+		return c.importFiles(e, a.Store)
+	})
+}
+
+// importFiles imports each access log in its own transaction, and says
+// what became of it.
+func (c *DownloadsImportCmd) importFiles(e *env, st *store.Store) error {
 	policy, err := c.policy()
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,23 +9,19 @@ import (
 
 	"cheeseshop/internal/app"
 	"cheeseshop/internal/importer"
-	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
-// AdminImportCmd imports the distributions of another index.
+// AdminImportCmd imports the distributions of another index, under the
+// rules of serve's flags but those made for uploaders (its help says
+// which; index.Import).
 type AdminImportCmd struct {
 	Owner   string   `required:"" help:"The user who owns the projects the import creates, and who must own those that exist here already (the others are skipped)."`
 	Project []string `name:"project" help:"Import only this project (any spelling; repeat the flag for several). Default: every project of each source."`
 	Sources []string `arg:"" name:"source" help:"A folder of distributions (pypiserver's layout: flat, or one sub-folder per project), or the simple-API URL of another index (pypiserver, devpi, a cheeseshop, a static PEP 503 mirror); credentials in the URL (https://user:password@host/simple/) are sent to that host only and never printed."`
 
-	MaxFileSize             byteSize `default:"100MiB" help:"Largest file accepted (as serve's --max-file-size)."`
-	MaxProjectSize          byteSize `default:"10GiB" help:"Largest total size of a project's files (as serve's --max-project-size)."`
-	StrictRecord            bool     `help:"Refuse wheels whose RECORD disagrees with their contents (as serve's --strict-record). Default: import them with a warning."`
-	AllowPrivateClassifiers bool     `help:"Accept 'Private ::' classifiers without a warning (as serve's --allow-private-classifiers)."`
-	LookalikePolicy         string   `default:"hold" enum:"hold,flag,off" help:"What happens to a project created under a look-alike of a protected name (as serve's --lookalike-policy)."`
-	ProtectOwnTop           int      `default:"1000" help:"As serve's --protect-own-top."`
-	projectMailFlags        `embed:""`
+	RuleFlags        `embed:""`
+	projectMailFlags `embed:""`
 }
 
 // Run implements the command.
@@ -39,48 +34,19 @@ func (c *AdminImportCmd) Run(e *env) error {
 		}
 		sources = append(sources, src)
 	}
-	policy, err := index.ParseLookalikePolicy(c.LookalikePolicy)
-	if err != nil {
-		return err
-	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	owner, err := st.UserByUsername(e.ctx, c.Owner)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user %q: create it first (cheeseshop admin user create)", c.Owner)
-	} else if err != nil {
-		return err
-	}
-	blobs, err := e.openBlobs()
-	if err != nil {
-		return err
-	}
-	defer blobs.Close()
-	base := strings.TrimRight(c.BaseURL, "/")
-	mailer, err := e.mailer(c.SMTPURL, c.MailFrom, base)
-	if err != nil {
-		return err
-	}
-	cfg := index.Config{BaseURL: base, Mailer: mailer, MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize),
-		StrictRecord: c.StrictRecord, AllowPrivateClassifiers: c.AllowPrivateClassifiers, LookalikePolicy: policy}
-	if policy != index.LookalikeOff {
-		// The detector reads the protected names through the index.
-		ix, err := app.BuildDetector(e.ctx, index.New(st, blobs, cfg, e.log), c.ProtectOwnTop, -1)
-		if err != nil {
+	return withApp(e, &c.RuleFlags, NoticeFlags(c.projectMailFlags), false, func(a *app.App) error {
+		owner, err := a.Store.UserByUsername(e.ctx, c.Owner)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user %q: create it first (cheeseshop admin user create)", c.Owner)
+		} else if err != nil {
 			return err
 		}
-		cfg.NameCheck = func(_ context.Context, name string) (*index.NameMatch, error) {
-			if m, ok := ix.Check(name); ok {
-				return &index.NameMatch{Target: m.Target, TargetRank: m.TargetRank, Kind: m.Kind}, nil
-			}
-			return nil, nil
-		}
-	}
-	im := &importer.Importer{Index: index.New(st, blobs, cfg, e.log), Owner: owner, Only: c.Project,
-		Progress: newProgress(e.stderr)}
+		return c.run(e, &importer.Importer{Index: a.Index, Owner: owner, Only: c.Project, Progress: newProgress(e.stderr)}, sources)
+	})
+}
+
+// run imports the sources with im and prints its summary.
+func (c *AdminImportCmd) run(e *env, im *importer.Importer, sources []importer.Source) error {
 	sum, err := im.Run(e.ctx, sources...)
 	if p, ok := im.Progress.(*bar); ok {
 		p.done()
@@ -90,7 +56,7 @@ func (c *AdminImportCmd) Run(e *env) error {
 		return err
 	}
 	if sum.Failed() {
-		return fmt.Errorf("%d files refused (listed above); the rest was imported: run the import again once they are fixed", len(sum.Refused))
+		return fmt.Errorf("%s refused (listed above); the rest was imported: run the import again once fixed", plural(len(sum.Refused), "file"))
 	}
 	return nil
 }
@@ -135,9 +101,17 @@ func projectLine(r *importer.ProjectReport) string {
 		s += "; project created"
 	}
 	if r.YankedReleases > 0 {
-		s += fmt.Sprintf("; %d releases yanked", r.YankedReleases)
+		s += "; " + plural(r.YankedReleases, "release") + " yanked"
 	}
 	return s
+}
+
+// plural is n and the noun, plural unless n is 1: "1 file", "2 files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // bar redraws one line: projects done of all, files handled, the project

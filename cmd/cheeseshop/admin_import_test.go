@@ -32,10 +32,10 @@ func TestAdminImport(t *testing.T) {
 			t.Fatalf("user create: %s", errs)
 		}
 		code, out, errs := cli(t, "", args("admin", "import", "--owner", "alice", src)...)
-		if code == 0 || !strings.Contains(errs, "1 files refused") {
+		if code == 0 || !strings.Contains(errs, "1 file refused") {
 			t.Errorf("an import with a refusal exits with %d: %q", code, errs)
 		}
-		for _, want := range []string{"imported: 1 files, 1 releases, 1 projects", "refused: 1", "broken-1.0-py3-none-any.whl: Invalid distribution file"} {
+		for _, want := range []string{"imported: 1 file, 1 release, 1 project", "refused: 1", "broken-1.0-py3-none-any.whl: Invalid distribution file"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the summary lacks %q:\n%s", want, out)
 			}
@@ -48,7 +48,7 @@ func TestAdminImport(t *testing.T) {
 		}
 		storetest.Must(t, os.Remove(filepath.Join(src, "broken-1.0-py3-none-any.whl")))
 		code, out, errs = cli(t, "", args("admin", "import", "--owner", "alice", src)...)
-		if code != 0 || !strings.Contains(out, "imported: 0 files") || !strings.Contains(out, "already present (skipped): 1 files") {
+		if code != 0 || !strings.Contains(out, "imported: 0 files") || !strings.Contains(out, "already present (skipped): 1 file") {
 			t.Errorf("again: %d %q %q", code, out, errs)
 		}
 	})

@@ -32,49 +32,50 @@ type AdminNamesCmd struct {
 
 // NamesProhibitCmd prohibits project names.
 type NamesProhibitCmd struct {
-	Names  []string `arg:"" help:"Project names."`
-	Reason string   `help:"Why (kept for the record)."`
+	Names     []string `arg:"" help:"Project names."`
+	Reason    string   `help:"Why (kept for the record)."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *NamesProhibitCmd) Run(e *env) error {
-	return eachName(e, quietIndex, c.Names, func(idx *index.Service, n string) (string, error) {
+	return eachName(e, &c.RuleFlags, quiet(), c.Names, func(idx *index.Service, n string) (string, error) {
 		return "prohibited " + pep.NormalizeName(strings.TrimSpace(n)), idx.ProhibitName(e.ctx, nil, cliMeta, n, c.Reason)
 	})
 }
 
 // NamesLiftCmd lifts prohibitions.
 type NamesLiftCmd struct {
-	Names []string `arg:"" help:"Project names."`
+	Names     []string `arg:"" help:"Project names."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *NamesLiftCmd) Run(e *env) error {
-	return eachName(e, quietIndex, c.Names, func(idx *index.Service, n string) (string, error) {
+	return eachName(e, &c.RuleFlags, quiet(), c.Names, func(idx *index.Service, n string) (string, error) {
 		return "lifted " + pep.NormalizeName(strings.TrimSpace(n)), idx.LiftProhibition(e.ctx, nil, cliMeta, n)
 	})
 }
 
 // NamesProhibitedCmd lists the prohibited names.
-type NamesProhibitedCmd struct{}
+type NamesProhibitedCmd struct {
+	RuleFlags `embed:""`
+}
 
 // Run implements the command.
 func (c *NamesProhibitedCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ns, err := index.New(st, nil, index.Config{}, e.log).ProhibitedNames(e.ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSINCE\tREASON")
-	for _, n := range ns {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Normalized, n.CreatedAt.Format("2006-01-02"), n.Reason)
-	}
-	return tw.Flush()
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		ns, err := a.Index.ProhibitedNames(e.ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSINCE\tREASON")
+		for _, n := range ns {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Normalized, n.CreatedAt.Format("2006-01-02"), n.Reason)
+		}
+		return tw.Flush()
+	})
 }
 
 // AdminLookalikeCmd groups the commands of the look-alike review queue.
@@ -91,87 +92,61 @@ type NoticeFlags struct {
 	MailFrom string `help:"Sender of the emails. Default: cheeseshop <noreply@HOST of --base-url>."`
 }
 
-// index returns an index that emails as the flags say.
-func (f *NoticeFlags) index(e *env, st *store.Store) (*index.Service, error) {
-	base := strings.TrimRight(f.BaseURL, "/")
-	mailer, err := e.mailer(f.SMTPURL, f.MailFrom, base)
-	if err != nil {
-		return nil, err
-	}
-	return index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer}, e.log), nil
-}
+// quiet are the mail settings of a command that sends no email: its
+// services still take a base URL and a mailer (the outbox), unused.
+func quiet() NoticeFlags { return NoticeFlags{BaseURL: "http://localhost:8080"} }
 
-// eachProject opens the store and an index that emails as the flags say,
-// and runs do for each project in turn (eachName).
-func (f *NoticeFlags) eachProject(e *env, projects []string, do func(idx *index.Service, project string) (string, error)) error {
-	return eachName(e, f.index, projects, do)
-}
-
-// eachName opens the store and the index newIndex makes of it, and runs
-// do for each name in turn, printing what it says; it stops at the first
-// error.
-func eachName(e *env, newIndex func(*env, *store.Store) (*index.Service, error), names []string,
-	do func(idx *index.Service, name string) (string, error)) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx, err := newIndex(e, st)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		said, err := do(idx, n)
-		if err != nil {
-			return err
+// eachName runs do for each name in turn, with the index of withApp,
+// printing what it says; it stops at the first error.
+func eachName(e *env, rules *RuleFlags, mail NoticeFlags, names []string, do func(idx *index.Service, name string) (string, error)) error {
+	return withApp(e, rules, mail, false, func(a *app.App) error {
+		for _, n := range names {
+			said, err := do(a.Index, n)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, said)
 		}
-		fmt.Fprintln(e.stdout, said)
-	}
-	return nil
-}
-
-// quietIndex is an index that sends no email.
-func quietIndex(e *env, st *store.Store) (*index.Service, error) {
-	return index.New(st, nil, index.Config{}, e.log), nil
+		return nil
+	})
 }
 
 // LookalikeListCmd lists the review queue.
-type LookalikeListCmd struct{}
+type LookalikeListCmd struct {
+	RuleFlags `embed:""`
+}
 
 // Run implements the command.
 func (c *LookalikeListCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rs, err := index.New(st, nil, index.Config{}, e.log).NameReviews(e.ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROJECT\tSTATE\tRESEMBLES\tRANK\tKIND\tUPLOADER\tCREATED")
-	for _, r := range rs {
-		state := "flagged"
-		if r.Held {
-			state = "held"
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		rs, err := a.Index.NameReviews(e.ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.NormalizedName, state, r.Target, r.TargetRank, r.Kind, r.Uploader,
-			r.CreatedAt.Format("2006-01-02 15:04"))
-	}
-	return tw.Flush()
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROJECT\tSTATE\tRESEMBLES\tRANK\tKIND\tUPLOADER\tCREATED")
+		for _, r := range rs {
+			state := "flagged"
+			if r.Held {
+				state = "held"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.NormalizedName, state, r.Target, r.TargetRank, r.Kind, r.Uploader,
+				r.CreatedAt.Format("2006-01-02 15:04"))
+		}
+		return tw.Flush()
+	})
 }
 
 // LookalikeApproveCmd approves projects of the queue.
 type LookalikeApproveCmd struct {
+	RuleFlags   `embed:""`
 	NoticeFlags `embed:""`
 	Projects    []string `arg:"" help:"Project names."`
 }
 
 // Run implements the command.
 func (c *LookalikeApproveCmd) Run(e *env) error {
-	return c.eachProject(e, c.Projects, func(idx *index.Service, p string) (string, error) {
+	return eachName(e, &c.RuleFlags, c.NoticeFlags, c.Projects, func(idx *index.Service, p string) (string, error) {
 		r, err := idx.ApproveName(e.ctx, nil, cliMeta, p)
 		if err != nil {
 			return "", err
@@ -186,13 +161,14 @@ func (c *LookalikeApproveCmd) Run(e *env) error {
 // LookalikeRejectCmd deletes projects of the queue and prohibits their
 // names.
 type LookalikeRejectCmd struct {
+	RuleFlags   `embed:""`
 	NoticeFlags `embed:""`
 	Projects    []string `arg:"" help:"Project names."`
 }
 
 // Run implements the command.
 func (c *LookalikeRejectCmd) Run(e *env) error {
-	return c.eachProject(e, c.Projects, func(idx *index.Service, p string) (string, error) {
+	return eachName(e, &c.RuleFlags, c.NoticeFlags, c.Projects, func(idx *index.Service, p string) (string, error) {
 		r, err := idx.RejectName(e.ctx, nil, cliMeta, p)
 		if err != nil {
 			return "", err
@@ -206,8 +182,9 @@ func (c *LookalikeRejectCmd) Run(e *env) error {
 
 // NamesProtectCmd replaces the imported list of protected names.
 type NamesProtectCmd struct {
-	File string `arg:"" type:"existingfile" help:"TSV of the names to protect: a header with a 'name' column and an optional rank column (1 = most popular; without one, the file's order), gzip or plain, such as PyPI's most-downloaded projects."`
-	Top  int    `default:"0" help:"Import only the names ranked 1..N (0: every ranked name)."`
+	File      string `arg:"" type:"existingfile" help:"TSV of the names to protect: a header with a 'name' column and an optional rank column (1 = most popular; without one, the file's order), gzip or plain, such as PyPI's most-downloaded projects."`
+	Top       int    `default:"0" help:"Import only the names ranked 1..N (0: every ranked name)."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
@@ -219,21 +196,18 @@ func (c *NamesProtectCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	list := make([]store.ProtectedName, len(names))
 	for i, n := range names {
 		list[i] = store.ProtectedName{Name: n.Name, Rank: int64(n.Rank)}
 	}
-	kept, err := index.New(st, nil, index.Config{}, e.log).SetProtectedNames(e.ctx, list)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "protected %d names (of %d read); running servers use them within %s\n", kept, len(names), app.ProtectRefresh)
-	return nil
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		kept, err := a.Index.SetProtectedNames(e.ctx, list)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "protected %d names (of %d read); running servers use them within %s\n", kept, len(names), app.ProtectRefresh)
+		return nil
+	})
 }
 
 // readProtected reads a TSV of protected names (gzip or plain).
@@ -254,8 +228,9 @@ func readProtected(path string, top int) ([]lookalike.Protected, error) {
 // creation does, so that operators can measure it on any corpus.
 type NamesCheckCmd struct {
 	Protected string   `type:"path" placeholder:"FILE" help:"TSV of the protected names: a header with a 'name' column and an optional rank column (1 = most popular), gzip or plain. Default: the index's own (the imported list and its --top most-downloaded projects)."`
-	Top       int      `default:"0" help:"With --protected, protect only the names ranked 1..N (0: every ranked name; names ranked below N are still never flagged themselves). Without it, how many of the index's most-downloaded projects are protected (0: as serve's default)."`
+	Top       int      `default:"0" help:"With --protected, protect only the names ranked 1..N (0: every ranked name; names ranked below N are still never flagged themselves). Without it, --protect-own-top and --protect-upstream-top say which of the index's names are protected, as for serve."`
 	Names     []string `arg:"" optional:"" name:"name" help:"Names to check. Default: one a line on standard input."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
@@ -301,14 +276,10 @@ func (c *NamesCheckCmd) detector(e *env) (*lookalike.Index, error) {
 		opt.Top = c.Top
 		return lookalike.New(protected, opt), nil
 	}
-	st, err := e.openStore()
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	top := c.Top
-	if top == 0 {
-		top = app.DefaultProtectOwnTop
-	}
-	return app.BuildDetector(e.ctx, index.New(st, nil, index.Config{}, e.log), top, app.DefaultProtectUpstreamTop)
+	var ix *lookalike.Index
+	err := withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) (err error) {
+		ix, err = app.BuildDetector(e.ctx, a.Index, c.ProtectOwnTop, c.ProtectUpstreamTop)
+		return err
+	})
+	return ix, err
 }

@@ -2,11 +2,10 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/audit"
 	"cheeseshop/internal/index"
-	"cheeseshop/internal/upstream"
 )
 
 // AdminProjectCmd groups the commands about a project's status and
@@ -30,11 +29,12 @@ type ProjectQuarantineCmd struct {
 	Name             string `arg:"" help:"Project name (any spelling)."`
 	Reason           string `required:"" help:"Why: published with the status (PEP 792) and sent to the Owners."`
 	projectMailFlags `embed:""`
+	RuleFlags        `embed:""`
 }
 
 // Run implements the command.
 func (c *ProjectQuarantineCmd) Run(e *env) error {
-	return withProjectIndex(e, c.projectMailFlags, func(idx *index.Service) error {
+	return withProjectIndex(e, &c.RuleFlags, c.projectMailFlags, func(idx *index.Service) error {
 		proxied, err := idx.IsProxiedName(e.ctx, c.Name)
 		if err != nil {
 			return err
@@ -55,11 +55,12 @@ func (c *ProjectQuarantineCmd) Run(e *env) error {
 type ProjectReleaseCmd struct {
 	Name             string `arg:"" help:"Project name (any spelling)."`
 	projectMailFlags `embed:""`
+	RuleFlags        `embed:""`
 }
 
 // Run implements the command.
 func (c *ProjectReleaseCmd) Run(e *env) error {
-	return withProjectIndex(e, c.projectMailFlags, func(idx *index.Service) error {
+	return withProjectIndex(e, &c.RuleFlags, c.projectMailFlags, func(idx *index.Service) error {
 		proxied, err := idx.IsProxiedName(e.ctx, c.Name)
 		if err != nil {
 			return err
@@ -80,41 +81,23 @@ func (c *ProjectReleaseCmd) Run(e *env) error {
 type ProjectVisibilityCmd struct {
 	Name       string `arg:"" help:"Project name (any spelling)."`
 	Visibility string `arg:"" enum:"public,private" help:"public or private."`
+	RuleFlags  `embed:""`
 }
 
 // Run implements the command.
 func (c *ProjectVisibilityCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx := index.New(st, nil, index.Config{}, e.log)
-	if err := idx.SetVisibility(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name, c.Visibility); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s is %s\n", c.Name, c.Visibility)
-	return nil
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		if err := a.Index.SetVisibility(e.ctx, nil, cliMeta, c.Name, c.Visibility); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s is %s\n", c.Name, c.Visibility)
+		return nil
+	})
 }
 
-// withProjectIndex runs fn with the index of the data directory and
-// database, whose emails go out as f says.
-func withProjectIndex(e *env, f projectMailFlags, fn func(idx *index.Service) error) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	base := strings.TrimRight(f.BaseURL, "/")
-	mailer, err := e.mailer(f.SMTPURL, f.MailFrom, base)
-	if err != nil {
-		return err
-	}
-	// A name without a local project may be a proxied one: its quarantine
-	// is the proxy's row, which the servers follow.
-	proxy, err := upstream.Offline(st, upstream.ProxyConfig{Log: e.log})
-	if err != nil {
-		return err
-	}
-	return fn(index.New(st, nil, index.Config{BaseURL: base, Mailer: mailer, Upstream: proxy}, e.log))
+// withProjectIndex runs fn with the index of withApp, whose emails go
+// out as f says. A name without a local project may be a proxied one:
+// its quarantine is the proxy's row, which the servers follow.
+func withProjectIndex(e *env, rules *RuleFlags, f projectMailFlags, fn func(idx *index.Service) error) error {
+	return withApp(e, rules, NoticeFlags(f), true, func(a *app.App) error { return fn(a.Index) })
 }

@@ -6,8 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cheeseshop/internal/audit"
-	"cheeseshop/internal/index"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/publish"
 )
 
@@ -19,12 +18,14 @@ type AdminPublishersCmd struct {
 
 // PublishersListCmd lists trusted publishers.
 type PublishersListCmd struct {
-	Project string `arg:"" optional:"" help:"Only this project's publishers, and the pending ones that would create it (any spelling). Default: every publisher."`
+	Project   string `arg:"" optional:"" help:"Only this project's publishers, and the pending ones that would create it (any spelling). Default: every publisher."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *PublishersListCmd) Run(e *env) error {
-	return withPublish(e, func(svc *publish.Service) error {
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		svc := a.Publish
 		ls, err := svc.AllPublishers(e.ctx, c.Project)
 		if err != nil {
 			return err
@@ -48,13 +49,15 @@ func (c *PublishersListCmd) Run(e *env) error {
 
 // PublishersRemoveCmd removes a trusted publisher.
 type PublishersRemoveCmd struct {
-	ID int64 `arg:"" help:"The publisher's number (admin publishers list shows it)."`
+	ID        int64 `arg:"" help:"The publisher's number (admin publishers list shows it)."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *PublishersRemoveCmd) Run(e *env) error {
-	return withPublish(e, func(svc *publish.Service) error {
-		l, err := svc.RemoveByAdmin(e.ctx, audit.Meta{UserAgent: "cheeseshop admin"}, c.ID)
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		svc := a.Publish
+		l, err := svc.RemoveByAdmin(e.ctx, cliMeta, c.ID)
 		if err != nil {
 			return err
 		}
@@ -67,15 +70,4 @@ func (c *PublishersRemoveCmd) Run(e *env) error {
 		fmt.Fprintf(e.stdout, "removed trusted publisher %d (%s), %s; its upload tokens no longer work\n", c.ID, publish.Describe(l.Publisher), from)
 		return nil
 	})
-}
-
-// withPublish runs fn with trusted publishing on the data directory's
-// database.
-func withPublish(e *env, fn func(svc *publish.Service) error) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(publish.New(st, index.New(st, nil, index.Config{}, e.log), publish.Config{}, e.log, nil))
 }

@@ -5,8 +5,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"cheeseshop/internal/audit"
-	"cheeseshop/internal/index"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/report"
 )
 
@@ -17,19 +16,23 @@ type AdminReportsCmd struct {
 }
 
 // ReportsListCmd lists the open reports.
-type ReportsListCmd struct{}
+type ReportsListCmd struct {
+	RuleFlags `embed:""`
+}
 
 // Run implements the command.
 func (c *ReportsListCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ps, err := report.New(st, index.New(st, nil, index.Config{}, e.log), report.Config{}, e.log, nil).Queue(e.ctx)
-	if err != nil {
-		return err
-	}
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		ps, err := a.Reports.Queue(e.ctx)
+		if err != nil {
+			return err
+		}
+		return printReports(e, ps)
+	})
+}
+
+// printReports prints the open reports of the projects.
+func printReports(e *env, ps []*report.Reported) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROJECT\tSTATUS\tREPORTER\tKIND\tREPORTED\tTEXT")
 	for _, p := range ps {
@@ -45,25 +48,22 @@ func (c *ReportsListCmd) Run(e *env) error {
 
 // ReportsDismissCmd dismisses the open reports of a project.
 type ReportsDismissCmd struct {
-	Name string `arg:"" help:"Project name (any spelling)."`
+	Name      string `arg:"" help:"Project name (any spelling)."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *ReportsDismissCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rep := report.New(st, index.New(st, nil, index.Config{}, e.log), report.Config{}, e.log, nil)
-	n, err := rep.Dismiss(e.ctx, nil, audit.Meta{UserAgent: "cheeseshop admin"}, c.Name)
-	if err != nil {
-		return err
-	}
-	reports := "reports"
-	if n == 1 {
-		reports = "report"
-	}
-	fmt.Fprintf(e.stdout, "dismissed %d open %s of %s\n", n, reports, c.Name)
-	return nil
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		n, err := a.Reports.Dismiss(e.ctx, nil, cliMeta, c.Name)
+		if err != nil {
+			return err
+		}
+		reports := "reports"
+		if n == 1 {
+			reports = "report"
+		}
+		fmt.Fprintf(e.stdout, "dismissed %d open %s of %s\n", n, reports, c.Name)
+		return nil
+	})
 }

@@ -5,7 +5,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"cheeseshop/internal/index"
+	"cheeseshop/internal/app"
 	"cheeseshop/internal/store"
 )
 
@@ -21,19 +21,23 @@ type AdminUpstreamCmd struct {
 }
 
 // UpstreamRulesCmd lists the rules.
-type UpstreamRulesCmd struct{}
+type UpstreamRulesCmd struct {
+	RuleFlags `embed:""`
+}
 
 // Run implements the command.
 func (c *UpstreamRulesCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rs, err := index.New(st, nil, index.Config{}, e.log).UpstreamRules(e.ctx)
-	if err != nil {
-		return err
-	}
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		rs, err := a.Index.UpstreamRules(e.ctx)
+		if err != nil {
+			return err
+		}
+		return printRules(e, rs)
+	})
+}
+
+// printRules prints the rules on upstream names.
+func printRules(e *env, rs []store.UpstreamRule) error {
 	now := time.Now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PATTERN\tACTION\tEXPIRES\tCREATED\tREASON")
@@ -60,9 +64,9 @@ type ruleFlags struct {
 	Expires time.Duration `help:"Let the rule lapse after this long (72h); 0: never."`
 }
 
-// addRule adds r with the flags' reason and expiry, through the index
-// newIndex makes, and prints what it did.
-func addRule(e *env, newIndex func(*env, *store.Store) (*index.Service, error), rf ruleFlags, r store.UpstreamRule, says string) error {
+// addRule adds r with the flags' reason and expiry, through the index of
+// withApp, and prints what it did.
+func addRule(e *env, rules *RuleFlags, mail NoticeFlags, rf ruleFlags, r store.UpstreamRule, says string) error {
 	if rf.Expires < 0 {
 		return fmt.Errorf("--expires must be positive, not %s", rf.Expires)
 	}
@@ -70,24 +74,17 @@ func addRule(e *env, newIndex func(*env, *store.Store) (*index.Service, error), 
 	if rf.Expires > 0 {
 		r.ExpiresAt = time.Now().Add(rf.Expires)
 	}
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	idx, err := newIndex(e, st)
-	if err != nil {
-		return err
-	}
-	r, err = idx.AddUpstreamRule(e.ctx, nil, cliMeta, r)
-	if err != nil {
-		return err
-	}
-	if !r.ExpiresAt.IsZero() {
-		says += ", until " + r.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
-	}
-	fmt.Fprintf(e.stdout, "%s %s: %s\n", r.Action, r.Pattern, says)
-	return nil
+	return withApp(e, rules, mail, false, func(a *app.App) error {
+		r, err := a.Index.AddUpstreamRule(e.ctx, nil, cliMeta, r)
+		if err != nil {
+			return err
+		}
+		if !r.ExpiresAt.IsZero() {
+			says += ", until " + r.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		fmt.Fprintf(e.stdout, "%s %s: %s\n", r.Action, r.Pattern, says)
+		return nil
+	})
 }
 
 // UpstreamAllowCmd adds an allow rule.
@@ -95,6 +92,7 @@ type UpstreamAllowCmd struct {
 	Pattern     string `arg:"" help:"A project name (any spelling), or the start of a normalized name followed by '*' (acme-*)."`
 	SkipMinAge  bool   `help:"Let the project's files through the minimum release age (--upstream-min-age) at once: a break glass, for one project name only."`
 	ruleFlags   `embed:""`
+	RuleFlags   `embed:""`
 	NoticeFlags `embed:""`
 }
 
@@ -104,49 +102,49 @@ func (c *UpstreamAllowCmd) Run(e *env) error {
 	if c.SkipMinAge {
 		says = "proxied, its files through the minimum release age at once; the administrators were told"
 	}
-	return addRule(e, c.NoticeFlags.index, c.ruleFlags, store.UpstreamRule{Pattern: c.Pattern, Action: store.RuleAllow, SkipMinAge: c.SkipMinAge}, says)
+	return addRule(e, &c.RuleFlags, c.NoticeFlags, c.ruleFlags, store.UpstreamRule{Pattern: c.Pattern, Action: store.RuleAllow, SkipMinAge: c.SkipMinAge}, says)
 }
 
 // UpstreamDenyCmd adds a deny rule.
 type UpstreamDenyCmd struct {
-	Pattern string `arg:"" help:"A project name (any spelling), or the start of a normalized name followed by '*' (acme-*)."`
-	Reason  string `help:"Why: kept with the rule, in the event and the listing."`
+	Pattern   string `arg:"" help:"A project name (any spelling), or the start of a normalized name followed by '*' (acme-*)."`
+	Reason    string `help:"Why: kept with the rule, in the event and the listing."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *UpstreamDenyCmd) Run(e *env) error {
-	return addRule(e, quietIndex, ruleFlags{Reason: c.Reason}, store.UpstreamRule{Pattern: c.Pattern, Action: store.RuleDeny},
+	return addRule(e, &c.RuleFlags, quiet(), ruleFlags{Reason: c.Reason}, store.UpstreamRule{Pattern: c.Pattern, Action: store.RuleDeny},
 		"never proxied")
 }
 
 // UpstreamLocalCmd adds a local rule.
 type UpstreamLocalCmd struct {
-	Pattern string `arg:"" help:"A project name (any spelling), or the start of a normalized name followed by '*' (acme-*)."`
-	Reason  string `help:"Why: kept with the rule, in the event and the listing."`
+	Pattern   string `arg:"" help:"A project name (any spelling), or the start of a normalized name followed by '*' (acme-*)."`
+	Reason    string `help:"Why: kept with the rule, in the event and the listing."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *UpstreamLocalCmd) Run(e *env) error {
-	return addRule(e, quietIndex, ruleFlags{Reason: c.Reason}, store.UpstreamRule{Pattern: c.Pattern, Action: store.RuleLocal},
+	return addRule(e, &c.RuleFlags, quiet(), ruleFlags{Reason: c.Reason}, store.UpstreamRule{Pattern: c.Pattern, Action: store.RuleLocal},
 		"a local project may take the name although an upstream lists it (it then hides the upstream's)")
 }
 
 // UpstreamRemoveCmd removes a rule.
 type UpstreamRemoveCmd struct {
-	Pattern string `arg:"" help:"The rule's pattern (any spelling of a name)."`
+	Pattern   string `arg:"" help:"The rule's pattern (any spelling of a name)."`
+	RuleFlags `embed:""`
 }
 
 // Run implements the command.
 func (c *UpstreamRemoveCmd) Run(e *env) error {
-	st, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	r, err := index.New(st, nil, index.Config{}, e.log).RemoveUpstreamRule(e.ctx, nil, cliMeta, c.Pattern)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "removed the %s rule of %s\n", r.Action, r.Pattern)
-	return nil
+	return withApp(e, &c.RuleFlags, quiet(), false, func(a *app.App) error {
+		r, err := a.Index.RemoveUpstreamRule(e.ctx, nil, cliMeta, c.Pattern)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "removed the %s rule of %s\n", r.Action, r.Pattern)
+		return nil
+	})
 }

@@ -25,13 +25,10 @@ import (
 
 // ServeCmd runs the server.
 type ServeCmd struct {
-	MandateFlags    `embed:""`
+	RuleFlags       `embed:""`
 	PromoFlags      `embed:""`
 	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
 	BaseURL         string        `help:"Public URL of the index (e.g. https://pypi.example.org), used in file links. Default: http://<addr>."`
-	MaxFileSize     byteSize      `default:"100MiB" help:"Largest file accepted."`
-	MaxProjectSize  byteSize      `default:"10GiB" help:"Largest total size of a project's files."`
-	StrictRecord    bool          `help:"Refuse wheels whose RECORD disagrees with their contents (a file not listed, an entry for a missing file, a wrong sha256 hash or size). Default: accept them as PyPI does, with a warning in the upload's answer and an event in the project's security log."`
 	CacheSize       byteSize      `default:"256MiB" help:"Memory for cached project pages."`
 	FileCacheSize   byteSize      `default:"64MiB" help:"Memory for the bytes of small files (64 KiB or less), sent from there instead of the storage. 0: none."`
 	GCFloor         byteSize      `name:"gc-floor" default:"64MiB" help:"Let the heap grow by at least this much between garbage collections, however little memory is live (more throughput for at most this much more memory; 0: Go's default). Ignored when GOGC is set."`
@@ -40,13 +37,9 @@ type ServeCmd struct {
 	ShutdownTimeout time.Duration `default:"60s" help:"How long to let in-flight requests (uploads) finish on shutdown."`
 	SMTPURL         string        `name:"smtp-url" env:"CHEESESHOP_SMTP_URL" help:"SMTP server for outbound email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465. Default: write emails to <data>/outbox."`
 	MailFrom        string        `help:"Sender of outbound email. Default: cheeseshop <noreply@HOST of --base-url>."`
-	SecretKey       string        `env:"CHEESESHOP_SECRET_KEY" help:"Server secret key (at least 32 characters) that seals TOTP secrets; every server of a deployment needs the same one. Default: generated once into <data>/secret.key."`
-	Require2FA      bool          `name:"require-2fa" env:"CHEESESHOP_REQUIRE_2FA" help:"Require two-factor authentication of every user: without it, a user can only set it up, and cannot upload."`
 	Passkeys        bool          `default:"true" negatable:"" help:"Let users register passkeys (discoverable security keys that verify the user with a PIN or a biometric) and sign in with them alone, without a username or password. Off (--no-passkeys), the passkeys already registered still work as security keys after a password."`
 	CountDownloads  bool          `default:"true" negatable:"" help:"Count the files this server serves (complete GETs answered 200) as downloads per project per day. They are counted in memory and written every --downloads-flush and at shutdown: a crash loses at most the last interval. Turn it off (--no-count-downloads) when the access logs of a CDN or proxy in front are imported instead, so that nothing is counted twice."`
 	DownloadsFlush  time.Duration `default:"5s" help:"How often counted downloads are written to the database (at most this much counting is lost on a crash)."`
-	LookalikePolicy string        `default:"hold" enum:"hold,flag,off" help:"What happens to a project created under a look-alike of a protected name (a popular project's, docs/SUPPLY-CHAIN.md): hold (created but not published until an administrator approves it at /admin/lookalikes/), flag (published; the administrators are told) or off. With hold and flag, an event and an email to every administrator."`
-	ProtectOwnTop   int           `default:"1000" help:"How many of this index's own most-downloaded projects (over the download window of the critical computation) are protected from look-alikes, beside the list imported with admin names protect; -1: the imported list only."`
 	RecoveryWait    time.Duration `default:"168h" help:"Account recovery: the waiting period between the email confirmation of a request and the earliest approval by an administrator; the user is told by email and can cancel meanwhile. 0 means none (for tests and demos only)."`
 
 	// New-device confirmation (README.md, Two-factor authentication).
@@ -56,19 +49,9 @@ type ServeCmd struct {
 	ReadAccess   string `default:"public" enum:"public,authenticated" help:"Who reads the index: public (anybody) or authenticated (every read, the simple and JSON APIs, files and the web pages other than signing in, needs a signed-in session or an API token given as HTTP Basic with the username __token__; pip and uv send it from the index URL, .netrc or a keyring)."`
 	Registration string `default:"auto" enum:"auto,open,closed" help:"Whether people may create accounts on the site: open, closed (administrators create them with admin user create) or auto (open with public reads, closed with authenticated reads, where anybody who registers could read every project)."`
 
-	// New files to old releases (docs/SECURITY.md).
-	ReleaseUploadWindow time.Duration `default:"336h" help:"How long after its creation a release takes new files; later ones are refused, as PyPI does after 14 days, so that a stolen token cannot add files to old releases that users pin (docs/SECURITY.md). Re-uploading an identical file still succeeds. 0 turns the limit off."`
-
 	// The automatic quarantine on users' reports (docs/SUPPLY-CHAIN.md).
 	ReportQuarantineReporters int           `default:"0" help:"Quarantine a project automatically when this many distinct users, each with an account older than --report-min-account-age, report it within a day (docs/SUPPLY-CHAIN.md). 0 turns the automatic quarantine off: administrators decide at /admin/reports/."`
 	ReportMinAccountAge       time.Duration `default:"720h" help:"How old an account must be for its reports to count towards --report-quarantine-reporters (new accounts cost an attacker nothing)."`
-
-	// Metadata rules of uploads (README.md, Metadata checks).
-	AllowPrivateClassifiers bool `help:"Accept uploads whose classifiers start with 'Private ::'. Projects use them to mark code never meant for a public index, and PyPI refuses them; allow them on a private index."`
-	LegacySdistNames        bool `help:"Accept an sdist whose file name spells the project's name otherwise than PEP 625 (nc-hello-0.1.0.tar.gz, as setuptools before 69.3 writes it) and store it under its PEP 625 name (nc_hello-0.1.0.tar.gz), the only one pages, downloads and the duplicate checks then know. Default: refuse it, as PyPI does (/help/#sdist-file-names)."`
-
-	// Look-alikes of the upstreams' popular names (docs/SUPPLY-CHAIN.md).
-	ProtectUpstreamTop int `default:"1000" help:"How many proxied projects (--upstream), the most downloaded through this index over the download window of the critical computation, are protected from look-alikes beside --protect-own-top (a local reqeusts is held when requests is installed through the proxy); -1: none."`
 
 	// Trusted publishing (README.md, Trusted publishing).
 	TrustedPublishing   bool          `default:"true" negatable:"" help:"Let CI jobs exchange an OpenID Connect ID token of a trusted issuer for a 15-minute upload token (POST /_/oidc/mint-token), as PyPI's trusted publishing. Off (--no-trusted-publishing), the exchange answers PyPI's not-enabled refusal."`
@@ -85,19 +68,8 @@ type ServeCmd struct {
 	StorageRedirectTTL time.Duration `name:"storage-redirect-ttl" default:"5m" help:"How long the presigned URLs of --storage-redirect work, between 10s and 12h; clients may cache the redirect for half of it."`
 
 	// Which downloads count (docs/DOWNLOADS.md).
-	DownloadPolicyFlags `embed:""`
-	// The proxy of upstream indexes (README.md, Upstream proxy).
-	Upstream              []string      `name:"upstream" sep:"," help:"Proxy an upstream index: the root of its simple API, e.g. https://pypi.org/simple/ (repeatable, in priority order). A project that does not exist on this index is served from the first upstream that lists it, its files fetched, checked against the upstream's SHA-256 and stored on first use. Credentials in the URL (https://user:secret@host/simple/) are sent to that host only and never logged."`
-	UpstreamFileHost      []string      `name:"upstream-file-host" sep:"," help:"Another host (host or host:port) the upstreams' pages may link files on (repeatable); files.pythonhosted.org is added for pypi.org."`
-	UpstreamTTL           time.Duration `name:"upstream-ttl" default:"10m" help:"How long a proxied project's page is served before the upstream is asked again (conditionally); when it does not answer, the last page is served."`
-	UpstreamNegativeTTL   time.Duration `name:"upstream-negative-ttl" default:"1m" help:"How long a name no upstream lists is remembered as such."`
-	UpstreamTimeout       time.Duration `name:"upstream-timeout" default:"10s" help:"How long to wait for an upstream's answer to a page request (the whole page is bounded by 30s, or by this when longer)."`
-	UpstreamMinAge        ageDuration   `name:"upstream-min-age" default:"0" help:"Minimum release age of proxied files, e.g. 7d or 72h: younger files, and files whose upload time the upstream does not give (every file of an upstream serving PEP 503 HTML), are neither listed nor served, except for a project an administrator exempts. 0: off."`
-	UpstreamAllowList     bool          `name:"upstream-allow-list" help:"Proxy only the names an allow rule of the administrators names (admin upstream allow); every other name answers 404."`
-	UpstreamMaxFileSize   byteSize      `name:"upstream-max-file-size" default:"4GiB" help:"Largest proxied file fetched from an upstream whose page does not give its size (and the largest listed size accepted)."`
-	UpstreamMaxFetches    int           `name:"upstream-max-fetches" default:"16" help:"The most files fetched from the upstreams at once, server-wide; a first download beyond it waits 2s, then answers 503."`
-	UpstreamLocalNames    string        `name:"upstream-local-names" default:"ask" enum:"refuse,allow,ask" help:"What happens when a new local project takes a name an upstream lists (dependency confusion): refuse it, allow it (it shadows the upstream's from then on) or ask (created held until an administrator approves it; meanwhile the upstream's project is still served)."`
-	DownloadsMaxAddresses int           `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
+	DownloadPolicyFlags   `embed:""`
+	DownloadsMaxAddresses int `default:"1048576" help:"The most (client address, project) pairs remembered per day for --downloads-per-address (about 36 bytes each: 36 MiB at the default); past it, downloads from other pairs are not counted until midnight UTC."`
 	TransportFlags        `embed:""`
 }
 
@@ -281,35 +253,23 @@ func (c *ServeCmd) Run(e *env) error {
 // base with the secret key and limits given, and /metrics on a listener of
 // its own if metricsElsewhere.
 func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metricsElsewhere bool) (app.Config, error) {
-	md, err := c.MandateFlags.config(base, nil)
+	cfg, err := c.RuleFlags.config(base)
 	if err != nil {
-		return app.Config{}, err
+		return cfg, err
 	}
-	pr, err := c.PromoFlags.config(base, nil)
-	if err != nil {
-		return app.Config{}, err
+	if cfg.Promo, err = c.PromoFlags.config(base, nil); err != nil {
+		return cfg, err
 	}
-	lookalike, err := index.ParseLookalikePolicy(c.LookalikePolicy)
-	if err != nil {
-		return app.Config{}, fmt.Errorf("--lookalike-policy: %w", err)
-	}
-	cfg := app.Config{BaseURL: base, SecretKey: key, Require2FA: c.Require2FA, LookalikePolicy: lookalike, ProtectOwnTop: c.ProtectOwnTop,
-		AllowPrivateClassifiers: c.AllowPrivateClassifiers, LegacySdistNames: c.LegacySdistNames, CacheBytes: int64(c.CacheSize), FileCacheBytes: fileCacheBytes(c.FileCacheSize),
-		MaxFileSize: int64(c.MaxFileSize), MaxProjectSize: int64(c.MaxProjectSize), StrictRecord: c.StrictRecord,
-		Mandate: md, Promo: pr, RecoveryWait: c.RecoveryWait, FollowInterval: c.FollowInterval,
-		Limits: limits, AccessLog: c.AccessLog, MaxUploadsPerClient: c.MaxUploadsPerIP, HSTSMaxAge: c.HSTSMaxAge,
-		MetricsToken: c.MetricsToken, MetricsElsewhere: metricsElsewhere,
-		ReportQuarantineReporters: c.ReportQuarantineReporters, ReportMinAccountAge: c.ReportMinAccountAge,
-		ReleaseUploadWindow: c.ReleaseUploadWindow}
+	cfg.SecretKey, cfg.CacheBytes, cfg.FileCacheBytes = key, int64(c.CacheSize), fileCacheBytes(c.FileCacheSize)
+	cfg.RecoveryWait, cfg.FollowInterval = c.RecoveryWait, c.FollowInterval
+	cfg.Limits, cfg.AccessLog, cfg.MaxUploadsPerClient, cfg.HSTSMaxAge = limits, c.AccessLog, c.MaxUploadsPerIP, c.HSTSMaxAge
+	cfg.MetricsToken, cfg.MetricsElsewhere = c.MetricsToken, metricsElsewhere
+	cfg.ReportQuarantineReporters, cfg.ReportMinAccountAge = c.ReportQuarantineReporters, c.ReportMinAccountAge
 	cfg.NoTrustedPublishing, cfg.OIDCAudience = !c.TrustedPublishing, c.OIDCAudience
 	cfg.NoPasskeys = !c.Passkeys
-	cfg.ProtectUpstreamTop = c.ProtectUpstreamTop
 	cfg.EmailCheckDNS = c.EmailCheckDNS
 	cfg.NoNewDeviceConfirmation = !c.NewDeviceConfirmation
 	cfg.ReadAccess = index.ReadAccess(c.ReadAccess)
-	if err := c.upstreamConfig(&cfg); err != nil {
-		return cfg, err
-	}
 	cfg.RegistrationClosed = c.Registration == "closed" || (c.Registration == "auto" && cfg.ReadAccess == index.ReadAuthenticated)
 	if c.StorageRedirectTTL < 10*time.Second || c.StorageRedirectTTL > 12*time.Hour {
 		return cfg, fmt.Errorf("--storage-redirect-ttl must be between 10s and 12h, not %s", c.StorageRedirectTTL)
@@ -340,9 +300,6 @@ func (c *ServeCmd) appConfig(base string, key []byte, limits web.Limits, metrics
 	if c.ReportQuarantineReporters < 0 || c.ReportMinAccountAge < 0 {
 		return cfg, fmt.Errorf("--report-quarantine-reporters and --report-min-account-age must not be negative")
 	}
-	if c.ReleaseUploadWindow < 0 {
-		return cfg, fmt.Errorf("--release-upload-window must not be negative, not %s", c.ReleaseUploadWindow)
-	}
 	if c.CountDownloads {
 		if c.DownloadsFlush <= 0 {
 			return cfg, fmt.Errorf("--downloads-flush must be positive, not %s", c.DownloadsFlush)
@@ -372,33 +329,6 @@ func defaultBaseURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// upstreamConfig maps the upstream flags onto cfg.
-func (c *ServeCmd) upstreamConfig(cfg *app.Config) error {
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"--upstream-ttl", c.UpstreamTTL}, {"--upstream-negative-ttl", c.UpstreamNegativeTTL}, {"--upstream-timeout", c.UpstreamTimeout}} {
-		if d.v <= 0 {
-			return fmt.Errorf("%s must be positive, not %s", d.flag, d.v)
-		}
-	}
-	if c.UpstreamMaxFetches < 1 {
-		return fmt.Errorf("--upstream-max-fetches must be at least 1, not %d", c.UpstreamMaxFetches)
-	}
-	if c.UpstreamMaxFileSize <= 0 {
-		return errors.New("--upstream-max-file-size must be positive")
-	}
-	if len(c.Upstream) == 0 && len(c.UpstreamFileHost) > 0 {
-		return errors.New("--upstream-file-host needs an --upstream")
-	}
-	cfg.Upstreams, cfg.UpstreamFileHosts = c.Upstream, c.UpstreamFileHost
-	cfg.UpstreamTTL, cfg.UpstreamNegativeTTL, cfg.UpstreamTimeout = c.UpstreamTTL, c.UpstreamNegativeTTL, c.UpstreamTimeout
-	cfg.UpstreamMinAge, cfg.UpstreamAllowList = time.Duration(c.UpstreamMinAge), c.UpstreamAllowList
-	cfg.UpstreamMaxFileSize, cfg.UpstreamMaxFetches = int64(c.UpstreamMaxFileSize), c.UpstreamMaxFetches
-	cfg.LocalNames = index.LocalNamesPolicy(c.UpstreamLocalNames)
-	return nil
 }
 
 // fileCacheBytes maps --file-cache-size onto app.Config.FileCacheBytes,

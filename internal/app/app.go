@@ -11,8 +11,8 @@
 // all (index.Config.UploadGate) and whether an account has a second step
 // (account.Config.HasSecondFactor); accounts and recovery share the hasher.
 // New is the only place that knows this order, so that `cheeseshop serve`,
-// the tests of internal/web and cheeseshop-bench run one and the same
-// wiring: what they may vary (the store, the blob store, the mailer, the
+// the admin commands, the tests of internal/web and cheeseshop-bench run
+// one and the same wiring: what they may vary (the store, the blob store, the mailer, the
 // clock, the logger, the metrics registry, the cost of password hashes, the
 // limits) is an input; everything else is decided here once.
 package app
@@ -330,7 +330,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	a.Index = index.New(st, d.Blobs, index.Config{Upstream: up, LocalNames: cfg.LocalNames, BaseURL: cfg.BaseURL, AllowPrivateClassifiers: cfg.AllowPrivateClassifiers,
 		MaxFileSize: cfg.MaxFileSize, MaxProjectSize: cfg.MaxProjectSize,
-		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: ProjectGate(a.Mandate), Mailer: d.Mailer,
+		CacheBytes: cfg.CacheBytes, UploadGate: a.TwoFactor.UploadGate, ProjectGate: projectGate(a.Mandate), Mailer: d.Mailer,
 		NameCheck: nameCheck, LookalikePolicy: cfg.LookalikePolicy, StrictRecord: cfg.StrictRecord, LegacySdistNames: cfg.LegacySdistNames,
 		ReleaseUploadWindow: cfg.ReleaseUploadWindow, ReadAccess: cfg.ReadAccess}, log)
 	if cfg.ReadAccess == index.ReadAuthenticated && !cfg.RegistrationClosed {
@@ -442,8 +442,8 @@ func registerDownloads(reg *prometheus.Registry, c *downloads.Counter) {
 	}
 }
 
-// ProjectGate makes the mandate the index's project gate.
-func ProjectGate(md *mandate.Service) index.ProjectGate {
+// projectGate makes the mandate the index's project gate.
+func projectGate(md *mandate.Service) index.ProjectGate {
 	return func(ctx context.Context, q index.GateQuerier, u *store.User, p *store.Project) (string, error) {
 		return md.Check(ctx, q, u, p)
 	}

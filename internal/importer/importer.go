@@ -311,11 +311,11 @@ func refusal(err error) (*index.ImportResult, string, error) {
 
 // Print writes the summary for people.
 func (s *Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "imported: %d files, %d releases, %d projects", s.Files, s.Releases, s.Projects)
+	fmt.Fprintf(w, "imported: %s, %s, %s", count(s.Files, "file"), count(s.Releases, "release"), count(s.Projects, "project"))
 	if s.Yanked > 0 {
-		fmt.Fprintf(w, "; %d releases yanked as in the source", s.Yanked)
+		fmt.Fprintf(w, "; %s yanked as in the source", count(s.Yanked, "release"))
 	}
-	fmt.Fprintf(w, "\nalready present (skipped): %d files\n", s.Present)
+	fmt.Fprintf(w, "\nalready present (skipped): %s\n", count(s.Present, "file"))
 	section := func(title string, notes []Note) {
 		fmt.Fprintf(w, "%s: %d\n", title, len(notes))
 		for _, n := range notes {
@@ -329,6 +329,14 @@ func (s *Summary) Print(w io.Writer) {
 	section("kept with warnings", s.Warnings)
 	section("skipped", s.Skipped)
 	section("refused", s.Refused)
+}
+
+// count is n and the noun, plural unless n is 1: "1 file", "0 files".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // printable escapes the control characters of a text from a source (a
