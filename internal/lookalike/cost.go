@@ -4,9 +4,9 @@ package lookalike
 // or a doubled letter costs 4 (0.4), a typing slip 6, a spelling slip (a
 // vowel for a vowel, a vowel added beside a vowel: colarama, colourama),
 // an omitted first or last character and a changed last one 8, anything
-// else 10 or 12. Digit edits at the end and digit
-// for digit substitutions are never typos: they are versions (boto2,
-// urllib4, cu12) and go to the version kind.
+// else 10 or 12. Digit edits at the end and digit for digit substitutions
+// are never typos: they are versions (boto2, urllib4, cu12) and go to the
+// version kind.
 const (
 	costGlyph    = 4
 	costDouble   = 4

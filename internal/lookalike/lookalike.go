@@ -34,9 +34,11 @@ type Match struct {
 	Name, Target string // PEP 503 normalized
 	TargetRank   int
 	// Kind says how the name imitates the target: "separator",
-	// "homoglyph", "reordered", "version", a typo ("omitted", "repeated",
-	// "inserted", "plural", "swapped", "substituted", "homoglyph", or
-	// "typos" for two edits), "affix", "affix+<typo kind>",
+	// "homoglyph", "reordered", "version", "simplified", a typo
+	// ("omitted", "repeated", "inserted", "plural", "swapped",
+	// "substituted", "homoglyph", or "typos" for two edits),
+	// "version+<typo kind>" (a typo of the target without its version),
+	// "affix", "affix-swap", "affix+version", "affix+<typo kind>",
 	// "affix+reordered" or "reordered+<typo kind>".
 	Kind string
 	// Cost is the weighted edit cost of a typo (0 for the exact kinds).
