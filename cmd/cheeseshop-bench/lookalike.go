@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -27,6 +28,7 @@ type LookalikeEvalCmd struct {
 	Half    string `default:"report" enum:"tune,report,all" help:"Names measured: tune (even positions and ranks), report (odd ones, held out while tuning) or all."`
 	Sample  int    `default:"30" help:"Flagged real names to print, at random, for the largest --top."`
 	Workers int    `default:"0" help:"Goroutines checking names (0: every core)."`
+	Corpus  string `type:"path" placeholder:"FILE" help:"TSV of real look-alike names and the projects they imitate (internal/lookalike/testdata/malicious-pypi.tsv): print the share caught per class against each --top."`
 }
 
 // bands are the bands of rank of the recall table.
@@ -82,6 +84,11 @@ func (c *LookalikeEvalCmd) Run(e *env) error {
 	ix := lookalike.New(ranked, opt)
 	fmt.Fprintf(w, "Index of the top %d: %d targets, built in %s.\n\n", maxTop, ix.Len(), time.Since(start).Round(time.Millisecond))
 	c.recall(w, ix, ranked, real)
+	if c.Corpus != "" {
+		if err := c.corpusRecall(w, ranked); err != nil {
+			return err
+		}
+	}
 	for _, top := range c.Top {
 		opt := lookalike.DefaultOptions()
 		opt.Top = top
@@ -207,4 +214,74 @@ func pct2(n, total int) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.2f", 100*float64(n)/float64(total))
+}
+
+// corpusRecall prints the share of the real look-alikes of c.Corpus caught
+// per class, against each top N of ranked, and the names missed against
+// the largest.
+func (c *LookalikeEvalCmd) corpusRecall(w io.Writer, ranked []lookalike.Protected) error {
+	data, err := os.ReadFile(c.Corpus)
+	if err != nil {
+		return err
+	}
+	type pair struct{ name, imitated, class string }
+	var pairs []pair
+	header := true
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if header {
+			header = false
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		if len(cols) < 4 {
+			return fmt.Errorf("%s: %q: want name, imitated, rank, class, source", c.Corpus, line)
+		}
+		pairs = append(pairs, pair{cols[0], cols[1], cols[3]})
+	}
+	tops := slices.Sorted(slices.Values(c.Top))
+	caught := map[string][]int{}
+	total := map[string]int{}
+	var missed []string
+	for ti, top := range tops {
+		opt := lookalike.DefaultOptions()
+		opt.Top = top
+		ix := lookalike.New(ranked, opt)
+		for _, p := range pairs {
+			if ti == 0 {
+				total[p.class]++
+				caught[p.class] = make([]int, len(tops))
+			}
+		}
+		for _, p := range pairs {
+			if _, hit := ix.Check(p.name); hit {
+				caught[p.class][ti]++
+			} else if ti == len(tops)-1 {
+				missed = append(missed, fmt.Sprintf("%s→%s (%s)", p.name, p.imitated, p.class))
+			}
+		}
+	}
+	classes := slices.Sorted(maps.Keys(total))
+	fmt.Fprintf(w, "### Real look-alikes caught (%d pairs of %s)\n\n| Class | pairs |", len(pairs), c.Corpus)
+	for _, top := range tops {
+		fmt.Fprintf(w, " top %d |", top)
+	}
+	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(tops)))
+	sum := make([]int, len(tops))
+	for _, cl := range classes {
+		fmt.Fprintf(w, "| %s | %d |", cl, total[cl])
+		for ti := range tops {
+			fmt.Fprintf(w, " %d |", caught[cl][ti])
+			sum[ti] += caught[cl][ti]
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "| **all** | %d |", len(pairs))
+	for ti := range tops {
+		fmt.Fprintf(w, " **%d (%s %%)** |", sum[ti], pct(sum[ti], len(pairs)))
+	}
+	fmt.Fprintf(w, "\n\nMissed against the top %d: %s.\n\n", tops[len(tops)-1], strings.Join(missed, ", "))
+	return nil
 }

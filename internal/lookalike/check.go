@@ -109,7 +109,7 @@ func (ix *Index) check(n string, s *scratch) {
 			ix.emit(s, id, "reordered", 0)
 		}
 	}
-	ix.version(s, flat)
+	ix.version(s, n, flat)
 	ix.typo(s, n, flat, typoWhole, "", 2)
 	for _, id := range ix.bySimple[flat] {
 		ix.emit(s, id, "simplified", 0)
@@ -132,20 +132,34 @@ func (ix *Index) eachAffix(n string, f func(rest string, strong bool)) {
 	}
 }
 
-// withoutAffix returns n without each vocabulary affix it carries.
-func (ix *Index) withoutAffix(n string) []string {
-	var out []string
-	ix.eachAffix(n, func(r string, _ bool) {
+// withoutAffix returns n without each vocabulary affix it carries, and
+// whether that affix is one of Options.StrongAffixes.
+func (ix *Index) withoutAffix(n string) (rests []string, strong []bool) {
+	ix.eachAffix(n, func(r string, st bool) {
 		if r != "" && r[0] != '-' && r[len(r)-1] != '-' {
-			out = append(out, r)
+			rests, strong = append(rests, r), append(strong, st)
 		}
 	})
-	return out
+	return rests, strong
 }
 
 // version finds a digit changed, added or removed: urllib4, requests2,
-// beautifulsoup (for beautifulsoup4).
-func (ix *Index) version(s *scratch, flat string) {
+// beautifulsoup (for beautifulsoup4), and a year added as a first or last
+// word: 2022-requests.
+func (ix *Index) version(s *scratch, n, flat string) {
+	if first, last, multi := ends(n); multi {
+		for _, w := range [2]string{first, last} {
+			if !isYear(w) {
+				continue
+			}
+			rest := strings.TrimPrefix(strings.TrimSuffix(n, "-"+w), w+"-")
+			for _, id := range ix.byFlat[flatten(rest)] {
+				if t := &ix.targets[id]; t.tier.Version && t.letters >= 3 {
+					ix.emit(s, id, "version", 0)
+				}
+			}
+		}
+	}
 	if k, digits := versionKey(flat); digits {
 		for _, id := range ix.byVersion[k] {
 			if t := &ix.targets[id]; t.flat != flat && oneRunDiffers(t.flat, flat) {
@@ -179,6 +193,35 @@ func (ix *Index) affix(s *scratch, r string, strong bool) {
 	for _, id := range ix.byFlat[rf] {
 		if allowed(&ix.targets[id]) {
 			ix.emit(s, id, "affix", 0)
+		}
+	}
+	// A strong affix for another one of the target: python-mongo for
+	// pymongo, pythonkafka for kafka-python. A rest that is an affix word
+	// itself (py-utils, utils-lib) is no project's name.
+	if strong && !ix.vocabulary[rf] {
+		for _, id := range ix.bySwap[rf] {
+			if t := &ix.targets[id]; t.flat != flatten(s.name) && allowed(t) {
+				ix.emit(s, id, "affix-swap", 0)
+			}
+		}
+	}
+	// A version removed or added under the affix: beautifulsoup-new,
+	// pytz3-dev. Short stems (json for json5, ray for ray2) are words
+	// of their own.
+	if len(rf) >= minBareLen {
+		for _, id := range ix.byNoVer[rf] {
+			if allowed(&ix.targets[id]) {
+				ix.emit(s, id, "affix+version", 0)
+			}
+		}
+	}
+	if tv := trimVersion(rf); tv != rf {
+		if _, protected := ix.known[rf]; !protected {
+			for _, id := range ix.byFlat[tv] {
+				if t := &ix.targets[id]; t.tier.Version && t.letters >= 4 && allowed(t) {
+					ix.emit(s, id, "affix+version", 0)
+				}
+			}
 		}
 	}
 	if k, ok := sortedKey(r); ok {
@@ -293,19 +336,40 @@ func (ix *Index) typo(s *scratch, n, flat string, which int, prefix string, dept
 			st = t.tier.reorderTypo
 		}
 		limit := t.tier.allows(st, effLen(t, first, last))
-		if limit == 0 || int32(abs(len(t.flat)-len(flat)))*costGlyph > limit {
+		if limit == 0 {
 			continue
 		}
-		cost, ops, kind, ok := distance(t.flat, flat, limit, &s.cells)
-		if !ok {
-			continue
+		ix.typoOf(s, id, t.flat, flat, limit, prefix)
+		if t.bare != "" && t.bare != flat {
+			ix.typoOf(s, id, t.bare, flat, limit, prefix+"version+")
 		}
-		name := "typos"
-		if ops == 1 {
-			name = kindNames[kind]
-		}
-		ix.emit(s, id, prefix+name, cost)
 	}
+}
+
+// typoOf reports target id if flat is within limit of its form tf.
+func (ix *Index) typoOf(s *scratch, id int32, tf, flat string, limit int32, prefix string) {
+	if int32(abs(len(tf)-len(flat)))*costGlyph > limit {
+		return
+	}
+	cost, ops, kind, ok := distance(tf, flat, limit, &s.cells)
+	if !ok {
+		return
+	}
+	name := "typos"
+	if ops == 1 {
+		name = kindNames[kind]
+	}
+	ix.emit(s, id, prefix+name, cost)
+}
+
+// isYear reports whether w is a year of this or the last century: other
+// numbers (mcp-12306, django-503) name ports, codes and versions of real
+// projects.
+func isYear(w string) bool {
+	if len(w) != 4 || !strings.HasPrefix(w, "19") && !strings.HasPrefix(w, "20") {
+		return false
+	}
+	return isDigit(w[2]) && isDigit(w[3])
 }
 
 // effLen is the length of t without separators and without a family head

@@ -1,14 +1,17 @@
 package lookalike
 
 // Edit costs are in tenths, so that sums are exact: a glyph substitution
-// or a doubled letter costs 4 (0.4), a typing slip 6, an omitted first or
-// last character 8, anything else 10 or 12. Digit edits at the end and digit
-// for digit substitutions are never typos: they are versions (boto2,
-// urllib4, cu12) and go to the version kind.
+// or a doubled letter costs 4 (0.4), a typing slip 6, a spelling slip (a
+// vowel for a vowel, a vowel added beside a vowel: colarama, colourama),
+// an omitted first or last character and a changed last one 8, anything
+// else 10 or 12. Digit edits at the end and digit for digit substitutions
+// are never typos: they are versions (boto2, urllib4, cu12) and go to the
+// version kind.
 const (
 	costGlyph    = 4
 	costDouble   = 4
 	costSlip     = 6
+	costVowel    = 8
 	costEnd      = 8
 	costAny      = 10
 	costFirstIns = 12
@@ -46,6 +49,14 @@ var kindNames = [...]string{
 type charTables struct {
 	keyboard [128][128]bool // QWERTY 8-neighbourhood, digit row included
 	glyph    [128][128]bool // characters that look alike
+	// sub holds subCost of every pair, computed once: the distance asks
+	// for it in its innermost loop.
+	sub [128][128]subEntry
+}
+
+type subEntry struct {
+	cost int32
+	kind byte
 }
 
 // tables is built once; it is read-only afterwards.
@@ -83,13 +94,42 @@ func buildTables() *charTables {
 			}
 		}
 	}
+	for a := range byte(128) {
+		for b := range byte(128) {
+			c, k := t.subCost(a, b)
+			t.sub[a][b] = subEntry{c, k}
+		}
+	}
 	return t
+}
+
+// subCost is the cost of writing b for a (both ASCII).
+func (t *charTables) subCost(a, b byte) (int32, byte) {
+	switch {
+	case isDigit(a) && isDigit(b):
+		return costNever, kindNone
+	case t.glyph[a][b]:
+		return costGlyph, kindHomoglyph
+	case t.keyboard[a][b]:
+		return costSlip, kindSubstituted
+	case isVowel(a) && isVowel(b):
+		return costVowel, kindSubstituted
+	}
+	return costAny, kindSubstituted
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// isVowel reports whether c is a vowel; y counts (beautyfulsoup).
+func isVowel(c byte) bool {
+	switch c {
+	case 'a', 'e', 'i', 'o', 'u', 'y':
+		return true
+	}
+	return false
+}
+
 func (t *charTables) isKeyboard(a, b byte) bool { return a < 128 && b < 128 && t.keyboard[a][b] }
-func (t *charTables) isGlyph(a, b byte) bool    { return a < 128 && b < 128 && t.glyph[a][b] }
 
 // delCost is the cost of the candidate omitting t[i].
 func delCost(t string, i int) (int32, byte) {
@@ -119,21 +159,19 @@ func insCost(c string, j int) (int32, byte) {
 		return costSlip, kindInserted
 	case j == 0:
 		return costFirstIns, kindInserted
+	case isVowel(c[j]) && (isVowel(c[j-1]) || j+1 < n && isVowel(c[j+1])):
+		return costVowel, kindInserted
 	}
 	return costAny, kindInserted
 }
 
 // subCost is the cost of the candidate writing b for a.
 func subCost(a, b byte) (int32, byte) {
-	switch {
-	case isDigit(a) && isDigit(b):
-		return costNever, kindNone
-	case tables.isGlyph(a, b):
-		return costGlyph, kindHomoglyph
-	case tables.isKeyboard(a, b):
-		return costSlip, kindSubstituted
+	if a >= 128 || b >= 128 {
+		return costAny, kindSubstituted
 	}
-	return costAny, kindSubstituted
+	e := tables.sub[a][b]
+	return e.cost, e.kind
 }
 
 // cell is one entry of the distance table: the cheapest cost of turning a
@@ -192,6 +230,9 @@ func distance(t, c string, limit int32, buf *[]cell) (cost int32, ops int, kind 
 				best = d[row-w+j-1]
 			} else {
 				sc, sk := subCost(t[i-1], c[j-1])
+				if sc == costAny && i == m && j == n {
+					sc = costEnd // the last character changed: pandar, requestn
+				}
 				best = d[row-w+j-1].plus(sc, sk)
 			}
 			if x := d[row-w+j].plus(dc, dk); better(x, best) {

@@ -34,9 +34,11 @@ type Match struct {
 	Name, Target string // PEP 503 normalized
 	TargetRank   int
 	// Kind says how the name imitates the target: "separator",
-	// "homoglyph", "reordered", "version", a typo ("omitted", "repeated",
-	// "inserted", "plural", "swapped", "substituted", "homoglyph", or
-	// "typos" for two edits), "affix", "affix+<typo kind>",
+	// "homoglyph", "reordered", "version", "simplified", a typo
+	// ("omitted", "repeated", "inserted", "plural", "swapped",
+	// "substituted", "homoglyph", or "typos" for two edits),
+	// "version+<typo kind>" (a typo of the target without its version),
+	// "affix", "affix-swap", "affix+version", "affix+<typo kind>",
 	// "affix+reordered" or "reordered+<typo kind>".
 	Kind string
 	// Cost is the weighted edit cost of a typo (0 for the exact kinds).
@@ -46,8 +48,13 @@ type Match struct {
 // target is one protected name that look-alikes are matched against.
 type target struct {
 	name, flat string
-	rank       int
-	tier       *tier
+	// bare is flat without its trailing version digits (beautifulsoup
+	// for beautifulsoup4) when the tier reports versions and it has at
+	// least minBareLen characters, else "": typos are matched against it
+	// too.
+	bare string
+	rank int
+	tier *tier
 	// head and tail are the first and last words when they are family
 	// words (shared by Options.FamilyMin protected names), else "".
 	head, tail string
@@ -74,17 +81,20 @@ type affix struct {
 // Index matches names against the protected ones. It is immutable after
 // New and safe for concurrent use.
 type Index struct {
-	tiers     []tier
-	prefixes  []affix
-	suffixes  []affix
-	known     map[string]Protected // every protected name, targets or not
-	targets   []target
-	byFlat    map[string][]int32
-	bySkel    map[string][]int32
-	bySorted  map[string][]int32
-	byVersion map[string][]int32 // version key of tier targets with digits
-	byNoVer   map[string][]int32 // flat without its trailing digits
-	bySimple  map[string][]int32 // flat without a vocabulary affix
+	tiers    []tier
+	prefixes []affix
+	suffixes []affix
+	// vocabulary holds the affix words without separators (utils, lib).
+	vocabulary map[string]bool
+	known      map[string]Protected // every protected name, targets or not
+	targets    []target
+	byFlat     map[string][]int32
+	bySkel     map[string][]int32
+	bySorted   map[string][]int32
+	byVersion  map[string][]int32 // version key of tier targets with digits
+	byNoVer    map[string][]int32 // flat without its trailing digits
+	bySimple   map[string][]int32 // flat without a vocabulary affix
+	bySwap     map[string][]int32 // flat without a strong affix
 	// dels holds, sorted, the deletions of the target flats: the high
 	// bits of each hash (hashKey) with the target's position in the low
 	// idBits. A shared prefix of 40 bits only adds candidates, which the
@@ -113,6 +123,7 @@ func New(names []Protected, opt Options) *Index {
 		byVersion: make(map[string][]int32),
 		byNoVer:   make(map[string][]int32),
 		bySimple:  make(map[string][]int32),
+		bySwap:    make(map[string][]int32),
 	}
 	ix.scratch.New = func() any { return new(scratch) }
 	for _, t := range opt.Tiers {
@@ -128,11 +139,14 @@ func New(names []Protected, opt Options) *Index {
 		}
 	}
 	strong := func(a string) bool { return slices.Contains(opt.StrongAffixes, strings.Trim(a, "-")) }
+	ix.vocabulary = make(map[string]bool)
 	for _, p := range opt.Prefixes {
 		ix.prefixes = append(ix.prefixes, affix{p, strong(p)})
+		ix.vocabulary[strings.Trim(p, "-")] = true
 	}
 	for _, s := range opt.Suffixes {
 		ix.suffixes = append(ix.suffixes, affix{s, strong(s)})
+		ix.vocabulary[strings.Trim(s, "-")] = true
 	}
 	merged := Merge(names)
 	for _, p := range merged {
@@ -163,6 +177,9 @@ func New(names []Protected, opt Options) *Index {
 	for _, t := range ix.targets {
 		l := len(t.flat)
 		size += 1 + l + l*(l-1)/2
+		if t.tier.Version && t.letters >= 3 && len(trimVersion(t.flat)) >= minBareLen && trimVersion(t.flat) != t.flat {
+			size += 1 + l + l*(l-1)/2
+		}
 	}
 	dels := make([]uint64, 0, size)
 	for i := range ix.targets {
@@ -187,12 +204,19 @@ func New(names []Protected, opt Options) *Index {
 			}
 			if s := trimVersion(t.flat); s != t.flat {
 				ix.byNoVer[s] = append(ix.byNoVer[s], int32(i))
+				if len(s) >= minBareLen {
+					t.bare = s
+				}
 			}
 		}
 		if t.tier.SimplifyMinLen > 0 {
-			for _, r := range ix.withoutAffix(t.name) {
+			rests, strong := ix.withoutAffix(t.name)
+			for k, r := range rests {
 				if rf := flatten(r); len(rf) >= t.tier.SimplifyMinLen {
 					ix.bySimple[rf] = append(ix.bySimple[rf], int32(i))
+					if strong[k] {
+						ix.bySwap[rf] = append(ix.bySwap[rf], int32(i))
+					}
 				}
 			}
 		}
@@ -205,6 +229,9 @@ func New(names []Protected, opt Options) *Index {
 		}
 		if depth > 0 {
 			deletions(t.flat, depth, func(h uint64) { dels = append(dels, h&^idMask|id) })
+			if t.bare != "" {
+				deletions(t.bare, depth, func(h uint64) { dels = append(dels, h&^idMask|id) })
+			}
 		}
 	}
 	ix.dels = slices.Compact(radixSort(dels))
@@ -476,6 +503,12 @@ func radixSort(a []uint64) []uint64 {
 	}
 	return a
 }
+
+// minBareLen is the shortest target without its version (beautifulsoup,
+// progressbar) that typos and affixes are matched against: shorter ones
+// (json for json5, boto for boto3, pywin for pywin32) are words or other
+// projects of their own, and flagged thousands of real names.
+const minBareLen = 8
 
 // idBits is the room left for a target's position in a deletion entry:
 // 2^24 targets.

@@ -71,6 +71,14 @@ func TestCheck(t *testing.T) {
 		{"django-filter-utils", "django-filter", "affix"},
 		{"elasticsearchdsl", "elasticsearch-dsl", "separator"},
 		{"elasticsearch-dls", "elasticsearch-dsl", "swapped"},
+		{"colarama", "colorama", "substituted"},
+		{"colourama", "colorama", "inserted"},
+		{"requestn", "requests", "substituted"},
+		{"beautifulsoop", "beautifulsoup4", "version+substituted"},
+		{"beautifulsoup-new", "beautifulsoup4", "affix+version"},
+		{"2022-requests", "requests", "version"},
+		{"pyopencv", "opencv-python", "affix-swap"},
+		{"numpy3-dev", "numpy", "affix+version"},
 	} {
 		m, ok := ix.Check(c.name)
 		if !ok || m.Target != c.target || m.Kind != c.kind {

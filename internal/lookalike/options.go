@@ -90,7 +90,7 @@ func DefaultOptions() Options {
 				SkeletonMinLen: 5,
 			},
 		},
-		Prefixes: []string{"python-", "python", "py-", "py"},
+		Prefixes: []string{"python-", "python", "py-", "py", "lib-", "lib"},
 		Suffixes: []string{"-python", "python", "-py", "py", "-lib", "lib", "-dev", "-utils", "-util",
 			"-tools", "-tool", "-sdk", "-api", "-client", "-core", "-helper", "-helpers",
 			"-plugin", "-cli", "-async", "-aio", "-wrapper", "-ng", "-new", "-fixed",
