@@ -1,0 +1,62 @@
+package web
+
+import (
+	"testing"
+
+	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/store"
+)
+
+// TestVariantValidators checks that every variant of a negotiated simple
+// page (its media type and content coding) has its own entity tag, and
+// that an If-None-Match of one variant's tag gets the asked variant, not
+// a 304: a cache that revalidates with the tags of all it keeps (RFC
+// 9111 §4.3.1) would otherwise answer its stored text/html page to a
+// client that asked application/vnd.pypi.simple.v1+html (the same bytes
+// under another Content-Type), or the identity body to one that asked
+// gzip.
+func TestVariantValidators(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	_, tok := s.user("alice")
+	s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.0"}, false)
+	type variant struct{ accept, encoding string }
+	var variants []variant
+	for _, accept := range []string{mediaLegacyHTML, mediaHTML, mediaJSON} {
+		for _, encoding := range []string{"identity", "gzip", "zstd"} {
+			variants = append(variants, variant{accept, encoding})
+		}
+	}
+	for _, path := range []string{"/simple/", "/simple/demo/"} {
+		tags := map[string]variant{}
+		tagOf := map[variant]string{}
+		for _, v := range variants {
+			resp, _ := s.get(path, "Accept", v.accept, "Accept-Encoding", v.encoding)
+			tag := resp.Header.Get("Etag")
+			if resp.StatusCode != 200 || tag == "" {
+				t.Fatalf("%s %v: %s, ETag %q", path, v, resp.Status, tag)
+			}
+			tagOf[v] = tag
+			if resp.Header.Get("Content-Encoding") == "" && v.encoding != "identity" {
+				continue // this page is not sent compressed: the identity variant's tag
+			}
+			if other, ok := tags[tag]; ok {
+				t.Errorf("%s: %v and %v share the ETag %s", path, v, other, tag)
+			}
+			tags[tag] = v
+		}
+		for _, v := range variants {
+			if resp, _ := s.get(path, "Accept", v.accept, "Accept-Encoding", v.encoding, "If-None-Match", tagOf[v]); resp.StatusCode != 304 {
+				t.Errorf("%s %v: If-None-Match of its own ETag: %s, want 304", path, v, resp.Status)
+			}
+			for _, w := range variants {
+				if tagOf[w] == tagOf[v] {
+					continue
+				}
+				if resp, _ := s.get(path, "Accept", v.accept, "Accept-Encoding", v.encoding, "If-None-Match", tagOf[w]); resp.StatusCode != 200 {
+					t.Errorf("%s %v: If-None-Match of %v's ETag: %s, want 200", path, v, w, resp.Status)
+				}
+			}
+		}
+	}
+}
