@@ -1,9 +1,11 @@
 package web
 
 import (
+	"net/http"
 	"testing"
 
 	"cheeseshop/internal/disttest"
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 )
 
@@ -58,5 +60,38 @@ func TestVariantValidators(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestStatsJSONCaching checks the caching headers of the two-factor
+// statistics: shareable on a public index, the reader's own on one that
+// needs authentication (where the read gate lets only readers in), since
+// a shared cache may keep a "public" answer to a request with
+// Authorization (RFC 9111 §3.5) and answer it to anybody.
+func TestStatsJSONCaching(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []index.ReadAccess{index.ReadPublic, index.ReadAuthenticated} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			s := newTestServerWith(t, store.SQLite, serverConfig{ReadAccess: mode})
+			_, tok := s.user("alice")
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/stats/2fa.json", nil)
+			req.SetBasicAuth("__token__", tok)
+			resp, _ := s.do(req)
+			h := resp.Header
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s", resp.Status)
+			}
+			if mode == index.ReadPublic {
+				if cc := h.Get("Cache-Control"); cc != "public, max-age=30" || h.Get("Access-Control-Allow-Origin") != "*" {
+					t.Errorf("Cache-Control %q, Access-Control-Allow-Origin %q", cc, h.Get("Access-Control-Allow-Origin"))
+				}
+				return
+			}
+			if cc, vary := h.Get("Cache-Control"), h.Get("Vary"); cc != "private, max-age=30" || vary != "Authorization, Cookie" ||
+				h.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("Cache-Control %q, Vary %q, Access-Control-Allow-Origin %q; want the reader's own", cc, vary, h.Get("Access-Control-Allow-Origin"))
+			}
+		})
 	}
 }
