@@ -42,7 +42,7 @@ func negotiate(r *http.Request) string {
 			return mediaLegacyHTML
 		}
 	}
-	accept := r.Header.Get("Accept")
+	accept := headerList(r.Header, "Accept")
 	if accept == "" {
 		return mediaLegacyHTML
 	}
@@ -136,7 +136,7 @@ func writeDoc(w http.ResponseWriter, r *http.Request, p index.Page, contentType,
 		tag = strings.TrimSuffix(tag, `"`) + `-v1html"`
 	}
 	h["Etag"] = []string{tag}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, tag) {
+	if inm := headerList(r.Header, "If-None-Match"); inm != "" && etagMatch(inm, tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

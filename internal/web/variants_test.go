@@ -95,3 +95,40 @@ func TestStatsJSONCaching(t *testing.T) {
 		})
 	}
 }
+
+// TestNegotiationReadsEveryLine checks that the variant chosen depends on
+// every line of a negotiated header, as the cache that keys it on Vary
+// reads it (RFC 9110 §5.3: several lines are one list), not on the first
+// line alone: else a client could send a combined header in two lines,
+// get the first line's variant, and have a cache keep it for the clients
+// that send the same list in one.
+func TestNegotiationReadsEveryLine(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	_, tok := s.user("alice")
+	s.uploadDist(tok, disttest.Dist{Name: "demo", Version: "1.0"}, false)
+	for _, tc := range []struct {
+		path, header string
+		lines        []string
+		check        string // the answer header that tells the variant
+		want         string
+	}{
+		{"/simple/demo/", "Accept", []string{mediaHTML + ";q=0.5", mediaJSON}, "Content-Type", mediaJSON},
+		{"/simple/", "Accept", []string{mediaHTML + ";q=0.5", mediaJSON}, "Content-Type", mediaJSON},
+		{"/simple/", "Accept-Encoding", []string{"gzip;q=0.5", "zstd"}, "Content-Encoding", "zstd"},
+		{"/simple/", "Accept-Encoding", []string{"identity", "gzip"}, "Content-Encoding", "gzip"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+tc.path, nil)
+		req.Header[tc.header] = tc.lines
+		resp, _ := s.do(req)
+		if got := resp.Header.Get(tc.check); resp.StatusCode != 200 || got != tc.want {
+			t.Errorf("%s with %s lines %q: %s, %s %q, want %q", tc.path, tc.header, tc.lines, resp.Status, tc.check, got, tc.want)
+		}
+		// The tag of the variant sent matches, on any line.
+		tag := resp.Header.Get("Etag")
+		req.Header["If-None-Match"] = []string{`"other"`, tag}
+		if resp, _ := s.do(req); resp.StatusCode != 304 {
+			t.Errorf("%s with %s lines %q and its ETag on a second If-None-Match line: %s, want 304", tc.path, tc.header, tc.lines, resp.Status)
+		}
+	}
+}
