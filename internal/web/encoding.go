@@ -77,6 +77,22 @@ func pickCoding(header string, gzip, zstd bool) string {
 	return best
 }
 
+// headerList returns the request header key (canonical) as the list it
+// is (RFC 9110 §5.3): every line joined, as a cache that keys answers on
+// Vary reads it, so that the variant chosen is the one such a cache
+// files it under. The one line of nearly every request is returned
+// without a copy.
+func headerList(h http.Header, key string) string {
+	switch v := h[key]; len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	default:
+		return strings.Join(v, ", ")
+	}
+}
+
 // parseQ parses a qvalue (RFC 9110 §12.4.2) in thousandths; a malformed
 // one is 0 (not acceptable).
 func parseQ(v string) int {
@@ -94,7 +110,7 @@ func parseQ(v string) int {
 func writeEncoded(w http.ResponseWriter, r *http.Request, e *index.Encoded, contentType, cacheControl []string) {
 	h := w.Header()
 	p := e.Page
-	switch pickCoding(r.Header.Get("Accept-Encoding"), e.Gzip.Prepared(), e.Zstd.Prepared()) {
+	switch pickCoding(headerList(r.Header, "Accept-Encoding"), e.Gzip.Prepared(), e.Zstd.Prepared()) {
 	case codingZstd:
 		p = e.Zstd
 		h["Content-Encoding"] = hdrZstd

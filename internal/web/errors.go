@@ -114,7 +114,10 @@ func (s *Server) logFailure(r *http.Request, op string, status int, err error) {
 }
 
 // setRetryAfter tells the client when to try again after a refusal of
-// status (429, 503): the refusal's own RetryAfter, or faultRetryAfter.
+// status (429, 503): the refusal's own RetryAfter, or faultRetryAfter;
+// and that the answer is not to be stored, so that no shared cache (a
+// CDN keeps a 503 for seconds unless told otherwise) answers it to
+// others, or after the fault is over.
 func setRetryAfter(w http.ResponseWriter, status int, err error) {
 	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
 		return
@@ -123,7 +126,9 @@ func setRetryAfter(w http.ResponseWriter, status int, err error) {
 	if e, ok := problem.As(err); ok && e.RetryAfter > 0 {
 		wait = e.RetryAfter
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	h := w.Header()
+	h.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	h["Cache-Control"] = hdrNoStore
 }
 
 // userMessage is what a client is told of err with status: the refusal's
@@ -273,13 +278,15 @@ func lingeringClose(conn net.Conn, rd *bufio.Reader) {
 
 // serverError answers a failure of a read of the PyPI API (a simple page,
 // the JSON API, a file) as plain text: 503 with Retry-After for a fault,
-// else 500; it logs either.
+// else 500; it logs either. Neither is stored by any cache: these URLs'
+// answers are public, and a stored failure would outlive it.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	if status < 500 {
 		status = http.StatusInternalServerError // a read refuses nothing: a refusal here is a bug
 	}
 	s.logFailure(r, "read", status, err)
+	w.Header()["Cache-Control"] = hdrNoStore
 	setRetryAfter(w, status, err)
 	http.Error(w, userMessage(err, status), status)
 }

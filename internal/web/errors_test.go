@@ -140,6 +140,11 @@ func TestFaultAnswers(t *testing.T) {
 			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" {
 				t.Errorf("%s, %s: answered %d, Retry-After %q; want 503 and 30", name, who, rec.Code, rec.Header().Get("Retry-After"))
 			}
+			// A shared cache (a CDN keeps a 503 for seconds unless told
+			// otherwise) must not answer the fault to others after it ends.
+			if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s, %s: Cache-Control %q, want no-store", name, who, cc)
+			}
 			body := rec.Body.String()
 			if who == "upload API" {
 				// twine prints the reason phrase (X-Error-Message without a
@@ -165,6 +170,16 @@ func TestFaultAnswers(t *testing.T) {
 		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "90" || !strings.Contains(got, "Try again in 2 minutes") {
 			t.Errorf("%s: a rate limit answered %d, Retry-After %q:\n%s", who, rec.Code, rec.Header().Get("Retry-After"), got)
 		}
+		if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: a rate limit with Cache-Control %q, want no-store", who, cc)
+		}
+	}
+	// An unexpected failure of a read, whose answers are public otherwise.
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Cache-Control", "max-age=600, public")
+	s.serverError(rec, httptest.NewRequest(http.MethodGet, "/simple/", nil), errors.New("unexpected"))
+	if cc := rec.Header().Get("Cache-Control"); rec.Code != http.StatusInternalServerError || cc != "no-store" {
+		t.Errorf("PyPI read, unexpected failure: %d with Cache-Control %q, want 500 and no-store", rec.Code, cc)
 	}
 }
 

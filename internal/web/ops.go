@@ -91,6 +91,7 @@ func (s *Server) staticHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		http.StripPrefix("/static/", fsrv).ServeHTTP(w, r)
+		// As a file's: no answer to many ranges, no cached error.
+		http.StripPrefix("/static/", fsrv).ServeHTTP(newContentWriter(w), limitRanges(r))
 	})
 }

@@ -149,17 +149,13 @@ func (a *pypiAPI) serveFile(w http.ResponseWriter, r *http.Request, sha, name st
 	} else {
 		content = osFile(obj)
 	}
-	if !counted {
-		http.ServeContent(w, r, "", sf.modTime, content)
-		return
-	}
+	cw := newContentWriter(w)
+	http.ServeContent(cw, limitRanges(r), "", sf.modTime, content)
 	// Count the download once it is complete: 200 (not 304, not a 206
 	// range, not an error) and the whole body written. The counter's
 	// policy limits the downloads counted per client address and drops
 	// bots by their user agent.
-	cw := &statusWriter{ResponseWriter: w}
-	http.ServeContent(cw, r, "", sf.modTime, content)
-	if cw.status == http.StatusOK && !cw.failed {
+	if counted && cw.status == http.StatusOK && !cw.failed {
 		a.count(r, sf.download)
 	}
 }

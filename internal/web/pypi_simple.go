@@ -42,7 +42,7 @@ func negotiate(r *http.Request) string {
 			return mediaLegacyHTML
 		}
 	}
-	accept := r.Header.Get("Accept")
+	accept := headerList(r.Header, "Accept")
 	if accept == "" {
 		return mediaLegacyHTML
 	}
@@ -126,8 +126,17 @@ func writeDoc(w http.ResponseWriter, r *http.Request, p index.Page, contentType,
 	h := w.Header()
 	h["Content-Type"] = contentType
 	h["Cache-Control"] = cacheControl
-	h["Etag"] = []string{p.ETag}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, p.ETag) {
+	tag := p.ETag
+	if contentType[0] == mediaHTML {
+		// The bytes of the text/html page under another media type: a
+		// tag of its own, so that no cache revalidating one takes a 304
+		// for the other (RFC 9110 §8.8.3: a strong tag changes with the
+		// metadata a 200 shows). pip and uv ask for JSON, so this costs
+		// the few clients that ask for this type an allocation.
+		tag = strings.TrimSuffix(tag, `"`) + `-v1html"`
+	}
+	h["Etag"] = []string{tag}
+	if inm := headerList(r.Header, "If-None-Match"); inm != "" && etagMatch(inm, tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

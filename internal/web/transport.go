@@ -261,6 +261,7 @@ func refuseConn(c net.Conn, max int) {
 		"Content-Type: text/plain; charset=utf-8\r\n" +
 		"X-Content-Type-Options: nosniff\r\n" +
 		"Retry-After: 10\r\n" +
+		"Cache-Control: no-store\r\n" +
 		"Connection: close\r\n" +
 		"Content-Length: " + strconv.Itoa(len(msg)) + "\r\n\r\n" + msg
 	c.SetDeadline(time.Now().Add(100 * time.Millisecond))
@@ -372,6 +373,7 @@ func (s *Server) uploadSlots(next http.HandlerFunc) http.HandlerFunc {
 		if ok && !s.uploads.acquire(key, true) {
 			s.metrics.uploads.WithLabelValues("refused").Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(uploadRetryAfter))
+			w.Header()["Cache-Control"] = hdrNoStore
 			s.apiError(w, r, http.StatusTooManyRequests, fmt.Sprintf(
 				"Too many uploads in progress from your address (at most %d at a time). Wait for one to finish, then try again.",
 				s.uploads.max))

@@ -239,7 +239,7 @@ func TestUploadsPerClientCapped(t *testing.T) {
 		content := third.Wheel()
 		req := s.uploadRequest(token, third.Form("bdist_wheel", content), third.WheelFilename(), content)
 		resp, body := s.do(req)
-		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Cache-Control") != "no-store" ||
 			!strings.Contains(resp.Status, "Too many uploads in progress from your address (at most 2 at a time)") ||
 			!strings.Contains(string(body), `"code":"429 Too many uploads`) {
 			t.Fatalf("third upload: %s (Retry-After %q) %s, want 429 with the reason and Retry-After", resp.Status, resp.Header.Get("Retry-After"), body)
@@ -316,7 +316,8 @@ func TestConnectionsPerClientCapped(t *testing.T) {
 		t.Fatalf("connection beyond the cap: %v, want a 429", err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "at most 4 at a time") {
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Cache-Control") != "no-store" ||
+		!strings.Contains(string(b), "at most 4 at a time") {
 		t.Fatalf("connection beyond the cap: %s %q", resp.Status, b)
 	}
 	if _, err := readEOF(extra, time.Now().Add(5*time.Second)); err != nil {

@@ -116,10 +116,25 @@ func (p *public) statsJSON(w http.ResponseWriter, r *http.Request) {
 	for _, d := range h {
 		doc.History = append(doc.History, statsDay{Day: d.Day.String(), Figures: d.Figures, TakenAt: d.TakenAt.UTC().Format(time.RFC3339)})
 	}
-	w.Header().Set("Cache-Control", "public, max-age=30")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
+	hdr := w.Header()
+	if p.s.idx.ReadRequiresAuth() {
+		// Only readers get here (the read gate): the reader's own, as
+		// every read answer of such an index.
+		hdr["Cache-Control"] = hdrStatsPrivate
+		hdr["Vary"] = privateReads.docVary
+	} else {
+		hdr["Cache-Control"] = hdrStatsPublic
+		hdr.Set("Access-Control-Allow-Origin", "*")
+	}
 	writeJSON(w, http.StatusOK, doc)
 }
+
+// Cache-Control of the statistics in JSON, as long as stats.Live keeps
+// its figures (stats.DefaultTTL).
+var (
+	hdrStatsPublic  = []string{"public, max-age=30"}
+	hdrStatsPrivate = []string{"private, max-age=30"}
+)
 
 // statsRow is a figure on the page.
 type statsRow struct {
