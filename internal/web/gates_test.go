@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"cheeseshop/internal/index"
 	"cheeseshop/internal/store"
 	"cheeseshop/internal/store/storetest"
 )
@@ -178,6 +179,56 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// TestMetricsOnPrivateIndex: with authenticated reads and no metrics
+// token, /metrics on the index's address wants a reader's API token (one
+// that reads every project); with public reads it stays public.
+func TestMetricsOnPrivateIndex(t *testing.T) {
+	t.Parallel()
+	get := func(t *testing.T, s *testServer, user, pass string) (int, string, http.Header) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/metrics", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	t.Run("authenticated", func(t *testing.T) {
+		t.Parallel()
+		p := newPrivateIndex(t, store.SQLite, index.ReadAuthenticated)
+		read, _ := p.readToken(p.owner, time.Time{})
+		scoped, _ := p.readToken(p.owner, time.Time{}, "alpha")
+		for _, c := range []struct{ name, user, pass string }{
+			{"anonymous", "", ""},
+			{"a wrong token", "__token__", "pypi-wrong"},
+			{"a password", "olive", "correct horse battery"},
+			{"a scoped token", "__token__", scoped},
+		} {
+			code, body, h := get(t, p.testServer, c.user, c.pass)
+			if code != http.StatusUnauthorized || strings.Contains(body, "cheeseshop_") || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s: %d, Cache-Control %q, %.120s; want a 401 without figures", c.name, code, h.Get("Cache-Control"), body)
+			}
+		}
+		for _, tok := range []string{read, p.uploadToken} {
+			code, body, h := get(t, p.testServer, "__token__", tok)
+			if code != http.StatusOK || !strings.Contains(body, "cheeseshop_users") || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("a reader's token: %d, Cache-Control %q, %.120s", code, h.Get("Cache-Control"), body)
+			}
+		}
+	})
+	t.Run("public", func(t *testing.T) {
+		t.Parallel()
+		s := newTestServer(t, store.SQLite)
+		if code, body, _ := get(t, s, "", ""); code != http.StatusOK || !strings.Contains(body, "cheeseshop_users") {
+			t.Errorf("public index, anonymous: %d %.120s", code, body)
+		}
+	})
+}
+
 // TestMetricsToken: with --metrics-token, /metrics wants it as a bearer
 // token; with --metrics-addr it is served only on its own listener.
 func TestMetricsToken(t *testing.T) {
@@ -239,4 +290,20 @@ func TestMetricsToken(t *testing.T) {
 			t.Errorf("the metrics address serves /simple/: %d", resp.StatusCode)
 		}
 	})
+}
+
+// TestStaticNoListing: /static/ serves its files, never a listing of them.
+func TestStaticNoListing(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, store.SQLite)
+	if code, body := s.getText("/static/style.css"); code != http.StatusOK || body == "" {
+		t.Errorf("/static/style.css: %d", code)
+	}
+	// The other spellings of the folder are sent to /static/ first.
+	for _, path := range []string{"/static/", "/static/./", "/static//"} {
+		code, body := s.getText(path)
+		if (code != http.StatusNotFound && code != http.StatusTemporaryRedirect) || strings.Contains(body, "style.css") {
+			t.Errorf("%s: %d %.100s; want a 404 (or a redirect to /static/) that lists nothing", path, code, body)
+		}
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 
+	"cheeseshop/internal/problem"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -19,16 +21,42 @@ import (
 // else is a 404.
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.metricsEndpoint())
+	mux.Handle("GET /metrics", s.metricsEndpoint(false))
 	return s.securityHeaders(mux)
 }
 
 // metricsEndpoint is the Prometheus exposition of s.reg, behind the
-// bearer token when one is configured.
-func (s *Server) metricsEndpoint() http.Handler {
+// bearer token when one is configured. Without one, on the index's own
+// address (onIndex) of an index that only its users may read, it wants
+// an API token of a reader, as the simple pages do: its figures (users,
+// projects, their 2FA) are the index's own, not public as PyPI's.
+func (s *Server) metricsEndpoint(onIndex bool) http.Handler {
 	prom := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
 	if s.opts.MetricsToken == "" {
-		return prom
+		if !onIndex || !s.idx.ReadRequiresAuth() {
+			return prom
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cred := readCredentials(r)
+			if cred.kind != credIndexToken && cred.kind != credBearer {
+				s.authRequired(w, r, "The metrics of this index want an API token.")
+				return
+			}
+			rd, err := s.resolveReader(r, cred)
+			switch {
+			case err != nil && problem.KindOf(err) != problem.Unauthenticated:
+				s.serverError(w, r, err)
+				return
+			case err != nil:
+				s.authRequired(w, r, problem.MessageOf(err))
+				return
+			case !rd.Authenticated() || rd.Scoped():
+				s.authRequired(w, r, "The metrics of this index want an API token that reads every project.")
+				return
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			prom.ServeHTTP(w, r)
+		})
 	}
 	want := sha256.Sum256([]byte(s.opts.MetricsToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,6 +117,10 @@ func (s *Server) staticHandler() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	fsrv := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // files only, no listing of the folder
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		// As a file's: no answer to many ranges, no cached error.

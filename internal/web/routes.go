@@ -67,7 +67,7 @@ func (s *Server) routes(mux *routeMux) http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if !s.opts.MetricsElsewhere {
-		mux.Handle("GET /metrics", s.metricsEndpoint())
+		mux.Handle("GET /metrics", s.metricsEndpoint(true))
 	}
 	mux.Handle("GET /static/", s.staticHandler())
 
