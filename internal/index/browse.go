@@ -37,12 +37,6 @@ func (s *Service) CountUserProjects(ctx context.Context, userID int64) (int, err
 	return s.store.CountUserProjects(ctx, userID)
 }
 
-// ReleasesOf returns the releases of the projects, by project id, in no
-// particular order.
-func (s *Service) ReleasesOf(ctx context.Context, projectIDs []int64) (map[int64][]store.ReleaseBrief, error) {
-	return s.store.ReleasesOf(ctx, projectIDs)
-}
-
 // ReleaseSummaries returns the summaries of the releases, by release id.
 func (s *Service) ReleaseSummaries(ctx context.Context, releaseIDs []int64) (map[int64]string, error) {
 	return s.store.ReleaseSummaries(ctx, releaseIDs)

@@ -88,13 +88,14 @@ type Config struct {
 
 // Service is the package index. It is safe for concurrent use.
 type Service struct {
-	store *store.Store
-	blobs blob.Store
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
-	cache *Cache
-	mail  *mail.Sender // the users' token notices, through cfg.Mailer
+	store  *store.Store
+	latest latestMemo // LatestReleases
+	blobs  blob.Store
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	cache  *Cache
+	mail   *mail.Sender // the users' token notices, through cfg.Mailer
 	// readers caches the readers of API tokens (ReaderForToken).
 	readers readers
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"cheeseshop/internal/pep"
 	"cheeseshop/internal/store"
 )
 
@@ -18,24 +17,17 @@ type listing struct {
 }
 
 // listings adds to projects their latest versions, chosen as the project
-// page chooses (index.ProjectView.Latest): the highest non-yanked final
-// release with files, else the highest non-yanked one, else the highest.
+// page chooses (index.Service.LatestReleases).
 func (p *public) listings(ctx context.Context, projects []store.Listing) ([]listing, error) {
-	ids := make([]int64, len(projects))
-	for i, p := range projects {
-		ids[i] = p.ID
-	}
-	rels, err := p.s.idx.ReleasesOf(ctx, ids)
+	latest, err := p.s.idx.LatestReleases(ctx, projects)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]listing, len(projects))
 	var shown []int64
-	latest := make([]*store.ReleaseBrief, len(projects))
 	for i, p := range projects {
 		out[i] = listing{Listing: p}
-		if b := latestBrief(rels[p.ID]); b != nil {
-			latest[i] = b
+		if b := latest[p.ID]; b != nil {
 			shown = append(shown, b.ID)
 			out[i].Version, out[i].Updated, out[i].Yanked = b.Version, b.CreatedAt, b.Yanked
 		}
@@ -45,46 +37,10 @@ func (p *public) listings(ctx context.Context, projects []store.Listing) ([]list
 	if err != nil {
 		return nil, err
 	}
-	for i, b := range latest {
-		if b != nil {
+	for i, p := range projects {
+		if b := latest[p.ID]; b != nil {
 			out[i].Summary = summaries[b.ID]
 		}
 	}
 	return out, nil
-}
-
-// latestBrief picks the latest of a project's releases, or nil.
-func latestBrief(rels []store.ReleaseBrief) *store.ReleaseBrief {
-	type cand struct {
-		b *store.ReleaseBrief
-		v pep.Version
-	}
-	var best [3]*cand // final non-yanked, non-yanked, any
-	for i := range rels {
-		b := &rels[i]
-		if !b.HasFiles {
-			continue
-		}
-		v, err := pep.ParseVersion(b.Version)
-		if err != nil {
-			continue
-		}
-		c := &cand{b, v}
-		better := func(cur *cand) bool { return cur == nil || cur.v.Compare(v) < 0 }
-		if !b.Yanked && !b.IsPrerelease && better(best[0]) {
-			best[0] = c
-		}
-		if !b.Yanked && better(best[1]) {
-			best[1] = c
-		}
-		if better(best[2]) {
-			best[2] = c
-		}
-	}
-	for _, c := range best {
-		if c != nil {
-			return c.b
-		}
-	}
-	return nil
 }
