@@ -31,6 +31,9 @@ type console struct {
 	screen *syncBuffer   // everything the command wrote to the terminal
 	done   chan struct{} // closed when the command has exited
 	err    error         // its exit, valid once done is closed
+	// drained is closed when everything the command wrote has been read
+	// into screen (the reader met the terminal's end).
+	drained chan struct{}
 }
 
 // startOnTerminal starts the cheeseshop binary with args on a new
@@ -54,7 +57,7 @@ func startOnTerminal(t testing.TB, env []string, args ...string) *console {
 	if err != nil {
 		t.Fatalf("opening /dev/pts/%d: %v", n, err)
 	}
-	c := &console{t: t, master: master, screen: &syncBuffer{}, done: make(chan struct{})}
+	c := &console{t: t, master: master, screen: &syncBuffer{}, done: make(chan struct{}), drained: make(chan struct{})}
 	c.cmd = exec.Command(binPath, args...)
 	c.cmd.Env = env
 	c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = slave, slave, slave
@@ -68,6 +71,7 @@ func startOnTerminal(t testing.TB, env []string, args ...string) *console {
 	}
 	go func() {
 		// Reading ends with EIO once the command has closed the terminal.
+		defer close(c.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -126,6 +130,13 @@ func (c *console) wait() int {
 	case <-c.done:
 	case <-time.After(60 * time.Second):
 		c.t.Fatalf("the command did not exit within 60s; the terminal shows:\n%s", c.screen.String())
+	}
+	// What the command wrote last may still be in the terminal: the screen
+	// is whole once the reader has met the end of it.
+	select {
+	case <-c.drained:
+	case <-time.After(10 * time.Second):
+		c.t.Fatalf("the terminal was not read to its end within 10s of the command's exit; it shows:\n%s", c.screen.String())
 	}
 	if c.err == nil {
 		return 0
