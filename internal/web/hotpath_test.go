@@ -95,6 +95,66 @@ func TestHotRoutesAsMux(t *testing.T) {
 // preconditions keep their meaning.
 func TestFileAnswers(t *testing.T) {
 	t.Parallel()
+	eachFileSource(t, func(t *testing.T, s *testServer, path string, wheel []byte) {
+		plain, body := s.get(path)
+		if plain.StatusCode != 200 || !bytes.Equal(body, wheel) {
+			t.Fatalf("GET: %s, %d bytes", plain.Status, len(body))
+		}
+		etag, lastMod := plain.Header.Get("Etag"), plain.Header.Get("Last-Modified")
+		for k, want := range map[string]string{
+			"Content-Type": "application/zip", "Content-Length": strconv.Itoa(len(wheel)), "Accept-Ranges": "bytes",
+			"Etag": `"` + disttest.Digest(wheel).SHA256 + `"`, "Cache-Control": "public, max-age=31536000, immutable",
+		} {
+			if got := plain.Header.Get(k); got != want {
+				t.Errorf("GET: %s %q, want %q", k, got, want)
+			}
+		}
+		if _, err := http.ParseTime(lastMod); err != nil {
+			t.Errorf("GET: Last-Modified %q: %v", lastMod, err)
+		}
+		// The same headers as http.ServeContent's answer.
+		slow, _ := s.get(path, "If-None-Match", `"other"`)
+		sameHeaders(t, "GET", plain.Header, slow.Header)
+		head, hbody := headReq(s, path)
+		slowHead, _ := headReq(s, path, "If-None-Match", `"other"`)
+		if head.StatusCode != 200 || len(hbody) != 0 {
+			t.Errorf("HEAD: %s, %d bytes", head.Status, len(hbody))
+		}
+		sameHeaders(t, "HEAD", head.Header, slowHead.Header)
+		sameHeaders(t, "HEAD against GET", head.Header, plain.Header)
+
+		for _, tc := range []struct {
+			name    string
+			headers []string
+			status  int
+			body    []byte
+		}{
+			{"range", []string{"Range", "bytes=10-19"}, 206, wheel[10:20]},
+			{"suffix range", []string{"Range", "bytes=-64"}, 206, wheel[len(wheel)-64:]},
+			{"unsatisfiable range", []string{"Range", "bytes=999999-"}, 416, nil},
+			{"range, If-Range of the ETag", []string{"Range", "bytes=0-9", "If-Range", etag}, 206, wheel[:10]},
+			{"range, stale If-Range", []string{"Range", "bytes=0-9", "If-Range", `"stale"`}, 200, wheel},
+			{"If-None-Match of the ETag", []string{"If-None-Match", etag}, 304, nil},
+			{"If-None-Match *", []string{"If-None-Match", "*"}, 304, nil},
+			{"If-Modified-Since Last-Modified", []string{"If-Modified-Since", lastMod}, 304, nil},
+			{"If-Modified-Since long ago", []string{"If-Modified-Since", "Mon, 02 Jan 2006 15:04:05 GMT"}, 200, wheel},
+			{"If-Match of the ETag", []string{"If-Match", etag}, 200, wheel},
+			{"If-Match of another", []string{"If-Match", `"other"`}, 412, nil},
+			{"If-Unmodified-Since long ago", []string{"If-Unmodified-Since", "Mon, 02 Jan 2006 15:04:05 GMT"}, 412, nil},
+		} {
+			resp, body := s.get(path, tc.headers...)
+			if resp.StatusCode != tc.status || (tc.body != nil && !bytes.Equal(body, tc.body)) {
+				t.Errorf("%s: %s, %d bytes", tc.name, resp.Status, len(body))
+			}
+		}
+	})
+}
+
+// eachFileSource runs fn as parallel subtests, on a server that answers a
+// small wheel from memory and on one that reads it from the blob store,
+// with the wheel's path and bytes.
+func eachFileSource(t *testing.T, fn func(t *testing.T, s *testServer, path string, wheel []byte)) {
+	t.Helper()
 	for _, held := range []bool{true, false} {
 		name := "from the blob store"
 		if held {
@@ -111,58 +171,7 @@ func TestFileAnswers(t *testing.T) {
 			d := disttest.Dist{Name: "demo", Version: "1.0"}
 			s.uploadDist(tok, d, false)
 			wheel := d.Wheel()
-			path := "/files/" + disttest.Digest(wheel).SHA256 + "/" + d.WheelFilename()
-			plain, body := s.get(path)
-			if plain.StatusCode != 200 || !bytes.Equal(body, wheel) {
-				t.Fatalf("GET: %s, %d bytes", plain.Status, len(body))
-			}
-			etag, lastMod := plain.Header.Get("Etag"), plain.Header.Get("Last-Modified")
-			for k, want := range map[string]string{
-				"Content-Type": "application/zip", "Content-Length": strconv.Itoa(len(wheel)), "Accept-Ranges": "bytes",
-				"Etag": `"` + disttest.Digest(wheel).SHA256 + `"`, "Cache-Control": "public, max-age=31536000, immutable",
-			} {
-				if got := plain.Header.Get(k); got != want {
-					t.Errorf("GET: %s %q, want %q", k, got, want)
-				}
-			}
-			if _, err := http.ParseTime(lastMod); err != nil {
-				t.Errorf("GET: Last-Modified %q: %v", lastMod, err)
-			}
-			// The same headers as http.ServeContent's answer.
-			slow, _ := s.get(path, "If-None-Match", `"other"`)
-			sameHeaders(t, "GET", plain.Header, slow.Header)
-			head, hbody := headReq(s, path)
-			slowHead, _ := headReq(s, path, "If-None-Match", `"other"`)
-			if head.StatusCode != 200 || len(hbody) != 0 {
-				t.Errorf("HEAD: %s, %d bytes", head.Status, len(hbody))
-			}
-			sameHeaders(t, "HEAD", head.Header, slowHead.Header)
-			sameHeaders(t, "HEAD against GET", head.Header, plain.Header)
-
-			for _, tc := range []struct {
-				name    string
-				headers []string
-				status  int
-				body    []byte
-			}{
-				{"range", []string{"Range", "bytes=10-19"}, 206, wheel[10:20]},
-				{"suffix range", []string{"Range", "bytes=-64"}, 206, wheel[len(wheel)-64:]},
-				{"unsatisfiable range", []string{"Range", "bytes=999999-"}, 416, nil},
-				{"range, If-Range of the ETag", []string{"Range", "bytes=0-9", "If-Range", etag}, 206, wheel[:10]},
-				{"range, stale If-Range", []string{"Range", "bytes=0-9", "If-Range", `"stale"`}, 200, wheel},
-				{"If-None-Match of the ETag", []string{"If-None-Match", etag}, 304, nil},
-				{"If-None-Match *", []string{"If-None-Match", "*"}, 304, nil},
-				{"If-Modified-Since Last-Modified", []string{"If-Modified-Since", lastMod}, 304, nil},
-				{"If-Modified-Since long ago", []string{"If-Modified-Since", "Mon, 02 Jan 2006 15:04:05 GMT"}, 200, wheel},
-				{"If-Match of the ETag", []string{"If-Match", etag}, 200, wheel},
-				{"If-Match of another", []string{"If-Match", `"other"`}, 412, nil},
-				{"If-Unmodified-Since long ago", []string{"If-Unmodified-Since", "Mon, 02 Jan 2006 15:04:05 GMT"}, 412, nil},
-			} {
-				resp, body := s.get(path, tc.headers...)
-				if resp.StatusCode != tc.status || (tc.body != nil && !bytes.Equal(body, tc.body)) {
-					t.Errorf("%s: %s, %d bytes", tc.name, resp.Status, len(body))
-				}
-			}
+			fn(t, s, "/files/"+disttest.Digest(wheel).SHA256+"/"+d.WheelFilename(), wheel)
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"cheeseshop/internal/disttest"
 	"cheeseshop/internal/store"
 )
 
@@ -32,25 +31,9 @@ func manyRanges(n int) string {
 // service).
 func TestRangeAbuse(t *testing.T) {
 	t.Parallel()
-	for _, held := range []bool{true, false} {
-		name := "from the blob store"
-		if held {
-			name = "from memory"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newTestServerWith(t, store.SQLite, serverConfig{Options: func(o *Options) {
-				if !held {
-					o.FileCacheBytes = 0
-				}
-			}})
-			_, tok := s.user("alice")
-			d := disttest.Dist{Name: "demo", Version: "1.0"}
-			s.uploadDist(tok, d, false)
-			wheel := d.Wheel()
-			checkRangeAbuse(t, s, "/files/"+disttest.Digest(wheel).SHA256+"/"+d.WheelFilename(), wheel, true)
-		})
-	}
+	eachFileSource(t, func(t *testing.T, s *testServer, path string, wheel []byte) {
+		checkRangeAbuse(t, s, path, wheel, true)
+	})
 	t.Run("static", func(t *testing.T) {
 		t.Parallel()
 		s := newTestServer(t, store.SQLite)
